@@ -1,0 +1,195 @@
+//! The vocabulary of a ticket: kinds, channels, priorities, statuses and roles, each spelled on the
+//! wire and in the document exactly as in `docs/ARCHITECTURE.md` (snake_case strings).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A value that could not be parsed into one of the closed vocabularies below.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} '{value}'; expected one of: {expected}")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+/// Declares a closed string vocabulary with `as_str`, `FromStr`, `Display` and serde support, so
+/// each spelling lives in exactly one place.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* #[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The spelling used in documents, the database and the CLI.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownValue {
+                        what: $what,
+                        value: s.chars().take(40).collect(),
+                        expected: concat!($($text, " "),+),
+                    }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What a ticket is about; decides who may create it.
+    TicketKind, "ticket kind" {
+        HelpRequest => "help_request",
+        Repair => "repair",
+        FaultReport => "fault_report",
+        Complaint => "complaint",
+        Inquiry => "inquiry",
+        Alert => "alert",
+    }
+);
+
+string_enum!(
+    /// Where a ticket came in.
+    Channel, "channel" {
+        App => "app",
+        Web => "web",
+        Email => "email",
+        Phone => "phone",
+        Iot => "iot",
+        Api => "api",
+    }
+);
+
+string_enum!(
+    /// How urgent a ticket is; ordered from least to most urgent.
+    Priority, "priority" {
+        Low => "low",
+        Normal => "normal",
+        High => "high",
+        Urgent => "urgent",
+    }
+);
+
+impl Priority {
+    /// A number that sorts the way people expect (urgent first when descending).
+    pub fn rank(self) -> i64 {
+        match self {
+            Priority::Low => 0,
+            Priority::Normal => 1,
+            Priority::High => 2,
+            Priority::Urgent => 3,
+        }
+    }
+}
+
+string_enum!(
+    /// Where a ticket stands in the workflow (see [`crate::rules::workflow`]).
+    Status, "status" {
+        New => "new",
+        Assigned => "assigned",
+        Accepted => "accepted",
+        EnRoute => "en_route",
+        OnSite => "on_site",
+        InProgress => "in_progress",
+        AwaitingParts => "awaiting_parts",
+        AwaitingCustomer => "awaiting_customer",
+        Resolved => "resolved",
+        Closed => "closed",
+        Cancelled => "cancelled",
+        Reopened => "reopened",
+    }
+);
+
+string_enum!(
+    /// What a user is allowed to see and do inside their tenant.
+    Role, "role" {
+        Rider => "rider",
+        Merchant => "merchant",
+        Technician => "technician",
+        Agent => "agent",
+        Dispatcher => "dispatcher",
+        Supervisor => "supervisor",
+        Admin => "admin",
+    }
+);
+
+impl Role {
+    /// Back-office roles see and edit every ticket of their tenant.
+    pub fn is_back_office(self) -> bool {
+        matches!(
+            self,
+            Role::Agent | Role::Dispatcher | Role::Supervisor | Role::Admin
+        )
+    }
+
+    /// The kind of ticket this role creates when it does not say otherwise.
+    pub fn default_kind(self) -> TicketKind {
+        match self {
+            Role::Rider => TicketKind::HelpRequest,
+            Role::Merchant => TicketKind::FaultReport,
+            _ => TicketKind::Repair,
+        }
+    }
+}
+
+/// The person acting on a device: whose rules apply to an edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub tenant: String,
+    pub user_id: String,
+    pub role: Role,
+    pub name: Option<String>,
+    pub team: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vocabulary_round_trips_through_its_spelling() {
+        for s in Status::ALL {
+            assert_eq!(s.as_str().parse::<Status>(), Ok(*s));
+            assert_eq!(serde_json::to_string(s).ok(), Some(format!("\"{s}\"")));
+        }
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(*r));
+        }
+        for k in TicketKind::ALL {
+            assert_eq!(k.as_str().parse::<TicketKind>(), Ok(*k));
+        }
+    }
+
+    #[test]
+    fn unknown_spelling_names_the_choices() {
+        let err = "shouting".parse::<Priority>().unwrap_err();
+        assert!(err.to_string().contains("low normal high urgent"), "{err}");
+    }
+
+    #[test]
+    fn priority_ranks_sort_urgent_highest() {
+        let mut all = Priority::ALL.to_vec();
+        all.sort_by_key(|p| p.rank());
+        assert_eq!(all, Priority::ALL);
+    }
+}

@@ -1,0 +1,132 @@
+//! Limits on the values people type: lengths, ranges and non-empty text.
+
+use crate::ticket::{Edit, NewTicket};
+
+use super::Refusal;
+
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_SHORT_CHARS: usize = 64;
+pub const MAX_NOTE_CHARS: usize = 10_000;
+pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
+pub const MAX_PART_QTY: i64 = 10_000;
+
+fn text(field: &'static str, value: &str, max: usize) -> Result<(), Refusal> {
+    if value.trim().is_empty() {
+        return Err(Refusal::Invalid { field, reason: "must not be empty".to_owned() });
+    }
+    let chars = value.chars().count();
+    if chars > max {
+        return Err(Refusal::Invalid {
+            field,
+            reason: format!("is {chars} characters long; the limit is {max}"),
+        });
+    }
+    Ok(())
+}
+
+fn optional(field: &'static str, value: Option<&str>, max: usize) -> Result<(), Refusal> {
+    value.map_or(Ok(()), |v| text(field, v, max))
+}
+
+fn long_text(field: &'static str, value: &str, max: usize) -> Result<(), Refusal> {
+    if value.is_empty() { Ok(()) } else { text(field, value, max) }
+}
+
+/// Checks the values of a new ticket.
+pub fn check_new(new: &NewTicket) -> Result<(), Refusal> {
+    text("title", &new.title, MAX_TITLE_CHARS)?;
+    optional("category", new.category.as_deref(), MAX_SHORT_CHARS)?;
+    optional("order reference", new.order_ref.as_deref(), MAX_SHORT_CHARS)?;
+    long_text("description", &new.description, MAX_DESCRIPTION_CHARS)?;
+    optional("note", new.note.as_deref(), MAX_NOTE_CHARS)?;
+    if let Some(site) = &new.site {
+        site_fix(site)?;
+    }
+    Ok(())
+}
+
+fn site_fix(site: &crate::ticket::Site) -> Result<(), Refusal> {
+    let fix = crate::location::LocationFix {
+        lat: site.lat,
+        lon: site.lon,
+        accuracy_m: site.accuracy_m,
+        at: None,
+    };
+    fix.validate(0)?;
+    optional("address", site.address.as_deref(), MAX_TITLE_CHARS)
+}
+
+/// Checks the values carried by an edit (not whether it is allowed).
+pub fn check_edit(edit: &Edit) -> Result<(), Refusal> {
+    match edit {
+        Edit::SetTitle { title } => text("title", title, MAX_TITLE_CHARS),
+        Edit::SetCategory { category } => optional("category", category.as_deref(), MAX_SHORT_CHARS),
+        Edit::SetDescription { description } => {
+            long_text("description", description, MAX_DESCRIPTION_CHARS)
+        }
+        Edit::SetOrderRef { order_ref } => {
+            optional("order reference", order_ref.as_deref(), MAX_SHORT_CHARS)
+        }
+        Edit::SetCustomer { customer } => match customer {
+            Some(c) => {
+                optional("customer name", c.name.as_deref(), MAX_TITLE_CHARS)?;
+                optional("customer phone", c.phone.as_deref(), MAX_SHORT_CHARS)
+            }
+            None => Ok(()),
+        },
+        Edit::Assign { assignee } => optional("assignee", assignee.as_deref(), MAX_SHORT_CHARS),
+        Edit::SetTeam { team } => optional("team", team.as_deref(), MAX_SHORT_CHARS),
+        Edit::AddNote { text: note, .. } => text("note", note, MAX_NOTE_CHARS),
+        Edit::RedactNote { note_id } => text("note id", note_id, MAX_SHORT_CHARS),
+        Edit::AddPart { sku, qty } => {
+            text("part sku", sku, MAX_SHORT_CHARS)?;
+            if !(1..=MAX_PART_QTY).contains(qty) {
+                return Err(Refusal::Invalid {
+                    field: "part quantity",
+                    reason: format!("must be between 1 and {MAX_PART_QTY}"),
+                });
+            }
+            Ok(())
+        }
+        Edit::TickChecklist { item, .. } => text("checklist item", item, MAX_TITLE_CHARS),
+        Edit::SetSite { site } => site_fix(site),
+        Edit::AddTag { tag } | Edit::RemoveTag { tag } => text("tag", tag, MAX_SHORT_CHARS),
+        Edit::Rate { score, comment } => {
+            if !(1..=5).contains(score) {
+                return Err(Refusal::Invalid {
+                    field: "rating",
+                    reason: "must be a whole number from 1 to 5".to_owned(),
+                });
+            }
+            optional("rating comment", comment.as_deref(), MAX_NOTE_CHARS)
+        }
+        Edit::SetPriority { .. } | Edit::SetStatus { .. } => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ticket::Site;
+
+    #[test]
+    fn empty_and_oversized_text_is_refused() {
+        assert!(check_edit(&Edit::SetTitle { title: "  ".into() }).is_err());
+        assert!(check_edit(&Edit::SetTitle { title: "x".repeat(201) }).is_err());
+        assert!(check_edit(&Edit::SetTitle { title: "冷柜不制冷".into() }).is_ok());
+        assert!(check_edit(&Edit::AddNote { text: String::new(), internal: false }).is_err());
+    }
+
+    #[test]
+    fn ranges_are_enforced() {
+        assert!(check_edit(&Edit::AddPart { sku: "V-1".into(), qty: 0 }).is_err());
+        assert!(check_edit(&Edit::AddPart { sku: "V-1".into(), qty: 3 }).is_ok());
+        assert!(check_edit(&Edit::Rate { score: 6, comment: None }).is_err());
+        assert!(check_edit(&Edit::Rate { score: 5, comment: None }).is_ok());
+        let bad_site = Site { lat: 91.0, lon: 0.0, accuracy_m: None, address: None };
+        assert!(matches!(
+            check_edit(&Edit::SetSite { site: bad_site }),
+            Err(Refusal::Location(_))
+        ));
+    }
+}

@@ -1,0 +1,112 @@
+//! Exporting tickets' changes into a [`Bundle`] and importing one, merging: how two devices
+//! exchange work with no server, and how tests merge replicas.
+
+use automerge::Change;
+use serde::{Deserialize, Serialize};
+
+use super::{Result, StoreError, TicketStore, persist};
+use crate::bundle::{Bundle, BundleError, BundleTicket, ByteBuf, FORMAT};
+use crate::ticket::TicketDocument;
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// Tickets this store had never seen.
+    pub tickets_new: usize,
+    /// Known tickets that received changes.
+    pub tickets_updated: usize,
+    /// Changes this store did not have before.
+    pub changes_applied: usize,
+    /// Changes it already had (importing twice is harmless).
+    pub changes_known: usize,
+}
+
+impl TicketStore {
+    /// Every change of ticket `id`, or of every ticket changed after `since_seq` (all tickets
+    /// when `None`). The bundle's `until_seq` is the point to pass as `since_seq` next time.
+    pub fn export(&self, id: Option<&str>, since_seq: Option<i64>) -> Result<Bundle> {
+        let identity = self.identity()?;
+        let exported_at = self.clock.now_ms();
+        self.read(|conn| {
+            let until_seq: i64 =
+                conn.query_row("SELECT COALESCE(MAX(updated_seq), 0) FROM tickets", [], |r| r.get(0))?;
+            let ids: Vec<String> = match id {
+                Some(id) => vec![id.to_owned()],
+                None => {
+                    let mut stmt = conn.prepare(
+                        "SELECT id FROM tickets WHERE updated_seq > ?1 ORDER BY updated_seq",
+                    )?;
+                    let ids = stmt
+                        .query_map([since_seq.unwrap_or(0)], |r| r.get(0))?
+                        .collect::<std::result::Result<_, _>>()?;
+                    ids
+                }
+            };
+            let mut tickets = Vec::with_capacity(ids.len());
+            for id in ids {
+                let mut doc = persist::load_doc(conn, &id)?.ok_or(StoreError::UnknownTicket)?;
+                let changes =
+                    doc.changes_since(&[]).iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
+                tickets.push(BundleTicket { id, changes });
+            }
+            Ok(Bundle { format: FORMAT, tenant: identity.actor.tenant.clone(), exported_at, until_seq, tickets })
+        })
+    }
+
+    /// Merges a bundle into this store, all or nothing. Imported changes were authored
+    /// elsewhere, so they do not enter this device's outbox.
+    pub fn import(&self, bundle: &Bundle) -> Result<ImportReport> {
+        let identity = self.identity()?;
+        if bundle.tenant != identity.actor.tenant {
+            return Err(StoreError::WrongTenant);
+        }
+        // Decode (and checksum-verify) every change before touching the database.
+        let mut decoded = Vec::with_capacity(bundle.tickets.len());
+        for ticket in &bundle.tickets {
+            let changes = ticket
+                .changes
+                .iter()
+                .map(|bytes| Change::from_bytes(bytes.to_vec()))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| BundleError::Malformed(format!("a change cannot be read: {e}")))?;
+            decoded.push((ticket.id.as_str(), changes));
+        }
+        let actor_id = Self::actor_id(&identity)?;
+        let at = self.clock.now_ms();
+        self.write(|tx| {
+            let mut report = ImportReport::default();
+            for (id, changes) in decoded {
+                let existing = persist::load_doc(tx, id)?;
+                let is_new = existing.is_none();
+                let mut doc = existing.unwrap_or_else(|| TicketDocument::empty(actor_id.clone()));
+                let before = doc.heads();
+                let known = changes.iter().filter(|c| doc.has_change(&c.hash())).count();
+                report.changes_known += known;
+                report.changes_applied += changes.len() - known;
+                doc.apply_changes(changes)?;
+                let missing = doc.missing_deps();
+                if !missing.is_empty() {
+                    return Err(StoreError::IncompleteBundle(missing.len()));
+                }
+                let view = doc.view()?;
+                if view.id != id {
+                    return Err(BundleError::Malformed("a ticket's changes are filed under another id".into()).into());
+                }
+                if view.tenant != identity.actor.tenant {
+                    return Err(StoreError::WrongTenant);
+                }
+                if is_new {
+                    persist::insert_doc(tx, id, &mut doc)?;
+                    report.tickets_new += 1;
+                } else if doc.heads() != before {
+                    persist::append_doc(tx, id, &mut doc, &before)?;
+                    report.tickets_updated += 1;
+                } else {
+                    continue;
+                }
+                persist::upsert_index(tx, &view, at)?;
+            }
+            Ok(report)
+        })
+    }
+}

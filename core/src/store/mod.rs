@@ -1,0 +1,271 @@
+//! The device's local store: one SQLite file in WAL mode with one writer connection and one
+//! reader, `synchronous=FULL`, migrations by `user_version`.
+//!
+//! Every user-visible write (create, edit, import) is one transaction that saves the Automerge
+//! document, queues the device's own changes in the outbox and rewrites the ticket's index row;
+//! the call returns only after that transaction is on disk.
+
+mod error;
+mod exchange;
+mod persist;
+mod query;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use automerge::ActorId;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{Clock, SystemClock};
+use crate::location::LocationFix;
+use crate::model::{Actor, Role};
+use crate::rules;
+use crate::ticket::{Edit, NewTicket, Ticket, TicketDocument};
+
+pub use error::StoreError;
+pub use exchange::ImportReport;
+pub use query::{ListQuery, MAX_PAGE, SortBy, TicketSummary};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// Who this device is: the user acting on it and the Automerge actor its changes carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub actor: Actor,
+    /// Hex Automerge actor id; a device only ever authors changes with this actor.
+    pub actor_id: String,
+    pub device_id: String,
+}
+
+/// The tickets on this device.
+#[derive(Debug)]
+pub struct TicketStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    clock: Arc<dyn Clock>,
+    identity: RwLock<Option<Identity>>,
+}
+
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock dropped its transaction (rolled back), so the connection is
+    // still in a clean state.
+    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl TicketStore {
+    /// Opens the store at `path`, creating and migrating it as needed. Cheap: nothing is loaded.
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with_clock(path, Arc::new(SystemClock))
+    }
+
+    /// Like [`Self::open`] with a chosen clock (tests, simulations).
+    pub fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
+        let writer = schema::open_writer(path)?;
+        let reader = schema::open_reader(path)?;
+        let identity = read_identity(&writer)?;
+        Ok(TicketStore {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            clock,
+            identity: RwLock::new(identity),
+        })
+    }
+
+    /// Where the database file lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Binds this store to a user. Repeating it for the same user is harmless; another user is
+    /// refused, because the tickets here were written under the first one's rules.
+    pub fn init(&self, actor: Actor) -> Result<Identity> {
+        if let Some(existing) = self.identity.read().unwrap_or_else(|p| p.into_inner()).clone() {
+            return if existing.actor.user_id == actor.user_id && existing.actor.tenant == actor.tenant {
+                Ok(existing)
+            } else {
+                Err(StoreError::AlreadyInitialised)
+            };
+        }
+        let identity = Identity {
+            actor,
+            actor_id: ActorId::random().to_hex_string(),
+            device_id: uuid::Uuid::now_v7().to_string(),
+        };
+        self.write(|tx| {
+            let json = serde_json::to_string(&identity).map_err(|e| StoreError::Identity(e.to_string()))?;
+            tx.execute("INSERT INTO meta (key, value) VALUES ('identity', ?1)", [json])?;
+            Ok(())
+        })?;
+        *self.identity.write().unwrap_or_else(|p| p.into_inner()) = Some(identity.clone());
+        Ok(identity)
+    }
+
+    /// The user this store belongs to.
+    pub fn identity(&self) -> Result<Identity> {
+        self.identity.read().unwrap_or_else(|p| p.into_inner()).clone().ok_or(StoreError::NotInitialised)
+    }
+
+    fn actor_id(identity: &Identity) -> Result<ActorId> {
+        ActorId::try_from(identity.actor_id.as_str()).map_err(|e| StoreError::Identity(e.to_string()))
+    }
+
+    /// Runs `f` in one immediate transaction on the writer and commits it durably.
+    fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&lock(&self.reader))
+    }
+
+    /// Creates a ticket reported by this device's user, durably.
+    pub fn create(&self, new: NewTicket) -> Result<Ticket> {
+        let identity = self.identity()?;
+        rules::check_create(&identity.actor, &new)?;
+        let at = self.clock.now_ms();
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut doc = TicketDocument::create(&id, &identity.actor, &new, Self::actor_id(&identity)?, at)?;
+        let view = doc.view()?;
+        self.write(|tx| {
+            persist::insert_doc(tx, &id, &mut doc)?;
+            for change in doc.changes_since(&[]) {
+                persist::push_outbox(tx, &id, &change, at)?;
+            }
+            persist::upsert_index(tx, &view, at)?;
+            Ok(())
+        })?;
+        Ok(view)
+    }
+
+    /// The one-button help request: a rider's order and position, if known, and what happened.
+    pub fn help_request(
+        &self,
+        order_ref: Option<String>,
+        fix: Option<LocationFix>,
+        note: Option<String>,
+    ) -> Result<Ticket> {
+        if let Some(fix) = &fix {
+            fix.validate(self.clock.now_ms())?;
+        }
+        self.create(NewTicket::help_request(order_ref, fix, note))
+    }
+
+    /// Applies `edits` in order to ticket `id` (full id), each checked against the ticket as it
+    /// stands after the previous one; all or nothing.
+    pub fn edit(&self, id: &str, edits: &[Edit]) -> Result<Ticket> {
+        let identity = self.identity()?;
+        let actor = &identity.actor;
+        let actor_id = Self::actor_id(&identity)?;
+        let at = self.clock.now_ms();
+        self.write(|tx| {
+            let mut doc = persist::load_doc(tx, id)?.ok_or(StoreError::UnknownTicket)?;
+            doc.set_actor(actor_id);
+            let before = doc.heads();
+            let mut view = doc.view()?;
+            for edit in edits {
+                rules::check_edit(actor, &view, edit)?;
+                let change = doc.apply(&view, edit, actor, at)?;
+                persist::push_outbox(tx, id, &change, at)?;
+                view = doc.view()?;
+            }
+            persist::append_doc(tx, id, &mut doc, &before)?;
+            persist::upsert_index(tx, &view, at)?;
+            Ok(view)
+        })
+    }
+
+    /// The full view of ticket `id` (full id).
+    pub fn ticket(&self, id: &str) -> Result<Ticket> {
+        self.read(|conn| Ok(persist::load_doc(conn, id)?.ok_or(StoreError::UnknownTicket)?.view()?))
+    }
+
+    /// Finds the one ticket whose id starts with `prefix` (or whose number equals it).
+    pub fn resolve_id(&self, prefix: &str) -> Result<String> {
+        let prefix = prefix.trim().to_ascii_lowercase();
+        if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(StoreError::UnknownTicket);
+        }
+        self.read(|conn| {
+            let by_number: Option<String> = conn
+                .prepare_cached("SELECT id FROM tickets WHERE lower(number) = ?1")?
+                .query_row([&prefix], |r| r.get(0))
+                .optional()?;
+            if let Some(id) = by_number {
+                return Ok(id);
+            }
+            // Ids are lowercase hex and dashes, so a range scan on the primary key finds prefixes.
+            let upper = format!("{prefix}\u{7f}");
+            let mut stmt =
+                conn.prepare_cached("SELECT id FROM tickets WHERE id >= ?1 AND id < ?2 LIMIT 2")?;
+            let ids: Vec<String> =
+                stmt.query_map(params![prefix, upper], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
+            match ids.len() {
+                0 => Err(StoreError::UnknownTicket),
+                1 => Ok(ids.into_iter().next().unwrap_or_default()),
+                _ => {
+                    let count: i64 = conn.query_row(
+                        "SELECT count(*) FROM tickets WHERE id >= ?1 AND id < ?2",
+                        params![prefix, upper],
+                        |r| r.get(0),
+                    )?;
+                    Err(StoreError::AmbiguousId(count as usize))
+                }
+            }
+        })
+    }
+
+    /// One page of tickets from the index.
+    pub fn list(&self, query: &ListQuery) -> Result<Vec<TicketSummary>> {
+        self.read(|conn| query::list(conn, query))
+    }
+
+    /// How many local changes wait for the server.
+    pub fn outbox_len(&self) -> Result<usize> {
+        self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as usize))
+    }
+
+    /// How many tickets are stored.
+    pub fn ticket_count(&self) -> Result<usize> {
+        self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM tickets", [], |r| r.get::<_, i64>(0))? as usize))
+    }
+
+    /// Rewrites every document that has incremental chunks as one compact snapshot; returns how
+    /// many were compacted. Writes also compact on their own every few changes.
+    pub fn compact(&self) -> Result<usize> {
+        let ids: Vec<String> = self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT ticket_id FROM docs WHERE chunks > 0")?;
+            let ids = stmt.query_map([], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
+            Ok(ids)
+        })?;
+        for id in &ids {
+            self.write(|tx| {
+                if let Some(mut doc) = persist::load_doc(tx, id)? {
+                    persist::rewrite_snapshot(tx, id, &mut doc)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(ids.len())
+    }
+
+    /// Role of the device's user, if bound.
+    pub fn role(&self) -> Option<Role> {
+        self.identity().ok().map(|i| i.actor.role)
+    }
+}
+
+fn read_identity(conn: &Connection) -> Result<Option<Identity>> {
+    let json: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'identity'", [], |r| r.get(0))
+        .optional()?;
+    json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Identity(e.to_string())))
+        .transpose()
+}

@@ -1,0 +1,126 @@
+//! Row-level reads and writes of documents, chunks, the outbox and the query index. Writers take
+//! a `&Transaction`, readers a `&Connection`, so every user-visible write is one transaction.
+
+use automerge::{Change, ChangeHash};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::StoreError;
+use crate::ticket::{Ticket, TicketDocument};
+
+/// After this many incremental chunks a document is rewritten as one compact snapshot.
+pub(super) const COMPACT_AFTER_CHUNKS: i64 = 16;
+
+/// Loads a ticket's document (snapshot plus chunks), or `None` if the store does not have it.
+pub(super) fn load_doc(conn: &Connection, id: &str) -> Result<Option<TicketDocument>, StoreError> {
+    let snapshot: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT snapshot FROM docs WHERE ticket_id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    let Some(snapshot) = snapshot else { return Ok(None) };
+    let mut doc = TicketDocument::load(&snapshot)?;
+    let mut stmt = conn.prepare_cached("SELECT chunk FROM doc_chunks WHERE ticket_id = ?1 ORDER BY seq")?;
+    let mut rows = stmt.query([id])?;
+    while let Some(row) = rows.next()? {
+        let chunk: Vec<u8> = row.get(0)?;
+        doc.load_incremental(&chunk)?;
+    }
+    Ok(Some(doc))
+}
+
+/// Stores a brand-new document as its first snapshot.
+pub(super) fn insert_doc(tx: &Transaction, id: &str, doc: &mut TicketDocument) -> Result<(), StoreError> {
+    let heads = encode_heads(&doc.heads());
+    tx.prepare_cached("INSERT INTO docs (ticket_id, snapshot, heads, chunks) VALUES (?1, ?2, ?3, 0)")?
+        .execute(params![id, doc.save(), heads])?;
+    Ok(())
+}
+
+/// Appends what changed since `before` to a stored document, compacting now and then.
+pub(super) fn append_doc(
+    tx: &Transaction,
+    id: &str,
+    doc: &mut TicketDocument,
+    before: &[ChangeHash],
+) -> Result<(), StoreError> {
+    let heads = doc.heads();
+    if heads == before {
+        return Ok(());
+    }
+    let chunks: i64 = tx
+        .prepare_cached("SELECT chunks FROM docs WHERE ticket_id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    if chunks + 1 >= COMPACT_AFTER_CHUNKS {
+        return rewrite_snapshot(tx, id, doc);
+    }
+    tx.prepare_cached("INSERT INTO doc_chunks (ticket_id, chunk) VALUES (?1, ?2)")?
+        .execute(params![id, doc.save_after(before)])?;
+    tx.prepare_cached("UPDATE docs SET heads = ?2, chunks = chunks + 1 WHERE ticket_id = ?1")?
+        .execute(params![id, encode_heads(&heads)])?;
+    Ok(())
+}
+
+/// Replaces snapshot and chunks with one compact snapshot.
+pub(super) fn rewrite_snapshot(tx: &Transaction, id: &str, doc: &mut TicketDocument) -> Result<(), StoreError> {
+    let heads = encode_heads(&doc.heads());
+    tx.prepare_cached("UPDATE docs SET snapshot = ?2, heads = ?3, chunks = 0 WHERE ticket_id = ?1")?
+        .execute(params![id, doc.save(), heads])?;
+    tx.prepare_cached("DELETE FROM doc_chunks WHERE ticket_id = ?1")?.execute([id])?;
+    Ok(())
+}
+
+/// Queues a change made on this device for the server.
+pub(super) fn push_outbox(tx: &Transaction, id: &str, change: &Change, at: i64) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO outbox (hash, ticket_id, change, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![change.hash().to_string(), id, change.raw_bytes(), at])?;
+    Ok(())
+}
+
+/// Rewrites a ticket's index row from its view.
+pub(super) fn upsert_index(tx: &Transaction, ticket: &Ticket, at: i64) -> Result<(), StoreError> {
+    let seq: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(updated_seq), 0) + 1 FROM tickets")?
+        .query_row([], |r| r.get(0))?;
+    let sla_due = ticket
+        .sla
+        .as_ref()
+        .and_then(|s| s.resolution_due.or(s.first_response_due))
+        .unwrap_or(i64::MAX);
+    tx.prepare_cached(
+        "INSERT INTO tickets (id, number, kind, status, priority, priority_rank, assignee, category,
+             title, reporter_id, created_at, updated_at, updated_seq, sla_due_key, lat, lon, conflicts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+         ON CONFLICT(id) DO UPDATE SET
+             number = excluded.number, kind = excluded.kind, status = excluded.status,
+             priority = excluded.priority, priority_rank = excluded.priority_rank,
+             assignee = excluded.assignee, category = excluded.category, title = excluded.title,
+             updated_at = excluded.updated_at, updated_seq = excluded.updated_seq,
+             sla_due_key = excluded.sla_due_key, lat = excluded.lat, lon = excluded.lon,
+             conflicts = excluded.conflicts",
+    )?
+    .execute(params![
+        ticket.id,
+        ticket.number,
+        ticket.kind.as_str(),
+        ticket.status.as_str(),
+        ticket.priority.as_str(),
+        ticket.priority.rank(),
+        ticket.assignee,
+        ticket.category,
+        ticket.title,
+        ticket.reporter.user_id,
+        ticket.created_at,
+        at,
+        seq,
+        sla_due,
+        ticket.site.as_ref().map(|s| s.lat),
+        ticket.site.as_ref().map(|s| s.lon),
+        ticket.conflicts.len() as i64,
+    ])?;
+    Ok(())
+}
+
+fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}

@@ -1,0 +1,152 @@
+//! Opening the database: pragmas for durability, and migrations by `PRAGMA user_version`, one
+//! step at a time, each in its own immediate transaction.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use super::StoreError;
+
+/// Each entry upgrades the schema by one version; index `i` takes version `i` to `i + 1`.
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("sql/0001_initial.sql"),
+    include_str!("sql/0002_title_search.sql"),
+];
+
+/// The schema version this build writes.
+pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Opens (creating if needed) the writer connection and brings the schema up to date.
+pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    migrate(&mut conn, LATEST_VERSION)?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection; WAL lets it read while the writer writes.
+pub(super) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    // A write is acknowledged only once it is on disk: the help request must survive the battery
+    // dying a second later.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+/// Applies migrations until the schema is at `target`. Refuses a database from a newer app.
+pub(super) fn migrate(conn: &mut Connection, target: u32) -> Result<(), StoreError> {
+    let mut version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version > LATEST_VERSION {
+        return Err(StoreError::SchemaTooNew { found: version, supported: LATEST_VERSION });
+    }
+    while version < target {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        let current: u32 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if current == version {
+            tx.execute_batch(MIGRATIONS[version as usize])?;
+            tx.pragma_update(None, "user_version", version + 1)?;
+        }
+        tx.commit()?;
+        version = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(conn: &Connection) -> Vec<(String, String, Option<String>)> {
+        let mut stmt = conn
+            .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+            .expect("sqlite_master is always readable");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query runs")
+            .collect::<Result<_, _>>()
+            .expect("rows decode")
+    }
+
+    /// Puts a row into the tables that exist at `version`, so upgrades are tested with data.
+    fn seed(conn: &Connection, version: u32) {
+        if version >= 1 {
+            conn.execute(
+                "INSERT INTO tickets (id, kind, status, priority, priority_rank, title, reporter_id,
+                     created_at, updated_at, updated_seq, sla_due_key)
+                 VALUES ('t-old', 'repair', 'new', 'normal', 1, '冷柜不制冷 fridge warm', 'u1', 1, 1, 1, 9)",
+                [],
+            )
+            .expect("seed row fits schema v1");
+        }
+    }
+
+    #[test]
+    fn every_old_schema_upgrades_to_exactly_the_fresh_one_and_keeps_its_data() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fresh = open_writer(&dir.path().join("fresh.db")).expect("fresh db opens");
+        let expected = schema_of(&fresh);
+        assert!(!expected.is_empty());
+        for start in 0..LATEST_VERSION {
+            let path = dir.path().join(format!("from-{start}.db"));
+            {
+                let mut conn = Connection::open(&path).expect("old db");
+                migrate(&mut conn, start).expect("old schema builds");
+                seed(&conn, start);
+            }
+            let upgraded = open_writer(&path).expect("upgrade succeeds");
+            assert_eq!(schema_of(&upgraded), expected, "upgrade from v{start} differs");
+            let version: u32 = upgraded
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .expect("version readable");
+            assert_eq!(version, LATEST_VERSION);
+            if start >= 1 {
+                // The search index was built for rows that existed before it.
+                let found: i64 = upgraded
+                    .query_row(
+                        "SELECT count(*) FROM tickets_title_fts WHERE tickets_title_fts MATCH '\"不制冷\"'",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .expect("fts query");
+                assert_eq!(found, 1, "row from v{start} not searchable after upgrade");
+            }
+        }
+    }
+
+    #[test]
+    fn opening_twice_is_a_no_op_and_a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("s.db");
+        drop(open_writer(&path).expect("first open"));
+        let conn = open_writer(&path).expect("second open");
+        conn.pragma_update(None, "user_version", LATEST_VERSION + 1).expect("bump");
+        drop(conn);
+        match open_writer(&path) {
+            Err(StoreError::SchemaTooNew { found, supported }) => {
+                assert_eq!((found, supported), (LATEST_VERSION + 1, LATEST_VERSION));
+            }
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn durability_pragmas_are_in_force() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = open_writer(&dir.path().join("p.db")).expect("open");
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).expect("mode");
+        let sync: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0)).expect("sync");
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2, "synchronous=FULL");
+    }
+}

@@ -1,0 +1,339 @@
+//! [`TicketDocument`]: the Automerge document behind one ticket, and how edits are written to it.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue};
+
+use crate::model::{Actor, Status};
+use crate::rules::workflow;
+use crate::ticket::edit::{Edit, NewTicket};
+use crate::ticket::view::{Customer, Site, Ticket};
+
+/// The version written into `v`; readers ignore keys they do not know.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Something wrong with a stored or received document.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("ticket document is damaged or not a ticket: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error("ticket document lacks its `{0}` field (its creation change may be missing)")]
+    Missing(&'static str),
+    #[error("ticket document has an unreadable `{field}` field: {reason}")]
+    Malformed { field: &'static str, reason: String },
+    #[error("no note with that id on this ticket")]
+    UnknownNote,
+}
+
+/// One ticket's Automerge document.
+#[derive(Debug)]
+pub struct TicketDocument {
+    doc: AutoCommit,
+}
+
+/// Container objects made once, when the ticket is created, so concurrent writers never race to
+/// create them (two replicas creating the same map would hide one map's contents).
+const LISTS: [&str; 3] = ["notes", "events", "parts_used"];
+const MAPS: [&str; 4] = ["attachments", "checklist", "tags", "custom"];
+
+impl TicketDocument {
+    /// Creates the document of a new ticket as one change by `actor_id`.
+    pub fn create(
+        id: &str,
+        reporter: &Actor,
+        new: &NewTicket,
+        actor_id: ActorId,
+        at: i64,
+    ) -> Result<Self, DocumentError> {
+        let mut doc = AutoCommit::new().with_actor(actor_id);
+        doc.put(ROOT, "v", SCHEMA_VERSION)?;
+        doc.put(ROOT, "id", id)?;
+        doc.put(ROOT, "tenant", reporter.tenant.as_str())?;
+        doc.put(ROOT, "kind", new.kind.as_str())?;
+        doc.put(ROOT, "channel", new.channel.as_str())?;
+        doc.put(ROOT, "title", new.title.as_str())?;
+        put_opt(&mut doc, &ROOT, "category", new.category.as_deref())?;
+        doc.put(ROOT, "priority", new.priority.as_str())?;
+        doc.put(ROOT, "status", Status::New.as_str())?;
+        let description = doc.put_object(ROOT, "description", ObjType::Text)?;
+        doc.splice_text(&description, 0, 0, &new.description)?;
+        let who = doc.put_object(ROOT, "reporter", ObjType::Map)?;
+        doc.put(&who, "user_id", reporter.user_id.as_str())?;
+        doc.put(&who, "role", reporter.role.as_str())?;
+        put_opt(&mut doc, &who, "name", reporter.name.as_deref())?;
+        put_opt(&mut doc, &ROOT, "order_ref", new.order_ref.as_deref())?;
+        if let Some(asset) = &new.asset {
+            let obj = doc.put_object(ROOT, "asset", ObjType::Map)?;
+            doc.put(&obj, "serial", asset.serial.as_str())?;
+            put_opt(&mut doc, &obj, "model", asset.model.as_deref())?;
+            put_opt(&mut doc, &obj, "warranty_until", asset.warranty_until.as_deref())?;
+        }
+        if let Some(customer) = &new.customer {
+            write_customer(&mut doc, Some(customer))?;
+        }
+        if let Some(site) = &new.site {
+            write_site(&mut doc, site)?;
+        }
+        doc.put(ROOT, "assignee", ScalarValue::Null)?;
+        put_opt(&mut doc, &ROOT, "team", reporter.team.as_deref())?;
+        doc.put(ROOT, "created_at", at)?;
+        for key in LISTS {
+            doc.put_object(ROOT, key, ObjType::List)?;
+        }
+        for key in MAPS {
+            doc.put_object(ROOT, key, ObjType::Map)?;
+        }
+        push_event(&mut doc, "created", &reporter.user_id, at, &[("kind", new.kind.as_str())])?;
+        if let Some(text) = &new.note {
+            add_note(&mut doc, reporter, text, false, at)?;
+        }
+        doc.commit_with(CommitOptions::default().with_message("create").with_time(at));
+        Ok(TicketDocument { doc })
+    }
+
+    /// Loads a document saved by [`Self::save`] (plus optional incremental chunks).
+    pub fn load(snapshot: &[u8]) -> Result<Self, DocumentError> {
+        Ok(TicketDocument { doc: AutoCommit::load(snapshot)? })
+    }
+
+    /// Loads changes saved with [`Self::save_after`] on top of this document.
+    pub fn load_incremental(&mut self, chunk: &[u8]) -> Result<(), DocumentError> {
+        self.doc.load_incremental(chunk)?;
+        Ok(())
+    }
+
+    /// An empty document that changes can be applied to (a ticket first seen in a bundle).
+    pub fn empty(actor_id: ActorId) -> Self {
+        TicketDocument { doc: AutoCommit::new().with_actor(actor_id) }
+    }
+
+    /// Makes later local edits by this device's actor.
+    pub fn set_actor(&mut self, actor_id: ActorId) {
+        self.doc.set_actor(actor_id);
+    }
+
+    /// The whole document, compacted.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// Only what was added after `heads`, for appending to a saved snapshot.
+    pub fn save_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
+    }
+
+    /// The current heads of the change graph.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// Every change not reachable from `have` (all of them for an empty slice).
+    pub fn changes_since(&mut self, have: &[ChangeHash]) -> Vec<Change> {
+        self.doc.get_changes(have)
+    }
+
+    /// Merges changes from elsewhere; applying a change twice is harmless.
+    pub fn apply_changes(&mut self, changes: Vec<Change>) -> Result<(), DocumentError> {
+        self.doc.apply_changes(changes)?;
+        Ok(())
+    }
+
+    /// Whether this document already holds the change with this hash.
+    pub fn has_change(&mut self, hash: &ChangeHash) -> bool {
+        self.doc.get_change_by_hash(hash).is_some()
+    }
+
+    /// Hashes of changes this document depends on but does not have yet.
+    pub fn missing_deps(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_missing_deps(&[])
+    }
+
+    /// The typed view: every field's winner, plus the list of conflicts.
+    pub fn view(&self) -> Result<Ticket, DocumentError> {
+        super::read::read_ticket(&self.doc)
+    }
+
+    /// Direct read access for code that inspects the raw document (tests, diagnostics).
+    pub fn raw(&self) -> &AutoCommit {
+        &self.doc
+    }
+
+    /// Direct write access, for tests that play the part of a newer app version.
+    #[doc(hidden)]
+    pub fn raw_mut(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    /// Writes `edit` by `author` as one change and returns it. The caller has already checked the
+    /// edit with [`crate::rules::check_edit`]; `current` is the view it was checked against.
+    pub fn apply(
+        &mut self,
+        current: &Ticket,
+        edit: &Edit,
+        author: &Actor,
+        at: i64,
+    ) -> Result<Change, DocumentError> {
+        let by = author.user_id.as_str();
+        let doc = &mut self.doc;
+        match edit {
+            Edit::SetTitle { title } => doc.put(ROOT, "title", title.as_str())?,
+            Edit::SetCategory { category } => put_opt(doc, &ROOT, "category", category.as_deref())?,
+            Edit::SetOrderRef { order_ref } => {
+                put_opt(doc, &ROOT, "order_ref", order_ref.as_deref())?
+            }
+            Edit::SetTeam { team } => put_opt(doc, &ROOT, "team", team.as_deref())?,
+            Edit::SetCustomer { customer } => write_customer(doc, customer.as_ref())?,
+            Edit::SetDescription { description } => {
+                let text = match doc.get(ROOT, "description")? {
+                    Some((_, id)) => id,
+                    None => doc.put_object(ROOT, "description", ObjType::Text)?,
+                };
+                doc.update_text(&text, description)?;
+            }
+            Edit::SetPriority { priority } => {
+                doc.put(ROOT, "priority", priority.as_str())?;
+                let from = current.priority.as_str();
+                push_event(doc, "priority_changed", by, at, &[("from", from), ("to", priority.as_str())])?;
+            }
+            Edit::SetStatus { status } => {
+                set_status(doc, current.status, *status, by, at)?;
+            }
+            Edit::Assign { assignee } => {
+                put_opt(doc, &ROOT, "assignee", assignee.as_deref())?;
+                let who = assignee.as_deref().unwrap_or("");
+                push_event(doc, "assigned", by, at, &[("assignee", who)])?;
+                let next = workflow::status_after_assignment(current.status, assignee.as_deref())
+                    .map_err(|r| DocumentError::Malformed { field: "status", reason: r.to_string() })?;
+                if next != current.status {
+                    set_status(doc, current.status, next, by, at)?;
+                }
+            }
+            Edit::AddNote { text, internal } => {
+                add_note(doc, author, text, *internal, at)?;
+            }
+            Edit::RedactNote { note_id } => {
+                let note = find_note(doc, note_id)?;
+                doc.put(&note, "redacted", true)?;
+                push_event(doc, "note_redacted", by, at, &[("note_id", note_id.as_str())])?;
+            }
+            Edit::AddPart { sku, qty } => {
+                let parts = container(doc, "parts_used")?;
+                let index = doc.length(&parts);
+                let part = doc.insert_object(&parts, index, ObjType::Map)?;
+                doc.put(&part, "sku", sku.as_str())?;
+                doc.put(&part, "qty", *qty)?;
+                doc.put(&part, "by", by)?;
+            }
+            Edit::TickChecklist { item, done } => {
+                let checklist = container(doc, "checklist")?;
+                let entry = doc.put_object(&checklist, item.as_str(), ObjType::Map)?;
+                doc.put(&entry, "done", *done)?;
+                doc.put(&entry, "by", by)?;
+                doc.put(&entry, "at", at)?;
+            }
+            Edit::SetSite { site } => write_site(doc, site)?,
+            Edit::AddTag { tag } => {
+                let tags = container(doc, "tags")?;
+                doc.put(&tags, tag.as_str(), true)?;
+            }
+            Edit::RemoveTag { tag } => {
+                let tags = container(doc, "tags")?;
+                doc.delete(&tags, tag.as_str())?;
+            }
+            Edit::Rate { score, comment } => {
+                let csat = doc.put_object(ROOT, "csat", ObjType::Map)?;
+                doc.put(&csat, "score", *score)?;
+                put_opt(doc, &csat, "comment", comment.as_deref())?;
+                push_event(doc, "rated", by, at, &[("score", &score.to_string())])?;
+            }
+        }
+        doc.commit_with(CommitOptions::default().with_message(edit.name()).with_time(at));
+        doc.get_last_local_change().ok_or(DocumentError::Missing("change"))
+    }
+}
+
+/// Puts a string, or an explicit null so a concurrent set and clear show up as a conflict.
+fn put_opt(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: Option<&str>) -> Result<(), DocumentError> {
+    match value {
+        Some(v) => doc.put(obj, key, v)?,
+        None => doc.put(obj, key, ScalarValue::Null)?,
+    }
+    Ok(())
+}
+
+/// The site is replaced as one object so latitude and longitude always travel together.
+fn write_site(doc: &mut AutoCommit, site: &Site) -> Result<(), DocumentError> {
+    let obj = doc.put_object(ROOT, "site", ObjType::Map)?;
+    doc.put(&obj, "lat", site.lat)?;
+    doc.put(&obj, "lon", site.lon)?;
+    if let Some(acc) = site.accuracy_m {
+        doc.put(&obj, "accuracy_m", acc)?;
+    }
+    put_opt(doc, &obj, "address", site.address.as_deref())
+}
+
+fn write_customer(doc: &mut AutoCommit, customer: Option<&Customer>) -> Result<(), DocumentError> {
+    match customer {
+        Some(c) => {
+            let obj = doc.put_object(ROOT, "customer", ObjType::Map)?;
+            put_opt(doc, &obj, "name", c.name.as_deref())?;
+            put_opt(doc, &obj, "phone", c.phone.as_deref())
+        }
+        None => {
+            doc.put(ROOT, "customer", ScalarValue::Null)?;
+            Ok(())
+        }
+    }
+}
+
+fn set_status(doc: &mut AutoCommit, from: Status, to: Status, by: &str, at: i64) -> Result<(), DocumentError> {
+    doc.put(ROOT, "status", to.as_str())?;
+    push_event(doc, "status_changed", by, at, &[("from", from.as_str()), ("to", to.as_str())])
+}
+
+fn add_note(doc: &mut AutoCommit, author: &Actor, text: &str, internal: bool, at: i64) -> Result<(), DocumentError> {
+    let notes = container(doc, "notes")?;
+    let index = doc.length(&notes);
+    let note = doc.insert_object(&notes, index, ObjType::Map)?;
+    doc.put(&note, "id", uuid::Uuid::now_v7().simple().to_string())?;
+    doc.put(&note, "author", author.user_id.as_str())?;
+    doc.put(&note, "role", author.role.as_str())?;
+    doc.put(&note, "text", text)?;
+    doc.put(&note, "internal", internal)?;
+    doc.put(&note, "at", at)?;
+    doc.put(&note, "redacted", false)?;
+    Ok(())
+}
+
+fn push_event(doc: &mut AutoCommit, kind: &str, by: &str, at: i64, data: &[(&str, &str)]) -> Result<(), DocumentError> {
+    let events = container(doc, "events")?;
+    let index = doc.length(&events);
+    let event = doc.insert_object(&events, index, ObjType::Map)?;
+    doc.put(&event, "type", kind)?;
+    doc.put(&event, "by", by)?;
+    doc.put(&event, "at_device", at)?;
+    let map = doc.put_object(&event, "data", ObjType::Map)?;
+    for (key, value) in data {
+        doc.put(&map, *key, *value)?;
+    }
+    Ok(())
+}
+
+fn container(doc: &AutoCommit, key: &'static str) -> Result<ObjId, DocumentError> {
+    match doc.get(ROOT, key)? {
+        Some((automerge::Value::Object(_), id)) => Ok(id),
+        _ => Err(DocumentError::Missing(key)),
+    }
+}
+
+fn find_note(doc: &AutoCommit, note_id: &str) -> Result<ObjId, DocumentError> {
+    let notes = container(doc, "notes")?;
+    for index in 0..doc.length(&notes) {
+        if let Some((_, note)) = doc.get(&notes, index)?
+            && let Some((value, _)) = doc.get(&note, "id")?
+            && value.as_str() == Some(note_id)
+        {
+            return Ok(note);
+        }
+    }
+    Err(DocumentError::UnknownNote)
+}

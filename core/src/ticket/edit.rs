@@ -1,0 +1,121 @@
+//! The typed operations that change a ticket. Each is checked by [`crate::rules`] and then
+//! written by [`super::TicketDocument::apply`] as one Automerge change.
+
+use serde::{Deserialize, Serialize};
+
+use crate::location::LocationFix;
+use crate::model::{Channel, Priority, Status, TicketKind};
+use crate::ticket::view::{Asset, Customer, Site};
+
+/// What a new ticket starts with. The id, reporter and times come from the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewTicket {
+    pub kind: TicketKind,
+    pub channel: Channel,
+    pub title: String,
+    pub category: Option<String>,
+    pub priority: Priority,
+    pub description: String,
+    pub order_ref: Option<String>,
+    pub customer: Option<Customer>,
+    pub asset: Option<Asset>,
+    pub site: Option<Site>,
+    /// A first note written in the same change as the ticket (the help request's "what happened").
+    pub note: Option<String>,
+}
+
+impl NewTicket {
+    /// A ticket of `kind` with just a title; everything else default.
+    pub fn titled(kind: TicketKind, title: impl Into<String>) -> Self {
+        NewTicket {
+            kind,
+            channel: Channel::App,
+            title: title.into(),
+            category: None,
+            priority: Priority::Normal,
+            description: String::new(),
+            order_ref: None,
+            customer: None,
+            asset: None,
+            site: None,
+            note: None,
+        }
+    }
+
+    /// The one-button help request: high priority, the rider's order and position if known.
+    pub fn help_request(
+        order_ref: Option<String>,
+        fix: Option<LocationFix>,
+        note: Option<String>,
+    ) -> Self {
+        let title = match &order_ref {
+            Some(order) => format!("Help needed with order {order}"),
+            None => "Help needed".to_owned(),
+        };
+        NewTicket {
+            priority: Priority::High,
+            category: Some("rider_help".to_owned()),
+            order_ref,
+            site: fix.map(Site::from),
+            note,
+            ..NewTicket::titled(TicketKind::HelpRequest, title)
+        }
+    }
+}
+
+impl From<LocationFix> for Site {
+    fn from(fix: LocationFix) -> Self {
+        Site { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m, address: None }
+    }
+}
+
+/// One change to an existing ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Edit {
+    SetTitle { title: String },
+    SetCategory { category: Option<String> },
+    SetPriority { priority: Priority },
+    SetDescription { description: String },
+    SetOrderRef { order_ref: Option<String> },
+    SetCustomer { customer: Option<Customer> },
+    SetStatus { status: Status },
+    /// Assign to a user (`Some`) or release back to the queue (`None`).
+    Assign { assignee: Option<String> },
+    SetTeam { team: Option<String> },
+    AddNote { text: String, internal: bool },
+    RedactNote { note_id: String },
+    AddPart { sku: String, qty: i64 },
+    TickChecklist { item: String, done: bool },
+    SetSite { site: Site },
+    AddTag { tag: String },
+    RemoveTag { tag: String },
+    Rate { score: i64, comment: Option<String> },
+}
+
+impl Edit {
+    /// A short name for messages and the change log (never carries user text).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Edit::SetTitle { .. } => "set title",
+            Edit::SetCategory { .. } => "set category",
+            Edit::SetPriority { .. } => "set priority",
+            Edit::SetDescription { .. } => "set description",
+            Edit::SetOrderRef { .. } => "set order reference",
+            Edit::SetCustomer { .. } => "set customer",
+            Edit::SetStatus { .. } => "change status",
+            Edit::Assign { assignee: Some(_) } => "assign",
+            Edit::Assign { assignee: None } => "release to queue",
+            Edit::SetTeam { .. } => "set team",
+            Edit::AddNote { internal: false, .. } => "add note",
+            Edit::AddNote { internal: true, .. } => "add internal note",
+            Edit::RedactNote { .. } => "redact note",
+            Edit::AddPart { .. } => "add part",
+            Edit::TickChecklist { .. } => "tick checklist item",
+            Edit::SetSite { .. } => "set site location",
+            Edit::AddTag { .. } => "add tag",
+            Edit::RemoveTag { .. } => "remove tag",
+            Edit::Rate { .. } => "rate the service",
+        }
+    }
+}

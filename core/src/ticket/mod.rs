@@ -1,0 +1,18 @@
+//! Tickets: one Automerge document each ([`TicketDocument`]), a typed view of it ([`Ticket`])
+//! and the typed edits that change it ([`Edit`], [`NewTicket`]).
+//!
+//! The mapping between document and types is written by hand (see
+//! `docs/adr/0001-hand-written-document-mapping.md`): edits touch exactly the keys they own, so
+//! keys written by newer app versions survive, and reads see every conflicting value.
+
+mod document;
+mod edit;
+mod read;
+mod view;
+
+pub use document::{DocumentError, SCHEMA_VERSION, TicketDocument};
+pub use edit::{Edit, NewTicket};
+pub use view::{
+    Asset, Attachment, ChecklistItem, Conflict, Csat, Customer, Event, Note, PartUsed, Person,
+    Site, Sla, Ticket,
+};

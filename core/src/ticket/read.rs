@@ -1,0 +1,314 @@
+//! Reading a ticket document into the typed [`Ticket`] view, and finding its conflicts.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use automerge::{AutoCommit, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Value};
+use serde_json::Value as Json;
+
+use super::document::DocumentError;
+use super::view::*;
+
+type Result<T> = std::result::Result<T, DocumentError>;
+
+/// Reads the whole view. Required fields that are missing mean the creation change is absent.
+pub(super) fn read_ticket(doc: &AutoCommit) -> Result<Ticket> {
+    let reporter = object(doc, &ROOT, "reporter")?.ok_or(DocumentError::Missing("reporter"))?;
+    Ok(Ticket {
+        v: int(doc, &ROOT, "v")?.unwrap_or(1),
+        id: required_str(doc, &ROOT, "id")?,
+        number: string(doc, &ROOT, "number")?,
+        tenant: required_str(doc, &ROOT, "tenant")?,
+        kind: parsed(doc, &ROOT, "kind")?,
+        channel: parsed(doc, &ROOT, "channel")?,
+        title: required_str(doc, &ROOT, "title")?,
+        category: string(doc, &ROOT, "category")?,
+        priority: parsed(doc, &ROOT, "priority")?,
+        status: parsed(doc, &ROOT, "status")?,
+        description: match object(doc, &ROOT, "description")? {
+            Some(text) => doc.text(&text)?,
+            None => String::new(),
+        },
+        reporter: Person {
+            user_id: required_str(doc, &reporter, "user_id")?,
+            role: parsed(doc, &reporter, "role")?,
+            name: string(doc, &reporter, "name")?,
+        },
+        customer: match object(doc, &ROOT, "customer")? {
+            Some(obj) => Some(Customer {
+                name: string(doc, &obj, "name")?,
+                phone: string(doc, &obj, "phone")?,
+            }),
+            None => None,
+        },
+        order_ref: string(doc, &ROOT, "order_ref")?,
+        asset: match object(doc, &ROOT, "asset")? {
+            Some(obj) => Some(Asset {
+                serial: required_str(doc, &obj, "serial")?,
+                model: string(doc, &obj, "model")?,
+                warranty_until: string(doc, &obj, "warranty_until")?,
+            }),
+            None => None,
+        },
+        site: match object(doc, &ROOT, "site")? {
+            Some(obj) => Some(Site {
+                lat: float(doc, &obj, "lat")?.ok_or(DocumentError::Missing("site.lat"))?,
+                lon: float(doc, &obj, "lon")?.ok_or(DocumentError::Missing("site.lon"))?,
+                accuracy_m: float(doc, &obj, "accuracy_m")?,
+                address: string(doc, &obj, "address")?,
+            }),
+            None => None,
+        },
+        assignee: string(doc, &ROOT, "assignee")?,
+        team: string(doc, &ROOT, "team")?,
+        sla: read_sla(doc)?,
+        notes: list_items(doc, "notes", read_note)?,
+        attachments: read_attachments(doc)?,
+        events: list_items(doc, "events", read_event)?,
+        parts_used: list_items(doc, "parts_used", |doc, obj| {
+            Ok(PartUsed {
+                sku: required_str(doc, obj, "sku")?,
+                qty: int(doc, obj, "qty")?.unwrap_or(1),
+                by: string(doc, obj, "by")?.unwrap_or_default(),
+            })
+        })?,
+        checklist: read_checklist(doc)?,
+        csat: match object(doc, &ROOT, "csat")? {
+            Some(obj) => Some(Csat {
+                score: int(doc, &obj, "score")?.ok_or(DocumentError::Missing("csat.score"))?,
+                comment: string(doc, &obj, "comment")?,
+            }),
+            None => None,
+        },
+        tags: match object(doc, &ROOT, "tags")? {
+            Some(obj) => doc.keys(&obj).collect(),
+            None => Vec::new(),
+        },
+        custom: match object(doc, &ROOT, "custom")? {
+            Some(obj) => doc
+                .keys(&obj)
+                .filter_map(|key| {
+                    let (value, id) = doc.get(&obj, key.as_str()).ok().flatten()?;
+                    Some((key, to_json(doc, &value, &id)))
+                })
+                .collect(),
+            None => BTreeMap::new(),
+        },
+        created_at: int(doc, &ROOT, "created_at")?.unwrap_or(0),
+        conflicts: conflicts(doc)?,
+    })
+}
+
+fn read_note(doc: &AutoCommit, obj: &ObjId) -> Result<Note> {
+    Ok(Note {
+        id: required_str(doc, obj, "id")?,
+        author: required_str(doc, obj, "author")?,
+        role: parsed(doc, obj, "role")?,
+        text: string(doc, obj, "text")?.unwrap_or_default(),
+        internal: boolean(doc, obj, "internal")?.unwrap_or(false),
+        at: int(doc, obj, "at")?.unwrap_or(0),
+        redacted: boolean(doc, obj, "redacted")?.unwrap_or(false),
+    })
+}
+
+fn read_event(doc: &AutoCommit, obj: &ObjId) -> Result<Event> {
+    let mut data = BTreeMap::new();
+    if let Some(map) = object(doc, obj, "data")? {
+        for key in doc.keys(&map) {
+            if let Some(value) = string(doc, &map, &key)? {
+                data.insert(key, value);
+            }
+        }
+    }
+    Ok(Event {
+        kind: required_str(doc, obj, "type")?,
+        by: string(doc, obj, "by")?.unwrap_or_default(),
+        at_device: int(doc, obj, "at_device")?.unwrap_or(0),
+        data,
+    })
+}
+
+fn read_sla(doc: &AutoCommit) -> Result<Option<Sla>> {
+    let Some(obj) = object(doc, &ROOT, "sla")? else { return Ok(None) };
+    let breaches = match object(doc, &obj, "breaches")? {
+        Some(list) => (0..doc.length(&list))
+            .filter_map(|i| doc.get(&list, i).ok().flatten())
+            .filter_map(|(v, _)| v.as_str().map(str::to_owned))
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(Some(Sla {
+        first_response_due: int(doc, &obj, "first_response_due")?,
+        resolution_due: int(doc, &obj, "resolution_due")?,
+        paused: boolean(doc, &obj, "paused")?.unwrap_or(false),
+        breaches,
+    }))
+}
+
+fn read_attachments(doc: &AutoCommit) -> Result<Vec<Attachment>> {
+    let Some(map) = object(doc, &ROOT, "attachments")? else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for sha256 in doc.keys(&map) {
+        let Some(obj) = object(doc, &map, &sha256)? else { continue };
+        out.push(Attachment {
+            mime: required_str(doc, &obj, "mime")?,
+            bytes: int(doc, &obj, "bytes")?.unwrap_or(0),
+            width: int(doc, &obj, "width")?.unwrap_or(0),
+            height: int(doc, &obj, "height")?.unwrap_or(0),
+            captured_at: int(doc, &obj, "captured_at")?,
+            lat: float(doc, &obj, "lat")?,
+            lon: float(doc, &obj, "lon")?,
+            by: string(doc, &obj, "by")?.unwrap_or_default(),
+            sha256,
+        });
+    }
+    Ok(out)
+}
+
+fn read_checklist(doc: &AutoCommit) -> Result<BTreeMap<String, ChecklistItem>> {
+    let Some(map) = object(doc, &ROOT, "checklist")? else { return Ok(BTreeMap::new()) };
+    let mut out = BTreeMap::new();
+    for item in doc.keys(&map) {
+        let Some(obj) = object(doc, &map, &item)? else { continue };
+        let entry = ChecklistItem {
+            done: boolean(doc, &obj, "done")?.unwrap_or(false),
+            by: string(doc, &obj, "by")?.unwrap_or_default(),
+            at: int(doc, &obj, "at")?.unwrap_or(0),
+        };
+        out.insert(item, entry);
+    }
+    Ok(out)
+}
+
+fn list_items<T>(
+    doc: &AutoCommit,
+    key: &'static str,
+    read: impl Fn(&AutoCommit, &ObjId) -> Result<T>,
+) -> Result<Vec<T>> {
+    let Some(list) = object(doc, &ROOT, key)? else { return Ok(Vec::new()) };
+    let mut out = Vec::with_capacity(doc.length(&list));
+    for index in 0..doc.length(&list) {
+        if let Some((Value::Object(_), obj)) = doc.get(&list, index)? {
+            out.push(read(doc, &obj)?);
+        }
+    }
+    Ok(out)
+}
+
+fn scalar<'a>(doc: &'a AutoCommit, obj: &ObjId, key: &str) -> Result<Option<Value<'a>>> {
+    Ok(doc.get(obj, key)?.map(|(value, _)| value))
+}
+
+fn object(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<ObjId>> {
+    Ok(match doc.get(obj, key)? {
+        Some((Value::Object(_), id)) => Some(id),
+        _ => None,
+    })
+}
+
+fn string(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<String>> {
+    Ok(scalar(doc, obj, key)?.and_then(|v| v.as_str().map(str::to_owned)))
+}
+
+fn required_str(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<String> {
+    string(doc, obj, key)?.ok_or(DocumentError::Missing(key))
+}
+
+fn int(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<i64>> {
+    Ok(match scalar(doc, obj, key)? {
+        Some(Value::Scalar(s)) => match s.as_ref() {
+            ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Some(*i),
+            ScalarValue::Uint(u) => i64::try_from(*u).ok(),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+fn float(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<f64>> {
+    Ok(match scalar(doc, obj, key)? {
+        Some(Value::Scalar(s)) => match s.as_ref() {
+            ScalarValue::F64(f) => Some(*f),
+            ScalarValue::Int(i) => Some(*i as f64),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+fn boolean(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<bool>> {
+    Ok(scalar(doc, obj, key)?.and_then(|v| v.as_bool()))
+}
+
+fn parsed<T: FromStr>(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = required_str(doc, obj, key)?;
+    raw.parse().map_err(|e: T::Err| DocumentError::Malformed { field: key, reason: e.to_string() })
+}
+
+/// Every field holding concurrently written, different values, walking the whole document
+/// (keys this version does not know included), in a deterministic order.
+fn conflicts(doc: &AutoCommit) -> Result<Vec<Conflict>> {
+    let mut out = Vec::new();
+    walk(doc, &ROOT, ObjType::Map, String::new(), &mut out)?;
+    Ok(out)
+}
+
+fn walk(doc: &AutoCommit, obj: &ObjId, kind: ObjType, path: String, out: &mut Vec<Conflict>) -> Result<()> {
+    let props: Vec<Prop> = match kind {
+        ObjType::Map | ObjType::Table => doc.keys(obj).map(Prop::Map).collect(),
+        ObjType::List => (0..doc.length(obj)).map(Prop::Seq).collect(),
+        ObjType::Text => return Ok(()),
+    };
+    for prop in props {
+        let child_path = match &prop {
+            Prop::Map(key) if path.is_empty() => key.clone(),
+            Prop::Map(key) => format!("{path}.{key}"),
+            Prop::Seq(i) => format!("{path}[{i}]"),
+        };
+        let all = doc.get_all(obj, prop.clone())?;
+        if all.len() > 1 {
+            let values: Vec<Json> = all.iter().map(|(v, id)| to_json(doc, v, id)).collect();
+            if values.iter().any(|v| v != &values[0]) {
+                out.push(Conflict { field: child_path.clone(), values });
+            }
+        }
+        if let Some((Value::Object(child_kind), child)) = all.last() {
+            walk(doc, child, *child_kind, child_path, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Renders any value (objects by their winning contents) as JSON, for conflicts and `custom`.
+fn to_json(doc: &AutoCommit, value: &Value<'_>, id: &ObjId) -> Json {
+    match value {
+        Value::Scalar(s) => match s.as_ref() {
+            ScalarValue::Str(s) => Json::from(s.as_str()),
+            ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Json::from(*i),
+            ScalarValue::Uint(u) => Json::from(*u),
+            ScalarValue::F64(f) => Json::from(*f),
+            ScalarValue::Boolean(b) => Json::from(*b),
+            ScalarValue::Counter(c) => Json::from(i64::from(c)),
+            ScalarValue::Null => Json::Null,
+            ScalarValue::Bytes(_) | ScalarValue::Unknown { .. } => Json::from("<binary>"),
+        },
+        Value::Object(ObjType::Text) => Json::from(doc.text(id).unwrap_or_default()),
+        Value::Object(ObjType::List) => Json::Array(
+            (0..doc.length(id))
+                .filter_map(|i| doc.get(id, i).ok().flatten())
+                .map(|(v, child)| to_json(doc, &v, &child))
+                .collect(),
+        ),
+        Value::Object(ObjType::Map | ObjType::Table) => Json::Object(
+            doc.keys(id)
+                .filter_map(|k| {
+                    let (v, child) = doc.get(id, k.as_str()).ok().flatten()?;
+                    Some((k, to_json(doc, &v, &child)))
+                })
+                .collect(),
+        ),
+    }
+}

@@ -1,0 +1,165 @@
+//! The typed, read-only view of a ticket document: what UIs, the CLI and the rules look at.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Channel, Priority, Role, Status, TicketKind};
+
+/// Everything a ticket holds, as the deterministic winner of every field, plus the conflicts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// Document schema version.
+    pub v: i64,
+    pub id: String,
+    pub number: Option<String>,
+    pub tenant: String,
+    pub kind: TicketKind,
+    pub channel: Channel,
+    pub title: String,
+    pub category: Option<String>,
+    pub priority: Priority,
+    pub status: Status,
+    pub description: String,
+    pub reporter: Person,
+    pub customer: Option<Customer>,
+    pub order_ref: Option<String>,
+    pub asset: Option<Asset>,
+    pub site: Option<Site>,
+    pub assignee: Option<String>,
+    pub team: Option<String>,
+    pub sla: Option<Sla>,
+    pub notes: Vec<Note>,
+    pub attachments: Vec<Attachment>,
+    pub events: Vec<Event>,
+    pub parts_used: Vec<PartUsed>,
+    pub checklist: BTreeMap<String, ChecklistItem>,
+    pub csat: Option<Csat>,
+    pub tags: Vec<String>,
+    pub custom: BTreeMap<String, serde_json::Value>,
+    /// Device time of creation, milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// Fields that were written concurrently with different values; the view shows the winner.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Who reported the ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub user_id: String,
+    pub role: Role,
+    pub name: Option<String>,
+}
+
+/// The customer the work is for, when it is not the reporter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// The machine being repaired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Asset {
+    pub serial: String,
+    pub model: Option<String>,
+    pub warranty_until: Option<String>,
+}
+
+/// Where the work is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    pub address: Option<String>,
+}
+
+/// Service-level clocks, written by the server only (milliseconds since the Unix epoch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sla {
+    pub first_response_due: Option<i64>,
+    pub resolution_due: Option<i64>,
+    pub paused: bool,
+    pub breaches: Vec<String>,
+}
+
+/// One note; redacted notes stay in the history for audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub id: String,
+    pub author: String,
+    pub role: Role,
+    pub text: String,
+    pub internal: bool,
+    pub at: i64,
+    pub redacted: bool,
+}
+
+/// A photo or screenshot, stored once per sha256.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub sha256: String,
+    pub mime: String,
+    pub bytes: i64,
+    pub width: i64,
+    pub height: i64,
+    pub captured_at: Option<i64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub by: String,
+}
+
+/// One entry of the append-only history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub by: String,
+    pub at_device: i64,
+    pub data: BTreeMap<String, String>,
+}
+
+/// A part consumed by the repair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartUsed {
+    pub sku: String,
+    pub qty: i64,
+    pub by: String,
+}
+
+/// The state of one checklist item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChecklistItem {
+    pub done: bool,
+    pub by: String,
+    pub at: i64,
+}
+
+/// The customer's rating of the service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Csat {
+    pub score: i64,
+    pub comment: Option<String>,
+}
+
+/// A field written concurrently with different values. `values` are in the document's
+/// deterministic order; the last one is the winner the view shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// Path of the field, e.g. `priority`, `site`, `checklist.valve`, `notes[2].text`.
+    pub field: String,
+    pub values: Vec<serde_json::Value>,
+}
+
+impl Ticket {
+    /// Whether the work is still going on (not resolved, closed or cancelled).
+    pub fn is_open(&self) -> bool {
+        self.status.is_open()
+    }
+
+    /// The note with this id, if any.
+    pub fn note(&self, id: &str) -> Option<&Note> {
+        self.notes.iter().find(|n| n.id == id)
+    }
+}
