@@ -38,7 +38,9 @@ pub struct BundleTicket {
 pub enum BundleError {
     #[error("not a Fieldwork bundle (the file does not start with the bundle header)")]
     NotABundle,
-    #[error("the bundle is corrupt or truncated (its checksum does not match); ask for a new export")]
+    #[error(
+        "the bundle is corrupt or truncated (its checksum does not match); ask for a new export"
+    )]
     Corrupt,
     #[error("the bundle is in format {0}, which this app version cannot read; update the app")]
     UnsupportedFormat(u32),
@@ -67,7 +69,8 @@ impl Bundle {
         if bytes.len() < MAGIC.len() + CHECKSUM_LEN {
             return Err(BundleError::Corrupt);
         }
-        let (body, checksum) = bytes[MAGIC.len()..].split_at(bytes.len() - MAGIC.len() - CHECKSUM_LEN);
+        let (body, checksum) =
+            bytes[MAGIC.len()..].split_at(bytes.len() - MAGIC.len() - CHECKSUM_LEN);
         if Sha256::digest(body).as_slice() != checksum {
             return Err(BundleError::Corrupt);
         }
@@ -95,7 +98,10 @@ mod tests {
             tenant: "acme".into(),
             exported_at: 1,
             until_seq: 7,
-            tickets: vec![BundleTicket { id: "t".into(), changes: vec![ByteBuf::from(vec![1, 2, 3]), ByteBuf::from(vec![4])] }],
+            tickets: vec![BundleTicket {
+                id: "t".into(),
+                changes: vec![ByteBuf::from(vec![1, 2, 3]), ByteBuf::from(vec![4])],
+            }],
         }
     }
 
@@ -109,7 +115,10 @@ mod tests {
     fn every_truncation_and_every_bit_flip_is_caught() {
         let bytes = sample().encode();
         for len in 0..bytes.len() {
-            assert!(Bundle::decode(&bytes[..len]).is_err(), "truncated to {len} accepted");
+            assert!(
+                Bundle::decode(&bytes[..len]).is_err(),
+                "truncated to {len} accepted"
+            );
         }
         for i in 0..bytes.len() {
             let mut flipped = bytes.clone();
@@ -120,9 +129,15 @@ mod tests {
 
     #[test]
     fn other_files_are_named_as_such() {
-        assert!(matches!(Bundle::decode(b"hello world"), Err(BundleError::NotABundle)));
+        assert!(matches!(
+            Bundle::decode(b"hello world"),
+            Err(BundleError::NotABundle)
+        ));
         let mut future = sample();
         future.format = 2;
-        assert!(matches!(Bundle::decode(&future.encode()), Err(BundleError::UnsupportedFormat(2))));
+        assert!(matches!(
+            Bundle::decode(&future.encode()),
+            Err(BundleError::UnsupportedFormat(2))
+        ));
     }
 }

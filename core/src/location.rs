@@ -65,7 +65,12 @@ mod tests {
     const NOW: i64 = 1_795_000_000_000;
 
     fn fix(lat: f64, lon: f64) -> LocationFix {
-        LocationFix { lat, lon, accuracy_m: Some(8.0), at: Some(NOW) }
+        LocationFix {
+            lat,
+            lon,
+            accuracy_m: Some(8.0),
+            at: Some(NOW),
+        }
     }
 
     #[test]
@@ -78,8 +83,14 @@ mod tests {
     #[test]
     fn refuses_out_of_range_and_nonsense_without_echoing_it() {
         assert_eq!(fix(91.0, 0.0).validate(NOW), Err(LocationError::Latitude));
-        assert_eq!(fix(f64::NAN, 0.0).validate(NOW), Err(LocationError::Latitude));
-        assert_eq!(fix(0.0, -180.5).validate(NOW), Err(LocationError::Longitude));
+        assert_eq!(
+            fix(f64::NAN, 0.0).validate(NOW),
+            Err(LocationError::Latitude)
+        );
+        assert_eq!(
+            fix(0.0, -180.5).validate(NOW),
+            Err(LocationError::Longitude)
+        );
         let msg = fix(91.0, 0.0).validate(NOW).unwrap_err().to_string();
         assert!(!msg.contains("91"), "message leaks the coordinate: {msg}");
     }

@@ -18,11 +18,20 @@ pub use roles::can_see;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Refusal {
     #[error("a ticket cannot go from {from} to {to}{hint}; allowed next: {allowed}")]
-    Transition { from: Status, to: Status, allowed: String, hint: &'static str },
+    Transition {
+        from: Status,
+        to: Status,
+        allowed: String,
+        hint: &'static str,
+    },
     #[error("the ticket is {status}; reopen it first")]
     Finished { status: Status },
     #[error("a {role} may not {action} {reason}")]
-    Forbidden { role: Role, action: &'static str, reason: &'static str },
+    Forbidden {
+        role: Role,
+        action: &'static str,
+        reason: &'static str,
+    },
     #[error("a {role} may not create a {kind} ticket")]
     CreateForbidden { role: Role, kind: TicketKind },
     #[error("the ticket belongs to another tenant")]

@@ -47,13 +47,24 @@ pub fn authorize_create(actor: &Actor, kind: TicketKind) -> Result<(), Refusal> 
         Role::Technician => matches!(kind, TicketKind::Repair | TicketKind::FaultReport),
         Role::Agent | Role::Dispatcher | Role::Supervisor | Role::Admin => true,
     };
-    if allowed { Ok(()) } else { Err(Refusal::CreateForbidden { role: actor.role, kind }) }
+    if allowed {
+        Ok(())
+    } else {
+        Err(Refusal::CreateForbidden {
+            role: actor.role,
+            kind,
+        })
+    }
 }
 
 /// May `actor` make `edit` on `ticket`? Assumes the values and workflow were already checked.
 pub fn authorize(actor: &Actor, ticket: &Ticket, edit: &Edit) -> Result<(), Refusal> {
     let refuse = |reason: &'static str| {
-        Err(Refusal::Forbidden { role: actor.role, action: edit.name(), reason })
+        Err(Refusal::Forbidden {
+            role: actor.role,
+            action: edit.name(),
+            reason,
+        })
     };
     if actor.role.is_back_office() {
         return Ok(());
@@ -82,13 +93,17 @@ fn authorize_reporter(
     refuse: impl Fn(&'static str) -> Result<(), Refusal>,
 ) -> Result<(), Refusal> {
     match edit {
-        Edit::AddNote { internal: false, .. } => Ok(()),
+        Edit::AddNote {
+            internal: false, ..
+        } => Ok(()),
         Edit::AddNote { internal: true, .. } => refuse("(internal notes are for staff)"),
         Edit::SetSite { .. } if role == Role::Rider && ticket.is_open() => Ok(()),
-        Edit::SetStatus { status: Status::Cancelled } => Ok(()),
-        Edit::SetStatus { status: Status::Closed | Status::Reopened } if role == Role::Merchant => {
-            Ok(())
-        }
+        Edit::SetStatus {
+            status: Status::Cancelled,
+        } => Ok(()),
+        Edit::SetStatus {
+            status: Status::Closed | Status::Reopened,
+        } if role == Role::Merchant => Ok(()),
         Edit::SetStatus { .. } => refuse("(only cancelling is open to reporters)"),
         Edit::Rate { .. } if matches!(ticket.status, Status::Resolved | Status::Closed) => Ok(()),
         Edit::Rate { .. } => refuse("before the ticket is resolved"),
@@ -104,13 +119,15 @@ fn authorize_technician(
 ) -> Result<(), Refusal> {
     let mine = is_assignee(actor, ticket);
     match edit {
-        Edit::Assign { assignee: Some(who) } if who == &actor.user_id && !mine => Ok(()),
+        Edit::Assign {
+            assignee: Some(who),
+        } if who == &actor.user_id && !mine => Ok(()),
         Edit::Assign { assignee: None } if mine => Ok(()),
         Edit::Assign { .. } => refuse("(only claiming from the queue or releasing to it)"),
         _ if !mine => refuse("before claiming the ticket"),
-        Edit::SetStatus { status: Status::Closed | Status::Cancelled | Status::Reopened } => {
-            refuse("(closing, cancelling and reopening are for the back office)")
-        }
+        Edit::SetStatus {
+            status: Status::Closed | Status::Cancelled | Status::Reopened,
+        } => refuse("(closing, cancelling and reopening are for the back office)"),
         Edit::SetStatus { .. }
         | Edit::AddNote { .. }
         | Edit::AddPart { .. }
@@ -149,7 +166,11 @@ mod tests {
             priority: Priority::Normal,
             status,
             description: String::new(),
-            reporter: Person { user_id: "rider1".into(), role: Role::Rider, name: None },
+            reporter: Person {
+                user_id: "rider1".into(),
+                role: Role::Rider,
+                name: None,
+            },
             customer: None,
             order_ref: None,
             asset: None,
@@ -179,7 +200,10 @@ mod tests {
     }
 
     fn note(internal: bool) -> Edit {
-        Edit::AddNote { text: "on my way".into(), internal }
+        Edit::AddNote {
+            text: "on my way".into(),
+            internal,
+        }
     }
 
     fn status(s: Status) -> Edit {
@@ -192,10 +216,19 @@ mod tests {
         assert!(can_see(&actor("rider1", Role::Rider, None), &t));
         assert!(!can_see(&actor("rider2", Role::Rider, None), &t));
         assert!(can_see(&actor("tech1", Role::Technician, None), &t));
-        assert!(!can_see(&actor("tech2", Role::Technician, Some("north")), &t));
+        assert!(!can_see(
+            &actor("tech2", Role::Technician, Some("north")),
+            &t
+        ));
         let queued = ticket(Status::New, None);
-        assert!(can_see(&actor("tech2", Role::Technician, Some("north")), &queued));
-        assert!(!can_see(&actor("tech3", Role::Technician, Some("south")), &queued));
+        assert!(can_see(
+            &actor("tech2", Role::Technician, Some("north")),
+            &queued
+        ));
+        assert!(!can_see(
+            &actor("tech3", Role::Technician, Some("south")),
+            &queued
+        ));
         for role in [Role::Agent, Role::Dispatcher, Role::Supervisor, Role::Admin] {
             assert!(can_see(&actor("x", role, None), &t));
         }
@@ -211,11 +244,30 @@ mod tests {
         assert_eq!(check_edit(&rider, &t, &note(false)), Ok(()));
         assert!(check_edit(&rider, &t, &note(true)).is_err());
         assert_eq!(check_edit(&rider, &t, &status(Status::Cancelled)), Ok(()));
-        let site = Site { lat: 1.0, lon: 2.0, accuracy_m: Some(5.0), address: None };
+        let site = Site {
+            lat: 1.0,
+            lon: 2.0,
+            accuracy_m: Some(5.0),
+            address: None,
+        };
         assert_eq!(check_edit(&rider, &t, &Edit::SetSite { site }), Ok(()));
-        let assign = Edit::Assign { assignee: Some("rider1".into()) };
-        assert!(matches!(check_edit(&rider, &t, &assign), Err(Refusal::Forbidden { .. })));
-        assert!(check_edit(&rider, &t, &Edit::SetPriority { priority: Priority::Urgent }).is_err());
+        let assign = Edit::Assign {
+            assignee: Some("rider1".into()),
+        };
+        assert!(matches!(
+            check_edit(&rider, &t, &assign),
+            Err(Refusal::Forbidden { .. })
+        ));
+        assert!(
+            check_edit(
+                &rider,
+                &t,
+                &Edit::SetPriority {
+                    priority: Priority::Urgent
+                }
+            )
+            .is_err()
+        );
         let resolving = ticket(Status::InProgress, Some("tech1"));
         assert!(matches!(
             check_edit(&rider, &resolving, &status(Status::Resolved)),
@@ -229,9 +281,15 @@ mod tests {
     #[test]
     fn rating_only_after_resolution() {
         let rider = actor("rider1", Role::Rider, None);
-        let rate = Edit::Rate { score: 5, comment: None };
+        let rate = Edit::Rate {
+            score: 5,
+            comment: None,
+        };
         assert!(check_edit(&rider, &ticket(Status::InProgress, Some("t")), &rate).is_err());
-        assert_eq!(check_edit(&rider, &ticket(Status::Resolved, Some("t")), &rate), Ok(()));
+        assert_eq!(
+            check_edit(&rider, &ticket(Status::Resolved, Some("t")), &rate),
+            Ok(())
+        );
     }
 
     #[test]
@@ -250,15 +308,35 @@ mod tests {
         let t = ticket(Status::Assigned, Some("tech1"));
         assert_eq!(check_edit(&tech, &t, &status(Status::Accepted)), Ok(()));
         assert_eq!(check_edit(&tech, &t, &note(true)), Ok(()));
-        let part = Edit::AddPart { sku: "VALVE-2".into(), qty: 1 };
+        let part = Edit::AddPart {
+            sku: "VALVE-2".into(),
+            qty: 1,
+        };
         assert_eq!(check_edit(&tech, &t, &part), Ok(()));
-        let tick = Edit::TickChecklist { item: "power off".into(), done: true };
+        let tick = Edit::TickChecklist {
+            item: "power off".into(),
+            done: true,
+        };
         assert_eq!(check_edit(&tech, &t, &tick), Ok(()));
-        assert_eq!(check_edit(&tech, &t, &Edit::Assign { assignee: None }), Ok(()));
+        assert_eq!(
+            check_edit(&tech, &t, &Edit::Assign { assignee: None }),
+            Ok(())
+        );
         assert!(check_edit(&tech, &t, &status(Status::Cancelled)).is_err());
-        let other = Edit::Assign { assignee: Some("tech2".into()) };
+        let other = Edit::Assign {
+            assignee: Some("tech2".into()),
+        };
         assert!(check_edit(&tech, &t, &other).is_err());
-        assert!(check_edit(&tech, &t, &Edit::SetPriority { priority: Priority::Low }).is_err());
+        assert!(
+            check_edit(
+                &tech,
+                &t,
+                &Edit::SetPriority {
+                    priority: Priority::Low
+                }
+            )
+            .is_err()
+        );
         // Workflow still applies: no jumping from assigned to resolved.
         assert!(matches!(
             check_edit(&tech, &t, &status(Status::Resolved)),
@@ -270,11 +348,15 @@ mod tests {
     fn technician_claims_from_the_team_queue_only() {
         let queued = ticket(Status::New, None);
         let tech = actor("tech2", Role::Technician, Some("north"));
-        let claim = Edit::Assign { assignee: Some("tech2".into()) };
+        let claim = Edit::Assign {
+            assignee: Some("tech2".into()),
+        };
         assert_eq!(check_edit(&tech, &queued, &claim), Ok(()));
         assert!(check_edit(&tech, &queued, &note(false)).is_err());
         let outsider = actor("tech3", Role::Technician, Some("south"));
-        let claim3 = Edit::Assign { assignee: Some("tech3".into()) };
+        let claim3 = Edit::Assign {
+            assignee: Some("tech3".into()),
+        };
         assert!(check_edit(&outsider, &queued, &claim3).is_err());
     }
 
@@ -284,9 +366,20 @@ mod tests {
         for role in [Role::Agent, Role::Dispatcher, Role::Supervisor, Role::Admin] {
             let a = actor("boss", role, None);
             assert_eq!(check_edit(&a, &t, &status(Status::Resolved)), Ok(()));
-            let reassign = Edit::Assign { assignee: Some("tech2".into()) };
+            let reassign = Edit::Assign {
+                assignee: Some("tech2".into()),
+            };
             assert_eq!(check_edit(&a, &t, &reassign), Ok(()));
-            assert_eq!(check_edit(&a, &t, &Edit::RedactNote { note_id: "n1".into() }), Ok(()));
+            assert_eq!(
+                check_edit(
+                    &a,
+                    &t,
+                    &Edit::RedactNote {
+                        note_id: "n1".into()
+                    }
+                ),
+                Ok(())
+            );
             assert!(check_edit(&a, &t, &status(Status::New)).is_err());
         }
     }
@@ -294,10 +387,17 @@ mod tests {
     #[test]
     fn only_the_author_redacts_a_note_unless_back_office() {
         let t = ticket(Status::Assigned, Some("tech1"));
-        let redact = Edit::RedactNote { note_id: "n1".into() };
-        assert_eq!(check_edit(&actor("rider1", Role::Rider, None), &t, &redact), Ok(()));
+        let redact = Edit::RedactNote {
+            note_id: "n1".into(),
+        };
+        assert_eq!(
+            check_edit(&actor("rider1", Role::Rider, None), &t, &redact),
+            Ok(())
+        );
         assert!(check_edit(&actor("tech1", Role::Technician, None), &t, &redact).is_err());
-        let missing = Edit::RedactNote { note_id: "nope".into() };
+        let missing = Edit::RedactNote {
+            note_id: "nope".into(),
+        };
         assert_eq!(
             check_edit(&actor("boss", Role::Agent, None), &t, &missing),
             Err(Refusal::UnknownNote)
@@ -312,7 +412,10 @@ mod tests {
         let merchant = actor("m", Role::Merchant, None);
         assert_eq!(authorize_create(&merchant, TicketKind::FaultReport), Ok(()));
         assert!(authorize_create(&merchant, TicketKind::Alert).is_err());
-        assert_eq!(authorize_create(&actor("a", Role::Agent, None), TicketKind::Alert), Ok(()));
+        assert_eq!(
+            authorize_create(&actor("a", Role::Agent, None), TicketKind::Alert),
+            Ok(())
+        );
     }
 
     #[test]

@@ -12,7 +12,10 @@ pub const MAX_PART_QTY: i64 = 10_000;
 
 fn text(field: &'static str, value: &str, max: usize) -> Result<(), Refusal> {
     if value.trim().is_empty() {
-        return Err(Refusal::Invalid { field, reason: "must not be empty".to_owned() });
+        return Err(Refusal::Invalid {
+            field,
+            reason: "must not be empty".to_owned(),
+        });
     }
     let chars = value.chars().count();
     if chars > max {
@@ -29,7 +32,11 @@ fn optional(field: &'static str, value: Option<&str>, max: usize) -> Result<(), 
 }
 
 fn long_text(field: &'static str, value: &str, max: usize) -> Result<(), Refusal> {
-    if value.is_empty() { Ok(()) } else { text(field, value, max) }
+    if value.is_empty() {
+        Ok(())
+    } else {
+        text(field, value, max)
+    }
 }
 
 /// Checks the values of a new ticket.
@@ -60,7 +67,9 @@ fn site_fix(site: &crate::ticket::Site) -> Result<(), Refusal> {
 pub fn check_edit(edit: &Edit) -> Result<(), Refusal> {
     match edit {
         Edit::SetTitle { title } => text("title", title, MAX_TITLE_CHARS),
-        Edit::SetCategory { category } => optional("category", category.as_deref(), MAX_SHORT_CHARS),
+        Edit::SetCategory { category } => {
+            optional("category", category.as_deref(), MAX_SHORT_CHARS)
+        }
         Edit::SetDescription { description } => {
             long_text("description", description, MAX_DESCRIPTION_CHARS)
         }
@@ -112,18 +121,63 @@ mod tests {
     #[test]
     fn empty_and_oversized_text_is_refused() {
         assert!(check_edit(&Edit::SetTitle { title: "  ".into() }).is_err());
-        assert!(check_edit(&Edit::SetTitle { title: "x".repeat(201) }).is_err());
-        assert!(check_edit(&Edit::SetTitle { title: "冷柜不制冷".into() }).is_ok());
-        assert!(check_edit(&Edit::AddNote { text: String::new(), internal: false }).is_err());
+        assert!(
+            check_edit(&Edit::SetTitle {
+                title: "x".repeat(201)
+            })
+            .is_err()
+        );
+        assert!(
+            check_edit(&Edit::SetTitle {
+                title: "冷柜不制冷".into()
+            })
+            .is_ok()
+        );
+        assert!(
+            check_edit(&Edit::AddNote {
+                text: String::new(),
+                internal: false
+            })
+            .is_err()
+        );
     }
 
     #[test]
     fn ranges_are_enforced() {
-        assert!(check_edit(&Edit::AddPart { sku: "V-1".into(), qty: 0 }).is_err());
-        assert!(check_edit(&Edit::AddPart { sku: "V-1".into(), qty: 3 }).is_ok());
-        assert!(check_edit(&Edit::Rate { score: 6, comment: None }).is_err());
-        assert!(check_edit(&Edit::Rate { score: 5, comment: None }).is_ok());
-        let bad_site = Site { lat: 91.0, lon: 0.0, accuracy_m: None, address: None };
+        assert!(
+            check_edit(&Edit::AddPart {
+                sku: "V-1".into(),
+                qty: 0
+            })
+            .is_err()
+        );
+        assert!(
+            check_edit(&Edit::AddPart {
+                sku: "V-1".into(),
+                qty: 3
+            })
+            .is_ok()
+        );
+        assert!(
+            check_edit(&Edit::Rate {
+                score: 6,
+                comment: None
+            })
+            .is_err()
+        );
+        assert!(
+            check_edit(&Edit::Rate {
+                score: 5,
+                comment: None
+            })
+            .is_ok()
+        );
+        let bad_site = Site {
+            lat: 91.0,
+            lon: 0.0,
+            accuracy_m: None,
+            address: None,
+        };
         assert!(matches!(
             check_edit(&Edit::SetSite { site: bad_site }),
             Err(Refusal::Location(_))

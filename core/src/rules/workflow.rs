@@ -55,7 +55,11 @@ pub fn check_transition(from: Status, to: Status) -> Result<(), Refusal> {
     Err(Refusal::Transition {
         from,
         to,
-        allowed: if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") },
+        allowed: if allowed.is_empty() {
+            "none".to_owned()
+        } else {
+            allowed.join(", ")
+        },
         hint,
     })
 }
@@ -66,7 +70,11 @@ pub fn status_after_assignment(from: Status, assignee: Option<&str>) -> Result<S
     if !from.is_open() {
         return Err(Refusal::Finished { status: from });
     }
-    Ok(if assignee.is_some() { Status::Assigned } else { Status::New })
+    Ok(if assignee.is_some() {
+        Status::Assigned
+    } else {
+        Status::New
+    })
 }
 
 #[cfg(test)]
@@ -121,15 +129,24 @@ mod tests {
     #[test]
     fn cancelled_only_from_open_states_and_reopened_only_from_finished_ones() {
         for &s in Status::ALL {
-            assert_eq!(check_transition(s, Cancelled).is_ok(), s.is_open() && s != Cancelled);
-            assert_eq!(check_transition(s, Reopened).is_ok(), matches!(s, Resolved | Closed));
+            assert_eq!(
+                check_transition(s, Cancelled).is_ok(),
+                s.is_open() && s != Cancelled
+            );
+            assert_eq!(
+                check_transition(s, Reopened).is_ok(),
+                matches!(s, Resolved | Closed)
+            );
         }
     }
 
     #[test]
     fn refusal_names_what_is_allowed_next() {
         let msg = check_transition(New, Resolved).unwrap_err().to_string();
-        assert!(msg.contains("new") && msg.contains("resolved") && msg.contains("cancelled"), "{msg}");
+        assert!(
+            msg.contains("new") && msg.contains("resolved") && msg.contains("cancelled"),
+            "{msg}"
+        );
         let msg = check_transition(New, Assigned).unwrap_err().to_string();
         assert!(msg.contains("assign someone"), "{msg}");
     }
@@ -147,7 +164,11 @@ mod tests {
 
     #[test]
     fn only_awaiting_states_pause_the_sla_clock() {
-        let paused: Vec<Status> = Status::ALL.iter().copied().filter(|s| s.pauses_sla()).collect();
+        let paused: Vec<Status> = Status::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.pauses_sla())
+            .collect();
         assert_eq!(paused, vec![AwaitingParts, AwaitingCustomer]);
     }
 }

@@ -26,11 +26,15 @@ pub enum StoreError {
     UnknownTicket,
     #[error("that id prefix matches {0} tickets; give more characters")]
     AmbiguousId(usize),
-    #[error("the local database was written by a newer app (schema {found}, this app knows {supported}); update the app")]
+    #[error(
+        "the local database was written by a newer app (schema {found}, this app knows {supported}); update the app"
+    )]
     SchemaTooNew { found: u32, supported: u32 },
     #[error("the bundle belongs to another tenant; nothing was imported")]
     WrongTenant,
-    #[error("the bundle is missing {0} earlier change(s) of a ticket; export the whole ticket again")]
+    #[error(
+        "the bundle is missing {0} earlier change(s) of a ticket; export the whole ticket again"
+    )]
     IncompleteBundle(usize),
     #[error("stored device identity is damaged: {0}")]
     Identity(String),

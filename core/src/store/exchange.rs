@@ -28,8 +28,11 @@ impl TicketStore {
         let identity = self.identity()?;
         let exported_at = self.clock.now_ms();
         self.read(|conn| {
-            let until_seq: i64 =
-                conn.query_row("SELECT COALESCE(MAX(updated_seq), 0) FROM tickets", [], |r| r.get(0))?;
+            let until_seq: i64 = conn.query_row(
+                "SELECT COALESCE(MAX(updated_seq), 0) FROM tickets",
+                [],
+                |r| r.get(0),
+            )?;
             let ids: Vec<String> = match id {
                 Some(id) => vec![id.to_owned()],
                 None => {
@@ -45,11 +48,20 @@ impl TicketStore {
             let mut tickets = Vec::with_capacity(ids.len());
             for id in ids {
                 let mut doc = persist::load_doc(conn, &id)?.ok_or(StoreError::UnknownTicket)?;
-                let changes =
-                    doc.changes_since(&[]).iter().map(|c| ByteBuf::from(c.raw_bytes().to_vec())).collect();
+                let changes = doc
+                    .changes_since(&[])
+                    .iter()
+                    .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
+                    .collect();
                 tickets.push(BundleTicket { id, changes });
             }
-            Ok(Bundle { format: FORMAT, tenant: identity.actor.tenant.clone(), exported_at, until_seq, tickets })
+            Ok(Bundle {
+                format: FORMAT,
+                tenant: identity.actor.tenant.clone(),
+                exported_at,
+                until_seq,
+                tickets,
+            })
         })
     }
 
@@ -89,8 +101,16 @@ impl TicketStore {
                     return Err(StoreError::IncompleteBundle(missing.len()));
                 }
                 let view = doc.view()?;
-                if view.id != id {
-                    return Err(BundleError::Malformed("a ticket's changes are filed under another id".into()).into());
+                // Another ticket's history merged in shows up as two values for `id` or `tenant`.
+                let foreign = view
+                    .conflicts
+                    .iter()
+                    .any(|c| c.field == "id" || c.field == "tenant");
+                if view.id != id || foreign {
+                    return Err(BundleError::Malformed(
+                        "a ticket's changes are filed under another id".into(),
+                    )
+                    .into());
                 }
                 if view.tenant != identity.actor.tenant {
                     return Err(StoreError::WrongTenant);

@@ -83,8 +83,15 @@ impl TicketStore {
     /// Binds this store to a user. Repeating it for the same user is harmless; another user is
     /// refused, because the tickets here were written under the first one's rules.
     pub fn init(&self, actor: Actor) -> Result<Identity> {
-        if let Some(existing) = self.identity.read().unwrap_or_else(|p| p.into_inner()).clone() {
-            return if existing.actor.user_id == actor.user_id && existing.actor.tenant == actor.tenant {
+        if let Some(existing) = self
+            .identity
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return if existing.actor.user_id == actor.user_id
+                && existing.actor.tenant == actor.tenant
+            {
                 Ok(existing)
             } else {
                 Err(StoreError::AlreadyInitialised)
@@ -96,8 +103,12 @@ impl TicketStore {
             device_id: uuid::Uuid::now_v7().to_string(),
         };
         self.write(|tx| {
-            let json = serde_json::to_string(&identity).map_err(|e| StoreError::Identity(e.to_string()))?;
-            tx.execute("INSERT INTO meta (key, value) VALUES ('identity', ?1)", [json])?;
+            let json = serde_json::to_string(&identity)
+                .map_err(|e| StoreError::Identity(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('identity', ?1)",
+                [json],
+            )?;
             Ok(())
         })?;
         *self.identity.write().unwrap_or_else(|p| p.into_inner()) = Some(identity.clone());
@@ -106,11 +117,16 @@ impl TicketStore {
 
     /// The user this store belongs to.
     pub fn identity(&self) -> Result<Identity> {
-        self.identity.read().unwrap_or_else(|p| p.into_inner()).clone().ok_or(StoreError::NotInitialised)
+        self.identity
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(StoreError::NotInitialised)
     }
 
     fn actor_id(identity: &Identity) -> Result<ActorId> {
-        ActorId::try_from(identity.actor_id.as_str()).map_err(|e| StoreError::Identity(e.to_string()))
+        ActorId::try_from(identity.actor_id.as_str())
+            .map_err(|e| StoreError::Identity(e.to_string()))
     }
 
     /// Runs `f` in one immediate transaction on the writer and commits it durably.
@@ -132,7 +148,8 @@ impl TicketStore {
         rules::check_create(&identity.actor, &new)?;
         let at = self.clock.now_ms();
         let id = uuid::Uuid::now_v7().to_string();
-        let mut doc = TicketDocument::create(&id, &identity.actor, &new, Self::actor_id(&identity)?, at)?;
+        let mut doc =
+            TicketDocument::create(&id, &identity.actor, &new, Self::actor_id(&identity)?, at)?;
         let view = doc.view()?;
         self.write(|tx| {
             persist::insert_doc(tx, &id, &mut doc)?;
@@ -184,13 +201,21 @@ impl TicketStore {
 
     /// The full view of ticket `id` (full id).
     pub fn ticket(&self, id: &str) -> Result<Ticket> {
-        self.read(|conn| Ok(persist::load_doc(conn, id)?.ok_or(StoreError::UnknownTicket)?.view()?))
+        self.read(|conn| {
+            Ok(persist::load_doc(conn, id)?
+                .ok_or(StoreError::UnknownTicket)?
+                .view()?)
+        })
     }
 
     /// Finds the one ticket whose id starts with `prefix` (or whose number equals it).
     pub fn resolve_id(&self, prefix: &str) -> Result<String> {
         let prefix = prefix.trim().to_ascii_lowercase();
-        if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if prefix.is_empty()
+            || !prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             return Err(StoreError::UnknownTicket);
         }
         self.read(|conn| {
@@ -205,8 +230,9 @@ impl TicketStore {
             let upper = format!("{prefix}\u{7f}");
             let mut stmt =
                 conn.prepare_cached("SELECT id FROM tickets WHERE id >= ?1 AND id < ?2 LIMIT 2")?;
-            let ids: Vec<String> =
-                stmt.query_map(params![prefix, upper], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
+            let ids: Vec<String> = stmt
+                .query_map(params![prefix, upper], |r| r.get(0))?
+                .collect::<std::result::Result<_, _>>()?;
             match ids.len() {
                 0 => Err(StoreError::UnknownTicket),
                 1 => Ok(ids.into_iter().next().unwrap_or_default()),
@@ -229,12 +255,19 @@ impl TicketStore {
 
     /// How many local changes wait for the server.
     pub fn outbox_len(&self) -> Result<usize> {
-        self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as usize))
+        self.read(|conn| {
+            Ok(conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as usize)
+        })
     }
 
     /// How many tickets are stored.
     pub fn ticket_count(&self) -> Result<usize> {
-        self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM tickets", [], |r| r.get::<_, i64>(0))? as usize))
+        self.read(|conn| {
+            Ok(
+                conn.query_row("SELECT count(*) FROM tickets", [], |r| r.get::<_, i64>(0))?
+                    as usize,
+            )
+        })
     }
 
     /// Rewrites every document that has incremental chunks as one compact snapshot; returns how
@@ -242,7 +275,9 @@ impl TicketStore {
     pub fn compact(&self) -> Result<usize> {
         let ids: Vec<String> = self.read(|conn| {
             let mut stmt = conn.prepare("SELECT ticket_id FROM docs WHERE chunks > 0")?;
-            let ids = stmt.query_map([], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
+            let ids = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<std::result::Result<_, _>>()?;
             Ok(ids)
         })?;
         for id in &ids {
@@ -264,8 +299,13 @@ impl TicketStore {
 
 fn read_identity(conn: &Connection) -> Result<Option<Identity>> {
     let json: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'identity'", [], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key = 'identity'", [], |r| {
+            r.get(0)
+        })
         .optional()?;
     json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Identity(e.to_string())))
         .transpose()
 }
+
+#[cfg(test)]
+mod tests;

@@ -16,9 +16,12 @@ pub(super) fn load_doc(conn: &Connection, id: &str) -> Result<Option<TicketDocum
         .prepare_cached("SELECT snapshot FROM docs WHERE ticket_id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()?;
-    let Some(snapshot) = snapshot else { return Ok(None) };
+    let Some(snapshot) = snapshot else {
+        return Ok(None);
+    };
     let mut doc = TicketDocument::load(&snapshot)?;
-    let mut stmt = conn.prepare_cached("SELECT chunk FROM doc_chunks WHERE ticket_id = ?1 ORDER BY seq")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT chunk FROM doc_chunks WHERE ticket_id = ?1 ORDER BY seq")?;
     let mut rows = stmt.query([id])?;
     while let Some(row) = rows.next()? {
         let chunk: Vec<u8> = row.get(0)?;
@@ -28,10 +31,16 @@ pub(super) fn load_doc(conn: &Connection, id: &str) -> Result<Option<TicketDocum
 }
 
 /// Stores a brand-new document as its first snapshot.
-pub(super) fn insert_doc(tx: &Transaction, id: &str, doc: &mut TicketDocument) -> Result<(), StoreError> {
+pub(super) fn insert_doc(
+    tx: &Transaction,
+    id: &str,
+    doc: &mut TicketDocument,
+) -> Result<(), StoreError> {
     let heads = encode_heads(&doc.heads());
-    tx.prepare_cached("INSERT INTO docs (ticket_id, snapshot, heads, chunks) VALUES (?1, ?2, ?3, 0)")?
-        .execute(params![id, doc.save(), heads])?;
+    tx.prepare_cached(
+        "INSERT INTO docs (ticket_id, snapshot, heads, chunks) VALUES (?1, ?2, ?3, 0)",
+    )?
+    .execute(params![id, doc.save(), heads])?;
     Ok(())
 }
 
@@ -60,16 +69,28 @@ pub(super) fn append_doc(
 }
 
 /// Replaces snapshot and chunks with one compact snapshot.
-pub(super) fn rewrite_snapshot(tx: &Transaction, id: &str, doc: &mut TicketDocument) -> Result<(), StoreError> {
+pub(super) fn rewrite_snapshot(
+    tx: &Transaction,
+    id: &str,
+    doc: &mut TicketDocument,
+) -> Result<(), StoreError> {
     let heads = encode_heads(&doc.heads());
-    tx.prepare_cached("UPDATE docs SET snapshot = ?2, heads = ?3, chunks = 0 WHERE ticket_id = ?1")?
-        .execute(params![id, doc.save(), heads])?;
-    tx.prepare_cached("DELETE FROM doc_chunks WHERE ticket_id = ?1")?.execute([id])?;
+    tx.prepare_cached(
+        "UPDATE docs SET snapshot = ?2, heads = ?3, chunks = 0 WHERE ticket_id = ?1",
+    )?
+    .execute(params![id, doc.save(), heads])?;
+    tx.prepare_cached("DELETE FROM doc_chunks WHERE ticket_id = ?1")?
+        .execute([id])?;
     Ok(())
 }
 
 /// Queues a change made on this device for the server.
-pub(super) fn push_outbox(tx: &Transaction, id: &str, change: &Change, at: i64) -> Result<(), StoreError> {
+pub(super) fn push_outbox(
+    tx: &Transaction,
+    id: &str,
+    change: &Change,
+    at: i64,
+) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT OR IGNORE INTO outbox (hash, ticket_id, change, created_at) VALUES (?1, ?2, ?3, ?4)",
     )?

@@ -80,7 +80,11 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<TicketSum
         args.push(value);
     };
     if let Some(status) = query.status {
-        filter(&mut sql, " AND status = ?", status.as_str().to_owned().into());
+        filter(
+            &mut sql,
+            " AND status = ?",
+            status.as_str().to_owned().into(),
+        );
     }
     if let Some(priority) = query.priority {
         filter(&mut sql, " AND priority_rank = ?", priority.rank().into());
@@ -93,7 +97,12 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<TicketSum
     if let Some(category) = &query.category {
         filter(&mut sql, " AND category = ?", category.clone().into());
     }
-    if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(text) = query
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         if text.chars().count() >= 3 {
             // A trigram index lookup; the phrase is quoted so no FTS syntax leaks through.
             let phrase = format!("\"{}\"", text.replace('"', "\"\""));
@@ -103,7 +112,11 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<TicketSum
                 phrase.into(),
             );
         } else {
-            filter(&mut sql, " AND instr(lower(title), lower(?)) > 0", text.to_owned().into());
+            filter(
+                &mut sql,
+                " AND instr(lower(title), lower(?)) > 0",
+                text.to_owned().into(),
+            );
         }
     }
     sql.push_str(match query.sort {

@@ -29,7 +29,9 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
 pub(super) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
     )?;
     configure(&conn)?;
     Ok(conn)
@@ -48,7 +50,10 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 pub(super) fn migrate(conn: &mut Connection, target: u32) -> Result<(), StoreError> {
     let mut version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version > LATEST_VERSION {
-        return Err(StoreError::SchemaTooNew { found: version, supported: LATEST_VERSION });
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            supported: LATEST_VERSION,
+        });
     }
     while version < target {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -105,7 +110,11 @@ mod tests {
                 seed(&conn, start);
             }
             let upgraded = open_writer(&path).expect("upgrade succeeds");
-            assert_eq!(schema_of(&upgraded), expected, "upgrade from v{start} differs");
+            assert_eq!(
+                schema_of(&upgraded),
+                expected,
+                "upgrade from v{start} differs"
+            );
             let version: u32 = upgraded
                 .pragma_query_value(None, "user_version", |r| r.get(0))
                 .expect("version readable");
@@ -130,7 +139,8 @@ mod tests {
         let path = dir.path().join("s.db");
         drop(open_writer(&path).expect("first open"));
         let conn = open_writer(&path).expect("second open");
-        conn.pragma_update(None, "user_version", LATEST_VERSION + 1).expect("bump");
+        conn.pragma_update(None, "user_version", LATEST_VERSION + 1)
+            .expect("bump");
         drop(conn);
         match open_writer(&path) {
             Err(StoreError::SchemaTooNew { found, supported }) => {
@@ -144,8 +154,12 @@ mod tests {
     fn durability_pragmas_are_in_force() {
         let dir = tempfile::tempdir().expect("temp dir");
         let conn = open_writer(&dir.path().join("p.db")).expect("open");
-        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).expect("mode");
-        let sync: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0)).expect("sync");
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .expect("mode");
+        let sync: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .expect("sync");
         assert_eq!(mode, "wal");
         assert_eq!(sync, 2, "synchronous=FULL");
     }

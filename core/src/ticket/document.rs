@@ -1,7 +1,9 @@
 //! [`TicketDocument`]: the Automerge document behind one ticket, and how edits are written to it.
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue};
+use automerge::{
+    ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue,
+};
 
 use crate::model::{Actor, Status};
 use crate::rules::workflow;
@@ -65,7 +67,12 @@ impl TicketDocument {
             let obj = doc.put_object(ROOT, "asset", ObjType::Map)?;
             doc.put(&obj, "serial", asset.serial.as_str())?;
             put_opt(&mut doc, &obj, "model", asset.model.as_deref())?;
-            put_opt(&mut doc, &obj, "warranty_until", asset.warranty_until.as_deref())?;
+            put_opt(
+                &mut doc,
+                &obj,
+                "warranty_until",
+                asset.warranty_until.as_deref(),
+            )?;
         }
         if let Some(customer) = &new.customer {
             write_customer(&mut doc, Some(customer))?;
@@ -82,17 +89,29 @@ impl TicketDocument {
         for key in MAPS {
             doc.put_object(ROOT, key, ObjType::Map)?;
         }
-        push_event(&mut doc, "created", &reporter.user_id, at, &[("kind", new.kind.as_str())])?;
+        push_event(
+            &mut doc,
+            "created",
+            &reporter.user_id,
+            at,
+            &[("kind", new.kind.as_str())],
+        )?;
         if let Some(text) = &new.note {
             add_note(&mut doc, reporter, text, false, at)?;
         }
-        doc.commit_with(CommitOptions::default().with_message("create").with_time(at));
+        doc.commit_with(
+            CommitOptions::default()
+                .with_message("create")
+                .with_time(at),
+        );
         Ok(TicketDocument { doc })
     }
 
     /// Loads a document saved by [`Self::save`] (plus optional incremental chunks).
     pub fn load(snapshot: &[u8]) -> Result<Self, DocumentError> {
-        Ok(TicketDocument { doc: AutoCommit::load(snapshot)? })
+        Ok(TicketDocument {
+            doc: AutoCommit::load(snapshot)?,
+        })
     }
 
     /// Loads changes saved with [`Self::save_after`] on top of this document.
@@ -103,7 +122,9 @@ impl TicketDocument {
 
     /// An empty document that changes can be applied to (a ticket first seen in a bundle).
     pub fn empty(actor_id: ActorId) -> Self {
-        TicketDocument { doc: AutoCommit::new().with_actor(actor_id) }
+        TicketDocument {
+            doc: AutoCommit::new().with_actor(actor_id),
+        }
     }
 
     /// Makes later local edits by this device's actor.
@@ -192,7 +213,13 @@ impl TicketDocument {
             Edit::SetPriority { priority } => {
                 doc.put(ROOT, "priority", priority.as_str())?;
                 let from = current.priority.as_str();
-                push_event(doc, "priority_changed", by, at, &[("from", from), ("to", priority.as_str())])?;
+                push_event(
+                    doc,
+                    "priority_changed",
+                    by,
+                    at,
+                    &[("from", from), ("to", priority.as_str())],
+                )?;
             }
             Edit::SetStatus { status } => {
                 set_status(doc, current.status, *status, by, at)?;
@@ -202,7 +229,10 @@ impl TicketDocument {
                 let who = assignee.as_deref().unwrap_or("");
                 push_event(doc, "assigned", by, at, &[("assignee", who)])?;
                 let next = workflow::status_after_assignment(current.status, assignee.as_deref())
-                    .map_err(|r| DocumentError::Malformed { field: "status", reason: r.to_string() })?;
+                    .map_err(|r| DocumentError::Malformed {
+                    field: "status",
+                    reason: r.to_string(),
+                })?;
                 if next != current.status {
                     set_status(doc, current.status, next, by, at)?;
                 }
@@ -213,7 +243,13 @@ impl TicketDocument {
             Edit::RedactNote { note_id } => {
                 let note = find_note(doc, note_id)?;
                 doc.put(&note, "redacted", true)?;
-                push_event(doc, "note_redacted", by, at, &[("note_id", note_id.as_str())])?;
+                push_event(
+                    doc,
+                    "note_redacted",
+                    by,
+                    at,
+                    &[("note_id", note_id.as_str())],
+                )?;
             }
             Edit::AddPart { sku, qty } => {
                 let parts = container(doc, "parts_used")?;
@@ -246,13 +282,23 @@ impl TicketDocument {
                 push_event(doc, "rated", by, at, &[("score", &score.to_string())])?;
             }
         }
-        doc.commit_with(CommitOptions::default().with_message(edit.name()).with_time(at));
-        doc.get_last_local_change().ok_or(DocumentError::Missing("change"))
+        doc.commit_with(
+            CommitOptions::default()
+                .with_message(edit.name())
+                .with_time(at),
+        );
+        doc.get_last_local_change()
+            .ok_or(DocumentError::Missing("change"))
     }
 }
 
 /// Puts a string, or an explicit null so a concurrent set and clear show up as a conflict.
-fn put_opt(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: Option<&str>) -> Result<(), DocumentError> {
+fn put_opt(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    value: Option<&str>,
+) -> Result<(), DocumentError> {
     match value {
         Some(v) => doc.put(obj, key, v)?,
         None => doc.put(obj, key, ScalarValue::Null)?,
@@ -285,12 +331,30 @@ fn write_customer(doc: &mut AutoCommit, customer: Option<&Customer>) -> Result<(
     }
 }
 
-fn set_status(doc: &mut AutoCommit, from: Status, to: Status, by: &str, at: i64) -> Result<(), DocumentError> {
+fn set_status(
+    doc: &mut AutoCommit,
+    from: Status,
+    to: Status,
+    by: &str,
+    at: i64,
+) -> Result<(), DocumentError> {
     doc.put(ROOT, "status", to.as_str())?;
-    push_event(doc, "status_changed", by, at, &[("from", from.as_str()), ("to", to.as_str())])
+    push_event(
+        doc,
+        "status_changed",
+        by,
+        at,
+        &[("from", from.as_str()), ("to", to.as_str())],
+    )
 }
 
-fn add_note(doc: &mut AutoCommit, author: &Actor, text: &str, internal: bool, at: i64) -> Result<(), DocumentError> {
+fn add_note(
+    doc: &mut AutoCommit,
+    author: &Actor,
+    text: &str,
+    internal: bool,
+    at: i64,
+) -> Result<(), DocumentError> {
     let notes = container(doc, "notes")?;
     let index = doc.length(&notes);
     let note = doc.insert_object(&notes, index, ObjType::Map)?;
@@ -304,7 +368,13 @@ fn add_note(doc: &mut AutoCommit, author: &Actor, text: &str, internal: bool, at
     Ok(())
 }
 
-fn push_event(doc: &mut AutoCommit, kind: &str, by: &str, at: i64, data: &[(&str, &str)]) -> Result<(), DocumentError> {
+fn push_event(
+    doc: &mut AutoCommit,
+    kind: &str,
+    by: &str,
+    at: i64,
+    data: &[(&str, &str)],
+) -> Result<(), DocumentError> {
     let events = container(doc, "events")?;
     let index = doc.length(&events);
     let event = doc.insert_object(&events, index, ObjType::Map)?;

@@ -65,7 +65,12 @@ impl NewTicket {
 
 impl From<LocationFix> for Site {
     fn from(fix: LocationFix) -> Self {
-        Site { lat: fix.lat, lon: fix.lon, accuracy_m: fix.accuracy_m, address: None }
+        Site {
+            lat: fix.lat,
+            lon: fix.lon,
+            accuracy_m: fix.accuracy_m,
+            address: None,
+        }
     }
 }
 
@@ -73,24 +78,62 @@ impl From<LocationFix> for Site {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Edit {
-    SetTitle { title: String },
-    SetCategory { category: Option<String> },
-    SetPriority { priority: Priority },
-    SetDescription { description: String },
-    SetOrderRef { order_ref: Option<String> },
-    SetCustomer { customer: Option<Customer> },
-    SetStatus { status: Status },
+    SetTitle {
+        title: String,
+    },
+    SetCategory {
+        category: Option<String>,
+    },
+    SetPriority {
+        priority: Priority,
+    },
+    SetDescription {
+        description: String,
+    },
+    SetOrderRef {
+        order_ref: Option<String>,
+    },
+    SetCustomer {
+        customer: Option<Customer>,
+    },
+    SetStatus {
+        status: Status,
+    },
     /// Assign to a user (`Some`) or release back to the queue (`None`).
-    Assign { assignee: Option<String> },
-    SetTeam { team: Option<String> },
-    AddNote { text: String, internal: bool },
-    RedactNote { note_id: String },
-    AddPart { sku: String, qty: i64 },
-    TickChecklist { item: String, done: bool },
-    SetSite { site: Site },
-    AddTag { tag: String },
-    RemoveTag { tag: String },
-    Rate { score: i64, comment: Option<String> },
+    Assign {
+        assignee: Option<String>,
+    },
+    SetTeam {
+        team: Option<String>,
+    },
+    AddNote {
+        text: String,
+        internal: bool,
+    },
+    RedactNote {
+        note_id: String,
+    },
+    AddPart {
+        sku: String,
+        qty: i64,
+    },
+    TickChecklist {
+        item: String,
+        done: bool,
+    },
+    SetSite {
+        site: Site,
+    },
+    AddTag {
+        tag: String,
+    },
+    RemoveTag {
+        tag: String,
+    },
+    Rate {
+        score: i64,
+        comment: Option<String>,
+    },
 }
 
 impl Edit {
@@ -107,7 +150,9 @@ impl Edit {
             Edit::Assign { assignee: Some(_) } => "assign",
             Edit::Assign { assignee: None } => "release to queue",
             Edit::SetTeam { .. } => "set team",
-            Edit::AddNote { internal: false, .. } => "add note",
+            Edit::AddNote {
+                internal: false, ..
+            } => "add note",
             Edit::AddNote { internal: true, .. } => "add internal note",
             Edit::RedactNote { .. } => "redact note",
             Edit::AddPart { .. } => "add part",

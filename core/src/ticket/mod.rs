@@ -16,3 +16,6 @@ pub use view::{
     Asset, Attachment, ChecklistItem, Conflict, Csat, Customer, Event, Note, PartUsed, Person,
     Site, Sla, Ticket,
 };
+
+#[cfg(test)]
+mod tests;

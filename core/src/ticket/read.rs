@@ -129,7 +129,9 @@ fn read_event(doc: &AutoCommit, obj: &ObjId) -> Result<Event> {
 }
 
 fn read_sla(doc: &AutoCommit) -> Result<Option<Sla>> {
-    let Some(obj) = object(doc, &ROOT, "sla")? else { return Ok(None) };
+    let Some(obj) = object(doc, &ROOT, "sla")? else {
+        return Ok(None);
+    };
     let breaches = match object(doc, &obj, "breaches")? {
         Some(list) => (0..doc.length(&list))
             .filter_map(|i| doc.get(&list, i).ok().flatten())
@@ -146,10 +148,14 @@ fn read_sla(doc: &AutoCommit) -> Result<Option<Sla>> {
 }
 
 fn read_attachments(doc: &AutoCommit) -> Result<Vec<Attachment>> {
-    let Some(map) = object(doc, &ROOT, "attachments")? else { return Ok(Vec::new()) };
+    let Some(map) = object(doc, &ROOT, "attachments")? else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::new();
     for sha256 in doc.keys(&map) {
-        let Some(obj) = object(doc, &map, &sha256)? else { continue };
+        let Some(obj) = object(doc, &map, &sha256)? else {
+            continue;
+        };
         out.push(Attachment {
             mime: required_str(doc, &obj, "mime")?,
             bytes: int(doc, &obj, "bytes")?.unwrap_or(0),
@@ -166,10 +172,14 @@ fn read_attachments(doc: &AutoCommit) -> Result<Vec<Attachment>> {
 }
 
 fn read_checklist(doc: &AutoCommit) -> Result<BTreeMap<String, ChecklistItem>> {
-    let Some(map) = object(doc, &ROOT, "checklist")? else { return Ok(BTreeMap::new()) };
+    let Some(map) = object(doc, &ROOT, "checklist")? else {
+        return Ok(BTreeMap::new());
+    };
     let mut out = BTreeMap::new();
     for item in doc.keys(&map) {
-        let Some(obj) = object(doc, &map, &item)? else { continue };
+        let Some(obj) = object(doc, &map, &item)? else {
+            continue;
+        };
         let entry = ChecklistItem {
             done: boolean(doc, &obj, "done")?.unwrap_or(false),
             by: string(doc, &obj, "by")?.unwrap_or_default(),
@@ -185,7 +195,9 @@ fn list_items<T>(
     key: &'static str,
     read: impl Fn(&AutoCommit, &ObjId) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let Some(list) = object(doc, &ROOT, key)? else { return Ok(Vec::new()) };
+    let Some(list) = object(doc, &ROOT, key)? else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::with_capacity(doc.length(&list));
     for index in 0..doc.length(&list) {
         if let Some((Value::Object(_), obj)) = doc.get(&list, index)? {
@@ -245,7 +257,10 @@ where
     T::Err: std::fmt::Display,
 {
     let raw = required_str(doc, obj, key)?;
-    raw.parse().map_err(|e: T::Err| DocumentError::Malformed { field: key, reason: e.to_string() })
+    raw.parse().map_err(|e: T::Err| DocumentError::Malformed {
+        field: key,
+        reason: e.to_string(),
+    })
 }
 
 /// Every field holding concurrently written, different values, walking the whole document
@@ -256,7 +271,13 @@ fn conflicts(doc: &AutoCommit) -> Result<Vec<Conflict>> {
     Ok(out)
 }
 
-fn walk(doc: &AutoCommit, obj: &ObjId, kind: ObjType, path: String, out: &mut Vec<Conflict>) -> Result<()> {
+fn walk(
+    doc: &AutoCommit,
+    obj: &ObjId,
+    kind: ObjType,
+    path: String,
+    out: &mut Vec<Conflict>,
+) -> Result<()> {
     let props: Vec<Prop> = match kind {
         ObjType::Map | ObjType::Table => doc.keys(obj).map(Prop::Map).collect(),
         ObjType::List => (0..doc.length(obj)).map(Prop::Seq).collect(),
@@ -272,7 +293,10 @@ fn walk(doc: &AutoCommit, obj: &ObjId, kind: ObjType, path: String, out: &mut Ve
         if all.len() > 1 {
             let values: Vec<Json> = all.iter().map(|(v, id)| to_json(doc, v, id)).collect();
             if values.iter().any(|v| v != &values[0]) {
-                out.push(Conflict { field: child_path.clone(), values });
+                out.push(Conflict {
+                    field: child_path.clone(),
+                    values,
+                });
             }
         }
         if let Some((Value::Object(child_kind), child)) = all.last() {

@@ -1,0 +1,531 @@
+//! The document ⇄ type mapping: what goes in comes out, merges keep everything, conflicts show.
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, ObjType, ROOT, ReadDoc};
+
+use super::*;
+use crate::model::{Actor, Priority, Role, Status, TicketKind};
+
+const AT: i64 = 1_795_000_000_000;
+
+fn actor(user: &str, role: Role) -> Actor {
+    Actor {
+        tenant: "acme".into(),
+        user_id: user.into(),
+        role,
+        name: Some("Ana".into()),
+        team: Some("north".into()),
+    }
+}
+
+fn full_new_ticket() -> NewTicket {
+    NewTicket {
+        category: Some("refrigeration".into()),
+        priority: Priority::Urgent,
+        description: "冷柜不制冷 — the fridge is warm".into(),
+        order_ref: Some("ORD-77".into()),
+        customer: Some(Customer {
+            name: Some("Shop 12".into()),
+            phone: Some("+86 10 5555".into()),
+        }),
+        asset: Some(Asset {
+            serial: "SN-1".into(),
+            model: Some("F-200".into()),
+            warranty_until: None,
+        }),
+        site: Some(Site {
+            lat: 31.23,
+            lon: 121.47,
+            accuracy_m: Some(12.0),
+            address: Some("Dock 3".into()),
+        }),
+        note: Some("first words".into()),
+        ..NewTicket::titled(TicketKind::Repair, "Fridge warm")
+    }
+}
+
+fn created(by: &Actor) -> TicketDocument {
+    TicketDocument::create("t-1", by, &full_new_ticket(), ActorId::random(), AT).expect("creates")
+}
+
+/// A replica of `doc` on another device (its own actor).
+fn replica(doc: &mut TicketDocument) -> TicketDocument {
+    let mut other = TicketDocument::empty(ActorId::random());
+    other
+        .apply_changes(doc.changes_since(&[]))
+        .expect("applies");
+    other
+}
+
+fn merge(into: &mut TicketDocument, from: &mut TicketDocument) {
+    into.apply_changes(from.changes_since(&[])).expect("merges");
+}
+
+fn edit(doc: &mut TicketDocument, by: &Actor, edit: Edit) {
+    let view = doc.view().expect("view");
+    crate::rules::check_edit(by, &view, &edit).expect("edit allowed");
+    doc.apply(&view, &edit, by, AT + 1).expect("applies");
+}
+
+#[test]
+fn every_field_of_a_new_ticket_reads_back_and_survives_save_and_load() {
+    let agent = actor("agent1", Role::Agent);
+    let mut doc = created(&agent);
+    let view = doc.view().expect("view");
+    assert_eq!(view.id, "t-1");
+    assert_eq!(view.tenant, "acme");
+    assert_eq!(view.kind, TicketKind::Repair);
+    assert_eq!(view.status, Status::New);
+    assert_eq!(view.priority, Priority::Urgent);
+    assert_eq!(view.category.as_deref(), Some("refrigeration"));
+    assert_eq!(view.description, "冷柜不制冷 — the fridge is warm");
+    assert_eq!(
+        view.reporter,
+        Person {
+            user_id: "agent1".into(),
+            role: Role::Agent,
+            name: Some("Ana".into())
+        }
+    );
+    assert_eq!(view.order_ref.as_deref(), Some("ORD-77"));
+    assert_eq!(
+        view.customer.as_ref().and_then(|c| c.phone.as_deref()),
+        Some("+86 10 5555")
+    );
+    assert_eq!(view.asset.as_ref().map(|a| a.serial.as_str()), Some("SN-1"));
+    assert_eq!(
+        view.site.as_ref().map(|s| (s.lat, s.lon)),
+        Some((31.23, 121.47))
+    );
+    assert_eq!(view.assignee, None);
+    assert_eq!(view.team.as_deref(), Some("north"));
+    assert_eq!(view.notes.len(), 1);
+    assert_eq!(view.notes[0].text, "first words");
+    assert_eq!(view.events.len(), 1);
+    assert_eq!(view.events[0].kind, "created");
+    assert_eq!(view.created_at, AT);
+    assert!(view.conflicts.is_empty());
+    assert_eq!(doc.changes_since(&[]).len(), 1, "creation is one change");
+
+    let loaded = TicketDocument::load(&doc.save()).expect("loads");
+    assert_eq!(loaded.view().expect("view"), view);
+}
+
+#[test]
+fn every_edit_kind_lands_in_the_view() {
+    let agent = actor("agent1", Role::Agent);
+    let mut doc = created(&agent);
+    edit(
+        &mut doc,
+        &agent,
+        Edit::SetTitle {
+            title: "Fridge very warm".into(),
+        },
+    );
+    edit(&mut doc, &agent, Edit::SetCategory { category: None });
+    edit(
+        &mut doc,
+        &agent,
+        Edit::SetPriority {
+            priority: Priority::High,
+        },
+    );
+    edit(
+        &mut doc,
+        &agent,
+        Edit::SetDescription {
+            description: "now leaking".into(),
+        },
+    );
+    edit(
+        &mut doc,
+        &agent,
+        Edit::SetOrderRef {
+            order_ref: Some("ORD-78".into()),
+        },
+    );
+    edit(&mut doc, &agent, Edit::SetCustomer { customer: None });
+    edit(
+        &mut doc,
+        &agent,
+        Edit::SetTeam {
+            team: Some("south".into()),
+        },
+    );
+    edit(
+        &mut doc,
+        &agent,
+        Edit::Assign {
+            assignee: Some("tech1".into()),
+        },
+    );
+    edit(
+        &mut doc,
+        &agent,
+        Edit::SetStatus {
+            status: Status::Accepted,
+        },
+    );
+    edit(
+        &mut doc,
+        &agent,
+        Edit::AddNote {
+            text: "internal".into(),
+            internal: true,
+        },
+    );
+    let first_note = doc.view().expect("view").notes[0].id.clone();
+    edit(
+        &mut doc,
+        &agent,
+        Edit::RedactNote {
+            note_id: first_note.clone(),
+        },
+    );
+    edit(
+        &mut doc,
+        &agent,
+        Edit::AddPart {
+            sku: "VALVE-2".into(),
+            qty: 2,
+        },
+    );
+    edit(
+        &mut doc,
+        &agent,
+        Edit::TickChecklist {
+            item: "power off".into(),
+            done: true,
+        },
+    );
+    let site = Site {
+        lat: 1.5,
+        lon: 2.5,
+        accuracy_m: None,
+        address: None,
+    };
+    edit(&mut doc, &agent, Edit::SetSite { site: site.clone() });
+    edit(&mut doc, &agent, Edit::AddTag { tag: "vip".into() });
+    edit(
+        &mut doc,
+        &agent,
+        Edit::AddTag {
+            tag: "cold-chain".into(),
+        },
+    );
+    edit(&mut doc, &agent, Edit::RemoveTag { tag: "vip".into() });
+
+    let v = doc.view().expect("view");
+    assert_eq!(v.title, "Fridge very warm");
+    assert_eq!(v.category, None);
+    assert_eq!(v.priority, Priority::High);
+    assert_eq!(v.description, "now leaking");
+    assert_eq!(v.order_ref.as_deref(), Some("ORD-78"));
+    assert_eq!(v.customer, None);
+    assert_eq!(v.team.as_deref(), Some("south"));
+    assert_eq!(v.assignee.as_deref(), Some("tech1"));
+    assert_eq!(v.status, Status::Accepted);
+    assert_eq!(v.notes.len(), 2);
+    assert!(v.notes[1].internal);
+    assert!(
+        v.note(&first_note).expect("kept").redacted,
+        "redacted notes stay for audit"
+    );
+    assert_eq!(
+        v.parts_used,
+        vec![PartUsed {
+            sku: "VALVE-2".into(),
+            qty: 2,
+            by: "agent1".into()
+        }]
+    );
+    assert!(v.checklist["power off"].done);
+    assert_eq!(v.site, Some(site));
+    assert_eq!(v.tags, vec!["cold-chain".to_owned()]);
+    let kinds: Vec<&str> = v.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "priority_changed",
+            "assigned",
+            "status_changed",
+            "status_changed",
+            "note_redacted"
+        ]
+    );
+    assert_eq!(
+        v.events[3].data["to"], "assigned",
+        "assignment moved the status"
+    );
+    assert!(v.conflicts.is_empty());
+
+    edit(
+        &mut doc,
+        &agent,
+        Edit::SetStatus {
+            status: Status::InProgress,
+        },
+    );
+    edit(
+        &mut doc,
+        &agent,
+        Edit::SetStatus {
+            status: Status::Resolved,
+        },
+    );
+    edit(
+        &mut doc,
+        &agent,
+        Edit::Rate {
+            score: 4,
+            comment: Some("quick".into()),
+        },
+    );
+    let v = doc.view().expect("view");
+    assert_eq!(
+        v.csat,
+        Some(Csat {
+            score: 4,
+            comment: Some("quick".into())
+        })
+    );
+}
+
+#[test]
+fn edits_to_different_fields_merge_without_conflict() {
+    let agent = actor("agent1", Role::Agent);
+    let mut a = created(&agent);
+    let mut b = replica(&mut a);
+    edit(
+        &mut a,
+        &agent,
+        Edit::SetPriority {
+            priority: Priority::Low,
+        },
+    );
+    edit(
+        &mut b,
+        &agent,
+        Edit::SetTitle {
+            title: "Renamed".into(),
+        },
+    );
+    merge(&mut a, &mut b);
+    merge(&mut b, &mut a);
+    let (va, vb) = (a.view().expect("a"), b.view().expect("b"));
+    assert_eq!(va, vb);
+    assert_eq!((va.priority, va.title.as_str()), (Priority::Low, "Renamed"));
+    assert!(va.conflicts.is_empty());
+}
+
+#[test]
+fn same_field_edits_are_listed_as_a_conflict_with_both_values_and_one_winner() {
+    let agent = actor("agent1", Role::Agent);
+    let mut a = created(&agent);
+    let mut b = replica(&mut a);
+    edit(
+        &mut a,
+        &agent,
+        Edit::SetPriority {
+            priority: Priority::Low,
+        },
+    );
+    edit(
+        &mut b,
+        &agent,
+        Edit::SetPriority {
+            priority: Priority::High,
+        },
+    );
+    merge(&mut a, &mut b);
+    merge(&mut b, &mut a);
+    let (va, vb) = (a.view().expect("a"), b.view().expect("b"));
+    assert_eq!(va, vb, "both replicas pick the same winner");
+    let conflict = va
+        .conflicts
+        .iter()
+        .find(|c| c.field == "priority")
+        .expect("priority conflict");
+    let mut values: Vec<String> = conflict
+        .values
+        .iter()
+        .map(|v| v.as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        values.last().map(String::as_str),
+        Some(va.priority.as_str()),
+        "last value is the winner"
+    );
+    values.sort();
+    assert_eq!(values, ["high", "low"]);
+    // A later edit that has seen both resolves the conflict.
+    edit(
+        &mut a,
+        &agent,
+        Edit::SetPriority {
+            priority: Priority::Urgent,
+        },
+    );
+    assert!(a.view().expect("a").conflicts.is_empty());
+}
+
+#[test]
+fn concurrent_notes_parts_and_description_edits_all_survive() {
+    let agent = actor("agent1", Role::Agent);
+    let mut a = created(&agent);
+    let mut b = replica(&mut a);
+    edit(
+        &mut a,
+        &agent,
+        Edit::AddNote {
+            text: "from a".into(),
+            internal: false,
+        },
+    );
+    edit(
+        &mut b,
+        &agent,
+        Edit::AddNote {
+            text: "from b".into(),
+            internal: false,
+        },
+    );
+    edit(
+        &mut a,
+        &agent,
+        Edit::AddPart {
+            sku: "A".into(),
+            qty: 1,
+        },
+    );
+    edit(
+        &mut b,
+        &agent,
+        Edit::AddPart {
+            sku: "B".into(),
+            qty: 1,
+        },
+    );
+    edit(
+        &mut a,
+        &agent,
+        Edit::SetDescription {
+            description: "冷柜不制冷 — the fridge is warm, door ok".into(),
+        },
+    );
+    edit(
+        &mut b,
+        &agent,
+        Edit::SetDescription {
+            description: "URGENT 冷柜不制冷 — the fridge is warm".into(),
+        },
+    );
+    merge(&mut a, &mut b);
+    merge(&mut b, &mut a);
+    let v = a.view().expect("a");
+    assert_eq!(v, b.view().expect("b"));
+    let texts: Vec<&str> = v.notes.iter().map(|n| n.text.as_str()).collect();
+    assert!(
+        texts.contains(&"from a") && texts.contains(&"from b"),
+        "{texts:?}"
+    );
+    assert_eq!(v.parts_used.len(), 2);
+    assert_eq!(
+        v.description, "URGENT 冷柜不制冷 — the fridge is warm, door ok",
+        "text edits merge"
+    );
+}
+
+#[test]
+fn site_moves_as_one_value_so_coordinates_never_mix() {
+    let agent = actor("agent1", Role::Agent);
+    let mut a = created(&agent);
+    let mut b = replica(&mut a);
+    let here = Site {
+        lat: 10.0,
+        lon: 20.0,
+        accuracy_m: Some(5.0),
+        address: None,
+    };
+    let there = Site {
+        lat: -10.0,
+        lon: -20.0,
+        accuracy_m: Some(5.0),
+        address: None,
+    };
+    edit(&mut a, &agent, Edit::SetSite { site: here.clone() });
+    edit(
+        &mut b,
+        &agent,
+        Edit::SetSite {
+            site: there.clone(),
+        },
+    );
+    merge(&mut a, &mut b);
+    let v = a.view().expect("a");
+    let site = v.site.expect("site");
+    assert!(site == here || site == there, "coordinates mixed: {site:?}");
+    assert!(
+        v.conflicts
+            .iter()
+            .any(|c| c.field == "site" && c.values.len() == 2)
+    );
+}
+
+#[test]
+fn keys_from_newer_versions_are_kept_through_edits_saves_and_merges() {
+    let agent = actor("agent1", Role::Agent);
+    let mut newer = created(&agent);
+    {
+        let raw = newer.raw_mut();
+        raw.put(ROOT, "drone_dispatch", "requested").expect("put");
+        let obj = raw
+            .put_object(ROOT, "x_future", ObjType::Map)
+            .expect("object");
+        raw.put(&obj, "level", 3_i64).expect("put");
+        let note = raw.get(ROOT, "notes").expect("get").expect("notes").1;
+        let first = raw.get(&note, 0_usize).expect("get").expect("note").1;
+        raw.put(&first, "voice_memo", "memo-1").expect("put");
+        raw.commit();
+    }
+    let mut older = replica(&mut newer);
+    edit(
+        &mut older,
+        &agent,
+        Edit::AddNote {
+            text: "old app".into(),
+            internal: false,
+        },
+    );
+    edit(
+        &mut older,
+        &agent,
+        Edit::SetTitle {
+            title: "Old app title".into(),
+        },
+    );
+    let mut reloaded = TicketDocument::load(&older.save()).expect("loads");
+    merge(&mut newer, &mut reloaded);
+    let raw = newer.raw();
+    assert_eq!(
+        raw.get(ROOT, "drone_dispatch")
+            .expect("get")
+            .and_then(|(v, _)| v.into_string().ok()),
+        Some("requested".into())
+    );
+    let obj = raw.get(ROOT, "x_future").expect("get").expect("kept").1;
+    assert!(raw.get(&obj, "level").expect("get").is_some());
+    let notes = raw.get(ROOT, "notes").expect("get").expect("notes").1;
+    let first = raw.get(&notes, 0_usize).expect("get").expect("note").1;
+    assert!(raw.get(&first, "voice_memo").expect("get").is_some());
+    let v = newer.view().expect("view ignores unknown keys");
+    assert_eq!(v.title, "Old app title");
+    assert_eq!(v.notes.len(), 2);
+}
+
+#[test]
+fn a_document_without_its_creation_change_is_reported_not_guessed() {
+    let empty = TicketDocument::empty(ActorId::random());
+    assert!(matches!(empty.view(), Err(DocumentError::Missing(_))));
+}
