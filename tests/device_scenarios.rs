@@ -1,1 +1,326 @@
-fn main() {}
+//! End-to-end scenarios through the `fieldwork` binary itself: device homes on disk, bundles as
+//! files, JSON as a script would read it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Home {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Home {
+    fn new(user: &str, role: &str) -> Home {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("device");
+        let home = Home { _dir: dir, path };
+        home.json(&[
+            "init",
+            "--tenant",
+            "acme",
+            "--user-id",
+            user,
+            "--role",
+            role,
+            "--team",
+            "north",
+        ]);
+        home
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_fieldwork"))
+            .arg("device")
+            .arg("--home")
+            .arg(&self.path)
+            .args(args)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("the fieldwork binary runs")
+    }
+
+    /// Runs with `--json`, expects success, returns the parsed output.
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.run(&[args, &["--json"]].concat());
+        assert!(
+            out.status.success(),
+            "fieldwork {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+    }
+
+    /// Expects failure with a non-zero exit; returns the error message.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "fieldwork {args:?} should have failed"
+        );
+        assert_ne!(out.status.code(), Some(101), "a panic is not a clear error");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(stderr.starts_with("error: "), "unclear error: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        stderr
+    }
+
+    /// Everything a user could observe about the store.
+    fn snapshot(&self) -> Value {
+        let list = self.json(&["list"]);
+        let shown: Vec<Value> = list
+            .as_array()
+            .expect("list is an array")
+            .iter()
+            .map(|row| self.json(&["show", row["id"].as_str().expect("id")]))
+            .collect();
+        serde_json::json!({ "list": list, "tickets": shown, "whoami": self.json(&["whoami"]) })
+    }
+
+    fn bundle(&self, name: &str) -> PathBuf {
+        self.path.parent().expect("home has a parent").join(name)
+    }
+}
+
+fn id_of(ticket: &Value) -> String {
+    ticket["id"].as_str().expect("ticket has an id").to_owned()
+}
+
+fn export_to(from: &Home, to: &Home, id: &str) {
+    let file = from.bundle("out.fwb");
+    from.json(&["export", id, "--out", path_str(&file)]);
+    to.json(&["import", path_str(&file)]);
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temp paths are UTF-8")
+}
+
+#[test]
+fn two_devices_edit_offline_swap_bundles_and_see_the_same_ticket() {
+    let dispatcher = Home::new("disp1", "dispatcher");
+    let technician = Home::new("tech1", "technician");
+
+    let ticket = dispatcher.json(&["create", "--title", "Fridge warm", "--priority", "normal"]);
+    let id = id_of(&ticket);
+    let assigned = dispatcher.json(&["update", &id[..8], "--assignee", "tech1"]);
+    assert_eq!(assigned["status"], "assigned");
+    export_to(&dispatcher, &technician, &id);
+
+    // Offline on both sides. Different fields: priority (dispatcher), parts and checklist
+    // (technician). The same field: status. Notes on both.
+    technician.json(&["update", &id, "--status", "accepted"]);
+    technician.json(&["note", &id, "compressor fan is dead", "--internal"]);
+    technician.json(&["part", &id, "FAN-12", "1"]);
+    technician.json(&["check", &id, "power isolated"]);
+    dispatcher.json(&["update", &id, "--priority", "urgent"]);
+    dispatcher.json(&["update", &id, "--status", "cancelled"]);
+    dispatcher.json(&["note", &id, "customer called again"]);
+
+    export_to(&technician, &dispatcher, &id);
+    export_to(&dispatcher, &technician, &id);
+
+    let on_tech = technician.json(&["show", &id]);
+    let on_disp = dispatcher.json(&["show", &id]);
+    assert_eq!(on_tech, on_disp, "both devices show the same ticket");
+
+    let notes: Vec<&str> = on_tech["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .map(|n| n["text"].as_str().expect("text"))
+        .collect();
+    assert!(notes.contains(&"compressor fan is dead"), "{notes:?}");
+    assert!(notes.contains(&"customer called again"), "{notes:?}");
+    assert_eq!(on_tech["priority"], "urgent");
+    assert_eq!(on_tech["parts_used"][0]["sku"], "FAN-12");
+    assert_eq!(on_tech["checklist"]["power isolated"]["done"], true);
+
+    let conflicts = on_tech["conflicts"].as_array().expect("conflicts");
+    let status = conflicts
+        .iter()
+        .find(|c| c["field"] == "status")
+        .expect("status conflict listed");
+    let mut values: Vec<&str> = status["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .map(|v| v.as_str().expect("string"))
+        .collect();
+    values.sort_unstable();
+    assert_eq!(values, ["accepted", "cancelled"]);
+    for key in [
+        "id",
+        "number",
+        "kind",
+        "status",
+        "priority",
+        "category",
+        "title",
+        "description",
+        "assignee",
+        "reporter",
+        "site",
+        "notes",
+        "attachments",
+        "events",
+        "conflicts",
+    ] {
+        assert!(on_tech.get(key).is_some(), "JSON view lacks `{key}`");
+    }
+    // Both replicas list the conflict in their index too.
+    assert_eq!(technician.json(&["list"])[0]["conflicts"], 1);
+}
+
+#[test]
+fn the_help_button_works_offline_and_reads_back() {
+    let rider = Home::new("rider7", "rider");
+    let help = rider.json(&[
+        "help",
+        "--lat",
+        "-33.86",
+        "--lon",
+        "151.2",
+        "--accuracy",
+        "12",
+        "--order",
+        "ORD-99",
+        "--note",
+        "scooter crash, food spilled",
+    ]);
+    assert_eq!(help["kind"], "help_request");
+    assert_eq!(help["status"], "new");
+    assert_eq!(help["order_ref"], "ORD-99");
+    assert_eq!(help["site"]["lat"], -33.86);
+    assert_eq!(help["site"]["accuracy_m"], 12.0);
+    assert_eq!(help["reporter"]["user_id"], "rider7");
+    assert_eq!(help["notes"][0]["text"], "scooter crash, food spilled");
+    let id = id_of(&help);
+    assert_eq!(rider.json(&["show", &id]), help);
+    assert_eq!(rider.json(&["whoami"])["pending_changes"], 1);
+    let readable = rider.run(&["show", &id]);
+    assert!(String::from_utf8_lossy(&readable.stdout).contains("help_request"));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_leaves_the_store_untouched() {
+    let rider = Home::new("rider1", "rider");
+    let id = id_of(&rider.json(&["help", "--order", "ORD-1"]));
+    let other = Home::new("rider2", "rider");
+    let good = other.bundle("good.fwb");
+    other.json(&["help"]);
+    other.json(&["export", "--out", path_str(&good)]);
+    let bytes = std::fs::read(&good).expect("bundle written");
+
+    let before = rider.snapshot();
+
+    let truncated = rider.bundle("truncated.fwb");
+    std::fs::write(&truncated, &bytes[..bytes.len() * 2 / 3]).expect("write");
+    assert!(
+        rider
+            .fails(&["import", path_str(&truncated)])
+            .contains("corrupt or truncated")
+    );
+
+    let corrupt = rider.bundle("corrupt.fwb");
+    let mut flipped = bytes.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0xff;
+    std::fs::write(&corrupt, &flipped).expect("write");
+    assert!(
+        rider
+            .fails(&["import", path_str(&corrupt)])
+            .contains("corrupt")
+    );
+
+    let not_bundle = rider.bundle("notes.txt");
+    std::fs::write(&not_bundle, "just some text").expect("write");
+    assert!(
+        rider
+            .fails(&["import", path_str(&not_bundle)])
+            .contains("not a Fieldwork bundle")
+    );
+    assert!(
+        rider
+            .fails(&["import", "/no/such/file.fwb"])
+            .contains("cannot read")
+    );
+
+    assert!(
+        rider
+            .fails(&["show", "ffffffff"])
+            .contains("no ticket matches")
+    );
+    assert!(
+        rider
+            .fails(&["note", "ffffffff", "hello"])
+            .contains("no ticket matches")
+    );
+
+    let refused = rider.fails(&["update", &id, "--status", "resolved"]);
+    assert!(refused.contains("new to resolved"), "{refused}");
+    let refused = rider.fails(&["update", &id, "--assignee", "rider1"]);
+    assert!(refused.contains("rider may not assign"), "{refused}");
+    assert!(
+        rider
+            .fails(&["note", &id, "secret", "--internal"])
+            .contains("internal notes")
+    );
+
+    let bad_lat = rider.fails(&["help", "--lat", "91", "--lon", "0"]);
+    assert!(bad_lat.contains("latitude must be"), "{bad_lat}");
+    assert!(
+        !bad_lat.contains("91"),
+        "the error must not echo the position"
+    );
+    assert!(
+        rider
+            .fails(&["create", "--title", "A repair", "--kind", "repair"])
+            .contains("may not create")
+    );
+    let missing_home = Home {
+        _dir: tempfile::tempdir().expect("dir"),
+        path: PathBuf::from("/nonexistent/home"),
+    };
+    assert!(missing_home.fails(&["list"]).contains("no device at"));
+
+    assert_eq!(
+        rider.snapshot(),
+        before,
+        "failed commands changed the store"
+    );
+}
+
+#[test]
+fn export_since_and_import_twice_are_safe_for_scripts() {
+    let a = Home::new("agent1", "agent");
+    let b = Home::new("agent2", "agent");
+    a.json(&["create", "--title", "first"]);
+    let file = a.bundle("all.fwb");
+    let first = a.json(&["export", "--out", path_str(&file)]);
+    assert_eq!(first["tickets"], 1);
+    assert_eq!(b.json(&["import", path_str(&file)])["tickets_new"], 1);
+    let again = b.json(&["import", path_str(&file)]);
+    assert_eq!(
+        (
+            again["changes_applied"].as_u64(),
+            again["changes_known"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+
+    a.json(&["create", "--title", "second"]);
+    let since = first["until_seq"].as_i64().expect("until_seq").to_string();
+    let delta = a.json(&["export", "--out", path_str(&file), "--since", &since]);
+    assert_eq!(delta["tickets"], 1);
+    b.json(&["import", path_str(&file)]);
+    let titles: Vec<String> = b
+        .json(&["list", "--search", "sec"])
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["title"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(titles, ["second"]);
+}

@@ -1,0 +1,503 @@
+//! `fieldwork device --home DIR …`: a whole device on a desktop, over the core's store.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+use fieldwork_core::bundle::{Bundle, BundleError};
+use fieldwork_core::location::LocationFix;
+use fieldwork_core::store::{ListQuery, SortBy, StoreError, TicketStore};
+use fieldwork_core::ticket::{Edit, NewTicket};
+use fieldwork_core::{Actor, Priority, Role, Status, TicketKind};
+
+use crate::output;
+
+/// The store's file inside a device home.
+const STORE_FILE: &str = "fieldwork.db";
+/// Bundles larger than this are refused before being read into memory.
+const MAX_BUNDLE_BYTES: u64 = 512 * 1024 * 1024;
+
+#[derive(Debug, Args)]
+// `help` is our one-button command, so clap's own `help` subcommand steps aside (`--help` stays).
+#[command(disable_help_subcommand = true)]
+pub struct DeviceArgs {
+    /// The device's home directory (its local store lives here).
+    #[arg(long, env = "FIELDWORK_HOME")]
+    home: PathBuf,
+    /// Machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: DeviceCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// Bind this home to a user for offline use.
+    Init {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        user_id: String,
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// The one button: ask for help, with position and order if known.
+    Help {
+        #[arg(long, requires = "lon", allow_hyphen_values = true)]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat", allow_hyphen_values = true)]
+        lon: Option<f64>,
+        #[arg(long, requires = "lat")]
+        accuracy: Option<f64>,
+        #[arg(long)]
+        order: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Create a ticket.
+    Create {
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long, default_value = "normal")]
+        priority: Priority,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Defaults by role: help_request (rider), fault_report (merchant), repair (others).
+        #[arg(long)]
+        kind: Option<TicketKind>,
+        #[arg(long)]
+        order: Option<String>,
+    },
+    /// Change fields of a ticket; all changes apply together or not at all.
+    Update {
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        priority: Option<Priority>,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long, conflicts_with = "unassign")]
+        assignee: Option<String>,
+        /// Release the ticket back to the queue.
+        #[arg(long)]
+        unassign: bool,
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        status: Option<Status>,
+        #[arg(long, allow_hyphen_values = true, requires = "site_lon")]
+        site_lat: Option<f64>,
+        #[arg(long, allow_hyphen_values = true, requires = "site_lat")]
+        site_lon: Option<f64>,
+    },
+    /// Add a note.
+    Note {
+        id: String,
+        text: String,
+        /// Visible to staff only.
+        #[arg(long)]
+        internal: bool,
+    },
+    /// Redact a note (it stays in the history for audit).
+    Redact { id: String, note_id: String },
+    /// Record a part used.
+    Part {
+        id: String,
+        sku: String,
+        #[arg(default_value_t = 1)]
+        qty: i64,
+    },
+    /// Tick (or untick) a checklist item.
+    Check {
+        id: String,
+        item: String,
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Add or remove a tag.
+    Tag {
+        id: String,
+        tag: String,
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Rate the service (1 to 5) once the ticket is resolved.
+    Rate {
+        id: String,
+        score: i64,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Show one ticket in full.
+    Show { id: String },
+    /// List tickets.
+    List {
+        #[arg(long)]
+        status: Option<Status>,
+        #[arg(long)]
+        priority: Option<Priority>,
+        /// A user id, or "none" for unassigned tickets.
+        #[arg(long)]
+        assignee: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        /// Text to find in titles.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, value_enum, default_value = "updated")]
+        sort: SortArg,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
+    /// Write a bundle of changes: one ticket, or every ticket changed since a point.
+    Export {
+        id: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+        /// The `until_seq` of an earlier export: only tickets changed after it.
+        #[arg(long)]
+        since: Option<i64>,
+    },
+    /// Merge a bundle written by another device.
+    Import { file: PathBuf },
+    /// Who this device is and what waits to be sent.
+    Whoami,
+    /// Rewrite every document as one compact snapshot.
+    Compact,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SortArg {
+    Updated,
+    Sla,
+    Priority,
+}
+
+/// Everything that can go wrong in a device command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error("no device at {0}; run `fieldwork device --home DIR init …` first")]
+    NoDevice(PathBuf),
+    #[error("cannot {action} {path}: {source}")]
+    File {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the file is {0} bytes; bundles over {MAX_BUNDLE_BYTES} bytes are refused")]
+    TooLarge(u64),
+    #[error("nothing to change: give at least one of the update options")]
+    NothingToDo,
+}
+
+impl CliError {
+    /// 1 for refusals and bad input, 3 for a broken device or file system.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Store(e) if !e.is_refusal() => match e {
+                StoreError::Sqlite(_) | StoreError::Identity(_) => 3,
+                _ => 1,
+            },
+            CliError::File { .. } => 3,
+            _ => 1,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, CliError>;
+
+fn file_error<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> CliError + 'a {
+    move |source| CliError::File {
+        action,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Opens the store of an existing device home.
+fn open_existing(home: &Path) -> Result<TicketStore> {
+    let path = home.join(STORE_FILE);
+    if !path.is_file() {
+        return Err(CliError::NoDevice(home.to_owned()));
+    }
+    Ok(TicketStore::open(&path)?)
+}
+
+pub fn run(args: DeviceArgs) -> Result<()> {
+    let json = args.json;
+    if let DeviceCommand::Init {
+        tenant,
+        user_id,
+        role,
+        name,
+        team,
+    } = args.command
+    {
+        fs::create_dir_all(&args.home).map_err(file_error("create", &args.home))?;
+        let store = TicketStore::open(&args.home.join(STORE_FILE))?;
+        let identity = store.init(Actor {
+            tenant,
+            user_id,
+            role,
+            name,
+            team,
+        })?;
+        if json {
+            output::json(&identity);
+        } else {
+            println!(
+                "device {} ready for {} ({}) in tenant {}",
+                identity.device_id,
+                identity.actor.user_id,
+                identity.actor.role,
+                identity.actor.tenant
+            );
+        }
+        return Ok(());
+    }
+    let store = open_existing(&args.home)?;
+    let show = |ticket: &fieldwork_core::Ticket| {
+        if json {
+            output::json(ticket)
+        } else {
+            print!("{}", output::ticket(ticket))
+        }
+    };
+    match args.command {
+        DeviceCommand::Init { .. } => unreachable!("handled above"),
+        DeviceCommand::Help {
+            lat,
+            lon,
+            accuracy,
+            order,
+            note,
+        } => {
+            let fix = match (lat, lon) {
+                (Some(lat), Some(lon)) => Some(LocationFix {
+                    lat,
+                    lon,
+                    accuracy_m: accuracy,
+                    at: None,
+                }),
+                _ => None,
+            };
+            show(&store.help_request(order, fix, note)?);
+        }
+        DeviceCommand::Create {
+            title,
+            category,
+            priority,
+            description,
+            kind,
+            order,
+        } => {
+            let role = store.identity()?.actor.role;
+            let new = NewTicket {
+                category,
+                priority,
+                description,
+                order_ref: order,
+                ..NewTicket::titled(kind.unwrap_or(role.default_kind()), title)
+            };
+            show(&store.create(new)?);
+        }
+        DeviceCommand::Update {
+            id,
+            title,
+            priority,
+            category,
+            description,
+            assignee,
+            unassign,
+            team,
+            status,
+            site_lat,
+            site_lon,
+        } => {
+            let mut edits = Vec::new();
+            edits.extend(title.map(|title| Edit::SetTitle { title }));
+            edits.extend(priority.map(|priority| Edit::SetPriority { priority }));
+            edits.extend(category.map(|c| Edit::SetCategory { category: Some(c) }));
+            edits.extend(description.map(|description| Edit::SetDescription { description }));
+            edits.extend(team.map(|t| Edit::SetTeam { team: Some(t) }));
+            if let (Some(lat), Some(lon)) = (site_lat, site_lon) {
+                let site = fieldwork_core::ticket::Site {
+                    lat,
+                    lon,
+                    accuracy_m: None,
+                    address: None,
+                };
+                edits.push(Edit::SetSite { site });
+            }
+            // Assignment first: it moves the status to `assigned`, from where --status goes on.
+            edits.extend(assignee.map(|a| Edit::Assign { assignee: Some(a) }));
+            if unassign {
+                edits.push(Edit::Assign { assignee: None });
+            }
+            edits.extend(status.map(|status| Edit::SetStatus { status }));
+            if edits.is_empty() {
+                return Err(CliError::NothingToDo);
+            }
+            show(&store.edit(&store.resolve_id(&id)?, &edits)?);
+        }
+        DeviceCommand::Note { id, text, internal } => {
+            show(&store.edit(&store.resolve_id(&id)?, &[Edit::AddNote { text, internal }])?);
+        }
+        DeviceCommand::Redact { id, note_id } => {
+            show(&store.edit(&store.resolve_id(&id)?, &[Edit::RedactNote { note_id }])?);
+        }
+        DeviceCommand::Part { id, sku, qty } => {
+            show(&store.edit(&store.resolve_id(&id)?, &[Edit::AddPart { sku, qty }])?);
+        }
+        DeviceCommand::Check { id, item, undo } => {
+            show(&store.edit(
+                &store.resolve_id(&id)?,
+                &[Edit::TickChecklist { item, done: !undo }],
+            )?);
+        }
+        DeviceCommand::Tag { id, tag, remove } => {
+            let edit = if remove {
+                Edit::RemoveTag { tag }
+            } else {
+                Edit::AddTag { tag }
+            };
+            show(&store.edit(&store.resolve_id(&id)?, &[edit])?);
+        }
+        DeviceCommand::Rate { id, score, comment } => {
+            show(&store.edit(&store.resolve_id(&id)?, &[Edit::Rate { score, comment }])?);
+        }
+        DeviceCommand::Show { id } => show(&store.ticket(&store.resolve_id(&id)?)?),
+        DeviceCommand::List {
+            status,
+            priority,
+            assignee,
+            category,
+            search,
+            sort,
+            limit,
+            offset,
+        } => {
+            let query = ListQuery {
+                status,
+                priority,
+                assignee: assignee.map(|a| if a == "none" { String::new() } else { a }),
+                category,
+                text: search,
+                sort: match sort {
+                    SortArg::Updated => SortBy::Updated,
+                    SortArg::Sla => SortBy::SlaDue,
+                    SortArg::Priority => SortBy::Priority,
+                },
+                limit,
+                offset,
+            };
+            let rows = store.list(&query)?;
+            if json {
+                output::json(&rows)
+            } else {
+                print!("{}", output::summaries(&rows))
+            }
+        }
+        DeviceCommand::Export { id, out, since } => {
+            let id = id.map(|id| store.resolve_id(&id)).transpose()?;
+            let bundle = store.export(id.as_deref(), since)?;
+            write_atomically(&out, &bundle.encode())?;
+            let summary = serde_json::json!({
+                "file": out,
+                "tickets": bundle.tickets.len(),
+                "changes": bundle.change_count(),
+                "until_seq": bundle.until_seq,
+            });
+            if json {
+                output::json(&summary);
+            } else {
+                println!(
+                    "wrote {} ticket(s), {} change(s) to {}; next time use --since {}",
+                    bundle.tickets.len(),
+                    bundle.change_count(),
+                    out.display(),
+                    bundle.until_seq
+                );
+            }
+        }
+        DeviceCommand::Import { file } => {
+            let size = fs::metadata(&file)
+                .map_err(file_error("read", &file))?
+                .len();
+            if size > MAX_BUNDLE_BYTES {
+                return Err(CliError::TooLarge(size));
+            }
+            let bytes = fs::read(&file).map_err(file_error("read", &file))?;
+            let report = store.import(&Bundle::decode(&bytes)?)?;
+            if json {
+                output::json(&report);
+            } else {
+                println!(
+                    "imported {} new and {} updated ticket(s): {} new change(s), {} already known",
+                    report.tickets_new,
+                    report.tickets_updated,
+                    report.changes_applied,
+                    report.changes_known
+                );
+            }
+        }
+        DeviceCommand::Whoami => {
+            let identity = store.identity()?;
+            let summary = serde_json::json!({
+                "identity": identity,
+                "tickets": store.ticket_count()?,
+                "pending_changes": store.outbox_len()?,
+            });
+            if json {
+                output::json(&summary);
+            } else {
+                println!(
+                    "{} ({}) in tenant {}; {} ticket(s), {} change(s) waiting to sync",
+                    identity.actor.user_id,
+                    identity.actor.role,
+                    identity.actor.tenant,
+                    store.ticket_count()?,
+                    store.outbox_len()?
+                );
+            }
+        }
+        DeviceCommand::Compact => {
+            let n = store.compact()?;
+            if json {
+                output::json(&serde_json::json!({ "compacted": n }))
+            } else {
+                println!("compacted {n} document(s)")
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes through a temporary file and a rename, so a crash never leaves half a bundle.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("partial");
+    fs::write(&tmp, bytes).map_err(file_error("write", &tmp))?;
+    fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(file_error("write", &tmp))?;
+    fs::rename(&tmp, path).map_err(file_error("write", path))
+}

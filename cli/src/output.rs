@@ -1,0 +1,174 @@
+//! Printing results: JSON for scripts (`--json`), readable tables for people.
+
+use std::fmt::Write as _;
+
+use fieldwork_core::store::TicketSummary;
+use fieldwork_core::ticket::Ticket;
+use serde::Serialize;
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn json<T: Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: cannot render JSON: {e}"),
+    }
+}
+
+/// `2026-11-23 01:35Z` from milliseconds since the Unix epoch (UTC, minute precision).
+pub fn time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+fn short(id: &str) -> &str {
+    id.get(..13).unwrap_or(id)
+}
+
+/// A table of list rows.
+pub fn summaries(rows: &[TicketSummary]) -> String {
+    if rows.is_empty() {
+        return "no tickets\n".to_owned();
+    }
+    let mut out = format!(
+        "{:<13}  {:<10}  {:<17}  {:<6}  {:<12}  {:<17}  {}\n",
+        "ID", "NUMBER", "STATUS", "PRIO", "ASSIGNEE", "UPDATED", "TITLE"
+    );
+    for r in rows {
+        let flag = if r.conflicts > 0 { " (conflict)" } else { "" };
+        let _ = writeln!(
+            out,
+            "{:<13}  {:<10}  {:<17}  {:<6}  {:<12}  {:<17}  {}{flag}",
+            short(&r.id),
+            r.number.as_deref().unwrap_or("-"),
+            r.status.as_str(),
+            r.priority.as_str(),
+            r.assignee.as_deref().unwrap_or("-"),
+            time(r.updated_at),
+            r.title,
+        );
+    }
+    out
+}
+
+/// A readable page for one ticket.
+pub fn ticket(t: &Ticket) -> String {
+    let mut out = String::new();
+    let number = t.number.as_deref().unwrap_or("(no number yet)");
+    let _ = writeln!(out, "{number}  {}\n{}", t.id, t.title);
+    let _ = writeln!(
+        out,
+        "kind {}  status {}  priority {}  category {}",
+        t.kind,
+        t.status,
+        t.priority,
+        t.category.as_deref().unwrap_or("-")
+    );
+    let _ = writeln!(
+        out,
+        "reporter {} ({})  assignee {}  team {}",
+        t.reporter.user_id,
+        t.reporter.role,
+        t.assignee.as_deref().unwrap_or("-"),
+        t.team.as_deref().unwrap_or("-")
+    );
+    if let Some(order) = &t.order_ref {
+        let _ = writeln!(out, "order {order}");
+    }
+    if let Some(site) = &t.site {
+        let acc = site
+            .accuracy_m
+            .map(|a| format!(" ±{a:.0} m"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "site {:.5}, {:.5}{acc}", site.lat, site.lon);
+    }
+    if !t.description.is_empty() {
+        let _ = writeln!(out, "\n{}", t.description);
+    }
+    if !t.notes.is_empty() {
+        let _ = writeln!(out, "\nnotes:");
+        for n in &t.notes {
+            let tag = if n.internal { " [internal]" } else { "" };
+            let text = if n.redacted {
+                "[redacted]"
+            } else {
+                n.text.as_str()
+            };
+            let _ = writeln!(
+                out,
+                "  {} {} ({}){tag}: {text}",
+                time(n.at),
+                n.author,
+                n.role
+            );
+        }
+    }
+    if !t.parts_used.is_empty() {
+        let _ = writeln!(out, "\nparts:");
+        for p in &t.parts_used {
+            let _ = writeln!(out, "  {} × {} ({})", p.qty, p.sku, p.by);
+        }
+    }
+    if !t.checklist.is_empty() {
+        let _ = writeln!(out, "\nchecklist:");
+        for (item, state) in &t.checklist {
+            let mark = if state.done { "x" } else { " " };
+            let _ = writeln!(out, "  [{mark}] {item}");
+        }
+    }
+    if !t.tags.is_empty() {
+        let _ = writeln!(out, "\ntags: {}", t.tags.join(", "));
+    }
+    if let Some(csat) = &t.csat {
+        let _ = writeln!(out, "\nrating: {}/5", csat.score);
+    }
+    if !t.conflicts.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nconflicts (concurrent edits; the last value is shown above):"
+        );
+        for c in &t.conflicts {
+            let values: Vec<String> = c.values.iter().map(|v| v.to_string()).collect();
+            let _ = writeln!(out, "  {}: {}", c.field, values.join(" | "));
+        }
+    }
+    let _ = writeln!(out, "\nhistory:");
+    for e in &t.events {
+        let data: Vec<String> = e.data.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(
+            out,
+            "  {} {} by {} {}",
+            time(e.at_device),
+            e.kind,
+            e.by,
+            data.join(" ")
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time;
+
+    #[test]
+    fn formats_utc_dates() {
+        assert_eq!(time(0), "1970-01-01 00:00Z");
+        assert_eq!(time(951_782_400_000), "2000-02-29 00:00Z");
+        assert_eq!(time(1_795_400_100_000), "2026-11-23 02:15Z");
+    }
+}
