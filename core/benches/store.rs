@@ -1,1 +1,263 @@
-fn main() {}
+//! Benchmarks of the device store against the budgets in DESIGN.md:
+//! - the one-button help request (create + durable commit) next to a plain SQLite insert of the
+//!   same bytes with the same durability;
+//! - the first page of `list` over 100,000 tickets, filtered and sorted;
+//! - opening a store of 100,000 tickets.
+//!
+//! Run: `cargo bench -p fieldwork-core --bench store`. Besides criterion's report, a percentile
+//! table (p50/p99 over single calls) is printed at the end, since the budgets are set in p99.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use automerge::ActorId;
+use criterion::{Criterion, criterion_group};
+use fieldwork_core::bundle::{Bundle, BundleTicket, ByteBuf, FORMAT};
+use fieldwork_core::location::LocationFix;
+use fieldwork_core::store::{ListQuery, SortBy, TicketStore};
+use fieldwork_core::ticket::{NewTicket, TicketDocument};
+use fieldwork_core::{Actor, Priority, Role, Status, TicketKind};
+use rusqlite::{Connection, params};
+
+const LARGE: usize = 100_000;
+
+fn actor(role: Role) -> Actor {
+    Actor {
+        tenant: "acme".into(),
+        user_id: "u1".into(),
+        role,
+        name: None,
+        team: Some("north".into()),
+    }
+}
+
+fn fix() -> LocationFix {
+    LocationFix {
+        lat: 31.2304,
+        lon: 121.4737,
+        accuracy_m: Some(8.0),
+        at: None,
+    }
+}
+
+fn help(store: &TicketStore) {
+    store
+        .help_request(
+            Some("ORD-2026-001".into()),
+            Some(fix()),
+            Some("Scooter down, order spilled".into()),
+        )
+        .expect("help request commits");
+}
+
+/// A plain SQLite table with the same durability and one row of `bytes` bytes, the baseline.
+fn plain_sqlite(path: &Path) -> Connection {
+    let conn = Connection::open(path).expect("open");
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .expect("wal");
+    conn.pragma_update(None, "synchronous", "FULL")
+        .expect("full");
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS t (id TEXT PRIMARY KEY, body BLOB NOT NULL)")
+        .expect("table");
+    conn
+}
+
+fn plain_insert(conn: &Connection, body: &[u8]) {
+    conn.execute(
+        "INSERT INTO t (id, body) VALUES (?1, ?2)",
+        params![uuid::Uuid::now_v7().to_string(), body],
+    )
+    .expect("insert");
+}
+
+/// Bytes a help request writes: its document snapshot, its outbox change and its index row.
+fn help_request_bytes(store: &TicketStore) -> usize {
+    let id = store.list(&ListQuery::default()).expect("list")[0]
+        .id
+        .clone();
+    let bundle = store.export(Some(&id), None).expect("export");
+    let change: usize = bundle.tickets[0].changes.iter().map(|c| c.len()).sum();
+    // The snapshot is about the size of the change; the index row about 200 bytes.
+    2 * change + 200
+}
+
+/// A store holding `n` tickets, built once and kept under target/ between runs.
+fn large_store(n: usize) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-stores");
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let path = dir.join(format!("tickets-{n}.db"));
+    if path.exists() {
+        return path;
+    }
+    let partial = dir.join(format!("tickets-{n}.partial.db"));
+    let _ = std::fs::remove_file(&partial);
+    let store = TicketStore::open(&partial).expect("open");
+    store.init(actor(Role::Dispatcher)).expect("init");
+    let creator = actor(Role::Dispatcher);
+    let categories = ["refrigeration", "pos", "scale", "door", "lighting", "hvac"];
+    let mut tickets = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut new = NewTicket::titled(
+            TicketKind::Repair,
+            format!("Ticket {i} {} fault", categories[i % 6]),
+        );
+        new.priority = Priority::ALL[i % 4];
+        new.category = Some(categories[i % 6].into());
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut doc = TicketDocument::create(
+            &id,
+            &creator,
+            &new,
+            ActorId::random(),
+            1_795_000_000_000 + i as i64,
+        )
+        .expect("create");
+        let changes = doc
+            .changes_since(&[])
+            .iter()
+            .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
+            .collect();
+        tickets.push(BundleTicket { id, changes });
+    }
+    let bundle = Bundle {
+        format: FORMAT,
+        tenant: "acme".into(),
+        exported_at: 0,
+        until_seq: 0,
+        tickets,
+    };
+    store.import(&bundle).expect("bulk import");
+    drop(store);
+    std::fs::rename(&partial, &path).expect("rename");
+    path
+}
+
+fn queries() -> Vec<(&'static str, ListQuery)> {
+    vec![
+        ("newest", ListQuery::default()),
+        (
+            "status=new by priority",
+            ListQuery {
+                status: Some(Status::New),
+                sort: SortBy::Priority,
+                ..Default::default()
+            },
+        ),
+        (
+            "category by sla",
+            ListQuery {
+                category: Some("pos".into()),
+                sort: SortBy::SlaDue,
+                ..Default::default()
+            },
+        ),
+        (
+            "title search",
+            ListQuery {
+                text: Some("scale".into()),
+                ..Default::default()
+            },
+        ),
+    ]
+}
+
+fn bench_help_request(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = TicketStore::open(&dir.path().join("rider.db")).expect("open");
+    store.init(actor(Role::Rider)).expect("init");
+    help(&store);
+    let body = vec![7u8; help_request_bytes(&store)];
+    let plain = plain_sqlite(&dir.path().join("plain.db"));
+
+    let mut group = c.benchmark_group("help_request");
+    group.bench_function("fieldwork help_request (create + durable commit)", |b| {
+        b.iter(|| help(&store))
+    });
+    group.bench_function(
+        "plain SQLite insert of the same bytes, synchronous=FULL",
+        |b| b.iter(|| plain_insert(&plain, black_box(&body))),
+    );
+    group.finish();
+}
+
+fn bench_list(c: &mut Criterion) {
+    let store = TicketStore::open(&large_store(LARGE)).expect("open");
+    let mut group = c.benchmark_group("list_100k");
+    for (name, query) in queries() {
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(store.list(&query).expect("list")))
+        });
+    }
+    group.finish();
+    let path = large_store(LARGE);
+    c.bench_function("open_store_100k", |b| {
+        b.iter(|| black_box(TicketStore::open(&path).expect("open")))
+    });
+}
+
+/// p50 and p99 of single calls, since criterion reports means.
+fn percentiles(name: &str, runs: usize, mut f: impl FnMut()) {
+    for _ in 0..runs / 10 {
+        f();
+    }
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort_unstable();
+    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    println!(
+        "{name:<58} p50 {:>9.3} ms   p99 {:>9.3} ms   ({runs} runs)",
+        at(0.50).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3
+    );
+}
+
+fn percentile_report() {
+    println!("\npercentiles (single calls):");
+    let dir = tempfile::tempdir().expect("dir");
+    let store = TicketStore::open(&dir.path().join("rider.db")).expect("open");
+    store.init(actor(Role::Rider)).expect("init");
+    help(&store);
+    let bytes = help_request_bytes(&store);
+    let body = vec![7u8; bytes];
+    let plain = plain_sqlite(&dir.path().join("plain.db"));
+    percentiles("help_request (create + durable commit)", 2000, || {
+        help(&store)
+    });
+    percentiles(
+        &format!("plain SQLite insert of {bytes} B, synchronous=FULL"),
+        2000,
+        || plain_insert(&plain, &body),
+    );
+    let path = large_store(LARGE);
+    let big = TicketStore::open(&path).expect("open");
+    for (name, query) in queries() {
+        percentiles(
+            &format!("list 100k: {name}, first page of 50"),
+            2000,
+            || {
+                black_box(big.list(&query).expect("list"));
+            },
+        );
+    }
+    percentiles("open a store of 100k tickets", 50, || {
+        black_box(TicketStore::open(&path).expect("open"));
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(50).measurement_time(Duration::from_secs(5));
+    targets = bench_help_request, bench_list
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    percentile_report();
+}

@@ -45,7 +45,7 @@ impl LocationFix {
             return Err(LocationError::Longitude);
         }
         if let Some(acc) = self.accuracy_m
-            && (!acc.is_finite() || acc < 0.0 || acc > MAX_ACCURACY_M)
+            && (!acc.is_finite() || !(0.0..=MAX_ACCURACY_M).contains(&acc))
         {
             return Err(LocationError::Accuracy);
         }

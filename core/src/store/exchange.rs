@@ -39,10 +39,8 @@ impl TicketStore {
                     let mut stmt = conn.prepare(
                         "SELECT id FROM tickets WHERE updated_seq > ?1 ORDER BY updated_seq",
                     )?;
-                    let ids = stmt
-                        .query_map([since_seq.unwrap_or(0)], |r| r.get(0))?
-                        .collect::<std::result::Result<_, _>>()?;
-                    ids
+                    stmt.query_map([since_seq.unwrap_or(0)], |r| r.get(0))?
+                        .collect::<std::result::Result<_, _>>()?
                 }
             };
             let mut tickets = Vec::with_capacity(ids.len());

@@ -189,9 +189,10 @@ impl TicketStore {
             let mut view = doc.view()?;
             for edit in edits {
                 rules::check_edit(actor, &view, edit)?;
-                let change = doc.apply(&view, edit, actor, at)?;
-                persist::push_outbox(tx, id, &change, at)?;
-                view = doc.view()?;
+                if let Some(change) = doc.apply(&view, edit, actor, at)? {
+                    persist::push_outbox(tx, id, &change, at)?;
+                    view = doc.view()?;
+                }
             }
             persist::append_doc(tx, id, &mut doc, &before)?;
             persist::upsert_index(tx, &view, at)?;

@@ -487,3 +487,46 @@ fn a_store_belongs_to_one_user() {
         Err(StoreError::NotInitialised)
     ));
 }
+
+#[test]
+fn setting_a_value_it_already_has_changes_nothing() {
+    let d = device("agent1", Role::Agent);
+    let id = d.store.create(repair("same")).expect("creates").id;
+    d.store
+        .edit(
+            &id,
+            &[Edit::Assign {
+                assignee: Some("tech1".into()),
+            }],
+        )
+        .expect("assign");
+    d.store
+        .edit(
+            &id,
+            &[Edit::SetStatus {
+                status: Status::Accepted,
+            }],
+        )
+        .expect("accept");
+    let before = d.store.ticket(&id).expect("view");
+    let queued = d.store.outbox_len().expect("outbox");
+    // Re-assigning the same technician must not knock the ticket back to `assigned`.
+    let again = [
+        Edit::Assign {
+            assignee: Some("tech1".into()),
+        },
+        Edit::SetPriority {
+            priority: Priority::Normal,
+        },
+        Edit::SetTitle {
+            title: "same".into(),
+        },
+    ];
+    let after = d.store.edit(&id, &again).expect("no-op edits succeed");
+    assert_eq!(after, before);
+    assert_eq!(
+        d.store.outbox_len().expect("outbox"),
+        queued,
+        "nothing new to send"
+    );
+}

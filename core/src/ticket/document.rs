@@ -184,7 +184,8 @@ impl TicketDocument {
         &mut self.doc
     }
 
-    /// Writes `edit` by `author` as one change and returns it. The caller has already checked the
+    /// Writes `edit` by `author` as one change and returns it, or `None` when the edit changes
+    /// nothing (a value set to what it already is). The caller has already checked the
     /// edit with [`crate::rules::check_edit`]; `current` is the view it was checked against.
     pub fn apply(
         &mut self,
@@ -192,7 +193,16 @@ impl TicketDocument {
         edit: &Edit,
         author: &Actor,
         at: i64,
-    ) -> Result<Change, DocumentError> {
+    ) -> Result<Option<Change>, DocumentError> {
+        // Re-setting a value it already has changes nothing: no event, no status move.
+        let unchanged = match edit {
+            Edit::SetPriority { priority } => *priority == current.priority,
+            Edit::Assign { assignee } => *assignee == current.assignee,
+            _ => false,
+        };
+        if unchanged {
+            return Ok(None);
+        }
         let by = author.user_id.as_str();
         let doc = &mut self.doc;
         match edit {
@@ -282,13 +292,15 @@ impl TicketDocument {
                 push_event(doc, "rated", by, at, &[("score", &score.to_string())])?;
             }
         }
-        doc.commit_with(
-            CommitOptions::default()
-                .with_message(edit.name())
-                .with_time(at),
-        );
-        doc.get_last_local_change()
-            .ok_or(DocumentError::Missing("change"))
+        // Automerge skips puts of a value already there; then there is no change to report.
+        let options = CommitOptions::default()
+            .with_message(edit.name())
+            .with_time(at);
+        let Some(hash) = doc.commit_with(options) else {
+            return Ok(None);
+        };
+        let change = doc.get_change_by_hash(&hash);
+        Ok(Some(change.ok_or(DocumentError::Missing("change"))?))
     }
 }
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace. Safe to run on a fresh machine: it checks for what
+# it needs first and says how to get it. One debug build serves the whole run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }; }
+need cargo "install the Rust toolchain with rustup"
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  rustup component add rustfmt clippy
+fi
+
+export CARGO_TERM_COLOR=never
+# Shared target directory for every step (and for CI's single build).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== cargo test"
+cargo test --workspace --locked
