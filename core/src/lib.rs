@@ -13,6 +13,7 @@ pub mod location;
 pub mod model;
 pub mod rules;
 pub mod store;
+pub mod sync;
 pub mod ticket;
 
 pub use clock::{Clock, SystemClock};

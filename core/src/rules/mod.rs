@@ -4,6 +4,7 @@
 //! [`check_edit`] is the single entry point for changes to an existing ticket and
 //! [`check_create`] for new ones; [`can_see`] decides visibility.
 
+pub mod changes;
 pub mod roles;
 pub mod values;
 pub mod workflow;

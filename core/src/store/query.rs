@@ -79,15 +79,24 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<TicketSum
         sql.push_str(clause);
         args.push(value);
     };
+    // Filters that have an index matching the sort use it; the others are written `+column` so
+    // SQLite walks the sort's index and stops after one page instead of sorting every match.
+    let by_updated = query.sort == SortBy::Updated;
     if let Some(status) = query.status {
-        filter(
-            &mut sql,
-            " AND status = ?",
-            status.as_str().to_owned().into(),
-        );
+        let clause = if by_updated {
+            " AND status = ?"
+        } else {
+            " AND +status = ?"
+        };
+        filter(&mut sql, clause, status.as_str().to_owned().into());
     }
     if let Some(priority) = query.priority {
-        filter(&mut sql, " AND priority_rank = ?", priority.rank().into());
+        let clause = if query.sort == SortBy::SlaDue {
+            " AND +priority_rank = ?"
+        } else {
+            " AND priority_rank = ?"
+        };
+        filter(&mut sql, clause, priority.rank().into());
     }
     match query.assignee.as_deref() {
         Some("") => sql.push_str(" AND assignee IS NULL"),
@@ -95,7 +104,7 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<TicketSum
         None => {}
     }
     if let Some(category) = &query.category {
-        filter(&mut sql, " AND category = ?", category.clone().into());
+        filter(&mut sql, " AND +category = ?", category.clone().into());
     }
     if let Some(text) = query
         .text
@@ -103,21 +112,12 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<TicketSum
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        if text.chars().count() >= 3 {
-            // A trigram index lookup; the phrase is quoted so no FTS syntax leaks through.
-            let phrase = format!("\"{}\"", text.replace('"', "\"\""));
-            filter(
-                &mut sql,
-                " AND rowid IN (SELECT rowid FROM tickets_title_fts WHERE tickets_title_fts MATCH ?)",
-                phrase.into(),
-            );
-        } else {
-            filter(
-                &mut sql,
-                " AND instr(lower(title), lower(?)) > 0",
-                text.to_owned().into(),
-            );
-        }
+        // A scan along the sort index: common words fill a page after a few hundred rows.
+        filter(
+            &mut sql,
+            " AND instr(lower(title), lower(?)) > 0",
+            text.to_owned().into(),
+        );
     }
     sql.push_str(match query.sort {
         SortBy::Updated => " ORDER BY updated_at DESC, id DESC",

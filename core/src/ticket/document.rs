@@ -149,7 +149,7 @@ impl TicketDocument {
 
     /// Every change not reachable from `have` (all of them for an empty slice).
     pub fn changes_since(&mut self, have: &[ChangeHash]) -> Vec<Change> {
-        self.doc.get_changes(have)
+        self.doc.get_changes(have).into_iter().cloned().collect()
     }
 
     /// Merges changes from elsewhere; applying a change twice is harmless.
@@ -166,6 +166,55 @@ impl TicketDocument {
     /// Hashes of changes this document depends on but does not have yet.
     pub fn missing_deps(&mut self) -> Vec<ChangeHash> {
         self.doc.get_missing_deps(&[])
+    }
+
+    /// The document as it was at `heads` (what the author of a change with these dependencies
+    /// saw). Fails if a head is unknown.
+    pub fn fork_at(&mut self, heads: &[ChangeHash]) -> Result<TicketDocument, DocumentError> {
+        Ok(TicketDocument {
+            doc: self.doc.fork_at(heads)?,
+        })
+    }
+
+    /// Server-only: gives the ticket its human number (`FW-000123`) as a change by `actor_id`.
+    pub fn set_number(
+        &mut self,
+        number: &str,
+        actor_id: ActorId,
+        at: i64,
+    ) -> Result<Option<Change>, DocumentError> {
+        self.server_edit(actor_id, at, "assign number", |doc| {
+            doc.put(ROOT, "number", number)?;
+            Ok(())
+        })
+    }
+
+    /// Runs a server-authored edit as one change by `actor_id`, restoring the previous actor.
+    fn server_edit(
+        &mut self,
+        actor_id: ActorId,
+        at: i64,
+        message: &str,
+        edit: impl FnOnce(&mut AutoCommit) -> Result<(), DocumentError>,
+    ) -> Result<Option<Change>, DocumentError> {
+        let previous = self.doc.get_actor().clone();
+        self.doc.set_actor(actor_id);
+        let result = edit(&mut self.doc);
+        let hash = match result {
+            Ok(()) => self
+                .doc
+                .commit_with(CommitOptions::default().with_message(message).with_time(at)),
+            Err(e) => {
+                self.doc.rollback();
+                self.doc.set_actor(previous);
+                return Err(e);
+            }
+        };
+        self.doc.set_actor(previous);
+        Ok(match hash {
+            Some(hash) => self.doc.get_change_by_hash(&hash).cloned(),
+            None => None,
+        })
     }
 
     /// The typed view: every field's winner, plus the list of conflicts.
@@ -300,7 +349,9 @@ impl TicketDocument {
             return Ok(None);
         };
         let change = doc.get_change_by_hash(&hash);
-        Ok(Some(change.ok_or(DocumentError::Missing("change"))?))
+        Ok(Some(
+            change.ok_or(DocumentError::Missing("change"))?.clone(),
+        ))
     }
 }
 
@@ -412,7 +463,7 @@ fn find_note(doc: &AutoCommit, note_id: &str) -> Result<ObjId, DocumentError> {
     for index in 0..doc.length(&notes) {
         if let Some((_, note)) = doc.get(&notes, index)?
             && let Some((value, _)) = doc.get(&note, "id")?
-            && value.as_str() == Some(note_id)
+            && value.to_str() == Some(note_id)
         {
             return Ok(note);
         }

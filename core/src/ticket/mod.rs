@@ -10,6 +10,7 @@ mod edit;
 mod read;
 mod view;
 
+pub use automerge::{ActorId, Change, ChangeHash};
 pub use document::{DocumentError, SCHEMA_VERSION, TicketDocument};
 pub use edit::{Edit, NewTicket};
 pub use view::{

@@ -135,7 +135,7 @@ fn read_sla(doc: &AutoCommit) -> Result<Option<Sla>> {
     let breaches = match object(doc, &obj, "breaches")? {
         Some(list) => (0..doc.length(&list))
             .filter_map(|i| doc.get(&list, i).ok().flatten())
-            .filter_map(|(v, _)| v.as_str().map(str::to_owned))
+            .filter_map(|(v, _)| v.to_str().map(str::to_owned))
             .collect(),
         None => Vec::new(),
     };
@@ -219,7 +219,7 @@ fn object(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<ObjId>> {
 }
 
 fn string(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<String>> {
-    Ok(scalar(doc, obj, key)?.and_then(|v| v.as_str().map(str::to_owned)))
+    Ok(scalar(doc, obj, key)?.and_then(|v| v.to_str().map(str::to_owned)))
 }
 
 fn required_str(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<String> {
@@ -249,7 +249,7 @@ fn float(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<f64>> {
 }
 
 fn boolean(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<bool>> {
-    Ok(scalar(doc, obj, key)?.and_then(|v| v.as_bool()))
+    Ok(scalar(doc, obj, key)?.and_then(|v| v.to_bool()))
 }
 
 fn parsed<T: FromStr>(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<T>

@@ -111,7 +111,7 @@ pub struct Attachment {
 }
 
 /// One entry of the append-only history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Event {
     #[serde(rename = "type")]
     pub kind: String,
@@ -121,7 +121,7 @@ pub struct Event {
 }
 
 /// A part consumed by the repair.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PartUsed {
     pub sku: String,
     pub qty: i64,

@@ -1,0 +1,354 @@
+//! Judging a change from its effect: the typed edits a change amounts to, derived by comparing
+//! the ticket as its author saw it (`before`) with the ticket after the change (`after`), each
+//! checked with [`super::check_edit`]. The server uses this to validate every pushed change, so
+//! it accepts exactly what an honest device's own checks would have let through.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{Actor, Status};
+use crate::ticket::{Edit, NewTicket, Ticket};
+
+use super::{Refusal, check_create, check_edit, workflow};
+
+/// Fields only the server writes (or nobody changes after creation).
+const SERVER_OWNED: &str = "fields owned by the server";
+
+fn forbidden(actor: &Actor, action: &'static str, reason: &'static str) -> Refusal {
+    Refusal::Forbidden {
+        role: actor.role,
+        action,
+        reason,
+    }
+}
+
+/// Checks a change that created a ticket: made by its reporter, in their tenant, starting
+/// `new` and unassigned, with values the rules accept.
+pub fn check_creation(actor: &Actor, after: &Ticket) -> Result<(), Refusal> {
+    if after.tenant != actor.tenant {
+        return Err(Refusal::OtherTenant);
+    }
+    if after.reporter.user_id != actor.user_id || after.reporter.role != actor.role {
+        return Err(forbidden(
+            actor,
+            "create a ticket",
+            "in someone else's name",
+        ));
+    }
+    if after.status != Status::New || after.number.is_some() || after.sla.is_some() {
+        return Err(forbidden(
+            actor,
+            "create a ticket",
+            "with server-owned fields set",
+        ));
+    }
+    if after.assignee.is_some() && !actor.role.is_back_office() {
+        return Err(forbidden(actor, "create a ticket", "already assigned"));
+    }
+    let new = NewTicket {
+        kind: after.kind,
+        channel: after.channel,
+        title: after.title.clone(),
+        category: after.category.clone(),
+        priority: after.priority,
+        description: after.description.clone(),
+        order_ref: after.order_ref.clone(),
+        customer: after.customer.clone(),
+        asset: after.asset.clone(),
+        site: after.site.clone(),
+        note: None,
+    };
+    check_create(actor, &new)?;
+    for note in &after.notes {
+        check_authored(actor, &note.author, "add a note")?;
+        check_edit(
+            actor,
+            after,
+            &Edit::AddNote {
+                text: note.text.clone(),
+                internal: note.internal,
+            },
+        )
+        .or_else(|e| {
+            if actor.role.is_back_office() {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+    }
+    Ok(())
+}
+
+fn check_authored(actor: &Actor, by: &str, action: &'static str) -> Result<(), Refusal> {
+    if by == actor.user_id {
+        Ok(())
+    } else {
+        Err(forbidden(actor, action, "in someone else's name"))
+    }
+}
+
+/// Checks a change to an existing ticket: `before` as the author saw it (the document at the
+/// change's dependencies), `after` with the change applied on top.
+pub fn check_change(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<(), Refusal> {
+    if before.tenant != actor.tenant {
+        return Err(Refusal::OtherTenant);
+    }
+    let unchanged_identity = before.id == after.id
+        && before.tenant == after.tenant
+        && before.kind == after.kind
+        && before.channel == after.channel
+        && before.reporter == after.reporter
+        && before.created_at == after.created_at
+        && before.number == after.number
+        && before.sla == after.sla
+        && before.asset == after.asset;
+    if !unchanged_identity {
+        return Err(forbidden(actor, "change", SERVER_OWNED));
+    }
+    let side_fields_changed =
+        before.custom != after.custom || before.attachments != after.attachments;
+    if side_fields_changed && !actor.role.is_back_office() {
+        return Err(forbidden(
+            actor,
+            "change",
+            "custom fields or attachments this way",
+        ));
+    }
+    check_history(actor, before, after)?;
+    let mut view = before.clone();
+    for edit in derive_edits(before, after)? {
+        check_edit(actor, &view, &edit)?;
+        apply_to_view(&mut view, &edit);
+    }
+    Ok(())
+}
+
+/// Notes, events and parts only grow, and what is new is written in the author's own name.
+fn check_history(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<(), Refusal> {
+    let after_notes: BTreeMap<&str, _> = after.notes.iter().map(|n| (n.id.as_str(), n)).collect();
+    for note in &before.notes {
+        match after_notes.get(note.id.as_str()) {
+            Some(now)
+                if now.text == note.text
+                    && now.author == note.author
+                    && now.internal == note.internal => {}
+            _ => {
+                return Err(forbidden(
+                    actor,
+                    "rewrite or remove",
+                    "a note (redact it instead)",
+                ));
+            }
+        }
+    }
+    let before_ids: BTreeSet<&str> = before.notes.iter().map(|n| n.id.as_str()).collect();
+    for note in after
+        .notes
+        .iter()
+        .filter(|n| !before_ids.contains(n.id.as_str()))
+    {
+        check_authored(actor, &note.author, "add a note")?;
+        if note.role != actor.role || note.redacted {
+            return Err(forbidden(
+                actor,
+                "add a note",
+                "with a role or state not their own",
+            ));
+        }
+    }
+    check_grows(
+        actor,
+        &before.events,
+        &after.events,
+        "rewrite the history",
+        |e| e.by.as_str(),
+    )?;
+    check_grows(
+        actor,
+        &before.parts_used,
+        &after.parts_used,
+        "rewrite the parts used",
+        |p| p.by.as_str(),
+    )?;
+    Ok(())
+}
+
+/// `after` holds every item of `before` (as a multiset); the new ones are by `actor`.
+fn check_grows<T: Ord>(
+    actor: &Actor,
+    before: &[T],
+    after: &[T],
+    action: &'static str,
+    by: impl Fn(&T) -> &str,
+) -> Result<(), Refusal> {
+    let mut remaining: BTreeMap<&T, usize> = BTreeMap::new();
+    for item in after {
+        *remaining.entry(item).or_default() += 1;
+    }
+    for item in before {
+        match remaining.get_mut(item) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => return Err(forbidden(actor, action, "(it only grows)")),
+        }
+    }
+    for (item, n) in remaining {
+        if n > 0 && by(item) != actor.user_id {
+            return Err(forbidden(actor, action, "in someone else's name"));
+        }
+    }
+    Ok(())
+}
+
+/// The typed edits that turn `before` into `after` (assignment and status first, since later
+/// checks depend on them). History lists are checked separately by [`check_history`].
+pub fn derive_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusal> {
+    let mut edits = Vec::new();
+    let mut status = before.status;
+    if before.assignee != after.assignee {
+        edits.push(Edit::Assign {
+            assignee: after.assignee.clone(),
+        });
+        status = workflow::status_after_assignment(before.status, after.assignee.as_deref())?;
+    }
+    if after.status != status {
+        edits.push(Edit::SetStatus {
+            status: after.status,
+        });
+    }
+    if before.title != after.title {
+        edits.push(Edit::SetTitle {
+            title: after.title.clone(),
+        });
+    }
+    if before.category != after.category {
+        edits.push(Edit::SetCategory {
+            category: after.category.clone(),
+        });
+    }
+    if before.priority != after.priority {
+        edits.push(Edit::SetPriority {
+            priority: after.priority,
+        });
+    }
+    if before.description != after.description {
+        edits.push(Edit::SetDescription {
+            description: after.description.clone(),
+        });
+    }
+    if before.order_ref != after.order_ref {
+        edits.push(Edit::SetOrderRef {
+            order_ref: after.order_ref.clone(),
+        });
+    }
+    if before.customer != after.customer {
+        edits.push(Edit::SetCustomer {
+            customer: after.customer.clone(),
+        });
+    }
+    if before.team != after.team {
+        edits.push(Edit::SetTeam {
+            team: after.team.clone(),
+        });
+    }
+    if before.site != after.site {
+        match &after.site {
+            Some(site) => edits.push(Edit::SetSite { site: site.clone() }),
+            None => {
+                return Err(Refusal::Invalid {
+                    field: "site",
+                    reason: "cannot be removed".into(),
+                });
+            }
+        }
+    }
+    let before_notes: BTreeMap<&str, bool> = before
+        .notes
+        .iter()
+        .map(|n| (n.id.as_str(), n.redacted))
+        .collect();
+    for note in &after.notes {
+        match before_notes.get(note.id.as_str()) {
+            None => edits.push(Edit::AddNote {
+                text: note.text.clone(),
+                internal: note.internal,
+            }),
+            Some(false) if note.redacted => edits.push(Edit::RedactNote {
+                note_id: note.id.clone(),
+            }),
+            Some(true) if !note.redacted => {
+                return Err(Refusal::Invalid {
+                    field: "note",
+                    reason: "a redaction cannot be undone".into(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    let before_parts = before.parts_used.len();
+    for part in after.parts_used.iter().skip(before_parts) {
+        edits.push(Edit::AddPart {
+            sku: part.sku.clone(),
+            qty: part.qty,
+        });
+    }
+    for (item, state) in &after.checklist {
+        if before.checklist.get(item) != Some(state) {
+            edits.push(Edit::TickChecklist {
+                item: item.clone(),
+                done: state.done,
+            });
+        }
+    }
+    if before
+        .checklist
+        .keys()
+        .any(|item| !after.checklist.contains_key(item))
+    {
+        return Err(Refusal::Invalid {
+            field: "checklist",
+            reason: "items cannot be removed".into(),
+        });
+    }
+    let (old_tags, new_tags): (BTreeSet<_>, BTreeSet<_>) =
+        (before.tags.iter().collect(), after.tags.iter().collect());
+    edits.extend(
+        new_tags
+            .difference(&old_tags)
+            .map(|t| Edit::AddTag { tag: (*t).clone() }),
+    );
+    edits.extend(
+        old_tags
+            .difference(&new_tags)
+            .map(|t| Edit::RemoveTag { tag: (*t).clone() }),
+    );
+    if before.csat != after.csat {
+        match &after.csat {
+            Some(csat) => edits.push(Edit::Rate {
+                score: csat.score,
+                comment: csat.comment.clone(),
+            }),
+            None => {
+                return Err(Refusal::Invalid {
+                    field: "rating",
+                    reason: "cannot be removed".into(),
+                });
+            }
+        }
+    }
+    Ok(edits)
+}
+
+/// Mirrors the parts of an edit that later checks in the same change depend on.
+fn apply_to_view(view: &mut Ticket, edit: &Edit) {
+    match edit {
+        Edit::Assign { assignee } => {
+            if let Ok(next) = workflow::status_after_assignment(view.status, assignee.as_deref()) {
+                view.status = next;
+            }
+            view.assignee = assignee.clone();
+        }
+        Edit::SetStatus { status } => view.status = *status,
+        Edit::SetTeam { team } => view.team = team.clone(),
+        _ => {}
+    }
+}

@@ -1,0 +1,2 @@
+//! Sync with the Fieldwork server: the protocol's wire types ([`protocol`]).
+pub mod protocol;

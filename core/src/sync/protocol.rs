@@ -1,0 +1,312 @@
+//! The wire types of sync protocol v1 (`docs/sync-protocol.md`): CBOR bodies, encoded and decoded
+//! here with size limits, with no I/O, so the server and the device engine share one definition.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub use serde_bytes::ByteBuf;
+
+/// The protocol version carried in every request; also the `/v1` in every path.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Media type of every request and response body.
+pub const CONTENT_TYPE: &str = "application/cbor";
+/// Largest request body the server reads (after decompression).
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+/// Most changes one push may carry; the device sends the rest in the next round.
+pub const MAX_CHANGES_PER_REQUEST: usize = 1000;
+/// Byte budget of one pull when the device does not ask for another.
+pub const DEFAULT_PULL_BYTES: u32 = 1024 * 1024;
+/// Largest byte budget a device may ask for.
+pub const MAX_PULL_BYTES: u32 = 8 * 1024 * 1024;
+/// Longest long-poll the server honours.
+pub const MAX_WAIT_MS: u32 = 30_000;
+
+/// `POST /v1/sync`: push the outbox and pull what is newer than `cursor`, in one round trip.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    pub protocol: u32,
+    /// The server sequence number the device has everything up to (0 for a new device).
+    pub cursor: u64,
+    /// Unacknowledged local changes, oldest first. Re-sending one is harmless.
+    pub changes: Vec<PushChange>,
+    /// If there is nothing to pull, wait up to this long for news (long-poll); 0 answers at once.
+    pub wait_ms: u32,
+    /// Byte budget for the pulled items (0 = server default).
+    pub max_bytes: u32,
+}
+
+/// One change of the outbox, filed under its ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushChange {
+    pub ticket_id: String,
+    /// Automerge's binary change format.
+    pub change: ByteBuf,
+}
+
+/// The server's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncResponse {
+    /// Server time (ms since the Unix epoch) when the response was made: the device's clock offset.
+    pub server_time: i64,
+    /// Hashes (hex) of pushed changes the server now holds, including ones it already had.
+    pub accepted: Vec<String>,
+    /// Pushed changes the server refused, each with the reason.
+    pub rejected: Vec<Rejection>,
+    /// What is new for this user after `cursor`, in server order.
+    pub items: Vec<PullItem>,
+    /// The cursor to send next time.
+    pub cursor: u64,
+    /// More items wait beyond the byte budget: sync again at once.
+    pub more: bool,
+}
+
+/// A pushed change the server refused. The device quarantines it and takes the server's version
+/// of the ticket, which is in the same response as a [`PullItem::Snapshot`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub hash: String,
+    pub ticket_id: String,
+    pub code: RejectCode,
+    /// What went wrong, in words for the user; never carries ticket contents.
+    pub message: String,
+}
+
+/// Why a change was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// The author's role may not make this edit (judged as the author saw the ticket).
+    Forbidden,
+    /// The change carries an actor that is not this device's.
+    ForeignActor,
+    /// The bytes are not a valid Automerge change, or not a ticket change.
+    Malformed,
+    /// It depends on changes the server does not have (send them first).
+    MissingDependencies,
+    /// The ticket belongs to another tenant, or is not visible to this user.
+    NotVisible,
+}
+
+/// One thing the device must apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PullItem {
+    /// Changes to a ticket the device already holds.
+    Changes {
+        ticket_id: String,
+        changes: Vec<ByteBuf>,
+    },
+    /// A whole compacted document: a ticket that became visible, or the server's version of a
+    /// ticket whose change was rejected.
+    Snapshot { ticket_id: String, doc: ByteBuf },
+    /// The ticket is no longer visible to this user: remove it from the device.
+    Evict { ticket_id: String },
+}
+
+impl PullItem {
+    /// The ticket this item is about.
+    pub fn ticket_id(&self) -> &str {
+        match self {
+            PullItem::Changes { ticket_id, .. }
+            | PullItem::Snapshot { ticket_id, .. }
+            | PullItem::Evict { ticket_id } => ticket_id,
+        }
+    }
+
+    /// Approximate wire size, for byte budgets.
+    pub fn wire_bytes(&self) -> usize {
+        match self {
+            PullItem::Changes { ticket_id, changes } => {
+                ticket_id.len() + changes.iter().map(|c| c.len() + 3).sum::<usize>() + 16
+            }
+            PullItem::Snapshot { ticket_id, doc } => ticket_id.len() + doc.len() + 16,
+            PullItem::Evict { ticket_id } => ticket_id.len() + 8,
+        }
+    }
+}
+
+/// `POST /v1/login`: a user's password exchanged for a device token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub tenant: String,
+    pub user: String,
+    pub password: String,
+    pub device: DeviceRegistration,
+}
+
+/// `POST /v1/devices` (with a user API token) or inside a login: registers a device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceRegistration {
+    /// The Automerge actor id (hex) the device will author every change with.
+    pub actor_id: String,
+    /// A label for people (e.g. "Pixel 8 of Li Wei"); not used for anything else.
+    pub name: String,
+}
+
+/// The answer to a login or device registration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceSession {
+    pub device_id: String,
+    /// Bearer token for this device only; the server stores only its hash.
+    pub token: String,
+    pub user: UserInfo,
+    pub server_time: i64,
+}
+
+/// `GET /v1/me`: who a token belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub role: crate::model::Role,
+    pub team: Option<String>,
+}
+
+/// The body of every 4xx/5xx answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine code, e.g. `body_too_large`, `unauthorized`, `bad_request`.
+    pub code: String,
+    pub message: String,
+    pub server_time: i64,
+}
+
+/// Why a body could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("the body is {0} bytes; the limit is {MAX_REQUEST_BYTES}")]
+    TooLarge(usize),
+    #[error("the body is not valid CBOR for this message: {0}")]
+    Malformed(String),
+    #[error("protocol version {0} is not supported; this server speaks {PROTOCOL_VERSION}")]
+    Version(u32),
+}
+
+/// Encodes a message as CBOR.
+pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::into_writer(message, &mut out)
+        .expect("CBOR encoding into a Vec cannot fail for plain structs");
+    out
+}
+
+/// Decodes a CBOR message, refusing bodies over the request limit.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+    if bytes.len() > MAX_REQUEST_BYTES {
+        return Err(WireError::TooLarge(bytes.len()));
+    }
+    ciborium::from_reader(bytes).map_err(|e| WireError::Malformed(e.to_string()))
+}
+
+impl SyncRequest {
+    /// Decodes and checks the version and the per-request limits.
+    pub fn decode_checked(bytes: &[u8]) -> Result<SyncRequest, WireError> {
+        let request: SyncRequest = decode(bytes)?;
+        if request.protocol != PROTOCOL_VERSION {
+            return Err(WireError::Version(request.protocol));
+        }
+        if request.changes.len() > MAX_CHANGES_PER_REQUEST {
+            return Err(WireError::Malformed(format!(
+                "{} changes in one request; the limit is {MAX_CHANGES_PER_REQUEST}",
+                request.changes.len()
+            )));
+        }
+        Ok(request)
+    }
+
+    /// The pull byte budget the server should use.
+    pub fn pull_budget(&self) -> usize {
+        match self.max_bytes {
+            0 => DEFAULT_PULL_BYTES as usize,
+            n => n.min(MAX_PULL_BYTES) as usize,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> SyncRequest {
+        SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            cursor: 42,
+            changes: vec![PushChange {
+                ticket_id: "t".into(),
+                change: ByteBuf::from(vec![1, 2]),
+            }],
+            wait_ms: 0,
+            max_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn messages_round_trip() {
+        let bytes = encode(&request());
+        assert_eq!(
+            SyncRequest::decode_checked(&bytes).expect("decodes"),
+            request()
+        );
+        let response = SyncResponse {
+            server_time: 1,
+            accepted: vec!["ab".into()],
+            rejected: vec![Rejection {
+                hash: "cd".into(),
+                ticket_id: "t".into(),
+                code: RejectCode::Forbidden,
+                message: "no".into(),
+            }],
+            items: vec![
+                PullItem::Changes {
+                    ticket_id: "t".into(),
+                    changes: vec![ByteBuf::from(vec![9])],
+                },
+                PullItem::Snapshot {
+                    ticket_id: "u".into(),
+                    doc: ByteBuf::from(vec![8]),
+                },
+                PullItem::Evict {
+                    ticket_id: "v".into(),
+                },
+            ],
+            cursor: 7,
+            more: false,
+        };
+        assert_eq!(
+            decode::<SyncResponse>(&encode(&response)).expect("decodes"),
+            response
+        );
+    }
+
+    #[test]
+    fn garbage_wrong_versions_and_floods_are_refused() {
+        assert!(matches!(
+            SyncRequest::decode_checked(b"\xff\x00garbage"),
+            Err(WireError::Malformed(_))
+        ));
+        let mut old = request();
+        old.protocol = 0;
+        assert!(matches!(
+            SyncRequest::decode_checked(&encode(&old)),
+            Err(WireError::Version(0))
+        ));
+        let mut flood = request();
+        flood.changes = vec![flood.changes[0].clone(); MAX_CHANGES_PER_REQUEST + 1];
+        assert!(SyncRequest::decode_checked(&encode(&flood)).is_err());
+        let huge = vec![0u8; MAX_REQUEST_BYTES + 1];
+        assert!(matches!(
+            SyncRequest::decode_checked(&huge),
+            Err(WireError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn one_status_change_request_is_small() {
+        // A typical single-field change is ~150 bytes; the envelope must add little.
+        let mut r = request();
+        r.changes[0].change = ByteBuf::from(vec![0u8; 150]);
+        r.changes[0].ticket_id = "01a2060f-9315-71b0-ae38-1f1ae6836433".into();
+        assert!(encode(&r).len() < 260, "{} bytes", encode(&r).len());
+    }
+}
