@@ -7,6 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use fieldwork_core::bundle::{Bundle, BundleError};
 use fieldwork_core::location::LocationFix;
 use fieldwork_core::store::{ListQuery, SortBy, StoreError, TicketStore};
+use fieldwork_core::sync::{self, RetryPolicy, SyncEngine, SyncError};
 use fieldwork_core::ticket::{Edit, NewTicket};
 use fieldwork_core::{Actor, Priority, Role, Status, TicketKind};
 
@@ -172,6 +173,35 @@ enum DeviceCommand {
     },
     /// Merge a bundle written by another device.
     Import { file: PathBuf },
+    /// Log this device in to a server (binds the home to the server's user on first login).
+    Login {
+        #[arg(long)]
+        server: String,
+        /// A user API token made by an admin.
+        #[arg(long, conflicts_with_all = ["user", "password"], required_unless_present = "user")]
+        token: Option<String>,
+        #[arg(long, requires = "password")]
+        user: Option<String>,
+        #[arg(long, requires = "user")]
+        password: Option<String>,
+        /// The tenant id, when the same user name exists in several tenants.
+        #[arg(long, default_value = "")]
+        tenant: String,
+        #[arg(long, default_value = "fieldwork CLI")]
+        device_name: String,
+    },
+    /// Push local changes and pull news until caught up (exit 0 only then).
+    Sync {
+        /// Attempts before giving up when the server cannot be reached.
+        #[arg(long, default_value_t = 6)]
+        attempts: u32,
+    },
+    /// Sync status: pending changes, last success, last error.
+    Status,
+    /// Changes the server refused, kept for you to see.
+    Quarantine,
+    /// Log out: the server forgets this device's token; tickets stay here.
+    Logout,
     /// Who this device is and what waits to be sent.
     Whoami,
     /// Rewrite every document as one compact snapshot.
@@ -204,10 +234,13 @@ pub enum CliError {
     TooLarge(u64),
     #[error("nothing to change: give at least one of the update options")]
     NothingToDo,
+    #[error(transparent)]
+    Sync(#[from] SyncError),
 }
 
 impl CliError {
-    /// 1 for refusals and bad input, 3 for a broken device or file system.
+    /// 1 for refusals and bad input, 3 for a broken device or file system, 4 when the server
+    /// cannot be reached (changes stay queued).
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Store(e) if !e.is_refusal() => match e {
@@ -215,6 +248,7 @@ impl CliError {
                 _ => 1,
             },
             CliError::File { .. } => 3,
+            CliError::Sync(e) if e.is_offline() => 4,
             _ => 1,
         }
     }
@@ -244,6 +278,46 @@ fn open_existing(home: &Path) -> Result<TicketStore> {
 
 pub fn run(args: DeviceArgs) -> Result<()> {
     let json = args.json;
+    if let DeviceCommand::Login {
+        server,
+        token,
+        user,
+        password,
+        tenant,
+        device_name,
+    } = args.command
+    {
+        fs::create_dir_all(&args.home).map_err(file_error("create", &args.home))?;
+        let store = TicketStore::open(&args.home.join(STORE_FILE))?;
+        let user = match (token, user, password) {
+            (Some(token), _, _) => sync::block_on(sync::engine::login_with_token(
+                &store,
+                &server,
+                &token,
+                &device_name,
+            ))?,
+            (None, Some(user), Some(password)) => {
+                sync::block_on(sync::engine::login_with_password(
+                    &store,
+                    &server,
+                    &tenant,
+                    &user,
+                    &password,
+                    &device_name,
+                ))?
+            }
+            _ => return Err(CliError::NothingToDo),
+        }?;
+        if json {
+            output::json(&user);
+        } else {
+            println!(
+                "logged in to {server} as {} ({}) in tenant {}",
+                user.user_id, user.role, user.tenant_id
+            );
+        }
+        return Ok(());
+    }
     if let DeviceCommand::Init {
         tenant,
         user_id,
@@ -283,7 +357,67 @@ pub fn run(args: DeviceArgs) -> Result<()> {
         }
     };
     match args.command {
-        DeviceCommand::Init { .. } => unreachable!("handled above"),
+        DeviceCommand::Init { .. } | DeviceCommand::Login { .. } => unreachable!("handled above"),
+        DeviceCommand::Sync { attempts } => {
+            let engine = SyncEngine::new(std::sync::Arc::new(store))?;
+            let policy = RetryPolicy {
+                max_attempts: attempts.max(1),
+                ..RetryPolicy::default()
+            };
+            let report = sync::block_on(engine.sync(policy))??;
+            if json {
+                output::json(&report);
+            } else {
+                println!(
+                    "synced in {} round(s): {} pushed, {} pulled, {} refused, {} pending",
+                    report.rounds, report.pushed, report.pulled, report.rejected, report.pending
+                );
+            }
+            if report.pending > 0 {
+                return Err(CliError::Sync(SyncError::Protocol(format!(
+                    "{} change(s) still pending after sync",
+                    report.pending
+                ))));
+            }
+        }
+        DeviceCommand::Status => {
+            let status = match store.session()? {
+                Some(_) => Some(SyncEngine::new(std::sync::Arc::new(store))?.status()?),
+                None => None,
+            };
+            match (&status, json) {
+                (Some(s), true) => output::json(s),
+                (Some(s), false) => print!("{}", output::sync_status(s)),
+                (None, true) => output::json(&serde_json::json!({ "state": "not_logged_in" })),
+                (None, false) => println!("not logged in to a server (offline use only)"),
+            }
+        }
+        DeviceCommand::Quarantine => {
+            let list = store.quarantine()?;
+            if json {
+                output::json(&list);
+            } else if list.is_empty() {
+                println!("no refused changes");
+            } else {
+                for q in &list {
+                    println!(
+                        "{}  ticket {}  {}: {}",
+                        output::time(q.rejected_at),
+                        q.ticket_id,
+                        q.code,
+                        q.message
+                    );
+                }
+            }
+        }
+        DeviceCommand::Logout => {
+            sync::block_on(sync::engine::logout(&store))??;
+            if json {
+                output::json(&serde_json::json!({ "logged_out": true }))
+            } else {
+                println!("logged out")
+            }
+        }
         DeviceCommand::Help {
             lat,
             lon,

@@ -35,6 +35,20 @@ pub fn time(ms: i64) -> String {
     )
 }
 
+/// The sync status as a few lines.
+pub fn sync_status(s: &fieldwork_core::sync::SyncStatus) -> String {
+    let when = |t: Option<i64>| t.map_or_else(|| "never".to_owned(), time);
+    format!(
+        "server {}\nstate {:?}, {} change(s) pending, {} refused\nlast success {}\nlast error {}\n",
+        s.server.as_deref().unwrap_or("-"),
+        s.state,
+        s.pending,
+        s.quarantined,
+        when(s.last_success),
+        s.last_error.as_deref().unwrap_or("none"),
+    )
+}
+
 fn short(id: &str) -> &str {
     id.get(..13).unwrap_or(id)
 }

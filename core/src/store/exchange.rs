@@ -83,7 +83,8 @@ impl TicketStore {
         }
         let actor_id = Self::actor_id(&identity)?;
         let at = self.clock.now_ms();
-        self.write(|tx| {
+        let mut changed = Vec::new();
+        let report = self.write(|tx| {
             let mut report = ImportReport::default();
             for (id, changes) in decoded {
                 let existing = persist::load_doc(tx, id)?;
@@ -123,8 +124,11 @@ impl TicketStore {
                     continue;
                 }
                 persist::upsert_index(tx, &view, at)?;
+                changed.push(id.to_owned());
             }
             Ok(report)
-        })
+        })?;
+        self.notify(changed, super::ChangeOrigin::Remote);
+        Ok(report)
     }
 }

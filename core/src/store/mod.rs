@@ -7,8 +7,10 @@
 
 mod error;
 mod exchange;
+mod observe;
 mod persist;
 mod query;
+mod remote;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
@@ -26,7 +28,9 @@ use crate::ticket::{Edit, NewTicket, Ticket, TicketDocument};
 
 pub use error::StoreError;
 pub use exchange::ImportReport;
+pub use observe::{ChangeOrigin, ObserverHandle, Observers, TicketsChanged};
 pub use query::{ListQuery, MAX_PAGE, SortBy, TicketSummary};
+pub use remote::{AppliedRound, QuarantinedChange, Session, SyncMeta};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -47,6 +51,7 @@ pub struct TicketStore {
     reader: Mutex<Connection>,
     clock: Arc<dyn Clock>,
     identity: RwLock<Option<Identity>>,
+    observers: observe::Observers<TicketsChanged>,
 }
 
 fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -72,6 +77,7 @@ impl TicketStore {
             reader: Mutex::new(reader),
             clock,
             identity: RwLock::new(identity),
+            observers: observe::Observers::default(),
         })
     }
 
@@ -83,6 +89,12 @@ impl TicketStore {
     /// Binds this store to a user. Repeating it for the same user is harmless; another user is
     /// refused, because the tickets here were written under the first one's rules.
     pub fn init(&self, actor: Actor) -> Result<Identity> {
+        self.init_with_actor(actor, &ActorId::random())
+    }
+
+    /// Like [`Self::init`], with the Automerge actor already chosen (a login registers the actor
+    /// with the server before the store learns who the user is). Ignored if already bound.
+    pub fn init_with_actor(&self, actor: Actor, actor_id: &ActorId) -> Result<Identity> {
         if let Some(existing) = self
             .identity
             .read()
@@ -99,7 +111,7 @@ impl TicketStore {
         }
         let identity = Identity {
             actor,
-            actor_id: ActorId::random().to_hex_string(),
+            actor_id: actor_id.to_hex_string(),
             device_id: uuid::Uuid::now_v7().to_string(),
         };
         self.write(|tx| {
@@ -159,6 +171,7 @@ impl TicketStore {
             persist::upsert_index(tx, &view, at)?;
             Ok(())
         })?;
+        self.notify(vec![id], ChangeOrigin::Local);
         Ok(view)
     }
 
@@ -198,6 +211,7 @@ impl TicketStore {
             persist::upsert_index(tx, &view, at)?;
             Ok(view)
         })
+        .inspect(|_| self.notify(vec![id.to_owned()], ChangeOrigin::Local))
     }
 
     /// The full view of ticket `id` (full id).
@@ -290,6 +304,21 @@ impl TicketStore {
             })?;
         }
         Ok(ids.len())
+    }
+
+    /// Registers `callback` to hear which tickets changed after each committed write, local or
+    /// remote. The subscription lasts as long as the returned handle.
+    pub fn observe(
+        &self,
+        callback: impl Fn(&TicketsChanged) + Send + Sync + 'static,
+    ) -> ObserverHandle {
+        self.observers.add(Arc::new(callback))
+    }
+
+    fn notify(&self, ids: Vec<String>, origin: ChangeOrigin) {
+        if !ids.is_empty() {
+            self.observers.notify(&TicketsChanged { ids, origin });
+        }
     }
 
     /// Role of the device's user, if bound.

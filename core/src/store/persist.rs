@@ -84,6 +84,26 @@ pub(super) fn rewrite_snapshot(
     Ok(())
 }
 
+/// Replaces a stored document with `doc` (the server's version after a refusal).
+pub(super) fn replace_doc(
+    tx: &Transaction,
+    id: &str,
+    doc: &mut TicketDocument,
+) -> Result<(), StoreError> {
+    rewrite_snapshot(tx, id, doc)
+}
+
+/// Removes a ticket from this device: document, chunks and index row.
+pub(super) fn delete_ticket(tx: &Transaction, id: &str) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM doc_chunks WHERE ticket_id = ?1")?
+        .execute([id])?;
+    tx.prepare_cached("DELETE FROM docs WHERE ticket_id = ?1")?
+        .execute([id])?;
+    tx.prepare_cached("DELETE FROM tickets WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
 /// Queues a change made on this device for the server.
 pub(super) fn push_outbox(
     tx: &Transaction,
@@ -92,9 +112,14 @@ pub(super) fn push_outbox(
     at: i64,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT OR IGNORE INTO outbox (hash, ticket_id, change, created_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO outbox (hash, ticket_id, change, created_at) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![change.hash().to_string(), id, change.raw_bytes(), at])?;
+    .execute(params![
+        change.hash().to_string(),
+        id,
+        change.raw_bytes(),
+        at
+    ])?;
     Ok(())
 }
 

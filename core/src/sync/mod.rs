@@ -1,2 +1,61 @@
-//! Sync with the Fieldwork server: the protocol's wire types ([`protocol`]).
+//! Sync with the Fieldwork server: the protocol's wire types ([`protocol`]), the HTTP transport
+//! ([`client`]), the engine that drives rounds ([`engine`]) and its background runner
+//! ([`background`]).
+
+pub mod background;
+pub mod backoff;
+pub mod client;
+pub mod engine;
 pub mod protocol;
+
+pub use backoff::RetryPolicy;
+pub use engine::{RoundReport, SyncEngine, SyncReport, SyncState, SyncStatus};
+
+use crate::store::StoreError;
+
+/// Why a sync did not complete. Messages carry no personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("this device is not logged in to a server; run `login` first")]
+    NotLoggedIn,
+    #[error("the server cannot be reached ({0}); changes stay queued on the device")]
+    Offline(String),
+    #[error("the server refused this device's credentials ({0}); log in again")]
+    Unauthorized(String),
+    #[error("the server answered {status} {code}: {message}")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("the server's answer could not be read ({0})")]
+    Protocol(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    /// Worth retrying after a pause: the network, or the server having a bad moment.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SyncError::Offline(_) => true,
+            SyncError::Server { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+
+    /// The server could not be reached at all.
+    pub fn is_offline(&self) -> bool {
+        matches!(self, SyncError::Offline(_))
+    }
+}
+
+/// Runs a sync future to completion on a fresh single-thread runtime: for command-line tools and
+/// blocking foreign calls that have no runtime of their own.
+pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, SyncError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SyncError::Protocol(format!("cannot start a runtime: {e}")))?;
+    Ok(runtime.block_on(future))
+}

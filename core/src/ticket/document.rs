@@ -163,6 +163,12 @@ impl TicketDocument {
         self.doc.get_change_by_hash(hash).is_some()
     }
 
+    /// Takes every change of `other` that this document lacks.
+    pub fn merge(&mut self, other: &mut TicketDocument) -> Result<(), DocumentError> {
+        self.doc.merge(&mut other.doc)?;
+        Ok(())
+    }
+
     /// Hashes of changes this document depends on but does not have yet.
     pub fn missing_deps(&mut self) -> Vec<ChangeHash> {
         self.doc.get_missing_deps(&[])

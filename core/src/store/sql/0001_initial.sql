@@ -23,13 +23,15 @@ CREATE TABLE doc_chunks (
 );
 CREATE INDEX doc_chunks_ticket ON doc_chunks(ticket_id, seq);
 
--- Every change made on this device and not yet acknowledged by the server.
+-- Every change made on this device and not yet acknowledged by the server, in the order they
+-- were made (the server needs a change's dependencies before the change).
 CREATE TABLE outbox (
-    hash       TEXT PRIMARY KEY,
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    hash       TEXT NOT NULL,
     ticket_id  TEXT NOT NULL,
     change     BLOB NOT NULL,
     created_at INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 
 -- The query index: one row per ticket, rewritten in the same transaction as its document.
 -- Every index costs a page write on the help-request path, so there is one per sort order plus

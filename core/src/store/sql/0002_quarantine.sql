@@ -1,4 +1,6 @@
--- Version 2: changes the server refused, kept where the user can see them.
+-- Version 2: what sync needs beyond version 1.
+
+-- Changes the server refused, kept where the user can see them.
 
 CREATE TABLE quarantine (
     hash        TEXT PRIMARY KEY,
@@ -9,4 +11,8 @@ CREATE TABLE quarantine (
     rejected_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- Changes queued before this version belong to the same user; nothing to move.
+-- Tickets the server evicted while this device still had changes of them to send; removed once
+-- the outbox holds none.
+CREATE TABLE pending_evictions (
+    ticket_id TEXT PRIMARY KEY
+) WITHOUT ROWID;

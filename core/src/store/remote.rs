@@ -1,0 +1,510 @@
+//! What the store keeps for sync: the server session, the cursor and clock offset, the outbox as
+//! the server sees it, quarantined changes, and applying a server response in one transaction.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use super::{Result, StoreError, TicketStore, persist};
+use crate::sync::protocol::{ByteBuf, PullItem, PushChange, SyncResponse};
+use crate::ticket::{Change, TicketDocument};
+
+/// The server this device is logged in to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub server: String,
+    pub device_id: String,
+    /// The device token (a credential: the platform layer should keep the store file private).
+    pub token: String,
+}
+
+/// Where sync stands, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncMeta {
+    pub cursor: u64,
+    /// Server time minus device time, in milliseconds, from the last response.
+    pub clock_offset_ms: i64,
+    pub last_success: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// A change the server refused, kept for the user to see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantinedChange {
+    pub hash: String,
+    pub ticket_id: String,
+    pub code: String,
+    pub message: String,
+    pub rejected_at: i64,
+}
+
+/// What applying one response did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedRound {
+    pub acknowledged: usize,
+    pub quarantined: usize,
+    pub tickets_changed: usize,
+    pub tickets_evicted: usize,
+}
+
+const SESSION: &str = "session";
+const META: &str = "meta";
+
+fn get_json<T: serde::de::DeserializeOwned>(conn: &Connection, key: &str) -> Result<Option<T>> {
+    let raw: Option<String> = conn
+        .prepare_cached("SELECT value FROM sync_meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
+    raw.map(|r| {
+        serde_json::from_str(&r).map_err(|e| StoreError::Identity(format!("sync state: {e}")))
+    })
+    .transpose()
+}
+
+fn put_json<T: Serialize>(tx: &Transaction, key: &str, value: &T) -> Result<()> {
+    let json = serde_json::to_string(value).map_err(|e| StoreError::Identity(e.to_string()))?;
+    tx.prepare_cached("INSERT INTO sync_meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?
+        .execute(params![key, json])?;
+    Ok(())
+}
+
+impl TicketStore {
+    /// The server session, if this device is logged in.
+    pub fn session(&self) -> Result<Option<Session>> {
+        self.read(|conn| get_json(conn, SESSION))
+    }
+
+    /// Remembers the server session (after a login).
+    pub fn set_session(&self, session: &Session) -> Result<()> {
+        self.write(|tx| put_json(tx, SESSION, session))
+    }
+
+    /// Forgets the session (logout); tickets and pending changes stay.
+    pub fn clear_session(&self) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM sync_meta WHERE key = ?1", [SESSION])?;
+            Ok(())
+        })
+    }
+
+    /// Cursor, clock offset, last success and last error.
+    pub fn sync_meta(&self) -> Result<SyncMeta> {
+        Ok(self.read(|conn| get_json(conn, META))?.unwrap_or_default())
+    }
+
+    /// Records a failed sync attempt (the message must carry no personal data).
+    pub fn record_sync_error(&self, message: &str) -> Result<()> {
+        self.write(|tx| {
+            let mut meta: SyncMeta = get_json(tx, META)?.unwrap_or_default();
+            meta.last_error = Some(message.to_owned());
+            put_json(tx, META, &meta)
+        })
+    }
+
+    /// The oldest `limit` changes waiting for the server, oldest first.
+    pub fn outbox_batch(&self, limit: usize) -> Result<Vec<PushChange>> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT ticket_id, change FROM outbox ORDER BY seq LIMIT ?1")?;
+            let rows = stmt.query_map([limit as i64], |r| {
+                Ok(PushChange {
+                    ticket_id: r.get(0)?,
+                    change: ByteBuf::from(r.get::<_, Vec<u8>>(1)?),
+                })
+            })?;
+            Ok(rows.collect::<std::result::Result<_, _>>()?)
+        })
+    }
+
+    /// Changes the server refused, newest first.
+    pub fn quarantine(&self) -> Result<Vec<QuarantinedChange>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT hash, ticket_id, code, message, rejected_at FROM quarantine ORDER BY rejected_at DESC, hash",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(QuarantinedChange {
+                    hash: r.get(0)?,
+                    ticket_id: r.get(1)?,
+                    code: r.get(2)?,
+                    message: r.get(3)?,
+                    rejected_at: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<std::result::Result<_, _>>()?)
+        })
+    }
+
+    /// Applies a server response durably, all in one transaction: acknowledged changes leave the
+    /// outbox, refused ones move to quarantine and their tickets are reset to the server's
+    /// version, pulled items are merged, evictions done, and the cursor moves — or, if anything
+    /// fails, none of it happens and the next round starts from the same point.
+    pub fn apply_sync_response(
+        &self,
+        response: &SyncResponse,
+        received_at: i64,
+    ) -> Result<AppliedRound> {
+        let at = self.clock.now_ms();
+        let mut changed = BTreeSet::new();
+        let round = self.write(|tx| {
+            let mut round = AppliedRound::default();
+            for hash in &response.accepted {
+                round.acknowledged += tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?.execute([hash])?;
+            }
+            let mut reset = BTreeSet::new();
+            for rejection in &response.rejected {
+                let moved = tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO quarantine (hash, ticket_id, change, code, message, rejected_at)
+                         SELECT hash, ticket_id, change, ?2, ?3, ?4 FROM outbox WHERE hash = ?1",
+                    )?
+                    .execute(params![
+                        rejection.hash,
+                        serde_json::to_value(rejection.code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                        rejection.message,
+                        at
+                    ])?;
+                tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?.execute([&rejection.hash])?;
+                round.quarantined += moved;
+                reset.insert(rejection.ticket_id.clone());
+            }
+            for item in &response.items {
+                let id = item.ticket_id();
+                let touched = match item {
+                    PullItem::Changes { changes, .. } => self.apply_remote_changes(tx, id, changes, at)?,
+                    PullItem::Snapshot { doc, .. } => self.apply_snapshot(tx, id, doc, reset.contains(id), at)?,
+                    PullItem::Evict { .. } => {
+                        tx.prepare_cached("INSERT OR IGNORE INTO pending_evictions (ticket_id) VALUES (?1)")?
+                            .execute([id])?;
+                        false
+                    }
+                };
+                if touched {
+                    changed.insert(id.to_owned());
+                }
+            }
+            round.tickets_evicted = evict_settled(tx, &mut changed)?;
+            round.tickets_changed = changed.len();
+            let mut meta: SyncMeta = get_json(tx, META)?.unwrap_or_default();
+            meta.cursor = response.cursor;
+            meta.clock_offset_ms = response.server_time - received_at;
+            meta.last_success = Some(at);
+            meta.last_error = None;
+            put_json(tx, META, &meta)?;
+            Ok(round)
+        })?;
+        self.notify(changed.into_iter().collect(), super::ChangeOrigin::Remote);
+        Ok(round)
+    }
+
+    fn apply_remote_changes(
+        &self,
+        tx: &Transaction,
+        id: &str,
+        changes: &[ByteBuf],
+        at: i64,
+    ) -> Result<bool> {
+        let Some(mut doc) = persist::load_doc(tx, id)? else {
+            // The server believes we hold this ticket but we do not (e.g. removed by hand): the
+            // changes alone cannot rebuild it; a later snapshot will.
+            tracing::warn!(
+                ticket = id,
+                "changes for a ticket this device does not hold were skipped"
+            );
+            return Ok(false);
+        };
+        let before = doc.heads();
+        doc.apply_changes(decode_changes(changes)?)?;
+        if doc.heads() == before {
+            return Ok(false);
+        }
+        let view = doc.view()?;
+        persist::append_doc(tx, id, &mut doc, &before)?;
+        persist::upsert_index(tx, &view, at)?;
+        Ok(true)
+    }
+
+    fn apply_snapshot(
+        &self,
+        tx: &Transaction,
+        id: &str,
+        bytes: &[u8],
+        reset: bool,
+        at: i64,
+    ) -> Result<bool> {
+        let mut server = TicketDocument::load(bytes)?;
+        let view = server.view()?;
+        if view.id != id || view.tenant != self.identity()?.actor.tenant {
+            return Err(StoreError::Bundle(crate::bundle::BundleError::Malformed(
+                "the server sent a snapshot filed under another ticket or tenant".into(),
+            )));
+        }
+        let existing = persist::load_doc(tx, id)?;
+        let doc = match existing {
+            // The server refused one of our changes: take its version, then re-apply what we
+            // still have queued for this ticket (changes it did not refuse).
+            Some(_) if reset => {
+                let pending = pending_changes(tx, id)?;
+                server.apply_changes(pending)?;
+                persist::replace_doc(tx, id, &mut server)?;
+                server
+            }
+            Some(mut local) => {
+                let before = local.heads();
+                local.merge(&mut server)?;
+                if local.heads() == before {
+                    return Ok(false);
+                }
+                persist::append_doc(tx, id, &mut local, &before)?;
+                local
+            }
+            None => {
+                persist::insert_doc(tx, id, &mut server)?;
+                server
+            }
+        };
+        persist::upsert_index(tx, &doc.view()?, at)?;
+        Ok(true)
+    }
+}
+
+fn decode_changes(changes: &[ByteBuf]) -> Result<Vec<Change>> {
+    changes
+        .iter()
+        .map(|c| Change::from_bytes(c.to_vec()))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| {
+            StoreError::Bundle(crate::bundle::BundleError::Malformed(format!(
+                "a pulled change cannot be read: {e}"
+            )))
+        })
+}
+
+/// This device's queued changes of one ticket, oldest first.
+fn pending_changes(tx: &Transaction, id: &str) -> Result<Vec<Change>> {
+    let mut stmt =
+        tx.prepare_cached("SELECT change FROM outbox WHERE ticket_id = ?1 ORDER BY seq")?;
+    let bytes: Vec<Vec<u8>> = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<std::result::Result<_, _>>()?;
+    let bufs: Vec<ByteBuf> = bytes.into_iter().map(ByteBuf::from).collect();
+    decode_changes(&bufs)
+}
+
+/// Removes evicted tickets that have nothing left to send.
+fn evict_settled(tx: &Transaction, changed: &mut BTreeSet<String>) -> Result<usize> {
+    let ids: Vec<String> = tx
+        .prepare_cached(
+            "SELECT ticket_id FROM pending_evictions
+             WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.ticket_id = pending_evictions.ticket_id)",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<std::result::Result<_, _>>()?;
+    for id in &ids {
+        persist::delete_ticket(tx, id)?;
+        tx.prepare_cached("DELETE FROM pending_evictions WHERE ticket_id = ?1")?
+            .execute([id])?;
+        changed.insert(id.clone());
+    }
+    Ok(ids.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::model::{Actor, Role, TicketKind};
+    use crate::sync::protocol::{RejectCode, Rejection};
+    use crate::ticket::{ActorId, Edit, NewTicket};
+
+    fn store(user: &str, role: Role) -> (tempfile::TempDir, TicketStore) {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = TicketStore::open(&dir.path().join("s.db")).expect("open");
+        store
+            .init(Actor {
+                tenant: "acme".into(),
+                user_id: user.into(),
+                role,
+                name: None,
+                team: None,
+            })
+            .expect("init");
+        (dir, store)
+    }
+
+    fn hashes(store: &TicketStore) -> Vec<String> {
+        store
+            .outbox_batch(100)
+            .expect("outbox")
+            .iter()
+            .map(|c| {
+                Change::from_bytes(c.change.to_vec())
+                    .expect("change")
+                    .hash()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    fn response(
+        accepted: Vec<String>,
+        rejected: Vec<Rejection>,
+        items: Vec<PullItem>,
+        cursor: u64,
+    ) -> SyncResponse {
+        SyncResponse {
+            server_time: 5_000,
+            accepted,
+            rejected,
+            items,
+            cursor,
+            more: false,
+        }
+    }
+
+    #[test]
+    fn acknowledged_changes_leave_the_outbox_and_the_cursor_and_clock_offset_are_kept() {
+        let (_d, s) = store("r1", Role::Rider);
+        s.help_request(None, None, None).expect("help");
+        let sent = hashes(&s);
+        let round = s
+            .apply_sync_response(&response(sent, vec![], vec![], 42), 4_000)
+            .expect("applies");
+        assert_eq!(round.acknowledged, 1);
+        assert_eq!(s.outbox_len().expect("outbox"), 0);
+        let meta = s.sync_meta().expect("meta");
+        assert_eq!((meta.cursor, meta.clock_offset_ms), (42, 1_000));
+        assert!(meta.last_success.is_some());
+    }
+
+    #[test]
+    fn a_pulled_snapshot_adds_the_ticket_and_tells_observers() {
+        let (_d, s) = store("a1", Role::Agent);
+        let other = Actor {
+            tenant: "acme".into(),
+            user_id: "d1".into(),
+            role: Role::Dispatcher,
+            name: None,
+            team: None,
+        };
+        let mut doc = TicketDocument::create(
+            "t-remote",
+            &other,
+            &NewTicket::titled(TicketKind::Repair, "From afar"),
+            ActorId::random(),
+            1,
+        )
+        .expect("doc");
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = heard.clone();
+        let handle = s.observe(move |e| sink.lock().expect("lock").push(e.clone()));
+        let item = PullItem::Snapshot {
+            ticket_id: "t-remote".into(),
+            doc: ByteBuf::from(doc.save()),
+        };
+        s.apply_sync_response(&response(vec![], vec![], vec![item], 9), 5_000)
+            .expect("applies");
+        assert_eq!(s.ticket("t-remote").expect("stored").title, "From afar");
+        assert_eq!(s.list(&Default::default()).expect("list").len(), 1);
+        let events = heard.lock().expect("lock").clone();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].origin, crate::store::ChangeOrigin::Remote);
+        drop(handle);
+        let again = PullItem::Snapshot {
+            ticket_id: "t-remote".into(),
+            doc: ByteBuf::from(doc.save()),
+        };
+        s.apply_sync_response(&response(vec![], vec![], vec![again], 10), 5_000)
+            .expect("applies");
+        assert_eq!(
+            heard.lock().expect("lock").len(),
+            1,
+            "a dropped handle hears nothing"
+        );
+    }
+
+    #[test]
+    fn a_refused_change_is_quarantined_and_the_ticket_reset_to_the_servers_version() {
+        let (_d, s) = store("r1", Role::Rider);
+        let id = s.help_request(None, None, None).expect("help").id;
+        let server_copy = s.export(Some(&id), None).expect("export");
+        let creation = hashes(&s);
+        s.edit(
+            &id,
+            &[Edit::AddNote {
+                text: "refused later".into(),
+                internal: false,
+            }],
+        )
+        .expect("note");
+        s.edit(
+            &id,
+            &[Edit::SetStatus {
+                status: crate::model::Status::Cancelled,
+            }],
+        )
+        .expect("cancel");
+        let all = hashes(&s);
+        let (note, cancel) = (all[1].clone(), all[2].clone());
+        let mut server_doc = TicketDocument::empty(ActorId::random());
+        let changes = server_copy.tickets[0]
+            .changes
+            .iter()
+            .map(|c| Change::from_bytes(c.to_vec()).expect("change"))
+            .collect();
+        server_doc.apply_changes(changes).expect("server doc");
+        let rejection = Rejection {
+            hash: note.clone(),
+            ticket_id: id.clone(),
+            code: RejectCode::Forbidden,
+            message: "no".into(),
+        };
+        let snapshot = PullItem::Snapshot {
+            ticket_id: id.clone(),
+            doc: ByteBuf::from(server_doc.save()),
+        };
+        let mut accepted = creation;
+        accepted.push(cancel);
+        let round = s
+            .apply_sync_response(
+                &response(accepted, vec![rejection], vec![snapshot], 3),
+                5_000,
+            )
+            .expect("applies");
+        assert_eq!(round.quarantined, 1);
+        let quarantined = s.quarantine().expect("list");
+        assert_eq!(quarantined[0].hash, note);
+        assert_eq!(quarantined[0].code, "forbidden");
+        let t = s.ticket(&id).expect("ticket");
+        assert!(
+            t.notes.is_empty(),
+            "the refused note is gone from the ticket"
+        );
+        assert_eq!(s.outbox_len().expect("outbox"), 0);
+    }
+
+    #[test]
+    fn an_eviction_waits_until_the_tickets_own_changes_are_sent() {
+        let (_d, s) = store("t1", Role::Agent);
+        let id = s
+            .create(NewTicket::titled(TicketKind::Repair, "x"))
+            .expect("create")
+            .id;
+        let evict = PullItem::Evict {
+            ticket_id: id.clone(),
+        };
+        let round = s
+            .apply_sync_response(&response(vec![], vec![], vec![evict], 4), 5_000)
+            .expect("applies");
+        assert_eq!(round.tickets_evicted, 0);
+        assert!(s.ticket(&id).is_ok(), "kept while it has unsent changes");
+        let round = s
+            .apply_sync_response(&response(hashes(&s), vec![], vec![], 5), 5_000)
+            .expect("applies");
+        assert_eq!(round.tickets_evicted, 1);
+        assert!(matches!(s.ticket(&id), Err(StoreError::UnknownTicket)));
+        assert_eq!(s.ticket_count().expect("count"), 0);
+    }
+}

@@ -1,0 +1,305 @@
+//! The device's sync engine: pushes the outbox and pulls until caught up, one round trip at a
+//! time, keeping cursor, clock offset and status in the store, retrying with backoff and jitter.
+//!
+//! A round is safe to cut at any byte: the store applies a response in one transaction (outbox
+//! acknowledgements, pulled items, new cursor), so a device killed mid-round resumes from the last
+//! committed cursor and re-sends whatever the server had not acknowledged.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::SyncError;
+use super::backoff::RetryPolicy;
+use super::client::{ServerClient, Transfer};
+use super::protocol::{
+    DeviceRegistration, DeviceSession, LoginRequest, MAX_CHANGES_PER_REQUEST, PROTOCOL_VERSION,
+    SyncRequest, UserInfo,
+};
+use crate::clock::Clock;
+use crate::model::Actor;
+use crate::store::{ObserverHandle, Observers, Session, TicketStore};
+use crate::ticket::ActorId;
+
+/// What the engine is doing, for the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    Idle,
+    Syncing,
+    /// The server cannot be reached (or the network is known to be down); changes stay queued.
+    Offline,
+    /// The last attempt failed for another reason (see `last_error`).
+    Error,
+}
+
+/// Sync status as a UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub state: SyncState,
+    /// Local changes not yet acknowledged by the server.
+    pub pending: usize,
+    /// Changes the server refused (see the quarantine list).
+    pub quarantined: usize,
+    pub last_success: Option<i64>,
+    pub last_error: Option<String>,
+    pub cursor: u64,
+    pub clock_offset_ms: i64,
+    pub server: Option<String>,
+}
+
+/// What one round trip did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundReport {
+    pub pushed: usize,
+    pub accepted: usize,
+    pub rejected: usize,
+    pub pulled: usize,
+    pub more: bool,
+    pub bytes_sent: usize,
+    pub bytes_received: usize,
+}
+
+/// What a whole sync (rounds until caught up) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub rounds: usize,
+    pub pushed: usize,
+    pub pulled: usize,
+    pub rejected: usize,
+    /// Still waiting after the sync (0 when it succeeded).
+    pub pending: usize,
+    pub bytes_sent: usize,
+    pub bytes_received: usize,
+}
+
+/// Syncs one store with its server.
+#[derive(Debug)]
+pub struct SyncEngine {
+    store: Arc<TicketStore>,
+    client: ServerClient,
+    token: String,
+    state: Mutex<SyncState>,
+    observers: Observers<SyncStatus>,
+    pull_bytes: u32,
+}
+
+impl SyncEngine {
+    /// An engine for a store that is logged in.
+    pub fn new(store: Arc<TicketStore>) -> Result<Self, SyncError> {
+        let session = store.session()?.ok_or(SyncError::NotLoggedIn)?;
+        Ok(SyncEngine {
+            client: ServerClient::new(&session.server)?,
+            token: session.token,
+            store,
+            state: Mutex::new(SyncState::Idle),
+            observers: Observers::default(),
+            pull_bytes: 0,
+        })
+    }
+
+    /// Sets the byte budget asked of the server per pull (0 = the server's default).
+    pub fn with_pull_budget(mut self, bytes: u32) -> Self {
+        self.pull_bytes = bytes;
+        self
+    }
+
+    /// The store this engine syncs.
+    pub fn store(&self) -> &Arc<TicketStore> {
+        &self.store
+    }
+
+    /// Current status, from the store and the engine's state.
+    pub fn status(&self) -> Result<SyncStatus, SyncError> {
+        let meta = self.store.sync_meta()?;
+        Ok(SyncStatus {
+            state: *self.state.lock().unwrap_or_else(|p| p.into_inner()),
+            pending: self.store.outbox_len()?,
+            quarantined: self.store.quarantine()?.len(),
+            last_success: meta.last_success,
+            last_error: meta.last_error,
+            cursor: meta.cursor,
+            clock_offset_ms: meta.clock_offset_ms,
+            server: Some(self.client.base().to_owned()),
+        })
+    }
+
+    /// Hears every status change until the handle is dropped.
+    pub fn observe_status(
+        &self,
+        callback: impl Fn(&SyncStatus) + Send + Sync + 'static,
+    ) -> ObserverHandle {
+        self.observers.add(Arc::new(callback))
+    }
+
+    pub(crate) fn set_state(&self, state: SyncState) {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
+        if let Ok(status) = self.status() {
+            self.observers.notify(&status);
+        }
+    }
+
+    /// One round trip: push up to 1,000 outbox changes, pull one page, apply it durably.
+    /// `wait_ms > 0` long-polls when there is nothing to exchange.
+    pub async fn round(&self, wait_ms: u32) -> Result<RoundReport, SyncError> {
+        let changes = self.store.outbox_batch(MAX_CHANGES_PER_REQUEST)?;
+        let request = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            cursor: self.store.sync_meta()?.cursor,
+            wait_ms: if changes.is_empty() { wait_ms } else { 0 },
+            max_bytes: self.pull_bytes,
+            changes,
+        };
+        let (response, Transfer { sent, received }) =
+            self.client.sync(&self.token, &request).await?;
+        let received_at = crate::clock::SystemClock.now_ms();
+        self.store.apply_sync_response(&response, received_at)?;
+        Ok(RoundReport {
+            pushed: request.changes.len(),
+            accepted: response.accepted.len(),
+            rejected: response.rejected.len(),
+            pulled: response.items.len(),
+            more: response.more,
+            bytes_sent: sent,
+            bytes_received: received,
+        })
+    }
+
+    /// Rounds until the outbox is empty and the server has nothing more, retrying failed rounds
+    /// with backoff per `policy`. Fails only when the policy's attempts run out or the error
+    /// cannot be fixed by retrying (refused credentials, a broken answer).
+    pub async fn sync(&self, policy: RetryPolicy) -> Result<SyncReport, SyncError> {
+        self.set_state(SyncState::Syncing);
+        let mut report = SyncReport::default();
+        let mut failures = 0;
+        loop {
+            match self.round(0).await {
+                Ok(round) => {
+                    failures = 0;
+                    report.rounds += 1;
+                    report.pushed += round.accepted;
+                    report.pulled += round.pulled;
+                    report.rejected += round.rejected;
+                    report.bytes_sent += round.bytes_sent;
+                    report.bytes_received += round.bytes_received;
+                    let pending = self.store.outbox_len()?;
+                    // Changes refused as missing dependencies come back only after their
+                    // parents, which the same round quarantined; nothing pending means done.
+                    if !round.more && (pending == 0 || round.accepted + round.rejected == 0) {
+                        report.pending = pending;
+                        self.set_state(SyncState::Idle);
+                        return Ok(report);
+                    }
+                }
+                Err(error) => {
+                    failures += 1;
+                    let message = error.to_string();
+                    self.store.record_sync_error(&message)?;
+                    if !error.is_retryable() || failures >= policy.max_attempts {
+                        self.set_state(if error.is_offline() {
+                            SyncState::Offline
+                        } else {
+                            SyncState::Error
+                        });
+                        return Err(error);
+                    }
+                    tokio::time::sleep(policy.delay(failures, rand::random::<f64>())).await;
+                }
+            }
+        }
+    }
+}
+
+/// Logs this device in with a password: registers the store's actor with the server, binds the
+/// store to the user (on first login) and keeps the device token.
+pub async fn login_with_password(
+    store: &TicketStore,
+    server: &str,
+    tenant: &str,
+    user: &str,
+    password: &str,
+    device_name: &str,
+) -> Result<UserInfo, SyncError> {
+    let client = ServerClient::new(server)?;
+    let actor_id = device_actor(store)?;
+    let request = LoginRequest {
+        tenant: tenant.to_owned(),
+        user: user.to_owned(),
+        password: password.to_owned(),
+        device: DeviceRegistration {
+            actor_id: actor_id.to_hex_string(),
+            name: device_name.to_owned(),
+        },
+    };
+    let session = client.login(&request).await?;
+    bind(store, &client, session, actor_id)
+}
+
+/// Logs this device in with a user API token (made by an admin).
+pub async fn login_with_token(
+    store: &TicketStore,
+    server: &str,
+    user_token: &str,
+    device_name: &str,
+) -> Result<UserInfo, SyncError> {
+    let client = ServerClient::new(server)?;
+    let actor_id = device_actor(store)?;
+    let device = DeviceRegistration {
+        actor_id: actor_id.to_hex_string(),
+        name: device_name.to_owned(),
+    };
+    let session = client.register_device(user_token, &device).await?;
+    bind(store, &client, session, actor_id)
+}
+
+/// Logs out: revokes the device token on the server (if reachable) and forgets it locally.
+/// Tickets and unsent changes stay on the device.
+pub async fn logout(store: &TicketStore) -> Result<(), SyncError> {
+    if let Some(session) = store.session()? {
+        let client = ServerClient::new(&session.server)?;
+        match client.logout(&session.token).await {
+            Ok(()) | Err(SyncError::Unauthorized(_)) | Err(SyncError::Offline(_)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    store.clear_session()?;
+    Ok(())
+}
+
+/// The actor this device authors with: the store's own if it has one, else a new one.
+fn device_actor(store: &TicketStore) -> Result<ActorId, SyncError> {
+    match store.identity() {
+        Ok(identity) => ActorId::try_from(identity.actor_id.as_str())
+            .map_err(|e| SyncError::Protocol(format!("stored actor id is damaged: {e}"))),
+        Err(_) => Ok(ActorId::random()),
+    }
+}
+
+fn bind(
+    store: &TicketStore,
+    client: &ServerClient,
+    session: DeviceSession,
+    actor_id: ActorId,
+) -> Result<UserInfo, SyncError> {
+    let user = session.user.clone();
+    let actor = Actor {
+        tenant: user.tenant_id.clone(),
+        user_id: user.user_id.clone(),
+        role: user.role,
+        name: Some(user.name.clone()),
+        team: user.team.clone(),
+    };
+    store.init_with_actor(actor, &actor_id)?;
+    store.set_session(&Session {
+        server: client.base().to_owned(),
+        device_id: session.device_id,
+        token: session.token,
+    })?;
+    Ok(user)
+}
+
+/// Sleeps for the retry delay; public so background loops share one policy.
+pub fn retry_delay(policy: &RetryPolicy, attempt: u32) -> Duration {
+    policy.delay(attempt, rand::random::<f64>())
+}
