@@ -163,10 +163,17 @@ impl TicketStore {
         let mut doc =
             TicketDocument::create(&id, &identity.actor, &new, Self::actor_id(&identity)?, at)?;
         let view = doc.view()?;
+        // A new ticket is exactly one change: it is both the first snapshot and the outbox entry.
+        let creation = doc.changes_since(&[]);
+        let heads = doc.heads();
         self.write(|tx| {
-            persist::insert_doc(tx, &id, &mut doc)?;
-            for change in doc.changes_since(&[]) {
-                persist::push_outbox(tx, &id, &change, at)?;
+            let bytes: Vec<u8> = creation
+                .iter()
+                .flat_map(|c| c.raw_bytes().iter().copied())
+                .collect();
+            persist::insert_doc_bytes(tx, &id, &bytes, &heads)?;
+            for change in &creation {
+                persist::push_outbox(tx, &id, change, at)?;
             }
             persist::upsert_index(tx, &view, at)?;
             Ok(())

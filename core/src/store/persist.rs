@@ -36,11 +36,22 @@ pub(super) fn insert_doc(
     id: &str,
     doc: &mut TicketDocument,
 ) -> Result<(), StoreError> {
-    let heads = encode_heads(&doc.heads());
+    let snapshot = doc.save();
+    insert_doc_bytes(tx, id, &snapshot, &doc.heads())
+}
+
+/// Stores a brand-new document from bytes Automerge can load: a saved document, or (on the
+/// help-request path, to skip a save) the raw bytes of its creation change.
+pub(super) fn insert_doc_bytes(
+    tx: &Transaction,
+    id: &str,
+    bytes: &[u8],
+    heads: &[ChangeHash],
+) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO docs (ticket_id, snapshot, heads, chunks) VALUES (?1, ?2, ?3, 0)",
     )?
-    .execute(params![id, doc.save(), heads])?;
+    .execute(params![id, bytes, encode_heads(heads)])?;
     Ok(())
 }
 

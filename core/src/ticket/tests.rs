@@ -529,3 +529,12 @@ fn a_document_without_its_creation_change_is_reported_not_guessed() {
     let empty = TicketDocument::empty(ActorId::random());
     assert!(matches!(empty.view(), Err(DocumentError::Missing(_))));
 }
+
+#[test]
+fn a_creation_change_alone_loads_as_the_document() {
+    let agent = actor("agent1", Role::Agent);
+    let mut doc = created(&agent);
+    let change = doc.changes_since(&[]).remove(0);
+    let loaded = TicketDocument::load(change.raw_bytes()).expect("a change chunk loads");
+    assert_eq!(loaded.view().expect("view"), doc.view().expect("view"));
+}

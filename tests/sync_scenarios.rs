@@ -1,0 +1,185 @@
+//! End-to-end sync scenarios: a real `fieldwork serve` on loopback and several device homes, all
+//! through the `fieldwork` binary.
+
+mod common;
+
+use common::{Device, Server, id_of, note_texts};
+use fieldwork_core::Role;
+use fieldwork_core::store::TicketStore;
+use fieldwork_core::ticket::NewTicket;
+
+struct Org {
+    server: Server,
+    tenant: String,
+}
+
+impl Org {
+    fn new() -> Org {
+        let server = Server::start();
+        let tenant = server.tenant("acme");
+        Org { server, tenant }
+    }
+
+    /// A user and a device logged in as them; returns (user id, device).
+    fn member(&self, role: &str, name: &str, team: Option<&str>) -> (String, Device) {
+        let (user_id, token) = self.server.user(&self.tenant, role, name, team);
+        (user_id, Device::login(&self.server.url, &token))
+    }
+}
+
+#[test]
+fn a_help_request_made_offline_reaches_the_dispatcher_after_reconnecting() {
+    let mut org = Org::new();
+    let (_, rider) = org.member("rider", "li.wei", None);
+    let (_, dispatcher) = org.member("dispatcher", "ops", None);
+
+    org.server.kill();
+    let help = rider.json(&["help", "--lat", "31.23", "--lon", "121.47", "--order", "ORD-7", "--note", "chain snapped"]);
+    let id = id_of(&help);
+    let offline = rider.run(&["sync", "--attempts", "1"]);
+    assert_eq!(offline.status.code(), Some(4), "offline is its own exit code");
+    assert!(String::from_utf8_lossy(&offline.stderr).contains("cannot be reached"));
+    assert_eq!(rider.json(&["status"])["pending"], 1);
+
+    org.server.restart();
+    let pushed = rider.sync();
+    assert_eq!(pushed["pending"], 0);
+    assert!(pushed["pushed"].as_u64() >= Some(1));
+    dispatcher.sync();
+    let seen = dispatcher.show(&id);
+    assert_eq!(seen["kind"], "help_request");
+    assert_eq!(note_texts(&seen), ["chain snapped"]);
+    let number = seen["number"].as_str().expect("the server numbered the ticket").to_owned();
+    assert!(number.starts_with("FW-"), "{number}");
+    rider.sync();
+    assert_eq!(rider.show(&id)["number"], number.as_str(), "the number reaches the reporter too");
+    assert_eq!(rider.json(&["status"])["state"], "idle");
+}
+
+#[test]
+fn offline_technician_and_dispatcher_edits_merge_with_both_notes_and_the_conflict() {
+    let org = Org::new();
+    let (tech_id, tech) = org.member("technician", "tech.a", Some("north"));
+    let (_, dispatcher) = org.member("dispatcher", "ops", None);
+    let (_, supervisor) = org.member("supervisor", "boss", None);
+
+    let id = id_of(&dispatcher.json(&["create", "--title", "Fridge warm", "--priority", "normal"]));
+    dispatcher.json(&["update", &id, "--assignee", &tech_id]);
+    dispatcher.sync();
+    tech.sync();
+    assert_eq!(tech.show(&id)["status"], "assigned");
+
+    // The technician works with no signal; the dispatcher edits meanwhile.
+    tech.json(&["update", &id, "--status", "accepted"]);
+    tech.json(&["note", &id, "compressor relay burnt", "--internal"]);
+    tech.json(&["part", &id, "RELAY-24V", "1"]);
+    dispatcher.json(&["update", &id, "--priority", "urgent", "--status", "cancelled"]);
+    dispatcher.json(&["note", &id, "store manager called"]);
+    dispatcher.sync();
+    let tech_sync = tech.sync();
+    assert_eq!(tech_sync["rejected"], 0, "honest offline work is accepted");
+    dispatcher.sync();
+    supervisor.sync();
+
+    let on_tech = tech.show(&id);
+    assert_eq!(on_tech, dispatcher.show(&id), "technician and dispatcher see the same ticket");
+    assert_eq!(on_tech, supervisor.show(&id), "and so does a third device");
+    let notes = note_texts(&on_tech);
+    assert!(notes.contains(&"compressor relay burnt".to_owned()) && notes.contains(&"store manager called".to_owned()));
+    assert_eq!(on_tech["priority"], "urgent");
+    assert_eq!(on_tech["parts_used"][0]["sku"], "RELAY-24V");
+    let conflict = on_tech["conflicts"]
+        .as_array()
+        .expect("conflicts")
+        .iter()
+        .find(|c| c["field"] == "status")
+        .expect("the status conflict is shown")
+        .clone();
+    let mut values: Vec<String> =
+        conflict["values"].as_array().expect("values").iter().map(|v| v.as_str().unwrap_or("").to_owned()).collect();
+    values.sort();
+    assert_eq!(values, ["accepted", "cancelled"]);
+}
+
+#[test]
+fn a_reassignment_while_the_technician_was_offline_keeps_the_technicians_note() {
+    let org = Org::new();
+    let (tech1_id, tech1) = org.member("technician", "tech.1", Some("north"));
+    let (tech2_id, tech2) = org.member("technician", "tech.2", Some("north"));
+    let (_, dispatcher) = org.member("dispatcher", "ops", None);
+
+    let id = id_of(&dispatcher.json(&["create", "--title", "Door jammed"]));
+    dispatcher.json(&["update", &id, "--assignee", &tech1_id]);
+    dispatcher.sync();
+    tech1.sync();
+
+    tech1.json(&["note", &id, "hinge ordered, back tomorrow"]);
+    dispatcher.json(&["update", &id, "--assignee", &tech2_id]);
+    dispatcher.sync();
+
+    let report = tech1.sync();
+    assert_eq!((report["rejected"].as_u64(), report["pending"].as_u64()), (Some(0), Some(0)));
+    assert!(tech1.ids().is_empty(), "the ticket left the first technician's phone once it was no longer theirs");
+    assert!(tech1.json(&["quarantine"]).as_array().expect("list").is_empty());
+
+    dispatcher.sync();
+    tech2.sync();
+    for device in [&dispatcher, &tech2] {
+        let t = device.show(&id);
+        assert_eq!(t["assignee"], tech2_id.as_str());
+        assert_eq!(note_texts(&t), ["hinge ordered, back tomorrow"]);
+    }
+}
+
+#[test]
+fn a_new_device_bootstraps_a_thousand_tickets_through_snapshots() {
+    let org = Org::new();
+    let (_, dispatcher) = org.member("dispatcher", "ops", None);
+    {
+        // Make the tickets through the library (a thousand CLI processes would only test process
+        // start-up); the store file is the same one the CLI uses.
+        let store = TicketStore::open(&dispatcher.home.join("fieldwork.db")).expect("store opens");
+        for i in 0..1000 {
+            store.create(NewTicket::titled(Role::Dispatcher.default_kind(), format!("Ticket {i}"))).expect("create");
+        }
+    }
+    let pushed = dispatcher.sync();
+    assert_eq!(pushed["pushed"], 1000);
+
+    let (_, fresh) = org.member("agent", "new.agent", None);
+    let report = fresh.sync();
+    assert!(report["rounds"].as_u64() > Some(1), "paged by the byte budget: {report}");
+    assert_eq!(fresh.json(&["whoami"])["tickets"], 1000);
+    let numbered = fresh.json(&["list", "--limit", "500"]);
+    assert!(numbered.as_array().expect("rows").iter().all(|r| r["number"].as_str().is_some_and(|n| n.starts_with("FW-"))));
+}
+
+#[test]
+fn riders_see_only_their_own_tickets_and_tenants_nothing_of_each_other() {
+    let org = Org::new();
+    let (_, rider1) = org.member("rider", "r1", None);
+    let (_, rider2) = org.member("rider", "r2", None);
+    let other_tenant = org.server.tenant("globex");
+    let (_, outsider_token) = org.server.user(&other_tenant, "admin", "root", None);
+    let outsider = Device::login(&org.server.url, &outsider_token);
+
+    let mine = id_of(&rider1.json(&["help", "--note", "private"]));
+    rider1.sync();
+    rider2.json(&["help"]);
+    rider2.sync();
+    outsider.sync();
+    assert_eq!(rider2.ids().len(), 1, "rider 2 sees only their own ticket");
+    assert!(!rider2.ids().contains(&mine));
+    assert!(outsider.ids().is_empty(), "nothing crosses tenants");
+}
+
+#[test]
+fn a_revoked_token_is_refused_and_logout_keeps_the_tickets() {
+    let org = Org::new();
+    let (_, rider) = org.member("rider", "r1", None);
+    let id = id_of(&rider.json(&["help"]));
+    rider.sync();
+    rider.json(&["logout"]);
+    assert!(rider.fails(&["sync"]).contains("not logged in"));
+    assert_eq!(rider.ids(), [id]);
+}
