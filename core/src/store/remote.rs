@@ -259,9 +259,11 @@ impl TicketStore {
                 persist::append_doc(tx, id, &mut local, &before)?;
                 local
             }
+            // The snapshot's own bytes are already a compact save: store them as they came.
             None => {
-                persist::insert_doc(tx, id, &mut server)?;
-                server
+                persist::insert_doc_bytes(tx, id, bytes, &server.heads())?;
+                persist::upsert_index(tx, &view, at)?;
+                return Ok(true);
             }
         };
         persist::upsert_index(tx, &doc.view()?, at)?;
