@@ -1,0 +1,70 @@
+//! `fieldwork serve`: runs the sync server on a data directory until ctrl-c or SIGTERM.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use fieldwork_server::{Server, ServerConfig, config};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where the server keeps its database (created on first start).
+    #[arg(long, env = "FIELDWORK_DATA", default_value = "./fieldwork-data")]
+    data: PathBuf,
+    /// Address to listen on; port 0 picks a free port (printed on start).
+    #[arg(long, default_value = config::DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Most ticket documents kept in memory.
+    #[arg(long, default_value_t = config::DEFAULT_DOC_CACHE)]
+    doc_cache: usize,
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Server(#[from] fieldwork_server::Error),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl ServeError {
+    /// 1 for bad settings, 3 for a broken data directory, socket or runtime.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ServeError::Server(e) if e.is_refusal() => 1,
+            _ => 3,
+        }
+    }
+}
+
+pub fn run(args: ServeArgs) -> Result<(), ServeError> {
+    // Logs go to stderr so stdout carries only the one "listening on" line scripts wait for.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    runtime.block_on(async {
+        let config = ServerConfig {
+            data_dir: args.data,
+            listen: args.listen,
+            doc_cache: args.doc_cache,
+        };
+        let server = Server::bind(&config).await?;
+        let addr = server.local_addr()?;
+        println!("listening on http://{addr}");
+        // A script reading our stdout through a pipe must see the line now, not at exit.
+        let _ = std::io::stdout().flush();
+        server.run(fieldwork_server::shutdown_signal()).await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,212 @@
+//! Provisioning for `fieldwork admin`: tenants, users and their API tokens, straight on a data
+//! directory's database (safe while a server runs on it: WAL, one transaction per call).
+
+use std::path::Path;
+
+use fieldwork_core::clock::{Clock, SystemClock};
+use fieldwork_core::model::Role;
+use serde::Serialize;
+
+use crate::auth;
+use crate::config::open_data_dir;
+use crate::error::Error;
+use crate::storage::{ServerStore, SqliteStore, TenantRecord, TokenKind, TokenRecord, UserRecord};
+
+/// Longest tenant, user, team or skill name.
+const MAX_NAME: usize = 100;
+/// Shortest password an admin may set.
+const MIN_PASSWORD: usize = 8;
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The tenant's id or name.
+    pub tenant: String,
+    /// The login name, unique in the tenant.
+    pub name: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub skills: Vec<String>,
+    /// Without one the user cannot log in, only register devices with the API token.
+    pub password: Option<String>,
+}
+
+/// A created user and their API token, shown this once.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedUser {
+    pub user_id: String,
+    pub token: String,
+}
+
+/// Admin operations on one data directory.
+#[derive(Debug)]
+pub struct Admin {
+    store: SqliteStore,
+}
+
+fn checked_name(field: &'static str, value: &str) -> Result<String, Error> {
+    let value = value.trim();
+    let reason = if value.is_empty() {
+        "must not be empty".to_owned()
+    } else if value.chars().count() > MAX_NAME {
+        format!("must be at most {MAX_NAME} characters")
+    } else if value.chars().any(char::is_control) {
+        "must not contain control characters".to_owned()
+    } else {
+        return Ok(value.to_owned());
+    };
+    Err(Error::Invalid { field, reason })
+}
+
+impl Admin {
+    /// Opens the data directory, creating it and its database if needed.
+    pub fn open(data_dir: &Path) -> Result<Self, Error> {
+        Ok(Admin {
+            store: open_data_dir(data_dir)?,
+        })
+    }
+
+    fn tenant(&self, id_or_name: &str) -> Result<TenantRecord, Error> {
+        self.store
+            .find_tenant(id_or_name.trim())?
+            .ok_or(Error::UnknownTenant)
+    }
+
+    /// Creates a tenant; its name must be new.
+    pub fn create_tenant(&self, name: &str) -> Result<TenantRecord, Error> {
+        let tenant = TenantRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            name: checked_name("tenant name", name)?,
+        };
+        self.store.create_tenant(&tenant, SystemClock.now_ms())?;
+        Ok(tenant)
+    }
+
+    /// Creates a user with a new user API token.
+    pub fn create_user(&self, new: &NewUser) -> Result<CreatedUser, Error> {
+        let tenant = self.tenant(&new.tenant)?;
+        let team = new
+            .team
+            .as_deref()
+            .map(|t| checked_name("team", t))
+            .transpose()?;
+        let skills = new
+            .skills
+            .iter()
+            .map(|s| checked_name("skill", s))
+            .collect::<Result<Vec<_>, _>>()?;
+        if skills.iter().any(|s| s.contains(',')) {
+            return Err(Error::Invalid {
+                field: "skill",
+                reason: "must not contain commas".into(),
+            });
+        }
+        let password_hash = match &new.password {
+            Some(p) if p.chars().count() < MIN_PASSWORD => {
+                return Err(Error::Invalid {
+                    field: "password",
+                    reason: format!("must be at least {MIN_PASSWORD} characters"),
+                });
+            }
+            Some(p) => Some(auth::hash_password(p)?),
+            None => None,
+        };
+        let user = UserRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id: tenant.id,
+            name: checked_name("user name", &new.name)?,
+            role: new.role,
+            team,
+            skills,
+        };
+        let token = auth::new_token(TokenKind::User);
+        let now = SystemClock.now_ms();
+        let record = TokenRecord {
+            hash: auth::token_hash(&token),
+            kind: TokenKind::User,
+            user_id: user.id.clone(),
+            device_id: None,
+            created_at: now,
+        };
+        self.store
+            .create_user(&user, password_hash.as_deref(), Some(&record), now)?;
+        Ok(CreatedUser {
+            user_id: user.id,
+            token,
+        })
+    }
+
+    /// Revokes a user or device token: every later call with it answers `401`.
+    pub fn revoke_token(&self, token: &str) -> Result<(), Error> {
+        let revoked = self
+            .store
+            .revoke_token(&auth::token_hash(token.trim()), SystemClock.now_ms())?;
+        if revoked {
+            Ok(())
+        } else {
+            Err(Error::UnknownToken)
+        }
+    }
+
+    /// The users of a tenant (by id or name), by name.
+    pub fn list_users(&self, tenant: &str) -> Result<Vec<UserRecord>, Error> {
+        let tenant = self.tenant(tenant)?;
+        self.store.list_users(&tenant.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(tenant: &str, name: &str) -> NewUser {
+        NewUser {
+            tenant: tenant.into(),
+            name: name.into(),
+            role: Role::Technician,
+            team: Some("north".into()),
+            skills: vec!["fridge".into(), "oven".into()],
+            password: None,
+        }
+    }
+
+    #[test]
+    fn tenants_and_users_are_unique_by_name_and_listed_without_secrets() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let admin = Admin::open(&dir.path().join("data")).expect("opens a new data dir");
+        let acme = admin.create_tenant(" acme ").expect("tenant");
+        assert_eq!(acme.name, "acme");
+        assert!(matches!(
+            admin.create_tenant("acme"),
+            Err(Error::Duplicate(_))
+        ));
+        let made = admin
+            .create_user(&user("acme", "li.wei"))
+            .expect("user by tenant name");
+        assert!(made.token.starts_with("fwu_"));
+        assert!(matches!(
+            admin.create_user(&user(&acme.id, "li.wei")),
+            Err(Error::Duplicate(_))
+        ));
+        assert!(matches!(
+            admin.create_user(&user("nope", "x")),
+            Err(Error::UnknownTenant)
+        ));
+        let short = NewUser {
+            password: Some("short".into()),
+            ..user("acme", "b")
+        };
+        assert!(matches!(
+            admin.create_user(&short),
+            Err(Error::Invalid { .. })
+        ));
+        let users = admin.list_users(&acme.id).expect("list");
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0].skills, ["fridge", "oven"]);
+        admin.revoke_token(&made.token).expect("revokes");
+        assert!(matches!(
+            admin.revoke_token(&made.token),
+            Err(Error::UnknownToken)
+        ));
+    }
+}

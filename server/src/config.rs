@@ -1,0 +1,46 @@
+//! Where the server keeps its data and how it listens.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::storage::SqliteStore;
+
+/// The database file inside a data directory.
+pub const DATABASE_FILE: &str = "fieldwork-server.db";
+/// Where `fieldwork serve` listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// Documents kept in memory unless told otherwise (a few tens of MB at most).
+pub const DEFAULT_DOC_CACHE: usize = 1000;
+
+/// How to run a server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Holds the database; created on first start.
+    pub data_dir: PathBuf,
+    /// Port 0 picks a free port (see [`crate::Server::local_addr`]).
+    pub listen: SocketAddr,
+    /// Most ticket documents held in memory at once.
+    pub doc_cache: usize,
+}
+
+impl ServerConfig {
+    /// Defaults for everything but the data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            data_dir: data_dir.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            doc_cache: DEFAULT_DOC_CACHE,
+        }
+    }
+}
+
+/// Opens the store of a data directory, creating the directory and database as needed.
+pub fn open_data_dir(data_dir: &Path) -> Result<SqliteStore, Error> {
+    std::fs::create_dir_all(data_dir).map_err(|source| Error::Io {
+        action: "create the data directory",
+        path: data_dir.display().to_string(),
+        source,
+    })?;
+    SqliteStore::open(&data_dir.join(DATABASE_FILE))
+}

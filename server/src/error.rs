@@ -1,0 +1,186 @@
+//! The server's two error types: [`Error`] for everything that can go wrong inside, and
+//! [`AppError`], the few answers a client may see (`docs/sync-protocol.md`, "Errors"). Internal
+//! details are logged where an `Error` becomes an `AppError`, never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use fieldwork_core::clock::{Clock, SystemClock};
+use fieldwork_core::sync::protocol::{self, CONTENT_TYPE, ErrorBody, WireError};
+use fieldwork_core::ticket::DocumentError;
+
+/// Something the server could not do. Messages carry no ticket contents or personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error(
+        "the database was written by a newer server (schema {found}, this server knows {supported}); update the server"
+    )]
+    SchemaTooNew { found: u32, supported: u32 },
+    #[error("another writer changed the same ticket or counter meanwhile; retry")]
+    Conflict,
+    #[error("{0} already exists")]
+    Duplicate(&'static str),
+    #[error("no tenant with that id or name")]
+    UnknownTenant,
+    #[error("no live token like that; it may be revoked already")]
+    UnknownToken,
+    #[error("this device's actor id is registered to another user")]
+    ActorTaken,
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("password hashing failed: {0}")]
+    PasswordHash(String),
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+impl Error {
+    /// True when the caller asked for something invalid (as opposed to a server fault).
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Error::Duplicate(_)
+                | Error::UnknownTenant
+                | Error::UnknownToken
+                | Error::ActorTaken
+                | Error::Invalid { .. }
+        )
+    }
+}
+
+/// An answer to a client that did not get what it asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    UnsupportedProtocol(String),
+    #[error("sign in again: the token is missing, unknown or revoked")]
+    Unauthorized,
+    #[error("wrong tenant, user or password")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error(
+        "the body is over {} bytes; send fewer changes per request",
+        protocol::MAX_REQUEST_BYTES
+    )]
+    BodyTooLarge,
+    #[error("send the body as {CONTENT_TYPE}")]
+    UnsupportedMediaType,
+    #[error("no such endpoint")]
+    NotFound,
+    #[error("the server is stopping; retry with backoff")]
+    ShuttingDown,
+    #[error("the server failed; retry later")]
+    Internal(#[source] Error),
+}
+
+impl AppError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            AppError::UnsupportedProtocol(_) => (StatusCode::BAD_REQUEST, "unsupported_protocol"),
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            AppError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl From<Error> for AppError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::ActorTaken => AppError::Forbidden(
+                "this device's actor id belongs to another user; reset the app's data and sign in again",
+            ),
+            Error::Invalid { field, reason } => {
+                AppError::BadRequest(format!("invalid {field}: {reason}"))
+            }
+            other => AppError::Internal(other),
+        }
+    }
+}
+
+impl From<WireError> for AppError {
+    fn from(error: WireError) -> Self {
+        match error {
+            WireError::TooLarge(_) => AppError::BodyTooLarge,
+            WireError::Version(_) => AppError::UnsupportedProtocol(error.to_string()),
+            WireError::Malformed(_) => AppError::BadRequest(error.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        match &self {
+            AppError::Internal(error) => tracing::error!(%error, "request failed"),
+            _ => tracing::debug!(code, "request refused"),
+        }
+        error_response(status, code, self.to_string())
+    }
+}
+
+/// A CBOR [`ErrorBody`] answer.
+pub(crate) fn error_response(status: StatusCode, code: &str, message: String) -> Response {
+    let body = ErrorBody {
+        code: code.to_owned(),
+        message,
+        server_time: SystemClock.now_ms(),
+    };
+    let mut response = (status, protocol::encode(&body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    response
+}
+
+/// Turns error answers made outside the handlers (body limits, unknown routes, decompression
+/// failures) into the same CBOR [`ErrorBody`] every other error answer has.
+pub(crate) async fn cbor_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_cbor = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == CONTENT_TYPE.as_bytes());
+    if is_cbor || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::BodyTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
+        StatusCode::NOT_FOUND => AppError::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => {
+            return error_response(
+                status,
+                "method_not_allowed",
+                "this endpoint takes another method; see docs/sync-protocol.md".into(),
+            );
+        }
+        s if s.is_server_error() => {
+            AppError::Internal(Error::Task(format!("a layer answered {s}")))
+        }
+        _ => AppError::BadRequest("the request could not be read".into()),
+    };
+    error.into_response()
+}

@@ -1,0 +1,187 @@
+//! The HTTP surface under `/v1` and the layers around it: body limits, gzip both ways, CBOR error
+//! answers, refusing new work while stopping, request tracing.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use fieldwork_core::sync::protocol::{
+    DeviceRegistration, DeviceSession, LoginRequest, MAX_REQUEST_BYTES, SyncRequest, SyncResponse,
+    UserInfo,
+};
+use fieldwork_core::ticket::ActorId;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{self, DeviceAuth, UserTokenAuth};
+use crate::error::{AppError, cbor_errors};
+use crate::state::AppState;
+use crate::storage::{DeviceRecord, Session, TokenKind, TokenRecord, UserRecord};
+use crate::sync;
+use crate::wire::{Cbor, CborBytes};
+
+/// Responses smaller than this go uncompressed: gzip's header would eat the gain.
+const COMPRESS_ABOVE: u16 = 1024;
+/// Longest device label kept.
+const MAX_DEVICE_NAME: usize = 100;
+
+/// The whole service as a router (tests drive it with `tower::ServiceExt::oneshot`).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/login", post(login))
+        .route("/v1/devices", post(register_device))
+        .route("/v1/me", get(me))
+        .route("/v1/sync", post(sync_round))
+        .route("/v1/logout", post(logout))
+        .fallback(|| async { AppError::NotFound })
+        // Layers run outermost (last) first. The limit sits inside decompression, so it counts
+        // the decompressed bytes; error answers are made CBOR before compression sees them.
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
+        .layer(RequestDecompressionLayer::new())
+        .layer(middleware::map_response(cbor_errors))
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE))),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_when_stopping,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn refuse_when_stopping(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.is_stopping() {
+        return AppError::ShuttingDown.into_response();
+    }
+    next.run(request).await
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Cbor(request): Cbor<LoginRequest>,
+) -> Result<Cbor<DeviceSession>, AppError> {
+    let LoginRequest {
+        tenant,
+        user,
+        password,
+        device,
+    } = request;
+    let store = state.store();
+    let found = state
+        .blocking(move || {
+            let user = match store.find_tenant(&tenant)? {
+                Some(tenant) => store.user_by_name(&tenant.id, &user)?,
+                None => None,
+            };
+            let (user, hash) = user.map_or((None, None), |(u, h)| (Some(u), h));
+            // Runs even for an unknown user, so the answer takes as long either way.
+            let matches = auth::verify_password(&password, hash.as_deref());
+            Ok(user.filter(|_| matches))
+        })
+        .await?;
+    let Some(user) = found else {
+        tracing::info!("login refused");
+        return Err(AppError::BadCredentials);
+    };
+    let session = register(&state, &user, device).await?;
+    tracing::info!(tenant = %user.tenant_id, user = %user.id, device = %session.device_id, "device signed in");
+    Ok(Cbor(session))
+}
+
+async fn register_device(
+    State(state): State<AppState>,
+    UserTokenAuth(session): UserTokenAuth,
+    Cbor(device): Cbor<DeviceRegistration>,
+) -> Result<Cbor<DeviceSession>, AppError> {
+    let user = session.user;
+    let session = register(&state, &user, device).await?;
+    tracing::info!(tenant = %user.tenant_id, user = %user.id, device = %session.device_id, "device registered");
+    Ok(Cbor(session))
+}
+
+/// Registers (or re-registers) a device of `user` and gives it a new device token.
+async fn register(
+    state: &AppState,
+    user: &UserRecord,
+    device: DeviceRegistration,
+) -> Result<DeviceSession, AppError> {
+    let actor = ActorId::try_from(device.actor_id.as_str())
+        .ok()
+        .filter(|a| (1..=64).contains(&a.to_bytes().len()))
+        .ok_or_else(|| {
+            AppError::BadRequest("the device's actor id must be 1 to 64 bytes in hex".into())
+        })?;
+    if &actor == state.store().server_actor() {
+        return Err(AppError::Forbidden(
+            "that actor id is reserved for the server",
+        ));
+    }
+    let name: String = device.name.trim().chars().take(MAX_DEVICE_NAME).collect();
+    let now = state.now_ms();
+    let token = auth::new_token(TokenKind::Device);
+    let record = DeviceRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        user_id: user.id.clone(),
+        tenant_id: user.tenant_id.clone(),
+        actor_id: actor.to_hex_string(),
+        name,
+    };
+    let token_record = TokenRecord {
+        hash: auth::token_hash(&token),
+        kind: TokenKind::Device,
+        user_id: user.id.clone(),
+        device_id: Some(record.id.clone()),
+        created_at: now,
+    };
+    let store = state.store();
+    let device = state
+        .blocking(move || store.register_device(&record, &token_record))
+        .await?;
+    Ok(DeviceSession {
+        device_id: device.id,
+        token,
+        user: user.info(),
+        server_time: now,
+    })
+}
+
+async fn me(session: Session) -> Cbor<UserInfo> {
+    Cbor(session.user.info())
+}
+
+async fn sync_round(
+    State(state): State<AppState>,
+    auth: DeviceAuth,
+    CborBytes(body): CborBytes,
+) -> Result<Cbor<SyncResponse>, AppError> {
+    let request = SyncRequest::decode_checked(&body)?;
+    Ok(Cbor(sync::sync(&state, auth, request).await?))
+}
+
+async fn logout(State(state): State<AppState>, auth: DeviceAuth) -> Result<StatusCode, AppError> {
+    let store = state.store();
+    let hash = auth.session.token_hash;
+    let now = state.now_ms();
+    state
+        .blocking(move || store.revoke_token(&hash, now))
+        .await?;
+    tracing::info!(tenant = %auth.device.tenant_id, device = %auth.device.id, "device signed out");
+    Ok(StatusCode::NO_CONTENT)
+}

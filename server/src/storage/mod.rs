@@ -1,0 +1,264 @@
+//! Storage behind one trait, [`ServerStore`], so the embedded SQLite backend ([`SqliteStore`]) can
+//! be joined by PostgreSQL for several server replicas. Sync logic never sees SQL: it reads through
+//! [`StoreRead`] (one consistent snapshot per call) and writes one push as one [`PushCommit`].
+
+mod schema;
+mod sqlite;
+
+use std::fmt;
+
+use fieldwork_core::model::{Actor, Role};
+use fieldwork_core::sync::protocol::UserInfo;
+use fieldwork_core::ticket::ActorId;
+use serde::Serialize;
+
+use crate::error::Error;
+
+pub use sqlite::SqliteStore;
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// One tenant: an organisation whose data never mixes with another's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TenantRecord {
+    pub id: String,
+    pub name: String,
+}
+
+/// A user of a tenant. Never carries the password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub skills: Vec<String>,
+}
+
+impl UserRecord {
+    /// The user as the rules see them.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            tenant: self.tenant_id.clone(),
+            user_id: self.id.clone(),
+            role: self.role,
+            name: Some(self.name.clone()),
+            team: self.team.clone(),
+        }
+    }
+
+    /// The user as the protocol shows them.
+    pub fn info(&self) -> UserInfo {
+        UserInfo {
+            tenant_id: self.tenant_id.clone(),
+            user_id: self.id.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            team: self.team.clone(),
+        }
+    }
+}
+
+/// A registered device and the one Automerge actor its changes carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub id: String,
+    pub user_id: String,
+    pub tenant_id: String,
+    /// Lowercase hex.
+    pub actor_id: String,
+    pub name: String,
+}
+
+/// What a token may be used for (`docs/sync-protocol.md`, "Tokens and devices").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Made by an admin; registers devices.
+    User,
+    /// Made by a login or a device registration; syncs.
+    Device,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::User => "user",
+            TokenKind::Device => "device",
+        }
+    }
+}
+
+/// A token to store: only its hash.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub hash: String,
+    pub kind: TokenKind,
+    pub user_id: String,
+    pub device_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// Who a live token belongs to.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token_hash: String,
+    pub kind: TokenKind,
+    pub user: UserRecord,
+    /// Set for device tokens.
+    pub device: Option<DeviceRecord>,
+}
+
+/// Where a stored change lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeLocation {
+    pub tenant_id: String,
+    pub ticket_id: String,
+}
+
+/// The version of a ticket the store holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketHead {
+    pub tenant_id: String,
+    /// Seq of the ticket's newest change; identifies the stored snapshot.
+    pub last_seq: u64,
+}
+
+/// One stored change, as the pull walks them.
+#[derive(Debug, Clone)]
+pub struct StoredChange {
+    pub seq: u64,
+    pub ticket_id: String,
+    /// Lowercase hex.
+    pub actor_id: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A device's recorded relation to a ticket (see `device_tickets` in the schema).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holding {
+    pub covered_seq: u64,
+    pub evicted: bool,
+    pub since_cursor: u64,
+}
+
+/// A new state of a device's relation to a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldingUpdate {
+    pub ticket_id: String,
+    pub holding: Holding,
+}
+
+/// A change accepted by a push, in the order it is to be numbered.
+#[derive(Debug, Clone)]
+pub struct NewChange {
+    pub ticket_id: String,
+    pub hash: String,
+    pub actor_id: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The new state of a ticket touched by a push: its index row and compacted document.
+#[derive(Debug, Clone)]
+pub struct TicketWrite {
+    pub id: String,
+    /// The `last_seq` the push read; `None` for a ticket the store has never had. The commit fails
+    /// with [`Error::Conflict`] if another writer moved the ticket meanwhile.
+    pub expected_last_seq: Option<u64>,
+    pub number: Option<String>,
+    pub reporter_id: String,
+    pub assignee: Option<String>,
+    pub team: Option<String>,
+    pub status: String,
+    pub snapshot: Vec<u8>,
+}
+
+/// Everything one push stores, committed in one transaction.
+#[derive(Debug, Clone)]
+pub struct PushCommit {
+    pub tenant_id: String,
+    pub device_id: String,
+    pub received_at: i64,
+    pub changes: Vec<NewChange>,
+    pub tickets: Vec<TicketWrite>,
+    /// The tenant's ticket counter moves from `.0` to `.1` (checked like `expected_last_seq`).
+    pub numbers: Option<(u64, u64)>,
+    /// Tickets the pushing device holds from now on (the ones it created).
+    pub held_by_device: Vec<String>,
+}
+
+/// Reads inside one consistent snapshot of the store.
+pub trait StoreRead {
+    /// The tenant and ticket of an already stored change, by hash (hex).
+    fn change_location(&self, hash: &str) -> Result<Option<ChangeLocation>>;
+    fn ticket_head(&self, ticket_id: &str) -> Result<Option<TicketHead>>;
+    /// The compacted document at [`TicketHead::last_seq`].
+    fn ticket_snapshot(&self, ticket_id: &str) -> Result<Option<Vec<u8>>>;
+    /// The next ticket number of a tenant.
+    fn next_number(&self, tenant_id: &str) -> Result<u64>;
+    /// At most `limit` changes of a tenant with `seq > after`, in seq order.
+    fn changes_after(&self, tenant_id: &str, after: u64, limit: usize)
+    -> Result<Vec<StoredChange>>;
+    fn holding(&self, device_id: &str, ticket_id: &str) -> Result<Option<Holding>>;
+    /// The highest seq stored in any tenant (0 when empty).
+    fn max_seq(&self) -> Result<u64>;
+}
+
+/// A storage backend. Every method is one transaction; implementations must be safe to call
+/// from many threads (the server calls them from blocking tasks).
+pub trait ServerStore: Send + Sync + fmt::Debug {
+    /// The Automerge actor of server-authored changes, made once when the store is created.
+    fn server_actor(&self) -> &ActorId;
+
+    /// Runs `work` against one consistent read snapshot.
+    fn read(&self, work: &mut dyn FnMut(&dyn StoreRead) -> Result<()>) -> Result<()>;
+    /// Stores one push; returns the seq given to each of `commit.changes`, in order.
+    fn commit_push(&self, commit: &PushCommit) -> Result<Vec<u64>>;
+    /// Records what a device was sent.
+    fn record_holdings(&self, device_id: &str, updates: &[HoldingUpdate]) -> Result<()>;
+
+    /// Fails with [`Error::Duplicate`] if the name is taken.
+    fn create_tenant(&self, tenant: &TenantRecord, at: i64) -> Result<()>;
+    /// A tenant by id, or else by name.
+    fn find_tenant(&self, id_or_name: &str) -> Result<Option<TenantRecord>>;
+    /// Stores a user with an optional password hash and an optional first token.
+    fn create_user(
+        &self,
+        user: &UserRecord,
+        password_hash: Option<&str>,
+        token: Option<&TokenRecord>,
+        at: i64,
+    ) -> Result<()>;
+    /// A user by login name, with their password hash if they have one.
+    fn user_by_name(
+        &self,
+        tenant_id: &str,
+        name: &str,
+    ) -> Result<Option<(UserRecord, Option<String>)>>;
+    fn list_users(&self, tenant_id: &str) -> Result<Vec<UserRecord>>;
+    /// Registers a device with its first token. A device that registers again with the same
+    /// actor (same user) keeps its id and gets the new token; its older tokens are revoked.
+    /// An actor registered to another user fails with [`Error::ActorTaken`].
+    fn register_device(&self, device: &DeviceRecord, token: &TokenRecord) -> Result<DeviceRecord>;
+    /// The live (not revoked) token with this hash.
+    fn session(&self, token_hash: &str) -> Result<Option<Session>>;
+    /// Revokes a token; false if there is no live token with this hash.
+    fn revoke_token(&self, token_hash: &str, at: i64) -> Result<bool>;
+}
+
+impl dyn ServerStore {
+    /// [`ServerStore::read`] for work that returns a value.
+    pub fn read_with<T>(&self, work: impl FnOnce(&dyn StoreRead) -> Result<T>) -> Result<T> {
+        let mut work = Some(work);
+        let mut out = None;
+        self.read(&mut |reader| {
+            if let Some(work) = work.take() {
+                out = Some(work(reader)?);
+            }
+            Ok(())
+        })?;
+        out.ok_or(Error::Task(
+            "a storage backend did not run the read it was given".into(),
+        ))
+    }
+}

@@ -1,0 +1,119 @@
+//! Opening the server database: durability pragmas, and migrations by `PRAGMA user_version`, one
+//! step at a time, each in its own immediate transaction (the same pattern as the device store).
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use super::Result;
+use crate::error::Error;
+
+/// Each entry upgrades the schema by one version; index `i` takes version `i` to `i + 1`.
+pub(super) const MIGRATIONS: &[&str] = &[include_str!("sql/0001_initial.sql")];
+
+/// The schema version this build writes.
+pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Opens (creating if needed) the writer connection and brings the schema up to date.
+pub(super) fn open_writer(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    configure(&conn)?;
+    migrate(&mut conn, LATEST_VERSION)?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection; WAL lets it read while the writer writes.
+pub(super) fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    // A push is answered only once it is on disk: a device then drops the changes from its outbox.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // The admin CLI writes to the same file while a server runs.
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(())
+}
+
+/// Applies migrations until the schema is at `target`. Refuses a database from a newer server.
+pub(super) fn migrate(conn: &mut Connection, target: u32) -> Result<()> {
+    let mut version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version > LATEST_VERSION {
+        return Err(Error::SchemaTooNew {
+            found: version,
+            supported: LATEST_VERSION,
+        });
+    }
+    while version < target {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process (the admin CLI) may have migrated while we waited for the lock.
+        let current: u32 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if current == version {
+            tx.execute_batch(MIGRATIONS[version as usize])?;
+            tx.pragma_update(None, "user_version", version + 1)?;
+        }
+        tx.commit()?;
+        version = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(conn: &Connection) -> Vec<(String, String, Option<String>)> {
+        let mut stmt = conn
+            .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+            .expect("sqlite_master is always readable");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query runs")
+            .collect::<std::result::Result<_, _>>()
+            .expect("rows decode")
+    }
+
+    #[test]
+    fn every_old_schema_upgrades_to_exactly_the_fresh_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let expected = schema_of(&open_writer(&dir.path().join("fresh.db")).expect("fresh"));
+        assert!(!expected.is_empty());
+        for start in 0..LATEST_VERSION {
+            let path = dir.path().join(format!("from-{start}.db"));
+            {
+                let mut conn = Connection::open(&path).expect("old db");
+                migrate(&mut conn, start).expect("old schema builds");
+            }
+            let upgraded = open_writer(&path).expect("upgrade succeeds");
+            assert_eq!(schema_of(&upgraded), expected, "upgrade from v{start}");
+        }
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_durability_pragmas_hold() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("s.db");
+        let conn = open_writer(&path).expect("open");
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .expect("mode");
+        let sync: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .expect("sync");
+        assert_eq!((mode.as_str(), sync), ("wal", 2));
+        conn.pragma_update(None, "user_version", LATEST_VERSION + 1)
+            .expect("bump");
+        drop(conn);
+        assert!(matches!(
+            open_writer(&path),
+            Err(Error::SchemaTooNew { .. })
+        ));
+    }
+}

@@ -1,0 +1,345 @@
+//! Pull: the tenant's changes after the device's cursor, in seq order, each decided by the user's
+//! visibility now and by whether the device holds the ticket (`docs/sync-protocol.md`, "Pull").
+//!
+//! What a device holds is recorded per response, tagged with the cursor the response carried.
+//! The device moves its cursor only after it durably applied a response, so until it comes back
+//! with a cursor at least that high, the response may have been lost and the state before it
+//! still counts: a lost snapshot is sent again, and so is a lost eviction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use fieldwork_core::Actor;
+use fieldwork_core::rules::can_see;
+use fieldwork_core::sync::protocol::{ByteBuf, PullItem};
+use fieldwork_core::ticket::TicketDocument;
+
+use crate::cache::CachedDoc;
+use crate::error::Error;
+use crate::state::Shared;
+use crate::storage::{DeviceRecord, Holding, HoldingUpdate, StoreRead, StoredChange, UserRecord};
+
+/// Changes read from the store at a time.
+const PAGE: usize = 512;
+/// Most stored changes one pull walks, so a device far behind cannot make one request walk the
+/// whole history; it gets `more` and comes back.
+const MAX_WALK: usize = 20_000;
+
+/// What the device asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct PullRequest {
+    pub cursor: u64,
+    pub budget: usize,
+    /// Tickets to send whole first (those of rejected changes).
+    pub refresh: Vec<String>,
+    /// Tickets created by the push of this same request.
+    pub created: Vec<String>,
+}
+
+/// What to send.
+#[derive(Debug, Default)]
+pub(crate) struct PullOutcome {
+    pub items: Vec<PullItem>,
+    pub cursor: u64,
+    pub more: bool,
+}
+
+/// One ticket as this response sees it.
+#[derive(Debug, Clone, Copy)]
+struct TicketState {
+    visible: bool,
+    /// `Some(covered_seq)` while the device holds the ticket.
+    held: Option<u64>,
+    last_seq: u64,
+}
+
+/// The device holds a ticket per its recorded state, or per the state before it if the device
+/// has not yet confirmed (by its cursor) the response that made it.
+fn held(row: Option<Holding>, cursor: u64) -> Option<u64> {
+    let row = row?;
+    let confirmed = row.since_cursor <= cursor;
+    match (row.evicted, confirmed) {
+        (false, true) => Some(row.covered_seq),
+        (true, false) => Some(row.covered_seq),
+        // An unconfirmed snapshot: send it again. A confirmed eviction: gone.
+        _ => None,
+    }
+}
+
+struct Walk<'a> {
+    shared: &'a Shared,
+    created: &'a [String],
+    reader: &'a dyn StoreRead,
+    actor: Actor,
+    device: &'a DeviceRecord,
+    cursor: u64,
+    budget: usize,
+    used: usize,
+    items: Vec<PullItem>,
+    tickets: HashMap<String, TicketState>,
+    /// New holding states, by ticket, as (covered_seq, evicted).
+    holdings: HashMap<String, (u64, bool)>,
+}
+
+impl Walk<'_> {
+    /// The state of ticket `id`, read once per response; `None` if the store lacks it.
+    fn state(&mut self, id: &str) -> Result<Option<TicketState>, Error> {
+        if let Some(state) = self.tickets.get(id) {
+            return Ok(Some(*state));
+        }
+        let Some(head) = self.reader.ticket_head(id)? else {
+            return Ok(None);
+        };
+        let visible = head.tenant_id == self.actor.tenant && self.visible(id, head.last_seq)?;
+        // A device at cursor 0 is new or starts over (reinstalled, store lost): whatever was
+        // recorded for it before, it holds only what it created in this very request.
+        let held = if self.cursor == 0 && !self.created.iter().any(|c| c == id) {
+            None
+        } else {
+            held(self.reader.holding(&self.device.id, id)?, self.cursor)
+        };
+        let state = TicketState {
+            visible,
+            held,
+            last_seq: head.last_seq,
+        };
+        self.tickets.insert(id.to_owned(), state);
+        Ok(Some(state))
+    }
+
+    /// Whether the user may see the ticket as stored at `seq`.
+    fn visible(&self, id: &str, seq: u64) -> Result<bool, Error> {
+        if let Some(view) = self.shared.cache.view(id, seq) {
+            return Ok(can_see(&self.actor, &view));
+        }
+        let Some(snapshot) = self.reader.ticket_snapshot(id)? else {
+            return Ok(false);
+        };
+        let loaded = TicketDocument::load(&snapshot).and_then(|doc| Ok((doc.view()?, doc)));
+        match loaded {
+            Ok((view, doc)) => {
+                let visible = can_see(&self.actor, &view);
+                let view = Arc::new(view);
+                self.shared.cache.put(id, CachedDoc { seq, doc, view });
+                Ok(visible)
+            }
+            Err(error) => {
+                // One damaged document must not stop every device of the tenant from syncing.
+                tracing::error!(ticket = id, %error, "stored ticket document is unreadable; not sent");
+                Ok(false)
+            }
+        }
+    }
+
+    fn set(&mut self, id: &str, held: Option<u64>) {
+        if let Some(state) = self.tickets.get_mut(id) {
+            let before = state.held;
+            state.held = held;
+            let row = match held {
+                Some(covered) => (covered, false),
+                None => (before.unwrap_or(0), true),
+            };
+            self.holdings.insert(id.to_owned(), row);
+        }
+    }
+
+    /// Adds `item` if it fits the budget (or is the first); false when the budget is spent.
+    fn add(&mut self, item: PullItem, forced: bool) -> bool {
+        let size = item.wire_bytes();
+        if !forced && !self.items.is_empty() && self.used + size > self.budget {
+            return false;
+        }
+        self.used += size;
+        self.items.push(item);
+        true
+    }
+
+    fn snapshot(&mut self, id: &str, state: TicketState, forced: bool) -> Result<bool, Error> {
+        let doc = self
+            .reader
+            .ticket_snapshot(id)?
+            .ok_or_else(|| Error::Corrupt("a ticket without its document".into()))?;
+        let item = PullItem::Snapshot {
+            ticket_id: id.to_owned(),
+            doc: ByteBuf::from(doc),
+        };
+        let added = self.add(item, forced);
+        if added {
+            self.set(id, Some(state.last_seq));
+        }
+        Ok(added)
+    }
+
+    fn evict(&mut self, id: &str, forced: bool) -> bool {
+        let added = self.add(
+            PullItem::Evict {
+                ticket_id: id.to_owned(),
+            },
+            forced,
+        );
+        if added {
+            self.set(id, None);
+        }
+        added
+    }
+
+    /// Sends a rejected change's ticket back whole, or evicts it if this user may not have it.
+    fn refresh(&mut self, id: &str) -> Result<(), Error> {
+        match self.state(id)? {
+            Some(state) if state.visible => {
+                self.snapshot(id, state, true)?;
+            }
+            _ => {
+                self.evict(id, true);
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles one stored change; false when the budget is spent before it.
+    fn step(&mut self, change: StoredChange) -> Result<bool, Error> {
+        let id = change.ticket_id.as_str();
+        let Some(state) = self.state(id)? else {
+            return Ok(true);
+        };
+        match (state.visible, state.held) {
+            (true, Some(covered)) => {
+                if change.seq <= covered || change.actor_id == self.device.actor_id {
+                    return Ok(true);
+                }
+                let bytes = ByteBuf::from(change.bytes);
+                if let Some(PullItem::Changes { ticket_id, changes }) = self.items.last_mut()
+                    && ticket_id == id
+                {
+                    let size = bytes.len() + 3;
+                    if self.used + size > self.budget {
+                        return Ok(false);
+                    }
+                    self.used += size;
+                    changes.push(bytes);
+                    return Ok(true);
+                }
+                let item = PullItem::Changes {
+                    ticket_id: id.to_owned(),
+                    changes: vec![bytes],
+                };
+                Ok(self.add(item, false))
+            }
+            (true, None) => self.snapshot(id, state, false),
+            (false, Some(_)) => Ok(self.evict(id, false)),
+            (false, None) => Ok(true),
+        }
+    }
+
+    /// Walks the changes after the cursor; returns the new cursor and whether more wait.
+    fn walk(&mut self) -> Result<(u64, bool), Error> {
+        let mut after = self.cursor;
+        let mut handled = None;
+        let mut walked = 0;
+        loop {
+            let page = self.reader.changes_after(&self.actor.tenant, after, PAGE)?;
+            if page.is_empty() {
+                break;
+            }
+            for change in page {
+                if walked == MAX_WALK {
+                    return Ok((after, true));
+                }
+                let seq = change.seq;
+                if !self.step(change)? {
+                    return Ok((after, true));
+                }
+                walked += 1;
+                after = seq;
+                handled = Some(seq);
+            }
+        }
+        // A cursor beyond everything stored (a restored server, a confused device) comes back
+        // down, so the device hears about what is stored from now on.
+        let cursor = match handled {
+            Some(seq) => seq,
+            None => self.cursor.min(self.reader.max_seq()?),
+        };
+        Ok((cursor, false))
+    }
+}
+
+/// Decides what the device gets after `request.cursor` and records what it now holds.
+pub(crate) fn pull(
+    shared: &Shared,
+    user: &UserRecord,
+    device: &DeviceRecord,
+    request: &PullRequest,
+) -> Result<PullOutcome, Error> {
+    let (outcome, holdings) = shared.store.read_with(|reader| {
+        let mut walk = Walk {
+            shared,
+            created: &request.created,
+            reader,
+            actor: user.actor(),
+            device,
+            cursor: request.cursor,
+            budget: request.budget,
+            used: 0,
+            items: Vec::new(),
+            tickets: HashMap::new(),
+            holdings: HashMap::new(),
+        };
+        for id in &request.refresh {
+            walk.refresh(id)?;
+        }
+        let (cursor, more) = walk.walk()?;
+        let holdings: Vec<HoldingUpdate> = walk
+            .holdings
+            .into_iter()
+            .map(|(ticket_id, (covered_seq, evicted))| HoldingUpdate {
+                ticket_id,
+                holding: Holding {
+                    covered_seq,
+                    evicted,
+                    since_cursor: cursor,
+                },
+            })
+            .collect();
+        let outcome = PullOutcome {
+            items: walk.items,
+            cursor,
+            more,
+        };
+        Ok((outcome, holdings))
+    })?;
+    if !holdings.is_empty() {
+        shared.store.record_holdings(&device.id, &holdings)?;
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(covered_seq: u64, evicted: bool, since_cursor: u64) -> Option<Holding> {
+        Some(Holding {
+            covered_seq,
+            evicted,
+            since_cursor,
+        })
+    }
+
+    #[test]
+    fn a_state_counts_only_once_the_device_confirms_it_by_its_cursor() {
+        assert_eq!(held(None, 5), None);
+        assert_eq!(held(row(7, false, 5), 5), Some(7), "snapshot confirmed");
+        assert_eq!(
+            held(row(7, false, 9), 5),
+            None,
+            "snapshot maybe lost: resend"
+        );
+        assert_eq!(held(row(7, true, 5), 5), None, "eviction confirmed");
+        assert_eq!(
+            held(row(7, true, 9), 5),
+            Some(7),
+            "eviction maybe lost: still held"
+        );
+    }
+}
