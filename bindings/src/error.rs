@@ -1,0 +1,151 @@
+//! The one error type apps see, and the one place core errors become it.
+//!
+//! Variants are few and each tells the app what to do (show the refusal, ask for a login, wait for
+//! the network, report a bug). Messages are the core's, which name the rule or the problem and
+//! never carry ticket contents, names or positions.
+
+use fieldwork_core::location::LocationError;
+use fieldwork_core::rules::Refusal;
+use fieldwork_core::store::StoreError;
+use fieldwork_core::sync::SyncError;
+
+/// Why a call failed. In Kotlin each variant is a `FieldworkException.…` subclass, in Swift a case
+/// of `FieldworkError`, in Python a `FieldworkError.…` exception; the message is for people.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi(flat_error)]
+pub enum FieldworkError {
+    /// The rules refused this user this action (role, workflow, tenant). Show the message; retrying
+    /// will not help.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// No ticket or note has that id (on this device).
+    #[error("{0}")]
+    NotFound(String),
+    /// A value is out of range, empty, too long or of the wrong form; the message names the field.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The server cannot be reached, or the OS reports no network. Changes stay queued.
+    #[error("{0}")]
+    Offline(String),
+    /// The device has no user yet, is not logged in to a server, or the server refused its
+    /// credentials: log in (again).
+    #[error("{0}")]
+    NotLoggedIn(String),
+    /// The server answered with an error other than a refused login; retry later.
+    #[error("{0}")]
+    Server(String),
+    /// The local database or a stored document is damaged, or the disk failed.
+    #[error("{0}")]
+    Storage(String),
+    /// A bug or an unexpected state in the library; the message helps a bug report.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<Refusal> for FieldworkError {
+    fn from(refusal: Refusal) -> Self {
+        let message = refusal.to_string();
+        match refusal {
+            Refusal::Transition { .. }
+            | Refusal::Finished { .. }
+            | Refusal::Forbidden { .. }
+            | Refusal::CreateForbidden { .. }
+            | Refusal::OtherTenant => FieldworkError::NotAllowed(message),
+            Refusal::Invalid { .. } | Refusal::Location(_) => FieldworkError::InvalidInput(message),
+            Refusal::UnknownNote => FieldworkError::NotFound(message),
+        }
+    }
+}
+
+impl From<LocationError> for FieldworkError {
+    fn from(error: LocationError) -> Self {
+        FieldworkError::InvalidInput(format!("invalid location: {error}"))
+    }
+}
+
+impl From<StoreError> for FieldworkError {
+    fn from(error: StoreError) -> Self {
+        let message = error.to_string();
+        match error {
+            StoreError::Refused(refusal) => refusal.into(),
+            StoreError::Location(location) => location.into(),
+            StoreError::UnknownTicket => FieldworkError::NotFound(message),
+            StoreError::AmbiguousId(_)
+            | StoreError::Bundle(_)
+            | StoreError::WrongTenant
+            | StoreError::IncompleteBundle(_) => FieldworkError::InvalidInput(message),
+            StoreError::NotInitialised => FieldworkError::NotLoggedIn(message),
+            StoreError::AlreadyInitialised => FieldworkError::NotAllowed(message),
+            StoreError::Sqlite(_)
+            | StoreError::Document(_)
+            | StoreError::SchemaTooNew { .. }
+            | StoreError::Identity(_) => FieldworkError::Storage(message),
+        }
+    }
+}
+
+impl From<SyncError> for FieldworkError {
+    fn from(error: SyncError) -> Self {
+        let message = error.to_string();
+        match error {
+            SyncError::NotLoggedIn | SyncError::Unauthorized(_) => {
+                FieldworkError::NotLoggedIn(message)
+            }
+            SyncError::Offline(_) => FieldworkError::Offline(message),
+            SyncError::Server { .. } => FieldworkError::Server(message),
+            SyncError::Protocol(_) => FieldworkError::Internal(message),
+            SyncError::Store(store) => store.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldwork_core::model::{Role, Status, TicketKind};
+
+    #[test]
+    fn refusals_become_not_allowed_with_the_rules_message() {
+        let error: FieldworkError = StoreError::Refused(Refusal::CreateForbidden {
+            role: Role::Rider,
+            kind: TicketKind::Repair,
+        })
+        .into();
+        assert!(
+            matches!(&error, FieldworkError::NotAllowed(m) if m == "a rider may not create a repair ticket"),
+            "{error:?}"
+        );
+        let error: FieldworkError = Refusal::Transition {
+            from: Status::New,
+            to: Status::Resolved,
+            allowed: "cancelled".into(),
+            hint: "",
+        }
+        .into();
+        assert!(matches!(error, FieldworkError::NotAllowed(_)));
+    }
+
+    #[test]
+    fn each_kind_of_failure_has_its_variant() {
+        assert!(matches!(
+            FieldworkError::from(StoreError::UnknownTicket),
+            FieldworkError::NotFound(_)
+        ));
+        assert!(matches!(
+            FieldworkError::from(StoreError::Location(LocationError::Latitude)),
+            FieldworkError::InvalidInput(_)
+        ));
+        assert!(matches!(
+            FieldworkError::from(SyncError::Offline("cannot connect".into())),
+            FieldworkError::Offline(_)
+        ));
+        assert!(matches!(
+            FieldworkError::from(SyncError::Unauthorized("revoked".into())),
+            FieldworkError::NotLoggedIn(_)
+        ));
+        assert!(matches!(
+            FieldworkError::from(SyncError::Store(StoreError::NotInitialised)),
+            FieldworkError::NotLoggedIn(_)
+        ));
+    }
+}
