@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace. Safe to run on a fresh machine: it checks for what
-# it needs first and says how to get it. One debug build serves the whole run.
+# it needs first and says how to get it (the binding tests install their own Kotlin compiler and
+# JNA). One debug build serves the whole run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,5 +21,11 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== cargo build (the binary and the FFI library the end-to-end and binding tests use)"
+cargo build --workspace --locked
+
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== bindings: Kotlin on a JVM, Python"
+./scripts/test-bindings.sh

@@ -26,27 +26,62 @@ fn setup() -> Setup {
     let proxy = Proxy::start(server.port);
     let tech = Phone::login(&proxy.url, &tech_token);
     let dispatcher = Phone::login(&server.url, &disp_token);
-    Setup { server, proxy, tech, tech_id, dispatcher }
+    Setup {
+        server,
+        proxy,
+        tech,
+        tech_id,
+        dispatcher,
+    }
 }
 
 /// A ticket assigned to the technician, on both phones.
 fn assigned_ticket(s: &Setup) -> String {
-    let id = s.dispatcher.store.create(NewTicket::titled(TicketKind::Repair, "Chiller down")).expect("create").id;
-    s.dispatcher.store.edit(&id, &[Edit::Assign { assignee: Some(s.tech_id.clone()) }]).expect("assign");
+    let id = s
+        .dispatcher
+        .store
+        .create(NewTicket::titled(TicketKind::Repair, "Chiller down"))
+        .expect("create")
+        .id;
+    s.dispatcher
+        .store
+        .edit(
+            &id,
+            &[Edit::Assign {
+                assignee: Some(s.tech_id.clone()),
+            }],
+        )
+        .expect("assign");
     s.dispatcher.sync(3).expect("dispatcher syncs");
     s.tech.sync(3).expect("tech syncs");
     id
 }
 
 fn notes(phone: &Phone, id: &str) -> Vec<String> {
-    phone.store.ticket(id).expect("ticket").notes.into_iter().map(|n| n.text).collect()
+    phone
+        .store
+        .ticket(id)
+        .expect("ticket")
+        .notes
+        .into_iter()
+        .map(|n| n.text)
+        .collect()
 }
 
 fn add_notes(phone: &Phone, id: &str, n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
             let text = format!("step {i}: {}", "checked and noted ".repeat(8));
-            phone.store.edit(id, &[Edit::AddNote { text: text.clone(), internal: true }]).expect("note");
+            phone
+                .store
+                .edit(
+                    id,
+                    &[Edit::AddNote {
+                        text: text.clone(),
+                        internal: true,
+                    }],
+                )
+                .expect("note");
             text
         })
         .collect()
@@ -82,7 +117,15 @@ fn a_pull_cut_midway_resumes_and_a_lost_response_applies_nothing_twice() {
     assert_eq!(notes(&s.tech, &id).len(), 40);
 
     // The server stores the push, then the answer is lost: the retry must not double anything.
-    s.tech.store.edit(&id, &[Edit::SetStatus { status: fieldwork_core::Status::Accepted }]).expect("accept");
+    s.tech
+        .store
+        .edit(
+            &id,
+            &[Edit::SetStatus {
+                status: fieldwork_core::Status::Accepted,
+            }],
+        )
+        .expect("accept");
     let before_events = s.tech.store.ticket(&id).expect("ticket").events.len();
     s.proxy.cut(0, 1, 1);
     let report = s.tech.sync(6).expect("sync recovers from the lost answer");
@@ -91,7 +134,11 @@ fn a_pull_cut_midway_resumes_and_a_lost_response_applies_nothing_twice() {
     s.dispatcher.sync(3).expect("dispatcher pulls");
     let on_server_side = s.dispatcher.store.ticket(&id).expect("ticket");
     assert_eq!(on_server_side.status, fieldwork_core::Status::Accepted);
-    assert_eq!(on_server_side.events.len(), before_events, "no event applied twice");
+    assert_eq!(
+        on_server_side.events.len(),
+        before_events,
+        "no event applied twice"
+    );
     assert_eq!(on_server_side, s.tech.store.ticket(&id).expect("ticket"));
 }
 

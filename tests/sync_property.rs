@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
 
 use common::proxy::Proxy;
 use common::{Phone, Server};
@@ -12,20 +11,26 @@ use fieldwork_core::store::ListQuery;
 use fieldwork_core::ticket::{Edit, NewTicket, Ticket};
 use fieldwork_core::{Priority, Status, TicketKind};
 use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 const DEVICES: usize = 3;
 
-fn server() -> &'static Server {
-    static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(Server::start)
-}
-
 #[derive(Debug, Clone)]
 enum Step {
-    Edit { device: usize, ticket: usize, edit: EditKind },
-    Sync { device: usize },
+    Edit {
+        device: usize,
+        ticket: usize,
+        edit: EditKind,
+    },
+    Sync {
+        device: usize,
+    },
     /// Sync with the connection cut after this many bytes up or down.
-    CutSync { device: usize, up: bool, at: usize },
+    CutSync {
+        device: usize,
+        up: bool,
+        at: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -42,8 +47,13 @@ fn step() -> impl Strategy<Value = Step> {
     let edit = prop_oneof![
         Just(EditKind::Note),
         proptest::sample::select(Priority::ALL.to_vec()).prop_map(EditKind::Priority),
-        proptest::sample::select(vec![Status::Accepted, Status::EnRoute, Status::OnSite, Status::InProgress])
-            .prop_map(EditKind::Status),
+        proptest::sample::select(vec![
+            Status::Accepted,
+            Status::EnRoute,
+            Status::OnSite,
+            Status::InProgress
+        ])
+        .prop_map(EditKind::Status),
         Just(EditKind::Part),
         (0..3u8).prop_map(EditKind::Title),
         (0..3u8).prop_map(EditKind::Tick),
@@ -61,10 +71,13 @@ struct World {
 }
 
 /// dispatcher, technician (assigned both tickets), agent — in a fresh tenant on the shared server.
-fn world(case: usize) -> World {
-    let server = server();
+fn world(server: &Server, case: usize) -> World {
     let tenant = server.tenant(&format!("tenant-{case}"));
-    let roles = [("dispatcher", None), ("technician", Some("north")), ("agent", None)];
+    let roles = [
+        ("dispatcher", None),
+        ("technician", Some("north")),
+        ("agent", None),
+    ];
     let phones: Vec<(Phone, Proxy)> = roles
         .iter()
         .enumerate()
@@ -78,8 +91,20 @@ fn world(case: usize) -> World {
     let dispatcher = &phones[0].0;
     let ids: Vec<String> = (0..2)
         .map(|n| {
-            let id = dispatcher.store.create(NewTicket::titled(TicketKind::Repair, format!("t{n}"))).expect("create").id;
-            dispatcher.store.edit(&id, &[Edit::Assign { assignee: Some(tech.clone()) }]).expect("assign");
+            let id = dispatcher
+                .store
+                .create(NewTicket::titled(TicketKind::Repair, format!("t{n}")))
+                .expect("create")
+                .id;
+            dispatcher
+                .store
+                .edit(
+                    &id,
+                    &[Edit::Assign {
+                        assignee: Some(tech.clone()),
+                    }],
+                )
+                .expect("assign");
             id
         })
         .collect();
@@ -91,12 +116,23 @@ fn world(case: usize) -> World {
 
 fn to_edit(kind: &EditKind, serial: usize) -> Edit {
     match kind {
-        EditKind::Note => Edit::AddNote { text: format!("note {serial}"), internal: false },
+        EditKind::Note => Edit::AddNote {
+            text: format!("note {serial}"),
+            internal: false,
+        },
         EditKind::Priority(p) => Edit::SetPriority { priority: *p },
         EditKind::Status(s) => Edit::SetStatus { status: *s },
-        EditKind::Part => Edit::AddPart { sku: format!("P-{serial}"), qty: 1 },
-        EditKind::Title(n) => Edit::SetTitle { title: format!("title {n}") },
-        EditKind::Tick(n) => Edit::TickChecklist { item: format!("step {n}"), done: serial % 2 == 0 },
+        EditKind::Part => Edit::AddPart {
+            sku: format!("P-{serial}"),
+            qty: 1,
+        },
+        EditKind::Title(n) => Edit::SetTitle {
+            title: format!("title {n}"),
+        },
+        EditKind::Tick(n) => Edit::TickChecklist {
+            item: format!("step {n}"),
+            done: serial.is_multiple_of(2),
+        },
     }
 }
 
@@ -104,55 +140,93 @@ fn note_ids(t: &Ticket) -> BTreeSet<String> {
     t.notes.iter().map(|n| n.id.clone()).collect()
 }
 
-static CASE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(6),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
-
-    #[test]
-    fn devices_syncing_through_a_real_server_converge_and_lose_nothing(steps in proptest::collection::vec(step(), 1..30)) {
-        let w = world(CASE.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
-        let mut written = BTreeSet::new();
-        for (serial, step) in steps.iter().enumerate() {
-            match step {
-                Step::Edit { device, ticket, edit } => {
-                    let store = &w.phones[*device].0.store;
-                    let id = &w.ids[*ticket];
-                    if let Ok(t) = store.edit(id, &[to_edit(edit, serial)]) {
-                        written.extend(note_ids(&t));
-                    }
-                }
-                Step::Sync { device } => {
-                    w.phones[*device].0.sync(5).expect("sync");
-                }
-                Step::CutSync { device, up, at } => {
-                    let (phone, proxy) = &w.phones[*device];
-                    if *up { proxy.cut(*at, 0, 1) } else { proxy.cut(0, *at, 1) }
-                    phone.sync(6).expect("sync survives one cut");
+/// One random history: edits, syncs and cut syncs, then everyone syncs twice.
+fn check(server: &Server, case: usize, steps: &[Step]) -> Result<(), TestCaseError> {
+    let w = world(server, case);
+    let mut written = BTreeSet::new();
+    for (serial, step) in steps.iter().enumerate() {
+        match step {
+            Step::Edit {
+                device,
+                ticket,
+                edit,
+            } => {
+                let store = &w.phones[*device].0.store;
+                let id = &w.ids[*ticket];
+                if let Ok(t) = store.edit(id, &[to_edit(edit, serial)]) {
+                    written.extend(note_ids(&t));
                 }
             }
-        }
-        for _ in 0..2 {
-            for (phone, _) in &w.phones {
-                phone.sync(5).expect("final sync");
+            Step::Sync { device } => {
+                w.phones[*device].0.sync(5).expect("sync");
+            }
+            Step::CutSync { device, up, at } => {
+                let (phone, proxy) = &w.phones[*device];
+                if *up {
+                    proxy.cut(*at, 0, 1)
+                } else {
+                    proxy.cut(0, *at, 1)
+                }
+                phone.sync(6).expect("sync survives one cut");
             }
         }
-        for id in &w.ids {
-            let views: Vec<Ticket> = w.phones.iter().map(|(p, _)| p.store.ticket(id).expect("every device holds it")).collect();
-            prop_assert_eq!(&views[0], &views[1]);
-            prop_assert_eq!(&views[0], &views[2]);
-        }
-        let all_notes: BTreeSet<String> =
-            w.ids.iter().flat_map(|id| note_ids(&w.phones[0].0.store.ticket(id).expect("ticket"))).collect();
-        prop_assert!(written.is_subset(&all_notes), "a note was lost");
+    }
+    for _ in 0..2 {
         for (phone, _) in &w.phones {
-            prop_assert!(phone.store.quarantine().expect("list").is_empty(), "honest work was refused");
-            prop_assert_eq!(phone.store.outbox_len().expect("outbox"), 0);
-            prop_assert_eq!(phone.store.list(&ListQuery::default()).expect("list").len(), 2);
+            phone.sync(5).expect("final sync");
         }
+    }
+    for id in &w.ids {
+        let views: Vec<Ticket> = w
+            .phones
+            .iter()
+            .map(|(p, _)| p.store.ticket(id).expect("every device holds it"))
+            .collect();
+        prop_assert_eq!(&views[0], &views[1]);
+        prop_assert_eq!(&views[0], &views[2]);
+    }
+    let all_notes: BTreeSet<String> = w
+        .ids
+        .iter()
+        .flat_map(|id| note_ids(&w.phones[0].0.store.ticket(id).expect("ticket")))
+        .collect();
+    prop_assert!(written.is_subset(&all_notes), "a note was lost");
+    for (phone, _) in &w.phones {
+        prop_assert!(
+            phone.store.quarantine().expect("list").is_empty(),
+            "honest work was refused"
+        );
+        prop_assert_eq!(phone.store.outbox_len().expect("outbox"), 0);
+        prop_assert_eq!(
+            phone.store.list(&ListQuery::default()).expect("list").len(),
+            2
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn devices_syncing_through_a_real_server_converge_and_lose_nothing() {
+    // One server for all cases (a fresh tenant each), owned by this test so it stops with it.
+    let server = Server::start();
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(6);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let case = std::sync::atomic::AtomicUsize::new(0);
+    let result = runner.run(&proptest::collection::vec(step(), 1..30), |steps| {
+        check(
+            &server,
+            case.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+            &steps,
+        )
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
     }
 }

@@ -62,7 +62,10 @@ impl ServerProcess {
             .stdout(Stdio::piped())
             .spawn()
             .map_err(step("start server"))?;
-        let stdout = child.stdout.take().ok_or_else(|| BenchError::Step("no server stdout".into()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| BenchError::Step("no server stdout".into()))?;
         let mut lines = BufReader::new(stdout).lines();
         let url = loop {
             match lines.next() {
@@ -80,16 +83,31 @@ impl ServerProcess {
     /// Resident memory of the server process, in MiB (Linux).
     fn rss_mib(&self) -> Option<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+        let kb: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
         Some(kb / 1024.0)
     }
 }
 
 fn admin(data: &Path, args: &[&str]) -> Result<serde_json::Value, BenchError> {
     let exe = std::env::current_exe().map_err(step("find own binary"))?;
-    let out = Command::new(exe).args(["admin", "--data"]).arg(data).args(args).arg("--json").output().map_err(step("admin"))?;
+    let out = Command::new(exe)
+        .args(["admin", "--data"])
+        .arg(data)
+        .args(args)
+        .arg("--json")
+        .output()
+        .map_err(step("admin"))?;
     if !out.status.success() {
-        return Err(BenchError::Step(format!("admin {args:?}: {}", String::from_utf8_lossy(&out.stderr))));
+        return Err(BenchError::Step(format!(
+            "admin {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
     }
     serde_json::from_slice(&out.stdout).map_err(step("admin output"))
 }
@@ -100,16 +118,21 @@ struct Phone {
 
 impl Phone {
     fn login(dir: &Path, name: &str, url: &str, token: &str) -> Result<Phone, BenchError> {
-        let store = TicketStore::open(&dir.join(format!("{name}.db"))).map_err(step("open store"))?;
+        let store =
+            TicketStore::open(&dir.join(format!("{name}.db"))).map_err(step("open store"))?;
         sync::block_on(sync::engine::login_with_token(&store, url, token, name))
             .map_err(step("runtime"))?
             .map_err(step("login"))?;
-        Ok(Phone { store: Arc::new(store) })
+        Ok(Phone {
+            store: Arc::new(store),
+        })
     }
 
     fn sync(&self) -> Result<SyncReport, BenchError> {
         let engine = SyncEngine::new(self.store.clone()).map_err(step("engine"))?;
-        sync::block_on(engine.sync(RetryPolicy::default())).map_err(step("runtime"))?.map_err(step("sync"))
+        sync::block_on(engine.sync(RetryPolicy::default()))
+            .map_err(step("runtime"))?
+            .map_err(step("sync"))
     }
 }
 
@@ -127,28 +150,66 @@ fn bench_sync(n: usize) -> Result<(), BenchError> {
     let dir = tempfile::tempdir().map_err(step("temp dir"))?;
     let data: PathBuf = dir.path().join("server");
     let server = ServerProcess::start(&data)?;
-    let tenant = admin(&data, &["create-tenant", "bench"])?["tenant_id"].as_str().unwrap_or_default().to_owned();
-    let user = |role: &str, name: &str, team: Option<&str>| -> Result<(String, String), BenchError> {
-        let mut a = vec!["create-user", "--tenant", tenant.as_str(), "--role", role, "--name", name];
-        if let Some(team) = team {
-            a.extend(["--team", team]);
-        }
-        let v = admin(&data, &a)?;
-        Ok((v["user_id"].as_str().unwrap_or_default().to_owned(), v["token"].as_str().unwrap_or_default().to_owned()))
-    };
+    let tenant = admin(&data, &["create-tenant", "bench"])?["tenant_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let user =
+        |role: &str, name: &str, team: Option<&str>| -> Result<(String, String), BenchError> {
+            let mut a = vec![
+                "create-user",
+                "--tenant",
+                tenant.as_str(),
+                "--role",
+                role,
+                "--name",
+                name,
+            ];
+            if let Some(team) = team {
+                a.extend(["--team", team]);
+            }
+            let v = admin(&data, &a)?;
+            Ok((
+                v["user_id"].as_str().unwrap_or_default().to_owned(),
+                v["token"].as_str().unwrap_or_default().to_owned(),
+            ))
+        };
     let (_, disp_token) = user("dispatcher", "ops", None)?;
     let (tech_id, tech_token) = user("technician", "tech", Some("north"))?;
     let (_, agent_token) = user("agent", "agent", None)?;
     let dispatcher = Phone::login(dir.path(), "dispatcher", &server.url, &disp_token)?;
     let tech = Phone::login(dir.path(), "tech", &server.url, &tech_token)?;
-    println!("server {} (RSS at start {:.1} MiB)", server.url, server.rss_mib().unwrap_or(0.0));
+    println!(
+        "server {} (RSS at start {:.1} MiB)",
+        server.url,
+        server.rss_mib().unwrap_or(0.0)
+    );
 
     // 1. One status change, incremental.
-    let id = dispatcher.store.create(NewTicket::titled(TicketKind::Repair, "Compressor noise")).map_err(step("create"))?.id;
-    dispatcher.store.edit(&id, &[Edit::Assign { assignee: Some(tech_id.clone()) }]).map_err(step("assign"))?;
+    let id = dispatcher
+        .store
+        .create(NewTicket::titled(TicketKind::Repair, "Compressor noise"))
+        .map_err(step("create"))?
+        .id;
+    dispatcher
+        .store
+        .edit(
+            &id,
+            &[Edit::Assign {
+                assignee: Some(tech_id.clone()),
+            }],
+        )
+        .map_err(step("assign"))?;
     dispatcher.sync()?;
     tech.sync()?;
-    tech.store.edit(&id, &[Edit::SetStatus { status: Status::Accepted }]).map_err(step("accept"))?;
+    tech.store
+        .edit(
+            &id,
+            &[Edit::SetStatus {
+                status: Status::Accepted,
+            }],
+        )
+        .map_err(step("accept"))?;
     let r = tech.sync()?;
     println!(
         "| 1 status change, incremental sync | {} round trip(s), {} B up, {} B down |",
@@ -158,7 +219,10 @@ fn bench_sync(n: usize) -> Result<(), BenchError> {
     // 2. A fresh device bootstraps n tickets.
     let start = Instant::now();
     for i in 0..n {
-        let mut new = NewTicket::titled(TicketKind::Repair, format!("Ticket {i}: freezer alarm at store {}", i % 97));
+        let mut new = NewTicket::titled(
+            TicketKind::Repair,
+            format!("Ticket {i}: freezer alarm at store {}", i % 97),
+        );
         new.priority = Priority::ALL[i % 4];
         new.description = "Temperature above −12 °C for 20 minutes; customer moved stock.".into();
         dispatcher.store.create(new).map_err(step("create"))?;
@@ -185,16 +249,33 @@ fn bench_sync(n: usize) -> Result<(), BenchError> {
         kib(boot.bytes_received),
         kib(boot.bytes_sent)
     );
-    println!("server RSS after bootstrap: {:.1} MiB", server.rss_mib().unwrap_or(0.0));
+    println!(
+        "server RSS after bootstrap: {:.1} MiB",
+        server.rss_mib().unwrap_or(0.0)
+    );
 
     // 3. Resync with 1% changed.
-    let page = dispatcher.store.list(&ListQuery { limit: (n / 100).max(1) as u32, ..Default::default() }).map_err(step("list"))?;
+    let page = dispatcher
+        .store
+        .list(&ListQuery {
+            limit: (n / 100).max(1) as u32,
+            ..Default::default()
+        })
+        .map_err(step("list"))?;
     for row in &page {
         let title = format!("{} (rechecked)", row.title);
-        dispatcher.store.edit(&row.id, &[Edit::SetTitle { title }]).map_err(step("edit"))?;
+        dispatcher
+            .store
+            .edit(&row.id, &[Edit::SetTitle { title }])
+            .map_err(step("edit"))?;
     }
-    let change_bytes: usize =
-        dispatcher.store.outbox_batch(100_000).map_err(step("outbox"))?.iter().map(|c| c.change.len()).sum();
+    let change_bytes: usize = dispatcher
+        .store
+        .outbox_batch(100_000)
+        .map_err(step("outbox"))?
+        .iter()
+        .map(|c| c.change.len())
+        .sum();
     dispatcher.sync()?;
     let start = Instant::now();
     let resync = agent.sync()?;
@@ -207,6 +288,9 @@ fn bench_sync(n: usize) -> Result<(), BenchError> {
         resync.bytes_received as f64 / change_bytes.max(1) as f64,
         start.elapsed().as_secs_f64() * 1e3
     );
-    println!("server RSS at the end: {:.1} MiB ({n} tickets stored)", server.rss_mib().unwrap_or(0.0));
+    println!(
+        "server RSS at the end: {:.1} MiB ({n} tickets stored)",
+        server.rss_mib().unwrap_or(0.0)
+    );
     Ok(())
 }

@@ -1,8 +1,11 @@
 //! `fieldwork`: the one binary. `fieldwork device …` is a full device on a desktop (kiosk,
 //! gateway, scripting, tests); `serve`, `admin` and `bench` join it as the server grows.
 
+mod admin;
+mod bench;
 mod device;
 mod output;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -23,18 +26,31 @@ struct Cli {
 enum Command {
     /// Act as a device: tickets stored in DIR, usable with no network.
     Device(device::DeviceArgs),
+    /// Run the sync server on a data directory.
+    Serve(serve::ServeArgs),
+    /// Manage a server's tenants, users and tokens.
+    Admin(admin::AdminArgs),
+    /// Measure sync against a local server (figures for docs/benchmarks.md).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Device(args) => device::run(args),
-    };
+    match cli.command {
+        Command::Device(args) => finish(device::run(args), device::CliError::exit_code),
+        Command::Serve(args) => finish(serve::run(args), serve::ServeError::exit_code),
+        Command::Admin(args) => finish(admin::run(args), admin::AdminError::exit_code),
+        Command::Bench(args) => finish(bench::run(args), |_| 1),
+    }
+}
+
+/// `error: …` on stderr and the command's exit code, or success.
+fn finish<E: std::fmt::Display>(result: Result<(), E>, exit_code: fn(&E) -> u8) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
-            ExitCode::from(err.exit_code())
+            ExitCode::from(exit_code(&err))
         }
     }
 }

@@ -31,7 +31,8 @@ fn spawn_server(data: &Path, listen: &str) -> (Child, String) {
         .env("RUST_LOG", "warn")
         .env_remove("RUST_BACKTRACE")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        // A log file, not our stderr: a server outliving the test must not hold the test's pipes.
+        .stderr(server_log(data))
         .spawn()
         .expect("fieldwork serve starts");
     let stdout = child.stdout.take().expect("stdout is piped");
@@ -43,8 +44,19 @@ fn spawn_server(data: &Path, listen: &str) -> (Child, String) {
             }
         }
     });
-    let url = rx.recv_timeout(Duration::from_secs(60)).expect("the server says where it listens");
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the server says where it listens");
     (child, url)
+}
+
+fn server_log(data: &Path) -> Stdio {
+    let path = data.with_extension("log");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_or_else(|_| Stdio::null(), Stdio::from)
 }
 
 impl Server {
@@ -52,8 +64,18 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         let (child, url) = spawn_server(&data, "127.0.0.1:0");
-        let port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("url has a port");
-        Server { child: Some(child), url, port, data, _dir: dir }
+        let port = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("url has a port");
+        Server {
+            child: Some(child),
+            url,
+            port,
+            data,
+            _dir: dir,
+        }
     }
 
     /// Kills the server (no graceful shutdown) and starts it again on the same data and port.
@@ -80,22 +102,48 @@ impl Server {
             .env_remove("RUST_BACKTRACE")
             .output()
             .expect("fieldwork admin runs");
-        assert!(out.status.success(), "admin {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "admin {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("admin prints JSON")
     }
 
     pub fn tenant(&self, name: &str) -> String {
-        self.admin(&["create-tenant", name])["tenant_id"].as_str().expect("tenant_id").to_owned()
+        self.admin(&["create-tenant", name])["tenant_id"]
+            .as_str()
+            .expect("tenant_id")
+            .to_owned()
     }
 
     /// Creates a user; returns (user_id, user API token).
-    pub fn user(&self, tenant: &str, role: &str, name: &str, team: Option<&str>) -> (String, String) {
-        let mut args = vec!["create-user", "--tenant", tenant, "--role", role, "--name", name, "--password", "pw-123456"];
+    pub fn user(
+        &self,
+        tenant: &str,
+        role: &str,
+        name: &str,
+        team: Option<&str>,
+    ) -> (String, String) {
+        let mut args = vec![
+            "create-user",
+            "--tenant",
+            tenant,
+            "--role",
+            role,
+            "--name",
+            name,
+            "--password",
+            "pw-123456",
+        ];
         if let Some(team) = team {
             args.extend(["--team", team]);
         }
         let v = self.admin(&args);
-        (v["user_id"].as_str().expect("user_id").to_owned(), v["token"].as_str().expect("token").to_owned())
+        (
+            v["user_id"].as_str().expect("user_id").to_owned(),
+            v["token"].as_str().expect("token").to_owned(),
+        )
     }
 }
 
@@ -138,7 +186,11 @@ impl Device {
 
     pub fn json(&self, args: &[&str]) -> Value {
         let out = self.run(&[args, &["--json"]].concat());
-        assert!(out.status.success(), "device {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "device {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("device prints JSON")
     }
 
@@ -203,15 +255,27 @@ impl Phone {
     /// Logs in to `url` (often a proxy) with a user API token.
     pub fn login(url: &str, token: &str) -> Phone {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = fieldwork_core::store::TicketStore::open(&dir.path().join("phone.db")).expect("store opens");
-        fieldwork_core::sync::block_on(fieldwork_core::sync::engine::login_with_token(&store, url, token, "test phone"))
-            .expect("runtime")
-            .expect("login succeeds");
-        Phone { _dir: dir, store: std::sync::Arc::new(store) }
+        let store = fieldwork_core::store::TicketStore::open(&dir.path().join("phone.db"))
+            .expect("store opens");
+        fieldwork_core::sync::block_on(fieldwork_core::sync::engine::login_with_token(
+            &store,
+            url,
+            token,
+            "test phone",
+        ))
+        .expect("runtime")
+        .expect("login succeeds");
+        Phone {
+            _dir: dir,
+            store: std::sync::Arc::new(store),
+        }
     }
 
     /// One full sync with quick retries.
-    pub fn sync(&self, attempts: u32) -> Result<fieldwork_core::sync::SyncReport, fieldwork_core::sync::SyncError> {
+    pub fn sync(
+        &self,
+        attempts: u32,
+    ) -> Result<fieldwork_core::sync::SyncReport, fieldwork_core::sync::SyncError> {
         let engine = fieldwork_core::sync::SyncEngine::new(self.store.clone())?;
         let policy = fieldwork_core::sync::RetryPolicy {
             base: Duration::from_millis(10),

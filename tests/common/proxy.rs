@@ -3,8 +3,8 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 
 #[derive(Default)]
 struct Faults {
@@ -39,7 +39,10 @@ impl Proxy {
                 std::thread::spawn(move || handle(client, faults));
             }
         });
-        Proxy { url: format!("http://127.0.0.1:{port}"), faults }
+        Proxy {
+            url: format!("http://127.0.0.1:{port}"),
+            faults,
+        }
     }
 
     /// Cuts the next `times` connections after `up` request bytes or `down` response bytes.
@@ -67,7 +70,8 @@ fn handle(client: TcpStream, faults: Arc<Faults>) {
         let _ = client.shutdown(Shutdown::Both);
         return;
     }
-    let Ok(server) = TcpStream::connect(("127.0.0.1", faults.target_port.load(Ordering::SeqCst))) else {
+    let Ok(server) = TcpStream::connect(("127.0.0.1", faults.target_port.load(Ordering::SeqCst)))
+    else {
         let _ = client.shutdown(Shutdown::Both);
         return;
     };
@@ -76,9 +80,19 @@ fn handle(client: TcpStream, faults: Arc<Faults>) {
         .cuts_left
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok();
-    let up_limit = if armed { faults.cut_up_after.load(Ordering::SeqCst) } else { 0 };
-    let down_limit = if armed { faults.cut_down_after.load(Ordering::SeqCst) } else { 0 };
-    let (Ok(client2), Ok(server2)) = (client.try_clone(), server.try_clone()) else { return };
+    let up_limit = if armed {
+        faults.cut_up_after.load(Ordering::SeqCst)
+    } else {
+        0
+    };
+    let down_limit = if armed {
+        faults.cut_down_after.load(Ordering::SeqCst)
+    } else {
+        0
+    };
+    let (Ok(client2), Ok(server2)) = (client.try_clone(), server.try_clone()) else {
+        return;
+    };
     let f_up = faults.clone();
     let up = std::thread::spawn(move || pump(client, server, up_limit, &f_up));
     pump(server2, client2, down_limit, &faults);
@@ -94,7 +108,11 @@ fn pump(mut from: TcpStream, mut to: TcpStream, limit: usize, faults: &Faults) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let allowed = if limit > 0 { n.min(limit.saturating_sub(total)) } else { n };
+        let allowed = if limit > 0 {
+            n.min(limit.saturating_sub(total))
+        } else {
+            n
+        };
         if allowed > 0 && to.write_all(&buf[..allowed]).is_err() {
             break;
         }
