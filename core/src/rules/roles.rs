@@ -3,8 +3,9 @@
 //! - rider: tickets they reported; create help requests; notes, location; cancel while open; rate.
 //! - merchant: tickets they reported; create fault reports; notes; confirm (close) or reopen a
 //!   resolution; cancel while open; rate.
-//! - technician: tickets assigned to them and their team's unassigned queue; status along the
-//!   workflow, notes (internal too), parts, checklist; claim from the queue; release to the queue.
+//! - technician: tickets assigned to them, their team's unassigned queue and tickets they
+//!   reported; status along the workflow, notes (internal too), parts, checklist; claim from the
+//!   queue; release to the queue.
 //! - agent, dispatcher, supervisor, admin: every ticket of the tenant, every edit.
 
 use crate::model::{Actor, Role, Status, TicketKind};
@@ -19,7 +20,11 @@ pub fn can_see(actor: &Actor, ticket: &Ticket) -> bool {
     }
     match actor.role {
         Role::Rider | Role::Merchant => is_reporter(actor, ticket),
-        Role::Technician => is_assignee(actor, ticket) || in_team_queue(actor, ticket),
+        // A technician also keeps sight of tickets they reported themselves (e.g. a fault found
+        // on a round), even before anyone assigns them.
+        Role::Technician => {
+            is_assignee(actor, ticket) || in_team_queue(actor, ticket) || is_reporter(actor, ticket)
+        }
         Role::Agent | Role::Dispatcher | Role::Supervisor | Role::Admin => true,
     }
 }

@@ -39,6 +39,7 @@ pub struct ServerClient {
 impl ServerClient {
     /// A client for the server at `base` (e.g. `https://fw.example.com`).
     pub fn new(base: &str) -> Result<Self, SyncError> {
+        install_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .build()
@@ -184,6 +185,15 @@ impl ServerClient {
             .await?;
         Ok(())
     }
+}
+
+/// Makes ring rustls's process-wide crypto provider, once. If the host app installed another
+/// provider first, that one is used.
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 fn describe(e: &reqwest::Error) -> String {
