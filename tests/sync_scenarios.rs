@@ -245,3 +245,93 @@ fn a_revoked_token_is_refused_and_logout_keeps_the_tickets() {
     assert!(rider.fails(&["sync"]).contains("not logged in"));
     assert_eq!(rider.ids(), [id]);
 }
+
+#[test]
+fn background_sync_pushes_local_edits_and_hears_news_through_the_long_poll() {
+    use std::sync::{Arc, Mutex};
+
+    use common::{Phone, eventually};
+    use fieldwork_core::store::ChangeOrigin;
+    use fieldwork_core::sync::background::BackgroundSync;
+    use fieldwork_core::sync::{SyncEngine, SyncState};
+    use fieldwork_core::ticket::Edit;
+
+    let org = Org::new();
+    let (_, rider_token) = org.server.user(&org.tenant, "rider", "r1", None);
+    let (_, disp_token) = org.server.user(&org.tenant, "dispatcher", "ops", None);
+    let rider = Phone::login(&org.server.url, &rider_token);
+    let dispatcher = Phone::login(&org.server.url, &disp_token);
+
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let sink = heard.clone();
+    let _watch = rider.store.observe(move |e| {
+        if e.origin == ChangeOrigin::Remote {
+            sink.lock().expect("lock").extend(e.ids.clone());
+        }
+    });
+    let engine = Arc::new(SyncEngine::new(rider.store.clone()).expect("engine"));
+    let states = Arc::new(Mutex::new(Vec::new()));
+    let state_sink = states.clone();
+    let _status = engine.observe_status(move |s| state_sink.lock().expect("lock").push(s.state));
+    let background = BackgroundSync::start(engine.clone()).expect("starts");
+
+    // A local edit is pushed without anyone asking.
+    let id = rider
+        .store
+        .help_request(None, None, Some("flat tyre".into()))
+        .expect("help")
+        .id;
+    eventually("the help request reaches the server", || {
+        dispatcher.sync(3).expect("dispatcher syncs");
+        dispatcher.store.ticket(&id).is_ok()
+    });
+    // The dispatcher's answer arrives through the rider's open long-poll.
+    dispatcher
+        .store
+        .edit(
+            &id,
+            &[Edit::AddNote {
+                text: "help is coming".into(),
+                internal: false,
+            }],
+        )
+        .expect("note");
+    dispatcher.sync(3).expect("dispatcher pushes");
+    eventually("the rider hears the answer", || {
+        rider
+            .store
+            .ticket(&id)
+            .map(|t| t.notes.len() == 2)
+            .unwrap_or(false)
+    });
+    assert!(
+        heard.lock().expect("lock").contains(&id),
+        "the UI observer heard the remote change"
+    );
+    assert!(states.lock().expect("lock").contains(&SyncState::Syncing));
+
+    // Network gone: the engine says so and does not try.
+    background.set_network_available(false);
+    eventually("offline state", || {
+        engine
+            .status()
+            .map(|s| s.state == SyncState::Offline)
+            .unwrap_or(false)
+    });
+    rider
+        .store
+        .edit(
+            &id,
+            &[Edit::AddNote {
+                text: "still waiting".into(),
+                internal: false,
+            }],
+        )
+        .expect("note");
+    assert_eq!(rider.store.outbox_len().expect("outbox"), 1);
+    background.set_network_available(true);
+    eventually("queued note sent once the network is back", || {
+        rider.store.outbox_len().expect("outbox") == 0
+    });
+    background.stop();
+}
