@@ -243,8 +243,10 @@ fn bench_sync(n: usize) -> Result<(), BenchError> {
     let took = start.elapsed();
     let count = agent.store.ticket_count().map_err(step("count"))?;
     println!(
-        "| fresh device, {count} visible tickets | {:.2} s, {} rounds, {} down, {} up |",
+        "| fresh device, {count} visible tickets | {:.2} s ({:.2} s server + transfer, {:.2} s applying), {} rounds, {} down, {} up |",
         took.as_secs_f64(),
+        boot.wait_ms as f64 / 1e3,
+        boot.apply_ms as f64 / 1e3,
         boot.rounds,
         kib(boot.bytes_received),
         kib(boot.bytes_sent)

@@ -59,6 +59,9 @@ pub struct RoundReport {
     pub more: bool,
     pub bytes_sent: usize,
     pub bytes_received: usize,
+    /// Time waiting for the server's answer, and time applying it locally (milliseconds).
+    pub wait_ms: u64,
+    pub apply_ms: u64,
 }
 
 /// What a whole sync (rounds until caught up) did.
@@ -72,6 +75,9 @@ pub struct SyncReport {
     pub pending: usize,
     pub bytes_sent: usize,
     pub bytes_received: usize,
+    /// Milliseconds spent waiting for the server, and applying its answers on the device.
+    pub wait_ms: u64,
+    pub apply_ms: u64,
 }
 
 /// Syncs one store with its server.
@@ -151,10 +157,13 @@ impl SyncEngine {
             max_bytes: self.pull_bytes,
             changes,
         };
+        let started = std::time::Instant::now();
         let (response, Transfer { sent, received }) =
             self.client.sync(&self.token, &request).await?;
+        let waited = started.elapsed();
         let received_at = crate::clock::SystemClock.now_ms();
         self.store.apply_sync_response(&response, received_at)?;
+        let applied = started.elapsed().saturating_sub(waited);
         Ok(RoundReport {
             pushed: request.changes.len(),
             accepted: response.accepted.len(),
@@ -163,6 +172,8 @@ impl SyncEngine {
             more: response.more,
             bytes_sent: sent,
             bytes_received: received,
+            wait_ms: waited.as_millis() as u64,
+            apply_ms: applied.as_millis() as u64,
         })
     }
 
@@ -183,6 +194,8 @@ impl SyncEngine {
                     report.rejected += round.rejected;
                     report.bytes_sent += round.bytes_sent;
                     report.bytes_received += round.bytes_received;
+                    report.wait_ms += round.wait_ms;
+                    report.apply_ms += round.apply_ms;
                     let pending = self.store.outbox_len()?;
                     // Changes refused as missing dependencies come back only after their
                     // parents, which the same round quarantined; nothing pending means done.
