@@ -48,19 +48,45 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 
 /// Applies migrations until the schema is at `target`. Refuses a database from a newer app.
 pub(super) fn migrate(conn: &mut Connection, target: u32) -> Result<(), StoreError> {
+    apply_migrations(conn, MIGRATIONS, target).map_err(|e| match e {
+        MigrationError::Sqlite(e) => StoreError::Sqlite(e),
+        MigrationError::TooNew { found, supported } => {
+            StoreError::SchemaTooNew { found, supported }
+        }
+    })
+}
+
+/// Why [`apply_migrations`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("schema version {found} is newer than this build's {supported}")]
+    TooNew { found: u32, supported: u32 },
+}
+
+/// The migration runner shared by the device store and the server: `migrations[i]` takes
+/// `PRAGMA user_version` from `i` to `i + 1`, each step in its own immediate transaction, until
+/// the schema is at `target`. A schema newer than `migrations` knows is refused.
+pub fn apply_migrations(
+    conn: &mut Connection,
+    migrations: &[&str],
+    target: u32,
+) -> Result<(), MigrationError> {
+    let latest = migrations.len() as u32;
     let mut version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if version > LATEST_VERSION {
-        return Err(StoreError::SchemaTooNew {
+    if version > latest {
+        return Err(MigrationError::TooNew {
             found: version,
-            supported: LATEST_VERSION,
+            supported: latest,
         });
     }
-    while version < target {
+    while version < target.min(latest) {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Another process may have migrated while we waited for the lock.
         let current: u32 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
         if current == version {
-            tx.execute_batch(MIGRATIONS[version as usize])?;
+            tx.execute_batch(migrations[version as usize])?;
             tx.pragma_update(None, "user_version", version + 1)?;
         }
         tx.commit()?;

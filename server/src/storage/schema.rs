@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use fieldwork_core::store::schema::{MigrationError, apply_migrations};
+use rusqlite::{Connection, OpenFlags};
 
 use super::Result;
 use crate::error::Error;
@@ -43,27 +44,13 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Applies migrations until the schema is at `target`. Refuses a database from a newer server.
+/// Applies migrations until the schema is at `target` (the runner is the device store's).
+/// Refuses a database from a newer server.
 pub(super) fn migrate(conn: &mut Connection, target: u32) -> Result<()> {
-    let mut version: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if version > LATEST_VERSION {
-        return Err(Error::SchemaTooNew {
-            found: version,
-            supported: LATEST_VERSION,
-        });
-    }
-    while version < target {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        // Another process (the admin CLI) may have migrated while we waited for the lock.
-        let current: u32 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
-        if current == version {
-            tx.execute_batch(MIGRATIONS[version as usize])?;
-            tx.pragma_update(None, "user_version", version + 1)?;
-        }
-        tx.commit()?;
-        version = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    }
-    Ok(())
+    apply_migrations(conn, MIGRATIONS, target).map_err(|e| match e {
+        MigrationError::Sqlite(e) => e.into(),
+        MigrationError::TooNew { found, supported } => Error::SchemaTooNew { found, supported },
+    })
 }
 
 #[cfg(test)]
