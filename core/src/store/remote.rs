@@ -149,25 +149,32 @@ impl TicketStore {
         let mut changed = BTreeSet::new();
         let round = self.write(|tx| {
             let mut round = AppliedRound::default();
+            // The outbox has no index on `hash` (one less page to write per edit); the changes
+            // answered are the oldest ones sent, so one ordered read maps their hashes to rows.
+            let answered = response.accepted.len() + response.rejected.len();
+            let rows = outbox_rows_by_hash(tx, answered + crate::sync::protocol::MAX_CHANGES_PER_REQUEST)?;
             for hash in &response.accepted {
-                round.acknowledged += tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?.execute([hash])?;
+                if let Some(seq) = rows.get(hash) {
+                    round.acknowledged += tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?.execute([seq])?;
+                }
             }
             let mut reset = BTreeSet::new();
             for rejection in &response.rejected {
+                reset.insert(rejection.ticket_id.clone());
+                let Some(seq) = rows.get(&rejection.hash) else { continue };
                 let moved = tx
                     .prepare_cached(
                         "INSERT OR REPLACE INTO quarantine (hash, ticket_id, change, code, message, rejected_at)
-                         SELECT hash, ticket_id, change, ?2, ?3, ?4 FROM outbox WHERE hash = ?1",
+                         SELECT hash, ticket_id, change, ?2, ?3, ?4 FROM outbox WHERE seq = ?1",
                     )?
                     .execute(params![
-                        rejection.hash,
+                        seq,
                         serde_json::to_value(rejection.code).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
                         rejection.message,
                         at
                     ])?;
-                tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?.execute([&rejection.hash])?;
+                tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?.execute([seq])?;
                 round.quarantined += moved;
-                reset.insert(rejection.ticket_id.clone());
             }
             for item in &response.items {
                 let id = item.ticket_id();
@@ -281,6 +288,16 @@ fn decode_changes(changes: &[ByteBuf]) -> Result<Vec<Change>> {
                 "a pulled change cannot be read: {e}"
             )))
         })
+}
+
+/// The oldest `limit` outbox rows, by hash.
+fn outbox_rows_by_hash(
+    tx: &Transaction,
+    limit: usize,
+) -> Result<std::collections::HashMap<String, i64>> {
+    let mut stmt = tx.prepare_cached("SELECT hash, seq FROM outbox ORDER BY seq LIMIT ?1")?;
+    let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
 /// This device's queued changes of one ticket, oldest first.
