@@ -342,17 +342,11 @@ impl FieldworkClient {
         if let Ok(engine) = engine {
             return Ok(engine.status()?);
         }
-        let meta = self.store.sync_meta()?;
-        Ok(CoreStatus {
-            state: fieldwork_core::sync::SyncState::Idle,
-            pending: self.store.outbox_len()?,
-            quarantined: self.store.quarantine()?.len(),
-            last_success: meta.last_success,
-            last_error: meta.last_error,
-            cursor: meta.cursor,
-            clock_offset_ms: meta.clock_offset_ms,
-            server: None,
-        })
+        Ok(CoreStatus::of_store(
+            &self.store,
+            fieldwork_core::sync::SyncState::Idle,
+            None,
+        )?)
     }
 
     /// Tells status observers about a login or logout.

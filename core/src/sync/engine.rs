@@ -49,6 +49,28 @@ pub struct SyncStatus {
     pub server: Option<String>,
 }
 
+impl SyncStatus {
+    /// The status a store's sync state amounts to, with the engine's `state` (a store with no
+    /// running engine — not logged in yet — is `Idle` with no server).
+    pub fn of_store(
+        store: &TicketStore,
+        state: SyncState,
+        server: Option<String>,
+    ) -> Result<SyncStatus, SyncError> {
+        let meta = store.sync_meta()?;
+        Ok(SyncStatus {
+            state,
+            pending: store.outbox_len()?,
+            quarantined: store.quarantine()?.len(),
+            last_success: meta.last_success,
+            last_error: meta.last_error,
+            cursor: meta.cursor,
+            clock_offset_ms: meta.clock_offset_ms,
+            server,
+        })
+    }
+}
+
 /// What one round trip did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoundReport {
@@ -118,17 +140,8 @@ impl SyncEngine {
 
     /// Current status, from the store and the engine's state.
     pub fn status(&self) -> Result<SyncStatus, SyncError> {
-        let meta = self.store.sync_meta()?;
-        Ok(SyncStatus {
-            state: *self.state.lock().unwrap_or_else(|p| p.into_inner()),
-            pending: self.store.outbox_len()?,
-            quarantined: self.store.quarantine()?.len(),
-            last_success: meta.last_success,
-            last_error: meta.last_error,
-            cursor: meta.cursor,
-            clock_offset_ms: meta.clock_offset_ms,
-            server: Some(self.client.base().to_owned()),
-        })
+        let state = *self.state.lock().unwrap_or_else(|p| p.into_inner());
+        SyncStatus::of_store(&self.store, state, Some(self.client.base().to_owned()))
     }
 
     /// Hears every status change until the handle is dropped.
