@@ -85,6 +85,8 @@ pub struct Note {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Attachment {
     pub sha256: String,
+    /// The thumbnail's own sha256.
+    pub thumb: Option<String>,
     pub mime: String,
     pub bytes: i64,
     pub width: i64,
@@ -92,7 +94,9 @@ pub struct Attachment {
     pub captured_at: Option<i64>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
+    pub accuracy_m: Option<f64>,
     pub by: String,
+    pub at: i64,
 }
 
 /// One entry of the ticket's append-only history (status change, assignment, …).
@@ -437,6 +441,7 @@ impl From<core::Ticket> for Ticket {
                 .into_iter()
                 .map(|a| Attachment {
                     sha256: a.sha256,
+                    thumb: a.thumb,
                     mime: a.mime,
                     bytes: a.bytes,
                     width: a.width,
@@ -444,7 +449,9 @@ impl From<core::Ticket> for Ticket {
                     captured_at: a.captured_at,
                     lat: a.lat,
                     lon: a.lon,
+                    accuracy_m: a.accuracy_m,
                     by: a.by,
+                    at: a.at,
                 })
                 .collect(),
             events: t

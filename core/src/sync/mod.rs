@@ -4,6 +4,7 @@
 
 pub mod background;
 pub mod backoff;
+pub mod blob_protocol;
 pub mod client;
 pub mod engine;
 pub mod protocol;

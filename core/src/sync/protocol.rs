@@ -163,6 +163,42 @@ pub struct UserInfo {
     pub team: Option<String>,
 }
 
+/// Fewest milliseconds between two position reports the server stores for one technician; a
+/// device throttles itself to this, and the server answers `429 too_many_reports` to anything
+/// faster.
+pub const POSITION_MIN_INTERVAL_MS: i64 = 30_000;
+
+/// `POST /v1/positions`: a technician on shift reports where they are (`204` on success). Only
+/// technicians report; the fix is validated like every other ([`crate::location::LocationFix`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PositionReport {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    /// Device time of the fix (ms since the Unix epoch).
+    pub at: i64,
+}
+
+/// `GET /v1/positions` (agent, dispatcher, supervisor, admin): the last known position of each
+/// technician of the tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PositionsResponse {
+    pub positions: Vec<TechnicianPosition>,
+}
+
+/// One technician's last report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TechnicianPosition {
+    pub user_id: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    /// Device time of the fix.
+    pub at: i64,
+    /// Server time the report arrived.
+    pub received_at: i64,
+}
+
 /// The body of every 4xx/5xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -164,7 +164,10 @@ fn read_attachments(doc: &AutoCommit) -> Result<Vec<Attachment>> {
             captured_at: int(doc, &obj, "captured_at")?,
             lat: float(doc, &obj, "lat")?,
             lon: float(doc, &obj, "lon")?,
+            accuracy_m: float(doc, &obj, "accuracy_m")?,
             by: string(doc, &obj, "by")?.unwrap_or_default(),
+            at: int(doc, &obj, "at")?.unwrap_or(0),
+            thumb: string(doc, &obj, "thumb")?,
             sha256,
         });
     }

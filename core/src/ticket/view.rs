@@ -96,18 +96,25 @@ pub struct Note {
     pub redacted: bool,
 }
 
-/// A photo or screenshot, stored once per sha256.
+/// A photo or screenshot, filed under the sha256 of its stored (re-encoded, metadata-free) JPEG.
+/// `thumb` names the thumbnail's own blob; both travel on the blob lane.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
     pub sha256: String,
+    pub thumb: Option<String>,
     pub mime: String,
     pub bytes: i64,
     pub width: i64,
     pub height: i64,
+    /// When the photo was taken (from its EXIF, device time), if it says.
     pub captured_at: Option<i64>,
+    /// Where it was taken: the photo's own GPS tags, else the device's fix when attaching.
     pub lat: Option<f64>,
     pub lon: Option<f64>,
+    pub accuracy_m: Option<f64>,
     pub by: String,
+    /// Device time of attaching.
+    pub at: i64,
 }
 
 /// One entry of the append-only history.
