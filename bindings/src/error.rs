@@ -24,6 +24,10 @@ pub enum FieldworkError {
     /// A value is out of range, empty, too long or of the wrong form; the message names the field.
     #[error("{0}")]
     InvalidInput(String),
+    /// The photo or screenshot cannot be used: not an image, cut short, or too large. Ask the
+    /// user for another; nothing was stored.
+    #[error("{0}")]
+    InvalidPhoto(String),
     /// The server cannot be reached, or the OS reports no network. Changes stay queued.
     #[error("{0}")]
     Offline(String),
@@ -74,12 +78,14 @@ impl From<StoreError> for FieldworkError {
             | StoreError::Bundle(_)
             | StoreError::WrongTenant
             | StoreError::IncompleteBundle(_) => FieldworkError::InvalidInput(message),
+            StoreError::Photo(_) => FieldworkError::InvalidPhoto(message),
             StoreError::NotInitialised => FieldworkError::NotLoggedIn(message),
             StoreError::AlreadyInitialised => FieldworkError::NotAllowed(message),
             StoreError::Sqlite(_)
             | StoreError::Document(_)
             | StoreError::SchemaTooNew { .. }
-            | StoreError::Identity(_) => FieldworkError::Storage(message),
+            | StoreError::Identity(_)
+            | StoreError::Files(_) => FieldworkError::Storage(message),
         }
     }
 }

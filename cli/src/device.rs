@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 use fieldwork_core::bundle::{Bundle, BundleError};
 use fieldwork_core::location::LocationFix;
+use fieldwork_core::photo::PhotoOptions;
 use fieldwork_core::store::{ListQuery, SortBy, StoreError, TicketStore};
 use fieldwork_core::sync::{self, RetryPolicy, SyncEngine, SyncError};
 use fieldwork_core::ticket::{Edit, NewTicket};
@@ -196,8 +197,39 @@ enum DeviceCommand {
         #[arg(long, default_value_t = 6)]
         attempts: u32,
     },
-    /// Sync status: pending changes, last success, last error.
+    /// Sync status: pending changes and photo uploads, last success, last error.
     Status,
+    /// Attach a photo or screenshot (JPEG, PNG or WebP): stored upright, without metadata,
+    /// downscaled, with a thumbnail; sent by the next sync.
+    Attach {
+        id: String,
+        file: PathBuf,
+        /// Where the device is (used when the photo carries no GPS of its own).
+        #[arg(long, requires = "lon", allow_hyphen_values = true)]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat", allow_hyphen_values = true)]
+        lon: Option<f64>,
+        #[arg(long, requires = "lat")]
+        accuracy: Option<f64>,
+        /// Long edge of the stored image in pixels.
+        #[arg(long, default_value_t = 1920)]
+        max_edge: u32,
+    },
+    /// Write a photo file (by sha256) to FILE, fetching it from the server if not on the device.
+    FetchBlob {
+        sha256: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// A position fix: records arrival at assigned sites and queues the technician's position.
+    Locate {
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+        #[arg(long)]
+        accuracy: Option<f64>,
+    },
     /// Changes the server refused, kept for you to see.
     Quarantine,
     /// Log out: the server forgets this device's token; tickets stay here.
@@ -369,8 +401,16 @@ pub fn run(args: DeviceArgs) -> Result<()> {
                 output::json(&report);
             } else {
                 println!(
-                    "synced in {} round(s): {} pushed, {} pulled, {} refused, {} pending",
-                    report.rounds, report.pushed, report.pulled, report.rejected, report.pending
+                    "synced in {} round(s): {} pushed, {} pulled, {} refused, {} pending; \
+                     files: {} uploaded, {} downloaded, {} failed (retried later)",
+                    report.rounds,
+                    report.pushed,
+                    report.pulled,
+                    report.rejected,
+                    report.pending,
+                    report.blobs.uploaded,
+                    report.blobs.downloaded,
+                    report.blobs.failed
                 );
             }
             if report.pending > 0 {
@@ -390,6 +430,59 @@ pub fn run(args: DeviceArgs) -> Result<()> {
                 (Some(s), false) => print!("{}", output::sync_status(s)),
                 (None, true) => output::json(&serde_json::json!({ "state": "not_logged_in" })),
                 (None, false) => println!("not logged in to a server (offline use only)"),
+            }
+        }
+        DeviceCommand::Attach {
+            id,
+            file,
+            lat,
+            lon,
+            accuracy,
+            max_edge,
+        } => {
+            let options = PhotoOptions {
+                max_edge,
+                ..PhotoOptions::default()
+            };
+            let id = store.resolve_id(&id)?;
+            show(&store.attach_photo_file(&id, &file, fix_of(lat, lon, accuracy), &options)?);
+        }
+        DeviceCommand::FetchBlob { sha256, out } => {
+            let bytes = match store.blob(&sha256)? {
+                Some(bytes) => bytes,
+                None if store.session()?.is_some() => {
+                    let engine = SyncEngine::new(std::sync::Arc::new(store))?;
+                    sync::block_on(engine.fetch_blob(&sha256))??
+                }
+                None => return Err(CliError::Sync(SyncError::NotLoggedIn)),
+            };
+            write_atomically(&out, &bytes)?;
+            let summary = serde_json::json!({ "file": out, "sha256": sha256, "bytes": bytes.len() });
+            if json {
+                output::json(&summary)
+            } else {
+                println!("wrote {} bytes to {}", bytes.len(), out.display())
+            }
+        }
+        DeviceCommand::Locate { lat, lon, accuracy } => {
+            let report = store.locate(LocationFix {
+                lat,
+                lon,
+                accuracy_m: accuracy,
+                at: None,
+            })?;
+            if json {
+                output::json(&report)
+            } else {
+                println!(
+                    "arrived on site at {} ticket(s){}",
+                    report.arrivals.len(),
+                    if report.position_queued {
+                        "; position queued for the server"
+                    } else {
+                        ""
+                    }
+                )
             }
         }
         DeviceCommand::Quarantine => {
@@ -425,16 +518,7 @@ pub fn run(args: DeviceArgs) -> Result<()> {
             order,
             note,
         } => {
-            let fix = match (lat, lon) {
-                (Some(lat), Some(lon)) => Some(LocationFix {
-                    lat,
-                    lon,
-                    accuracy_m: accuracy,
-                    at: None,
-                }),
-                _ => None,
-            };
-            show(&store.help_request(order, fix, note)?);
+            show(&store.help_request(order, fix_of(lat, lon, accuracy), note)?);
         }
         DeviceCommand::Create {
             title,
@@ -624,6 +708,18 @@ pub fn run(args: DeviceArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn fix_of(lat: Option<f64>, lon: Option<f64>, accuracy: Option<f64>) -> Option<LocationFix> {
+    match (lat, lon) {
+        (Some(lat), Some(lon)) => Some(LocationFix {
+            lat,
+            lon,
+            accuracy_m: accuracy,
+            at: None,
+        }),
+        _ => None,
+    }
 }
 
 /// Writes through a temporary file and a rename, so a crash never leaves half a bundle.

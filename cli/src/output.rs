@@ -38,7 +38,7 @@ pub fn time(ms: i64) -> String {
 /// The sync status as a few lines.
 pub fn sync_status(s: &fieldwork_core::sync::SyncStatus) -> String {
     let when = |t: Option<i64>| t.map_or_else(|| "never".to_owned(), time);
-    format!(
+    let mut out = format!(
         "server {}\nstate {:?}, {} change(s) pending, {} refused\nlast success {}\nlast error {}\n",
         s.server.as_deref().unwrap_or("-"),
         s.state,
@@ -46,7 +46,29 @@ pub fn sync_status(s: &fieldwork_core::sync::SyncStatus) -> String {
         s.quarantined,
         when(s.last_success),
         s.last_error.as_deref().unwrap_or("none"),
-    )
+    );
+    let _ = writeln!(out, "{} file(s) waiting to upload", s.uploads.len());
+    for u in &s.uploads {
+        let percent = if u.bytes == 0 {
+            0
+        } else {
+            u.sent_bytes * 100 / u.bytes
+        };
+        let _ = writeln!(
+            out,
+            "  {} {:<5} {:>3}% of {} bytes, ticket {}{}",
+            &u.sha256[..12],
+            u.kind.as_str(),
+            percent,
+            u.bytes,
+            short(&u.ticket_id),
+            u.last_error
+                .as_deref()
+                .map(|e| format!(", {} failure(s), last: {e}", u.attempts))
+                .unwrap_or_default()
+        );
+    }
+    out
 }
 
 fn short(id: &str) -> &str {
@@ -128,6 +150,21 @@ pub fn ticket(t: &Ticket) -> String {
                 time(n.at),
                 n.author,
                 n.role
+            );
+        }
+    }
+    if !t.attachments.is_empty() {
+        let _ = writeln!(out, "\nphotos:");
+        for a in &t.attachments {
+            let _ = writeln!(
+                out,
+                "  {} {}×{} {} bytes by {} at {}",
+                a.sha256,
+                a.width,
+                a.height,
+                a.bytes,
+                a.by,
+                time(a.at)
             );
         }
     }

@@ -6,11 +6,13 @@
 //! - [`store`]: the local SQLite store (documents, outbox, query index).
 //! - [`bundle`]: change bundles for exchanging work without a server.
 //! - [`location`]: validation of location fixes.
+//! - [`photo`]: the photo pipeline (decode, orient, strip metadata, downscale, re-encode, hash).
 
 pub mod bundle;
 pub mod clock;
 pub mod location;
 pub mod model;
+pub mod photo;
 pub mod rules;
 pub mod store;
 pub mod sync;

@@ -58,6 +58,37 @@ impl LocationFix {
     }
 }
 
+/// How close to a site counts as being there, when the site does not say (metres).
+pub const DEFAULT_SITE_RADIUS_M: f64 = 150.0;
+/// A fix vaguer than this never proves an arrival (a cell-tower fix could be a street away).
+pub const MAX_ARRIVAL_ACCURACY_M: f64 = 100.0;
+/// The most a site's own uncertainty widens its radius.
+const MAX_SITE_SLACK_M: f64 = 100.0;
+
+/// Great-circle distance between two points, in metres (haversine on the mean Earth radius).
+pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    use geo::{Distance, Haversine, Point};
+    Haversine.distance(Point::new(a.1, a.0), Point::new(b.1, b.0))
+}
+
+/// If `fix` puts the device at the site (`site_lat`, `site_lon`, known to within
+/// `site_accuracy_m`), how far from its centre it is; `None` if it is outside the radius or the fix
+/// is too vague to tell. The radius is [`DEFAULT_SITE_RADIUS_M`] widened by the site's own
+/// uncertainty (at most 100 m).
+pub fn arrival_distance(
+    fix: &LocationFix,
+    site_lat: f64,
+    site_lon: f64,
+    site_accuracy_m: Option<f64>,
+) -> Option<f64> {
+    if fix.accuracy_m.is_some_and(|a| a > MAX_ARRIVAL_ACCURACY_M) {
+        return None;
+    }
+    let radius = DEFAULT_SITE_RADIUS_M + site_accuracy_m.unwrap_or(0.0).clamp(0.0, MAX_SITE_SLACK_M);
+    let distance = distance_m((fix.lat, fix.lon), (site_lat, site_lon));
+    (distance <= radius).then_some(distance)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +136,32 @@ mod tests {
         assert_eq!(f.validate(NOW), Err(LocationError::Time));
         f.at = Some(NOW + 2 * FUTURE_TOLERANCE_MS);
         assert_eq!(f.validate(NOW), Err(LocationError::Time));
+    }
+
+    #[test]
+    fn distances_match_known_values() {
+        // One degree of latitude is about 111.2 km everywhere.
+        let d = distance_m((0.0, 0.0), (1.0, 0.0));
+        assert!((d - 111_195.0).abs() < 100.0, "{d}");
+        assert!(distance_m((31.23, 121.47), (31.23, 121.47)) < 1e-6);
+    }
+
+    #[test]
+    fn an_arrival_needs_a_precise_fix_inside_the_radius() {
+        let site = (31.2304, 121.4737);
+        let at = |dlat: f64, acc: f64| LocationFix {
+            lat: site.0 + dlat,
+            lon: site.1,
+            accuracy_m: Some(acc),
+            at: Some(NOW),
+        };
+        // ~55 m north: inside.
+        let d = arrival_distance(&at(0.0005, 10.0), site.0, site.1, None).expect("inside");
+        assert!((50.0..60.0).contains(&d), "{d}");
+        // ~220 m north: outside, unless the site itself is known only roughly.
+        assert_eq!(arrival_distance(&at(0.002, 10.0), site.0, site.1, None), None);
+        assert!(arrival_distance(&at(0.002, 10.0), site.0, site.1, Some(80.0)).is_some());
+        // Right on the site, but the fix is a guess.
+        assert_eq!(arrival_distance(&at(0.0, 500.0), site.0, site.1, None), None);
     }
 }

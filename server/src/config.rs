@@ -8,6 +8,8 @@ use crate::storage::SqliteStore;
 
 /// The database file inside a data directory.
 pub const DATABASE_FILE: &str = "fieldwork-server.db";
+/// The blob store's root inside a data directory, next to the database.
+pub const BLOB_DIR: &str = "blobs";
 /// Where `fieldwork serve` listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 /// Documents kept in memory unless told otherwise (a few tens of MB at most).
@@ -32,6 +34,11 @@ impl ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             doc_cache: DEFAULT_DOC_CACHE,
         }
+    }
+
+    /// Where photos and screenshots are kept: [`BLOB_DIR`] next to the database.
+    pub fn blob_root(&self) -> PathBuf {
+        self.data_dir.join(BLOB_DIR)
     }
 }
 

@@ -5,6 +5,11 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fieldwork_core::clock::{Clock, SystemClock};
+use fieldwork_core::location::LocationError;
+use fieldwork_core::sync::blob_protocol::{
+    self as blob, HASH_MISMATCH_STATUS, MAX_BLOB_BYTES, MAX_PATCH_BYTES, OFFSET_CONTENT_TYPE,
+    TUS_VERSION,
+};
 use fieldwork_core::sync::protocol::{self, CONTENT_TYPE, ErrorBody, WireError};
 use fieldwork_core::ticket::DocumentError;
 
@@ -81,6 +86,31 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("no such endpoint")]
     NotFound,
+    /// A blob or upload that does not exist, or that this user may not have: the same answer.
+    #[error("no such {0}")]
+    Missing(&'static str),
+    #[error("send Tus-Resumable: {TUS_VERSION}; it is the only tus version spoken here")]
+    TusVersion,
+    #[error("a blob is at most {MAX_BLOB_BYTES} bytes")]
+    BlobTooLarge,
+    #[error("a PATCH body is at most {MAX_PATCH_BYTES} bytes; send smaller chunks")]
+    PatchTooLarge,
+    #[error("send PATCH bodies as {OFFSET_CONTENT_TYPE}")]
+    NotOffsetStream,
+    #[error("Upload-Offset is not where the upload stands; ask with HEAD and resume from there")]
+    OffsetMismatch,
+    #[error("the upload expired or failed; start again with POST /v1/blobs")]
+    UploadGone,
+    #[error("this device has too many unfinished uploads; finish or let them expire first")]
+    TooManyUploads,
+    #[error("the bytes do not hash to the declared sha256; the upload is discarded, start again")]
+    HashMismatch,
+    #[error("the Range asks for bytes outside the blob")]
+    RangeNotSatisfiable { length: u64 },
+    #[error("{0}")]
+    BadLocation(LocationError),
+    #[error("a position was reported less than the minimum interval ago; retry later")]
+    TooManyReports { retry_after_s: u64 },
     #[error("the server is stopping; retry with backoff")]
     ShuttingDown,
     #[error("the server failed; retry later")]
@@ -99,7 +129,25 @@ impl AppError {
             AppError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
-            AppError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::NotFound | AppError::Missing(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::TusVersion => (StatusCode::PRECONDITION_FAILED, "unsupported_tus_version"),
+            AppError::BlobTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "blob_too_large"),
+            AppError::PatchTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            AppError::NotOffsetStream => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            AppError::OffsetMismatch => (StatusCode::CONFLICT, "offset_mismatch"),
+            AppError::UploadGone => (StatusCode::GONE, "upload_gone"),
+            AppError::TooManyUploads => (StatusCode::TOO_MANY_REQUESTS, "too_many_uploads"),
+            AppError::HashMismatch => (
+                StatusCode::from_u16(HASH_MISMATCH_STATUS).unwrap_or(StatusCode::BAD_REQUEST),
+                "blob_hash_mismatch",
+            ),
+            AppError::RangeNotSatisfiable { .. } => {
+                (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable")
+            }
+            AppError::BadLocation(_) => (StatusCode::BAD_REQUEST, "bad_location"),
+            AppError::TooManyReports { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_reports"),
             AppError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -137,7 +185,23 @@ impl IntoResponse for AppError {
             AppError::Internal(error) => tracing::error!(%error, "request failed"),
             _ => tracing::debug!(code, "request refused"),
         }
-        error_response(status, code, self.to_string())
+        let mut response = error_response(status, code, self.to_string());
+        let extra = match &self {
+            AppError::TusVersion => Some((blob::header::TUS_VERSION, TUS_VERSION.to_owned())),
+            AppError::RangeNotSatisfiable { length } => {
+                Some((header::CONTENT_RANGE.as_str(), format!("bytes */{length}")))
+            }
+            AppError::TooManyReports { retry_after_s } => {
+                Some((header::RETRY_AFTER.as_str(), retry_after_s.to_string()))
+            }
+            _ => None,
+        };
+        if let Some((name, value)) = extra
+            && let Ok(value) = HeaderValue::from_str(&value)
+        {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }
 

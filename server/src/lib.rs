@@ -4,19 +4,25 @@
 //! - [`Server`] / [`serve`]: listening, and stopping gracefully on ctrl-c or SIGTERM.
 //! - [`admin`]: provisioning (tenants, users, tokens) for `fieldwork admin`.
 //! - [`storage`]: the [`storage::ServerStore`] trait and its SQLite backend.
+//! - [`blobs`]: the blob lane (tus uploads, downloads) and the [`blobs::BlobStore`] trait with its
+//!   filesystem backend.
 //!
 //! Inside: `auth` (tokens, passwords, extractors), `sync` (push judgement and pull walk),
+//! `positions` (technicians' last known positions), `visibility` (who may see a stored ticket),
 //! `cache` (the bounded document cache), `wire` (CBOR bodies), `error` (`Error` and `AppError`).
 
 pub mod admin;
 mod auth;
+pub mod blobs;
 mod cache;
 pub mod config;
 mod error;
+mod positions;
 mod routes;
 mod state;
 pub mod storage;
 mod sync;
+mod visibility;
 mod wire;
 
 use std::future::Future;

@@ -1,4 +1,5 @@
-//! The HTTP surface under `/v1` and the layers around it: body limits, gzip both ways, CBOR error
+//! The HTTP surface under `/v1` (the blob lane's routes come from `blobs`, positions from
+//! `positions`) and the layers around it: body limits, gzip both ways, CBOR error
 //! answers, refusing new work while stopping, request tracing.
 
 use axum::Router;
@@ -19,7 +20,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{self, DeviceAuth, UserTokenAuth};
+use crate::blobs;
 use crate::error::{AppError, cbor_errors};
+use crate::positions;
 use crate::state::AppState;
 use crate::storage::{DeviceRecord, Session, TokenKind, TokenRecord, UserRecord};
 use crate::sync;
@@ -39,9 +42,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/me", get(me))
         .route("/v1/sync", post(sync_round))
         .route("/v1/logout", post(logout))
+        .route(
+            "/v1/positions",
+            post(positions::report).get(positions::technicians),
+        )
+        .merge(blobs::router())
         .fallback(|| async { AppError::NotFound })
         // Layers run outermost (last) first. The limit sits inside decompression, so it counts
         // the decompressed bytes; error answers are made CBOR before compression sees them.
+        // Blob PATCH bodies read themselves under their own, smaller limit (MAX_PATCH_BYTES).
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
         .layer(RequestDecompressionLayer::new())

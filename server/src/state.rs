@@ -1,5 +1,5 @@
-//! [`AppState`]: what every request shares — the store, the document cache, the clock, one
-//! [`TenantHub`] per tenant (push turn and news for long-polls), and the shutdown flag.
+//! [`AppState`]: what every request shares — the store, the blob store, the document cache, the
+//! clock, one [`TenantHub`] per tenant (push turn and news for long-polls), and the shutdown flag.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use fieldwork_core::clock::{Clock, SystemClock};
 use tokio::sync::watch;
 
+use crate::blobs::{BlobLane, BlobStore, FsBlobStore};
 use crate::cache::DocCache;
 use crate::config::{ServerConfig, open_data_dir};
 use crate::error::Error;
@@ -22,6 +23,7 @@ pub struct AppState {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub store: Arc<dyn ServerStore>,
+    pub blobs: BlobLane,
     pub cache: DocCache,
     pub clock: Arc<dyn Clock>,
     hubs: Mutex<HashMap<String, Arc<TenantHub>>>,
@@ -51,19 +53,32 @@ impl TenantHub {
 impl AppState {
     /// Opens (creating if needed) the data directory of `config`.
     pub fn open(config: &ServerConfig) -> Result<Self, Error> {
+        Self::open_with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// [`Self::open`] with another clock (tests move time on by hand).
+    pub fn open_with_clock(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let store = open_data_dir(&config.data_dir)?;
+        let blobs = FsBlobStore::new(config.blob_root());
         Ok(Self::new(
             Arc::new(store),
+            Arc::new(blobs),
             config.doc_cache,
-            Arc::new(SystemClock),
+            clock,
         ))
     }
 
-    /// State over any store and clock (tests, other backends).
-    pub fn new(store: Arc<dyn ServerStore>, doc_cache: usize, clock: Arc<dyn Clock>) -> Self {
+    /// State over any store, blob store and clock (tests, other backends).
+    pub fn new(
+        store: Arc<dyn ServerStore>,
+        blobs: Arc<dyn BlobStore>,
+        doc_cache: usize,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         AppState {
             shared: Arc::new(Shared {
                 store,
+                blobs: BlobLane::new(blobs),
                 cache: DocCache::new(doc_cache),
                 clock,
                 hubs: Mutex::new(HashMap::new()),

@@ -276,13 +276,24 @@ impl Phone {
         &self,
         attempts: u32,
     ) -> Result<fieldwork_core::sync::SyncReport, fieldwork_core::sync::SyncError> {
-        let engine = fieldwork_core::sync::SyncEngine::new(self.store.clone())?;
         let policy = fieldwork_core::sync::RetryPolicy {
             base: Duration::from_millis(10),
             max_delay: Duration::from_millis(200),
             max_attempts: attempts,
         };
+        let engine = self.engine();
         fieldwork_core::sync::block_on(engine.sync(policy))?
+    }
+
+    /// An engine whose failed photo files retry within milliseconds (tests do not wait minutes).
+    pub fn engine(&self) -> fieldwork_core::sync::SyncEngine {
+        fieldwork_core::sync::SyncEngine::new(self.store.clone())
+            .expect("logged in")
+            .with_blob_retry(fieldwork_core::sync::RetryPolicy {
+                base: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+                max_attempts: u32::MAX,
+            })
     }
 
     pub fn user_id(&self) -> String {

@@ -5,8 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::location::LocationFix;
 use crate::model::{Actor, Status};
-use crate::ticket::{Edit, NewTicket, Ticket};
+use crate::ticket::{ARRIVED_ON_SITE, Attachment, Edit, NewAttachment, NewTicket, Ticket};
 
 use super::{Refusal, check_create, check_edit, workflow};
 
@@ -40,6 +41,10 @@ pub fn check_creation(actor: &Actor, after: &Ticket) -> Result<(), Refusal> {
             "create a ticket",
             "with server-owned fields set",
         ));
+    }
+    if !after.attachments.is_empty() {
+        // Photos are attached by their own change, after the files are stored.
+        return Err(forbidden(actor, "create a ticket", "with attachments in it"));
     }
     if after.assignee.is_some() && !actor.role.is_back_office() {
         return Err(forbidden(actor, "create a ticket", "already assigned"));
@@ -105,14 +110,8 @@ pub fn check_change(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<()
     if !unchanged_identity {
         return Err(forbidden(actor, "change", SERVER_OWNED));
     }
-    let side_fields_changed =
-        before.custom != after.custom || before.attachments != after.attachments;
-    if side_fields_changed && !actor.role.is_back_office() {
-        return Err(forbidden(
-            actor,
-            "change",
-            "custom fields or attachments this way",
-        ));
+    if before.custom != after.custom && !actor.role.is_back_office() {
+        return Err(forbidden(actor, "change", "custom fields"));
     }
     check_history(actor, before, after)?;
     let mut view = before.clone();
@@ -155,6 +154,14 @@ fn check_history(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<(), R
                 "with a role or state not their own",
             ));
         }
+    }
+    let filed: BTreeSet<&str> = before.attachments.iter().map(|a| a.sha256.as_str()).collect();
+    for attachment in after
+        .attachments
+        .iter()
+        .filter(|a| !filed.contains(a.sha256.as_str()))
+    {
+        check_authored(actor, &attachment.by, "attach a photo")?;
     }
     check_grows(
         actor,
@@ -321,6 +328,28 @@ pub fn derive_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusa
             .difference(&new_tags)
             .map(|t| Edit::RemoveTag { tag: (*t).clone() }),
     );
+    edits.extend(new_attachments(before, after)?);
+    let arrivals_before = before
+        .events
+        .iter()
+        .filter(|e| e.kind == ARRIVED_ON_SITE)
+        .count();
+    for event in after
+        .events
+        .iter()
+        .filter(|e| e.kind == ARRIVED_ON_SITE)
+        .skip(arrivals_before)
+    {
+        let distance_m = event
+            .data
+            .get("distance_m")
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(|| Refusal::Invalid {
+                field: "arrival",
+                reason: "lacks its distance".into(),
+            })?;
+        edits.push(Edit::RecordArrival { distance_m });
+    }
     if before.csat != after.csat {
         match &after.csat {
             Some(csat) => edits.push(Edit::Rate {
@@ -334,6 +363,55 @@ pub fn derive_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusa
                 });
             }
         }
+    }
+    Ok(edits)
+}
+
+/// Attachments are filed once and never rewritten or removed; each new one was attached by the
+/// change's author (checked in [`check_history`]).
+fn new_attachments(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusal> {
+    let old: BTreeMap<&str, &Attachment> = before
+        .attachments
+        .iter()
+        .map(|a| (a.sha256.as_str(), a))
+        .collect();
+    let mut edits = Vec::new();
+    for a in &after.attachments {
+        match old.get(a.sha256.as_str()) {
+            Some(was) if *was == a => {}
+            Some(_) => {
+                return Err(Refusal::Invalid {
+                    field: "attachment",
+                    reason: "cannot be changed once filed".into(),
+                });
+            }
+            None => edits.push(Edit::Attach {
+                attachment: NewAttachment {
+                    sha256: a.sha256.clone(),
+                    thumb: a.thumb.clone(),
+                    mime: a.mime.clone(),
+                    bytes: a.bytes,
+                    width: a.width,
+                    height: a.height,
+                    captured_at: a.captured_at,
+                    location: match (a.lat, a.lon) {
+                        (Some(lat), Some(lon)) => Some(LocationFix {
+                            lat,
+                            lon,
+                            accuracy_m: a.accuracy_m,
+                            at: None,
+                        }),
+                        _ => None,
+                    },
+                },
+            }),
+        }
+    }
+    if old.len() + edits.len() != after.attachments.len() {
+        return Err(Refusal::Invalid {
+            field: "attachment",
+            reason: "cannot be removed".into(),
+        });
     }
     Ok(edits)
 }
@@ -569,5 +647,142 @@ mod tests {
             check_change(&agent, &before, &doc.view().expect("view")).is_err(),
             "history only grows"
         );
+    }
+
+    fn photo(sha: char) -> NewAttachment {
+        NewAttachment {
+            sha256: sha.to_string().repeat(64),
+            thumb: Some("f".repeat(64)),
+            mime: "image/jpeg".into(),
+            bytes: 120_000,
+            width: 1920,
+            height: 1080,
+            captured_at: Some(1_700_000_000_000),
+            location: Some(LocationFix {
+                lat: 31.2,
+                lon: 121.5,
+                accuracy_m: Some(5.0),
+                at: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn reporters_and_the_assignee_attach_photos_and_nobody_rewrites_them() {
+        let rider = actor("r1", Role::Rider);
+        let mut doc = help_request(&rider);
+        let (before, after) = forged(
+            &mut doc,
+            &rider,
+            Edit::Attach {
+                attachment: photo('a'),
+            },
+        );
+        assert_eq!(check_change(&rider, &before, &after), Ok(()));
+        assert_eq!(after.attachments.len(), 1);
+        assert_eq!(after.attachments[0].lat, Some(31.2));
+
+        // Another rider cannot see the ticket, so cannot attach to it.
+        let other = actor("r2", Role::Rider);
+        let (before, after) = forged(
+            &mut doc,
+            &other,
+            Edit::Attach {
+                attachment: photo('b'),
+            },
+        );
+        assert!(check_change(&other, &before, &after).is_err());
+
+        // A filed attachment is not rewritten, not even by the back office.
+        let agent = actor("a1", Role::Agent);
+        let before = doc.view().expect("view");
+        let raw = doc.raw_mut();
+        let map = raw.get(ROOT, "attachments").expect("get").expect("map").1;
+        let filed = raw
+            .get(&map, "a".repeat(64).as_str())
+            .expect("get")
+            .expect("filed")
+            .1;
+        raw.put(&filed, "width", 1_i64).expect("put");
+        raw.commit();
+        assert!(check_change(&agent, &before, &doc.view().expect("view")).is_err());
+
+        // Nor attached in someone else's name.
+        let mut doc = help_request(&rider);
+        let (before, after) = forged(
+            &mut doc,
+            &rider,
+            Edit::Attach {
+                attachment: photo('c'),
+            },
+        );
+        assert!(check_change(&agent, &before, &after).is_err());
+    }
+
+    #[test]
+    fn attachments_with_bad_names_or_sizes_are_refused() {
+        let rider = actor("r1", Role::Rider);
+        let ticket = help_request(&rider).view().expect("view");
+        let bad = [
+            NewAttachment {
+                sha256: "../../etc/passwd".into(),
+                ..photo('a')
+            },
+            NewAttachment {
+                thumb: Some("XYZ".into()),
+                ..photo('a')
+            },
+            NewAttachment {
+                mime: "text/html".into(),
+                ..photo('a')
+            },
+            NewAttachment {
+                bytes: 0,
+                ..photo('a')
+            },
+            NewAttachment {
+                width: 0,
+                ..photo('a')
+            },
+            NewAttachment {
+                location: Some(LocationFix {
+                    lat: 95.0,
+                    lon: 0.0,
+                    accuracy_m: None,
+                    at: None,
+                }),
+                ..photo('a')
+            },
+        ];
+        for attachment in bad {
+            assert!(
+                matches!(
+                    super::check_edit(&rider, &ticket, &Edit::Attach { attachment }),
+                    Err(Refusal::Invalid { .. } | Refusal::Location(_))
+                ),
+                "accepted a bad attachment"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_assigned_technician_records_an_arrival() {
+        let dispatcher = actor("d1", Role::Dispatcher);
+        let tech = actor("tech1", Role::Technician);
+        let rider = actor("r1", Role::Rider);
+        let mut doc = help_request(&rider);
+        forged(
+            &mut doc,
+            &dispatcher,
+            Edit::Assign {
+                assignee: Some("tech1".into()),
+            },
+        );
+        let (before, after) = forged(&mut doc, &tech, Edit::RecordArrival { distance_m: 12 });
+        assert_eq!(check_change(&tech, &before, &after), Ok(()));
+        assert!(after.events.iter().any(|e| e.kind == ARRIVED_ON_SITE
+            && e.data.get("distance_m").map(String::as_str) == Some("12")));
+        let (before, after) = forged(&mut doc, &rider, Edit::RecordArrival { distance_m: 3 });
+        assert!(check_change(&rider, &before, &after).is_err());
     }
 }

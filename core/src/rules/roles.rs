@@ -1,11 +1,12 @@
 //! Who may see and change what, per role (the table in `docs/ARCHITECTURE.md`).
 //!
-//! - rider: tickets they reported; create help requests; notes, location; cancel while open; rate.
-//! - merchant: tickets they reported; create fault reports; notes; confirm (close) or reopen a
-//!   resolution; cancel while open; rate.
+//! - rider: tickets they reported; create help requests; notes, photos, location; cancel while
+//!   open; rate.
+//! - merchant: tickets they reported; create fault reports; notes, screenshots; confirm (close)
+//!   or reopen a resolution; cancel while open; rate.
 //! - technician: tickets assigned to them, their team's unassigned queue and tickets they
-//!   reported; status along the workflow, notes (internal too), parts, checklist; claim from the
-//!   queue; release to the queue.
+//!   reported; status along the workflow, notes (internal too), parts, checklist, photos, arrival
+//!   on site; claim from the queue; release to the queue.
 //! - agent, dispatcher, supervisor, admin: every ticket of the tenant, every edit.
 
 use crate::model::{Actor, Role, Status, TicketKind};
@@ -103,6 +104,8 @@ fn authorize_reporter(
         } => Ok(()),
         Edit::AddNote { internal: true, .. } => refuse("(internal notes are for staff)"),
         Edit::SetSite { .. } if role == Role::Rider && ticket.is_open() => Ok(()),
+        // Riders' photos and merchants' screenshots are evidence for their own tickets.
+        Edit::Attach { .. } => Ok(()),
         Edit::SetStatus {
             status: Status::Cancelled,
         } => Ok(()),
@@ -136,7 +139,9 @@ fn authorize_technician(
         Edit::SetStatus { .. }
         | Edit::AddNote { .. }
         | Edit::AddPart { .. }
-        | Edit::TickChecklist { .. } => Ok(()),
+        | Edit::TickChecklist { .. }
+        | Edit::Attach { .. }
+        | Edit::RecordArrival { .. } => Ok(()),
         _ => refuse("on a ticket (back office only)"),
     }
 }

@@ -1,6 +1,8 @@
 //! Limits on the values people type: lengths, ranges and non-empty text.
 
-use crate::ticket::{Edit, NewTicket};
+use crate::location::LocationFix;
+use crate::sync::blob_protocol::{ALLOWED_MIME, MAX_BLOB_BYTES, is_sha256_hex};
+use crate::ticket::{Edit, NewAttachment, NewTicket};
 
 use super::Refusal;
 
@@ -9,6 +11,11 @@ pub const MAX_SHORT_CHARS: usize = 64;
 pub const MAX_NOTE_CHARS: usize = 10_000;
 pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
 pub const MAX_PART_QTY: i64 = 10_000;
+/// Largest side of a stored photo the rules accept (the pipeline writes at most 1920 by default).
+pub const MAX_PHOTO_SIDE: i64 = 16_384;
+/// Farthest from the site an arrival may be recorded (the radius is far smaller; this only
+/// catches nonsense).
+pub const MAX_ARRIVAL_DISTANCE_M: i64 = 10_000;
 
 fn text(field: &'static str, value: &str, max: usize) -> Result<(), Refusal> {
     if value.trim().is_empty() {
@@ -63,6 +70,38 @@ fn site_fix(site: &crate::ticket::Site) -> Result<(), Refusal> {
     optional("address", site.address.as_deref(), MAX_TITLE_CHARS)
 }
 
+/// An attachment names its files by sha256 and describes a JPEG the blob lane will accept.
+fn check_attachment(attachment: &NewAttachment) -> Result<(), Refusal> {
+    let invalid = |field: &'static str, reason: &str| {
+        Err(Refusal::Invalid {
+            field,
+            reason: reason.to_owned(),
+        })
+    };
+    if !is_sha256_hex(&attachment.sha256) {
+        return invalid("attachment", "its sha256 must be 64 lower-case hex digits");
+    }
+    if attachment.thumb.as_deref().is_some_and(|t| !is_sha256_hex(t)) {
+        return invalid("attachment", "its thumbnail sha256 must be 64 lower-case hex digits");
+    }
+    if !ALLOWED_MIME.contains(&attachment.mime.as_str()) {
+        return invalid("attachment", "only JPEG files are stored");
+    }
+    if !(1..=MAX_BLOB_BYTES as i64).contains(&attachment.bytes) {
+        return invalid("attachment", "its size is outside what the blob lane accepts");
+    }
+    if !(1..=MAX_PHOTO_SIDE).contains(&attachment.width)
+        || !(1..=MAX_PHOTO_SIDE).contains(&attachment.height)
+    {
+        return invalid("attachment", "its dimensions are out of range");
+    }
+    if let Some(fix) = &attachment.location {
+        // Capture time is the camera's business; only the position's ranges are checked here.
+        LocationFix { at: None, ..*fix }.validate(0)?;
+    }
+    Ok(())
+}
+
 /// Checks the values carried by an edit (not whether it is allowed).
 pub fn check_edit(edit: &Edit) -> Result<(), Refusal> {
     match edit {
@@ -108,6 +147,16 @@ pub fn check_edit(edit: &Edit) -> Result<(), Refusal> {
                 });
             }
             optional("rating comment", comment.as_deref(), MAX_NOTE_CHARS)
+        }
+        Edit::Attach { attachment } => check_attachment(attachment),
+        Edit::RecordArrival { distance_m } => {
+            if !(0..=MAX_ARRIVAL_DISTANCE_M).contains(distance_m) {
+                return Err(Refusal::Invalid {
+                    field: "arrival distance",
+                    reason: format!("must be between 0 and {MAX_ARRIVAL_DISTANCE_M} metres"),
+                });
+            }
+            Ok(())
         }
         Edit::SetPriority { .. } | Edit::SetStatus { .. } => Ok(()),
     }

@@ -36,6 +36,10 @@ pub enum StoreError {
         "the bundle is missing {0} earlier change(s) of a ticket; export the whole ticket again"
     )]
     IncompleteBundle(usize),
+    #[error("{0}")]
+    Files(String),
+    #[error(transparent)]
+    Photo(#[from] crate::photo::PhotoError),
     #[error("stored device identity is damaged: {0}")]
     Identity(String),
 }
@@ -48,6 +52,7 @@ impl StoreError {
             self,
             StoreError::Refused(_)
                 | StoreError::Location(_)
+                | StoreError::Photo(_)
                 | StoreError::UnknownTicket
                 | StoreError::AmbiguousId(_)
                 | StoreError::WrongTenant

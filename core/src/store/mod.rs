@@ -5,7 +5,9 @@
 //! document, queues the device's own changes in the outbox and rewrites the ticket's index row;
 //! the call returns only after that transaction is on disk.
 
+mod blobs;
 mod error;
+mod evidence;
 mod exchange;
 mod observe;
 mod persist;
@@ -26,7 +28,9 @@ use crate::model::{Actor, Role};
 use crate::rules;
 use crate::ticket::{Edit, NewTicket, Ticket, TicketDocument};
 
+pub use blobs::{DownloadJob, PendingUpload, UploadJob, sha256_hex};
 pub use error::StoreError;
+pub use evidence::LocateReport;
 pub use exchange::ImportReport;
 pub use observe::{ChangeOrigin, ObserverHandle, Observers, TicketsChanged};
 pub use query::{ListQuery, MAX_PAGE, SortBy, TicketSummary};
@@ -199,26 +203,9 @@ impl TicketStore {
     /// stands after the previous one; all or nothing.
     pub fn edit(&self, id: &str, edits: &[Edit]) -> Result<Ticket> {
         let identity = self.identity()?;
-        let actor = &identity.actor;
-        let actor_id = Self::actor_id(&identity)?;
         let at = self.clock.now_ms();
-        self.write(|tx| {
-            let mut doc = persist::load_doc(tx, id)?.ok_or(StoreError::UnknownTicket)?;
-            doc.set_actor(actor_id);
-            let before = doc.heads();
-            let mut view = doc.view()?;
-            for edit in edits {
-                rules::check_edit(actor, &view, edit)?;
-                if let Some(change) = doc.apply(&view, edit, actor, at)? {
-                    persist::push_outbox(tx, id, &change, at)?;
-                    view = doc.view()?;
-                }
-            }
-            persist::append_doc(tx, id, &mut doc, &before)?;
-            persist::upsert_index(tx, &view, at)?;
-            Ok(view)
-        })
-        .inspect(|_| self.notify(vec![id.to_owned()], ChangeOrigin::Local))
+        self.write(|tx| edit_in(tx, &identity, id, edits, at))
+            .inspect(|_| self.notify(vec![id.to_owned()], ChangeOrigin::Local))
     }
 
     /// The full view of ticket `id` (full id).
@@ -332,6 +319,32 @@ impl TicketStore {
     pub fn role(&self) -> Option<Role> {
         self.identity().ok().map(|i| i.actor.role)
     }
+}
+
+/// Applies `edits` to ticket `id` inside `tx`, each checked against the ticket as it stands after
+/// the previous one, queueing the changes and rewriting the index row.
+fn edit_in(
+    tx: &Transaction,
+    identity: &Identity,
+    id: &str,
+    edits: &[Edit],
+    at: i64,
+) -> Result<Ticket> {
+    let actor = &identity.actor;
+    let mut doc = persist::load_doc(tx, id)?.ok_or(StoreError::UnknownTicket)?;
+    doc.set_actor(TicketStore::actor_id(identity)?);
+    let before = doc.heads();
+    let mut view = doc.view()?;
+    for edit in edits {
+        rules::check_edit(actor, &view, edit)?;
+        if let Some(change) = doc.apply(&view, edit, actor, at)? {
+            persist::push_outbox(tx, id, &change, at)?;
+            view = doc.view()?;
+        }
+    }
+    persist::append_doc(tx, id, &mut doc, &before)?;
+    persist::upsert_index(tx, &view, at)?;
+    Ok(view)
 }
 
 fn read_identity(conn: &Connection) -> Result<Option<Identity>> {

@@ -112,6 +112,9 @@ pub(super) fn delete_ticket(tx: &Transaction, id: &str) -> Result<(), StoreError
         .execute([id])?;
     tx.prepare_cached("DELETE FROM tickets WHERE id = ?1")?
         .execute([id])?;
+    // Its files stay until garbage collection finds no other ticket naming them.
+    tx.prepare_cached("DELETE FROM blob_refs WHERE ticket_id = ?1")?
+        .execute([id])?;
     Ok(())
 }
 
@@ -134,7 +137,7 @@ pub(super) fn push_outbox(
     Ok(())
 }
 
-/// Rewrites a ticket's index row from its view.
+/// Rewrites a ticket's index row from its view, and notes the files its attachments name.
 pub(super) fn upsert_index(tx: &Transaction, ticket: &Ticket, at: i64) -> Result<(), StoreError> {
     let seq: i64 = tx
         .prepare_cached("SELECT COALESCE(MAX(updated_seq), 0) + 1 FROM tickets")?
@@ -175,7 +178,7 @@ pub(super) fn upsert_index(tx: &Transaction, ticket: &Ticket, at: i64) -> Result
         ticket.site.as_ref().map(|s| s.lon),
         ticket.conflicts.len() as i64,
     ])?;
-    Ok(())
+    super::blobs::register_refs(tx, ticket, at)
 }
 
 fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {

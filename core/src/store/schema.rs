@@ -11,6 +11,7 @@ use super::StoreError;
 pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0001_initial.sql"),
     include_str!("sql/0002_quarantine.sql"),
+    include_str!("sql/0003_evidence.sql"),
 ];
 
 /// The schema version this build writes.

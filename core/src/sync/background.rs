@@ -1,6 +1,7 @@
 //! Running sync in the background on its own tokio runtime (one thread): catch up, then keep a
 //! long-poll open so news arrives within a second; a local edit, a network change or `sync_now`
-//! interrupts the wait. Failed attempts back off with jitter. Dropping the handle stops it.
+//! interrupts the wait. Failed attempts back off with jitter. Photo files move on a task of their
+//! own beside it, so a slow upload never delays a ticket. Dropping the handle stops both.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,8 +18,13 @@ use crate::store::{ChangeOrigin, ObserverHandle};
 /// How long one background long-poll waits for news.
 pub const LONG_POLL_MS: u32 = 25_000;
 
+/// How often the blob lane looks for files whose retry time came, when nothing else wakes it.
+const FILE_PASS_EVERY: Duration = Duration::from_secs(30);
+
 struct Control {
     wake: Notify,
+    /// Wakes the blob lane.
+    files: Notify,
     stop: AtomicBool,
     network: AtomicBool,
 }
@@ -41,6 +47,7 @@ impl BackgroundSync {
     pub fn start(engine: Arc<SyncEngine>) -> Result<Self, SyncError> {
         let control = Arc::new(Control {
             wake: Notify::new(),
+            files: Notify::new(),
             stop: AtomicBool::new(false),
             network: AtomicBool::new(true),
         });
@@ -75,6 +82,7 @@ impl BackgroundSync {
     pub fn set_network_available(&self, available: bool) {
         self.control.network.store(available, Ordering::SeqCst);
         self.control.wake.notify_one();
+        self.control.files.notify_one();
     }
 
     /// Stops the background loop and waits for it to finish its current step.
@@ -85,6 +93,7 @@ impl BackgroundSync {
     fn shutdown(&mut self) {
         self.control.stop.store(true, Ordering::SeqCst);
         self.control.wake.notify_one();
+        self.control.files.notify_one();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -97,7 +106,34 @@ impl Drop for BackgroundSync {
     }
 }
 
+/// The blob lane beside ticket sync: a slow or failing file never holds up a ticket. Runs a pass
+/// whenever ticket sync caught up, and every so often for files whose retry time came.
+async fn run_files(engine: Arc<SyncEngine>, control: Arc<Control>) {
+    while !control.stop.load(Ordering::SeqCst) {
+        if control.network.load(Ordering::SeqCst) {
+            if let Err(error) = engine.move_blobs().await {
+                tracing::warn!(%error, "blob lane paused");
+            }
+            if let Err(error) = engine.report_position().await {
+                tracing::warn!(%error, "position report failed");
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(FILE_PASS_EVERY) => {}
+            () = control.files.notified() => {}
+        }
+    }
+}
+
 async fn run(engine: Arc<SyncEngine>, control: Arc<Control>) {
+    let files = tokio::spawn(run_files(engine.clone(), control.clone()));
+    run_tickets(engine, control).await;
+    // A file mid-upload resumes from the server's offset next time.
+    files.abort();
+    let _ = files.await;
+}
+
+async fn run_tickets(engine: Arc<SyncEngine>, control: Arc<Control>) {
     let once = RetryPolicy {
         max_attempts: 1,
         ..RetryPolicy::default()
@@ -111,15 +147,19 @@ async fn run(engine: Arc<SyncEngine>, control: Arc<Control>) {
             continue;
         }
         let result = tokio::select! {
-            result = engine.sync(once) => result.map(|_| ()),
+            result = engine.sync_tickets(once) => result.map(|_| ()),
             () = control.wake.notified() => continue,
         };
         let result = match result {
-            // Caught up: wait for news from the server, or for something to send.
-            Ok(()) => tokio::select! {
-                result = engine.round(LONG_POLL_MS) => result.map(|_| ()),
-                () = control.wake.notified() => Ok(()),
-            },
+            // Caught up: let the blob lane look for work, then wait for news from the server,
+            // or for something to send.
+            Ok(()) => {
+                control.files.notify_one();
+                tokio::select! {
+                    result = engine.round(LONG_POLL_MS) => result.map(|_| ()),
+                    () = control.wake.notified() => Ok(()),
+                }
+            }
             Err(e) => Err(e),
         };
         match result {

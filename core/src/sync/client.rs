@@ -32,8 +32,8 @@ pub struct Transfer {
 /// A connection to one server.
 #[derive(Debug, Clone)]
 pub struct ServerClient {
-    http: reqwest::Client,
-    base: String,
+    pub(super) http: reqwest::Client,
+    pub(super) base: String,
 }
 
 impl ServerClient {
@@ -102,25 +102,7 @@ impl ServerClient {
         };
         let bytes = if gzipped { gunzip(&raw)? } else { raw.to_vec() };
         if !status.is_success() {
-            let body: Option<ErrorBody> = protocol::decode(&bytes).ok();
-            let (code, message) = body.map_or_else(
-                || {
-                    (
-                        "unknown".to_owned(),
-                        "the server gave no details".to_owned(),
-                    )
-                },
-                |b| (b.code, b.message),
-            );
-            return Err(if status.as_u16() == 401 {
-                SyncError::Unauthorized(message)
-            } else {
-                SyncError::Server {
-                    status: status.as_u16(),
-                    code,
-                    message,
-                }
-            });
+            return Err(error_answer(status.as_u16(), &bytes));
         }
         // An empty answer (204) reads as CBOR null.
         let body: &[u8] = if bytes.is_empty() { &[0xf6] } else { &bytes };
@@ -187,6 +169,24 @@ impl ServerClient {
     }
 }
 
+/// The error a non-success answer amounts to, from its `ErrorBody` if it has one.
+pub(super) fn error_answer(status: u16, body: &[u8]) -> SyncError {
+    let body: Option<ErrorBody> = protocol::decode(body).ok();
+    let (code, message) = body.map_or_else(
+        || ("unknown".to_owned(), "the server gave no details".to_owned()),
+        |b| (b.code, b.message),
+    );
+    if status == 401 {
+        SyncError::Unauthorized(message)
+    } else {
+        SyncError::Server {
+            status,
+            code,
+            message,
+        }
+    }
+}
+
 /// Makes ring rustls's process-wide crypto provider, once. If the host app installed another
 /// provider first, that one is used.
 fn install_crypto_provider() {
@@ -196,7 +196,7 @@ fn install_crypto_provider() {
     });
 }
 
-fn describe(e: &reqwest::Error) -> String {
+pub(super) fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {

@@ -17,9 +17,10 @@ use super::protocol::{
     DeviceRegistration, DeviceSession, LoginRequest, MAX_CHANGES_PER_REQUEST, PROTOCOL_VERSION,
     SyncRequest, UserInfo,
 };
-use crate::clock::Clock;
+use super::lane::{self, LaneReport};
+use crate::clock::{Clock, SystemClock};
 use crate::model::Actor;
-use crate::store::{ObserverHandle, Observers, Session, TicketStore};
+use crate::store::{ObserverHandle, Observers, PendingUpload, Session, TicketStore};
 use crate::ticket::ActorId;
 
 /// What the engine is doing, for the UI.
@@ -47,6 +48,8 @@ pub struct SyncStatus {
     pub cursor: u64,
     pub clock_offset_ms: i64,
     pub server: Option<String>,
+    /// Photo files waiting to go up, thumbnails first, with their progress.
+    pub uploads: Vec<PendingUpload>,
 }
 
 impl SyncStatus {
@@ -67,6 +70,7 @@ impl SyncStatus {
             cursor: meta.cursor,
             clock_offset_ms: meta.clock_offset_ms,
             server,
+            uploads: store.pending_uploads()?,
         })
     }
 }
@@ -100,6 +104,10 @@ pub struct SyncReport {
     /// Milliseconds spent waiting for the server, and applying its answers on the device.
     pub wait_ms: u64,
     pub apply_ms: u64,
+    /// What the blob lane moved after the tickets were in sync.
+    pub blobs: LaneReport,
+    /// This technician's position was reported.
+    pub position_reported: bool,
 }
 
 /// Syncs one store with its server.
@@ -111,6 +119,7 @@ pub struct SyncEngine {
     state: Mutex<SyncState>,
     observers: Observers<SyncStatus>,
     pull_bytes: u32,
+    blob_retry: RetryPolicy,
 }
 
 impl SyncEngine {
@@ -124,12 +133,19 @@ impl SyncEngine {
             state: Mutex::new(SyncState::Idle),
             observers: Observers::default(),
             pull_bytes: 0,
+            blob_retry: lane::BLOB_RETRY,
         })
     }
 
     /// Sets the byte budget asked of the server per pull (0 = the server's default).
     pub fn with_pull_budget(mut self, bytes: u32) -> Self {
         self.pull_bytes = bytes;
+        self
+    }
+
+    /// Sets how a failing photo file's attempts are spaced (default [`lane::BLOB_RETRY`]).
+    pub fn with_blob_retry(mut self, policy: RetryPolicy) -> Self {
+        self.blob_retry = policy;
         self
     }
 
@@ -174,7 +190,7 @@ impl SyncEngine {
         let (response, Transfer { sent, received }) =
             self.client.sync(&self.token, &request).await?;
         let waited = started.elapsed();
-        let received_at = crate::clock::SystemClock.now_ms();
+        let received_at = SystemClock.now_ms();
         self.store.apply_sync_response(&response, received_at)?;
         let applied = started.elapsed().saturating_sub(waited);
         Ok(RoundReport {
@@ -190,10 +206,19 @@ impl SyncEngine {
         })
     }
 
+    /// Brings tickets in sync ([`Self::sync_tickets`]), then moves due photo files and reports
+    /// the position. File failures stay on the files and do not fail the sync.
+    pub async fn sync(&self, policy: RetryPolicy) -> Result<SyncReport, SyncError> {
+        let mut report = self.sync_tickets(policy).await?;
+        report.blobs = self.move_blobs().await?;
+        report.position_reported = self.report_position().await?;
+        Ok(report)
+    }
+
     /// Rounds until the outbox is empty and the server has nothing more, retrying failed rounds
     /// with backoff per `policy`. Fails only when the policy's attempts run out or the error
     /// cannot be fixed by retrying (refused credentials, a broken answer).
-    pub async fn sync(&self, policy: RetryPolicy) -> Result<SyncReport, SyncError> {
+    pub async fn sync_tickets(&self, policy: RetryPolicy) -> Result<SyncReport, SyncError> {
         self.set_state(SyncState::Syncing);
         let mut report = SyncReport::default();
         let mut failures = 0;
@@ -233,6 +258,46 @@ impl SyncEngine {
                     tokio::time::sleep(policy.delay(failures, rand::random::<f64>())).await;
                 }
             }
+        }
+    }
+}
+
+impl SyncEngine {
+    /// One pass of the blob lane: due uploads (thumbnails first) and thumbnail downloads.
+    pub async fn move_blobs(&self) -> Result<LaneReport, SyncError> {
+        lane::run(
+            &self.store,
+            &self.client,
+            &self.token,
+            &SystemClock,
+            &self.blob_retry,
+        )
+        .await
+    }
+
+    /// The bytes of file `sha256`, fetched from the server if this device does not have them.
+    pub async fn fetch_blob(&self, sha256: &str) -> Result<Vec<u8>, SyncError> {
+        lane::fetch_blob(&self.store, &self.client, &self.token, sha256).await
+    }
+
+    /// Sends the technician's latest position if one waits and the throttle allows. A server
+    /// that says "too soon" keeps it waiting; one that says this role does not report drops it.
+    pub async fn report_position(&self) -> Result<bool, SyncError> {
+        let now = SystemClock.now_ms();
+        let Some(report) = self.store.due_position_report(now)? else {
+            return Ok(false);
+        };
+        match self.client.report_position(&self.token, &report).await {
+            Ok(()) => {
+                self.store.record_position_sent(&report, now)?;
+                Ok(true)
+            }
+            Err(SyncError::Server { status: 403, .. }) => {
+                self.store.record_position_sent(&report, now)?;
+                Ok(false)
+            }
+            Err(e @ SyncError::Unauthorized(_)) => Err(e),
+            Err(_) => Ok(false),
         }
     }
 }

@@ -1,12 +1,14 @@
 //! Sync with the Fieldwork server: the protocol's wire types ([`protocol`]), the HTTP transport
 //! ([`client`]), the engine that drives rounds ([`engine`]) and its background runner
-//! ([`background`]).
+//! ([`background`]); photo files travel on their own lane ([`lane`], over [`blob_protocol`]).
 
 pub mod background;
 pub mod backoff;
+pub mod blob_client;
 pub mod blob_protocol;
 pub mod client;
 pub mod engine;
+pub mod lane;
 pub mod protocol;
 
 pub use backoff::RetryPolicy;

@@ -7,7 +7,7 @@ use automerge::{
 
 use crate::model::{Actor, Status};
 use crate::rules::workflow;
-use crate::ticket::edit::{Edit, NewTicket};
+use crate::ticket::edit::{ARRIVED_ON_SITE, Edit, NewAttachment, NewTicket};
 use crate::ticket::view::{Customer, Site, Ticket};
 
 /// The version written into `v`; readers ignore keys they do not know.
@@ -340,6 +340,22 @@ impl TicketDocument {
                 let tags = container(doc, "tags")?;
                 doc.delete(&tags, tag.as_str())?;
             }
+            Edit::Attach { attachment } => {
+                let attachments = container(doc, "attachments")?;
+                // Filed once per hash: attaching the same photo again changes nothing.
+                if doc.get(&attachments, attachment.sha256.as_str())?.is_none() {
+                    write_attachment(doc, &attachments, attachment, by, at)?;
+                }
+            }
+            Edit::RecordArrival { distance_m } => {
+                push_event(
+                    doc,
+                    ARRIVED_ON_SITE,
+                    by,
+                    at,
+                    &[("distance_m", &distance_m.to_string())],
+                )?;
+            }
             Edit::Rate { score, comment } => {
                 let csat = doc.put_object(ROOT, "csat", ObjType::Map)?;
                 doc.put(&csat, "score", *score)?;
@@ -384,6 +400,34 @@ fn write_site(doc: &mut AutoCommit, site: &Site) -> Result<(), DocumentError> {
         doc.put(&obj, "accuracy_m", acc)?;
     }
     put_opt(doc, &obj, "address", site.address.as_deref())
+}
+
+fn write_attachment(
+    doc: &mut AutoCommit,
+    attachments: &ObjId,
+    attachment: &NewAttachment,
+    by: &str,
+    at: i64,
+) -> Result<(), DocumentError> {
+    let obj = doc.put_object(attachments, attachment.sha256.as_str(), ObjType::Map)?;
+    put_opt(doc, &obj, "thumb", attachment.thumb.as_deref())?;
+    doc.put(&obj, "mime", attachment.mime.as_str())?;
+    doc.put(&obj, "bytes", attachment.bytes)?;
+    doc.put(&obj, "width", attachment.width)?;
+    doc.put(&obj, "height", attachment.height)?;
+    if let Some(captured_at) = attachment.captured_at {
+        doc.put(&obj, "captured_at", captured_at)?;
+    }
+    if let Some(fix) = &attachment.location {
+        doc.put(&obj, "lat", fix.lat)?;
+        doc.put(&obj, "lon", fix.lon)?;
+        if let Some(acc) = fix.accuracy_m {
+            doc.put(&obj, "accuracy_m", acc)?;
+        }
+    }
+    doc.put(&obj, "by", by)?;
+    doc.put(&obj, "at", at)?;
+    Ok(())
 }
 
 fn write_customer(doc: &mut AutoCommit, customer: Option<&Customer>) -> Result<(), DocumentError> {

@@ -74,6 +74,25 @@ impl From<LocationFix> for Site {
     }
 }
 
+/// The event type recorded when a technician's fix falls inside the site's radius.
+pub const ARRIVED_ON_SITE: &str = "arrived_on_site";
+
+/// A photo or screenshot to file on a ticket: what the pipeline produced. Who attached it and
+/// when come from the store, like every other edit's author.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAttachment {
+    /// sha256 (hex) of the stored JPEG.
+    pub sha256: String,
+    /// sha256 (hex) of its thumbnail.
+    pub thumb: Option<String>,
+    pub mime: String,
+    pub bytes: i64,
+    pub width: i64,
+    pub height: i64,
+    pub captured_at: Option<i64>,
+    pub location: Option<LocationFix>,
+}
+
 /// One change to an existing ticket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -134,6 +153,15 @@ pub enum Edit {
         score: i64,
         comment: Option<String>,
     },
+    /// File a photo or screenshot (its files are stored by the store in the same transaction).
+    Attach {
+        attachment: NewAttachment,
+    },
+    /// The technician's fix fell inside the site's radius: an `arrived_on_site` event.
+    RecordArrival {
+        /// Distance from the site, whole metres.
+        distance_m: i64,
+    },
 }
 
 impl Edit {
@@ -161,6 +189,8 @@ impl Edit {
             Edit::AddTag { .. } => "add tag",
             Edit::RemoveTag { .. } => "remove tag",
             Edit::Rate { .. } => "rate the service",
+            Edit::Attach { .. } => "attach a photo",
+            Edit::RecordArrival { .. } => "record arrival on site",
         }
     }
 }

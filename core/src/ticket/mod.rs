@@ -12,7 +12,7 @@ mod view;
 
 pub use automerge::{ActorId, Change, ChangeHash};
 pub use document::{DocumentError, SCHEMA_VERSION, TicketDocument};
-pub use edit::{Edit, NewTicket};
+pub use edit::{ARRIVED_ON_SITE, Edit, NewAttachment, NewTicket};
 pub use view::{
     Asset, Attachment, ChecklistItem, Conflict, Csat, Customer, Event, Note, PartUsed, Person,
     Site, Sla, Ticket,

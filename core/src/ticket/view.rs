@@ -165,6 +165,24 @@ impl Ticket {
         self.status.is_open()
     }
 
+    /// Should `user_id` arriving now be recorded? Once per visit: not if they already arrived
+    /// and have not since left the job waiting (for parts or the customer).
+    pub fn arrival_due(&self, user_id: &str) -> bool {
+        let Some(last) = self
+            .events
+            .iter()
+            .rposition(|e| e.kind == crate::ticket::ARRIVED_ON_SITE && e.by == user_id)
+        else {
+            return true;
+        };
+        self.events[last + 1..].iter().any(|e| {
+            e.kind == "status_changed"
+                && e.data.get("to").is_some_and(|to| {
+                    matches!(to.as_str(), "awaiting_parts" | "awaiting_customer")
+                })
+        })
+    }
+
     /// The note with this id, if any.
     pub fn note(&self, id: &str) -> Option<&Note> {
         self.notes.iter().find(|n| n.id == id)

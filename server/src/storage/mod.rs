@@ -1,7 +1,11 @@
 //! Storage behind one trait, [`ServerStore`], so the embedded SQLite backend ([`SqliteStore`]) can
 //! be joined by PostgreSQL for several server replicas. Sync logic never sees SQL: it reads through
 //! [`StoreRead`] (one consistent snapshot per call) and writes one push as one [`PushCommit`].
+//! The blob lane's bookkeeping ([`blobs`]) and technicians' positions ([`positions`]) live in the
+//! same store.
 
+mod blobs;
+mod positions;
 mod schema;
 mod sqlite;
 
@@ -14,6 +18,8 @@ use serde::Serialize;
 
 use crate::error::Error;
 
+pub use blobs::{BlobRecord, BlobRef, PatchRecord, UploadFinish, UploadRecord, UploadState};
+pub use positions::{PositionRecord, PositionWrite};
 pub use sqlite::SqliteStore;
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -185,6 +191,8 @@ pub struct PushCommit {
     pub numbers: Option<(u64, u64)>,
     /// Tickets the pushing device holds from now on (the ones it created).
     pub held_by_device: Vec<String>,
+    /// Blobs named by the attachments of the touched tickets as written (kept if already there).
+    pub blob_refs: Vec<BlobRef>,
 }
 
 /// Reads inside one consistent snapshot of the store.
@@ -244,6 +252,38 @@ pub trait ServerStore: Send + Sync + fmt::Debug {
     fn session(&self, token_hash: &str) -> Result<Option<Session>>;
     /// Revokes a token; false if there is no live token with this hash.
     fn revoke_token(&self, token_hash: &str, at: i64) -> Result<bool>;
+
+    /// Stores a new upload. One in state [`UploadState::Uploading`] is refused (`Ok(false)`) when
+    /// its device already has `max_open_per_device` uploads in that state.
+    fn create_upload(&self, upload: &UploadRecord, max_open_per_device: usize) -> Result<bool>;
+    /// An upload by id, in any tenant: callers check it is theirs.
+    fn upload(&self, upload_id: &str) -> Result<Option<UploadRecord>>;
+    /// The newest upload of this device still in progress for the same blob and length.
+    fn open_upload(
+        &self,
+        device_id: &str,
+        sha256: &str,
+        length: u64,
+    ) -> Result<Option<UploadRecord>>;
+    /// Records one PATCH: its counters always, the offset and end of the upload if it moved.
+    fn record_patch(&self, patch: &PatchRecord) -> Result<()>;
+    /// At most `limit` uploads (any tenant, any state) created before `before`, oldest first.
+    fn uploads_created_before(&self, before: i64, limit: usize) -> Result<Vec<UploadRecord>>;
+    fn delete_uploads(&self, upload_ids: &[String]) -> Result<()>;
+    /// A stored blob of a tenant.
+    fn blob(&self, tenant_id: &str, sha256: &str) -> Result<Option<BlobRecord>>;
+    /// The tickets of a tenant whose attachments name the blob.
+    fn blob_ref_tickets(&self, tenant_id: &str, sha256: &str) -> Result<Vec<String>>;
+
+    /// Makes `position` its user's last known one, unless the stored one arrived less than
+    /// `min_interval_ms` before it (by `received_at`, server time).
+    fn record_position(
+        &self,
+        position: &PositionRecord,
+        min_interval_ms: i64,
+    ) -> Result<PositionWrite>;
+    /// The last known position of each user of the tenant whose role is technician.
+    fn technician_positions(&self, tenant_id: &str) -> Result<Vec<PositionRecord>>;
 }
 
 impl dyn ServerStore {

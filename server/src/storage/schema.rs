@@ -11,7 +11,10 @@ use super::Result;
 use crate::error::Error;
 
 /// Each entry upgrades the schema by one version; index `i` takes version `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[&str] = &[include_str!("sql/0001_initial.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("sql/0001_initial.sql"),
+    include_str!("sql/0002_blobs_positions.sql"),
+];
 
 /// The schema version this build writes.
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;

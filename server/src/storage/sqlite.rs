@@ -1,5 +1,9 @@
 //! [`SqliteStore`]: the embedded backend. One file in WAL mode, `synchronous=FULL`, one writer
-//! connection behind a mutex and a small pool of read-only connections.
+//! connection behind a mutex and a small pool of read-only connections. The blob lane's and the
+//! positions' SQL are in the submodules.
+
+mod blobs;
+mod positions;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -285,6 +289,7 @@ impl ServerStore for SqliteStore {
             for ticket_id in &commit.held_by_device {
                 hold.execute([&commit.device_id, ticket_id])?;
             }
+            blobs::insert_refs(tx, &commit.tenant_id, &commit.blob_refs)?;
             Ok(seqs)
         })
     }
@@ -525,6 +530,55 @@ impl ServerStore for SqliteStore {
             )?;
             Ok(revoked == 1)
         })
+    }
+
+    fn create_upload(&self, upload: &UploadRecord, max_open_per_device: usize) -> Result<bool> {
+        self.write(|tx| blobs::create_upload(tx, upload, max_open_per_device))
+    }
+
+    fn upload(&self, upload_id: &str) -> Result<Option<UploadRecord>> {
+        self.with_reader(|conn| blobs::upload(conn, upload_id))
+    }
+
+    fn open_upload(
+        &self,
+        device_id: &str,
+        sha256: &str,
+        length: u64,
+    ) -> Result<Option<UploadRecord>> {
+        self.with_reader(|conn| blobs::open_upload(conn, device_id, sha256, length))
+    }
+
+    fn record_patch(&self, patch: &PatchRecord) -> Result<()> {
+        self.write(|tx| blobs::record_patch(tx, patch))
+    }
+
+    fn uploads_created_before(&self, before: i64, limit: usize) -> Result<Vec<UploadRecord>> {
+        self.with_reader(|conn| blobs::uploads_created_before(conn, before, limit))
+    }
+
+    fn delete_uploads(&self, upload_ids: &[String]) -> Result<()> {
+        self.write(|tx| blobs::delete_uploads(tx, upload_ids))
+    }
+
+    fn blob(&self, tenant_id: &str, sha256: &str) -> Result<Option<BlobRecord>> {
+        self.with_reader(|conn| blobs::blob(conn, tenant_id, sha256))
+    }
+
+    fn blob_ref_tickets(&self, tenant_id: &str, sha256: &str) -> Result<Vec<String>> {
+        self.with_reader(|conn| blobs::blob_ref_tickets(conn, tenant_id, sha256))
+    }
+
+    fn record_position(
+        &self,
+        position: &PositionRecord,
+        min_interval_ms: i64,
+    ) -> Result<PositionWrite> {
+        self.write(|tx| positions::record_position(tx, position, min_interval_ms))
+    }
+
+    fn technician_positions(&self, tenant_id: &str) -> Result<Vec<PositionRecord>> {
+        self.with_reader(|conn| positions::technician_positions(conn, tenant_id))
     }
 }
 

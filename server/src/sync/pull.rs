@@ -7,17 +7,15 @@
 //! still counts: a lost snapshot is sent again, and so is a lost eviction.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use fieldwork_core::Actor;
 use fieldwork_core::rules::can_see;
 use fieldwork_core::sync::protocol::{ByteBuf, PullItem};
-use fieldwork_core::ticket::TicketDocument;
 
-use crate::cache::CachedDoc;
 use crate::error::Error;
 use crate::state::Shared;
 use crate::storage::{DeviceRecord, Holding, HoldingUpdate, StoreRead, StoredChange, UserRecord};
+use crate::visibility;
 
 /// Changes read from the store at a time.
 const PAGE: usize = 512;
@@ -109,25 +107,14 @@ impl Walk<'_> {
 
     /// Whether the user may see the ticket as stored at `seq`.
     fn visible(&self, id: &str, seq: u64) -> Result<bool, Error> {
-        if let Some(view) = self.shared.cache.view(id, seq) {
-            return Ok(can_see(&self.actor, &view));
-        }
-        let Some(snapshot) = self.reader.ticket_snapshot(id)? else {
-            return Ok(false);
-        };
-        let loaded = TicketDocument::load(&snapshot).and_then(|doc| Ok((doc.view()?, doc)));
-        match loaded {
-            Ok((view, doc)) => {
-                let visible = can_see(&self.actor, &view);
-                let view = Arc::new(view);
-                self.shared.cache.put(id, CachedDoc { seq, doc, view });
-                Ok(visible)
-            }
-            Err(error) => {
+        match visibility::view_at(self.shared, self.reader, id, seq) {
+            Ok(view) => Ok(view.is_some_and(|view| can_see(&self.actor, &view))),
+            Err(Error::Document(error)) => {
                 // One damaged document must not stop every device of the tenant from syncing.
                 tracing::error!(ticket = id, %error, "stored ticket document is unreadable; not sent");
                 Ok(false)
             }
+            Err(other) => Err(other),
         }
     }
 

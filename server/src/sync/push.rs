@@ -1,6 +1,6 @@
 //! Push: each pushed change judged in order as its author saw the ticket, and the accepted ones
-//! stored with the server's follow-ups (ticket numbers) in one transaction
-//! (`docs/sync-protocol.md`, "Push").
+//! stored with the server's follow-ups (ticket numbers) and the blobs the tickets' attachments
+//! name in one transaction (`docs/sync-protocol.md`, "Push").
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -8,13 +8,16 @@ use std::sync::Arc;
 use fieldwork_core::Actor;
 use fieldwork_core::rules::changes::{check_change, check_creation};
 use fieldwork_core::rules::{Refusal, can_see};
+use fieldwork_core::sync::blob_protocol::is_sha256_hex;
 use fieldwork_core::sync::protocol::{PushChange, RejectCode, Rejection};
 use fieldwork_core::ticket::{Change, ChangeHash, Ticket, TicketDocument};
 
 use crate::cache::CachedDoc;
 use crate::error::Error;
 use crate::state::Shared;
-use crate::storage::{DeviceRecord, NewChange, PushCommit, StoreRead, TicketWrite, UserRecord};
+use crate::storage::{
+    BlobRef, DeviceRecord, NewChange, PushCommit, StoreRead, TicketWrite, UserRecord,
+};
 
 /// Longest ticket id accepted; the app makes 36-character UUIDs.
 const MAX_TICKET_ID: usize = 64;
@@ -418,6 +421,7 @@ impl Stored {
         } = self;
         let mut writes = Vec::new();
         let mut views = HashMap::new();
+        let mut blob_refs = Vec::new();
         for (id, working) in &mut tickets {
             if !working.touched {
                 continue;
@@ -433,6 +437,7 @@ impl Stored {
                 status: view.status.as_str().to_owned(),
                 snapshot: working.doc.save(),
             });
+            blob_refs.extend(attachment_blobs(id, &view));
             views.insert(id.clone(), Arc::new(view));
         }
         let mut last_seq: HashMap<String, u64> = HashMap::new();
@@ -445,6 +450,7 @@ impl Stored {
                 tickets: writes,
                 numbers,
                 held_by_device: created.clone(),
+                blob_refs,
             };
             let seqs = shared.store.commit_push(&commit)?;
             for (change, seq) in commit.changes.iter().zip(&seqs) {
@@ -479,6 +485,24 @@ impl Stored {
         }
         Ok(outcome)
     }
+}
+
+/// The blobs a ticket's attachments name (full images and thumbnails), for the blob lane's
+/// download check. Names that are not sha256 hex are nobody's blob and are skipped.
+fn attachment_blobs(ticket_id: &str, view: &Ticket) -> Vec<BlobRef> {
+    let mut refs: Vec<BlobRef> = view
+        .attachments
+        .iter()
+        .flat_map(|a| std::iter::once(a.sha256.as_str()).chain(a.thumb.as_deref()))
+        .filter(|sha256| is_sha256_hex(sha256))
+        .map(|sha256| BlobRef {
+            ticket_id: ticket_id.to_owned(),
+            sha256: sha256.to_owned(),
+        })
+        .collect();
+    refs.sort();
+    refs.dedup();
+    refs
 }
 
 #[cfg(test)]

@@ -4,10 +4,12 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
+use fieldwork_core::clock::{Clock, ManualClock, SystemClock};
 use fieldwork_core::sync::protocol::{
     self, ByteBuf, DeviceRegistration, DeviceSession, ErrorBody, LoginRequest, PROTOCOL_VERSION,
     PullItem, PushChange, SyncRequest, SyncResponse,
@@ -75,13 +77,22 @@ impl Harness {
 
     /// A server that keeps at most `doc_cache` documents in memory.
     pub fn with_doc_cache(doc_cache: usize) -> Harness {
+        Self::build(doc_cache, Arc::new(SystemClock))
+    }
+
+    /// A server whose time moves only when the test moves `clock`.
+    pub fn with_clock(clock: Arc<ManualClock>) -> Harness {
+        Self::build(fieldwork_server::config::DEFAULT_DOC_CACHE, clock)
+    }
+
+    fn build(doc_cache: usize, clock: Arc<dyn Clock>) -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         let config = ServerConfig {
             doc_cache,
             ..ServerConfig::new(&data)
         };
-        let state = AppState::open(&config).expect("server state opens");
+        let state = AppState::open_with_clock(&config, clock).expect("server state opens");
         let admin = Admin::open(&data).expect("admin opens the same data dir");
         Harness {
             app: app(state.clone()),
@@ -113,6 +124,11 @@ impl Harness {
             id: made.user_id,
             api_token: made.token,
         }
+    }
+
+    /// The server's data directory (database and blobs).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
     }
 
     /// Sends one request through the router.

@@ -1,0 +1,138 @@
+//! `GET` (and `HEAD`) `/v1/blobs/{sha256}`: a stored blob, whole or one byte range, streamed from
+//! the blob store. Only for someone who may see a ticket of their tenant whose attachments name
+//! the blob; everyone else gets the same `404` as for a blob that does not exist (uploading it
+//! gives no right to read it).
+
+use std::io::Read;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use fieldwork_core::Actor;
+use fieldwork_core::sync::blob_protocol::{is_sha256_hex, parse_range};
+use tokio::sync::mpsc;
+
+use crate::auth::DeviceAuth;
+use crate::error::{AppError, Error};
+use crate::state::{AppState, Shared};
+use crate::storage::BlobRecord;
+use crate::visibility::{Sight, sight};
+
+/// Bytes read from the blob store per streamed frame.
+const FRAME_BYTES: usize = 64 * 1024;
+/// Frames read ahead of the network.
+const FRAMES_AHEAD: usize = 4;
+
+pub(super) async fn fetch(
+    State(state): State<AppState>,
+    auth: DeviceAuth,
+    method: Method,
+    Path(sha256): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if !is_sha256_hex(&sha256) {
+        return Err(AppError::Missing("blob"));
+    }
+    let shared = state.shared();
+    let actor = auth.session.user.actor();
+    let hash = sha256.clone();
+    let blob = state
+        .blocking(move || visible_blob(&shared, &actor, &hash))
+        .await?
+        .ok_or(AppError::Missing("blob"))?;
+    let total = blob.length;
+    let asked = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let range =
+        parse_range(asked, total).map_err(|_| AppError::RangeNotSatisfiable { length: total })?;
+    let (status, start, len) = match range {
+        Some(r) => (StatusCode::PARTIAL_CONTENT, r.start, r.len()),
+        None => (StatusCode::OK, 0, total),
+    };
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        let (blobs, tenant, hash) = (state.shared(), blob.tenant_id.clone(), sha256.clone());
+        let reader = state
+            .blocking(move || blobs.blobs.store.open_range(&tenant, &hash, start, len))
+            .await?;
+        stream(reader)
+    };
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    let mime = HeaderValue::from_str(&blob.mime)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_TYPE, mime);
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{sha256}\"")) {
+        h.insert(header::ETAG, etag);
+    }
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Some(r) = range
+        && let Ok(value) = HeaderValue::from_str(&r.content_range(total))
+    {
+        h.insert(header::CONTENT_RANGE, value);
+    }
+    Ok(response)
+}
+
+/// The blob, if the tenant has it and `actor` may see a ticket whose attachments (as stored
+/// now) name it.
+fn visible_blob(shared: &Shared, actor: &Actor, sha256: &str) -> Result<Option<BlobRecord>, Error> {
+    let store = &shared.store;
+    let Some(blob) = store.blob(&actor.tenant, sha256)? else {
+        return Ok(None);
+    };
+    let tickets = store.blob_ref_tickets(&actor.tenant, sha256)?;
+    let visible = store.read_with(|reader| {
+        for id in &tickets {
+            if let Sight::Visible(view) = sight(shared, reader, actor, id)?
+                && view
+                    .attachments
+                    .iter()
+                    .any(|a| a.sha256 == sha256 || a.thumb.as_deref() == Some(sha256))
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })?;
+    Ok(visible.then_some(blob))
+}
+
+/// A body that reads `reader` on a blocking thread, a few frames ahead of the network.
+fn stream(mut reader: Box<dyn Read + Send>) -> Body {
+    let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(FRAMES_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        loop {
+            let mut frame = vec![0; FRAME_BYTES];
+            match reader.read(&mut frame) {
+                Ok(0) => break,
+                Ok(n) => {
+                    frame.truncate(n);
+                    // A closed channel: the client went away.
+                    if tx.blocking_send(Ok(Bytes::from(frame))).is_err() {
+                        break;
+                    }
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    tracing::error!(%error, "reading a blob failed mid-stream");
+                    let _ = tx.blocking_send(Err(error));
+                    break;
+                }
+            }
+        }
+    });
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|frame| (frame, rx))
+    }))
+}
