@@ -1,5 +1,6 @@
-//! Property test against a real server: random edits on several devices, random syncs, random
-//! connection cuts, always converging with nothing lost and nothing refused.
+//! Property test against a real server: random edits and photos on several devices, random syncs,
+//! random connection cuts (also in the middle of photo uploads), always converging with nothing
+//! lost — no note, no photo file — and nothing refused.
 
 mod common;
 
@@ -7,7 +8,8 @@ use std::collections::BTreeSet;
 
 use common::proxy::Proxy;
 use common::{Phone, Server};
-use fieldwork_core::store::ListQuery;
+use fieldwork_core::photo::{PhotoOptions, samples};
+use fieldwork_core::store::{ListQuery, sha256_hex};
 use fieldwork_core::ticket::{Edit, NewTicket, Ticket};
 use fieldwork_core::{Priority, Status, TicketKind};
 use proptest::prelude::*;
@@ -41,6 +43,8 @@ enum EditKind {
     Part,
     Title(u8),
     Tick(u8),
+    /// Attach a small real photo (distinct per step).
+    Photo,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -57,6 +61,7 @@ fn step() -> impl Strategy<Value = Step> {
         Just(EditKind::Part),
         (0..3u8).prop_map(EditKind::Title),
         (0..3u8).prop_map(EditKind::Tick),
+        Just(EditKind::Photo),
     ];
     prop_oneof![
         5 => (0..DEVICES, 0..2usize, edit).prop_map(|(device, ticket, edit)| Step::Edit { device, ticket, edit }),
@@ -133,6 +138,7 @@ fn to_edit(kind: &EditKind, serial: usize) -> Edit {
             item: format!("step {n}"),
             done: serial.is_multiple_of(2),
         },
+        EditKind::Photo => unreachable!("photos go through attach_photo"),
     }
 }
 
@@ -144,6 +150,7 @@ fn note_ids(t: &Ticket) -> BTreeSet<String> {
 fn check(server: &Server, case: usize, steps: &[Step]) -> Result<(), TestCaseError> {
     let w = world(server, case);
     let mut written = BTreeSet::new();
+    let mut photos = BTreeSet::new();
     for (serial, step) in steps.iter().enumerate() {
         match step {
             Step::Edit {
@@ -153,8 +160,18 @@ fn check(server: &Server, case: usize, steps: &[Step]) -> Result<(), TestCaseErr
             } => {
                 let store = &w.phones[*device].0.store;
                 let id = &w.ids[*ticket];
-                if let Ok(t) = store.edit(id, &[to_edit(edit, serial)]) {
+                let done = match edit {
+                    EditKind::Photo => {
+                        // A different picture every step: its size comes from the step number.
+                        let side = 40 + serial as u32;
+                        let photo = samples::jpeg_with_exif(side * 2, side, 1, None, None);
+                        store.attach_photo(id, &photo, None, &PhotoOptions::default())
+                    }
+                    other => store.edit(id, &[to_edit(other, serial)]),
+                };
+                if let Ok(t) = done {
                     written.extend(note_ids(&t));
+                    photos.extend(t.attachments.iter().map(|a| a.sha256.clone()));
                 }
             }
             Step::Sync { device } => {
@@ -191,6 +208,31 @@ fn check(server: &Server, case: usize, steps: &[Step]) -> Result<(), TestCaseErr
         .flat_map(|id| note_ids(&w.phones[0].0.store.ticket(id).expect("ticket")))
         .collect();
     prop_assert!(written.is_subset(&all_notes), "a note was lost");
+    // Every photo attached anywhere is on every ticket, its files all uploaded, its thumbnail on
+    // every device and its full image fetchable by all of them.
+    let filed: BTreeSet<String> = w
+        .ids
+        .iter()
+        .flat_map(|id| w.phones[0].0.store.ticket(id).expect("ticket").attachments)
+        .map(|a| a.sha256)
+        .collect();
+    prop_assert_eq!(&photos, &filed, "a photo was lost");
+    for (phone, _) in &w.phones {
+        prop_assert!(
+            phone.store.pending_uploads().expect("uploads").is_empty(),
+            "a file never left its device"
+        );
+        for id in &w.ids {
+            for a in phone.store.ticket(id).expect("ticket").attachments {
+                let thumb = a.thumb.clone().expect("thumb");
+                prop_assert!(phone.store.blob(&thumb).expect("reads").is_some(), "thumbnail missing");
+                let full = fieldwork_core::sync::block_on(phone.engine().fetch_blob(&a.sha256))
+                    .expect("runtime")
+                    .expect("full image fetchable");
+                prop_assert_eq!(sha256_hex(&full), a.sha256);
+            }
+        }
+    }
     for (phone, _) in &w.phones {
         prop_assert!(
             phone.store.quarantine().expect("list").is_empty(),

@@ -17,7 +17,8 @@ import app.fieldwork.ffi.SyncStatusObserver
 import app.fieldwork.ffi.TicketFilter
 import java.util.concurrent.LinkedBlockingQueue
 
-private fun env(name: String): String =
+/** A value scripts/test-bindings.sh passes in the environment (server address, tokens, ids). */
+fun env(name: String): String =
     System.getenv(name) ?: throw AssertionFailed("$name is not set: run these tests through scripts/test-bindings.sh")
 
 private class StatusQueue : SyncStatusObserver {

@@ -1,15 +1,17 @@
 //! [`FieldworkClient`]: one device's tickets and sync, opened on a data directory. Every method is
 //! a thin call into `fieldwork-core`; the rules, the store and the sync engine live there.
 //!
-//! Local calls are synchronous and fast (one SQLite transaction). Network calls (`login_*`,
-//! `logout`, `sync_now`) block the calling thread; the platform layers run them off the main
-//! thread. Background sync runs on its own thread and runtime (`docs/adr/0003-ffi-blocking-calls.md`).
+//! Local calls are synchronous and fast (one SQLite transaction; attaching a photo also runs the
+//! photo pipeline, ≈ 150 ms for a 12 MP photo). Network calls (`login_*`, `logout`, `sync_now`,
+//! `fetch_photo`) block the calling thread; the platform layers run them off the main thread.
+//! Background sync runs on its own thread and runtime (`docs/adr/0003-ffi-blocking-calls.md`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use fieldwork_core::clock::{Clock, SystemClock};
+use fieldwork_core::photo::PhotoOptions;
 use fieldwork_core::store::{ObserverHandle, Observers, TicketStore};
 use fieldwork_core::sync::background::BackgroundSync;
 use fieldwork_core::sync::{
@@ -21,7 +23,9 @@ use crate::error::FieldworkError;
 use crate::model::Status;
 use crate::observe::{Subscription, SyncStatusObserver, TicketChange, TicketObserver};
 use crate::sync::{ClientConfig, QuarantinedChange, SyncReport, SyncStatus, UserProfile};
-use crate::ticket::{LocationFix, Ticket, TicketDraft, TicketEdit, TicketFilter, TicketSummary};
+use crate::ticket::{
+    LocateReport, LocationFix, Ticket, TicketDraft, TicketEdit, TicketFilter, TicketSummary,
+};
 
 type Result<T> = std::result::Result<T, FieldworkError>;
 
@@ -46,6 +50,7 @@ struct SyncSlot {
 pub struct FieldworkClient {
     store: Arc<TicketStore>,
     config: ClientConfig,
+    photo_options: PhotoOptions,
     sync: Mutex<SyncSlot>,
     /// Outlives engines, so apps can subscribe before logging in.
     status_observers: Arc<Observers<CoreStatus>>,
@@ -64,6 +69,7 @@ impl FieldworkClient {
         let store = TicketStore::open(&dir.join(STORE_FILE))?;
         Ok(Arc::new(FieldworkClient {
             store: Arc::new(store),
+            photo_options: config.photo_options(),
             config,
             sync: Mutex::new(SyncSlot::default()),
             status_observers: Arc::new(Observers::default()),
@@ -222,6 +228,79 @@ impl FieldworkClient {
             .collect())
     }
 
+    // --- photos and position ---------------------------------------------------------------
+
+    /// Attaches a photo or screenshot (JPEG, PNG or WebP bytes) to a ticket: turned upright,
+    /// stripped of its metadata (EXIF, GPS, …), downscaled with a thumbnail, both files kept on
+    /// the device and queued for upload, and the attachment filed on the ticket, all before it
+    /// returns. `fix` is the device's position, used when the photo has no GPS of its own. The
+    /// same photo attached twice is filed once. A file that is not a usable image fails with
+    /// `InvalidPhoto` and nothing is stored.
+    pub fn attach_photo(
+        &self,
+        ticket_id: String,
+        bytes: Vec<u8>,
+        fix: Option<LocationFix>,
+    ) -> Result<Ticket> {
+        Ok(self
+            .store
+            .attach_photo(&ticket_id, &bytes, fix.map(Into::into), &self.photo_options)?
+            .into())
+    }
+
+    /// Like `attach_photo`, reading the photo from the file at `path` (e.g. where the camera app
+    /// saved it); the file itself is left as it is.
+    pub fn attach_photo_file(
+        &self,
+        ticket_id: String,
+        path: String,
+        fix: Option<LocationFix>,
+    ) -> Result<Ticket> {
+        Ok(self
+            .store
+            .attach_photo_file(
+                &ticket_id,
+                Path::new(&path),
+                fix.map(Into::into),
+                &self.photo_options,
+            )?
+            .into())
+    }
+
+    /// Takes a position fix from the OS. For a technician: records an arrival on site on each
+    /// open ticket assigned to them whose site the fix is inside (once per visit), and queues the
+    /// position for the server (sent by sync). For other roles the fix is checked and ignored.
+    pub fn report_location(&self, fix: LocationFix) -> Result<LocateReport> {
+        Ok(self.store.locate(fix.into())?.into())
+    }
+
+    /// The path of photo file `sha256` (an attachment's `sha256` or `thumb`) if it is on this
+    /// device, for an image view; `None` if it is not (yet): thumbnails arrive with sync, full
+    /// images with `fetch_photo`. Do not modify or delete the file.
+    pub fn photo_path(&self, sha256: String) -> Result<Option<String>> {
+        self.store.blob_path(&sha256)?.map(path_text).transpose()
+    }
+
+    /// The path of photo file `sha256` on this device, downloading it from the server first if it
+    /// is not here (blocking like `sync_now`: run it off the main thread). Fails with `NotFound`
+    /// when no ticket on this device names the file or the server does not have it yet, and with
+    /// `Offline` when the OS reports no network.
+    pub fn fetch_photo(&self, sha256: String) -> Result<String> {
+        if let Some(path) = self.store.blob_path(&sha256)? {
+            return path_text(path);
+        }
+        if !self.network_available.load(Ordering::SeqCst) {
+            return Err(SyncError::Offline("the device reports no network".into()).into());
+        }
+        let engine = self.engine(&mut self.slot())?;
+        core_sync::block_on(engine.fetch_blob(&sha256))?
+            .map_err(FieldworkError::from_photo_fetch)?;
+        let path = self.store.blob_path(&sha256)?.ok_or_else(|| {
+            FieldworkError::Internal("a downloaded photo file is missing".into())
+        })?;
+        path_text(path)
+    }
+
     // --- sync -------------------------------------------------------------------------------
 
     /// Where sync stands. Works before login too (`server` is then `None`).
@@ -302,6 +381,14 @@ impl FieldworkClient {
     }
 }
 
+/// A path inside the data directory as text. The directory came in as a string and file names are
+/// hex digits, so this fails only if the platform hands back something else entirely.
+fn path_text(path: PathBuf) -> Result<String> {
+    path.into_os_string()
+        .into_string()
+        .map_err(|_| FieldworkError::Storage("a photo file's path is not valid text".into()))
+}
+
 impl FieldworkClient {
     fn slot(&self) -> MutexGuard<'_, SyncSlot> {
         // A panic while holding the lock left at worst a stopped engine behind; carry on.
@@ -366,11 +453,16 @@ mod tests {
     use crate::model::{ChangeOrigin, Role};
 
     fn rider(dir: &tempfile::TempDir) -> Arc<FieldworkClient> {
+        rider_with(dir, None)
+    }
+
+    fn rider_with(dir: &tempfile::TempDir, max_photo_edge: Option<u32>) -> Arc<FieldworkClient> {
         let client = FieldworkClient::open(
             dir.path().join("device").display().to_string(),
             ClientConfig {
                 server_url: None,
                 device_name: "test".into(),
+                max_photo_edge,
             },
         )
         .unwrap();
@@ -434,10 +526,105 @@ mod tests {
     }
 
     #[test]
+    fn photo_is_filed_with_both_files_on_the_device_and_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = rider(&dir);
+        let id = client.help_request(None, None, None).unwrap().id;
+        let png = fieldwork_core::photo::samples::png_screenshot(400, 300);
+        let ticket = client.attach_photo(id.clone(), png.clone(), None).unwrap();
+        let [attachment] = ticket.attachments.as_slice() else {
+            panic!("attachments: {:?}", ticket.attachments);
+        };
+        assert_eq!(
+            (attachment.width, attachment.height, attachment.mime.as_str()),
+            (400, 300, "image/jpeg")
+        );
+        let thumb = attachment.thumb.clone().expect("a thumbnail");
+        let full = client.photo_path(attachment.sha256.clone()).unwrap();
+        assert!(full.as_deref().is_some_and(|p| Path::new(p).is_file()), "{full:?}");
+        assert!(client.photo_path(thumb).unwrap().is_some());
+        // The device's own photo needs no server.
+        assert_eq!(
+            Some(client.fetch_photo(attachment.sha256.clone()).unwrap()),
+            full
+        );
+        let again = client.attach_photo(id.clone(), png, None).unwrap();
+        assert_eq!(again.attachments.len(), 1);
+        let uploads = client.sync_status().unwrap().uploads;
+        assert_eq!(uploads.len(), 2, "{uploads:?}");
+        assert_eq!(uploads[0].kind, crate::model::BlobKind::Thumb);
+        assert!(uploads.iter().all(|u| u.ticket_id == id && u.sent_bytes == 0));
+        assert_eq!(client.photo_path("not-a-sha".into()).unwrap(), None);
+    }
+
+    #[test]
+    fn unusable_photo_is_invalid_photo_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = rider(&dir);
+        let before = client.help_request(None, None, None).unwrap();
+        for bytes in [Vec::new(), b"hello".to_vec()] {
+            let err = client
+                .attach_photo(before.id.clone(), bytes, None)
+                .unwrap_err();
+            assert!(matches!(err, FieldworkError::InvalidPhoto(_)), "{err:?}");
+        }
+        let missing = dir.path().join("no-such.jpg").display().to_string();
+        assert!(matches!(
+            client.attach_photo_file(before.id.clone(), missing, None),
+            Err(FieldworkError::Storage(_))
+        ));
+        assert_eq!(client.ticket(before.id.clone()).unwrap(), before);
+        assert!(client.sync_status().unwrap().uploads.is_empty());
+    }
+
+    #[test]
+    fn max_photo_edge_sizes_the_stored_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = rider_with(&dir, Some(200));
+        let id = client.help_request(None, None, None).unwrap().id;
+        let jpeg = fieldwork_core::photo::samples::photo_like_jpeg(800, 600);
+        let path = dir.path().join("camera.jpg");
+        std::fs::write(&path, jpeg).unwrap();
+        let ticket = client
+            .attach_photo_file(id, path.display().to_string(), None)
+            .unwrap();
+        let attachment = &ticket.attachments[0];
+        assert_eq!((attachment.width, attachment.height), (200, 150));
+    }
+
+    #[test]
+    fn location_of_a_rider_is_checked_and_has_no_effect() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = rider(&dir);
+        let fix = LocationFix {
+            lat: 31.23,
+            lon: 121.47,
+            accuracy_m: Some(8.0),
+            at: None,
+        };
+        let report = client.report_location(fix).unwrap();
+        assert!(report.arrivals.is_empty() && !report.position_queued);
+        let bad = LocationFix { lat: 95.0, ..fix };
+        assert!(matches!(
+            client.report_location(bad),
+            Err(FieldworkError::InvalidInput(_))
+        ));
+    }
+
+    #[test]
     fn network_flag_makes_sync_now_offline() {
         let dir = tempfile::tempdir().unwrap();
         let client = rider(&dir);
         client.set_network_available(false);
         assert!(matches!(client.sync_now(), Err(FieldworkError::Offline(_))));
+        assert!(matches!(
+            client.fetch_photo("ab".repeat(32)),
+            Err(FieldworkError::Offline(_))
+        ));
+        client.set_network_available(true);
+        assert!(matches!(
+            client.fetch_photo("ab".repeat(32)),
+            Err(FieldworkError::NotLoggedIn(_))
+        ));
     }
 }

@@ -18,7 +18,8 @@ pub enum FieldworkError {
     /// will not help.
     #[error("{0}")]
     NotAllowed(String),
-    /// No ticket or note has that id (on this device).
+    /// No ticket or note has that id (on this device), or a photo file cannot be had: no ticket
+    /// here names it, or the server does not hold it yet (its device has not uploaded it).
     #[error("{0}")]
     NotFound(String),
     /// A value is out of range, empty, too long or of the wrong form; the message names the field.
@@ -105,10 +106,24 @@ impl From<SyncError> for FieldworkError {
     }
 }
 
+impl FieldworkError {
+    /// A failed download of a photo file (`fetch_photo`): there, a 404 means the file cannot be
+    /// had — no ticket on this device names it, or the server does not hold it yet — which the
+    /// app shows as "not available", not as a server fault. Elsewhere a 404 stays `Server` (a
+    /// mistyped server address answers 404 to everything).
+    pub(crate) fn from_photo_fetch(error: SyncError) -> Self {
+        match error {
+            SyncError::Server { status: 404, .. } => FieldworkError::NotFound(error.to_string()),
+            other => other.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use fieldwork_core::model::{Role, Status, TicketKind};
+    use fieldwork_core::photo::PhotoError;
 
     #[test]
     fn refusals_become_not_allowed_with_the_rules_message() {
@@ -152,6 +167,36 @@ mod tests {
         assert!(matches!(
             FieldworkError::from(SyncError::Store(StoreError::NotInitialised)),
             FieldworkError::NotLoggedIn(_)
+        ));
+        let missing = || SyncError::Server {
+            status: 404,
+            code: "not_found".into(),
+            message: "the server does not have this file (yet)".into(),
+        };
+        assert!(matches!(
+            FieldworkError::from_photo_fetch(missing()),
+            FieldworkError::NotFound(_)
+        ));
+        assert!(matches!(
+            FieldworkError::from(missing()),
+            FieldworkError::Server(_)
+        ));
+        assert!(matches!(
+            FieldworkError::from_photo_fetch(SyncError::Offline("cannot connect".into())),
+            FieldworkError::Offline(_)
+        ));
+    }
+
+    #[test]
+    fn unusable_photos_are_invalid_photo_and_disk_trouble_is_storage() {
+        let error = FieldworkError::from(StoreError::Photo(PhotoError::Empty));
+        assert!(
+            matches!(&error, FieldworkError::InvalidPhoto(m) if m.contains("empty")),
+            "{error:?}"
+        );
+        assert!(matches!(
+            FieldworkError::from(StoreError::Files("out of space".into())),
+            FieldworkError::Storage(_)
         ));
     }
 }

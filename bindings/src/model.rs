@@ -4,6 +4,7 @@
 use fieldwork_core::model as core;
 use fieldwork_core::store::{ChangeOrigin as CoreOrigin, SortBy as CoreSort};
 use fieldwork_core::sync::SyncState as CoreSyncState;
+use fieldwork_core::sync::blob_protocol::BlobKind as CoreBlobKind;
 
 /// Declares an FFI enum with the same unit variants as a core enum, and `From` both ways, so a
 /// variant added in the core is a compile error here until it is mirrored.
@@ -88,6 +89,17 @@ mirror_enum!(
         Offline,
         /// The last attempt failed for another reason (see `SyncStatus.last_error`).
         Error,
+    }
+);
+
+mirror_enum!(
+    /// Which of an attachment's two files a photo file is.
+    BlobKind = CoreBlobKind {
+        /// The thumbnail (long edge ≤ 320 px): uploaded first, downloaded with the ticket.
+        Thumb,
+        /// The stored image (long edge ≤ 1920 px by default): uploaded after the thumbnail,
+        /// downloaded only when asked for (`fetch_photo`).
+        Full,
     }
 );
 

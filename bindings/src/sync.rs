@@ -1,12 +1,14 @@
-//! Who is on the device, and sync as a UI sees it: configuration, status, reports and the
-//! quarantine of changes the server refused.
+//! Who is on the device, and sync as a UI sees it: configuration, status (with the photo files
+//! waiting to go up), reports and the quarantine of changes the server refused.
 
 use fieldwork_core::model::Actor;
-use fieldwork_core::store::QuarantinedChange as CoreQuarantined;
+use fieldwork_core::photo::PhotoOptions;
+use fieldwork_core::store::{PendingUpload as CorePending, QuarantinedChange as CoreQuarantined};
+use fieldwork_core::sync::lane::LaneReport;
 use fieldwork_core::sync::protocol::UserInfo;
 use fieldwork_core::sync::{SyncReport as CoreReport, SyncStatus as CoreStatus};
 
-use crate::model::{Role, SyncState};
+use crate::model::{BlobKind, Role, SyncState};
 
 /// How a client is set up. One app talks to one server.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -17,6 +19,10 @@ pub struct ClientConfig {
     /// How this device is named in the server's device list (e.g. the phone model).
     #[uniffi(default = "Fieldwork app")]
     pub device_name: String,
+    /// Long edge, in pixels, of the photos this device stores and uploads (smaller photos are
+    /// never enlarged). `None` keeps the core's default (1920 px); the thumbnail stays 320 px.
+    #[uniffi(default = None)]
+    pub max_photo_edge: Option<u32>,
 }
 
 /// The user this device belongs to.
@@ -47,6 +53,39 @@ pub struct SyncStatus {
     pub clock_offset_ms: i64,
     /// The server this device is logged in to; `None` when it is not logged in.
     pub server: Option<String>,
+    /// Photo files waiting to go to the server, thumbnails first, with their progress.
+    pub uploads: Vec<PendingUpload>,
+}
+
+/// One photo file waiting to go to the server (files travel apart from tickets, each with its own
+/// retries, and resume where they stopped).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PendingUpload {
+    pub sha256: String,
+    pub kind: BlobKind,
+    /// The ticket whose attachment names the file.
+    pub ticket_id: String,
+    /// Size of the file.
+    pub bytes: u64,
+    /// How much of it the server is known to hold (progress: `sent_bytes / bytes`).
+    pub sent_bytes: u64,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// Device time of the next attempt, milliseconds since the Unix epoch (0 = as soon as possible).
+    pub next_try_at: i64,
+    pub last_error: Option<String>,
+}
+
+/// What a sync moved of the photo files, after the tickets were in sync.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BlobReport {
+    /// Files the server now holds.
+    pub uploaded: u64,
+    /// Thumbnails fetched for attachments that arrived with tickets.
+    pub downloaded: u64,
+    /// Files that failed this time (each retries later on its own; see `SyncStatus.uploads`).
+    pub failed: u64,
+    pub bytes_sent: u64,
 }
 
 /// What a `sync_now` did.
@@ -61,6 +100,10 @@ pub struct SyncReport {
     pub pending: u64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// Photo files moved after the tickets were in sync. Their failures do not fail the sync.
+    pub blobs: BlobReport,
+    /// This technician's position was sent to the server (see `report_location`).
+    pub position_reported: bool,
 }
 
 /// A change the server refused, kept so the user can see what did not go through.
@@ -125,6 +168,33 @@ impl From<CoreStatus> for SyncStatus {
             cursor: s.cursor,
             clock_offset_ms: s.clock_offset_ms,
             server: s.server,
+            uploads: s.uploads.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<CorePending> for PendingUpload {
+    fn from(p: CorePending) -> Self {
+        PendingUpload {
+            sha256: p.sha256,
+            kind: p.kind.into(),
+            ticket_id: p.ticket_id,
+            bytes: p.bytes,
+            sent_bytes: p.sent_bytes,
+            attempts: p.attempts,
+            next_try_at: p.next_try_at,
+            last_error: p.last_error,
+        }
+    }
+}
+
+impl From<LaneReport> for BlobReport {
+    fn from(r: LaneReport) -> Self {
+        BlobReport {
+            uploaded: count(r.uploaded),
+            downloaded: count(r.downloaded),
+            failed: count(r.failed),
+            bytes_sent: r.bytes_sent,
         }
     }
 }
@@ -139,6 +209,20 @@ impl From<CoreReport> for SyncReport {
             pending: count(r.pending),
             bytes_sent: count(r.bytes_sent),
             bytes_received: count(r.bytes_received),
+            blobs: r.blobs.into(),
+            position_reported: r.position_reported,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// The photo pipeline's options for this configuration: the core's defaults, with the
+    /// configured long edge.
+    pub(crate) fn photo_options(&self) -> PhotoOptions {
+        let defaults = PhotoOptions::default();
+        PhotoOptions {
+            max_edge: self.max_photo_edge.unwrap_or(defaults.max_edge),
+            ..defaults
         }
     }
 }

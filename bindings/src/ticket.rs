@@ -1,10 +1,13 @@
-//! Tickets as FFI records: the full view, the list row, new-ticket drafts, edits, filters and
-//! location fixes. Each is the mirror of a core type, converted with no logic beyond defaults.
+//! Tickets as FFI records: the full view, the list row, new-ticket drafts, edits, filters,
+//! location fixes and what a fix did. Each is the mirror of a core type, converted with no logic
+//! beyond defaults.
 
 use std::collections::HashMap;
 
 use fieldwork_core::location as core_location;
-use fieldwork_core::store::{ListQuery, TicketSummary as CoreSummary};
+use fieldwork_core::store::{
+    ListQuery, LocateReport as CoreLocateReport, TicketSummary as CoreSummary,
+};
 use fieldwork_core::ticket as core;
 
 use crate::model::{Channel, Priority, Role, SortBy, Status, TicketKind};
@@ -60,6 +63,17 @@ pub struct LocationFix {
     pub at: Option<i64>,
 }
 
+/// What a position fix did (`report_location`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LocateReport {
+    /// Tickets assigned to this technician whose site the fix is inside, on which an arrival on
+    /// site (an `arrived_on_site` event) was recorded now. Once per visit.
+    pub arrivals: Vec<String>,
+    /// The fix waits to be sent to the server as this technician's position (by sync, at most
+    /// once a minute). Always false for other roles, whose fixes have no effect.
+    pub position_queued: bool,
+}
+
 /// Service-level deadlines, set by the server (milliseconds since the Unix epoch).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Sla {
@@ -81,20 +95,29 @@ pub struct Note {
     pub redacted: bool,
 }
 
-/// A photo or screenshot, stored once per sha256.
+/// A photo or screenshot, stored once per sha256: an upright JPEG with no metadata (long edge ≤
+/// 1920 px by default) and its thumbnail (≤ 320 px). Show a file with `photo_path`, fetch the full
+/// image with `fetch_photo`.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Attachment {
+    /// The stored image's sha256 (64 lower-case hex digits): its name on every device.
     pub sha256: String,
     /// The thumbnail's own sha256.
     pub thumb: Option<String>,
+    /// Always `image/jpeg` for photos attached through this library.
     pub mime: String,
+    /// Size of the stored image.
     pub bytes: i64,
+    /// Pixels of the stored image, upright.
     pub width: i64,
     pub height: i64,
+    /// When the photo was taken (from the file's EXIF), milliseconds since the Unix epoch.
     pub captured_at: Option<i64>,
+    /// Where: the photo's own GPS if it had any, else the device's fix given when attaching.
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     pub accuracy_m: Option<f64>,
+    /// Who attached it, and when (device time, milliseconds since the Unix epoch).
     pub by: String,
     pub at: i64,
 }
@@ -393,6 +416,15 @@ impl From<LocationFix> for core_location::LocationFix {
             lon: f.lon,
             accuracy_m: f.accuracy_m,
             at: f.at,
+        }
+    }
+}
+
+impl From<CoreLocateReport> for LocateReport {
+    fn from(r: CoreLocateReport) -> Self {
+        LocateReport {
+            arrivals: r.arrivals,
+            position_queued: r.position_queued,
         }
     }
 }

@@ -1,16 +1,19 @@
 //! Times the photo pipeline on one file, for `scripts/bench-photo.sh`.
 //!
 //! ```text
-//! photo_pipeline run FILE [--runs N] [--quality Q] [--out DIR] [--steps]
-//!     runs `photo::process` N times (after one warm-up), prints the median and the output
-//!     sizes; --out writes full.jpg and thumb.jpg; --steps also times decode, resize and
-//!     encode on their own (the same crates and settings the pipeline uses)
+//! photo_pipeline run FILE [--runs N] [--no-warmup] [--quality Q] [--out DIR] [--steps]
+//!     runs `photo::process` N times (after one warm-up unless --no-warmup), prints the median
+//!     and the output sizes; --out writes full.jpg and thumb.jpg; --steps also times decode,
+//!     resize and encode on their own (the same crates and settings the pipeline uses), and
+//!     with --out writes the resized pixels as resized.ppm (to encode them with cjpeg) and
+//!     their jpeg-encoder encoding as resized.jpg
 //! photo_pipeline make-sample OUT.jpg [WIDTH HEIGHT]      (needs --features test-support)
 //!     writes the photo-like JPEG of `photo::samples` (default 4000 × 3000)
 //! ```
 //!
 //! Build it with `--release`; it reads and writes files, the pipeline itself does not.
 
+use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -33,7 +36,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: photo_pipeline run FILE [--runs N] [--quality Q] [--out DIR] [--steps]\n       photo_pipeline make-sample OUT.jpg [WIDTH HEIGHT]";
+const USAGE: &str = "usage: photo_pipeline run FILE [--runs N] [--no-warmup] [--quality Q] [--out DIR] [--steps]\n       photo_pipeline make-sample OUT.jpg [WIDTH HEIGHT]";
 
 fn run(args: &[String]) -> Result<(), String> {
     let mut file = None;
@@ -41,6 +44,7 @@ fn run(args: &[String]) -> Result<(), String> {
     let mut options = PhotoOptions::default();
     let mut out_dir = None;
     let mut steps = false;
+    let mut warm_up = true;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         let mut value = |name: &str| iter.next().ok_or(format!("{name} needs a value"));
@@ -49,20 +53,27 @@ fn run(args: &[String]) -> Result<(), String> {
             "--quality" => options.quality = parse(value("--quality")?)?,
             "--out" => out_dir = Some(PathBuf::from(value("--out")?)),
             "--steps" => steps = true,
-            other if file.is_none() && !other.starts_with("--") => file = Some(PathBuf::from(other)),
+            "--no-warmup" => warm_up = false,
+            other if file.is_none() && !other.starts_with("--") => {
+                file = Some(PathBuf::from(other))
+            }
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
     let file = file.ok_or(USAGE)?;
     let input = std::fs::read(&file).map_err(|e| format!("cannot read the input: {e}"))?;
 
-    let mut result = photo::process(&input, &options).map_err(|e| e.to_string())?; // warm-up
+    if warm_up {
+        photo::process(&input, &options).map_err(|e| e.to_string())?;
+    }
     let mut times = Vec::with_capacity(runs);
+    let mut result = None;
     for _ in 0..runs.max(1) {
         let start = Instant::now();
-        result = photo::process(&input, &options).map_err(|e| e.to_string())?;
+        result = Some(photo::process(&input, &options).map_err(|e| e.to_string())?);
         times.push(start.elapsed());
     }
+    let result = result.ok_or("no run")?;
     println!(
         "process: median {:.1} ms, min {:.1} ms over {} runs; input {} B; full {}x{} {} B; thumb {}x{} {} B",
         ms(median(&mut times)),
@@ -76,19 +87,24 @@ fn run(args: &[String]) -> Result<(), String> {
         result.thumb.height,
         result.thumb.bytes.len(),
     );
-    if let Some(dir) = out_dir {
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    if let Some(dir) = &out_dir {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("full.jpg"), &result.full.bytes).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("thumb.jpg"), &result.thumb.bytes).map_err(|e| e.to_string())?;
     }
     if steps {
-        time_steps(&input, &options, runs.max(1))?;
+        time_steps(&input, &options, runs.max(1), out_dir.as_deref())?;
     }
     Ok(())
 }
 
 /// Times each step alone with the crates and settings the pipeline uses.
-fn time_steps(input: &[u8], options: &PhotoOptions, runs: usize) -> Result<(), String> {
+fn time_steps(
+    input: &[u8],
+    options: &PhotoOptions,
+    runs: usize,
+    out_dir: Option<&std::path::Path>,
+) -> Result<(), String> {
     use fast_image_resize::images::{Image, ImageRef};
     use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
     use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
@@ -103,7 +119,7 @@ fn time_steps(input: &[u8], options: &PhotoOptions, runs: usize) -> Result<(), S
         (f64::from(h) * scale).round() as u32,
     );
     let decode = time(runs, || {
-        let _ = std::hint::black_box(image::load_from_memory(input));
+        let _ = black_box(image::load_from_memory(input));
     });
     let src = ImageRef::new(w, h, decoded.as_raw(), PixelType::U8x3).map_err(|e| e.to_string())?;
     let mut resizer = Resizer::new();
@@ -118,15 +134,26 @@ fn time_steps(input: &[u8], options: &PhotoOptions, runs: usize) -> Result<(), S
     let (lanczos, _) = resize_with(FilterType::Lanczos3);
     let (catmull_rom, full) = resize_with(FilterType::CatmullRom);
     let (bilinear, _) = resize_with(FilterType::Bilinear);
+    let encode = |sampling, quality: u8| {
+        let mut bytes = Vec::new();
+        let mut encoder = Encoder::new(&mut bytes, quality);
+        encoder.set_sampling_factor(sampling);
+        encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
+        let _ = encoder.encode(full.buffer(), fw as u16, fh as u16, ColorType::Rgb);
+        bytes
+    };
     let encode_with = |sampling, quality: u8| {
         time(runs, || {
-            let mut bytes = Vec::new();
-            let mut encoder = Encoder::new(&mut bytes, quality);
-            encoder.set_sampling_factor(sampling);
-            encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
-            let _ = encoder.encode(full.buffer(), fw as u16, fh as u16, ColorType::Rgb);
+            black_box(encode(sampling, quality));
         })
     };
+    if let Some(dir) = out_dir {
+        let mut ppm = format!("P6\n{fw} {fh}\n255\n").into_bytes();
+        ppm.extend_from_slice(full.buffer());
+        std::fs::write(dir.join("resized.ppm"), ppm).map_err(|e| e.to_string())?;
+        let ours = encode(SamplingFactor::R_4_2_0, options.quality);
+        std::fs::write(dir.join("resized.jpg"), &ours).map_err(|e| e.to_string())?;
+    }
     println!(
         "steps (median of {runs}): decode {:.1} ms; resize to {fw}x{fh}: Lanczos3 {:.1} ms, CatmullRom {:.1} ms, Bilinear {:.1} ms; encode {fw}x{fh} q{}: 4:2:0 {:.1} ms, 4:4:4 q90 {:.1} ms",
         ms(decode),

@@ -84,7 +84,8 @@ pub fn arrival_distance(
     if fix.accuracy_m.is_some_and(|a| a > MAX_ARRIVAL_ACCURACY_M) {
         return None;
     }
-    let radius = DEFAULT_SITE_RADIUS_M + site_accuracy_m.unwrap_or(0.0).clamp(0.0, MAX_SITE_SLACK_M);
+    let radius =
+        DEFAULT_SITE_RADIUS_M + site_accuracy_m.unwrap_or(0.0).clamp(0.0, MAX_SITE_SLACK_M);
     let distance = distance_m((fix.lat, fix.lon), (site_lat, site_lon));
     (distance <= radius).then_some(distance)
 }
@@ -159,9 +160,15 @@ mod tests {
         let d = arrival_distance(&at(0.0005, 10.0), site.0, site.1, None).expect("inside");
         assert!((50.0..60.0).contains(&d), "{d}");
         // ~220 m north: outside, unless the site itself is known only roughly.
-        assert_eq!(arrival_distance(&at(0.002, 10.0), site.0, site.1, None), None);
+        assert_eq!(
+            arrival_distance(&at(0.002, 10.0), site.0, site.1, None),
+            None
+        );
         assert!(arrival_distance(&at(0.002, 10.0), site.0, site.1, Some(80.0)).is_some());
         // Right on the site, but the fix is a guess.
-        assert_eq!(arrival_distance(&at(0.0, 500.0), site.0, site.1, None), None);
+        assert_eq!(
+            arrival_distance(&at(0.0, 500.0), site.0, site.1, None),
+            None
+        );
     }
 }

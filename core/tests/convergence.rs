@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use fieldwork_core::clock::ManualClock;
 use fieldwork_core::store::TicketStore;
-use fieldwork_core::ticket::{Customer, Edit, NewTicket, Site, Ticket};
+use fieldwork_core::ticket::{Customer, Edit, NewAttachment, NewTicket, Site, Ticket};
 use fieldwork_core::{Actor, Priority, Role, Status, TicketKind};
 use proptest::prelude::*;
 
@@ -100,6 +100,8 @@ enum EditKind {
     Site(i8, i8),
     Tag(u8, bool),
     Rate(u8),
+    /// One of a few photos (by hash), so the same photo is sometimes attached on two replicas.
+    Attach(u8),
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +139,7 @@ fn edit_kind() -> impl Strategy<Value = EditKind> {
         (-80..80i8, -80..80i8).prop_map(|(a, b)| EditKind::Site(a, b)),
         (0..3u8, any::<bool>()).prop_map(|(i, add)| EditKind::Tag(i, add)),
         (1..6u8).prop_map(EditKind::Rate),
+        (0..4u8).prop_map(EditKind::Attach),
     ]
 }
 
@@ -225,6 +228,18 @@ fn to_edit(kind: &EditKind, ticket: &Ticket, serial: usize, replica: usize) -> E
             score: i64::from(*score),
             comment: None,
         },
+        EditKind::Attach(n) => Edit::Attach {
+            attachment: NewAttachment {
+                sha256: format!("{n:064x}"),
+                thumb: Some(format!("{:064x}", u64::from(*n) + 1000)),
+                mime: "image/jpeg".into(),
+                bytes: 1000 + i64::from(*n),
+                width: 1920,
+                height: 1080,
+                captured_at: None,
+                location: None,
+            },
+        },
     }
 }
 
@@ -245,6 +260,7 @@ struct Seen {
     notes: BTreeSet<String>,
     parts: BTreeSet<String>,
     events: BTreeSet<String>,
+    photos: BTreeSet<String>,
 }
 
 impl Seen {
@@ -260,6 +276,12 @@ impl Seen {
                 .parts_used
                 .iter()
                 .map(|p| format!("{}:{}", ticket.id, p.sku)),
+        );
+        self.photos.extend(
+            ticket
+                .attachments
+                .iter()
+                .map(|a| format!("{}:{}", ticket.id, a.sha256)),
         );
         self.events.extend(
             ticket
@@ -347,6 +369,7 @@ proptest! {
         prop_assert!(seen.notes.is_subset(&end.notes), "a note was lost");
         prop_assert!(seen.parts.is_subset(&end.parts), "a part was lost");
         prop_assert!(seen.events.is_subset(&end.events), "an event was lost");
+        prop_assert!(seen.photos.is_subset(&end.photos), "a photo was lost");
         // The index agrees with the documents on every replica.
         for r in &world.replicas {
             let rows = r.store.list(&Default::default()).expect("list");

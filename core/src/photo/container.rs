@@ -142,9 +142,7 @@ fn jpeg(input: &[u8]) -> Result<Checked<'_>, PhotoError> {
         if length < 2 {
             return Err(corrupt);
         }
-        let segment = input
-            .get(pos + 2..pos + length)
-            .ok_or(truncated.clone())?;
+        let segment = input.get(pos + 2..pos + length).ok_or(truncated.clone())?;
         pos += length;
         match marker {
             // SOFn (C4 DHT, C8 JPG and CC DAC share the range but are not frames).
@@ -237,7 +235,8 @@ fn webp(input: &[u8]) -> Result<Checked<'_>, PhotoError> {
     let mut pos = 12;
     while pos + 8 <= riff_end {
         let fourcc = &input[pos..pos + 4];
-        let length = usize::try_from(le_u32(&input[pos + 4..pos + 8])).map_err(|_| corrupt.clone())?;
+        let length =
+            usize::try_from(le_u32(&input[pos + 4..pos + 8])).map_err(|_| corrupt.clone())?;
         let start = pos + 8;
         let end = start
             .checked_add(length)

@@ -88,7 +88,9 @@ fn into_pixels(image: DynamicImage) -> Pixels {
     let (layout, data) = match image {
         DynamicImage::ImageRgb8(buffer) => (Layout::Rgb, buffer.into_raw()),
         DynamicImage::ImageLuma8(buffer) => (Layout::Grey, buffer.into_raw()),
-        DynamicImage::ImageRgba8(buffer) => (Layout::Rgb, flatten_onto_white::<4>(buffer.into_raw())),
+        DynamicImage::ImageRgba8(buffer) => {
+            (Layout::Rgb, flatten_onto_white::<4>(buffer.into_raw()))
+        }
         DynamicImage::ImageLumaA8(buffer) => {
             (Layout::Grey, flatten_onto_white::<2>(buffer.into_raw()))
         }
@@ -100,7 +102,10 @@ fn into_pixels(image: DynamicImage) -> Pixels {
         DynamicImage::ImageRgb16(_) | DynamicImage::ImageRgb32F(_) => {
             (Layout::Rgb, image.to_rgb8().into_raw())
         }
-        other => (Layout::Rgb, flatten_onto_white::<4>(other.to_rgba8().into_raw())),
+        other => (
+            Layout::Rgb,
+            flatten_onto_white::<4>(other.to_rgba8().into_raw()),
+        ),
     };
     Pixels {
         width,

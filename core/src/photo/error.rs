@@ -13,9 +13,7 @@ pub enum PhotoError {
          choose a smaller photo or take a new one"
     )]
     TooLarge { bytes: usize, limit: usize },
-    #[error(
-        "the file is not a JPEG, PNG or WebP image; attach a photo or a screenshot instead"
-    )]
+    #[error("the file is not a JPEG, PNG or WebP image; attach a photo or a screenshot instead")]
     NotAnImage,
     #[error("{format} images are not accepted; {advice}")]
     UnsupportedFormat {

@@ -87,12 +87,11 @@ fn captured_at<'a>(field: &impl Fn(Tag) -> Option<&'a Field>) -> Option<i64> {
 /// The GPS position, if complete and valid. The accuracy comes from `GPSHPositioningError`, the
 /// time from `GPSDateStamp` + `GPSTimeStamp` (UTC by definition).
 fn location<'a>(field: &impl Fn(Tag) -> Option<&'a Field>) -> Option<LocationFix> {
-    let lat = degrees(field(Tag::GPSLatitude)?)?
-        * hemisphere(field(Tag::GPSLatitudeRef)?, b'N', b'S')?;
-    let lon = degrees(field(Tag::GPSLongitude)?)?
-        * hemisphere(field(Tag::GPSLongitudeRef)?, b'E', b'W')?;
-    let accuracy_m = field(Tag::GPSHPositioningError)
-        .and_then(|f| rationals(f)?.first().copied());
+    let lat =
+        degrees(field(Tag::GPSLatitude)?)? * hemisphere(field(Tag::GPSLatitudeRef)?, b'N', b'S')?;
+    let lon =
+        degrees(field(Tag::GPSLongitude)?)? * hemisphere(field(Tag::GPSLongitudeRef)?, b'E', b'W')?;
+    let accuracy_m = field(Tag::GPSHPositioningError).and_then(|f| rationals(f)?.first().copied());
     // 1e-7° is about 1 cm: more digits are rational-arithmetic noise (31.2304 stays 31.2304).
     let round = |degrees: f64| (degrees * 1e7).round() / 1e7;
     let mut fix = LocationFix {
@@ -184,7 +183,20 @@ fn civil_to_ms(year: i64, month: u32, day: u32, second_of_day: u32) -> Option<i6
         return None;
     }
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if day > month_days[month as usize - 1] {
         return None;
     }

@@ -185,7 +185,8 @@ pub fn process(input: &[u8], options: &PhotoOptions) -> Result<ProcessedPhoto, P
     let full = orient::apply(full, metadata.orientation);
 
     let full_jpeg = encode::encode(&full, &settings)?;
-    let (thumb_width, thumb_height) = resize::fit_within(full.width, full.height, options.thumb_edge);
+    let (thumb_width, thumb_height) =
+        resize::fit_within(full.width, full.height, options.thumb_edge);
     let thumb_jpeg = if (thumb_width, thumb_height) == (full.width, full.height) {
         // Already thumbnail-sized: the same pixels and settings give the same file.
         full_jpeg.clone()

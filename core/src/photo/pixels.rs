@@ -7,15 +7,6 @@ pub(crate) enum Layout {
     Rgb,
 }
 
-impl Layout {
-    pub(crate) fn channels(self) -> usize {
-        match self {
-            Layout::Grey => 1,
-            Layout::Rgb => 3,
-        }
-    }
-}
-
 /// Row-major, tightly packed pixels: `data.len() == width * height * layout.channels()`.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Pixels {
@@ -27,6 +18,10 @@ pub(crate) struct Pixels {
 
 impl std::fmt::Debug for Pixels {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Pixels({}×{} {:?})", self.width, self.height, self.layout)
+        write!(
+            f,
+            "Pixels({}×{} {:?})",
+            self.width, self.height, self.layout
+        )
     }
 }

@@ -20,7 +20,8 @@ pub(super) fn fit_within(width: u32, height: u32, max_edge: u32) -> (u32, u32) {
         return (width, height);
     }
     let scale = |side: u32| -> u32 {
-        let scaled = (u64::from(side) * u64::from(max_edge) + u64::from(long) / 2) / u64::from(long);
+        let scaled =
+            (u64::from(side) * u64::from(max_edge) + u64::from(long) / 2) / u64::from(long);
         // scaled ≤ max_edge, which is a u32
         u32::try_from(scaled).unwrap_or(max_edge).max(1)
     };

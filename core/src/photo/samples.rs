@@ -90,7 +90,14 @@ pub fn jpeg_with_exif(
 pub fn jpeg_with_exif_spec(width: u32, height: u32, spec: &ExifSpec) -> Vec<u8> {
     let orientation = spec.orientation.unwrap_or(1);
     let (stored_w, stored_h, rgb) = stored_quadrants(width, height, orientation);
-    let jpeg = encode_jpeg(&rgb, stored_w, stored_h, ColorType::Rgb, 92, SamplingFactor::R_4_2_0);
+    let jpeg = encode_jpeg(
+        &rgb,
+        stored_w,
+        stored_h,
+        ColorType::Rgb,
+        92,
+        SamplingFactor::R_4_2_0,
+    );
     let mut app1 = b"Exif\0\0".to_vec();
     app1.extend_from_slice(&exif_tiff(spec));
     insert_after_soi(jpeg, &[(0xE1, app1)])
@@ -136,7 +143,12 @@ pub fn insert_after_soi(jpeg: Vec<u8>, segments: &[(u8, Vec<u8>)]) -> Vec<u8> {
 /// A PNG screenshot: a blue title bar with white text, then rows of black and some red
 /// text-like glyphs (2 px strokes) on white. See [`screenshot_pixels`].
 pub fn png_screenshot(width: u32, height: u32) -> Vec<u8> {
-    encode_png(&screenshot_pixels(width, height), width, height, ExtendedColorType::Rgb8)
+    encode_png(
+        &screenshot_pixels(width, height),
+        width,
+        height,
+        ExtendedColorType::Rgb8,
+    )
 }
 
 /// The RGB pixels of [`png_screenshot`].
@@ -146,12 +158,32 @@ pub fn screenshot_pixels(width: u32, height: u32) -> Vec<u8> {
     let bar = (h / 10).clamp(1, 48);
     fill_rect(&mut rgb, w, (0, 0, w, bar), [26, 61, 143]);
     let mut rng = Rng(0x5EED);
-    draw_text(&mut rgb, w, (8, bar / 2 - 6.min(bar / 2)), w.saturating_sub(8), 1, [255; 3], &mut rng);
+    draw_text(
+        &mut rgb,
+        w,
+        (8, bar / 2 - 6.min(bar / 2)),
+        w.saturating_sub(8),
+        1,
+        [255; 3],
+        &mut rng,
+    );
     let mut y = bar + 12;
     let mut line = 0;
     while y + 16 < h {
-        let color = if line % 5 == 3 { [200, 0, 0] } else { [0, 0, 0] };
-        draw_text(&mut rgb, w, (12, y), w.saturating_sub(24), 1, color, &mut rng);
+        let color = if line % 5 == 3 {
+            [200, 0, 0]
+        } else {
+            [0, 0, 0]
+        };
+        draw_text(
+            &mut rgb,
+            w,
+            (12, y),
+            w.saturating_sub(24),
+            1,
+            color,
+            &mut rng,
+        );
         y += 24;
         line += 1;
     }
@@ -167,7 +199,15 @@ pub fn png_screenshot_transparent(width: u32, height: u32) -> Vec<u8> {
     let mut rng = Rng(7);
     let mut y = 8;
     while y + 16 < h {
-        draw_text(&mut glyphs, w, (8, y), w.saturating_sub(16), 1, [0; 3], &mut rng);
+        draw_text(
+            &mut glyphs,
+            w,
+            (8, y),
+            w.saturating_sub(16),
+            1,
+            [0; 3],
+            &mut rng,
+        );
         y += 24;
     }
     for (px, g) in rgba.chunks_exact_mut(4).zip(glyphs.chunks_exact(3)) {
@@ -214,7 +254,10 @@ pub fn png_header_claiming(width: u32, height: u32) -> Vec<u8> {
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     out.extend_from_slice(&png_chunk(b"IHDR", &ihdr));
     // zlib stream of an empty deflate block: decompresses to nothing, claims nothing
-    out.extend_from_slice(&png_chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    out.extend_from_slice(&png_chunk(
+        b"IDAT",
+        &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
     out.extend_from_slice(&png_chunk(b"IEND", &[]));
     out
 }
@@ -233,16 +276,36 @@ pub fn webp(width: u32, height: u32) -> Vec<u8> {
 pub fn grey_jpeg(width: u32, height: u32) -> Vec<u8> {
     let (w, h) = (width as usize, height as usize);
     let grey: Vec<u8> = (0..w * h)
-        .map(|i| if i % w < w / 2 && i / w < h / 2 { 20 } else { 230 })
+        .map(|i| {
+            if i % w < w / 2 && i / w < h / 2 {
+                20
+            } else {
+                230
+            }
+        })
         .collect();
-    encode_jpeg(&grey, width, height, ColorType::Luma, 90, SamplingFactor::R_4_4_4)
+    encode_jpeg(
+        &grey,
+        width,
+        height,
+        ColorType::Luma,
+        90,
+        SamplingFactor::R_4_4_4,
+    )
 }
 
 /// A photo-like JPEG (12 MP at 4000 × 3000): sky and ground gradients, textured grass, hard-edged
 /// objects and sensor noise, encoded at quality 92 with 4:2:0 like a phone camera. For benches.
 pub fn photo_like_jpeg(width: u32, height: u32) -> Vec<u8> {
     let rgb = photo_like_pixels(width, height);
-    encode_jpeg(&rgb, width, height, ColorType::Rgb, 92, SamplingFactor::R_4_2_0)
+    encode_jpeg(
+        &rgb,
+        width,
+        height,
+        ColorType::Rgb,
+        92,
+        SamplingFactor::R_4_2_0,
+    )
 }
 
 /// The RGB pixels of [`photo_like_jpeg`].
@@ -253,8 +316,14 @@ pub fn photo_like_pixels(width: u32, height: u32) -> Vec<u8> {
     let mut rng = Rng(0xF1E1D);
     let mut rgb = vec![0u8; w * h * 3];
     // Objects: (centre x, centre y, radius) discs and (x0, y0, x1, y1) boxes, in fractions.
-    let discs = [(0.25f32, 0.35f32, 0.08f32, [230.0f32, 180.0, 40.0]), (0.7, 0.7, 0.12, [180.0, 30.0, 30.0])];
-    let boxes = [(0.45f32, 0.5f32, 0.62f32, 0.85f32, [150.0f32, 110.0, 70.0]), (0.05, 0.62, 0.2, 0.95, [60.0, 60.0, 70.0])];
+    let discs = [
+        (0.25f32, 0.35f32, 0.08f32, [230.0f32, 180.0, 40.0]),
+        (0.7, 0.7, 0.12, [180.0, 30.0, 30.0]),
+    ];
+    let boxes = [
+        (0.45f32, 0.5f32, 0.62f32, 0.85f32, [150.0f32, 110.0, 70.0]),
+        (0.05, 0.62, 0.2, 0.95, [60.0, 60.0, 70.0]),
+    ];
     for y in 0..h {
         let yf = y as f32;
         for x in 0..w {
@@ -264,8 +333,13 @@ pub fn photo_like_pixels(width: u32, height: u32) -> Vec<u8> {
                 [90.0 + 120.0 * t, 140.0 + 90.0 * t, 220.0 + 25.0 * t]
             } else {
                 let t = (yf - horizon) / (hf - horizon);
-                let grass = ((xf * 0.21).sin() * (yf * 0.37).cos() * 18.0) + ((xf * 0.05 + yf * 0.03).sin() * 10.0);
-                [70.0 + 40.0 * t + grass, 120.0 - 30.0 * t + grass, 40.0 + 10.0 * t]
+                let grass = ((xf * 0.21).sin() * (yf * 0.37).cos() * 18.0)
+                    + ((xf * 0.05 + yf * 0.03).sin() * 10.0);
+                [
+                    70.0 + 40.0 * t + grass,
+                    120.0 - 30.0 * t + grass,
+                    40.0 + 10.0 * t,
+                ]
             };
             for &(cx, cy, r, color) in &discs {
                 let (dx, dy) = (xf / wf - cx, (yf / hf - cy) * hf / wf);
@@ -278,7 +352,11 @@ pub fn photo_like_pixels(width: u32, height: u32) -> Vec<u8> {
             for &(x0, y0, x1, y1, color) in &boxes {
                 let (u, v) = (xf / wf, yf / hf);
                 if u >= x0 && u < x1 && v >= y0 && v < y1 {
-                    let stripe = if ((u - x0) * 60.0) as i32 % 2 == 0 { 1.0 } else { 0.85 };
+                    let stripe = if ((u - x0) * 60.0) as i32 % 2 == 0 {
+                        1.0
+                    } else {
+                        0.85
+                    };
                     c = [color[0] * stripe, color[1] * stripe, color[2] * stripe];
                 }
             }
@@ -316,7 +394,10 @@ pub fn exif_tiff(spec: &ExifSpec) -> Vec<u8> {
             gps_ifd.push(Entry::ascii(0x001D, date));
         }
         if let Some(accuracy) = gps.accuracy_m {
-            gps_ifd.push(Entry::rationals(0x001F, &[((accuracy * 100.0).round() as u32, 100)]));
+            gps_ifd.push(Entry::rationals(
+                0x001F,
+                &[((accuracy * 100.0).round() as u32, 100)],
+            ));
         }
     }
     let mut ifd0 = Vec::new();
@@ -358,7 +439,13 @@ pub fn exif_tiff(spec: &ExifSpec) -> Vec<u8> {
 /// Where a stored pixel is displayed, straight from the EXIF definition of each orientation
 /// ("stored row 0 is the visual top/bottom/left/right, stored column 0 the visual …"): stored
 /// (column c, row r) → displayed (x, y), for a displayed picture of `dw × dh`.
-fn displayed_position(orientation: u16, c: usize, r: usize, dw: usize, dh: usize) -> (usize, usize) {
+fn displayed_position(
+    orientation: u16,
+    c: usize,
+    r: usize,
+    dw: usize,
+    dh: usize,
+) -> (usize, usize) {
     match orientation {
         2 => (dw - 1 - c, r),          // row 0 top, column 0 right
         3 => (dw - 1 - c, dh - 1 - r), // row 0 bottom, column 0 right
@@ -375,7 +462,11 @@ fn displayed_position(orientation: u16, c: usize, r: usize, dw: usize, dh: usize
 /// (stored width, stored height, RGB pixels).
 fn stored_quadrants(width: u32, height: u32, orientation: u16) -> (u32, u32, Vec<u8>) {
     let (dw, dh) = (width as usize, height as usize);
-    let (sw, sh) = if (5..=8).contains(&orientation) { (dh, dw) } else { (dw, dh) };
+    let (sw, sh) = if (5..=8).contains(&orientation) {
+        (dh, dw)
+    } else {
+        (dw, dh)
+    };
     let mut rgb = vec![0u8; sw * sh * 3];
     for r in 0..sh {
         for c in 0..sw {
@@ -477,7 +568,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &byte in data {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -508,27 +603,56 @@ impl Entry {
     fn ascii(tag: u16, text: &str) -> Self {
         let mut data = text.as_bytes().to_vec();
         data.push(0);
-        Self { tag, kind: 2, count: data.len() as u32, data }
+        Self {
+            tag,
+            kind: 2,
+            count: data.len() as u32,
+            data,
+        }
     }
     fn bytes(tag: u16, bytes: &[u8]) -> Self {
-        Self { tag, kind: 1, count: bytes.len() as u32, data: bytes.to_vec() }
+        Self {
+            tag,
+            kind: 1,
+            count: bytes.len() as u32,
+            data: bytes.to_vec(),
+        }
     }
     fn short(tag: u16, value: u16) -> Self {
-        Self { tag, kind: 3, count: 1, data: value.to_le_bytes().to_vec() }
+        Self {
+            tag,
+            kind: 3,
+            count: 1,
+            data: value.to_le_bytes().to_vec(),
+        }
     }
     fn long(tag: u16, value: u32) -> Self {
-        Self { tag, kind: 4, count: 1, data: value.to_le_bytes().to_vec() }
+        Self {
+            tag,
+            kind: 4,
+            count: 1,
+            data: value.to_le_bytes().to_vec(),
+        }
     }
     fn rationals(tag: u16, values: &[(u32, u32)]) -> Self {
         let data = values
             .iter()
             .flat_map(|(n, d)| n.to_le_bytes().into_iter().chain(d.to_le_bytes()))
             .collect();
-        Self { tag, kind: 5, count: values.len() as u32, data }
+        Self {
+            tag,
+            kind: 5,
+            count: values.len() as u32,
+            data,
+        }
     }
     /// Bytes stored outside the entry (values over 4 bytes), padded to even.
     fn outside_len(&self) -> usize {
-        if self.data.len() > 4 { self.data.len() + (self.data.len() & 1) } else { 0 }
+        if self.data.len() > 4 {
+            self.data.len() + (self.data.len() & 1)
+        } else {
+            0
+        }
     }
 }
 
@@ -566,7 +690,12 @@ fn write_ifd(out: &mut Vec<u8>, entries: &[Entry]) {
     }
 }
 
-fn fill_rect(rgb: &mut [u8], w: usize, (x0, y0, x1, y1): (usize, usize, usize, usize), color: [u8; 3]) {
+fn fill_rect(
+    rgb: &mut [u8],
+    w: usize,
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+    color: [u8; 3],
+) {
     let h = rgb.len() / 3 / w;
     for y in y0..y1.min(h) {
         for x in x0..x1.min(w) {
@@ -590,20 +719,20 @@ fn draw_text(
     let mut x = x0;
     while x + cell_w <= x_end {
         let segments = rng.next_u32();
-        if segments % 7 == 0 {
+        if segments.is_multiple_of(7) {
             x += cell_w; // a space between words
             continue;
         }
         let (gx, gy, gw, gh) = (x + scale, y0 + 2 * scale, 7 * scale, 12 * scale);
         let half = gy + gh / 2;
         let strokes = [
-            (gx, gy, gx + gw, gy + stroke),                 // top
+            (gx, gy, gx + gw, gy + stroke),                      // top
             (gx, half - stroke / 2, gx + gw, half + stroke / 2), // middle
-            (gx, gy + gh - stroke, gx + gw, gy + gh),       // bottom
-            (gx, gy, gx + stroke, half),                    // upper left
-            (gx + gw - stroke, gy, gx + gw, half),          // upper right
-            (gx, half, gx + stroke, gy + gh),               // lower left
-            (gx + gw - stroke, half, gx + gw, gy + gh),     // lower right
+            (gx, gy + gh - stroke, gx + gw, gy + gh),            // bottom
+            (gx, gy, gx + stroke, half),                         // upper left
+            (gx + gw - stroke, gy, gx + gw, half),               // upper right
+            (gx, half, gx + stroke, gy + gh),                    // lower left
+            (gx + gw - stroke, half, gx + gw, gy + gh),          // lower right
         ];
         // At least two strokes per glyph.
         let mask = (segments | 0b1000001) & 0x7F;

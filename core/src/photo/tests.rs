@@ -22,11 +22,19 @@ fn rgb(jpeg: &[u8]) -> RgbImage {
 #[track_caller]
 fn assert_upright(image: &RgbImage, what: &str) {
     let (w, h) = image.dimensions();
-    let centres = [(w / 4, h / 4), (3 * w / 4, h / 4), (w / 4, 3 * h / 4), (3 * w / 4, 3 * h / 4)];
+    let centres = [
+        (w / 4, h / 4),
+        (3 * w / 4, h / 4),
+        (w / 4, 3 * h / 4),
+        (3 * w / 4, 3 * h / 4),
+    ];
     for ((x, y), expected) in centres.into_iter().zip(QUADRANT_COLORS) {
         let got = image.get_pixel(x, y).0;
         let close = got.iter().zip(expected).all(|(&g, e)| g.abs_diff(e) <= 40);
-        assert!(close, "{what}: pixel at ({x}, {y}) is {got:?}, expected about {expected:?}");
+        assert!(
+            close,
+            "{what}: pixel at ({x}, {y}) is {got:?}, expected about {expected:?}"
+        );
     }
 }
 
@@ -73,8 +81,15 @@ fn every_orientation_ends_upright_with_the_display_dimensions() {
         // Displayed 64 × 48: stored 48 × 64 (sideways) for orientations 5–8.
         let input = samples::jpeg_with_exif(64, 48, orientation, None, None);
         let photo = process(&input, &defaults()).unwrap();
-        assert_eq!((photo.full.width, photo.full.height), (64, 48), "orientation {orientation}");
-        assert_upright(&rgb(&photo.full.bytes), &format!("orientation {orientation}"));
+        assert_eq!(
+            (photo.full.width, photo.full.height),
+            (64, 48),
+            "orientation {orientation}"
+        );
+        assert_upright(
+            &rgb(&photo.full.bytes),
+            &format!("orientation {orientation}"),
+        );
     }
 }
 
@@ -113,13 +128,18 @@ fn orientation_agrees_with_the_image_crate_on_every_value() {
         );
         let mut reference =
             DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, data.clone()).unwrap());
-        reference.apply_orientation(image::metadata::Orientation::from_exif(orientation as u8).unwrap());
+        reference
+            .apply_orientation(image::metadata::Orientation::from_exif(orientation as u8).unwrap());
         assert_eq!(
             (ours.width, ours.height),
             reference.dimensions(),
             "orientation {orientation}"
         );
-        assert_eq!(ours.data, reference.to_rgb8().into_raw(), "orientation {orientation}");
+        assert_eq!(
+            ours.data,
+            reference.to_rgb8().into_raw(),
+            "orientation {orientation}"
+        );
     }
 }
 
@@ -204,16 +224,29 @@ fn invalid_positions_are_dropped_without_failing_the_photo() {
         }),
         ..ExifSpec::default()
     };
-    let photo = process(&samples::jpeg_with_exif_spec(32, 32, &old_clock), &defaults()).unwrap();
+    let photo = process(
+        &samples::jpeg_with_exif_spec(32, 32, &old_clock),
+        &defaults(),
+    )
+    .unwrap();
     let fix = photo.location.expect("the position survives");
     assert_eq!((fix.lat, fix.lon, fix.at), (10.0, 20.0, None));
 }
 
 #[test]
 fn nonsense_capture_times_are_ignored() {
-    for bad in ["0000:00:00 00:00:00", "2026:02:30 10:00:00", "2026:11:20 25:00:00", "garbage"] {
+    for bad in [
+        "0000:00:00 00:00:00",
+        "2026:02:30 10:00:00",
+        "2026:11:20 25:00:00",
+        "garbage",
+    ] {
         let input = samples::jpeg_with_exif(32, 32, 1, None, Some(bad));
-        assert_eq!(process(&input, &defaults()).unwrap().captured_at, None, "{bad}");
+        assert_eq!(
+            process(&input, &defaults()).unwrap().captured_at,
+            None,
+            "{bad}"
+        );
     }
 }
 
@@ -260,7 +293,10 @@ fn outputs_carry_no_metadata_at_all() {
         ] {
             // A 4-byte rational could occur by chance in entropy-coded data; check headers only.
             let header_end = out.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
-            assert!(!contains(&out[..header_end], needle), "{what}: found {needle:?}");
+            assert!(
+                !contains(&out[..header_end], needle),
+                "{what}: found {needle:?}"
+            );
             if needle.len() > 4 {
                 assert!(!contains(out, needle), "{what}: found {needle:?}");
             }
@@ -285,19 +321,31 @@ fn downscales_the_long_edge_and_keeps_the_aspect_ratio() {
         assert_eq!((photo.full.width, photo.full.height), full, "{w}×{h}");
         assert_eq!((photo.thumb.width, photo.thumb.height), thumb, "{w}×{h}");
         let decoded = rgb(&photo.full.bytes);
-        assert_eq!(decoded.dimensions(), full, "the file says what the struct says");
+        assert_eq!(
+            decoded.dimensions(),
+            full,
+            "the file says what the struct says"
+        );
         assert_eq!(rgb(&photo.thumb.bytes).dimensions(), thumb);
     }
 }
 
 #[test]
 fn small_images_are_never_upscaled() {
-    let photo = process(&samples::jpeg_with_exif(200, 100, 1, None, None), &defaults()).unwrap();
+    let photo = process(
+        &samples::jpeg_with_exif(200, 100, 1, None, None),
+        &defaults(),
+    )
+    .unwrap();
     assert_eq!((photo.full.width, photo.full.height), (200, 100));
     // Thumbnail-sized already: the thumbnail is the same file (stored once).
     assert_eq!(photo.thumb, photo.full);
 
-    let photo = process(&samples::jpeg_with_exif(800, 600, 1, None, None), &defaults()).unwrap();
+    let photo = process(
+        &samples::jpeg_with_exif(800, 600, 1, None, None),
+        &defaults(),
+    )
+    .unwrap();
     assert_eq!((photo.full.width, photo.full.height), (800, 600));
     assert_eq!((photo.thumb.width, photo.thumb.height), (320, 240));
 }
@@ -410,7 +458,10 @@ fn files_that_are_not_images_get_a_specific_error() {
     ));
     let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
     let error = process(heic, &defaults()).unwrap_err();
-    assert!(matches!(error, PhotoError::UnsupportedFormat { format: "HEIC", .. }));
+    assert!(matches!(
+        error,
+        PhotoError::UnsupportedFormat { format: "HEIC", .. }
+    ));
     assert!(error.to_string().contains("Most Compatible"), "{error}");
 }
 
@@ -451,7 +502,10 @@ fn a_jpeg_without_its_tables_is_corrupt() {
 fn error_messages_say_what_to_do_and_leak_nothing() {
     let errors = [
         PhotoError::Empty,
-        PhotoError::TooLarge { bytes: 50, limit: 10 },
+        PhotoError::TooLarge {
+            bytes: 50,
+            limit: 10,
+        },
         PhotoError::NotAnImage,
         PhotoError::Truncated(SourceFormat::Jpeg),
         PhotoError::Corrupt(SourceFormat::Png),
@@ -472,7 +526,10 @@ fn transparent_screenshots_are_flattened_onto_white() {
     let out = rgb(&photo.full.bytes);
     for (x, y) in [(0, 0), (199, 0), (0, 99), (199, 99), (100, 4)] {
         let p = out.get_pixel(x, y).0;
-        assert!(p.iter().all(|&v| v >= 245), "background at ({x}, {y}) is {p:?}");
+        assert!(
+            p.iter().all(|&v| v >= 245),
+            "background at ({x}, {y}) is {p:?}"
+        );
     }
     let darkest = out.pixels().map(|p| p.0[0]).min().unwrap();
     assert!(darkest < 40, "the ink survived: darkest {darkest}");
@@ -497,8 +554,14 @@ fn sixteen_bit_png_is_read() {
 #[test]
 fn greyscale_jpeg_stays_greyscale() {
     let photo = process(&samples::grey_jpeg(64, 48), &defaults()).unwrap();
-    assert_eq!(sampling_factors(&photo.full.bytes).len(), 1, "one component");
-    let out = image::load_from_memory(&photo.full.bytes).unwrap().to_luma8();
+    assert_eq!(
+        sampling_factors(&photo.full.bytes).len(),
+        1,
+        "one component"
+    );
+    let out = image::load_from_memory(&photo.full.bytes)
+        .unwrap()
+        .to_luma8();
     assert!(out.get_pixel(10, 10).0[0] < 40);
     assert!(out.get_pixel(50, 40).0[0] > 200);
 }
@@ -506,7 +569,10 @@ fn greyscale_jpeg_stays_greyscale() {
 #[test]
 fn photos_use_420_chroma_and_screenshots_444() {
     let photo = process(&samples::jpeg_with_exif(64, 48, 1, None, None), &defaults()).unwrap();
-    assert_eq!(sampling_factors(&photo.full.bytes), vec![(2, 2), (1, 1), (1, 1)]);
+    assert_eq!(
+        sampling_factors(&photo.full.bytes),
+        vec![(2, 2), (1, 1), (1, 1)]
+    );
     let shot = process(&samples::png_screenshot(64, 48), &defaults()).unwrap();
     assert_eq!(sampling_factors(&shot.full.bytes), vec![(1, 1); 3]);
 }
@@ -524,7 +590,8 @@ struct Legibility {
 }
 
 fn legibility(source: &[u8], out: &RgbImage) -> Legibility {
-    let luma = |p: &[u8]| 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
+    let luma =
+        |p: &[u8]| 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
     let (mut squared, mut n) = (0.0, 0.0);
     let (mut ink, mut ink_n, mut paper, mut paper_n) = (0.0, 0.0, 0.0, 0.0);
     let (mut red, mut red_n) = ([0.0; 3], 0.0);
@@ -536,8 +603,8 @@ fn legibility(source: &[u8], out: &RgbImage) -> Legibility {
             [0, 0, 0] => (ink, ink_n) = (ink + d, ink_n + 1.0),
             [255, 255, 255] => (paper, paper_n) = (paper + d, paper_n + 1.0),
             [200, 0, 0] => {
-                for k in 0..3 {
-                    red[k] += f64::from(dst.0[k]);
+                for (sum, &v) in red.iter_mut().zip(&dst.0) {
+                    *sum += f64::from(v);
                 }
                 red_n += 1.0;
             }
@@ -567,13 +634,20 @@ fn screenshots_stay_legible() {
         layout: Layout::Rgb,
         data: source.clone(),
     };
-    let as_photo = encode::encode(&pixels, &encode::Settings::for_source(false, &defaults())).unwrap();
+    let as_photo =
+        encode::encode(&pixels, &encode::Settings::for_source(false, &defaults())).unwrap();
     let photo_settings = legibility(&source, &rgb(&as_photo.bytes));
 
     assert!(ours.psnr_db >= 32.0, "{ours:?}");
-    assert!(ours.ink_luma <= 30.0 && ours.paper_luma >= 245.0, "{ours:?}");
+    assert!(
+        ours.ink_luma <= 30.0 && ours.paper_luma >= 245.0,
+        "{ours:?}"
+    );
     let [r, g, b] = ours.red_ink;
-    assert!(r >= 170.0 && g <= 40.0 && b <= 40.0, "red text stays red: {ours:?}");
+    assert!(
+        r >= 170.0 && g <= 40.0 && b <= 40.0,
+        "red text stays red: {ours:?}"
+    );
     assert!(
         ours.psnr_db > photo_settings.psnr_db + 2.0,
         "screenshot settings {ours:?} vs photo settings {photo_settings:?}"

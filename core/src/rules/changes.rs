@@ -44,7 +44,11 @@ pub fn check_creation(actor: &Actor, after: &Ticket) -> Result<(), Refusal> {
     }
     if !after.attachments.is_empty() {
         // Photos are attached by their own change, after the files are stored.
-        return Err(forbidden(actor, "create a ticket", "with attachments in it"));
+        return Err(forbidden(
+            actor,
+            "create a ticket",
+            "with attachments in it",
+        ));
     }
     if after.assignee.is_some() && !actor.role.is_back_office() {
         return Err(forbidden(actor, "create a ticket", "already assigned"));
@@ -155,7 +159,11 @@ fn check_history(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<(), R
             ));
         }
     }
-    let filed: BTreeSet<&str> = before.attachments.iter().map(|a| a.sha256.as_str()).collect();
+    let filed: BTreeSet<&str> = before
+        .attachments
+        .iter()
+        .map(|a| a.sha256.as_str())
+        .collect();
     for attachment in after
         .attachments
         .iter()

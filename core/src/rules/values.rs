@@ -81,14 +81,24 @@ fn check_attachment(attachment: &NewAttachment) -> Result<(), Refusal> {
     if !is_sha256_hex(&attachment.sha256) {
         return invalid("attachment", "its sha256 must be 64 lower-case hex digits");
     }
-    if attachment.thumb.as_deref().is_some_and(|t| !is_sha256_hex(t)) {
-        return invalid("attachment", "its thumbnail sha256 must be 64 lower-case hex digits");
+    if attachment
+        .thumb
+        .as_deref()
+        .is_some_and(|t| !is_sha256_hex(t))
+    {
+        return invalid(
+            "attachment",
+            "its thumbnail sha256 must be 64 lower-case hex digits",
+        );
     }
     if !ALLOWED_MIME.contains(&attachment.mime.as_str()) {
         return invalid("attachment", "only JPEG files are stored");
     }
     if !(1..=MAX_BLOB_BYTES as i64).contains(&attachment.bytes) {
-        return invalid("attachment", "its size is outside what the blob lane accepts");
+        return invalid(
+            "attachment",
+            "its size is outside what the blob lane accepts",
+        );
     }
     if !(1..=MAX_PHOTO_SIDE).contains(&attachment.width)
         || !(1..=MAX_PHOTO_SIDE).contains(&attachment.height)

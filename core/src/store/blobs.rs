@@ -119,9 +119,11 @@ pub(super) fn io_error(e: io::Error) -> StoreError {
 /// left as they are.
 pub(super) fn register_refs(tx: &Transaction, ticket: &Ticket, at: i64) -> Result<()> {
     for attachment in &ticket.attachments {
+        // Thumbnail first: a photo already smaller than a thumbnail is its own thumbnail (one
+        // file, one hash), and as a thumbnail it is fetched eagerly.
         let files = [
-            (Some(&attachment.sha256), BlobKind::Full, attachment.bytes),
             (attachment.thumb.as_ref(), BlobKind::Thumb, 0),
+            (Some(&attachment.sha256), BlobKind::Full, attachment.bytes),
         ];
         for (sha256, kind, bytes) in files {
             let Some(sha256) = sha256.filter(|s| is_sha256_hex(s)) else {
@@ -132,8 +134,10 @@ pub(super) fn register_refs(tx: &Transaction, ticket: &Ticket, at: i64) -> Resul
                  VALUES (?1, ?2, ?3, ?4, ?5, 0, 'none', ?6)",
             )?
             .execute(params![sha256, kind.as_str(), attachment.mime, bytes, ticket.id, at])?;
-            tx.prepare_cached("INSERT OR IGNORE INTO blob_refs (sha256, ticket_id) VALUES (?1, ?2)")?
-                .execute(params![sha256, ticket.id])?;
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO blob_refs (sha256, ticket_id) VALUES (?1, ?2)",
+            )?
+            .execute(params![sha256, ticket.id])?;
         }
     }
     Ok(())
@@ -156,7 +160,14 @@ pub(super) fn insert_local(
          ON CONFLICT(sha256) DO UPDATE SET present = 1, bytes = excluded.bytes,
              upload = CASE WHEN upload = 'done' THEN 'done' ELSE 'pending' END",
     )?
-    .execute(params![sha256, kind.as_str(), mime, bytes as i64, ticket_id, at])?;
+    .execute(params![
+        sha256,
+        kind.as_str(),
+        mime,
+        bytes as i64,
+        ticket_id,
+        at
+    ])?;
     tx.prepare_cached("INSERT OR IGNORE INTO blob_refs (sha256, ticket_id) VALUES (?1, ?2)")?
         .execute(params![sha256, ticket_id])?;
     Ok(())
@@ -397,7 +408,11 @@ impl TicketStore {
 /// it failed). Best effort: a file left behind is garbage-collected later.
 pub(super) fn discard_if_unnamed(conn: &Connection, root: &Path, sha256: &str) {
     let named = conn
-        .query_row("SELECT 1 FROM blobs WHERE sha256 = ?1", [sha256], |_| Ok(()))
+        .query_row(
+            "SELECT 1 FROM blobs WHERE sha256 = ?1",
+            [sha256],
+            |_| Ok(()),
+        )
         .optional()
         .ok()
         .flatten()

@@ -97,7 +97,11 @@ impl ServerClient {
 
     /// `HEAD` an upload: the bytes the server holds, or `None` if it no longer knows the upload
     /// (expired, or finished and then refused).
-    pub async fn upload_offset(&self, token: &str, location: &str) -> Result<Option<u64>, SyncError> {
+    pub async fn upload_offset(
+        &self,
+        token: &str,
+        location: &str,
+    ) -> Result<Option<u64>, SyncError> {
         let request = self.tus(self.http.head(self.url(location)), token, CALL_TIMEOUT);
         let response = Self::send(request).await?;
         match response.status() {

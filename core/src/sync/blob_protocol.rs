@@ -131,8 +131,8 @@ impl UploadMetadata {
             let bytes = STANDARD
                 .decode(value)
                 .map_err(|_| BlobWireError::Metadata("a value is not base64"))?;
-            let value =
-                String::from_utf8(bytes).map_err(|_| BlobWireError::Metadata("a value is not UTF-8"))?;
+            let value = String::from_utf8(bytes)
+                .map_err(|_| BlobWireError::Metadata("a value is not UTF-8"))?;
             let slot = match key {
                 "sha256" => &mut sha256,
                 "mime" => &mut mime,
@@ -293,14 +293,38 @@ mod tests {
     fn ranges_follow_rfc_9110() {
         let r = |h: &str| parse_range(Some(h), 1000);
         assert_eq!(r("bytes=0-99"), Ok(Some(ByteRange { start: 0, end: 99 })));
-        assert_eq!(r("bytes=900-"), Ok(Some(ByteRange { start: 900, end: 999 })));
-        assert_eq!(r("bytes=-100"), Ok(Some(ByteRange { start: 900, end: 999 })));
+        assert_eq!(
+            r("bytes=900-"),
+            Ok(Some(ByteRange {
+                start: 900,
+                end: 999
+            }))
+        );
+        assert_eq!(
+            r("bytes=-100"),
+            Ok(Some(ByteRange {
+                start: 900,
+                end: 999
+            }))
+        );
         assert_eq!(r("bytes=-5000"), Ok(Some(ByteRange { start: 0, end: 999 })));
-        assert_eq!(r("bytes=990-5000"), Ok(Some(ByteRange { start: 990, end: 999 })));
+        assert_eq!(
+            r("bytes=990-5000"),
+            Ok(Some(ByteRange {
+                start: 990,
+                end: 999
+            }))
+        );
         assert_eq!(r("bytes=0-1,5-6"), Ok(None));
         assert_eq!(r("items=0-1"), Ok(None));
         assert_eq!(parse_range(None, 1000), Ok(None));
-        for bad in ["bytes=1000-", "bytes=5-2", "bytes=-0", "bytes=-", "bytes=a-b"] {
+        for bad in [
+            "bytes=1000-",
+            "bytes=5-2",
+            "bytes=-0",
+            "bytes=-",
+            "bytes=a-b",
+        ] {
             assert_eq!(r(bad), Err(BlobWireError::Range), "{bad}");
         }
         assert_eq!(parse_range(Some("bytes=0-"), 0), Err(BlobWireError::Range));

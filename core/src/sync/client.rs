@@ -173,7 +173,12 @@ impl ServerClient {
 pub(super) fn error_answer(status: u16, body: &[u8]) -> SyncError {
     let body: Option<ErrorBody> = protocol::decode(body).ok();
     let (code, message) = body.map_or_else(
-        || ("unknown".to_owned(), "the server gave no details".to_owned()),
+        || {
+            (
+                "unknown".to_owned(),
+                "the server gave no details".to_owned(),
+            )
+        },
         |b| (b.code, b.message),
     );
     if status == 401 {

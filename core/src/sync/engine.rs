@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 use super::SyncError;
 use super::backoff::RetryPolicy;
 use super::client::{ServerClient, Transfer};
+use super::lane::{self, LaneReport};
 use super::protocol::{
     DeviceRegistration, DeviceSession, LoginRequest, MAX_CHANGES_PER_REQUEST, PROTOCOL_VERSION,
     SyncRequest, UserInfo,
 };
-use super::lane::{self, LaneReport};
 use crate::clock::{Clock, SystemClock};
 use crate::model::Actor;
 use crate::store::{ObserverHandle, Observers, PendingUpload, Session, TicketStore};

@@ -138,11 +138,19 @@ async fn upload(
             Ok(next) => next,
             Err(SyncError::Server { status: 409, .. }) => {
                 // Our idea of the offset is stale (a response was lost): ask and go on.
-                client.upload_offset(token, &location).await?.ok_or_else(|| {
-                    SyncError::Protocol("the server forgot the upload; it starts over".into())
-                })?
+                client
+                    .upload_offset(token, &location)
+                    .await?
+                    .ok_or_else(|| {
+                        SyncError::Protocol("the server forgot the upload; it starts over".into())
+                    })?
             }
-            Err(e @ SyncError::Server { status: 404 | 410 | 460, .. }) => {
+            Err(
+                e @ SyncError::Server {
+                    status: 404 | 410 | 460,
+                    ..
+                },
+            ) => {
                 store.forget_upload_resource(&job.sha256)?;
                 return Err(e);
             }
@@ -193,10 +201,12 @@ async fn download(
             response, partial, ..
         } => (response, partial),
     };
-    let io = |e: std::io::Error| SyncError::Store(crate::store::StoreError::Files(format!(
-        "cannot save a downloaded file ({})",
-        e.kind()
-    )));
+    let io = |e: std::io::Error| {
+        SyncError::Store(crate::store::StoreError::Files(format!(
+            "cannot save a downloaded file ({})",
+            e.kind()
+        )))
+    };
     if let Some(dir) = part_path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }

@@ -177,9 +177,9 @@ impl Ticket {
         };
         self.events[last + 1..].iter().any(|e| {
             e.kind == "status_changed"
-                && e.data.get("to").is_some_and(|to| {
-                    matches!(to.as_str(), "awaiting_parts" | "awaiting_customer")
-                })
+                && e.data
+                    .get("to")
+                    .is_some_and(|to| matches!(to.as_str(), "awaiting_parts" | "awaiting_customer"))
         })
     }
 

@@ -169,11 +169,11 @@ async fn receive(
     body: Body,
 ) -> Result<Patched, AppError> {
     let room = upload.length.saturating_sub(offset);
-    let bytes = match read_body(body, room).await {
-        Received::Whole(bytes) => bytes,
+    let (bytes, cut) = match read_body(body, room).await {
+        Received::Whole(bytes) => (bytes, false),
         Received::Cut(bytes) => {
             tracing::debug!(tenant = %upload.tenant_id, upload = %upload.id, "PATCH body cut short");
-            bytes
+            (bytes, true)
         }
         Received::Refused(refusal, read) => {
             count_refused(&state, &upload.id, read).await?;
@@ -182,9 +182,18 @@ async fn receive(
     };
     let (shared, now) = (state.shared(), state.now_ms());
     let upload_id = upload.id;
-    Ok(state
+    let patched = state
         .blocking(move || patch(&shared, &user_id, &upload_id, offset, &bytes, now))
-        .await?)
+        .await?;
+    match patched {
+        // Usually nobody is left to hear this; a client that is (a broken gzip body) learns
+        // from HEAD how much was kept.
+        Patched::To(_) if cut => Err(AppError::BadRequest(
+            "the body broke off; ask with HEAD where the upload stands and resume from there"
+                .into(),
+        )),
+        other => Ok(other),
+    }
 }
 
 fn past_the_end() -> AppError {

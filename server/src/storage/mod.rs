@@ -265,7 +265,9 @@ pub trait ServerStore: Send + Sync + fmt::Debug {
         sha256: &str,
         length: u64,
     ) -> Result<Option<UploadRecord>>;
-    /// Records one PATCH: its counters always, the offset and end of the upload if it moved.
+    /// Records one PATCH in one transaction: its counters always, the offset and the end of the
+    /// upload (with the stored blob) when it has them. Fails with [`Error::Conflict`] if the
+    /// upload is gone or its offset moved meanwhile.
     fn record_patch(&self, patch: &PatchRecord) -> Result<()>;
     /// At most `limit` uploads (any tenant, any state) created before `before`, oldest first.
     fn uploads_created_before(&self, before: i64, limit: usize) -> Result<Vec<UploadRecord>>;

@@ -67,9 +67,8 @@ impl TicketStore {
         fix: Option<LocationFix>,
         options: &PhotoOptions,
     ) -> Result<Ticket> {
-        let file = std::fs::File::open(path).map_err(|e| {
-            StoreError::Files(format!("cannot read the photo file ({})", e.kind()))
-        })?;
+        let file = std::fs::File::open(path)
+            .map_err(|e| StoreError::Files(format!("cannot read the photo file ({})", e.kind())))?;
         let mut input = Vec::new();
         file.take(options.max_input_bytes as u64 + 1)
             .read_to_end(&mut input)
@@ -96,13 +95,24 @@ impl TicketStore {
             location: photo.location.or(fix),
         };
         let root = self.blob_root();
-        let files = [(&photo.thumb, BlobKind::Thumb), (&photo.full, BlobKind::Full)];
+        let files = [
+            (&photo.thumb, BlobKind::Thumb),
+            (&photo.full, BlobKind::Full),
+        ];
         for (image, _) in files {
             blobs::write_file(&root, &image.sha256, &image.bytes).map_err(io_error)?;
         }
         let written = self.write(|tx| {
             for (image, kind) in files {
-                blobs::insert_local(tx, &image.sha256, kind, MIME_JPEG, image.bytes.len(), id, at)?;
+                blobs::insert_local(
+                    tx,
+                    &image.sha256,
+                    kind,
+                    MIME_JPEG,
+                    image.bytes.len(),
+                    id,
+                    at,
+                )?;
             }
             edit_in(tx, identity, id, &[Edit::Attach { attachment }], at)
         });
@@ -182,22 +192,24 @@ impl TicketStore {
     /// enough ago.
     pub fn due_position_report(&self, now: i64) -> Result<Option<PositionReport>> {
         self.read(|conn| {
-            let row: Option<(f64, f64, Option<f64>, i64, Option<i64>)> = conn
+            let waiting: Option<(PositionReport, Option<i64>)> = conn
                 .prepare_cached(
                     "SELECT lat, lon, accuracy_m, at, last_sent_at FROM position_report
                      WHERE id = 1 AND sent_at IS NULL",
                 )?
-                .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-                .optional()?;
-            Ok(row.and_then(|(lat, lon, accuracy_m, at, last_sent)| {
-                let throttled =
-                    last_sent.is_some_and(|last| now - last < POSITION_MIN_INTERVAL_MS);
-                (!throttled).then_some(PositionReport {
-                    lat,
-                    lon,
-                    accuracy_m,
-                    at,
+                .query_row([], |r| {
+                    let report = PositionReport {
+                        lat: r.get(0)?,
+                        lon: r.get(1)?,
+                        accuracy_m: r.get(2)?,
+                        at: r.get(3)?,
+                    };
+                    Ok((report, r.get(4)?))
                 })
+                .optional()?;
+            Ok(waiting.and_then(|(report, last_sent)| {
+                let throttled = last_sent.is_some_and(|last| now - last < POSITION_MIN_INTERVAL_MS);
+                (!throttled).then_some(report)
             }))
         })
     }

@@ -38,8 +38,16 @@ fn device(user: &str, role: Role) -> Device {
 /// Every file under the device's blob directory (complete files only).
 fn files(d: &Device) -> Vec<String> {
     let mut out = Vec::new();
-    for dir in std::fs::read_dir(d.dir.path().join("blobs")).into_iter().flatten().flatten() {
-        for f in std::fs::read_dir(dir.path()).into_iter().flatten().flatten() {
+    for dir in std::fs::read_dir(d.dir.path().join("blobs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        for f in std::fs::read_dir(dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             out.push(f.file_name().to_string_lossy().into_owned());
         }
     }
@@ -49,7 +57,13 @@ fn files(d: &Device) -> Vec<String> {
 }
 
 fn photo() -> Vec<u8> {
-    samples::jpeg_with_exif(800, 600, 6, Some((31.2304, 121.4737)), Some("2026:11:20 09:30:00"))
+    samples::jpeg_with_exif(
+        800,
+        600,
+        6,
+        Some((31.2304, 121.4737)),
+        Some("2026:11:20 09:30:00"),
+    )
 }
 
 #[test]
@@ -78,14 +92,24 @@ fn an_attached_photo_is_filed_with_its_files_and_queued_thumbnail_first() {
     let full = d.store.blob(&a.sha256).expect("reads").expect("present");
     assert_eq!(full.len() as i64, a.bytes);
     assert_eq!(crate::store::sha256_hex(&full), a.sha256);
-    assert!(!full.windows(4).any(|w| w == b"Exif"), "metadata left in the stored file");
+    assert!(
+        !full.windows(4).any(|w| w == b"Exif"),
+        "metadata left in the stored file"
+    );
     assert_eq!(d.store.outbox_len().expect("outbox"), outbox + 1);
     let uploads = d.store.pending_uploads().expect("uploads");
     assert_eq!(
-        uploads.iter().map(|u| (u.sha256.clone(), u.kind)).collect::<Vec<_>>(),
+        uploads
+            .iter()
+            .map(|u| (u.sha256.clone(), u.kind))
+            .collect::<Vec<_>>(),
         vec![(thumb, BlobKind::Thumb), (a.sha256.clone(), BlobKind::Full)]
     );
-    assert_eq!(d.store.ticket(&t.id).expect("reads"), v, "durable view equals returned view");
+    assert_eq!(
+        d.store.ticket(&t.id).expect("reads"),
+        v,
+        "durable view equals returned view"
+    );
 }
 
 #[test]
@@ -93,12 +117,21 @@ fn the_same_photo_attached_twice_is_stored_and_filed_once() {
     let d = device("r1", Role::Rider);
     let t = d.store.help_request(None, None, None).expect("help");
     let opts = PhotoOptions::default();
-    d.store.attach_photo(&t.id, &photo(), None, &opts).expect("first");
+    d.store
+        .attach_photo(&t.id, &photo(), None, &opts)
+        .expect("first");
     let outbox = d.store.outbox_len().expect("outbox");
-    let v = d.store.attach_photo(&t.id, &photo(), None, &opts).expect("second");
+    let v = d
+        .store
+        .attach_photo(&t.id, &photo(), None, &opts)
+        .expect("second");
     assert_eq!(v.attachments.len(), 1);
     assert_eq!(files(&d).len(), 2);
-    assert_eq!(d.store.outbox_len().expect("outbox"), outbox, "no second change");
+    assert_eq!(
+        d.store.outbox_len().expect("outbox"),
+        outbox,
+        "no second change"
+    );
     assert_eq!(d.store.pending_uploads().expect("uploads").len(), 2);
 }
 
@@ -114,11 +147,23 @@ fn the_devices_fix_is_used_when_the_photo_has_no_gps() {
     };
     let v = d
         .store
-        .attach_photo(&t.id, &samples::png_screenshot(640, 400), Some(fix), &PhotoOptions::default())
+        .attach_photo(
+            &t.id,
+            &samples::png_screenshot(640, 400),
+            Some(fix),
+            &PhotoOptions::default(),
+        )
         .expect("attaches");
     let a = &v.attachments[0];
-    assert_eq!((a.lat, a.lon, a.accuracy_m), (Some(22.54), Some(114.06), Some(12.0)));
-    assert_eq!((a.width, a.height), (640, 400), "small screenshots are not upscaled");
+    assert_eq!(
+        (a.lat, a.lon, a.accuracy_m),
+        (Some(22.54), Some(114.06), Some(12.0))
+    );
+    assert_eq!(
+        (a.width, a.height),
+        (640, 400),
+        "small screenshots are not upscaled"
+    );
 }
 
 #[test]
@@ -130,7 +175,10 @@ fn bad_photos_are_refused_and_leave_ticket_store_and_files_untouched() {
     let bad: [(&str, Vec<u8>); 4] = [
         ("truncated JPEG", good[..good.len() / 2].to_vec()),
         ("100,000 × 100,000 PNG header", huge_png_header),
-        ("text named .jpg", b"this is not a photo, just text\n".to_vec()),
+        (
+            "text named .jpg",
+            b"this is not a photo, just text\n".to_vec(),
+        ),
         ("empty", Vec::new()),
     ];
     let before = d.store.ticket(&t.id).expect("reads");
@@ -153,7 +201,10 @@ fn bad_photos_are_refused_and_leave_ticket_store_and_files_untouched() {
 #[test]
 fn a_refused_attach_costs_no_processing_and_writes_nothing() {
     let d = device("tech1", Role::Technician);
-    let t = d.store.create(NewTicket::titled(TicketKind::Repair, "Fix")).expect("creates");
+    let t = d
+        .store
+        .create(NewTicket::titled(TicketKind::Repair, "Fix"))
+        .expect("creates");
     // Reported but not claimed: technicians write only on tickets assigned to them.
     let err = d
         .store
@@ -192,7 +243,11 @@ fn evicted_tickets_files_are_collected_and_pending_uploads_are_kept() {
     for sha in [a.sha256.as_str(), a.thumb.as_deref().expect("thumb")] {
         d.store.record_upload_done(sha).expect("done");
     }
-    assert_eq!(d.store.collect_garbage().expect("gc"), 0, "still named by the ticket");
+    assert_eq!(
+        d.store.collect_garbage().expect("gc"),
+        0,
+        "still named by the ticket"
+    );
     d.store
         .write(|tx| crate::store::persist::delete_ticket(tx, &t.id))
         .expect("evicts");
@@ -259,15 +314,39 @@ fn a_technician_arrives_once_per_visit_and_only_inside_the_radius() {
     assert_eq!(near.arrivals, vec![id.clone()]);
     assert_eq!(arrivals(&d, &id), 1);
     // Still there: not recorded again.
-    assert!(d.store.locate(fix(31.2305, 121.4737)).expect("locates").arrivals.is_empty());
+    assert!(
+        d.store
+            .locate(fix(31.2305, 121.4737))
+            .expect("locates")
+            .arrivals
+            .is_empty()
+    );
     // Left to fetch parts, came back: a new visit.
     d.store
-        .edit(&id, &[Edit::SetStatus { status: Status::Accepted }])
+        .edit(
+            &id,
+            &[Edit::SetStatus {
+                status: Status::Accepted,
+            }],
+        )
         .expect("accepts");
-    for status in [Status::EnRoute, Status::OnSite, Status::InProgress, Status::AwaitingParts] {
-        d.store.edit(&id, &[Edit::SetStatus { status }]).expect("moves");
+    for status in [
+        Status::EnRoute,
+        Status::OnSite,
+        Status::InProgress,
+        Status::AwaitingParts,
+    ] {
+        d.store
+            .edit(&id, &[Edit::SetStatus { status }])
+            .expect("moves");
     }
-    assert_eq!(d.store.locate(fix(31.2304, 121.4737)).expect("locates").arrivals, vec![id.clone()]);
+    assert_eq!(
+        d.store
+            .locate(fix(31.2304, 121.4737))
+            .expect("locates")
+            .arrivals,
+        vec![id.clone()]
+    );
     assert_eq!(arrivals(&d, &id), 2);
 }
 
@@ -291,23 +370,39 @@ fn a_vague_or_invalid_fix_records_nothing() {
 fn position_reports_are_throttled_and_only_technicians_queue_them() {
     let d = device("tech1", Role::Technician);
     d.store.locate(fix(31.0, 121.0)).expect("locates");
-    let due = d.store.due_position_report(T0).expect("due").expect("queued");
+    let due = d
+        .store
+        .due_position_report(T0)
+        .expect("due")
+        .expect("queued");
     assert_eq!((due.lat, due.lon, due.at), (31.0, 121.0, T0));
     d.store.record_position_sent(&due, T0).expect("sent");
     assert!(d.store.due_position_report(T0).expect("due").is_none());
     d.clock.advance(1_000);
     d.store.locate(fix(31.001, 121.0)).expect("locates");
     assert!(
-        d.store.due_position_report(T0 + 1_000).expect("due").is_none(),
+        d.store
+            .due_position_report(T0 + 1_000)
+            .expect("due")
+            .is_none(),
         "throttled within the interval"
     );
     let later = T0 + crate::sync::protocol::POSITION_MIN_INTERVAL_MS;
     assert_eq!(
-        d.store.due_position_report(later).expect("due").map(|r| r.lat),
+        d.store
+            .due_position_report(later)
+            .expect("due")
+            .map(|r| r.lat),
         Some(31.001)
     );
 
     let rider = device("r1", Role::Rider);
-    assert!(!rider.store.locate(fix(31.0, 121.0)).expect("locates").position_queued);
+    assert!(
+        !rider
+            .store
+            .locate(fix(31.0, 121.0))
+            .expect("locates")
+            .position_queued
+    );
     assert!(rider.store.due_position_report(T0).expect("due").is_none());
 }

@@ -3,6 +3,7 @@ package app.fieldwork.android
 import app.fieldwork.ffi.ClientConfig
 import app.fieldwork.ffi.FieldworkClient
 import app.fieldwork.ffi.FieldworkException
+import app.fieldwork.ffi.LocateReport
 import app.fieldwork.ffi.LocationFix
 import app.fieldwork.ffi.QuarantinedChange
 import app.fieldwork.ffi.Status
@@ -40,8 +41,8 @@ import kotlinx.coroutines.withContext
  * when the collector is cancelled.
  *
  * Failures are thrown as the generated [FieldworkException] subclasses (`NotAllowed`, `NotFound`,
- * `InvalidInput`, `Offline`, `NotLoggedIn`, `Server`, `Storage`, `Internal`), each with a message
- * fit to show.
+ * `InvalidInput`, `InvalidPhoto`, `Offline`, `NotLoggedIn`, `Server`, `Storage`, `Internal`), each
+ * with a message fit to show.
  *
  * Pure Kotlin + coroutines (no Android APIs), so the same class is tested on a desktop JVM.
  */
@@ -98,6 +99,41 @@ class Fieldwork(
     suspend fun list(filter: TicketFilter = TicketFilter()): List<TicketSummary> = onIo { listTickets(filter) }
 
     suspend fun quarantine(): List<QuarantinedChange> = onIo { quarantine() }
+
+    // --- photos and position ---------------------------------------------------------------
+
+    /**
+     * Attaches a photo or screenshot (JPEG, PNG or WebP bytes, e.g. read from a content `Uri`):
+     * the pipeline (upright, metadata stripped, downscaled, thumbnail) runs on [io] and the files
+     * are queued for upload. `fix` is used when the photo has no GPS of its own. An unusable file
+     * throws [FieldworkException.InvalidPhoto] and stores nothing.
+     */
+    suspend fun attachPhoto(ticketId: String, bytes: ByteArray, fix: LocationFix? = null): Ticket =
+        onIo { attachPhoto(ticketId, bytes, fix) }
+
+    /** Like [attachPhoto], reading the photo from [file] (e.g. the camera's output file). */
+    suspend fun attachPhoto(ticketId: String, file: File, fix: LocationFix? = null): Ticket =
+        onIo { attachPhotoFile(ticketId, file.path, fix) }
+
+    /**
+     * Hands a position fix from the OS (e.g. `FusedLocationProviderClient`) to the core: for a
+     * technician, arrivals on site of assigned tickets and the position for the server.
+     */
+    suspend fun reportLocation(fix: LocationFix): LocateReport = onIo { reportLocation(fix) }
+
+    /**
+     * The file of photo [sha256] (an attachment's `sha256` or `thumb`) if it is on the device,
+     * for an image view; `null` until sync brings the thumbnail or [fetchPhoto] the full image.
+     * Read it, never change or delete it.
+     */
+    suspend fun photoFile(sha256: String): File? = onIo { photoPath(sha256)?.let(::File) }
+
+    /**
+     * The file of photo [sha256], downloaded from the server first if it is not on the device
+     * (full images come down only when asked for). Throws `NotFound` when the photo is not
+     * available (yet) and `Offline` without a network.
+     */
+    suspend fun fetchPhoto(sha256: String): File = onIo { File(fetchPhoto(sha256)) }
 
     // --- sync ------------------------------------------------------------------------------
 
