@@ -47,7 +47,7 @@ INPUT=${1:-$WORK/photo-12mp.jpg}
 [ -f "$INPUT" ] || "$BIN" make-sample "$INPUT"
 
 ours() { "$BIN" run "$INPUT" --runs 1 --no-warmup --quality "$QUALITY" --out "$WORK/ours"; }
-vips() {
+vips_pair() {
     VIPS_CONCURRENCY=1 vipsthumbnail "$INPUT" --size 1920x1920 -o "$WORK/vips-full.jpg[Q=$QUALITY,strip]"
     VIPS_CONCURRENCY=1 vipsthumbnail "$INPUT" --size 320x320 -o "$WORK/vips-thumb.jpg[Q=$QUALITY,strip]"
 }
@@ -68,10 +68,10 @@ timed() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 rm -f "$WORK"/*.times
-for fn in ours vips magick_pair; do "$fn" >/dev/null 2>&1; done # warm the page cache, check they run
+for fn in ours vips_pair magick_pair; do "$fn" >/dev/null 2>&1; done # warm the page cache, check they run
 for _ in $(seq "$RUNS"); do
     timed ours ours
-    timed vips vips
+    timed vips vips_pair
     timed magick magick_pair
 done
 
@@ -90,7 +90,7 @@ for name in ours vips magick; do
     cpu=$(cut -d' ' -f2 "$WORK/$name.times" | median)
     case $name in
     ours) full=$WORK/ours/full.jpg thumb=$WORK/ours/thumb.jpg label="ours (photo::process)" ;;
-    vips) full=$WORK/vips-full.jpg thumb=$WORK/vips-thumb.jpg label="vipsthumbnail x2 ($(vips --version))" ;;
+    vips) full=$WORK/vips-full.jpg thumb=$WORK/vips-thumb.jpg label="vipsthumbnail x2 ($(command vips --version))" ;;
     magick) full=$WORK/im-full.jpg thumb=$WORK/im-thumb.jpg label="ImageMagick ($("${IM[@]}" -version | head -1 | awk '{print $3}'))" ;;
     esac
     printf '%-34s %12s %12s %12s %12s\n' "$label" "$wall" "$cpu" "$(size "$full")" "$(size "$thumb")"

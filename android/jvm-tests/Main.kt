@@ -6,10 +6,14 @@ package app.fieldwork.jvmtest
 import kotlin.system.exitProcess
 
 fun main() {
+    // The photo tests draw and decode images with java.awt/javax.imageio: no display needed.
+    System.setProperty("java.awt.headless", "true")
     val run = TestRun()
     try {
         offlineTests(run)
+        photoTests(run)
         syncTests(run)
+        photoSyncTests(run)
     } finally {
         TempDirs.cleanup()
     }

@@ -102,7 +102,8 @@ pub struct Note {
 pub struct Attachment {
     /// The stored image's sha256 (64 lower-case hex digits): its name on every device.
     pub sha256: String,
-    /// The thumbnail's own sha256.
+    /// The thumbnail's own sha256; the same as `sha256` when the picture is no bigger than a
+    /// thumbnail (then there is one file).
     pub thumb: Option<String>,
     /// Always `image/jpeg` for photos attached through this library.
     pub mime: String,

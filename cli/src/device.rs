@@ -402,7 +402,7 @@ pub fn run(args: DeviceArgs) -> Result<()> {
             } else {
                 println!(
                     "synced in {} round(s): {} pushed, {} pulled, {} refused, {} pending; \
-                     files: {} uploaded, {} downloaded, {} failed (retried later)",
+                     files: {} uploaded, {} downloaded, {} failed (retried later){}",
                     report.rounds,
                     report.pushed,
                     report.pulled,
@@ -410,7 +410,12 @@ pub fn run(args: DeviceArgs) -> Result<()> {
                     report.pending,
                     report.blobs.uploaded,
                     report.blobs.downloaded,
-                    report.blobs.failed
+                    report.blobs.failed,
+                    if report.position_reported {
+                        "; position reported"
+                    } else {
+                        ""
+                    }
                 );
             }
             if report.pending > 0 {

@@ -1,12 +1,17 @@
-"""Smoke test of the generated Python bindings: a rider's help request, the list, and a refused
-edit raising the right exception. Run by scripts/test-bindings.sh with the generated module on
-PYTHONPATH; prints one line per test and `python: N passed, M failed`."""
+"""Smoke test of the generated Python bindings: a rider's help request, the list, a refused
+edit raising the right exception, an observer, and a photo (a PNG made here by hand) attached and
+read back. Run by scripts/test-bindings.sh with the generated module on PYTHONPATH; prints one
+line per test and `python: N passed, M failed`."""
 
+import hashlib
+import os
 import shutil
+import struct
 import sys
 import tempfile
 import time
 import traceback
+import zlib
 
 import fieldwork_ffi as fw
 
@@ -86,6 +91,61 @@ def observer():
     client.add_note(state["id"], "after cancel", False)
     assert [c.ids for c in heard] == [[state["id"]]], heard
     assert heard[0].origin == fw.ChangeOrigin.LOCAL
+
+
+def png(width, height):
+    """An RGB PNG, red on the left half and white on the right, written by hand."""
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+
+    row = b"\xff\x00\x00" * (width // 2) + b"\xff\xff\xff" * (width - width // 2)
+    raw = b"".join(b"\x00" + row for _ in range(height))  # filter type 0 on every row
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))
+
+
+@test
+def attach_photo():
+    """a PNG attached to a ticket comes back as a JPEG attachment with a thumbnail on the device"""
+    ticket = client.attach_photo(state["id"], png(400, 300), None)
+    assert len(ticket.attachments) == 1, ticket.attachments
+    attachment = ticket.attachments[0]
+    assert (attachment.width, attachment.height) == (400, 300), attachment
+    assert attachment.mime == "image/jpeg", attachment.mime
+    assert attachment.thumb not in (None, attachment.sha256), attachment
+    assert client.ticket(state["id"]).attachments == [attachment]
+    path = client.photo_path(attachment.sha256)
+    with open(path, "rb") as f:
+        stored = f.read()
+    assert stored[:2] == b"\xff\xd8", stored[:4]
+    assert hashlib.sha256(stored).hexdigest() == attachment.sha256
+    assert os.path.isfile(client.photo_path(attachment.thumb))
+    assert client.fetch_photo(attachment.sha256) == path
+    assert [u.kind for u in client.sync_status().uploads] == [fw.BlobKind.THUMB, fw.BlobKind.FULL]
+    # A picture no bigger than a thumbnail is its own thumbnail: one file.
+    small = client.attach_photo(state["id"], png(64, 48), None).attachments
+    tiny = next(a for a in small if a.width == 64)
+    assert tiny.thumb == tiny.sha256, tiny
+    assert len(client.sync_status().uploads) == 3
+
+
+@test
+def corrupt_photo():
+    """a corrupt photo raises FieldworkError.InvalidPhoto and leaves the ticket as it was"""
+    before = client.ticket(state["id"])
+    broken = png(64, 48)
+    for bad, expected in [(broken[: len(broken) // 2], "cut short"), (b"GIF89a not really", "GIF"),
+                          (b"", "empty")]:
+        try:
+            client.attach_photo(state["id"], bad, None)
+        except fw.FieldworkError.InvalidPhoto as e:
+            assert expected in str(e), str(e)
+        else:
+            raise AssertionError(f"no exception for {bad[:10]!r}")
+    assert client.ticket(state["id"]) == before
 
 
 del client

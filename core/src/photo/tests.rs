@@ -367,6 +367,37 @@ fn same_input_gives_byte_identical_outputs_named_by_their_sha256() {
     assert_ne!(first.full.sha256, first.thumb.sha256);
 }
 
+#[test]
+fn progressive_and_restart_marker_jpegs_are_read() {
+    // Web downloads are often progressive; some phones write restart markers.
+    let (w, h) = (96u32, 64u32);
+    let pixels: Vec<u8> = (0..w * h)
+        .flat_map(|i| {
+            let (x, y) = (i % w, i / w);
+            QUADRANT_COLORS[usize::from(x >= w / 2) + 2 * usize::from(y >= h / 2)]
+        })
+        .collect();
+    for progressive in [true, false] {
+        let mut jpeg = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, 90);
+        encoder.set_progressive(progressive);
+        encoder.set_restart_interval(2);
+        encoder
+            .encode(&pixels, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let photo = process(&jpeg, &defaults()).unwrap();
+        assert_eq!((photo.full.width, photo.full.height), (w, h));
+        assert_upright(
+            &rgb(&photo.full.bytes),
+            &format!("progressive {progressive}"),
+        );
+        assert_eq!(
+            process(&jpeg[..jpeg.len() - 10], &defaults()),
+            Err(PhotoError::Truncated(SourceFormat::Jpeg))
+        );
+    }
+}
+
 // ---------------------------------------------------------------- refusals
 
 #[test]
@@ -413,6 +444,35 @@ fn decompression_bombs_are_refused_from_the_header() {
         }
     );
     assert!(error.to_string().contains("100000 × 100000"), "{error}");
+
+    // Lossy WebP (VP8) and extended WebP (VP8X) headers claiming 16,383 × 16,383.
+    let riff = |chunks: &[(&[u8], &[u8])]| {
+        let mut body = b"WEBP".to_vec();
+        for (fourcc, data) in chunks {
+            body.extend_from_slice(fourcc);
+            body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            body.extend_from_slice(data);
+        }
+        let mut file = b"RIFF".to_vec();
+        file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        file.extend_from_slice(&body);
+        file
+    };
+    let vp8_header: &[u8] = &[0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A, 0xFF, 0x3F, 0xFF, 0x3F];
+    let vp8 = riff(&[(b"VP8 ", vp8_header)]);
+    let canvas: &[u8] = &[0x00, 0, 0, 0, 0xFE, 0x3F, 0x00, 0xFE, 0x3F, 0x00];
+    let small_lossless: &[u8] = &[0x2F, 0x00, 0x00, 0x00, 0x00];
+    let vp8x = riff(&[(b"VP8X", canvas), (b"VP8L", small_lossless)]);
+    for bomb in [vp8, vp8x] {
+        assert!(matches!(
+            process(&bomb, &defaults()),
+            Err(PhotoError::TooManyPixels {
+                width: 16_383,
+                height: 16_383,
+                ..
+            })
+        ));
+    }
 
     // Few pixels but one absurd side.
     let strip = samples::png_header_claiming(70_000, 2);
@@ -638,18 +698,21 @@ fn screenshots_stay_legible() {
         encode::encode(&pixels, &encode::Settings::for_source(false, &defaults())).unwrap();
     let photo_settings = legibility(&source, &rgb(&as_photo.bytes));
 
-    assert!(ours.psnr_db >= 32.0, "{ours:?}");
+    eprintln!("screenshot settings: {ours:?}\nphoto settings: {photo_settings:?}");
+    // Measured: 40.5 dB, ink 1.3, paper 253.7, red ink (200, 2, 4) against the source's
+    // (200, 0, 0); at photo settings 33.5 dB and red ink (153, 20, 26).
+    assert!(ours.psnr_db >= 37.0, "{ours:?}");
     assert!(
-        ours.ink_luma <= 30.0 && ours.paper_luma >= 245.0,
+        ours.ink_luma <= 15.0 && ours.paper_luma >= 250.0,
         "{ours:?}"
     );
     let [r, g, b] = ours.red_ink;
     assert!(
-        r >= 170.0 && g <= 40.0 && b <= 40.0,
+        r >= 185.0 && g <= 15.0 && b <= 15.0,
         "red text stays red: {ours:?}"
     );
     assert!(
-        ours.psnr_db > photo_settings.psnr_db + 2.0,
+        ours.psnr_db > photo_settings.psnr_db + 4.0,
         "screenshot settings {ours:?} vs photo settings {photo_settings:?}"
     );
 }

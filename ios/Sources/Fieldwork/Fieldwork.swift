@@ -4,8 +4,8 @@
 // and unsubscribes when its consumer stops (docs/adr/0003-ffi-blocking-calls.md).
 //
 // Failures are thrown as the generated `FieldworkError` cases (`NotAllowed`, `NotFound`,
-// `InvalidInput`, `Offline`, `NotLoggedIn`, `Server`, `Storage`, `Internal`), each carrying a
-// message fit to show.
+// `InvalidInput`, `InvalidPhoto`, `Offline`, `NotLoggedIn`, `Server`, `Storage`, `Internal`), each
+// carrying a message fit to show.
 
 import Foundation
 @_exported import FieldworkFFI
@@ -94,6 +94,41 @@ public final class Fieldwork: @unchecked Sendable {
 
     public func quarantine() async throws -> [QuarantinedChange] {
         try await run { try $0.quarantine() }
+    }
+
+    // MARK: photos and position
+
+    /// Attaches a photo or screenshot (JPEG, PNG or WebP; e.g. `UIImage.jpegData` or a picker's
+    /// data): turned upright, stripped of its metadata, downscaled with a thumbnail and filed,
+    /// off the caller's thread. `fix` is used when the photo has no GPS of its own. An unusable
+    /// file throws `FieldworkError.InvalidPhoto` and stores nothing.
+    public func attachPhoto(_ ticketId: String, data: Data, fix: LocationFix? = nil) async throws -> Ticket {
+        try await run { try $0.attachPhoto(ticketId: ticketId, bytes: data, fix: fix) }
+    }
+
+    /// Like `attachPhoto(_:data:fix:)`, reading the photo from a file (e.g. the camera's output).
+    public func attachPhoto(_ ticketId: String, fileURL: URL, fix: LocationFix? = nil) async throws -> Ticket {
+        try await run { try $0.attachPhotoFile(ticketId: ticketId, path: fileURL.path, fix: fix) }
+    }
+
+    /// Hands a `CLLocation` fix to the core: for a technician, arrivals on site of assigned
+    /// tickets and the position for the server.
+    public func reportLocation(_ fix: LocationFix) async throws -> LocateReport {
+        try await run { try $0.reportLocation(fix: fix) }
+    }
+
+    /// The file of photo `sha256` (an attachment's `sha256` or `thumb`) if it is on the device;
+    /// `nil` until sync brings the thumbnail or `fetchPhoto` the full image. Read it, never
+    /// change it.
+    public func photoURL(_ sha256: String) async throws -> URL? {
+        try await run { try $0.photoPath(sha256: sha256).map { URL(fileURLWithPath: $0) } }
+    }
+
+    /// The file of photo `sha256`, downloaded first if it is not on the device (full images come
+    /// down only when asked for). Throws `NotFound` when it is not available (yet), `Offline`
+    /// without a network.
+    public func fetchPhoto(_ sha256: String) async throws -> URL {
+        try await run { URL(fileURLWithPath: try $0.fetchPhoto(sha256: sha256)) }
     }
 
     // MARK: sync

@@ -1,6 +1,8 @@
 // Mirrors the Kotlin suite (android/jvm-tests): the offline device, errors as specific
 // `FieldworkError` cases, observers and the async layer; and, when FW_SERVER_URL and the users'
 // tokens are in the environment (see ios/README.md), a sync round trip against `fieldwork serve`.
+// Photos and position fixes are in PhotoTests.swift (an extension of this class, sharing the
+// helpers below).
 
 import Foundation
 import XCTest
@@ -15,10 +17,15 @@ final class FieldworkTests: XCTestCase {
         super.tearDown()
     }
 
-    private func openClient(_ name: String, server: String? = nil) throws -> FieldworkClient {
+    /// A fresh data directory, removed after the test.
+    func freshDirectory(_ name: String) -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fw-\(name)-\(UUID().uuidString)")
         dirs.append(dir)
-        return try FieldworkClient.open(dataDir: dir.path, config: ClientConfig(serverUrl: server, deviceName: "xctest \(name)"))
+        return dir
+    }
+
+    func openClient(_ name: String, server: String? = nil) throws -> FieldworkClient {
+        try FieldworkClient.open(dataDir: freshDirectory(name).path, config: ClientConfig(serverUrl: server, deviceName: "xctest \(name)"))
     }
 
     private func rider() throws -> FieldworkClient {
@@ -35,7 +42,7 @@ final class FieldworkTests: XCTestCase {
 
     /// Asserts that `body` throws the `FieldworkError` case `expected` picks out; returns its message.
     @discardableResult
-    private func assertFails(_ expected: (FieldworkError) -> String?, file: StaticString = #filePath, line: UInt = #line,
+    func assertFails(_ expected: (FieldworkError) -> String?, file: StaticString = #filePath, line: UInt = #line,
                              _ body: () throws -> Void) -> String {
         do {
             try body()
@@ -49,11 +56,13 @@ final class FieldworkTests: XCTestCase {
         return ""
     }
 
-    private static func notAllowed(_ e: FieldworkError) -> String? { if case let .NotAllowed(m) = e { return m }; return nil }
-    private static func notFound(_ e: FieldworkError) -> String? { if case let .NotFound(m) = e { return m }; return nil }
-    private static func invalid(_ e: FieldworkError) -> String? { if case let .InvalidInput(m) = e { return m }; return nil }
-    private static func offline(_ e: FieldworkError) -> String? { if case let .Offline(m) = e { return m }; return nil }
-    private static func notLoggedIn(_ e: FieldworkError) -> String? { if case let .NotLoggedIn(m) = e { return m }; return nil }
+    static func notAllowed(_ e: FieldworkError) -> String? { if case let .NotAllowed(m) = e { return m }; return nil }
+    static func notFound(_ e: FieldworkError) -> String? { if case let .NotFound(m) = e { return m }; return nil }
+    static func invalid(_ e: FieldworkError) -> String? { if case let .InvalidInput(m) = e { return m }; return nil }
+    static func invalidPhoto(_ e: FieldworkError) -> String? { if case let .InvalidPhoto(m) = e { return m }; return nil }
+    static func offline(_ e: FieldworkError) -> String? { if case let .Offline(m) = e { return m }; return nil }
+    static func notLoggedIn(_ e: FieldworkError) -> String? { if case let .NotLoggedIn(m) = e { return m }; return nil }
+    static func storage(_ e: FieldworkError) -> String? { if case let .Storage(m) = e { return m }; return nil }
 
     private final class Recorder: TicketObserver, @unchecked Sendable {
         private let lock = NSLock()
