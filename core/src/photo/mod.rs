@@ -5,7 +5,7 @@
 //! ```text
 //! input ─► container (size, format sniffed from the bytes, truncation, pixel limits from the header)
 //!       ─► decode (image: zune-jpeg / png / image-webp; alpha flattened onto white; 8-bit RGB or grey)
-//!       ─► exif (orientation, capture time, GPS read into fields; nothing else survives)
+//!       ─► metadata (EXIF orientation, capture time, GPS read into fields; nothing else kept)
 //!       ─► resize (fast_image_resize, Catmull-Rom, never up) ─► orient (EXIF 1–8, on the small image)
 //!       ─► encode (jpeg-encoder; photos 4:2:0, screenshots 4:4:4 at quality ≥ 90) ─► sha256
 //!                                  └► thumbnail: resized from the oriented 1920 px image, encoded
