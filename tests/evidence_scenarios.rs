@@ -58,7 +58,10 @@ fn a_riders_photo_reaches_the_dispatcher_thumbnail_first_and_full_image_on_deman
     let shown = rider.json(&["attach", &id, &file]);
     let a = &shown["attachments"][0];
     assert_eq!(a["mime"], "image/jpeg");
-    assert_eq!((a["width"].as_i64(), a["height"].as_i64()), (Some(1600), Some(1200)));
+    assert_eq!(
+        (a["width"].as_i64(), a["height"].as_i64()),
+        (Some(1600), Some(1200))
+    );
     let sha = a["sha256"].as_str().expect("sha256").to_owned();
     let thumb = a["thumb"].as_str().expect("thumb").to_owned();
     let bytes = a["bytes"].as_i64().expect("bytes");
@@ -73,24 +76,48 @@ fn a_riders_photo_reaches_the_dispatcher_thumbnail_first_and_full_image_on_deman
 
     let report = rider.sync();
     assert_eq!(report["blobs"]["uploaded"], 2, "{report}");
-    assert!(rider.json(&["status"])["uploads"].as_array().expect("uploads").is_empty());
+    assert!(
+        rider.json(&["status"])["uploads"]
+            .as_array()
+            .expect("uploads")
+            .is_empty()
+    );
 
     // The dispatcher gets the ticket, the attachment record and (eagerly) the thumbnail.
     let report = dispatcher.sync();
-    assert_eq!(report["blobs"]["downloaded"], 1, "only the thumbnail comes eagerly: {report}");
+    assert_eq!(
+        report["blobs"]["downloaded"], 1,
+        "only the thumbnail comes eagerly: {report}"
+    );
     let seen = dispatcher.show(&id);
     assert_eq!(seen["attachments"][0]["sha256"], sha.as_str());
     let thumb_out = dir.path().join("thumb.jpg");
-    dispatcher.json(&["fetch-blob", &thumb, "--out", thumb_out.to_str().expect("utf-8")]);
-    assert_eq!(sha256_hex(&std::fs::read(&thumb_out).expect("thumb")), thumb);
+    dispatcher.json(&[
+        "fetch-blob",
+        &thumb,
+        "--out",
+        thumb_out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        sha256_hex(&std::fs::read(&thumb_out).expect("thumb")),
+        thumb
+    );
 
     // The full image on demand, byte for byte what the rider stored.
     let full_out = dir.path().join("full.jpg");
-    let fetched = dispatcher.json(&["fetch-blob", &sha, "--out", full_out.to_str().expect("utf-8")]);
+    let fetched = dispatcher.json(&[
+        "fetch-blob",
+        &sha,
+        "--out",
+        full_out.to_str().expect("utf-8"),
+    ]);
     assert_eq!(fetched["bytes"].as_i64(), Some(bytes));
     let full = std::fs::read(&full_out).expect("full");
     assert_eq!(sha256_hex(&full), sha);
-    assert!(!full.windows(4).any(|w| w == b"Exif"), "no metadata reached the server");
+    assert!(
+        !full.windows(4).any(|w| w == b"Exif"),
+        "no metadata reached the server"
+    );
 
     // Asking for a file no ticket names is a clear error.
     let err = dispatcher.fails(&["fetch-blob", &"0".repeat(64), "--out", "/dev/null"]);
@@ -100,7 +127,15 @@ fn a_riders_photo_reaches_the_dispatcher_thumbnail_first_and_full_image_on_deman
 #[test]
 fn bad_files_are_refused_by_the_cli_and_leave_the_ticket_untouched() {
     let rider = Device::new();
-    rider.json(&["init", "--tenant", "acme", "--user-id", "r1", "--role", "rider"]);
+    rider.json(&[
+        "init",
+        "--tenant",
+        "acme",
+        "--user-id",
+        "r1",
+        "--role",
+        "rider",
+    ]);
     let id = id_of(&rider.json(&["help"]));
     let before = rider.show(&id);
     let dir = tempfile::tempdir().expect("dir");
@@ -131,11 +166,7 @@ fn an_upload_cut_halfway_resumes_and_resends_at_most_one_chunk() {
     let (_, rider_token) = server.user(&tenant, "rider", "rider", None);
     let proxy = Proxy::start(server.port);
     let rider = Phone::login(&proxy.url, &rider_token);
-    let id = rider
-        .store
-        .help_request(None, None, None)
-        .expect("help")
-        .id;
+    let id = rider.store.help_request(None, None, None).expect("help").id;
     // A busy photo kept at 3200 px stays large after re-encoding: several chunks.
     let photo = samples::photo_like_jpeg(3200, 2400);
     let options = PhotoOptions {
@@ -148,7 +179,10 @@ fn an_upload_cut_halfway_resumes_and_resends_at_most_one_chunk() {
         .expect("attaches");
     let a = &view.attachments[0];
     let full_len = a.bytes as usize;
-    assert!(full_len > 3 * UPLOAD_CHUNK_BYTES, "{full_len} bytes: too few chunks to test");
+    assert!(
+        full_len > 3 * UPLOAD_CHUNK_BYTES,
+        "{full_len} bytes: too few chunks to test"
+    );
     let thumb_len = rider
         .store
         .blob(a.thumb.as_deref().expect("thumb"))
@@ -162,7 +196,9 @@ fn an_upload_cut_halfway_resumes_and_resends_at_most_one_chunk() {
         .expect("tickets sync");
     // The lane opens a fresh connection: cut it once the thumbnail and half the photo went up.
     proxy.cut(thumb_len + full_len / 2, 0, 1);
-    let first = sync::block_on(engine.move_blobs()).expect("runtime").expect("pass");
+    let first = sync::block_on(engine.move_blobs())
+        .expect("runtime")
+        .expect("pass");
     assert!(proxy.cuts_done() >= 1, "the cut really happened");
     assert_eq!(first.failed, 1, "{first:?}");
     let pending = rider.store.pending_uploads().expect("pending");
@@ -170,7 +206,9 @@ fn an_upload_cut_halfway_resumes_and_resends_at_most_one_chunk() {
     assert!(pending[0].sent_bytes > 0, "progress was kept: {pending:?}");
 
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let second = sync::block_on(engine.move_blobs()).expect("runtime").expect("pass");
+    let second = sync::block_on(engine.move_blobs())
+        .expect("runtime")
+        .expect("pass");
     assert_eq!(second.uploaded, 1, "{second:?}");
     let (patches, received, length) = upload_counters(&server, &a.sha256);
     assert_eq!(length as usize, full_len);
@@ -228,7 +266,10 @@ fn a_file_that_keeps_failing_never_holds_up_ticket_sync() {
     let notes = dispatcher.store.ticket(&id).expect("ticket").notes.len();
     assert_eq!(notes, 3, "every note arrived while the file kept failing");
     let pending = rider.store.pending_uploads().expect("pending");
-    let failing = pending.iter().find(|u| u.sha256 == sha).expect("still queued");
+    let failing = pending
+        .iter()
+        .find(|u| u.sha256 == sha)
+        .expect("still queued");
     assert!(failing.attempts >= 1);
     let error = failing.last_error.as_deref().expect("says why");
     assert!(error.contains("sha256"), "{error}");
@@ -265,16 +306,14 @@ fn only_people_who_see_a_referencing_ticket_can_fetch_its_files() {
         let answer = sync::block_on(client.download_blob(&session.token, &sha, None))??;
         Ok(matches!(answer, Download::Body { .. }))
     };
-    assert_eq!(fetch(&rider).expect("answers"), true, "the reporter");
-    assert_eq!(fetch(&Phone::login(&server.url, &agent_token)).expect("answers"), true);
-    assert_eq!(
-        fetch(&Phone::login(&server.url, &rider2_token)).expect("answers"),
-        false,
+    assert!(fetch(&rider).expect("answers"), "the reporter");
+    assert!(fetch(&Phone::login(&server.url, &agent_token)).expect("answers"));
+    assert!(
+        !fetch(&Phone::login(&server.url, &rider2_token)).expect("answers"),
         "a rider on someone else's ticket"
     );
-    assert_eq!(
-        fetch(&Phone::login(&server.url, &outsider_token)).expect("answers"),
-        false,
+    assert!(
+        !fetch(&Phone::login(&server.url, &outsider_token)).expect("answers"),
         "another tenant"
     );
 }
@@ -311,9 +350,25 @@ fn a_technician_arriving_on_site_is_recorded_and_their_position_reaches_dispatch
     tech.json(&["update", &id, "--status", "accepted"]);
 
     // Still across town: nothing recorded. Then at the door.
-    let far = tech.json(&["locate", "--lat", "31.2500", "--lon", "121.4737", "--accuracy", "8"]);
+    let far = tech.json(&[
+        "locate",
+        "--lat",
+        "31.2500",
+        "--lon",
+        "121.4737",
+        "--accuracy",
+        "8",
+    ]);
     assert_eq!(far["arrivals"].as_array().map(Vec::len), Some(0));
-    let near = tech.json(&["locate", "--lat", "31.2306", "--lon", "121.4738", "--accuracy", "8"]);
+    let near = tech.json(&[
+        "locate",
+        "--lat",
+        "31.2306",
+        "--lon",
+        "121.4738",
+        "--accuracy",
+        "8",
+    ]);
     assert_eq!(near["arrivals"][0], id.as_str());
     let report = tech.sync();
     assert_eq!(report["position_reported"], true, "{report}");

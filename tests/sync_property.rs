@@ -225,7 +225,10 @@ fn check(server: &Server, case: usize, steps: &[Step]) -> Result<(), TestCaseErr
         for id in &w.ids {
             for a in phone.store.ticket(id).expect("ticket").attachments {
                 let thumb = a.thumb.clone().expect("thumb");
-                prop_assert!(phone.store.blob(&thumb).expect("reads").is_some(), "thumbnail missing");
+                prop_assert!(
+                    phone.store.blob(&thumb).expect("reads").is_some(),
+                    "thumbnail missing"
+                );
                 let full = fieldwork_core::sync::block_on(phone.engine().fetch_blob(&a.sha256))
                     .expect("runtime")
                     .expect("full image fetchable");

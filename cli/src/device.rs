@@ -462,7 +462,8 @@ pub fn run(args: DeviceArgs) -> Result<()> {
                 None => return Err(CliError::Sync(SyncError::NotLoggedIn)),
             };
             write_atomically(&out, &bytes)?;
-            let summary = serde_json::json!({ "file": out, "sha256": sha256, "bytes": bytes.len() });
+            let summary =
+                serde_json::json!({ "file": out, "sha256": sha256, "bytes": bytes.len() });
             if json {
                 output::json(&summary)
             } else {

@@ -49,11 +49,7 @@ pub fn sync_status(s: &fieldwork_core::sync::SyncStatus) -> String {
     );
     let _ = writeln!(out, "{} file(s) waiting to upload", s.uploads.len());
     for u in &s.uploads {
-        let percent = if u.bytes == 0 {
-            0
-        } else {
-            u.sent_bytes * 100 / u.bytes
-        };
+        let percent = (u.sent_bytes * 100).checked_div(u.bytes).unwrap_or(0);
         let _ = writeln!(
             out,
             "  {} {:<5} {:>3}% of {} bytes, ticket {}{}",
