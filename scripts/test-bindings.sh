@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tests the generated bindings against the host debug build of fieldwork-ffi:
 #   - the Kotlin suite (android/jvm-tests, with the Kotlin layer in android/src/main/kotlin) on a
-#     desktop JVM, including a full sync round trip against a real `fieldwork serve` on loopback;
+#     desktop JVM, including a full sync round trip against a real `fieldwork serve` on loopback,
+#     photos (made with javax.imageio) through the pipeline and the blob lane, and arrivals on site;
 #   - the Python smoke test (bindings/tests/python/smoke.py).
 # Run it from anywhere after `cargo build --workspace`: it reuses target/debug and never builds
 # Rust itself. It installs what it needs: kotlinc (npm `kotlin-compiler`) into target/tools, and

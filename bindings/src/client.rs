@@ -295,9 +295,10 @@ impl FieldworkClient {
         let engine = self.engine(&mut self.slot())?;
         core_sync::block_on(engine.fetch_blob(&sha256))?
             .map_err(FieldworkError::from_photo_fetch)?;
-        let path = self.store.blob_path(&sha256)?.ok_or_else(|| {
-            FieldworkError::Internal("a downloaded photo file is missing".into())
-        })?;
+        let path = self
+            .store
+            .blob_path(&sha256)?
+            .ok_or_else(|| FieldworkError::Internal("a downloaded photo file is missing".into()))?;
         path_text(path)
     }
 
@@ -536,12 +537,19 @@ mod tests {
             panic!("attachments: {:?}", ticket.attachments);
         };
         assert_eq!(
-            (attachment.width, attachment.height, attachment.mime.as_str()),
+            (
+                attachment.width,
+                attachment.height,
+                attachment.mime.as_str()
+            ),
             (400, 300, "image/jpeg")
         );
         let thumb = attachment.thumb.clone().expect("a thumbnail");
         let full = client.photo_path(attachment.sha256.clone()).unwrap();
-        assert!(full.as_deref().is_some_and(|p| Path::new(p).is_file()), "{full:?}");
+        assert!(
+            full.as_deref().is_some_and(|p| Path::new(p).is_file()),
+            "{full:?}"
+        );
         assert!(client.photo_path(thumb).unwrap().is_some());
         // The device's own photo needs no server.
         assert_eq!(
@@ -553,7 +561,11 @@ mod tests {
         let uploads = client.sync_status().unwrap().uploads;
         assert_eq!(uploads.len(), 2, "{uploads:?}");
         assert_eq!(uploads[0].kind, crate::model::BlobKind::Thumb);
-        assert!(uploads.iter().all(|u| u.ticket_id == id && u.sent_bytes == 0));
+        assert!(
+            uploads
+                .iter()
+                .all(|u| u.ticket_id == id && u.sent_bytes == 0)
+        );
         assert_eq!(client.photo_path("not-a-sha".into()).unwrap(), None);
     }
 

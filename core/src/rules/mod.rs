@@ -13,7 +13,7 @@ use crate::location::LocationError;
 use crate::model::{Actor, Role, Status, TicketKind};
 use crate::ticket::{Edit, NewTicket, Ticket};
 
-pub use roles::can_see;
+pub use roles::{Audience, can_see, sees};
 
 /// Why an edit was refused. Messages name the rule, never the user's data.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

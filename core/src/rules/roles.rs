@@ -14,32 +14,52 @@ use crate::ticket::{Edit, Ticket};
 
 use super::Refusal;
 
+/// The few fields of a ticket that decide who sees it — what a server's ticket index holds, so
+/// visibility can be judged without loading the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Audience<'a> {
+    pub tenant: &'a str,
+    pub reporter: &'a str,
+    pub assignee: Option<&'a str>,
+    pub team: Option<&'a str>,
+}
+
+impl<'a> Audience<'a> {
+    pub fn of(ticket: &'a Ticket) -> Self {
+        Audience {
+            tenant: &ticket.tenant,
+            reporter: &ticket.reporter.user_id,
+            assignee: ticket.assignee.as_deref(),
+            team: ticket.team.as_deref(),
+        }
+    }
+}
+
 /// Does `actor` see `ticket` at all?
 pub fn can_see(actor: &Actor, ticket: &Ticket) -> bool {
+    sees(actor, &Audience::of(ticket))
+}
+
+/// [`can_see`] from a ticket's [`Audience`] alone.
+pub fn sees(actor: &Actor, ticket: &Audience<'_>) -> bool {
     if actor.tenant != ticket.tenant {
         return false;
     }
+    let reporter = ticket.reporter == actor.user_id;
+    let assignee = ticket.assignee == Some(actor.user_id.as_str());
+    let team_queue =
+        ticket.assignee.is_none() && actor.team.is_some() && ticket.team == actor.team.as_deref();
     match actor.role {
-        Role::Rider | Role::Merchant => is_reporter(actor, ticket),
+        Role::Rider | Role::Merchant => reporter,
         // A technician also keeps sight of tickets they reported themselves (e.g. a fault found
         // on a round), even before anyone assigns them.
-        Role::Technician => {
-            is_assignee(actor, ticket) || in_team_queue(actor, ticket) || is_reporter(actor, ticket)
-        }
+        Role::Technician => assignee || team_queue || reporter,
         Role::Agent | Role::Dispatcher | Role::Supervisor | Role::Admin => true,
     }
 }
 
-fn is_reporter(actor: &Actor, ticket: &Ticket) -> bool {
-    ticket.reporter.user_id == actor.user_id
-}
-
 fn is_assignee(actor: &Actor, ticket: &Ticket) -> bool {
     ticket.assignee.as_deref() == Some(actor.user_id.as_str())
-}
-
-fn in_team_queue(actor: &Actor, ticket: &Ticket) -> bool {
-    ticket.assignee.is_none() && actor.team.is_some() && ticket.team == actor.team
 }
 
 /// May this role create a ticket of this kind?

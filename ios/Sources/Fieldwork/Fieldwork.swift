@@ -121,14 +121,14 @@ public final class Fieldwork: @unchecked Sendable {
     /// `nil` until sync brings the thumbnail or `fetchPhoto` the full image. Read it, never
     /// change it.
     public func photoURL(_ sha256: String) async throws -> URL? {
-        try await run { try $0.photoPath(sha256: sha256).map { URL(fileURLWithPath: $0) } }
+        try await run { client in try client.photoPath(sha256: sha256).map { URL(fileURLWithPath: $0) } }
     }
 
     /// The file of photo `sha256`, downloaded first if it is not on the device (full images come
     /// down only when asked for). Throws `NotFound` when it is not available (yet), `Offline`
     /// without a network.
     public func fetchPhoto(_ sha256: String) async throws -> URL {
-        try await run { URL(fileURLWithPath: try $0.fetchPhoto(sha256: sha256)) }
+        try await run { client in try URL(fileURLWithPath: client.fetchPhoto(sha256: sha256)) }
     }
 
     // MARK: sync

@@ -128,6 +128,22 @@ pub struct TicketHead {
     pub tenant_id: String,
     /// Seq of the ticket's newest change; identifies the stored snapshot.
     pub last_seq: u64,
+    /// Who sees it, as of `last_seq` (written in the same transaction as the document).
+    pub reporter_id: String,
+    pub assignee: Option<String>,
+    pub team: Option<String>,
+}
+
+impl TicketHead {
+    /// The fields visibility is judged on (`core::rules::sees`).
+    pub fn audience(&self) -> fieldwork_core::rules::Audience<'_> {
+        fieldwork_core::rules::Audience {
+            tenant: &self.tenant_id,
+            reporter: &self.reporter_id,
+            assignee: self.assignee.as_deref(),
+            team: self.team.as_deref(),
+        }
+    }
 }
 
 /// One stored change, as the pull walks them.

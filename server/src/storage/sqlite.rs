@@ -150,11 +150,16 @@ impl StoreRead for SqliteRead<'_> {
     fn ticket_head(&self, ticket_id: &str) -> Result<Option<TicketHead>> {
         Ok(self
             .tx
-            .prepare_cached("SELECT tenant_id, last_seq FROM tickets WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT tenant_id, last_seq, reporter_id, assignee, team FROM tickets WHERE id = ?1",
+            )?
             .query_row([ticket_id], |r| {
                 Ok(TicketHead {
                     tenant_id: r.get(0)?,
                     last_seq: seq_of(r.get(1)?),
+                    reporter_id: r.get(2)?,
+                    assignee: r.get(3)?,
+                    team: r.get(4)?,
                 })
             })
             .optional()?)

@@ -9,13 +9,12 @@
 use std::collections::HashMap;
 
 use fieldwork_core::Actor;
-use fieldwork_core::rules::can_see;
+use fieldwork_core::rules::sees;
 use fieldwork_core::sync::protocol::{ByteBuf, PullItem};
 
 use crate::error::Error;
 use crate::state::Shared;
 use crate::storage::{DeviceRecord, Holding, HoldingUpdate, StoreRead, StoredChange, UserRecord};
-use crate::visibility;
 
 /// Changes read from the store at a time.
 const PAGE: usize = 512;
@@ -65,7 +64,6 @@ fn held(row: Option<Holding>, cursor: u64) -> Option<u64> {
 }
 
 struct Walk<'a> {
-    shared: &'a Shared,
     created: &'a [String],
     reader: &'a dyn StoreRead,
     actor: Actor,
@@ -88,7 +86,8 @@ impl Walk<'_> {
         let Some(head) = self.reader.ticket_head(id)? else {
             return Ok(None);
         };
-        let visible = head.tenant_id == self.actor.tenant && self.visible(id, head.last_seq)?;
+        // Judged on the index row, written with the document: no document is loaded to decide.
+        let visible = sees(&self.actor, &head.audience());
         // A device at cursor 0 is new or starts over (reinstalled, store lost): whatever was
         // recorded for it before, it holds only what it created in this very request.
         let held = if self.cursor == 0 && !self.created.iter().any(|c| c == id) {
@@ -103,19 +102,6 @@ impl Walk<'_> {
         };
         self.tickets.insert(id.to_owned(), state);
         Ok(Some(state))
-    }
-
-    /// Whether the user may see the ticket as stored at `seq`.
-    fn visible(&self, id: &str, seq: u64) -> Result<bool, Error> {
-        match visibility::view_at(self.shared, self.reader, id, seq) {
-            Ok(view) => Ok(view.is_some_and(|view| can_see(&self.actor, &view))),
-            Err(Error::Document(error)) => {
-                // One damaged document must not stop every device of the tenant from syncing.
-                tracing::error!(ticket = id, %error, "stored ticket document is unreadable; not sent");
-                Ok(false)
-            }
-            Err(other) => Err(other),
-        }
     }
 
     fn set(&mut self, id: &str, held: Option<u64>) {
@@ -260,7 +246,6 @@ pub(crate) fn pull(
 ) -> Result<PullOutcome, Error> {
     let (outcome, holdings) = shared.store.read_with(|reader| {
         let mut walk = Walk {
-            shared,
             created: &request.created,
             reader,
             actor: user.actor(),
