@@ -66,13 +66,13 @@ val generateBindings by tasks.registering(Exec::class) {
     outputs.upToDateWhen { false } // cargo decides what is stale
 }
 
-/** libfieldwork_ffi.so for every ABI, release profile. */
+/** libfieldwork_ffi.so for every ABI, `mobile` profile (release with fat LTO: the size budget). */
 val cargoNdk by tasks.registering(Exec::class) {
     description = "Builds libfieldwork_ffi.so for ${abis.keys.joinToString()} with cargo-ndk"
     workingDir = repoRoot
     val args = mutableListOf("cargo", "ndk", "--platform", "24", "-o", jniLibsDir.get().asFile.path)
     abis.keys.forEach { args += listOf("-t", it) }
-    args += listOf("build", "--release", "-p", "fieldwork-ffi")
+    args += listOf("build", "--profile", "mobile", "-p", "fieldwork-ffi")
     commandLine(args)
     outputs.dir(jniLibsDir)
     outputs.upToDateWhen { false }

@@ -3,13 +3,14 @@
 # devices (arm64), the iOS simulator (arm64 + x86_64) and macOS (arm64 + x86_64) — and copies the
 # generated Swift into Sources/FieldworkFFI. Needs macOS with Xcode and rustup.
 #
-#   ios/build-xcframework.sh            release libraries (what apps ship)
+#   ios/build-xcframework.sh            `mobile` profile libraries (what apps ship: release with
+#                                       fat LTO, see Cargo.toml)
 #   ios/build-xcframework.sh --debug    debug libraries (faster to build, for the tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-profile=release
-cargo_profile=(--release)
+profile=mobile
+cargo_profile=(--profile mobile)
 if [ "${1:-}" = "--debug" ]; then
   profile=debug
   cargo_profile=()
