@@ -147,6 +147,9 @@ impl TicketStore {
     ) -> Result<AppliedRound> {
         let at = self.clock.now_ms();
         let mut changed = BTreeSet::new();
+        // Loading a snapshot is most of a new ticket's cost; do it on every core, outside the
+        // write lock, so the transaction only merges and writes.
+        let mut decoded = decode_snapshots(&response.items);
         let round = self.write(|tx| {
             let mut round = AppliedRound::default();
             // The outbox has no index on `hash` (one less page to write per edit); the changes
@@ -180,7 +183,13 @@ impl TicketStore {
                 let id = item.ticket_id();
                 let touched = match item {
                     PullItem::Changes { changes, .. } => self.apply_remote_changes(tx, id, changes, at)?,
-                    PullItem::Snapshot { doc, .. } => self.apply_snapshot(tx, id, doc, reset.contains(id), at)?,
+                    PullItem::Snapshot { doc, .. } => {
+                        let server = match decoded.remove(id) {
+                            Some(loaded) => loaded?,
+                            None => Decoded::load(doc)?,
+                        };
+                        self.apply_snapshot(tx, id, doc, server, reset.contains(id), at)?
+                    }
                     PullItem::Evict { .. } => {
                         tx.prepare_cached("INSERT OR IGNORE INTO pending_evictions (ticket_id) VALUES (?1)")?
                             .execute([id])?;
@@ -237,11 +246,14 @@ impl TicketStore {
         tx: &Transaction,
         id: &str,
         bytes: &[u8],
+        decoded: Decoded,
         reset: bool,
         at: i64,
     ) -> Result<bool> {
-        let mut server = TicketDocument::load(bytes)?;
-        let view = server.view()?;
+        let Decoded {
+            doc: mut server,
+            view,
+        } = decoded;
         if view.id != id || view.tenant != self.identity()?.actor.tenant {
             return Err(StoreError::Bundle(crate::bundle::BundleError::Malformed(
                 "the server sent a snapshot filed under another ticket or tenant".into(),
@@ -276,6 +288,60 @@ impl TicketStore {
         persist::upsert_index(tx, &doc.view()?, at)?;
         Ok(true)
     }
+}
+
+/// A pulled snapshot, loaded and read.
+struct Decoded {
+    doc: TicketDocument,
+    view: crate::ticket::Ticket,
+}
+
+impl Decoded {
+    fn load(bytes: &[u8]) -> Result<Decoded> {
+        let doc = TicketDocument::load(bytes)?;
+        let view = doc.view()?;
+        Ok(Decoded { doc, view })
+    }
+}
+
+/// Loads every snapshot of a response on all cores (a thread per core, each taking every n-th
+/// snapshot). Errors are kept per ticket and surface when that item is applied.
+fn decode_snapshots(items: &[PullItem]) -> std::collections::HashMap<String, Result<Decoded>> {
+    let snapshots: Vec<(&str, &[u8])> = items
+        .iter()
+        .filter_map(|item| match item {
+            PullItem::Snapshot { ticket_id, doc } => Some((ticket_id.as_str(), doc.as_slice())),
+            _ => None,
+        })
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(8)
+        .min(snapshots.len() / 16)
+        .max(1);
+    if threads == 1 {
+        return snapshots
+            .into_iter()
+            .map(|(id, bytes)| (id.to_owned(), Decoded::load(bytes)))
+            .collect();
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|k| {
+                let mine: Vec<(&str, &[u8])> =
+                    snapshots.iter().skip(k).step_by(threads).copied().collect();
+                scope.spawn(move || {
+                    mine.into_iter()
+                        .map(|(id, bytes)| (id.to_owned(), Decoded::load(bytes)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 fn decode_changes(changes: &[ByteBuf]) -> Result<Vec<Change>> {
