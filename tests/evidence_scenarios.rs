@@ -154,7 +154,10 @@ fn bad_files_are_refused_by_the_cli_and_leave_the_ticket_untouched() {
         assert!(!err.trim().is_empty(), "{name}: says why");
     }
     let missing = rider.run(&["attach", &id, "/nonexistent/photo.jpg"]);
-    assert_ne!(missing.status.code(), Some(0));
+    assert_eq!(missing.status.code(), Some(1), "a wrong path is bad input");
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("cannot read the photo file"), "{err}");
+    assert!(!err.contains("/nonexistent"), "no paths in errors: {err}");
     assert_eq!(rider.show(&id), before);
     assert!(rider.json(&["whoami"])["pending_changes"].as_u64() == Some(1));
 }

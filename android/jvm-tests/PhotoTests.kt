@@ -155,7 +155,7 @@ fun photoTests(run: TestRun) {
             check(Images.isWhite(pixel(image, 10, 10))) { "transparent corner is not white: ${Integer.toHexString(pixel(image, 10, 10))}" }
             check(Images.isDark(pixel(image, 200, 150))) { "the bar is not dark" }
             check(png.isFile) { "the input file was removed" }
-            val missing = assertThrows<FieldworkException.Storage> {
+            val missing = assertThrows<FieldworkException.InvalidInput> {
                 client.attachPhotoFile(id, png.path + ".missing", null)
             }
             check(missing.message!!.contains("cannot read the photo file")) { "message: ${missing.message}" }

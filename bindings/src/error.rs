@@ -78,7 +78,8 @@ impl From<StoreError> for FieldworkError {
             StoreError::AmbiguousId(_)
             | StoreError::Bundle(_)
             | StoreError::WrongTenant
-            | StoreError::IncompleteBundle(_) => FieldworkError::InvalidInput(message),
+            | StoreError::IncompleteBundle(_)
+            | StoreError::PhotoFile(_) => FieldworkError::InvalidInput(message),
             StoreError::Photo(_) => FieldworkError::InvalidPhoto(message),
             StoreError::NotInitialised => FieldworkError::NotLoggedIn(message),
             StoreError::AlreadyInitialised => FieldworkError::NotAllowed(message),

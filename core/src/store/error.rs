@@ -40,6 +40,9 @@ pub enum StoreError {
     Files(String),
     #[error(transparent)]
     Photo(#[from] crate::photo::PhotoError),
+    /// The photo file the caller named cannot be read (missing, a directory, no permission).
+    #[error("cannot read the photo file ({0}); check the path")]
+    PhotoFile(std::io::ErrorKind),
     #[error("stored device identity is damaged: {0}")]
     Identity(String),
 }
@@ -53,6 +56,7 @@ impl StoreError {
             StoreError::Refused(_)
                 | StoreError::Location(_)
                 | StoreError::Photo(_)
+                | StoreError::PhotoFile(_)
                 | StoreError::UnknownTicket
                 | StoreError::AmbiguousId(_)
                 | StoreError::WrongTenant

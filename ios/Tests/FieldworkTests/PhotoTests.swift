@@ -226,7 +226,7 @@ extension FieldworkTests {
         XCTAssertTrue(TestImages.isWhite(TestImages.pixel(image, x: 10, y: 10)), "transparency is flattened onto white")
         XCTAssertTrue(TestImages.isDark(TestImages.pixel(image, x: 200, y: 150)))
         XCTAssertTrue(FileManager.default.fileExists(atPath: png.path), "the input file was removed")
-        let missing = assertFails(Self.storage) { _ = try client.attachPhotoFile(ticketId: id, path: png.path + ".missing", fix: nil) }
+        let missing = assertFails(Self.invalid) { _ = try client.attachPhotoFile(ticketId: id, path: png.path + ".missing", fix: nil) }
         XCTAssertTrue(missing.contains("cannot read the photo file"), missing)
         XCTAssertFalse(missing.contains(png.path), missing)
     }

@@ -67,12 +67,12 @@ impl TicketStore {
         fix: Option<LocationFix>,
         options: &PhotoOptions,
     ) -> Result<Ticket> {
-        let file = std::fs::File::open(path)
-            .map_err(|e| StoreError::Files(format!("cannot read the photo file ({})", e.kind())))?;
+        let unreadable = |e: std::io::Error| StoreError::PhotoFile(e.kind());
+        let file = std::fs::File::open(path).map_err(unreadable)?;
         let mut input = Vec::new();
         file.take(options.max_input_bytes as u64 + 1)
             .read_to_end(&mut input)
-            .map_err(|e| StoreError::Files(format!("cannot read the photo file ({})", e.kind())))?;
+            .map_err(unreadable)?;
         self.attach_photo(id, &input, fix, options)
     }
 
