@@ -170,6 +170,11 @@ impl SyncEngine {
 
     pub(crate) fn set_state(&self, state: SyncState) {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
+        self.announce();
+    }
+
+    /// Tells status observers where things stand now (e.g. after files moved).
+    fn announce(&self) {
         if let Ok(status) = self.status() {
             self.observers.notify(&status);
         }
@@ -265,14 +270,19 @@ impl SyncEngine {
 impl SyncEngine {
     /// One pass of the blob lane: due uploads (thumbnails first) and thumbnail downloads.
     pub async fn move_blobs(&self) -> Result<LaneReport, SyncError> {
-        lane::run(
+        let report = lane::run(
             &self.store,
             &self.client,
             &self.token,
             &SystemClock,
             &self.blob_retry,
         )
-        .await
+        .await?;
+        if report.uploaded + report.downloaded + report.failed > 0 {
+            // The status carries the upload queue: a UI showing progress hears it moved.
+            self.announce();
+        }
+        Ok(report)
     }
 
     /// The bytes of file `sha256`, fetched from the server if this device does not have them.
