@@ -6,6 +6,7 @@
 //! the call returns only after that transaction is on disk.
 
 mod blobs;
+mod checkpoint;
 mod error;
 mod evidence;
 mod exchange;
@@ -56,6 +57,7 @@ pub struct TicketStore {
     clock: Arc<dyn Clock>,
     identity: RwLock<Option<Identity>>,
     observers: observe::Observers<TicketsChanged>,
+    checkpointer: checkpoint::Checkpointer,
 }
 
 fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -82,6 +84,7 @@ impl TicketStore {
             clock,
             identity: RwLock::new(identity),
             observers: observe::Observers::default(),
+            checkpointer: checkpoint::Checkpointer::start(path),
         })
     }
 
@@ -151,6 +154,7 @@ impl TicketStore {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        self.checkpointer.committed();
         Ok(out)
     }
 
