@@ -236,7 +236,8 @@ enum DeviceCommand {
     Logout,
     /// Who this device is and what waits to be sent.
     Whoami,
-    /// Rewrite every document as one compact snapshot.
+    /// Rewrite every document as one compact snapshot, and remove photo files of tickets that
+    /// left this device (never one still waiting to upload).
     Compact,
 }
 
@@ -706,10 +707,11 @@ pub fn run(args: DeviceArgs) -> Result<()> {
         }
         DeviceCommand::Compact => {
             let n = store.compact()?;
+            let files = store.collect_garbage()?;
             if json {
-                output::json(&serde_json::json!({ "compacted": n }))
+                output::json(&serde_json::json!({ "compacted": n, "files_removed": files }))
             } else {
-                println!("compacted {n} document(s)")
+                println!("compacted {n} document(s); removed {files} photo file(s) no ticket names")
             }
         }
     }
