@@ -28,6 +28,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 10_000)]
         tickets: usize,
     },
+    /// Many devices each editing and syncing at a fixed rate; round-trip latency and server RSS.
+    Load {
+        /// Technician devices, each with its own store, engine and assigned ticket.
+        #[arg(long, default_value_t = 1_000)]
+        devices: usize,
+        /// Changes per second per device (each followed by one sync round).
+        #[arg(long, default_value_t = 1.0)]
+        rate: f64,
+        /// Length of the measured window.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,13 +48,13 @@ pub enum BenchError {
     Step(String),
 }
 
-fn step<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> BenchError + '_ {
+pub(crate) fn step<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> BenchError + '_ {
     move |e| BenchError::Step(format!("{what}: {e}"))
 }
 
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for ServerProcess {
@@ -53,7 +65,7 @@ impl Drop for ServerProcess {
 }
 
 impl ServerProcess {
-    fn start(data: &Path) -> Result<Self, BenchError> {
+    pub(crate) fn start(data: &Path) -> Result<Self, BenchError> {
         let exe = std::env::current_exe().map_err(step("find own binary"))?;
         let mut child = Command::new(exe)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
@@ -80,18 +92,62 @@ impl ServerProcess {
         Ok(ServerProcess { child, url })
     }
 
-    /// Resident memory of the server process, in MiB (Linux).
-    fn rss_mib(&self) -> Option<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        let kb: f64 = status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()?;
-        Some(kb / 1024.0)
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
+
+    /// Resident memory of the server process, in MiB (Linux).
+    pub(crate) fn rss_mib(&self) -> Option<f64> {
+        rss_mib(self.pid())
+    }
+}
+
+/// Resident memory of a process, in MiB (Linux `/proc/<pid>/status` VmRSS).
+pub(crate) fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Creates a tenant through `fieldwork admin` and returns its id.
+pub(crate) fn create_tenant(data: &Path, name: &str) -> Result<String, BenchError> {
+    Ok(admin(data, &["create-tenant", name])?["tenant_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// Creates a user through `fieldwork admin` and returns `(user id, API token)`.
+pub(crate) fn create_user(
+    data: &Path,
+    tenant: &str,
+    role: &str,
+    name: &str,
+    team: Option<&str>,
+) -> Result<(String, String), BenchError> {
+    let mut a = vec![
+        "create-user",
+        "--tenant",
+        tenant,
+        "--role",
+        role,
+        "--name",
+        name,
+    ];
+    if let Some(team) = team {
+        a.extend(["--team", team]);
+    }
+    let v = admin(data, &a)?;
+    Ok((
+        v["user_id"].as_str().unwrap_or_default().to_owned(),
+        v["token"].as_str().unwrap_or_default().to_owned(),
+    ))
 }
 
 fn admin(data: &Path, args: &[&str]) -> Result<serde_json::Value, BenchError> {
@@ -112,12 +168,17 @@ fn admin(data: &Path, args: &[&str]) -> Result<serde_json::Value, BenchError> {
     serde_json::from_slice(&out.stdout).map_err(step("admin output"))
 }
 
-struct Phone {
-    store: Arc<TicketStore>,
+pub(crate) struct Phone {
+    pub(crate) store: Arc<TicketStore>,
 }
 
 impl Phone {
-    fn login(dir: &Path, name: &str, url: &str, token: &str) -> Result<Phone, BenchError> {
+    pub(crate) fn login(
+        dir: &Path,
+        name: &str,
+        url: &str,
+        token: &str,
+    ) -> Result<Phone, BenchError> {
         let store =
             TicketStore::open(&dir.join(format!("{name}.db"))).map_err(step("open store"))?;
         sync::block_on(sync::engine::login_with_token(&store, url, token, name))
@@ -128,7 +189,7 @@ impl Phone {
         })
     }
 
-    fn sync(&self) -> Result<SyncReport, BenchError> {
+    pub(crate) fn sync(&self) -> Result<SyncReport, BenchError> {
         let engine = SyncEngine::new(self.store.clone()).map_err(step("engine"))?;
         sync::block_on(engine.sync(RetryPolicy::default()))
             .map_err(step("runtime"))?
@@ -139,6 +200,11 @@ impl Phone {
 pub fn run(args: BenchArgs) -> Result<(), BenchError> {
     match args.what {
         BenchCommand::Sync { tickets } => bench_sync(tickets),
+        BenchCommand::Load {
+            devices,
+            rate,
+            seconds,
+        } => crate::bench_load::bench_load(devices, rate, seconds),
     }
 }
 
@@ -150,30 +216,9 @@ fn bench_sync(n: usize) -> Result<(), BenchError> {
     let dir = tempfile::tempdir().map_err(step("temp dir"))?;
     let data: PathBuf = dir.path().join("server");
     let server = ServerProcess::start(&data)?;
-    let tenant = admin(&data, &["create-tenant", "bench"])?["tenant_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let tenant = create_tenant(&data, "bench")?;
     let user =
-        |role: &str, name: &str, team: Option<&str>| -> Result<(String, String), BenchError> {
-            let mut a = vec![
-                "create-user",
-                "--tenant",
-                tenant.as_str(),
-                "--role",
-                role,
-                "--name",
-                name,
-            ];
-            if let Some(team) = team {
-                a.extend(["--team", team]);
-            }
-            let v = admin(&data, &a)?;
-            Ok((
-                v["user_id"].as_str().unwrap_or_default().to_owned(),
-                v["token"].as_str().unwrap_or_default().to_owned(),
-            ))
-        };
+        |role: &str, name: &str, team: Option<&str>| create_user(&data, &tenant, role, name, team);
     let (_, disp_token) = user("dispatcher", "ops", None)?;
     let (tech_id, tech_token) = user("technician", "tech", Some("north"))?;
     let (_, agent_token) = user("agent", "agent", None)?;

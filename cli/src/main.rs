@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod bench_load;
 mod device;
 mod output;
 mod serve;

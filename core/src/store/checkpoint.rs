@@ -100,10 +100,7 @@ fn run(conn: &Connection, signal: &Signal) {
         {
             let mut pending = signal.pending.lock().unwrap_or_else(|p| p.into_inner());
             while *pending == Some(0) {
-                pending = signal
-                    .wake
-                    .wait(pending)
-                    .unwrap_or_else(|p| p.into_inner());
+                pending = signal.wake.wait(pending).unwrap_or_else(|p| p.into_inner());
             }
             match pending.as_mut() {
                 Some(count) => *count = 0,

@@ -23,7 +23,11 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     configure(&conn)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // Checkpoints run on a background thread (`checkpoint.rs`); the writer's own is a safety net.
-    conn.pragma_update(None, "wal_autocheckpoint", super::checkpoint::FALLBACK_PAGES)?;
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        super::checkpoint::FALLBACK_PAGES,
+    )?;
     migrate(&mut conn, LATEST_VERSION)?;
     Ok(conn)
 }
