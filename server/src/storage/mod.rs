@@ -146,6 +146,18 @@ impl TicketHead {
     }
 }
 
+/// Narrows a pull's walk for a user who sees only some tickets (not the back office): tickets
+/// they reported, are assigned, whose team queue they work, or that the device holds (so it
+/// hears of evictions). The walk still judges each ticket exactly (`core::rules::sees`); this
+/// only spares it the tenant's other tickets, which would otherwise cost every device a walk
+/// over everyone's changes.
+#[derive(Debug, Clone, Copy)]
+pub struct PullScope<'a> {
+    pub user_id: &'a str,
+    pub team: Option<&'a str>,
+    pub device_id: &'a str,
+}
+
 /// One stored change, as the pull walks them.
 #[derive(Debug, Clone)]
 pub struct StoredChange {
@@ -220,9 +232,15 @@ pub trait StoreRead {
     fn ticket_snapshot(&self, ticket_id: &str) -> Result<Option<Vec<u8>>>;
     /// The next ticket number of a tenant.
     fn next_number(&self, tenant_id: &str) -> Result<u64>;
-    /// At most `limit` changes of a tenant with `seq > after`, in seq order.
-    fn changes_after(&self, tenant_id: &str, after: u64, limit: usize)
-    -> Result<Vec<StoredChange>>;
+    /// At most `limit` changes of a tenant with `seq > after`, in seq order; with a `scope`, only
+    /// changes of tickets that scope might concern (a superset of what the user sees).
+    fn changes_after(
+        &self,
+        tenant_id: &str,
+        after: u64,
+        limit: usize,
+        scope: Option<&PullScope<'_>>,
+    ) -> Result<Vec<StoredChange>>;
     fn holding(&self, device_id: &str, ticket_id: &str) -> Result<Option<Holding>>;
     /// The highest seq stored in any tenant (0 when empty).
     fn max_seq(&self) -> Result<u64>;

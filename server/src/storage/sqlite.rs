@@ -187,21 +187,55 @@ impl StoreRead for SqliteRead<'_> {
         tenant_id: &str,
         after: u64,
         limit: usize,
+        scope: Option<&PullScope<'_>>,
     ) -> Result<Vec<StoredChange>> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT seq, ticket_id, actor_id, bytes FROM changes
-             WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-        )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![tenant_id, sql_seq(after), limit], |r| {
+        let row = |r: &rusqlite::Row<'_>| {
             Ok(StoredChange {
                 seq: seq_of(r.get(0)?),
                 ticket_id: r.get(1)?,
                 actor_id: r.get(2)?,
                 bytes: r.get(3)?,
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        let rows = match scope {
+            None => self
+                .tx
+                .prepare_cached(
+                    "SELECT seq, ticket_id, actor_id, bytes FROM changes
+                     WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                )?
+                .query_map(params![tenant_id, sql_seq(after), limit], row)?
+                .collect::<rusqlite::Result<_>>()?,
+            Some(scope) => self
+                .tx
+                .prepare_cached(
+                    // Starts from this user's tickets and reads each one's changes by the
+                    // (ticket_id, seq) index: the cost follows their tickets, not the tenant's
+                    // traffic (checked with EXPLAIN QUERY PLAN).
+                    "SELECT c.seq, c.ticket_id, c.actor_id, c.bytes
+                     FROM (SELECT id FROM tickets WHERE tenant_id = ?1 AND reporter_id = ?4
+                           UNION SELECT id FROM tickets WHERE tenant_id = ?1 AND assignee = ?4
+                           UNION SELECT id FROM tickets
+                                 WHERE tenant_id = ?1 AND assignee IS NULL AND team = ?5
+                           UNION SELECT ticket_id FROM device_tickets WHERE device_id = ?6) AS mine
+                     JOIN changes c ON c.ticket_id = mine.id AND c.seq > ?2
+                     ORDER BY c.seq LIMIT ?3",
+                )?
+                .query_map(
+                    params![
+                        tenant_id,
+                        sql_seq(after),
+                        limit,
+                        scope.user_id,
+                        scope.team,
+                        scope.device_id
+                    ],
+                    row,
+                )?
+                .collect::<rusqlite::Result<_>>()?,
+        };
+        Ok(rows)
     }
 
     fn holding(&self, device_id: &str, ticket_id: &str) -> Result<Option<Holding>> {

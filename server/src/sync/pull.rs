@@ -14,7 +14,9 @@ use fieldwork_core::sync::protocol::{ByteBuf, PullItem};
 
 use crate::error::Error;
 use crate::state::Shared;
-use crate::storage::{DeviceRecord, Holding, HoldingUpdate, StoreRead, StoredChange, UserRecord};
+use crate::storage::{
+    DeviceRecord, Holding, HoldingUpdate, PullScope, StoreRead, StoredChange, UserRecord,
+};
 
 /// Changes read from the store at a time.
 const PAGE: usize = 512;
@@ -207,10 +209,24 @@ impl Walk<'_> {
     /// Walks the changes after the cursor; returns the new cursor and whether more wait.
     fn walk(&mut self) -> Result<(u64, bool), Error> {
         let mut after = self.cursor;
-        let mut handled = None;
         let mut walked = 0;
+        // The back office sees every ticket; anyone else only walks changes of tickets that may
+        // concern them (each still judged exactly in `step`).
+        let (user_id, team, device) = (
+            self.actor.user_id.clone(),
+            self.actor.team.clone(),
+            self.device,
+        );
+        let scope = (!self.actor.role.is_back_office()).then(|| PullScope {
+            user_id: &user_id,
+            team: team.as_deref(),
+            device_id: &device.id,
+        });
+        let scope = scope.as_ref();
         loop {
-            let page = self.reader.changes_after(&self.actor.tenant, after, PAGE)?;
+            let page = self
+                .reader
+                .changes_after(&self.actor.tenant, after, PAGE, scope)?;
             if page.is_empty() {
                 break;
             }
@@ -224,16 +240,12 @@ impl Walk<'_> {
                 }
                 walked += 1;
                 after = seq;
-                handled = Some(seq);
             }
         }
-        // A cursor beyond everything stored (a restored server, a confused device) comes back
-        // down, so the device hears about what is stored from now on.
-        let cursor = match handled {
-            Some(seq) => seq,
-            None => self.cursor.min(self.reader.max_seq()?),
-        };
-        Ok((cursor, false))
+        // Everything up to the newest stored change was walked or concerns someone else (this
+        // read sees one consistent state). A cursor beyond everything stored (a restored server,
+        // a confused device) comes back down the same way.
+        Ok((self.reader.max_seq()?, false))
     }
 }
 
