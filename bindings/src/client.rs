@@ -581,9 +581,10 @@ mod tests {
             assert!(matches!(err, FieldworkError::InvalidPhoto(_)), "{err:?}");
         }
         let missing = dir.path().join("no-such.jpg").display().to_string();
+        // A path that cannot be read is the caller's input, not a broken disk.
         assert!(matches!(
             client.attach_photo_file(before.id.clone(), missing, None),
-            Err(FieldworkError::Storage(_))
+            Err(FieldworkError::InvalidInput(_))
         ));
         assert_eq!(client.ticket(before.id.clone()).unwrap(), before);
         assert!(client.sync_status().unwrap().uploads.is_empty());
