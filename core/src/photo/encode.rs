@@ -2,8 +2,8 @@
 //! sha256. The encoder writes only JFIF, tables and pixels: no metadata can survive into the
 //! output because none is ever handed to it.
 
+use crate::sync::blob_protocol::sha256_hex;
 use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
-use sha2::{Digest, Sha256};
 
 use super::pixels::{Layout, Pixels};
 use super::{EncodedImage, PhotoError, PhotoOptions, SCREENSHOT_MIN_QUALITY};
@@ -56,20 +56,11 @@ pub(super) fn encode(pixels: &Pixels, settings: &Settings) -> Result<EncodedImag
     encoder
         .encode(&pixels.data, width, height, color)
         .map_err(|_| PhotoError::Internal("JPEG encoding failed"))?;
-    let sha256 = hex(&Sha256::digest(&bytes));
+    let sha256 = sha256_hex(&bytes);
     Ok(EncodedImage {
         bytes,
         sha256,
         width: pixels.width,
         height: pixels.height,
     })
-}
-
-fn hex(digest: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    digest
-        .iter()
-        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xF)]])
-        .map(char::from)
-        .collect()
 }

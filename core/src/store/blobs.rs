@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{Result, StoreError, TicketStore};
+pub use crate::sync::blob_protocol::sha256_hex;
 use crate::sync::blob_protocol::{BlobKind, is_sha256_hex};
 use crate::ticket::Ticket;
 
@@ -95,15 +95,6 @@ fn read_file(root: &Path, sha256: &str) -> io::Result<Option<Vec<u8>>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
-}
-
-/// Lower-case hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex_lower(&Sha256::digest(bytes))
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub(super) fn io_error(e: io::Error) -> StoreError {

@@ -362,4 +362,6 @@ fn read_identity(conn: &Connection) -> Result<Option<Identity>> {
 }
 
 #[cfg(test)]
+mod testkit;
+#[cfg(test)]
 mod tests;

@@ -1,40 +1,10 @@
 //! The store through its public API, on real SQLite files.
 
-use std::sync::Arc;
-
 use super::*;
 use crate::bundle::Bundle;
-use crate::clock::ManualClock;
 use crate::model::{Priority, Status, TicketKind};
 
-const T0: i64 = 1_795_000_000_000;
-
-struct Device {
-    _dir: tempfile::TempDir,
-    store: TicketStore,
-    clock: Arc<ManualClock>,
-}
-
-fn device(user: &str, role: Role) -> Device {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let clock = Arc::new(ManualClock::at(T0));
-    let store =
-        TicketStore::open_with_clock(&dir.path().join("store.db"), clock.clone()).expect("opens");
-    store
-        .init(Actor {
-            tenant: "acme".into(),
-            user_id: user.into(),
-            role,
-            name: None,
-            team: Some("north".into()),
-        })
-        .expect("init");
-    Device {
-        _dir: dir,
-        store,
-        clock,
-    }
-}
+use super::testkit::{T0, device};
 
 fn repair(title: &str) -> NewTicket {
     NewTicket::titled(TicketKind::Repair, title)

@@ -169,6 +169,17 @@ impl UploadMetadata {
     }
 }
 
+/// A blob's name: the lower-case hex sha256 of its bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    Sha256::digest(bytes)
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xF)]])
+        .map(char::from)
+        .collect()
+}
+
 /// 64 lower-case hex digits: the only form a blob's name takes, on the wire and on disk.
 pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))

@@ -1,39 +1,12 @@
 //! Photos and location fixes through the store, on real SQLite files and real image bytes.
 
-use std::sync::Arc;
-
-use crate::clock::ManualClock;
 use crate::location::LocationFix;
-use crate::model::{Actor, Role, Status, TicketKind};
+use crate::model::{Role, Status, TicketKind};
 use crate::photo::{PhotoOptions, samples};
-use crate::store::{StoreError, TicketStore};
+use crate::store::StoreError;
+use crate::store::testkit::{Device, T0, device};
 use crate::sync::blob_protocol::BlobKind;
 use crate::ticket::{ARRIVED_ON_SITE, Edit, NewTicket, Site};
-
-const T0: i64 = 1_795_000_000_000;
-
-struct Device {
-    dir: tempfile::TempDir,
-    store: TicketStore,
-    clock: Arc<ManualClock>,
-}
-
-fn device(user: &str, role: Role) -> Device {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let clock = Arc::new(ManualClock::at(T0));
-    let store =
-        TicketStore::open_with_clock(&dir.path().join("store.db"), clock.clone()).expect("opens");
-    store
-        .init(Actor {
-            tenant: "acme".into(),
-            user_id: user.into(),
-            role,
-            name: None,
-            team: Some("north".into()),
-        })
-        .expect("init");
-    Device { dir, store, clock }
-}
 
 /// Every file under the device's blob directory (complete files only).
 fn files(d: &Device) -> Vec<String> {
