@@ -70,23 +70,27 @@ pub(super) fn write_file(root: &Path, sha256: &str, bytes: &[u8]) -> io::Result<
     if fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
         return Ok(false);
     }
-    let dir = path.parent().unwrap_or(root);
-    fs::create_dir_all(dir)?;
     let tmp_dir = root.join("tmp");
     fs::create_dir_all(&tmp_dir)?;
     let tmp = tmp_dir.join(format!("{sha256}.{}", uuid::Uuid::now_v7().simple()));
-    let written = (|| {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, &path)?;
-        // The rename itself must reach the disk before the row naming the file commits.
-        File::open(dir)?.sync_all()
-    })();
+    let written = File::create(&tmp)
+        .and_then(|mut file| file.write_all(bytes))
+        .and_then(|()| place(root, sha256, &tmp));
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     written.map(|()| true)
+}
+
+/// Moves the whole file at `from` (on the same file system) to its final name `sha256`:
+/// fsync, rename, fsync the directory — the rename must reach the disk before a row names it.
+fn place(root: &Path, sha256: &str, from: &Path) -> io::Result<()> {
+    let path = file_path(root, sha256);
+    let dir = path.parent().unwrap_or(root);
+    fs::create_dir_all(dir)?;
+    File::open(from)?.sync_all()?;
+    fs::rename(from, &path)?;
+    File::open(dir)?.sync_all()
 }
 
 fn read_file(root: &Path, sha256: &str) -> io::Result<Option<Vec<u8>>> {
@@ -327,14 +331,18 @@ impl TicketStore {
         })
     }
 
-    /// Keeps a downloaded file after checking that its bytes are the ones named.
-    pub fn store_downloaded(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
-        if !is_sha256_hex(sha256) || sha256_hex(bytes) != sha256 {
+    /// Keeps the completed download at `part` (from [`Self::partial_download_path`]) after
+    /// checking that its bytes are the ones named: moved into place, not copied. A file that does
+    /// not match is deleted.
+    pub fn adopt_download(&self, sha256: &str, part: &Path) -> Result<()> {
+        let bytes = fs::read(part).map_err(io_error)?;
+        if !is_sha256_hex(sha256) || sha256_hex(&bytes) != sha256 {
+            let _ = fs::remove_file(part);
             return Err(StoreError::Files(
                 "a downloaded file does not match its sha256; it was discarded".to_owned(),
             ));
         }
-        write_file(&self.blob_root(), sha256, bytes).map_err(io_error)?;
+        place(&self.blob_root(), sha256, part).map_err(io_error)?;
         self.write(|tx| {
             tx.prepare_cached(
                 "UPDATE blobs SET present = 1, bytes = ?2, attempts = 0, next_try_at = 0,

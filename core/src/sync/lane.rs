@@ -232,9 +232,7 @@ async fn download(
         file.write_all(&chunk).map_err(io)?;
     }
     drop(file);
-    let bytes = std::fs::read(&part_path).map_err(io)?;
-    let _ = std::fs::remove_file(&part_path);
-    store.store_downloaded(sha256, &bytes)?;
+    store.adopt_download(sha256, &part_path)?;
     Ok(())
 }
 
