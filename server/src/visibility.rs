@@ -12,23 +12,25 @@ use crate::error::Error;
 use crate::state::Shared;
 use crate::storage::StoreRead;
 
-/// The view of ticket `id` as stored at `seq`, loaded into the cache if it was not there;
-/// `None` if the store has no document for it. A damaged document is [`Error::Document`].
+/// The view of ticket `id` of `tenant` as stored at `seq`, loaded into the cache if it was not
+/// there; `None` if the store has no document for it. A damaged document is [`Error::Document`].
 pub(crate) fn view_at(
     shared: &Shared,
     reader: &dyn StoreRead,
+    tenant: &str,
     id: &str,
     seq: u64,
 ) -> Result<Option<Arc<Ticket>>, Error> {
-    if let Some(view) = shared.cache.view(id, seq) {
+    if let Some(view) = shared.cache.view(tenant, id, seq) {
         return Ok(Some(view));
     }
-    let Some(snapshot) = reader.ticket_snapshot(id)? else {
+    let Some(snapshot) = reader.ticket_snapshot(tenant, id)? else {
         return Ok(None);
     };
     let doc = TicketDocument::load(&snapshot)?;
     let view = Arc::new(doc.view()?);
     shared.cache.put(
+        tenant,
         id,
         CachedDoc {
             seq,
@@ -42,9 +44,9 @@ pub(crate) fn view_at(
 /// What the store says about a ticket, from one user's point of view.
 #[derive(Debug)]
 pub(crate) enum Sight {
-    /// No ticket with this id is stored (in any tenant).
+    /// No ticket with this id is stored in the user's tenant (another tenant's ids are unknown).
     Absent,
-    /// It is stored, and this user may not see it (or it is another tenant's, or unreadable).
+    /// It is stored, and this user may not see it (or it is unreadable).
     Hidden,
     Visible(Arc<Ticket>),
 }
@@ -56,13 +58,10 @@ pub(crate) fn sight(
     actor: &Actor,
     id: &str,
 ) -> Result<Sight, Error> {
-    let Some(head) = reader.ticket_head(id)? else {
+    let Some(head) = reader.ticket_head(&actor.tenant, id)? else {
         return Ok(Sight::Absent);
     };
-    if head.tenant_id != actor.tenant {
-        return Ok(Sight::Hidden);
-    }
-    match view_at(shared, reader, id, head.last_seq) {
+    match view_at(shared, reader, &actor.tenant, id, head.last_seq) {
         Ok(Some(view)) if can_see(actor, &view) => Ok(Sight::Visible(view)),
         Ok(_) => Ok(Sight::Hidden),
         Err(Error::Document(error)) => {

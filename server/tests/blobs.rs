@@ -657,8 +657,24 @@ async fn only_those_who_may_see_a_referencing_ticket_download() {
     );
     let poke = patch(&h, &stranger.token, &location, 0, b"x").await;
     assert_eq!(poke.error(StatusCode::NOT_FOUND).code, "not_found");
+    // Ticket ids are scoped to the tenant: naming Acme's ticket from Globex answers exactly as
+    // naming a ticket nobody has (an upload of Globex's own, for a ticket yet to sync).
     let into_theirs = create(&h, &stranger.token, 10, &metadata(&sha256(b"m"), &ticket)).await;
-    assert_eq!(into_theirs.status, StatusCode::NOT_FOUND);
+    let unknown_id = uuid::Uuid::now_v7().to_string();
+    let into_nothing = create(
+        &h,
+        &stranger.token,
+        10,
+        &metadata(&sha256(b"o"), &unknown_id),
+    )
+    .await;
+    assert_eq!(into_theirs.status, into_nothing.status);
+    assert_eq!(into_theirs.status, StatusCode::CREATED);
+    assert_eq!(
+        download(&h, &stranger.token, &sha, None).await.status,
+        StatusCode::NOT_FOUND,
+        "and it opens nothing of Acme's"
+    );
     // A malformed name is just as unknown.
     assert_eq!(
         download(&h, &rider.token, "..%2F..%2Fetc", None)

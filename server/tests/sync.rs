@@ -149,7 +149,9 @@ async fn tenants_never_see_or_touch_each_other() {
         "nothing crosses tenants"
     );
 
-    // Globex's device somehow has Acme's document and pushes an edit to it.
+    // Globex's device somehow has Acme's document and pushes an edit to it. Ticket ids are
+    // scoped to the tenant, so in Globex that id is unknown, and the answer is exactly the one
+    // for an edit to a ticket nobody has: nothing tells Globex the id is used elsewhere.
     let stolen = desk_a.docs.remove(&id).expect("held");
     desk_b.docs.insert(id.clone(), stolen);
     let docs = desk_b.docs.get_mut(&id).expect("held");
@@ -161,13 +163,41 @@ async fn tenants_never_see_or_touch_each_other() {
         },
     );
     let answer = desk_b.round(&h, &[(&id, &edit)], 0, 0).await;
+    let (never, _never_pushed) = desk_b.create(repair("never pushed"));
+    let never_edit = desk_b.edit(
+        &never,
+        Edit::SetPriority {
+            priority: Priority::Urgent,
+        },
+    );
+    let unknown = desk_b.round(&h, &[(&never, &never_edit)], 0, 0).await;
     assert_eq!(answer.rejected.len(), 1);
-    assert_eq!(answer.rejected[0].code, RejectCode::NotVisible);
-    assert!(
-        snapshots(&answer).is_empty(),
-        "no snapshot of another tenant's ticket"
+    assert_eq!(answer.rejected[0].code, RejectCode::MissingDependencies);
+    assert_eq!(
+        (&answer.rejected[0].code, &answer.rejected[0].message),
+        (&unknown.rejected[0].code, &unknown.rejected[0].message),
+        "a foreign id answers like an unknown one"
     );
     assert!(matches!(&answer.items[..], [PullItem::Evict { ticket_id }] if ticket_id == &id));
+    assert!(matches!(&unknown.items[..], [PullItem::Evict { ticket_id }] if ticket_id == &never));
+    assert_eq!(answer.cursor, unknown.cursor);
+
+    // A creation under Acme's ticket id is simply a new ticket of Globex's, numbered in Globex;
+    // Acme's ticket is untouched.
+    let reused_change = desk_b.create_with_id(&id, repair("globex, same id"));
+    let created = desk_b.sync(&h, &[(&id, &reused_change)]).await;
+    assert!(created.rejected.is_empty(), "{:?}", created.rejected);
+    assert_eq!(desk_b.view(&id).title, "globex, same id");
+    assert_eq!(desk_b.view(&id).number.as_deref(), Some("FW-000001"));
+    let acme_again = desk_a.pull_all(&h).await;
+    assert!(
+        acme_again.iter().all(|r| r.items.is_empty()),
+        "Acme hears nothing of it"
+    );
+    desk_a.docs.clear();
+    desk_a.cursor = 0;
+    desk_a.pull_all(&h).await;
+    assert_eq!(desk_a.view(&id).title, "acme only");
 
     // A ticket created in another tenant's name is refused as well, and numbers stay per tenant.
     let globex = std::mem::replace(&mut desk_b.actor.tenant, desk_a.actor.tenant.clone());
@@ -177,7 +207,7 @@ async fn tenants_never_see_or_touch_each_other() {
     assert_eq!(refused.rejected[0].code, RejectCode::NotVisible);
     let (own, own_change) = desk_b.create(repair("globex job"));
     desk_b.sync(&h, &[(&own, &own_change)]).await;
-    assert_eq!(desk_b.view(&own).number.as_deref(), Some("FW-000001"));
+    assert_eq!(desk_b.view(&own).number.as_deref(), Some("FW-000002"));
 }
 
 #[tokio::test]
@@ -451,4 +481,59 @@ async fn a_device_starting_over_at_cursor_zero_gets_everything_whole_again() {
     let again = phone.sync(&h, &[]).await;
     assert_eq!(snapshots(&again), [id.as_str()]);
     assert_eq!(phone.view(&id).number.as_deref(), Some("FW-000001"));
+}
+
+#[tokio::test]
+async fn a_tenants_cursor_moves_only_with_its_own_changes() {
+    let h = Harness::new();
+    h.tenant("acme");
+    h.tenant("globex");
+    let merchant = h.user("acme", "shop", Role::Merchant, None);
+    let rider = h.user("globex", "rider", Role::Rider, None);
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    let mut till = h.login(&merchant).await;
+    let mut phone = h.login(&rider).await;
+    let mut desk = h.login(&ops).await;
+    let (own, own_change) = desk.create(repair("acme job"));
+    desk.sync(&h, &[(&own, &own_change)]).await;
+    let idle = till.sync(&h, &[]).await.cursor;
+
+    // Another tenant's traffic: the idle merchant's cursor does not move, not even by one.
+    for _ in 0..3 {
+        let (id, change) = phone.create(NewTicket::help_request(None, None, Some("x".into())));
+        phone.sync(&h, &[(&id, &change)]).await;
+    }
+    assert_eq!(till.sync(&h, &[]).await.cursor, idle);
+    assert_eq!(
+        phone.cursor, 6,
+        "globex counts its own changes (3 tickets, each numbered)"
+    );
+
+    // Its own tenant's traffic does move it.
+    let (id, change) = desk.create(repair("second"));
+    desk.sync(&h, &[(&id, &change)]).await;
+    assert!(till.sync(&h, &[]).await.cursor > idle);
+}
+
+#[tokio::test]
+async fn a_cursor_beyond_the_tenants_changes_starts_the_device_over() {
+    let h = Harness::new();
+    h.tenant("acme");
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    let mut desk = h.login(&ops).await;
+    let mut other = h
+        .login(&h.user("acme", "ops2", Role::Dispatcher, None))
+        .await;
+    let (id, change) = desk.create(repair("kept"));
+    desk.sync(&h, &[(&id, &change)]).await;
+    other.pull_all(&h).await;
+    assert!(other.docs.contains_key(&id));
+
+    // A device that carries a cursor from before a restore (or an older server's numbering)
+    // receives every visible ticket again instead of silently skipping what it never saw.
+    other.docs.clear();
+    other.cursor = 1_000_000;
+    other.pull_all(&h).await;
+    assert_eq!(other.view(&id).title, "kept");
+    assert_eq!(other.cursor, desk.cursor);
 }

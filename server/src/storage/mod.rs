@@ -115,18 +115,11 @@ pub struct Session {
     pub device: Option<DeviceRecord>,
 }
 
-/// Where a stored change lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeLocation {
-    pub tenant_id: String,
-    pub ticket_id: String,
-}
-
 /// The version of a ticket the store holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketHead {
     pub tenant_id: String,
-    /// Seq of the ticket's newest change; identifies the stored snapshot.
+    /// Seq (within the tenant) of the ticket's newest change; identifies the stored snapshot.
     pub last_seq: u64,
     /// Who sees it, as of `last_seq` (written in the same transaction as the document).
     pub reporter_id: String,
@@ -223,13 +216,15 @@ pub struct PushCommit {
     pub blob_refs: Vec<BlobRef>,
 }
 
-/// Reads inside one consistent snapshot of the store.
+/// Reads inside one consistent snapshot of the store. Everything is asked within one tenant:
+/// tickets, changes and seqs of other tenants do not exist for the caller (a ticket id used in
+/// another tenant is unknown here, exactly like one never used).
 pub trait StoreRead {
-    /// The tenant and ticket of an already stored change, by hash (hex).
-    fn change_location(&self, hash: &str) -> Result<Option<ChangeLocation>>;
-    fn ticket_head(&self, ticket_id: &str) -> Result<Option<TicketHead>>;
+    /// The ticket of an already stored change of the tenant, by hash (hex).
+    fn change_ticket(&self, tenant_id: &str, hash: &str) -> Result<Option<String>>;
+    fn ticket_head(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<TicketHead>>;
     /// The compacted document at [`TicketHead::last_seq`].
-    fn ticket_snapshot(&self, ticket_id: &str) -> Result<Option<Vec<u8>>>;
+    fn ticket_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>>;
     /// The next ticket number of a tenant.
     fn next_number(&self, tenant_id: &str) -> Result<u64>;
     /// At most `limit` changes of a tenant with `seq > after`, in seq order; with a `scope`, only
@@ -242,8 +237,8 @@ pub trait StoreRead {
         scope: Option<&PullScope<'_>>,
     ) -> Result<Vec<StoredChange>>;
     fn holding(&self, device_id: &str, ticket_id: &str) -> Result<Option<Holding>>;
-    /// The highest seq stored in any tenant (0 when empty).
-    fn max_seq(&self) -> Result<u64>;
+    /// The highest seq stored in the tenant (0 when it has no changes).
+    fn max_seq(&self, tenant_id: &str) -> Result<u64>;
 }
 
 /// A storage backend. Every method is one transaction; implementations must be safe to call
@@ -254,7 +249,8 @@ pub trait ServerStore: Send + Sync + fmt::Debug {
 
     /// Runs `work` against one consistent read snapshot.
     fn read(&self, work: &mut dyn FnMut(&dyn StoreRead) -> Result<()>) -> Result<()>;
-    /// Stores one push; returns the seq given to each of `commit.changes`, in order.
+    /// Stores one push; returns the seq given to each of `commit.changes`, in order: the
+    /// tenant's next seqs, so seq order is commit order within a tenant.
     fn commit_push(&self, commit: &PushCommit) -> Result<Vec<u64>>;
     /// Records what a device was sent.
     fn record_holdings(&self, device_id: &str, updates: &[HoldingUpdate]) -> Result<()>;

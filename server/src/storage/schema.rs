@@ -15,6 +15,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0001_initial.sql"),
     include_str!("sql/0002_blobs_positions.sql"),
     include_str!("sql/0003_pull_indexes.sql"),
+    include_str!("sql/0004_tenant_scoped.sql"),
 ];
 
 /// The schema version this build writes.
@@ -88,6 +89,77 @@ mod tests {
             let upgraded = open_writer(&path).expect("upgrade succeeds");
             assert_eq!(schema_of(&upgraded), expected, "upgrade from v{start}");
         }
+    }
+
+    #[test]
+    fn version_4_numbers_changes_per_tenant_and_carries_holdings_over() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("v3.db");
+        {
+            let mut conn = Connection::open(&path).expect("old db");
+            migrate(&mut conn, 3).expect("v3 builds");
+            conn.execute_batch(
+                "INSERT INTO tenants (id, name, created_at) VALUES ('A', 'acme', 0), ('G', 'globex', 0);
+                 INSERT INTO users (id, tenant_id, name, role, created_at)
+                     VALUES ('ua', 'A', 'a', 'rider', 0), ('ug', 'G', 'g', 'rider', 0);
+                 INSERT INTO devices (id, user_id, tenant_id, actor_id, name, created_at)
+                     VALUES ('da', 'ua', 'A', 'aa', 'p', 0), ('dg', 'ug', 'G', 'bb', 'p', 0);
+                 INSERT INTO tickets (id, tenant_id, reporter_id, status, last_seq)
+                     VALUES ('ta', 'A', 'ua', 'new', 4), ('tg', 'G', 'ug', 'new', 3);
+                 INSERT INTO docs (ticket_id, snapshot) VALUES ('ta', x'01'), ('tg', x'02');
+                 INSERT INTO changes (seq, tenant_id, ticket_id, hash, actor_id, bytes, received_at)
+                     VALUES (1, 'A', 'ta', 'h1', 'aa', x'00', 0), (2, 'G', 'tg', 'h2', 'bb', x'00', 0),
+                            (3, 'G', 'tg', 'h3', 'bb', x'00', 0), (4, 'A', 'ta', 'h4', 'aa', x'00', 0);
+                 INSERT INTO blob_refs (tenant_id, sha256, ticket_id) VALUES ('A', 'ab', 'ta');
+                 INSERT INTO device_tickets (device_id, ticket_id, covered_seq, since_cursor)
+                     VALUES ('da', 'ta', 4, 4), ('dg', 'tg', 2, 3);",
+            )
+            .expect("v3 data");
+        }
+        let conn = open_writer(&path).expect("upgrade succeeds");
+        let seqs: Vec<(String, i64, String)> = conn
+            .prepare("SELECT tenant_id, seq, hash FROM changes ORDER BY tenant_id, seq")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query")
+            .collect::<std::result::Result<_, _>>()
+            .expect("rows");
+        let expected = [
+            ("A", 1, "h1"),
+            ("A", 2, "h4"),
+            ("G", 1, "h2"),
+            ("G", 2, "h3"),
+        ];
+        assert_eq!(
+            seqs,
+            expected.map(|(t, s, h)| (t.to_owned(), s, h.to_owned()))
+        );
+        let last: Vec<(String, i64)> = conn
+            .prepare("SELECT id, last_seq FROM tenants ORDER BY id")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<std::result::Result<_, _>>()
+            .expect("rows");
+        assert_eq!(last, [("A".to_owned(), 2), ("G".to_owned(), 2)]);
+        let holdings: Vec<(String, i64, i64)> = conn
+            .prepare("SELECT ticket_id, covered_seq, since_cursor FROM device_tickets ORDER BY 1")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query")
+            .collect::<std::result::Result<_, _>>()
+            .expect("rows");
+        assert_eq!(holdings, [("ta".to_owned(), 2, 2), ("tg".to_owned(), 1, 2)]);
+        let ticket_seq: i64 = conn
+            .query_row("SELECT last_seq FROM tickets WHERE id = 'ta'", [], |r| {
+                r.get(0)
+            })
+            .expect("ticket");
+        assert_eq!(ticket_seq, 2);
+        let refs: i64 = conn
+            .query_row("SELECT COUNT(*) FROM blob_refs", [], |r| r.get(0))
+            .expect("refs");
+        assert_eq!(refs, 1);
     }
 
     #[test]

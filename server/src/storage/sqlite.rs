@@ -134,26 +134,22 @@ struct SqliteRead<'a> {
 }
 
 impl StoreRead for SqliteRead<'_> {
-    fn change_location(&self, hash: &str) -> Result<Option<ChangeLocation>> {
+    fn change_ticket(&self, tenant_id: &str, hash: &str) -> Result<Option<String>> {
         Ok(self
             .tx
-            .prepare_cached("SELECT tenant_id, ticket_id FROM changes WHERE hash = ?1")?
-            .query_row([hash], |r| {
-                Ok(ChangeLocation {
-                    tenant_id: r.get(0)?,
-                    ticket_id: r.get(1)?,
-                })
-            })
+            .prepare_cached("SELECT ticket_id FROM changes WHERE tenant_id = ?1 AND hash = ?2")?
+            .query_row([tenant_id, hash], |r| r.get(0))
             .optional()?)
     }
 
-    fn ticket_head(&self, ticket_id: &str) -> Result<Option<TicketHead>> {
+    fn ticket_head(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<TicketHead>> {
         Ok(self
             .tx
             .prepare_cached(
-                "SELECT tenant_id, last_seq, reporter_id, assignee, team FROM tickets WHERE id = ?1",
+                "SELECT tenant_id, last_seq, reporter_id, assignee, team FROM tickets
+                 WHERE tenant_id = ?1 AND id = ?2",
             )?
-            .query_row([ticket_id], |r| {
+            .query_row([tenant_id, ticket_id], |r| {
                 Ok(TicketHead {
                     tenant_id: r.get(0)?,
                     last_seq: seq_of(r.get(1)?),
@@ -165,11 +161,11 @@ impl StoreRead for SqliteRead<'_> {
             .optional()?)
     }
 
-    fn ticket_snapshot(&self, ticket_id: &str) -> Result<Option<Vec<u8>>> {
+    fn ticket_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
             .tx
-            .prepare_cached("SELECT snapshot FROM docs WHERE ticket_id = ?1")?
-            .query_row([ticket_id], |r| r.get(0))
+            .prepare_cached("SELECT snapshot FROM docs WHERE tenant_id = ?1 AND ticket_id = ?2")?
+            .query_row([tenant_id, ticket_id], |r| r.get(0))
             .optional()?)
     }
 
@@ -211,7 +207,7 @@ impl StoreRead for SqliteRead<'_> {
                 .tx
                 .prepare_cached(
                     // Starts from this user's tickets and reads each one's changes by the
-                    // (ticket_id, seq) index: the cost follows their tickets, not the tenant's
+                    // (tenant_id, ticket_id, seq) index: the cost follows their tickets, not the tenant's
                     // traffic (checked with EXPLAIN QUERY PLAN).
                     "SELECT c.seq, c.ticket_id, c.actor_id, c.bytes
                      FROM (SELECT id FROM tickets WHERE tenant_id = ?1 AND reporter_id = ?4
@@ -219,7 +215,8 @@ impl StoreRead for SqliteRead<'_> {
                            UNION SELECT id FROM tickets
                                  WHERE tenant_id = ?1 AND assignee IS NULL AND team = ?5
                            UNION SELECT ticket_id FROM device_tickets WHERE device_id = ?6) AS mine
-                     JOIN changes c ON c.ticket_id = mine.id AND c.seq > ?2
+                     JOIN changes c
+                         ON c.tenant_id = ?1 AND c.ticket_id = mine.id AND c.seq > ?2
                      ORDER BY c.seq LIMIT ?3",
                 )?
                 .query_map(
@@ -255,12 +252,13 @@ impl StoreRead for SqliteRead<'_> {
             .optional()?)
     }
 
-    fn max_seq(&self) -> Result<u64> {
-        let max: i64 = self
+    fn max_seq(&self, tenant_id: &str) -> Result<u64> {
+        let max: Option<i64> = self
             .tx
-            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM changes")?
-            .query_row([], |r| r.get(0))?;
-        Ok(seq_of(max))
+            .prepare_cached("SELECT last_seq FROM tenants WHERE id = ?1")?
+            .query_row([tenant_id], |r| r.get(0))
+            .optional()?;
+        Ok(max.map_or(0, seq_of))
     }
 }
 
@@ -296,13 +294,20 @@ impl ServerStore for SqliteStore {
             }
             let mut seqs = Vec::with_capacity(commit.changes.len());
             let mut last: HashMap<&str, i64> = HashMap::new();
+            let mut seq: i64 = tx
+                .prepare_cached("SELECT last_seq FROM tenants WHERE id = ?1")?
+                .query_row([&commit.tenant_id], |r| r.get(0))
+                .optional()?
+                .ok_or(Error::UnknownTenant)?;
             let mut insert = tx.prepare_cached(
-                "INSERT INTO changes (tenant_id, ticket_id, hash, actor_id, bytes, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO changes (tenant_id, seq, ticket_id, hash, actor_id, bytes, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for change in &commit.changes {
+                seq += 1;
                 let inserted = insert.execute(params![
                     commit.tenant_id,
+                    seq,
                     change.ticket_id,
                     change.hash,
                     change.actor_id,
@@ -313,13 +318,16 @@ impl ServerStore for SqliteStore {
                     Err(e) if is_constraint(&e) => return Err(Error::Conflict),
                     other => other?,
                 };
-                let seq = tx.last_insert_rowid();
                 last.insert(change.ticket_id.as_str(), seq);
                 seqs.push(seq_of(seq));
             }
-            let mut set_last = tx.prepare_cached("UPDATE tickets SET last_seq = ?2 WHERE id = ?1")?;
+            tx.prepare_cached("UPDATE tenants SET last_seq = ?2 WHERE id = ?1")?
+                .execute(params![commit.tenant_id, seq])?;
+            let mut set_last = tx.prepare_cached(
+                "UPDATE tickets SET last_seq = ?3 WHERE tenant_id = ?1 AND id = ?2",
+            )?;
             for (ticket_id, seq) in last {
-                set_last.execute(params![ticket_id, seq])?;
+                set_last.execute(params![commit.tenant_id, ticket_id, seq])?;
             }
             let mut hold = tx.prepare_cached(
                 "INSERT INTO device_tickets (device_id, ticket_id, covered_seq, evicted, since_cursor)
@@ -651,15 +659,17 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite) -> Result<()
                 Err(e) if is_constraint(&e) => return Err(Error::Conflict),
                 other => other?,
             };
-            tx.prepare_cached("INSERT INTO docs (ticket_id, snapshot) VALUES (?1, ?2)")?
-                .execute(params![t.id, t.snapshot])?;
+            tx.prepare_cached(
+                "INSERT INTO docs (tenant_id, ticket_id, snapshot) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![tenant_id, t.id, t.snapshot])?;
         }
         Some(expected) => {
             let updated = tx
                 .prepare_cached(
                     "UPDATE tickets SET number = ?3, reporter_id = ?4, assignee = ?5, team = ?6,
                          status = ?7
-                     WHERE id = ?1 AND last_seq = ?2",
+                     WHERE tenant_id = ?8 AND id = ?1 AND last_seq = ?2",
                 )?
                 .execute(params![
                     t.id,
@@ -668,13 +678,16 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite) -> Result<()
                     t.reporter_id,
                     t.assignee,
                     t.team,
-                    t.status
+                    t.status,
+                    tenant_id
                 ])?;
             if updated != 1 {
                 return Err(Error::Conflict);
             }
-            tx.prepare_cached("UPDATE docs SET snapshot = ?2 WHERE ticket_id = ?1")?
-                .execute(params![t.id, t.snapshot])?;
+            tx.prepare_cached(
+                "UPDATE docs SET snapshot = ?3 WHERE tenant_id = ?1 AND ticket_id = ?2",
+            )?
+            .execute(params![tenant_id, t.id, t.snapshot])?;
         }
     }
     Ok(())

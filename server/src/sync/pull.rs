@@ -85,7 +85,7 @@ impl Walk<'_> {
         if let Some(state) = self.tickets.get(id) {
             return Ok(Some(*state));
         }
-        let Some(head) = self.reader.ticket_head(id)? else {
+        let Some(head) = self.reader.ticket_head(&self.actor.tenant, id)? else {
             return Ok(None);
         };
         // Judged on the index row, written with the document: no document is loaded to decide.
@@ -132,7 +132,7 @@ impl Walk<'_> {
     fn snapshot(&mut self, id: &str, state: TicketState, forced: bool) -> Result<bool, Error> {
         let doc = self
             .reader
-            .ticket_snapshot(id)?
+            .ticket_snapshot(&self.actor.tenant, id)?
             .ok_or_else(|| Error::Corrupt("a ticket without its document".into()))?;
         let item = PullItem::Snapshot {
             ticket_id: id.to_owned(),
@@ -243,9 +243,8 @@ impl Walk<'_> {
             }
         }
         // Everything up to the newest stored change was walked or concerns someone else (this
-        // read sees one consistent state). A cursor beyond everything stored (a restored server,
-        // a confused device) comes back down the same way.
-        Ok((self.reader.max_seq()?, false))
+        // read sees one consistent state).
+        Ok((self.reader.max_seq(&self.actor.tenant)?, false))
     }
 }
 
@@ -257,12 +256,19 @@ pub(crate) fn pull(
     request: &PullRequest,
 ) -> Result<PullOutcome, Error> {
     let (outcome, holdings) = shared.store.read_with(|reader| {
+        // Cursors only ever come from this tenant's answers, which never pass its highest seq.
+        // One beyond it is a device from before a restore or a renumbering: it starts over.
+        let cursor = if request.cursor > reader.max_seq(&user.tenant_id)? {
+            0
+        } else {
+            request.cursor
+        };
         let mut walk = Walk {
             created: &request.created,
             reader,
             actor: user.actor(),
             device,
-            cursor: request.cursor,
+            cursor,
             budget: request.budget,
             used: 0,
             items: Vec::new(),

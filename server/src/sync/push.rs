@@ -46,10 +46,9 @@ struct Working {
     touched: bool,
 }
 
-/// What the store says about a ticket id, from this tenant's point of view.
+/// What the store says about a ticket id in this tenant (another tenant's ids are unknown here).
 enum Presence {
     Absent,
-    OtherTenant,
     Loaded,
 }
 
@@ -60,7 +59,6 @@ struct Judge<'a> {
     device_actor: &'a str,
     now: i64,
     tickets: HashMap<String, Working>,
-    foreign: HashSet<String>,
     /// New changes accepted in this push.
     seen: HashSet<ChangeHash>,
     changes: Vec<NewChange>,
@@ -113,17 +111,11 @@ impl Judge<'_> {
         if self.tickets.contains_key(id) {
             return Ok(Presence::Loaded);
         }
-        if self.foreign.contains(id) {
-            return Ok(Presence::OtherTenant);
-        }
-        let Some(head) = self.reader.ticket_head(id)? else {
+        let tenant = self.actor.tenant.as_str();
+        let Some(head) = self.reader.ticket_head(tenant, id)? else {
             return Ok(Presence::Absent);
         };
-        if head.tenant_id != self.actor.tenant {
-            self.foreign.insert(id.to_owned());
-            return Ok(Presence::OtherTenant);
-        }
-        let working = match self.shared.cache.take(id, head.last_seq) {
+        let working = match self.shared.cache.take(tenant, id, head.last_seq) {
             Some(cached) => Working {
                 doc: cached.doc,
                 view: Some(cached.view),
@@ -133,7 +125,7 @@ impl Judge<'_> {
             None => {
                 let snapshot = self
                     .reader
-                    .ticket_snapshot(id)?
+                    .ticket_snapshot(tenant, id)?
                     .ok_or_else(|| Error::Corrupt("a ticket without its document".into()))?;
                 Working {
                     doc: TicketDocument::load(&snapshot)?,
@@ -194,14 +186,8 @@ impl Judge<'_> {
         if self.seen.contains(&hash) {
             return Ok(Ok(hex));
         }
-        if let Some(stored) = self.reader.change_location(&hex)? {
-            return Ok(if stored.tenant_id != self.actor.tenant {
-                Err(reject(
-                    RejectCode::NotVisible,
-                    hex,
-                    "the ticket belongs to another tenant",
-                ))
-            } else if stored.ticket_id != ticket_id {
+        if let Some(stored) = self.reader.change_ticket(&self.actor.tenant, &hex)? {
+            return Ok(if stored != ticket_id {
                 Err(malformed(
                     &hex,
                     "the change is filed under the wrong ticket",
@@ -211,11 +197,6 @@ impl Judge<'_> {
             });
         }
         let judged = match self.load(ticket_id)? {
-            Presence::OtherTenant => Err(reject(
-                RejectCode::NotVisible,
-                hex.clone(),
-                "the ticket belongs to another tenant",
-            )),
             Presence::Absent => self.create(ticket_id, &change, &hex)?,
             Presence::Loaded => self.edit(ticket_id, &change, &hex)?,
         };
@@ -374,7 +355,6 @@ pub(crate) fn push(
             device_actor: &device.actor_id,
             now,
             tickets: HashMap::new(),
-            foreign: HashSet::new(),
             seen: HashSet::new(),
             changes: Vec::new(),
             numbers: None,
@@ -474,6 +454,7 @@ impl Stored {
             };
             if let Some(view) = view {
                 shared.cache.put(
+                    &user.tenant_id,
                     &id,
                     CachedDoc {
                         seq,

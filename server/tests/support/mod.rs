@@ -233,12 +233,18 @@ impl Device {
     /// Creates a ticket offline; returns its id and the creation change.
     pub fn create(&mut self, new: NewTicket) -> (String, Change) {
         let id = uuid::Uuid::now_v7().to_string();
+        let change = self.create_with_id(&id, new);
+        (id, change)
+    }
+
+    /// Creates a ticket offline under a chosen id; returns the creation change.
+    pub fn create_with_id(&mut self, id: &str, new: NewTicket) -> Change {
         let at = self.tick();
-        let mut doc = TicketDocument::create(&id, &self.actor, &new, self.actor_id.clone(), at)
+        let mut doc = TicketDocument::create(id, &self.actor, &new, self.actor_id.clone(), at)
             .expect("creates");
         let change = doc.changes_since(&[]).pop().expect("one creation change");
-        self.docs.insert(id.clone(), doc);
-        (id, change)
+        self.docs.insert(id.to_owned(), doc);
+        change
     }
 
     /// Makes an edit offline, without the device's own rule checks (a forged or stale device).
