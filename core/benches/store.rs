@@ -153,9 +153,23 @@ fn queries() -> Vec<(&'static str, ListQuery)> {
             },
         ),
         (
-            "title search",
+            "title search, common word (1 in 6)",
             ListQuery {
                 text: Some("scale".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "title search, rare word (1 match)",
+            ListQuery {
+                text: Some("73219".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "title search, no match",
+            ListQuery {
+                text: Some("compressor".into()),
                 ..Default::default()
             },
         ),

@@ -15,6 +15,7 @@ mod persist;
 mod query;
 mod remote;
 pub mod schema;
+mod search_index;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -263,6 +264,9 @@ impl TicketStore {
 
     /// One page of tickets from the index.
     pub fn list(&self, query: &ListQuery) -> Result<Vec<TicketSummary>> {
+        if query.text.is_some() && self.read(search_index::behind)? {
+            self.write(|tx| search_index::catch_up(tx, search_index::CATCH_UP_BATCH))?;
+        }
         self.read(|conn| query::list(conn, query))
     }
 
@@ -283,9 +287,11 @@ impl TicketStore {
         })
     }
 
-    /// Rewrites every document that has incremental chunks as one compact snapshot; returns how
-    /// many were compacted. Writes also compact on their own every few changes.
+    /// Rewrites every document that has incremental chunks as one compact snapshot, and brings
+    /// the title search index up to date; returns how many documents were compacted. Writes also
+    /// compact on their own every few changes.
     pub fn compact(&self) -> Result<usize> {
+        while self.write(|tx| search_index::catch_up(tx, search_index::CATCH_UP_BATCH))? > 0 {}
         let ids: Vec<String> = self.read(|conn| {
             let mut stmt = conn.prepare("SELECT ticket_id FROM docs WHERE chunks > 0")?;
             let ids = stmt

@@ -110,8 +110,13 @@ pub(super) fn delete_ticket(tx: &Transaction, id: &str) -> Result<(), StoreError
         .execute([id])?;
     tx.prepare_cached("DELETE FROM docs WHERE ticket_id = ?1")?
         .execute([id])?;
-    tx.prepare_cached("DELETE FROM tickets WHERE id = ?1")?
-        .execute([id])?;
+    let rowid: Option<i64> = tx
+        .prepare_cached("DELETE FROM tickets WHERE id = ?1 RETURNING rowid")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    if let Some(rowid) = rowid {
+        super::search_index::forget(tx, rowid)?;
+    }
     // Its files stay until garbage collection finds no other ticket naming them.
     tx.prepare_cached("DELETE FROM blob_refs WHERE ticket_id = ?1")?
         .execute([id])?;

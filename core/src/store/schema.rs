@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::StoreError;
@@ -12,6 +13,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0001_initial.sql"),
     include_str!("sql/0002_quarantine.sql"),
     include_str!("sql/0003_evidence.sql"),
+    include_str!("sql/0004_title_search.sql"),
 ];
 
 /// The schema version this build writes.
@@ -50,6 +52,18 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // `title_matches(title, query)`: what a title search means (`crate::search::matches`), for
+    // the list query to confirm candidates with.
+    conn.create_scalar_function(
+        "title_matches",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let title = ctx.get_raw(0).as_str().unwrap_or("");
+            let query = ctx.get_raw(1).as_str().unwrap_or("");
+            Ok(crate::search::matches(title, query))
+        },
+    )?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The store through its public API, on real SQLite files.
 
 use super::*;
+use super::{persist, search_index};
 use crate::bundle::Bundle;
 use crate::model::{Priority, Status, TicketKind};
 
@@ -207,17 +208,17 @@ fn list_filters_sorts_pages_and_searches_titles() {
             .collect::<Vec<_>>()
     };
     assert_eq!(search("printer").len(), 2, "case-insensitive");
-    assert_eq!(search("不制冷"), ["冷柜不制冷"], "Chinese via trigrams");
-    assert_eq!(
-        search("冷柜"),
-        ["冷柜不制冷"],
-        "short text falls back to a scan"
-    );
+    assert_eq!(search("print"), ["Printer jam", "Printer offline"], "word starts");
+    assert_eq!(search("不制冷"), ["冷柜不制冷"], "Chinese as written");
+    assert_eq!(search("冷柜"), ["冷柜不制冷"], "two-character Chinese words");
+    assert_eq!(search("冷"), ["冷柜不制冷"], "one character");
+    assert_eq!(search("制冷不"), Vec::<String>::new());
     assert_eq!(
         search("\"jam OR"),
         Vec::<String>::new(),
         "search syntax is taken literally"
     );
+    assert_eq!(search("jam \""), ["Printer jam"]);
 
     let page1 = ListQuery {
         limit: 2,
@@ -499,4 +500,67 @@ fn setting_a_value_it_already_has_changes_nothing() {
         queued,
         "nothing new to send"
     );
+}
+
+#[test]
+fn title_search_is_exact_whatever_the_index_has_caught_up_with() {
+    let d = device("agent1", Role::Agent);
+    let mut ids = Vec::new();
+    for i in 0..300 {
+        d.clock.advance(1000);
+        let title = match i {
+            7 => "Compressor 压缩机 noisy".to_owned(),
+            _ => format!("Routine check {i}"),
+        };
+        ids.push(d.store.create(repair(&title)).expect("creates").id);
+    }
+    let search = |text: &str| {
+        let q = ListQuery {
+            text: Some(text.into()),
+            limit: 500,
+            ..Default::default()
+        };
+        d.store.list(&q).expect("search").len()
+    };
+    // Not indexed yet: found by the scan of rows past the mark; the search catches the index up.
+    assert!(d.store.read(search_index::behind).expect("reads"));
+    assert_eq!(search("compressor"), 1);
+    assert!(!d.store.read(search_index::behind).expect("reads"));
+    assert_eq!(search("压缩"), 1);
+    assert_eq!(search("routine"), 299, "a common word takes the scan path");
+
+    // A retitled ticket is found by its new title only, before and after the index catches up.
+    d.clock.advance(1000);
+    d.store
+        .edit(
+            &ids[7],
+            &[Edit::SetTitle {
+                title: "Fan replaced".into(),
+            }],
+        )
+        .expect("retitle");
+    assert_eq!((search("compressor"), search("fan")), (0, 1));
+    assert_eq!((search("compressor"), search("fan")), (0, 1));
+}
+
+#[test]
+fn a_removed_newest_ticket_does_not_hide_the_next_write_from_search() {
+    let d = device("agent1", Role::Agent);
+    let first = d.store.create(repair("Alpha")).expect("creates");
+    let newest = d.store.create(repair("Bravo")).expect("creates");
+    let find = |text: &str| {
+        let q = ListQuery {
+            text: Some(text.into()),
+            ..Default::default()
+        };
+        d.store.list(&q).expect("search").len()
+    };
+    assert_eq!(find("bravo"), 1);
+    d.store
+        .write(|tx| persist::delete_ticket(tx, &newest.id))
+        .expect("removes");
+    // The next write reuses the removed row's `updated_seq`; the index must not take it as done.
+    d.store.create(repair("Charlie")).expect("creates");
+    assert_eq!((find("bravo"), find("charlie"), find("alpha")), (0, 1, 1));
+    let _ = first;
 }

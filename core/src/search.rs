@@ -1,0 +1,189 @@
+//! Search terms for text in Chinese and English, for every full-text index Fieldwork keeps
+//! (ticket titles on the device now; the knowledge base later). Pure functions, no SQLite.
+//!
+//! SQLite's FTS5 `unicode61` tokenizer splits on spaces and punctuation and folds case, which
+//! suits English, but it keeps a run of Chinese characters as one token (Chinese has no spaces),
+//! and the `trigram` tokenizer never matches a two-character query such as 空调 or 打印 — most
+//! Chinese words. So text is turned into terms first, the way Lucene's CJK analyzer does, with no
+//! dictionary (nothing to ship on the phone): Latin-script words stay words, and each run of CJK
+//! characters becomes its single characters and its overlapping bigrams. A query is split the
+//! same way; a Chinese query of two or more characters must contain all its bigrams.
+//!
+//! ```
+//! use fieldwork_core::search::{index_terms, match_expression};
+//! assert_eq!(index_terms("POS 打印机 jam"), "pos 打 打印 印 印机 机 jam");
+//! assert_eq!(match_expression("打印").as_deref(), Some("\"打印\""));
+//! assert_eq!(match_expression("print").as_deref(), Some("\"print\"*"));
+//! ```
+
+/// Most terms taken from one query (a pasted paragraph is not a search).
+const MAX_QUERY_TERMS: usize = 16;
+
+/// Whether `c` is written without spaces between words: Chinese, Japanese kana, Korean.
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF      // Hiragana, Katakana
+        | 0x3400..=0x4DBF    // CJK Extension A
+        | 0x4E00..=0x9FFF    // CJK Unified Ideographs
+        | 0xAC00..=0xD7AF    // Hangul syllables
+        | 0xF900..=0xFAFF    // CJK Compatibility Ideographs
+        | 0x20000..=0x2FA1F  // CJK Extensions B and later, compatibility supplement
+    )
+}
+
+/// One piece of text as the index sees it.
+#[derive(Debug, PartialEq, Eq)]
+enum Run {
+    /// A lowercased word of letters and digits.
+    Word(String),
+    /// A run of CJK characters.
+    Cjk(Vec<char>),
+}
+
+fn runs(text: &str) -> Vec<Run> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut cjk = Vec::new();
+    for c in text.chars() {
+        if is_cjk(c) {
+            if !word.is_empty() {
+                out.push(Run::Word(std::mem::take(&mut word)));
+            }
+            cjk.push(c);
+        } else if c.is_alphanumeric() {
+            if !cjk.is_empty() {
+                out.push(Run::Cjk(std::mem::take(&mut cjk)));
+            }
+            word.extend(c.to_lowercase());
+        } else {
+            if !word.is_empty() {
+                out.push(Run::Word(std::mem::take(&mut word)));
+            }
+            if !cjk.is_empty() {
+                out.push(Run::Cjk(std::mem::take(&mut cjk)));
+            }
+        }
+    }
+    if !word.is_empty() {
+        out.push(Run::Word(word));
+    }
+    if !cjk.is_empty() {
+        out.push(Run::Cjk(cjk));
+    }
+    out
+}
+
+/// The terms to index for `text`, separated by spaces, for an FTS5 column with the `unicode61`
+/// tokenizer: each word, and each CJK character followed by the bigram it starts.
+pub fn index_terms(text: &str) -> String {
+    let mut terms: Vec<String> = Vec::new();
+    for run in runs(text) {
+        match run {
+            Run::Word(word) => terms.push(word),
+            Run::Cjk(chars) => {
+                for (i, c) in chars.iter().enumerate() {
+                    terms.push(c.to_string());
+                    if let Some(next) = chars.get(i + 1) {
+                        terms.push([*c, *next].iter().collect());
+                    }
+                }
+            }
+        }
+    }
+    terms.join(" ")
+}
+
+/// An FTS5 `MATCH` expression finding text that contains every word of `query` (as a word or the
+/// start of one) and every CJK run of it; `None` when the query has nothing searchable (only
+/// punctuation or spaces). Terms are quoted, so nothing in a query is FTS5 syntax.
+pub fn match_expression(query: &str) -> Option<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for run in runs(query) {
+        match run {
+            Run::Word(word) => terms.push(format!("\"{word}\"*")),
+            Run::Cjk(chars) if chars.len() == 1 => terms.push(format!("\"{}\"", chars[0])),
+            Run::Cjk(chars) => terms.extend(
+                chars
+                    .windows(2)
+                    .map(|pair| format!("\"{}{}\"", pair[0], pair[1])),
+            ),
+        }
+    }
+    terms.truncate(MAX_QUERY_TERMS);
+    terms.dedup();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+/// Whether `text` matches `query` exactly as a search means it: every word of the query starts a
+/// word of the text (`print` finds "Printer jam"), and every CJK run of the query appears in the
+/// text as written (`制冷` finds "空调不制冷"). What [`match_expression`] finds in an index is a
+/// superset of this, so an index narrows and this confirms.
+pub fn matches(text: &str, query: &str) -> bool {
+    let text_runs = runs(text);
+    let lowered: String = text.chars().flat_map(char::to_lowercase).collect();
+    runs(query).iter().all(|run| match run {
+        Run::Word(word) => text_runs
+            .iter()
+            .any(|t| matches!(t, Run::Word(w) if w.starts_with(word.as_str()))),
+        Run::Cjk(chars) => lowered.contains(&chars.iter().collect::<String>()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn english_words_are_lowercased_and_split_on_punctuation() {
+        assert_eq!(
+            index_terms("Freezer #3: TEMP-alarm!"),
+            "freezer 3 temp alarm"
+        );
+        assert_eq!(
+            match_expression("Freezer temp").as_deref(),
+            Some("\"freezer\"* AND \"temp\"*")
+        );
+    }
+
+    #[test]
+    fn chinese_runs_become_characters_and_bigrams() {
+        assert_eq!(index_terms("空调不制冷"), "空 空调 调 调不 不 不制 制 制冷 冷");
+        assert_eq!(
+            match_expression("不制冷").as_deref(),
+            Some("\"不制\" AND \"制冷\"")
+        );
+        assert_eq!(match_expression("冷").as_deref(), Some("\"冷\""));
+    }
+
+    #[test]
+    fn mixed_text_keeps_both_scripts_apart() {
+        assert_eq!(index_terms("POS机卡纸"), "pos 机 机卡 卡 卡纸 纸");
+        assert_eq!(
+            match_expression("pos 卡纸").as_deref(),
+            Some("\"pos\"* AND \"卡纸\"")
+        );
+    }
+
+    #[test]
+    fn matching_means_word_starts_and_chinese_as_written() {
+        assert!(matches("POS printer jammed", "print JAM"));
+        assert!(!matches("POS printer jammed", "rinter"), "not inside a word");
+        assert!(matches("空调不制冷", "制冷"));
+        assert!(matches("空调不制冷", "空调 冷"));
+        assert!(!matches("制冷不空调", "空调制冷"), "bigrams present, text not as written");
+        assert!(matches("冷柜POS机", "pos机"));
+        assert!(matches("anything", "  ?? "), "nothing searchable matches everything");
+    }
+
+    #[test]
+    fn queries_with_nothing_searchable_or_fts_syntax_are_harmless() {
+        assert_eq!(match_expression("  -- ** \" "), None);
+        // Quotes, operators and parentheses never reach FTS5 as syntax.
+        assert_eq!(
+            match_expression("a\" OR (b) NOT c*").as_deref(),
+            Some("\"a\"* AND \"or\"* AND \"b\"* AND \"not\"* AND \"c\"*")
+        );
+        let long = "word ".repeat(100);
+        assert_eq!(match_expression(&long).as_deref(), Some("\"word\"*"));
+    }
+}
