@@ -7,6 +7,7 @@ mod bench_load;
 mod device;
 mod output;
 mod serve;
+mod units;
 
 use std::process::ExitCode;
 
@@ -29,7 +30,7 @@ enum Command {
     Device(device::DeviceArgs),
     /// Run the sync server on a data directory.
     Serve(serve::ServeArgs),
-    /// Manage a server's tenants, users and tokens.
+    /// Manage a server's tenants, users, tokens, devices and storage quotas.
     Admin(admin::AdminArgs),
     /// Measure sync against a local server (figures for docs/benchmarks.md).
     Bench(bench::BenchArgs),
@@ -63,5 +64,15 @@ mod tests {
     #[test]
     fn command_line_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_without_quota_flags_uses_the_server_defaults() {
+        use clap::Parser;
+        let cli = super::Cli::try_parse_from(["fieldwork", "serve"]).expect("parses");
+        let super::Command::Serve(args) = cli.command else {
+            panic!("parsed as another command");
+        };
+        assert_eq!(args.quotas(), fieldwork_server::config::Quotas::default());
     }
 }

@@ -15,6 +15,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0001_initial.sql"),
     include_str!("sql/0002_blobs_positions.sql"),
     include_str!("sql/0003_pull_indexes.sql"),
+    include_str!("sql/0004_blob_quotas.sql"),
 ];
 
 /// The schema version this build writes.
