@@ -13,6 +13,7 @@ use fieldwork_core::sync::blob_protocol::{
 use fieldwork_core::sync::protocol::{self, CONTENT_TYPE, ErrorBody, WireError};
 use fieldwork_core::ticket::DocumentError;
 
+use crate::blobs::{MAX_OPEN_BYTES_PER_USER, MAX_OPEN_UPLOADS_PER_DEVICE};
 use crate::storage::{QuotaRefusal, QuotaScope};
 
 /// Something the server could not do. Messages carry no ticket contents or personal data.
@@ -114,7 +115,9 @@ pub enum AppError {
     OffsetMismatch,
     #[error("the upload expired or failed; start again with POST /v1/blobs")]
     UploadGone,
-    #[error("this device has too many unfinished uploads; finish or let them expire first")]
+    #[error(
+        "too many unfinished uploads (at most {MAX_OPEN_UPLOADS_PER_DEVICE} per device and {MAX_OPEN_BYTES_PER_USER} bytes per user); finish them or let them expire first"
+    )]
     TooManyUploads,
     /// Storing an upload of `needed` bytes would break a quota (`docs/sync-protocol.md`).
     #[error("{}", quota_message(*.needed, .refusal))]

@@ -622,3 +622,43 @@ async fn a_file_left_behind_by_a_crash_is_adopted_by_the_next_upload_of_its_byte
     let got = download(&h, &rider.token, &sha, None).await;
     assert_eq!((got.status, got.body), (StatusCode::OK, bytes));
 }
+
+#[tokio::test]
+async fn empty_uploads_cannot_hold_a_tenants_quota() {
+    let Scene {
+        h, rider, ticket, ..
+    } = scene(Quotas {
+        tenant_blob_bytes: 400 * MIB,
+        ..Quotas::default()
+    })
+    .await;
+    // Creating an upload costs no traffic; a user's unfinished ones may declare 256 MiB.
+    for n in 0..16u64 {
+        let meta = metadata(&sha256(&n.to_be_bytes()), &ticket);
+        let reply = create(&h, &rider.token, MAX_BLOB_BYTES, &meta).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    }
+    let one_more = create(
+        &h,
+        &rider.token,
+        MAX_BLOB_BYTES,
+        &metadata(&sha256(b"17"), &ticket),
+    )
+    .await;
+    let error = one_more.error(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error.code, "too_many_uploads");
+    assert!(error.message.contains("per user"), "{}", error.message);
+
+    // Everyone else in the tenant still has room.
+    let other = h.user("acme", "rider2", Role::Rider, None);
+    let mut other = h.login(&other).await;
+    let their_ticket = help_request(&h, &mut other).await;
+    let theirs = create(
+        &h,
+        &other.token,
+        MAX_BLOB_BYTES,
+        &metadata(&sha256(b"theirs"), &their_ticket),
+    )
+    .await;
+    assert_eq!(theirs.status, StatusCode::CREATED);
+}

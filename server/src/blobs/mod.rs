@@ -30,6 +30,9 @@ pub use store::{Appended, BlobStore, Finalized, FsBlobStore};
 pub const UPLOAD_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 /// Unfinished uploads one device may have at once.
 pub const MAX_OPEN_UPLOADS_PER_DEVICE: usize = 64;
+/// Declared bytes of one user's unfinished uploads at once (16 full-size blobs). A device's lane
+/// uploads one file at a time, so an honest user rarely holds more than a few.
+pub const MAX_OPEN_BYTES_PER_USER: u64 = 256 * 1024 * 1024;
 /// Old uploads swept per upload created, so one request never does unbounded work.
 const SWEEP_BATCH: usize = 32;
 /// Unnamed blobs collected per upload created (the background collector takes more per round).

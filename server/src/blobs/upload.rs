@@ -24,7 +24,8 @@ use futures_util::StreamExt;
 
 use super::collect::collect_unnamed;
 use super::{
-    Appended, COLLECT_BATCH, Finalized, MAX_OPEN_UPLOADS_PER_DEVICE, SWEEP_BATCH, UPLOAD_TTL_MS,
+    Appended, COLLECT_BATCH, Finalized, MAX_OPEN_BYTES_PER_USER, MAX_OPEN_UPLOADS_PER_DEVICE,
+    SWEEP_BATCH, UPLOAD_TTL_MS,
 };
 use crate::auth::DeviceAuth;
 use crate::config::Quotas;
@@ -389,6 +390,7 @@ fn begin(
     }
     let limits = UploadLimits {
         max_open_per_device: MAX_OPEN_UPLOADS_PER_DEVICE,
+        max_open_bytes_per_user: MAX_OPEN_BYTES_PER_USER,
         tenant_blob_bytes: quotas.tenant_blob_bytes,
         user_blob_bytes: quotas.user_blob_bytes,
         upload_ttl_ms: UPLOAD_TTL_MS,

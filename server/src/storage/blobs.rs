@@ -79,6 +79,9 @@ pub struct BlobRecord {
 pub struct UploadLimits {
     /// Unfinished uploads one device may have at once.
     pub max_open_per_device: usize,
+    /// Declared bytes of one user's unfinished uploads at once: a reservation costs no traffic,
+    /// so without this a few users could hold a tenant's whole quota with empty uploads.
+    pub max_open_bytes_per_user: u64,
     pub tenant_blob_bytes: u64,
     pub user_blob_bytes: u64,
     /// Uploads created this long before the new one are expired and hold no bytes in flight.
@@ -89,7 +92,8 @@ pub struct UploadLimits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
     Created,
-    /// The device has [`UploadLimits::max_open_per_device`] unfinished uploads.
+    /// The device has [`UploadLimits::max_open_per_device`] unfinished uploads, or the user's
+    /// unfinished uploads would declare more than [`UploadLimits::max_open_bytes_per_user`].
     TooManyOpen,
     /// Storing it would take the tenant or the user over their quota.
     OverQuota(QuotaRefusal),

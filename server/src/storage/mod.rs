@@ -321,8 +321,9 @@ pub trait ServerStore: Send + Sync + fmt::Debug {
     fn revoke_token(&self, token_hash: &str, at: i64) -> Result<bool>;
 
     /// Stores a new upload in state [`UploadState::Uploading`], unless its device already has
-    /// `max_open_per_device` of them, or its declared length would take the tenant or the user
-    /// over their quota: stored bytes plus the declared lengths of open, unexpired uploads.
+    /// `max_open_per_device` of them, its user's open uploads would declare more than
+    /// `max_open_bytes_per_user`, or its declared length would take the tenant or the user over
+    /// their quota: stored bytes plus the declared lengths of open, unexpired uploads.
     /// Checked and written in one transaction, so parallel uploads cannot overshoot a quota.
     fn create_upload(&self, upload: &UploadRecord, limits: &UploadLimits) -> Result<Admission>;
     /// If the tenant already stores the blob `upload` names (same hash and length), records

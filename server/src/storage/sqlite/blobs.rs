@@ -63,8 +63,12 @@ pub(super) fn create_upload(
         if usize::try_from(open).unwrap_or(usize::MAX) >= limits.max_open_per_device {
             return Ok(Admission::TooManyOpen);
         }
-        let own = quotas::tenant_quotas(conn, &u.tenant_id)?;
         let open_after = u.created_at.saturating_sub(limits.upload_ttl_ms);
+        let user = quotas::usage(conn, &u.tenant_id, Some(&u.user_id), open_after)?;
+        if user.open_bytes.saturating_add(u.length) > limits.max_open_bytes_per_user {
+            return Ok(Admission::TooManyOpen);
+        }
+        let own = quotas::tenant_quotas(conn, &u.tenant_id)?;
         let checks = [
             (
                 QuotaScope::Tenant,
@@ -74,7 +78,7 @@ pub(super) fn create_upload(
             (
                 QuotaScope::User,
                 own.user_blob_bytes.unwrap_or(limits.user_blob_bytes),
-                quotas::usage(conn, &u.tenant_id, Some(&u.user_id), open_after)?,
+                user,
             ),
         ];
         for (scope, limit, usage) in checks {
