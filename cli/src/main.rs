@@ -67,12 +67,37 @@ mod tests {
     }
 
     #[test]
-    fn serve_without_quota_flags_uses_the_server_defaults() {
+    fn serve_quota_flags_default_to_the_server_defaults_and_read_units() {
         use clap::Parser;
-        let cli = super::Cli::try_parse_from(["fieldwork", "serve"]).expect("parses");
-        let super::Command::Serve(args) = cli.command else {
-            panic!("parsed as another command");
+        use fieldwork_server::config::Quotas;
+        let serve = |flags: &[&str]| -> Result<Quotas, clap::Error> {
+            let cli = super::Cli::try_parse_from([&["fieldwork", "serve"], flags].concat())?;
+            match cli.command {
+                super::Command::Serve(args) => Ok(args.quotas()),
+                _ => panic!("parsed as another command"),
+            }
         };
-        assert_eq!(args.quotas(), fieldwork_server::config::Quotas::default());
+        assert_eq!(serve(&[]).expect("parses"), Quotas::default());
+        let set = serve(&[
+            "--tenant-blob-quota",
+            "2GiB",
+            "--user-blob-quota",
+            "100MiB",
+            "--devices-per-user",
+            "3",
+            "--unnamed-blob-grace",
+            "2h",
+        ]);
+        assert_eq!(
+            set.expect("parses"),
+            Quotas {
+                tenant_blob_bytes: 2 << 30,
+                user_blob_bytes: 100 << 20,
+                devices_per_user: 3,
+                unnamed_blob_grace_ms: 2 * 3600 * 1000,
+            }
+        );
+        assert!(serve(&["--devices-per-user", "0"]).is_err());
+        assert!(serve(&["--user-blob-quota", "5GB"]).is_err());
     }
 }
