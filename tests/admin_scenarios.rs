@@ -17,7 +17,7 @@ fn a_user_at_the_device_cap_is_told_why_and_an_admin_frees_a_place() {
     let phone = Device::login(&server.url, &token);
     let tablet = Device::new();
     let refused = tablet.fails(&["login", "--server", &server.url, "--token", &token]);
-    assert!(refused.contains("1 devices"), "{refused}");
+    assert!(refused.contains("allowed (1)"), "{refused}");
     assert!(refused.contains("ask an admin"), "{refused}");
 
     let devices = server.admin(&["list-devices", "--tenant", "acme", "--user", "li"]);

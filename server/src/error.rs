@@ -38,7 +38,7 @@ pub enum Error {
     #[error("this device's actor id is registered to another user")]
     ActorTaken,
     #[error(
-        "the user already has {limit} devices, the most allowed; remove one they no longer use (fieldwork admin list-devices / remove-device) or raise the cap (fieldwork admin set-quota --devices-per-user)"
+        "the user already has the most devices allowed ({limit}); remove one they no longer use (fieldwork admin list-devices / remove-device) or raise the cap (fieldwork admin set-quota --devices-per-user)"
     )]
     TooManyDevices { limit: u32 },
     #[error("no device with that id")]
@@ -126,7 +126,7 @@ pub enum AppError {
     #[error("send PATCH bodies as raw bytes, without Content-Encoding (photos do not compress)")]
     EncodedUpload,
     #[error(
-        "this user already has {limit} devices, the most allowed; sign in on one of them, or ask an admin to remove a device no longer used"
+        "this user already has the most devices allowed ({limit}); sign in on one of them, or ask an admin to remove a device no longer used"
     )]
     TooManyDevices { limit: u32 },
     #[error("the bytes do not hash to the declared sha256; the upload is discarded, start again")]

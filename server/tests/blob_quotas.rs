@@ -366,7 +366,7 @@ async fn register_with_token(h: &Harness, user: &User) -> Reply {
 fn assert_too_many_devices(reply: &Reply) {
     let error = reply.error(StatusCode::FORBIDDEN);
     assert_eq!(error.code, "too_many_devices");
-    assert!(error.message.contains("3 devices"), "{}", error.message);
+    assert!(error.message.contains("allowed (3)"), "{}", error.message);
     assert!(error.message.contains("ask an admin"), "{}", error.message);
 }
 
