@@ -1,14 +1,14 @@
-//! `fieldwork admin --data DIR …`: tenants, users and tokens, straight on a server's data
-//! directory (also while the server runs).
+//! `fieldwork admin --data DIR …`: tenants, users, tokens, devices and storage quotas, straight
+//! on a server's data directory (also while the server runs).
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use fieldwork_core::Role;
 use fieldwork_server::admin::{Admin, NewUser};
-use fieldwork_server::storage::UserRecord;
+use fieldwork_server::storage::{DeviceInfo, TenantQuotas, TenantUsage, UserRecord};
 
-use crate::output;
+use crate::{output, units};
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
@@ -53,6 +53,76 @@ enum AdminCommand {
         #[arg(long)]
         tenant: String,
     },
+    /// List a user's devices, removed ones included.
+    ListDevices {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+        /// The user's login name.
+        #[arg(long)]
+        user: String,
+    },
+    /// Remove a device: its tokens stop working and it no longer counts against the user's
+    /// device cap. It may sign in again later, as a device that counts again.
+    RemoveDevice { device_id: String },
+    /// Show a tenant's storage quotas and what the tenant and each user hold now.
+    Quota {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Set a tenant's own quotas (replacing the `fieldwork serve` defaults); `default` returns
+    /// one to the server's default. Flags left out keep their current setting.
+    SetQuota {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+        /// Photo storage for the whole tenant, e.g. 200GiB, or `default`.
+        #[arg(long, value_parser = size_setting)]
+        blob_bytes: Option<Setting<u64>>,
+        /// Photo storage per user, e.g. 10GiB, or `default`.
+        #[arg(long, value_parser = size_setting)]
+        user_blob_bytes: Option<Setting<u64>>,
+        /// Devices per user, e.g. 30, or `default`.
+        #[arg(long, value_parser = count_setting)]
+        devices_per_user: Option<Setting<u32>>,
+    },
+}
+
+/// A quota as given on the command line: a value, or back to the server's default.
+#[derive(Debug, Clone, Copy)]
+enum Setting<T> {
+    Default,
+    Value(T),
+}
+
+impl<T> Setting<T> {
+    fn apply(setting: Option<Self>, current: Option<T>) -> Option<T> {
+        match setting {
+            None => current,
+            Some(Setting::Default) => None,
+            Some(Setting::Value(v)) => Some(v),
+        }
+    }
+}
+
+fn size_setting(text: &str) -> Result<Setting<u64>, String> {
+    if text.trim().eq_ignore_ascii_case("default") {
+        return Ok(Setting::Default);
+    }
+    units::parse_size(text).map(Setting::Value)
+}
+
+fn count_setting(text: &str) -> Result<Setting<u32>, String> {
+    if text.trim().eq_ignore_ascii_case("default") {
+        return Ok(Setting::Default);
+    }
+    match text.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(Setting::Value(n)),
+        _ => Err(format!(
+            "{text:?} is not a count of at least 1, nor `default`"
+        )),
+    }
 }
 
 /// Why an admin command failed.
@@ -118,8 +188,117 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
                 print!("{}", table(&users));
             }
         }
+        AdminCommand::ListDevices { tenant, user } => {
+            let devices = admin.list_devices(&tenant, &user)?;
+            if json {
+                output::json(&devices);
+            } else {
+                print!("{}", device_table(&devices));
+            }
+        }
+        AdminCommand::RemoveDevice { device_id } => {
+            let device = admin.remove_device(&device_id)?;
+            if json {
+                output::json(&device);
+            } else {
+                println!("removed {} ({})", device.id, device.name);
+            }
+        }
+        AdminCommand::Quota { tenant } => {
+            let quotas = admin.tenant_quotas(&tenant)?;
+            let usage = admin.usage(&tenant)?;
+            if json {
+                output::json(&serde_json::json!({ "quotas": quotas, "usage": usage }));
+            } else {
+                print!("{}", quota_report(&quotas, &usage));
+            }
+        }
+        AdminCommand::SetQuota {
+            tenant,
+            blob_bytes,
+            user_blob_bytes,
+            devices_per_user,
+        } => {
+            let current = admin.tenant_quotas(&tenant)?;
+            let quotas = TenantQuotas {
+                blob_bytes: Setting::apply(blob_bytes, current.blob_bytes),
+                user_blob_bytes: Setting::apply(user_blob_bytes, current.user_blob_bytes),
+                devices_per_user: Setting::apply(devices_per_user, current.devices_per_user),
+            };
+            admin.set_tenant_quotas(&tenant, &quotas)?;
+            if json {
+                output::json(&quotas);
+            } else {
+                print!("{}", quota_lines(&quotas));
+            }
+        }
     }
     Ok(())
+}
+
+fn device_table(devices: &[DeviceInfo]) -> String {
+    if devices.is_empty() {
+        return "no devices\n".to_owned();
+    }
+    let mut out = format!(
+        "{:<36}  {:<20}  {:<8}  {}\n",
+        "ID", "NAME", "STATE", "TOKENS"
+    );
+    for d in devices {
+        let state = if d.removed_at.is_some() {
+            "removed"
+        } else {
+            "counted"
+        };
+        out.push_str(&format!(
+            "{:<36}  {:<20}  {:<8}  {}\n",
+            d.id, d.name, state, d.live_tokens
+        ));
+    }
+    out
+}
+
+fn quota_lines(q: &TenantQuotas) -> String {
+    let size = |v: Option<u64>| v.map_or("server default".to_owned(), units::format_size);
+    let count = |v: Option<u32>| v.map_or("server default".to_owned(), |n| n.to_string());
+    format!(
+        "tenant photo storage:    {}\nper-user photo storage:  {}\ndevices per user:        {}\n",
+        size(q.blob_bytes),
+        size(q.user_blob_bytes),
+        count(q.devices_per_user)
+    )
+}
+
+fn quota_report(q: &TenantQuotas, usage: &TenantUsage) -> String {
+    let t = &usage.tenant;
+    let mut out = quota_lines(q);
+    out.push_str(&format!(
+        "held by the tenant:      {} ({} stored in {} blobs, {} in {} open uploads)\n\
+         named by no ticket:      {} in {} blobs (collected after the grace period)\n",
+        units::format_size(t.held_bytes()),
+        units::format_size(t.stored_bytes),
+        t.stored_blobs,
+        units::format_size(t.open_bytes),
+        t.open_uploads,
+        units::format_size(usage.unnamed_bytes),
+        usage.unnamed_blobs,
+    ));
+    if !usage.users.is_empty() {
+        out.push_str(&format!(
+            "\n{:<20}  {:>12}  {:>12}  {:>12}\n",
+            "USER", "HELD", "STORED", "OPEN"
+        ));
+        for u in &usage.users {
+            out.push_str(&format!(
+                "{:<20}  {:>12}  {:>12}  {:>12}\n",
+                u.name,
+                units::format_size(u.usage.held_bytes()),
+                units::format_size(u.usage.stored_bytes),
+                units::format_size(u.usage.open_bytes),
+            ));
+        }
+    }
+    out
 }
 
 fn table(users: &[UserRecord]) -> String {

@@ -7,6 +7,7 @@ mod bench_load;
 mod device;
 mod output;
 mod serve;
+mod units;
 
 use std::process::ExitCode;
 
@@ -29,7 +30,7 @@ enum Command {
     Device(device::DeviceArgs),
     /// Run the sync server on a data directory.
     Serve(serve::ServeArgs),
-    /// Manage a server's tenants, users and tokens.
+    /// Manage a server's tenants, users, tokens, devices and storage quotas.
     Admin(admin::AdminArgs),
     /// Measure sync against a local server (figures for docs/benchmarks.md).
     Bench(bench::BenchArgs),
@@ -63,5 +64,40 @@ mod tests {
     #[test]
     fn command_line_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_quota_flags_default_to_the_server_defaults_and_read_units() {
+        use clap::Parser;
+        use fieldwork_server::config::Quotas;
+        let serve = |flags: &[&str]| -> Result<Quotas, clap::Error> {
+            let cli = super::Cli::try_parse_from([&["fieldwork", "serve"], flags].concat())?;
+            match cli.command {
+                super::Command::Serve(args) => Ok(args.quotas()),
+                _ => panic!("parsed as another command"),
+            }
+        };
+        assert_eq!(serve(&[]).expect("parses"), Quotas::default());
+        let set = serve(&[
+            "--tenant-blob-quota",
+            "2GiB",
+            "--user-blob-quota",
+            "100MiB",
+            "--devices-per-user",
+            "3",
+            "--unnamed-blob-grace",
+            "2h",
+        ]);
+        assert_eq!(
+            set.expect("parses"),
+            Quotas {
+                tenant_blob_bytes: 2 << 30,
+                user_blob_bytes: 100 << 20,
+                devices_per_user: 3,
+                unnamed_blob_grace_ms: 2 * 3600 * 1000,
+            }
+        );
+        assert!(serve(&["--devices-per-user", "0"]).is_err());
+        assert!(serve(&["--user-blob-quota", "5GB"]).is_err());
     }
 }

@@ -5,7 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use fieldwork_server::config::Quotas;
 use fieldwork_server::{Server, ServerConfig, config};
+
+use crate::units;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Args)]
@@ -19,6 +22,32 @@ pub struct ServeArgs {
     /// Most ticket documents kept in memory.
     #[arg(long, default_value_t = config::DEFAULT_DOC_CACHE)]
     doc_cache: usize,
+    /// Photo storage one tenant may use, uploads in progress included (e.g. 50GiB); a tenant
+    /// may have its own (`fieldwork admin set-quota`).
+    #[arg(long, value_parser = units::parse_size, default_value = "50GiB")]
+    tenant_blob_quota: u64,
+    /// Photo storage one user may use, uploads in progress included (e.g. 5GiB).
+    #[arg(long, value_parser = units::parse_size, default_value = "5GiB")]
+    user_blob_quota: u64,
+    /// Devices one user may have registered (an admin removes old ones).
+    #[arg(long, default_value_t = config::DEFAULT_DEVICES_PER_USER,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    devices_per_user: u32,
+    /// How long a stored photo no ticket names is kept after its upload (e.g. 24h, 2d).
+    #[arg(long, value_parser = units::parse_duration_ms, default_value = "24h")]
+    unnamed_blob_grace: i64,
+}
+
+impl ServeArgs {
+    /// The quota flags as the server's defaults.
+    pub fn quotas(&self) -> Quotas {
+        Quotas {
+            tenant_blob_bytes: self.tenant_blob_quota,
+            user_blob_bytes: self.user_blob_quota,
+            devices_per_user: self.devices_per_user,
+            unnamed_blob_grace_ms: self.unnamed_blob_grace,
+        }
+    }
 }
 
 /// Why the server could not start or stopped with an error.
@@ -54,10 +83,12 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
         .build()
         .map_err(ServeError::Runtime)?;
     runtime.block_on(async {
+        let quotas = args.quotas();
         let config = ServerConfig {
             data_dir: args.data,
             listen: args.listen,
             doc_cache: args.doc_cache,
+            quotas,
         };
         let server = Server::bind(&config).await?;
         let addr = server.local_addr()?;

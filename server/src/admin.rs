@@ -1,16 +1,22 @@
-//! Provisioning for `fieldwork admin`: tenants, users and their API tokens, straight on a data
-//! directory's database (safe while a server runs on it: WAL, one transaction per call).
+//! Provisioning for `fieldwork admin`: tenants, users and their API tokens, devices, and storage
+//! quotas with what is used, straight on a data directory's database (safe while a server runs
+//! on it: WAL, one transaction per call).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use fieldwork_core::clock::{Clock, SystemClock};
 use fieldwork_core::model::Role;
 use serde::Serialize;
 
 use crate::auth;
+use crate::blobs::UPLOAD_TTL_MS;
 use crate::config::open_data_dir;
 use crate::error::Error;
-use crate::storage::{ServerStore, SqliteStore, TenantRecord, TokenKind, TokenRecord, UserRecord};
+use crate::storage::{
+    DeviceInfo, ServerStore, SqliteStore, TenantQuotas, TenantRecord, TenantUsage, TokenKind,
+    TokenRecord, UserRecord,
+};
 
 /// Longest tenant, user, team or skill name.
 const MAX_NAME: usize = 100;
@@ -42,6 +48,7 @@ pub struct CreatedUser {
 #[derive(Debug)]
 pub struct Admin {
     store: SqliteStore,
+    clock: Arc<dyn Clock>,
 }
 
 fn checked_name(field: &'static str, value: &str) -> Result<String, Error> {
@@ -63,7 +70,13 @@ impl Admin {
     pub fn open(data_dir: &Path) -> Result<Self, Error> {
         Ok(Admin {
             store: open_data_dir(data_dir)?,
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// The same admin on another clock (tests keep it in step with a server's manual clock).
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        Admin { clock, ..self }
     }
 
     fn tenant(&self, id_or_name: &str) -> Result<TenantRecord, Error> {
@@ -78,7 +91,7 @@ impl Admin {
             id: uuid::Uuid::now_v7().to_string(),
             name: checked_name("tenant name", name)?,
         };
-        self.store.create_tenant(&tenant, SystemClock.now_ms())?;
+        self.store.create_tenant(&tenant, self.clock.now_ms())?;
         Ok(tenant)
     }
 
@@ -120,7 +133,7 @@ impl Admin {
             skills,
         };
         let token = auth::new_token(TokenKind::User);
-        let now = SystemClock.now_ms();
+        let now = self.clock.now_ms();
         let record = TokenRecord {
             hash: auth::token_hash(&token),
             kind: TokenKind::User,
@@ -140,7 +153,7 @@ impl Admin {
     pub fn revoke_token(&self, token: &str) -> Result<(), Error> {
         let revoked = self
             .store
-            .revoke_token(&auth::token_hash(token.trim()), SystemClock.now_ms())?;
+            .revoke_token(&auth::token_hash(token.trim()), self.clock.now_ms())?;
         if revoked {
             Ok(())
         } else {
@@ -152,6 +165,49 @@ impl Admin {
     pub fn list_users(&self, tenant: &str) -> Result<Vec<UserRecord>, Error> {
         let tenant = self.tenant(tenant)?;
         self.store.list_users(&tenant.id)
+    }
+
+    /// The devices of a user (tenant by id or name, user by login name), removed ones included.
+    pub fn list_devices(&self, tenant: &str, user: &str) -> Result<Vec<DeviceInfo>, Error> {
+        let tenant = self.tenant(tenant)?;
+        let (user, _) = self
+            .store
+            .user_by_name(&tenant.id, user.trim())?
+            .ok_or(Error::UnknownUser)?;
+        self.store.list_devices(&user.id)
+    }
+
+    /// Removes a device: its tokens stop working and it no longer counts against its user's
+    /// device cap (a user who reached the cap can then sign in on a new device).
+    pub fn remove_device(&self, device_id: &str) -> Result<DeviceInfo, Error> {
+        self.store
+            .remove_device(device_id.trim(), self.clock.now_ms())
+    }
+
+    /// A tenant's own quotas (`None`: the server's default).
+    pub fn tenant_quotas(&self, tenant: &str) -> Result<TenantQuotas, Error> {
+        let tenant = self.tenant(tenant)?;
+        self.store.tenant_quotas(&tenant.id)
+    }
+
+    /// Sets a tenant's own quotas; `None` returns a field to the server's default. A quota
+    /// lowered below what is held refuses new uploads until enough is collected.
+    pub fn set_tenant_quotas(&self, tenant: &str, quotas: &TenantQuotas) -> Result<(), Error> {
+        let tenant = self.tenant(tenant)?;
+        if quotas.devices_per_user == Some(0) {
+            return Err(Error::Invalid {
+                field: "devices per user",
+                reason: "must be at least 1".into(),
+            });
+        }
+        self.store.set_tenant_quotas(&tenant.id, quotas)
+    }
+
+    /// What a tenant and each of its users hold now (stored blobs and open uploads).
+    pub fn usage(&self, tenant: &str) -> Result<TenantUsage, Error> {
+        let tenant = self.tenant(tenant)?;
+        let open_after = self.clock.now_ms().saturating_sub(UPLOAD_TTL_MS);
+        self.store.tenant_usage(&tenant.id, open_after)
     }
 }
 

@@ -15,6 +15,45 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 /// Documents kept in memory unless told otherwise (a few tens of MB at most).
 pub const DEFAULT_DOC_CACHE: usize = 1000;
 
+const GIB: u64 = 1024 * 1024 * 1024;
+/// Bytes of photos one tenant may store unless told otherwise (a full photo and its thumbnail
+/// take about 0.5 MB: some 100,000 photos).
+pub const DEFAULT_TENANT_BLOB_BYTES: u64 = 50 * GIB;
+/// Bytes of photos one user may store unless told otherwise (some 10,000 photos).
+pub const DEFAULT_USER_BLOB_BYTES: u64 = 5 * GIB;
+/// Devices one user may have registered unless told otherwise.
+pub const DEFAULT_DEVICES_PER_USER: u32 = 20;
+/// How long a stored blob no ticket names is kept after its upload finished, unless told
+/// otherwise: a device pushes the ticket change before the lane uploads the file, so an honest
+/// blob is named within minutes.
+pub const DEFAULT_UNNAMED_BLOB_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// What one tenant and one user may store and register (`docs/security.md`, "Blob storage and
+/// uploads"). These are the server-wide defaults; an admin may override the first three for one
+/// tenant (`fieldwork admin set-quota`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    /// Bytes of blobs a tenant may hold: stored blobs plus the declared length of its open uploads.
+    pub tenant_blob_bytes: u64,
+    /// Bytes of blobs one user may hold: blobs they stored first plus their open uploads.
+    pub user_blob_bytes: u64,
+    /// Devices (not removed by an admin) one user may have registered.
+    pub devices_per_user: u32,
+    /// A stored blob no ticket names is collected this long after its last upload (ms).
+    pub unnamed_blob_grace_ms: i64,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            tenant_blob_bytes: DEFAULT_TENANT_BLOB_BYTES,
+            user_blob_bytes: DEFAULT_USER_BLOB_BYTES,
+            devices_per_user: DEFAULT_DEVICES_PER_USER,
+            unnamed_blob_grace_ms: DEFAULT_UNNAMED_BLOB_GRACE_MS,
+        }
+    }
+}
+
 /// How to run a server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -24,6 +63,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Most ticket documents held in memory at once.
     pub doc_cache: usize,
+    /// Storage quotas and the device cap (server-wide defaults).
+    pub quotas: Quotas,
 }
 
 impl ServerConfig {
@@ -33,6 +74,7 @@ impl ServerConfig {
             data_dir: data_dir.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             doc_cache: DEFAULT_DOC_CACHE,
+            quotas: Quotas::default(),
         }
     }
 

@@ -13,6 +13,9 @@ use fieldwork_core::sync::blob_protocol::{
 use fieldwork_core::sync::protocol::{self, CONTENT_TYPE, ErrorBody, WireError};
 use fieldwork_core::ticket::DocumentError;
 
+use crate::blobs::{MAX_OPEN_BYTES_PER_USER, MAX_OPEN_UPLOADS_PER_DEVICE};
+use crate::storage::{QuotaRefusal, QuotaScope};
+
 /// Something the server could not do. Messages carry no ticket contents or personal data.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -34,6 +37,14 @@ pub enum Error {
     UnknownToken,
     #[error("this device's actor id is registered to another user")]
     ActorTaken,
+    #[error(
+        "the user already has the most devices allowed ({limit}); remove one they no longer use (fieldwork admin list-devices / remove-device) or raise the cap (fieldwork admin set-quota --devices-per-user)"
+    )]
+    TooManyDevices { limit: u32 },
+    #[error("no device with that id")]
+    UnknownDevice,
+    #[error("no user with that name in the tenant")]
+    UnknownUser,
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
     #[error("password hashing failed: {0}")]
@@ -59,6 +70,9 @@ impl Error {
                 | Error::UnknownTenant
                 | Error::UnknownToken
                 | Error::ActorTaken
+                | Error::TooManyDevices { .. }
+                | Error::UnknownDevice
+                | Error::UnknownUser
                 | Error::Invalid { .. }
         )
     }
@@ -101,8 +115,20 @@ pub enum AppError {
     OffsetMismatch,
     #[error("the upload expired or failed; start again with POST /v1/blobs")]
     UploadGone,
-    #[error("this device has too many unfinished uploads; finish or let them expire first")]
+    #[error(
+        "too many unfinished uploads (at most {MAX_OPEN_UPLOADS_PER_DEVICE} per device and {MAX_OPEN_BYTES_PER_USER} bytes per user); finish them or let them expire first"
+    )]
     TooManyUploads,
+    /// Storing an upload of `needed` bytes would break a quota (`docs/sync-protocol.md`).
+    #[error("{}", quota_message(*.needed, .refusal))]
+    QuotaExceeded { needed: u64, refusal: QuotaRefusal },
+    /// A PATCH body sent with a `Content-Encoding` (it would be inflated past what was sent).
+    #[error("send PATCH bodies as raw bytes, without Content-Encoding (photos do not compress)")]
+    EncodedUpload,
+    #[error(
+        "this user already has the most devices allowed ({limit}); sign in on one of them, or ask an admin to remove a device no longer used"
+    )]
+    TooManyDevices { limit: u32 },
     #[error("the bytes do not hash to the declared sha256; the upload is discarded, start again")]
     HashMismatch,
     #[error("the Range asks for bytes outside the blob")]
@@ -139,6 +165,11 @@ impl AppError {
             AppError::OffsetMismatch => (StatusCode::CONFLICT, "offset_mismatch"),
             AppError::UploadGone => (StatusCode::GONE, "upload_gone"),
             AppError::TooManyUploads => (StatusCode::TOO_MANY_REQUESTS, "too_many_uploads"),
+            AppError::QuotaExceeded { .. } => (StatusCode::INSUFFICIENT_STORAGE, "quota_exceeded"),
+            AppError::EncodedUpload => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            AppError::TooManyDevices { .. } => (StatusCode::FORBIDDEN, "too_many_devices"),
             AppError::HashMismatch => (
                 StatusCode::from_u16(HASH_MISMATCH_STATUS).unwrap_or(StatusCode::BAD_REQUEST),
                 "blob_hash_mismatch",
@@ -160,6 +191,7 @@ impl From<Error> for AppError {
             Error::ActorTaken => AppError::Forbidden(
                 "this device's actor id belongs to another user; reset the app's data and sign in again",
             ),
+            Error::TooManyDevices { limit } => AppError::TooManyDevices { limit },
             Error::Invalid { field, reason } => {
                 AppError::BadRequest(format!("invalid {field}: {reason}"))
             }
@@ -203,6 +235,20 @@ impl IntoResponse for AppError {
         }
         response
     }
+}
+
+fn quota_message(needed: u64, refusal: &QuotaRefusal) -> String {
+    let whose = match refusal.scope {
+        QuotaScope::Tenant => "the organisation's",
+        QuotaScope::User => "this user's",
+    };
+    let free = refusal.limit.saturating_sub(refusal.used);
+    format!(
+        "this upload needs {needed} bytes but {whose} photo storage quota has {free} of {} bytes \
+         free (unfinished uploads count too); ask an admin to raise the quota, or retry once \
+         uploads finish or photos no ticket uses are collected",
+        refusal.limit
+    )
 }
 
 /// A CBOR [`ErrorBody`] answer.

@@ -84,6 +84,8 @@ impl Server {
         let addr = self.local_addr()?;
         tracing::info!(%addr, "serving");
         let state = self.state.clone();
+        // Collects blobs no ticket names; ends when the server begins to stop.
+        tokio::spawn(blobs::collect_in_background(state.clone()));
         let stopping = async move {
             shutdown.await;
             tracing::info!("stopping: finishing the requests in flight");

@@ -54,6 +54,8 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BYTES))
         .layer(RequestDecompressionLayer::new())
+        // Outside decompression: a compressed blob body is refused before it is inflated.
+        .layer(middleware::from_fn(blobs::refuse_encoded_bodies))
         .layer(middleware::map_response(cbor_errors))
         .layer(
             CompressionLayer::new()
@@ -125,7 +127,8 @@ async fn register_device(
     Ok(Cbor(session))
 }
 
-/// Registers (or re-registers) a device of `user` and gives it a new device token.
+/// Registers (or re-registers) a device of `user` and gives it a new device token. A new device
+/// beyond the user's cap is refused `403 too_many_devices`; one already registered always may.
 async fn register(
     state: &AppState,
     user: &UserRecord,
@@ -160,8 +163,9 @@ async fn register(
         created_at: now,
     };
     let store = state.store();
+    let cap = state.quotas().devices_per_user;
     let device = state
-        .blocking(move || store.register_device(&record, &token_record))
+        .blocking(move || store.register_device(&record, &token_record, cap))
         .await?;
     Ok(DeviceSession {
         device_id: device.id,

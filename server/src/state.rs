@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use crate::blobs::{BlobLane, BlobStore, FsBlobStore};
 use crate::cache::DocCache;
-use crate::config::{ServerConfig, open_data_dir};
+use crate::config::{Quotas, ServerConfig, open_data_dir};
 use crate::error::Error;
 use crate::storage::ServerStore;
 
@@ -17,6 +17,8 @@ use crate::storage::ServerStore;
 #[derive(Debug, Clone)]
 pub struct AppState {
     shared: Arc<Shared>,
+    /// Server-wide storage quotas and device cap (a tenant may have its own).
+    quotas: Quotas,
 }
 
 /// The parts the sync logic works with, off the async threads.
@@ -60,12 +62,10 @@ impl AppState {
     pub fn open_with_clock(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let store = open_data_dir(&config.data_dir)?;
         let blobs = FsBlobStore::new(config.blob_root());
-        Ok(Self::new(
-            Arc::new(store),
-            Arc::new(blobs),
-            config.doc_cache,
-            clock,
-        ))
+        Ok(
+            Self::new(Arc::new(store), Arc::new(blobs), config.doc_cache, clock)
+                .with_quotas(config.quotas),
+        )
     }
 
     /// State over any store, blob store and clock (tests, other backends).
@@ -84,7 +84,19 @@ impl AppState {
                 hubs: Mutex::new(HashMap::new()),
                 stopping: watch::Sender::new(false),
             }),
+            quotas: Quotas::default(),
         }
+    }
+
+    /// The same state under other server-wide quotas.
+    pub fn with_quotas(mut self, quotas: Quotas) -> Self {
+        self.quotas = quotas;
+        self
+    }
+
+    /// The server-wide quotas.
+    pub fn quotas(&self) -> Quotas {
+        self.quotas
     }
 
     /// The storage backend.

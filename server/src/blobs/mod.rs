@@ -1,8 +1,10 @@
 //! The blob lane (`docs/sync-protocol.md`, "Blob lane"): photos and screenshots travel apart from
 //! ticket sync, over tus 1.0 (core + creation) for uploads ([`upload`]) and plain `GET` with
 //! ranges for downloads ([`download`]). Bytes live in a [`BlobStore`]; bookkeeping (uploads,
-//! stored blobs, which tickets reference a blob) in the server store.
+//! stored blobs, which tickets reference a blob, quotas) in the server store. Blobs no ticket
+//! names are collected after a grace period ([`collect`]).
 
+mod collect;
 mod download;
 mod store;
 mod upload;
@@ -11,49 +13,94 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderValue, Method, header as http};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, head};
 use fieldwork_core::sync::blob_protocol::{BLOBS_PATH, TUS_VERSION, UPLOADS_PATH, header};
 
+use crate::error::AppError;
 use crate::state::AppState;
 
+pub(crate) use collect::collect_in_background;
+pub use collect::{Collected, collect_now};
 pub use store::{Appended, BlobStore, Finalized, FsBlobStore};
 
 /// An unfinished upload is dropped (bytes and bookkeeping) this long after it was created.
 pub const UPLOAD_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 /// Unfinished uploads one device may have at once.
 pub const MAX_OPEN_UPLOADS_PER_DEVICE: usize = 64;
+/// Declared bytes of one user's unfinished uploads at once (16 full-size blobs). A device's lane
+/// uploads one file at a time, so an honest user rarely holds more than a few.
+pub const MAX_OPEN_BYTES_PER_USER: u64 = 256 * 1024 * 1024;
 /// Old uploads swept per upload created, so one request never does unbounded work.
 const SWEEP_BATCH: usize = 32;
+/// Unnamed blobs collected per upload created (the background collector takes more per round).
+const COLLECT_BATCH: usize = 32;
 /// Independent locks uploads are spread over: two PATCHes of one upload never interleave.
 const UPLOAD_LOCKS: usize = 64;
+/// Independent locks stored blobs are spread over: finishing an upload and collecting the same
+/// blob never interleave.
+const BLOB_LOCKS: usize = 64;
 
-/// The blob store and the per-upload locks, shared by all requests.
+/// The blob store and the locks, shared by all requests.
 #[derive(Debug)]
 pub(crate) struct BlobLane {
     pub store: Arc<dyn BlobStore>,
-    locks: Vec<Mutex<()>>,
+    upload_locks: Vec<Mutex<()>>,
+    blob_locks: Vec<Mutex<()>>,
+}
+
+fn stripe(parts: &[&str], stripes: usize) -> usize {
+    parts
+        .iter()
+        .flat_map(|p| p.bytes().chain([0]))
+        .fold(0usize, |h, b| {
+            h.wrapping_mul(31).wrapping_add(usize::from(b))
+        })
+        % stripes
+}
+
+fn acquire(lock: &Mutex<()>) -> MutexGuard<'_, ()> {
+    // The guarded work leaves nothing half done in memory, so a poisoned lock is usable.
+    lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl BlobLane {
     pub fn new(store: Arc<dyn BlobStore>) -> Self {
         BlobLane {
             store,
-            locks: (0..UPLOAD_LOCKS).map(|_| Mutex::new(())).collect(),
+            upload_locks: (0..UPLOAD_LOCKS).map(|_| Mutex::new(())).collect(),
+            blob_locks: (0..BLOB_LOCKS).map(|_| Mutex::new(())).collect(),
         }
     }
 
     /// Holds off every other writer of this upload (blocking; call off the async threads).
     pub fn lock(&self, upload_id: &str) -> MutexGuard<'_, ()> {
-        let stripe = upload_id.bytes().fold(0usize, |h, b| {
-            h.wrapping_mul(31).wrapping_add(usize::from(b))
-        }) % self.locks.len();
-        // The guarded work leaves nothing half done in memory, so a poisoned lock is usable.
-        self.locks[stripe]
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        acquire(&self.upload_locks[stripe(&[upload_id], self.upload_locks.len())])
+    }
+
+    /// Holds off the collector from this stored blob, e.g. while an upload of the same bytes
+    /// finishes (blocking). Taken after an upload's lock, never before one.
+    pub fn lock_blob(&self, tenant: &str, sha256: &str) -> MutexGuard<'_, ()> {
+        acquire(&self.blob_locks[stripe(&[tenant, sha256], self.blob_locks.len())])
+    }
+
+    /// [`Self::lock_blob`] for several blobs at once, taken in one global order so two
+    /// collectors never wait on each other in a circle.
+    pub fn lock_blobs<'a>(
+        &self,
+        blobs: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<MutexGuard<'_, ()>> {
+        let mut stripes: Vec<usize> = blobs
+            .map(|(tenant, sha256)| stripe(&[tenant, sha256], self.blob_locks.len()))
+            .collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        stripes
+            .into_iter()
+            .map(|s| acquire(&self.blob_locks[s]))
+            .collect()
     }
 }
 
@@ -71,6 +118,27 @@ pub(crate) fn router() -> Router<AppState> {
         .layer(middleware::from_fn(tus_resumable));
     let downloads = Router::new().route(&format!("{BLOBS_PATH}/{{sha256}}"), get(download::fetch));
     uploads.merge(downloads)
+}
+
+/// Refuses a request to the blob lane whose body has a `Content-Encoding` (`415`), before the
+/// router's decompression would inflate it: a gzip `PATCH` of 16 KiB would otherwise write
+/// 16 MiB. tus clients send raw bytes, and photos (JPEG) do not compress, so nothing honest is
+/// lost. Runs outside the decompression layer.
+pub(crate) async fn refuse_encoded_bodies(request: Request, next: Next) -> Response {
+    let encoded = request
+        .headers()
+        .get_all(http::CONTENT_ENCODING)
+        .iter()
+        .any(|v| !v.as_bytes().trim_ascii().eq_ignore_ascii_case(b"identity"));
+    if encoded && request.uri().path().starts_with(BLOBS_PATH) {
+        tracing::debug!("blob lane request with a Content-Encoding refused");
+        let mut response = AppError::EncodedUpload.into_response();
+        let headers = response.headers_mut();
+        headers.insert(http::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        headers.insert(header::TUS_RESUMABLE, HeaderValue::from_static(TUS_VERSION));
+        return response;
+    }
+    next.run(request).await
 }
 
 /// tus: every answer but `OPTIONS` says which version it speaks.

@@ -69,6 +69,11 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     /// Removes a partial upload; nothing happens if it is gone already.
     fn discard_partial(&self, tenant: &str, upload_id: &str) -> Result<()>;
 
+    /// Removes a finished blob; nothing happens if it is gone already. Only the collector calls
+    /// this, after the blob's row is deleted (a crash in between leaves a file no row names,
+    /// never a row naming no file).
+    fn remove_blob(&self, tenant: &str, sha256: &str) -> Result<()>;
+
     /// The length of a finished blob, if the tenant has it.
     fn blob_len(&self, tenant: &str, sha256: &str) -> Result<Option<u64>>;
     /// A reader of `len` bytes of a finished blob from `start`, for streaming.
@@ -302,6 +307,14 @@ impl BlobStore for FsBlobStore {
         Ok(())
     }
 
+    fn remove_blob(&self, tenant: &str, sha256: &str) -> Result<()> {
+        let path = self.blob_path(tenant, sha256)?;
+        // Not synced: if the removal is lost in a crash, the file is an orphan no row names,
+        // adopted again by the next upload of the same bytes.
+        not_found(fs::remove_file(&path)).map_err(io_error("remove", &path))?;
+        Ok(())
+    }
+
     fn blob_len(&self, tenant: &str, sha256: &str) -> Result<Option<u64>> {
         let path = self.blob_path(tenant, sha256)?;
         let meta = not_found(fs::metadata(&path)).map_err(io_error("read the length of", &path))?;
@@ -391,6 +404,12 @@ mod tests {
             Finalized::AlreadyStored
         );
         assert_eq!(store.partial_len(TENANT, &again).expect("len"), None);
+
+        store.remove_blob(TENANT, &hash).expect("removes");
+        assert!(!store.exists(TENANT, &hash).expect("exists"));
+        store
+            .remove_blob(TENANT, &hash)
+            .expect("removing twice is fine");
     }
 
     #[test]

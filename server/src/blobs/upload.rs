@@ -5,6 +5,12 @@
 //!
 //! Every PATCH aimed at an upload is counted (`patch_requests`) with every body byte read
 //! (`bytes_received`), so re-sent bytes can be measured.
+//!
+//! Storage is bounded where it is cheapest to refuse: a `POST` declares `Upload-Length`, and
+//! that length must fit the tenant's and the user's quota counting stored blobs and every open
+//! upload's declared length, so no number of parallel uploads overshoots; a `PATCH` never writes
+//! past the declared length, and compressed bodies are refused before they are inflated
+//! (`super::refuse_encoded_bodies`).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -16,12 +22,18 @@ use fieldwork_core::sync::blob_protocol::{
 };
 use futures_util::StreamExt;
 
-use super::{Appended, Finalized, MAX_OPEN_UPLOADS_PER_DEVICE, SWEEP_BATCH, UPLOAD_TTL_MS};
+use super::collect::collect_unnamed;
+use super::{
+    Appended, COLLECT_BATCH, Finalized, MAX_OPEN_BYTES_PER_USER, MAX_OPEN_UPLOADS_PER_DEVICE,
+    SWEEP_BATCH, UPLOAD_TTL_MS,
+};
 use crate::auth::DeviceAuth;
+use crate::config::Quotas;
 use crate::error::{AppError, Error};
 use crate::state::{AppState, Shared};
 use crate::storage::{
-    BlobRecord, DeviceRecord, PatchRecord, UploadFinish, UploadRecord, UploadState, UserRecord,
+    Admission, BlobRecord, Claim, DeviceRecord, PatchRecord, QuotaRefusal, UploadFinish,
+    UploadLimits, UploadRecord, UploadState, UserRecord,
 };
 use crate::visibility::{Sight, sight};
 
@@ -62,11 +74,11 @@ pub(super) async fn create(
         .map_err(|_| AppError::BadRequest("Upload-Metadata is not ASCII".into()))?;
     let metadata =
         UploadMetadata::parse(metadata).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let (shared, now) = (state.shared(), state.now_ms());
+    let (shared, now, quotas) = (state.shared(), state.now_ms(), state.quotas());
     let user = auth.session.user;
     let device = auth.device;
     let begun = state
-        .blocking(move || begin(&shared, &user, &device, metadata, length, now))
+        .blocking(move || begin(&shared, &quotas, &user, &device, metadata, length, now))
         .await?;
     let (id, offset) = match begun {
         Begin::At { id, offset } => (id, offset),
@@ -77,6 +89,12 @@ pub(super) async fn create(
             ));
         }
         Begin::TooMany => return Err(AppError::TooManyUploads),
+        Begin::OverQuota(refusal) => {
+            return Err(AppError::QuotaExceeded {
+                needed: length,
+                refusal,
+            });
+        }
     };
     let mut response = StatusCode::CREATED.into_response();
     let headers = response.headers_mut();
@@ -308,11 +326,14 @@ enum Begin {
     /// The tenant has a blob with this hash and another length.
     LengthMismatch,
     TooMany,
+    OverQuota(QuotaRefusal),
 }
 
-/// Creates an upload (after sweeping expired ones), or finds there is nothing to send.
+/// Creates an upload (after sweeping expired uploads and collecting unnamed blobs, so their
+/// space is free), or finds there is nothing to send.
 fn begin(
     shared: &Shared,
+    quotas: &Quotas,
     user: &UserRecord,
     device: &DeviceRecord,
     meta: UploadMetadata,
@@ -327,8 +348,9 @@ fn begin(
         return Ok(Begin::Hidden);
     }
     sweep(shared, now)?;
+    collect_unnamed(shared, quotas.unnamed_blob_grace_ms, now, COLLECT_BATCH)?;
     let store = &shared.store;
-    let mut upload = UploadRecord {
+    let upload = UploadRecord {
         id: hex::encode(rand::random::<[u8; 32]>()),
         tenant_id: user.tenant_id.clone(),
         user_id: user.id.clone(),
@@ -344,19 +366,18 @@ fn begin(
         patch_requests: 0,
         bytes_received: 0,
     };
-    if let Some(blob) = store.blob(&upload.tenant_id, &upload.sha256)? {
-        if blob.length != length {
-            return Ok(Begin::LengthMismatch);
+    // Already stored: recorded as a finished upload (so its Location answers HEAD like any
+    // other), at no cost to the quota.
+    match store.claim_stored_blob(&upload)? {
+        Claim::Claimed => {
+            tracing::debug!(tenant = %upload.tenant_id, upload = %upload.id, "blob already stored");
+            return Ok(Begin::At {
+                id: upload.id,
+                offset: length,
+            });
         }
-        // Recorded as a finished upload, so its Location answers HEAD like any other.
-        upload.offset = length;
-        upload.state = UploadState::Done;
-        store.create_upload(&upload, MAX_OPEN_UPLOADS_PER_DEVICE)?;
-        tracing::debug!(tenant = %upload.tenant_id, upload = %upload.id, "blob already stored");
-        return Ok(Begin::At {
-            id: upload.id,
-            offset: length,
-        });
+        Claim::LengthMismatch => return Ok(Begin::LengthMismatch),
+        Claim::NotStored => {}
     }
     // The same device asking again (its answer was lost, or it forgot the Location) resumes.
     if let Some(open) = store.open_upload(&device.id, &upload.sha256, length)?
@@ -367,11 +388,26 @@ fn begin(
             offset: open.offset,
         });
     }
+    let limits = UploadLimits {
+        max_open_per_device: MAX_OPEN_UPLOADS_PER_DEVICE,
+        max_open_bytes_per_user: MAX_OPEN_BYTES_PER_USER,
+        tenant_blob_bytes: quotas.tenant_blob_bytes,
+        user_blob_bytes: quotas.user_blob_bytes,
+        upload_ttl_ms: UPLOAD_TTL_MS,
+    };
     let blobs = &shared.blobs.store;
     blobs.create_partial(&upload.tenant_id, &upload.id)?;
-    if !store.create_upload(&upload, MAX_OPEN_UPLOADS_PER_DEVICE)? {
+    let refused = match store.create_upload(&upload, &limits)? {
+        Admission::Created => None,
+        Admission::TooManyOpen => Some(Begin::TooMany),
+        Admission::OverQuota(refusal) => {
+            tracing::info!(tenant = %upload.tenant_id, scope = ?refusal.scope, "upload refused: over quota");
+            Some(Begin::OverQuota(refusal))
+        }
+    };
+    if let Some(refused) = refused {
         blobs.discard_partial(&upload.tenant_id, &upload.id)?;
-        return Ok(Begin::TooMany);
+        return Ok(refused);
     }
     tracing::debug!(tenant = %upload.tenant_id, upload = %upload.id, "upload created");
     Ok(Begin::At {
@@ -380,11 +416,13 @@ fn begin(
     })
 }
 
-/// Drops uploads older than [`UPLOAD_TTL_MS`]: the bytes of unfinished ones, and the rows.
-fn sweep(shared: &Shared, now: i64) -> Result<(), Error> {
+/// Drops at most one batch of uploads older than [`UPLOAD_TTL_MS`]: the bytes of unfinished
+/// ones, and the rows. Returns how many.
+pub(super) fn sweep(shared: &Shared, now: i64) -> Result<usize, Error> {
     // Created at or before `now - UPLOAD_TTL_MS`, as `is_gone` counts.
     let cutoff = now.saturating_sub(UPLOAD_TTL_MS).saturating_add(1);
     let old = shared.store.uploads_created_before(cutoff, SWEEP_BATCH)?;
+    let swept = old.len();
     for upload in old {
         let _turn = shared.blobs.lock(&upload.id);
         if upload.state == UploadState::Uploading {
@@ -398,7 +436,7 @@ fn sweep(shared: &Shared, now: i64) -> Result<(), Error> {
             .delete_uploads(std::slice::from_ref(&upload.id))?;
         tracing::debug!(tenant = %upload.tenant_id, upload = %upload.id, "old upload swept");
     }
-    Ok(())
+    Ok(swept)
 }
 
 /// What a PATCH did.
@@ -459,7 +497,11 @@ fn patch(
         }
     }
     let mut outcome = Patched::To(to);
-    if to == upload.length && upload.state == UploadState::Uploading {
+    // From the hash check to the row's commit: a collector must not remove the file between
+    // "already there" and the row that says so.
+    let finishing = (to == upload.length && upload.state == UploadState::Uploading)
+        .then(|| shared.blobs.lock_blob(tenant, &upload.sha256));
+    if finishing.is_some() {
         match blobs.finalize(tenant, &upload.id, &upload.sha256, upload.length)? {
             Finalized::Stored | Finalized::AlreadyStored => {
                 record.finish = Some(UploadFinish::Stored(BlobRecord {
@@ -468,6 +510,7 @@ fn patch(
                     length: upload.length,
                     mime: upload.mime.clone(),
                     created_at: now,
+                    user_id: Some(upload.user_id.clone()),
                 }));
                 tracing::info!(tenant = %tenant, upload = %upload.id, bytes = upload.length, "blob stored");
             }

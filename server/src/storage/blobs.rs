@@ -1,8 +1,9 @@
 //! What the store keeps for the blob lane: uploads in progress with their bookkeeping, stored
-//! blobs (once per tenant and hash), and which tickets reference a blob. The bytes themselves
-//! live in a [`crate::blobs::BlobStore`].
+//! blobs (once per tenant and hash), which tickets reference a blob, and what each tenant and
+//! user holds against their quota. The bytes themselves live in a [`crate::blobs::BlobStore`].
 
 use fieldwork_core::sync::blob_protocol::BlobKind;
+use serde::Serialize;
 
 /// Where an upload stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +68,111 @@ pub struct BlobRecord {
     pub length: u64,
     pub mime: String,
     pub created_at: i64,
+    /// Who stored it first: its bytes count against their quota. `None` only for blobs stored
+    /// before quotas existed whose upload was already swept.
+    pub user_id: Option<String>,
+}
+
+/// The limits a new upload is admitted under: the server-wide defaults. A tenant's own quotas
+/// ([`TenantQuotas`]) replace them, read in the same transaction as the admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    /// Unfinished uploads one device may have at once.
+    pub max_open_per_device: usize,
+    /// Declared bytes of one user's unfinished uploads at once: a reservation costs no traffic,
+    /// so without this a few users could hold a tenant's whole quota with empty uploads.
+    pub max_open_bytes_per_user: u64,
+    pub tenant_blob_bytes: u64,
+    pub user_blob_bytes: u64,
+    /// Uploads created this long before the new one are expired and hold no bytes in flight.
+    pub upload_ttl_ms: i64,
+}
+
+/// Whether a new upload was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Created,
+    /// The device has [`UploadLimits::max_open_per_device`] unfinished uploads, or the user's
+    /// unfinished uploads would declare more than [`UploadLimits::max_open_bytes_per_user`].
+    TooManyOpen,
+    /// Storing it would take the tenant or the user over their quota.
+    OverQuota(QuotaRefusal),
+}
+
+/// Which quota an upload would break, and how it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaRefusal {
+    pub scope: QuotaScope,
+    /// The quota, in bytes.
+    pub limit: u64,
+    /// Bytes held now: stored blobs plus open uploads.
+    pub used: u64,
+}
+
+/// Whose quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaScope {
+    Tenant,
+    User,
+}
+
+/// What asking for an already stored blob found (one transaction, so the collector cannot
+/// take the blob in between).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The tenant has no such blob: the bytes must be uploaded.
+    NotStored,
+    /// The tenant has it: the finished upload is recorded and the blob's grace period starts
+    /// again. Costs no quota.
+    Claimed,
+    /// The tenant has a blob with this hash and another length.
+    LengthMismatch,
+}
+
+/// An admin's overrides of the server-wide [`crate::config::Quotas`] for one tenant; `None`
+/// keeps the server's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TenantQuotas {
+    pub blob_bytes: Option<u64>,
+    pub user_blob_bytes: Option<u64>,
+    pub devices_per_user: Option<u32>,
+}
+
+/// Bytes held by a tenant or a user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BlobUsage {
+    /// Stored blobs charged to them.
+    pub stored_bytes: u64,
+    pub stored_blobs: u64,
+    /// Declared lengths of their unfinished, unexpired uploads (counted against the quota too).
+    pub open_bytes: u64,
+    pub open_uploads: u64,
+}
+
+impl BlobUsage {
+    /// What counts against the quota.
+    pub fn held_bytes(&self) -> u64 {
+        self.stored_bytes.saturating_add(self.open_bytes)
+    }
+}
+
+/// One user's share of a tenant's storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserUsage {
+    pub user_id: String,
+    pub name: String,
+    pub usage: BlobUsage,
+}
+
+/// A tenant's storage as an admin sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TenantUsage {
+    pub tenant: BlobUsage,
+    /// Stored blobs no ticket names (collected after the grace period).
+    pub unnamed_bytes: u64,
+    pub unnamed_blobs: u64,
+    /// Users holding anything, most bytes first.
+    pub users: Vec<UserUsage>,
 }
 
 /// A ticket whose attachments name a blob.

@@ -18,7 +18,10 @@ use serde::Serialize;
 
 use crate::error::Error;
 
-pub use blobs::{BlobRecord, BlobRef, PatchRecord, UploadFinish, UploadRecord, UploadState};
+pub use blobs::{
+    Admission, BlobRecord, BlobRef, BlobUsage, Claim, PatchRecord, QuotaRefusal, QuotaScope,
+    TenantQuotas, TenantUsage, UploadFinish, UploadLimits, UploadRecord, UploadState, UserUsage,
+};
 pub use positions::{PositionRecord, PositionWrite};
 pub use sqlite::SqliteStore;
 
@@ -75,6 +78,21 @@ pub struct DeviceRecord {
     /// Lowercase hex.
     pub actor_id: String,
     pub name: String,
+}
+
+/// A device as an admin sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceInfo {
+    pub id: String,
+    pub name: String,
+    /// Lowercase hex.
+    pub actor_id: String,
+    /// Server time of its first registration.
+    pub created_at: i64,
+    /// Set once an admin removed it; it no longer counts against the device cap.
+    pub removed_at: Option<i64>,
+    /// Tokens of this device that still work.
+    pub live_tokens: u64,
 }
 
 /// What a token may be used for (`docs/sync-protocol.md`, "Tokens and devices").
@@ -276,16 +294,37 @@ pub trait ServerStore: Send + Sync + fmt::Debug {
     fn list_users(&self, tenant_id: &str) -> Result<Vec<UserRecord>>;
     /// Registers a device with its first token. A device that registers again with the same
     /// actor (same user) keeps its id and gets the new token; its older tokens are revoked.
-    /// An actor registered to another user fails with [`Error::ActorTaken`].
-    fn register_device(&self, device: &DeviceRecord, token: &TokenRecord) -> Result<DeviceRecord>;
+    /// An actor registered to another user fails with [`Error::ActorTaken`]. A device that
+    /// would take the user over `devices_per_user` devices (the server's default; the tenant's
+    /// own cap replaces it) fails with [`Error::TooManyDevices`]: a new actor, or one an admin
+    /// removed. Checked and written in one transaction, so parallel registrations cannot
+    /// overshoot.
+    fn register_device(
+        &self,
+        device: &DeviceRecord,
+        token: &TokenRecord,
+        devices_per_user: u32,
+    ) -> Result<DeviceRecord>;
+    /// The devices of a user, removed ones included, oldest first.
+    fn list_devices(&self, user_id: &str) -> Result<Vec<DeviceInfo>>;
+    /// Removes a device: revokes its tokens and stops counting it against the device cap
+    /// ([`Error::UnknownDevice`] if there is no such device). It may sign in again later, as
+    /// a device that counts again.
+    fn remove_device(&self, device_id: &str, at: i64) -> Result<DeviceInfo>;
     /// The live (not revoked) token with this hash.
     fn session(&self, token_hash: &str) -> Result<Option<Session>>;
     /// Revokes a token; false if there is no live token with this hash.
     fn revoke_token(&self, token_hash: &str, at: i64) -> Result<bool>;
 
-    /// Stores a new upload. One in state [`UploadState::Uploading`] is refused (`Ok(false)`) when
-    /// its device already has `max_open_per_device` uploads in that state.
-    fn create_upload(&self, upload: &UploadRecord, max_open_per_device: usize) -> Result<bool>;
+    /// Stores a new upload in state [`UploadState::Uploading`], unless its device already has
+    /// `max_open_per_device` of them, its user's open uploads would declare more than
+    /// `max_open_bytes_per_user`, or its declared length would take the tenant or the user over
+    /// their quota: stored bytes plus the declared lengths of open, unexpired uploads.
+    /// Checked and written in one transaction, so parallel uploads cannot overshoot a quota.
+    fn create_upload(&self, upload: &UploadRecord, limits: &UploadLimits) -> Result<Admission>;
+    /// If the tenant already stores the blob `upload` names (same hash and length), records
+    /// `upload` as finished and starts the blob's grace period again, in one transaction.
+    fn claim_stored_blob(&self, upload: &UploadRecord) -> Result<Claim>;
     /// An upload by id, in any tenant: callers check it is theirs.
     fn upload(&self, upload_id: &str) -> Result<Option<UploadRecord>>;
     /// The newest upload of this device still in progress for the same blob and length.
@@ -306,6 +345,20 @@ pub trait ServerStore: Send + Sync + fmt::Debug {
     fn blob(&self, tenant_id: &str, sha256: &str) -> Result<Option<BlobRecord>>;
     /// The tickets of a tenant whose attachments name the blob.
     fn blob_ref_tickets(&self, tenant_id: &str, sha256: &str) -> Result<Vec<String>>;
+    /// At most `limit` stored blobs (any tenant) no ticket names, last claimed before `before`,
+    /// oldest claim first.
+    fn unnamed_blobs(&self, before: i64, limit: usize) -> Result<Vec<BlobRecord>>;
+    /// Deletes the rows of those `blobs` that are still unnamed and unclaimed since `before`,
+    /// checked and deleted in one transaction (a push naming one commits before or after, never
+    /// in between), and takes their bytes off the usage counters. Returns the deleted ones: the
+    /// caller removes their files afterwards.
+    fn delete_unnamed_blobs(&self, blobs: &[BlobRecord], before: i64) -> Result<Vec<BlobRecord>>;
+
+    /// A tenant's overrides of the server's quotas.
+    fn tenant_quotas(&self, tenant_id: &str) -> Result<TenantQuotas>;
+    fn set_tenant_quotas(&self, tenant_id: &str, quotas: &TenantQuotas) -> Result<()>;
+    /// What a tenant and its users hold; open uploads count when created after `open_after`.
+    fn tenant_usage(&self, tenant_id: &str, open_after: i64) -> Result<TenantUsage>;
 
     /// Makes `position` its user's last known one, unless the stored one arrived less than
     /// `min_interval_ms` before it (by `received_at`, server time).

@@ -16,6 +16,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0002_blobs_positions.sql"),
     include_str!("sql/0003_pull_indexes.sql"),
     include_str!("sql/0004_tenant_scoped.sql"),
+    include_str!("sql/0005_blob_quotas.sql"),
 ];
 
 /// The schema version this build writes.
@@ -160,6 +161,64 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM blob_refs", [], |r| r.get(0))
             .expect("refs");
         assert_eq!(refs, 1);
+    }
+
+    #[test]
+    fn blobs_stored_before_quotas_are_counted_and_charged_to_their_uploader() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("v3.db");
+        {
+            let mut conn = Connection::open(&path).expect("old db");
+            migrate(&mut conn, 3).expect("v3 builds");
+            conn.execute_batch(
+                "INSERT INTO tenants (id, name, created_at) VALUES ('t', 'acme', 0);
+                 INSERT INTO users (id, tenant_id, name, role, created_at)
+                     VALUES ('u', 't', 'li', 'rider', 0);
+                 INSERT INTO devices (id, user_id, tenant_id, actor_id, name, created_at)
+                     VALUES ('d', 'u', 't', 'aa', 'phone', 0);
+                 INSERT INTO tickets (id, tenant_id, reporter_id, status, last_seq)
+                     VALUES ('k', 't', 'u', 'new', 0);
+                 INSERT INTO blobs (tenant_id, sha256, length, mime, created_at) VALUES
+                     ('t', 'named', 100, 'image/jpeg', 5),
+                     ('t', 'junk', 30, 'image/jpeg', 6),
+                     ('t', 'old', 7, 'image/jpeg', 1);
+                 INSERT INTO blob_refs (tenant_id, sha256, ticket_id) VALUES ('t', 'named', 'k');
+                 INSERT INTO blob_uploads (id, tenant_id, user_id, device_id, sha256, kind, mime,
+                     ticket_id, upload_length, upload_offset, state, created_at, updated_at)
+                 VALUES ('x', 't', 'u', 'd', 'named', 'full', 'image/jpeg', 'k', 100, 100, 'done', 4, 5),
+                        ('y', 't', 'u', 'd', 'junk', 'full', 'image/jpeg', 'k', 30, 30, 'done', 5, 6);",
+            )
+            .expect("v3 data");
+        }
+        let conn = open_writer(&path).expect("upgrades");
+        let flags: Vec<(String, Option<String>, i64, i64)> = conn
+            .prepare("SELECT sha256, user_id, claimed_at, named FROM blobs ORDER BY sha256")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                    .collect()
+            })
+            .expect("blobs");
+        assert_eq!(
+            flags,
+            [
+                ("junk".into(), Some("u".into()), 6, 0),
+                ("named".into(), Some("u".into()), 5, 1),
+                ("old".into(), None, 1, 0),
+            ]
+        );
+        let tenant: (i64, i64) = conn
+            .query_row("SELECT bytes, blobs FROM tenant_blob_usage", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("tenant usage");
+        let user: (i64, i64) = conn
+            .query_row(
+                "SELECT bytes, blobs FROM user_blob_usage WHERE user_id = 'u'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("user usage");
+        assert_eq!((tenant, user), ((137, 3), (130, 2)));
     }
 
     #[test]

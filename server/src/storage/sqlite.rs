@@ -1,9 +1,11 @@
 //! [`SqliteStore`]: the embedded backend. One file in WAL mode, `synchronous=FULL`, one writer
-//! connection behind a mutex and a small pool of read-only connections. The blob lane's and the
-//! positions' SQL are in the submodules.
+//! connection behind a mutex and a small pool of read-only connections. The SQL of the blob lane,
+//! quotas, devices and positions is in the submodules.
 
 mod blobs;
+mod devices;
 mod positions;
+mod quotas;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -473,56 +475,21 @@ impl ServerStore for SqliteStore {
         })
     }
 
-    fn register_device(&self, device: &DeviceRecord, token: &TokenRecord) -> Result<DeviceRecord> {
-        self.write(|tx| {
-            let existing: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT id, user_id FROM devices WHERE actor_id = ?1",
-                    [&device.actor_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let device = match existing {
-                Some((_, user_id)) if user_id != device.user_id => return Err(Error::ActorTaken),
-                Some((id, _)) => {
-                    tx.execute(
-                        "UPDATE tokens SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
-                        params![id, token.created_at],
-                    )?;
-                    tx.execute(
-                        "UPDATE devices SET name = ?2 WHERE id = ?1",
-                        params![id, device.name],
-                    )?;
-                    DeviceRecord {
-                        id,
-                        ..device.clone()
-                    }
-                }
-                None => {
-                    tx.execute(
-                        "INSERT INTO devices (id, user_id, tenant_id, actor_id, name, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![
-                            device.id,
-                            device.user_id,
-                            device.tenant_id,
-                            device.actor_id,
-                            device.name,
-                            token.created_at
-                        ],
-                    )?;
-                    device.clone()
-                }
-            };
-            insert_token(
-                tx,
-                &TokenRecord {
-                    device_id: Some(device.id.clone()),
-                    ..token.clone()
-                },
-            )?;
-            Ok(device)
-        })
+    fn register_device(
+        &self,
+        device: &DeviceRecord,
+        token: &TokenRecord,
+        devices_per_user: u32,
+    ) -> Result<DeviceRecord> {
+        self.write(|tx| devices::register_device(tx, device, token, devices_per_user))
+    }
+
+    fn list_devices(&self, user_id: &str) -> Result<Vec<DeviceInfo>> {
+        self.with_reader(|conn| devices::list_devices(conn, user_id))
+    }
+
+    fn remove_device(&self, device_id: &str, at: i64) -> Result<DeviceInfo> {
+        self.write(|tx| devices::remove_device(tx, device_id, at))
     }
 
     fn session(&self, token_hash: &str) -> Result<Option<Session>> {
@@ -579,8 +546,12 @@ impl ServerStore for SqliteStore {
         })
     }
 
-    fn create_upload(&self, upload: &UploadRecord, max_open_per_device: usize) -> Result<bool> {
-        self.write(|tx| blobs::create_upload(tx, upload, max_open_per_device))
+    fn create_upload(&self, upload: &UploadRecord, limits: &UploadLimits) -> Result<Admission> {
+        self.write(|tx| blobs::create_upload(tx, upload, limits))
+    }
+
+    fn claim_stored_blob(&self, upload: &UploadRecord) -> Result<Claim> {
+        self.write(|tx| blobs::claim_stored_blob(tx, upload))
     }
 
     fn upload(&self, upload_id: &str) -> Result<Option<UploadRecord>> {
@@ -614,6 +585,26 @@ impl ServerStore for SqliteStore {
 
     fn blob_ref_tickets(&self, tenant_id: &str, sha256: &str) -> Result<Vec<String>> {
         self.with_reader(|conn| blobs::blob_ref_tickets(conn, tenant_id, sha256))
+    }
+
+    fn unnamed_blobs(&self, before: i64, limit: usize) -> Result<Vec<BlobRecord>> {
+        self.with_reader(|conn| blobs::unnamed_blobs(conn, before, limit))
+    }
+
+    fn delete_unnamed_blobs(&self, blobs: &[BlobRecord], before: i64) -> Result<Vec<BlobRecord>> {
+        self.write(|tx| blobs::delete_unnamed_blobs(tx, blobs, before))
+    }
+
+    fn tenant_quotas(&self, tenant_id: &str) -> Result<TenantQuotas> {
+        self.with_reader(|conn| quotas::tenant_quotas(conn, tenant_id))
+    }
+
+    fn set_tenant_quotas(&self, tenant_id: &str, q: &TenantQuotas) -> Result<()> {
+        self.write(|tx| quotas::set_tenant_quotas(tx, tenant_id, q))
+    }
+
+    fn tenant_usage(&self, tenant_id: &str, open_after: i64) -> Result<TenantUsage> {
+        self.with_reader(|conn| quotas::tenant_usage(conn, tenant_id, open_after))
     }
 
     fn record_position(

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod tus;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use fieldwork_core::sync::protocol::{
 use fieldwork_core::ticket::{ActorId, Change, Edit, NewTicket, Ticket, TicketDocument};
 use fieldwork_core::{Actor, Role};
 use fieldwork_server::admin::{Admin, NewUser};
+use fieldwork_server::config::Quotas;
 use fieldwork_server::{AppState, ServerConfig, app};
 use serde::de::DeserializeOwned;
 use tower::ServiceExt;
@@ -77,23 +80,31 @@ impl Harness {
 
     /// A server that keeps at most `doc_cache` documents in memory.
     pub fn with_doc_cache(doc_cache: usize) -> Harness {
-        Self::build(doc_cache, Arc::new(SystemClock))
+        Self::build(doc_cache, Arc::new(SystemClock), Quotas::default())
     }
 
     /// A server whose time moves only when the test moves `clock`.
     pub fn with_clock(clock: Arc<ManualClock>) -> Harness {
-        Self::build(fieldwork_server::config::DEFAULT_DOC_CACHE, clock)
+        Self::with_quotas(clock, Quotas::default())
     }
 
-    fn build(doc_cache: usize, clock: Arc<dyn Clock>) -> Harness {
+    /// A server on `clock` with these server-wide storage quotas and device cap.
+    pub fn with_quotas(clock: Arc<ManualClock>, quotas: Quotas) -> Harness {
+        Self::build(fieldwork_server::config::DEFAULT_DOC_CACHE, clock, quotas)
+    }
+
+    fn build(doc_cache: usize, clock: Arc<dyn Clock>, quotas: Quotas) -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         let config = ServerConfig {
             doc_cache,
+            quotas,
             ..ServerConfig::new(&data)
         };
-        let state = AppState::open_with_clock(&config, clock).expect("server state opens");
-        let admin = Admin::open(&data).expect("admin opens the same data dir");
+        let state = AppState::open_with_clock(&config, clock.clone()).expect("server state opens");
+        let admin = Admin::open(&data)
+            .expect("admin opens the same data dir")
+            .with_clock(clock);
         Harness {
             app: app(state.clone()),
             state,

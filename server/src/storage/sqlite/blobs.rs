@@ -1,12 +1,14 @@
-//! The blob lane's rows: `blob_uploads`, `blobs` and `blob_refs`.
+//! The blob lane's rows: `blob_uploads`, `blobs` and `blob_refs`, with the quota check at upload
+//! creation and the collector's check-and-delete of unnamed blobs.
 
 use fieldwork_core::sync::blob_protocol::BlobKind;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{seq_of, sql_seq};
+use super::{quotas, seq_of, sql_seq};
 use crate::error::Error;
 use crate::storage::{
-    BlobRecord, BlobRef, PatchRecord, Result, UploadFinish, UploadRecord, UploadState,
+    Admission, BlobRecord, BlobRef, Claim, PatchRecord, QuotaRefusal, QuotaScope, Result,
+    UploadFinish, UploadLimits, UploadRecord, UploadState,
 };
 
 const UPLOAD_COLUMNS: &str = "id, tenant_id, user_id, device_id, sha256, kind, mime, ticket_id,
@@ -50,18 +52,47 @@ fn uploads(
 pub(super) fn create_upload(
     conn: &Connection,
     u: &UploadRecord,
-    max_open_per_device: usize,
-) -> Result<bool> {
+    limits: &UploadLimits,
+) -> Result<Admission> {
     if u.state == UploadState::Uploading {
         let open: i64 = conn
             .prepare_cached(
                 "SELECT COUNT(*) FROM blob_uploads WHERE device_id = ?1 AND state = 'uploading'",
             )?
             .query_row([&u.device_id], |r| r.get(0))?;
-        if usize::try_from(open).unwrap_or(usize::MAX) >= max_open_per_device {
-            return Ok(false);
+        if usize::try_from(open).unwrap_or(usize::MAX) >= limits.max_open_per_device {
+            return Ok(Admission::TooManyOpen);
+        }
+        let open_after = u.created_at.saturating_sub(limits.upload_ttl_ms);
+        let user = quotas::usage(conn, &u.tenant_id, Some(&u.user_id), open_after)?;
+        if user.open_bytes.saturating_add(u.length) > limits.max_open_bytes_per_user {
+            return Ok(Admission::TooManyOpen);
+        }
+        let own = quotas::tenant_quotas(conn, &u.tenant_id)?;
+        let checks = [
+            (
+                QuotaScope::Tenant,
+                own.blob_bytes.unwrap_or(limits.tenant_blob_bytes),
+                quotas::usage(conn, &u.tenant_id, None, open_after)?,
+            ),
+            (
+                QuotaScope::User,
+                own.user_blob_bytes.unwrap_or(limits.user_blob_bytes),
+                user,
+            ),
+        ];
+        for (scope, limit, usage) in checks {
+            let used = usage.held_bytes();
+            if used.saturating_add(u.length) > limit {
+                return Ok(Admission::OverQuota(QuotaRefusal { scope, limit, used }));
+            }
         }
     }
+    insert_upload(conn, u)?;
+    Ok(Admission::Created)
+}
+
+fn insert_upload(conn: &Connection, u: &UploadRecord) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO blob_uploads (id, tenant_id, user_id, device_id, sha256, kind, mime, ticket_id,
              upload_length, upload_offset, state, created_at, updated_at)
@@ -81,7 +112,29 @@ pub(super) fn create_upload(
         u.state.as_str(),
         u.created_at
     ])?;
-    Ok(true)
+    Ok(())
+}
+
+pub(super) fn claim_stored_blob(conn: &Connection, u: &UploadRecord) -> Result<Claim> {
+    let Some(blob) = blob(conn, &u.tenant_id, &u.sha256)? else {
+        return Ok(Claim::NotStored);
+    };
+    if blob.length != u.length {
+        return Ok(Claim::LengthMismatch);
+    }
+    conn.prepare_cached(
+        "UPDATE blobs SET claimed_at = MAX(claimed_at, ?3) WHERE tenant_id = ?1 AND sha256 = ?2",
+    )?
+    .execute(params![u.tenant_id, u.sha256, u.created_at])?;
+    insert_upload(
+        conn,
+        &UploadRecord {
+            offset: u.length,
+            state: UploadState::Done,
+            ..u.clone()
+        },
+    )?;
+    Ok(Claim::Claimed)
 }
 
 pub(super) fn upload(conn: &Connection, id: &str) -> Result<Option<UploadRecord>> {
@@ -129,7 +182,7 @@ pub(super) fn record_patch(conn: &Connection, p: &PatchRecord) -> Result<()> {
         None => return Ok(()),
         Some(UploadFinish::Failed) => UploadState::Failed,
         Some(UploadFinish::Stored(blob)) => {
-            insert_blob(conn, blob)?;
+            insert_blob(conn, blob, p.at)?;
             UploadState::Done
         }
     };
@@ -138,18 +191,34 @@ pub(super) fn record_patch(conn: &Connection, p: &PatchRecord) -> Result<()> {
     Ok(())
 }
 
-fn insert_blob(conn: &Connection, b: &BlobRecord) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO blobs (tenant_id, sha256, length, mime, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-    )?
-    .execute(params![
-        b.tenant_id,
-        b.sha256,
-        sql_seq(b.length),
-        b.mime,
-        b.created_at
-    ])?;
+/// Records a blob just moved into place, charged to its uploader; a blob recorded already only
+/// has its grace period started again.
+fn insert_blob(conn: &Connection, b: &BlobRecord, at: i64) -> Result<()> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO blobs (tenant_id, sha256, length, mime, created_at, user_id, claimed_at,
+                 named)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+                 EXISTS (SELECT 1 FROM blob_refs r WHERE r.tenant_id = ?1 AND r.sha256 = ?2))
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            b.tenant_id,
+            b.sha256,
+            sql_seq(b.length),
+            b.mime,
+            b.created_at,
+            b.user_id,
+            at
+        ])?;
+    if inserted == 1 {
+        quotas::charge(conn, b, 1)?;
+    } else {
+        conn.prepare_cached(
+            "UPDATE blobs SET claimed_at = MAX(claimed_at, ?3) WHERE tenant_id = ?1 AND sha256 = ?2",
+        )?
+        .execute(params![b.tenant_id, b.sha256, at])?;
+    }
     Ok(())
 }
 
@@ -174,21 +243,81 @@ pub(super) fn delete_uploads(conn: &Connection, ids: &[String]) -> Result<()> {
     Ok(())
 }
 
+const BLOB_COLUMNS: &str = "tenant_id, sha256, length, mime, created_at, user_id";
+
+fn blob_at(r: &Row) -> rusqlite::Result<BlobRecord> {
+    Ok(BlobRecord {
+        tenant_id: r.get(0)?,
+        sha256: r.get(1)?,
+        length: seq_of(r.get(2)?),
+        mime: r.get(3)?,
+        created_at: r.get(4)?,
+        user_id: r.get(5)?,
+    })
+}
+
 pub(super) fn blob(conn: &Connection, tenant_id: &str, sha256: &str) -> Result<Option<BlobRecord>> {
+    let sql = format!("SELECT {BLOB_COLUMNS} FROM blobs WHERE tenant_id = ?1 AND sha256 = ?2");
     Ok(conn
-        .prepare_cached(
-            "SELECT length, mime, created_at FROM blobs WHERE tenant_id = ?1 AND sha256 = ?2",
-        )?
-        .query_row([tenant_id, sha256], |r| {
-            Ok(BlobRecord {
-                tenant_id: tenant_id.to_owned(),
-                sha256: sha256.to_owned(),
-                length: seq_of(r.get(0)?),
-                mime: r.get(1)?,
-                created_at: r.get(2)?,
-            })
-        })
+        .prepare_cached(&sql)?
+        .query_row([tenant_id, sha256], blob_at)
         .optional()?)
+}
+
+pub(super) fn unnamed_blobs(
+    conn: &Connection,
+    before: i64,
+    limit: usize,
+) -> Result<Vec<BlobRecord>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    // `named = 0` as written, so the partial index `blobs_unnamed` serves it.
+    let sql = format!(
+        "SELECT {BLOB_COLUMNS} FROM blobs WHERE named = 0 AND claimed_at < ?1
+         ORDER BY claimed_at LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![before, limit], blob_at)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Inside one transaction: each blob is deleted only if no `blob_refs` row names it and nobody
+/// claimed it since `before`, and its bytes come off the counters with it.
+pub(super) fn delete_unnamed_blobs(
+    conn: &Connection,
+    candidates: &[BlobRecord],
+    before: i64,
+) -> Result<Vec<BlobRecord>> {
+    let mut deleted = Vec::new();
+    for c in candidates {
+        let gone = conn
+            .prepare_cached(
+                "DELETE FROM blobs WHERE tenant_id = ?1 AND sha256 = ?2 AND claimed_at < ?3
+                     AND NOT EXISTS (SELECT 1 FROM blob_refs r
+                                     WHERE r.tenant_id = ?1 AND r.sha256 = ?2)
+                 RETURNING length, user_id",
+            )?
+            .query_row(params![c.tenant_id, c.sha256, before], |r| {
+                Ok((seq_of(r.get(0)?), r.get::<_, Option<String>>(1)?))
+            })
+            .optional()?;
+        let Some((length, user_id)) = gone else {
+            // Named meanwhile (or claimed again): keep the flag true to the refs.
+            conn.prepare_cached(
+                "UPDATE blobs SET named = 1 WHERE tenant_id = ?1 AND sha256 = ?2
+                     AND EXISTS (SELECT 1 FROM blob_refs r WHERE r.tenant_id = ?1 AND r.sha256 = ?2)",
+            )?
+            .execute([&c.tenant_id, &c.sha256])?;
+            continue;
+        };
+        let blob = BlobRecord {
+            length,
+            user_id,
+            ..c.clone()
+        };
+        quotas::charge(conn, &blob, -1)?;
+        deleted.push(blob);
+    }
+    Ok(deleted)
 }
 
 pub(super) fn blob_ref_tickets(
@@ -209,8 +338,12 @@ pub(super) fn insert_refs(conn: &Connection, tenant_id: &str, refs: &[BlobRef]) 
         "INSERT INTO blob_refs (tenant_id, sha256, ticket_id) VALUES (?1, ?2, ?3)
          ON CONFLICT DO NOTHING",
     )?;
+    let mut name = conn.prepare_cached(
+        "UPDATE blobs SET named = 1 WHERE tenant_id = ?1 AND sha256 = ?2 AND named = 0",
+    )?;
     for r in refs {
         insert.execute([tenant_id, &r.sha256, &r.ticket_id])?;
+        name.execute([tenant_id, &r.sha256])?;
     }
     Ok(())
 }
