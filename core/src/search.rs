@@ -93,40 +93,110 @@ pub fn index_terms(text: &str) -> String {
     terms.join(" ")
 }
 
-/// An FTS5 `MATCH` expression finding text that contains every word of `query` (as a word or the
-/// start of one) and every CJK run of it; `None` when the query has nothing searchable (only
-/// punctuation or spaces). Terms are quoted, so nothing in a query is FTS5 syntax.
-pub fn match_expression(query: &str) -> Option<String> {
-    let mut terms: Vec<String> = Vec::new();
+/// One term an index is asked for: an exact term, or (for a word) any term starting with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexTerm {
+    pub text: String,
+    pub prefix: bool,
+}
+
+/// The index terms a text must all have to match `query` (at most 16; a pasted paragraph is not
+/// a search): each word as a prefix, a single CJK character, or each bigram of a longer CJK run.
+pub fn query_terms(query: &str) -> Vec<IndexTerm> {
+    let mut terms: Vec<IndexTerm> = Vec::new();
     for run in runs(query) {
         match run {
-            Run::Word(word) => terms.push(format!("\"{word}\"*")),
-            Run::Cjk(chars) if chars.len() == 1 => terms.push(format!("\"{}\"", chars[0])),
-            Run::Cjk(chars) => terms.extend(
-                chars
-                    .windows(2)
-                    .map(|pair| format!("\"{}{}\"", pair[0], pair[1])),
-            ),
+            Run::Word(text) => terms.push(IndexTerm { text, prefix: true }),
+            Run::Cjk(chars) if chars.len() == 1 => terms.push(IndexTerm {
+                text: chars[0].to_string(),
+                prefix: false,
+            }),
+            Run::Cjk(chars) => terms.extend(chars.windows(2).map(|pair| IndexTerm {
+                text: pair.iter().collect(),
+                prefix: false,
+            })),
         }
     }
     terms.truncate(MAX_QUERY_TERMS);
     terms.dedup();
+    terms
+}
+
+/// An FTS5 `MATCH` expression finding text that has every one of [`query_terms`]; `None` when
+/// the query has nothing searchable (only punctuation or spaces). Terms are quoted, so nothing in
+/// a query is FTS5 syntax.
+pub fn match_expression(query: &str) -> Option<String> {
+    let terms: Vec<String> = query_terms(query)
+        .into_iter()
+        .map(|t| format!("\"{}\"{}", t.text, if t.prefix { "*" } else { "" }))
+        .collect();
     (!terms.is_empty()).then(|| terms.join(" AND "))
 }
 
-/// Whether `text` matches `query` exactly as a search means it: every word of the query starts a
-/// word of the text (`print` finds "Printer jam"), and every CJK run of the query appears in the
-/// text as written (`制冷` finds "空调不制冷"). What [`match_expression`] finds in an index is a
-/// superset of this, so an index narrows and this confirms.
-pub fn matches(text: &str, query: &str) -> bool {
-    let text_runs = runs(text);
-    let lowered: String = text.chars().flat_map(char::to_lowercase).collect();
-    runs(query).iter().all(|run| match run {
-        Run::Word(word) => text_runs
-            .iter()
-            .any(|t| matches!(t, Run::Word(w) if w.starts_with(word.as_str()))),
-        Run::Cjk(chars) => lowered.contains(&chars.iter().collect::<String>()),
+/// A query taken apart once, to test many texts against (a list query tests every row it scans).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// Lowercased words, each of which must start a word of the text.
+    words: Vec<String>,
+    /// CJK runs, each of which must appear in the text as written.
+    cjk: Vec<String>,
+}
+
+impl SearchQuery {
+    pub fn parse(query: &str) -> Self {
+        let mut parsed = SearchQuery {
+            words: Vec::new(),
+            cjk: Vec::new(),
+        };
+        for run in runs(query) {
+            match run {
+                Run::Word(word) => parsed.words.push(word),
+                Run::Cjk(chars) => parsed.cjk.push(chars.into_iter().collect()),
+            }
+        }
+        parsed
+    }
+
+    /// Whether `text` matches exactly as a search means it: every word of the query starts a
+    /// word of the text (`print` finds "Printer jam", `rinter` does not), and every CJK run of
+    /// the query appears in the text as written (`制冷` finds "空调不制冷"). What
+    /// [`match_expression`] finds in an index is a superset of this, so an index narrows and
+    /// this confirms. A query with nothing searchable matches everything.
+    pub fn matches(&self, text: &str) -> bool {
+        if text.is_ascii() && self.cjk.is_empty() {
+            return self.words.iter().all(|word| ascii_word_start(text, word));
+        }
+        let lowered = text.to_lowercase();
+        self.cjk.iter().all(|run| lowered.contains(run.as_str()))
+            && self.words.iter().all(|word| {
+                lowered.match_indices(word.as_str()).any(|(at, _)| {
+                    // A word starts where the text starts, after a CJK character, or after
+                    // anything that is not a letter or digit (as `runs` splits words).
+                    lowered[..at]
+                        .chars()
+                        .next_back()
+                        .is_none_or(|before| is_cjk(before) || !before.is_alphanumeric())
+                })
+            })
+    }
+}
+
+/// Whether lowercase `word` starts a word of ASCII `text`, ignoring case, without allocating
+/// (most titles a list scans are ASCII).
+fn ascii_word_start(text: &str, word: &str) -> bool {
+    let (text, word) = (text.as_bytes(), word.as_bytes());
+    if word.is_empty() || word.len() > text.len() {
+        return word.is_empty();
+    }
+    (0..=text.len() - word.len()).any(|at| {
+        (at == 0 || !text[at - 1].is_ascii_alphanumeric())
+            && text[at..at + word.len()].eq_ignore_ascii_case(word)
     })
+}
+
+/// [`SearchQuery::matches`] for one text.
+pub fn matches(text: &str, query: &str) -> bool {
+    SearchQuery::parse(query).matches(text)
 }
 
 #[cfg(test)]
@@ -147,7 +217,10 @@ mod tests {
 
     #[test]
     fn chinese_runs_become_characters_and_bigrams() {
-        assert_eq!(index_terms("空调不制冷"), "空 空调 调 调不 不 不制 制 制冷 冷");
+        assert_eq!(
+            index_terms("空调不制冷"),
+            "空 空调 调 调不 不 不制 制 制冷 冷"
+        );
         assert_eq!(
             match_expression("不制冷").as_deref(),
             Some("\"不制\" AND \"制冷\"")
@@ -167,12 +240,26 @@ mod tests {
     #[test]
     fn matching_means_word_starts_and_chinese_as_written() {
         assert!(matches("POS printer jammed", "print JAM"));
-        assert!(!matches("POS printer jammed", "rinter"), "not inside a word");
+        assert!(
+            !matches("POS printer jammed", "rinter"),
+            "not inside a word"
+        );
         assert!(matches("空调不制冷", "制冷"));
         assert!(matches("空调不制冷", "空调 冷"));
-        assert!(!matches("制冷不空调", "空调制冷"), "bigrams present, text not as written");
+        assert!(
+            !matches("制冷不空调", "空调制冷"),
+            "bigrams present, text not as written"
+        );
         assert!(matches("冷柜POS机", "pos机"));
-        assert!(matches("anything", "  ?? "), "nothing searchable matches everything");
+        assert!(
+            matches("anything", "  ?? "),
+            "nothing searchable matches everything"
+        );
+        assert!(matches("A/C unit: 空调fan", "fan 空调 unit c"));
+        assert!(!matches("Refan", "fan"));
+        assert!(matches("Ticket 12 SCALE fault", "scale fau"));
+        assert!(!matches("Ticket 12 rescale", "scale"));
+        assert!(matches("Ticket", "t"));
     }
 
     #[test]

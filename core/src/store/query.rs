@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{StoreError, search_index};
 use crate::model::{Priority, Status, TicketKind};
-use crate::search::match_expression;
+use crate::search::{match_expression, query_terms};
 
 /// How a list is ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,12 +85,41 @@ fn rare_threshold(conn: &Connection, page_end: u64) -> Result<usize, StoreError>
     Ok(balance.clamp(100, 5_000))
 }
 
+/// Whether a search for `text` is cheaper from the index's candidates than by a scan.
+fn rare_term(conn: &Connection, query: &ListQuery, text: &str) -> Result<bool, StoreError> {
+    let page_end = u64::from(query.limit.clamp(1, MAX_PAGE)) + u64::from(query.offset);
+    let rare_below = rare_threshold(conn, page_end)?;
+    Ok(search_index::estimate_matches(conn, &query_terms(text), rare_below)? < rare_below)
+}
+
 pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<TicketSummary>, StoreError> {
     let mut sql = String::from(
         "SELECT id, number, kind, status, priority, category, title, assignee, updated_at,
-                sla_due_key, conflicts FROM tickets WHERE 1",
+                sla_due_key, conflicts FROM ",
     );
     let mut args: Vec<Value> = Vec::new();
+    let search = query
+        .text
+        .as_deref()
+        .and_then(|text| match_expression(text).map(|expression| (text.to_owned(), expression)));
+    match &search {
+        Some((text, expression)) if rare_term(conn, query, text)? => {
+            // A rare term: start from the full-text index's candidates and the rows it has not
+            // caught up with (CROSS JOIN keeps that order), then sort the few found. A common
+            // term scans along the sort index instead and stops after a page. (`DISTINCT` over
+            // `UNION ALL`, not `UNION`: SQLite merges a `UNION` in rowid order, which turns the
+            // second half into a scan of the whole table.)
+            sql.push_str(
+                "(SELECT DISTINCT candidate FROM
+                    (SELECT rowid AS candidate FROM title_search WHERE title_search MATCH ?
+                     UNION ALL SELECT rowid FROM tickets WHERE updated_seq > ?)) AS found
+                 CROSS JOIN tickets ON tickets.rowid = found.candidate WHERE 1",
+            );
+            args.push(expression.clone().into());
+            args.push(search_index::indexed_up_to(conn)?.into());
+        }
+        _ => sql.push_str("tickets WHERE 1"),
+    }
     let mut filter = |sql: &mut String, clause: &str, value: Value| {
         sql.push_str(clause);
         args.push(value);
@@ -122,28 +151,9 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<TicketSum
     if let Some(category) = &query.category {
         filter(&mut sql, " AND +category = ?", category.clone().into());
     }
-    if let Some(text) = query.text.as_deref()
-        && let Some(expression) = match_expression(text)
-    {
-        // Rare terms: the full-text index's few candidates (and the rows it has not caught up
-        // with), sorted. Common ones: a scan along the sort index fills a page after a few rows
-        // per match, cheaper than sorting every match. Either way `title_matches` decides.
-        let page_end = u64::from(query.limit.clamp(1, MAX_PAGE)) + u64::from(query.offset);
-        let rare_below = rare_threshold(conn, page_end)?;
-        if search_index::count_matches(conn, &expression, rare_below)? < rare_below {
-            let mark = search_index::indexed_up_to(conn)?;
-            filter(
-                &mut sql,
-                " AND (rowid IN (SELECT rowid FROM title_search WHERE title_search MATCH ?)",
-                expression.into(),
-            );
-            filter(&mut sql, " OR updated_seq > ?)", mark.into());
-        }
-        filter(
-            &mut sql,
-            " AND title_matches(title, ?)",
-            text.to_owned().into(),
-        );
+    if let Some((text, _)) = search {
+        // Whichever way the rows were found, this decides what a search means.
+        filter(&mut sql, " AND title_matches(title, ?)", text.into());
     }
     sql.push_str(match query.sort {
         SortBy::Updated => " ORDER BY updated_at DESC, id DESC",

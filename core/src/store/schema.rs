@@ -59,9 +59,13 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
         2,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
-            let title = ctx.get_raw(0).as_str().unwrap_or("");
-            let query = ctx.get_raw(1).as_str().unwrap_or("");
-            Ok(crate::search::matches(title, query))
+            // The query is the same for every row of a statement: parsed once, kept by SQLite.
+            let query = ctx.get_or_create_aux(1, |raw| {
+                Ok::<_, rusqlite::Error>(crate::search::SearchQuery::parse(
+                    raw.as_str().unwrap_or(""),
+                ))
+            })?;
+            Ok(query.matches(ctx.get_raw(0).as_str().unwrap_or("")))
         },
     )?;
     Ok(())

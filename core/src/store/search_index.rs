@@ -7,7 +7,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::StoreError;
-use crate::search::index_terms;
+use crate::search::{IndexTerm, index_terms};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -61,7 +61,8 @@ pub(super) fn catch_up(tx: &Transaction, batch: usize) -> Result<usize> {
         return Ok(0);
     };
     let mut delete = tx.prepare_cached("DELETE FROM title_search WHERE rowid = ?1")?;
-    let mut insert = tx.prepare_cached("INSERT INTO title_search (rowid, terms) VALUES (?1, ?2)")?;
+    let mut insert =
+        tx.prepare_cached("INSERT INTO title_search (rowid, terms) VALUES (?1, ?2)")?;
     for (rowid, _, title) in &rows {
         delete.execute([rowid])?;
         insert.execute(params![rowid, index_terms(title)])?;
@@ -85,15 +86,47 @@ pub(super) fn forget(tx: &Transaction, rowid: i64) -> Result<()> {
     Ok(())
 }
 
-/// How many indexed titles match `expression`, counting no further than `limit`.
-pub(super) fn count_matches(conn: &Connection, expression: &str, limit: usize) -> Result<usize> {
-    let n: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM (SELECT 1 FROM title_search WHERE title_search MATCH ?1 LIMIT ?2)",
-        )?
-        .query_row(
-            params![expression, i64::try_from(limit).unwrap_or(i64::MAX)],
-            |r| r.get(0),
-        )?;
-    Ok(usize::try_from(n).unwrap_or(0))
+/// Most distinct index terms one query word may stand for before it counts as common (a short
+/// prefix such as `s` stands for thousands).
+const MAX_PREFIX_TERMS: i64 = 64;
+
+/// An upper bound on how many indexed titles have every one of `terms` (the fewest titles any
+/// one term is in), counting no further than `cap`; read from the term counts, not the titles.
+pub(super) fn estimate_matches(
+    conn: &Connection,
+    terms: &[IndexTerm],
+    cap: usize,
+) -> Result<usize> {
+    let mut fewest = cap;
+    for term in terms {
+        let counts: Vec<i64> = if term.prefix {
+            // Every term that starts with the word: from the word up to the word followed by the
+            // highest character (terms compare as UTF-8 bytes, in code point order).
+            conn.prepare_cached(
+                "SELECT doc FROM title_search_terms WHERE term >= ?1 AND term < ?2 LIMIT ?3",
+            )?
+            .query_map(
+                params![
+                    term.text,
+                    format!("{}{}", term.text, char::MAX),
+                    MAX_PREFIX_TERMS
+                ],
+                |r| r.get(0),
+            )?
+            .collect::<std::result::Result<_, _>>()?
+        } else {
+            conn.prepare_cached("SELECT doc FROM title_search_terms WHERE term = ?1")?
+                .query_map([&term.text], |r| r.get(0))?
+                .collect::<std::result::Result<_, _>>()?
+        };
+        if i64::try_from(counts.len()).unwrap_or(i64::MAX) >= MAX_PREFIX_TERMS {
+            continue;
+        }
+        let titles = counts
+            .iter()
+            .map(|&n| usize::try_from(n).unwrap_or(0))
+            .sum();
+        fewest = fewest.min(titles);
+    }
+    Ok(fewest)
 }

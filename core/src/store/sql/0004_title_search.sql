@@ -6,3 +6,6 @@
 -- `updated_seq` is past `meta.title_search_seq`, when a search runs or the store is compacted;
 -- rows not yet caught up are scanned, so a search never misses a ticket (store/search_index.rs).
 CREATE VIRTUAL TABLE title_search USING fts5(terms, tokenize = 'unicode61 remove_diacritics 2');
+-- How many titles hold each term: a search estimates from it whether its terms are rare (take the
+-- index's candidates) or common (scan along the sort order), in a few b-tree lookups.
+CREATE VIRTUAL TABLE title_search_terms USING fts5vocab(title_search, row);
