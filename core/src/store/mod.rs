@@ -14,7 +14,9 @@ mod observe;
 mod persist;
 mod query;
 mod remote;
+mod replay;
 pub mod schema;
+mod unverified;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -36,6 +38,7 @@ pub use exchange::ImportReport;
 pub use observe::{ChangeOrigin, ObserverHandle, Observers, TicketsChanged};
 pub use query::{ListQuery, MAX_PAGE, SortBy, TicketSummary};
 pub use remote::{AppliedRound, QuarantinedChange, Session, SyncMeta};
+pub use replay::{ImportLimit, MAX_CHANGES_PER_TICKET, MAX_JUDGING_WORK, MAX_VERSIONS_PER_TICKET};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -361,6 +364,8 @@ fn read_identity(conn: &Connection) -> Result<Option<Identity>> {
         .transpose()
 }
 
+#[cfg(test)]
+mod import_tests;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0001_initial.sql"),
     include_str!("sql/0002_quarantine.sql"),
     include_str!("sql/0003_evidence.sql"),
+    include_str!("sql/0004_unverified.sql"),
 ];
 
 /// The schema version this build writes.
