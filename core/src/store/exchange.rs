@@ -119,7 +119,15 @@ impl TicketStore {
                 if !missing.is_empty() {
                     return Err(StoreError::IncompleteBundle(missing.len()));
                 }
-                let view = doc.view()?;
+                if refused.count > 0 {
+                    // The import fails below; judging goes on only to count what is refused.
+                    continue;
+                }
+                let Ok(view) = doc.view() else {
+                    // Each change read well on its own branch; merged, the ticket does not.
+                    refused.add(&ImportRefusal::Unreadable);
+                    continue;
+                };
                 // Another ticket's history merged in shows up as two values for `id` or `tenant`.
                 let foreign = view
                     .conflicts
@@ -133,10 +141,6 @@ impl TicketStore {
                 }
                 if view.tenant != identity.actor.tenant {
                     return Err(StoreError::WrongTenant);
-                }
-                if refused.count > 0 {
-                    // The import fails below; judging goes on only to count what is refused.
-                    continue;
                 }
                 if is_new {
                     persist::insert_doc(tx, id, &mut doc)?;

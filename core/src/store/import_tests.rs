@@ -368,3 +368,27 @@ fn a_bundle_too_costly_to_judge_is_refused_before_anything_is_applied() {
     );
     assert_eq!(tech.store.ticket_count().expect("count"), 0);
 }
+
+#[test]
+fn a_change_that_leaves_the_ticket_unreadable_is_refused_without_echoing_it() {
+    let rider = device("rider7", Role::Rider);
+    let id = rider.store.help_request(None, None, None).expect("help").id;
+    let mut bundle = rider.store.export(Some(&id), None).expect("export");
+    let mut doc = doc_of(&bundle);
+    doc.set_actor(ActorId::random());
+    let raw = doc.raw_mut();
+    raw.put(ROOT, "status", "exploded-with-secret")
+        .expect("put");
+    let hash = raw.commit().expect("a change");
+    let bytes = raw
+        .get_change_by_hash(&hash)
+        .expect("made")
+        .raw_bytes()
+        .to_vec();
+    bundle.tickets[0].changes.push(ByteBuf::from(bytes));
+    let err = rider.store.import(&bundle).expect_err("refused");
+    let message = err.to_string();
+    assert!(message.contains("unreadable"), "{message}");
+    assert!(!message.contains("secret"), "{message}");
+    assert_eq!(rider.store.ticket(&id).expect("view").status, Status::New);
+}
