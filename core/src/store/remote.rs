@@ -186,11 +186,10 @@ impl TicketStore {
                 let touched = match item {
                     PullItem::Changes { changes, .. } => self.apply_remote_changes(tx, id, changes, watch, at)?,
                     PullItem::Snapshot { doc, .. } => {
-                        let server = match decoded.remove(id) {
+                        let mut server = match decoded.remove(id) {
                             Some(loaded) => loaded?,
                             None => Decoded::load(doc)?,
                         };
-                        let mut server = server;
                         let confirmed = watch && confirm_snapshot(tx, id, &mut server.doc, reset.contains(id))?;
                         self.apply_snapshot(tx, id, doc, server, reset.contains(id), at)? || confirmed
                     }
