@@ -121,8 +121,18 @@ fn two_devices_edit_offline_swap_bundles_and_see_the_same_ticket() {
     export_to(&technician, &dispatcher, &id);
     export_to(&dispatcher, &technician, &id);
 
-    let on_tech = technician.json(&["show", &id]);
-    let on_disp = dispatcher.json(&["show", &id]);
+    let mut on_tech = technician.json(&["show", &id]);
+    let mut on_disp = dispatcher.json(&["show", &id]);
+    // Each holds the other's changes unconfirmed (no server has seen them): the one difference.
+    let unverified = |shown: &mut Value| {
+        shown
+            .as_object_mut()
+            .and_then(|o| o.remove("unverified_changes"))
+            .and_then(|n| n.as_u64())
+            .expect("show says how many changes are unverified")
+    };
+    assert_eq!(unverified(&mut on_tech), 5, "the dispatcher's five changes");
+    assert_eq!(unverified(&mut on_disp), 4, "the technician's four changes");
     assert_eq!(on_tech, on_disp, "both devices show the same ticket");
 
     let notes: Vec<&str> = on_tech["notes"]
@@ -323,4 +333,165 @@ fn export_since_and_import_twice_are_safe_for_scripts() {
         .map(|r| r["title"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(titles, ["second"]);
+}
+
+/// A bundle from `rider`'s own export with one more change appended, made by `forge` on the
+/// ticket as exported, under an Automerge actor nobody registered.
+fn forged_bundle(
+    rider: &Home,
+    id: &str,
+    forge: impl FnOnce(&mut fieldwork_core::TicketDocument),
+) -> PathBuf {
+    use fieldwork_core::bundle::{Bundle, ByteBuf};
+    use fieldwork_core::ticket::{ActorId, Change};
+
+    let file = rider.bundle("forged.fwb");
+    rider.json(&["export", id, "--out", path_str(&file)]);
+    let mut bundle =
+        Bundle::decode(&std::fs::read(&file).expect("bundle written")).expect("decodes");
+    let mut doc = fieldwork_core::TicketDocument::empty(ActorId::random());
+    let changes: Vec<Change> = bundle.tickets[0]
+        .changes
+        .iter()
+        .map(|c| Change::from_bytes(c.to_vec()).expect("change"))
+        .collect();
+    doc.apply_changes(changes).expect("applies");
+    let had = doc.heads();
+    forge(&mut doc);
+    for change in doc.changes_since(&had) {
+        bundle.tickets[0]
+            .changes
+            .push(ByteBuf::from(change.raw_bytes().to_vec()));
+    }
+    std::fs::write(&file, bundle.encode()).expect("write");
+    file
+}
+
+#[test]
+fn a_riders_device_refuses_a_bundle_with_a_forged_dispatcher_note_and_resolve() {
+    use automerge::transaction::Transactable;
+    use automerge::{ObjType, ROOT, ReadDoc};
+    use fieldwork_core::ticket::ActorId;
+
+    let rider = Home::new("rider7", "rider");
+    let id = id_of(&rider.json(&["help", "--order", "ORD-1", "--note", "chain snapped"]));
+    let before = rider.snapshot();
+
+    // The finding, byte for byte: one change by an arbitrary actor that adds a note "by a
+    // dispatcher" and resolves the ticket.
+    let file = forged_bundle(&rider, &id, |doc| {
+        doc.set_actor(ActorId::random());
+        let raw = doc.raw_mut();
+        let notes = raw.get(ROOT, "notes").expect("get").expect("notes").1;
+        let at = raw.length(&notes);
+        let note = raw.insert_object(&notes, at, ObjType::Map).expect("note");
+        for (key, value) in [
+            ("id", "n-forged"),
+            ("author", "disp1"),
+            ("role", "dispatcher"),
+            ("text", "Refund approved by dispatch"),
+        ] {
+            raw.put(&note, key, value).expect("put");
+        }
+        raw.put(&note, "internal", false).expect("put");
+        raw.put(&note, "at", 1_i64).expect("put");
+        raw.put(&note, "redacted", false).expect("put");
+        raw.put(ROOT, "status", "resolved").expect("put");
+        raw.commit();
+    });
+    let out = rider.run(&["import", path_str(&file)]);
+    assert_eq!(out.status.code(), Some(1), "a refusal exits 1");
+    let refused = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        refused.starts_with("error: the bundle was refused"),
+        "{refused}"
+    );
+    assert!(refused.contains("1 of its 1 new change(s)"), "{refused}");
+    assert!(refused.contains("new to resolved"), "{refused}");
+    assert!(!refused.contains("Refund"), "no ticket contents: {refused}");
+
+    // The same claims made the way the app writes them, as two changes (a dispatcher's note, then
+    // the dispatcher's status move with its history entry): the move is still one no role may
+    // make from `new`.
+    let disp = fieldwork_core::Actor {
+        tenant: "acme".into(),
+        user_id: "disp1".into(),
+        role: fieldwork_core::Role::Dispatcher,
+        name: None,
+        team: None,
+    };
+    let file = forged_bundle(&rider, &id, |doc| {
+        doc.set_actor(ActorId::random());
+        for edit in [
+            fieldwork_core::Edit::AddNote {
+                text: "Refund approved".into(),
+                internal: false,
+            },
+            fieldwork_core::Edit::SetStatus {
+                status: fieldwork_core::Status::Resolved,
+            },
+        ] {
+            let view = doc.view().expect("view");
+            doc.apply(&view, &edit, &disp, 1).expect("writes");
+        }
+    });
+    let refused = rider.fails(&["import", path_str(&file)]);
+    assert!(refused.contains("1 of its 2 new change(s)"), "{refused}");
+
+    // A note in the rider's own name, with the dispatcher's role.
+    let file = forged_bundle(&rider, &id, |doc| {
+        doc.set_actor(ActorId::random());
+        let me_as_dispatcher = fieldwork_core::Actor {
+            user_id: "rider7".into(),
+            ..disp.clone()
+        };
+        let view = doc.view().expect("view");
+        let note = fieldwork_core::Edit::AddNote {
+            text: "approved".into(),
+            internal: false,
+        };
+        doc.apply(&view, &note, &me_as_dispatcher, 1)
+            .expect("writes");
+    });
+    let refused = rider.fails(&["import", path_str(&file)]);
+    assert!(refused.contains("role they do not have"), "{refused}");
+
+    assert_eq!(
+        rider.snapshot(),
+        before,
+        "a refused bundle changed the store"
+    );
+}
+
+#[test]
+fn an_honest_bundle_shows_as_unverified_on_the_other_device() {
+    let dispatcher = Home::new("disp1", "dispatcher");
+    let technician = Home::new("tech1", "technician");
+    let id = id_of(&dispatcher.json(&["create", "--title", "Fridge warm"]));
+    dispatcher.json(&["update", &id, "--assignee", "tech1"]);
+    let file = dispatcher.bundle("to-tech.fwb");
+    dispatcher.json(&["export", &id, "--out", path_str(&file)]);
+
+    let imported = technician.run(&["import", path_str(&file)]);
+    assert!(imported.status.success());
+    assert!(
+        String::from_utf8_lossy(&imported.stdout).contains("unverified until the server"),
+        "the import says what it means"
+    );
+    assert_eq!(technician.json(&["show", &id])["unverified_changes"], 2);
+    assert_eq!(technician.json(&["list"])[0]["unverified_changes"], 2);
+    let page = String::from_utf8_lossy(&technician.run(&["show", &id]).stdout).into_owned();
+    assert!(
+        page.contains("unverified: 2 changes from a bundle, not yet confirmed by the server"),
+        "{page}"
+    );
+    let list = String::from_utf8_lossy(&technician.run(&["list"]).stdout).into_owned();
+    assert!(list.contains("(unverified)"), "{list}");
+
+    // The technician's own work on top is theirs: it does not raise the count.
+    technician.json(&["update", &id, "--status", "accepted"]);
+    assert_eq!(technician.json(&["show", &id])["unverified_changes"], 2);
+    // On the dispatcher's own device nothing is unverified.
+    assert_eq!(dispatcher.json(&["show", &id])["unverified_changes"], 0);
+    assert_eq!(dispatcher.json(&["list"])[0]["unverified_changes"], 0);
 }

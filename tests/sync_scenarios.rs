@@ -335,3 +335,111 @@ fn background_sync_pushes_local_edits_and_hears_news_through_the_long_poll() {
     });
     background.stop();
 }
+
+/// Exports `id` from `device`, appends the changes `forge` makes on it (under an Automerge actor
+/// no server knows), and writes the bundle next to the device's home.
+fn forged_bundle(
+    device: &Device,
+    id: &str,
+    forge: impl FnOnce(&mut fieldwork_core::TicketDocument),
+) -> std::path::PathBuf {
+    use fieldwork_core::bundle::{Bundle, ByteBuf};
+    use fieldwork_core::ticket::{ActorId, Change};
+
+    let file = device.home.with_extension("forged.fwb");
+    let path = file.to_str().expect("temp paths are UTF-8");
+    device.json(&["export", id, "--out", path]);
+    let mut bundle = Bundle::decode(&std::fs::read(&file).expect("written")).expect("decodes");
+    let mut doc = fieldwork_core::TicketDocument::empty(ActorId::random());
+    doc.apply_changes(
+        bundle.tickets[0]
+            .changes
+            .iter()
+            .map(|c| Change::from_bytes(c.to_vec()).expect("change"))
+            .collect(),
+    )
+    .expect("applies");
+    let had = doc.heads();
+    doc.set_actor(ActorId::random());
+    forge(&mut doc);
+    for change in doc.changes_since(&had) {
+        bundle.tickets[0]
+            .changes
+            .push(ByteBuf::from(change.raw_bytes().to_vec()));
+    }
+    std::fs::write(&file, bundle.encode()).expect("write");
+    file
+}
+
+#[test]
+fn a_bundle_passed_offline_shows_as_unverified_until_the_server_has_its_changes() {
+    let org = Org::new();
+    let (tech_id, tech) = org.member("technician", "tech.a", Some("north"));
+    let (_, dispatcher) = org.member("dispatcher", "ops", None);
+    // Offline: the dispatcher opens and assigns a ticket, and hands it over as a file.
+    let id = id_of(&dispatcher.json(&["create", "--title", "Fridge warm"]));
+    dispatcher.json(&["update", &id, "--assignee", &tech_id]);
+    let file = dispatcher.home.with_extension("to-tech.fwb");
+    let path = file.to_str().expect("temp paths are UTF-8");
+    dispatcher.json(&["export", &id, "--out", path]);
+    tech.json(&["import", path]);
+    assert_eq!(tech.show(&id)["unverified_changes"], 2);
+
+    // The server has not seen them yet: syncing alone confirms nothing.
+    tech.sync();
+    assert_eq!(tech.show(&id)["unverified_changes"], 2);
+
+    dispatcher.sync();
+    tech.sync();
+    let shown = tech.show(&id);
+    assert_eq!(shown["unverified_changes"], 0, "the server sent them back");
+    assert!(shown["number"].as_str().is_some(), "with its number");
+    assert_eq!(tech.json(&["list"])[0]["unverified_changes"], 0);
+    let page = String::from_utf8_lossy(&tech.run(&["show", &id]).stdout).into_owned();
+    assert!(!page.contains("unverified"), "{page}");
+}
+
+#[test]
+fn a_forged_change_the_device_cannot_tell_apart_vanishes_when_the_server_resets_the_ticket() {
+    let org = Org::new();
+    let (_, rider) = org.member("rider", "li.wei", None);
+    let id = id_of(&rider.json(&["help", "--order", "ORD-7"]));
+    rider.sync();
+
+    // A consistent forgery: a "dispatcher" cancels the help request, written exactly as the app
+    // would. Nothing on the rider's device can tell it from the real thing, so it is imported —
+    // and shown as unverified.
+    let file = forged_bundle(&rider, &id, |doc| {
+        let dispatcher = fieldwork_core::Actor {
+            tenant: "ignored".into(),
+            user_id: "ops-impostor".into(),
+            role: Role::Dispatcher,
+            name: None,
+            team: None,
+        };
+        let view = doc.view().expect("view");
+        let cancel = fieldwork_core::Edit::SetStatus {
+            status: fieldwork_core::Status::Cancelled,
+        };
+        doc.apply(&view, &cancel, &dispatcher, 1).expect("writes");
+    });
+    rider.json(&["import", file.to_str().expect("UTF-8")]);
+    let shown = rider.show(&id);
+    assert_eq!(shown["status"], "cancelled");
+    assert_eq!(shown["unverified_changes"], 1);
+
+    // The server never gets it. The rider's next change builds on it, the server refuses that
+    // one, and the ticket is reset to the server's version: the forgery is gone with its mark.
+    rider.json(&["note", &id, "still waiting"]);
+    let report = rider.sync();
+    assert_eq!(report["rejected"], 1);
+    let shown = rider.show(&id);
+    assert_eq!(shown["status"], "new");
+    assert_eq!(shown["unverified_changes"], 0);
+    assert!(note_texts(&shown).is_empty());
+    assert_eq!(
+        rider.json(&["quarantine"]).as_array().map(Vec::len),
+        Some(1),
+        "the rider's own note waits in quarantine, visible"
+    );
+}

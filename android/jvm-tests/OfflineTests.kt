@@ -120,6 +120,7 @@ fun offlineTests(run: TestRun) {
             val note = withNote.notes.single()
             checkEq("rider7", note.author, "author")
             checkEq(Role.RIDER, note.role, "note role")
+            checkEq(0u, withNote.unverifiedChanges, "nothing from a bundle on the rider's own ticket")
             val redacted = client.redactNote(id, note.id)
             check(redacted.notes.single().redacted) { "note not redacted" }
             val internal = assertThrows<FieldworkException.NotAllowed> { client.addNote(id, "psst", true) }

@@ -145,22 +145,26 @@ impl FieldworkClient {
         location: Option<LocationFix>,
         note: Option<String>,
     ) -> Result<Ticket> {
-        Ok(self
+        // A new ticket holds only this device's own change: nothing unverified.
+        let ticket = self
             .store
-            .help_request(order_ref, location.map(Into::into), note)?
-            .into())
+            .help_request(order_ref, location.map(Into::into), note)?;
+        Ok(Ticket::from_core(ticket, 0))
     }
 
     /// Creates a ticket reported by this device's user.
     pub fn create_ticket(&self, draft: TicketDraft) -> Result<Ticket> {
         let role = self.store.identity()?.actor.role;
-        Ok(self.store.create(draft.into_core(role))?.into())
+        Ok(Ticket::from_core(
+            self.store.create(draft.into_core(role))?,
+            0,
+        ))
     }
 
     /// Applies `edits` to a ticket in order, all or nothing (update fields, parts, checklist, …).
     pub fn edit_ticket(&self, ticket_id: String, edits: Vec<TicketEdit>) -> Result<Ticket> {
         let edits: Vec<Edit> = edits.into_iter().map(Into::into).collect();
-        Ok(self.store.edit(&ticket_id, &edits)?.into())
+        self.shown(self.store.edit(&ticket_id, &edits)?)
     }
 
     /// Moves a ticket along the workflow, if this user's role may.
@@ -190,7 +194,7 @@ impl FieldworkClient {
         let fix: fieldwork_core::location::LocationFix = fix.into();
         fix.validate(SystemClock.now_ms())?;
         let edit = Edit::SetSite { site: fix.into() };
-        Ok(self.store.edit(&ticket_id, &[edit])?.into())
+        self.shown(self.store.edit(&ticket_id, &[edit])?)
     }
 
     /// Rates the service on a resolved or closed ticket (1 to 5).
@@ -200,7 +204,7 @@ impl FieldworkClient {
 
     /// The full ticket.
     pub fn ticket(&self, ticket_id: String) -> Result<Ticket> {
-        Ok(self.store.ticket(&ticket_id)?.into())
+        self.shown(self.store.ticket(&ticket_id)?)
     }
 
     /// The full id of the one ticket whose id starts with `prefix` or whose number is `prefix`.
@@ -242,10 +246,12 @@ impl FieldworkClient {
         bytes: Vec<u8>,
         fix: Option<LocationFix>,
     ) -> Result<Ticket> {
-        Ok(self
-            .store
-            .attach_photo(&ticket_id, &bytes, fix.map(Into::into), &self.photo_options)?
-            .into())
+        self.shown(self.store.attach_photo(
+            &ticket_id,
+            &bytes,
+            fix.map(Into::into),
+            &self.photo_options,
+        )?)
     }
 
     /// Like `attach_photo`, reading the photo from the file at `path` (e.g. where the camera app
@@ -256,15 +262,12 @@ impl FieldworkClient {
         path: String,
         fix: Option<LocationFix>,
     ) -> Result<Ticket> {
-        Ok(self
-            .store
-            .attach_photo_file(
-                &ticket_id,
-                Path::new(&path),
-                fix.map(Into::into),
-                &self.photo_options,
-            )?
-            .into())
+        self.shown(self.store.attach_photo_file(
+            &ticket_id,
+            Path::new(&path),
+            fix.map(Into::into),
+            &self.photo_options,
+        )?)
     }
 
     /// Takes a position fix from the OS. For a technician: records an arrival on site on each
@@ -391,6 +394,12 @@ fn path_text(path: PathBuf) -> Result<String> {
 }
 
 impl FieldworkClient {
+    /// A ticket as the app shows it: the view, and how much of it the server has not confirmed.
+    fn shown(&self, ticket: fieldwork_core::Ticket) -> Result<Ticket> {
+        let unverified = self.store.unverified_changes(&ticket.id)?;
+        Ok(Ticket::from_core(ticket, unverified))
+    }
+
     fn slot(&self) -> MutexGuard<'_, SyncSlot> {
         // A panic while holding the lock left at worst a stopped engine behind; carry on.
         self.sync

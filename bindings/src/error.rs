@@ -82,7 +82,10 @@ impl From<StoreError> for FieldworkError {
             | StoreError::PhotoFile(_) => FieldworkError::InvalidInput(message),
             StoreError::Photo(_) => FieldworkError::InvalidPhoto(message),
             StoreError::NotInitialised => FieldworkError::NotLoggedIn(message),
-            StoreError::AlreadyInitialised => FieldworkError::NotAllowed(message),
+            StoreError::AlreadyInitialised | StoreError::ImportRefused { .. } => {
+                FieldworkError::NotAllowed(message)
+            }
+            StoreError::ImportTooLarge(_) => FieldworkError::InvalidInput(message),
             StoreError::Sqlite(_)
             | StoreError::Document(_)
             | StoreError::SchemaTooNew { .. }

@@ -200,6 +200,10 @@ pub struct Ticket {
     /// Device time of creation, milliseconds since the Unix epoch.
     pub created_at: i64,
     pub conflicts: Vec<Conflict>,
+    /// How many of the ticket's changes came from a bundle (another device, no server) and have
+    /// not been confirmed by the server yet. Above 0, show the ticket as unverified: nobody has
+    /// checked who really made those changes.
+    pub unverified_changes: u32,
 }
 
 /// One row of a ticket list, straight from the local index (cheap).
@@ -218,6 +222,8 @@ pub struct TicketSummary {
     pub sla_due: Option<i64>,
     /// How many fields are in conflict.
     pub conflicts: i64,
+    /// As `Ticket.unverified_changes`.
+    pub unverified_changes: u32,
 }
 
 /// Which tickets to list. Every filter left empty matches everything.
@@ -430,8 +436,9 @@ impl From<CoreLocateReport> for LocateReport {
     }
 }
 
-impl From<core::Ticket> for Ticket {
-    fn from(t: core::Ticket) -> Self {
+impl Ticket {
+    /// The core's view, with how many of its changes wait for the server's confirmation.
+    pub(crate) fn from_core(t: core::Ticket, unverified_changes: u32) -> Self {
         Ticket {
             id: t.id,
             number: t.number,
@@ -535,6 +542,7 @@ impl From<core::Ticket> for Ticket {
                     values: c.values.iter().map(json_text).collect(),
                 })
                 .collect(),
+            unverified_changes,
         }
     }
 }
@@ -553,6 +561,7 @@ impl From<CoreSummary> for TicketSummary {
             updated_at: s.updated_at,
             sla_due: s.sla_due,
             conflicts: s.conflicts,
+            unverified_changes: s.unverified_changes,
         }
     }
 }

@@ -382,12 +382,17 @@ pub fn run(args: DeviceArgs) -> Result<()> {
         return Ok(());
     }
     let store = open_existing(&args.home)?;
-    let show = |ticket: &fieldwork_core::Ticket| {
+    let show = |ticket: &fieldwork_core::Ticket| -> Result<()> {
+        let unverified = store.unverified_changes(&ticket.id)?;
         if json {
-            output::json(ticket)
+            output::json(&output::ShownTicket {
+                ticket,
+                unverified_changes: unverified,
+            })
         } else {
-            print!("{}", output::ticket(ticket))
+            print!("{}", output::ticket(ticket, unverified))
         }
+        Ok(())
     };
     match args.command {
         DeviceCommand::Init { .. } | DeviceCommand::Login { .. } => unreachable!("handled above"),
@@ -451,7 +456,7 @@ pub fn run(args: DeviceArgs) -> Result<()> {
                 ..PhotoOptions::default()
             };
             let id = store.resolve_id(&id)?;
-            show(&store.attach_photo_file(&id, &file, fix_of(lat, lon, accuracy), &options)?);
+            show(&store.attach_photo_file(&id, &file, fix_of(lat, lon, accuracy), &options)?)?;
         }
         DeviceCommand::FetchBlob { sha256, out } => {
             let bytes = match store.blob(&sha256)? {
@@ -525,7 +530,7 @@ pub fn run(args: DeviceArgs) -> Result<()> {
             order,
             note,
         } => {
-            show(&store.help_request(order, fix_of(lat, lon, accuracy), note)?);
+            show(&store.help_request(order, fix_of(lat, lon, accuracy), note)?)?;
         }
         DeviceCommand::Create {
             title,
@@ -543,7 +548,7 @@ pub fn run(args: DeviceArgs) -> Result<()> {
                 order_ref: order,
                 ..NewTicket::titled(kind.unwrap_or(role.default_kind()), title)
             };
-            show(&store.create(new)?);
+            show(&store.create(new)?)?;
         }
         DeviceCommand::Update {
             id,
@@ -582,22 +587,22 @@ pub fn run(args: DeviceArgs) -> Result<()> {
             if edits.is_empty() {
                 return Err(CliError::NothingToDo);
             }
-            show(&store.edit(&store.resolve_id(&id)?, &edits)?);
+            show(&store.edit(&store.resolve_id(&id)?, &edits)?)?;
         }
         DeviceCommand::Note { id, text, internal } => {
-            show(&store.edit(&store.resolve_id(&id)?, &[Edit::AddNote { text, internal }])?);
+            show(&store.edit(&store.resolve_id(&id)?, &[Edit::AddNote { text, internal }])?)?;
         }
         DeviceCommand::Redact { id, note_id } => {
-            show(&store.edit(&store.resolve_id(&id)?, &[Edit::RedactNote { note_id }])?);
+            show(&store.edit(&store.resolve_id(&id)?, &[Edit::RedactNote { note_id }])?)?;
         }
         DeviceCommand::Part { id, sku, qty } => {
-            show(&store.edit(&store.resolve_id(&id)?, &[Edit::AddPart { sku, qty }])?);
+            show(&store.edit(&store.resolve_id(&id)?, &[Edit::AddPart { sku, qty }])?)?;
         }
         DeviceCommand::Check { id, item, undo } => {
             show(&store.edit(
                 &store.resolve_id(&id)?,
                 &[Edit::TickChecklist { item, done: !undo }],
-            )?);
+            )?)?;
         }
         DeviceCommand::Tag { id, tag, remove } => {
             let edit = if remove {
@@ -605,12 +610,12 @@ pub fn run(args: DeviceArgs) -> Result<()> {
             } else {
                 Edit::AddTag { tag }
             };
-            show(&store.edit(&store.resolve_id(&id)?, &[edit])?);
+            show(&store.edit(&store.resolve_id(&id)?, &[edit])?)?;
         }
         DeviceCommand::Rate { id, score, comment } => {
-            show(&store.edit(&store.resolve_id(&id)?, &[Edit::Rate { score, comment }])?);
+            show(&store.edit(&store.resolve_id(&id)?, &[Edit::Rate { score, comment }])?)?;
         }
-        DeviceCommand::Show { id } => show(&store.ticket(&store.resolve_id(&id)?)?),
+        DeviceCommand::Show { id } => show(&store.ticket(&store.resolve_id(&id)?)?)?,
         DeviceCommand::List {
             status,
             priority,
@@ -683,6 +688,11 @@ pub fn run(args: DeviceArgs) -> Result<()> {
                     report.changes_applied,
                     report.changes_known
                 );
+                if report.changes_applied > 0 {
+                    println!(
+                        "the new changes show as unverified until the server confirms them (sync)"
+                    );
+                }
             }
         }
         DeviceCommand::Whoami => {

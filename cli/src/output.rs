@@ -6,6 +6,23 @@ use fieldwork_core::store::TicketSummary;
 use fieldwork_core::ticket::Ticket;
 use serde::Serialize;
 
+/// A ticket as `show --json` prints it: the document's view, plus how many of its changes came
+/// from a bundle and still wait for the server's confirmation.
+#[derive(Debug, Serialize)]
+pub struct ShownTicket<'a> {
+    #[serde(flatten)]
+    pub ticket: &'a Ticket,
+    pub unverified_changes: u32,
+}
+
+/// The warning on a ticket that holds changes from a bundle the server has not confirmed.
+fn unverified(n: u32) -> Option<String> {
+    (n > 0).then(|| {
+        let changes = if n == 1 { "change" } else { "changes" };
+        format!("unverified: {n} {changes} from a bundle, not yet confirmed by the server")
+    })
+}
+
 /// Prints `value` as pretty JSON on stdout.
 pub fn json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
@@ -81,7 +98,10 @@ pub fn summaries(rows: &[TicketSummary]) -> String {
         "ID", "NUMBER", "STATUS", "PRIO", "ASSIGNEE", "UPDATED", "TITLE"
     );
     for r in rows {
-        let flag = if r.conflicts > 0 { " (conflict)" } else { "" };
+        let mut flag = if r.conflicts > 0 { " (conflict)" } else { "" }.to_owned();
+        if r.unverified_changes > 0 {
+            flag.push_str(" (unverified)");
+        }
         let _ = writeln!(
             out,
             "{:<13}  {:<10}  {:<17}  {:<6}  {:<12}  {:<17}  {}{flag}",
@@ -97,11 +117,14 @@ pub fn summaries(rows: &[TicketSummary]) -> String {
     out
 }
 
-/// A readable page for one ticket.
-pub fn ticket(t: &Ticket) -> String {
+/// A readable page for one ticket; `unverified_changes` as in [`ShownTicket`].
+pub fn ticket(t: &Ticket, unverified_changes: u32) -> String {
     let mut out = String::new();
     let number = t.number.as_deref().unwrap_or("(no number yet)");
     let _ = writeln!(out, "{number}  {}\n{}", t.id, t.title);
+    if let Some(warning) = unverified(unverified_changes) {
+        let _ = writeln!(out, "{warning}");
+    }
     let _ = writeln!(
         out,
         "kind {}  status {}  priority {}  category {}",
@@ -211,6 +234,16 @@ pub fn ticket(t: &Ticket) -> String {
 #[cfg(test)]
 mod tests {
     use super::time;
+
+    #[test]
+    fn the_unverified_mark_counts_changes() {
+        assert_eq!(super::unverified(0), None);
+        assert_eq!(
+            super::unverified(2).as_deref(),
+            Some("unverified: 2 changes from a bundle, not yet confirmed by the server")
+        );
+        assert!(super::unverified(1).is_some_and(|w| w.contains("1 change from")));
+    }
 
     #[test]
     fn formats_utc_dates() {

@@ -45,6 +45,7 @@ def help_request():
     assert ticket.priority == fw.Priority.HIGH, ticket.priority
     assert ticket.site.lat == 31.23, ticket.site
     assert [n.text for n in ticket.notes] == ["crashed"], ticket.notes
+    assert ticket.unverified_changes == 0, "nothing from a bundle on one's own new ticket"
     assert client.sync_status().pending >= 1
     state["id"] = ticket.id
 
@@ -55,6 +56,7 @@ def list_tickets():
     client.create_ticket(fw.TicketDraft(title="Rude staff", kind=fw.TicketKind.COMPLAINT))
     everything = client.list_tickets(fw.TicketFilter())
     assert len(everything) == 2, everything
+    assert all(t.unverified_changes == 0 for t in everything), everything
     found = client.list_tickets(fw.TicketFilter(text="ORD-9"))
     assert [t.id for t in found] == [state["id"]], found
 

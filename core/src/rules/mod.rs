@@ -5,6 +5,7 @@
 //! [`check_create`] for new ones; [`can_see`] decides visibility.
 
 pub mod changes;
+pub mod imports;
 pub mod roles;
 pub mod values;
 pub mod workflow;

@@ -36,6 +36,18 @@ pub enum StoreError {
         "the bundle is missing {0} earlier change(s) of a ticket; export the whole ticket again"
     )]
     IncompleteBundle(usize),
+    #[error(
+        "the bundle was refused and nothing was imported: {refused} of its {of} new change(s) break the rules ({reasons}); ask the sender to sync with the server instead"
+    )]
+    ImportRefused {
+        refused: usize,
+        of: usize,
+        reasons: String,
+    },
+    #[error(
+        "the bundle is too large to check ({0}); nothing was imported: export fewer tickets, or sync with the server instead"
+    )]
+    ImportTooLarge(super::replay::ImportLimit),
     #[error("{0}")]
     Files(String),
     #[error(transparent)]
@@ -60,6 +72,8 @@ impl StoreError {
                 | StoreError::UnknownTicket
                 | StoreError::AmbiguousId(_)
                 | StoreError::WrongTenant
+                | StoreError::ImportRefused { .. }
+                | StoreError::ImportTooLarge(_)
         )
     }
 }

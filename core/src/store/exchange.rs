@@ -4,8 +4,10 @@
 use automerge::Change;
 use serde::{Deserialize, Serialize};
 
-use super::{Result, StoreError, TicketStore, persist};
+use super::{Result, StoreError, TicketStore, persist, replay, unverified};
 use crate::bundle::{Bundle, BundleError, BundleTicket, ByteBuf, FORMAT};
+use crate::rules::Refusal;
+use crate::rules::imports::{ImportJudge, ImportRefusal};
 use crate::ticket::TicketDocument;
 
 /// What an import did.
@@ -15,7 +17,8 @@ pub struct ImportReport {
     pub tickets_new: usize,
     /// Known tickets that received changes.
     pub tickets_updated: usize,
-    /// Changes this store did not have before.
+    /// Changes this store did not have before; they show as unverified until the server sends
+    /// them back.
     pub changes_applied: usize,
     /// Changes it already had (importing twice is harmless).
     pub changes_known: usize,
@@ -64,12 +67,15 @@ impl TicketStore {
     }
 
     /// Merges a bundle into this store, all or nothing. Imported changes were authored
-    /// elsewhere, so they do not enter this device's outbox.
+    /// elsewhere, so they do not enter this device's outbox; each is judged first with the
+    /// rules the server applies (`rules::imports`), and the new ones are marked unverified until
+    /// the server sends them back. One refused change refuses the whole bundle.
     pub fn import(&self, bundle: &Bundle) -> Result<ImportReport> {
         let identity = self.identity()?;
         if bundle.tenant != identity.actor.tenant {
             return Err(StoreError::WrongTenant);
         }
+        replay::check_cost(bundle)?;
         // Decode (and checksum-verify) every change before touching the database.
         let mut decoded = Vec::with_capacity(bundle.tickets.len());
         for ticket in &bundle.tickets {
@@ -82,24 +88,46 @@ impl TicketStore {
             decoded.push((ticket.id.as_str(), changes));
         }
         let actor_id = Self::actor_id(&identity)?;
+        let mut judge = ImportJudge::new(&identity.actor, &identity.actor_id);
         let at = self.clock.now_ms();
         let mut changed = Vec::new();
         let report = self.write(|tx| {
             let mut report = ImportReport::default();
+            let mut refused = Refused::default();
             for (id, changes) in decoded {
                 let existing = persist::load_doc(tx, id)?;
                 let is_new = existing.is_none();
                 let mut doc = existing.unwrap_or_else(|| TicketDocument::empty(actor_id.clone()));
-                let before = doc.heads();
-                let known = changes.iter().filter(|c| doc.has_change(&c.hash())).count();
+                let (fresh, known) = replay::causal_order(&mut doc, changes)?;
                 report.changes_known += known;
-                report.changes_applied += changes.len() - known;
-                doc.apply_changes(changes)?;
+                if fresh.is_empty() {
+                    continue;
+                }
+                report.changes_applied += fresh.len();
+                let before = doc.heads();
+                let hashes: Vec<_> = fresh.iter().map(Change::hash).collect();
+                let mut replay = replay::Replay::new(&mut doc);
+                for change in fresh {
+                    if let Some(refusal) = replay.step(change, &mut judge)? {
+                        if refusal == ImportRefusal::Rules(Refusal::OtherTenant) {
+                            return Err(StoreError::WrongTenant);
+                        }
+                        refused.add(&refusal);
+                    }
+                }
                 let missing = doc.missing_deps();
                 if !missing.is_empty() {
                     return Err(StoreError::IncompleteBundle(missing.len()));
                 }
-                let view = doc.view()?;
+                if refused.count > 0 {
+                    // The import fails below; judging goes on only to count what is refused.
+                    continue;
+                }
+                let Ok(view) = doc.view() else {
+                    // Each change read well on its own branch; merged, the ticket does not.
+                    refused.add(&ImportRefusal::Unreadable);
+                    continue;
+                };
                 // Another ticket's history merged in shows up as two values for `id` or `tenant`.
                 let foreign = view
                     .conflicts
@@ -117,18 +145,50 @@ impl TicketStore {
                 if is_new {
                     persist::insert_doc(tx, id, &mut doc)?;
                     report.tickets_new += 1;
-                } else if doc.heads() != before {
+                } else {
                     persist::append_doc(tx, id, &mut doc, &before)?;
                     report.tickets_updated += 1;
-                } else {
-                    continue;
                 }
                 persist::upsert_index(tx, &view, at)?;
+                unverified::mark(tx, id, &hashes, at)?;
                 changed.push(id.to_owned());
+            }
+            if refused.count > 0 {
+                return Err(StoreError::ImportRefused {
+                    refused: refused.count,
+                    of: report.changes_applied,
+                    reasons: refused.reasons.join("; "),
+                });
             }
             Ok(report)
         })?;
         self.notify(changed, super::ChangeOrigin::Remote);
         Ok(report)
+    }
+
+    /// How many changes of ticket `id` came from a bundle and have not been confirmed by the
+    /// server yet (0: everything on the ticket is the server's or this device's own).
+    pub fn unverified_changes(&self, id: &str) -> Result<u32> {
+        self.read(|conn| unverified::count(conn, id))
+    }
+}
+
+/// The changes an import refused, and the first few distinct reasons.
+#[derive(Default)]
+struct Refused {
+    count: usize,
+    reasons: Vec<String>,
+}
+
+impl Refused {
+    /// Reasons named in the error; the count covers the rest.
+    const REASONS_SHOWN: usize = 3;
+
+    fn add(&mut self, refusal: &ImportRefusal) {
+        self.count += 1;
+        let reason = refusal.to_string();
+        if self.reasons.len() < Self::REASONS_SHOWN && !self.reasons.contains(&reason) {
+            self.reasons.push(reason);
+        }
     }
 }

@@ -14,8 +14,10 @@ mod observe;
 mod persist;
 mod query;
 mod remote;
+mod replay;
 pub mod schema;
 mod search_index;
+mod unverified;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -37,6 +39,7 @@ pub use exchange::ImportReport;
 pub use observe::{ChangeOrigin, ObserverHandle, Observers, TicketsChanged};
 pub use query::{ListQuery, MAX_PAGE, SortBy, TicketSummary};
 pub use remote::{AppliedRound, QuarantinedChange, Session, SyncMeta};
+pub use replay::{ImportLimit, MAX_CHANGES_PER_TICKET, MAX_JUDGING_WORK, MAX_VERSIONS_PER_TICKET};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -367,6 +370,8 @@ fn read_identity(conn: &Connection) -> Result<Option<Identity>> {
         .transpose()
 }
 
+#[cfg(test)]
+mod import_tests;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]

@@ -117,6 +117,8 @@ pub(super) fn delete_ticket(tx: &Transaction, id: &str) -> Result<(), StoreError
     if let Some(rowid) = rowid {
         super::search_index::forget(tx, rowid)?;
     }
+    tx.prepare_cached("DELETE FROM unverified_changes WHERE ticket_id = ?1")?
+        .execute([id])?;
     // Its files stay until garbage collection finds no other ticket naming them.
     tx.prepare_cached("DELETE FROM blob_refs WHERE ticket_id = ?1")?
         .execute([id])?;

@@ -69,6 +69,9 @@ pub struct TicketSummary {
     pub updated_at: i64,
     pub sla_due: Option<i64>,
     pub conflicts: i64,
+    /// Changes from a bundle the server has not confirmed yet (see
+    /// [`TicketStore::unverified_changes`](super::TicketStore::unverified_changes)).
+    pub unverified_changes: u32,
 }
 
 /// Below how many index matches a title search takes the index's candidates rather than scanning
@@ -95,7 +98,7 @@ fn rare_term(conn: &Connection, query: &ListQuery, text: &str) -> Result<bool, S
 pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<TicketSummary>, StoreError> {
     let mut sql = String::from(
         "SELECT id, number, kind, status, priority, category, title, assignee, updated_at,
-                sla_due_key, conflicts FROM ",
+                sla_due_key, conflicts, unverified FROM ",
     );
     let mut args: Vec<Value> = Vec::new();
     let search = query
@@ -183,6 +186,7 @@ pub(super) fn list(conn: &Connection, query: &ListQuery) -> Result<Vec<TicketSum
             updated_at: row.get(8)?,
             sla_due: (sla != i64::MAX).then_some(sla),
             conflicts: row.get(10)?,
+            unverified_changes: row.get(11)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

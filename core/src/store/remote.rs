@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Result, StoreError, TicketStore, persist};
+use super::{Result, StoreError, TicketStore, persist, unverified};
 use crate::sync::protocol::{ByteBuf, PullItem, PushChange, SyncResponse};
 use crate::ticket::{Change, TicketDocument};
 
@@ -161,6 +161,8 @@ impl TicketStore {
                     round.acknowledged += tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?.execute([seq])?;
                 }
             }
+            // Changes imported from bundles are confirmed as the server sends them back.
+            let watch = unverified::any(tx)?;
             let mut reset = BTreeSet::new();
             for rejection in &response.rejected {
                 reset.insert(rejection.ticket_id.clone());
@@ -182,13 +184,14 @@ impl TicketStore {
             for item in &response.items {
                 let id = item.ticket_id();
                 let touched = match item {
-                    PullItem::Changes { changes, .. } => self.apply_remote_changes(tx, id, changes, at)?,
+                    PullItem::Changes { changes, .. } => self.apply_remote_changes(tx, id, changes, watch, at)?,
                     PullItem::Snapshot { doc, .. } => {
-                        let server = match decoded.remove(id) {
+                        let mut server = match decoded.remove(id) {
                             Some(loaded) => loaded?,
                             None => Decoded::load(doc)?,
                         };
-                        self.apply_snapshot(tx, id, doc, server, reset.contains(id), at)?
+                        let confirmed = watch && confirm_snapshot(tx, id, &mut server.doc, reset.contains(id))?;
+                        self.apply_snapshot(tx, id, doc, server, reset.contains(id), at)? || confirmed
                     }
                     PullItem::Evict { .. } => {
                         tx.prepare_cached("INSERT OR IGNORE INTO pending_evictions (ticket_id) VALUES (?1)")?
@@ -219,6 +222,7 @@ impl TicketStore {
         tx: &Transaction,
         id: &str,
         changes: &[ByteBuf],
+        watch: bool,
         at: i64,
     ) -> Result<bool> {
         let Some(mut doc) = persist::load_doc(tx, id)? else {
@@ -231,9 +235,12 @@ impl TicketStore {
             return Ok(false);
         };
         let before = doc.heads();
-        doc.apply_changes(decode_changes(changes)?)?;
+        let changes = decode_changes(changes)?;
+        let hashes: Vec<_> = changes.iter().map(Change::hash).collect();
+        let confirmed = watch && unverified::confirm(tx, id, &hashes)?;
+        doc.apply_changes(changes)?;
         if doc.heads() == before {
-            return Ok(false);
+            return Ok(confirmed);
         }
         let view = doc.view()?;
         persist::append_doc(tx, id, &mut doc, &before)?;
@@ -287,6 +294,22 @@ impl TicketStore {
         };
         persist::upsert_index(tx, &doc.view()?, at)?;
         Ok(true)
+    }
+}
+
+/// What a pulled snapshot of a ticket says about its imported changes: those it holds are
+/// confirmed; when it resets the ticket (the server refused one of this device's changes), it
+/// replaces them all, dropping the ones the server never took. Returns whether the mark changed.
+fn confirm_snapshot(
+    tx: &Transaction,
+    id: &str,
+    server: &mut TicketDocument,
+    reset: bool,
+) -> Result<bool> {
+    if reset {
+        unverified::clear(tx, id)
+    } else {
+        unverified::confirm_held(tx, id, server)
     }
 }
 

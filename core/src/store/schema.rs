@@ -14,6 +14,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0002_quarantine.sql"),
     include_str!("sql/0003_evidence.sql"),
     include_str!("sql/0004_title_search.sql"),
+    include_str!("sql/0005_unverified.sql"),
 ];
 
 /// The schema version this build writes.
