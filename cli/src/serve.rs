@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use fieldwork_server::{Server, ServerConfig, config};
+use fieldwork_server::{ConnectionLimits, Server, ServerConfig, config};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Args)]
@@ -19,6 +19,13 @@ pub struct ServeArgs {
     /// Most ticket documents kept in memory.
     #[arg(long, default_value_t = config::DEFAULT_DOC_CACHE)]
     doc_cache: usize,
+    /// Most connections open at once from one address (IPv4, or IPv6 /64). Behind a reverse
+    /// proxy every client has the proxy's address: raise this there.
+    #[arg(long, default_value_t = ConnectionLimits::default().max_per_address)]
+    max_connections_per_address: usize,
+    /// Most connections open at once in total.
+    #[arg(long, default_value_t = ConnectionLimits::default().max_total)]
+    max_connections: usize,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -55,9 +62,14 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
         .map_err(ServeError::Runtime)?;
     runtime.block_on(async {
         let config = ServerConfig {
-            data_dir: args.data,
             listen: args.listen,
             doc_cache: args.doc_cache,
+            connections: ConnectionLimits {
+                max_per_address: args.max_connections_per_address,
+                max_total: args.max_connections,
+                ..ConnectionLimits::default()
+            },
+            ..ServerConfig::new(args.data)
         };
         let server = Server::bind(&config).await?;
         let addr = server.local_addr()?;

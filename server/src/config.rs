@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub use crate::connections::ConnectionLimits;
 use crate::error::Error;
+pub use crate::login::{Backoff, LoginLimits};
 use crate::storage::SqliteStore;
 
 /// The database file inside a data directory.
@@ -24,6 +26,10 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Most ticket documents held in memory at once.
     pub doc_cache: usize,
+    /// Sign-in rate limits and the password hashing gate.
+    pub logins: LoginLimits,
+    /// Connection caps and timeouts.
+    pub connections: ConnectionLimits,
 }
 
 impl ServerConfig {
@@ -33,6 +39,8 @@ impl ServerConfig {
             data_dir: data_dir.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             doc_cache: DEFAULT_DOC_CACHE,
+            logins: LoginLimits::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 

@@ -86,12 +86,18 @@ impl Harness {
     }
 
     fn build(doc_cache: usize, clock: Arc<dyn Clock>) -> Harness {
+        Self::with_config(clock, |config| config.doc_cache = doc_cache)
+    }
+
+    /// A server on `clock` whose settings `configure` adjusts.
+    pub fn with_config(
+        clock: Arc<dyn Clock>,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
-        let config = ServerConfig {
-            doc_cache,
-            ..ServerConfig::new(&data)
-        };
+        let mut config = ServerConfig::new(&data);
+        configure(&mut config);
         let state = AppState::open_with_clock(&config, clock).expect("server state opens");
         let admin = Admin::open(&data).expect("admin opens the same data dir");
         Harness {
