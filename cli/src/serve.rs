@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use fieldwork_server::{ConnectionLimits, Server, ServerConfig, config};
+use fieldwork_server::{ConnectionLimits, LoginLimits, Server, ServerConfig, config};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Args)]
@@ -26,6 +26,9 @@ pub struct ServeArgs {
     /// Most connections open at once in total.
     #[arg(long, default_value_t = ConnectionLimits::default().max_total)]
     max_connections: usize,
+    /// Password checks (argon2, 19 MiB each) that may run at once.
+    #[arg(long, default_value_t = LoginLimits::default().hashing_slots)]
+    hashing_slots: usize,
 }
 
 /// Why the server could not start or stopped with an error.
@@ -68,6 +71,10 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
                 max_per_address: args.max_connections_per_address,
                 max_total: args.max_connections,
                 ..ConnectionLimits::default()
+            },
+            logins: LoginLimits {
+                hashing_slots: args.hashing_slots,
+                ..LoginLimits::default()
             },
             ..ServerConfig::new(args.data)
         };

@@ -17,12 +17,12 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::auth::{self, DeviceAuth, UserTokenAuth};
 use crate::blobs;
 use crate::connections::ClientAddress;
-use crate::error::{AppError, cbor_errors};
+use crate::error::{AppError, Error, cbor_errors};
 use crate::positions;
 use crate::state::AppState;
 use crate::storage::{DeviceRecord, Session, TokenKind, TokenRecord, UserRecord};
@@ -68,7 +68,13 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             refuse_when_stopping,
         ))
-        .layer(TraceLayer::new_for_http())
+        // Failed answers are logged where they are made (`AppError`: internal faults as errors,
+        // refusals at debug). An error line per 5xx here would let a flood of `503 server_busy`
+        // answers flood the log too.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .with_state(state)
 }
 
@@ -109,11 +115,12 @@ async fn login(
         )));
     }
     let logins = state.logins();
-    let attempt = logins.begin(&tenant, &user, address, state.now_ms())?;
-    let slot = logins.slot(attempt).await?;
+    let (attempt, slot) = logins
+        .admit(&tenant, &user, address, state.now_ms())
+        .await?;
     let store = state.store();
-    let found = state
-        .blocking(move || {
+    let found = logins
+        .check(move || {
             let tenant = store.find_tenant(&tenant)?;
             // An unknown tenant still looks the user up (under no tenant): the same work.
             let tenant_id = tenant.as_ref().map_or("", |t| t.id.as_str());
@@ -121,9 +128,9 @@ async fn login(
             let (user, hash) = user.map_or((None, None), |(u, h)| (Some(u), h));
             // Runs even for an unknown user, against a dummy hash with the same parameters.
             let matches = slot.run(|| auth::verify_password(&password, hash.as_deref()));
-            Ok(user.filter(|_| matches))
+            Ok::<_, Error>(user.filter(|_| matches))
         })
-        .await?;
+        .await??;
     let Some(user) = found else {
         tracing::info!("login refused");
         return Err(AppError::BadCredentials);

@@ -156,7 +156,8 @@ impl AppState {
         self.shared.stopping.subscribe()
     }
 
-    /// Runs blocking work (SQLite, Automerge, argon2) off the async threads.
+    /// Runs blocking work (SQLite, Automerge) off the async threads; password checks have their
+    /// own threads (`login`).
     pub(crate) async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, Error> + Send + 'static,

@@ -18,6 +18,14 @@ use fieldwork_core::ticket::ActorId;
 use fieldwork_server::LoginLimits;
 use support::{Harness, PASSWORD, Reply};
 
+/// A server on `clock` that answers refusals at once (the refusal delay only slows attackers;
+/// sequential tests would just wait for it).
+fn quick_refusals(clock: Arc<ManualClock>) -> Harness {
+    Harness::with_config(clock, |config| {
+        config.logins.refusal_delay = std::time::Duration::ZERO;
+    })
+}
+
 fn address(last: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(203, 0, 113, last))
 }
@@ -109,7 +117,7 @@ async fn a_burst_of_wrong_passwords_gets_429s_and_the_real_user_gets_in_after_th
 #[tokio::test]
 async fn an_attacker_polling_a_locked_account_is_stopped_by_its_address() {
     let clock = Arc::new(ManualClock::at(1_800_000_000_000));
-    let h = Harness::with_clock(clock.clone());
+    let h = quick_refusals(clock.clone());
     h.tenant("acme");
     h.user("acme", "li.wei", Role::Technician, None);
     let limits = LoginLimits::default();
@@ -146,7 +154,7 @@ async fn an_attacker_polling_a_locked_account_is_stopped_by_its_address() {
 #[tokio::test]
 async fn unknown_tenants_and_users_are_limited_exactly_like_real_accounts() {
     let clock = Arc::new(ManualClock::at(1_800_000_000_000));
-    let h = Harness::with_clock(clock);
+    let h = quick_refusals(clock);
     h.tenant("acme");
     h.user("acme", "li.wei", Role::Technician, None);
     let mut answers = Vec::new();

@@ -1,9 +1,11 @@
 //! What stands between `POST /v1/login` and argon2: the rate limits per account and per client
-//! address ([`limiter`]) and the gate that bounds how many password hashes run at once
-//! ([`gate`]). docs/security.md ("Logins and password hashing") explains the choices.
+//! address ([`limiter`]), the gate that bounds how many password hashes run at once ([`gate`])
+//! and the low-priority threads they run on ([`threads`]). docs/security.md ("Logins and
+//! password hashing") explains the choices.
 
 mod gate;
 mod limiter;
+mod threads;
 
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -13,9 +15,10 @@ pub(crate) use gate::HashingSlot;
 pub(crate) use limiter::Attempt;
 
 use crate::connections::address_group;
-use crate::error::AppError;
+use crate::error::{AppError, Error};
 use gate::PasswordGate;
 use limiter::{AccountKey, LoginLimiter};
+use threads::HashingThreads;
 
 /// Seconds a client is told to wait when the password gate is full.
 const BUSY_RETRY_AFTER_S: u64 = 2;
@@ -42,17 +45,23 @@ pub struct LoginLimits {
     pub per_address: Backoff,
     /// Most accounts, and most addresses, remembered at once.
     pub tracked_keys: usize,
-    /// Password hashes that may run at once.
+    /// Password hashes that may run at once (each on its own thread, at a lower CPU priority).
     pub hashing_slots: usize,
     /// Sign-ins that may queue for a hashing slot; beyond that they are answered busy at once.
     pub hashing_queue: usize,
     /// Longest time a sign-in waits in that queue.
     pub hashing_wait: Duration,
+    /// How long a refused sign-in (`429`, `503 server_busy`) is held before its answer, so a
+    /// client hammering the server gets about one answer per connection per this much time
+    /// instead of thousands per second. A held answer costs a timer, nothing else.
+    pub refusal_delay: Duration,
 }
 
 impl Default for LoginLimits {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Half the cores at most: a flood of password checks must leave the rest for sync.
+        let slots = (cores / 2).max(1);
         LoginLimits {
             per_account: Backoff {
                 free_attempts: 5,
@@ -67,9 +76,10 @@ impl Default for LoginLimits {
                 forget_after: Duration::from_secs(6 * 60 * 60),
             },
             tracked_keys: 100_000,
-            hashing_slots: cores,
-            hashing_queue: 8 * cores,
+            hashing_slots: slots,
+            hashing_queue: 8 * slots,
             hashing_wait: Duration::from_secs(2),
+            refusal_delay: Duration::from_secs(1),
         }
     }
 }
@@ -79,6 +89,8 @@ impl Default for LoginLimits {
 pub(crate) struct LoginGuard {
     limiter: Mutex<LoginLimiter>,
     gate: PasswordGate,
+    threads: HashingThreads,
+    refusal_delay: Duration,
 }
 
 impl LoginGuard {
@@ -90,6 +102,8 @@ impl LoginGuard {
                 limits.hashing_queue,
                 limits.hashing_wait,
             ),
+            threads: HashingThreads::start(limits.hashing_slots),
+            refusal_delay: limits.refusal_delay,
         }
     }
 
@@ -99,33 +113,47 @@ impl LoginGuard {
         self.limiter.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Begins a sign-in to `user` of `tenant` from `address`, or refuses it with `429`. Decided
-    /// on the names as sent, before anything is looked up, so the answer (and its timing) is
-    /// the same for accounts that exist and accounts that do not.
-    pub fn begin(
+    /// Admits a sign-in to `user` of `tenant` from `address` to a password check: the attempt
+    /// (report a right password with [`Self::succeeded`]) and the hashing slot to check it in.
+    /// Refused with `429` by the rate limits, decided on the names as sent before anything is
+    /// looked up, so the answer and its timing are the same for accounts that exist and
+    /// accounts that do not; or with `503 server_busy` when the gate is full (the attempt is
+    /// then given back: nothing was checked). Refusals are answered after the refusal delay.
+    pub async fn admit(
         &self,
         tenant: &str,
         user: &str,
         address: Option<IpAddr>,
         now_ms: i64,
-    ) -> Result<Attempt, AppError> {
+    ) -> Result<(Attempt, HashingSlot), AppError> {
         let address = address.map_or(IpAddr::from([0u16; 8]), address_group);
-        self.limiter()
-            .begin(AccountKey::new(tenant, user), address, now_ms)
-            .map_err(|refused| AppError::TooManyRequests {
+        let begun = self
+            .limiter()
+            .begin(AccountKey::new(tenant, user), address, now_ms);
+        let refusal = match begun {
+            Ok(attempt) => match self.gate.enter().await {
+                Ok(slot) => return Ok((attempt, slot)),
+                Err(_) => {
+                    self.limiter().abandoned(attempt);
+                    AppError::ServerBusy {
+                        retry_after_s: BUSY_RETRY_AFTER_S,
+                    }
+                }
+            },
+            Err(refused) => AppError::TooManyRequests {
                 retry_after_s: refused.retry_after_s,
-            })
+            },
+        };
+        tokio::time::sleep(self.refusal_delay).await;
+        Err(refusal)
     }
 
-    /// A slot to check the password of `attempt` in, or `503 server_busy` (and the attempt is
-    /// given back: nothing was checked).
-    pub async fn slot(&self, attempt: Attempt) -> Result<HashingSlot, AppError> {
-        self.gate.enter().await.map_err(|_| {
-            self.limiter().abandoned(attempt);
-            AppError::ServerBusy {
-                retry_after_s: BUSY_RETRY_AFTER_S,
-            }
-        })
+    /// Runs `check` (the account lookup and, in its slot, the password hash) on a hashing thread.
+    pub async fn check<T: Send + 'static>(
+        &self,
+        check: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        self.threads.run(check).await
     }
 
     /// The password of `attempt` was right.
