@@ -3,12 +3,19 @@
 
 mod admin;
 mod bench;
+mod bench_flood;
 mod bench_load;
 mod device;
 mod output;
 mod serve;
 
 use std::process::ExitCode;
+
+/// jemalloc returns memory to the system after bursts (argon2 takes 19 MiB per password check);
+/// glibc malloc kept hundreds of MiB per thread arena after a login flood (docs/benchmarks.md).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use clap::{Parser, Subcommand};
 
