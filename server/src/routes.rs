@@ -37,12 +37,18 @@ const MAX_DEVICE_NAME: usize = 100;
 const MAX_LOGIN_NAME: usize = 256;
 /// Longest password a sign-in may carry, in bytes: argon2's work grows with it.
 const MAX_PASSWORD: usize = 1024;
+/// Largest `POST /v1/login` body (after decompression). Anyone may send one, so it may not buffer
+/// the 8 MiB other requests may: a real one is a few hundred bytes.
+const MAX_LOGIN_BODY: usize = 16 * 1024;
 
 /// The whole service as a router (tests drive it with `tower::ServiceExt::oneshot`).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(health))
-        .route("/v1/login", post(login))
+        .route(
+            "/v1/login",
+            post(login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY)),
+        )
         .route("/v1/devices", post(register_device))
         .route("/v1/me", get(me))
         .route("/v1/sync", post(sync_round))
