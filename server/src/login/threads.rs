@@ -40,7 +40,10 @@ impl HashingThreads {
                         // The lock is held only to take the next job, never while running one.
                         let next = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
                         let Ok(job) = next else { return };
-                        job();
+                        // A job that panics answers its caller with an error (its result
+                        // sender is dropped) and must not take the thread, and with it every
+                        // later sign-in, down with it.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                     }
                 });
             if let Err(error) = spawned {
@@ -98,6 +101,16 @@ mod tests {
             doubled.push(threads.run(move || i * 2).await.expect("runs"));
         }
         assert_eq!(doubled, [0, 2, 4, 6]);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_fails_alone_and_the_thread_goes_on() {
+        let threads = HashingThreads::start(1);
+        let failed = threads
+            .run(|| -> u32 { panic!("a bug in a password check") })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(threads.run(|| 7).await.expect("still serving"), 7);
     }
 
     #[cfg(target_os = "linux")]
