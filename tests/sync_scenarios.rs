@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Device, Server, id_of, note_texts};
+use common::{Device, Server, eventually, id_of, note_texts};
 use fieldwork_core::Role;
 use fieldwork_core::store::TicketStore;
 use fieldwork_core::ticket::NewTicket;
@@ -442,4 +442,43 @@ fn a_forged_change_the_device_cannot_tell_apart_vanishes_when_the_server_resets_
         Some(1),
         "the rider's own note waits in quarantine, visible"
     );
+}
+
+#[test]
+fn wrong_passwords_lock_the_account_for_a_while_and_the_cli_says_how_long() {
+    let org = Org::new();
+    org.server.user(&org.tenant, "rider", "r1", None);
+    let device = Device::new();
+    let login = |password: &str| {
+        device.run(&[
+            "login",
+            "--server",
+            &org.server.url,
+            "--tenant",
+            "acme",
+            "--user",
+            "r1",
+            "--password",
+            password,
+        ])
+    };
+    let mut told = None;
+    for _ in 0..12 {
+        let out = login("not-the-password");
+        assert_eq!(out.status.code(), Some(1), "a refusal, not a crash");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if stderr.contains("too_many_requests") {
+            told = Some(stderr);
+            break;
+        }
+        assert!(stderr.contains("credentials"), "{stderr}");
+    }
+    let told = told.expect("the account locks after a few wrong passwords");
+    assert!(
+        told.contains("the server asks to wait") && told.contains(" s before trying again"),
+        "{told}"
+    );
+    eventually("the right password works once the wait is over", || {
+        login("pw-123456").status.success()
+    });
 }

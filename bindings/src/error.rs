@@ -103,7 +103,9 @@ impl From<SyncError> for FieldworkError {
                 FieldworkError::NotLoggedIn(message)
             }
             SyncError::Offline(_) => FieldworkError::Offline(message),
-            SyncError::Server { .. } => FieldworkError::Server(message),
+            SyncError::Server { .. } | SyncError::TryLater { .. } => {
+                FieldworkError::Server(message)
+            }
             SyncError::Protocol(_) => FieldworkError::Internal(message),
             SyncError::Store(store) => store.into(),
         }

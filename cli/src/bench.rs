@@ -1,6 +1,7 @@
 //! `fieldwork bench sync`: measures sync against a real `fieldwork serve` on loopback — one
 //! status change, a fresh device bootstrapping N tickets, a resync with 1% changed, and the
-//! server's memory — and prints the figures for `docs/benchmarks.md`.
+//! server's memory — and prints the figures for `docs/benchmarks.md`. `bench load` and
+//! `bench login-flood` live in their own files and share the helpers here.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -40,6 +41,9 @@ enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// Wrong-password logins hammering the server while devices sync: server memory during and
+    /// after, the devices' round-trip latency, and when the real user gets in again.
+    LoginFlood(crate::bench_flood::FloodArgs),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,10 +70,23 @@ impl Drop for ServerProcess {
 
 impl ServerProcess {
     pub(crate) fn start(data: &Path) -> Result<Self, BenchError> {
-        let exe = std::env::current_exe().map_err(step("find own binary"))?;
+        Self::start_with(data, None, &[])
+    }
+
+    /// A server from `binary` (this one if `None`), with `extra` arguments to `serve`.
+    pub(crate) fn start_with(
+        data: &Path,
+        binary: Option<&Path>,
+        extra: &[&str],
+    ) -> Result<Self, BenchError> {
+        let exe = match binary {
+            Some(path) => path.to_owned(),
+            None => std::env::current_exe().map_err(step("find own binary"))?,
+        };
         let mut child = Command::new(exe)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
@@ -150,7 +167,7 @@ pub(crate) fn create_user(
     ))
 }
 
-fn admin(data: &Path, args: &[&str]) -> Result<serde_json::Value, BenchError> {
+pub(crate) fn admin(data: &Path, args: &[&str]) -> Result<serde_json::Value, BenchError> {
     let exe = std::env::current_exe().map_err(step("find own binary"))?;
     let out = Command::new(exe)
         .args(["admin", "--data"])
@@ -205,6 +222,7 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
             rate,
             seconds,
         } => crate::bench_load::bench_load(devices, rate, seconds),
+        BenchCommand::LoginFlood(args) => crate::bench_flood::bench_login_flood(&args),
     }
 }
 

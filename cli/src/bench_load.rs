@@ -57,7 +57,7 @@ fn xorshift(state: &mut u64) -> f64 {
     (*state >> 11) as f64 / (1u64 << 53) as f64
 }
 
-fn percentile(sorted: &[u64], q: f64) -> u64 {
+pub(crate) fn percentile(sorted: &[u64], q: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
     }
@@ -72,7 +72,19 @@ pub(crate) fn bench_load(devices: usize, rate: f64, seconds: u64) -> Result<(), 
     }
     let dir = tempfile::tempdir().map_err(step("temp dir"))?;
     let data: PathBuf = dir.path().join("server");
-    let server = ServerProcess::start(&data)?;
+    // All devices connect from 127.0.0.1: lift the per-address connection cap meant for the
+    // internet.
+    let cap = (devices + 64).max(4096).to_string();
+    let server = ServerProcess::start_with(
+        &data,
+        None,
+        &[
+            "--max-connections-per-address",
+            &cap,
+            "--max-connections",
+            &cap,
+        ],
+    )?;
     let rss_start = server.rss_mib().unwrap_or(0.0);
     println!("server {} (RSS at start {rss_start:.1} MiB)", server.url);
 

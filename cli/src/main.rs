@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod bench_flood;
 mod bench_load;
 mod device;
 mod output;
@@ -10,6 +11,12 @@ mod serve;
 mod units;
 
 use std::process::ExitCode;
+
+/// jemalloc returns memory to the system after bursts (argon2 takes 19 MiB per password check);
+/// glibc malloc kept hundreds of MiB per thread arena after a login flood (docs/benchmarks.md).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use clap::{Parser, Subcommand};
 

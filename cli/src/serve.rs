@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use fieldwork_server::config::Quotas;
-use fieldwork_server::{Server, ServerConfig, config};
+use fieldwork_server::{ConnectionLimits, LoginLimits, Server, ServerConfig, config};
 
 use crate::units;
 use tracing_subscriber::EnvFilter;
@@ -36,6 +36,16 @@ pub struct ServeArgs {
     /// How long a stored photo no ticket names is kept after its upload (e.g. 24h, 2d).
     #[arg(long, value_parser = units::parse_duration_ms, default_value = "24h")]
     unnamed_blob_grace: i64,
+    /// Most connections open at once from one address (IPv4, or IPv6 /64). Behind a reverse
+    /// proxy every client has the proxy's address: raise this there.
+    #[arg(long, default_value_t = ConnectionLimits::default().max_per_address)]
+    max_connections_per_address: usize,
+    /// Most connections open at once in total.
+    #[arg(long, default_value_t = ConnectionLimits::default().max_total)]
+    max_connections: usize,
+    /// Password checks (argon2, 19 MiB each) that may run at once.
+    #[arg(long, default_value_t = LoginLimits::default().hashing_slots)]
+    hashing_slots: usize,
 }
 
 impl ServeArgs {
@@ -85,10 +95,19 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     runtime.block_on(async {
         let quotas = args.quotas();
         let config = ServerConfig {
-            data_dir: args.data,
             listen: args.listen,
             doc_cache: args.doc_cache,
             quotas,
+            connections: ConnectionLimits {
+                max_per_address: args.max_connections_per_address,
+                max_total: args.max_connections,
+                ..ConnectionLimits::default()
+            },
+            logins: LoginLimits {
+                hashing_slots: args.hashing_slots,
+                ..LoginLimits::default()
+            },
+            ..ServerConfig::new(args.data)
         };
         let server = Server::bind(&config).await?;
         let addr = server.local_addr()?;

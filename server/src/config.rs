@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub use crate::connections::ConnectionLimits;
 use crate::error::Error;
+pub use crate::login::{Backoff, LoginLimits};
 use crate::storage::SqliteStore;
 
 /// The database file inside a data directory.
@@ -65,6 +67,10 @@ pub struct ServerConfig {
     pub doc_cache: usize,
     /// Storage quotas and the device cap (server-wide defaults).
     pub quotas: Quotas,
+    /// Sign-in rate limits and the password hashing gate.
+    pub logins: LoginLimits,
+    /// Connection caps and timeouts.
+    pub connections: ConnectionLimits,
 }
 
 impl ServerConfig {
@@ -75,6 +81,8 @@ impl ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             doc_cache: DEFAULT_DOC_CACHE,
             quotas: Quotas::default(),
+            logins: LoginLimits::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 

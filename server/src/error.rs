@@ -137,6 +137,14 @@ pub enum AppError {
     BadLocation(LocationError),
     #[error("a position was reported less than the minimum interval ago; retry later")]
     TooManyReports { retry_after_s: u64 },
+    /// Sign-ins from this address, or to this account, must pause (`Retry-After`).
+    #[error(
+        "too many sign-in attempts for this account or from this address; try again in {retry_after_s} s"
+    )]
+    TooManyRequests { retry_after_s: u64 },
+    /// The password checks are all taken and the queue behind them is full (`Retry-After`).
+    #[error("the server is busy checking other sign-ins; try again in {retry_after_s} s")]
+    ServerBusy { retry_after_s: u64 },
     #[error("the server is stopping; retry with backoff")]
     ShuttingDown,
     #[error("the server failed; retry later")]
@@ -179,6 +187,10 @@ impl AppError {
             }
             AppError::BadLocation(_) => (StatusCode::BAD_REQUEST, "bad_location"),
             AppError::TooManyReports { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_reports"),
+            AppError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
+            AppError::ServerBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "server_busy"),
             AppError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -223,7 +235,9 @@ impl IntoResponse for AppError {
             AppError::RangeNotSatisfiable { length } => {
                 Some((header::CONTENT_RANGE.as_str(), format!("bytes */{length}")))
             }
-            AppError::TooManyReports { retry_after_s } => {
+            AppError::TooManyReports { retry_after_s }
+            | AppError::TooManyRequests { retry_after_s }
+            | AppError::ServerBusy { retry_after_s } => {
                 Some((header::RETRY_AFTER.as_str(), retry_after_s.to_string()))
             }
             _ => None,

@@ -7,7 +7,9 @@
 //! - [`blobs`]: the blob lane (tus uploads, downloads) and the [`blobs::BlobStore`] trait with its
 //!   filesystem backend.
 //!
-//! Inside: `auth` (tokens, passwords, extractors), `sync` (push judgement and pull walk),
+//! Inside: `auth` (tokens, passwords, extractors), `login` (sign-in rate limits and the password
+//! hashing gate), `connections` (the listening loop: caps, timeouts, slow bodies), `sync` (push
+//! judgement and pull walk),
 //! `positions` (technicians' last known positions), `visibility` (who may see a stored ticket),
 //! `cache` (the bounded document cache), `wire` (CBOR bodies), `error` (`Error` and `AppError`).
 
@@ -16,7 +18,9 @@ mod auth;
 pub mod blobs;
 mod cache;
 pub mod config;
+mod connections;
 mod error;
+mod login;
 mod positions;
 mod routes;
 mod state;
@@ -32,11 +36,11 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use auth::{DEVICE_TOKEN_PREFIX, USER_TOKEN_PREFIX};
-pub use config::ServerConfig;
+pub use config::{Backoff, ConnectionLimits, LoginLimits, ServerConfig};
 pub use error::{AppError, Error};
 pub use state::AppState;
 
-/// The whole service, ready for `axum::serve` or `tower::ServiceExt::oneshot`.
+/// The whole service, ready for [`Server`] or `tower::ServiceExt::oneshot`.
 pub fn app(state: AppState) -> Router {
     routes::router(state)
 }
@@ -46,6 +50,7 @@ pub fn app(state: AppState) -> Router {
 pub struct Server {
     listener: TcpListener,
     state: AppState,
+    connections: ConnectionLimits,
 }
 
 impl Server {
@@ -59,7 +64,11 @@ impl Server {
                 path: config.listen.to_string(),
                 source,
             })?;
-        Ok(Server { listener, state })
+        Ok(Server {
+            listener,
+            state,
+            connections: config.connections.clone(),
+        })
     }
 
     /// The address actually bound (the chosen port when asked for port 0).
@@ -91,14 +100,7 @@ impl Server {
             tracing::info!("stopping: finishing the requests in flight");
             state.begin_shutdown();
         };
-        axum::serve(self.listener, app(self.state))
-            .with_graceful_shutdown(stopping)
-            .await
-            .map_err(|source| Error::Io {
-                action: "serve on",
-                path: addr.to_string(),
-                source,
-            })?;
+        connections::serve(self.listener, app(self.state), &self.connections, stopping).await;
         tracing::info!("stopped");
         Ok(())
     }

@@ -17,11 +17,12 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 use crate::auth::{self, DeviceAuth, UserTokenAuth};
 use crate::blobs;
-use crate::error::{AppError, cbor_errors};
+use crate::connections::ClientAddress;
+use crate::error::{AppError, Error, cbor_errors};
 use crate::positions;
 use crate::state::AppState;
 use crate::storage::{DeviceRecord, Session, TokenKind, TokenRecord, UserRecord};
@@ -32,12 +33,22 @@ use crate::wire::{Cbor, CborBytes};
 const COMPRESS_ABOVE: u16 = 1024;
 /// Longest device label kept.
 const MAX_DEVICE_NAME: usize = 100;
+/// Longest tenant or user name a sign-in may name, in bytes (nothing real is longer).
+const MAX_LOGIN_NAME: usize = 256;
+/// Longest password a sign-in may carry, in bytes: argon2's work grows with it.
+const MAX_PASSWORD: usize = 1024;
+/// Largest `POST /v1/login` body (after decompression). Anyone may send one, so it may not buffer
+/// the 8 MiB other requests may: a real one is a few hundred bytes.
+const MAX_LOGIN_BODY: usize = 16 * 1024;
 
 /// The whole service as a router (tests drive it with `tower::ServiceExt::oneshot`).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(health))
-        .route("/v1/login", post(login))
+        .route(
+            "/v1/login",
+            post(login).layer(DefaultBodyLimit::max(MAX_LOGIN_BODY)),
+        )
         .route("/v1/devices", post(register_device))
         .route("/v1/me", get(me))
         .route("/v1/sync", post(sync_round))
@@ -65,7 +76,13 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             refuse_when_stopping,
         ))
-        .layer(TraceLayer::new_for_http())
+        // Failed answers are logged where they are made (`AppError`: internal faults as errors,
+        // refusals at debug). An error line per 5xx here would let a flood of `503 server_busy`
+        // answers flood the log too.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .with_state(state)
 }
 
@@ -84,8 +101,13 @@ async fn health() -> &'static str {
     "ok"
 }
 
+/// `POST /v1/login`. In order: the rate limits (`429` before any work is done), a password
+/// hashing slot (`503` when all are taken and the queue is full), then the lookup and argon2 in
+/// that slot. No step depends on whether the account exists, so neither the answer nor its
+/// timing tells an unknown account from a wrong password.
 async fn login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     Cbor(request): Cbor<LoginRequest>,
 ) -> Result<Cbor<DeviceSession>, AppError> {
     let LoginRequest {
@@ -94,23 +116,34 @@ async fn login(
         password,
         device,
     } = request;
-    let store = state.store();
-    let found = state
-        .blocking(move || {
-            let user = match store.find_tenant(&tenant)? {
-                Some(tenant) => store.user_by_name(&tenant.id, &user)?,
-                None => None,
-            };
-            let (user, hash) = user.map_or((None, None), |(u, h)| (Some(u), h));
-            // Runs even for an unknown user, so the answer takes as long either way.
-            let matches = auth::verify_password(&password, hash.as_deref());
-            Ok(user.filter(|_| matches))
-        })
+    if tenant.len() > MAX_LOGIN_NAME || user.len() > MAX_LOGIN_NAME || password.len() > MAX_PASSWORD
+    {
+        return Err(AppError::BadRequest(format!(
+            "a tenant or user name is at most {MAX_LOGIN_NAME} bytes, a password at most {MAX_PASSWORD}"
+        )));
+    }
+    let logins = state.logins();
+    let (attempt, slot) = logins
+        .admit(&tenant, &user, address, state.now_ms())
         .await?;
+    let store = state.store();
+    let found = logins
+        .check(move || {
+            let tenant = store.find_tenant(&tenant)?;
+            // An unknown tenant still looks the user up (under no tenant): the same work.
+            let tenant_id = tenant.as_ref().map_or("", |t| t.id.as_str());
+            let user = store.user_by_name(tenant_id, &user)?;
+            let (user, hash) = user.map_or((None, None), |(u, h)| (Some(u), h));
+            // Runs even for an unknown user, against a dummy hash with the same parameters.
+            let matches = slot.run(|| auth::verify_password(&password, hash.as_deref()));
+            Ok::<_, Error>(user.filter(|_| matches))
+        })
+        .await??;
     let Some(user) = found else {
         tracing::info!("login refused");
         return Err(AppError::BadCredentials);
     };
+    logins.succeeded(attempt);
     let session = register(&state, &user, device).await?;
     tracing::info!(tenant = %user.tenant_id, user = %user.id, device = %session.device_id, "device signed in");
     Ok(Cbor(session))

@@ -1,5 +1,6 @@
 //! [`AppState`]: what every request shares — the store, the blob store, the document cache, the
-//! clock, one [`TenantHub`] per tenant (push turn and news for long-polls), and the shutdown flag.
+//! clock, one [`TenantHub`] per tenant (push turn and news for long-polls), the sign-in limits,
+//! and the shutdown flag.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,7 @@ use crate::blobs::{BlobLane, BlobStore, FsBlobStore};
 use crate::cache::DocCache;
 use crate::config::{Quotas, ServerConfig, open_data_dir};
 use crate::error::Error;
+use crate::login::{LoginGuard, LoginLimits};
 use crate::storage::ServerStore;
 
 /// Shared by all requests; cheap to clone.
@@ -28,6 +30,7 @@ pub(crate) struct Shared {
     pub blobs: BlobLane,
     pub cache: DocCache,
     pub clock: Arc<dyn Clock>,
+    logins: LoginGuard,
     hubs: Mutex<HashMap<String, Arc<TenantHub>>>,
     stopping: watch::Sender<bool>,
 }
@@ -62,10 +65,14 @@ impl AppState {
     pub fn open_with_clock(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let store = open_data_dir(&config.data_dir)?;
         let blobs = FsBlobStore::new(config.blob_root());
-        Ok(
-            Self::new(Arc::new(store), Arc::new(blobs), config.doc_cache, clock)
-                .with_quotas(config.quotas),
+        Ok(Self::with_logins(
+            Arc::new(store),
+            Arc::new(blobs),
+            config.doc_cache,
+            clock,
+            &config.logins,
         )
+        .with_quotas(config.quotas))
     }
 
     /// State over any store, blob store and clock (tests, other backends).
@@ -75,12 +82,23 @@ impl AppState {
         doc_cache: usize,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        Self::with_logins(store, blobs, doc_cache, clock, &LoginLimits::default())
+    }
+
+    fn with_logins(
+        store: Arc<dyn ServerStore>,
+        blobs: Arc<dyn BlobStore>,
+        doc_cache: usize,
+        clock: Arc<dyn Clock>,
+        logins: &LoginLimits,
+    ) -> Self {
         AppState {
             shared: Arc::new(Shared {
                 store,
                 blobs: BlobLane::new(blobs),
                 cache: DocCache::new(doc_cache),
                 clock,
+                logins: LoginGuard::new(logins),
                 hubs: Mutex::new(HashMap::new()),
                 stopping: watch::Sender::new(false),
             }),
@@ -107,6 +125,16 @@ impl AppState {
     /// How many ticket documents are in memory.
     pub fn cached_docs(&self) -> usize {
         self.shared.cache.len()
+    }
+
+    /// The most password hashes that ever ran at once in this server (bounded by
+    /// [`LoginLimits::hashing_slots`]).
+    pub fn password_hashing_peak(&self) -> usize {
+        self.shared.logins.hashing_peak()
+    }
+
+    pub(crate) fn logins(&self) -> &LoginGuard {
+        &self.shared.logins
     }
 
     pub(crate) fn shared(&self) -> Arc<Shared> {
@@ -143,7 +171,8 @@ impl AppState {
         self.shared.stopping.subscribe()
     }
 
-    /// Runs blocking work (SQLite, Automerge, argon2) off the async threads.
+    /// Runs blocking work (SQLite, Automerge) off the async threads; password checks have their
+    /// own threads (`login`).
     pub(crate) async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> Result<T, Error> + Send + 'static,

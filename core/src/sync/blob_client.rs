@@ -11,7 +11,7 @@ use super::blob_protocol::{
     BLOBS_PATH, ByteRange, HASH_MISMATCH_STATUS, OFFSET_CONTENT_TYPE, TUS_VERSION, UploadMetadata,
     header,
 };
-use super::client::{ServerClient, describe, error_answer};
+use super::client::{ServerClient, describe, error_answer, retry_after_s};
 use super::protocol::{self, CONTENT_TYPE as CBOR, PositionReport, PositionsResponse};
 
 /// A chunk has this long to reach the server (256 KiB at 64 kbit/s is ~33 s).
@@ -65,8 +65,9 @@ impl ServerClient {
 
     async fn failure(response: reqwest::Response) -> SyncError {
         let status = response.status().as_u16();
+        let retry_after = retry_after_s(response.headers());
         let body = response.bytes().await.unwrap_or_default();
-        error_answer(status, &body)
+        error_answer(status, retry_after, &body)
     }
 
     /// `POST /v1/blobs`: starts an upload of `length` bytes (or learns the server already has

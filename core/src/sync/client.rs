@@ -88,6 +88,7 @@ impl ServerClient {
             .await
             .map_err(|e| SyncError::Offline(describe(&e)))?;
         let status = response.status();
+        let retry_after = retry_after_s(response.headers());
         let gzipped = response
             .headers()
             .get(CONTENT_ENCODING)
@@ -102,7 +103,7 @@ impl ServerClient {
         };
         let bytes = if gzipped { gunzip(&raw)? } else { raw.to_vec() };
         if !status.is_success() {
-            return Err(error_answer(status.as_u16(), &bytes));
+            return Err(error_answer(status.as_u16(), retry_after, &bytes));
         }
         // An empty answer (204) reads as CBOR null.
         let body: &[u8] = if bytes.is_empty() { &[0xf6] } else { &bytes };
@@ -169,8 +170,20 @@ impl ServerClient {
     }
 }
 
-/// The error a non-success answer amounts to, from its `ErrorBody` if it has one.
-pub(super) fn error_answer(status: u16, body: &[u8]) -> SyncError {
+/// The whole seconds of a `Retry-After` header (the HTTP-date form is not used by the server).
+pub(super) fn retry_after_s(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The error a non-success answer amounts to, from its `ErrorBody` if it has one; `429`, and
+/// `503` with a `Retry-After`, ask for a pause.
+pub(super) fn error_answer(status: u16, retry_after_s: Option<u64>, body: &[u8]) -> SyncError {
     let body: Option<ErrorBody> = protocol::decode(body).ok();
     let (code, message) = body.map_or_else(
         || {
@@ -183,6 +196,13 @@ pub(super) fn error_answer(status: u16, body: &[u8]) -> SyncError {
     );
     if status == 401 {
         SyncError::Unauthorized(message)
+    } else if status == 429 || (status == 503 && retry_after_s.is_some()) {
+        SyncError::TryLater {
+            status,
+            code,
+            message,
+            retry_after_s,
+        }
     } else {
         SyncError::Server {
             status,
@@ -231,4 +251,46 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, SyncError> {
         return Err(SyncError::Protocol("answer too large".into()));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(code: &str, message: &str) -> Vec<u8> {
+        protocol::encode(&ErrorBody {
+            code: code.into(),
+            message: message.into(),
+            server_time: 0,
+        })
+    }
+
+    #[test]
+    fn a_429_says_how_long_the_server_asks_to_wait() {
+        let error = error_answer(
+            429,
+            Some(37),
+            &body("too_many_requests", "too many sign-in attempts"),
+        );
+        assert!(error.is_retryable());
+        assert_eq!(error.retry_after(), Some(Duration::from_secs(37)));
+        assert_eq!(
+            error.to_string(),
+            "the server asks to wait 37 s before trying again (too_many_requests): too many sign-in attempts"
+        );
+        let long = error_answer(429, Some(600), &body("too_many_requests", "locked"));
+        assert!(long.to_string().contains("wait 10 min"), "{long}");
+        // A 429 from something in between (a proxy), with no body and no Retry-After.
+        let bare = error_answer(429, None, b"<html>");
+        assert!(bare.to_string().contains("wait a while"), "{bare}");
+    }
+
+    #[test]
+    fn a_503_asks_for_a_pause_only_when_it_says_how_long() {
+        let busy = error_answer(503, Some(2), &body("server_busy", "busy"));
+        assert!(matches!(busy, SyncError::TryLater { status: 503, .. }));
+        let stopping = error_answer(503, None, &body("shutting_down", "stopping"));
+        assert!(matches!(stopping, SyncError::Server { status: 503, .. }));
+        assert!(stopping.is_retryable());
+    }
 }

@@ -260,7 +260,9 @@ impl SyncEngine {
                         });
                         return Err(error);
                     }
-                    tokio::time::sleep(policy.delay(failures, rand::random::<f64>())).await;
+                    // Never sooner than the server asked (`Retry-After`).
+                    let delay = policy.delay(failures, rand::random::<f64>());
+                    tokio::time::sleep(delay.max(error.retry_after().unwrap_or_default())).await;
                 }
             }
         }

@@ -31,6 +31,18 @@ pub enum SyncError {
         code: String,
         message: String,
     },
+    /// `429`, or a `503` with `Retry-After`: the server asks for a pause (too many sign-in
+    /// attempts, too many reports, too busy), for `retry_after_s` seconds if it said.
+    #[error(
+        "the server asks to wait {} before trying again ({code}): {message}",
+        describe_wait(*retry_after_s)
+    )]
+    TryLater {
+        status: u16,
+        code: String,
+        message: String,
+        retry_after_s: Option<u64>,
+    },
     #[error("the server's answer could not be read ({0})")]
     Protocol(String),
     #[error(transparent)]
@@ -43,13 +55,35 @@ impl SyncError {
         match self {
             SyncError::Offline(_) => true,
             SyncError::Server { status, .. } => *status >= 500 || *status == 429,
+            SyncError::TryLater { .. } => true,
             _ => false,
+        }
+    }
+
+    /// How long the server asked to wait before the next try, if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            SyncError::TryLater {
+                retry_after_s: Some(seconds),
+                ..
+            } => Some(std::time::Duration::from_secs(*seconds)),
+            _ => None,
         }
     }
 
     /// The server could not be reached at all.
     pub fn is_offline(&self) -> bool {
         matches!(self, SyncError::Offline(_))
+    }
+}
+
+/// A wait in words a person reads at a glance ("40 s", "10 min", "2 h").
+fn describe_wait(seconds: Option<u64>) -> String {
+    match seconds {
+        None => "a while".to_owned(),
+        Some(s) if s < 120 => format!("{s} s"),
+        Some(s) if s < 2 * 3600 => format!("{} min", s.div_ceil(60)),
+        Some(s) => format!("{} h", s.div_ceil(3600)),
     }
 }
 

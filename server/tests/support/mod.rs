@@ -80,7 +80,7 @@ impl Harness {
 
     /// A server that keeps at most `doc_cache` documents in memory.
     pub fn with_doc_cache(doc_cache: usize) -> Harness {
-        Self::build(doc_cache, Arc::new(SystemClock), Quotas::default())
+        Self::build(doc_cache, Arc::new(SystemClock))
     }
 
     /// A server whose time moves only when the test moves `clock`.
@@ -90,17 +90,22 @@ impl Harness {
 
     /// A server on `clock` with these server-wide storage quotas and device cap.
     pub fn with_quotas(clock: Arc<ManualClock>, quotas: Quotas) -> Harness {
-        Self::build(fieldwork_server::config::DEFAULT_DOC_CACHE, clock, quotas)
+        Self::with_config(clock, |config| config.quotas = quotas)
     }
 
-    fn build(doc_cache: usize, clock: Arc<dyn Clock>, quotas: Quotas) -> Harness {
+    fn build(doc_cache: usize, clock: Arc<dyn Clock>) -> Harness {
+        Self::with_config(clock, |config| config.doc_cache = doc_cache)
+    }
+
+    /// A server on `clock` whose settings `configure` adjusts.
+    pub fn with_config(
+        clock: Arc<dyn Clock>,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
-        let config = ServerConfig {
-            doc_cache,
-            quotas,
-            ..ServerConfig::new(&data)
-        };
+        let mut config = ServerConfig::new(&data);
+        configure(&mut config);
         let state = AppState::open_with_clock(&config, clock.clone()).expect("server state opens");
         let admin = Admin::open(&data)
             .expect("admin opens the same data dir")
