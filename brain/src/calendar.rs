@@ -163,10 +163,8 @@ impl BusinessCalendar {
                 _ => unique.push(entry),
             }
         }
-        let always_open = unique.is_empty()
-            && week
-                .iter()
-                .all(|day| covers_whole_day(day.as_slice()));
+        let always_open =
+            unique.is_empty() && week.iter().all(|day| covers_whole_day(day.as_slice()));
         Ok(BusinessCalendar {
             name: name.into(),
             tz,

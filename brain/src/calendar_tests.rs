@@ -30,18 +30,33 @@ fn range(text: &str) -> OpenRange {
 }
 
 fn weekdays(zone: &str, hours: &[&str]) -> BusinessCalendar {
-    calendar(zone, hours, [true, true, true, true, true, false, false], &[])
+    calendar(
+        zone,
+        hours,
+        [true, true, true, true, true, false, false],
+        &[],
+    )
 }
 
-fn calendar(zone: &str, hours: &[&str], open: [bool; 7], special: &[(i64, &[&str])]) -> BusinessCalendar {
+fn calendar(
+    zone: &str,
+    hours: &[&str],
+    open: [bool; 7],
+    special: &[(i64, &[&str])],
+) -> BusinessCalendar {
     let day: Vec<OpenRange> = hours.iter().map(|h| range(h)).collect();
     let week = std::array::from_fn(|i| if open[i] { day.clone() } else { Vec::new() });
     let special = special
         .iter()
         .map(|(d, hours)| (*d, hours.iter().map(|h| range(h)).collect()))
         .collect();
-    BusinessCalendar::new("test", TimeZone::get(zone).expect("zone exists"), week, special)
-        .expect("valid calendar")
+    BusinessCalendar::new(
+        "test",
+        TimeZone::get(zone).expect("zone exists"),
+        week,
+        special,
+    )
+    .expect("valid calendar")
 }
 
 fn day(y: i16, m: i8, d: i8) -> i64 {
@@ -170,8 +185,11 @@ fn pauses_are_deducted() {
     // 09-10 and 14-17 make 240 minutes.
     let due = cal.add_business_minutes(ms("2026-03-09T09:00:00Z"), 240, &pauses);
     assert_eq!(due.map(at).as_deref(), Some("2026-03-09T17:00:00Z"));
-    let minutes =
-        cal.business_minutes_between(ms("2026-03-09T09:00:00Z"), ms("2026-03-09T17:00:00Z"), &pauses);
+    let minutes = cal.business_minutes_between(
+        ms("2026-03-09T09:00:00Z"),
+        ms("2026-03-09T17:00:00Z"),
+        &pauses,
+    );
     assert_eq!(minutes, 240);
     // A pause over the night and into Tuesday morning only costs the business part.
     let overnight = Pauses::new([(ms("2026-03-09T16:00:00Z"), ms("2026-03-10T10:00:00Z"))]);
@@ -202,7 +220,10 @@ fn adding_and_counting_agree() {
         "Europe/Berlin",
         &["08:00-12:00", "13:00-17:30"],
         [true, true, true, true, true, true, false],
-        &[(day(2026, 4, 3), &[]), (day(2026, 12, 24), &["09:00-12:00"])],
+        &[
+            (day(2026, 4, 3), &[]),
+            (day(2026, 12, 24), &["09:00-12:00"]),
+        ],
     );
     let pauses = Pauses::new([
         (ms("2026-03-30T09:00:00Z"), ms("2026-03-31T12:00:00Z")),
@@ -210,7 +231,9 @@ fn adding_and_counting_agree() {
     ]);
     let mut seed: u64 = 7;
     let mut next = || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         seed >> 33
     };
     let base = ms("2026-01-01T00:00:00Z");
@@ -221,18 +244,35 @@ fn adding_and_counting_agree() {
         let due = cal
             .add_business_minutes(from, minutes, &pauses)
             .expect("within the horizon");
-        assert_eq!(cal.business_minutes_between(from, due, &pauses), minutes, "from {}", at(from));
-        assert!(cal.is_open_at(due - 1), "due {} ends business time", at(due));
+        assert_eq!(
+            cal.business_minutes_between(from, due, &pauses),
+            minutes,
+            "from {}",
+            at(from)
+        );
+        assert!(
+            cal.is_open_at(due - 1),
+            "due {} ends business time",
+            at(due)
+        );
     }
 }
 
 #[test]
 fn a_target_beyond_ten_years_has_no_due_time() {
-    let cal = calendar("UTC", &["09:00-10:00"], [true, false, false, false, false, false, false], &[]);
+    let cal = calendar(
+        "UTC",
+        &["09:00-10:00"],
+        [true, false, false, false, false, false, false],
+        &[],
+    );
     // One hour a week: 600 weeks is more than ten years.
     let due = cal.add_business_minutes(ms("2026-01-01T00:00:00Z"), 600 * 60, &Pauses::none());
     assert_eq!(due, None);
-    assert!(cal.add_business_minutes(ms("2026-01-01T00:00:00Z"), 50 * 60, &Pauses::none()).is_some());
+    assert!(
+        cal.add_business_minutes(ms("2026-01-01T00:00:00Z"), 50 * 60, &Pauses::none())
+            .is_some()
+    );
 }
 
 #[test]
