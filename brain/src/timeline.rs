@@ -132,27 +132,26 @@ impl Timeline {
         let mut entries: Vec<Entry> = Vec::with_capacity(ticket.events.len() + ticket.notes.len());
         for event in &ticket.events {
             let data = |key: &str| event.data.get(key).map(String::as_str);
-            let what = if event.by == BRAIN_ACTOR {
-                Happening::Brain {
+            // The brain's own assignments and status moves are read like anyone's (its name
+            // marks them); its other events record what it did and carry their keys.
+            let what = match event.kind.as_str() {
+                "status_changed" => match data("to").and_then(|s| s.parse().ok()) {
+                    Some(to) => Happening::Status {
+                        from: data("from").and_then(|s| s.parse().ok()),
+                        to,
+                    },
+                    None => Happening::Other,
+                },
+                "priority_changed" => Happening::Priority,
+                "assigned" => Happening::Assigned {
+                    assignee: data("assignee")
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_owned),
+                },
+                _ if event.by == BRAIN_ACTOR => Happening::Brain {
                     key: data("key").map(str::to_owned),
-                }
-            } else {
-                match event.kind.as_str() {
-                    "status_changed" => match data("to").and_then(|s| s.parse().ok()) {
-                        Some(to) => Happening::Status {
-                            from: data("from").and_then(|s| s.parse().ok()),
-                            to,
-                        },
-                        None => Happening::Other,
-                    },
-                    "priority_changed" => Happening::Priority,
-                    "assigned" => Happening::Assigned {
-                        assignee: data("assignee")
-                            .filter(|a| !a.is_empty())
-                            .map(str::to_owned),
-                    },
-                    _ => Happening::Other,
-                }
+                },
+                _ => Happening::Other,
             };
             entries.push(Entry {
                 at: at(&event.by, event.at_device),
