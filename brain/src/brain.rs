@@ -65,9 +65,14 @@ impl Brain {
                 &[("rule", rule.clone()), ("reason", reason.clone())],
             );
         }
+        // The team comes before the rules, so they can speak of it (notify its lead, say).
+        let request = call.route_request(None);
+        if let Some(team) = routing::pick_team(self.config(), &request) {
+            call.facts.team = Some(team.name.clone());
+        }
         let situation = situation(&call.text, ticket, call.timeline.created, ctx, None);
         let scope = call.scope();
-        let moved = rules::run_triggers(
+        rules::run_triggers(
             self.config.rules(),
             Occasion::Create,
             &mut call.facts,
@@ -76,9 +81,8 @@ impl Brain {
             &scope,
             &mut call.out,
         );
-        // The team on a new ticket is its reporter's; only a rule's choice is on purpose.
-        let team = (moved || call.facts.team != ticket.team).then(|| call.facts.team.clone());
-        call.route_if_waiting(team.flatten());
+        let team = call.facts.team.clone();
+        call.route_if_waiting(team);
         call.run_due();
         call.finish()
     }
@@ -275,22 +279,12 @@ impl<'b> Call<'b> {
     /// Routes the ticket if it has nobody and is waiting for someone (`new`). `team`: a team
     /// chosen on purpose (by a person, a rule or an escalation).
     fn route_if_waiting(&mut self, team: Option<String>) {
-        if self.facts.assignee.is_some() || self.facts.status != Status::New || self.locks.assignee
-        {
+        let waiting = self.facts.assignee.is_none() && self.facts.status == Status::New;
+        // A tenant without teams does not route.
+        if !waiting || self.locks.assignee || self.config().teams().is_empty() {
             return;
         }
-        let exclude = self.timeline.released_by();
-        let request = RouteRequest {
-            category: self.facts.category.as_deref(),
-            kind: Some(self.facts.kind),
-            site: self.ticket.site.as_ref().map(|s| GeoPoint {
-                lat: s.lat,
-                lon: s.lon,
-            }),
-            team: team.as_deref(),
-            skills: classify::required_skills(&self.facts),
-            exclude,
-        };
+        let request = self.route_request(team.as_deref());
         let outcome = routing::route(self.config(), &request, self.ctx.routing, self.now);
         let team = outcome.team.clone();
         match &outcome.chosen {
@@ -334,6 +328,21 @@ impl<'b> Call<'b> {
             assignee: outcome.chosen,
             reason: outcome.reason,
         });
+    }
+
+    /// The ticket as routing sees it now; `team`: a team chosen on purpose.
+    fn route_request<'r>(&'r self, team: Option<&'r str>) -> RouteRequest<'r> {
+        RouteRequest {
+            category: self.facts.category.as_deref(),
+            kind: Some(self.facts.kind),
+            site: self.ticket.site.as_ref().map(|s| GeoPoint {
+                lat: s.lat,
+                lon: s.lon,
+            }),
+            team,
+            skills: classify::required_skills(&self.facts),
+            exclude: self.timeline.released_by(),
+        }
     }
 
     /// The timeline as it will be after this call's own status change, if any.

@@ -337,7 +337,9 @@ pub fn route(
     }
 }
 
-fn pick_team<'c>(config: &'c TenantConfig, request: &RouteRequest<'_>) -> Option<&'c Team> {
+/// The team for a ticket: the one set on purpose if it is configured, else the first that takes
+/// its category or kind at its site.
+pub fn pick_team<'c>(config: &'c TenantConfig, request: &RouteRequest<'_>) -> Option<&'c Team> {
     if let Some(team) = request.team.and_then(|t| config.team(t)) {
         return Some(team);
     }
