@@ -29,6 +29,7 @@ pub mod classify;
 pub mod config;
 pub mod decisions;
 pub mod facts;
+pub mod instant;
 pub mod routing;
 pub mod rules;
 pub mod schedule;

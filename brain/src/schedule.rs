@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::calendar::BusinessCalendar;
@@ -234,5 +233,5 @@ pub(crate) fn time_rule_actions(
 
 /// An instant as RFC 3339 UTC (`…Z`).
 pub fn iso(ms: i64) -> String {
-    Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_string())
+    crate::instant::format(ms)
 }

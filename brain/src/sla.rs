@@ -49,14 +49,27 @@ pub struct PolicyMatch {
 impl PolicyMatch {
     /// Whether a ticket with these fields falls under the policy.
     pub fn matches(&self, facts: &Facts) -> bool {
-        (self.priority.is_empty() || self.priority.contains(&facts.priority))
+        self.matches_fields(
+            facts.priority,
+            facts.category.as_deref(),
+            facts.channel,
+            facts.kind,
+        )
+    }
+
+    /// [`Self::matches`] on the four fields a policy looks at.
+    pub fn matches_fields(
+        &self,
+        priority: Priority,
+        category: Option<&str>,
+        channel: Channel,
+        kind: TicketKind,
+    ) -> bool {
+        (self.priority.is_empty() || self.priority.contains(&priority))
             && (self.category.is_empty()
-                || facts
-                    .category
-                    .as_ref()
-                    .is_some_and(|c| self.category.contains(c)))
-            && (self.channel.is_empty() || self.channel.contains(&facts.channel))
-            && (self.kind.is_empty() || self.kind.contains(&facts.kind))
+                || category.is_some_and(|c| self.category.iter().any(|p| p == c)))
+            && (self.channel.is_empty() || self.channel.contains(&channel))
+            && (self.kind.is_empty() || self.kind.contains(&kind))
     }
 }
 
@@ -268,6 +281,56 @@ pub fn compute(
         pauses,
         resolution_pauses,
     }
+}
+
+/// What `fieldwork config sla-preview` shows: a ticket with these fields created at `created`,
+/// with `pauses` and perhaps a first response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlaPreview {
+    pub policy: String,
+    pub first_response_due: Option<i64>,
+    pub resolution_due: Option<i64>,
+    /// Business minutes the first response took, when one is given.
+    pub first_response_in_min: Option<i64>,
+    /// Target minus taken: negative when late.
+    pub first_response_diff_min: Option<i64>,
+}
+
+/// The fields a policy is chosen by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyQuery<'a> {
+    pub priority: Priority,
+    pub category: Option<&'a str>,
+    pub channel: Channel,
+    pub kind: TicketKind,
+}
+
+/// The due times a ticket with these fields would get (`None`: no policy matches). Pauses are
+/// deducted from every clock, as statuses in `pause_statuses` are.
+pub fn preview(
+    config: &crate::config::TenantConfig,
+    query: PolicyQuery<'_>,
+    created: i64,
+    pauses: &Pauses,
+    first_response: Option<i64>,
+) -> Option<SlaPreview> {
+    let policy = config.policies().iter().find(|p| {
+        p.matcher
+            .matches_fields(query.priority, query.category, query.channel, query.kind)
+    })?;
+    let calendar = config.calendar(&policy.calendar)?;
+    let taken = first_response.map(|at| calendar.business_minutes_between(created, at, pauses));
+    Some(SlaPreview {
+        policy: policy.name.clone(),
+        first_response_due: calendar.add_business_minutes(
+            created,
+            policy.first_response_minutes,
+            pauses,
+        ),
+        resolution_due: calendar.add_business_minutes(created, policy.resolution_minutes, pauses),
+        first_response_in_min: taken,
+        first_response_diff_min: taken.map(|t| policy.first_response_minutes - t),
+    })
 }
 
 /// Whether two consecutive updates in the history were further apart than the target.

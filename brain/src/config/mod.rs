@@ -168,6 +168,11 @@ impl TenantConfig {
         &self.user_references
     }
 
+    /// Every calendar's name, `24x7` first.
+    pub fn calendar_names(&self) -> impl Iterator<Item = &str> {
+        self.calendars.iter().map(BusinessCalendar::name)
+    }
+
     /// A calendar by name (`24x7` always exists).
     pub fn calendar(&self, name: &str) -> Option<&BusinessCalendar> {
         self.calendar_index.get(name).map(|i| &self.calendars[*i])
