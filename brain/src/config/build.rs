@@ -23,6 +23,8 @@ use crate::sla::{EscalationLevel, PolicyMatch, SlaPolicy, Target};
 /// Collects problems and user references while the file is checked.
 pub(super) struct Builder<'a> {
     text: &'a str,
+    /// Byte offsets where lines start, so a span's line is a binary search.
+    line_starts: Vec<usize>,
     pub problems: Vec<Problem>,
     pub user_references: Vec<UserReference>,
     /// Names defined in the file, for cross-references.
@@ -32,14 +34,10 @@ pub(super) struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    /// The 1-based line of a byte offset.
+    /// The 1-based line of a span's start.
     pub fn line(&self, span: &Range<usize>) -> usize {
-        let end = span.start.min(self.text.len());
-        self.text.as_bytes()[..end]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1
+        let offset = span.start.min(self.text.len());
+        self.line_starts.partition_point(|start| *start <= offset)
     }
 
     pub fn problem(&mut self, span: &Range<usize>, key: &str, message: impl Into<String>) {
@@ -219,8 +217,12 @@ pub(super) fn build(text: &str) -> Result<TenantConfig, ConfigError> {
             }],
         }
     })?;
+    let line_starts = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
     let mut b = Builder {
         text,
+        line_starts,
         problems: Vec::new(),
         user_references: Vec::new(),
         calendars: BTreeSet::new(),
