@@ -174,17 +174,18 @@ impl Condition {
                 })
             }
             Condition::Keywords { keywords, all } => {
-                if *all {
-                    situation
-                        .text
-                        .has_all(keywords)
-                        .then(|| format!("keywords {}", join_keywords(keywords)))
-                } else {
-                    situation
-                        .text
-                        .find_any(keywords)
-                        .map(|k| format!("keyword {}", k.as_str()))
-                }
+                let text = situation.text;
+                // The condition's address identifies it for the length of the call.
+                let key = std::ptr::from_ref(self) as usize;
+                text.remember(key, || {
+                    if *all {
+                        text.has_all(keywords)
+                            .then(|| format!("keywords {}", join_keywords(keywords)))
+                    } else {
+                        text.find_any(keywords)
+                            .map(|k| format!("keyword {}", k.as_str()))
+                    }
+                })
             }
             Condition::ReporterReports {
                 at_least,

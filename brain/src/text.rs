@@ -2,6 +2,9 @@
 //! full-width forms folded; an English keyword matches whole words only (so `pos` does not match
 //! "position"), a Chinese one anywhere (Chinese has no spaces between words).
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 /// How much of a field is read: a description longer than this is judged on its beginning, so a
 /// huge ticket cannot make classification expensive.
 pub const MAX_TEXT_CHARS: usize = 16 * 1024;
@@ -60,13 +63,16 @@ impl Keyword {
 }
 
 /// Title and description of a ticket, folded once and shared by every rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TicketText {
     /// Title, a line break and the description, both capped at [`MAX_TEXT_CHARS`]: what
     /// regexes read.
     raw: String,
     /// The same, folded: what keywords read.
     folded: String,
+    /// Results of keyword conditions already judged in this call: the text does not change
+    /// while a rule chain runs, so each condition scans it once however often rules restart.
+    memo: RefCell<BTreeMap<usize, Option<String>>>,
 }
 
 impl TicketText {
@@ -79,7 +85,22 @@ impl TicketText {
         TicketText {
             folded: fold(&raw),
             raw,
+            memo: RefCell::new(BTreeMap::new()),
         }
+    }
+
+    /// The result of `judge` for the condition identified by `key`, computed once.
+    pub(crate) fn remember(
+        &self,
+        key: usize,
+        judge: impl FnOnce() -> Option<String>,
+    ) -> Option<String> {
+        if let Some(known) = self.memo.borrow().get(&key) {
+            return known.clone();
+        }
+        let result = judge();
+        self.memo.borrow_mut().insert(key, result.clone());
+        result
     }
 
     /// The text as written (capped).

@@ -31,6 +31,8 @@ pub(super) struct Builder<'a> {
     pub calendars: BTreeSet<String>,
     pub teams: BTreeSet<String>,
     pub technicians: BTreeSet<String>,
+    /// Keywords seen so far in the file.
+    pub keywords: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -228,6 +230,7 @@ pub(super) fn build(text: &str) -> Result<TenantConfig, ConfigError> {
         calendars: BTreeSet::new(),
         teams: BTreeSet::new(),
         technicians: BTreeSet::new(),
+        keywords: 0,
     };
 
     b.too_many(raw.calendars.len(), limits::MAX_CALENDARS, "calendars");

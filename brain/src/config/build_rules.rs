@@ -566,6 +566,18 @@ fn keywords(b: &mut Builder<'_>, list: &[Spanned<String>], key: &str) -> Option<
         );
         return None;
     }
+    b.keywords += list.len();
+    if b.keywords > limits::MAX_KEYWORDS_TOTAL && !list.is_empty() {
+        b.problem(
+            &list[0].span(),
+            key,
+            format!(
+                "at most {} keywords in the whole file; merge rules or use a regex",
+                limits::MAX_KEYWORDS_TOTAL
+            ),
+        );
+        return None;
+    }
     let mut out = Vec::with_capacity(list.len());
     for word in list {
         match Keyword::new(word.get_ref())

@@ -34,6 +34,8 @@ pub mod limits {
     pub const MAX_RULES: usize = 500;
     pub const MAX_CONDITIONS: usize = 50;
     pub const MAX_KEYWORDS: usize = 200;
+    /// Keywords in the whole file (classification and rules): each may scan a ticket's text.
+    pub const MAX_KEYWORDS_TOTAL: usize = 2_000;
     pub const MAX_NAME_CHARS: usize = 100;
     pub const MAX_TEXT_CHARS: usize = 2_000;
     pub const MAX_REGEX_CHARS: usize = 1_000;

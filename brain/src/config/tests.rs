@@ -279,6 +279,29 @@ fn every_problem_is_reported_at_once() {
 }
 
 #[test]
+fn keywords_are_bounded_in_the_whole_file() {
+    let mut text = String::new();
+    for i in 0..11 {
+        let words: Vec<String> = (0..200).map(|j| format!("\"w{i}x{j}\"")).collect();
+        text.push_str(&format!(
+            "[[classify]]\nany = [{}]\nset = {{ tags = [\"t\"] }}\n",
+            words.join(", ")
+        ));
+    }
+    let message = problem(&text);
+    assert!(
+        message.contains("at most 2000 keywords in the whole file"),
+        "{message}"
+    );
+}
+
+#[test]
+fn deep_nesting_is_refused_without_a_crash() {
+    let text = format!("a = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    assert!(TenantConfig::from_toml(&text).is_err());
+}
+
+#[test]
 fn a_file_too_large_is_refused_before_parsing() {
     let text = format!("# {}\n", "x".repeat(limits::MAX_FILE_BYTES));
     assert!(problem(&text).contains("at most 1048576"));
