@@ -367,13 +367,13 @@ impl<'b> Call<'b> {
         let done: BTreeSet<&str> = self.done.iter().map(String::as_str).collect();
         let timeline = self.timeline_now();
         let mut all = Vec::new();
-        if let Some(policy) = sla::policy_for(self.config().policies(), &self.facts) {
-            if let Some(calendar) = self.config().calendar(&policy.calendar) {
-                let state = sla::compute(policy, calendar, &timeline, self.now);
-                all.extend(schedule::sla_actions(
-                    policy, calendar, &state, &done, self.now,
-                ));
-            }
+        if let Some(policy) = sla::policy_for(self.config().policies(), &self.facts)
+            && let Some(calendar) = self.config().calendar(&policy.calendar)
+        {
+            let state = sla::compute(policy, calendar, &timeline, self.now);
+            all.extend(schedule::sla_actions(
+                policy, calendar, &state, &done, self.now,
+            ));
         }
         let situation = situation(
             &self.text,

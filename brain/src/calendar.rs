@@ -376,10 +376,10 @@ impl Walk<'_> {
             let midnight = self.day * DAY_MS;
             let start = self
                 .localizer
-                .to_instant(midnight + i64::from(range.start) * MINUTE_MS)?;
+                .instant_of(midnight + i64::from(range.start) * MINUTE_MS)?;
             let end = self
                 .localizer
-                .to_instant(midnight + i64::from(range.end) * MINUTE_MS)?;
+                .instant_of(midnight + i64::from(range.end) * MINUTE_MS)?;
             if end <= self.from || end <= start {
                 continue;
             }
@@ -476,7 +476,7 @@ impl<'a> Localizer<'a> {
     /// The instant of a civil time. A civil time skipped by a transition (spring forward) maps
     /// to the transition itself — the first instant at or after it; a repeated one (fall back)
     /// to its first occurrence.
-    fn to_instant(&mut self, civil: i64) -> Option<i64> {
+    fn instant_of(&mut self, civil: i64) -> Option<i64> {
         let guess = civil - self.offset_ms;
         if guess >= self.valid_from.saturating_add(TRANSITION_MARGIN_MS)
             && guess < self.valid_until.saturating_sub(TRANSITION_MARGIN_MS)

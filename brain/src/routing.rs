@@ -208,7 +208,7 @@ impl Candidate {
         let load = format!("load {}/{}", self.load, self.capacity);
         match &self.verdict {
             Verdict::Eligible => match self.distance_m {
-                Some(d) => format!("eligible, {}{}, {load}", distance(d), self.from_where()),
+                Some(d) => format!("eligible, {}{}, {load}", distance(d), self.origin()),
                 None => format!("eligible, {load}"),
             },
             Verdict::OffShift => "off shift".to_owned(),
@@ -218,7 +218,7 @@ impl Candidate {
         }
     }
 
-    fn from_where(&self) -> &'static str {
+    fn origin(&self) -> &'static str {
         if self.from_home { " from home" } else { "" }
     }
 }
@@ -417,7 +417,7 @@ fn rank(ranked: &mut [(Candidate, u64, usize)], chooser: Chooser) {
 fn choice_reason(chooser: Chooser, best: &Candidate, required: &[String]) -> String {
     let mut parts = vec![match chooser {
         Chooser::Nearest => match best.distance_m {
-            Some(d) => format!("nearest {}{}", distance(d), best.from_where()),
+            Some(d) => format!("nearest {}{}", distance(d), best.origin()),
             None => "nearest: no distance known".to_owned(),
         },
         Chooser::LeastLoaded => "least loaded".to_owned(),

@@ -195,14 +195,14 @@ impl Timeline {
         let mut start = self.created;
         let mut status = Status::New;
         for entry in &self.entries {
-            if let Happening::Status { to, .. } = entry.what {
-                if to != status {
-                    if entry.at > start {
-                        spans.push((start, Some(entry.at), status));
-                    }
-                    start = entry.at.max(start);
-                    status = to;
+            if let Happening::Status { to, .. } = entry.what
+                && to != status
+            {
+                if entry.at > start {
+                    spans.push((start, Some(entry.at), status));
                 }
+                start = entry.at.max(start);
+                status = to;
             }
         }
         // The document's status is the truth for now, whatever order the events arrived in.
@@ -303,11 +303,8 @@ impl Timeline {
         let mut released = BTreeSet::new();
         for entry in &self.entries {
             if let Happening::Assigned { assignee } = &entry.what {
-                match (assignee, holder) {
-                    (None, Some(previous)) => {
-                        released.insert(previous);
-                    }
-                    _ => {}
+                if let (None, Some(previous)) = (assignee, holder) {
+                    released.insert(previous);
                 }
                 holder = assignee.as_deref();
             }

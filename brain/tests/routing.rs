@@ -219,8 +219,10 @@ fn required_skills_filter() {
 #[test]
 fn capacity_is_respected() {
     let config = config();
-    let mut state = RoutingState::default();
-    state.open_tickets = BTreeMap::from([("li.na".to_owned(), 3)]);
+    let state = RoutingState {
+        open_tickets: BTreeMap::from([("li.na".to_owned(), 3)]),
+        ..RoutingState::default()
+    };
     let outcome = route(&config, &printer_request(&[]), &state, ms(MORNING));
     assert_eq!(outcome.chosen.as_deref(), Some("wang.qiang"));
     let li = outcome

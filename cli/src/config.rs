@@ -115,7 +115,8 @@ pub fn run(args: ConfigArgs) -> Result<(), ConfigCliError> {
                 }));
             } else {
                 println!(
-                    "{}: valid ({} calendars, {} SLA policies, {} teams, {} people, {} classification rules, {} automation rules)",
+                    "{}: valid ({} calendars, {} SLA policies, {} teams, {} people, {} \
+                        classification rules, {} automation rules)",
                     file.display(),
                     config.calendar_names().count(),
                     config.policies().len(),

@@ -154,7 +154,15 @@ pub(super) fn rules(b: &mut Builder<'_>, entries: &[Spanned<RawRule>]) -> Vec<Ru
         let after = match (&raw.after, on_time) {
             (Some(after), true) if !on_create && !on_update => after_clause(b, after).map(Some),
             (None, true) => {
-                b.problem(&raw.on.span(), "rules.after", format!("time rule '{name}' needs after = {{ since = \"created\" | \"status_entered\" | \"resolved\", minutes = N }}"));
+                b.problem(
+                    &raw.on.span(),
+                    "rules.after",
+                    format!(
+                        "time rule '{name}' needs \
+                    after = {{ since = \"created\" | \"status_entered\" | \"resolved\", minutes \
+                        = N }}"
+                    ),
+                );
                 None
             }
             (Some(after), _) => {
@@ -195,7 +203,11 @@ pub(super) fn rules(b: &mut Builder<'_>, entries: &[Spanned<RawRule>]) -> Vec<Ru
                 )
             });
             if after.is_some() && changes {
-                b.problem(&entry.span(), "rules.all", format!("time rule '{name}' cannot test what changed or the reporter's other tickets (it runs on a schedule, not on a change)"));
+                let message = format!(
+                    "time rule '{name}' cannot test what changed or the reporter's other \
+                     tickets (it runs on a schedule, not on a change)"
+                );
+                b.problem(&entry.span(), "rules.all", message);
                 ok = false;
             }
         }
@@ -279,7 +291,10 @@ fn condition(b: &mut Builder<'_>, entry: &Spanned<RawCondition>, key: &str) -> O
         raw.reporter_reports.is_some(),
     ];
     if shapes.iter().filter(|s| **s).count() != 1 {
-        b.problem(&span, key, "a condition is one of: { field = …, is = … }, { changed = … }, { keywords_any = […] }, { keywords_all = […] }, { reporter_reports = N, within_hours = H }");
+        let message = "a condition is one of: { field = …, is = … }, { changed = … }, \
+                       { keywords_any = […] }, { keywords_all = […] }, \
+                       { reporter_reports = N, within_hours = H }";
+        b.problem(&span, key, message);
         return None;
     }
     let field = |b: &mut Builder<'_>, name: &Spanned<String>| -> Option<Field> {
@@ -468,7 +483,14 @@ pub(super) fn actions(
         Some(user) => {
             let name = user.get_ref().trim();
             if !b.technicians.contains(name) {
-                b.problem(&user.span(), &format!("{key}.assign"), format!("'{name}' is not in [[technicians]]; only people listed there can be assigned"));
+                b.problem(
+                    &user.span(),
+                    &format!("{key}.assign"),
+                    format!(
+                        "'{name}' is not in \
+                    [[technicians]]; only people listed there can be assigned"
+                    ),
+                );
                 ok = false;
             }
             Some(name.to_owned())
@@ -551,7 +573,12 @@ pub(super) fn actions(
         webhook,
     };
     if ok && actions.is_empty() {
-        b.problem(&span, key, "no action given: set priority, raise_priority, status, category, team, assign, add_tags, note, notify or webhook");
+        b.problem(
+            &span,
+            key,
+            "no action given: set priority, raise_priority, status, category, \
+            team, assign, add_tags, note, notify or webhook",
+        );
         return None;
     }
     ok.then_some(actions)

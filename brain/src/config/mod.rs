@@ -4,6 +4,7 @@
 //! example that passes is `docs/examples/tenant.toml`.
 
 mod build;
+mod build_calendars;
 mod build_rules;
 mod raw;
 
