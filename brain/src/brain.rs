@@ -159,13 +159,11 @@ impl Brain {
         all
     }
 
-    /// When the scheduler should look at this ticket next (`None`: nothing pending). A change
-    /// to the ticket may move it; the server asks again after each.
+    /// When the scheduler should look at this ticket next: the earliest pending action, at or
+    /// before `now` when something is already due (`None`: nothing pending). A change to the
+    /// ticket may move it; the server asks again after each.
     pub fn next_check_at(&self, ticket: &Ticket, times: &EffectiveTimes, now: i64) -> Option<i64> {
-        self.pending(ticket, times, now)
-            .iter()
-            .map(|a| a.at)
-            .find(|at| *at > now)
+        self.pending(ticket, times, now).first().map(|a| a.at)
     }
 
     /// The ticket's SLA as of now, under the policy its fields select (`None`: no policy).
