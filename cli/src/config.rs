@@ -114,17 +114,20 @@ pub fn run(args: ConfigArgs) -> Result<(), ConfigCliError> {
                     "rules": config.rules().len(),
                 }));
             } else {
-                println!(
-                    "{}: valid ({} calendars, {} SLA policies, {} teams, {} people, {} \
-                        classification rules, {} automation rules)",
-                    file.display(),
-                    config.calendar_names().count(),
-                    config.policies().len(),
-                    config.teams().len(),
-                    config.technicians().len(),
-                    config.classify_rules().len(),
-                    config.rules().len(),
-                );
+                let counts = [
+                    (config.calendar_names().count(), "calendar", "calendars"),
+                    (config.policies().len(), "SLA policy", "SLA policies"),
+                    (config.teams().len(), "team", "teams"),
+                    (config.technicians().len(), "person", "people"),
+                    (
+                        config.classify_rules().len(),
+                        "classification rule",
+                        "classification rules",
+                    ),
+                    (config.rules().len(), "automation rule", "automation rules"),
+                ]
+                .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }));
+                println!("{}: valid ({})", file.display(), counts.join(", "));
             }
             Ok(())
         }
