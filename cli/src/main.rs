@@ -5,6 +5,7 @@ mod admin;
 mod bench;
 mod bench_flood;
 mod bench_load;
+mod config;
 mod device;
 mod output;
 mod serve;
@@ -41,6 +42,8 @@ enum Command {
     Admin(admin::AdminArgs),
     /// Measure sync against a local server (figures for docs/benchmarks.md).
     Bench(bench::BenchArgs),
+    /// Check a tenant configuration file and preview what the brain would decide.
+    Config(config::ConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => finish(serve::run(args), serve::ServeError::exit_code),
         Command::Admin(args) => finish(admin::run(args), admin::AdminError::exit_code),
         Command::Bench(args) => finish(bench::run(args), |_| 1),
+        Command::Config(args) => finish(config::run(args), config::ConfigCliError::exit_code),
     }
 }
 
