@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError, TicketStore, persist};
 use crate::sync::protocol::{ByteBuf, PullItem, PushChange, SyncResponse};
-use crate::ticket::{Change, TicketDocument};
+use crate::ticket::{Change, DocumentError, EncodedError, TicketDocument, decode_change};
 
 /// The server this device is logged in to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,20 +181,29 @@ impl TicketStore {
             }
             for item in &response.items {
                 let id = item.ticket_id();
-                let touched = match item {
-                    PullItem::Changes { changes, .. } => self.apply_remote_changes(tx, id, changes, at)?,
+                let applied = match item {
+                    PullItem::Changes { changes, .. } => self.apply_remote_changes(tx, id, changes, at),
                     PullItem::Snapshot { doc, .. } => {
-                        let server = match decoded.remove(id) {
-                            Some(loaded) => loaded?,
-                            None => Decoded::load(doc)?,
-                        };
-                        self.apply_snapshot(tx, id, doc, server, reset.contains(id), at)?
+                        match decoded.remove(id).unwrap_or_else(|| Decoded::load(doc)) {
+                            Ok(server) => self.apply_snapshot(tx, id, doc, server, reset.contains(id), at),
+                            Err(e) => Err(e),
+                        }
                     }
                     PullItem::Evict { .. } => {
                         tx.prepare_cached("INSERT OR IGNORE INTO pending_evictions (ticket_id) VALUES (?1)")?
                             .execute([id])?;
+                        Ok(false)
+                    }
+                };
+                let touched = match applied {
+                    Ok(touched) => touched,
+                    // What the server sent is beyond the ticket limits (a ticket stored before the
+                    // server had them): nothing of it is stored, the rest of the answer goes on.
+                    Err(StoreError::Document(DocumentError::Limit(limit))) => {
+                        tracing::warn!(ticket = id, %limit, "a pulled ticket is beyond the limits and was not stored");
                         false
                     }
+                    Err(e) => return Err(e),
                 };
                 if touched {
                     changed.insert(id.to_owned());
@@ -344,16 +353,18 @@ fn decode_snapshots(items: &[PullItem]) -> std::collections::HashMap<String, Res
     })
 }
 
+/// Decodes changes within the change limits, checked before Automerge parses them.
 fn decode_changes(changes: &[ByteBuf]) -> Result<Vec<Change>> {
     changes
         .iter()
-        .map(|c| Change::from_bytes(c.to_vec()))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| {
-            StoreError::Bundle(crate::bundle::BundleError::Malformed(format!(
-                "a pulled change cannot be read: {e}"
-            )))
+        .map(|c| match decode_change(c) {
+            Ok(change) => Ok(change),
+            Err(EncodedError::Limit(limit)) => Err(DocumentError::Limit(limit).into()),
+            Err(e) => Err(StoreError::Bundle(crate::bundle::BundleError::Malformed(
+                format!("a pulled change cannot be read: {e}"),
+            ))),
         })
+        .collect()
 }
 
 /// The oldest `limit` outbox rows, by hash.
