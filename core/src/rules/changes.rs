@@ -9,7 +9,7 @@ use crate::location::LocationFix;
 use crate::model::{Actor, Status};
 use crate::ticket::{ARRIVED_ON_SITE, Attachment, Edit, NewAttachment, NewTicket, Ticket};
 
-use super::{Refusal, check_create, check_edit, workflow};
+use super::{Refusal, check_create, check_edit, values, workflow};
 
 /// Fields only the server writes (or nobody changes after creation).
 const SERVER_OWNED: &str = "fields owned by the server";
@@ -99,6 +99,25 @@ fn check_authored(actor: &Actor, by: &str, action: &'static str) -> Result<(), R
 /// Checks a change to an existing ticket: `before` as the author saw it (the document at the
 /// change's dependencies), `after` with the change applied on top.
 pub fn check_change(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<(), Refusal> {
+    check_fixed_fields(actor, before, after)?;
+    values::check_counts(before, after)?;
+    check_history(actor, before, after)?;
+    check_status_event(before, after)?;
+    let mut view = before.clone();
+    for edit in derive_edits(before, after)? {
+        check_edit(actor, &view, &edit)?;
+        apply_to_view(&mut view, &edit);
+    }
+    Ok(())
+}
+
+/// The ticket's identity and the server's fields never change, and only the back office writes
+/// custom fields (plain values, within their limits).
+pub(crate) fn check_fixed_fields(
+    actor: &Actor,
+    before: &Ticket,
+    after: &Ticket,
+) -> Result<(), Refusal> {
     if before.tenant != actor.tenant {
         return Err(Refusal::OtherTenant);
     }
@@ -114,14 +133,11 @@ pub fn check_change(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<()
     if !unchanged_identity {
         return Err(forbidden(actor, "change", SERVER_OWNED));
     }
-    if before.custom != after.custom && !actor.role.is_back_office() {
-        return Err(forbidden(actor, "change", "custom fields"));
-    }
-    check_history(actor, before, after)?;
-    let mut view = before.clone();
-    for edit in derive_edits(before, after)? {
-        check_edit(actor, &view, &edit)?;
-        apply_to_view(&mut view, &edit);
+    if before.custom != after.custom {
+        if !actor.role.is_back_office() {
+            return Err(forbidden(actor, "change", "custom fields"));
+        }
+        values::check_custom(&after.custom)?;
     }
     Ok(())
 }
@@ -178,6 +194,9 @@ fn check_history(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<(), R
         "rewrite the history",
         |e| e.by.as_str(),
     )?;
+    for event in added(&before.events, &after.events) {
+        values::check_event(event)?;
+    }
     check_grows(
         actor,
         &before.parts_used,
@@ -214,9 +233,57 @@ fn check_grows<T: Ord>(
     Ok(())
 }
 
+/// The items of `after` that `before` lacks, as multisets (lists only grow; what is new is what
+/// the change added).
+pub(crate) fn added<'a, T: Ord>(before: &[T], after: &'a [T]) -> Vec<&'a T> {
+    let mut held: BTreeMap<&T, usize> = BTreeMap::new();
+    for item in before {
+        *held.entry(item).or_default() += 1;
+    }
+    after
+        .iter()
+        .filter(|item| match held.get_mut(item) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                false
+            }
+            _ => true,
+        })
+        .collect()
+}
+
+/// A status that moves comes with the `status_changed` event the workflow writes (the device
+/// always writes both in one change), so the history shows every move.
+pub(crate) fn check_status_event(before: &Ticket, after: &Ticket) -> Result<(), Refusal> {
+    if before.status == after.status {
+        return Ok(());
+    }
+    let recorded = added(&before.events, &after.events).into_iter().any(|e| {
+        e.kind == "status_changed" && e.data.get("to").map(String::as_str) == Some(after.status.as_str())
+    });
+    if recorded {
+        Ok(())
+    } else {
+        Err(Refusal::Invalid {
+            field: "status",
+            reason: "changed without its status_changed event".into(),
+        })
+    }
+}
+
 /// The typed edits that turn `before` into `after` (assignment and status first, since later
 /// checks depend on them). History lists are checked separately by [`check_history`].
 pub fn derive_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusal> {
+    let mut edits = guarded_edits(before, after)?;
+    edits.extend(record_edits(before, after)?);
+    Ok(edits)
+}
+
+/// The edits to the ticket's guarded fields — one value each, whose move is judged by the role and
+/// the workflow: assignment, status, title, category, priority, description, order reference,
+/// customer, team, site, tags and rating. [`super::merged`] judges these again on the merged
+/// ticket.
+pub fn guarded_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusal> {
     let mut edits = Vec::new();
     let mut status = before.status;
     if before.assignee != after.assignee {
@@ -276,6 +343,40 @@ pub fn derive_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusa
             }
         }
     }
+    let (old_tags, new_tags): (BTreeSet<_>, BTreeSet<_>) =
+        (before.tags.iter().collect(), after.tags.iter().collect());
+    edits.extend(
+        new_tags
+            .difference(&old_tags)
+            .map(|t| Edit::AddTag { tag: (*t).clone() }),
+    );
+    edits.extend(
+        old_tags
+            .difference(&new_tags)
+            .map(|t| Edit::RemoveTag { tag: (*t).clone() }),
+    );
+    if before.csat != after.csat {
+        match &after.csat {
+            Some(csat) => edits.push(Edit::Rate {
+                score: csat.score,
+                comment: csat.comment.clone(),
+            }),
+            None => {
+                return Err(Refusal::Invalid {
+                    field: "rating",
+                    reason: "cannot be removed".into(),
+                });
+            }
+        }
+    }
+    Ok(edits)
+}
+
+/// The edits that record work — notes and redactions, parts, checklist ticks, photos, arrivals —
+/// judged only as the author saw the ticket, so work done offline survives a reassignment made
+/// meanwhile.
+fn record_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusal> {
+    let mut edits = Vec::new();
     let before_notes: BTreeMap<&str, bool> = before
         .notes
         .iter()
@@ -324,18 +425,6 @@ pub fn derive_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusa
             reason: "items cannot be removed".into(),
         });
     }
-    let (old_tags, new_tags): (BTreeSet<_>, BTreeSet<_>) =
-        (before.tags.iter().collect(), after.tags.iter().collect());
-    edits.extend(
-        new_tags
-            .difference(&old_tags)
-            .map(|t| Edit::AddTag { tag: (*t).clone() }),
-    );
-    edits.extend(
-        old_tags
-            .difference(&new_tags)
-            .map(|t| Edit::RemoveTag { tag: (*t).clone() }),
-    );
     edits.extend(new_attachments(before, after)?);
     let arrivals_before = before
         .events
@@ -357,20 +446,6 @@ pub fn derive_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusa
                 reason: "lacks its distance".into(),
             })?;
         edits.push(Edit::RecordArrival { distance_m });
-    }
-    if before.csat != after.csat {
-        match &after.csat {
-            Some(csat) => edits.push(Edit::Rate {
-                score: csat.score,
-                comment: csat.comment.clone(),
-            }),
-            None => {
-                return Err(Refusal::Invalid {
-                    field: "rating",
-                    reason: "cannot be removed".into(),
-                });
-            }
-        }
     }
     Ok(edits)
 }
@@ -425,7 +500,7 @@ fn new_attachments(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusal
 }
 
 /// Mirrors the parts of an edit that later checks in the same change depend on.
-fn apply_to_view(view: &mut Ticket, edit: &Edit) {
+pub(crate) fn apply_to_view(view: &mut Ticket, edit: &Edit) {
     match edit {
         Edit::Assign { assignee } => {
             if let Ok(next) = workflow::status_after_assignment(view.status, assignee.as_deref()) {

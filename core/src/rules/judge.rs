@@ -1,0 +1,218 @@
+//! Judging one pushed change the way the server does, as plain functions over a document and a
+//! change — no store, no HTTP, no clock: the server's push (`server/src/sync/push.rs`) and the fuzz
+//! target (`fuzz/`) call these, so what is fuzzed is what is served. The steps and codes are those
+//! of `docs/sync-protocol.md`, "Push".
+
+use automerge::ActorId;
+
+use crate::model::Actor;
+use crate::sync::protocol::RejectCode;
+use crate::ticket::limits::{self, LimitError};
+use crate::ticket::{Change, DocumentError, EncodedError, Ticket, TicketDocument};
+
+use super::changes::{check_change, check_creation};
+use super::merged::check_merged;
+use super::{Refusal, can_see};
+
+/// Why a change was refused, as the sync protocol reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub code: RejectCode,
+    /// For the user; names the rule or limit, never ticket contents.
+    pub message: String,
+}
+
+impl Refused {
+    fn new(code: RejectCode, message: impl Into<String>) -> Self {
+        Refused {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn malformed(message: &str) -> Self {
+        Refused::new(RejectCode::Malformed, message)
+    }
+
+    fn limit(error: &LimitError) -> Self {
+        match error {
+            // A broken numbering is a malformed change, not a big one.
+            LimitError::Sequence => Refused::new(RejectCode::Malformed, error.to_string()),
+            _ => Refused::new(RejectCode::TooLarge, error.to_string()),
+        }
+    }
+
+    /// A document error met while judging: a limit, or `otherwise` for anything else.
+    fn document(error: &DocumentError, otherwise: &str) -> Self {
+        match error {
+            DocumentError::Limit(limit) => Refused::limit(limit),
+            _ => Refused::malformed(otherwise),
+        }
+    }
+}
+
+impl From<Refusal> for Refused {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::OtherTenant => Refused::new(
+                RejectCode::NotVisible,
+                "the ticket belongs to another tenant",
+            ),
+            other => Refused::new(RejectCode::Forbidden, other.to_string()),
+        }
+    }
+}
+
+/// Step 1: the bytes as one Automerge change, within the change limits, checked before Automerge
+/// parses them (`ticket::decode_change`).
+pub fn decode_change(bytes: &[u8]) -> Result<Change, Refused> {
+    crate::ticket::decode_change(bytes).map_err(|e| match e {
+        EncodedError::Limit(limit) => Refused::limit(&limit),
+        EncodedError::NotAChange => Refused::malformed("the bytes are not an Automerge change"),
+    })
+}
+
+/// What judging a change costs, for the per-push budget (`limits::MAX_PUSH_OPS`): its own
+/// operations, plus the document's when the change builds on an older version (the server
+/// rebuilds that version to see what the author saw).
+pub fn judging_cost(doc: &mut TicketDocument, change: &Change) -> usize {
+    let own = change.len().max(1);
+    if builds_on_heads(doc, change) {
+        own
+    } else {
+        own.saturating_add(usize::try_from(doc.ops()).unwrap_or(usize::MAX))
+    }
+}
+
+fn builds_on_heads(doc: &mut TicketDocument, change: &Change) -> bool {
+    let mut deps = change.deps().to_vec();
+    deps.sort_unstable();
+    deps == doc.heads()
+}
+
+/// Steps 4–6 for a change with no dependencies, which creates ticket `ticket_id`: on acceptance,
+/// the new document (authored further by `doc_actor`) and its view.
+pub fn judge_creation(
+    actor: &Actor,
+    ticket_id: &str,
+    change: &Change,
+    doc_actor: ActorId,
+) -> Result<(TicketDocument, Ticket), Refused> {
+    if !change.deps().is_empty() {
+        return Err(Refused::new(
+            RejectCode::MissingDependencies,
+            "the change builds on changes the server does not have; send those first",
+        ));
+    }
+    if change.seq() != 1 || change.start_op().get() != 1 {
+        return Err(Refused::malformed(
+            "a ticket's first change starts at sequence 1 and operation 1",
+        ));
+    }
+    let mut doc = TicketDocument::empty(doc_actor);
+    doc.apply_changes(vec![change.clone()])
+        .map_err(|e| Refused::document(&e, "the change does not make a ticket"))?;
+    let view = doc
+        .view()
+        .map_err(|e| Refused::document(&e, "the change does not make a ticket"))?;
+    if view.id != ticket_id {
+        return Err(Refused::malformed(
+            "the change is filed under the wrong ticket",
+        ));
+    }
+    doc.check_limits(true)
+        .map_err(|e| Refused::document(&e, "the change does not make a ticket"))?;
+    check_creation(actor, &view)?;
+    Ok((doc, view))
+}
+
+/// Steps 4–6 for a change to ticket `doc`, whose merged view everyone reads now is `current`.
+/// The change is judged as its author saw the ticket (the document at its dependencies) and by
+/// its effect on `current`; on acceptance it is applied to `doc` and the new merged view returned.
+/// On refusal `doc` is unchanged.
+pub fn judge_edit(
+    actor: &Actor,
+    doc: &mut TicketDocument,
+    current: &Ticket,
+    change: &Change,
+) -> Result<Ticket, Refused> {
+    if change.deps().is_empty() {
+        // A second root would write every field concurrently with the real creation.
+        return Err(Refused::new(
+            RejectCode::Forbidden,
+            "the ticket exists already; a change to it must build on it",
+        ));
+    }
+    if change.deps().iter().any(|dep| !doc.has_change(dep)) {
+        return Err(Refused::new(
+            RejectCode::MissingDependencies,
+            "the change builds on changes the server does not have; send those first",
+        ));
+    }
+    // Sizes first: they cost nothing to check, and everything after costs the document.
+    let history = doc.history_bytes();
+    limits::check_ticket_size(doc.ops() + change.len() as u64, history + change.raw_bytes().len())
+        .and_then(|()| limits::check_change_count(doc.changes() + 1))
+        .map_err(|e| Refused::limit(&e))?;
+    let author = change.actor_id().clone();
+    let seq = doc.changes_by(&author) + 1;
+    if change.seq() != seq {
+        return Err(Refused::malformed(
+            "the change's sequence number does not follow its author's previous change",
+        ));
+    }
+    let on_heads = builds_on_heads(doc, change);
+    let mut as_seen = if on_heads {
+        doc.fork()
+    } else {
+        doc.fork_at(change.deps()).map_err(|_| {
+            Refused::malformed("the change's dependencies are not a version of the ticket")
+        })?
+    };
+    if as_seen.changes_by(&author) + 1 != seq {
+        return Err(Refused::malformed(
+            "the change does not build on its author's previous change",
+        ));
+    }
+    if change.start_op().get() != as_seen.next_op() {
+        return Err(Refused::malformed(
+            "the change's startOp is not one past the last operation of the version it builds on",
+        ));
+    }
+    let before = as_seen.view().map_err(|e| {
+        Refused::document(&e, "the change's dependencies are not a version of the ticket")
+    })?;
+    if !can_see(actor, &before) {
+        return Err(Refused::new(
+            RejectCode::NotVisible,
+            "the ticket was not visible to this user when the change was made",
+        ));
+    }
+    const UNREADABLE: &str = "the change does not leave a readable ticket";
+    as_seen
+        .apply_changes(vec![change.clone()])
+        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    let after = as_seen
+        .view()
+        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    check_change(actor, &before, &after)?;
+    let mut merged = if on_heads {
+        as_seen
+    } else {
+        let mut merged = doc.fork();
+        merged
+            .apply_changes(vec![change.clone()])
+            .map_err(|e| Refused::document(&e, UNREADABLE))?;
+        merged
+    };
+    merged
+        .check_limits(true)
+        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    let merged_view = merged
+        .view()
+        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    check_merged(actor, current, &merged_view)?;
+    merged.set_actor(doc.actor());
+    *doc = merged;
+    Ok(merged_view)
+}
