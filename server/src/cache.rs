@@ -1,12 +1,31 @@
 //! [`DocCache`]: ticket documents loaded on demand and kept in a bounded LRU, so server memory does
 //! not grow with the number of tickets stored. Each entry is tagged with the `last_seq` it
 //! reflects and is only handed out for exactly that version, so a reader never judges with a
-//! document newer or older than the snapshot it reads from.
+//! document newer or older than the snapshot it reads from. The cache is bounded twice: by a
+//! count of documents and by an estimate of their bytes in memory ([`estimated_bytes`]), since
+//! one large ticket can cost as much as thousands of small ones.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use fieldwork_core::ticket::{Ticket, TicketDocument};
+
+/// Bytes of memory the cache may hold by default (its estimate, [`estimated_bytes`]): room for
+/// thousands of ordinary tickets, or a few tickets at the limits of `ticket::limits`.
+pub const DEFAULT_DOC_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Memory one operation of a loaded document costs, measured on this machine kind: loading
+/// documents and reading the process's RSS gave 470–1,050 bytes per operation for long lists
+/// and texts, and about 600 for ordinary tickets (`docs/security.md`, "Documents and changes").
+pub const BYTES_PER_OP: usize = 600;
+
+/// What a loaded document costs in memory, estimated from its operations and the encoded bytes
+/// of its history (which Automerge keeps alongside).
+pub fn estimated_bytes(doc: &mut TicketDocument) -> usize {
+    let ops = usize::try_from(doc.ops()).unwrap_or(usize::MAX);
+    ops.saturating_mul(BYTES_PER_OP)
+        .saturating_add(doc.history_bytes())
+}
 
 /// A loaded document with its typed view, at one version.
 #[derive(Debug)]
@@ -17,26 +36,31 @@ pub struct CachedDoc {
     pub view: Arc<Ticket>,
 }
 
-/// Least-recently-used documents, at most `capacity` of them.
+/// Least-recently-used documents, at most `capacity` of them and at most `budget` bytes by
+/// estimate.
 #[derive(Debug)]
 pub struct DocCache {
     capacity: usize,
+    budget: usize,
     inner: Mutex<Lru>,
 }
 
 #[derive(Debug, Default)]
 struct Lru {
-    entries: HashMap<String, (CachedDoc, u64)>,
+    /// Each document with its last use and its estimated bytes.
+    entries: HashMap<String, (CachedDoc, u64, usize)>,
     /// Use tick → ticket id, oldest first.
     order: BTreeMap<u64, String>,
     tick: u64,
+    /// Estimated bytes of every entry.
+    bytes: usize,
 }
 
 impl Lru {
     fn touch(&mut self, id: &str) {
         self.tick += 1;
         let tick = self.tick;
-        if let Some((_, used)) = self.entries.get_mut(id) {
+        if let Some((_, used, _)) = self.entries.get_mut(id) {
             self.order.remove(used);
             *used = tick;
             self.order.insert(tick, id.to_owned());
@@ -44,17 +68,27 @@ impl Lru {
     }
 
     fn remove(&mut self, id: &str) -> Option<CachedDoc> {
-        let (doc, used) = self.entries.remove(id)?;
+        let (doc, used, bytes) = self.entries.remove(id)?;
         self.order.remove(&used);
+        self.bytes -= bytes;
         Some(doc)
     }
 }
 
 impl DocCache {
-    /// A cache of at most `capacity` documents (0 turns caching off).
+    /// A cache of at most `capacity` documents (0 turns caching off) and
+    /// [`DEFAULT_DOC_CACHE_BYTES`].
     pub fn new(capacity: usize) -> Self {
+        Self::with_budget(capacity, DEFAULT_DOC_CACHE_BYTES)
+    }
+
+    /// A cache of at most `capacity` documents and `budget` bytes by estimate. A document
+    /// estimated above a quarter of the budget is not kept at all (it would push out everything
+    /// else and be loaded again anyway).
+    pub fn with_budget(capacity: usize, budget: usize) -> Self {
         DocCache {
             capacity,
+            budget,
             inner: Mutex::new(Lru::default()),
         }
     }
@@ -68,7 +102,7 @@ impl DocCache {
     pub fn view(&self, id: &str, seq: u64) -> Option<Arc<Ticket>> {
         let mut lru = self.lock();
         let view = match lru.entries.get(id) {
-            Some((cached, _)) if cached.seq == seq => cached.view.clone(),
+            Some((cached, _, _)) if cached.seq == seq => cached.view.clone(),
             _ => return None,
         };
         lru.touch(id);
@@ -80,39 +114,52 @@ impl DocCache {
     pub fn take(&self, id: &str, seq: u64) -> Option<CachedDoc> {
         let mut lru = self.lock();
         match lru.entries.get(id) {
-            Some((cached, _)) if cached.seq == seq => lru.remove(id),
+            Some((cached, _, _)) if cached.seq == seq => lru.remove(id),
             _ => None,
         }
     }
 
     /// Keeps `doc` unless a newer version is already cached; drops the least recently used
-    /// documents beyond the capacity.
-    pub fn put(&self, id: &str, doc: CachedDoc) {
+    /// documents beyond the capacity or the byte budget.
+    pub fn put(&self, id: &str, mut doc: CachedDoc) {
         if self.capacity == 0 {
             return;
         }
+        // Estimated outside the lock: it walks the document's history.
+        let bytes = estimated_bytes(&mut doc.doc);
         let mut lru = self.lock();
-        if let Some((cached, _)) = lru.entries.get(id)
+        if let Some((cached, _, _)) = lru.entries.get(id)
             && cached.seq > doc.seq
         {
             return;
         }
         lru.remove(id);
+        if bytes > self.budget / 4 {
+            return;
+        }
         lru.tick += 1;
         let tick = lru.tick;
-        lru.entries.insert(id.to_owned(), (doc, tick));
+        lru.entries.insert(id.to_owned(), (doc, tick, bytes));
         lru.order.insert(tick, id.to_owned());
-        while lru.entries.len() > self.capacity {
+        lru.bytes += bytes;
+        while lru.entries.len() > self.capacity || lru.bytes > self.budget {
             let Some((_, oldest)) = lru.order.pop_first() else {
                 break;
             };
-            lru.entries.remove(&oldest);
+            if let Some((_, _, freed)) = lru.entries.remove(&oldest) {
+                lru.bytes -= freed;
+            }
         }
     }
 
     /// How many documents are cached.
     pub fn len(&self) -> usize {
         self.lock().entries.len()
+    }
+
+    /// The estimated bytes of every cached document.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 }
 
@@ -149,6 +196,27 @@ mod tests {
             "b was the least recently used"
         );
         assert!(cache.view("a", 1).is_some() && cache.view("c", 1).is_some());
+    }
+
+    #[test]
+    fn the_byte_budget_bounds_the_cache_whatever_the_count() {
+        let mut one = doc("a", 1);
+        let each = estimated_bytes(&mut one.doc);
+        assert!(each > 0);
+        // Room for four documents by bytes, thirty by count: bytes decide.
+        let budget = 4 * each + each / 2;
+        let cache = DocCache::with_budget(30, budget);
+        for (i, id) in ["a", "b", "c", "d", "e", "f"].into_iter().enumerate() {
+            cache.put(id, doc(id, i as u64));
+        }
+        assert_eq!(cache.len(), 4);
+        assert!(cache.bytes() <= budget);
+        assert!(cache.view("a", 0).is_none() && cache.view("f", 5).is_some());
+        // A document bigger than a quarter of the budget is not kept at all.
+        let small = DocCache::with_budget(30, 2 * each);
+        small.put("a", doc("a", 1));
+        assert_eq!(small.len(), 0);
+        assert_eq!(small.bytes(), 0);
     }
 
     #[test]
