@@ -97,6 +97,11 @@ impl AppState {
         self.shared.cache.len()
     }
 
+    /// The estimated bytes of the ticket documents held in memory (`cache::estimated_bytes`).
+    pub fn cached_doc_bytes(&self) -> usize {
+        self.shared.cache.bytes()
+    }
+
     pub(crate) fn shared(&self) -> Arc<Shared> {
         self.shared.clone()
     }

@@ -259,7 +259,8 @@ pub(crate) fn check_status_event(before: &Ticket, after: &Ticket) -> Result<(), 
         return Ok(());
     }
     let recorded = added(&before.events, &after.events).into_iter().any(|e| {
-        e.kind == "status_changed" && e.data.get("to").map(String::as_str) == Some(after.status.as_str())
+        e.kind == "status_changed"
+            && e.data.get("to").map(String::as_str) == Some(after.status.as_str())
     });
     if recorded {
         Ok(())

@@ -151,9 +151,12 @@ pub fn judge_edit(
     }
     // Sizes first: they cost nothing to check, and everything after costs the document.
     let history = doc.history_bytes();
-    limits::check_ticket_size(doc.ops() + change.len() as u64, history + change.raw_bytes().len())
-        .and_then(|()| limits::check_change_count(doc.changes() + 1))
-        .map_err(|e| Refused::limit(&e))?;
+    limits::check_ticket_size(
+        doc.ops() + change.len() as u64,
+        history + change.raw_bytes().len(),
+    )
+    .and_then(|()| limits::check_change_count(doc.changes() + 1))
+    .map_err(|e| Refused::limit(&e))?;
     let author = change.actor_id().clone();
     let seq = doc.changes_by(&author) + 1;
     if change.seq() != seq {
@@ -180,7 +183,10 @@ pub fn judge_edit(
         ));
     }
     let before = as_seen.view().map_err(|e| {
-        Refused::document(&e, "the change's dependencies are not a version of the ticket")
+        Refused::document(
+            &e,
+            "the change's dependencies are not a version of the ticket",
+        )
     })?;
     if !can_see(actor, &before) {
         return Err(Refused::new(

@@ -38,10 +38,7 @@ pub fn check_merged(actor: &Actor, current: &Ticket, merged: &Ticket) -> Result<
 /// one allowance: between two open statuses, a concurrent move (two devices moving the job along
 /// at once, each legally from what it saw) is kept, and shows as a conflict. Finishing, cancelling
 /// and reopening — the moves that end or revive the work — must be legal from the current status.
-fn check_status_move(
-    from: crate::model::Status,
-    to: crate::model::Status,
-) -> Result<(), Refusal> {
+fn check_status_move(from: crate::model::Status, to: crate::model::Status) -> Result<(), Refusal> {
     match workflow::check_transition(from, to) {
         Ok(()) => Ok(()),
         Err(_) if from.is_open() && to.is_open() => Ok(()),
@@ -74,9 +71,21 @@ mod tests {
         let rider = actor("r1", Role::Rider);
         let ops = actor("d1", Role::Dispatcher);
         let new = NewTicket::help_request(None, None, Some("fell".into()));
-        let mut doc = TicketDocument::create("t1", &rider, &new, ActorId::random(), 1).expect("doc");
-        apply(&mut doc, &ops, Edit::Assign { assignee: Some("t9".into()) });
-        for status in [Status::Accepted, Status::InProgress, Status::Resolved, Status::Closed] {
+        let mut doc =
+            TicketDocument::create("t1", &rider, &new, ActorId::random(), 1).expect("doc");
+        apply(
+            &mut doc,
+            &ops,
+            Edit::Assign {
+                assignee: Some("t9".into()),
+            },
+        );
+        for status in [
+            Status::Accepted,
+            Status::InProgress,
+            Status::Resolved,
+            Status::Closed,
+        ] {
             apply(&mut doc, &ops, Edit::SetStatus { status });
         }
         doc.view().expect("view")
@@ -107,14 +116,21 @@ mod tests {
         let merged = moved(&closed, "r1", Status::Cancelled, true);
         assert!(matches!(
             check_merged(&rider, &closed, &merged),
-            Err(Refusal::Transition { from: Status::Closed, to: Status::Cancelled, .. })
+            Err(Refusal::Transition {
+                from: Status::Closed,
+                to: Status::Cancelled,
+                ..
+            })
         ));
         // Without the event the workflow writes, any status move is refused.
         let silent = moved(&closed, "r1", Status::Reopened, false);
         let ops = actor("d1", Role::Dispatcher);
         assert!(matches!(
             check_merged(&ops, &closed, &silent),
-            Err(Refusal::Invalid { field: "status", .. })
+            Err(Refusal::Invalid {
+                field: "status",
+                ..
+            })
         ));
         // The same move with its event is the dispatcher's to make.
         let reopened = moved(&closed, "d1", Status::Reopened, true);
@@ -147,7 +163,10 @@ mod tests {
     #[test]
     fn concurrent_moves_between_open_statuses_are_kept_and_finishing_ones_are_judged() {
         assert_eq!(check_status_move(Status::OnSite, Status::EnRoute), Ok(()));
-        assert_eq!(check_status_move(Status::InProgress, Status::Accepted), Ok(()));
+        assert_eq!(
+            check_status_move(Status::InProgress, Status::Accepted),
+            Ok(())
+        );
         assert!(check_status_move(Status::Closed, Status::Cancelled).is_err());
         assert!(check_status_move(Status::AwaitingParts, Status::Resolved).is_err());
         assert!(check_status_move(Status::Resolved, Status::InProgress).is_err());

@@ -105,7 +105,10 @@ pub fn check_room(ticket: &Ticket, edit: &Edit) -> Result<(), Refusal> {
         }
         Edit::Attach { attachment }
             if ticket.attachments.len() >= MAX_ATTACHMENTS
-                && !ticket.attachments.iter().any(|a| a.sha256 == attachment.sha256) =>
+                && !ticket
+                    .attachments
+                    .iter()
+                    .any(|a| a.sha256 == attachment.sha256) =>
         {
             Err(too_many("attachments", MAX_ATTACHMENTS))
         }

@@ -269,9 +269,8 @@ impl TicketDocument {
         limits::check_ticket_size(self.ops() + added_ops, held_bytes + added_bytes)?;
         limits::check_change_count(changes_after)?;
         let mut seqs = limits::changes_per_actor(self.doc.get_changes(&[]));
-        let (ready, waiting) = limits::causal_order(pending, |hash| {
-            self.doc.get_change_by_hash(hash).is_some()
-        });
+        let (ready, waiting) =
+            limits::causal_order(pending, |hash| self.doc.get_change_by_hash(hash).is_some());
         // One change at a time, in causal order, so each meets the document it builds on.
         for change in ready {
             let seq = seqs.entry(change.actor_id().clone()).or_insert(0);

@@ -134,7 +134,10 @@ pub fn claimed_ops(bytes: &[u8], cap: usize) -> Result<usize, EncodedError> {
         bytes: r.take(body_len)?,
     };
     let deps = r.len()?;
-    r.take(deps.checked_mul(HASH_BYTES).ok_or(EncodedError::NotAChange)?)?;
+    r.take(
+        deps.checked_mul(HASH_BYTES)
+            .ok_or(EncodedError::NotAChange)?,
+    )?;
     r.skip_prefixed()?; // actor
     r.uleb()?; // seq
     r.uleb()?; // startOp
@@ -231,7 +234,11 @@ mod tests {
     #[test]
     fn a_hundred_byte_change_claiming_many_operations_is_refused_unparsed() {
         let bytes = list_change(4 * MAX_CHANGE_OPS, ScalarValue::Null);
-        assert!(bytes.len() < 200, "run-length encoding: {} bytes", bytes.len());
+        assert!(
+            bytes.len() < 200,
+            "run-length encoding: {} bytes",
+            bytes.len()
+        );
         assert!(matches!(
             decode_change(&bytes),
             Err(EncodedError::Limit(LimitError::ChangeOps(n))) if n > MAX_CHANGE_OPS

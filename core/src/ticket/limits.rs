@@ -77,7 +77,9 @@ pub enum LimitError {
         "the ticket's history would be {0} bytes; the limit is {MAX_TICKET_BYTES} (start a follow-up ticket)"
     )]
     TicketBytes(usize),
-    #[error("the ticket has more than {MAX_UNKNOWN_KEYS} top-level fields this version does not know")]
+    #[error(
+        "the ticket has more than {MAX_UNKNOWN_KEYS} top-level fields this version does not know"
+    )]
     UnknownKeys,
     #[error(
         "fields this version does not know hold more than {MAX_UNKNOWN_ITEMS} values or {MAX_UNKNOWN_BYTES} bytes"
@@ -149,8 +151,9 @@ pub(crate) fn causal_order(
             }
         }
     }
-    let mut queue: std::collections::VecDeque<usize> =
-        (0..changes.len()).filter(|&i| missing[i] == 0 && !blocked[i]).collect();
+    let mut queue: std::collections::VecDeque<usize> = (0..changes.len())
+        .filter(|&i| missing[i] == 0 && !blocked[i])
+        .collect();
     let mut order = Vec::with_capacity(changes.len());
     while let Some(i) = queue.pop_front() {
         order.push(i);
@@ -362,7 +365,8 @@ pub(crate) fn check_shape(doc: &AutoCommit, unknown_budget: bool) -> Result<(), 
                         let known = match child {
                             Scalar => true,
                             Fields(_) | Shape::Text => {
-                                matches!(shape, Fields(_)) && matches!(s.as_ref(), ScalarValue::Null)
+                                matches!(shape, Fields(_))
+                                    && matches!(s.as_ref(), ScalarValue::Null)
                             }
                             _ => false,
                         };
@@ -462,9 +466,7 @@ mod tests {
     #[test]
     fn unknown_content_has_a_budget_and_known_fields_do_not_spend_it() {
         let mut doc = AutoCommit::new();
-        let notes = doc
-            .put_object(ROOT, "notes", ObjType::List)
-            .expect("notes");
+        let notes = doc.put_object(ROOT, "notes", ObjType::List).expect("notes");
         for i in 0..2 * MAX_UNKNOWN_ITEMS {
             let note = doc.insert_object(&notes, i, ObjType::Map).expect("note");
             doc.put(&note, "text", "known").expect("put");
