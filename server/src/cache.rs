@@ -10,13 +10,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use fieldwork_core::ticket::{Ticket, TicketDocument};
 
-/// Bytes of memory the cache may hold by default (its estimate, [`estimated_bytes`]): room for
-/// thousands of ordinary tickets, or a few tickets at the limits of `ticket::limits`.
-pub const DEFAULT_DOC_CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// Bytes of memory the cache may hold by default (its estimate, [`estimated_bytes`]): the
+/// default count of ordinary tickets fits (1,000 × ~105 KB estimated), a few large ones push the
+/// rest out, and one at the ticket limits (~60 MB) is not kept at all.
+pub const DEFAULT_DOC_CACHE_BYTES: usize = 128 * 1024 * 1024;
 
-/// Memory one operation of a loaded document costs, measured on this machine kind: loading
-/// documents and reading the process's RSS gave 470–1,050 bytes per operation for long lists
-/// and texts, and about 600 for ordinary tickets (`docs/security.md`, "Documents and changes").
+/// Memory one operation of a loaded document costs, measured on this machine kind by loading
+/// documents and reading the process's RSS: 2,000 ordinary tickets (173 operations, 3 KB of
+/// history each) took 75 KB each, 431 bytes per operation; one change of 10,000–100,000 list
+/// items 550–1,020 bytes per item; text about 1,050 per character. 600 errs high for ordinary
+/// tickets and near the middle for long lists (`docs/security.md`, "Documents and changes").
 pub const BYTES_PER_OP: usize = 600;
 
 /// What a loaded document costs in memory, estimated from its operations and the encoded bytes

@@ -201,7 +201,6 @@ pub fn judge_edit(
     let after = as_seen
         .view()
         .map_err(|e| Refused::document(&e, UNREADABLE))?;
-    check_change(actor, &before, &after)?;
     let mut merged = if on_heads {
         as_seen
     } else {
@@ -217,6 +216,7 @@ pub fn judge_edit(
     let merged_view = merged
         .view()
         .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    check_change(actor, &before, &after)?;
     check_merged(actor, current, &merged_view)?;
     merged.set_actor(doc.actor());
     *doc = merged;

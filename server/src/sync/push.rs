@@ -10,7 +10,7 @@ use fieldwork_core::rules::judge::{self, Refused};
 use fieldwork_core::sync::blob_protocol::is_sha256_hex;
 use fieldwork_core::sync::protocol::{PushChange, RejectCode, Rejection};
 use fieldwork_core::ticket::limits::MAX_PUSH_OPS;
-use fieldwork_core::ticket::{Change, ChangeHash, Ticket, TicketDocument};
+use fieldwork_core::ticket::{Change, ChangeHash, DocumentError, Ticket, TicketDocument};
 
 use crate::cache::CachedDoc;
 use crate::error::Error;
@@ -51,6 +51,8 @@ enum Presence {
     Absent,
     OtherTenant,
     Loaded,
+    /// Stored beyond the ticket limits (before the server had them): it takes no more changes.
+    OverLimit,
 }
 
 struct Judge<'a> {
@@ -61,6 +63,7 @@ struct Judge<'a> {
     now: i64,
     tickets: HashMap<String, Working>,
     foreign: HashSet<String>,
+    over_limit: HashSet<String>,
     /// New changes accepted in this push.
     seen: HashSet<ChangeHash>,
     changes: Vec<NewChange>,
@@ -111,6 +114,9 @@ impl Judge<'_> {
         if self.foreign.contains(id) {
             return Ok(Presence::OtherTenant);
         }
+        if self.over_limit.contains(id) {
+            return Ok(Presence::OverLimit);
+        }
         let Some(head) = self.reader.ticket_head(id)? else {
             return Ok(Presence::Absent);
         };
@@ -130,8 +136,21 @@ impl Judge<'_> {
                     .reader
                     .ticket_snapshot(id)?
                     .ok_or_else(|| Error::Corrupt("a ticket without its document".into()))?;
+                let doc = match TicketDocument::load(&snapshot) {
+                    Ok(doc) => doc,
+                    Err(DocumentError::Limit(limit)) => {
+                        tracing::warn!(%limit, "a stored ticket is beyond the limits; its changes are refused");
+                        self.over_limit.insert(id.to_owned());
+                        return Ok(Presence::OverLimit);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                // Loading costs the document's size: a push to a large ticket spends its budget.
+                self.spent = self
+                    .spent
+                    .saturating_add(usize::try_from(doc.ops()).unwrap_or(usize::MAX));
                 Working {
-                    doc: TicketDocument::load(&snapshot)?,
+                    doc,
                     view: None,
                     head: Some(head.last_seq),
                     touched: false,
@@ -215,6 +234,11 @@ impl Judge<'_> {
                 RejectCode::NotVisible,
                 hex.clone(),
                 "the ticket belongs to another tenant",
+            )),
+            Presence::OverLimit => Err(reject(
+                RejectCode::TooLarge,
+                hex.clone(),
+                "the ticket on the server is beyond the ticket limits and takes no more changes; start a follow-up ticket",
             )),
             Presence::Absent => self.create(ticket_id, &change, &hex)?,
             Presence::Loaded => self.edit(ticket_id, &change, &hex)?,
@@ -338,6 +362,7 @@ pub(crate) fn push(
             now,
             tickets: HashMap::new(),
             foreign: HashSet::new(),
+            over_limit: HashSet::new(),
             seen: HashSet::new(),
             changes: Vec::new(),
             numbers: None,
