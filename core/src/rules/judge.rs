@@ -222,3 +222,123 @@ pub fn judge_edit(
     *doc = merged;
     Ok(merged_view)
 }
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+
+    use super::*;
+    use crate::model::{Role, Status};
+    use crate::ticket::{Edit, NewTicket};
+
+    fn rider() -> Actor {
+        Actor {
+            tenant: "acme".into(),
+            user_id: "r1".into(),
+            role: Role::Rider,
+            name: None,
+            team: None,
+        }
+    }
+
+    /// The server's copy of a rider's help request, and the rider's device copy.
+    fn server_and_device() -> (TicketDocument, TicketDocument) {
+        let new = NewTicket::help_request(None, None, Some("help".into()));
+        let device = ActorId::random();
+        let mut phone = TicketDocument::create("t1", &rider(), &new, device, 1).expect("doc");
+        let creation = phone.changes_since(&[]).remove(0);
+        let (server, _) = judge_creation(&rider(), "t1", &creation, ActorId::random())
+            .expect("an honest creation passes");
+        (server, phone)
+    }
+
+    fn edit(phone: &mut TicketDocument, edit: Edit) -> Change {
+        let view = phone.view().expect("view");
+        phone
+            .apply(&view, &edit, &rider(), 2)
+            .expect("applies")
+            .expect("a change")
+    }
+
+    #[test]
+    fn an_honest_edit_passes_and_lands_in_the_document() {
+        let (mut server, mut phone) = server_and_device();
+        let note = edit(
+            &mut phone,
+            Edit::AddNote {
+                text: "still here".into(),
+                internal: false,
+            },
+        );
+        let current = server.view().expect("view");
+        let merged = judge_edit(&rider(), &mut server, &current, &note).expect("accepted");
+        assert_eq!(merged.notes.len(), 2);
+        assert!(server.has_change(&note.hash()));
+    }
+
+    #[test]
+    fn start_op_and_seq_must_be_what_the_dependencies_give() {
+        let (mut server, mut phone) = server_and_device();
+        let cancel = edit(
+            &mut phone,
+            Edit::SetStatus {
+                status: Status::Cancelled,
+            },
+        );
+        let current = server.view().expect("view");
+        for (start_op, seq) in [
+            (cancel.start_op().get() + 1, cancel.seq()),
+            (10_000_000, cancel.seq()),
+            (cancel.start_op().get(), cancel.seq() + 5),
+            (cancel.start_op().get(), 0),
+        ] {
+            let mut forged = cancel.decode();
+            forged.start_op = std::num::NonZeroU64::new(start_op).expect("non-zero");
+            forged.seq = seq;
+            let forged = Change::from(forged);
+            let refused = judge_edit(&rider(), &mut server, &current, &forged)
+                .expect_err("numbered otherwise than its dependencies allow");
+            assert_eq!(refused.code, RejectCode::Malformed, "{refused:?}");
+            assert!(
+                !server.has_change(&forged.hash()),
+                "refusals change nothing"
+            );
+        }
+        assert!(judge_edit(&rider(), &mut server, &current, &cancel).is_ok());
+    }
+
+    #[test]
+    fn limits_are_too_large_and_compressed_chunks_malformed() {
+        let (mut server, mut phone) = server_and_device();
+        let deep = {
+            let raw = phone.raw_mut();
+            let mut obj = raw
+                .put_object(automerge::ROOT, "x_future", automerge::ObjType::Map)
+                .expect("put");
+            for _ in 0..3_000 {
+                obj = raw
+                    .put_object(&obj, "k", automerge::ObjType::Map)
+                    .expect("nest");
+            }
+            raw.commit();
+            raw.get_last_local_change().expect("change").clone()
+        };
+        let bytes = deep.raw_bytes().to_vec();
+        let decoded = decode_change(&bytes).expect("3,000 operations decode");
+        let current = server.view().expect("view");
+        let refused = judge_edit(&rider(), &mut server, &current, &decoded).expect_err("too deep");
+        assert_eq!(refused.code, RejectCode::TooLarge);
+        assert!(
+            refused.message.contains("levels deep"),
+            "{}",
+            refused.message
+        );
+
+        let mut compressible = deep.clone();
+        let compressed = compressible.bytes().to_vec();
+        assert_eq!(
+            decode_change(&compressed).map(|c| c.len()),
+            Err(Refused::malformed("the bytes are not an Automerge change"))
+        );
+    }
+}
