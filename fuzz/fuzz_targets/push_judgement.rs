@@ -59,17 +59,36 @@ fn bases() -> &'static [Base; 2] {
         doc.set_number("FW-000001", ActorId::from(&[0x5e; 16][..]), 2)
             .expect("number");
         history.push(doc.heads());
-        apply(&mut doc, &rider, Edit::AddNote { text: "help".into(), internal: false });
+        apply(
+            &mut doc,
+            &rider,
+            Edit::AddNote {
+                text: "help".into(),
+                internal: false,
+            },
+        );
         history.push(doc.heads());
         let fresh = base(&mut doc, history.clone());
         doc.set_actor(ActorId::from(&[0xd1; 16][..]));
         for edit in [
-            Edit::Assign { assignee: Some("t1".into()) },
-            Edit::SetPriority { priority: Priority::High },
-            Edit::SetStatus { status: Status::Accepted },
-            Edit::SetStatus { status: Status::InProgress },
-            Edit::SetStatus { status: Status::Resolved },
-            Edit::SetStatus { status: Status::Closed },
+            Edit::Assign {
+                assignee: Some("t1".into()),
+            },
+            Edit::SetPriority {
+                priority: Priority::High,
+            },
+            Edit::SetStatus {
+                status: Status::Accepted,
+            },
+            Edit::SetStatus {
+                status: Status::InProgress,
+            },
+            Edit::SetStatus {
+                status: Status::Resolved,
+            },
+            Edit::SetStatus {
+                status: Status::Closed,
+            },
         ] {
             apply(&mut doc, &ops, edit);
             history.push(doc.heads());
@@ -95,9 +114,18 @@ fn base(doc: &mut TicketDocument, history: Vec<Vec<ChangeHash>>) -> Base {
 #[derive(Arbitrary, Debug)]
 enum Input {
     /// Any bytes, as a pushed change.
-    Raw { base: bool, role: u8, bytes: Vec<u8> },
+    Raw {
+        base: bool,
+        role: u8,
+        bytes: Vec<u8>,
+    },
     /// An honest edit by the device, some of its bytes then flipped.
-    Flipped { base: bool, role: u8, edit: EditKind, flips: Vec<(u16, u8)> },
+    Flipped {
+        base: bool,
+        role: u8,
+        edit: EditKind,
+        flips: Vec<(u16, u8)>,
+    },
     /// A change built op by op, as a hostile client would.
     Built(Built),
 }
@@ -163,12 +191,37 @@ enum Val {
 }
 
 const KEYS: [&str; 16] = [
-    "status", "assignee", "title", "priority", "number", "id", "tenant", "reporter", "csat",
-    "site", "custom", "events", "notes", "x_future", "team", "description",
+    "status",
+    "assignee",
+    "title",
+    "priority",
+    "number",
+    "id",
+    "tenant",
+    "reporter",
+    "csat",
+    "site",
+    "custom",
+    "events",
+    "notes",
+    "x_future",
+    "team",
+    "description",
 ];
 const STATUSES: [&str; 13] = [
-    "new", "assigned", "accepted", "en_route", "on_site", "in_progress", "awaiting_parts",
-    "awaiting_customer", "resolved", "closed", "reopened", "cancelled", "bogus",
+    "new",
+    "assigned",
+    "accepted",
+    "en_route",
+    "on_site",
+    "in_progress",
+    "awaiting_parts",
+    "awaiting_customer",
+    "resolved",
+    "closed",
+    "reopened",
+    "cancelled",
+    "bogus",
 ];
 
 fn place(doc: &AutoCommit, at: Place) -> ObjId {
@@ -234,7 +287,11 @@ fn build(doc: &mut AutoCommit, op: &Op) {
             let Some(list) = put_object(doc, &place(doc, *at), "x_list", ObjType::List) else {
                 return;
             };
-            let value = if *null { ScalarValue::Null } else { ScalarValue::Int(1) };
+            let value = if *null {
+                ScalarValue::Null
+            } else {
+                ScalarValue::Int(1)
+            };
             let _ = doc.splice(&list, 0, 0, (0..(*count).min(2_000)).map(|_| value.clone()));
         }
         Op::Put { at, key, value } => {
@@ -244,7 +301,12 @@ fn build(doc: &mut AutoCommit, op: &Op) {
                 Val::Null => put(doc, &obj, key, ScalarValue::Null),
                 Val::Int(i) => put(doc, &obj, key, ScalarValue::Int(*i)),
                 Val::Bool(b) => put(doc, &obj, key, ScalarValue::Boolean(*b)),
-                Val::Str(n) => put(doc, &obj, key, ScalarValue::Str("x".repeat(usize::from(*n)).into())),
+                Val::Str(n) => put(
+                    doc,
+                    &obj,
+                    key,
+                    ScalarValue::Str("x".repeat(usize::from(*n)).into()),
+                ),
                 Val::Map => drop(put_object(doc, &obj, key, ObjType::Map)),
                 Val::List => drop(put_object(doc, &obj, key, ObjType::List)),
                 Val::Text => drop(put_object(doc, &obj, key, ObjType::Text)),
@@ -258,7 +320,9 @@ fn build(doc: &mut AutoCommit, op: &Op) {
             let _ = doc.delete(&obj, KEYS[usize::from(*key) % KEYS.len()]);
         }
         Op::Text { at, len } => {
-            if let Ok(Some((automerge::Value::Object(ObjType::Text), text))) = doc.get(ROOT, "description") {
+            if let Ok(Some((automerge::Value::Object(ObjType::Text), text))) =
+                doc.get(ROOT, "description")
+            {
                 let at = usize::from(*at).min(doc.length(&text));
                 let _ = doc.splice_text(&text, at, 0, &"冷".repeat(usize::from(*len)));
             }
@@ -268,13 +332,27 @@ fn build(doc: &mut AutoCommit, op: &Op) {
 
 fn edit_of(kind: EditKind) -> Edit {
     match kind {
-        EditKind::Note => Edit::AddNote { text: "n".into(), internal: false },
-        EditKind::Cancel => Edit::SetStatus { status: Status::Cancelled },
-        EditKind::Resolve => Edit::SetStatus { status: Status::Resolved },
-        EditKind::Priority => Edit::SetPriority { priority: Priority::Urgent },
-        EditKind::Rate => Edit::Rate { score: 5, comment: None },
+        EditKind::Note => Edit::AddNote {
+            text: "n".into(),
+            internal: false,
+        },
+        EditKind::Cancel => Edit::SetStatus {
+            status: Status::Cancelled,
+        },
+        EditKind::Resolve => Edit::SetStatus {
+            status: Status::Resolved,
+        },
+        EditKind::Priority => Edit::SetPriority {
+            priority: Priority::Urgent,
+        },
+        EditKind::Rate => Edit::Rate {
+            score: 5,
+            comment: None,
+        },
         EditKind::Tag => Edit::AddTag { tag: "vip".into() },
-        EditKind::Assign => Edit::Assign { assignee: Some("t1".into()) },
+        EditKind::Assign => Edit::Assign {
+            assignee: Some("t1".into()),
+        },
     }
 }
 
@@ -287,8 +365,15 @@ fn load(base: &Base) -> TicketDocument {
 /// The change's bytes as a hostile client would push them.
 fn change_bytes(input: &Input) -> Option<(&'static Base, Actor, Vec<u8>)> {
     match input {
-        Input::Raw { base, role, bytes } => Some((&bases()[usize::from(*base)], actor(*role), bytes.clone())),
-        Input::Flipped { base, role, edit, flips } => {
+        Input::Raw { base, role, bytes } => {
+            Some((&bases()[usize::from(*base)], actor(*role), bytes.clone()))
+        }
+        Input::Flipped {
+            base,
+            role,
+            edit,
+            flips,
+        } => {
             let b = &bases()[usize::from(*base)];
             let mut doc = load(b);
             let by = actor(*role);
@@ -345,14 +430,31 @@ fn change_bytes(input: &Input) -> Option<(&'static Base, Actor, Vec<u8>)> {
             }
             let start = i64::try_from(expanded.start_op.get()).ok()? + i64::from(built.start_op);
             expanded.start_op = std::num::NonZeroU64::new(u64::try_from(start).ok()?)?;
-            expanded.seq = u64::try_from(i64::try_from(expanded.seq).ok()? + i64::from(built.seq)).ok()?;
+            expanded.seq =
+                u64::try_from(i64::try_from(expanded.seq).ok()? + i64::from(built.seq)).ok()?;
             let change = Change::from(expanded);
             Some((b, actor(built.role), change.raw_bytes().to_vec()))
         }
     }
 }
 
+/// Panics the judgement caught and turned into a refusal (`rules::judge` guards its Automerge
+/// calls). libFuzzer's hook would abort on them; they are counted and printed instead, and only a
+/// panic that escapes the judgement is a crash.
+static CAUGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn count_caught_panics() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let n = CAUGHT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            eprintln!("panic #{n} (caught unless the run stops here): {info}");
+        }));
+    });
+}
+
 fuzz_target!(|input: Input| {
+    count_caught_panics();
     let Some((base, by, bytes)) = change_bytes(&input) else {
         return;
     };
@@ -369,8 +471,11 @@ fuzz_target!(|input: Input| {
     };
     if let Ok(mut doc) = judged {
         // What the server stores must be a ticket within the limits that loads back whole.
-        let view = doc.view().expect("an accepted change leaves a readable ticket");
-        doc.check_limits(true).expect("an accepted change stays within the limits");
+        let view = doc
+            .view()
+            .expect("an accepted change leaves a readable ticket");
+        doc.check_limits(true)
+            .expect("an accepted change stays within the limits");
         let reloaded = TicketDocument::load(&doc.save()).expect("the stored ticket loads");
         assert_eq!(reloaded.view().expect("and reads"), view);
     }

@@ -73,15 +73,18 @@ pub fn decode_change(bytes: &[u8]) -> Result<Change, Refused> {
 }
 
 /// What judging a change costs, for the per-push budget (`limits::MAX_PUSH_OPS`): its own
-/// operations, plus the document's when the change builds on an older version (the server
-/// rebuilds that version to see what the author saw).
+/// operations, plus the document's once (it is saved and loaded to prove it storable), and once
+/// more when the change builds on an older version (the server rebuilds that version to see
+/// what the author saw).
 pub fn judging_cost(doc: &mut TicketDocument, change: &Change) -> usize {
     let own = change.len().max(1);
-    if builds_on_heads(doc, change) {
-        own
+    let whole = usize::try_from(doc.ops()).unwrap_or(usize::MAX);
+    let rebuilt = if builds_on_heads(doc, change) {
+        0
     } else {
-        own.saturating_add(usize::try_from(doc.ops()).unwrap_or(usize::MAX))
-    }
+        whole
+    };
+    own.saturating_add(whole).saturating_add(rebuilt)
 }
 
 fn builds_on_heads(doc: &mut TicketDocument, change: &Change) -> bool {
@@ -90,9 +93,39 @@ fn builds_on_heads(doc: &mut TicketDocument, change: &Change) -> bool {
     deps == doc.heads()
 }
 
+/// Runs a judgement whose Automerge calls see hostile data: a panic inside Automerge becomes a
+/// refusal of this change instead of failing the whole push (the documents it touched are forks,
+/// dropped with it).
+fn guarded<T>(judge: impl FnOnce() -> Result<T, Refused>) -> Result<T, Refused> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(judge)).unwrap_or_else(|_| {
+        tracing::warn!("judging a change panicked inside Automerge; refused as malformed");
+        Err(Refused::malformed(
+            "the change cannot be applied to the ticket safely",
+        ))
+    })
+}
+
+/// What the server stores must load again: the document is saved and loaded once, so a change
+/// Automerge accepts but cannot encode (or decode) back is refused here, not found at commit.
+fn check_storable(doc: &mut TicketDocument) -> Result<(), Refused> {
+    const UNSTORABLE: &str = "the change leaves a ticket that cannot be stored";
+    let saved = doc.save();
+    TicketDocument::load(&saved).map_err(|e| Refused::document(&e, UNSTORABLE))?;
+    Ok(())
+}
+
 /// Steps 4–6 for a change with no dependencies, which creates ticket `ticket_id`: on acceptance,
 /// the new document (authored further by `doc_actor`) and its view.
 pub fn judge_creation(
+    actor: &Actor,
+    ticket_id: &str,
+    change: &Change,
+    doc_actor: ActorId,
+) -> Result<(TicketDocument, Ticket), Refused> {
+    guarded(|| creation(actor, ticket_id, change, doc_actor))
+}
+
+fn creation(
     actor: &Actor,
     ticket_id: &str,
     change: &Change,
@@ -123,6 +156,7 @@ pub fn judge_creation(
     doc.check_limits(true)
         .map_err(|e| Refused::document(&e, "the change does not make a ticket"))?;
     check_creation(actor, &view)?;
+    check_storable(&mut doc)?;
     Ok((doc, view))
 }
 
@@ -131,6 +165,15 @@ pub fn judge_creation(
 /// its effect on `current`; on acceptance it is applied to `doc` and the new merged view returned.
 /// On refusal `doc` is unchanged.
 pub fn judge_edit(
+    actor: &Actor,
+    doc: &mut TicketDocument,
+    current: &Ticket,
+    change: &Change,
+) -> Result<Ticket, Refused> {
+    guarded(|| edit(actor, doc, current, change))
+}
+
+fn edit(
     actor: &Actor,
     doc: &mut TicketDocument,
     current: &Ticket,
@@ -218,6 +261,7 @@ pub fn judge_edit(
         .map_err(|e| Refused::document(&e, UNREADABLE))?;
     check_change(actor, &before, &after)?;
     check_merged(actor, current, &merged_view)?;
+    check_storable(&mut merged)?;
     merged.set_actor(doc.actor());
     *doc = merged;
     Ok(merged_view)
@@ -305,6 +349,40 @@ mod tests {
             );
         }
         assert!(judge_edit(&rider(), &mut server, &current, &cancel).is_ok());
+    }
+
+    #[test]
+    fn a_change_referring_to_an_author_the_ticket_lacks_is_malformed_not_a_panic() {
+        // Found by the fuzz target: Automerge applied such a change, then panicked saving it.
+        let (mut server, mut phone) = server_and_device();
+        let base = phone.heads();
+        let mut other = phone.fork();
+        other.set_actor(ActorId::random());
+        let aside = edit(
+            &mut other,
+            Edit::SetPriority {
+                priority: crate::model::Priority::Low,
+            },
+        );
+        phone.apply_changes(vec![aside]).expect("merges");
+        let reply = edit(
+            &mut phone,
+            Edit::SetStatus {
+                status: Status::Cancelled,
+            },
+        );
+        // The reply's cancel event goes after the other device's priority event: it refers to an
+        // operation of that device. Claiming only the base as its dependency hides that device.
+        let mut forged = reply.decode();
+        forged.deps = base;
+        let forged = Change::from(forged);
+        assert!(!forged.other_actor_ids().is_empty());
+        let current = server.view().expect("view");
+        let refused = judge_edit(&rider(), &mut server, &current, &forged).expect_err("refused");
+        assert_eq!(refused.code, RejectCode::Malformed, "{refused:?}");
+        let mut device = server.fork();
+        assert!(device.apply_changes(vec![forged]).is_err());
+        let _ = device.save();
     }
 
     #[test]

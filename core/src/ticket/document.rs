@@ -273,6 +273,19 @@ impl TicketDocument {
             limits::causal_order(pending, |hash| self.doc.get_change_by_hash(hash).is_some());
         // One change at a time, in causal order, so each meets the document it builds on.
         for change in ready {
+            // A change may refer only to operations of authors the ticket already has (their
+            // changes are its dependencies); Automerge does not check, and saving a document
+            // that refers to an author with no change panics.
+            let strangers = change
+                .other_actor_ids()
+                .iter()
+                .any(|other| seqs.get(other).copied().unwrap_or(0) == 0);
+            if strangers {
+                return Err(DocumentError::Malformed {
+                    field: "change",
+                    reason: "it refers to operations of an author the ticket does not have".into(),
+                });
+            }
             let seq = seqs.entry(change.actor_id().clone()).or_insert(0);
             if change.seq() != *seq + 1 {
                 return Err(LimitError::Sequence.into());

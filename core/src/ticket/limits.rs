@@ -37,10 +37,13 @@ pub const MAX_TICKET_BYTES: usize = 8 * 1024 * 1024;
 /// changes cost no operations but still memory and judging time.
 pub const MAX_TICKET_CHANGES: u64 = 10_000;
 
-/// Most operations one push request may make the server judge. The first change of a request is
-/// always judged; the changes after the budget is spent are left unanswered, and the device sends
-/// them again in its next round.
-pub const MAX_PUSH_OPS: usize = 100_000;
+/// Most operations of work one push request may make the server do (`rules::judge::judging_cost`:
+/// each change's own operations, plus its ticket's whole history, which is saved and loaded once
+/// per change and rebuilt for a change built on an older version). A thousand changes to ordinary
+/// tickets of a few hundred operations fit; the worst case costs about a second of CPU. The first
+/// change of a request is always judged; the changes after the budget is spent are left
+/// unanswered, and the device sends them again in its next round.
+pub const MAX_PUSH_OPS: usize = 250_000;
 
 /// Most top-level keys this version does not know. Newer app versions may add fields; they keep
 /// working against an older server as long as they stay within this budget and the next two.
