@@ -476,6 +476,61 @@ mod tests {
     }
 
     #[test]
+    fn pulled_changes_beyond_the_limits_are_skipped_and_the_rest_is_applied() {
+        use automerge::transaction::Transactable;
+        let (_d, s) = store("r1", Role::Rider);
+        let id = s.help_request(None, None, None).expect("help").id;
+        let held = s.export(Some(&id), None).expect("export");
+        let changes = decode_changes(&held.tickets[0].changes).expect("changes");
+        let mut elsewhere = TicketDocument::empty(ActorId::random());
+        elsewhere.apply_changes(changes).expect("copy");
+        let mut deep_doc = elsewhere.fork();
+        let deep = {
+            let raw = deep_doc.raw_mut();
+            let mut obj = raw
+                .put_object(automerge::ROOT, "x_future", automerge::ObjType::Map)
+                .expect("put");
+            for _ in 0..3_000 {
+                obj = raw
+                    .put_object(&obj, "k", automerge::ObjType::Map)
+                    .expect("nest");
+            }
+            raw.commit();
+            raw.get_last_local_change().expect("change").clone()
+        };
+        let note = {
+            let view = elsewhere.view().expect("view");
+            let by = s.identity().expect("identity").actor;
+            let edit = Edit::AddNote {
+                text: "fine".into(),
+                internal: false,
+            };
+            elsewhere
+                .apply(&view, &edit, &by, 7)
+                .expect("applies")
+                .expect("a change")
+        };
+        let bytes = |c: &Change| ByteBuf::from(c.raw_bytes().to_vec());
+        let items = vec![
+            PullItem::Changes {
+                ticket_id: id.clone(),
+                changes: vec![bytes(&deep)],
+            },
+            PullItem::Changes {
+                ticket_id: id.clone(),
+                changes: vec![bytes(&note)],
+            },
+        ];
+        let round = s
+            .apply_sync_response(&response(vec![], vec![], items, 9), 4_000)
+            .expect("a hostile item does not fail the round");
+        assert_eq!(round.tickets_changed, 1);
+        let ticket = s.ticket(&id).expect("still readable");
+        assert!(ticket.notes.iter().any(|n| n.text == "fine"));
+        assert_eq!(s.sync_meta().expect("meta").cursor, 9);
+    }
+
+    #[test]
     fn a_pulled_snapshot_adds_the_ticket_and_tells_observers() {
         let (_d, s) = store("a1", Role::Agent);
         let other = Actor {
