@@ -60,8 +60,8 @@ async fn rider_with_ticket(h: &Harness) -> (Device, Device, String, User) {
     let mut phone = h.login(&rider).await;
     let mut desk = h.login(&ops).await;
     let (id, change) = phone.create(NewTicket::help_request(None, None, Some("help".into())));
-    phone.sync(&h, &[(&id, &change)]).await;
-    desk.sync(&h, &[]).await;
+    phone.sync(h, &[(&id, &change)]).await;
+    desk.sync(h, &[]).await;
     (phone, desk, id, ops)
 }
 

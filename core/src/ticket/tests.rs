@@ -576,7 +576,7 @@ fn the_largest_honest_changes_fit_within_the_limits() {
         .expect("applies")
         .expect("a change");
     assert!(change.len() <= 2 * 2_000 + 10, "{}", change.len());
-    assert!(2 * MAX_DESCRIPTION_CHARS + 10 <= limits::MAX_CHANGE_OPS);
+    const { assert!(2 * MAX_DESCRIPTION_CHARS + 10 <= limits::MAX_CHANGE_OPS) };
     // And the server's judgement decodes both.
     assert!(decode_change(creation.raw_bytes()).is_ok());
     assert!(decode_change(change.raw_bytes()).is_ok());
