@@ -386,6 +386,38 @@ mod tests {
     }
 
     #[test]
+    fn an_operation_with_the_wrong_kind_of_key_is_malformed_not_a_panic() {
+        // Found by the fuzz target: Automerge applied a name written into a list, then panicked
+        // comparing keys. The change is rewritten through its serde form, as a client could.
+        let (mut server, mut phone) = server_and_device();
+        let note = edit(
+            &mut phone,
+            Edit::AddNote {
+                text: "x".into(),
+                internal: false,
+            },
+        );
+        let mut json = serde_json::to_value(note.decode()).expect("serde form");
+        let insert = json["ops"]
+            .as_array_mut()
+            .expect("ops")
+            .iter_mut()
+            .find(|op| op.get("elemId").is_some())
+            .expect("the note's insertion into the notes list");
+        let fields = insert.as_object_mut().expect("an object");
+        fields.remove("elemId");
+        fields.remove("insert");
+        fields.insert("key".into(), "oops".into());
+        let forged: automerge::ExpandedChange =
+            serde_json::from_value(json).expect("still a change");
+        let forged = Change::from(forged);
+        let current = server.view().expect("view");
+        let refused = judge_edit(&rider(), &mut server, &current, &forged).expect_err("refused");
+        assert_eq!(refused.code, RejectCode::Malformed, "{refused:?}");
+        assert!(server.fork().apply_changes(vec![forged]).is_err());
+    }
+
+    #[test]
     fn limits_are_too_large_and_compressed_chunks_malformed() {
         let (mut server, mut phone) = server_and_device();
         let deep = {

@@ -291,7 +291,15 @@ impl TicketDocument {
                 return Err(LimitError::Sequence.into());
             }
             *seq += 1;
-            self.doc.apply_changes([change])?;
+            super::encoded::check_targets(&self.doc, &change)?;
+            // Whatever else Automerge trips on in a hostile change is this change's error, not
+            // the process's end; the document is then discarded by the caller.
+            let doc = &mut self.doc;
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.apply_changes([change])))
+                .map_err(|_| DocumentError::Malformed {
+                    field: "change",
+                    reason: "it cannot be applied to this ticket".into(),
+                })??;
         }
         // Changes whose dependencies are missing wait in Automerge's queue, as they always did;
         // callers that need whole histories ask `missing_deps`.

@@ -8,7 +8,9 @@
 //! Layout: the Automerge binary format's change chunk (header, dependencies, actor, seq, startOp,
 //! time, message, other actors, column metadata, column data).
 
-use automerge::Change;
+use std::collections::HashMap;
+
+use automerge::{AutoCommit, Change, ObjType};
 
 use super::document::DocumentError;
 use super::limits::{LimitError, MAX_CHANGE_BYTES, MAX_CHANGE_OPS, check_change_size};
@@ -56,6 +58,60 @@ pub fn decode_change(bytes: &[u8]) -> Result<Change, EncodedError> {
     let change = Change::from_bytes(bytes.to_vec()).map_err(|_| EncodedError::NotAChange)?;
     check_change_size(change.len(), bytes.len())?;
     Ok(change)
+}
+
+/// Checks that every operation of `change` writes into an object `doc` has (or the change makes)
+/// with the kind of key that object takes: a name for a map, a position for a list or text.
+/// Automerge applies an operation with the wrong kind of key and then panics comparing keys
+/// (found by the fuzz target), and an operation on an object nobody made is never meaningful.
+pub(crate) fn check_targets(doc: &AutoCommit, change: &Change) -> Result<(), DocumentError> {
+    let refuse = |reason: &str| DocumentError::Malformed {
+        field: "change",
+        reason: reason.to_owned(),
+    };
+    // The operations' targets are only reachable through the change's serde form.
+    let expanded = serde_json::to_value(change.decode())
+        .map_err(|_| refuse("its operations cannot be read"))?;
+    let ops = expanded
+        .get("ops")
+        .and_then(|ops| ops.as_array())
+        .ok_or_else(|| refuse("its operations cannot be read"))?;
+    let author = change.actor_id().to_hex_string();
+    let mut made: HashMap<String, ObjType> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        let obj = op.get("obj").and_then(|o| o.as_str()).unwrap_or_default();
+        let kind = match made.get(obj) {
+            Some(kind) => *kind,
+            // `import` names an object by its id as the serde form writes it.
+            None => match doc.import(obj) {
+                Ok((_, kind)) => kind,
+                Err(_) => return Err(refuse("it writes into an object the ticket does not have")),
+            },
+        };
+        let named = op.get("key").is_some();
+        let inserts = op.get("insert").and_then(|i| i.as_bool()).unwrap_or(false);
+        let fits = match kind {
+            ObjType::Map | ObjType::Table => named && !inserts,
+            ObjType::List | ObjType::Text => !named,
+        };
+        if !fits {
+            return Err(refuse(
+                "it writes a list position into a map, or a name into a list",
+            ));
+        }
+        let made_kind = match op.get("action").and_then(|a| a.as_str()) {
+            Some("makeMap") => Some(ObjType::Map),
+            Some("makeTable") => Some(ObjType::Table),
+            Some("makeList") => Some(ObjType::List),
+            Some("makeText") => Some(ObjType::Text),
+            _ => None,
+        };
+        if let Some(kind) = made_kind {
+            let id = format!("{}@{author}", change.start_op().get() + i as u64);
+            made.insert(id, kind);
+        }
+    }
+    Ok(())
 }
 
 /// A cursor over the bytes, every read bounds-checked.
