@@ -268,7 +268,8 @@ impl Judge<'_> {
     ) -> Result<Result<Option<NewChange>, Rejection>, Error> {
         self.spent = self.spent.saturating_add(change.len().max(1));
         let server_actor = self.shared.store.server_actor().clone();
-        let (mut doc, view) =
+        // The view of the creation goes stale with the number below; the commit reads it again.
+        let (mut doc, _) =
             match judge::judge_creation(&self.actor, ticket_id, change, server_actor.clone()) {
                 Ok(judged) => judged,
                 Err(refusal) => return Ok(Err(refused(hash, refusal))),
@@ -286,8 +287,6 @@ impl Judge<'_> {
                 actor_id: server_actor.to_hex_string(),
                 bytes: numbered.raw_bytes().to_vec(),
             });
-        // The view before numbering is stale now; the commit reads the document again.
-        drop(view);
         self.tickets.insert(
             ticket_id.to_owned(),
             Working {
