@@ -137,7 +137,7 @@ async fn a_deep_value_hidden_in_a_conflict_or_a_custom_field_is_refused() {
         doc.put(&obj, "k", 1_i64).expect("put");
     });
     let answer = desk.round(&h, &[(&id, &shallow)], 0, 0).await;
-    assert!(refused_as(&answer, RejectCode::Forbidden).contains("plain value"));
+    assert!(refused_as(&answer, RejectCode::Malformed).contains("another kind of value"));
 }
 
 /// A change that makes a list of `items` values under an unknown key: `Null`s run-length encode
@@ -195,16 +195,33 @@ async fn unknown_fields_get_a_small_budget_not_a_free_ride() {
     });
     let answer = phone.sync(&h, &[(&id, &newer)]).await;
     assert_eq!(answer.accepted, [newer.hash().to_string()]);
-    // Thousands of values slipped into a known list, where the typed view never looks.
-    let hidden = forge(&mut phone, &id, |doc| {
+    // Thousands of values under a new key, or on a known object where the typed view never
+    // looks: beyond the budget.
+    for at_note in [false, true] {
+        let before = phone.docs.get_mut(&id).expect("held").fork();
+        let hidden = forge(&mut phone, &id, |doc| {
+            let obj = if at_note {
+                let notes = doc.get(ROOT, "notes").expect("get").expect("notes").1;
+                doc.get(&notes, 0).expect("get").expect("a note").1
+            } else {
+                doc.put_object(ROOT, "x_bulk", ObjType::Map).expect("put")
+            };
+            for i in 0..2_000 {
+                doc.put(&obj, format!("k{i}"), i as i64).expect("put");
+            }
+        });
+        let answer = phone.round(&h, &[(&id, &hidden)], 0, 0).await;
+        assert!(refused_as(&answer, RejectCode::TooLarge).contains("does not know"));
+        phone.docs.insert(id.clone(), before);
+    }
+    // Plain values slipped into a known list would break later edits: not a ticket's shape.
+    let junk = forge(&mut phone, &id, |doc| {
         let events = doc.get(ROOT, "events").expect("get").expect("events").1;
         let len = doc.length(&events);
-        for i in 0..2_000 {
-            doc.insert(&events, len + i, i as i64).expect("insert");
-        }
+        doc.insert(&events, len, 1_i64).expect("insert");
     });
-    let answer = phone.round(&h, &[(&id, &hidden)], 0, 0).await;
-    assert!(refused_as(&answer, RejectCode::TooLarge).contains("does not know"));
+    let answer = phone.round(&h, &[(&id, &junk)], 0, 0).await;
+    assert!(refused_as(&answer, RejectCode::Malformed).contains("another kind of value"));
 }
 
 #[tokio::test]

@@ -36,8 +36,10 @@ impl Refused {
 
     fn limit(error: &LimitError) -> Self {
         match error {
-            // A broken numbering is a malformed change, not a big one.
-            LimitError::Sequence => Refused::new(RejectCode::Malformed, error.to_string()),
+            // A broken numbering or shape is a malformed change, not a big one.
+            LimitError::Sequence | LimitError::Shape => {
+                Refused::new(RejectCode::Malformed, error.to_string())
+            }
             _ => Refused::new(RejectCode::TooLarge, error.to_string()),
         }
     }

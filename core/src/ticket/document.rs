@@ -291,15 +291,19 @@ impl TicketDocument {
                 return Err(LimitError::Sequence.into());
             }
             *seq += 1;
-            super::encoded::check_targets(&self.doc, &change)?;
-            // Whatever else Automerge trips on in a hostile change is this change's error, not
-            // the process's end; the document is then discarded by the caller.
+            // Decoding a hostile change's operations, and applying them, can trip Automerge
+            // (an actor index beyond the change's actors panics while decoding): that is this
+            // change's error, not the process's end. The caller then discards the document.
             let doc = &mut self.doc;
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.apply_changes([change])))
-                .map_err(|_| DocumentError::Malformed {
-                    field: "change",
-                    reason: "it cannot be applied to this ticket".into(),
-                })??;
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                super::encoded::check_targets(doc, &change)?;
+                doc.apply_changes([change])?;
+                Ok::<(), DocumentError>(())
+            }))
+            .map_err(|_| DocumentError::Malformed {
+                field: "change",
+                reason: "it cannot be applied to this ticket".into(),
+            })??;
         }
         // Changes whose dependencies are missing wait in Automerge's queue, as they always did;
         // callers that need whole histories ask `missing_deps`.
@@ -422,8 +426,8 @@ impl TicketDocument {
             Edit::SetCustomer { customer } => write_customer(doc, customer.as_ref())?,
             Edit::SetDescription { description } => {
                 let text = match doc.get(ROOT, "description")? {
-                    Some((_, id)) => id,
-                    None => doc.put_object(ROOT, "description", ObjType::Text)?,
+                    Some((automerge::Value::Object(ObjType::Text), id)) => id,
+                    _ => doc.put_object(ROOT, "description", ObjType::Text)?,
                 };
                 doc.update_text(&text, description)?;
             }
@@ -655,9 +659,18 @@ fn push_event(
     Ok(())
 }
 
+/// One of the containers made with the ticket, if it is the kind of object it should be (a
+/// hostile change may have put another kind there; asking a list for a key panics Automerge).
 fn container(doc: &AutoCommit, key: &'static str) -> Result<ObjId, DocumentError> {
+    let kind = if LISTS.contains(&key) {
+        ObjType::List
+    } else {
+        ObjType::Map
+    };
     match doc.get(ROOT, key)? {
-        Some((automerge::Value::Object(_), id)) => Ok(id),
+        Some((automerge::Value::Object(found), id)) if super::read::same_kind(found, kind) => {
+            Ok(id)
+        }
         _ => Err(DocumentError::Missing(key)),
     }
 }
@@ -665,7 +678,8 @@ fn container(doc: &AutoCommit, key: &'static str) -> Result<ObjId, DocumentError
 fn find_note(doc: &AutoCommit, note_id: &str) -> Result<ObjId, DocumentError> {
     let notes = container(doc, "notes")?;
     for index in 0..doc.length(&notes) {
-        if let Some((_, note)) = doc.get(&notes, index)?
+        if let Some((automerge::Value::Object(kind), note)) = doc.get(&notes, index)?
+            && super::read::same_kind(kind, ObjType::Map)
             && let Some((value, _)) = doc.get(&note, "id")?
             && value.to_str() == Some(note_id)
         {

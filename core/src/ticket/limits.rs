@@ -94,6 +94,8 @@ pub enum LimitError {
     TicketChanges(u64),
     #[error("a change's sequence number does not follow its author's previous change")]
     Sequence,
+    #[error("a field of the ticket holds another kind of value than tickets are made of")]
+    Shape,
 }
 
 /// Checks one change's own size (before it is applied to anything).
@@ -365,15 +367,20 @@ pub(crate) fn check_shape(doc: &AutoCommit, unknown_budget: bool) -> Result<(), 
                     Value::Scalar(s) => {
                         // A plain value belongs where one is expected; a named object field may
                         // also be cleared to null (`customer`). Anywhere else it is unknown.
-                        let known = match child {
-                            Scalar => true,
+                        let fits = match child {
+                            Scalar | Shape::Unknown => true,
                             Fields(_) | Shape::Text => {
                                 matches!(shape, Fields(_))
                                     && matches!(s.as_ref(), ScalarValue::Null)
                             }
                             _ => false,
                         };
-                        if !known && unknown_budget {
+                        // Where the ticket has a container, a plain value would break every
+                        // later edit of it: the server refuses it (a device only reads).
+                        if !fits && unknown_budget {
+                            return Err(LimitError::Shape);
+                        }
+                        if matches!(child, Shape::Unknown) && unknown_budget {
                             unknown.spend(1, scalar_bytes(&s))?;
                         }
                     }
@@ -381,10 +388,11 @@ pub(crate) fn check_shape(doc: &AutoCommit, unknown_budget: bool) -> Result<(), 
                         if depth + 1 > MAX_DEPTH {
                             return Err(LimitError::TooDeep);
                         }
-                        let child = if child.holds(child_kind) {
-                            child
-                        } else {
-                            Shape::Unknown
+                        let child = match child {
+                            Shape::Unknown => Shape::Unknown,
+                            known if known.holds(child_kind) => known,
+                            _ if unknown_budget => return Err(LimitError::Shape),
+                            _ => Shape::Unknown,
                         };
                         if matches!(child, Shape::Unknown) && unknown_budget {
                             unknown.spend(1, 0)?;
@@ -478,22 +486,34 @@ mod tests {
         doc.commit();
         assert_eq!(check_shape(&doc, true), Ok(()));
 
-        // Plain values slipped into a known list, unknown keys on known objects, and objects
-        // where a plain value belongs all count against the budget.
-        let events = doc.put_object(ROOT, "events", ObjType::List).expect("put");
+        // Unknown keys on known objects count against the budget, in bytes too.
+        let note = doc.get(&notes, 0).expect("get").expect("note").1;
         for i in 0..MAX_UNKNOWN_ITEMS + 1 {
-            doc.insert(&events, i, 1_i64).expect("insert");
+            doc.put(&note, format!("future_{i}"), 1_i64).expect("put");
         }
         doc.commit();
         assert_eq!(check_shape(&doc, true), Err(LimitError::UnknownContent));
         assert_eq!(check_shape(&doc, false), Ok(()), "depth only");
-
         let mut doc = AutoCommit::new();
-        let title = doc.put_object(ROOT, "title", ObjType::Map).expect("put");
-        doc.put(&title, "blob", "x".repeat(MAX_UNKNOWN_BYTES + 1))
+        let future = doc.put_object(ROOT, "x_future", ObjType::Map).expect("put");
+        doc.put(&future, "blob", "x".repeat(MAX_UNKNOWN_BYTES + 1))
             .expect("put");
         doc.commit();
         assert_eq!(check_shape(&doc, true), Err(LimitError::UnknownContent));
+
+        // Plain values in a known list, or an object of another kind where the ticket has one,
+        // would break later edits: refused outright.
+        let mut doc = AutoCommit::new();
+        let events = doc.put_object(ROOT, "events", ObjType::List).expect("put");
+        doc.insert(&events, 0, 1_i64).expect("insert");
+        doc.commit();
+        assert_eq!(check_shape(&doc, true), Err(LimitError::Shape));
+        let mut doc = AutoCommit::new();
+        doc.put_object(ROOT, "tags", ObjType::List).expect("put");
+        doc.put_object(ROOT, "title", ObjType::Map).expect("put");
+        doc.commit();
+        assert_eq!(check_shape(&doc, true), Err(LimitError::Shape));
+        assert_eq!(check_shape(&doc, false), Ok(()), "a device only reads");
 
         let mut doc = AutoCommit::new();
         for i in 0..=MAX_UNKNOWN_KEYS {

@@ -26,7 +26,7 @@ pub(super) fn read_ticket(doc: &AutoCommit) -> Result<Ticket> {
         category: string(doc, &ROOT, "category")?,
         priority: parsed(doc, &ROOT, "priority")?,
         status: parsed(doc, &ROOT, "status")?,
-        description: match object(doc, &ROOT, "description")? {
+        description: match typed(doc, &ROOT, "description", ObjType::Text)? {
             Some(text) => doc.text(&text)?,
             None => String::new(),
         },
@@ -136,7 +136,7 @@ fn read_sla(doc: &AutoCommit) -> Result<Option<Sla>> {
     let Some(obj) = object(doc, &ROOT, "sla")? else {
         return Ok(None);
     };
-    let breaches = match object(doc, &obj, "breaches")? {
+    let breaches = match typed(doc, &obj, "breaches", ObjType::List)? {
         Some(list) => (0..doc.length(&list))
             .filter_map(|i| doc.get(&list, i).ok().flatten())
             .filter_map(|(v, _)| v.to_str().map(str::to_owned))
@@ -202,12 +202,14 @@ fn list_items<T>(
     key: &'static str,
     read: impl Fn(&AutoCommit, &ObjId) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let Some(list) = object(doc, &ROOT, key)? else {
+    let Some(list) = typed(doc, &ROOT, key, ObjType::List)? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::with_capacity(doc.length(&list));
     for index in 0..doc.length(&list) {
-        if let Some((Value::Object(_), obj)) = doc.get(&list, index)? {
+        if let Some((Value::Object(kind), obj)) = doc.get(&list, index)?
+            && same_kind(kind, ObjType::Map)
+        {
             out.push(read(doc, &obj)?);
         }
     }
@@ -218,11 +220,26 @@ fn scalar<'a>(doc: &'a AutoCommit, obj: &ObjId, key: &str) -> Result<Option<Valu
     Ok(doc.get(obj, key)?.map(|(value, _)| value))
 }
 
+/// The map at `key`, if that is what it holds. Asking a list or a text for a key makes Automerge
+/// panic, and a hostile change may put any kind of object anywhere: every reader asks through
+/// these typed getters.
 fn object(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<ObjId>> {
+    typed(doc, obj, key, ObjType::Map)
+}
+
+/// The object of `kind` at `key` (a table counts as a map), if that is what it holds.
+fn typed(doc: &AutoCommit, obj: &ObjId, key: &str, kind: ObjType) -> Result<Option<ObjId>> {
     Ok(match doc.get(obj, key)? {
-        Some((Value::Object(_), id)) => Some(id),
+        Some((Value::Object(found), id)) if same_kind(found, kind) => Some(id),
         _ => None,
     })
+}
+
+pub(super) fn same_kind(found: ObjType, wanted: ObjType) -> bool {
+    match wanted {
+        ObjType::Map | ObjType::Table => matches!(found, ObjType::Map | ObjType::Table),
+        other => found == other,
+    }
 }
 
 fn string(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<String>> {
