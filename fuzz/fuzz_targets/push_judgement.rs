@@ -276,7 +276,7 @@ fn build(doc: &mut AutoCommit, op: &Op) {
             let Some(mut obj) = put_object(doc, &place(doc, *at), "x_future", kind) else {
                 return;
             };
-            for _ in 1..(*depth).min(20_000) {
+            for _ in 1..(*depth).min(5_000) {
                 match put_object(doc, &obj, "k", kind) {
                     Some(next) => obj = next,
                     None => return,
@@ -333,7 +333,10 @@ fn build(doc: &mut AutoCommit, op: &Op) {
                 doc.get(ROOT, "description")
             {
                 let at = usize::from(*at).min(doc.length(&text));
-                let _ = doc.splice_text(&text, at, 0, &"冷".repeat(usize::from(*len)));
+                // Past 60,000 characters a change is refused unparsed; building more only slows
+                // the run.
+                let len = usize::from(*len).min(60_000);
+                let _ = doc.splice_text(&text, at, 0, &"冷".repeat(len));
             }
         }
     }
@@ -433,7 +436,7 @@ fn change_bytes(input: &Input) -> Option<(&'static Base, Actor, Vec<u8>)> {
             let mut expanded = change.decode();
             if built.repeat > 0 {
                 if let Some(insert) = expanded.operations.iter().rev().find(|o| o.insert).cloned() {
-                    let n = (built.repeat as usize).min(300_000);
+                    let n = (built.repeat as usize).min(120_000);
                     expanded.operations.extend(std::iter::repeat_n(insert, n));
                 }
             }
