@@ -581,3 +581,29 @@ fn the_largest_honest_changes_fit_within_the_limits() {
     assert!(decode_change(creation.raw_bytes()).is_ok());
     assert!(decode_change(change.raw_bytes()).is_ok());
 }
+
+#[test]
+fn objects_of_the_wrong_kind_read_as_absent_never_as_a_panic() {
+    // Found by the fuzz target: asking a list for a key makes Automerge panic.
+    let agent = actor("agent1", Role::Agent);
+    let mut doc = created(&agent);
+    {
+        let raw = doc.raw_mut();
+        let events = raw.get(ROOT, "events").expect("get").expect("events").1;
+        let len = raw.length(&events);
+        raw.insert_object(&events, len, ObjType::List)
+            .expect("a list where an event belongs");
+        raw.put_object(ROOT, "customer", ObjType::List)
+            .expect("a list where the customer belongs");
+        raw.put_object(ROOT, "tags", ObjType::Text)
+            .expect("a text where the tags belong");
+        raw.commit();
+    }
+    let view = doc.view().expect("still readable");
+    assert_eq!(view.events.len(), 1, "only the real event");
+    assert_eq!(view.customer, None);
+    assert!(view.tags.is_empty());
+    // Editing a container of the wrong kind is an error, not a panic either.
+    let tag = Edit::AddTag { tag: "vip".into() };
+    assert!(doc.apply(&view, &tag, &agent, AT + 2).is_err());
+}
