@@ -137,6 +137,11 @@ impl AppState {
         &self.shared.logins
     }
 
+    /// The estimated bytes of the ticket documents held in memory (`cache::estimated_bytes`).
+    pub fn cached_doc_bytes(&self) -> usize {
+        self.shared.cache.bytes()
+    }
+
     pub(crate) fn shared(&self) -> Arc<Shared> {
         self.shared.clone()
     }

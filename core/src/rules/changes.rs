@@ -9,7 +9,7 @@ use crate::location::LocationFix;
 use crate::model::{Actor, Status};
 use crate::ticket::{ARRIVED_ON_SITE, Attachment, Edit, NewAttachment, NewTicket, Ticket};
 
-use super::{Refusal, check_create, check_edit, workflow};
+use super::{Refusal, check_create, check_edit, values, workflow};
 
 /// Fields only the server writes (or nobody changes after creation).
 const SERVER_OWNED: &str = "fields owned by the server";
@@ -67,6 +67,42 @@ pub fn check_creation(actor: &Actor, after: &Ticket) -> Result<(), Refusal> {
         note: None,
     };
     check_create(actor, &new)?;
+    // A new ticket holds what creating one writes: its `created` event, the reporter's notes, and
+    // nothing of the work that comes later.
+    let history_is_fresh = after
+        .events
+        .iter()
+        .all(|e| e.kind == "created" && e.by == actor.user_id)
+        && after.events.len() <= 1
+        && after.parts_used.is_empty()
+        && after.checklist.is_empty()
+        && after.csat.is_none();
+    if !history_is_fresh {
+        return Err(forbidden(
+            actor,
+            "create a ticket",
+            "with history or work already in it",
+        ));
+    }
+    for event in &after.events {
+        values::check_event(event)?;
+    }
+    if !after.custom.is_empty() || !after.tags.is_empty() {
+        if !actor.role.is_back_office() {
+            return Err(forbidden(
+                actor,
+                "create a ticket",
+                "with tags or custom fields",
+            ));
+        }
+        values::check_custom(&after.custom)?;
+        if after.tags.len() > values::MAX_TAGS {
+            return Err(Refusal::Invalid {
+                field: "tags",
+                reason: format!("a ticket holds at most {}", values::MAX_TAGS),
+            });
+        }
+    }
     for note in &after.notes {
         check_authored(actor, &note.author, "add a note")?;
         check_edit(
@@ -99,6 +135,25 @@ fn check_authored(actor: &Actor, by: &str, action: &'static str) -> Result<(), R
 /// Checks a change to an existing ticket: `before` as the author saw it (the document at the
 /// change's dependencies), `after` with the change applied on top.
 pub fn check_change(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<(), Refusal> {
+    check_fixed_fields(actor, before, after)?;
+    values::check_counts(before, after)?;
+    check_history(actor, before, after)?;
+    check_status_event(before, after)?;
+    let mut view = before.clone();
+    for edit in derive_edits(before, after)? {
+        check_edit(actor, &view, &edit)?;
+        apply_to_view(&mut view, &edit);
+    }
+    Ok(())
+}
+
+/// The ticket's identity and the server's fields never change, and only the back office writes
+/// custom fields (plain values, within their limits).
+pub(crate) fn check_fixed_fields(
+    actor: &Actor,
+    before: &Ticket,
+    after: &Ticket,
+) -> Result<(), Refusal> {
     if before.tenant != actor.tenant {
         return Err(Refusal::OtherTenant);
     }
@@ -114,14 +169,11 @@ pub fn check_change(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<()
     if !unchanged_identity {
         return Err(forbidden(actor, "change", SERVER_OWNED));
     }
-    if before.custom != after.custom && !actor.role.is_back_office() {
-        return Err(forbidden(actor, "change", "custom fields"));
-    }
-    check_history(actor, before, after)?;
-    let mut view = before.clone();
-    for edit in derive_edits(before, after)? {
-        check_edit(actor, &view, &edit)?;
-        apply_to_view(&mut view, &edit);
+    if before.custom != after.custom {
+        if !actor.role.is_back_office() {
+            return Err(forbidden(actor, "change", "custom fields"));
+        }
+        values::check_custom(&after.custom)?;
     }
     Ok(())
 }
@@ -178,6 +230,9 @@ fn check_history(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<(), R
         "rewrite the history",
         |e| e.by.as_str(),
     )?;
+    for event in added(&before.events, &after.events) {
+        values::check_event(event)?;
+    }
     check_grows(
         actor,
         &before.parts_used,
@@ -214,9 +269,58 @@ fn check_grows<T: Ord>(
     Ok(())
 }
 
+/// The items of `after` that `before` lacks, as multisets (lists only grow; what is new is what
+/// the change added).
+pub(crate) fn added<'a, T: Ord>(before: &[T], after: &'a [T]) -> Vec<&'a T> {
+    let mut held: BTreeMap<&T, usize> = BTreeMap::new();
+    for item in before {
+        *held.entry(item).or_default() += 1;
+    }
+    after
+        .iter()
+        .filter(|item| match held.get_mut(item) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                false
+            }
+            _ => true,
+        })
+        .collect()
+}
+
+/// A status that moves comes with the `status_changed` event the workflow writes (the device
+/// always writes both in one change), so the history shows every move.
+pub(crate) fn check_status_event(before: &Ticket, after: &Ticket) -> Result<(), Refusal> {
+    if before.status == after.status {
+        return Ok(());
+    }
+    let recorded = added(&before.events, &after.events).into_iter().any(|e| {
+        e.kind == "status_changed"
+            && e.data.get("to").map(String::as_str) == Some(after.status.as_str())
+    });
+    if recorded {
+        Ok(())
+    } else {
+        Err(Refusal::Invalid {
+            field: "status",
+            reason: "changed without its status_changed event".into(),
+        })
+    }
+}
+
 /// The typed edits that turn `before` into `after` (assignment and status first, since later
 /// checks depend on them). History lists are checked separately by [`check_history`].
 pub fn derive_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusal> {
+    let mut edits = guarded_edits(before, after)?;
+    edits.extend(record_edits(before, after)?);
+    Ok(edits)
+}
+
+/// The edits to the ticket's guarded fields — one value each, whose move is judged by the role and
+/// the workflow: assignment, status, title, category, priority, description, order reference,
+/// customer, team, site, tags and rating. [`super::merged`] judges these again on the merged
+/// ticket.
+pub fn guarded_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusal> {
     let mut edits = Vec::new();
     let mut status = before.status;
     if before.assignee != after.assignee {
@@ -276,6 +380,40 @@ pub fn derive_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusa
             }
         }
     }
+    let (old_tags, new_tags): (BTreeSet<_>, BTreeSet<_>) =
+        (before.tags.iter().collect(), after.tags.iter().collect());
+    edits.extend(
+        new_tags
+            .difference(&old_tags)
+            .map(|t| Edit::AddTag { tag: (*t).clone() }),
+    );
+    edits.extend(
+        old_tags
+            .difference(&new_tags)
+            .map(|t| Edit::RemoveTag { tag: (*t).clone() }),
+    );
+    if before.csat != after.csat {
+        match &after.csat {
+            Some(csat) => edits.push(Edit::Rate {
+                score: csat.score,
+                comment: csat.comment.clone(),
+            }),
+            None => {
+                return Err(Refusal::Invalid {
+                    field: "rating",
+                    reason: "cannot be removed".into(),
+                });
+            }
+        }
+    }
+    Ok(edits)
+}
+
+/// The edits that record work — notes and redactions, parts, checklist ticks, photos, arrivals —
+/// judged only as the author saw the ticket, so work done offline survives a reassignment made
+/// meanwhile.
+fn record_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusal> {
+    let mut edits = Vec::new();
     let before_notes: BTreeMap<&str, bool> = before
         .notes
         .iter()
@@ -324,18 +462,6 @@ pub fn derive_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusa
             reason: "items cannot be removed".into(),
         });
     }
-    let (old_tags, new_tags): (BTreeSet<_>, BTreeSet<_>) =
-        (before.tags.iter().collect(), after.tags.iter().collect());
-    edits.extend(
-        new_tags
-            .difference(&old_tags)
-            .map(|t| Edit::AddTag { tag: (*t).clone() }),
-    );
-    edits.extend(
-        old_tags
-            .difference(&new_tags)
-            .map(|t| Edit::RemoveTag { tag: (*t).clone() }),
-    );
     edits.extend(new_attachments(before, after)?);
     let arrivals_before = before
         .events
@@ -357,20 +483,6 @@ pub fn derive_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusa
                 reason: "lacks its distance".into(),
             })?;
         edits.push(Edit::RecordArrival { distance_m });
-    }
-    if before.csat != after.csat {
-        match &after.csat {
-            Some(csat) => edits.push(Edit::Rate {
-                score: csat.score,
-                comment: csat.comment.clone(),
-            }),
-            None => {
-                return Err(Refusal::Invalid {
-                    field: "rating",
-                    reason: "cannot be removed".into(),
-                });
-            }
-        }
     }
     Ok(edits)
 }
@@ -425,7 +537,7 @@ fn new_attachments(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusal
 }
 
 /// Mirrors the parts of an edit that later checks in the same change depend on.
-fn apply_to_view(view: &mut Ticket, edit: &Edit) {
+pub(crate) fn apply_to_view(view: &mut Ticket, edit: &Edit) {
     match edit {
         Edit::Assign { assignee } => {
             if let Ok(next) = workflow::status_after_assignment(view.status, assignee.as_deref()) {
@@ -440,357 +552,4 @@ fn apply_to_view(view: &mut Ticket, edit: &Edit) {
 }
 
 #[cfg(test)]
-mod tests {
-    use automerge::transaction::Transactable;
-    use automerge::{ActorId, ROOT, ReadDoc};
-
-    use super::*;
-    use crate::model::{Priority, Role, TicketKind};
-    use crate::ticket::TicketDocument;
-
-    fn actor(user: &str, role: Role) -> Actor {
-        Actor {
-            tenant: "acme".into(),
-            user_id: user.into(),
-            role,
-            name: None,
-            team: Some("north".into()),
-        }
-    }
-
-    fn help_request(rider: &Actor) -> TicketDocument {
-        let new = NewTicket::help_request(Some("ORD-1".into()), None, Some("fell".into()));
-        TicketDocument::create("t1", rider, &new, ActorId::random(), 1).expect("creates")
-    }
-
-    /// Applies `edit` without the device's own checks, as a forged client would.
-    fn forged(doc: &mut TicketDocument, by: &Actor, edit: Edit) -> (Ticket, Ticket) {
-        let before = doc.view().expect("view");
-        doc.apply(&before, &edit, by, 2).expect("applies");
-        (before, doc.view().expect("view"))
-    }
-
-    #[test]
-    fn a_riders_own_help_request_passes_and_one_in_someone_elses_name_does_not() {
-        let rider = actor("r1", Role::Rider);
-        let doc = help_request(&rider);
-        assert_eq!(check_creation(&rider, &doc.view().expect("view")), Ok(()));
-        let other = actor("r2", Role::Rider);
-        assert!(check_creation(&other, &doc.view().expect("view")).is_err());
-        let mut foreign = rider.clone();
-        foreign.tenant = "globex".into();
-        assert_eq!(
-            check_creation(&foreign, &doc.view().expect("view")),
-            Err(Refusal::OtherTenant)
-        );
-    }
-
-    #[test]
-    fn a_rider_setting_assignee_or_resolving_is_refused() {
-        let rider = actor("r1", Role::Rider);
-        let mut doc = help_request(&rider);
-        let (before, after) = forged(
-            &mut doc,
-            &rider,
-            Edit::Assign {
-                assignee: Some("r1".into()),
-            },
-        );
-        assert!(matches!(
-            check_change(&rider, &before, &after),
-            Err(Refusal::Forbidden { .. })
-        ));
-
-        let mut doc = help_request(&rider);
-        let raw = doc.raw_mut();
-        raw.put(ROOT, "status", "resolved").expect("put");
-        raw.commit();
-        let before = help_request(&rider).view().expect("view");
-        let after = doc.view().expect("view");
-        assert!(check_change(&rider, &before, &after).is_err());
-    }
-
-    #[test]
-    fn honest_edits_pass_exactly_as_the_device_checked_them() {
-        let dispatcher = actor("d1", Role::Dispatcher);
-        let mut doc = TicketDocument::create(
-            "t2",
-            &dispatcher,
-            &NewTicket::titled(TicketKind::Repair, "Fix"),
-            ActorId::random(),
-            1,
-        )
-        .expect("creates");
-        for edit in [
-            Edit::Assign {
-                assignee: Some("tech1".into()),
-            },
-            Edit::SetPriority {
-                priority: Priority::Urgent,
-            },
-            Edit::AddNote {
-                text: "call first".into(),
-                internal: true,
-            },
-            Edit::TickChecklist {
-                item: "brief".into(),
-                done: true,
-            },
-            Edit::AddTag { tag: "vip".into() },
-        ] {
-            let (before, after) = forged(&mut doc, &dispatcher, edit);
-            assert_eq!(check_change(&dispatcher, &before, &after), Ok(()));
-        }
-        let tech = actor("tech1", Role::Technician);
-        for edit in [
-            Edit::SetStatus {
-                status: Status::Accepted,
-            },
-            Edit::AddPart {
-                sku: "P-1".into(),
-                qty: 2,
-            },
-            Edit::AddNote {
-                text: "on it".into(),
-                internal: false,
-            },
-        ] {
-            let (before, after) = forged(&mut doc, &tech, edit);
-            assert_eq!(check_change(&tech, &before, &after), Ok(()));
-        }
-    }
-
-    #[test]
-    fn a_note_is_judged_against_the_ticket_its_author_saw() {
-        let dispatcher = actor("d1", Role::Dispatcher);
-        let tech = actor("tech1", Role::Technician);
-        let mut doc = TicketDocument::create(
-            "t3",
-            &dispatcher,
-            &NewTicket::titled(TicketKind::Repair, "Fix"),
-            ActorId::random(),
-            1,
-        )
-        .expect("creates");
-        forged(
-            &mut doc,
-            &dispatcher,
-            Edit::Assign {
-                assignee: Some("tech1".into()),
-            },
-        );
-        let seen_by_tech = doc.view().expect("view");
-        let mut offline = TicketDocument::load(&doc.save()).expect("copy");
-        let (_, with_note) = forged(
-            &mut offline,
-            &tech,
-            Edit::AddNote {
-                text: "done offline".into(),
-                internal: false,
-            },
-        );
-        assert_eq!(check_change(&tech, &seen_by_tech, &with_note), Ok(()));
-        // Meanwhile the dispatcher reassigned: against *that* view the same note is refused.
-        forged(
-            &mut doc,
-            &dispatcher,
-            Edit::Assign {
-                assignee: Some("tech2".into()),
-            },
-        );
-        let reassigned = doc.view().expect("view");
-        let mut late = TicketDocument::load(&doc.save()).expect("copy");
-        let (_, late_note) = forged(
-            &mut late,
-            &tech,
-            Edit::AddNote {
-                text: "late".into(),
-                internal: false,
-            },
-        );
-        assert!(check_change(&tech, &reassigned, &late_note).is_err());
-    }
-
-    #[test]
-    fn forged_authors_history_rewrites_and_server_fields_are_refused() {
-        let dispatcher = actor("d1", Role::Dispatcher);
-        let agent = actor("a1", Role::Agent);
-        let mut doc = TicketDocument::create(
-            "t4",
-            &dispatcher,
-            &NewTicket::titled(TicketKind::Repair, "Fix"),
-            ActorId::random(),
-            1,
-        )
-        .expect("creates");
-        // A note written "as" the dispatcher by the agent's device.
-        let (before, after) = forged(
-            &mut doc,
-            &dispatcher,
-            Edit::AddNote {
-                text: "x".into(),
-                internal: false,
-            },
-        );
-        assert!(matches!(
-            check_change(&agent, &before, &after),
-            Err(Refusal::Forbidden { .. })
-        ));
-
-        let before = doc.view().expect("view");
-        let raw = doc.raw_mut();
-        raw.put(ROOT, "number", "FW-999999").expect("put");
-        raw.commit();
-        assert!(
-            check_change(&agent, &before, &doc.view().expect("view")).is_err(),
-            "numbers are the server's"
-        );
-
-        let before = doc.view().expect("view");
-        let raw = doc.raw_mut();
-        let events = raw.get(ROOT, "events").expect("get").expect("events").1;
-        raw.delete(&events, 0_usize).expect("delete");
-        raw.commit();
-        assert!(
-            check_change(&agent, &before, &doc.view().expect("view")).is_err(),
-            "history only grows"
-        );
-    }
-
-    fn photo(sha: char) -> NewAttachment {
-        NewAttachment {
-            sha256: sha.to_string().repeat(64),
-            thumb: Some("f".repeat(64)),
-            mime: "image/jpeg".into(),
-            bytes: 120_000,
-            width: 1920,
-            height: 1080,
-            captured_at: Some(1_700_000_000_000),
-            location: Some(LocationFix {
-                lat: 31.2,
-                lon: 121.5,
-                accuracy_m: Some(5.0),
-                at: None,
-            }),
-        }
-    }
-
-    #[test]
-    fn reporters_and_the_assignee_attach_photos_and_nobody_rewrites_them() {
-        let rider = actor("r1", Role::Rider);
-        let mut doc = help_request(&rider);
-        let (before, after) = forged(
-            &mut doc,
-            &rider,
-            Edit::Attach {
-                attachment: photo('a'),
-            },
-        );
-        assert_eq!(check_change(&rider, &before, &after), Ok(()));
-        assert_eq!(after.attachments.len(), 1);
-        assert_eq!(after.attachments[0].lat, Some(31.2));
-
-        // Another rider cannot see the ticket, so cannot attach to it.
-        let other = actor("r2", Role::Rider);
-        let (before, after) = forged(
-            &mut doc,
-            &other,
-            Edit::Attach {
-                attachment: photo('b'),
-            },
-        );
-        assert!(check_change(&other, &before, &after).is_err());
-
-        // A filed attachment is not rewritten, not even by the back office.
-        let agent = actor("a1", Role::Agent);
-        let before = doc.view().expect("view");
-        let raw = doc.raw_mut();
-        let map = raw.get(ROOT, "attachments").expect("get").expect("map").1;
-        let filed = raw
-            .get(&map, "a".repeat(64).as_str())
-            .expect("get")
-            .expect("filed")
-            .1;
-        raw.put(&filed, "width", 1_i64).expect("put");
-        raw.commit();
-        assert!(check_change(&agent, &before, &doc.view().expect("view")).is_err());
-
-        // Nor attached in someone else's name.
-        let mut doc = help_request(&rider);
-        let (before, after) = forged(
-            &mut doc,
-            &rider,
-            Edit::Attach {
-                attachment: photo('c'),
-            },
-        );
-        assert!(check_change(&agent, &before, &after).is_err());
-    }
-
-    #[test]
-    fn attachments_with_bad_names_or_sizes_are_refused() {
-        let rider = actor("r1", Role::Rider);
-        let ticket = help_request(&rider).view().expect("view");
-        let bad = [
-            NewAttachment {
-                sha256: "../../etc/passwd".into(),
-                ..photo('a')
-            },
-            NewAttachment {
-                thumb: Some("XYZ".into()),
-                ..photo('a')
-            },
-            NewAttachment {
-                mime: "text/html".into(),
-                ..photo('a')
-            },
-            NewAttachment {
-                bytes: 0,
-                ..photo('a')
-            },
-            NewAttachment {
-                width: 0,
-                ..photo('a')
-            },
-            NewAttachment {
-                location: Some(LocationFix {
-                    lat: 95.0,
-                    lon: 0.0,
-                    accuracy_m: None,
-                    at: None,
-                }),
-                ..photo('a')
-            },
-        ];
-        for attachment in bad {
-            assert!(
-                matches!(
-                    super::check_edit(&rider, &ticket, &Edit::Attach { attachment }),
-                    Err(Refusal::Invalid { .. } | Refusal::Location(_))
-                ),
-                "accepted a bad attachment"
-            );
-        }
-    }
-
-    #[test]
-    fn only_the_assigned_technician_records_an_arrival() {
-        let dispatcher = actor("d1", Role::Dispatcher);
-        let tech = actor("tech1", Role::Technician);
-        let rider = actor("r1", Role::Rider);
-        let mut doc = help_request(&rider);
-        forged(
-            &mut doc,
-            &dispatcher,
-            Edit::Assign {
-                assignee: Some("tech1".into()),
-            },
-        );
-        let (before, after) = forged(&mut doc, &tech, Edit::RecordArrival { distance_m: 12 });
-        assert_eq!(check_change(&tech, &before, &after), Ok(()));
-        assert!(after.events.iter().any(|e| e.kind == ARRIVED_ON_SITE
-            && e.data.get("distance_m").map(String::as_str) == Some("12")));
-        let (before, after) = forged(&mut doc, &rider, Edit::RecordArrival { distance_m: 3 });
-        assert!(check_change(&rider, &before, &after).is_err());
-    }
-}
+mod tests;

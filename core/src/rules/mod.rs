@@ -6,6 +6,8 @@
 
 pub mod changes;
 pub mod imports;
+pub mod judge;
+pub mod merged;
 pub mod roles;
 pub mod values;
 pub mod workflow;
@@ -59,6 +61,7 @@ pub fn check_edit(actor: &Actor, ticket: &Ticket, edit: &Edit) -> Result<(), Ref
         return Err(Refusal::OtherTenant);
     }
     values::check_edit(edit)?;
+    values::check_room(ticket, edit)?;
     match edit {
         Edit::SetStatus { status } => workflow::check_transition(ticket.status, *status)?,
         Edit::Assign { assignee } => {

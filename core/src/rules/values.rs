@@ -2,7 +2,9 @@
 
 use crate::location::LocationFix;
 use crate::sync::blob_protocol::{ALLOWED_MIME, MAX_BLOB_BYTES, is_sha256_hex};
-use crate::ticket::{Edit, NewAttachment, NewTicket};
+use std::collections::BTreeMap;
+
+use crate::ticket::{Edit, Event, NewAttachment, NewTicket, Ticket};
 
 use super::Refusal;
 
@@ -13,6 +15,18 @@ pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
 pub const MAX_PART_QTY: i64 = 10_000;
 /// Largest side of a stored photo the rules accept (the pipeline writes at most 1920 by default).
 pub const MAX_PHOTO_SIDE: i64 = 16_384;
+/// Most tags on one ticket.
+pub const MAX_TAGS: usize = 50;
+/// Most checklist items on one ticket.
+pub const MAX_CHECKLIST_ITEMS: usize = 100;
+/// Most photos and screenshots filed on one ticket.
+pub const MAX_ATTACHMENTS: usize = 100;
+/// Most custom fields on one ticket (written by the back office and integrations).
+pub const MAX_CUSTOM_FIELDS: usize = 50;
+/// Longest text in one custom field.
+pub const MAX_CUSTOM_CHARS: usize = 1_000;
+/// Most entries in one history event's `data`.
+pub const MAX_EVENT_DATA: usize = 8;
 /// Farthest from the site an arrival may be recorded (the radius is far smaller; this only
 /// catches nonsense).
 pub const MAX_ARRIVAL_DISTANCE_M: i64 = 10_000;
@@ -44,6 +58,100 @@ fn long_text(field: &'static str, value: &str, max: usize) -> Result<(), Refusal
     } else {
         text(field, value, max)
     }
+}
+
+fn too_many(field: &'static str, max: usize) -> Refusal {
+    Refusal::Invalid {
+        field,
+        reason: format!("a ticket holds at most {max}"),
+    }
+}
+
+/// Checks that a change does not grow the ticket's tags, checklist or photos beyond their limits
+/// (a ticket already beyond one, from before the limit, may still shrink or stay).
+pub fn check_counts(before: &Ticket, after: &Ticket) -> Result<(), Refusal> {
+    let grows = |was: usize, now: usize, max: usize| now > max && now > was;
+    if grows(before.tags.len(), after.tags.len(), MAX_TAGS) {
+        return Err(too_many("tags", MAX_TAGS));
+    }
+    if grows(
+        before.checklist.len(),
+        after.checklist.len(),
+        MAX_CHECKLIST_ITEMS,
+    ) {
+        return Err(too_many("checklist items", MAX_CHECKLIST_ITEMS));
+    }
+    if grows(
+        before.attachments.len(),
+        after.attachments.len(),
+        MAX_ATTACHMENTS,
+    ) {
+        return Err(too_many("attachments", MAX_ATTACHMENTS));
+    }
+    Ok(())
+}
+
+/// Whether the ticket has room for what `edit` adds (the device's side of [`check_counts`]).
+pub fn check_room(ticket: &Ticket, edit: &Edit) -> Result<(), Refusal> {
+    match edit {
+        Edit::AddTag { tag } if ticket.tags.len() >= MAX_TAGS && !ticket.tags.contains(tag) => {
+            Err(too_many("tags", MAX_TAGS))
+        }
+        Edit::TickChecklist { item, .. }
+            if ticket.checklist.len() >= MAX_CHECKLIST_ITEMS
+                && !ticket.checklist.contains_key(item) =>
+        {
+            Err(too_many("checklist items", MAX_CHECKLIST_ITEMS))
+        }
+        Edit::Attach { attachment }
+            if ticket.attachments.len() >= MAX_ATTACHMENTS
+                && !ticket
+                    .attachments
+                    .iter()
+                    .any(|a| a.sha256 == attachment.sha256) =>
+        {
+            Err(too_many("attachments", MAX_ATTACHMENTS))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Custom fields are plain values (a key to a string, number, boolean or null), few and short.
+pub fn check_custom(custom: &BTreeMap<String, serde_json::Value>) -> Result<(), Refusal> {
+    if custom.len() > MAX_CUSTOM_FIELDS {
+        return Err(too_many("custom fields", MAX_CUSTOM_FIELDS));
+    }
+    for (key, value) in custom {
+        text("custom field name", key, MAX_SHORT_CHARS)?;
+        match value {
+            serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                return Err(Refusal::Invalid {
+                    field: "custom field",
+                    reason: "must be a plain value, not a list or an object".into(),
+                });
+            }
+            serde_json::Value::String(s) => long_text("custom field", s, MAX_CUSTOM_CHARS)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A history event a change adds: a short type and a few short values (the workflow writes ids,
+/// statuses and numbers there, nothing longer).
+pub fn check_event(event: &Event) -> Result<(), Refusal> {
+    text("event type", &event.kind, MAX_SHORT_CHARS)?;
+    if event.data.len() > MAX_EVENT_DATA {
+        return Err(Refusal::Invalid {
+            field: "event",
+            reason: format!("carries more than {MAX_EVENT_DATA} values"),
+        });
+    }
+    for (key, value) in &event.data {
+        text("event data name", key, MAX_SHORT_CHARS)?;
+        long_text("event data", value, MAX_TITLE_CHARS)?;
+    }
+    Ok(())
 }
 
 /// Checks the values of a new ticket.

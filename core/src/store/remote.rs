@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError, TicketStore, persist, unverified};
 use crate::sync::protocol::{ByteBuf, PullItem, PushChange, SyncResponse};
-use crate::ticket::{Change, TicketDocument};
+use crate::ticket::{Change, DocumentError, EncodedError, TicketDocument, decode_change};
 
 /// The server this device is logged in to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,21 +183,31 @@ impl TicketStore {
             }
             for item in &response.items {
                 let id = item.ticket_id();
-                let touched = match item {
-                    PullItem::Changes { changes, .. } => self.apply_remote_changes(tx, id, changes, watch, at)?,
-                    PullItem::Snapshot { doc, .. } => {
-                        let mut server = match decoded.remove(id) {
-                            Some(loaded) => loaded?,
-                            None => Decoded::load(doc)?,
-                        };
-                        let confirmed = watch && confirm_snapshot(tx, id, &mut server.doc, reset.contains(id))?;
-                        self.apply_snapshot(tx, id, doc, server, reset.contains(id), at)? || confirmed
+                let applied = match item {
+                    PullItem::Changes { changes, .. } => self.apply_remote_changes(tx, id, changes, watch, at),
+                    PullItem::Snapshot { doc, .. } => match decoded.remove(id).unwrap_or_else(|| Decoded::load(doc)) {
+                        Ok(mut server) => {
+                            let confirmed = watch && confirm_snapshot(tx, id, &mut server.doc, reset.contains(id))?;
+                            self.apply_snapshot(tx, id, doc, server, reset.contains(id), at)
+                                .map(|touched| touched || confirmed)
+                        }
+                        Err(e) => Err(e),
                     }
                     PullItem::Evict { .. } => {
                         tx.prepare_cached("INSERT OR IGNORE INTO pending_evictions (ticket_id) VALUES (?1)")?
                             .execute([id])?;
+                        Ok(false)
+                    }
+                };
+                let touched = match applied {
+                    Ok(touched) => touched,
+                    // What the server sent is beyond the ticket limits (a ticket stored before the
+                    // server had them): nothing of it is stored, the rest of the answer goes on.
+                    Err(StoreError::Document(DocumentError::Limit(limit))) => {
+                        tracing::warn!(ticket = id, %limit, "a pulled ticket is beyond the limits and was not stored");
                         false
                     }
+                    Err(e) => return Err(e),
                 };
                 if touched {
                     changed.insert(id.to_owned());
@@ -367,16 +377,18 @@ fn decode_snapshots(items: &[PullItem]) -> std::collections::HashMap<String, Res
     })
 }
 
+/// Decodes changes within the change limits, checked before Automerge parses them.
 fn decode_changes(changes: &[ByteBuf]) -> Result<Vec<Change>> {
     changes
         .iter()
-        .map(|c| Change::from_bytes(c.to_vec()))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| {
-            StoreError::Bundle(crate::bundle::BundleError::Malformed(format!(
-                "a pulled change cannot be read: {e}"
-            )))
+        .map(|c| match decode_change(c) {
+            Ok(change) => Ok(change),
+            Err(EncodedError::Limit(limit)) => Err(DocumentError::Limit(limit).into()),
+            Err(e) => Err(StoreError::Bundle(crate::bundle::BundleError::Malformed(
+                format!("a pulled change cannot be read: {e}"),
+            ))),
         })
+        .collect()
 }
 
 /// The oldest `limit` outbox rows, by hash.
@@ -485,6 +497,61 @@ mod tests {
         let meta = s.sync_meta().expect("meta");
         assert_eq!((meta.cursor, meta.clock_offset_ms), (42, 1_000));
         assert!(meta.last_success.is_some());
+    }
+
+    #[test]
+    fn pulled_changes_beyond_the_limits_are_skipped_and_the_rest_is_applied() {
+        use automerge::transaction::Transactable;
+        let (_d, s) = store("r1", Role::Rider);
+        let id = s.help_request(None, None, None).expect("help").id;
+        let held = s.export(Some(&id), None).expect("export");
+        let changes = decode_changes(&held.tickets[0].changes).expect("changes");
+        let mut elsewhere = TicketDocument::empty(ActorId::random());
+        elsewhere.apply_changes(changes).expect("copy");
+        let mut deep_doc = elsewhere.fork();
+        let deep = {
+            let raw = deep_doc.raw_mut();
+            let mut obj = raw
+                .put_object(automerge::ROOT, "x_future", automerge::ObjType::Map)
+                .expect("put");
+            for _ in 0..3_000 {
+                obj = raw
+                    .put_object(&obj, "k", automerge::ObjType::Map)
+                    .expect("nest");
+            }
+            raw.commit();
+            raw.get_last_local_change().expect("change").clone()
+        };
+        let note = {
+            let view = elsewhere.view().expect("view");
+            let by = s.identity().expect("identity").actor;
+            let edit = Edit::AddNote {
+                text: "fine".into(),
+                internal: false,
+            };
+            elsewhere
+                .apply(&view, &edit, &by, 7)
+                .expect("applies")
+                .expect("a change")
+        };
+        let bytes = |c: &Change| ByteBuf::from(c.raw_bytes().to_vec());
+        let items = vec![
+            PullItem::Changes {
+                ticket_id: id.clone(),
+                changes: vec![bytes(&deep)],
+            },
+            PullItem::Changes {
+                ticket_id: id.clone(),
+                changes: vec![bytes(&note)],
+            },
+        ];
+        let round = s
+            .apply_sync_response(&response(vec![], vec![], items, 9), 4_000)
+            .expect("a hostile item does not fail the round");
+        assert_eq!(round.tickets_changed, 1);
+        let ticket = s.ticket(&id).expect("still readable");
+        assert!(ticket.notes.iter().any(|n| n.text == "fine"));
+        assert_eq!(s.sync_meta().expect("meta").cursor, 9);
     }
 
     #[test]

@@ -85,6 +85,13 @@ pub enum RejectCode {
     MissingDependencies,
     /// The ticket belongs to another tenant, or is not visible to this user.
     NotVisible,
+    /// The change, or the ticket with it, is beyond a limit of `docs/security.md` (operations,
+    /// bytes, nesting depth, content this version does not know). Honest devices check the same
+    /// limits before writing, so they never see this.
+    TooLarge,
+    /// A code this version does not know (sent by a newer server): treated like any refusal.
+    #[serde(other)]
+    Unknown,
 }
 
 /// One thing the device must apply.

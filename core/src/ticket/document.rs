@@ -1,5 +1,7 @@
 //! [`TicketDocument`]: the Automerge document behind one ticket, and how edits are written to it.
 
+use std::collections::HashSet;
+
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
     ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue,
@@ -8,6 +10,7 @@ use automerge::{
 use crate::model::{Actor, Status};
 use crate::rules::workflow;
 use crate::ticket::edit::{ARRIVED_ON_SITE, Edit, NewAttachment, NewTicket};
+use crate::ticket::limits::{self, LimitError};
 use crate::ticket::view::{Customer, Site, Ticket};
 
 /// The version written into `v`; readers ignore keys they do not know.
@@ -24,6 +27,8 @@ pub enum DocumentError {
     Malformed { field: &'static str, reason: String },
     #[error("no note with that id on this ticket")]
     UnknownNote,
+    #[error(transparent)]
+    Limit(#[from] LimitError),
 }
 
 /// One ticket's Automerge document.
@@ -104,14 +109,27 @@ impl TicketDocument {
                 .with_message("create")
                 .with_time(at),
         );
-        Ok(TicketDocument { doc })
+        let mut created = TicketDocument { doc };
+        created.check_local_write()?;
+        Ok(created)
     }
 
-    /// Loads a document saved by [`Self::save`] (plus optional incremental chunks).
+    /// Loads a document saved by [`Self::save`] (plus optional incremental chunks). A document
+    /// beyond the ticket's size limits (operations, changes, bytes) is refused, not kept; one
+    /// nested too deep loads, and reading it ([`Self::view`]) is the error.
     pub fn load(snapshot: &[u8]) -> Result<Self, DocumentError> {
-        Ok(TicketDocument {
+        let mut loaded = TicketDocument {
             doc: AutoCommit::load(snapshot)?,
-        })
+        };
+        loaded.check_size()?;
+        Ok(loaded)
+    }
+
+    fn check_size(&mut self) -> Result<(), DocumentError> {
+        let bytes = self.history_bytes();
+        limits::check_ticket_size(self.ops(), bytes)?;
+        limits::check_change_count(self.changes())?;
+        Ok(())
     }
 
     /// Loads changes saved with [`Self::save_after`] on top of this document.
@@ -120,11 +138,84 @@ impl TicketDocument {
         Ok(())
     }
 
+    /// Operations in the whole history.
+    pub fn ops(&self) -> u64 {
+        self.doc.stats().num_ops
+    }
+
+    /// Bytes of every change in the history, as encoded (uncompressed).
+    pub fn history_bytes(&mut self) -> usize {
+        self.doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.raw_bytes().len())
+            .sum()
+    }
+
+    /// The `startOp` the next change on top of this document must have: one past the highest
+    /// operation counter in it (what Automerge gives a change made here).
+    pub fn next_op(&mut self) -> u64 {
+        let max = self
+            .doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.max_op())
+            .max()
+            .unwrap_or(0);
+        max + 1
+    }
+
+    /// How many changes `actor` has in this document; its next change has `seq` one more.
+    pub fn changes_by(&mut self, actor: &ActorId) -> u64 {
+        self.doc
+            .get_changes(&[])
+            .iter()
+            .filter(|c| c.actor_id() == actor)
+            .count() as u64
+    }
+
+    /// Checks the document against the ticket limits (`ticket::limits`): operations, bytes and
+    /// nesting, and with `unknown_budget` the budget for content this version does not know (the
+    /// server's judgement; a device reading what a newer server accepted does not apply it).
+    pub fn check_limits(&mut self, unknown_budget: bool) -> Result<(), DocumentError> {
+        self.check_size()?;
+        limits::check_shape(&self.doc, unknown_budget)?;
+        Ok(())
+    }
+
+    /// The device's own write: its last change and the whole ticket within the limits, so the
+    /// server never has to refuse what an honest device makes. The caller discards the document
+    /// on error.
+    fn check_local_write(&mut self) -> Result<(), DocumentError> {
+        if let Some(change) = self.doc.get_last_local_change() {
+            limits::check_change_size(change.len(), change.raw_bytes().len())?;
+        }
+        self.check_limits(false)
+    }
+
     /// An empty document that changes can be applied to (a ticket first seen in a bundle).
     pub fn empty(actor_id: ActorId) -> Self {
         TicketDocument {
             doc: AutoCommit::new().with_actor(actor_id),
         }
+    }
+
+    /// A copy of this document to try changes on, authored further by the same actor.
+    pub fn fork(&mut self) -> TicketDocument {
+        let actor = self.doc.get_actor().clone();
+        TicketDocument {
+            doc: self.doc.fork().with_actor(actor),
+        }
+    }
+
+    /// The actor later local edits are made by.
+    pub fn actor(&self) -> ActorId {
+        self.doc.get_actor().clone()
+    }
+
+    /// Changes in the whole history.
+    pub fn changes(&self) -> u64 {
+        self.doc.stats().num_changes
     }
 
     /// Makes later local edits by this device's actor.
@@ -152,9 +243,74 @@ impl TicketDocument {
         self.doc.get_changes(have).into_iter().cloned().collect()
     }
 
-    /// Merges changes from elsewhere; applying a change twice is harmless.
+    /// Merges changes from elsewhere; applying a change twice is harmless. Each change must be
+    /// within the change limits and the ticket within the ticket limits afterwards, and each
+    /// author's changes must be numbered one after another (Automerge indexes by that number and
+    /// panics on gaps); otherwise nothing of the batch is applied beyond the changes before the
+    /// offending one, and the caller must discard the document.
     pub fn apply_changes(&mut self, changes: Vec<Change>) -> Result<(), DocumentError> {
-        self.doc.apply_changes(changes)?;
+        let mut pending: Vec<Change> = Vec::with_capacity(changes.len());
+        let mut seen = HashSet::new();
+        let (mut added_ops, mut added_bytes) = (0u64, 0usize);
+        for change in changes {
+            if self.has_change(&change.hash()) || !seen.insert(change.hash()) {
+                continue;
+            }
+            limits::check_change_size(change.len(), change.raw_bytes().len())?;
+            added_ops += change.len() as u64;
+            added_bytes += change.raw_bytes().len();
+            pending.push(change);
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let held_bytes = self.history_bytes();
+        let changes_after = self.changes() + pending.len() as u64;
+        limits::check_ticket_size(self.ops() + added_ops, held_bytes + added_bytes)?;
+        limits::check_change_count(changes_after)?;
+        let mut seqs = limits::changes_per_actor(self.doc.get_changes(&[]));
+        let (ready, waiting) =
+            limits::causal_order(pending, |hash| self.doc.get_change_by_hash(hash).is_some());
+        // One change at a time, in causal order, so each meets the document it builds on.
+        for change in ready {
+            // A change may refer only to operations of authors the ticket already has (their
+            // changes are its dependencies); Automerge does not check, and saving a document
+            // that refers to an author with no change panics.
+            let strangers = change
+                .other_actor_ids()
+                .iter()
+                .any(|other| seqs.get(other).copied().unwrap_or(0) == 0);
+            if strangers {
+                return Err(DocumentError::Malformed {
+                    field: "change",
+                    reason: "it refers to operations of an author the ticket does not have".into(),
+                });
+            }
+            let seq = seqs.entry(change.actor_id().clone()).or_insert(0);
+            if change.seq() != *seq + 1 {
+                return Err(LimitError::Sequence.into());
+            }
+            *seq += 1;
+            // Decoding a hostile change's operations, and applying them, can trip Automerge
+            // (an actor index beyond the change's actors panics while decoding): that is this
+            // change's error, not the process's end. The caller then discards the document.
+            let doc = &mut self.doc;
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                super::encoded::check_targets(doc, &change)?;
+                doc.apply_changes([change])?;
+                Ok::<(), DocumentError>(())
+            }))
+            .map_err(|_| DocumentError::Malformed {
+                field: "change",
+                reason: "it cannot be applied to this ticket".into(),
+            })??;
+        }
+        // Changes whose dependencies are missing wait in Automerge's queue, as they always did;
+        // callers that need whole histories ask `missing_deps`.
+        if !waiting.is_empty() {
+            self.doc.apply_changes(waiting)?;
+        }
+        limits::check_shape(&self.doc, false)?;
         Ok(())
     }
 
@@ -270,8 +426,8 @@ impl TicketDocument {
             Edit::SetCustomer { customer } => write_customer(doc, customer.as_ref())?,
             Edit::SetDescription { description } => {
                 let text = match doc.get(ROOT, "description")? {
-                    Some((_, id)) => id,
-                    None => doc.put_object(ROOT, "description", ObjType::Text)?,
+                    Some((automerge::Value::Object(ObjType::Text), id)) => id,
+                    _ => doc.put_object(ROOT, "description", ObjType::Text)?,
                 };
                 doc.update_text(&text, description)?;
             }
@@ -370,10 +526,12 @@ impl TicketDocument {
         let Some(hash) = doc.commit_with(options) else {
             return Ok(None);
         };
-        let change = doc.get_change_by_hash(&hash);
-        Ok(Some(
-            change.ok_or(DocumentError::Missing("change"))?.clone(),
-        ))
+        let change = doc
+            .get_change_by_hash(&hash)
+            .ok_or(DocumentError::Missing("change"))?
+            .clone();
+        self.check_local_write()?;
+        Ok(Some(change))
     }
 }
 
@@ -501,9 +659,18 @@ fn push_event(
     Ok(())
 }
 
+/// One of the containers made with the ticket, if it is the kind of object it should be (a
+/// hostile change may have put another kind there; asking a list for a key panics Automerge).
 fn container(doc: &AutoCommit, key: &'static str) -> Result<ObjId, DocumentError> {
+    let kind = if LISTS.contains(&key) {
+        ObjType::List
+    } else {
+        ObjType::Map
+    };
     match doc.get(ROOT, key)? {
-        Some((automerge::Value::Object(_), id)) => Ok(id),
+        Some((automerge::Value::Object(found), id)) if super::read::same_kind(found, kind) => {
+            Ok(id)
+        }
         _ => Err(DocumentError::Missing(key)),
     }
 }
@@ -511,7 +678,8 @@ fn container(doc: &AutoCommit, key: &'static str) -> Result<ObjId, DocumentError
 fn find_note(doc: &AutoCommit, note_id: &str) -> Result<ObjId, DocumentError> {
     let notes = container(doc, "notes")?;
     for index in 0..doc.length(&notes) {
-        if let Some((_, note)) = doc.get(&notes, index)?
+        if let Some((automerge::Value::Object(kind), note)) = doc.get(&notes, index)?
+            && super::read::same_kind(kind, ObjType::Map)
             && let Some((value, _)) = doc.get(&note, "id")?
             && value.to_str() == Some(note_id)
         {

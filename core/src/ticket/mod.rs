@@ -7,12 +7,15 @@
 
 mod document;
 mod edit;
+mod encoded;
+pub mod limits;
 mod read;
 mod view;
 
 pub use automerge::{ActorId, Change, ChangeHash};
 pub use document::{DocumentError, SCHEMA_VERSION, TicketDocument};
 pub use edit::{ARRIVED_ON_SITE, Edit, NewAttachment, NewTicket};
+pub use encoded::{EncodedError, decode_change};
 pub use view::{
     Asset, Attachment, ChecklistItem, Conflict, Csat, Customer, Event, Note, PartUsed, Person,
     Site, Sla, Ticket,

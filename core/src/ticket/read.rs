@@ -7,6 +7,7 @@ use automerge::{AutoCommit, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Va
 use serde_json::Value as Json;
 
 use super::document::DocumentError;
+use super::limits::{LimitError, MAX_DEPTH};
 use super::view::*;
 
 type Result<T> = std::result::Result<T, DocumentError>;
@@ -25,7 +26,7 @@ pub(super) fn read_ticket(doc: &AutoCommit) -> Result<Ticket> {
         category: string(doc, &ROOT, "category")?,
         priority: parsed(doc, &ROOT, "priority")?,
         status: parsed(doc, &ROOT, "status")?,
-        description: match object(doc, &ROOT, "description")? {
+        description: match typed(doc, &ROOT, "description", ObjType::Text)? {
             Some(text) => doc.text(&text)?,
             None => String::new(),
         },
@@ -85,13 +86,16 @@ pub(super) fn read_ticket(doc: &AutoCommit) -> Result<Ticket> {
             None => Vec::new(),
         },
         custom: match object(doc, &ROOT, "custom")? {
-            Some(obj) => doc
-                .keys(&obj)
-                .filter_map(|key| {
-                    let (value, id) = doc.get(&obj, key.as_str()).ok().flatten()?;
-                    Some((key, to_json(doc, &value, &id)))
-                })
-                .collect(),
+            Some(obj) => {
+                let mut custom = BTreeMap::new();
+                for key in doc.keys(&obj) {
+                    if let Some((value, id)) = doc.get(&obj, key.as_str())? {
+                        let json = to_json(doc, &value, &id, 2)?;
+                        custom.insert(key, json);
+                    }
+                }
+                custom
+            }
             None => BTreeMap::new(),
         },
         created_at: int(doc, &ROOT, "created_at")?.unwrap_or(0),
@@ -132,7 +136,7 @@ fn read_sla(doc: &AutoCommit) -> Result<Option<Sla>> {
     let Some(obj) = object(doc, &ROOT, "sla")? else {
         return Ok(None);
     };
-    let breaches = match object(doc, &obj, "breaches")? {
+    let breaches = match typed(doc, &obj, "breaches", ObjType::List)? {
         Some(list) => (0..doc.length(&list))
             .filter_map(|i| doc.get(&list, i).ok().flatten())
             .filter_map(|(v, _)| v.to_str().map(str::to_owned))
@@ -198,12 +202,14 @@ fn list_items<T>(
     key: &'static str,
     read: impl Fn(&AutoCommit, &ObjId) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let Some(list) = object(doc, &ROOT, key)? else {
+    let Some(list) = typed(doc, &ROOT, key, ObjType::List)? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::with_capacity(doc.length(&list));
     for index in 0..doc.length(&list) {
-        if let Some((Value::Object(_), obj)) = doc.get(&list, index)? {
+        if let Some((Value::Object(kind), obj)) = doc.get(&list, index)?
+            && same_kind(kind, ObjType::Map)
+        {
             out.push(read(doc, &obj)?);
         }
     }
@@ -214,11 +220,26 @@ fn scalar<'a>(doc: &'a AutoCommit, obj: &ObjId, key: &str) -> Result<Option<Valu
     Ok(doc.get(obj, key)?.map(|(value, _)| value))
 }
 
+/// The map at `key`, if that is what it holds. Asking a list or a text for a key makes Automerge
+/// panic, and a hostile change may put any kind of object anywhere: every reader asks through
+/// these typed getters.
 fn object(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<ObjId>> {
+    typed(doc, obj, key, ObjType::Map)
+}
+
+/// The object of `kind` at `key` (a table counts as a map), if that is what it holds.
+fn typed(doc: &AutoCommit, obj: &ObjId, key: &str, kind: ObjType) -> Result<Option<ObjId>> {
     Ok(match doc.get(obj, key)? {
-        Some((Value::Object(_), id)) => Some(id),
+        Some((Value::Object(found), id)) if same_kind(found, kind) => Some(id),
         _ => None,
     })
+}
+
+pub(super) fn same_kind(found: ObjType, wanted: ObjType) -> bool {
+    match wanted {
+        ObjType::Map | ObjType::Table => matches!(found, ObjType::Map | ObjType::Table),
+        other => found == other,
+    }
 }
 
 fn string(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<String>> {
@@ -267,10 +288,11 @@ where
 }
 
 /// Every field holding concurrently written, different values, walking the whole document
-/// (keys this version does not know included), in a deterministic order.
+/// (keys this version does not know included), in a deterministic order. The walk goes no deeper
+/// than [`MAX_DEPTH`]: a document nested deeper is an error, never a stack overflow.
 fn conflicts(doc: &AutoCommit) -> Result<Vec<Conflict>> {
     let mut out = Vec::new();
-    walk(doc, &ROOT, ObjType::Map, String::new(), &mut out)?;
+    walk(doc, &ROOT, ObjType::Map, String::new(), 0, &mut out)?;
     Ok(out)
 }
 
@@ -279,6 +301,7 @@ fn walk(
     obj: &ObjId,
     kind: ObjType,
     path: String,
+    depth: usize,
     out: &mut Vec<Conflict>,
 ) -> Result<()> {
     let props: Vec<Prop> = match kind {
@@ -294,7 +317,10 @@ fn walk(
         };
         let all = doc.get_all(obj, prop.clone())?;
         if all.len() > 1 {
-            let values: Vec<Json> = all.iter().map(|(v, id)| to_json(doc, v, id)).collect();
+            let values = all
+                .iter()
+                .map(|(v, id)| to_json(doc, v, id, depth + 1))
+                .collect::<Result<Vec<Json>>>()?;
             if values.iter().any(|v| v != &values[0]) {
                 out.push(Conflict {
                     field: child_path.clone(),
@@ -303,15 +329,23 @@ fn walk(
             }
         }
         if let Some((Value::Object(child_kind), child)) = all.last() {
-            walk(doc, child, *child_kind, child_path, out)?;
+            if depth + 1 > MAX_DEPTH {
+                return Err(LimitError::TooDeep.into());
+            }
+            walk(doc, child, *child_kind, child_path, depth + 1, out)?;
         }
     }
     Ok(())
 }
 
 /// Renders any value (objects by their winning contents) as JSON, for conflicts and `custom`.
-fn to_json(doc: &AutoCommit, value: &Value<'_>, id: &ObjId) -> Json {
-    match value {
+/// `depth` is where the value sits (the root's own values are at 1); objects nested beyond
+/// [`MAX_DEPTH`] are an error, so the recursion is bounded.
+fn to_json(doc: &AutoCommit, value: &Value<'_>, id: &ObjId, depth: usize) -> Result<Json> {
+    if matches!(value, Value::Object(_)) && depth > MAX_DEPTH {
+        return Err(LimitError::TooDeep.into());
+    }
+    Ok(match value {
         Value::Scalar(s) => match s.as_ref() {
             ScalarValue::Str(s) => Json::from(s.as_str()),
             ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Json::from(*i),
@@ -322,20 +356,25 @@ fn to_json(doc: &AutoCommit, value: &Value<'_>, id: &ObjId) -> Json {
             ScalarValue::Null => Json::Null,
             ScalarValue::Bytes(_) | ScalarValue::Unknown { .. } => Json::from("<binary>"),
         },
-        Value::Object(ObjType::Text) => Json::from(doc.text(id).unwrap_or_default()),
-        Value::Object(ObjType::List) => Json::Array(
-            (0..doc.length(id))
-                .filter_map(|i| doc.get(id, i).ok().flatten())
-                .map(|(v, child)| to_json(doc, &v, &child))
-                .collect(),
-        ),
-        Value::Object(ObjType::Map | ObjType::Table) => Json::Object(
-            doc.keys(id)
-                .filter_map(|k| {
-                    let (v, child) = doc.get(id, k.as_str()).ok().flatten()?;
-                    Some((k, to_json(doc, &v, &child)))
-                })
-                .collect(),
-        ),
-    }
+        Value::Object(ObjType::Text) => Json::from(doc.text(id)?),
+        Value::Object(ObjType::List) => {
+            let mut items = Vec::with_capacity(doc.length(id));
+            for i in 0..doc.length(id) {
+                if let Some((v, child)) = doc.get(id, i)? {
+                    items.push(to_json(doc, &v, &child, depth + 1)?);
+                }
+            }
+            Json::Array(items)
+        }
+        Value::Object(ObjType::Map | ObjType::Table) => {
+            let mut fields = serde_json::Map::new();
+            for key in doc.keys(id) {
+                if let Some((v, child)) = doc.get(id, key.as_str())? {
+                    let json = to_json(doc, &v, &child, depth + 1)?;
+                    fields.insert(key, json);
+                }
+            }
+            Json::Object(fields)
+        }
+    })
 }

@@ -538,3 +538,72 @@ fn a_creation_change_alone_loads_as_the_document() {
     let loaded = TicketDocument::load(change.raw_bytes()).expect("a change chunk loads");
     assert_eq!(loaded.view().expect("view"), doc.view().expect("view"));
 }
+
+#[test]
+fn the_largest_honest_changes_fit_within_the_limits() {
+    use crate::rules::values::{MAX_DESCRIPTION_CHARS, MAX_NOTE_CHARS, MAX_TITLE_CHARS};
+    let agent = actor("agent1", Role::Agent);
+    // Longest title, description and note, in a script of 3-byte characters.
+    let new = NewTicket {
+        description: "冷".repeat(MAX_DESCRIPTION_CHARS),
+        note: Some("柜".repeat(MAX_NOTE_CHARS)),
+        ..NewTicket::titled(TicketKind::Repair, "热".repeat(MAX_TITLE_CHARS))
+    };
+    let mut doc = TicketDocument::create("t-big", &agent, &new, ActorId::random(), AT)
+        .expect("the largest creation is within the limits");
+    let creation = doc.changes_since(&[]).remove(0);
+    assert!(creation.raw_bytes().len() <= limits::MAX_CHANGE_BYTES);
+    // Rewriting a description deletes and inserts every character: two operations each (shown
+    // on 2,000 characters; the diff is slow to compute on the longest), so rewriting the longest
+    // stays within the limit.
+    let mut short = TicketDocument::create(
+        "t-short",
+        &agent,
+        &NewTicket {
+            description: "冷".repeat(2_000),
+            ..NewTicket::titled(TicketKind::Repair, "x")
+        },
+        ActorId::random(),
+        AT,
+    )
+    .expect("creates");
+    let view = short.view().expect("view");
+    let rewrite = Edit::SetDescription {
+        description: "暖".repeat(2_000),
+    };
+    let change = short
+        .apply(&view, &rewrite, &agent, AT + 1)
+        .expect("applies")
+        .expect("a change");
+    assert!(change.len() <= 2 * 2_000 + 10, "{}", change.len());
+    const { assert!(2 * MAX_DESCRIPTION_CHARS + 10 <= limits::MAX_CHANGE_OPS) };
+    // And the server's judgement decodes both.
+    assert!(decode_change(creation.raw_bytes()).is_ok());
+    assert!(decode_change(change.raw_bytes()).is_ok());
+}
+
+#[test]
+fn objects_of_the_wrong_kind_read_as_absent_never_as_a_panic() {
+    // Found by the fuzz target: asking a list for a key makes Automerge panic.
+    let agent = actor("agent1", Role::Agent);
+    let mut doc = created(&agent);
+    {
+        let raw = doc.raw_mut();
+        let events = raw.get(ROOT, "events").expect("get").expect("events").1;
+        let len = raw.length(&events);
+        raw.insert_object(&events, len, ObjType::List)
+            .expect("a list where an event belongs");
+        raw.put_object(ROOT, "customer", ObjType::List)
+            .expect("a list where the customer belongs");
+        raw.put_object(ROOT, "tags", ObjType::Text)
+            .expect("a text where the tags belong");
+        raw.commit();
+    }
+    let view = doc.view().expect("still readable");
+    assert_eq!(view.events.len(), 1, "only the real event");
+    assert_eq!(view.customer, None);
+    assert!(view.tags.is_empty());
+    // Editing a container of the wrong kind is an error, not a panic either.
+    let tag = Edit::AddTag { tag: "vip".into() };
+    assert!(doc.apply(&view, &tag, &agent, AT + 2).is_err());
+}

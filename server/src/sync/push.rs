@@ -6,11 +6,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use fieldwork_core::Actor;
-use fieldwork_core::rules::changes::{check_change, check_creation};
-use fieldwork_core::rules::{Refusal, can_see};
+use fieldwork_core::rules::judge::{self, Refused};
 use fieldwork_core::sync::blob_protocol::is_sha256_hex;
 use fieldwork_core::sync::protocol::{PushChange, RejectCode, Rejection};
-use fieldwork_core::ticket::{Change, ChangeHash, Ticket, TicketDocument};
+use fieldwork_core::ticket::limits::MAX_PUSH_OPS;
+use fieldwork_core::ticket::{Change, ChangeHash, DocumentError, Ticket, TicketDocument};
 
 use crate::cache::CachedDoc;
 use crate::error::Error;
@@ -50,6 +50,8 @@ struct Working {
 enum Presence {
     Absent,
     Loaded,
+    /// Stored beyond the ticket limits (before the server had them): it takes no more changes.
+    OverLimit,
 }
 
 struct Judge<'a> {
@@ -59,6 +61,7 @@ struct Judge<'a> {
     device_actor: &'a str,
     now: i64,
     tickets: HashMap<String, Working>,
+    over_limit: HashSet<String>,
     /// New changes accepted in this push.
     seen: HashSet<ChangeHash>,
     changes: Vec<NewChange>,
@@ -66,6 +69,8 @@ struct Judge<'a> {
     numbers: Option<(u64, u64)>,
     created: Vec<String>,
     outcome: PushOutcome,
+    /// What judging this push has cost so far, against [`MAX_PUSH_OPS`].
+    spent: usize,
 }
 
 fn reject(code: RejectCode, hash: String, message: impl Into<String>) -> Rejection {
@@ -77,15 +82,8 @@ fn reject(code: RejectCode, hash: String, message: impl Into<String>) -> Rejecti
     }
 }
 
-fn refusal(hash: &str, refusal: Refusal) -> Rejection {
-    match refusal {
-        Refusal::OtherTenant => reject(
-            RejectCode::NotVisible,
-            hash.to_owned(),
-            "the ticket belongs to another tenant",
-        ),
-        other => reject(RejectCode::Forbidden, hash.to_owned(), other.to_string()),
-    }
+fn refused(hash: &str, refused: Refused) -> Rejection {
+    reject(refused.code, hash.to_owned(), refused.message)
 }
 
 fn malformed(hash: &str, message: &str) -> Rejection {
@@ -111,6 +109,9 @@ impl Judge<'_> {
         if self.tickets.contains_key(id) {
             return Ok(Presence::Loaded);
         }
+        if self.over_limit.contains(id) {
+            return Ok(Presence::OverLimit);
+        }
         let tenant = self.actor.tenant.as_str();
         let Some(head) = self.reader.ticket_head(tenant, id)? else {
             return Ok(Presence::Absent);
@@ -127,8 +128,21 @@ impl Judge<'_> {
                     .reader
                     .ticket_snapshot(tenant, id)?
                     .ok_or_else(|| Error::Corrupt("a ticket without its document".into()))?;
+                let doc = match TicketDocument::load(&snapshot) {
+                    Ok(doc) => doc,
+                    Err(DocumentError::Limit(limit)) => {
+                        tracing::warn!(%limit, "a stored ticket is beyond the limits; its changes are refused");
+                        self.over_limit.insert(id.to_owned());
+                        return Ok(Presence::OverLimit);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                // Loading costs the document's size: a push to a large ticket spends its budget.
+                self.spent = self
+                    .spent
+                    .saturating_add(usize::try_from(doc.ops()).unwrap_or(usize::MAX));
                 Working {
-                    doc: TicketDocument::load(&snapshot)?,
+                    doc,
                     view: None,
                     head: Some(head.last_seq),
                     touched: false,
@@ -171,8 +185,13 @@ impl Judge<'_> {
         if !valid_ticket_id(ticket_id) {
             return Ok(Err(malformed("", "the ticket id is not one the app makes")));
         }
-        let Ok(change) = Change::from_bytes(bytes) else {
-            return Ok(Err(malformed("", "the bytes are not an Automerge change")));
+        // Checked before Automerge parses it; undecodable bytes have no hash to report.
+        let change = match judge::decode_change(&bytes) {
+            Ok(change) => change,
+            Err(refusal) => {
+                self.spent = self.spent.saturating_add(1);
+                return Ok(Err(refused("", refusal)));
+            }
         };
         let hash = change.hash();
         let hex = hash.to_string();
@@ -197,6 +216,11 @@ impl Judge<'_> {
             });
         }
         let judged = match self.load(ticket_id)? {
+            Presence::OverLimit => Err(reject(
+                RejectCode::TooLarge,
+                hex.clone(),
+                "the ticket on the server is beyond the ticket limits and takes no more changes; start a follow-up ticket",
+            )),
             Presence::Absent => self.create(ticket_id, &change, &hex)?,
             Presence::Loaded => self.edit(ticket_id, &change, &hex)?,
         };
@@ -223,31 +247,14 @@ impl Judge<'_> {
         change: &Change,
         hash: &str,
     ) -> Result<Result<Option<NewChange>, Rejection>, Error> {
-        if !change.deps().is_empty() {
-            return Ok(Err(reject(
-                RejectCode::MissingDependencies,
-                hash.to_owned(),
-                "the change builds on changes the server does not have; send those first",
-            )));
-        }
+        self.spent = self.spent.saturating_add(change.len().max(1));
         let server_actor = self.shared.store.server_actor().clone();
-        let mut doc = TicketDocument::empty(server_actor.clone());
-        let view = match doc
-            .apply_changes(vec![change.clone()])
-            .and_then(|()| doc.view())
-        {
-            Ok(view) => view,
-            Err(_) => return Ok(Err(malformed(hash, "the change does not make a ticket"))),
-        };
-        if view.id != ticket_id {
-            return Ok(Err(malformed(
-                hash,
-                "the change is filed under the wrong ticket",
-            )));
-        }
-        if let Err(r) = check_creation(&self.actor, &view) {
-            return Ok(Err(refusal(hash, r)));
-        }
+        // The view of the creation goes stale with the number below; the commit reads it again.
+        let (mut doc, _) =
+            match judge::judge_creation(&self.actor, ticket_id, change, server_actor.clone()) {
+                Ok(judged) => judged,
+                Err(refusal) => return Ok(Err(refused(hash, refusal))),
+            };
         let n = match self.numbers {
             Some((_, next)) => next,
             None => self.reader.next_number(&self.actor.tenant)?,
@@ -274,7 +281,8 @@ impl Judge<'_> {
         Ok(Ok(numbering))
     }
 
-    /// A change to a ticket the server has, judged at the change's dependencies.
+    /// A change to a ticket the server has: judged as its author saw the ticket and by its effect
+    /// on the ticket as it now stands (`rules::judge::judge_edit`).
     fn edit(
         &mut self,
         ticket_id: &str,
@@ -286,56 +294,34 @@ impl Judge<'_> {
             .tickets
             .get_mut(ticket_id)
             .ok_or_else(|| Error::Task("a loaded ticket left the working set".into()))?;
-        if change.deps().is_empty() {
-            // A second root would write every field concurrently with the real creation.
-            return Ok(Err(reject(
-                RejectCode::Forbidden,
-                hash.to_owned(),
-                "the ticket exists already; a change to it must build on it",
-            )));
-        }
-        if change.deps().iter().any(|dep| !working.doc.has_change(dep)) {
-            return Ok(Err(reject(
-                RejectCode::MissingDependencies,
-                hash.to_owned(),
-                "the change builds on changes the server does not have; send those first",
-            )));
-        }
-        let Ok(mut as_seen) = working.doc.fork_at(change.deps()) else {
-            return Ok(Err(malformed(
-                hash,
-                "the change's dependencies are not a version of the ticket",
-            )));
+        self.spent = self
+            .spent
+            .saturating_add(judge::judging_cost(&mut working.doc, change));
+        let current = match &working.view {
+            Some(view) => view.clone(),
+            None => match working.doc.view() {
+                Ok(view) => Arc::new(view),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a stored ticket cannot be read; its changes are refused");
+                    return Ok(Err(reject(
+                        RejectCode::Malformed,
+                        hash.to_owned(),
+                        "the ticket on the server cannot be read; ask the back office",
+                    )));
+                }
+            },
         };
-        let Ok(before) = as_seen.view() else {
-            return Ok(Err(malformed(
-                hash,
-                "the change's dependencies are not a version of the ticket",
-            )));
-        };
-        if !can_see(actor, &before) {
-            return Ok(Err(reject(
-                RejectCode::NotVisible,
-                hash.to_owned(),
-                "the ticket was not visible to this user when the change was made",
-            )));
+        match judge::judge_edit(actor, &mut working.doc, &current, change) {
+            Ok(merged) => {
+                working.touched = true;
+                working.view = Some(Arc::new(merged));
+                Ok(Ok(None))
+            }
+            Err(refusal) => {
+                working.view = Some(current);
+                Ok(Err(refused(hash, refusal)))
+            }
         }
-        let after = as_seen
-            .apply_changes(vec![change.clone()])
-            .and_then(|()| as_seen.view());
-        let Ok(after) = after else {
-            return Ok(Err(malformed(
-                hash,
-                "the change does not leave a readable ticket",
-            )));
-        };
-        if let Err(r) = check_change(actor, &before, &after) {
-            return Ok(Err(refusal(hash, r)));
-        }
-        working.doc.apply_changes(vec![change.clone()])?;
-        working.touched = true;
-        working.view = None;
-        Ok(Ok(None))
     }
 }
 
@@ -355,13 +341,20 @@ pub(crate) fn push(
             device_actor: &device.actor_id,
             now,
             tickets: HashMap::new(),
+            over_limit: HashSet::new(),
             seen: HashSet::new(),
             changes: Vec::new(),
             numbers: None,
             created: Vec::new(),
             outcome: PushOutcome::default(),
+            spent: 0,
         };
         for change in changes {
+            // Past the budget the rest stay unanswered; the device sends them next round.
+            if judge.spent >= MAX_PUSH_OPS {
+                tracing::debug!(spent = judge.spent, "push budget spent; the rest wait");
+                break;
+            }
             judge.one(change)?;
         }
         Ok(Stored {
@@ -406,7 +399,10 @@ impl Stored {
             if !working.touched {
                 continue;
             }
-            let view = working.doc.view()?;
+            let view = match working.view.take() {
+                Some(view) => Arc::unwrap_or_clone(view),
+                None => working.doc.view()?,
+            };
             writes.push(TicketWrite {
                 id: id.clone(),
                 expected_last_seq: working.head,
@@ -502,12 +498,13 @@ mod tests {
 
     #[test]
     fn other_tenant_refusals_read_as_not_visible() {
+        use fieldwork_core::rules::Refusal;
         assert_eq!(
-            refusal("h", Refusal::OtherTenant).code,
+            refused("h", Refusal::OtherTenant.into()).code,
             RejectCode::NotVisible
         );
         assert_eq!(
-            refusal("h", Refusal::UnknownNote).code,
+            refused("h", Refusal::UnknownNote.into()).code,
             RejectCode::Forbidden
         );
     }

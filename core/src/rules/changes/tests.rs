@@ -1,0 +1,401 @@
+//! `check_change` and `check_creation` against honest edits and forged ones.
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, ROOT, ReadDoc};
+
+use super::*;
+use crate::model::{Priority, Role, TicketKind};
+use crate::ticket::TicketDocument;
+
+fn actor(user: &str, role: Role) -> Actor {
+    Actor {
+        tenant: "acme".into(),
+        user_id: user.into(),
+        role,
+        name: None,
+        team: Some("north".into()),
+    }
+}
+
+fn help_request(rider: &Actor) -> TicketDocument {
+    let new = NewTicket::help_request(Some("ORD-1".into()), None, Some("fell".into()));
+    TicketDocument::create("t1", rider, &new, ActorId::random(), 1).expect("creates")
+}
+
+/// Applies `edit` without the device's own checks, as a forged client would.
+fn forged(doc: &mut TicketDocument, by: &Actor, edit: Edit) -> (Ticket, Ticket) {
+    let before = doc.view().expect("view");
+    doc.apply(&before, &edit, by, 2).expect("applies");
+    (before, doc.view().expect("view"))
+}
+
+#[test]
+fn a_riders_own_help_request_passes_and_one_in_someone_elses_name_does_not() {
+    let rider = actor("r1", Role::Rider);
+    let doc = help_request(&rider);
+    assert_eq!(check_creation(&rider, &doc.view().expect("view")), Ok(()));
+    let other = actor("r2", Role::Rider);
+    assert!(check_creation(&other, &doc.view().expect("view")).is_err());
+    let mut foreign = rider.clone();
+    foreign.tenant = "globex".into();
+    assert_eq!(
+        check_creation(&foreign, &doc.view().expect("view")),
+        Err(Refusal::OtherTenant)
+    );
+}
+
+#[test]
+fn a_rider_setting_assignee_or_resolving_is_refused() {
+    let rider = actor("r1", Role::Rider);
+    let mut doc = help_request(&rider);
+    let (before, after) = forged(
+        &mut doc,
+        &rider,
+        Edit::Assign {
+            assignee: Some("r1".into()),
+        },
+    );
+    assert!(matches!(
+        check_change(&rider, &before, &after),
+        Err(Refusal::Forbidden { .. })
+    ));
+
+    let mut doc = help_request(&rider);
+    let raw = doc.raw_mut();
+    raw.put(ROOT, "status", "resolved").expect("put");
+    raw.commit();
+    let before = help_request(&rider).view().expect("view");
+    let after = doc.view().expect("view");
+    assert!(check_change(&rider, &before, &after).is_err());
+}
+
+#[test]
+fn honest_edits_pass_exactly_as_the_device_checked_them() {
+    let dispatcher = actor("d1", Role::Dispatcher);
+    let mut doc = TicketDocument::create(
+        "t2",
+        &dispatcher,
+        &NewTicket::titled(TicketKind::Repair, "Fix"),
+        ActorId::random(),
+        1,
+    )
+    .expect("creates");
+    for edit in [
+        Edit::Assign {
+            assignee: Some("tech1".into()),
+        },
+        Edit::SetPriority {
+            priority: Priority::Urgent,
+        },
+        Edit::AddNote {
+            text: "call first".into(),
+            internal: true,
+        },
+        Edit::TickChecklist {
+            item: "brief".into(),
+            done: true,
+        },
+        Edit::AddTag { tag: "vip".into() },
+    ] {
+        let (before, after) = forged(&mut doc, &dispatcher, edit);
+        assert_eq!(check_change(&dispatcher, &before, &after), Ok(()));
+    }
+    let tech = actor("tech1", Role::Technician);
+    for edit in [
+        Edit::SetStatus {
+            status: Status::Accepted,
+        },
+        Edit::AddPart {
+            sku: "P-1".into(),
+            qty: 2,
+        },
+        Edit::AddNote {
+            text: "on it".into(),
+            internal: false,
+        },
+    ] {
+        let (before, after) = forged(&mut doc, &tech, edit);
+        assert_eq!(check_change(&tech, &before, &after), Ok(()));
+    }
+}
+
+#[test]
+fn a_note_is_judged_against_the_ticket_its_author_saw() {
+    let dispatcher = actor("d1", Role::Dispatcher);
+    let tech = actor("tech1", Role::Technician);
+    let mut doc = TicketDocument::create(
+        "t3",
+        &dispatcher,
+        &NewTicket::titled(TicketKind::Repair, "Fix"),
+        ActorId::random(),
+        1,
+    )
+    .expect("creates");
+    forged(
+        &mut doc,
+        &dispatcher,
+        Edit::Assign {
+            assignee: Some("tech1".into()),
+        },
+    );
+    let seen_by_tech = doc.view().expect("view");
+    let mut offline = TicketDocument::load(&doc.save()).expect("copy");
+    let (_, with_note) = forged(
+        &mut offline,
+        &tech,
+        Edit::AddNote {
+            text: "done offline".into(),
+            internal: false,
+        },
+    );
+    assert_eq!(check_change(&tech, &seen_by_tech, &with_note), Ok(()));
+    // Meanwhile the dispatcher reassigned: against *that* view the same note is refused.
+    forged(
+        &mut doc,
+        &dispatcher,
+        Edit::Assign {
+            assignee: Some("tech2".into()),
+        },
+    );
+    let reassigned = doc.view().expect("view");
+    let mut late = TicketDocument::load(&doc.save()).expect("copy");
+    let (_, late_note) = forged(
+        &mut late,
+        &tech,
+        Edit::AddNote {
+            text: "late".into(),
+            internal: false,
+        },
+    );
+    assert!(check_change(&tech, &reassigned, &late_note).is_err());
+}
+
+#[test]
+fn forged_authors_history_rewrites_and_server_fields_are_refused() {
+    let dispatcher = actor("d1", Role::Dispatcher);
+    let agent = actor("a1", Role::Agent);
+    let mut doc = TicketDocument::create(
+        "t4",
+        &dispatcher,
+        &NewTicket::titled(TicketKind::Repair, "Fix"),
+        ActorId::random(),
+        1,
+    )
+    .expect("creates");
+    // A note written "as" the dispatcher by the agent's device.
+    let (before, after) = forged(
+        &mut doc,
+        &dispatcher,
+        Edit::AddNote {
+            text: "x".into(),
+            internal: false,
+        },
+    );
+    assert!(matches!(
+        check_change(&agent, &before, &after),
+        Err(Refusal::Forbidden { .. })
+    ));
+
+    let before = doc.view().expect("view");
+    let raw = doc.raw_mut();
+    raw.put(ROOT, "number", "FW-999999").expect("put");
+    raw.commit();
+    assert!(
+        check_change(&agent, &before, &doc.view().expect("view")).is_err(),
+        "numbers are the server's"
+    );
+
+    let before = doc.view().expect("view");
+    let raw = doc.raw_mut();
+    let events = raw.get(ROOT, "events").expect("get").expect("events").1;
+    raw.delete(&events, 0_usize).expect("delete");
+    raw.commit();
+    assert!(
+        check_change(&agent, &before, &doc.view().expect("view")).is_err(),
+        "history only grows"
+    );
+}
+
+fn photo(sha: char) -> NewAttachment {
+    NewAttachment {
+        sha256: sha.to_string().repeat(64),
+        thumb: Some("f".repeat(64)),
+        mime: "image/jpeg".into(),
+        bytes: 120_000,
+        width: 1920,
+        height: 1080,
+        captured_at: Some(1_700_000_000_000),
+        location: Some(LocationFix {
+            lat: 31.2,
+            lon: 121.5,
+            accuracy_m: Some(5.0),
+            at: None,
+        }),
+    }
+}
+
+#[test]
+fn reporters_and_the_assignee_attach_photos_and_nobody_rewrites_them() {
+    let rider = actor("r1", Role::Rider);
+    let mut doc = help_request(&rider);
+    let (before, after) = forged(
+        &mut doc,
+        &rider,
+        Edit::Attach {
+            attachment: photo('a'),
+        },
+    );
+    assert_eq!(check_change(&rider, &before, &after), Ok(()));
+    assert_eq!(after.attachments.len(), 1);
+    assert_eq!(after.attachments[0].lat, Some(31.2));
+
+    // Another rider cannot see the ticket, so cannot attach to it.
+    let other = actor("r2", Role::Rider);
+    let (before, after) = forged(
+        &mut doc,
+        &other,
+        Edit::Attach {
+            attachment: photo('b'),
+        },
+    );
+    assert!(check_change(&other, &before, &after).is_err());
+
+    // A filed attachment is not rewritten, not even by the back office.
+    let agent = actor("a1", Role::Agent);
+    let before = doc.view().expect("view");
+    let raw = doc.raw_mut();
+    let map = raw.get(ROOT, "attachments").expect("get").expect("map").1;
+    let filed = raw
+        .get(&map, "a".repeat(64).as_str())
+        .expect("get")
+        .expect("filed")
+        .1;
+    raw.put(&filed, "width", 1_i64).expect("put");
+    raw.commit();
+    assert!(check_change(&agent, &before, &doc.view().expect("view")).is_err());
+
+    // Nor attached in someone else's name.
+    let mut doc = help_request(&rider);
+    let (before, after) = forged(
+        &mut doc,
+        &rider,
+        Edit::Attach {
+            attachment: photo('c'),
+        },
+    );
+    assert!(check_change(&agent, &before, &after).is_err());
+}
+
+#[test]
+fn attachments_with_bad_names_or_sizes_are_refused() {
+    let rider = actor("r1", Role::Rider);
+    let ticket = help_request(&rider).view().expect("view");
+    let bad = [
+        NewAttachment {
+            sha256: "../../etc/passwd".into(),
+            ..photo('a')
+        },
+        NewAttachment {
+            thumb: Some("XYZ".into()),
+            ..photo('a')
+        },
+        NewAttachment {
+            mime: "text/html".into(),
+            ..photo('a')
+        },
+        NewAttachment {
+            bytes: 0,
+            ..photo('a')
+        },
+        NewAttachment {
+            width: 0,
+            ..photo('a')
+        },
+        NewAttachment {
+            location: Some(LocationFix {
+                lat: 95.0,
+                lon: 0.0,
+                accuracy_m: None,
+                at: None,
+            }),
+            ..photo('a')
+        },
+    ];
+    for attachment in bad {
+        assert!(
+            matches!(
+                super::check_edit(&rider, &ticket, &Edit::Attach { attachment }),
+                Err(Refusal::Invalid { .. } | Refusal::Location(_))
+            ),
+            "accepted a bad attachment"
+        );
+    }
+}
+
+#[test]
+fn only_the_assigned_technician_records_an_arrival() {
+    let dispatcher = actor("d1", Role::Dispatcher);
+    let tech = actor("tech1", Role::Technician);
+    let rider = actor("r1", Role::Rider);
+    let mut doc = help_request(&rider);
+    forged(
+        &mut doc,
+        &dispatcher,
+        Edit::Assign {
+            assignee: Some("tech1".into()),
+        },
+    );
+    let (before, after) = forged(&mut doc, &tech, Edit::RecordArrival { distance_m: 12 });
+    assert_eq!(check_change(&tech, &before, &after), Ok(()));
+    assert!(
+        after.events.iter().any(|e| e.kind == ARRIVED_ON_SITE
+            && e.data.get("distance_m").map(String::as_str) == Some("12"))
+    );
+    let (before, after) = forged(&mut doc, &rider, Edit::RecordArrival { distance_m: 3 });
+    assert!(check_change(&rider, &before, &after).is_err());
+}
+
+#[test]
+fn a_creation_carrying_history_or_work_is_refused() {
+    let rider = actor("r1", Role::Rider);
+    let mut doc = help_request(&rider);
+    {
+        // A forged past: the ticket "was" resolved before it existed on the server.
+        let raw = doc.raw_mut();
+        let events = raw.get(ROOT, "events").expect("get").expect("events").1;
+        let event = raw
+            .insert_object(&events, 1, automerge::ObjType::Map)
+            .expect("event");
+        raw.put(&event, "type", "status_changed").expect("put");
+        raw.put(&event, "by", "r1").expect("put");
+        raw.commit();
+    }
+    assert!(matches!(
+        check_creation(&rider, &doc.view().expect("view")),
+        Err(Refusal::Forbidden { .. })
+    ));
+    let mut doc = help_request(&rider);
+    {
+        let raw = doc.raw_mut();
+        let custom = raw.get(ROOT, "custom").expect("get").expect("custom").1;
+        raw.put(&custom, "sap", "x").expect("put");
+        raw.commit();
+    }
+    assert!(check_creation(&rider, &doc.view().expect("view")).is_err());
+    let agent = actor("a1", Role::Agent);
+    let mut doc = TicketDocument::create(
+        "t9",
+        &agent,
+        &NewTicket::titled(TicketKind::Repair, "Fix"),
+        ActorId::random(),
+        1,
+    )
+    .expect("creates");
+    {
+        let raw = doc.raw_mut();
+        let custom = raw.get(ROOT, "custom").expect("get").expect("custom").1;
+        raw.put(&custom, "sap", "4711").expect("put");
+        raw.commit();
+    }
+    assert_eq!(check_creation(&agent, &doc.view().expect("view")), Ok(()));
+}

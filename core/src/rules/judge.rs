@@ -1,0 +1,456 @@
+//! Judging one pushed change the way the server does, as plain functions over a document and a
+//! change — no store, no HTTP, no clock: the server's push (`server/src/sync/push.rs`) and the fuzz
+//! target (`fuzz/`) call these, so what is fuzzed is what is served. The steps and codes are those
+//! of `docs/sync-protocol.md`, "Push".
+
+use automerge::ActorId;
+
+use crate::model::Actor;
+use crate::sync::protocol::RejectCode;
+use crate::ticket::limits::{self, LimitError};
+use crate::ticket::{Change, DocumentError, EncodedError, Ticket, TicketDocument};
+
+use super::changes::{check_change, check_creation};
+use super::merged::check_merged;
+use super::{Refusal, can_see};
+
+/// Why a change was refused, as the sync protocol reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub code: RejectCode,
+    /// For the user; names the rule or limit, never ticket contents.
+    pub message: String,
+}
+
+impl Refused {
+    fn new(code: RejectCode, message: impl Into<String>) -> Self {
+        Refused {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn malformed(message: &str) -> Self {
+        Refused::new(RejectCode::Malformed, message)
+    }
+
+    fn limit(error: &LimitError) -> Self {
+        match error {
+            // A broken numbering or shape is a malformed change, not a big one.
+            LimitError::Sequence | LimitError::Shape => {
+                Refused::new(RejectCode::Malformed, error.to_string())
+            }
+            _ => Refused::new(RejectCode::TooLarge, error.to_string()),
+        }
+    }
+
+    /// A document error met while judging: a limit, or `otherwise` for anything else.
+    fn document(error: &DocumentError, otherwise: &str) -> Self {
+        match error {
+            DocumentError::Limit(limit) => Refused::limit(limit),
+            _ => Refused::malformed(otherwise),
+        }
+    }
+}
+
+impl From<Refusal> for Refused {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::OtherTenant => Refused::new(
+                RejectCode::NotVisible,
+                "the ticket belongs to another tenant",
+            ),
+            other => Refused::new(RejectCode::Forbidden, other.to_string()),
+        }
+    }
+}
+
+/// Step 1: the bytes as one Automerge change, within the change limits, checked before Automerge
+/// parses them (`ticket::decode_change`).
+pub fn decode_change(bytes: &[u8]) -> Result<Change, Refused> {
+    crate::ticket::decode_change(bytes).map_err(|e| match e {
+        EncodedError::Limit(limit) => Refused::limit(&limit),
+        EncodedError::NotAChange => Refused::malformed("the bytes are not an Automerge change"),
+    })
+}
+
+/// What judging a change costs, for the per-push budget (`limits::MAX_PUSH_OPS`): its own
+/// operations, plus the document's once (it is saved and loaded to prove it storable), and once
+/// more when the change builds on an older version (the server rebuilds that version to see
+/// what the author saw).
+pub fn judging_cost(doc: &mut TicketDocument, change: &Change) -> usize {
+    let own = change.len().max(1);
+    let whole = usize::try_from(doc.ops()).unwrap_or(usize::MAX);
+    let rebuilt = if builds_on_heads(doc, change) {
+        0
+    } else {
+        whole
+    };
+    own.saturating_add(whole).saturating_add(rebuilt)
+}
+
+fn builds_on_heads(doc: &mut TicketDocument, change: &Change) -> bool {
+    let mut deps = change.deps().to_vec();
+    deps.sort_unstable();
+    deps == doc.heads()
+}
+
+/// Runs a judgement whose Automerge calls see hostile data: a panic inside Automerge becomes a
+/// refusal of this change instead of failing the whole push (the documents it touched are forks,
+/// dropped with it).
+fn guarded<T>(judge: impl FnOnce() -> Result<T, Refused>) -> Result<T, Refused> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(judge)).unwrap_or_else(|_| {
+        tracing::warn!("judging a change panicked inside Automerge; refused as malformed");
+        Err(Refused::malformed(
+            "the change cannot be applied to the ticket safely",
+        ))
+    })
+}
+
+/// What the server stores must load again: the document is saved and loaded once, so a change
+/// Automerge accepts but cannot encode (or decode) back is refused here, not found at commit.
+fn check_storable(doc: &mut TicketDocument) -> Result<(), Refused> {
+    const UNSTORABLE: &str = "the change leaves a ticket that cannot be stored";
+    let saved = doc.save();
+    TicketDocument::load(&saved).map_err(|e| Refused::document(&e, UNSTORABLE))?;
+    Ok(())
+}
+
+/// Steps 4–6 for a change with no dependencies, which creates ticket `ticket_id`: on acceptance,
+/// the new document (authored further by `doc_actor`) and its view.
+pub fn judge_creation(
+    actor: &Actor,
+    ticket_id: &str,
+    change: &Change,
+    doc_actor: ActorId,
+) -> Result<(TicketDocument, Ticket), Refused> {
+    guarded(|| creation(actor, ticket_id, change, doc_actor))
+}
+
+fn creation(
+    actor: &Actor,
+    ticket_id: &str,
+    change: &Change,
+    doc_actor: ActorId,
+) -> Result<(TicketDocument, Ticket), Refused> {
+    if !change.deps().is_empty() {
+        return Err(Refused::new(
+            RejectCode::MissingDependencies,
+            "the change builds on changes the server does not have; send those first",
+        ));
+    }
+    if change.seq() != 1 || change.start_op().get() != 1 {
+        return Err(Refused::malformed(
+            "a ticket's first change starts at sequence 1 and operation 1",
+        ));
+    }
+    let mut doc = TicketDocument::empty(doc_actor);
+    doc.apply_changes(vec![change.clone()])
+        .map_err(|e| Refused::document(&e, "the change does not make a ticket"))?;
+    let view = doc
+        .view()
+        .map_err(|e| Refused::document(&e, "the change does not make a ticket"))?;
+    if view.id != ticket_id {
+        return Err(Refused::malformed(
+            "the change is filed under the wrong ticket",
+        ));
+    }
+    doc.check_limits(true)
+        .map_err(|e| Refused::document(&e, "the change does not make a ticket"))?;
+    check_creation(actor, &view)?;
+    check_storable(&mut doc)?;
+    Ok((doc, view))
+}
+
+/// Steps 4–6 for a change to ticket `doc`, whose merged view everyone reads now is `current`.
+/// The change is judged as its author saw the ticket (the document at its dependencies) and by
+/// its effect on `current`; on acceptance it is applied to `doc` and the new merged view returned.
+/// On refusal `doc` is unchanged.
+pub fn judge_edit(
+    actor: &Actor,
+    doc: &mut TicketDocument,
+    current: &Ticket,
+    change: &Change,
+) -> Result<Ticket, Refused> {
+    guarded(|| edit(actor, doc, current, change))
+}
+
+fn edit(
+    actor: &Actor,
+    doc: &mut TicketDocument,
+    current: &Ticket,
+    change: &Change,
+) -> Result<Ticket, Refused> {
+    if change.deps().is_empty() {
+        // A second root would write every field concurrently with the real creation.
+        return Err(Refused::new(
+            RejectCode::Forbidden,
+            "the ticket exists already; a change to it must build on it",
+        ));
+    }
+    if change.deps().iter().any(|dep| !doc.has_change(dep)) {
+        return Err(Refused::new(
+            RejectCode::MissingDependencies,
+            "the change builds on changes the server does not have; send those first",
+        ));
+    }
+    // Sizes first: they cost nothing to check, and everything after costs the document.
+    let history = doc.history_bytes();
+    limits::check_ticket_size(
+        doc.ops() + change.len() as u64,
+        history + change.raw_bytes().len(),
+    )
+    .and_then(|()| limits::check_change_count(doc.changes() + 1))
+    .map_err(|e| Refused::limit(&e))?;
+    let author = change.actor_id().clone();
+    let seq = doc.changes_by(&author) + 1;
+    if change.seq() != seq {
+        return Err(Refused::malformed(
+            "the change's sequence number does not follow its author's previous change",
+        ));
+    }
+    let on_heads = builds_on_heads(doc, change);
+    let mut as_seen = if on_heads {
+        doc.fork()
+    } else {
+        doc.fork_at(change.deps()).map_err(|_| {
+            Refused::malformed("the change's dependencies are not a version of the ticket")
+        })?
+    };
+    if as_seen.changes_by(&author) + 1 != seq {
+        return Err(Refused::malformed(
+            "the change does not build on its author's previous change",
+        ));
+    }
+    if change.start_op().get() != as_seen.next_op() {
+        return Err(Refused::malformed(
+            "the change's startOp is not one past the last operation of the version it builds on",
+        ));
+    }
+    let before = as_seen.view().map_err(|e| {
+        Refused::document(
+            &e,
+            "the change's dependencies are not a version of the ticket",
+        )
+    })?;
+    if !can_see(actor, &before) {
+        return Err(Refused::new(
+            RejectCode::NotVisible,
+            "the ticket was not visible to this user when the change was made",
+        ));
+    }
+    const UNREADABLE: &str = "the change does not leave a readable ticket";
+    as_seen
+        .apply_changes(vec![change.clone()])
+        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    let after = as_seen
+        .view()
+        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    let mut merged = if on_heads {
+        as_seen
+    } else {
+        let mut merged = doc.fork();
+        merged
+            .apply_changes(vec![change.clone()])
+            .map_err(|e| Refused::document(&e, UNREADABLE))?;
+        merged
+    };
+    merged
+        .check_limits(true)
+        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    let merged_view = merged
+        .view()
+        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    check_change(actor, &before, &after)?;
+    check_merged(actor, current, &merged_view)?;
+    check_storable(&mut merged)?;
+    merged.set_actor(doc.actor());
+    *doc = merged;
+    Ok(merged_view)
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+
+    use super::*;
+    use crate::model::{Role, Status};
+    use crate::ticket::{Edit, NewTicket};
+
+    fn rider() -> Actor {
+        Actor {
+            tenant: "acme".into(),
+            user_id: "r1".into(),
+            role: Role::Rider,
+            name: None,
+            team: None,
+        }
+    }
+
+    /// The server's copy of a rider's help request, and the rider's device copy.
+    fn server_and_device() -> (TicketDocument, TicketDocument) {
+        let new = NewTicket::help_request(None, None, Some("help".into()));
+        let device = ActorId::random();
+        let mut phone = TicketDocument::create("t1", &rider(), &new, device, 1).expect("doc");
+        let creation = phone.changes_since(&[]).remove(0);
+        let (server, _) = judge_creation(&rider(), "t1", &creation, ActorId::random())
+            .expect("an honest creation passes");
+        (server, phone)
+    }
+
+    fn edit(phone: &mut TicketDocument, edit: Edit) -> Change {
+        let view = phone.view().expect("view");
+        phone
+            .apply(&view, &edit, &rider(), 2)
+            .expect("applies")
+            .expect("a change")
+    }
+
+    #[test]
+    fn an_honest_edit_passes_and_lands_in_the_document() {
+        let (mut server, mut phone) = server_and_device();
+        let note = edit(
+            &mut phone,
+            Edit::AddNote {
+                text: "still here".into(),
+                internal: false,
+            },
+        );
+        let current = server.view().expect("view");
+        let merged = judge_edit(&rider(), &mut server, &current, &note).expect("accepted");
+        assert_eq!(merged.notes.len(), 2);
+        assert!(server.has_change(&note.hash()));
+    }
+
+    #[test]
+    fn start_op_and_seq_must_be_what_the_dependencies_give() {
+        let (mut server, mut phone) = server_and_device();
+        let cancel = edit(
+            &mut phone,
+            Edit::SetStatus {
+                status: Status::Cancelled,
+            },
+        );
+        let current = server.view().expect("view");
+        for (start_op, seq) in [
+            (cancel.start_op().get() + 1, cancel.seq()),
+            (10_000_000, cancel.seq()),
+            (cancel.start_op().get(), cancel.seq() + 5),
+            (cancel.start_op().get(), 0),
+        ] {
+            let mut forged = cancel.decode();
+            forged.start_op = std::num::NonZeroU64::new(start_op).expect("non-zero");
+            forged.seq = seq;
+            let forged = Change::from(forged);
+            let refused = judge_edit(&rider(), &mut server, &current, &forged)
+                .expect_err("numbered otherwise than its dependencies allow");
+            assert_eq!(refused.code, RejectCode::Malformed, "{refused:?}");
+            assert!(
+                !server.has_change(&forged.hash()),
+                "refusals change nothing"
+            );
+        }
+        assert!(judge_edit(&rider(), &mut server, &current, &cancel).is_ok());
+    }
+
+    #[test]
+    fn a_change_referring_to_an_author_the_ticket_lacks_is_malformed_not_a_panic() {
+        // Found by the fuzz target: Automerge applied such a change, then panicked saving it.
+        let (mut server, mut phone) = server_and_device();
+        let base = phone.heads();
+        let mut other = phone.fork();
+        other.set_actor(ActorId::random());
+        let aside = edit(
+            &mut other,
+            Edit::SetPriority {
+                priority: crate::model::Priority::Low,
+            },
+        );
+        phone.apply_changes(vec![aside]).expect("merges");
+        let reply = edit(
+            &mut phone,
+            Edit::SetStatus {
+                status: Status::Cancelled,
+            },
+        );
+        // The reply's cancel event goes after the other device's priority event: it refers to an
+        // operation of that device. Claiming only the base as its dependency hides that device.
+        let mut forged = reply.decode();
+        forged.deps = base;
+        let forged = Change::from(forged);
+        assert!(!forged.other_actor_ids().is_empty());
+        let current = server.view().expect("view");
+        let refused = judge_edit(&rider(), &mut server, &current, &forged).expect_err("refused");
+        assert_eq!(refused.code, RejectCode::Malformed, "{refused:?}");
+        let mut device = server.fork();
+        assert!(device.apply_changes(vec![forged]).is_err());
+        let _ = device.save();
+    }
+
+    #[test]
+    fn an_operation_with_the_wrong_kind_of_key_is_malformed_not_a_panic() {
+        // Found by the fuzz target: Automerge applied a name written into a list, then panicked
+        // comparing keys. The change is rewritten through its serde form, as a client could.
+        let (mut server, mut phone) = server_and_device();
+        let note = edit(
+            &mut phone,
+            Edit::AddNote {
+                text: "x".into(),
+                internal: false,
+            },
+        );
+        let mut json = serde_json::to_value(note.decode()).expect("serde form");
+        let insert = json["ops"]
+            .as_array_mut()
+            .expect("ops")
+            .iter_mut()
+            .find(|op| op.get("elemId").is_some())
+            .expect("the note's insertion into the notes list");
+        let fields = insert.as_object_mut().expect("an object");
+        fields.remove("elemId");
+        fields.remove("insert");
+        fields.insert("key".into(), "oops".into());
+        let forged: automerge::ExpandedChange =
+            serde_json::from_value(json).expect("still a change");
+        let forged = Change::from(forged);
+        let current = server.view().expect("view");
+        let refused = judge_edit(&rider(), &mut server, &current, &forged).expect_err("refused");
+        assert_eq!(refused.code, RejectCode::Malformed, "{refused:?}");
+        assert!(server.fork().apply_changes(vec![forged]).is_err());
+    }
+
+    #[test]
+    fn limits_are_too_large_and_compressed_chunks_malformed() {
+        let (mut server, mut phone) = server_and_device();
+        let deep = {
+            let raw = phone.raw_mut();
+            let mut obj = raw
+                .put_object(automerge::ROOT, "x_future", automerge::ObjType::Map)
+                .expect("put");
+            for _ in 0..3_000 {
+                obj = raw
+                    .put_object(&obj, "k", automerge::ObjType::Map)
+                    .expect("nest");
+            }
+            raw.commit();
+            raw.get_last_local_change().expect("change").clone()
+        };
+        let bytes = deep.raw_bytes().to_vec();
+        let decoded = decode_change(&bytes).expect("3,000 operations decode");
+        let current = server.view().expect("view");
+        let refused = judge_edit(&rider(), &mut server, &current, &decoded).expect_err("too deep");
+        assert_eq!(refused.code, RejectCode::TooLarge);
+        assert!(
+            refused.message.contains("levels deep"),
+            "{}",
+            refused.message
+        );
+
+        let mut compressible = deep.clone();
+        let compressed = compressible.bytes().to_vec();
+        assert_eq!(
+            decode_change(&compressed).map(|c| c.len()),
+            Err(Refused::malformed("the bytes are not an Automerge change"))
+        );
+    }
+}
