@@ -14,9 +14,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError, TicketStore};
-pub use crate::sync::blob_protocol::sha256_hex;
-use crate::sync::blob_protocol::{BlobKind, is_sha256_hex};
 use crate::ticket::Ticket;
+pub use fieldwork_protocol::blobs::sha256_hex;
+use fieldwork_protocol::blobs::{BlobKind, is_sha256_hex};
 
 /// One file of the upload queue, as the status screen shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use super::SyncError;
 use super::backoff::RetryPolicy;
 use super::blob_client::Download;
-use super::blob_protocol::{ByteRange, MAX_BLOB_BYTES, UPLOAD_CHUNK_BYTES, UploadMetadata};
 use super::client::ServerClient;
 use crate::clock::Clock;
 use crate::store::{DownloadJob, TicketStore, UploadJob};
+use fieldwork_protocol::blobs::{ByteRange, MAX_BLOB_BYTES, UPLOAD_CHUNK_BYTES, UploadMetadata};
 
 /// How far apart a failing file's attempts are spaced: longer than ticket sync's, since a file
 /// that failed is usually waiting on something slow to change (the network, the server's disk).

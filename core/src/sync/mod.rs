@@ -1,15 +1,13 @@
-//! Sync with the Fieldwork server: the protocol's wire types ([`protocol`]), the HTTP transport
-//! ([`client`]), the engine that drives rounds ([`engine`]) and its background runner
-//! ([`background`]); photo files travel on their own lane ([`lane`], over [`blob_protocol`]).
+//! Sync with the Fieldwork server over the wire contract of `fieldwork-protocol`: the HTTP
+//! transport ([`client`]), the engine that drives rounds ([`engine`]) and its background runner
+//! ([`background`]); photo files travel on their own lane ([`lane`], [`blob_client`]).
 
 pub mod background;
 pub mod backoff;
 pub mod blob_client;
-pub mod blob_protocol;
 pub mod client;
 pub mod engine;
 pub mod lane;
-pub mod protocol;
 
 pub use backoff::RetryPolicy;
 pub use engine::{RoundReport, SyncEngine, SyncReport, SyncState, SyncStatus};

@@ -14,9 +14,9 @@ use crate::location::{LocationFix, arrival_distance};
 use crate::model::Role;
 use crate::photo::{self, MIME_JPEG, PhotoOptions, ProcessedPhoto};
 use crate::rules;
-use crate::sync::blob_protocol::BlobKind;
-use crate::sync::protocol::{POSITION_MIN_INTERVAL_MS, PositionReport};
 use crate::ticket::{Edit, NewAttachment, Ticket};
+use fieldwork_protocol::blobs::BlobKind;
+use fieldwork_protocol::sync::{POSITION_MIN_INTERVAL_MS, PositionReport};
 
 /// What a location fix did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
