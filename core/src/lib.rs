@@ -9,6 +9,7 @@
 //! - [`location`]: validation of location fixes and arrival on site.
 //! - [`search`]: search terms for Chinese and English text (full-text indexes and matching).
 //! - [`clock`]: the time source, settable in tests.
+//! - [`error_kind`]: [`ErrorKind`], how every error is classified for the CLI and the FFI.
 //! - [`migrate`]: the SQLite migration runner (the device store and the server's SQLite backend).
 //!
 //! With the `device` feature (on by default; the server builds without it):
@@ -21,6 +22,7 @@
 
 pub mod bundle;
 pub mod clock;
+pub mod error_kind;
 pub mod location;
 pub mod migrate;
 pub use fieldwork_protocol::model;
@@ -35,6 +37,7 @@ pub mod sync;
 pub mod ticket;
 
 pub use clock::{Clock, SystemClock};
+pub use error_kind::ErrorKind;
 pub use model::{Actor, Channel, Priority, Role, Status, TicketKind};
 #[cfg(feature = "device")]
 pub use store::{StoreError, TicketStore};
