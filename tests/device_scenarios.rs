@@ -500,3 +500,62 @@ fn an_honest_bundle_shows_as_unverified_on_the_other_device() {
     assert_eq!(dispatcher.json(&["show", &id])["unverified_changes"], 0);
     assert_eq!(dispatcher.json(&["list"])[0]["unverified_changes"], 0);
 }
+
+#[test]
+fn exit_codes_follow_the_readme_for_each_kind_of_failure() {
+    let rider = Home::new("rider1", "rider");
+    let id = id_of(&rider.json(&["help", "--order", "ORD-1"]));
+    let code = |home: &Home, args: &[&str]| {
+        let out = home.run(args);
+        assert_ne!(out.status.code(), Some(101), "a panic: {out:?}");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    // 1: refused, bad input, nothing there.
+    assert_eq!(
+        code(&rider, &["update", &id, "--status", "resolved"]).0,
+        Some(1)
+    );
+    assert_eq!(code(&rider, &["show", "ffffffff"]).0, Some(1));
+    assert_eq!(code(&rider, &["update", &id]).0, Some(1));
+
+    // 3: a damaged document. The store opens; reading that ticket fails, and says so.
+    let db = rider.path.join("fieldwork.db");
+    {
+        let conn = rusqlite::Connection::open(&db).expect("open the store");
+        conn.execute("UPDATE docs SET snapshot = x'00ff00ff'", [])
+            .expect("damage the document");
+        conn.execute("DELETE FROM doc_chunks", [])
+            .expect("and its chunks");
+    }
+    let (exit, stderr) = code(&rider, &["note", &id, "still here"]);
+    assert_eq!(exit, Some(3), "{stderr}");
+    assert!(stderr.contains("damaged"), "{stderr}");
+
+    // 3: a database written by a newer app.
+    let other = Home::new("rider2", "rider");
+    {
+        let conn = rusqlite::Connection::open(other.path.join("fieldwork.db")).expect("open");
+        conn.pragma_update(None, "user_version", 999)
+            .expect("a newer schema");
+    }
+    let (exit, stderr) = code(&other, &["list"]);
+    assert_eq!(exit, Some(3), "{stderr}");
+    assert!(stderr.contains("newer app"), "{stderr}");
+
+    // 3: the file system refuses (a bundle written into a directory that is a file).
+    let third = Home::new("rider3", "rider");
+    third.json(&["help"]);
+    let blocker = third.bundle("not-a-dir");
+    std::fs::write(&blocker, b"a file").expect("write");
+    let inside = blocker.join("out.fwb");
+    assert_eq!(
+        code(&third, &["export", "--out", path_str(&inside)]).0,
+        Some(3)
+    );
+
+    // 4 (the server cannot be reached) is shown with a real server in sync_scenarios.rs.
+}

@@ -10,11 +10,11 @@ use common::{Device, Phone, Server};
 use fieldwork_core::bundle::{Bundle, BundleTicket, ByteBuf, FORMAT};
 use fieldwork_core::sync::block_on;
 use fieldwork_core::sync::client::ServerClient;
-use fieldwork_core::sync::protocol::{
-    PROTOCOL_VERSION, PushChange, RejectCode, SyncRequest, SyncResponse,
-};
 use fieldwork_core::ticket::{ActorId, Change, NewTicket, TicketDocument};
 use fieldwork_core::{Actor, Role};
+use fieldwork_protocol::sync::{
+    PROTOCOL_VERSION, PushChange, RejectCode, SyncRequest, SyncResponse,
+};
 
 /// Nests maps `depth` levels deep under an unknown root key, as one change on `doc`.
 fn nested_change(doc: &mut AutoCommit, depth: usize) -> Change {

@@ -4,6 +4,7 @@
 //! the network, report a bug). Messages are the core's, which name the rule or the problem and
 //! never carry ticket contents, names or positions.
 
+use fieldwork_core::ErrorKind;
 use fieldwork_core::location::LocationError;
 use fieldwork_core::rules::Refusal;
 use fieldwork_core::store::StoreError;
@@ -49,16 +50,7 @@ pub enum FieldworkError {
 
 impl From<Refusal> for FieldworkError {
     fn from(refusal: Refusal) -> Self {
-        let message = refusal.to_string();
-        match refusal {
-            Refusal::Transition { .. }
-            | Refusal::Finished { .. }
-            | Refusal::Forbidden { .. }
-            | Refusal::CreateForbidden { .. }
-            | Refusal::OtherTenant => FieldworkError::NotAllowed(message),
-            Refusal::Invalid { .. } | Refusal::Location(_) => FieldworkError::InvalidInput(message),
-            Refusal::UnknownNote => FieldworkError::NotFound(message),
-        }
+        StoreError::Refused(refusal).into()
     }
 }
 
@@ -68,47 +60,37 @@ impl From<LocationError> for FieldworkError {
     }
 }
 
+impl FieldworkError {
+    /// The variant for a failure of `kind`, with the error's own message.
+    fn of_kind(kind: ErrorKind, message: String) -> Self {
+        match kind {
+            ErrorKind::Refused => FieldworkError::NotAllowed(message),
+            ErrorKind::BadInput => FieldworkError::InvalidInput(message),
+            ErrorKind::BadPhoto => FieldworkError::InvalidPhoto(message),
+            ErrorKind::NotFound => FieldworkError::NotFound(message),
+            ErrorKind::NotSignedIn => FieldworkError::NotLoggedIn(message),
+            ErrorKind::Storage => FieldworkError::Storage(message),
+            ErrorKind::Unreachable => FieldworkError::Offline(message),
+            ErrorKind::ServerBusy | ErrorKind::ServerRefused => FieldworkError::Server(message),
+            ErrorKind::Internal => FieldworkError::Internal(message),
+        }
+    }
+}
+
 impl From<StoreError> for FieldworkError {
     fn from(error: StoreError) -> Self {
-        let message = error.to_string();
-        match error {
-            StoreError::Refused(refusal) => refusal.into(),
-            StoreError::Location(location) => location.into(),
-            StoreError::UnknownTicket => FieldworkError::NotFound(message),
-            StoreError::AmbiguousId(_)
-            | StoreError::Bundle(_)
-            | StoreError::WrongTenant
-            | StoreError::IncompleteBundle(_)
-            | StoreError::PhotoFile(_) => FieldworkError::InvalidInput(message),
-            StoreError::Photo(_) => FieldworkError::InvalidPhoto(message),
-            StoreError::NotInitialised => FieldworkError::NotLoggedIn(message),
-            StoreError::AlreadyInitialised | StoreError::ImportRefused { .. } => {
-                FieldworkError::NotAllowed(message)
-            }
-            StoreError::ImportTooLarge(_) => FieldworkError::InvalidInput(message),
-            StoreError::Sqlite(_)
-            | StoreError::Document(_)
-            | StoreError::SchemaTooNew { .. }
-            | StoreError::Identity(_)
-            | StoreError::Files(_) => FieldworkError::Storage(message),
-        }
+        let message = match &error {
+            // The rule's own words, without the store's "not allowed:" in front.
+            StoreError::Refused(refusal) => refusal.to_string(),
+            other => other.to_string(),
+        };
+        FieldworkError::of_kind(error.kind(), message)
     }
 }
 
 impl From<SyncError> for FieldworkError {
     fn from(error: SyncError) -> Self {
-        let message = error.to_string();
-        match error {
-            SyncError::NotLoggedIn | SyncError::Unauthorized(_) => {
-                FieldworkError::NotLoggedIn(message)
-            }
-            SyncError::Offline(_) => FieldworkError::Offline(message),
-            SyncError::Server { .. } | SyncError::TryLater { .. } => {
-                FieldworkError::Server(message)
-            }
-            SyncError::Protocol(_) => FieldworkError::Internal(message),
-            SyncError::Store(store) => store.into(),
-        }
+        FieldworkError::of_kind(error.kind(), error.to_string())
     }
 }
 

@@ -4,7 +4,7 @@
 use fieldwork_core::model as core;
 use fieldwork_core::store::{ChangeOrigin as CoreOrigin, SortBy as CoreSort};
 use fieldwork_core::sync::SyncState as CoreSyncState;
-use fieldwork_core::sync::blob_protocol::BlobKind as CoreBlobKind;
+use fieldwork_protocol::blobs::BlobKind as CoreBlobKind;
 
 /// Declares an FFI enum with the same unit variants as a core enum, and `From` both ways, so a
 /// variant added in the core is a compile error here until it is mirrored.

@@ -5,8 +5,8 @@ use fieldwork_core::model::Actor;
 use fieldwork_core::photo::PhotoOptions;
 use fieldwork_core::store::{PendingUpload as CorePending, QuarantinedChange as CoreQuarantined};
 use fieldwork_core::sync::lane::LaneReport;
-use fieldwork_core::sync::protocol::UserInfo;
 use fieldwork_core::sync::{SyncReport as CoreReport, SyncStatus as CoreStatus};
+use fieldwork_protocol::sync::UserInfo;
 
 use crate::model::{BlobKind, Role, SyncState};
 

@@ -18,8 +18,8 @@ use clap::Args;
 use fieldwork_core::TicketKind;
 use fieldwork_core::sync::SyncEngine;
 use fieldwork_core::sync::client::ServerClient;
-use fieldwork_core::sync::protocol::{self, DeviceRegistration, LoginRequest};
 use fieldwork_core::ticket::{ActorId, Edit, NewTicket};
+use fieldwork_protocol::sync::{self as protocol, DeviceRegistration, LoginRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 

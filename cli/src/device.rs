@@ -10,7 +10,7 @@ use fieldwork_core::photo::PhotoOptions;
 use fieldwork_core::store::{ListQuery, SortBy, StoreError, TicketStore};
 use fieldwork_core::sync::{self, RetryPolicy, SyncEngine, SyncError};
 use fieldwork_core::ticket::{Edit, NewTicket};
-use fieldwork_core::{Actor, Priority, Role, Status, TicketKind};
+use fieldwork_core::{Actor, ErrorKind, Priority, Role, Status, TicketKind};
 
 use crate::output;
 
@@ -272,17 +272,33 @@ pub enum CliError {
 }
 
 impl CliError {
-    /// 1 for refusals and bad input, 3 for a broken device or file system, 4 when the server
-    /// cannot be reached (changes stay queued).
-    pub fn exit_code(&self) -> u8 {
+    /// What kind of failure this is ([`ErrorKind`], shared with the FFI).
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            CliError::Store(e) if !e.is_refusal() => match e {
-                StoreError::Sqlite(_) | StoreError::Identity(_) => 3,
-                _ => 1,
-            },
-            CliError::File { .. } => 3,
-            CliError::Sync(e) if e.is_offline() => 4,
-            _ => 1,
+            CliError::Store(e) => e.kind(),
+            CliError::Sync(e) => e.kind(),
+            CliError::Bundle(_) | CliError::TooLarge(_) | CliError::NothingToDo => {
+                ErrorKind::BadInput
+            }
+            CliError::NoDevice(_) => ErrorKind::NotSignedIn,
+            CliError::File { .. } => ErrorKind::Storage,
+        }
+    }
+
+    /// The README's exit codes: 3 for a broken store or file system, 4 when the server cannot be
+    /// reached or asks to wait (changes stay queued), 1 for everything else — refusals, bad
+    /// input, a missing login, a server that says no.
+    pub fn exit_code(&self) -> u8 {
+        match self.kind() {
+            ErrorKind::Storage => 3,
+            ErrorKind::Unreachable | ErrorKind::ServerBusy => 4,
+            ErrorKind::Refused
+            | ErrorKind::BadInput
+            | ErrorKind::BadPhoto
+            | ErrorKind::NotFound
+            | ErrorKind::NotSignedIn
+            | ErrorKind::ServerRefused
+            | ErrorKind::Internal => 1,
         }
     }
 }

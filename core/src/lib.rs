@@ -1,28 +1,44 @@
-//! `fieldwork-core`: everything a Fieldwork device does without a UI.
+//! `fieldwork-core`: Fieldwork's ticket logic, and everything a device does without a UI.
 //!
-//! - [`model`]: the vocabulary (kinds, statuses, roles).
-//! - [`ticket`]: one Automerge document per ticket, its typed view and typed edits.
-//! - [`rules`]: the workflow and role rules, pure functions shared with the server.
-//! - [`store`]: the local SQLite store (documents, outbox, query index, photo files, sync state).
-//! - [`sync`]: the sync protocol's wire types, the HTTP client, the sync engine and the blob lane.
+//! Always built (what the server shares):
+//! - [`model`]: the vocabulary (kinds, statuses, roles), from the wire contract
+//!   (`fieldwork-protocol`, re-exported here).
+//! - [`ticket`]: one Automerge document per ticket, its typed view, typed edits and its limits.
+//! - [`rules`]: the workflow and role rules and the push judgement, pure functions.
 //! - [`bundle`]: change bundles for exchanging work without a server.
 //! - [`location`]: validation of location fixes and arrival on site.
-//! - [`clock`]: the time source, settable in tests.
-//! - [`photo`]: the photo pipeline (decode, orient, strip metadata, downscale, re-encode, hash).
 //! - [`search`]: search terms for Chinese and English text (full-text indexes and matching).
+//! - [`clock`]: the time source, settable in tests.
+//! - [`error_kind`]: [`ErrorKind`], how every error is classified for the CLI and the FFI.
+//! - [`migrate`]: the SQLite migration runner (the device store and the server's SQLite backend).
+//!
+//! With the `device` feature (on by default; the server builds without it):
+//! - [`store`]: the local SQLite store (documents, outbox, query index, photo files, sync state).
+//! - [`photo`]: the photo pipeline (decode, orient, strip metadata, downscale, re-encode, hash).
+//! - [`sync`]: the HTTP client, the sync engine and the blob lane, over `fieldwork-protocol`.
+//!
+//! The layers run one way: model, ticket and rules at the bottom; the store above them; sync on
+//! top. Nothing below imports from above.
 
 pub mod bundle;
 pub mod clock;
+pub mod error_kind;
 pub mod location;
-pub mod model;
+pub mod migrate;
+pub use fieldwork_protocol::model;
+#[cfg(feature = "device")]
 pub mod photo;
 pub mod rules;
 pub mod search;
+#[cfg(feature = "device")]
 pub mod store;
+#[cfg(feature = "device")]
 pub mod sync;
 pub mod ticket;
 
 pub use clock::{Clock, SystemClock};
+pub use error_kind::ErrorKind;
 pub use model::{Actor, Channel, Priority, Role, Status, TicketKind};
+#[cfg(feature = "device")]
 pub use store::{StoreError, TicketStore};
 pub use ticket::{Edit, NewTicket, Ticket, TicketDocument};

@@ -6,12 +6,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fieldwork_core::clock::{Clock, SystemClock};
 use fieldwork_core::location::LocationError;
-use fieldwork_core::sync::blob_protocol::{
+use fieldwork_core::ticket::DocumentError;
+use fieldwork_protocol::blobs::{
     self as blob, HASH_MISMATCH_STATUS, MAX_BLOB_BYTES, MAX_PATCH_BYTES, OFFSET_CONTENT_TYPE,
     TUS_VERSION,
 };
-use fieldwork_core::sync::protocol::{self, CONTENT_TYPE, ErrorBody, WireError};
-use fieldwork_core::ticket::DocumentError;
+use fieldwork_protocol::sync::{self as protocol, CONTENT_TYPE, ErrorBody, WireError};
 
 use crate::blobs::{MAX_OPEN_BYTES_PER_USER, MAX_OPEN_UPLOADS_PER_DEVICE};
 use crate::storage::{QuotaRefusal, QuotaScope};

@@ -6,8 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use fieldwork_core::Role;
 use fieldwork_core::location::LocationFix;
-use fieldwork_core::sync::protocol::{
-    self, POSITION_MIN_INTERVAL_MS, PositionReport, PositionsResponse, TechnicianPosition,
+use fieldwork_protocol::sync::{
+    self as protocol, POSITION_MIN_INTERVAL_MS, PositionReport, PositionsResponse,
+    TechnicianPosition,
 };
 
 use crate::auth::DeviceAuth;

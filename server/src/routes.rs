@@ -8,11 +8,11 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use fieldwork_core::sync::protocol::{
+use fieldwork_core::ticket::ActorId;
+use fieldwork_protocol::sync::{
     DeviceRegistration, DeviceSession, LoginRequest, MAX_REQUEST_BYTES, SyncRequest, SyncResponse,
     UserInfo,
 };
-use fieldwork_core::ticket::ActorId;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::decompression::RequestDecompressionLayer;

@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fieldwork_core::sync::protocol::{self, CONTENT_TYPE};
+use fieldwork_protocol::sync::{self as protocol, CONTENT_TYPE};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

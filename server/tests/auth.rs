@@ -4,10 +4,10 @@ mod support;
 
 use axum::http::StatusCode;
 use fieldwork_core::Role;
-use fieldwork_core::sync::protocol::{
-    self, DeviceRegistration, DeviceSession, LoginRequest, UserInfo,
-};
 use fieldwork_core::ticket::ActorId;
+use fieldwork_protocol::sync::{
+    self as protocol, DeviceRegistration, DeviceSession, LoginRequest, UserInfo,
+};
 use support::{Harness, PASSWORD};
 
 fn login(tenant: &str, user: &str, password: &str, actor: &ActorId) -> Vec<u8> {

@@ -13,9 +13,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use fieldwork_core::Role;
 use fieldwork_core::clock::ManualClock;
-use fieldwork_core::sync::blob_protocol::{MAX_BLOB_BYTES, MAX_PATCH_BYTES, OFFSET_CONTENT_TYPE};
-use fieldwork_core::sync::protocol::{self, DeviceRegistration, LoginRequest};
 use fieldwork_core::ticket::ActorId;
+use fieldwork_protocol::blobs::{MAX_BLOB_BYTES, MAX_PATCH_BYTES, OFFSET_CONTENT_TYPE};
+use fieldwork_protocol::sync::{self as protocol, DeviceRegistration, LoginRequest};
 use fieldwork_server::blobs::collect_now;
 use fieldwork_server::config::Quotas;
 use fieldwork_server::storage::TenantQuotas;
@@ -388,7 +388,7 @@ async fn a_user_may_register_only_so_many_devices_and_an_admin_frees_a_place() {
     assert_too_many_devices(&register_with_token(&h, &user).await);
 
     // A device already registered signs in again as itself.
-    let again: fieldwork_core::sync::protocol::DeviceSession =
+    let again: fieldwork_protocol::sync::DeviceSession =
         login_as(&h, &user, &first.actor_id).await.ok();
     assert_eq!(again.device_id, first.device_id);
 
@@ -424,7 +424,7 @@ async fn a_user_may_register_only_so_many_devices_and_an_admin_frees_a_place() {
             },
         )
         .expect("sets");
-    let back: fieldwork_core::sync::protocol::DeviceSession =
+    let back: fieldwork_protocol::sync::DeviceSession =
         login_as(&h, &user, &second.actor_id).await.ok();
     assert_eq!(back.device_id, second.device_id);
 

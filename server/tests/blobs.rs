@@ -10,12 +10,12 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use fieldwork_core::clock::ManualClock;
-use fieldwork_core::sync::blob_protocol::{
+use fieldwork_core::ticket::Edit;
+use fieldwork_core::{Role, Status};
+use fieldwork_protocol::blobs::{
     BlobKind, MAX_BLOB_BYTES, MAX_PATCH_BYTES, OFFSET_CONTENT_TYPE, UPLOAD_CHUNK_BYTES,
     UploadMetadata,
 };
-use fieldwork_core::ticket::Edit;
-use fieldwork_core::{Role, Status};
 use fieldwork_server::blobs::UPLOAD_TTL_MS;
 use support::tus::{
     attach, blob_rows, counters, create, download, head, header, help_request, metadata, offset_of,

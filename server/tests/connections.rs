@@ -7,10 +7,8 @@ use std::time::Duration;
 
 use fieldwork_core::Role;
 use fieldwork_core::sync::client::ServerClient;
-use fieldwork_core::sync::protocol::{
-    DeviceRegistration, LoginRequest, PROTOCOL_VERSION, SyncRequest,
-};
 use fieldwork_core::ticket::ActorId;
+use fieldwork_protocol::sync::{DeviceRegistration, LoginRequest, PROTOCOL_VERSION, SyncRequest};
 use fieldwork_server::admin::{Admin, NewUser};
 use fieldwork_server::{ConnectionLimits, Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -8,10 +8,10 @@ mod support;
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc, ScalarValue};
-use fieldwork_core::sync::protocol::{RejectCode, SyncResponse};
 use fieldwork_core::ticket::limits::{MAX_CHANGE_OPS, MAX_DEPTH};
 use fieldwork_core::ticket::{Change, Edit, NewTicket, TicketDocument};
 use fieldwork_core::{Priority, Role, Status};
+use fieldwork_protocol::sync::{RejectCode, SyncResponse};
 use support::{Device, Harness, User, repair, snapshots};
 
 /// Makes a change on the device's copy of `id` directly in Automerge, as a hostile client would,

@@ -13,8 +13,8 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use fieldwork_core::Role;
 use fieldwork_core::clock::{ManualClock, SystemClock};
-use fieldwork_core::sync::protocol::{self, DeviceRegistration, DeviceSession, LoginRequest};
 use fieldwork_core::ticket::ActorId;
+use fieldwork_protocol::sync::{self as protocol, DeviceRegistration, DeviceSession, LoginRequest};
 use fieldwork_server::LoginLimits;
 use support::{Harness, PASSWORD, Reply};
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use fieldwork_core::Role;
 use fieldwork_core::clock::ManualClock;
-use fieldwork_core::sync::protocol::{
-    self, POSITION_MIN_INTERVAL_MS, PositionReport, PositionsResponse,
+use fieldwork_protocol::sync::{
+    self as protocol, POSITION_MIN_INTERVAL_MS, PositionReport, PositionsResponse,
 };
 use support::Harness;
 

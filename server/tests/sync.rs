@@ -3,11 +3,11 @@
 
 mod support;
 
-use fieldwork_core::sync::protocol::{
-    self, ByteBuf, PullItem, PushChange, RejectCode, SyncResponse,
-};
 use fieldwork_core::ticket::{Edit, NewTicket};
 use fieldwork_core::{Priority, Role, Status};
+use fieldwork_protocol::sync::{
+    self as protocol, ByteBuf, PullItem, PushChange, RejectCode, SyncResponse,
+};
 use support::{Harness, repair, snapshots};
 
 #[tokio::test]

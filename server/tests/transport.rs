@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use fieldwork_core::Role;
-use fieldwork_core::sync::protocol::{self, MAX_REQUEST_BYTES, SyncResponse};
+use fieldwork_protocol::sync::{self as protocol, MAX_REQUEST_BYTES, SyncResponse};
 use fieldwork_server::{Server, ServerConfig};
 use flate2::Compression;
 use flate2::read::GzDecoder;

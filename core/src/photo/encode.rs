@@ -2,7 +2,7 @@
 //! sha256. The encoder writes only JFIF, tables and pixels: no metadata can survive into the
 //! output because none is ever handed to it.
 
-use crate::sync::blob_protocol::sha256_hex;
+use fieldwork_protocol::blobs::sha256_hex;
 use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
 
 use super::pixels::{Layout, Pixels};

@@ -362,7 +362,7 @@ fn same_input_gives_byte_identical_outputs_named_by_their_sha256() {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(image.sha256, expected);
-        assert!(crate::sync::blob_protocol::is_sha256_hex(&image.sha256));
+        assert!(fieldwork_protocol::blobs::is_sha256_hex(&image.sha256));
     }
     assert_ne!(first.full.sha256, first.thumb.sha256);
 }

@@ -6,9 +6,9 @@
 use automerge::ActorId;
 
 use crate::model::Actor;
-use crate::sync::protocol::RejectCode;
 use crate::ticket::limits::{self, LimitError};
 use crate::ticket::{Change, DocumentError, EncodedError, Ticket, TicketDocument};
+use fieldwork_protocol::sync::RejectCode;
 
 use super::changes::{check_change, check_creation};
 use super::merged::check_merged;

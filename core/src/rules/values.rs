@@ -1,7 +1,7 @@
 //! Limits on the values people type: lengths, ranges and non-empty text.
 
 use crate::location::LocationFix;
-use crate::sync::blob_protocol::{ALLOWED_MIME, MAX_BLOB_BYTES, is_sha256_hex};
+use fieldwork_protocol::blobs::{ALLOWED_MIME, MAX_BLOB_BYTES, is_sha256_hex};
 use std::collections::BTreeMap;
 
 use crate::ticket::{Edit, Event, NewAttachment, NewTicket, Ticket};

@@ -9,18 +9,6 @@ use crate::model::Status;
 
 use super::Refusal;
 
-impl Status {
-    /// Work is still going on: not resolved, closed or cancelled.
-    pub fn is_open(self) -> bool {
-        !matches!(self, Status::Resolved | Status::Closed | Status::Cancelled)
-    }
-
-    /// Waiting on someone else: the SLA resolution clock stops.
-    pub fn pauses_sla(self) -> bool {
-        matches!(self, Status::AwaitingParts | Status::AwaitingCustomer)
-    }
-}
-
 /// The statuses a ticket may move to by a status change from `from`.
 pub fn next_statuses(from: Status) -> &'static [Status] {
     use Status::*;

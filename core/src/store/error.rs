@@ -1,6 +1,7 @@
 //! The store's one error type. Messages say what went wrong and what to do, and never carry
 //! ticket contents, names or positions.
 
+use crate::ErrorKind;
 use crate::bundle::BundleError;
 use crate::location::LocationError;
 use crate::rules::Refusal;
@@ -60,20 +61,44 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// What kind of failure this is (the CLI's exit code and the FFI's error follow it).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::Refused(refusal) => match refusal {
+                Refusal::Invalid { .. } | Refusal::Location(_) => ErrorKind::BadInput,
+                Refusal::UnknownNote => ErrorKind::NotFound,
+                _ => ErrorKind::Refused,
+            },
+            StoreError::AlreadyInitialised | StoreError::ImportRefused { .. } => ErrorKind::Refused,
+            StoreError::Location(_)
+            | StoreError::Bundle(_)
+            | StoreError::AmbiguousId(_)
+            | StoreError::WrongTenant
+            | StoreError::IncompleteBundle(_)
+            | StoreError::ImportTooLarge(_)
+            | StoreError::PhotoFile(_) => ErrorKind::BadInput,
+            StoreError::Photo(_) => ErrorKind::BadPhoto,
+            StoreError::UnknownTicket => ErrorKind::NotFound,
+            StoreError::NotInitialised => ErrorKind::NotSignedIn,
+            StoreError::Document(error) => match error {
+                DocumentError::UnknownNote => ErrorKind::NotFound,
+                // An edit that would take the ticket beyond what a ticket may hold.
+                DocumentError::Limit(_) => ErrorKind::Refused,
+                // A stored document that cannot be read: the store is damaged.
+                DocumentError::Automerge(_)
+                | DocumentError::Missing(_)
+                | DocumentError::Malformed { .. } => ErrorKind::Storage,
+            },
+            StoreError::Sqlite(_)
+            | StoreError::SchemaTooNew { .. }
+            | StoreError::Files(_)
+            | StoreError::Identity(_) => ErrorKind::Storage,
+        }
+    }
+
     /// True when the user asked for something the rules or input checks refused (as opposed to a
-    /// broken device), so callers can pick a fitting exit code or UI message.
+    /// broken device): [`ErrorKind::is_users_to_fix`].
     pub fn is_refusal(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Refused(_)
-                | StoreError::Location(_)
-                | StoreError::Photo(_)
-                | StoreError::PhotoFile(_)
-                | StoreError::UnknownTicket
-                | StoreError::AmbiguousId(_)
-                | StoreError::WrongTenant
-                | StoreError::ImportRefused { .. }
-                | StoreError::ImportTooLarge(_)
-        )
+        self.kind().is_users_to_fix()
     }
 }

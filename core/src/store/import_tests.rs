@@ -8,8 +8,8 @@ use super::testkit::device;
 use super::*;
 use crate::bundle::{Bundle, BundleTicket, ByteBuf};
 use crate::model::{Status, TicketKind};
-use crate::sync::protocol::{PullItem, RejectCode, Rejection, SyncResponse};
 use crate::ticket::{ActorId, Change};
+use fieldwork_protocol::sync::{PullItem, RejectCode, Rejection, SyncResponse};
 
 fn response(rejected: Vec<Rejection>, items: Vec<PullItem>) -> SyncResponse {
     SyncResponse {

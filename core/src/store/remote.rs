@@ -7,8 +7,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError, TicketStore, persist, unverified};
-use crate::sync::protocol::{ByteBuf, PullItem, PushChange, SyncResponse};
 use crate::ticket::{Change, DocumentError, EncodedError, TicketDocument, decode_change};
+use fieldwork_protocol::sync::{ByteBuf, PullItem, PushChange, SyncResponse};
 
 /// The server this device is logged in to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,7 +155,7 @@ impl TicketStore {
             // The outbox has no index on `hash` (one less page to write per edit); the changes
             // answered are the oldest ones sent, so one ordered read maps their hashes to rows.
             let answered = response.accepted.len() + response.rejected.len();
-            let rows = outbox_rows_by_hash(tx, answered + crate::sync::protocol::MAX_CHANGES_PER_REQUEST)?;
+            let rows = outbox_rows_by_hash(tx, answered + fieldwork_protocol::sync::MAX_CHANGES_PER_REQUEST)?;
             for hash in &response.accepted {
                 if let Some(seq) = rows.get(hash) {
                     round.acknowledged += tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?.execute([seq])?;
@@ -436,8 +436,8 @@ mod tests {
 
     use super::*;
     use crate::model::{Actor, Role, TicketKind};
-    use crate::sync::protocol::{RejectCode, Rejection};
     use crate::ticket::{ActorId, Edit, NewTicket};
+    use fieldwork_protocol::sync::{RejectCode, Rejection};
 
     fn store(user: &str, role: Role) -> (tempfile::TempDir, TicketStore) {
         let dir = tempfile::tempdir().expect("dir");

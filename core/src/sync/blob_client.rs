@@ -7,12 +7,14 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, LOCATION, RANGE};
 use reqwest::{RequestBuilder, StatusCode};
 
 use super::SyncError;
-use super::blob_protocol::{
+use super::client::{ServerClient, describe, error_answer, retry_after_s};
+use fieldwork_protocol::blobs::{
     BLOBS_PATH, ByteRange, HASH_MISMATCH_STATUS, OFFSET_CONTENT_TYPE, TUS_VERSION, UploadMetadata,
     header,
 };
-use super::client::{ServerClient, describe, error_answer, retry_after_s};
-use super::protocol::{self, CONTENT_TYPE as CBOR, PositionReport, PositionsResponse};
+use fieldwork_protocol::sync::{
+    self as protocol, CONTENT_TYPE as CBOR, PositionReport, PositionsResponse,
+};
 
 /// A chunk has this long to reach the server (256 KiB at 64 kbit/s is ~33 s).
 const CHUNK_TIMEOUT: Duration = Duration::from_secs(60);

@@ -12,9 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::SyncError;
-use super::protocol::{
-    self, CONTENT_TYPE as CBOR, DeviceRegistration, DeviceSession, ErrorBody, LoginRequest,
-    SyncRequest, SyncResponse, UserInfo,
+use fieldwork_protocol::sync::{
+    self as protocol, CONTENT_TYPE as CBOR, DeviceRegistration, DeviceSession, ErrorBody,
+    LoginRequest, SyncRequest, SyncResponse, UserInfo,
 };
 
 /// Bodies smaller than this go uncompressed: gzip's header would eat the gain.

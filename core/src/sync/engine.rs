@@ -14,14 +14,14 @@ use super::SyncError;
 use super::backoff::RetryPolicy;
 use super::client::{ServerClient, Transfer};
 use super::lane::{self, LaneReport};
-use super::protocol::{
-    DeviceRegistration, DeviceSession, LoginRequest, MAX_CHANGES_PER_REQUEST, PROTOCOL_VERSION,
-    SyncRequest, UserInfo,
-};
 use crate::clock::{Clock, SystemClock};
 use crate::model::Actor;
 use crate::store::{ObserverHandle, Observers, PendingUpload, Session, TicketStore};
 use crate::ticket::ActorId;
+use fieldwork_protocol::sync::{
+    DeviceRegistration, DeviceSession, LoginRequest, MAX_CHANGES_PER_REQUEST, PROTOCOL_VERSION,
+    SyncRequest, UserInfo,
+};
 
 /// What the engine is doing, for the UI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

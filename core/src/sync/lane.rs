@@ -8,7 +8,6 @@
 //! - Thumbnails of attachments that arrived with tickets are fetched eagerly; full images on
 //!   demand ([`fetch_blob`]). Downloads resume from a partial file with `Range`.
 
-use std::io::Write;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -16,10 +15,10 @@ use serde::{Deserialize, Serialize};
 use super::SyncError;
 use super::backoff::RetryPolicy;
 use super::blob_client::Download;
-use super::blob_protocol::{ByteRange, MAX_BLOB_BYTES, UPLOAD_CHUNK_BYTES, UploadMetadata};
 use super::client::ServerClient;
 use crate::clock::Clock;
 use crate::store::{DownloadJob, TicketStore, UploadJob};
+use fieldwork_protocol::blobs::{ByteRange, MAX_BLOB_BYTES, UPLOAD_CHUNK_BYTES, UploadMetadata};
 
 /// How far apart a failing file's attempts are spaced: longer than ticket sync's, since a file
 /// that failed is usually waiting on something slow to change (the network, the server's disk).
@@ -175,8 +174,8 @@ async fn download(
     token: &str,
     sha256: &str,
 ) -> Result<(), SyncError> {
-    let part_path = store.partial_download_path(sha256);
-    let have = std::fs::metadata(&part_path).map_or(0, |m| m.len());
+    let mut part = store.partial_download(sha256)?;
+    let have = part.have();
     let range = (have > 0).then_some(ByteRange {
         start: have,
         end: MAX_BLOB_BYTES,
@@ -184,7 +183,7 @@ async fn download(
     let answer = match client.download_blob(token, sha256, range).await {
         Err(e @ SyncError::Server { status: 416, .. }) => {
             // The partial file is no prefix of the server's: start again from nothing.
-            let _ = std::fs::remove_file(&part_path);
+            part.discard();
             return Err(e);
         }
         other => other?,
@@ -201,38 +200,19 @@ async fn download(
             response, partial, ..
         } => (response, partial),
     };
-    let io = |e: std::io::Error| {
-        SyncError::Store(crate::store::StoreError::Files(format!(
-            "cannot save a downloaded file ({})",
-            e.kind()
-        )))
-    };
-    if let Some(dir) = part_path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(partial)
-        .truncate(!partial)
-        .open(&part_path)
-        .map_err(io)?;
-    let mut received = if partial { have } else { 0 };
+    part.begin(partial)?;
     while let Some(chunk) = response
         .chunk()
         .await
         .map_err(|e| SyncError::Offline(super::client::describe(&e)))?
     {
-        received += chunk.len() as u64;
-        if received > MAX_BLOB_BYTES {
-            drop(file);
-            let _ = std::fs::remove_file(&part_path);
+        if part.have() + chunk.len() as u64 > MAX_BLOB_BYTES {
+            part.discard();
             return Err(SyncError::Protocol("a downloaded file is too large".into()));
         }
-        file.write_all(&chunk).map_err(io)?;
+        part.append(&chunk)?;
     }
-    drop(file);
-    store.adopt_download(sha256, &part_path)?;
+    store.adopt_download(part)?;
     Ok(())
 }
 

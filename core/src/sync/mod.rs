@@ -1,19 +1,18 @@
-//! Sync with the Fieldwork server: the protocol's wire types ([`protocol`]), the HTTP transport
-//! ([`client`]), the engine that drives rounds ([`engine`]) and its background runner
-//! ([`background`]); photo files travel on their own lane ([`lane`], over [`blob_protocol`]).
+//! Sync with the Fieldwork server over the wire contract of `fieldwork-protocol`: the HTTP
+//! transport ([`client`]), the engine that drives rounds ([`engine`]) and its background runner
+//! ([`background`]); photo files travel on their own lane ([`lane`], [`blob_client`]).
 
 pub mod background;
 pub mod backoff;
 pub mod blob_client;
-pub mod blob_protocol;
 pub mod client;
 pub mod engine;
 pub mod lane;
-pub mod protocol;
 
 pub use backoff::RetryPolicy;
 pub use engine::{RoundReport, SyncEngine, SyncReport, SyncState, SyncStatus};
 
+use crate::ErrorKind;
 use crate::store::StoreError;
 
 /// Why a sync did not complete. Messages carry no personal data.
@@ -50,14 +49,24 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// What kind of failure this is (the CLI's exit code and the FFI's error follow it).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SyncError::NotLoggedIn | SyncError::Unauthorized(_) => ErrorKind::NotSignedIn,
+            SyncError::Offline(_) => ErrorKind::Unreachable,
+            SyncError::TryLater { .. } => ErrorKind::ServerBusy,
+            SyncError::Server { status, .. } if *status >= 500 || *status == 429 => {
+                ErrorKind::ServerBusy
+            }
+            SyncError::Server { .. } => ErrorKind::ServerRefused,
+            SyncError::Protocol(_) => ErrorKind::Internal,
+            SyncError::Store(error) => error.kind(),
+        }
+    }
+
     /// Worth retrying after a pause: the network, or the server having a bad moment.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            SyncError::Offline(_) => true,
-            SyncError::Server { status, .. } => *status >= 500 || *status == 429,
-            SyncError::TryLater { .. } => true,
-            _ => false,
-        }
+        matches!(self.kind(), ErrorKind::Unreachable | ErrorKind::ServerBusy)
     }
 
     /// How long the server asked to wait before the next try, if it said.
@@ -73,7 +82,7 @@ impl SyncError {
 
     /// The server could not be reached at all.
     pub fn is_offline(&self) -> bool {
-        matches!(self, SyncError::Offline(_))
+        self.kind() == ErrorKind::Unreachable
     }
 }
 
@@ -95,4 +104,69 @@ pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, SyncErro
         .build()
         .map_err(|e| SyncError::Protocol(format!("cannot start a runtime: {e}")))?;
     Ok(runtime.block_on(future))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(status: u16) -> SyncError {
+        SyncError::Server {
+            status,
+            code: "x".into(),
+            message: "x".into(),
+        }
+    }
+
+    #[test]
+    fn each_failure_has_one_kind_and_retries_follow_it() {
+        let cases = [
+            (SyncError::NotLoggedIn, ErrorKind::NotSignedIn, false),
+            (
+                SyncError::Unauthorized("revoked".into()),
+                ErrorKind::NotSignedIn,
+                false,
+            ),
+            (
+                SyncError::Offline("refused".into()),
+                ErrorKind::Unreachable,
+                true,
+            ),
+            (server(503), ErrorKind::ServerBusy, true),
+            (server(429), ErrorKind::ServerBusy, true),
+            (server(404), ErrorKind::ServerRefused, false),
+            (
+                SyncError::TryLater {
+                    status: 429,
+                    code: "too_many_attempts".into(),
+                    message: "wait".into(),
+                    retry_after_s: Some(40),
+                },
+                ErrorKind::ServerBusy,
+                true,
+            ),
+            (
+                SyncError::Protocol("garbage".into()),
+                ErrorKind::Internal,
+                false,
+            ),
+            (
+                SyncError::Store(StoreError::SchemaTooNew {
+                    found: 9,
+                    supported: 5,
+                }),
+                ErrorKind::Storage,
+                false,
+            ),
+            (
+                SyncError::Store(StoreError::UnknownTicket),
+                ErrorKind::NotFound,
+                false,
+            ),
+        ];
+        for (error, kind, retry) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+            assert_eq!(error.is_retryable(), retry, "{error}");
+        }
+    }
 }

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fieldwork_core::Actor;
-use fieldwork_core::sync::blob_protocol::{is_sha256_hex, parse_range};
+use fieldwork_protocol::blobs::{is_sha256_hex, parse_range};
 use tokio::sync::mpsc;
 
 use crate::auth::DeviceAuth;

@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, Method, header as http};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, head};
-use fieldwork_core::sync::blob_protocol::{BLOBS_PATH, TUS_VERSION, UPLOADS_PATH, header};
+use fieldwork_protocol::blobs::{BLOBS_PATH, TUS_VERSION, UPLOADS_PATH, header};
 
 use crate::error::AppError;
 use crate::state::AppState;

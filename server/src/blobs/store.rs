@@ -10,7 +10,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use fieldwork_core::sync::blob_protocol::is_sha256_hex;
+use fieldwork_protocol::blobs::is_sha256_hex;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;

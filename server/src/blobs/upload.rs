@@ -16,7 +16,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header as http};
 use axum::response::{IntoResponse, Response};
-use fieldwork_core::sync::blob_protocol::{
+use fieldwork_protocol::blobs::{
     MAX_BLOB_BYTES, MAX_PATCH_BYTES, OFFSET_CONTENT_TYPE, TUS_EXTENSIONS, TUS_VERSION,
     UPLOADS_PATH, UploadMetadata, header, is_sha256_hex,
 };

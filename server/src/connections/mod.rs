@@ -17,7 +17,7 @@ use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use fieldwork_core::clock::{Clock, SystemClock};
-use fieldwork_core::sync::protocol::{self, ErrorBody};
+use fieldwork_protocol::sync::{self as protocol, ErrorBody};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};

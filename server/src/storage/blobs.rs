@@ -2,7 +2,7 @@
 //! blobs (once per tenant and hash), which tickets reference a blob, and what each tenant and
 //! user holds against their quota. The bytes themselves live in a [`crate::blobs::BlobStore`].
 
-use fieldwork_core::sync::blob_protocol::BlobKind;
+use fieldwork_protocol::blobs::BlobKind;
 use serde::Serialize;
 
 /// Where an upload stands.

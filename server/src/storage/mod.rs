@@ -12,8 +12,8 @@ mod sqlite;
 use std::fmt;
 
 use fieldwork_core::model::{Actor, Role};
-use fieldwork_core::sync::protocol::UserInfo;
 use fieldwork_core::ticket::ActorId;
+use fieldwork_protocol::sync::UserInfo;
 use serde::Serialize;
 
 use crate::error::Error;

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use fieldwork_core::store::schema::{MigrationError, apply_migrations};
+use fieldwork_core::migrate::{MigrationError, apply_migrations};
 use rusqlite::{Connection, OpenFlags};
 
 use super::Result;

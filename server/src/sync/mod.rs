@@ -6,7 +6,7 @@ mod push;
 
 use std::time::Duration;
 
-use fieldwork_core::sync::protocol::{MAX_WAIT_MS, SyncRequest, SyncResponse};
+use fieldwork_protocol::sync::{MAX_WAIT_MS, SyncRequest, SyncResponse};
 
 use crate::auth::DeviceAuth;
 use crate::error::Error;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use fieldwork_core::Actor;
 use fieldwork_core::rules::sees;
-use fieldwork_core::sync::protocol::{ByteBuf, PullItem};
+use fieldwork_protocol::sync::{ByteBuf, PullItem};
 
 use crate::error::Error;
 use crate::state::Shared;

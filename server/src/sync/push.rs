@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use fieldwork_core::Actor;
 use fieldwork_core::rules::judge::{self, Refused};
-use fieldwork_core::sync::blob_protocol::is_sha256_hex;
-use fieldwork_core::sync::protocol::{PushChange, RejectCode, Rejection};
 use fieldwork_core::ticket::limits::MAX_PUSH_OPS;
 use fieldwork_core::ticket::{Change, ChangeHash, DocumentError, Ticket, TicketDocument};
+use fieldwork_protocol::blobs::is_sha256_hex;
+use fieldwork_protocol::sync::{PushChange, RejectCode, Rejection};
 
 use crate::cache::CachedDoc;
 use crate::error::Error;

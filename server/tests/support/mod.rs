@@ -12,12 +12,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use fieldwork_core::clock::{Clock, ManualClock, SystemClock};
-use fieldwork_core::sync::protocol::{
-    self, ByteBuf, DeviceRegistration, DeviceSession, ErrorBody, LoginRequest, PROTOCOL_VERSION,
-    PullItem, PushChange, SyncRequest, SyncResponse,
-};
 use fieldwork_core::ticket::{ActorId, Change, Edit, NewTicket, Ticket, TicketDocument};
 use fieldwork_core::{Actor, Role};
+use fieldwork_protocol::sync::{
+    self as protocol, ByteBuf, DeviceRegistration, DeviceSession, ErrorBody, LoginRequest,
+    PROTOCOL_VERSION, PullItem, PushChange, SyncRequest, SyncResponse,
+};
 use fieldwork_server::admin::{Admin, NewUser};
 use fieldwork_server::config::Quotas;
 use fieldwork_server::{AppState, ServerConfig, app};

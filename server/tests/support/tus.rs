@@ -3,10 +3,10 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use fieldwork_core::sync::blob_protocol::{
+use fieldwork_core::ticket::{Edit, NewAttachment, NewTicket};
+use fieldwork_protocol::blobs::{
     BlobKind, OFFSET_CONTENT_TYPE, UPLOAD_CHUNK_BYTES, UploadMetadata,
 };
-use fieldwork_core::ticket::{Edit, NewAttachment, NewTicket};
 use fieldwork_server::config::DATABASE_FILE;
 use sha2::{Digest, Sha256};
 

@@ -8,15 +8,16 @@ use std::path::Path;
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::blobs::{self, io_error};
+use super::blobs;
+use super::files::{self, io_error};
 use super::{ChangeOrigin, Result, StoreError, TicketStore, edit_in, lock};
 use crate::location::{LocationFix, arrival_distance};
 use crate::model::Role;
 use crate::photo::{self, MIME_JPEG, PhotoOptions, ProcessedPhoto};
 use crate::rules;
-use crate::sync::blob_protocol::BlobKind;
-use crate::sync::protocol::{POSITION_MIN_INTERVAL_MS, PositionReport};
 use crate::ticket::{Edit, NewAttachment, Ticket};
+use fieldwork_protocol::blobs::BlobKind;
+use fieldwork_protocol::sync::{POSITION_MIN_INTERVAL_MS, PositionReport};
 
 /// What a location fix did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,7 +101,7 @@ impl TicketStore {
             (&photo.full, BlobKind::Full),
         ];
         for (image, _) in files {
-            blobs::write_file(&root, &image.sha256, &image.bytes).map_err(io_error)?;
+            files::write_file(&root, &image.sha256, &image.bytes).map_err(io_error)?;
         }
         let written = self.write(|tx| {
             for (image, kind) in files {
@@ -124,7 +125,7 @@ impl TicketStore {
             Err(e) => {
                 let conn = lock(&self.writer);
                 for (image, _) in files {
-                    blobs::discard_if_unnamed(&conn, &root, &image.sha256);
+                    files::discard_if_unnamed(&conn, &root, &image.sha256);
                 }
                 Err(e)
             }

@@ -5,8 +5,8 @@ use crate::model::{Role, Status, TicketKind};
 use crate::photo::{PhotoOptions, samples};
 use crate::store::StoreError;
 use crate::store::testkit::{Device, T0, device};
-use crate::sync::blob_protocol::BlobKind;
 use crate::ticket::{ARRIVED_ON_SITE, Edit, NewTicket, Site};
+use fieldwork_protocol::blobs::BlobKind;
 
 /// Every file under the device's blob directory (complete files only).
 fn files(d: &Device) -> Vec<String> {
@@ -360,7 +360,7 @@ fn position_reports_are_throttled_and_only_technicians_queue_them() {
             .is_none(),
         "throttled within the interval"
     );
-    let later = T0 + crate::sync::protocol::POSITION_MIN_INTERVAL_MS;
+    let later = T0 + fieldwork_protocol::sync::POSITION_MIN_INTERVAL_MS;
     assert_eq!(
         d.store
             .due_position_report(later)

@@ -1,7 +1,7 @@
 //! The blob lane's rows: `blob_uploads`, `blobs` and `blob_refs`, with the quota check at upload
 //! creation and the collector's check-and-delete of unnamed blobs.
 
-use fieldwork_core::sync::blob_protocol::BlobKind;
+use fieldwork_protocol::blobs::BlobKind;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{quotas, seq_of, sql_seq};

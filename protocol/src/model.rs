@@ -1,5 +1,6 @@
 //! The vocabulary of a ticket: kinds, channels, priorities, statuses and roles, each spelled on the
-//! wire and in the document exactly as in `docs/ARCHITECTURE.md` (snake_case strings).
+//! wire and in the ticket document exactly as in `docs/ARCHITECTURE.md` (snake_case strings), and
+//! [`Actor`], the person an edit is judged for.
 
 use std::fmt;
 use std::str::FromStr;
@@ -103,7 +104,8 @@ impl Priority {
 }
 
 string_enum!(
-    /// Where a ticket stands in the workflow (see [`crate::rules::workflow`]).
+    /// Where a ticket stands in the workflow (which status may follow which is the core's
+    /// `rules::workflow`).
     Status, "status" {
         New => "new",
         Assigned => "assigned",
@@ -119,6 +121,18 @@ string_enum!(
         Reopened => "reopened",
     }
 );
+
+impl Status {
+    /// Work is still going on: not resolved, closed or cancelled.
+    pub fn is_open(self) -> bool {
+        !matches!(self, Status::Resolved | Status::Closed | Status::Cancelled)
+    }
+
+    /// Waiting on someone else: the SLA resolution clock stops.
+    pub fn pauses_sla(self) -> bool {
+        matches!(self, Status::AwaitingParts | Status::AwaitingCustomer)
+    }
+}
 
 string_enum!(
     /// What a user is allowed to see and do inside their tenant.

@@ -1,4 +1,4 @@
-//! The wire types of sync protocol v1 (`docs/sync-protocol.md`): CBOR bodies, encoded and decoded
+//! The messages of sync protocol v1 (`docs/sync-protocol.md`): CBOR bodies, encoded and decoded
 //! here with size limits, with no I/O, so the server and the device engine share one definition.
 
 use serde::de::DeserializeOwned;
@@ -176,7 +176,7 @@ pub struct UserInfo {
 pub const POSITION_MIN_INTERVAL_MS: i64 = 30_000;
 
 /// `POST /v1/positions`: a technician on shift reports where they are (`204` on success). Only
-/// technicians report; the fix is validated like every other ([`crate::location::LocationFix`]).
+/// technicians report; the fix is validated like every other (the core's `location::LocationFix`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PositionReport {
     pub lat: f64,
