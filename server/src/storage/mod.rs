@@ -10,10 +10,14 @@
 //! - [`PositionLog`] — technicians' last known positions.
 //!
 //! [`ServerStore`] is their sum: the server holds one `Arc<dyn ServerStore>`. Every backend
-//! answers with [`StorageError`] and runs migrations by the contract of [`migrate`].
+//! answers with [`StorageError`], runs migrations by the contract of [`migrate`], and passes the
+//! conformance suite ([`conformance`], behind the `conformance` feature; see
+//! `server/tests/storage_conformance.rs`).
 
 mod accounts;
 mod blobs;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
 pub mod migrate;
 mod positions;
