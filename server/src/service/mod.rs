@@ -172,12 +172,14 @@ impl Tickets {
         if changes.is_empty() {
             return Ok(Committed::default());
         }
-        let turn = self.turn(tenant);
-        let _turn = turn.lock().await;
+        // The turn moves into the blocking work and is held until the commit is stored and
+        // announced: a caller that goes away meanwhile (a device dropping its connection) neither
+        // lets the next commit of the tenant start early nor loses the notice.
+        let turn = self.turn(tenant).lock_owned().await;
         let inner = self.inner.clone();
-        let writer = author.writer();
-        let owned_tenant = tenant.to_owned();
-        let committed = blocking(move || {
+        let tenant = tenant.to_owned();
+        blocking(move || {
+            let _turn = turn;
             let now = inner.clock.now_ms();
             let server_actor = inner.store.server_actor().clone();
             let judging = author.judging(&server_actor);
@@ -186,36 +188,28 @@ impl Tickets {
                 _ => None,
             };
             let judged = inner.store.read_with(|reader| {
-                Judge::new(
-                    &inner.cache,
-                    reader,
-                    &owned_tenant,
-                    &judging,
-                    &server_actor,
-                    now,
-                )
-                .run(changes)
+                Judge::new(&inner.cache, reader, &tenant, &judging, &server_actor, now).run(changes)
             })?;
-            write::store(
+            let committed = write::store(
                 judged,
                 inner.store.as_ref(),
                 &inner.cache,
-                &owned_tenant,
+                &tenant,
                 device_id,
                 now,
-            )
+            )?;
+            if let Some(max_seq) = committed.max_seq {
+                // Still holding the turn: a tenant's notices go out in seq order.
+                inner.notices.publish(Notice {
+                    tenant,
+                    tickets: committed.changed.clone(),
+                    max_seq,
+                    writer: author.writer(),
+                });
+            }
+            Ok(committed)
         })
-        .await?;
-        if let Some(max_seq) = committed.max_seq {
-            // Still holding the turn: a tenant's notices go out in seq order.
-            self.inner.notices.publish(Notice {
-                tenant: tenant.to_owned(),
-                tickets: committed.changed.clone(),
-                max_seq,
-                writer,
-            });
-        }
-        Ok(committed)
+        .await
     }
 
     /// Every [`Notice`] of every tenant from now on (the brain, webhooks). A listener more than
