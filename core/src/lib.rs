@@ -10,10 +10,10 @@
 //! - [`search`]: search terms for Chinese and English text (full-text indexes and matching).
 //! - [`clock`]: the time source, settable in tests.
 //! - [`error_kind`]: [`ErrorKind`], how every error is classified for the CLI and the FFI.
-//! - [`migrate`]: the SQLite migration runner (the device store and the server's SQLite backend).
 //!
 //! With the `device` feature (on by default; the server builds without it):
 //! - [`store`]: the local SQLite store (documents, outbox, query index, photo files, sync state).
+//! - [`migrate`]: the store's SQLite migration runner.
 //! - [`photo`]: the photo pipeline (decode, orient, strip metadata, downscale, re-encode, hash).
 //! - [`sync`]: the HTTP client, the sync engine and the blob lane, over `fieldwork-protocol`.
 //!
@@ -24,8 +24,9 @@ pub mod bundle;
 pub mod clock;
 pub mod error_kind;
 pub mod location;
-pub mod migrate;
 pub use fieldwork_protocol::model;
+#[cfg(feature = "device")]
+pub mod migrate;
 #[cfg(feature = "device")]
 pub mod photo;
 pub mod rules;

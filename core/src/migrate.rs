@@ -1,6 +1,6 @@
-//! The SQLite migration runner shared by the device store (`store::schema`) and the server's
-//! SQLite backend: numbered SQL steps, each in its own immediate transaction, the version kept in
-//! `PRAGMA user_version`, and a schema from a newer build refused rather than touched.
+//! The device store's SQLite migration runner (`store::schema`): numbered SQL steps, each in its
+//! own immediate transaction, the version kept in `PRAGMA user_version`, and a schema from a newer
+//! build refused rather than touched. (The server has its own, for two backends: ADR 0009.)
 
 use rusqlite::{Connection, TransactionBehavior};
 

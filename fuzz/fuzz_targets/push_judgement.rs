@@ -1,5 +1,5 @@
 //! Fuzz target: the server's push judgement (`fieldwork_core::rules::judge`, the functions
-//! `server/src/sync/push.rs` calls) fed arbitrary bytes, honest changes with bytes flipped, and
+//! `server/src/service/judge.rs` calls) fed arbitrary bytes, honest changes with bytes flipped, and
 //! structured hostile changes — nesting thousands deep, lists of hundreds of thousands of items,
 //! stale dependencies, forged `startOp` and `seq`, raw status writes, values where the schema has
 //! none. Whatever comes in, judging must not panic or overflow the stack, and an accepted change

@@ -1,6 +1,7 @@
 //! Provisioning for `fieldwork admin`: tenants, users and their API tokens, devices, and storage
-//! quotas with what is used, straight on a data directory's database (safe while a server runs
-//! on it: WAL, one transaction per call).
+//! quotas with what is used, on any storage backend ([`Admin::new`]) or straight on a data
+//! directory's database ([`Admin::open`]; safe while a server runs on it: one transaction per
+//! call).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use crate::blobs::UPLOAD_TTL_MS;
 use crate::config::open_data_dir;
 use crate::error::Error;
 use crate::storage::{
-    DeviceInfo, ServerStore, SqliteStore, TenantQuotas, TenantRecord, TenantUsage, TokenKind,
+    DeviceInfo, Missing, ServerStore, TenantQuotas, TenantRecord, TenantUsage, TokenKind,
     TokenRecord, UserRecord,
 };
 
@@ -47,7 +48,7 @@ pub struct CreatedUser {
 /// Admin operations on one data directory.
 #[derive(Debug)]
 pub struct Admin {
-    store: SqliteStore,
+    store: Arc<dyn ServerStore>,
     clock: Arc<dyn Clock>,
 }
 
@@ -68,10 +69,15 @@ fn checked_name(field: &'static str, value: &str) -> Result<String, Error> {
 impl Admin {
     /// Opens the data directory, creating it and its database if needed.
     pub fn open(data_dir: &Path) -> Result<Self, Error> {
-        Ok(Admin {
-            store: open_data_dir(data_dir)?,
+        Ok(Admin::new(open_data_dir(data_dir)?))
+    }
+
+    /// Admin operations on any storage backend.
+    pub fn new(store: Arc<dyn ServerStore>) -> Self {
+        Admin {
+            store,
             clock: Arc::new(SystemClock),
-        })
+        }
     }
 
     /// The same admin on another clock (tests keep it in step with a server's manual clock).
@@ -82,7 +88,7 @@ impl Admin {
     fn tenant(&self, id_or_name: &str) -> Result<TenantRecord, Error> {
         self.store
             .find_tenant(id_or_name.trim())?
-            .ok_or(Error::UnknownTenant)
+            .ok_or(Missing::Tenant.into())
     }
 
     /// Creates a tenant; its name must be new.
@@ -157,14 +163,14 @@ impl Admin {
         if revoked {
             Ok(())
         } else {
-            Err(Error::UnknownToken)
+            Err(Missing::Token.into())
         }
     }
 
     /// The users of a tenant (by id or name), by name.
     pub fn list_users(&self, tenant: &str) -> Result<Vec<UserRecord>, Error> {
         let tenant = self.tenant(tenant)?;
-        self.store.list_users(&tenant.id)
+        Ok(self.store.list_users(&tenant.id)?)
     }
 
     /// The devices of a user (tenant by id or name, user by login name), removed ones included.
@@ -173,21 +179,22 @@ impl Admin {
         let (user, _) = self
             .store
             .user_by_name(&tenant.id, user.trim())?
-            .ok_or(Error::UnknownUser)?;
-        self.store.list_devices(&user.id)
+            .ok_or(Error::from(Missing::User))?;
+        Ok(self.store.list_devices(&user.id)?)
     }
 
     /// Removes a device: its tokens stop working and it no longer counts against its user's
     /// device cap (a user who reached the cap can then sign in on a new device).
     pub fn remove_device(&self, device_id: &str) -> Result<DeviceInfo, Error> {
-        self.store
-            .remove_device(device_id.trim(), self.clock.now_ms())
+        Ok(self
+            .store
+            .remove_device(device_id.trim(), self.clock.now_ms())?)
     }
 
     /// A tenant's own quotas (`None`: the server's default).
     pub fn tenant_quotas(&self, tenant: &str) -> Result<TenantQuotas, Error> {
         let tenant = self.tenant(tenant)?;
-        self.store.tenant_quotas(&tenant.id)
+        Ok(self.store.tenant_quotas(&tenant.id)?)
     }
 
     /// Sets a tenant's own quotas; `None` returns a field to the server's default. A quota
@@ -200,20 +207,21 @@ impl Admin {
                 reason: "must be at least 1".into(),
             });
         }
-        self.store.set_tenant_quotas(&tenant.id, quotas)
+        Ok(self.store.set_tenant_quotas(&tenant.id, quotas)?)
     }
 
     /// What a tenant and each of its users hold now (stored blobs and open uploads).
     pub fn usage(&self, tenant: &str) -> Result<TenantUsage, Error> {
         let tenant = self.tenant(tenant)?;
         let open_after = self.clock.now_ms().saturating_sub(UPLOAD_TTL_MS);
-        self.store.tenant_usage(&tenant.id, open_after)
+        Ok(self.store.tenant_usage(&tenant.id, open_after)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::{Conflict, StorageError};
 
     fn user(tenant: &str, name: &str) -> NewUser {
         NewUser {
@@ -234,7 +242,7 @@ mod tests {
         assert_eq!(acme.name, "acme");
         assert!(matches!(
             admin.create_tenant("acme"),
-            Err(Error::Duplicate(_))
+            Err(Error::Storage(StorageError::Conflict(Conflict::Exists(_))))
         ));
         let made = admin
             .create_user(&user("acme", "li.wei"))
@@ -242,11 +250,11 @@ mod tests {
         assert!(made.token.starts_with("fwu_"));
         assert!(matches!(
             admin.create_user(&user(&acme.id, "li.wei")),
-            Err(Error::Duplicate(_))
+            Err(Error::Storage(StorageError::Conflict(Conflict::Exists(_))))
         ));
         assert!(matches!(
             admin.create_user(&user("nope", "x")),
-            Err(Error::UnknownTenant)
+            Err(Error::Storage(StorageError::NotFound(Missing::Tenant)))
         ));
         let short = NewUser {
             password: Some("short".into()),
@@ -260,9 +268,11 @@ mod tests {
         assert_eq!(users.len(), 1);
         assert_eq!(users[0].skills, ["fridge", "oven"]);
         admin.revoke_token(&made.token).expect("revokes");
+        let again = admin.revoke_token(&made.token);
         assert!(matches!(
-            admin.revoke_token(&made.token),
-            Err(Error::UnknownToken)
+            again,
+            Err(Error::Storage(StorageError::NotFound(Missing::Token)))
         ));
+        assert!(again.is_err_and(|e| e.is_refusal()));
     }
 }

@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 
 use crate::error::{AppError, Error};
-use crate::state::AppState;
+use crate::state::{AppState, blocking};
 use crate::storage::{DeviceRecord, Session, TokenKind};
 
 /// Prefix of user API tokens (made by an admin).
@@ -78,8 +78,7 @@ impl FromRequestParts<AppState> for Session {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let hash = token_hash(bearer(parts).ok_or(AppError::Unauthorized)?);
         let store = state.store();
-        let session = state
-            .blocking(move || store.session(&hash))
+        let session = blocking(move || Ok(store.session(&hash)?))
             .await?
             .ok_or(AppError::Unauthorized)?;
         Ok(session)

@@ -2,11 +2,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use crate::connections::ConnectionLimits;
 use crate::error::Error;
 pub use crate::login::{Backoff, LoginLimits};
-use crate::storage::SqliteStore;
+use crate::storage::{self, ServerStore};
 
 /// The database file inside a data directory.
 pub const DATABASE_FILE: &str = "fieldwork-server.db";
@@ -92,12 +93,13 @@ impl ServerConfig {
     }
 }
 
-/// Opens the store of a data directory, creating the directory and database as needed.
-pub fn open_data_dir(data_dir: &Path) -> Result<SqliteStore, Error> {
+/// Opens the store of a data directory, creating the directory and database as needed. The one
+/// place that picks a backend: SQLite, in [`DATABASE_FILE`].
+pub fn open_data_dir(data_dir: &Path) -> Result<Arc<dyn ServerStore>, Error> {
     std::fs::create_dir_all(data_dir).map_err(|source| Error::Io {
         action: "create the data directory",
         path: data_dir.display().to_string(),
         source,
     })?;
-    SqliteStore::open(&data_dir.join(DATABASE_FILE))
+    Ok(storage::open_sqlite(&data_dir.join(DATABASE_FILE))?)
 }

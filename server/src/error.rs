@@ -14,43 +14,21 @@ use fieldwork_protocol::blobs::{
 use fieldwork_protocol::sync::{self as protocol, CONTENT_TYPE, ErrorBody, WireError};
 
 use crate::blobs::{MAX_OPEN_BYTES_PER_USER, MAX_OPEN_UPLOADS_PER_DEVICE};
-use crate::storage::{QuotaRefusal, QuotaScope};
+use crate::storage::{Conflict, Missing, OverQuota, QuotaRefusal, QuotaScope, StorageError};
 
 /// Something the server could not do. Messages carry no ticket contents or personal data.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// What the store refused or failed at (not found, conflict, quota, damage, backend): one
+    /// classification for every backend ([`StorageError::is_refusal`]).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
     #[error(transparent)]
     Document(#[from] DocumentError),
-    #[error(
-        "the database was written by a newer server (schema {found}, this server knows {supported}); update the server"
-    )]
-    SchemaTooNew { found: u32, supported: u32 },
-    #[error("another writer changed the same ticket or counter meanwhile; retry")]
-    Conflict,
-    #[error("{0} already exists")]
-    Duplicate(&'static str),
-    #[error("no tenant with that id or name")]
-    UnknownTenant,
-    #[error("no live token like that; it may be revoked already")]
-    UnknownToken,
-    #[error("this device's actor id is registered to another user")]
-    ActorTaken,
-    #[error(
-        "the user already has the most devices allowed ({limit}); remove one they no longer use (fieldwork admin list-devices / remove-device) or raise the cap (fieldwork admin set-quota --devices-per-user)"
-    )]
-    TooManyDevices { limit: u32 },
-    #[error("no device with that id")]
-    UnknownDevice,
-    #[error("no user with that name in the tenant")]
-    UnknownUser,
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
     #[error("password hashing failed: {0}")]
     PasswordHash(String),
-    #[error("stored data is damaged: {0}")]
-    Corrupt(String),
     #[error("cannot {action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -64,17 +42,17 @@ pub enum Error {
 impl Error {
     /// True when the caller asked for something invalid (as opposed to a server fault).
     pub fn is_refusal(&self) -> bool {
-        matches!(
-            self,
-            Error::Duplicate(_)
-                | Error::UnknownTenant
-                | Error::UnknownToken
-                | Error::ActorTaken
-                | Error::TooManyDevices { .. }
-                | Error::UnknownDevice
-                | Error::UnknownUser
-                | Error::Invalid { .. }
-        )
+        match self {
+            Error::Storage(e) => e.is_refusal(),
+            Error::Invalid { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+impl From<Missing> for Error {
+    fn from(missing: Missing) -> Self {
+        Error::Storage(missing.into())
     }
 }
 
@@ -200,10 +178,12 @@ impl AppError {
 impl From<Error> for AppError {
     fn from(error: Error) -> Self {
         match error {
-            Error::ActorTaken => AppError::Forbidden(
+            Error::Storage(StorageError::Conflict(Conflict::ActorTaken)) => AppError::Forbidden(
                 "this device's actor id belongs to another user; reset the app's data and sign in again",
             ),
-            Error::TooManyDevices { limit } => AppError::TooManyDevices { limit },
+            Error::Storage(StorageError::Quota(OverQuota::Devices { limit })) => {
+                AppError::TooManyDevices { limit }
+            }
             Error::Invalid { field, reason } => {
                 AppError::BadRequest(format!("invalid {field}: {reason}"))
             }

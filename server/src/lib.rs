@@ -1,17 +1,24 @@
 //! `fieldwork-server`: the Fieldwork sync server (`docs/sync-protocol.md`).
 //!
 //! - [`app`]: the whole HTTP service as an axum `Router` over an [`AppState`].
-//! - [`Server`] / [`serve`]: listening, and stopping gracefully on ctrl-c or SIGTERM.
-//! - [`admin`]: provisioning (tenants, users, tokens) for `fieldwork admin`.
-//! - [`storage`]: the [`storage::ServerStore`] trait and its SQLite backend.
+//! - [`Server`] / [`serve`]: listening, the background tasks ([`tasks`]), and stopping
+//!   gracefully on ctrl-c or SIGTERM.
+//! - [`service`]: the one write path for tickets ([`service::Tickets::commit`]) that device
+//!   pushes, the back-office API and the brain use, and the [`service::Notice`]s it announces.
+//! - [`admin`]: provisioning (tenants, users, tokens, devices, quotas) for `fieldwork admin`.
+//! - [`storage`]: the storage traits (ticket log, accounts, blob records, quotas, positions),
+//!   their sum [`storage::ServerStore`], [`StorageError`], the migration contract and the SQLite
+//!   backend; the conformance suite behind the `conformance` feature.
 //! - [`blobs`]: the blob lane (tus uploads, downloads) and the [`blobs::BlobStore`] trait with its
 //!   filesystem backend.
+//! - [`config`]: where the data lives, limits and quotas.
 //!
-//! Inside: `auth` (tokens, passwords, extractors), `login` (sign-in rate limits and the password
-//! hashing gate), `connections` (the listening loop: caps, timeouts, slow bodies), `sync` (push
-//! judgement and pull walk),
-//! `positions` (technicians' last known positions), `visibility` (who may see a stored ticket),
-//! `cache` (the bounded document cache), `wire` (CBOR bodies), `error` (`Error` and `AppError`).
+//! Inside: `state` (`AppState`, the one shared state), `routes` (the HTTP surface), `auth`
+//! (tokens, passwords, extractors), `login` (sign-in rate limits and the password hashing gate),
+//! `connections` (the listening loop: caps, timeouts, slow bodies), `sync` (the sync round: push
+//! through the service, pull walk, long-poll), `positions` (technicians' last known positions),
+//! `visibility` (who may see a stored ticket), `cache` (the bounded document cache), `wire` (CBOR
+//! bodies), `error` (`Error` and `AppError`).
 
 pub mod admin;
 mod auth;
@@ -23,14 +30,17 @@ mod error;
 mod login;
 mod positions;
 mod routes;
+pub mod service;
 mod state;
 pub mod storage;
 mod sync;
+pub mod tasks;
 mod visibility;
 mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -39,6 +49,10 @@ pub use auth::{DEVICE_TOKEN_PREFIX, USER_TOKEN_PREFIX};
 pub use config::{Backoff, ConnectionLimits, LoginLimits, ServerConfig};
 pub use error::{AppError, Error};
 pub use state::AppState;
+pub use storage::StorageError;
+
+/// How long a stopping server waits for its background tasks before it aborts them.
+const TASKS_GRACE: Duration = Duration::from_secs(30);
 
 /// The whole service, ready for [`Server`] or `tower::ServiceExt::oneshot`.
 pub fn app(state: AppState) -> Router {
@@ -84,8 +98,9 @@ impl Server {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, answers open long-polls at once
-    /// and finishes the requests in flight.
+    /// Starts the background tasks and serves until `shutdown` completes; then stops accepting,
+    /// answers open long-polls at once, tells the background tasks to stop, finishes the requests
+    /// in flight and waits for the tasks.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -93,17 +108,30 @@ impl Server {
         let addr = self.local_addr()?;
         tracing::info!(%addr, "serving");
         let state = self.state.clone();
-        // Collects blobs no ticket names; ends when the server begins to stop.
-        tokio::spawn(blobs::collect_in_background(state.clone()));
+        let tasks = background_tasks(&state);
+        let stop_tasks = tasks.stop_handle();
         let stopping = async move {
             shutdown.await;
             tracing::info!("stopping: finishing the requests in flight");
             state.begin_shutdown();
+            stop_tasks.stop();
         };
         connections::serve(self.listener, app(self.state), &self.connections, stopping).await;
+        tasks.stop(TASKS_GRACE).await;
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The work a server does on its own schedule while it serves: every such task starts here.
+fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
+    let mut tasks = tasks::BackgroundTasks::new();
+    let collector = state.clone();
+    // Sweeps expired uploads and collects blobs no ticket names.
+    tasks.spawn("blob collection", move |stop| {
+        blobs::collect_in_background(collector, stop)
+    });
+    tasks
 }
 
 /// Binds and serves until ctrl-c or SIGTERM.

@@ -13,7 +13,7 @@ use fieldwork_protocol::sync::{
 
 use crate::auth::DeviceAuth;
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::state::{AppState, blocking};
 use crate::storage::{PositionRecord, PositionWrite};
 use crate::wire::{Cbor, CborBytes};
 
@@ -48,9 +48,8 @@ pub(crate) async fn report(
         received_at: now,
     };
     let store = state.store();
-    let written = state
-        .blocking(move || store.record_position(&record, POSITION_MIN_INTERVAL_MS))
-        .await?;
+    let written =
+        blocking(move || Ok(store.record_position(&record, POSITION_MIN_INTERVAL_MS)?)).await?;
     match written {
         PositionWrite::Stored => {
             tracing::debug!(tenant = %user.tenant_id, user = %user.id, "position stored");
@@ -78,8 +77,7 @@ pub(crate) async fn technicians(
     }
     let store = state.store();
     let tenant = user.tenant_id;
-    let positions = state
-        .blocking(move || store.technician_positions(&tenant))
+    let positions = blocking(move || Ok(store.technician_positions(&tenant)?))
         .await?
         .into_iter()
         .map(|p| TechnicianPosition {

@@ -24,7 +24,7 @@ use crate::blobs;
 use crate::connections::ClientAddress;
 use crate::error::{AppError, Error, cbor_errors};
 use crate::positions;
-use crate::state::AppState;
+use crate::state::{AppState, blocking};
 use crate::storage::{DeviceRecord, Session, TokenKind, TokenRecord, UserRecord};
 use crate::sync;
 use crate::wire::{Cbor, CborBytes};
@@ -197,9 +197,7 @@ async fn register(
     };
     let store = state.store();
     let cap = state.quotas().devices_per_user;
-    let device = state
-        .blocking(move || store.register_device(&record, &token_record, cap))
-        .await?;
+    let device = blocking(move || Ok(store.register_device(&record, &token_record, cap)?)).await?;
     Ok(DeviceSession {
         device_id: device.id,
         token,
@@ -225,9 +223,7 @@ async fn logout(State(state): State<AppState>, auth: DeviceAuth) -> Result<Statu
     let store = state.store();
     let hash = auth.session.token_hash;
     let now = state.now_ms();
-    state
-        .blocking(move || store.revoke_token(&hash, now))
-        .await?;
+    blocking(move || Ok(store.revoke_token(&hash, now)?)).await?;
     tracing::info!(tenant = %auth.device.tenant_id, device = %auth.device.id, "device signed out");
     Ok(StatusCode::NO_CONTENT)
 }

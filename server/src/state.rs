@@ -1,9 +1,9 @@
-//! [`AppState`]: what every request shares — the store, the blob store, the document cache, the
-//! clock, one [`TenantHub`] per tenant (push turn and news for long-polls), the sign-in limits,
-//! and the shutdown flag.
+//! [`AppState`]: what every request shares, one component each — the store, the ticket write
+//! path ([`Tickets`], with the document cache and the notices), the blob lane, the sign-in
+//! limits, the clock, the quotas and the shutdown flag. Handlers hand each piece of domain code
+//! only the components it needs.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use fieldwork_core::clock::{Clock, SystemClock};
 use tokio::sync::watch;
@@ -13,46 +13,20 @@ use crate::cache::DocCache;
 use crate::config::{Quotas, ServerConfig, open_data_dir};
 use crate::error::Error;
 use crate::login::{LoginGuard, LoginLimits};
+use crate::service::Tickets;
 use crate::storage::ServerStore;
 
-/// Shared by all requests; cheap to clone.
+/// Shared by all requests; cheap to clone (a handful of `Arc`s).
 #[derive(Debug, Clone)]
 pub struct AppState {
-    shared: Arc<Shared>,
+    store: Arc<dyn ServerStore>,
+    tickets: Tickets,
+    blobs: Arc<BlobLane>,
+    logins: Arc<LoginGuard>,
+    clock: Arc<dyn Clock>,
     /// Server-wide storage quotas and device cap (a tenant may have its own).
     quotas: Quotas,
-}
-
-/// The parts the sync logic works with, off the async threads.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub store: Arc<dyn ServerStore>,
-    pub blobs: BlobLane,
-    pub cache: DocCache,
-    pub clock: Arc<dyn Clock>,
-    logins: LoginGuard,
-    hubs: Mutex<HashMap<String, Arc<TenantHub>>>,
-    stopping: watch::Sender<bool>,
-}
-
-/// Per tenant: pushes take turns (ticket numbers and documents are read, judged and written as
-/// one unit), and long-polls hear when something was stored.
-#[derive(Debug)]
-pub(crate) struct TenantHub {
-    pub push_turn: tokio::sync::Mutex<()>,
-    news: watch::Sender<u64>,
-}
-
-impl TenantHub {
-    /// A receiver that wakes on the next [`Self::announce`].
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.news.subscribe()
-    }
-
-    /// Tells long-polls that changes up to `seq` are stored.
-    pub fn announce(&self, seq: u64) {
-        self.news.send_replace(seq);
-    }
+    stopping: Arc<watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -66,7 +40,7 @@ impl AppState {
         let store = open_data_dir(&config.data_dir)?;
         let blobs = FsBlobStore::new(config.blob_root());
         Ok(Self::with_logins(
-            Arc::new(store),
+            store,
             Arc::new(blobs),
             config.doc_cache,
             clock,
@@ -92,17 +66,15 @@ impl AppState {
         clock: Arc<dyn Clock>,
         logins: &LoginLimits,
     ) -> Self {
+        let cache = Arc::new(DocCache::new(doc_cache));
         AppState {
-            shared: Arc::new(Shared {
-                store,
-                blobs: BlobLane::new(blobs),
-                cache: DocCache::new(doc_cache),
-                clock,
-                logins: LoginGuard::new(logins),
-                hubs: Mutex::new(HashMap::new()),
-                stopping: watch::Sender::new(false),
-            }),
+            tickets: Tickets::new(store.clone(), cache.clone(), clock.clone()),
+            blobs: Arc::new(BlobLane::new(store.clone(), blobs, cache)),
+            store,
+            logins: Arc::new(LoginGuard::new(logins)),
+            clock,
             quotas: Quotas::default(),
+            stopping: Arc::new(watch::Sender::new(false)),
         }
     }
 
@@ -119,71 +91,63 @@ impl AppState {
 
     /// The storage backend.
     pub fn store(&self) -> Arc<dyn ServerStore> {
-        self.shared.store.clone()
+        self.store.clone()
+    }
+
+    /// The one write path for tickets (device pushes, the API, the brain) and its notices.
+    pub fn tickets(&self) -> &Tickets {
+        &self.tickets
+    }
+
+    pub(crate) fn blobs(&self) -> &Arc<BlobLane> {
+        &self.blobs
     }
 
     /// How many ticket documents are in memory.
     pub fn cached_docs(&self) -> usize {
-        self.shared.cache.len()
+        self.tickets.cache().len()
+    }
+
+    /// The estimated bytes of the ticket documents held in memory (`cache::estimated_bytes`).
+    pub fn cached_doc_bytes(&self) -> usize {
+        self.tickets.cache().bytes()
     }
 
     /// The most password hashes that ever ran at once in this server (bounded by
     /// [`LoginLimits::hashing_slots`]).
     pub fn password_hashing_peak(&self) -> usize {
-        self.shared.logins.hashing_peak()
+        self.logins.hashing_peak()
     }
 
     pub(crate) fn logins(&self) -> &LoginGuard {
-        &self.shared.logins
-    }
-
-    /// The estimated bytes of the ticket documents held in memory (`cache::estimated_bytes`).
-    pub fn cached_doc_bytes(&self) -> usize {
-        self.shared.cache.bytes()
-    }
-
-    pub(crate) fn shared(&self) -> Arc<Shared> {
-        self.shared.clone()
+        &self.logins
     }
 
     /// Server time, milliseconds since the Unix epoch.
     pub fn now_ms(&self) -> i64 {
-        self.shared.clock.now_ms()
-    }
-
-    pub(crate) fn hub(&self, tenant_id: &str) -> Arc<TenantHub> {
-        let mut hubs = self.shared.hubs.lock().unwrap_or_else(|p| p.into_inner());
-        hubs.entry(tenant_id.to_owned())
-            .or_insert_with(|| {
-                Arc::new(TenantHub {
-                    push_turn: tokio::sync::Mutex::new(()),
-                    news: watch::Sender::new(0),
-                })
-            })
-            .clone()
+        self.clock.now_ms()
     }
 
     /// From now on new requests get `503 shutting_down` and open long-polls answer at once.
     pub fn begin_shutdown(&self) {
-        self.shared.stopping.send_replace(true);
+        self.stopping.send_replace(true);
     }
 
     pub fn is_stopping(&self) -> bool {
-        *self.shared.stopping.borrow()
+        *self.stopping.borrow()
     }
 
     pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
-        self.shared.stopping.subscribe()
+        self.stopping.subscribe()
     }
+}
 
-    /// Runs blocking work (SQLite, Automerge) off the async threads; password checks have their
-    /// own threads (`login`).
-    pub(crate) async fn blocking<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> Result<T, Error> + Send + 'static,
-    ) -> Result<T, Error> {
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| Error::Task(e.to_string()))?
-    }
+/// Runs blocking work (SQLite, Automerge) off the async threads; password checks have their own
+/// threads (`login`).
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
 }

@@ -7,21 +7,20 @@ use fieldwork_core::Actor;
 use fieldwork_core::rules::can_see;
 use fieldwork_core::ticket::{Ticket, TicketDocument};
 
-use crate::cache::CachedDoc;
+use crate::cache::{CachedDoc, DocCache};
 use crate::error::Error;
-use crate::state::Shared;
 use crate::storage::StoreRead;
 
 /// The view of ticket `id` of `tenant` as stored at `seq`, loaded into the cache if it was not
 /// there; `None` if the store has no document for it. A damaged document is [`Error::Document`].
 pub(crate) fn view_at(
-    shared: &Shared,
+    cache: &DocCache,
     reader: &dyn StoreRead,
     tenant: &str,
     id: &str,
     seq: u64,
 ) -> Result<Option<Arc<Ticket>>, Error> {
-    if let Some(view) = shared.cache.view(tenant, id, seq) {
+    if let Some(view) = cache.view(tenant, id, seq) {
         return Ok(Some(view));
     }
     let Some(snapshot) = reader.ticket_snapshot(tenant, id)? else {
@@ -29,7 +28,7 @@ pub(crate) fn view_at(
     };
     let doc = TicketDocument::load(&snapshot)?;
     let view = Arc::new(doc.view()?);
-    shared.cache.put(
+    cache.put(
         tenant,
         id,
         CachedDoc {
@@ -53,7 +52,7 @@ pub(crate) enum Sight {
 
 /// Whether `actor` may see ticket `id` as stored now.
 pub(crate) fn sight(
-    shared: &Shared,
+    cache: &DocCache,
     reader: &dyn StoreRead,
     actor: &Actor,
     id: &str,
@@ -61,7 +60,7 @@ pub(crate) fn sight(
     let Some(head) = reader.ticket_head(&actor.tenant, id)? else {
         return Ok(Sight::Absent);
     };
-    match view_at(shared, reader, &actor.tenant, id, head.last_seq) {
+    match view_at(cache, reader, &actor.tenant, id, head.last_seq) {
         Ok(Some(view)) if can_see(actor, &view) => Ok(Sight::Visible(view)),
         Ok(_) => Ok(Sight::Hidden),
         Err(Error::Document(error)) => {

@@ -1,5 +1,5 @@
 //! Judging one pushed change the way the server does, as plain functions over a document and a
-//! change — no store, no HTTP, no clock: the server's push (`server/src/sync/push.rs`) and the fuzz
+//! change — no store, no HTTP, no clock: the server's commit path (`server/src/service/judge.rs`) and the fuzz
 //! target (`fuzz/`) call these, so what is fuzzed is what is served. The steps and codes are those
 //! of `docs/sync-protocol.md`, "Push".
 

@@ -26,9 +26,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{COLLECT_BATCH, SWEEP_BATCH, upload};
+use super::{BlobLane, COLLECT_BATCH, SWEEP_BATCH, upload};
 use crate::error::Error;
-use crate::state::{AppState, Shared};
+use crate::state::{AppState, blocking};
+use crate::tasks::StopToken;
 
 /// How often the background collector runs a round.
 const ROUND_EVERY: Duration = Duration::from_secs(10 * 60);
@@ -46,32 +47,28 @@ pub struct Collected {
 
 /// Collects at most `limit` unnamed blobs last claimed at or before `now - grace_ms`.
 pub(super) fn collect_unnamed(
-    shared: &Shared,
+    lane: &BlobLane,
     grace_ms: i64,
     now: i64,
     limit: usize,
 ) -> Result<Collected, Error> {
     // Claimed at or before `now - grace_ms`: strictly before this.
     let before = now.saturating_sub(grace_ms).saturating_add(1);
-    let candidates = shared.store.unnamed_blobs(before, limit)?;
+    let candidates = lane.records.unnamed_blobs(before, limit)?;
     let mut collected = Collected::default();
     if candidates.is_empty() {
         return Ok(collected);
     }
-    let _turns = shared.blobs.lock_blobs(
+    let _turns = lane.lock_blobs(
         candidates
             .iter()
             .map(|b| (b.tenant_id.as_str(), b.sha256.as_str())),
     );
-    let deleted = shared.store.delete_unnamed_blobs(&candidates, before)?;
+    let deleted = lane.records.delete_unnamed_blobs(&candidates, before)?;
     for blob in &deleted {
         collected.blobs += 1;
         collected.bytes += blob.length;
-        if let Err(error) = shared
-            .blobs
-            .store
-            .remove_blob(&blob.tenant_id, &blob.sha256)
-        {
+        if let Err(error) = lane.store.remove_blob(&blob.tenant_id, &blob.sha256) {
             // The row is gone; a file left behind is an orphan, never a broken blob.
             tracing::warn!(%error, tenant = %blob.tenant_id, "an unnamed blob's file stays behind");
             continue;
@@ -84,15 +81,15 @@ pub(super) fn collect_unnamed(
 /// Sweeps expired uploads and collects unnamed blobs in batches until none are left or
 /// `max_batches` were taken.
 fn collect_batches(
-    shared: &Shared,
+    lane: &BlobLane,
     grace_ms: i64,
     now: i64,
     max_batches: usize,
 ) -> Result<Collected, Error> {
     let mut total = Collected::default();
     for _ in 0..max_batches {
-        let swept = upload::sweep(shared, now)?;
-        let round = collect_unnamed(shared, grace_ms, now, COLLECT_BATCH)?;
+        let swept = upload::sweep(lane, now)?;
+        let round = collect_unnamed(lane, grace_ms, now, COLLECT_BATCH)?;
         total.uploads += swept as u64;
         total.blobs += round.blobs;
         total.bytes += round.bytes;
@@ -106,35 +103,31 @@ fn collect_batches(
 /// Runs one full collection now, at the state's clock: what the background task does every
 /// round (admin tools and tests).
 pub async fn collect_now(state: &AppState) -> Result<Collected, Error> {
-    let (shared, grace, now) = (
-        state.shared(),
+    let (lane, grace, now) = (
+        state.blobs().clone(),
         state.quotas().unnamed_blob_grace_ms,
         state.now_ms(),
     );
-    state
-        .blocking(move || collect_batches(&shared, grace, now, usize::MAX))
-        .await
+    blocking(move || collect_batches(&lane, grace, now, usize::MAX)).await
 }
 
-/// The background collector: a round every [`ROUND_EVERY`] until the server stops.
-pub(crate) async fn collect_in_background(state: AppState) {
-    let mut stopping = state.stopping();
+/// The background collector: a round every [`ROUND_EVERY`] until the tasks are told to stop
+/// (a background task of `Server::run`).
+pub(crate) async fn collect_in_background(state: AppState, mut stop: StopToken) {
     let start = tokio::time::Instant::now() + ROUND_EVERY;
     let mut rounds = tokio::time::interval_at(start, ROUND_EVERY);
     rounds.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = rounds.tick() => {}
-            _ = stopping.wait_for(|stop| *stop) => return,
+            () = stop.stopped() => return,
         }
-        let (shared, grace, now) = (
-            state.shared(),
+        let (lane, grace, now) = (
+            state.blobs().clone(),
             state.quotas().unnamed_blob_grace_ms,
             state.now_ms(),
         );
-        let round = state
-            .blocking(move || collect_batches(&shared, grace, now, BATCHES_PER_ROUND))
-            .await;
+        let round = blocking(move || collect_batches(&lane, grace, now, BATCHES_PER_ROUND)).await;
         match round {
             Ok(c) if c.blobs > 0 || c.uploads > 0 => {
                 tracing::info!(

@@ -13,10 +13,11 @@ use fieldwork_core::Actor;
 use fieldwork_protocol::blobs::{is_sha256_hex, parse_range};
 use tokio::sync::mpsc;
 
+use super::BlobLane;
 use crate::auth::DeviceAuth;
 use crate::error::{AppError, Error};
-use crate::state::{AppState, Shared};
-use crate::storage::BlobRecord;
+use crate::state::{AppState, blocking};
+use crate::storage::{BlobRecord, ReadWith};
 use crate::visibility::{Sight, sight};
 
 /// Bytes read from the blob store per streamed frame.
@@ -34,11 +35,10 @@ pub(super) async fn fetch(
     if !is_sha256_hex(&sha256) {
         return Err(AppError::Missing("blob"));
     }
-    let shared = state.shared();
+    let lane = state.blobs().clone();
     let actor = auth.session.user.actor();
     let hash = sha256.clone();
-    let blob = state
-        .blocking(move || visible_blob(&shared, &actor, &hash))
+    let blob = blocking(move || visible_blob(&lane, &actor, &hash))
         .await?
         .ok_or(AppError::Missing("blob"))?;
     let total = blob.length;
@@ -52,10 +52,12 @@ pub(super) async fn fetch(
     let body = if method == Method::HEAD {
         Body::empty()
     } else {
-        let (blobs, tenant, hash) = (state.shared(), blob.tenant_id.clone(), sha256.clone());
-        let reader = state
-            .blocking(move || blobs.blobs.store.open_range(&tenant, &hash, start, len))
-            .await?;
+        let (lane, tenant, hash) = (
+            state.blobs().clone(),
+            blob.tenant_id.clone(),
+            sha256.clone(),
+        );
+        let reader = blocking(move || lane.store.open_range(&tenant, &hash, start, len)).await?;
         stream(reader)
     };
     let mut response = (status, body).into_response();
@@ -86,15 +88,15 @@ pub(super) async fn fetch(
 
 /// The blob, if the tenant has it and `actor` may see a ticket whose attachments (as stored
 /// now) name it.
-fn visible_blob(shared: &Shared, actor: &Actor, sha256: &str) -> Result<Option<BlobRecord>, Error> {
-    let store = &shared.store;
+fn visible_blob(lane: &BlobLane, actor: &Actor, sha256: &str) -> Result<Option<BlobRecord>, Error> {
+    let store = &lane.records;
     let Some(blob) = store.blob(&actor.tenant, sha256)? else {
         return Ok(None);
     };
     let tickets = store.blob_ref_tickets(&actor.tenant, sha256)?;
     let visible = store.read_with(|reader| {
         for id in &tickets {
-            if let Sight::Visible(view) = sight(shared, reader, actor, id)?
+            if let Sight::Visible(view) = sight(&lane.cache, reader, actor, id)?
                 && view
                     .attachments
                     .iter()
@@ -103,7 +105,7 @@ fn visible_blob(shared: &Shared, actor: &Actor, sha256: &str) -> Result<Option<B
                 return Ok(true);
             }
         }
-        Ok(false)
+        Ok::<_, Error>(false)
     })?;
     Ok(visible.then_some(blob))
 }

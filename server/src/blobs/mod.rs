@@ -19,8 +19,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, head};
 use fieldwork_protocol::blobs::{BLOBS_PATH, TUS_VERSION, UPLOADS_PATH, header};
 
+use crate::cache::DocCache;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::storage::ServerStore;
 
 pub(crate) use collect::collect_in_background;
 pub use collect::{Collected, collect_now};
@@ -43,10 +45,13 @@ const UPLOAD_LOCKS: usize = 64;
 /// blob never interleave.
 const BLOB_LOCKS: usize = 64;
 
-/// The blob store and the locks, shared by all requests.
+/// What the blob lane works with: the records (uploads, blobs, refs, quotas) in the server
+/// store, the bytes in a [`BlobStore`], the document cache for visibility, and the locks.
 #[derive(Debug)]
 pub(crate) struct BlobLane {
+    pub records: Arc<dyn ServerStore>,
     pub store: Arc<dyn BlobStore>,
+    pub cache: Arc<DocCache>,
     upload_locks: Vec<Mutex<()>>,
     blob_locks: Vec<Mutex<()>>,
 }
@@ -67,9 +72,15 @@ fn acquire(lock: &Mutex<()>) -> MutexGuard<'_, ()> {
 }
 
 impl BlobLane {
-    pub fn new(store: Arc<dyn BlobStore>) -> Self {
+    pub fn new(
+        records: Arc<dyn ServerStore>,
+        store: Arc<dyn BlobStore>,
+        cache: Arc<DocCache>,
+    ) -> Self {
         BlobLane {
+            records,
             store,
+            cache,
             upload_locks: (0..UPLOAD_LOCKS).map(|_| Mutex::new(())).collect(),
             blob_locks: (0..BLOB_LOCKS).map(|_| Mutex::new(())).collect(),
         }

@@ -24,16 +24,16 @@ use futures_util::StreamExt;
 
 use super::collect::collect_unnamed;
 use super::{
-    Appended, COLLECT_BATCH, Finalized, MAX_OPEN_BYTES_PER_USER, MAX_OPEN_UPLOADS_PER_DEVICE,
-    SWEEP_BATCH, UPLOAD_TTL_MS,
+    Appended, BlobLane, COLLECT_BATCH, Finalized, MAX_OPEN_BYTES_PER_USER,
+    MAX_OPEN_UPLOADS_PER_DEVICE, SWEEP_BATCH, UPLOAD_TTL_MS,
 };
 use crate::auth::DeviceAuth;
 use crate::config::Quotas;
 use crate::error::{AppError, Error};
-use crate::state::{AppState, Shared};
+use crate::state::{AppState, blocking};
 use crate::storage::{
-    Admission, BlobRecord, Claim, DeviceRecord, PatchRecord, QuotaRefusal, UploadFinish,
-    UploadLimits, UploadRecord, UploadState, UserRecord,
+    Admission, BlobRecord, Claim, Conflict, DeviceRecord, PatchRecord, QuotaRefusal, ReadWith,
+    StorageError, UploadFinish, UploadLimits, UploadRecord, UploadState, UserRecord,
 };
 use crate::visibility::{Sight, sight};
 
@@ -74,12 +74,11 @@ pub(super) async fn create(
         .map_err(|_| AppError::BadRequest("Upload-Metadata is not ASCII".into()))?;
     let metadata =
         UploadMetadata::parse(metadata).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let (shared, now, quotas) = (state.shared(), state.now_ms(), state.quotas());
+    let (lane, now, quotas) = (state.blobs().clone(), state.now_ms(), state.quotas());
     let user = auth.session.user;
     let device = auth.device;
-    let begun = state
-        .blocking(move || begin(&shared, &quotas, &user, &device, metadata, length, now))
-        .await?;
+    let begun =
+        blocking(move || begin(&lane, &quotas, &user, &device, metadata, length, now)).await?;
     let (id, offset) = match begun {
         Begin::At { id, offset } => (id, offset),
         Begin::Hidden => return Err(AppError::Missing("ticket")),
@@ -198,11 +197,9 @@ async fn receive(
             return Err(refusal);
         }
     };
-    let (shared, now) = (state.shared(), state.now_ms());
+    let (lane, now) = (state.blobs().clone(), state.now_ms());
     let upload_id = upload.id;
-    let patched = state
-        .blocking(move || patch(&shared, &user_id, &upload_id, offset, &bytes, now))
-        .await?;
+    let patched = blocking(move || patch(&lane, &user_id, &upload_id, offset, &bytes, now)).await?;
     match patched {
         // Usually nobody is left to hear this; a client that is (a broken gzip body) learns
         // from HEAD how much was kept.
@@ -250,8 +247,7 @@ async fn own_upload(
         return Err(AppError::Missing("upload"));
     }
     let store = state.store();
-    let upload = state
-        .blocking(move || store.upload(&id))
+    let upload = blocking(move || Ok(store.upload(&id)?))
         .await?
         .filter(|u| u.tenant_id == user.tenant_id && u.user_id == user.id)
         .ok_or(AppError::Missing("upload"))?;
@@ -278,9 +274,9 @@ async fn count_refused(state: &AppState, upload_id: &str, read: u64) -> Result<(
         at: state.now_ms(),
     };
     let store = state.store();
-    match state.blocking(move || store.record_patch(&record)).await {
+    match blocking(move || Ok(store.record_patch(&record)?)).await {
         // Swept meanwhile: nothing left to count on.
-        Ok(()) | Err(Error::Conflict) => Ok(()),
+        Ok(()) | Err(Error::Storage(StorageError::Conflict(Conflict::Moved))) => Ok(()),
         Err(other) => Err(other.into()),
     }
 }
@@ -332,7 +328,7 @@ enum Begin {
 /// Creates an upload (after sweeping expired uploads and collecting unnamed blobs, so their
 /// space is free), or finds there is nothing to send.
 fn begin(
-    shared: &Shared,
+    lane: &BlobLane,
     quotas: &Quotas,
     user: &UserRecord,
     device: &DeviceRecord,
@@ -341,15 +337,15 @@ fn begin(
     now: i64,
 ) -> Result<Begin, Error> {
     let actor = user.actor();
-    let seen = shared
-        .store
-        .read_with(|reader| sight(shared, reader, &actor, &meta.ticket_id))?;
+    let seen = lane
+        .records
+        .read_with(|reader| sight(&lane.cache, reader, &actor, &meta.ticket_id))?;
     if matches!(seen, Sight::Hidden) {
         return Ok(Begin::Hidden);
     }
-    sweep(shared, now)?;
-    collect_unnamed(shared, quotas.unnamed_blob_grace_ms, now, COLLECT_BATCH)?;
-    let store = &shared.store;
+    sweep(lane, now)?;
+    collect_unnamed(lane, quotas.unnamed_blob_grace_ms, now, COLLECT_BATCH)?;
+    let store = &lane.records;
     let upload = UploadRecord {
         id: hex::encode(rand::random::<[u8; 32]>()),
         tenant_id: user.tenant_id.clone(),
@@ -395,7 +391,7 @@ fn begin(
         user_blob_bytes: quotas.user_blob_bytes,
         upload_ttl_ms: UPLOAD_TTL_MS,
     };
-    let blobs = &shared.blobs.store;
+    let blobs = &lane.store;
     blobs.create_partial(&upload.tenant_id, &upload.id)?;
     let refused = match store.create_upload(&upload, &limits)? {
         Admission::Created => None,
@@ -418,21 +414,17 @@ fn begin(
 
 /// Drops at most one batch of uploads older than [`UPLOAD_TTL_MS`]: the bytes of unfinished
 /// ones, and the rows. Returns how many.
-pub(super) fn sweep(shared: &Shared, now: i64) -> Result<usize, Error> {
+pub(super) fn sweep(lane: &BlobLane, now: i64) -> Result<usize, Error> {
     // Created at or before `now - UPLOAD_TTL_MS`, as `is_gone` counts.
     let cutoff = now.saturating_sub(UPLOAD_TTL_MS).saturating_add(1);
-    let old = shared.store.uploads_created_before(cutoff, SWEEP_BATCH)?;
+    let old = lane.records.uploads_created_before(cutoff, SWEEP_BATCH)?;
     let swept = old.len();
     for upload in old {
-        let _turn = shared.blobs.lock(&upload.id);
+        let _turn = lane.lock(&upload.id);
         if upload.state == UploadState::Uploading {
-            shared
-                .blobs
-                .store
-                .discard_partial(&upload.tenant_id, &upload.id)?;
+            lane.store.discard_partial(&upload.tenant_id, &upload.id)?;
         }
-        shared
-            .store
+        lane.records
             .delete_uploads(std::slice::from_ref(&upload.id))?;
         tracing::debug!(tenant = %upload.tenant_id, upload = %upload.id, "old upload swept");
     }
@@ -450,15 +442,15 @@ enum Patched {
 /// Appends `bytes` at `offset` and, at the last byte, verifies and stores the blob; all under the
 /// upload's lock, and recorded with the PATCH's counters in one transaction.
 fn patch(
-    shared: &Shared,
+    lane: &BlobLane,
     user_id: &str,
     upload_id: &str,
     offset: u64,
     bytes: &[u8],
     now: i64,
 ) -> Result<Patched, Error> {
-    let _turn = shared.blobs.lock(upload_id);
-    let store = &shared.store;
+    let _turn = lane.lock(upload_id);
+    let store = &lane.records;
     let Some(upload) = store.upload(upload_id)?.filter(|u| u.user_id == user_id) else {
         return Ok(Patched::Gone);
     };
@@ -480,7 +472,7 @@ fn patch(
         store.record_patch(&record)?;
         return Ok(refused);
     }
-    let (tenant, blobs) = (&upload.tenant_id, &shared.blobs.store);
+    let (tenant, blobs) = (&upload.tenant_id, &lane.store);
     let mut to = offset;
     if !bytes.is_empty() {
         match blobs.append_partial(tenant, &upload.id, offset, bytes)? {
@@ -500,7 +492,7 @@ fn patch(
     // From the hash check to the row's commit: a collector must not remove the file between
     // "already there" and the row that says so.
     let finishing = (to == upload.length && upload.state == UploadState::Uploading)
-        .then(|| shared.blobs.lock_blob(tenant, &upload.sha256));
+        .then(|| lane.lock_blob(tenant, &upload.sha256));
     if finishing.is_some() {
         match blobs.finalize(tenant, &upload.id, &upload.sha256, upload.length)? {
             Finalized::Stored | Finalized::AlreadyStored => {

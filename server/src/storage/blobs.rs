@@ -1,9 +1,10 @@
 //! What the store keeps for the blob lane: uploads in progress with their bookkeeping, stored
-//! blobs (once per tenant and hash), which tickets reference a blob, and what each tenant and
-//! user holds against their quota. The bytes themselves live in a [`crate::blobs::BlobStore`].
+//! blobs (once per tenant and hash) and which tickets reference a blob. The bytes themselves live
+//! in a [`crate::blobs::BlobStore`]; what each tenant and user holds is in [`super::quotas`].
 
 use fieldwork_protocol::blobs::BlobKind;
-use serde::Serialize;
+
+use super::Result;
 
 /// Where an upload stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,52 +130,6 @@ pub enum Claim {
     LengthMismatch,
 }
 
-/// An admin's overrides of the server-wide [`crate::config::Quotas`] for one tenant; `None`
-/// keeps the server's default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct TenantQuotas {
-    pub blob_bytes: Option<u64>,
-    pub user_blob_bytes: Option<u64>,
-    pub devices_per_user: Option<u32>,
-}
-
-/// Bytes held by a tenant or a user.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct BlobUsage {
-    /// Stored blobs charged to them.
-    pub stored_bytes: u64,
-    pub stored_blobs: u64,
-    /// Declared lengths of their unfinished, unexpired uploads (counted against the quota too).
-    pub open_bytes: u64,
-    pub open_uploads: u64,
-}
-
-impl BlobUsage {
-    /// What counts against the quota.
-    pub fn held_bytes(&self) -> u64 {
-        self.stored_bytes.saturating_add(self.open_bytes)
-    }
-}
-
-/// One user's share of a tenant's storage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UserUsage {
-    pub user_id: String,
-    pub name: String,
-    pub usage: BlobUsage,
-}
-
-/// A tenant's storage as an admin sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TenantUsage {
-    pub tenant: BlobUsage,
-    /// Stored blobs no ticket names (collected after the grace period).
-    pub unnamed_bytes: u64,
-    pub unnamed_blobs: u64,
-    /// Users holding anything, most bytes first.
-    pub users: Vec<UserUsage>,
-}
-
 /// A ticket whose attachments name a blob.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct BlobRef {
@@ -188,7 +143,7 @@ pub struct PatchRecord {
     pub upload_id: String,
     /// Body bytes read by this PATCH.
     pub bytes_received: u64,
-    /// The offset moves from `.0` to `.1`; the write fails with [`crate::Error::Conflict`] if the
+    /// The offset moves from `.0` to `.1`; the write fails with [`super::Conflict::Moved`] if the
     /// stored offset is not `.0`. `None` for a PATCH that was refused.
     pub advance: Option<(u64, u64)>,
     /// How the upload ended, if this PATCH ended it.
@@ -204,4 +159,47 @@ pub enum UploadFinish {
     Stored(BlobRecord),
     /// The bytes did not match the declared hash, or the partial upload was lost.
     Failed,
+}
+
+/// Uploads and stored blobs. Every method is one transaction; implementations keep the usage
+/// counters ([`super::QuotaLedger::tenant_usage`]) in step with the `blobs` rows in the same
+/// transaction.
+pub trait BlobRecords {
+    /// Stores a new upload in state [`UploadState::Uploading`], unless its device already has
+    /// `max_open_per_device` of them, its user's open uploads would declare more than
+    /// `max_open_bytes_per_user`, or its declared length would take the tenant or the user over
+    /// their quota: stored bytes plus the declared lengths of open, unexpired uploads.
+    /// Checked and written in one transaction, so parallel uploads cannot overshoot a quota.
+    fn create_upload(&self, upload: &UploadRecord, limits: &UploadLimits) -> Result<Admission>;
+    /// If the tenant already stores the blob `upload` names (same hash and length), records
+    /// `upload` as finished and starts the blob's grace period again, in one transaction.
+    fn claim_stored_blob(&self, upload: &UploadRecord) -> Result<Claim>;
+    /// An upload by id, in any tenant: callers check it is theirs.
+    fn upload(&self, upload_id: &str) -> Result<Option<UploadRecord>>;
+    /// The newest upload of this device still in progress for the same blob and length.
+    fn open_upload(
+        &self,
+        device_id: &str,
+        sha256: &str,
+        length: u64,
+    ) -> Result<Option<UploadRecord>>;
+    /// Records one PATCH in one transaction: its counters always, the offset and the end of the
+    /// upload (with the stored blob) when it has them. Fails with [`super::Conflict::Moved`] if
+    /// the upload is gone or its offset moved meanwhile, and records nothing then.
+    fn record_patch(&self, patch: &PatchRecord) -> Result<()>;
+    /// At most `limit` uploads (any tenant, any state) created before `before`, oldest first.
+    fn uploads_created_before(&self, before: i64, limit: usize) -> Result<Vec<UploadRecord>>;
+    fn delete_uploads(&self, upload_ids: &[String]) -> Result<()>;
+    /// A stored blob of a tenant.
+    fn blob(&self, tenant_id: &str, sha256: &str) -> Result<Option<BlobRecord>>;
+    /// The tickets of a tenant whose attachments name the blob, by id.
+    fn blob_ref_tickets(&self, tenant_id: &str, sha256: &str) -> Result<Vec<String>>;
+    /// At most `limit` stored blobs (any tenant) no ticket names, last claimed before `before`,
+    /// oldest claim first.
+    fn unnamed_blobs(&self, before: i64, limit: usize) -> Result<Vec<BlobRecord>>;
+    /// Deletes the rows of those `blobs` that are still unnamed and unclaimed since `before`,
+    /// checked and deleted in one transaction (a commit naming one commits before or after,
+    /// never in between), and takes their bytes off the usage counters. Returns the deleted
+    /// ones: the caller removes their files afterwards.
+    fn delete_unnamed_blobs(&self, blobs: &[BlobRecord], before: i64) -> Result<Vec<BlobRecord>>;
 }

@@ -1,8 +1,8 @@
-//! `POST /v1/sync`: one round trip that pushes the device's outbox ([`push`]) and pulls what is
-//! new after its cursor ([`pull`]), then long-polls if there was nothing either way.
+//! `POST /v1/sync`: one round trip that pushes the device's outbox (through the one write path,
+//! [`crate::service::Tickets::commit`], as [`Author::Device`]) and pulls what is new after its
+//! cursor ([`pull`]), then long-polls if there was nothing either way.
 
 mod pull;
-mod push;
 
 use std::time::Duration;
 
@@ -10,11 +10,11 @@ use fieldwork_protocol::sync::{MAX_WAIT_MS, SyncRequest, SyncResponse};
 
 use crate::auth::DeviceAuth;
 use crate::error::Error;
-use crate::state::AppState;
+use crate::service::{Author, Committed, ProposedChange};
+use crate::state::{AppState, blocking};
 use crate::storage::{DeviceRecord, UserRecord};
 
 use pull::{PullOutcome, PullRequest};
-use push::PushOutcome;
 
 /// Answers one sync request.
 pub(crate) async fn sync(
@@ -24,25 +24,27 @@ pub(crate) async fn sync(
 ) -> Result<SyncResponse, Error> {
     let user = auth.session.user;
     let device = auth.device;
-    let hub = state.hub(&user.tenant_id);
+    let tickets = state.tickets();
     // Subscribed before anything is read, so a change stored in between still wakes the wait.
-    let mut news = hub.subscribe();
+    let mut news = tickets.tenant_news(&user.tenant_id);
     let pushed_nothing = request.changes.is_empty();
     let budget = request.pull_budget();
     let pushed = if pushed_nothing {
-        PushOutcome::default()
+        Committed::default()
     } else {
-        let _turn = hub.push_turn.lock().await;
-        let (shared, user, device, now) =
-            (state.shared(), user.clone(), device.clone(), state.now_ms());
-        let changes = request.changes;
-        let outcome = state
-            .blocking(move || push::push(&shared, &user, &device, changes, now))
-            .await?;
-        if let Some(seq) = outcome.stored_up_to {
-            hub.announce(seq);
-        }
-        outcome
+        let changes = request
+            .changes
+            .into_iter()
+            .map(|pushed| ProposedChange {
+                ticket_id: pushed.ticket_id,
+                bytes: pushed.change.into_vec(),
+            })
+            .collect();
+        let author = Author::Device {
+            user: user.clone(),
+            device: device.clone(),
+        };
+        tickets.commit(author, &user.tenant_id, changes).await?
     };
     let mut ask = PullRequest {
         cursor: request.cursor,
@@ -91,8 +93,6 @@ async fn pull_blocking(
     device: &DeviceRecord,
     ask: &PullRequest,
 ) -> Result<PullOutcome, Error> {
-    let (shared, user, device, ask) = (state.shared(), user.clone(), device.clone(), ask.clone());
-    state
-        .blocking(move || pull::pull(&shared, &user, &device, &ask))
-        .await
+    let (store, user, device, ask) = (state.store(), user.clone(), device.clone(), ask.clone());
+    blocking(move || pull::pull(store.as_ref(), &user, &device, &ask)).await
 }

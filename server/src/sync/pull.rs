@@ -13,9 +13,9 @@ use fieldwork_core::rules::sees;
 use fieldwork_protocol::sync::{ByteBuf, PullItem};
 
 use crate::error::Error;
-use crate::state::Shared;
 use crate::storage::{
-    DeviceRecord, Holding, HoldingUpdate, PullScope, StoreRead, StoredChange, UserRecord,
+    DeviceRecord, Holding, HoldingUpdate, PullScope, ReadWith, StorageError, StoreRead,
+    StoredChange, TicketLog, UserRecord,
 };
 
 /// Changes read from the store at a time.
@@ -133,7 +133,7 @@ impl Walk<'_> {
         let doc = self
             .reader
             .ticket_snapshot(&self.actor.tenant, id)?
-            .ok_or_else(|| Error::Corrupt("a ticket without its document".into()))?;
+            .ok_or_else(|| StorageError::Corrupt("a ticket without its document".into()))?;
         let item = PullItem::Snapshot {
             ticket_id: id.to_owned(),
             doc: ByteBuf::from(doc),
@@ -250,12 +250,12 @@ impl Walk<'_> {
 
 /// Decides what the device gets after `request.cursor` and records what it now holds.
 pub(crate) fn pull(
-    shared: &Shared,
+    log: &dyn TicketLog,
     user: &UserRecord,
     device: &DeviceRecord,
     request: &PullRequest,
 ) -> Result<PullOutcome, Error> {
-    let (outcome, holdings) = shared.store.read_with(|reader| {
+    let (outcome, holdings) = log.read_with(|reader| {
         // Cursors only ever come from this tenant's answers, which never pass its highest seq.
         // One beyond it is a device from before a restore or a renumbering: it starts over.
         let cursor = if request.cursor > reader.max_seq(&user.tenant_id)? {
@@ -296,10 +296,10 @@ pub(crate) fn pull(
             cursor,
             more,
         };
-        Ok((outcome, holdings))
+        Ok::<_, Error>((outcome, holdings))
     })?;
     if !holdings.is_empty() {
-        shared.store.record_holdings(&device.id, &holdings)?;
+        log.record_holdings(&device.id, &holdings)?;
     }
     Ok(outcome)
 }

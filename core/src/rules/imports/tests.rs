@@ -181,7 +181,10 @@ fn the_forged_dispatcher_note_and_resolve_is_refused_on_the_riders_device() {
     // The server's own rule (`check_change`) refuses it first, for the same reason.
     assert!(matches!(
         judge.judge(&forger.hex(), Some(&before), &after),
-        Err(ImportRefusal::Rules(Refusal::Invalid { field: "status", .. }))
+        Err(ImportRefusal::Rules(Refusal::Invalid {
+            field: "status",
+            ..
+        }))
     ));
 }
 

@@ -4,11 +4,10 @@
 use fieldwork_protocol::blobs::BlobKind;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{quotas, seq_of, sql_seq};
-use crate::error::Error;
+use super::{SqliteStore, quotas, seq_of, sql_seq};
 use crate::storage::{
-    Admission, BlobRecord, BlobRef, Claim, PatchRecord, QuotaRefusal, QuotaScope, Result,
-    UploadFinish, UploadLimits, UploadRecord, UploadState,
+    Admission, BlobRecord, BlobRecords, BlobRef, Claim, Conflict, PatchRecord, QuotaRefusal,
+    QuotaScope, Result, StorageError, UploadFinish, UploadLimits, UploadRecord, UploadState,
 };
 
 const UPLOAD_COLUMNS: &str = "id, tenant_id, user_id, device_id, sha256, kind, mime, ticket_id,
@@ -18,7 +17,9 @@ fn upload_at(row: &Row) -> rusqlite::Result<Result<UploadRecord>> {
     let kind: String = row.get(5)?;
     let state: String = row.get(10)?;
     let (Some(kind), Some(state)) = (BlobKind::parse(&kind), UploadState::parse(&state)) else {
-        return Ok(Err(Error::Corrupt("an upload's kind or state".into())));
+        return Ok(Err(StorageError::Corrupt(
+            "an upload's kind or state".into(),
+        )));
     };
     Ok(Ok(UploadRecord {
         id: row.get(0)?,
@@ -165,7 +166,7 @@ pub(super) fn record_patch(conn: &Connection, p: &PatchRecord) -> Result<()> {
         )?
         .execute(params![p.upload_id, sql_seq(p.bytes_received), p.at])?;
     if counted != 1 {
-        return Err(Error::Conflict);
+        return Err(Conflict::Moved.into());
     }
     if let Some((from, to)) = p.advance {
         let moved = conn
@@ -175,7 +176,7 @@ pub(super) fn record_patch(conn: &Connection, p: &PatchRecord) -> Result<()> {
             )?
             .execute(params![p.upload_id, sql_seq(from), sql_seq(to)])?;
         if moved != 1 {
-            return Err(Error::Conflict);
+            return Err(Conflict::Moved.into());
         }
     }
     let state = match &p.finish {
@@ -346,4 +347,55 @@ pub(super) fn insert_refs(conn: &Connection, tenant_id: &str, refs: &[BlobRef]) 
         name.execute([tenant_id, &r.sha256])?;
     }
     Ok(())
+}
+
+impl BlobRecords for SqliteStore {
+    fn create_upload(&self, upload: &UploadRecord, limits: &UploadLimits) -> Result<Admission> {
+        self.write(|tx| create_upload(tx, upload, limits))
+    }
+
+    fn claim_stored_blob(&self, upload: &UploadRecord) -> Result<Claim> {
+        self.write(|tx| claim_stored_blob(tx, upload))
+    }
+
+    fn upload(&self, upload_id: &str) -> Result<Option<UploadRecord>> {
+        self.with_reader(|conn| upload(conn, upload_id))
+    }
+
+    fn open_upload(
+        &self,
+        device_id: &str,
+        sha256: &str,
+        length: u64,
+    ) -> Result<Option<UploadRecord>> {
+        self.with_reader(|conn| open_upload(conn, device_id, sha256, length))
+    }
+
+    fn record_patch(&self, patch: &PatchRecord) -> Result<()> {
+        self.write(|tx| record_patch(tx, patch))
+    }
+
+    fn uploads_created_before(&self, before: i64, limit: usize) -> Result<Vec<UploadRecord>> {
+        self.with_reader(|conn| uploads_created_before(conn, before, limit))
+    }
+
+    fn delete_uploads(&self, upload_ids: &[String]) -> Result<()> {
+        self.write(|tx| delete_uploads(tx, upload_ids))
+    }
+
+    fn blob(&self, tenant_id: &str, sha256: &str) -> Result<Option<BlobRecord>> {
+        self.with_reader(|conn| blob(conn, tenant_id, sha256))
+    }
+
+    fn blob_ref_tickets(&self, tenant_id: &str, sha256: &str) -> Result<Vec<String>> {
+        self.with_reader(|conn| blob_ref_tickets(conn, tenant_id, sha256))
+    }
+
+    fn unnamed_blobs(&self, before: i64, limit: usize) -> Result<Vec<BlobRecord>> {
+        self.with_reader(|conn| unnamed_blobs(conn, before, limit))
+    }
+
+    fn delete_unnamed_blobs(&self, blobs: &[BlobRecord], before: i64) -> Result<Vec<BlobRecord>> {
+        self.write(|tx| delete_unnamed_blobs(tx, blobs, before))
+    }
 }

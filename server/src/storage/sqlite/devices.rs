@@ -2,9 +2,11 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{insert_token, quotas, seq_of};
-use crate::error::Error;
-use crate::storage::{DeviceInfo, DeviceRecord, Result, TokenRecord};
+use super::accounts::insert_token;
+use super::{quotas, seq_of};
+use crate::storage::{
+    Conflict, DeviceInfo, DeviceRecord, Missing, OverQuota, Result, StorageError, TokenRecord,
+};
 
 pub(super) fn register_device(
     tx: &Transaction,
@@ -31,11 +33,13 @@ pub(super) fn register_device(
             )?
             .query_row([&device.user_id], |r| r.get(0))?;
         if seq_of(counted) >= u64::from(limit) {
-            return Err(Error::TooManyDevices { limit });
+            return Err(StorageError::Quota(OverQuota::Devices { limit }));
         }
     }
     let device = match existing {
-        Some((_, user_id, _)) if user_id != device.user_id => return Err(Error::ActorTaken),
+        Some((_, user_id, _)) if user_id != device.user_id => {
+            return Err(Conflict::ActorTaken.into());
+        }
         Some((id, _, _)) => {
             tx.execute(
                 "UPDATE tokens SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL",
@@ -112,5 +116,5 @@ pub(super) fn remove_device(tx: &Transaction, device_id: &str, at: i64) -> Resul
     tx.prepare_cached(&sql)?
         .query_row([device_id], device_at)
         .optional()?
-        .ok_or(Error::UnknownDevice)
+        .ok_or(Missing::Device.into())
 }

@@ -3,9 +3,10 @@
 use fieldwork_core::model::Role;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::storage::{PositionRecord, PositionWrite, Result};
+use super::SqliteStore;
+use crate::storage::{PositionLog, PositionRecord, PositionWrite, Result};
 
-pub(super) fn record_position(
+fn record_position(
     conn: &Connection,
     p: &PositionRecord,
     min_interval_ms: i64,
@@ -41,10 +42,7 @@ pub(super) fn record_position(
     Ok(PositionWrite::Stored)
 }
 
-pub(super) fn technician_positions(
-    conn: &Connection,
-    tenant_id: &str,
-) -> Result<Vec<PositionRecord>> {
+fn technician_positions(conn: &Connection, tenant_id: &str) -> Result<Vec<PositionRecord>> {
     let mut stmt = conn.prepare_cached(
         "SELECT p.user_id, p.lat, p.lon, p.accuracy_m, p.at, p.received_at
          FROM positions p JOIN users u ON u.id = p.user_id
@@ -63,4 +61,18 @@ pub(super) fn technician_positions(
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+impl PositionLog for SqliteStore {
+    fn record_position(
+        &self,
+        position: &PositionRecord,
+        min_interval_ms: i64,
+    ) -> Result<PositionWrite> {
+        self.write(|tx| record_position(tx, position, min_interval_ms))
+    }
+
+    fn technician_positions(&self, tenant_id: &str) -> Result<Vec<PositionRecord>> {
+        self.with_reader(|conn| technician_positions(conn, tenant_id))
+    }
 }

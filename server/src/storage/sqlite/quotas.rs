@@ -4,8 +4,10 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{seq_of, sql_seq};
-use crate::storage::{BlobRecord, BlobUsage, Result, TenantQuotas, TenantUsage, UserUsage};
+use super::{SqliteStore, seq_of, sql_seq};
+use crate::storage::{
+    BlobRecord, BlobUsage, QuotaLedger, Result, TenantQuotas, TenantUsage, UserUsage,
+};
 
 fn quota_of(value: Option<i64>) -> Option<u64> {
     value.map(seq_of)
@@ -161,4 +163,18 @@ pub(super) fn tenant_usage(
         unnamed_blobs: seq_of(unnamed_blobs),
         users,
     })
+}
+
+impl QuotaLedger for SqliteStore {
+    fn tenant_quotas(&self, tenant_id: &str) -> Result<TenantQuotas> {
+        self.with_reader(|conn| tenant_quotas(conn, tenant_id))
+    }
+
+    fn set_tenant_quotas(&self, tenant_id: &str, q: &TenantQuotas) -> Result<()> {
+        self.write(|tx| set_tenant_quotas(tx, tenant_id, q))
+    }
+
+    fn tenant_usage(&self, tenant_id: &str, open_after: i64) -> Result<TenantUsage> {
+        self.with_reader(|conn| tenant_usage(conn, tenant_id, open_after))
+    }
 }

@@ -1,6 +1,10 @@
-//! Push: each pushed change judged in order as its author saw the ticket, and the accepted ones
-//! stored with the server's follow-ups (ticket numbers) and the blobs the tickets' attachments
-//! name in one transaction (`docs/sync-protocol.md`, "Push").
+//! Judging a commit's changes in order, as each author saw the ticket, against one read snapshot
+//! and the document cache — nothing of the HTTP state: [`Judge::new`] takes the reader, the
+//! cache, the clock's `now`, the server's actor and who is writing. A person's or a device's
+//! change goes through `core::rules::judge` (the rules every device applies too); a change the
+//! server wrote itself goes through [`super::trusted`]. Accepted changes and the server's
+//! follow-ups (a ticket's number on first sight) collect in a [`Judged`], stored by
+//! [`super::write`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -8,42 +12,46 @@ use std::sync::Arc;
 use fieldwork_core::Actor;
 use fieldwork_core::rules::judge::{self, Refused};
 use fieldwork_core::ticket::limits::MAX_PUSH_OPS;
-use fieldwork_core::ticket::{Change, ChangeHash, DocumentError, Ticket, TicketDocument};
-use fieldwork_protocol::blobs::is_sha256_hex;
-use fieldwork_protocol::sync::{PushChange, RejectCode, Rejection};
+use fieldwork_core::ticket::{ActorId, Change, ChangeHash, DocumentError, Ticket, TicketDocument};
+use fieldwork_protocol::sync::{RejectCode, Rejection};
 
-use crate::cache::CachedDoc;
+use super::{Committed, ProposedChange, trusted};
+use crate::cache::DocCache;
 use crate::error::Error;
-use crate::state::Shared;
-use crate::storage::{
-    BlobRef, DeviceRecord, NewChange, PushCommit, StoreRead, TicketWrite, UserRecord,
-};
+use crate::storage::{NewChange, StorageError, StoreRead};
 
 /// Longest ticket id accepted; the app makes 36-character UUIDs.
 const MAX_TICKET_ID: usize = 64;
 
-/// What a push did.
-#[derive(Debug, Default)]
-pub(crate) struct PushOutcome {
-    /// Hashes the server now holds, new or not.
-    pub accepted: Vec<String>,
-    pub rejected: Vec<Rejection>,
-    /// Tickets of rejected changes, once each, to be sent back whole.
-    pub refresh: Vec<String>,
-    /// Tickets this push created (the device holds them).
-    pub created: Vec<String>,
-    /// The highest seq stored, if anything was.
-    pub stored_up_to: Option<u64>,
+/// Who is writing, as the judgement needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct Judging {
+    /// The rules' view of the author; `None` for the server itself, which no role rule binds.
+    pub rules: Option<Actor>,
+    /// The Automerge actor every change must carry (lowercase hex).
+    pub change_actor: String,
+    /// Why a change by another actor is refused.
+    pub foreign: &'static str,
 }
 
-/// A ticket the push works on.
-struct Working {
-    doc: TicketDocument,
+/// A ticket the commit works on.
+pub(crate) struct Working {
+    pub doc: TicketDocument,
     /// The cached view of an untouched document, to put back as it was.
-    view: Option<Arc<Ticket>>,
-    /// The `last_seq` read from the store; `None` for a ticket first seen in this push.
-    head: Option<u64>,
-    touched: bool,
+    pub view: Option<Arc<Ticket>>,
+    /// The `last_seq` read from the store; `None` for a ticket first seen in this commit.
+    pub head: Option<u64>,
+    pub touched: bool,
+}
+
+/// The judged commit, ready to be stored.
+pub(crate) struct Judged {
+    pub tickets: HashMap<String, Working>,
+    pub changes: Vec<NewChange>,
+    /// The tenant's ticket counter as read, and as it will be.
+    pub numbers: Option<(u64, u64)>,
+    pub created: Vec<String>,
+    pub outcome: Committed,
 }
 
 /// What the store says about a ticket id in this tenant (another tenant's ids are unknown here).
@@ -54,22 +62,22 @@ enum Presence {
     OverLimit,
 }
 
-struct Judge<'a> {
-    shared: &'a Shared,
+pub(crate) struct Judge<'a> {
+    cache: &'a DocCache,
     reader: &'a dyn StoreRead,
-    actor: Actor,
-    device_actor: &'a str,
+    tenant: &'a str,
+    author: &'a Judging,
+    server_actor: &'a ActorId,
     now: i64,
     tickets: HashMap<String, Working>,
     over_limit: HashSet<String>,
-    /// New changes accepted in this push.
+    /// New changes accepted in this commit.
     seen: HashSet<ChangeHash>,
     changes: Vec<NewChange>,
-    /// The tenant's ticket counter as read, and as it will be.
     numbers: Option<(u64, u64)>,
     created: Vec<String>,
-    outcome: PushOutcome,
-    /// What judging this push has cost so far, against [`MAX_PUSH_OPS`].
+    outcome: Committed,
+    /// What judging this commit has cost so far, against [`MAX_PUSH_OPS`].
     spent: usize,
 }
 
@@ -103,7 +111,52 @@ fn ticket_number(n: u64) -> String {
     format!("FW-{n:06}")
 }
 
-impl Judge<'_> {
+impl<'a> Judge<'a> {
+    pub fn new(
+        cache: &'a DocCache,
+        reader: &'a dyn StoreRead,
+        tenant: &'a str,
+        author: &'a Judging,
+        server_actor: &'a ActorId,
+        now: i64,
+    ) -> Self {
+        Judge {
+            cache,
+            reader,
+            tenant,
+            author,
+            server_actor,
+            now,
+            tickets: HashMap::new(),
+            over_limit: HashSet::new(),
+            seen: HashSet::new(),
+            changes: Vec::new(),
+            numbers: None,
+            created: Vec::new(),
+            outcome: Committed::default(),
+            spent: 0,
+        }
+    }
+
+    /// Judges `changes` in order until the per-commit budget is spent; past it the rest stay
+    /// unanswered (a device sends them again next round).
+    pub fn run(mut self, changes: Vec<ProposedChange>) -> Result<Judged, Error> {
+        for change in changes {
+            if self.spent >= MAX_PUSH_OPS {
+                tracing::debug!(spent = self.spent, "commit budget spent; the rest wait");
+                break;
+            }
+            self.one(change)?;
+        }
+        Ok(Judged {
+            tickets: self.tickets,
+            changes: self.changes,
+            numbers: self.numbers,
+            created: self.created,
+            outcome: self.outcome,
+        })
+    }
+
     /// Loads a ticket of this tenant into the working set.
     fn load(&mut self, id: &str) -> Result<Presence, Error> {
         if self.tickets.contains_key(id) {
@@ -112,11 +165,10 @@ impl Judge<'_> {
         if self.over_limit.contains(id) {
             return Ok(Presence::OverLimit);
         }
-        let tenant = self.actor.tenant.as_str();
-        let Some(head) = self.reader.ticket_head(tenant, id)? else {
+        let Some(head) = self.reader.ticket_head(self.tenant, id)? else {
             return Ok(Presence::Absent);
         };
-        let working = match self.shared.cache.take(tenant, id, head.last_seq) {
+        let working = match self.cache.take(self.tenant, id, head.last_seq) {
             Some(cached) => Working {
                 doc: cached.doc,
                 view: Some(cached.view),
@@ -126,8 +178,8 @@ impl Judge<'_> {
             None => {
                 let snapshot = self
                     .reader
-                    .ticket_snapshot(tenant, id)?
-                    .ok_or_else(|| Error::Corrupt("a ticket without its document".into()))?;
+                    .ticket_snapshot(self.tenant, id)?
+                    .ok_or_else(|| StorageError::Corrupt("a ticket without its document".into()))?;
                 let doc = match TicketDocument::load(&snapshot) {
                     Ok(doc) => doc,
                     Err(DocumentError::Limit(limit)) => {
@@ -137,7 +189,7 @@ impl Judge<'_> {
                     }
                     Err(e) => return Err(e.into()),
                 };
-                // Loading costs the document's size: a push to a large ticket spends its budget.
+                // Loading costs the document's size: a commit to a large ticket spends its budget.
                 self.spent = self
                     .spent
                     .saturating_add(usize::try_from(doc.ops()).unwrap_or(usize::MAX));
@@ -154,17 +206,18 @@ impl Judge<'_> {
     }
 
     /// Judges one change and, if accepted, adds it to the working set.
-    fn one(&mut self, pushed: PushChange) -> Result<(), Error> {
-        let ticket_id = pushed.ticket_id;
-        let verdict = self.judge(&ticket_id, pushed.change.into_vec())?;
+    fn one(&mut self, proposed: ProposedChange) -> Result<(), Error> {
+        let ticket_id = proposed.ticket_id;
+        let verdict = self.judge(&ticket_id, proposed.bytes)?;
         match verdict {
             Ok(hash) => self.outcome.accepted.push(hash),
             Err(mut rejection) => {
+                let user = self.author.rules.as_ref().map(|a| a.user_id.as_str());
                 tracing::warn!(
-                    tenant = %self.actor.tenant,
-                    user = %self.actor.user_id,
+                    tenant = %self.tenant,
+                    user = user.unwrap_or("server"),
                     code = ?rejection.code,
-                    "pushed change rejected"
+                    "change rejected"
                 );
                 if !self.outcome.refresh.contains(&ticket_id) {
                     self.outcome.refresh.push(ticket_id.clone());
@@ -176,7 +229,7 @@ impl Judge<'_> {
         Ok(())
     }
 
-    /// Steps 1-7 of the spec. `Ok(Err(_))` is a rejection; `Err(_)` a server fault.
+    /// Steps 1-11 of the spec. `Ok(Err(_))` is a rejection; `Err(_)` a server fault.
     fn judge(
         &mut self,
         ticket_id: &str,
@@ -195,17 +248,17 @@ impl Judge<'_> {
         };
         let hash = change.hash();
         let hex = hash.to_string();
-        if change.actor_id().to_hex_string() != self.device_actor {
+        if change.actor_id().to_hex_string() != self.author.change_actor {
             return Ok(Err(reject(
                 RejectCode::ForeignActor,
                 hex,
-                "the change was made by another device; a device sends only its own changes",
+                self.author.foreign,
             )));
         }
         if self.seen.contains(&hash) {
             return Ok(Ok(hex));
         }
-        if let Some(stored) = self.reader.change_ticket(&self.actor.tenant, &hex)? {
+        if let Some(stored) = self.reader.change_ticket(self.tenant, &hex)? {
             return Ok(if stored != ticket_id {
                 Err(malformed(
                     &hex,
@@ -230,7 +283,7 @@ impl Judge<'_> {
                 self.changes.push(NewChange {
                     ticket_id: ticket_id.to_owned(),
                     hash: hex.clone(),
-                    actor_id: self.device_actor.to_owned(),
+                    actor_id: self.author.change_actor.clone(),
                     bytes: change.raw_bytes().to_vec(),
                 });
                 self.changes.extend(numbering);
@@ -248,16 +301,19 @@ impl Judge<'_> {
         hash: &str,
     ) -> Result<Result<Option<NewChange>, Rejection>, Error> {
         self.spent = self.spent.saturating_add(change.len().max(1));
-        let server_actor = self.shared.store.server_actor().clone();
+        let server_actor = self.server_actor.clone();
         // The view of the creation goes stale with the number below; the commit reads it again.
-        let (mut doc, _) =
-            match judge::judge_creation(&self.actor, ticket_id, change, server_actor.clone()) {
-                Ok(judged) => judged,
-                Err(refusal) => return Ok(Err(refused(hash, refusal))),
-            };
+        let created = match &self.author.rules {
+            Some(actor) => judge::judge_creation(actor, ticket_id, change, server_actor.clone()),
+            None => trusted::server_creation(ticket_id, change, server_actor.clone()),
+        };
+        let (mut doc, _) = match created {
+            Ok(judged) => judged,
+            Err(refusal) => return Ok(Err(refused(hash, refusal))),
+        };
         let n = match self.numbers {
             Some((_, next)) => next,
-            None => self.reader.next_number(&self.actor.tenant)?,
+            None => self.reader.next_number(self.tenant)?,
         };
         self.numbers = Some((self.numbers.map_or(n, |(from, _)| from), n + 1));
         let numbering = doc
@@ -282,14 +338,13 @@ impl Judge<'_> {
     }
 
     /// A change to a ticket the server has: judged as its author saw the ticket and by its effect
-    /// on the ticket as it now stands (`rules::judge::judge_edit`).
+    /// on the ticket as it now stands (`rules::judge::judge_edit`), or applied as the server's own.
     fn edit(
         &mut self,
         ticket_id: &str,
         change: &Change,
         hash: &str,
     ) -> Result<Result<Option<NewChange>, Rejection>, Error> {
-        let actor = &self.actor;
         let working = self
             .tickets
             .get_mut(ticket_id)
@@ -297,6 +352,16 @@ impl Judge<'_> {
         self.spent = self
             .spent
             .saturating_add(judge::judging_cost(&mut working.doc, change));
+        let Some(actor) = &self.author.rules else {
+            return Ok(match trusted::server_edit(&mut working.doc, change) {
+                Ok(view) => {
+                    working.touched = true;
+                    working.view = Some(Arc::new(view));
+                    Ok(None)
+                }
+                Err(refusal) => Err(refused(hash, refusal)),
+            });
+        };
         let current = match &working.view {
             Some(view) => view.clone(),
             None => match working.doc.view() {
@@ -323,163 +388,6 @@ impl Judge<'_> {
             }
         }
     }
-}
-
-/// Judges `changes` in order and stores the accepted ones. Callers hold the tenant's push turn.
-pub(crate) fn push(
-    shared: &Shared,
-    user: &UserRecord,
-    device: &DeviceRecord,
-    changes: Vec<PushChange>,
-    now: i64,
-) -> Result<PushOutcome, Error> {
-    let judge = shared.store.read_with(|reader| {
-        let mut judge = Judge {
-            shared,
-            reader,
-            actor: user.actor(),
-            device_actor: &device.actor_id,
-            now,
-            tickets: HashMap::new(),
-            over_limit: HashSet::new(),
-            seen: HashSet::new(),
-            changes: Vec::new(),
-            numbers: None,
-            created: Vec::new(),
-            outcome: PushOutcome::default(),
-            spent: 0,
-        };
-        for change in changes {
-            // Past the budget the rest stay unanswered; the device sends them next round.
-            if judge.spent >= MAX_PUSH_OPS {
-                tracing::debug!(spent = judge.spent, "push budget spent; the rest wait");
-                break;
-            }
-            judge.one(change)?;
-        }
-        Ok(Stored {
-            tickets: judge.tickets,
-            changes: judge.changes,
-            numbers: judge.numbers,
-            created: judge.created,
-            outcome: judge.outcome,
-        })
-    })?;
-    judge.commit(shared, user, device, now)
-}
-
-/// The judged push, ready to be stored.
-struct Stored {
-    tickets: HashMap<String, Working>,
-    changes: Vec<NewChange>,
-    numbers: Option<(u64, u64)>,
-    created: Vec<String>,
-    outcome: PushOutcome,
-}
-
-impl Stored {
-    fn commit(
-        self,
-        shared: &Shared,
-        user: &UserRecord,
-        device: &DeviceRecord,
-        now: i64,
-    ) -> Result<PushOutcome, Error> {
-        let Stored {
-            mut tickets,
-            changes,
-            numbers,
-            created,
-            mut outcome,
-        } = self;
-        let mut writes = Vec::new();
-        let mut views = HashMap::new();
-        let mut blob_refs = Vec::new();
-        for (id, working) in &mut tickets {
-            if !working.touched {
-                continue;
-            }
-            let view = match working.view.take() {
-                Some(view) => Arc::unwrap_or_clone(view),
-                None => working.doc.view()?,
-            };
-            writes.push(TicketWrite {
-                id: id.clone(),
-                expected_last_seq: working.head,
-                number: view.number.clone(),
-                reporter_id: view.reporter.user_id.clone(),
-                assignee: view.assignee.clone(),
-                team: view.team.clone(),
-                status: view.status.as_str().to_owned(),
-                snapshot: working.doc.save(),
-            });
-            blob_refs.extend(attachment_blobs(id, &view));
-            views.insert(id.clone(), Arc::new(view));
-        }
-        let mut last_seq: HashMap<String, u64> = HashMap::new();
-        if !changes.is_empty() {
-            let commit = PushCommit {
-                tenant_id: user.tenant_id.clone(),
-                device_id: device.id.clone(),
-                received_at: now,
-                changes,
-                tickets: writes,
-                numbers,
-                held_by_device: created.clone(),
-                blob_refs,
-            };
-            let seqs = shared.store.commit_push(&commit)?;
-            for (change, seq) in commit.changes.iter().zip(&seqs) {
-                last_seq.insert(change.ticket_id.clone(), *seq);
-            }
-            outcome.stored_up_to = seqs.iter().copied().max();
-            outcome.created = created;
-            tracing::debug!(
-                tenant = %user.tenant_id,
-                device = %device.id,
-                stored = seqs.len(),
-                "push stored"
-            );
-        }
-        // Only now, with the push on disk, do documents go back to the cache.
-        for (id, working) in tickets {
-            let (seq, view) = match (last_seq.get(&id), working.head, working.view) {
-                (Some(seq), _, _) => (*seq, views.remove(&id)),
-                (None, Some(head), view) if !working.touched => (head, view),
-                _ => continue,
-            };
-            if let Some(view) = view {
-                shared.cache.put(
-                    &user.tenant_id,
-                    &id,
-                    CachedDoc {
-                        seq,
-                        doc: working.doc,
-                        view,
-                    },
-                );
-            }
-        }
-        Ok(outcome)
-    }
-}
-
-/// The blobs a ticket's attachments name (full images and thumbnails), for the blob lane's
-/// download check. Names that are not sha256 hex are nobody's blob and are skipped.
-fn attachment_blobs(ticket_id: &str, view: &Ticket) -> Vec<BlobRef> {
-    let mut refs: Vec<BlobRef> = view
-        .attachments
-        .iter()
-        .flat_map(|a| std::iter::once(a.sha256.as_str()).chain(a.thumb.as_deref()))
-        .filter(|sha256| is_sha256_hex(sha256))
-        .map(|sha256| BlobRef {
-            ticket_id: ticket_id.to_owned(),
-            sha256: sha256.to_owned(),
-        })
-        .collect();
-    refs.sort();
-    refs.dedup();
-    refs
 }
 
 #[cfg(test)]

@@ -1,14 +1,14 @@
-//! Opening the server database: durability pragmas, and migrations by `PRAGMA user_version`, one
-//! step at a time, each in its own immediate transaction (the same pattern as the device store).
+//! Opening the server database: durability pragmas, and migrations by the shared contract
+//! (`storage::migrate`) with the version in `PRAGMA user_version`, one step at a time, each in its
+//! own immediate transaction (the same pattern as the device store).
 
 use std::path::Path;
 use std::time::Duration;
 
-use fieldwork_core::migrate::{MigrationError, apply_migrations};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-use super::Result;
-use crate::error::Error;
+use crate::storage::Result;
+use crate::storage::migrate::{SchemaVersion, migrate as run_steps};
 
 /// Each entry upgrades the schema by one version; index `i` takes version `i` to `i + 1`.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -53,13 +53,30 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Applies migrations until the schema is at `target` (the runner is the device store's).
-/// Refuses a database from a newer server.
+/// SQLite keeps the version in the database header (`PRAGMA user_version`), written in the same
+/// transaction as the step; an immediate transaction takes the one write lock before reading it.
+impl SchemaVersion for Connection {
+    fn schema_version(&mut self) -> Result<u32> {
+        Ok(self.pragma_query_value(None, "user_version", |row| row.get(0))?)
+    }
+
+    fn apply_step(&mut self, from: u32, sql: &str) -> Result<()> {
+        let tx = self.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process (the admin CLI, a second server start) may have migrated while we
+        // waited for the lock.
+        let current: u32 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if current == from {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", from + 1)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Applies migrations until the schema is at `target`. Refuses a database from a newer server.
 pub(super) fn migrate(conn: &mut Connection, target: u32) -> Result<()> {
-    apply_migrations(conn, MIGRATIONS, target).map_err(|e| match e {
-        MigrationError::Sqlite(e) => e.into(),
-        MigrationError::TooNew { found, supported } => Error::SchemaTooNew { found, supported },
-    })
+    run_steps(conn, MIGRATIONS, target)
 }
 
 #[cfg(test)]
@@ -238,7 +255,7 @@ mod tests {
         drop(conn);
         assert!(matches!(
             open_writer(&path),
-            Err(Error::SchemaTooNew { .. })
+            Err(crate::storage::StorageError::SchemaTooNew { .. })
         ));
     }
 }

@@ -1,0 +1,231 @@
+//! The one write path for tickets: [`Tickets::commit`]. Whoever writes — a device pushing its
+//! outbox, a person through the back-office API, the server itself (the brain, intake) — hands
+//! over Automerge changes; they are judged in order (`judge`: by `core::rules` for people and
+//! devices, by the store's limits alone for the server), stored with the server's follow-ups in
+//! one transaction (`write`), and announced as a [`Notice`] (`notices`) that long-polls, and
+//! later the brain and webhooks, listen to.
+//!
+//! Commits to one tenant take turns in this process (ticket numbers and documents are read,
+//! judged and written as one unit); the store additionally serializes commits per tenant, which
+//! is what keeps seq order equal to commit order across processes (docs/adr/0009).
+
+mod judge;
+mod notices;
+mod trusted;
+mod write;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use fieldwork_core::clock::Clock;
+use fieldwork_core::ticket::ActorId;
+use fieldwork_protocol::sync::Rejection;
+use tokio::sync::{broadcast, watch};
+
+pub use notices::{NOTICE_BUFFER, Notice, Writer};
+
+use crate::cache::DocCache;
+use crate::error::Error;
+use crate::state::blocking;
+use crate::storage::{DeviceRecord, ReadWith, ServerStore, UserRecord};
+use judge::{Judge, Judging};
+use notices::Notices;
+
+/// Who writes a commit.
+#[derive(Debug, Clone)]
+pub enum Author {
+    /// A device pushing its outbox: every change must carry the device's registered actor, and
+    /// is judged by its user's role as the user saw the ticket.
+    Device {
+        user: UserRecord,
+        device: DeviceRecord,
+    },
+    /// A person through the back-office API: the server made the changes for them with `actor`
+    /// (one the API keeps for this person, never a device's or the server's); judged by the same
+    /// rules as a device of that person.
+    Person { user: UserRecord, actor: ActorId },
+    /// The server itself (the brain, intake; events by `fieldwork:brain`): changes by the store's
+    /// server actor, bound by no role rule, only by what the store can keep.
+    Server,
+}
+
+impl Author {
+    fn user(&self) -> Option<&UserRecord> {
+        match self {
+            Author::Device { user, .. } | Author::Person { user, .. } => Some(user),
+            Author::Server => None,
+        }
+    }
+
+    fn writer(&self) -> Writer {
+        match self {
+            Author::Device { user, device } => Writer::Device {
+                user_id: user.id.clone(),
+                device_id: device.id.clone(),
+            },
+            Author::Person { user, .. } => Writer::Person {
+                user_id: user.id.clone(),
+            },
+            Author::Server => Writer::Server,
+        }
+    }
+
+    fn judging(&self, server_actor: &ActorId) -> Judging {
+        match self {
+            Author::Device { user, device } => Judging {
+                rules: Some(user.actor()),
+                change_actor: device.actor_id.clone(),
+                foreign: "the change was made by another device; a device sends only its own changes",
+            },
+            Author::Person { user, actor } => Judging {
+                rules: Some(user.actor()),
+                change_actor: actor.to_hex_string(),
+                foreign: "the change was not made with this person's actor",
+            },
+            Author::Server => Judging {
+                rules: None,
+                change_actor: server_actor.to_hex_string(),
+                foreign: "a server change must be made with the server's actor",
+            },
+        }
+    }
+}
+
+/// One proposed change: an encoded Automerge change filed under a ticket of the tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProposedChange {
+    pub ticket_id: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What a commit did.
+#[derive(Debug, Default, Clone)]
+pub struct Committed {
+    /// Hashes the server now holds, new or not.
+    pub accepted: Vec<String>,
+    pub rejected: Vec<Rejection>,
+    /// Tickets of rejected changes, once each, to be sent back whole.
+    pub refresh: Vec<String>,
+    /// Tickets this commit created (a pushing device holds them).
+    pub created: Vec<String>,
+    /// Tickets with newly stored changes, once each, in commit order.
+    pub changed: Vec<String>,
+    /// The tenant's highest seq after the commit, if anything was stored.
+    pub max_seq: Option<u64>,
+}
+
+/// The ticket write path, shared by every request and task; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Tickets {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn ServerStore>,
+    cache: Arc<DocCache>,
+    clock: Arc<dyn Clock>,
+    turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    notices: Notices,
+}
+
+impl Tickets {
+    pub(crate) fn new(
+        store: Arc<dyn ServerStore>,
+        cache: Arc<DocCache>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Tickets {
+            inner: Arc::new(Inner {
+                store,
+                cache,
+                clock,
+                turns: Mutex::new(HashMap::new()),
+                notices: Notices::new(),
+            }),
+        }
+    }
+
+    fn turn(&self, tenant: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self.inner.turns.lock().unwrap_or_else(|p| p.into_inner());
+        turns.entry(tenant.to_owned()).or_default().clone()
+    }
+
+    /// Judges `changes` in order as written by `author` in `tenant` and stores the accepted ones
+    /// with the server's follow-ups in one transaction; then announces a [`Notice`] if anything
+    /// was stored. A change is rejected (with the protocol's code and a message) rather than
+    /// failing the commit; `Err` is a server fault. Changes past the per-commit work budget are
+    /// neither accepted nor rejected: send them again. A person or device of another tenant is
+    /// refused whole ([`Error::Invalid`]).
+    pub async fn commit(
+        &self,
+        author: Author,
+        tenant: &str,
+        changes: Vec<ProposedChange>,
+    ) -> Result<Committed, Error> {
+        if author.user().is_some_and(|user| user.tenant_id != tenant) {
+            return Err(Error::Invalid {
+                field: "tenant",
+                reason: "the author belongs to another tenant".into(),
+            });
+        }
+        if changes.is_empty() {
+            return Ok(Committed::default());
+        }
+        // The turn moves into the blocking work and is held until the commit is stored and
+        // announced: a caller that goes away meanwhile (a device dropping its connection) neither
+        // lets the next commit of the tenant start early nor loses the notice.
+        let turn = self.turn(tenant).lock_owned().await;
+        let inner = self.inner.clone();
+        let tenant = tenant.to_owned();
+        blocking(move || {
+            let _turn = turn;
+            let now = inner.clock.now_ms();
+            let server_actor = inner.store.server_actor().clone();
+            let judging = author.judging(&server_actor);
+            let device_id = match &author {
+                Author::Device { device, .. } => Some(device.id.as_str()),
+                _ => None,
+            };
+            let judged = inner.store.read_with(|reader| {
+                Judge::new(&inner.cache, reader, &tenant, &judging, &server_actor, now).run(changes)
+            })?;
+            let committed = write::store(
+                judged,
+                inner.store.as_ref(),
+                &inner.cache,
+                &tenant,
+                device_id,
+                now,
+            )?;
+            if let Some(max_seq) = committed.max_seq {
+                // Still holding the turn: a tenant's notices go out in seq order.
+                inner.notices.publish(Notice {
+                    tenant,
+                    tickets: committed.changed.clone(),
+                    max_seq,
+                    writer: author.writer(),
+                });
+            }
+            Ok(committed)
+        })
+        .await
+    }
+
+    /// Every [`Notice`] of every tenant from now on (the brain, webhooks). A listener more than
+    /// [`NOTICE_BUFFER`] notices behind gets `Lagged` and catches up from the store.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Notice>> {
+        self.inner.notices.subscribe()
+    }
+
+    /// Wakes on the tenant's next notice, with its `max_seq` (long-polls). Subscribe before
+    /// reading, so a commit in between still wakes the wait.
+    pub fn tenant_news(&self, tenant: &str) -> watch::Receiver<u64> {
+        self.inner.notices.tenant_news(tenant)
+    }
+
+    /// The document cache the commits judge with (visibility reads it too).
+    pub(crate) fn cache(&self) -> &DocCache {
+        &self.inner.cache
+    }
+}

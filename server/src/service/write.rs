@@ -1,0 +1,120 @@
+//! Storing a judged commit: each touched ticket's new document and index row, the accepted
+//! changes with the tenant's next seqs, the ticket counter, the pushing device's holdings and the
+//! blobs the tickets' attachments name — one [`TicketCommit`], one transaction — and then, with
+//! the commit on disk, the documents go back to the cache.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use fieldwork_core::ticket::Ticket;
+use fieldwork_protocol::blobs::is_sha256_hex;
+
+use super::Committed;
+use super::judge::Judged;
+use crate::cache::{CachedDoc, DocCache};
+use crate::error::Error;
+use crate::storage::{BlobRef, TicketCommit, TicketLog, TicketWrite};
+
+/// Stores `judged` for `tenant`; `device_id` is the pushing device, which holds the tickets it
+/// created from now on.
+pub(crate) fn store(
+    judged: Judged,
+    log: &dyn TicketLog,
+    cache: &DocCache,
+    tenant: &str,
+    device_id: Option<&str>,
+    now: i64,
+) -> Result<Committed, Error> {
+    let Judged {
+        mut tickets,
+        changes,
+        numbers,
+        created,
+        mut outcome,
+    } = judged;
+    let mut writes = Vec::new();
+    let mut views = HashMap::new();
+    let mut blob_refs = Vec::new();
+    for (id, working) in &mut tickets {
+        if !working.touched {
+            continue;
+        }
+        let view = match working.view.take() {
+            Some(view) => Arc::unwrap_or_clone(view),
+            None => working.doc.view()?,
+        };
+        writes.push(TicketWrite {
+            id: id.clone(),
+            expected_last_seq: working.head,
+            number: view.number.clone(),
+            reporter_id: view.reporter.user_id.clone(),
+            assignee: view.assignee.clone(),
+            team: view.team.clone(),
+            status: view.status.as_str().to_owned(),
+            snapshot: working.doc.save(),
+        });
+        blob_refs.extend(attachment_blobs(id, &view));
+        views.insert(id.clone(), Arc::new(view));
+    }
+    let mut last_seq: HashMap<String, u64> = HashMap::new();
+    if !changes.is_empty() {
+        let commit = TicketCommit {
+            tenant_id: tenant.to_owned(),
+            device_id: device_id.map(str::to_owned),
+            received_at: now,
+            changes,
+            tickets: writes,
+            numbers,
+            held_by_device: created.clone(),
+            blob_refs,
+        };
+        let seqs = log.commit(&commit)?;
+        for (change, seq) in commit.changes.iter().zip(&seqs) {
+            if !last_seq.contains_key(&change.ticket_id) {
+                outcome.changed.push(change.ticket_id.clone());
+            }
+            last_seq.insert(change.ticket_id.clone(), *seq);
+        }
+        outcome.max_seq = seqs.iter().copied().max();
+        outcome.created = created;
+        tracing::debug!(tenant, device = ?device_id, stored = seqs.len(), "commit stored");
+    }
+    // Only now, with the commit on disk, do documents go back to the cache.
+    for (id, working) in tickets {
+        let (seq, view) = match (last_seq.get(&id), working.head, working.view) {
+            (Some(seq), _, _) => (*seq, views.remove(&id)),
+            (None, Some(head), view) if !working.touched => (head, view),
+            _ => continue,
+        };
+        if let Some(view) = view {
+            cache.put(
+                tenant,
+                &id,
+                CachedDoc {
+                    seq,
+                    doc: working.doc,
+                    view,
+                },
+            );
+        }
+    }
+    Ok(outcome)
+}
+
+/// The blobs a ticket's attachments name (full images and thumbnails), for the blob lane's
+/// download check. Names that are not sha256 hex are nobody's blob and are skipped.
+fn attachment_blobs(ticket_id: &str, view: &Ticket) -> Vec<BlobRef> {
+    let mut refs: Vec<BlobRef> = view
+        .attachments
+        .iter()
+        .flat_map(|a| std::iter::once(a.sha256.as_str()).chain(a.thumb.as_deref()))
+        .filter(|sha256| is_sha256_hex(sha256))
+        .map(|sha256| BlobRef {
+            ticket_id: ticket_id.to_owned(),
+            sha256: sha256.to_owned(),
+        })
+        .collect();
+    refs.sort();
+    refs.dedup();
+    refs
+}

@@ -1,0 +1,112 @@
+//! [`SqliteStore`]: the embedded backend. One file in WAL mode, `synchronous=FULL`, one writer
+//! connection behind a mutex and a small pool of read-only connections. One submodule per storage
+//! trait; `rusqlite::Error` becomes [`StorageError`] here, at the backend's edge.
+
+mod accounts;
+mod blobs;
+mod devices;
+mod positions;
+mod quotas;
+mod schema;
+mod ticket_log;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use fieldwork_core::ticket::ActorId;
+use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
+
+use super::{Result, StorageError};
+
+/// Idle read connections kept open; more are opened when many requests read at once.
+const IDLE_READERS: usize = 4;
+
+/// The SQLite backend.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    server_actor: ActorId,
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(error: rusqlite::Error) -> Self {
+        StorageError::backend(error)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock dropped its transaction (rolled back): the connection is clean.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Sequence numbers and cursors are u64 on the wire and i64 in SQLite; a cursor beyond any
+/// stored seq simply finds nothing.
+fn sql_seq(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn seq_of(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn is_constraint(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(e, _) if e.code == ErrorCode::ConstraintViolation)
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating and migrating it as needed.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut writer = schema::open_writer(path)?;
+        let server_actor = server_actor(&mut writer)?;
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            server_actor,
+        })
+    }
+
+    /// Runs `work` in one immediate transaction on the writer and commits it durably.
+    fn write<T>(&self, work: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = work(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `work` on a read-only connection from the pool.
+    fn with_reader<T>(&self, work: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let pooled = lock(&self.readers).pop();
+        let mut conn = match pooled {
+            Some(conn) => conn,
+            None => schema::open_reader(&self.path)?,
+        };
+        let out = work(&mut conn);
+        let mut idle = lock(&self.readers);
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
+/// Reads (or makes, once) the actor of server-authored changes.
+fn server_actor(conn: &mut Connection) -> Result<ActorId> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('server_actor', ?1)",
+        [ActorId::random().to_hex_string()],
+    )?;
+    let hex: String = tx.query_row(
+        "SELECT value FROM meta WHERE key = 'server_actor'",
+        [],
+        |r| r.get(0),
+    )?;
+    tx.commit()?;
+    ActorId::try_from(hex.as_str()).map_err(|e| StorageError::Corrupt(format!("server actor: {e}")))
+}

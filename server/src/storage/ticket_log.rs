@@ -1,0 +1,190 @@
+//! The ticket log: every stored Automerge change of a tenant numbered by `seq`, each ticket's
+//! compacted document and index row, the tenant's ticket counter, and what each device holds.
+//! Reads go through [`StoreRead`] (one consistent snapshot per call); one commit of changes is
+//! one [`TicketCommit`], whoever wrote it (a device, a person, the server).
+//!
+//! The ordering rule the pull relies on (docs/adr/0009-storage-seam-and-commit-order.md):
+//! within a tenant, seq order is commit order. A commit takes the tenant's next seqs and no
+//! other commit of that tenant becomes visible in between, so a reader that has seen seq `n`
+//! never later finds a new change with a seq at or below `n`.
+
+use fieldwork_core::ticket::ActorId;
+
+use super::{BlobRef, Result, StorageError};
+
+/// The version of a ticket the store holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketHead {
+    pub tenant_id: String,
+    /// Seq (within the tenant) of the ticket's newest change; identifies the stored snapshot.
+    pub last_seq: u64,
+    /// Who sees it, as of `last_seq` (written in the same transaction as the document).
+    pub reporter_id: String,
+    pub assignee: Option<String>,
+    pub team: Option<String>,
+}
+
+impl TicketHead {
+    /// The fields visibility is judged on (`core::rules::sees`).
+    pub fn audience(&self) -> fieldwork_core::rules::Audience<'_> {
+        fieldwork_core::rules::Audience {
+            tenant: &self.tenant_id,
+            reporter: &self.reporter_id,
+            assignee: self.assignee.as_deref(),
+            team: self.team.as_deref(),
+        }
+    }
+}
+
+/// Narrows a pull's walk for a user who sees only some tickets (not the back office): tickets
+/// they reported, are assigned, whose team queue they work, or that the device holds (so it
+/// hears of evictions). The walk still judges each ticket exactly (`core::rules::sees`); this
+/// only spares it the tenant's other tickets, which would otherwise cost every device a walk
+/// over everyone's changes.
+#[derive(Debug, Clone, Copy)]
+pub struct PullScope<'a> {
+    pub user_id: &'a str,
+    pub team: Option<&'a str>,
+    pub device_id: &'a str,
+}
+
+/// One stored change, as the pull walks them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredChange {
+    pub seq: u64,
+    pub ticket_id: String,
+    /// Lowercase hex.
+    pub actor_id: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A device's recorded relation to a ticket (see `device_tickets` in the schema).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holding {
+    pub covered_seq: u64,
+    pub evicted: bool,
+    pub since_cursor: u64,
+}
+
+/// A new state of a device's relation to a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldingUpdate {
+    pub ticket_id: String,
+    pub holding: Holding,
+}
+
+/// An accepted change, in the order it is to be numbered.
+#[derive(Debug, Clone)]
+pub struct NewChange {
+    pub ticket_id: String,
+    pub hash: String,
+    pub actor_id: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The new state of a ticket touched by a commit: its index row and compacted document.
+#[derive(Debug, Clone)]
+pub struct TicketWrite {
+    pub id: String,
+    /// The `last_seq` the writer read; `None` for a ticket the store has never had. The commit
+    /// fails with [`super::Conflict::Moved`] if another writer moved the ticket meanwhile.
+    pub expected_last_seq: Option<u64>,
+    pub number: Option<String>,
+    pub reporter_id: String,
+    pub assignee: Option<String>,
+    pub team: Option<String>,
+    pub status: String,
+    pub snapshot: Vec<u8>,
+}
+
+/// Everything one commit stores, in one transaction.
+#[derive(Debug, Clone)]
+pub struct TicketCommit {
+    pub tenant_id: String,
+    /// The device that pushed the changes, which holds `held_by_device` from now on; `None`
+    /// for changes written by a person through the API or by the server itself.
+    pub device_id: Option<String>,
+    /// Server time.
+    pub received_at: i64,
+    pub changes: Vec<NewChange>,
+    pub tickets: Vec<TicketWrite>,
+    /// The tenant's ticket counter moves from `.0` to `.1` (checked like `expected_last_seq`).
+    pub numbers: Option<(u64, u64)>,
+    /// Tickets the pushing device holds from now on (the ones it created).
+    pub held_by_device: Vec<String>,
+    /// Blobs named by the attachments of the touched tickets as written (kept if already there).
+    pub blob_refs: Vec<BlobRef>,
+}
+
+/// Reads inside one consistent snapshot of the store. Everything is asked within one tenant:
+/// tickets, changes and seqs of other tenants do not exist for the caller (a ticket id used in
+/// another tenant is unknown here, exactly like one never used).
+pub trait StoreRead {
+    /// The ticket of an already stored change of the tenant, by hash (hex).
+    fn change_ticket(&self, tenant_id: &str, hash: &str) -> Result<Option<String>>;
+    fn ticket_head(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<TicketHead>>;
+    /// The compacted document at [`TicketHead::last_seq`].
+    fn ticket_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>>;
+    /// The next ticket number of a tenant ([`super::Missing::Tenant`] for an unknown one).
+    fn next_number(&self, tenant_id: &str) -> Result<u64>;
+    /// At most `limit` changes of a tenant with `seq > after`, in seq order; with a `scope`, only
+    /// changes of tickets that scope might concern (a superset of what the user sees).
+    fn changes_after(
+        &self,
+        tenant_id: &str,
+        after: u64,
+        limit: usize,
+        scope: Option<&PullScope<'_>>,
+    ) -> Result<Vec<StoredChange>>;
+    fn holding(&self, device_id: &str, ticket_id: &str) -> Result<Option<Holding>>;
+    /// The highest seq stored in the tenant (0 when it has no changes).
+    fn max_seq(&self, tenant_id: &str) -> Result<u64>;
+}
+
+/// The ticket log of a backend. Every method is one transaction.
+pub trait TicketLog {
+    /// The Automerge actor of server-authored changes, made once when the store is created.
+    fn server_actor(&self) -> &ActorId;
+
+    /// Runs `work` against one consistent read snapshot.
+    fn read(&self, work: &mut dyn FnMut(&dyn StoreRead) -> Result<()>) -> Result<()>;
+
+    /// Stores one commit; returns the seq given to each of `commit.changes`, in order: the
+    /// tenant's next seqs. Commits to one tenant are serialized by the backend itself (not only
+    /// by the caller), so seq order is commit order within a tenant even with several server
+    /// processes. Fails with [`super::Conflict::Moved`] if a ticket or the counter moved since
+    /// it was read, with [`super::Missing::Tenant`] for an unknown tenant, and stores nothing
+    /// then.
+    fn commit(&self, commit: &TicketCommit) -> Result<Vec<u64>>;
+
+    /// Records what a device was sent.
+    fn record_holdings(&self, device_id: &str, updates: &[HoldingUpdate]) -> Result<()>;
+}
+
+/// [`TicketLog::read`] for work that returns a value or fails with its own error (on any
+/// backend, `dyn` or not). The work's error passes through the backend untouched.
+pub trait ReadWith {
+    fn read_with<T, E: From<StorageError>>(
+        &self,
+        work: impl FnOnce(&dyn StoreRead) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>;
+}
+
+impl<S: TicketLog + ?Sized> ReadWith for S {
+    fn read_with<T, E: From<StorageError>>(
+        &self,
+        work: impl FnOnce(&dyn StoreRead) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut work = Some(work);
+        let mut out = None;
+        self.read(&mut |reader| {
+            if let Some(work) = work.take() {
+                out = Some(work(reader));
+            }
+            Ok(())
+        })?;
+        out.unwrap_or_else(|| {
+            Err(StorageError::backend("a storage backend did not run the read it was given").into())
+        })
+    }
+}

@@ -1,0 +1,313 @@
+//! The one write path (`service::Tickets::commit`) as the back-office API and the brain will use
+//! it: a person's changes judged by the same rules as a device's, the server's own changes bound
+//! only by what the store keeps, and the notice every commit announces.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fieldwork_core::ticket::{ActorId, Change, Edit, NewTicket, Ticket, TicketDocument};
+use fieldwork_core::{Actor, Priority, Role};
+use fieldwork_protocol::sync::{PullItem, RejectCode};
+use fieldwork_server::Error;
+use fieldwork_server::service::{Author, ProposedChange, Writer};
+use fieldwork_server::storage::{ReadWith, UserRecord};
+use support::{Harness, repair};
+
+fn record(h: &Harness, tenant: &str, name: &str) -> UserRecord {
+    let store = h.state.store();
+    let tenant = store.find_tenant(tenant).expect("reads").expect("tenant");
+    store
+        .user_by_name(&tenant.id, name)
+        .expect("reads")
+        .expect("user")
+        .0
+}
+
+/// The stored document of ticket `id`, as the API or the brain would load it.
+fn stored_doc(h: &Harness, tenant_id: &str, id: &str) -> TicketDocument {
+    let snapshot = h
+        .state
+        .store()
+        .read_with(|r| r.ticket_snapshot(tenant_id, id))
+        .expect("reads")
+        .expect("stored");
+    TicketDocument::load(&snapshot).expect("loads")
+}
+
+/// `edit` of ticket `id` as `user` writing with `actor`, the way the API will make it.
+fn person_edit(h: &Harness, user: &UserRecord, actor: &ActorId, id: &str, edit: Edit) -> Change {
+    let mut doc = stored_doc(h, &user.tenant_id, id);
+    doc.set_actor(actor.clone());
+    let view: Ticket = doc.view().expect("view");
+    let author: Actor = user.actor();
+    doc.apply(&view, &edit, &author, h.state.now_ms())
+        .expect("applies")
+        .expect("changes something")
+}
+
+fn proposed(id: &str, change: &Change) -> Vec<ProposedChange> {
+    vec![ProposedChange {
+        ticket_id: id.to_owned(),
+        bytes: change.raw_bytes().to_vec(),
+    }]
+}
+
+#[tokio::test]
+async fn a_persons_change_is_judged_like_a_devices_stored_and_pulled_by_devices() {
+    let h = Harness::new();
+    h.tenant("acme");
+    let tech = h.user("acme", "tech", Role::Technician, None);
+    h.user("acme", "ops", Role::Dispatcher, None);
+    h.user("acme", "rider", Role::Rider, None);
+    let mut phone = h.login(&tech).await;
+    let (id, created) = phone.create(repair("fridge warm"));
+    phone.sync(&h, &[(&id, &created)]).await;
+    let mut notices = h.state.tickets().subscribe();
+
+    let ops = record(&h, "acme", "ops");
+    let actor = ActorId::random();
+    let urgent = person_edit(
+        &h,
+        &ops,
+        &actor,
+        &id,
+        Edit::SetPriority {
+            priority: Priority::Urgent,
+        },
+    );
+    let author = Author::Person {
+        user: ops.clone(),
+        actor: actor.clone(),
+    };
+    let done = h
+        .state
+        .tickets()
+        .commit(author.clone(), &ops.tenant_id, proposed(&id, &urgent))
+        .await
+        .expect("commits");
+    assert_eq!(done.accepted, [urgent.hash().to_string()]);
+    assert!(done.rejected.is_empty());
+    assert_eq!(done.changed, [id.as_str()]);
+    let notice = notices.recv().await.expect("a notice");
+    assert_eq!(notice.tenant, ops.tenant_id);
+    assert_eq!(notice.tickets, [id.as_str()]);
+    assert_eq!(Some(notice.max_seq), done.max_seq);
+    assert_eq!(
+        notice.writer,
+        Writer::Person {
+            user_id: ops.id.clone()
+        }
+    );
+
+    // The technician's phone hears of it like of any other change.
+    let pulled = phone.sync(&h, &[]).await;
+    assert!(matches!(&pulled.items[..], [PullItem::Changes { ticket_id, .. }] if ticket_id == &id));
+    assert_eq!(phone.view(&id).priority, Priority::Urgent);
+
+    // Sent again, it is accepted and stored once.
+    let again = h
+        .state
+        .tickets()
+        .commit(author, &ops.tenant_id, proposed(&id, &urgent))
+        .await
+        .expect("commits");
+    assert_eq!((again.accepted.len(), again.max_seq), (1, None));
+
+    // A rider may not set a priority, through the API as little as on a phone.
+    let rider = record(&h, "acme", "rider");
+    let rider_actor = ActorId::random();
+    let forged = person_edit(
+        &h,
+        &rider,
+        &rider_actor,
+        &id,
+        Edit::SetPriority {
+            priority: Priority::Low,
+        },
+    );
+    let refused = h
+        .state
+        .tickets()
+        .commit(
+            Author::Person {
+                user: rider,
+                actor: rider_actor,
+            },
+            &ops.tenant_id,
+            proposed(&id, &forged),
+        )
+        .await
+        .expect("answers");
+    assert_eq!(refused.rejected.len(), 1);
+    assert!(matches!(
+        refused.rejected[0].code,
+        RejectCode::NotVisible | RejectCode::Forbidden
+    ));
+    assert_eq!(refused.refresh, [id.as_str()]);
+    assert!(
+        notices.try_recv().is_err(),
+        "nothing stored, nothing announced"
+    );
+}
+
+#[tokio::test]
+async fn changes_must_carry_the_authors_actor_and_stay_in_the_authors_tenant() {
+    let h = Harness::new();
+    h.tenant("acme");
+    h.tenant("globex");
+    let tech = h.user("acme", "tech", Role::Technician, None);
+    h.user("acme", "ops", Role::Dispatcher, None);
+    h.user("globex", "boss", Role::Admin, None);
+    let mut phone = h.login(&tech).await;
+    let (id, created) = phone.create(repair("door stuck"));
+    phone.sync(&h, &[(&id, &created)]).await;
+    let ops = record(&h, "acme", "ops");
+    let actor = ActorId::random();
+    let change = person_edit(
+        &h,
+        &ops,
+        &actor,
+        &id,
+        Edit::SetPriority {
+            priority: Priority::High,
+        },
+    );
+
+    let other_actor = h
+        .state
+        .tickets()
+        .commit(
+            Author::Person {
+                user: ops.clone(),
+                actor: ActorId::random(),
+            },
+            &ops.tenant_id,
+            proposed(&id, &change),
+        )
+        .await
+        .expect("answers");
+    assert_eq!(other_actor.rejected[0].code, RejectCode::ForeignActor);
+    let as_server = h
+        .state
+        .tickets()
+        .commit(Author::Server, &ops.tenant_id, proposed(&id, &change))
+        .await
+        .expect("answers");
+    assert_eq!(
+        as_server.rejected[0].code,
+        RejectCode::ForeignActor,
+        "the server writes only with its own actor"
+    );
+
+    let boss = record(&h, "globex", "boss");
+    let crossing = h
+        .state
+        .tickets()
+        .commit(
+            Author::Person { user: boss, actor },
+            &ops.tenant_id,
+            proposed(&id, &change),
+        )
+        .await;
+    assert!(
+        matches!(
+            crossing,
+            Err(Error::Invalid {
+                field: "tenant",
+                ..
+            })
+        ),
+        "{crossing:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_server_writes_as_itself_and_a_long_poll_hears_it() {
+    let h = Arc::new(Harness::new());
+    h.tenant("acme");
+    let tech = h.user("acme", "tech", Role::Technician, None);
+    let mut phone = h.login(&tech).await;
+    let (id, created) = phone.create(repair("compressor noise"));
+    phone.sync(&h, &[(&id, &created)]).await;
+    let tenant = phone.actor.tenant.clone();
+    let mut waiter = h.login(&tech).await;
+    waiter.pull_all(&h).await;
+    let mut notices = h.state.tickets().subscribe();
+    let waiting = {
+        let h = h.clone();
+        tokio::spawn(async move {
+            let heard = waiter.round(&h, &[], 30_000, 0).await;
+            (waiter, heard)
+        })
+    };
+
+    // The brain's kind of change: a field only the server owns, by the server's actor.
+    let server_actor = h.state.store().server_actor().clone();
+    let mut doc = stored_doc(&h, &tenant, &id);
+    let renumbered = doc
+        .set_number("FW-000777", server_actor, h.state.now_ms())
+        .expect("writes")
+        .expect("a change");
+    let done = h
+        .state
+        .tickets()
+        .commit(Author::Server, &tenant, proposed(&id, &renumbered))
+        .await
+        .expect("commits");
+    assert_eq!(done.accepted.len(), 1, "{:?}", done.rejected);
+    let (mut waiter, heard) = tokio::time::timeout(Duration::from_secs(20), waiting)
+        .await
+        .expect("the long-poll answers well before its 30 s")
+        .expect("the task ends");
+    waiter.apply(&heard);
+    assert_eq!(waiter.view(&id).number.as_deref(), Some("FW-000777"));
+    let notice = notices.recv().await.expect("a notice");
+    assert_eq!(
+        (notice.writer.clone(), notice.tickets.clone()),
+        (Writer::Server, vec![id.clone()])
+    );
+
+    // A server change that builds on nothing the store has is refused, not stored.
+    let mut stray = TicketDocument::empty(h.state.store().server_actor().clone());
+    let orphan = stray
+        .set_number("FW-000778", h.state.store().server_actor().clone(), 1)
+        .expect("writes")
+        .expect("a change");
+    let refused = h
+        .state
+        .tickets()
+        .commit(Author::Server, &tenant, proposed(&id, &orphan))
+        .await
+        .expect("answers");
+    assert_eq!(refused.rejected.len(), 1);
+    assert_eq!(refused.max_seq, None);
+}
+
+#[tokio::test]
+async fn a_device_push_announces_the_tickets_it_stored_and_who_pushed() {
+    let h = Harness::new();
+    h.tenant("acme");
+    let rider = h.user("acme", "rider", Role::Rider, None);
+    let mut phone = h.login(&rider).await;
+    let mut notices = h.state.tickets().subscribe();
+    let (a, first) = phone.create(NewTicket::help_request(
+        None,
+        None,
+        Some("flat tyre".into()),
+    ));
+    let (b, second) = phone.create(NewTicket::help_request(None, None, Some("crashed".into())));
+    let pushed = phone.sync(&h, &[(&a, &first), (&b, &second)]).await;
+    assert_eq!(pushed.accepted.len(), 2);
+    let notice = notices.recv().await.expect("a notice");
+    assert_eq!(notice.tickets, [a, b]);
+    assert_eq!(notice.max_seq, 4, "two creations and their two numbers");
+    assert_eq!(
+        notice.writer,
+        Writer::Device {
+            user_id: rider.id.clone(),
+            device_id: phone.device_id.clone()
+        }
+    );
+}
