@@ -41,7 +41,7 @@ else
     IM=(/usr/bin/convert)
 fi
 
-cargo build --release -q -p fieldwork-core --features test-support --example photo_pipeline
+cargo build --release -q -p fieldwork-core --example photo_pipeline
 BIN=target/release/examples/photo_pipeline
 INPUT=${1:-$WORK/photo-12mp.jpg}
 [ -f "$INPUT" ] || "$BIN" make-sample "$INPUT"

@@ -8,13 +8,14 @@ use std::path::Path;
 
 use common::proxy::Proxy;
 use common::{Device, Phone, Server, id_of};
-use fieldwork_core::photo::{PhotoOptions, samples};
+use fieldwork_core::photo::PhotoOptions;
 use fieldwork_core::store::sha256_hex;
 use fieldwork_core::sync::blob_client::Download;
 use fieldwork_core::sync::{self, SyncError};
 use fieldwork_core::ticket::{ARRIVED_ON_SITE, Edit, NewTicket, Site};
 use fieldwork_core::{Status, TicketKind};
 use fieldwork_protocol::blobs::UPLOAD_CHUNK_BYTES;
+use fieldwork_test_images as samples;
 
 /// Upload counters the server keeps per file: (PATCH requests, body bytes received, length).
 fn upload_counters(server: &Server, sha256: &str) -> (i64, i64, i64) {

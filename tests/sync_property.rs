@@ -8,10 +8,11 @@ use std::collections::BTreeSet;
 
 use common::proxy::Proxy;
 use common::{Phone, Server};
-use fieldwork_core::photo::{PhotoOptions, samples};
+use fieldwork_core::photo::PhotoOptions;
 use fieldwork_core::store::{ListQuery, sha256_hex};
 use fieldwork_core::ticket::{Edit, NewTicket, Ticket};
 use fieldwork_core::{Priority, Status, TicketKind};
+use fieldwork_test_images as samples;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 

@@ -540,7 +540,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let client = rider(&dir);
         let id = client.help_request(None, None, None).unwrap().id;
-        let png = fieldwork_core::photo::samples::png_screenshot(400, 300);
+        let png = fieldwork_test_images::png_screenshot(400, 300);
         let ticket = client.attach_photo(id.clone(), png.clone(), None).unwrap();
         let [attachment] = ticket.attachments.as_slice() else {
             panic!("attachments: {:?}", ticket.attachments);
@@ -604,7 +604,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let client = rider_with(&dir, Some(200));
         let id = client.help_request(None, None, None).unwrap().id;
-        let jpeg = fieldwork_core::photo::samples::photo_like_jpeg(800, 600);
+        let jpeg = fieldwork_test_images::photo_like_jpeg(800, 600);
         let path = dir.path().join("camera.jpg");
         std::fs::write(&path, jpeg).unwrap();
         let ticket = client

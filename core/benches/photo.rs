@@ -3,7 +3,7 @@
 //! each step alone with the crates and settings the pipeline uses, so a regression shows where.
 //! Inputs come from `photo::samples` (a photo-like 12 MP JPEG, a 2560 × 1600 screenshot).
 //!
-//! Run: `taskset -c 0 cargo bench -p fieldwork-core --features test-support --bench photo`.
+//! Run: `taskset -c 0 cargo bench -p fieldwork-core --bench photo`.
 //! The comparison with vipsthumbnail and ImageMagick is `scripts/bench-photo.sh`.
 
 use std::hint::black_box;
@@ -12,7 +12,8 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group};
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use fieldwork_core::photo::{self, PhotoOptions, samples};
+use fieldwork_core::photo::{self, PhotoOptions};
+use fieldwork_test_images as samples;
 use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
 
 fn pipeline(c: &mut Criterion) {

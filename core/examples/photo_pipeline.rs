@@ -7,8 +7,8 @@
 //!     resize and encode on their own (the same crates and settings the pipeline uses), and
 //!     with --out writes the resized pixels as resized.ppm (to encode them with cjpeg) and
 //!     their jpeg-encoder encoding as resized.jpg
-//! photo_pipeline make-sample OUT.jpg [WIDTH HEIGHT]      (needs --features test-support)
-//!     writes the photo-like JPEG of `photo::samples` (default 4000 × 3000)
+//! photo_pipeline make-sample OUT.jpg [WIDTH HEIGHT]
+//!     writes the photo-like JPEG of `fieldwork-test-images` (default 4000 × 3000)
 //! ```
 //!
 //! Build it with `--release`; it reads and writes files, the pipeline itself does not.
@@ -167,20 +167,14 @@ fn time_steps(
     Ok(())
 }
 
-#[cfg(feature = "test-support")]
 fn make_sample(args: &[String]) -> Result<(), String> {
     let out = args.first().ok_or(USAGE)?;
     let width = args.get(1).map(|s| parse(s)).transpose()?.unwrap_or(4000);
     let height = args.get(2).map(|s| parse(s)).transpose()?.unwrap_or(3000);
-    let jpeg = photo::samples::photo_like_jpeg(width, height);
+    let jpeg = fieldwork_test_images::photo_like_jpeg(width, height);
     std::fs::write(out, &jpeg).map_err(|e| format!("cannot write the sample: {e}"))?;
     println!("wrote {width}x{height} photo-like JPEG, {} B", jpeg.len());
     Ok(())
-}
-
-#[cfg(not(feature = "test-support"))]
-fn make_sample(_args: &[String]) -> Result<(), String> {
-    Err("make-sample needs the test-support feature: cargo run --release -p fieldwork-core --features test-support --example photo_pipeline -- make-sample OUT.jpg".into())
 }
 
 fn time(runs: usize, mut f: impl FnMut()) -> Duration {

@@ -1,4 +1,4 @@
-//! Tokens, passwords and the extractors that turn a bearer token into a [`Session`].
+//! Tokens, passwords and the extractors that turn a bearer token into a [`TokenHolder`].
 //!
 //! Tokens are 32 random bytes in hex behind a prefix that says what they are for (`fwu_` user API
 //! tokens, `fwd_` device tokens); the server stores only their SHA-256. Passwords are hashed
@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{AppError, Error};
 use crate::state::{AppState, blocking};
-use crate::storage::{DeviceRecord, Session, TokenKind};
+use crate::storage::{DeviceRecord, TokenHolder, TokenKind};
 
 /// Prefix of user API tokens (made by an admin).
 pub const USER_TOKEN_PREFIX: &str = "fwu_";
@@ -72,7 +72,7 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-impl FromRequestParts<AppState> for Session {
+impl FromRequestParts<AppState> for TokenHolder {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
@@ -88,7 +88,7 @@ impl FromRequestParts<AppState> for Session {
 /// A request made with a device token: sync and logout.
 #[derive(Debug, Clone)]
 pub struct DeviceAuth {
-    pub session: Session,
+    pub session: TokenHolder,
     pub device: DeviceRecord,
 }
 
@@ -96,7 +96,7 @@ impl FromRequestParts<AppState> for DeviceAuth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let session = Session::from_request_parts(parts, state).await?;
+        let session = TokenHolder::from_request_parts(parts, state).await?;
         match (&session.kind, session.device.clone()) {
             (TokenKind::Device, Some(device)) => Ok(DeviceAuth { session, device }),
             _ => Err(AppError::Forbidden(
@@ -108,13 +108,13 @@ impl FromRequestParts<AppState> for DeviceAuth {
 
 /// A request made with a user API token: registering a device.
 #[derive(Debug, Clone)]
-pub struct UserTokenAuth(pub Session);
+pub struct UserTokenAuth(pub TokenHolder);
 
 impl FromRequestParts<AppState> for UserTokenAuth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let session = Session::from_request_parts(parts, state).await?;
+        let session = TokenHolder::from_request_parts(parts, state).await?;
         match session.kind {
             TokenKind::User => Ok(UserTokenAuth(session)),
             TokenKind::Device => Err(AppError::Forbidden(

@@ -25,7 +25,7 @@ use crate::connections::ClientAddress;
 use crate::error::{AppError, Error, cbor_errors};
 use crate::positions;
 use crate::state::{AppState, blocking};
-use crate::storage::{DeviceRecord, Session, TokenKind, TokenRecord, UserRecord};
+use crate::storage::{DeviceRecord, TokenHolder, TokenKind, TokenRecord, UserRecord};
 use crate::sync;
 use crate::wire::{Cbor, CborBytes};
 
@@ -206,7 +206,7 @@ async fn register(
     })
 }
 
-async fn me(session: Session) -> Cbor<UserInfo> {
+async fn me(session: TokenHolder) -> Cbor<UserInfo> {
     Cbor(session.user.info())
 }
 

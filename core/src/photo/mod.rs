@@ -59,8 +59,6 @@ mod orient;
 mod pixels;
 mod resize;
 
-#[cfg(any(test, feature = "test-support"))]
-pub mod samples;
 #[cfg(test)]
 mod tests;
 

@@ -1,11 +1,11 @@
-//! Behaviour of the whole pipeline, on images made by [`samples`] in the test.
+//! Behaviour of the whole pipeline, on images made in code by `fieldwork-test-images` (`samples`).
 
 use image::{DynamicImage, GenericImageView, RgbImage};
 use sha2::{Digest, Sha256};
 
 use super::pixels::{Layout, Pixels};
-use super::samples::{self, ExifSpec, GpsSpec, QUADRANT_COLORS};
 use super::*;
+use fieldwork_test_images::{self as samples, ExifSpec, GpsSpec, QUADRANT_COLORS};
 
 fn defaults() -> PhotoOptions {
     PhotoOptions::default()

@@ -54,6 +54,16 @@ pub fn check_create(actor: &Actor, new: &NewTicket) -> Result<(), Refusal> {
     values::check_new(new)
 }
 
+/// May `actor` attach a photo to `ticket` at all? Asked before the photo is processed, so a
+/// refusal costs the user no processing time; the attachment itself is judged by [`check_edit`]
+/// when it is filed (its values, and whether the ticket has room for it).
+pub fn may_attach(actor: &Actor, ticket: &Ticket) -> Result<(), Refusal> {
+    if actor.tenant != ticket.tenant {
+        return Err(Refusal::OtherTenant);
+    }
+    roles::may_attach(actor, ticket)
+}
+
 /// May `actor` make `edit` on `ticket` (as the actor sees it now)? Checks values, the workflow
 /// and the role, in that order, so the message names the most specific problem.
 pub fn check_edit(actor: &Actor, ticket: &Ticket, edit: &Edit) -> Result<(), Refusal> {

@@ -98,6 +98,9 @@ pub fn authorize(actor: &Actor, ticket: &Ticket, edit: &Edit) -> Result<(), Refu
     if !can_see(actor, ticket) {
         return refuse("on a ticket they cannot see");
     }
+    if let Edit::Attach { .. } = edit {
+        return authorize_attach(actor, ticket, refuse);
+    }
     // Notes of their own can be taken back by anyone who could write them.
     if let Edit::RedactNote { note_id } = edit {
         return match ticket.note(note_id) {
@@ -108,6 +111,42 @@ pub fn authorize(actor: &Actor, ticket: &Ticket, edit: &Edit) -> Result<(), Refu
     match actor.role {
         Role::Rider | Role::Merchant => authorize_reporter(actor.role, ticket, edit, refuse),
         Role::Technician => authorize_technician(actor, ticket, edit, refuse),
+        Role::Agent | Role::Dispatcher | Role::Supervisor | Role::Admin => Ok(()),
+    }
+}
+
+/// May `actor` attach a photo to `ticket` at all? Asked before a photo is processed, with no
+/// attachment in hand (`rules::may_attach`), and for every `Edit::Attach`.
+pub fn may_attach(actor: &Actor, ticket: &Ticket) -> Result<(), Refusal> {
+    let refuse = |reason: &'static str| {
+        Err(Refusal::Forbidden {
+            role: actor.role,
+            action: ATTACH,
+            reason,
+        })
+    };
+    if actor.role.is_back_office() {
+        return Ok(());
+    }
+    if !can_see(actor, ticket) {
+        return refuse("on a ticket they cannot see");
+    }
+    authorize_attach(actor, ticket, refuse)
+}
+
+/// What a refused attachment is called (`Edit::name` of `Edit::Attach`).
+const ATTACH: &str = "attach a photo";
+
+fn authorize_attach(
+    actor: &Actor,
+    ticket: &Ticket,
+    refuse: impl Fn(&'static str) -> Result<(), Refusal>,
+) -> Result<(), Refusal> {
+    match actor.role {
+        // Riders' photos and merchants' screenshots are evidence for their own tickets.
+        Role::Rider | Role::Merchant => Ok(()),
+        Role::Technician if is_assignee(actor, ticket) => Ok(()),
+        Role::Technician => refuse("before claiming the ticket"),
         Role::Agent | Role::Dispatcher | Role::Supervisor | Role::Admin => Ok(()),
     }
 }
@@ -124,8 +163,6 @@ fn authorize_reporter(
         } => Ok(()),
         Edit::AddNote { internal: true, .. } => refuse("(internal notes are for staff)"),
         Edit::SetSite { .. } if role == Role::Rider && ticket.is_open() => Ok(()),
-        // Riders' photos and merchants' screenshots are evidence for their own tickets.
-        Edit::Attach { .. } => Ok(()),
         Edit::SetStatus {
             status: Status::Cancelled,
         } => Ok(()),
@@ -160,7 +197,6 @@ fn authorize_technician(
         | Edit::AddNote { .. }
         | Edit::AddPart { .. }
         | Edit::TickChecklist { .. }
-        | Edit::Attach { .. }
         | Edit::RecordArrival { .. } => Ok(()),
         _ => refuse("on a ticket (back office only)"),
     }

@@ -14,10 +14,10 @@ mod files;
 mod observe;
 mod persist;
 mod query;
-mod remote;
 mod replay;
 pub mod schema;
 mod search_index;
+mod sync_state;
 mod unverified;
 
 use std::path::{Path, PathBuf};
@@ -40,8 +40,8 @@ pub use exchange::ImportReport;
 pub use files::PartialDownload;
 pub use observe::{ChangeOrigin, ObserverHandle, Observers, TicketsChanged};
 pub use query::{ListQuery, MAX_PAGE, SortBy, TicketSummary};
-pub use remote::{AppliedRound, QuarantinedChange, Session, SyncMeta};
 pub use replay::{ImportLimit, MAX_CHANGES_PER_TICKET, MAX_JUDGING_WORK, MAX_VERSIONS_PER_TICKET};
+pub use sync_state::{AppliedRound, QuarantinedChange, ServerLogin, SyncMeta};
 
 type Result<T> = std::result::Result<T, StoreError>;
 

@@ -16,7 +16,7 @@ use super::client::{ServerClient, Transfer};
 use super::lane::{self, LaneReport};
 use crate::clock::{Clock, SystemClock};
 use crate::model::Actor;
-use crate::store::{ObserverHandle, Observers, PendingUpload, Session, TicketStore};
+use crate::store::{ObserverHandle, Observers, PendingUpload, ServerLogin, TicketStore};
 use crate::ticket::ActorId;
 use fieldwork_protocol::sync::{
     DeviceRegistration, DeviceSession, LoginRequest, MAX_CHANGES_PER_REQUEST, PROTOCOL_VERSION,
@@ -394,7 +394,7 @@ fn bind(
         team: user.team.clone(),
     };
     store.init_with_actor(actor, &actor_id)?;
-    store.set_session(&Session {
+    store.set_session(&ServerLogin {
         server: client.base().to_owned(),
         device_id: session.device_id,
         token: session.token,

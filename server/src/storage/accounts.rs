@@ -105,7 +105,7 @@ pub struct TokenRecord {
 
 /// Who a live token belongs to.
 #[derive(Debug, Clone)]
-pub struct Session {
+pub struct TokenHolder {
     pub token_hash: String,
     pub kind: TokenKind,
     pub user: UserRecord,
@@ -157,7 +157,7 @@ pub trait Accounts {
     /// a device that counts again.
     fn remove_device(&self, device_id: &str, at: i64) -> Result<DeviceInfo>;
     /// The live (not revoked) token with this hash.
-    fn session(&self, token_hash: &str) -> Result<Option<Session>>;
+    fn session(&self, token_hash: &str) -> Result<Option<TokenHolder>>;
     /// Revokes a token; false if there is no live token with this hash.
     fn revoke_token(&self, token_hash: &str, at: i64) -> Result<bool>;
 }

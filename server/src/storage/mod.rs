@@ -30,7 +30,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use accounts::{
-    Accounts, DeviceInfo, DeviceRecord, Session, TenantRecord, TokenKind, TokenRecord, UserRecord,
+    Accounts, DeviceInfo, DeviceRecord, TenantRecord, TokenHolder, TokenKind, TokenRecord,
+    UserRecord,
 };
 pub use blobs::{
     Admission, BlobRecord, BlobRecords, BlobRef, Claim, PatchRecord, QuotaRefusal, QuotaScope,

@@ -2,11 +2,12 @@
 
 use crate::location::LocationFix;
 use crate::model::{Role, Status, TicketKind};
-use crate::photo::{PhotoOptions, samples};
+use crate::photo::PhotoOptions;
 use crate::store::StoreError;
 use crate::store::testkit::{Device, T0, device};
 use crate::ticket::{ARRIVED_ON_SITE, Edit, NewTicket, Site};
 use fieldwork_protocol::blobs::BlobKind;
+use fieldwork_test_images as samples;
 
 /// Every file under the device's blob directory (complete files only).
 fn files(d: &Device) -> Vec<String> {

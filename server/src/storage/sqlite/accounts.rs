@@ -6,8 +6,8 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{SqliteStore, devices, is_constraint};
 use crate::storage::{
-    Accounts, Conflict, DeviceInfo, DeviceRecord, Missing, Result, Session, StorageError,
-    TenantRecord, TokenKind, TokenRecord, UserRecord,
+    Accounts, Conflict, DeviceInfo, DeviceRecord, Missing, Result, StorageError, TenantRecord,
+    TokenHolder, TokenKind, TokenRecord, UserRecord,
 };
 
 const USER_COLUMNS: &str = "u.id, u.tenant_id, u.name, u.role, u.team, u.skills";
@@ -164,7 +164,7 @@ impl Accounts for SqliteStore {
         self.write(|tx| devices::remove_device(tx, device_id, at))
     }
 
-    fn session(&self, token_hash: &str) -> Result<Option<Session>> {
+    fn session(&self, token_hash: &str) -> Result<Option<TokenHolder>> {
         self.with_reader(|conn| {
             let sql = format!(
                 "SELECT t.kind, {USER_COLUMNS}, d.id, d.actor_id, d.name
@@ -199,7 +199,7 @@ impl Accounts for SqliteStore {
                 }),
                 _ => None,
             };
-            Ok(Some(Session {
+            Ok(Some(TokenHolder {
                 token_hash: token_hash.to_owned(),
                 kind,
                 user,

@@ -2,8 +2,9 @@
 //! block (orientation, capture time, GPS), screenshots with text-like strokes, WebP, 16-bit and
 //! grey inputs, a decompression-bomb header and a photo-like 12 MP JPEG for benchmarks.
 //!
-//! Compiled for the crate's tests and with the `test-support` feature (CLI end-to-end tests,
-//! benches). Every generator is deterministic.
+//! A crate of its own (`fieldwork-test-images`), used only as a dev-dependency: the core's tests
+//! and benches, the CLI's end-to-end tests and the bindings' tests. Every generator is
+//! deterministic.
 //!
 //! Pictures that test orientation show four coloured quadrants ([`QUADRANT_COLORS`]: red
 //! top-left, green top-right, blue bottom-left, white bottom-right) *as displayed*; the stored

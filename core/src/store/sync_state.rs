@@ -12,7 +12,7 @@ use fieldwork_protocol::sync::{ByteBuf, PullItem, PushChange, SyncResponse};
 
 /// The server this device is logged in to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Session {
+pub struct ServerLogin {
     pub server: String,
     pub device_id: String,
     /// The device token (a credential: the platform layer should keep the store file private).
@@ -71,12 +71,12 @@ fn put_json<T: Serialize>(tx: &Transaction, key: &str, value: &T) -> Result<()> 
 
 impl TicketStore {
     /// The server session, if this device is logged in.
-    pub fn session(&self) -> Result<Option<Session>> {
+    pub fn session(&self) -> Result<Option<ServerLogin>> {
         self.read(|conn| get_json(conn, SESSION))
     }
 
     /// Remembers the server session (after a login).
-    pub fn set_session(&self, session: &Session) -> Result<()> {
+    pub fn set_session(&self, session: &ServerLogin) -> Result<()> {
         self.write(|tx| put_json(tx, SESSION, session))
     }
 
