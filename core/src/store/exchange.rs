@@ -1,12 +1,11 @@
 //! Exporting tickets' changes into a [`Bundle`] and importing one, merging: how two devices
 //! exchange work with no server, and how tests merge replicas.
 
-use automerge::Change;
 use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError, TicketStore, persist};
 use crate::bundle::{Bundle, BundleError, BundleTicket, ByteBuf, FORMAT};
-use crate::ticket::TicketDocument;
+use crate::ticket::{TicketDocument, decode_change};
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,13 +69,16 @@ impl TicketStore {
         if bundle.tenant != identity.actor.tenant {
             return Err(StoreError::WrongTenant);
         }
-        // Decode (and checksum-verify) every change before touching the database.
+        // Decode every change before touching the database, with the same checks the server
+        // makes before Automerge parses a pushed change (a bundle is bytes from anyone: a
+        // compressed chunk would inflate without bound, run lengths claim any number of
+        // operations).
         let mut decoded = Vec::with_capacity(bundle.tickets.len());
         for ticket in &bundle.tickets {
             let changes = ticket
                 .changes
                 .iter()
-                .map(|bytes| Change::from_bytes(bytes.to_vec()))
+                .map(|bytes| decode_change(&bytes[..]))
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| BundleError::Malformed(format!("a change cannot be read: {e}")))?;
             decoded.push((ticket.id.as_str(), changes));
