@@ -188,12 +188,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// How many operations the change's columns claim, counted up to just past `cap` (the count
-/// stops there, so the work is bounded by the bytes and the cap, never by the claim).
-pub fn claimed_ops(bytes: &[u8], cap: usize) -> Result<usize, EncodedError> {
-    Layout::read(bytes)?.ops(cap)
-}
-
 /// What a change chunk's header says about its operation columns: how many other authors it
 /// lists, and each column's specification and data.
 struct Layout<'a> {
@@ -254,7 +248,8 @@ impl<'a> Layout<'a> {
         })
     }
 
-    /// Operations the action column claims, counted up to just past `cap`.
+    /// How many operations the action column claims, counted up to just past `cap` (the count
+    /// stops there, so the work is bounded by the bytes and the cap, never by the claim).
     fn ops(&self, cap: usize) -> Result<usize, EncodedError> {
         let mut total = 0usize;
         for (spec, data) in &self.columns {
@@ -355,7 +350,8 @@ mod tests {
         ] {
             let bytes = list_change(items, value);
             let change = Change::from_bytes(bytes.clone()).expect("a change");
-            assert_eq!(claimed_ops(&bytes, usize::MAX), Ok(change.len()));
+            let claimed = Layout::read(&bytes).and_then(|layout| layout.ops(usize::MAX));
+            assert_eq!(claimed, Ok(change.len()));
             assert_eq!(decode_change(&bytes).map(|c| c.len()), Ok(change.len()));
         }
     }
