@@ -464,7 +464,13 @@ fn change_bytes(input: &Input) -> Option<(&'static Base, Actor, Vec<u8>)> {
             let mut expanded = change.decode();
             if built.repeat > 0 {
                 if let Some(insert) = expanded.operations.iter().rev().find(|o| o.insert).cloned() {
-                    let n = budget.take(built.repeat as usize, 0);
+                    // Each copy carries the operation's value again: a long string is charged
+                    // its bytes (a 9 KB string repeated 51,000 times built 470 MB to refuse).
+                    let each = serde_json::to_value(&insert)
+                        .ok()
+                        .and_then(|op| op.get("value")?.as_str().map(str::len))
+                        .unwrap_or(0);
+                    let n = budget.take(built.repeat as usize, each);
                     expanded.operations.extend(std::iter::repeat_n(insert, n));
                 }
             }
