@@ -71,6 +71,9 @@ pub fn decode_change(bytes: &[u8]) -> Result<Change, Refused> {
     crate::ticket::decode_change(bytes).map_err(|e| match e {
         EncodedError::Limit(limit) => Refused::limit(&limit),
         EncodedError::NotAChange => Refused::malformed("the bytes are not an Automerge change"),
+        EncodedError::UnknownActor => {
+            Refused::malformed("the change refers to an author it does not list")
+        }
     })
 }
 

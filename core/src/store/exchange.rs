@@ -1,14 +1,13 @@
 //! Exporting tickets' changes into a [`Bundle`] and importing one, merging: how two devices
 //! exchange work with no server, and how tests merge replicas.
 
-use automerge::Change;
 use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError, TicketStore, persist, replay, unverified};
 use crate::bundle::{Bundle, BundleError, BundleTicket, ByteBuf, FORMAT};
 use crate::rules::Refusal;
 use crate::rules::imports::{ImportJudge, ImportRefusal};
-use crate::ticket::TicketDocument;
+use crate::ticket::{Change, TicketDocument, decode_change};
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,13 +75,16 @@ impl TicketStore {
             return Err(StoreError::WrongTenant);
         }
         replay::check_cost(bundle)?;
-        // Decode (and checksum-verify) every change before touching the database.
+        // Decode every change before touching the database, with the same checks the server
+        // makes before Automerge parses a pushed change (a bundle is bytes from anyone: a
+        // compressed chunk would inflate without bound, run lengths claim any number of
+        // operations).
         let mut decoded = Vec::with_capacity(bundle.tickets.len());
         for ticket in &bundle.tickets {
             let changes = ticket
                 .changes
                 .iter()
-                .map(|bytes| Change::from_bytes(bytes.to_vec()))
+                .map(|bytes| decode_change(&bytes[..]))
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| BundleError::Malformed(format!("a change cannot be read: {e}")))?;
             decoded.push((ticket.id.as_str(), changes));

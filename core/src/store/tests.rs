@@ -419,6 +419,19 @@ fn bad_bundles_are_refused_whole_and_leave_the_store_as_it_was() {
         Err(StoreError::Bundle(_))
     ));
 
+    // The same change, compressed: honest bundles carry plain chunks (`raw_bytes`), and a
+    // compressed one would be inflated without bound before anything was counted.
+    let mut compressed = good.clone();
+    let mut change = crate::ticket::Change::from_bytes(good.tickets[0].changes[0].to_vec())
+        .expect("an honest change");
+    let deflated = change.bytes().to_vec();
+    assert_eq!(deflated[8], 2, "Automerge compressed it");
+    compressed.tickets[0].changes[0] = crate::bundle::ByteBuf::from(deflated);
+    assert!(matches!(
+        b.store.import(&compressed),
+        Err(StoreError::Bundle(_))
+    ));
+
     let mut misfiled = good.clone();
     misfiled.tickets[0].id = kept.clone();
     assert!(b.store.import(&misfiled).is_err());

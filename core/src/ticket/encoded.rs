@@ -5,6 +5,10 @@
 //! (minutes of CPU per change, with nothing allocated to notice). So: only plain change chunks,
 //! and the operations counted from the run lengths of the action column alone (linear in the
 //! bytes, not in the claim) must be within [`MAX_CHANGE_OPS`] before [`Change::from_bytes`] runs.
+//! The actor columns are read too: an operation names the author of the object, element or
+//! predecessor it refers to by an index into the change's authors, and Automerge indexes with it
+//! unchecked (decoding and applying a change with an index past them panicked; found by the fuzz
+//! target).
 //! Layout: the Automerge binary format's change chunk (header, dependencies, actor, seq, startOp,
 //! time, message, other actors, column metadata, column data).
 
@@ -22,6 +26,11 @@ const CHANGE_CHUNK: u8 = 1;
 /// The action column's id: every operation has exactly one action, and Automerge reads operations
 /// until this column is done.
 const ACTION_COLUMN: u32 = 4;
+/// A column specification is `id << 4 | deflate << 3 | type`.
+const DEFLATE_BIT: u32 = 1 << 3;
+const TYPE_BITS: u32 = 0b111;
+/// The column type of actor indexes (the object's, the element's and the predecessors' authors).
+const ACTOR_TYPE: u32 = 1;
 const HASH_BYTES: usize = 32;
 
 /// Why bytes were refused before parsing.
@@ -29,6 +38,8 @@ const HASH_BYTES: usize = 32;
 pub enum EncodedError {
     #[error("the bytes are not an uncompressed Automerge change")]
     NotAChange,
+    #[error("the change refers to an author it does not list")]
+    UnknownActor,
     #[error(transparent)]
     Limit(#[from] LimitError),
 }
@@ -37,7 +48,7 @@ impl From<EncodedError> for DocumentError {
     fn from(error: EncodedError) -> Self {
         match error {
             EncodedError::Limit(limit) => DocumentError::Limit(limit),
-            EncodedError::NotAChange => DocumentError::Malformed {
+            EncodedError::NotAChange | EncodedError::UnknownActor => DocumentError::Malformed {
                 field: "change",
                 reason: error.to_string(),
             },
@@ -46,15 +57,18 @@ impl From<EncodedError> for DocumentError {
 }
 
 /// Decodes one change from bytes sent by anyone: a plain change chunk within the change limits
-/// (bytes and operations), checked before Automerge parses it.
+/// (bytes and operations) whose operations name only authors it lists, checked before Automerge
+/// parses it.
 pub fn decode_change(bytes: &[u8]) -> Result<Change, EncodedError> {
     if bytes.len() > MAX_CHANGE_BYTES {
         return Err(LimitError::ChangeBytes(bytes.len()).into());
     }
-    let claimed = claimed_ops(bytes, MAX_CHANGE_OPS)?;
+    let layout = Layout::read(bytes)?;
+    let claimed = layout.ops(MAX_CHANGE_OPS)?;
     if claimed > MAX_CHANGE_OPS {
         return Err(LimitError::ChangeOps(claimed).into());
     }
+    layout.check_actors()?;
     let change = Change::from_bytes(bytes.to_vec()).map_err(|_| EncodedError::NotAChange)?;
     check_change_size(change.len(), bytes.len())?;
     Ok(change)
@@ -174,55 +188,109 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// How many operations the change's columns claim, counted up to just past `cap` (the count
-/// stops there, so the work is bounded by the bytes and the cap, never by the claim).
-pub fn claimed_ops(bytes: &[u8], cap: usize) -> Result<usize, EncodedError> {
-    let mut r = Reader { bytes };
-    if r.take(4)? != MAGIC {
-        return Err(EncodedError::NotAChange);
+/// What a change chunk's header says about its operation columns: how many other authors it
+/// lists, and each column's specification and data.
+struct Layout<'a> {
+    other_actors: usize,
+    columns: Vec<(u32, &'a [u8])>,
+}
+
+impl<'a> Layout<'a> {
+    fn read(bytes: &'a [u8]) -> Result<Self, EncodedError> {
+        let mut r = Reader { bytes };
+        if r.take(4)? != MAGIC {
+            return Err(EncodedError::NotAChange);
+        }
+        r.take(4)?; // checksum
+        if r.byte()? != CHANGE_CHUNK {
+            return Err(EncodedError::NotAChange);
+        }
+        let body_len = r.len()?;
+        let mut r = Reader {
+            bytes: r.take(body_len)?,
+        };
+        let deps = r.len()?;
+        r.take(
+            deps.checked_mul(HASH_BYTES)
+                .ok_or(EncodedError::NotAChange)?,
+        )?;
+        r.skip_prefixed()?; // actor
+        r.uleb()?; // seq
+        r.uleb()?; // startOp
+        r.sleb()?; // time
+        r.skip_prefixed()?; // message
+        let other_actors = r.len()?;
+        for _ in 0..other_actors {
+            r.skip_prefixed()?;
+        }
+        let count = r.len()?;
+        // Every column takes at least two bytes to describe.
+        if count > r.bytes.len() {
+            return Err(EncodedError::NotAChange);
+        }
+        let mut specs = Vec::with_capacity(count);
+        for _ in 0..count {
+            let spec = u32::try_from(r.uleb()?).map_err(|_| EncodedError::NotAChange)?;
+            // Automerge refuses deflated columns in a change chunk too; refusing them here keeps
+            // every column below plain run-length data.
+            if spec & DEFLATE_BIT != 0 {
+                return Err(EncodedError::NotAChange);
+            }
+            specs.push((spec, r.len()?));
+        }
+        let mut columns = Vec::with_capacity(count);
+        for (spec, len) in specs {
+            columns.push((spec, r.take(len)?));
+        }
+        Ok(Layout {
+            other_actors,
+            columns,
+        })
     }
-    r.take(4)?; // checksum
-    if r.byte()? != CHANGE_CHUNK {
-        return Err(EncodedError::NotAChange);
-    }
-    let body_len = r.len()?;
-    let mut r = Reader {
-        bytes: r.take(body_len)?,
-    };
-    let deps = r.len()?;
-    r.take(
-        deps.checked_mul(HASH_BYTES)
-            .ok_or(EncodedError::NotAChange)?,
-    )?;
-    r.skip_prefixed()?; // actor
-    r.uleb()?; // seq
-    r.uleb()?; // startOp
-    r.sleb()?; // time
-    r.skip_prefixed()?; // message
-    let others = r.len()?;
-    for _ in 0..others {
-        r.skip_prefixed()?;
-    }
-    let columns = r.len()?;
-    if columns > r.bytes.len() {
-        return Err(EncodedError::NotAChange); // every column takes at least two bytes to describe
-    }
-    let mut layout = Vec::with_capacity(columns);
-    for _ in 0..columns {
-        let spec = u32::try_from(r.uleb()?).map_err(|_| EncodedError::NotAChange)?;
-        layout.push((spec, r.len()?));
-    }
-    let mut total = 0usize;
-    for (spec, len) in layout {
-        let data = r.take(len)?;
-        if spec >> 4 == ACTION_COLUMN {
-            total = total.saturating_add(rle_entries(data, cap.saturating_sub(total))?);
-            if total > cap {
-                return Ok(total);
+
+    /// How many operations the action column claims, counted up to just past `cap` (the count
+    /// stops there, so the work is bounded by the bytes and the cap, never by the claim).
+    fn ops(&self, cap: usize) -> Result<usize, EncodedError> {
+        let mut total = 0usize;
+        for (spec, data) in &self.columns {
+            if spec >> 4 == ACTION_COLUMN {
+                total = total.saturating_add(rle_entries(data, cap.saturating_sub(total))?);
+                if total > cap {
+                    return Ok(total);
+                }
             }
         }
+        Ok(total)
     }
-    Ok(total)
+
+    /// Every actor index in every actor column names the change's author (0) or one of the
+    /// others it lists. Linear in the columns' bytes: a run names one index however long it is.
+    fn check_actors(&self) -> Result<(), EncodedError> {
+        let highest = u64::try_from(self.other_actors).unwrap_or(u64::MAX);
+        for (spec, data) in &self.columns {
+            if spec & TYPE_BITS != ACTOR_TYPE {
+                continue;
+            }
+            let mut r = Reader { bytes: data };
+            while !r.bytes.is_empty() {
+                let header = r.sleb()?;
+                let values = match header {
+                    n if n > 0 => 1,
+                    n if n < 0 => n.unsigned_abs(),
+                    _ => {
+                        r.uleb()?; // a run of nulls: no index
+                        0
+                    }
+                };
+                for _ in 0..values {
+                    if r.uleb()? > highest {
+                        return Err(EncodedError::UnknownActor);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Entries in a run-length encoded column of unsigned integers (runs, literal runs and null runs
@@ -282,7 +350,8 @@ mod tests {
         ] {
             let bytes = list_change(items, value);
             let change = Change::from_bytes(bytes.clone()).expect("a change");
-            assert_eq!(claimed_ops(&bytes, usize::MAX), Ok(change.len()));
+            let claimed = Layout::read(&bytes).and_then(|layout| layout.ops(usize::MAX));
+            assert_eq!(claimed, Ok(change.len()));
             assert_eq!(decode_change(&bytes).map(|c| c.len()), Ok(change.len()));
         }
     }
@@ -299,6 +368,45 @@ mod tests {
             decode_change(&bytes),
             Err(EncodedError::Limit(LimitError::ChangeOps(n))) if n > MAX_CHANGE_OPS
         ));
+    }
+
+    /// The bytes of `change`, with the last actor index of its object-actor column set to `index`.
+    fn with_object_actor(change: &Change, index: u8) -> Vec<u8> {
+        let mut bytes = change.raw_bytes().to_vec();
+        let at = {
+            let layout = Layout::read(&bytes).expect("a change");
+            let (_, column) = layout
+                .columns
+                .iter()
+                .find(|(spec, _)| *spec == ACTOR_TYPE)
+                .expect("the object-actor column (id 0)");
+            column.as_ptr() as usize - bytes.as_ptr() as usize + column.len() - 1
+        };
+        assert_eq!(bytes[at], 0, "the change's own author");
+        bytes[at] = index;
+        bytes
+    }
+
+    #[test]
+    fn an_operation_naming_an_author_the_change_does_not_list_is_refused_unparsed() {
+        // Found by the fuzz target: Automerge parses such a change, then panics indexing its
+        // authors when it decodes or applies the operation.
+        let mut doc = AutoCommit::new();
+        let list = doc.put_object(ROOT, "x", ObjType::List).expect("list");
+        doc.commit();
+        doc.insert(&list, 0, 1_i64).expect("insert");
+        doc.commit();
+        let insert = doc.get_last_local_change().expect("a change").clone();
+        assert!(insert.other_actor_ids().is_empty());
+        assert!(decode_change(&with_object_actor(&insert, 0)).is_ok());
+        let forged = with_object_actor(&insert, 1);
+        assert!(
+            Change::from_bytes(forged.clone()).is_ok(),
+            "Automerge's own parse lets it through"
+        );
+        assert_eq!(decode_change(&forged), Err(EncodedError::UnknownActor));
+        let message = DocumentError::from(EncodedError::UnknownActor).to_string();
+        assert!(message.contains("author"), "{message}");
     }
 
     #[test]
