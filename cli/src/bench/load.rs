@@ -7,26 +7,10 @@
 //! they compete with it for the cores, so the figures are an upper bound on server latency.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fieldwork_core::TicketKind;
-use fieldwork_core::sync::SyncEngine;
-use fieldwork_core::ticket::{Edit, NewTicket};
-use tokio::time::MissedTickBehavior;
-
-use crate::bench::{BenchError, Phone, ServerProcess, create_tenant, create_user, rss_mib, step};
-
-/// What one device measured in the window.
-#[derive(Default)]
-struct DeviceResult {
-    /// Whole round (engine.round) in microseconds, and the part spent waiting for the server.
-    round_us: Vec<u64>,
-    wait_ms: Vec<u64>,
-    errors: usize,
-    rejected: usize,
-    first_error: Option<String>,
-}
+use super::fleet::{self, Fleet, Rounds};
+use super::{BenchError, percentile, rss_mib, server_rss_mib, start_server, step};
 
 /// utime + stime of a process, in clock ticks (`/proc/<pid>/stat` fields 14 and 15).
 fn cpu_ticks(pid: &str) -> Option<u64> {
@@ -57,14 +41,7 @@ fn xorshift(state: &mut u64) -> f64 {
     (*state >> 11) as f64 / (1u64 << 53) as f64
 }
 
-pub(crate) fn percentile(sorted: &[u64], q: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
-pub(crate) fn bench_load(devices: usize, rate: f64, seconds: u64) -> Result<(), BenchError> {
+pub(super) fn bench_load(devices: usize, rate: f64, seconds: u64) -> Result<(), BenchError> {
     if devices == 0 || rate <= 0.0 || seconds == 0 {
         return Err(BenchError::Step(
             "--devices, --rate and --seconds must be positive".into(),
@@ -75,7 +52,7 @@ pub(crate) fn bench_load(devices: usize, rate: f64, seconds: u64) -> Result<(), 
     // All devices connect from 127.0.0.1: lift the per-address connection cap meant for the
     // internet.
     let cap = (devices + 64).max(4096).to_string();
-    let server = ServerProcess::start_with(
+    let server = start_server(
         &data,
         None,
         &[
@@ -85,88 +62,31 @@ pub(crate) fn bench_load(devices: usize, rate: f64, seconds: u64) -> Result<(), 
             &cap,
         ],
     )?;
-    let rss_start = server.rss_mib().unwrap_or(0.0);
+    let rss_start = server_rss_mib(&server).unwrap_or(0.0);
     println!("server {} (RSS at start {rss_start:.1} MiB)", server.url);
 
     // Setup: a tenant, a dispatcher, and one technician + one assigned ticket per device.
     let setup = Instant::now();
-    let tenant = create_tenant(&data, "load")?;
-    let (_, disp_token) = create_user(&data, &tenant, "dispatcher", "ops", None)?;
-    let dispatcher = Phone::login(dir.path(), "dispatcher", &server.url, &disp_token)?;
-    let mut techs = Vec::with_capacity(devices);
-    for i in 0..devices {
-        let name = format!("tech{i}");
-        let (id, token) = create_user(&data, &tenant, "technician", &name, Some("north"))?;
-        let ticket = dispatcher
-            .store
-            .create(NewTicket::titled(
-                TicketKind::Repair,
-                format!("Freezer alarm at store {i}"),
-            ))
-            .map_err(step("create"))?
-            .id;
-        dispatcher
-            .store
-            .edit(&ticket, &[Edit::Assign { assignee: Some(id) }])
-            .map_err(step("assign"))?;
-        techs.push((name, token, ticket));
-    }
-    dispatcher.sync()?;
+    let tenant = server.create_tenant("load")?;
+    let accounts = fleet::accounts(&server, dir.path(), &tenant, devices)?;
     let users_s = setup.elapsed().as_secs_f64();
     // Log each device in and pull its ticket, a few at a time.
     let logins = Instant::now();
-    let threads = 4;
-    let chunk = devices.div_ceil(threads);
-    let phones: Vec<(Phone, String)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = techs
-            .chunks(chunk)
-            .map(|part| {
-                let (dir, url) = (dir.path(), server.url.as_str());
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(name, token, ticket)| {
-                            let phone = Phone::login(dir, name, url, token)?;
-                            phone.sync()?;
-                            Ok((phone, ticket.clone()))
-                        })
-                        .collect::<Result<Vec<_>, BenchError>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| BenchError::Step("login thread panicked".into()))?
-            })
-            .collect::<Result<Vec<_>, BenchError>>()
-            .map(|parts| parts.into_iter().flatten().collect())
-    })?;
-    for (phone, ticket) in &phones {
-        phone
-            .store
-            .ticket(ticket)
-            .map_err(step("device did not receive its ticket"))?;
-    }
-    let rss_setup = server.rss_mib().unwrap_or(0.0);
+    let technicians = fleet::sign_in(dir.path(), &server.url, &accounts)?;
+    let rss_setup = server_rss_mib(&server).unwrap_or(0.0);
     println!(
         "(setup: {devices} users + tickets in {users_s:.1} s, {devices} logins + first syncs in {:.1} s; server RSS after setup {rss_setup:.1} MiB)",
         logins.elapsed().as_secs_f64()
     );
 
     // The measured window.
-    let engines: Vec<(Arc<SyncEngine>, Phone, String)> = phones
-        .into_iter()
-        .map(|(phone, ticket)| {
-            let engine = SyncEngine::new(phone.store.clone()).map_err(step("engine"))?;
-            Ok((Arc::new(engine), phone, ticket))
-        })
-        .collect::<Result<_, BenchError>>()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(step("runtime"))?;
-    let pid = server.pid();
+    let pid = server
+        .pid()
+        .ok_or_else(|| BenchError::Step("the server is not running".into()))?;
     let server_pid = pid.to_string();
     let period = Duration::from_secs_f64(1.0 / rate);
     let window = Duration::from_secs(seconds);
@@ -180,64 +100,17 @@ pub(crate) fn bench_load(devices: usize, rate: f64, seconds: u64) -> Result<(), 
         let begin = tokio::time::Instant::now() + Duration::from_millis(200);
         let end = begin + window;
         let mut expected = 0u64;
-        let mut tasks = Vec::with_capacity(engines.len());
-        for (engine, phone, ticket) in engines {
+        let mut tasks = Vec::with_capacity(technicians.len());
+        for technician in technicians {
             let offset = Duration::from_secs_f64(xorshift(&mut seed).min(0.999));
             // Ticks at offset + k·period that fall inside the window.
             expected += ((window.as_secs_f64() - offset.as_secs_f64()) * rate).ceil() as u64;
-            let store = phone.store.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut out = DeviceResult::default();
-                let mut ticks = tokio::time::interval_at(begin + offset, period);
-                ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-                let handle = tokio::runtime::Handle::current();
-                let mut n = 0u64;
-                loop {
-                    if ticks.tick().await >= end {
-                        break;
-                    }
-                    n += 1;
-                    let (engine, store, ticket, handle) = (
-                        engine.clone(),
-                        store.clone(),
-                        ticket.clone(),
-                        handle.clone(),
-                    );
-                    // The store is blocking SQLite: the edit and the round run on the blocking
-                    // pool so the runtime's workers stay free for timers and sockets.
-                    let tick = tokio::task::spawn_blocking(move || {
-                        store
-                            .edit(
-                                &ticket,
-                                &[Edit::AddNote {
-                                    text: format!("Checked compressor, reading {n}"),
-                                    internal: false,
-                                }],
-                            )
-                            .map_err(|e| format!("edit: {e}"))?;
-                        let started = Instant::now();
-                        let round = handle
-                            .block_on(engine.round(0))
-                            .map_err(|e| format!("round: {e}"))?;
-                        Ok::<_, String>((started.elapsed(), round))
-                    })
-                    .await
-                    .map_err(|e| format!("join: {e}"))
-                    .and_then(|r| r);
-                    match tick {
-                        Ok((took, round)) => {
-                            out.round_us.push(took.as_micros() as u64);
-                            out.wait_ms.push(round.wait_ms);
-                            out.rejected += round.rejected;
-                        }
-                        Err(e) => {
-                            out.errors += 1;
-                            out.first_error.get_or_insert(e);
-                        }
-                    }
-                }
-                out
-            }));
+            tasks.push(tokio::spawn(fleet::drive(
+                technician,
+                begin + offset,
+                period,
+                end,
+            )));
         }
         // Server RSS every 5 s through the window.
         let sampler = tokio::spawn(async move {
@@ -250,23 +123,23 @@ pub(crate) fn bench_load(devices: usize, rate: f64, seconds: u64) -> Result<(), 
         });
         let mut results = Vec::with_capacity(tasks.len());
         for task in tasks {
-            results.push(task.await.unwrap_or_else(|e| DeviceResult {
-                errors: 1,
-                first_error: Some(format!("device task: {e}")),
-                ..Default::default()
-            }));
+            results.push(
+                task.await
+                    .unwrap_or_else(|e| Rounds::failed(format!("device task: {e}"))),
+            );
         }
         (results, sampler.await.unwrap_or_default(), expected)
     });
     let cpu_after = (cpu_ticks(&server_pid), cpu_ticks("self"), machine_ticks());
-    let rss_end = server.rss_mib().unwrap_or(0.0);
+    let rss_end = server_rss_mib(&server).unwrap_or(0.0);
 
-    let mut round_us: Vec<u64> = results.iter().flat_map(|r| r.round_us.clone()).collect();
-    let mut wait_ms: Vec<u64> = results.iter().flat_map(|r| r.wait_ms.clone()).collect();
-    round_us.sort_unstable();
-    wait_ms.sort_unstable();
-    let errors: usize = results.iter().map(|r| r.errors).sum();
-    let rejected: usize = results.iter().map(|r| r.rejected).sum();
+    let Fleet {
+        round_us,
+        wait_ms,
+        errors,
+        rejected,
+        first_error,
+    } = Fleet::of(&results);
     let rounds = round_us.len();
     let target = devices as f64 * rate;
     let achieved = rounds as f64 / seconds as f64;
@@ -312,7 +185,7 @@ pub(crate) fn bench_load(devices: usize, rate: f64, seconds: u64) -> Result<(), 
             100.0 * (total - server_cpu - devices_cpu).max(0.0) / total
         );
     }
-    if let Some(e) = results.iter().find_map(|r| r.first_error.as_ref()) {
+    if let Some(e) = first_error {
         println!("first error: {e}");
     }
     let kept_up = errors == 0 && achieved >= 0.95 * target.min(expected as f64 / seconds as f64);
