@@ -117,7 +117,7 @@ fn sign_in_one(dir: &Path, url: &str, account: &Account) -> Result<Technician, B
     })
 }
 
-/// What one device measured in the window.
+/// What one device (or, merged, the whole fleet) measured in the window.
 #[derive(Default)]
 pub(super) struct Rounds {
     /// Whole rounds (edit → round done) in microseconds.
@@ -138,24 +138,14 @@ impl Rounds {
             ..Rounds::default()
         }
     }
-}
 
-/// Every device's rounds together, sorted for percentiles.
-pub(super) struct Fleet {
-    pub(super) round_us: Vec<u64>,
-    pub(super) wait_ms: Vec<u64>,
-    pub(super) errors: usize,
-    pub(super) rejected: usize,
-    pub(super) first_error: Option<String>,
-}
-
-impl Fleet {
-    pub(super) fn of(results: &[Rounds]) -> Fleet {
+    /// Every device's rounds together, the samples sorted for percentiles.
+    pub(super) fn merged(results: &[Rounds]) -> Rounds {
         let mut round_us: Vec<u64> = results.iter().flat_map(|r| r.round_us.clone()).collect();
         let mut wait_ms: Vec<u64> = results.iter().flat_map(|r| r.wait_ms.clone()).collect();
         round_us.sort_unstable();
         wait_ms.sort_unstable();
-        Fleet {
+        Rounds {
             round_us,
             wait_ms,
             errors: results.iter().map(|r| r.errors).sum(),

@@ -22,8 +22,10 @@ use fieldwork_protocol::sync::{self as protocol, DeviceRegistration, LoginReques
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use super::fleet::{self, Fleet, Rounds};
-use super::{BenchError, percentile, rss_mib, server_rss_mib, start_server, step};
+use super::fleet::{self, Rounds};
+use super::{
+    BenchError, percentile, rss_mib, server_pid, server_rss_mib, start_server, step, window_runtime,
+};
 
 const VICTIM: &str = "li.wei";
 const VICTIM_PASSWORD: &str = "correct horse battery staple";
@@ -109,13 +111,8 @@ pub(super) fn bench_login_flood(args: &FloodArgs) -> Result<(), BenchError> {
         .trim_start_matches("http://")
         .parse()
         .map_err(step("server address"))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(step("runtime"))?;
-    let pid = server
-        .pid()
-        .ok_or_else(|| BenchError::Step("the server is not running".into()))?;
+    let runtime = window_runtime()?;
+    let pid = server_pid(&server)?;
     let window = Duration::from_secs(args.seconds);
     let tally = Arc::new(Tally::default());
     let aborted = Arc::new(AtomicBool::new(false));
@@ -207,13 +204,13 @@ pub(super) fn bench_login_flood(args: &FloodArgs) -> Result<(), BenchError> {
         "| server RSS after the flood | {} MiB |",
         after_rss.join(", ")
     );
-    let Fleet {
+    let Rounds {
         round_us,
         wait_ms,
         errors,
         first_error,
         ..
-    } = Fleet::of(&rounds);
+    } = Rounds::merged(&rounds);
     let ms = |us: u64| us as f64 / 1e3;
     println!(
         "| devices' sync during the flood | {} rounds, {errors} errors; round trip p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; waiting for the server p99 {} ms |",

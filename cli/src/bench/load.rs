@@ -9,8 +9,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::fleet::{self, Fleet, Rounds};
-use super::{BenchError, percentile, rss_mib, server_rss_mib, start_server, step};
+use super::fleet::{self, Rounds};
+use super::{
+    BenchError, percentile, rss_mib, server_pid, server_rss_mib, start_server, step, window_runtime,
+};
 
 /// utime + stime of a process, in clock ticks (`/proc/<pid>/stat` fields 14 and 15).
 fn cpu_ticks(pid: &str) -> Option<u64> {
@@ -80,13 +82,8 @@ pub(super) fn bench_load(devices: usize, rate: f64, seconds: u64) -> Result<(), 
     );
 
     // The measured window.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(step("runtime"))?;
-    let pid = server
-        .pid()
-        .ok_or_else(|| BenchError::Step("the server is not running".into()))?;
+    let runtime = window_runtime()?;
+    let pid = server_pid(&server)?;
     let server_pid = pid.to_string();
     let period = Duration::from_secs_f64(1.0 / rate);
     let window = Duration::from_secs(seconds);
@@ -133,13 +130,13 @@ pub(super) fn bench_load(devices: usize, rate: f64, seconds: u64) -> Result<(), 
     let cpu_after = (cpu_ticks(&server_pid), cpu_ticks("self"), machine_ticks());
     let rss_end = server_rss_mib(&server).unwrap_or(0.0);
 
-    let Fleet {
+    let Rounds {
         round_us,
         wait_ms,
         errors,
         rejected,
         first_error,
-    } = Fleet::of(&results);
+    } = Rounds::merged(&results);
     let rounds = round_us.len();
     let target = devices as f64 * rate;
     let achieved = rounds as f64 / seconds as f64;

@@ -105,6 +105,21 @@ fn sync_phone(phone: &Phone) -> Result<SyncReport, BenchError> {
         .map_err(step("sync"))
 }
 
+/// The server's process id, for sampling its memory and CPU in the window.
+fn server_pid(server: &Server) -> Result<u32, BenchError> {
+    server
+        .pid()
+        .ok_or_else(|| BenchError::Step("the server is not running".into()))
+}
+
+/// The runtime the measured window runs on: devices, attackers and samplers as tasks.
+fn window_runtime() -> Result<tokio::runtime::Runtime, BenchError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(step("runtime"))
+}
+
 /// Resident memory of the server process, in MiB (Linux), while it runs.
 fn server_rss_mib(server: &Server) -> Option<f64> {
     rss_mib(server.pid()?)
