@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }; }
 need cargo "install the Rust toolchain with rustup"
+# The README walk-through test (tests/readme_walkthrough.rs) runs the README's commands, which
+# pick ids out of JSON with jq.
+need jq "apt-get install jq, or brew install jq"
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
   rustup component add rustfmt clippy
 fi
