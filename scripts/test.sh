@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace. Safe to run on a fresh machine: it checks for what
-# it needs first and says how to get it (the binding tests install their own Kotlin compiler and
-# JNA). One debug build serves the whole run.
+# it needs first, installs jq when missing, and says how to get the rest (the binding tests install
+# their own Kotlin compiler and JNA). One debug build serves the whole run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }; }
 need cargo "install the Rust toolchain with rustup"
+# The README walk-through test (tests/readme_walkthrough.rs) runs the README's commands, which
+# pick ids out of JSON with jq: installed here when missing and apt-get is at hand.
+if ! command -v jq >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  as_root=()
+  [ "$(id -u)" = 0 ] || as_root=(sudo)
+  "${as_root[@]}" apt-get update -q >/dev/null
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q jq >/dev/null
+fi
+need jq "apt-get install jq, or brew install jq"
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
   rustup component add rustfmt clippy
 fi

@@ -3,8 +3,6 @@
 
 mod admin;
 mod bench;
-mod bench_flood;
-mod bench_load;
 mod config;
 mod device;
 mod output;

@@ -1,123 +1,70 @@
-//! Shared harness for end-to-end tests: a real `fieldwork serve` on loopback, device homes
-//! driven through the real binary, and a TCP proxy that can cut connections at any byte.
+//! What the end-to-end tests share: a real `fieldwork serve` on loopback and in-process phones
+//! (over the package's harness, `cli/src/harness.rs`, which `fieldwork bench` uses too), device
+//! homes driven through the real binary, and a TCP proxy that can cut connections at any byte.
 #![allow(dead_code)]
 
 pub mod proxy;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use fieldwork_harness as harness;
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_fieldwork");
 
-/// A `fieldwork serve` child process with its own data directory.
+/// A `fieldwork serve` child process with its own data directory: the shared harness's
+/// [`harness::Server`] (its `url`, `port` and `data` read through), in a temp dir the test owns,
+/// with every failure a panic that says what failed.
 pub struct Server {
-    child: Option<Child>,
-    pub url: String,
-    pub port: u16,
-    pub data: PathBuf,
+    server: harness::Server,
     _dir: tempfile::TempDir,
 }
 
-fn spawn_server(data: &Path, listen: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data"])
-        .arg(data)
-        .args(["--listen", listen])
-        .env("RUST_LOG", "warn")
-        .env_remove("RUST_BACKTRACE")
-        .stdout(Stdio::piped())
-        // A log file, not our stderr: a server outliving the test must not hold the test's pipes.
-        .stderr(server_log(data))
-        .spawn()
-        .expect("fieldwork serve starts");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("listening on ") {
-                let _ = tx.send(url.trim().to_owned());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server says where it listens");
-    (child, url)
-}
+impl std::ops::Deref for Server {
+    type Target = harness::Server;
 
-fn server_log(data: &Path) -> Stdio {
-    let path = data.with_extension("log");
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_or_else(|_| Stdio::null(), Stdio::from)
+    fn deref(&self) -> &harness::Server {
+        &self.server
+    }
 }
 
 impl Server {
     pub fn start() -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
-        let (child, url) = spawn_server(&data, "127.0.0.1:0");
-        let port = url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("url has a port");
-        Server {
-            child: Some(child),
-            url,
-            port,
-            data,
-            _dir: dir,
-        }
+        let server = harness::ServerLaunch::new(BIN, &data)
+            .log_to(data.with_extension("log"))
+            .start()
+            .unwrap_or_else(|e| panic!("fieldwork serve starts: {e}"));
+        Server { server, _dir: dir }
     }
 
     /// Kills the server (no graceful shutdown) and starts it again on the same data and port.
     pub fn restart(&mut self) {
-        self.kill();
-        let (child, url) = spawn_server(&self.data, &format!("127.0.0.1:{}", self.port));
-        self.child = Some(child);
-        self.url = url;
+        self.server
+            .restart()
+            .unwrap_or_else(|e| panic!("fieldwork serve restarts: {e}"));
     }
 
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.server.kill();
     }
 
     pub fn admin(&self, args: &[&str]) -> Value {
-        let out = Command::new(BIN)
-            .args(["admin", "--data"])
-            .arg(&self.data)
-            .args(args)
-            .arg("--json")
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .expect("fieldwork admin runs");
-        assert!(
-            out.status.success(),
-            "admin {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("admin prints JSON")
+        self.server
+            .admin_json(args)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn tenant(&self, name: &str) -> String {
-        self.admin(&["create-tenant", name])["tenant_id"]
-            .as_str()
-            .expect("tenant_id")
-            .to_owned()
+        self.server
+            .create_tenant(name)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Creates a user; returns (user_id, user API token).
+    /// Creates a user with the password `pw-123456`; returns (user_id, user API token).
     pub fn user(
         &self,
         tenant: &str,
@@ -125,31 +72,14 @@ impl Server {
         name: &str,
         team: Option<&str>,
     ) -> (String, String) {
-        let mut args = vec![
-            "create-user",
-            "--tenant",
-            tenant,
-            "--role",
-            role,
-            "--name",
-            name,
-            "--password",
-            "pw-123456",
-        ];
-        if let Some(team) = team {
-            args.extend(["--team", team]);
-        }
-        let v = self.admin(&args);
-        (
-            v["user_id"].as_str().expect("user_id").to_owned(),
-            v["token"].as_str().expect("token").to_owned(),
-        )
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
+        let user = harness::NewUser {
+            team,
+            password: Some("pw-123456"),
+            ..harness::NewUser::new(role, name)
+        };
+        self.server
+            .create_user(tenant, &user)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -255,19 +185,11 @@ impl Phone {
     /// Logs in to `url` (often a proxy) with a user API token.
     pub fn login(url: &str, token: &str) -> Phone {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = fieldwork_core::store::TicketStore::open(&dir.path().join("phone.db"))
-            .expect("store opens");
-        fieldwork_core::sync::block_on(fieldwork_core::sync::engine::login_with_token(
-            &store,
-            url,
-            token,
-            "test phone",
-        ))
-        .expect("runtime")
-        .expect("login succeeds");
+        let phone = harness::Phone::login(&dir.path().join("phone.db"), url, token, "test phone")
+            .unwrap_or_else(|e| panic!("login succeeds: {e}"));
         Phone {
             _dir: dir,
-            store: std::sync::Arc::new(store),
+            store: phone.store,
         }
     }
 

@@ -15,18 +15,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use fieldwork_core::TicketKind;
-use fieldwork_core::sync::SyncEngine;
 use fieldwork_core::sync::client::ServerClient;
-use fieldwork_core::ticket::{ActorId, Edit, NewTicket};
+use fieldwork_core::ticket::ActorId;
+use fieldwork_harness::NewUser;
 use fieldwork_protocol::sync::{self as protocol, DeviceRegistration, LoginRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::bench::{
-    BenchError, Phone, ServerProcess, admin, create_tenant, create_user, rss_mib, step,
+use super::fleet::{self, Rounds};
+use super::{
+    BenchError, percentile, rss_mib, server_pid, server_rss_mib, start_server, step, window_runtime,
 };
-use crate::bench_load::percentile;
 
 const VICTIM: &str = "li.wei";
 const VICTIM_PASSWORD: &str = "correct horse battery staple";
@@ -84,32 +83,24 @@ impl Tally {
     }
 }
 
-pub(crate) fn bench_login_flood(args: &FloodArgs) -> Result<(), BenchError> {
+pub(super) fn bench_login_flood(args: &FloodArgs) -> Result<(), BenchError> {
     if args.seconds == 0 {
         return Err(BenchError::Step("--seconds must be positive".into()));
     }
     let dir = tempfile::tempdir().map_err(step("temp dir"))?;
     let data = dir.path().join("server");
     let serve_args: Vec<&str> = args.serve_args.iter().map(String::as_str).collect();
-    let server = ServerProcess::start_with(&data, args.server_bin.as_deref(), &serve_args)?;
-    let rss_start = server.rss_mib().unwrap_or(0.0);
-    let tenant = create_tenant(&data, "flood")?;
-    admin(
-        &data,
-        &[
-            "create-user",
-            "--tenant",
-            &tenant,
-            "--role",
-            "technician",
-            "--name",
-            VICTIM,
-            "--password",
-            VICTIM_PASSWORD,
-        ],
-    )?;
-    let devices = setup_devices(&data, dir.path(), &server.url, &tenant, args.devices)?;
-    let rss_before = server.rss_mib().unwrap_or(0.0);
+    let server = start_server(&data, args.server_bin.as_deref(), &serve_args)?;
+    let rss_start = server_rss_mib(&server).unwrap_or(0.0);
+    let tenant = server.create_tenant("flood")?;
+    let victim = NewUser {
+        password: Some(VICTIM_PASSWORD),
+        ..NewUser::new("technician", VICTIM)
+    };
+    server.create_user(&tenant, &victim)?;
+    let accounts = fleet::accounts(&server, dir.path(), &tenant, args.devices)?;
+    let devices = fleet::sign_in(dir.path(), &server.url, &accounts)?;
+    let rss_before = server_rss_mib(&server).unwrap_or(0.0);
     println!(
         "server {} (RSS at start {rss_start:.1} MiB, {rss_before:.1} MiB with {} devices signed in)",
         server.url, args.devices
@@ -120,11 +111,8 @@ pub(crate) fn bench_login_flood(args: &FloodArgs) -> Result<(), BenchError> {
         .trim_start_matches("http://")
         .parse()
         .map_err(step("server address"))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(step("runtime"))?;
-    let pid = server.pid();
+    let runtime = window_runtime()?;
+    let pid = server_pid(&server)?;
     let window = Duration::from_secs(args.seconds);
     let tally = Arc::new(Tally::default());
     let aborted = Arc::new(AtomicBool::new(false));
@@ -135,9 +123,10 @@ pub(crate) fn bench_login_flood(args: &FloodArgs) -> Result<(), BenchError> {
         let syncing: Vec<_> = devices
             .into_iter()
             .enumerate()
-            .map(|(i, (engine, phone, ticket))| {
+            .map(|(i, technician)| {
                 let offset = Duration::from_millis((i as u64 * 997) % 1000);
-                tokio::spawn(sync_device(engine, phone, ticket, start + offset, end))
+                let every = Duration::from_secs(1);
+                tokio::spawn(fleet::drive(technician, start + offset, every, end))
             })
             .collect();
         let attacking: Vec<_> = (0..args.attackers)
@@ -155,11 +144,15 @@ pub(crate) fn bench_login_flood(args: &FloodArgs) -> Result<(), BenchError> {
         }
         let mut rounds = Vec::new();
         for device in syncing {
-            rounds.push(device.await.unwrap_or_default());
+            rounds.push(
+                device
+                    .await
+                    .unwrap_or_else(|e| Rounds::failed(format!("device task: {e}"))),
+            );
         }
         (rounds, sampler.await.unwrap_or_default())
     });
-    let rss_end = server.rss_mib().unwrap_or(0.0);
+    let rss_end = server_rss_mib(&server).unwrap_or(0.0);
     let after = runtime.block_on(watch_after(
         &server.url,
         pid,
@@ -211,11 +204,13 @@ pub(crate) fn bench_login_flood(args: &FloodArgs) -> Result<(), BenchError> {
         "| server RSS after the flood | {} MiB |",
         after_rss.join(", ")
     );
-    let mut round_us: Vec<u64> = rounds.iter().flat_map(|r| r.round_us.clone()).collect();
-    let mut wait_ms: Vec<u64> = rounds.iter().flat_map(|r| r.wait_ms.clone()).collect();
-    round_us.sort_unstable();
-    wait_ms.sort_unstable();
-    let errors: usize = rounds.iter().map(|r| r.errors).sum();
+    let Rounds {
+        round_us,
+        wait_ms,
+        errors,
+        first_error,
+        ..
+    } = Rounds::merged(&rounds);
     let ms = |us: u64| us as f64 / 1e3;
     println!(
         "| devices' sync during the flood | {} rounds, {errors} errors; round trip p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms; waiting for the server p99 {} ms |",
@@ -238,116 +233,10 @@ pub(crate) fn bench_login_flood(args: &FloodArgs) -> Result<(), BenchError> {
             after.last_error.unwrap_or_default()
         ),
     }
-    if let Some(e) = rounds.iter().find_map(|r| r.first_error.as_ref()) {
+    if let Some(e) = first_error {
         println!("first device error: {e}");
     }
     Ok(())
-}
-
-type Device = (Arc<SyncEngine>, Phone, String);
-
-/// Technicians, each with one assigned ticket, signed in and caught up.
-fn setup_devices(
-    data: &std::path::Path,
-    dir: &std::path::Path,
-    url: &str,
-    tenant: &str,
-    count: usize,
-) -> Result<Vec<Device>, BenchError> {
-    let (_, disp_token) = create_user(data, tenant, "dispatcher", "ops", None)?;
-    let dispatcher = Phone::login(dir, "dispatcher", url, &disp_token)?;
-    let mut techs = Vec::with_capacity(count);
-    for i in 0..count {
-        let name = format!("tech{i}");
-        let (id, token) = create_user(data, tenant, "technician", &name, Some("north"))?;
-        let ticket = dispatcher
-            .store
-            .create(NewTicket::titled(
-                TicketKind::Repair,
-                format!("Freezer alarm at store {i}"),
-            ))
-            .map_err(step("create"))?
-            .id;
-        dispatcher
-            .store
-            .edit(&ticket, &[Edit::Assign { assignee: Some(id) }])
-            .map_err(step("assign"))?;
-        techs.push((name, token, ticket));
-    }
-    dispatcher.sync()?;
-    techs
-        .into_iter()
-        .map(|(name, token, ticket)| {
-            let phone = Phone::login(dir, &name, url, &token)?;
-            phone.sync()?;
-            let engine = SyncEngine::new(phone.store.clone()).map_err(step("engine"))?;
-            Ok((Arc::new(engine), phone, ticket))
-        })
-        .collect()
-}
-
-/// One device's rounds in the window.
-#[derive(Default)]
-struct Rounds {
-    round_us: Vec<u64>,
-    wait_ms: Vec<u64>,
-    errors: usize,
-    first_error: Option<String>,
-}
-
-/// A note and a sync round every second from `begin` until `end`.
-async fn sync_device(
-    engine: Arc<SyncEngine>,
-    phone: Phone,
-    ticket: String,
-    begin: tokio::time::Instant,
-    end: tokio::time::Instant,
-) -> Rounds {
-    let mut out = Rounds::default();
-    let mut ticks = tokio::time::interval_at(begin, Duration::from_secs(1));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let handle = tokio::runtime::Handle::current();
-    let mut n = 0;
-    while ticks.tick().await < end {
-        n += 1;
-        let (engine, store, ticket, handle) = (
-            engine.clone(),
-            phone.store.clone(),
-            ticket.clone(),
-            handle.clone(),
-        );
-        // The store is blocking SQLite: edit and round run on the blocking pool.
-        let tick = tokio::task::spawn_blocking(move || {
-            store
-                .edit(
-                    &ticket,
-                    &[Edit::AddNote {
-                        text: format!("Checked compressor, reading {n}"),
-                        internal: false,
-                    }],
-                )
-                .map_err(|e| format!("edit: {e}"))?;
-            let started = Instant::now();
-            let round = handle
-                .block_on(engine.round(0))
-                .map_err(|e| format!("round: {e}"))?;
-            Ok::<_, String>((started.elapsed(), round.wait_ms))
-        })
-        .await
-        .map_err(|e| format!("join: {e}"))
-        .and_then(|r| r);
-        match tick {
-            Ok((took, wait)) => {
-                out.round_us.push(took.as_micros() as u64);
-                out.wait_ms.push(wait);
-            }
-            Err(e) => {
-                out.errors += 1;
-                out.first_error.get_or_insert(e);
-            }
-        }
-    }
-    out
 }
 
 /// The server's RSS every 100 ms until `end` (ms since start, MiB); sets `aborted` past the limit.

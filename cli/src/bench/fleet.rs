@@ -1,0 +1,213 @@
+//! The technician devices `bench load` and `bench login-flood` drive: each with one ticket
+//! assigned to it, signed in and caught up; then, in the measured window, a note and one sync
+//! round at a fixed period, timed.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fieldwork_core::TicketKind;
+use fieldwork_core::store::TicketStore;
+use fieldwork_core::sync::SyncEngine;
+use fieldwork_core::ticket::{Edit, NewTicket};
+use fieldwork_harness::{NewUser, Server};
+use tokio::time::MissedTickBehavior;
+
+use super::{BenchError, phone, step, sync_phone};
+
+/// Logins and first syncs run on this many threads (the server hashes nothing for a token
+/// login, so a few threads fill the setup without queueing behind each other).
+const LOGIN_THREADS: usize = 4;
+
+/// A technician account made for the bench, with the ticket assigned to it.
+pub(super) struct Account {
+    name: String,
+    token: String,
+    ticket: String,
+}
+
+/// A technician's device in the window: its store and engine, and its assigned ticket.
+pub(super) struct Technician {
+    pub(super) store: Arc<TicketStore>,
+    pub(super) engine: Arc<SyncEngine>,
+    pub(super) ticket: String,
+}
+
+/// A dispatcher device (`DIR/dispatcher.db`) makes `count` technicians, `tech0…`, in team north,
+/// and one ticket for each, assigned to them and synced to the server.
+pub(super) fn accounts(
+    server: &Server,
+    dir: &Path,
+    tenant: &str,
+    count: usize,
+) -> Result<Vec<Account>, BenchError> {
+    let (_, disp_token) = server.create_user(tenant, &NewUser::new("dispatcher", "ops"))?;
+    let dispatcher = phone(dir, "dispatcher", &server.url, &disp_token)?;
+    let mut accounts = Vec::with_capacity(count);
+    for i in 0..count {
+        let name = format!("tech{i}");
+        let technician = NewUser {
+            team: Some("north"),
+            ..NewUser::new("technician", &name)
+        };
+        let (id, token) = server.create_user(tenant, &technician)?;
+        let ticket = dispatcher
+            .store
+            .create(NewTicket::titled(
+                TicketKind::Repair,
+                format!("Freezer alarm at store {i}"),
+            ))
+            .map_err(step("create"))?
+            .id;
+        dispatcher
+            .store
+            .edit(&ticket, &[Edit::Assign { assignee: Some(id) }])
+            .map_err(step("assign"))?;
+        accounts.push(Account {
+            name,
+            token,
+            ticket,
+        });
+    }
+    sync_phone(&dispatcher)?;
+    Ok(accounts)
+}
+
+/// Each account's device (`DIR/NAME.db`) logged in and synced, a few at a time; fails unless
+/// every device received its ticket.
+pub(super) fn sign_in(
+    dir: &Path,
+    url: &str,
+    accounts: &[Account],
+) -> Result<Vec<Technician>, BenchError> {
+    let chunk = accounts.len().div_ceil(LOGIN_THREADS).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = accounts
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|account| sign_in_one(dir, url, account))
+                        .collect::<Result<Vec<_>, BenchError>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| BenchError::Step("login thread panicked".into()))?
+            })
+            .collect::<Result<Vec<_>, BenchError>>()
+            .map(|parts| parts.into_iter().flatten().collect())
+    })
+}
+
+fn sign_in_one(dir: &Path, url: &str, account: &Account) -> Result<Technician, BenchError> {
+    let phone = phone(dir, &account.name, url, &account.token)?;
+    sync_phone(&phone)?;
+    phone
+        .store
+        .ticket(&account.ticket)
+        .map_err(step("device did not receive its ticket"))?;
+    Ok(Technician {
+        engine: Arc::new(phone.engine()?),
+        store: phone.store,
+        ticket: account.ticket.clone(),
+    })
+}
+
+/// What one device (or, merged, the whole fleet) measured in the window.
+#[derive(Default)]
+pub(super) struct Rounds {
+    /// Whole rounds (edit → round done) in microseconds.
+    pub(super) round_us: Vec<u64>,
+    /// The part of each round spent waiting for the server, in milliseconds.
+    pub(super) wait_ms: Vec<u64>,
+    pub(super) errors: usize,
+    pub(super) rejected: usize,
+    pub(super) first_error: Option<String>,
+}
+
+impl Rounds {
+    /// One device's failure as a result (a task that panicked or was cancelled).
+    pub(super) fn failed(error: String) -> Rounds {
+        Rounds {
+            errors: 1,
+            first_error: Some(error),
+            ..Rounds::default()
+        }
+    }
+
+    /// Every device's rounds together, the samples sorted for percentiles.
+    pub(super) fn merged(results: &[Rounds]) -> Rounds {
+        let mut round_us: Vec<u64> = results.iter().flat_map(|r| r.round_us.clone()).collect();
+        let mut wait_ms: Vec<u64> = results.iter().flat_map(|r| r.wait_ms.clone()).collect();
+        round_us.sort_unstable();
+        wait_ms.sort_unstable();
+        Rounds {
+            round_us,
+            wait_ms,
+            errors: results.iter().map(|r| r.errors).sum(),
+            rejected: results.iter().map(|r| r.rejected).sum(),
+            first_error: results.iter().find_map(|r| r.first_error.clone()),
+        }
+    }
+}
+
+/// A note on the device's ticket and one sync round every `period` from `first` until `end`;
+/// ticks missed while a round runs are skipped, not made up.
+pub(super) async fn drive(
+    technician: Technician,
+    first: tokio::time::Instant,
+    period: Duration,
+    end: tokio::time::Instant,
+) -> Rounds {
+    let mut out = Rounds::default();
+    let mut ticks = tokio::time::interval_at(first, period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let handle = tokio::runtime::Handle::current();
+    let mut n = 0u64;
+    while ticks.tick().await < end {
+        n += 1;
+        let (engine, store, ticket, handle) = (
+            technician.engine.clone(),
+            technician.store.clone(),
+            technician.ticket.clone(),
+            handle.clone(),
+        );
+        // The store is blocking SQLite: the edit and the round run on the blocking pool so the
+        // runtime's workers stay free for timers and sockets.
+        let tick = tokio::task::spawn_blocking(move || {
+            store
+                .edit(
+                    &ticket,
+                    &[Edit::AddNote {
+                        text: format!("Checked compressor, reading {n}"),
+                        internal: false,
+                    }],
+                )
+                .map_err(|e| format!("edit: {e}"))?;
+            let started = Instant::now();
+            let round = handle
+                .block_on(engine.round(0))
+                .map_err(|e| format!("round: {e}"))?;
+            Ok::<_, String>((started.elapsed(), round))
+        })
+        .await
+        .map_err(|e| format!("join: {e}"))
+        .and_then(|r| r);
+        match tick {
+            Ok((took, round)) => {
+                out.round_us.push(took.as_micros() as u64);
+                out.wait_ms.push(round.wait_ms);
+                out.rejected += round.rejected;
+            }
+            Err(e) => {
+                out.errors += 1;
+                out.first_error.get_or_insert(e);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,195 @@
+//! `fieldwork bench load`: many technician devices against one real `fieldwork serve` on
+//! loopback. Each device holds one assigned ticket and, at a fixed rate, adds a note to it and
+//! runs one sync round; the round-trip latencies, the achieved change rate, the server's memory
+//! and the CPU split between server and devices are printed for `docs/benchmarks.md`.
+//!
+//! The devices run in this process, on the same machine as the server: on a small machine
+//! they compete with it for the cores, so the figures are an upper bound on server latency.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::fleet::{self, Rounds};
+use super::{
+    BenchError, percentile, rss_mib, server_pid, server_rss_mib, start_server, step, window_runtime,
+};
+
+/// utime + stime of a process, in clock ticks (`/proc/<pid>/stat` fields 14 and 15).
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the command name: field 3 is at index 0, so utime (14) is index 11.
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// All CPU time of the machine (every core, idle included), in clock ticks (`/proc/stat`).
+fn machine_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?;
+    Some(
+        line.split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse::<u64>().ok())
+            .sum(),
+    )
+}
+
+/// A small seeded generator for the start offsets (no dependency needed for this).
+fn xorshift(state: &mut u64) -> f64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state >> 11) as f64 / (1u64 << 53) as f64
+}
+
+pub(super) fn bench_load(devices: usize, rate: f64, seconds: u64) -> Result<(), BenchError> {
+    if devices == 0 || rate <= 0.0 || seconds == 0 {
+        return Err(BenchError::Step(
+            "--devices, --rate and --seconds must be positive".into(),
+        ));
+    }
+    let dir = tempfile::tempdir().map_err(step("temp dir"))?;
+    let data: PathBuf = dir.path().join("server");
+    // All devices connect from 127.0.0.1: lift the per-address connection cap meant for the
+    // internet.
+    let cap = (devices + 64).max(4096).to_string();
+    let server = start_server(
+        &data,
+        None,
+        &[
+            "--max-connections-per-address",
+            &cap,
+            "--max-connections",
+            &cap,
+        ],
+    )?;
+    let rss_start = server_rss_mib(&server).unwrap_or(0.0);
+    println!("server {} (RSS at start {rss_start:.1} MiB)", server.url);
+
+    // Setup: a tenant, a dispatcher, and one technician + one assigned ticket per device.
+    let setup = Instant::now();
+    let tenant = server.create_tenant("load")?;
+    let accounts = fleet::accounts(&server, dir.path(), &tenant, devices)?;
+    let users_s = setup.elapsed().as_secs_f64();
+    // Log each device in and pull its ticket, a few at a time.
+    let logins = Instant::now();
+    let technicians = fleet::sign_in(dir.path(), &server.url, &accounts)?;
+    let rss_setup = server_rss_mib(&server).unwrap_or(0.0);
+    println!(
+        "(setup: {devices} users + tickets in {users_s:.1} s, {devices} logins + first syncs in {:.1} s; server RSS after setup {rss_setup:.1} MiB)",
+        logins.elapsed().as_secs_f64()
+    );
+
+    // The measured window.
+    let runtime = window_runtime()?;
+    let pid = server_pid(&server)?;
+    let server_pid = pid.to_string();
+    let period = Duration::from_secs_f64(1.0 / rate);
+    let window = Duration::from_secs(seconds);
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0x9e37_79b9_7f4a_7c15)
+        | 1;
+    let cpu_before = (cpu_ticks(&server_pid), cpu_ticks("self"), machine_ticks());
+    let (results, rss_samples, expected) = runtime.block_on(async {
+        let begin = tokio::time::Instant::now() + Duration::from_millis(200);
+        let end = begin + window;
+        let mut expected = 0u64;
+        let mut tasks = Vec::with_capacity(technicians.len());
+        for technician in technicians {
+            let offset = Duration::from_secs_f64(xorshift(&mut seed).min(0.999));
+            // Ticks at offset + k·period that fall inside the window.
+            expected += ((window.as_secs_f64() - offset.as_secs_f64()) * rate).ceil() as u64;
+            tasks.push(tokio::spawn(fleet::drive(
+                technician,
+                begin + offset,
+                period,
+                end,
+            )));
+        }
+        // Server RSS every 5 s through the window.
+        let sampler = tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut every = tokio::time::interval_at(begin, Duration::from_secs(5));
+            while every.tick().await <= end {
+                samples.push(rss_mib(pid).unwrap_or(0.0));
+            }
+            samples
+        });
+        let mut results = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            results.push(
+                task.await
+                    .unwrap_or_else(|e| Rounds::failed(format!("device task: {e}"))),
+            );
+        }
+        (results, sampler.await.unwrap_or_default(), expected)
+    });
+    let cpu_after = (cpu_ticks(&server_pid), cpu_ticks("self"), machine_ticks());
+    let rss_end = server_rss_mib(&server).unwrap_or(0.0);
+
+    let Rounds {
+        round_us,
+        wait_ms,
+        errors,
+        rejected,
+        first_error,
+    } = Rounds::merged(&results);
+    let rounds = round_us.len();
+    let target = devices as f64 * rate;
+    let achieved = rounds as f64 / seconds as f64;
+    let ms = |us: u64| us as f64 / 1e3;
+    println!(
+        "| load: {devices} devices × {rate} change/s for {seconds} s | {rounds} rounds ({expected} scheduled), {achieved:.0} changes/s of {target:.0} target ({:.1}%), {errors} errors, {rejected} rejected changes |",
+        100.0 * achieved / target
+    );
+    println!(
+        "| round-trip latency (edit → round done) | p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms |",
+        ms(percentile(&round_us, 0.50)),
+        ms(percentile(&round_us, 0.95)),
+        ms(percentile(&round_us, 0.99)),
+        ms(*round_us.last().unwrap_or(&0)),
+    );
+    println!(
+        "| of which waiting for the server (request sent → answer read) | p50 {} ms, p95 {} ms, p99 {} ms, max {} ms |",
+        percentile(&wait_ms, 0.50),
+        percentile(&wait_ms, 0.95),
+        percentile(&wait_ms, 0.99),
+        wait_ms.last().unwrap_or(&0),
+    );
+    let samples: Vec<String> = rss_samples.iter().map(|r| format!("{r:.0}")).collect();
+    println!(
+        "| server RSS | start {rss_start:.1} MiB, after setup {rss_setup:.1} MiB, end {rss_end:.1} MiB; every 5 s in the window: {} MiB |",
+        samples.join(", ")
+    );
+    if let (Some(s0), Some(d0), Some(m0), Some(s1), Some(d1), Some(m1)) = (
+        cpu_before.0,
+        cpu_before.1,
+        cpu_before.2,
+        cpu_after.0,
+        cpu_after.1,
+        cpu_after.2,
+    ) {
+        let total = (m1 - m0).max(1) as f64;
+        let (server_cpu, devices_cpu) = ((s1 - s0) as f64, (d1 - d0) as f64);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        println!(
+            "| CPU in the window ({cores} cores, shared) | server {:.0}%, devices (this process) {:.0}%, rest/idle {:.0}% of all cores |",
+            100.0 * server_cpu / total,
+            100.0 * devices_cpu / total,
+            100.0 * (total - server_cpu - devices_cpu).max(0.0) / total
+        );
+    }
+    if let Some(e) = first_error {
+        println!("first error: {e}");
+    }
+    let kept_up = errors == 0 && achieved >= 0.95 * target.min(expected as f64 / seconds as f64);
+    println!(
+        "kept up: {} (achieved {achieved:.0}/s vs {:.0}/s scheduled)",
+        if kept_up { "yes" } else { "no" },
+        expected as f64 / seconds as f64
+    );
+    Ok(())
+}

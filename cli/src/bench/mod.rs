@@ -1,0 +1,147 @@
+//! `fieldwork bench …`: figures for `docs/benchmarks.md`, measured against a real
+//! `fieldwork serve` on loopback (started and provisioned through `fieldwork_harness`, the same
+//! harness the end-to-end tests use). One file a benchmark: `sync` (one change, a bootstrap, a
+//! resync), `load` (many devices at a fixed rate), `flood` (wrong-password logins while devices
+//! sync); `fleet` is the technician devices `load` and `flood` share.
+
+mod fleet;
+mod flood;
+mod load;
+mod sync;
+
+use std::path::Path;
+
+use clap::{Args, Subcommand};
+use fieldwork_core::sync::{self as core_sync, RetryPolicy, SyncReport};
+use fieldwork_harness::{HarnessError, Phone, Server, ServerLaunch};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: BenchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Sync round trips, bytes and times against a local server.
+    Sync {
+        /// Tickets for the bootstrap and resync measurements.
+        #[arg(long, default_value_t = 10_000)]
+        tickets: usize,
+    },
+    /// Many devices each editing and syncing at a fixed rate; round-trip latency and server RSS.
+    Load {
+        /// Technician devices, each with its own store, engine and assigned ticket.
+        #[arg(long, default_value_t = 1_000)]
+        devices: usize,
+        /// Changes per second per device (each followed by one sync round).
+        #[arg(long, default_value_t = 1.0)]
+        rate: f64,
+        /// Length of the measured window.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+    /// Wrong-password logins hammering the server while devices sync: server memory during and
+    /// after, the devices' round-trip latency, and when the real user gets in again.
+    LoginFlood(flood::FloodArgs),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("benchmark step failed: {0}")]
+    Step(String),
+}
+
+/// A harness failure (a server that would not start, a refused admin command, a failed login)
+/// as a failed step: the bench only reports it.
+impl From<HarnessError> for BenchError {
+    fn from(e: HarnessError) -> BenchError {
+        BenchError::Step(e.to_string())
+    }
+}
+
+pub fn run(args: BenchArgs) -> Result<(), BenchError> {
+    match args.what {
+        BenchCommand::Sync { tickets } => sync::bench_sync(tickets),
+        BenchCommand::Load {
+            devices,
+            rate,
+            seconds,
+        } => load::bench_load(devices, rate, seconds),
+        BenchCommand::LoginFlood(args) => flood::bench_login_flood(&args),
+    }
+}
+
+/// A failed step, named: `step("create")` turns any error into `BenchError::Step`.
+fn step<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> BenchError + '_ {
+    move |e| BenchError::Step(format!("{what}: {e}"))
+}
+
+/// A server on `data` from `binary` (this one if `None`), with `extra` arguments to `serve`; its
+/// log goes to our stderr.
+fn start_server(data: &Path, binary: Option<&Path>, extra: &[&str]) -> Result<Server, BenchError> {
+    let binary = match binary {
+        Some(path) => path.to_owned(),
+        None => std::env::current_exe().map_err(step("find own binary"))?,
+    };
+    Ok(ServerLaunch::new(binary, data).args(extra).start()?)
+}
+
+/// A device named `name` (its store `DIR/NAME.db`) logged in to `url` with a user API token.
+fn phone(dir: &Path, name: &str, url: &str, token: &str) -> Result<Phone, BenchError> {
+    Ok(Phone::login(
+        &dir.join(format!("{name}.db")),
+        url,
+        token,
+        name,
+    )?)
+}
+
+/// One full sync of `phone` with the default retry policy.
+fn sync_phone(phone: &Phone) -> Result<SyncReport, BenchError> {
+    let engine = phone.engine()?;
+    core_sync::block_on(engine.sync(RetryPolicy::default()))
+        .map_err(step("runtime"))?
+        .map_err(step("sync"))
+}
+
+/// The server's process id, for sampling its memory and CPU in the window.
+fn server_pid(server: &Server) -> Result<u32, BenchError> {
+    server
+        .pid()
+        .ok_or_else(|| BenchError::Step("the server is not running".into()))
+}
+
+/// The runtime the measured window runs on: devices, attackers and samplers as tasks.
+fn window_runtime() -> Result<tokio::runtime::Runtime, BenchError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(step("runtime"))
+}
+
+/// Resident memory of the server process, in MiB (Linux), while it runs.
+fn server_rss_mib(server: &Server) -> Option<f64> {
+    rss_mib(server.pid()?)
+}
+
+/// Resident memory of a process, in MiB (Linux `/proc/<pid>/status` VmRSS).
+fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+/// The `q` quantile of sorted samples (nearest rank), 0 for none.
+fn percentile(sorted: &[u64], q: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
