@@ -481,6 +481,7 @@ mod tests {
             items,
             cursor,
             more: false,
+            people: Vec::new(),
         }
     }
 

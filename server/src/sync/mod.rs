@@ -84,6 +84,7 @@ pub(crate) async fn sync(
         items: pulled.items,
         cursor: pulled.cursor,
         more: pulled.more,
+        people: Vec::new(),
     })
 }
 
