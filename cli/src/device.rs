@@ -406,7 +406,8 @@ pub fn run(args: DeviceArgs) -> Result<()> {
                 unverified_changes: unverified,
             })
         } else {
-            print!("{}", output::ticket(ticket, unverified))
+            let names = store.people(ticket.people())?;
+            print!("{}", output::ticket(ticket, unverified, &names))
         }
         Ok(())
     };
@@ -660,7 +661,8 @@ pub fn run(args: DeviceArgs) -> Result<()> {
             if json {
                 output::json(&rows)
             } else {
-                print!("{}", output::summaries(&rows))
+                let names = store.people(rows.iter().filter_map(|r| r.assignee.as_deref()))?;
+                print!("{}", output::summaries(&rows, &names))
             }
         }
         DeviceCommand::Export { id, out, since } => {
