@@ -57,7 +57,12 @@ pub(crate) async fn sync(
         let wait = Duration::from_millis(u64::from(request.wait_ms.min(MAX_WAIT_MS)));
         let deadline = tokio::time::Instant::now() + wait;
         let mut stopping = state.stopping();
-        while pulled.items.is_empty() && !pulled.more && !*stopping.borrow_and_update() {
+        // Names alone are news too (the device's own change named someone): answer with them.
+        while pulled.items.is_empty()
+            && pulled.people.is_empty()
+            && !pulled.more
+            && !*stopping.borrow_and_update()
+        {
             tokio::select! {
                 heard = news.changed() => if heard.is_err() { break },
                 _ = tokio::time::sleep_until(deadline) => break,
