@@ -36,6 +36,7 @@ impl Names {
         self.known.len()
     }
 
+    /// Whether none of the ids asked for has a name.
     pub fn is_empty(&self) -> bool {
         self.known.is_empty()
     }
