@@ -502,6 +502,26 @@ fn an_honest_bundle_shows_as_unverified_on_the_other_device() {
 }
 
 #[test]
+fn a_bundle_carries_no_names_so_its_people_show_as_short_ids() {
+    let dispatcher_id = "01a22a74-7ffb-7000-8000-00000000d15b";
+    let dispatcher = Home::new(dispatcher_id, "dispatcher");
+    let technician = Home::new("01a22a75-0000-7000-8000-0000000007ec", "technician");
+    let id = id_of(&dispatcher.json(&["create", "--title", "Fridge warm"]));
+    let file = dispatcher.bundle("to-tech.fwb");
+    dispatcher.json(&["export", &id, "--out", path_str(&file)]);
+    technician.json(&["import", path_str(&file)]);
+    let page = String::from_utf8_lossy(&technician.run(&["show", &id]).stdout).into_owned();
+    // No server has named anyone yet: an id in short, never a made-up name.
+    assert!(page.contains("reporter 01a22a74… (dispatcher)"), "{page}");
+    assert!(page.contains("created by 01a22a74…"), "{page}");
+    assert!(!page.contains(dispatcher_id), "{page}");
+    assert_eq!(
+        technician.json(&["show", &id])["reporter"]["user_id"],
+        dispatcher_id
+    );
+}
+
+#[test]
 fn exit_codes_follow_the_readme_for_each_kind_of_failure() {
     let rider = Home::new("rider1", "rider");
     let id = id_of(&rider.json(&["help", "--order", "ORD-1"]));

@@ -488,3 +488,75 @@ fn wrong_passwords_lock_the_account_for_a_while_and_the_cli_says_how_long() {
         login("pw-123456").status.success()
     });
 }
+
+#[test]
+fn show_and_list_name_the_people_on_a_ticket_and_json_keeps_their_ids() {
+    let org = Org::new();
+    let (rider_id, rider) = org.member("rider", "Li Wei", None);
+    let (ops_id, dispatcher) = org.member("dispatcher", "Ana Ortiz", None);
+    let (tech_id, tech) = org.member("technician", "Zhang San", Some("north"));
+
+    let id = id_of(&rider.json(&["help", "--order", "ORD-8", "--note", "chain snapped"]));
+    rider.sync();
+    dispatcher.sync();
+    dispatcher.json(&["update", &id, "--assignee", &tech_id]);
+    dispatcher.sync();
+    tech.sync();
+    tech.json(&["note", &id, "on my way"]);
+    tech.json(&["part", &id, "CHAIN-415", "1"]);
+    tech.sync();
+    rider.sync();
+    dispatcher.sync();
+
+    let text = |device: &Device, args: &[&str]| {
+        let out = device.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    for (who, device) in [
+        ("technician", &tech),
+        ("rider", &rider),
+        ("dispatcher", &dispatcher),
+    ] {
+        let page = text(device, &["show", &id]);
+        assert!(
+            page.contains("reporter Li Wei (rider)  assignee Zhang San"),
+            "{who}:\n{page}"
+        );
+        assert!(
+            page.contains("Li Wei (rider): chain snapped"),
+            "{who}:\n{page}"
+        );
+        assert!(
+            page.contains("Zhang San (technician): on my way"),
+            "{who}:\n{page}"
+        );
+        assert!(page.contains("1 × CHAIN-415 (Zhang San)"), "{who}:\n{page}");
+        assert!(
+            page.contains("assigned by Ana Ortiz assignee=Zhang San"),
+            "{who}:\n{page}"
+        );
+        for raw in [&rider_id, &ops_id, &tech_id] {
+            assert!(
+                !page.contains(raw.as_str()),
+                "{who} sees a bare id:\n{page}"
+            );
+        }
+    }
+    let listed = text(&tech, &["list"]);
+    assert!(listed.contains("Zhang San"), "{listed}");
+    assert!(!listed.contains(&tech_id), "{listed}");
+
+    // Scripts still get ids, exactly as stored.
+    let json = tech.show(&id);
+    assert_eq!(json["reporter"]["user_id"], rider_id.as_str());
+    assert_eq!(json["assignee"], tech_id.as_str());
+    assert_eq!(json["notes"][1]["author"], tech_id.as_str());
+    assert_eq!(json["parts_used"][0]["by"], tech_id.as_str());
+    let listed = tech.json(&["list"]);
+    assert_eq!(listed[0]["assignee"], tech_id.as_str());
+}

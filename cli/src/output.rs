@@ -1,8 +1,9 @@
-//! Printing results: JSON for scripts (`--json`), readable tables for people.
+//! Printing results: JSON for scripts (`--json`, ids as stored), readable tables for people
+//! (names where the device knows them, `TicketStore::people`; short ids where it does not).
 
 use std::fmt::Write as _;
 
-use fieldwork_core::store::TicketSummary;
+use fieldwork_core::store::{Names, TicketSummary};
 use fieldwork_core::ticket::Ticket;
 use serde::Serialize;
 
@@ -88,8 +89,8 @@ fn short(id: &str) -> &str {
     id.get(..13).unwrap_or(id)
 }
 
-/// A table of list rows.
-pub fn summaries(rows: &[TicketSummary]) -> String {
+/// A table of list rows; `names` for the assignees (`TicketStore::people`).
+pub fn summaries(rows: &[TicketSummary], names: &Names) -> String {
     if rows.is_empty() {
         return "no tickets\n".to_owned();
     }
@@ -109,7 +110,9 @@ pub fn summaries(rows: &[TicketSummary]) -> String {
             r.number.as_deref().unwrap_or("-"),
             r.status.as_str(),
             r.priority.as_str(),
-            r.assignee.as_deref().unwrap_or("-"),
+            r.assignee
+                .as_deref()
+                .map_or_else(|| "-".to_owned(), |a| names.display(a)),
             time(r.updated_at),
             r.title,
         );
@@ -117,8 +120,10 @@ pub fn summaries(rows: &[TicketSummary]) -> String {
     out
 }
 
-/// A readable page for one ticket; `unverified_changes` as in [`ShownTicket`].
-pub fn ticket(t: &Ticket, unverified_changes: u32) -> String {
+/// A readable page for one ticket; `unverified_changes` as in [`ShownTicket`]; `names` for the
+/// people it names (`TicketStore::people` of `Ticket::people`).
+pub fn ticket(t: &Ticket, unverified_changes: u32, names: &Names) -> String {
+    let name = |id: &str| names.display(id);
     let mut out = String::new();
     let number = t.number.as_deref().unwrap_or("(no number yet)");
     let _ = writeln!(out, "{number}  {}\n{}", t.id, t.title);
@@ -136,9 +141,9 @@ pub fn ticket(t: &Ticket, unverified_changes: u32) -> String {
     let _ = writeln!(
         out,
         "reporter {} ({})  assignee {}  team {}",
-        t.reporter.user_id,
+        name(&t.reporter.user_id),
         t.reporter.role,
-        t.assignee.as_deref().unwrap_or("-"),
+        t.assignee.as_deref().map_or_else(|| "-".to_owned(), name),
         t.team.as_deref().unwrap_or("-")
     );
     if let Some(order) = &t.order_ref {
@@ -167,7 +172,7 @@ pub fn ticket(t: &Ticket, unverified_changes: u32) -> String {
                 out,
                 "  {} {} ({}){tag}: {text}",
                 time(n.at),
-                n.author,
+                name(&n.author),
                 n.role
             );
         }
@@ -182,7 +187,7 @@ pub fn ticket(t: &Ticket, unverified_changes: u32) -> String {
                 a.width,
                 a.height,
                 a.bytes,
-                a.by,
+                name(&a.by),
                 time(a.at)
             );
         }
@@ -190,7 +195,7 @@ pub fn ticket(t: &Ticket, unverified_changes: u32) -> String {
     if !t.parts_used.is_empty() {
         let _ = writeln!(out, "\nparts:");
         for p in &t.parts_used {
-            let _ = writeln!(out, "  {} × {} ({})", p.qty, p.sku, p.by);
+            let _ = writeln!(out, "  {} × {} ({})", p.qty, p.sku, name(&p.by));
         }
     }
     if !t.checklist.is_empty() {
@@ -218,13 +223,21 @@ pub fn ticket(t: &Ticket, unverified_changes: u32) -> String {
     }
     let _ = writeln!(out, "\nhistory:");
     for e in &t.events {
-        let data: Vec<String> = e.data.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        // `assignee` in an assignment is a user id like `by` (empty when unassigned).
+        let data: Vec<String> = e
+            .data
+            .iter()
+            .map(|(k, v)| match k.as_str() {
+                "assignee" if !v.is_empty() => format!("{k}={}", name(v)),
+                _ => format!("{k}={v}"),
+            })
+            .collect();
         let _ = writeln!(
             out,
             "  {} {} by {} {}",
             time(e.at_device),
             e.kind,
-            e.by,
+            name(&e.by),
             data.join(" ")
         );
     }

@@ -45,6 +45,7 @@
 //!     }],
 //!     cursor: 43,
 //!     more: false,
+//!     people: vec![], // names of the people on these tickets the device may not know yet
 //! };
 //!
 //! // The device drops accepted changes from its outbox, applies the items, stores the cursor.

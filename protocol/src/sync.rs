@@ -20,6 +20,9 @@ pub const DEFAULT_PULL_BYTES: u32 = 1024 * 1024;
 pub const MAX_PULL_BYTES: u32 = 8 * 1024 * 1024;
 /// Longest long-poll the server honours.
 pub const MAX_WAIT_MS: u32 = 30_000;
+/// Most people one answer names ([`SyncResponse::people`]); the server ends the answer early
+/// (with `more`) rather than leave a name out.
+pub const MAX_PEOPLE_PER_RESPONSE: usize = 1000;
 
 /// `POST /v1/sync`: push the outbox and pull what is newer than `cursor`, in one round trip.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +61,20 @@ pub struct SyncResponse {
     pub cursor: u64,
     /// More items wait beyond the byte budget: sync again at once.
     pub more: bool,
+    /// The names of the people on the tickets this answer brings (reporters, assignees, authors
+    /// of notes, photos, parts and history entries) that the device may not know yet, in the
+    /// user's tenant only. Absent from answers of servers that predate it, and left out when
+    /// empty, so old devices and old servers still understand each other.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<PersonName>,
+}
+
+/// How to show a user: their name and role, nothing else (no contact details).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonName {
+    pub user_id: String,
+    pub name: String,
+    pub role: crate::model::Role,
 }
 
 /// A pushed change the server refused. The device quarantines it and takes the server's version
@@ -315,11 +332,54 @@ mod tests {
             ],
             cursor: 7,
             more: false,
+            people: vec![PersonName {
+                user_id: "u1".into(),
+                name: "Li Wei".into(),
+                role: crate::model::Role::Rider,
+            }],
         };
         assert_eq!(
             decode::<SyncResponse>(&encode(&response)).expect("decodes"),
             response
         );
+    }
+
+    /// `SyncResponse` as it was before it carried names.
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct ResponseWithoutPeople {
+        server_time: i64,
+        accepted: Vec<String>,
+        rejected: Vec<Rejection>,
+        items: Vec<PullItem>,
+        cursor: u64,
+        more: bool,
+    }
+
+    #[test]
+    fn names_in_an_answer_are_optional_both_ways() {
+        let old = ResponseWithoutPeople {
+            server_time: 1,
+            accepted: vec![],
+            rejected: vec![],
+            items: vec![],
+            cursor: 3,
+            more: true,
+        };
+        // A new device reads an old server's answer: no names.
+        let read: SyncResponse = decode(&encode(&old)).expect("an old answer decodes");
+        assert!(read.people.is_empty());
+        assert_eq!((read.cursor, read.more), (3, true));
+        // An answer without names is byte for byte what an old server sent.
+        assert_eq!(encode(&read), encode(&old));
+        // An old device reads a new server's answer and skips the names.
+        let mut named = read;
+        named.people.push(PersonName {
+            user_id: "u1".into(),
+            name: "Li Wei".into(),
+            role: crate::model::Role::Technician,
+        });
+        let seen: ResponseWithoutPeople = decode(&encode(&named)).expect("an old device decodes");
+        assert_eq!(seen, old);
     }
 
     #[test]

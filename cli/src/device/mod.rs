@@ -404,7 +404,8 @@ fn print_ticket(store: &TicketStore, json: bool, ticket: &Ticket) -> Result<()> 
             unverified_changes: unverified,
         })
     } else {
-        print!("{}", output::ticket(ticket, unverified))
+        let names = store.people(ticket.people())?;
+        print!("{}", output::ticket(ticket, unverified, &names))
     }
     Ok(())
 }

@@ -183,7 +183,8 @@ pub(super) fn list(store: &TicketStore, json: bool, args: ListArgs) -> Result<()
     if json {
         output::json(&rows)
     } else {
-        print!("{}", output::summaries(&rows))
+        let names = store.people(rows.iter().filter_map(|r| r.assignee.as_deref()))?;
+        print!("{}", output::summaries(&rows, &names))
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ fn response(rejected: Vec<Rejection>, items: Vec<PullItem>) -> SyncResponse {
         items,
         cursor: 1,
         more: false,
+        people: Vec::new(),
     }
 }
 

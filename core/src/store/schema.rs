@@ -16,6 +16,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0003_evidence.sql"),
     include_str!("sql/0004_title_search.sql"),
     include_str!("sql/0005_unverified.sql"),
+    include_str!("sql/0006_people.sql"),
 ];
 
 /// The schema version this build writes.

@@ -213,6 +213,7 @@ impl TicketStore {
                     changed.insert(id.to_owned());
                 }
             }
+            super::people::record(tx, &response.people)?;
             round.tickets_evicted = evict_settled(tx, &mut changed)?;
             round.tickets_changed = changed.len();
             let mut meta: SyncMeta = get_json(tx, META)?.unwrap_or_default();
@@ -481,6 +482,7 @@ mod tests {
             items,
             cursor,
             more: false,
+            people: Vec::new(),
         }
     }
 

@@ -20,7 +20,7 @@ use crate::store::{ObserverHandle, Observers, PendingUpload, ServerLogin, Ticket
 use crate::ticket::ActorId;
 use fieldwork_protocol::sync::{
     DeviceRegistration, DeviceSession, LoginRequest, MAX_CHANGES_PER_REQUEST, PROTOCOL_VERSION,
-    SyncRequest, UserInfo,
+    PersonName, SyncRequest, UserInfo,
 };
 
 /// What the engine is doing, for the UI.
@@ -394,6 +394,12 @@ fn bind(
         team: user.team.clone(),
     };
     store.init_with_actor(actor, &actor_id)?;
+    // The server's name for this user, fresher than the one bound at the first login.
+    store.remember_people(&[PersonName {
+        user_id: user.user_id.clone(),
+        name: user.name.clone(),
+        role: user.role,
+    }])?;
     store.set_session(&ServerLogin {
         server: client.base().to_owned(),
         device_id: session.device_id,

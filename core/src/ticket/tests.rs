@@ -607,3 +607,53 @@ fn objects_of_the_wrong_kind_read_as_absent_never_as_a_panic() {
     let tag = Edit::AddTag { tag: "vip".into() };
     assert!(doc.apply(&view, &tag, &agent, AT + 2).is_err());
 }
+
+#[test]
+fn a_ticket_names_each_of_its_people_once_reporter_and_assignee_first() {
+    let agent = actor("agent1", Role::Agent);
+    let dispatcher = actor("disp1", Role::Dispatcher);
+    let tech = actor("tech1", Role::Technician);
+    let mut doc = created(&agent);
+    let fresh = doc.view().expect("view");
+    assert_eq!(fresh.people(), ["agent1"], "the reporter, once");
+    let by = |doc: &mut TicketDocument, who: &Actor, e: Edit| {
+        let view = doc.view().expect("view");
+        doc.apply(&view, &e, who, AT + 1).expect("applies");
+    };
+    by(
+        &mut doc,
+        &dispatcher,
+        Edit::Assign {
+            assignee: Some("tech1".into()),
+        },
+    );
+    by(
+        &mut doc,
+        &tech,
+        Edit::AddNote {
+            text: "on my way".into(),
+            internal: false,
+        },
+    );
+    by(
+        &mut doc,
+        &tech,
+        Edit::AddPart {
+            sku: "VALVE-1".into(),
+            qty: 1,
+        },
+    );
+    by(
+        &mut doc,
+        &dispatcher,
+        Edit::Assign {
+            assignee: Some("tech2".into()),
+        },
+    );
+    let view = doc.view().expect("view");
+    // tech1 is no longer the assignee but stays named: by their note and in the history.
+    assert_eq!(view.people(), ["agent1", "tech2", "tech1", "disp1"]);
+    by(&mut doc, &dispatcher, Edit::Assign { assignee: None });
+    let view = doc.view().expect("view");
+    assert_eq!(view.people(), ["agent1", "tech1", "disp1", "tech2"]);
+}

@@ -187,4 +187,32 @@ impl Ticket {
     pub fn note(&self, id: &str) -> Option<&Note> {
         self.notes.iter().find(|n| n.id == id)
     }
+
+    /// The user ids the ticket names, each once: the reporter, the assignee, then the authors of
+    /// notes and photos, whoever is in the history (and whom it was assigned to), parts and
+    /// checklist — what a screen needs names for. In document order, so the list changes only
+    /// when someone new appears or the assignee changes. Ids are as written: a forged or unknown
+    /// one is still listed (whoever looks names up decides what is a user).
+    pub fn people(&self) -> Vec<&str> {
+        let assigned = self.events.iter().flat_map(|e| {
+            [
+                Some(e.by.as_str()),
+                e.data.get("assignee").map(String::as_str),
+            ]
+        });
+        let named = [
+            Some(self.reporter.user_id.as_str()),
+            self.assignee.as_deref(),
+        ]
+        .into_iter()
+        .chain(self.notes.iter().map(|n| Some(n.author.as_str())))
+        .chain(self.attachments.iter().map(|a| Some(a.by.as_str())))
+        .chain(assigned)
+        .chain(self.parts_used.iter().map(|p| Some(p.by.as_str())))
+        .chain(self.checklist.values().map(|c| Some(c.by.as_str())))
+        .flatten()
+        .filter(|id| !id.is_empty());
+        let mut seen = std::collections::HashSet::new();
+        named.filter(|id| seen.insert(*id)).collect()
+    }
 }

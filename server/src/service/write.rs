@@ -51,6 +51,7 @@ pub(crate) fn store(
             assignee: view.assignee.clone(),
             team: view.team.clone(),
             status: view.status.as_str().to_owned(),
+            people: people_of(&view),
             snapshot: working.doc.save(),
         });
         blob_refs.extend(attachment_blobs(id, &view));
@@ -99,6 +100,25 @@ pub(crate) fn store(
         }
     }
     Ok(outcome)
+}
+
+/// Most people kept for one ticket: the reporter and the assignee come first, so they are
+/// always named; a ticket naming more (notes by dozens of people, or assignments to made-up ids)
+/// shows the rest as short ids. Well under `MAX_PEOPLE_PER_RESPONSE`, so any ticket's names fit
+/// in one answer.
+pub(crate) const MAX_PEOPLE_PER_TICKET: usize = 100;
+/// Longest id kept: user ids are UUIDs (36 characters); anything much longer is nobody's, and
+/// would only make the index row heavy for every pull that reads it.
+const MAX_PERSON_ID_BYTES: usize = 64;
+
+/// The user ids a ticket names, kept with its index row for the pull to send names for.
+fn people_of(view: &Ticket) -> Vec<String> {
+    view.people()
+        .into_iter()
+        .filter(|id| id.len() <= MAX_PERSON_ID_BYTES)
+        .take(MAX_PEOPLE_PER_TICKET)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The blobs a ticket's attachments name (full images and thumbnails), for the blob lane's

@@ -137,6 +137,9 @@ pub trait Accounts {
     ) -> Result<Option<(UserRecord, Option<String>)>>;
     /// The users of a tenant, by name.
     fn list_users(&self, tenant_id: &str) -> Result<Vec<UserRecord>>;
+    /// The users of a tenant among `ids`, each once, ordered by id. Ids of other tenants' users
+    /// and ids of nobody are left out, exactly alike.
+    fn users_by_ids(&self, tenant_id: &str, ids: &[String]) -> Result<Vec<UserRecord>>;
     /// Registers a device with its first token. A device that registers again with the same
     /// actor (same user) keeps its id and gets the new token; its older tokens are revoked.
     /// An actor registered to another user fails with [`super::Conflict::ActorTaken`]. A device

@@ -22,6 +22,11 @@ pub struct TicketHead {
     pub reporter_id: String,
     pub assignee: Option<String>,
     pub team: Option<String>,
+    /// The user ids the ticket names, as last written ([`TicketWrite::people`]); empty for a
+    /// ticket no commit has written them for yet (stored before the store kept them).
+    pub people: Vec<String>,
+    /// The `last_seq` of the commit that last changed [`Self::people`] (0 if none did).
+    pub people_seq: u64,
 }
 
 impl TicketHead {
@@ -94,6 +99,10 @@ pub struct TicketWrite {
     pub assignee: Option<String>,
     pub team: Option<String>,
     pub status: String,
+    /// The user ids the ticket names (`Ticket::people`, bounded by the writer), in order. When
+    /// they differ from the stored ones, the store sets [`TicketHead::people_seq`] to the
+    /// ticket's new `last_seq`, in the same commit.
+    pub people: Vec<String>,
     pub snapshot: Vec<u8>,
 }
 

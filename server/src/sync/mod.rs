@@ -6,7 +6,7 @@ mod pull;
 
 use std::time::Duration;
 
-use fieldwork_protocol::sync::{MAX_WAIT_MS, SyncRequest, SyncResponse};
+use fieldwork_protocol::sync::{MAX_WAIT_MS, PersonName, SyncRequest, SyncResponse};
 
 use crate::auth::DeviceAuth;
 use crate::error::Error;
@@ -57,7 +57,12 @@ pub(crate) async fn sync(
         let wait = Duration::from_millis(u64::from(request.wait_ms.min(MAX_WAIT_MS)));
         let deadline = tokio::time::Instant::now() + wait;
         let mut stopping = state.stopping();
-        while pulled.items.is_empty() && !pulled.more && !*stopping.borrow_and_update() {
+        // Names alone are news too (the device's own change named someone): answer with them.
+        while pulled.items.is_empty()
+            && pulled.people.is_empty()
+            && !pulled.more
+            && !*stopping.borrow_and_update()
+        {
             tokio::select! {
                 heard = news.changed() => if heard.is_err() { break },
                 _ = tokio::time::sleep_until(deadline) => break,
@@ -67,6 +72,7 @@ pub(crate) async fn sync(
             pulled = pull_blocking(state, &user, &device, &ask).await?;
         }
     }
+    let people = names_blocking(state, &user.tenant_id, std::mem::take(&mut pulled.people)).await?;
     tracing::debug!(
         tenant = %user.tenant_id,
         device = %device.id,
@@ -75,6 +81,7 @@ pub(crate) async fn sync(
         items = pulled.items.len(),
         cursor = pulled.cursor,
         more = pulled.more,
+        people = people.len(),
         "sync answered"
     );
     Ok(SyncResponse {
@@ -84,6 +91,7 @@ pub(crate) async fn sync(
         items: pulled.items,
         cursor: pulled.cursor,
         more: pulled.more,
+        people,
     })
 }
 
@@ -95,4 +103,17 @@ async fn pull_blocking(
 ) -> Result<PullOutcome, Error> {
     let (store, user, device, ask) = (state.store(), user.clone(), device.clone(), ask.clone());
     blocking(move || pull::pull(store.as_ref(), &user, &device, &ask)).await
+}
+
+/// The names of the people a pull brings, read when the answer is final (after a long-poll).
+async fn names_blocking(
+    state: &AppState,
+    tenant_id: &str,
+    ids: Vec<String>,
+) -> Result<Vec<PersonName>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (store, tenant_id) = (state.store(), tenant_id.to_owned());
+    blocking(move || pull::names(store.as_ref(), &tenant_id, &ids)).await
 }

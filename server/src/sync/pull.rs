@@ -6,15 +6,15 @@
 //! with a cursor at least that high, the response may have been lost and the state before it
 //! still counts: a lost snapshot is sent again, and so is a lost eviction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use fieldwork_core::Actor;
 use fieldwork_core::rules::sees;
-use fieldwork_protocol::sync::{ByteBuf, PullItem};
+use fieldwork_protocol::sync::{ByteBuf, MAX_PEOPLE_PER_RESPONSE, PersonName, PullItem};
 
 use crate::error::Error;
 use crate::storage::{
-    DeviceRecord, Holding, HoldingUpdate, PullScope, ReadWith, StorageError, StoreRead,
+    Accounts, DeviceRecord, Holding, HoldingUpdate, PullScope, ReadWith, StorageError, StoreRead,
     StoredChange, TicketLog, UserRecord,
 };
 
@@ -23,6 +23,8 @@ const PAGE: usize = 512;
 /// Most stored changes one pull walks, so a device far behind cannot make one request walk the
 /// whole history; it gets `more` and comes back.
 const MAX_WALK: usize = 20_000;
+/// What one name adds to an answer beyond its id, for the byte budget (a name, a role, keys).
+const PERSON_WIRE_BYTES: usize = 48;
 
 /// What the device asked for.
 #[derive(Debug, Clone)]
@@ -41,6 +43,9 @@ pub(crate) struct PullOutcome {
     pub items: Vec<PullItem>,
     pub cursor: u64,
     pub more: bool,
+    /// The ids of the people on the tickets of these items that the device may not know yet
+    /// (each once, at most `MAX_PEOPLE_PER_RESPONSE`), to be named by [`names`].
+    pub people: Vec<String>,
 }
 
 /// One ticket as this response sees it.
@@ -50,6 +55,8 @@ struct TicketState {
     /// `Some(covered_seq)` while the device holds the ticket.
     held: Option<u64>,
     last_seq: u64,
+    /// The seq of the commit that last changed who the ticket names.
+    people_seq: u64,
 }
 
 /// The device holds a ticket per its recorded state, or per the state before it if the device
@@ -77,6 +84,11 @@ struct Walk<'a> {
     tickets: HashMap<String, TicketState>,
     /// New holding states, by ticket, as (covered_seq, evicted).
     holdings: HashMap<String, (u64, bool)>,
+    /// Who each ticket read names (from its index row).
+    ticket_people: HashMap<String, Vec<String>>,
+    /// Whom the answer names so far, in order, and the same as a set.
+    people: Vec<String>,
+    named: HashSet<String>,
 }
 
 impl Walk<'_> {
@@ -101,9 +113,67 @@ impl Walk<'_> {
             visible,
             held,
             last_seq: head.last_seq,
+            people_seq: head.people_seq,
         };
+        // A ticket no commit has listed the people of yet (stored before the store kept them)
+        // names at least its reporter and assignee.
+        let people = if head.people.is_empty() {
+            std::iter::once(head.reporter_id)
+                .chain(head.assignee)
+                .collect()
+        } else {
+            head.people
+        };
+        self.ticket_people.insert(id.to_owned(), people);
         self.tickets.insert(id.to_owned(), state);
         Ok(Some(state))
+    }
+
+    /// Nothing is in the answer yet: the next thing goes in whatever its size.
+    fn is_empty(&self) -> bool {
+        self.items.is_empty() && self.people.is_empty()
+    }
+
+    /// The people of ticket `id` the answer does not name yet, and what they add to its size.
+    fn new_people(&self, id: &str) -> (Vec<String>, usize) {
+        let fresh: Vec<String> = self
+            .ticket_people
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter(|p| !self.named.contains(*p))
+            .cloned()
+            .collect();
+        let bytes = fresh.iter().map(|p| p.len() + PERSON_WIRE_BYTES).sum();
+        (fresh, bytes)
+    }
+
+    /// Whether the device should get the names of ticket `id` with what this answer sends of
+    /// it: always with a snapshot; with changes only when the people changed after its cursor
+    /// (it got the earlier names with the snapshot or changes before).
+    fn names_due(&self, id: &str, whole: bool) -> bool {
+        whole
+            || self
+                .tickets
+                .get(id)
+                .is_some_and(|state| state.people_seq > self.cursor)
+    }
+
+    /// Adds `people` to the answer, up to the bound (only a forced item can meet it).
+    fn name(&mut self, people: Vec<String>, bytes: usize) {
+        for person in people {
+            if self.people.len() == MAX_PEOPLE_PER_RESPONSE {
+                break;
+            }
+            self.named.insert(person.clone());
+            self.people.push(person);
+        }
+        self.used += bytes;
+    }
+
+    /// Whether `people` more names and `bytes` more bytes still fit the answer.
+    fn fits(&self, people: usize, bytes: usize) -> bool {
+        self.people.len() + people <= MAX_PEOPLE_PER_RESPONSE && self.used + bytes <= self.budget
     }
 
     fn set(&mut self, id: &str, held: Option<u64>) {
@@ -118,14 +188,41 @@ impl Walk<'_> {
         }
     }
 
-    /// Adds `item` if it fits the budget (or is the first); false when the budget is spent.
+    /// Adds `item`, with the names it brings, if both fit the budget and the bound on names
+    /// (or it is the first); false when the answer is full.
     fn add(&mut self, item: PullItem, forced: bool) -> bool {
-        let size = item.wire_bytes();
-        if !forced && !self.items.is_empty() && self.used + size > self.budget {
+        let id = item.ticket_id();
+        let whole = matches!(item, PullItem::Snapshot { .. });
+        let (people, people_bytes) = match item {
+            PullItem::Evict { .. } => (Vec::new(), 0),
+            _ if self.names_due(id, whole) => self.new_people(id),
+            _ => (Vec::new(), 0),
+        };
+        let size = item.wire_bytes() + people_bytes;
+        if !forced && !self.is_empty() && !self.fits(people.len(), size) {
             return false;
         }
-        self.used += size;
+        self.name(people, people_bytes);
+        self.used += size - people_bytes;
         self.items.push(item);
+        true
+    }
+
+    /// Adds the names of ticket `id` with no item: the device made the change itself, and
+    /// still needs the names it brings (the technician it assigned). False when they do not
+    /// fit this answer.
+    fn add_names(&mut self, id: &str) -> bool {
+        if !self.names_due(id, false) {
+            return true;
+        }
+        let (people, bytes) = self.new_people(id);
+        if people.is_empty() {
+            return true;
+        }
+        if !self.is_empty() && !self.fits(people.len(), bytes) {
+            return false;
+        }
+        self.name(people, bytes);
         true
     }
 
@@ -179,8 +276,11 @@ impl Walk<'_> {
         };
         match (state.visible, state.held) {
             (true, Some(covered)) => {
-                if change.seq <= covered || change.actor_id == self.device.actor_id {
+                if change.seq <= covered {
                     return Ok(true);
+                }
+                if change.actor_id == self.device.actor_id {
+                    return Ok(self.add_names(id));
                 }
                 let bytes = ByteBuf::from(change.bytes);
                 if let Some(PullItem::Changes { ticket_id, changes }) = self.items.last_mut()
@@ -274,6 +374,9 @@ pub(crate) fn pull(
             items: Vec::new(),
             tickets: HashMap::new(),
             holdings: HashMap::new(),
+            ticket_people: HashMap::new(),
+            people: Vec::new(),
+            named: HashSet::new(),
         };
         for id in &request.refresh {
             walk.refresh(id)?;
@@ -295,6 +398,7 @@ pub(crate) fn pull(
             items: walk.items,
             cursor,
             more,
+            people: walk.people,
         };
         Ok::<_, Error>((outcome, holdings))
     })?;
@@ -302,6 +406,25 @@ pub(crate) fn pull(
         log.record_holdings(&device.id, &holdings)?;
     }
     Ok(outcome)
+}
+
+/// The names and roles of `ids` among the users of `tenant_id`; ids of anyone else (another
+/// tenant's user, a made-up id in a document) are left out. Names and roles only: an answer
+/// carries no contact details.
+pub(crate) fn names(
+    accounts: &dyn Accounts,
+    tenant_id: &str,
+    ids: &[String],
+) -> Result<Vec<PersonName>, Error> {
+    Ok(accounts
+        .users_by_ids(tenant_id, ids)?
+        .into_iter()
+        .map(|user| PersonName {
+            user_id: user.id,
+            name: user.name,
+            role: user.role,
+        })
+        .collect())
 }
 
 #[cfg(test)]

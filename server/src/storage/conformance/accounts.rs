@@ -75,6 +75,47 @@ pub fn users_are_unique_per_tenant_and_listed_by_name(t: &TestStore) {
     assert!(s.list_users("tenant-nobody").unwrap().is_empty());
 }
 
+pub fn users_are_found_by_ids_within_their_tenant_only(t: &TestStore) {
+    let s = t.store.as_ref();
+    let acme = tenant(s, "acme");
+    let globex = tenant(s, "globex");
+    let wei = user(s, &acme, "wei", Role::Technician);
+    let ana = user(s, &acme, "ana", Role::Rider);
+    let outsider = user(s, &globex, "zoe", Role::Dispatcher);
+    let ids = |list: &[&str]| list.iter().map(|id| (*id).to_owned()).collect::<Vec<_>>();
+    let mut both = vec![ana.clone(), wei.clone()];
+    both.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(
+        s.users_by_ids(&acme.id, &ids(&[&wei.id, "nobody", &ana.id, &wei.id]))
+            .unwrap(),
+        both,
+        "each once, unknown ids left out"
+    );
+    // Another tenant's user is unknown here, exactly like an id of nobody.
+    assert!(
+        s.users_by_ids(&acme.id, &ids(&[&outsider.id]))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.users_by_ids(&globex.id, &ids(&[&outsider.id, &wei.id]))
+            .unwrap(),
+        [outsider]
+    );
+    assert!(s.users_by_ids(&acme.id, &[]).unwrap().is_empty());
+    assert!(
+        s.users_by_ids("tenant-nobody", &ids(&[&wei.id]))
+            .unwrap()
+            .is_empty()
+    );
+    // Ids that look like SQL or JSON are only ids.
+    assert!(
+        s.users_by_ids(&acme.id, &ids(&["' OR 1=1 --", "\"]", "%"]))
+            .unwrap()
+            .is_empty()
+    );
+}
+
 pub fn a_token_opens_a_session_until_it_is_revoked(t: &TestStore) {
     let s = t.store.as_ref();
     let acme = tenant(s, "acme");

@@ -71,11 +71,13 @@ macro_rules! storage_conformance_tests {
             ticket_log::a_commit_to_an_unknown_tenant_is_refused,
             ticket_log::the_ticket_counter_moves_only_as_committed,
             ticket_log::a_ticket_write_replaces_its_index_row_and_document,
+            ticket_log::a_tickets_people_are_kept_and_their_seq_moves_only_when_they_change,
             ticket_log::a_scoped_walk_reads_only_tickets_that_may_concern_the_user,
             ticket_log::holdings_are_kept_per_device_and_replaced,
             ticket_log::a_read_sees_one_snapshot_while_commits_go_on,
             accounts::tenants_are_unique_by_name_and_found_by_id_or_name,
             accounts::users_are_unique_per_tenant_and_listed_by_name,
+            accounts::users_are_found_by_ids_within_their_tenant_only,
             accounts::a_token_opens_a_session_until_it_is_revoked,
             accounts::a_device_registers_again_under_its_id_and_its_actor_is_its_users,
             accounts::the_device_cap_counts_devices_an_admin_has_not_removed,
@@ -182,6 +184,7 @@ pub fn ticket(id: &str, reporter: &str, expected_last_seq: Option<u64>) -> Ticke
         assignee: None,
         team: None,
         status: "new".to_owned(),
+        people: vec![reporter.to_owned()],
         snapshot: format!("doc of {id} after {expected_last_seq:?}").into_bytes(),
     }
 }

@@ -279,6 +279,61 @@ pub fn a_ticket_write_replaces_its_index_row_and_document(t: &TestStore) {
     assert_eq!(doc.as_deref(), Some(b"assigned doc".as_slice()));
 }
 
+pub fn a_tickets_people_are_kept_and_their_seq_moves_only_when_they_change(t: &TestStore) {
+    let s = t.store.as_ref();
+    let acme = tenant(s, "acme");
+    let head = |id: &str| {
+        s.read_with(|r| r.ticket_head(&acme.id, id))
+            .unwrap()
+            .unwrap()
+    };
+    create_ticket(s, &acme, "t1", "u1", "h1");
+    assert_eq!(
+        (head("t1").people, head("t1").people_seq),
+        (vec!["u1".into()], 1)
+    );
+    // A change that names nobody new leaves the seq where it was.
+    s.commit(&commit(
+        &acme,
+        vec![ticket("t1", "u1", Some(1))],
+        vec![change("t1", "h2")],
+    ))
+    .unwrap();
+    assert_eq!((head("t1").last_seq, head("t1").people_seq), (2, 1));
+    // Someone new: the seq of the ticket's last change in that commit.
+    let mut named = ticket("t1", "u1", Some(2));
+    named.people = vec!["u1".into(), "tech".into()];
+    s.commit(&commit(
+        &acme,
+        vec![named],
+        vec![change("t1", "h3"), change("t1", "h4")],
+    ))
+    .unwrap();
+    assert_eq!(head("t1").people, ["u1", "tech"]);
+    assert_eq!(head("t1").people_seq, 4);
+    // One commit, two tickets: each gets its own last seq, not the commit's.
+    let mut more = ticket("t1", "u1", Some(4));
+    more.people = vec!["u1".into(), "tech".into(), "disp".into()];
+    s.commit(&commit(
+        &acme,
+        vec![more, ticket("t2", "u2", None)],
+        vec![change("t1", "h5"), change("t2", "h6")],
+    ))
+    .unwrap();
+    assert_eq!(head("t1").people, ["u1", "tech", "disp"]);
+    assert_eq!((head("t1").last_seq, head("t1").people_seq), (5, 5));
+    assert_eq!(
+        (head("t2").people, head("t2").people_seq),
+        (vec!["u2".into()], 6)
+    );
+    // The same people in another order is a change too (the assignee comes second).
+    let mut reordered = ticket("t1", "u1", Some(5));
+    reordered.people = vec!["u1".into(), "disp".into(), "tech".into()];
+    s.commit(&commit(&acme, vec![reordered], vec![change("t1", "h7")]))
+        .unwrap();
+    assert_eq!(head("t1").people_seq, 7);
+}
+
 pub fn a_scoped_walk_reads_only_tickets_that_may_concern_the_user(t: &TestStore) {
     let s = t.store.as_ref();
     let acme = tenant(s, "acme");

@@ -147,6 +147,25 @@ impl Accounts for SqliteStore {
         })
     }
 
+    fn users_by_ids(&self, tenant_id: &str, ids: &[String]) -> Result<Vec<UserRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement whatever the number of ids (no bound-parameter limit to page around).
+        let ids = serde_json::to_string(ids)
+            .map_err(|_| StorageError::backend("user ids could not be encoded"))?;
+        self.with_reader(|conn| {
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM users u
+                 WHERE u.tenant_id = ?1 AND u.id IN (SELECT value FROM json_each(?2))
+                 ORDER BY u.id"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![tenant_id, ids], |r| user_at(r, 0))?;
+            rows.map(|row| row?).collect()
+        })
+    }
+
     fn register_device(
         &self,
         device: &DeviceRecord,

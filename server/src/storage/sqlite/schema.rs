@@ -17,6 +17,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0003_pull_indexes.sql"),
     include_str!("sql/0004_tenant_scoped.sql"),
     include_str!("sql/0005_blob_quotas.sql"),
+    include_str!("sql/0006_ticket_people.sql"),
 ];
 
 /// The schema version this build writes.

@@ -9,8 +9,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{SqliteStore, blobs, is_constraint, seq_of, sql_seq};
 use crate::storage::{
-    Conflict, Holding, HoldingUpdate, Missing, PullScope, Result, StoreRead, StoredChange,
-    TicketCommit, TicketHead, TicketLog, TicketWrite,
+    Conflict, Holding, HoldingUpdate, Missing, PullScope, Result, StorageError, StoreRead,
+    StoredChange, TicketCommit, TicketHead, TicketLog, TicketWrite,
 };
 
 struct SqliteRead<'a> {
@@ -27,22 +27,37 @@ impl StoreRead for SqliteRead<'_> {
     }
 
     fn ticket_head(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<TicketHead>> {
-        Ok(self
+        let row = self
             .tx
             .prepare_cached(
-                "SELECT tenant_id, last_seq, reporter_id, assignee, team FROM tickets
-                 WHERE tenant_id = ?1 AND id = ?2",
+                "SELECT tenant_id, last_seq, reporter_id, assignee, team, people, people_seq
+                 FROM tickets WHERE tenant_id = ?1 AND id = ?2",
             )?
             .query_row([tenant_id, ticket_id], |r| {
-                Ok(TicketHead {
-                    tenant_id: r.get(0)?,
-                    last_seq: seq_of(r.get(1)?),
-                    reporter_id: r.get(2)?,
-                    assignee: r.get(3)?,
-                    team: r.get(4)?,
-                })
+                let people: Option<String> = r.get(5)?;
+                Ok((
+                    TicketHead {
+                        tenant_id: r.get(0)?,
+                        last_seq: seq_of(r.get(1)?),
+                        reporter_id: r.get(2)?,
+                        assignee: r.get(3)?,
+                        team: r.get(4)?,
+                        people: Vec::new(),
+                        people_seq: seq_of(r.get(6)?),
+                    },
+                    people,
+                ))
             })
-            .optional()?)
+            .optional()?;
+        let Some((mut head, people)) = row else {
+            return Ok(None);
+        };
+        if let Some(json) = people {
+            head.people = serde_json::from_str(&json).map_err(|_| {
+                StorageError::Corrupt("a ticket's people are not a list of ids".into())
+            })?;
+        }
+        Ok(Some(head))
     }
 
     fn ticket_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>> {
@@ -180,8 +195,16 @@ impl TicketLog for SqliteStore {
                     return Err(Conflict::Moved.into());
                 }
             }
+            // Each ticket's seq after this commit: its last change's, numbered in order below.
+            let mut after: HashMap<&str, i64> = HashMap::new();
+            for (n, change) in commit.changes.iter().enumerate() {
+                after.insert(change.ticket_id.as_str(), seq + 1 + n as i64);
+            }
             for ticket in &commit.tickets {
-                write_ticket(tx, &commit.tenant_id, ticket)?;
+                let new_last = after.get(ticket.id.as_str()).copied().unwrap_or_else(|| {
+                    ticket.expected_last_seq.map_or(0, sql_seq)
+                });
+                write_ticket(tx, &commit.tenant_id, ticket, new_last)?;
             }
             let mut seqs = Vec::with_capacity(commit.changes.len());
             let mut last: HashMap<&str, i64> = HashMap::new();
@@ -252,17 +275,29 @@ impl TicketLog for SqliteStore {
     }
 }
 
-/// Writes a touched ticket's index row and document, checking it did not move since it was read.
-fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite) -> Result<()> {
+/// Writes a touched ticket's index row and document, checking it did not move since it was read;
+/// `new_last` is the ticket's `last_seq` once this commit's changes are numbered.
+fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i64) -> Result<()> {
+    let people = serde_json::to_string(&t.people)
+        .map_err(|_| StorageError::backend("a ticket's people could not be written"))?;
     match t.expected_last_seq {
         None => {
             let inserted = tx
                 .prepare_cached(
-                    "INSERT INTO tickets (id, tenant_id, number, reporter_id, assignee, team, status, last_seq)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
+                    "INSERT INTO tickets (id, tenant_id, number, reporter_id, assignee, team, status,
+                         last_seq, people, people_seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
                 )?
                 .execute(params![
-                    t.id, tenant_id, t.number, t.reporter_id, t.assignee, t.team, t.status
+                    t.id,
+                    tenant_id,
+                    t.number,
+                    t.reporter_id,
+                    t.assignee,
+                    t.team,
+                    t.status,
+                    people,
+                    new_last
                 ]);
             match inserted {
                 Err(e) if is_constraint(&e) => return Err(Conflict::Moved.into()),
@@ -276,8 +311,10 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite) -> Result<()
         Some(expected) => {
             let updated = tx
                 .prepare_cached(
+                    // The right-hand `people` is the stored one (SQLite reads the old row).
                     "UPDATE tickets SET number = ?3, reporter_id = ?4, assignee = ?5, team = ?6,
-                         status = ?7
+                         status = ?7, people = ?9,
+                         people_seq = CASE WHEN people IS ?9 THEN people_seq ELSE ?10 END
                      WHERE tenant_id = ?8 AND id = ?1 AND last_seq = ?2",
                 )?
                 .execute(params![
@@ -288,7 +325,9 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite) -> Result<()
                     t.assignee,
                     t.team,
                     t.status,
-                    tenant_id
+                    tenant_id,
+                    people,
+                    new_last
                 ])?;
             if updated != 1 {
                 return Err(Conflict::Moved.into());
