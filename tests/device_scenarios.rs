@@ -93,6 +93,13 @@ fn export_to(from: &Home, to: &Home, id: &str) {
     to.json(&["import", path_str(&file)]);
 }
 
+/// [`export_to`] with the ticket's staff data (internal notes, tags), between staff devices.
+fn export_staff_to(from: &Home, to: &Home, id: &str) {
+    let file = from.bundle("out.fwb");
+    from.json(&["export", id, "--staff", "--out", path_str(&file)]);
+    to.json(&["import", path_str(&file)]);
+}
+
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("temp paths are UTF-8")
 }
@@ -118,8 +125,8 @@ fn two_devices_edit_offline_swap_bundles_and_see_the_same_ticket() {
     dispatcher.json(&["update", &id, "--status", "cancelled"]);
     dispatcher.json(&["note", &id, "customer called again"]);
 
-    export_to(&technician, &dispatcher, &id);
-    export_to(&dispatcher, &technician, &id);
+    export_staff_to(&technician, &dispatcher, &id);
+    export_staff_to(&dispatcher, &technician, &id);
 
     let mut on_tech = technician.json(&["show", &id]);
     let mut on_disp = dispatcher.json(&["show", &id]);
@@ -349,7 +356,10 @@ fn forged_bundle(
     rider.json(&["export", id, "--out", path_str(&file)]);
     let mut bundle =
         Bundle::decode(&std::fs::read(&file).expect("bundle written")).expect("decodes");
-    let mut doc = fieldwork_core::TicketDocument::empty(ActorId::random());
+    let mut doc = fieldwork_core::TicketDocument::empty(
+        fieldwork_core::ticket::Part::Public,
+        ActorId::random(),
+    );
     let changes: Vec<Change> = bundle.tickets[0]
         .changes
         .iter()

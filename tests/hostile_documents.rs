@@ -41,6 +41,7 @@ fn push(server: &Server, phone: &Phone, id: &str, changes: &[&Change]) -> SyncRe
             .iter()
             .map(|c| PushChange {
                 ticket_id: id.to_owned(),
+                part: Default::default(),
                 change: ByteBuf::from(c.raw_bytes().to_vec()),
             })
             .collect(),
@@ -77,7 +78,7 @@ fn pushes_nested_thousands_deep_are_refused_and_the_server_keeps_serving() {
         .iter()
         .map(|b| Change::from_bytes(b.to_vec()).expect("a change"))
         .collect();
-    let mut doc = TicketDocument::empty(actor);
+    let mut doc = TicketDocument::empty(fieldwork_core::ticket::Part::Public, actor);
     doc.apply_changes(changes).expect("applies");
 
     for depth in [3_000, 30_000, 100_000] {
@@ -137,6 +138,7 @@ fn importing_a_bundle_nested_thirty_thousand_deep_fails_clearly() {
                 .iter()
                 .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
                 .collect(),
+            staff: Vec::new(),
         }],
     };
     let file = home.home.with_extension("fwb");

@@ -1,6 +1,8 @@
 //! Property test against a real server: random edits and photos on several devices, random syncs,
 //! random connection cuts (also in the middle of photo uploads), always converging with nothing
-//! lost — no note, no photo file — and nothing refused.
+//! lost — no note (internal ones included), no photo file — and nothing refused. Both documents
+//! of each ticket are exercised: staff write internal notes and tags on a rider's help request,
+//! and the rider's device ends with the public ticket and no byte of the staff data.
 
 mod common;
 
@@ -17,6 +19,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 const DEVICES: usize = 3;
+/// Two repair tickets and the rider's help request, all assigned to the technician.
+const TICKETS: usize = 3;
 
 #[derive(Debug, Clone)]
 enum Step {
@@ -38,7 +42,10 @@ enum Step {
 
 #[derive(Debug, Clone)]
 enum EditKind {
-    Note,
+    /// A note; internal (staff document) when true.
+    Note(bool),
+    /// Add or remove one of a few tags (staff document).
+    Tag(u8, bool),
     Priority(Priority),
     Status(Status),
     Part,
@@ -50,7 +57,8 @@ enum EditKind {
 
 fn step() -> impl Strategy<Value = Step> {
     let edit = prop_oneof![
-        Just(EditKind::Note),
+        any::<bool>().prop_map(EditKind::Note),
+        (0..3u8, any::<bool>()).prop_map(|(n, add)| EditKind::Tag(n, add)),
         proptest::sample::select(Priority::ALL.to_vec()).prop_map(EditKind::Priority),
         proptest::sample::select(vec![
             Status::Accepted,
@@ -65,7 +73,7 @@ fn step() -> impl Strategy<Value = Step> {
         Just(EditKind::Photo),
     ];
     prop_oneof![
-        5 => (0..DEVICES, 0..2usize, edit).prop_map(|(device, ticket, edit)| Step::Edit { device, ticket, edit }),
+        5 => (0..DEVICES, 0..TICKETS, edit).prop_map(|(device, ticket, edit)| Step::Edit { device, ticket, edit }),
         2 => (0..DEVICES).prop_map(|device| Step::Sync { device }),
         1 => (0..DEVICES, any::<bool>(), 1..4000usize).prop_map(|(device, up, at)| Step::CutSync { device, up, at }),
     ]
@@ -74,6 +82,8 @@ fn step() -> impl Strategy<Value = Step> {
 struct World {
     phones: Vec<(Phone, Proxy)>,
     ids: Vec<String>,
+    /// The reporter of the last ticket (`ids[2]`), who must never hold its staff data.
+    rider: Phone,
 }
 
 /// dispatcher, technician (assigned both tickets), agent — in a fresh tenant on the shared server.
@@ -95,7 +105,16 @@ fn world(server: &Server, case: usize) -> World {
         .collect();
     let tech = phones[1].0.user_id();
     let dispatcher = &phones[0].0;
-    let ids: Vec<String> = (0..2)
+    let (_, rider_token) = server.user(&tenant, "rider", "rider-9", None);
+    let rider = Phone::login(&server.url, &rider_token);
+    let help = rider
+        .store
+        .help_request(None, None, Some("chain snapped".into()))
+        .expect("help request")
+        .id;
+    rider.sync(3).expect("rider's first sync");
+    dispatcher.sync(3).expect("the dispatcher pulls it");
+    let mut ids: Vec<String> = (0..2)
         .map(|n| {
             let id = dispatcher
                 .store
@@ -114,17 +133,37 @@ fn world(server: &Server, case: usize) -> World {
             id
         })
         .collect();
+    dispatcher
+        .store
+        .edit(
+            &help,
+            &[Edit::Assign {
+                assignee: Some(tech.clone()),
+            }],
+        )
+        .expect("assign the help request");
+    ids.push(help);
     for (phone, _) in &phones {
         phone.sync(3).expect("initial sync");
     }
-    World { phones, ids }
+    World { phones, ids, rider }
 }
 
 fn to_edit(kind: &EditKind, serial: usize) -> Edit {
     match kind {
-        EditKind::Note => Edit::AddNote {
-            text: format!("note {serial}"),
-            internal: false,
+        EditKind::Note(internal) => Edit::AddNote {
+            text: if *internal {
+                format!("staff-only {serial}")
+            } else {
+                format!("note {serial}")
+            },
+            internal: *internal,
+        },
+        EditKind::Tag(n, true) => Edit::AddTag {
+            tag: format!("staff-tag-{n}"),
+        },
+        EditKind::Tag(n, false) => Edit::RemoveTag {
+            tag: format!("staff-tag-{n}"),
         },
         EditKind::Priority(p) => Edit::SetPriority { priority: *p },
         EditKind::Status(s) => Edit::SetStatus { status: *s },
@@ -194,6 +233,7 @@ fn check(server: &Server, case: usize, steps: &[Step]) -> Result<(), TestCaseErr
             phone.sync(5).expect("final sync");
         }
     }
+    w.rider.sync(5).expect("the rider's final sync");
     for id in &w.ids {
         let views: Vec<Ticket> = w
             .phones
@@ -245,8 +285,54 @@ fn check(server: &Server, case: usize, steps: &[Step]) -> Result<(), TestCaseErr
         prop_assert_eq!(phone.store.outbox_len().expect("outbox"), 0);
         prop_assert_eq!(
             phone.store.list(&ListQuery::default()).expect("list").len(),
-            2
+            TICKETS
         );
+    }
+    // The rider holds their ticket as staff hold it, minus the staff data, and no byte of it.
+    let help = &w.ids[2];
+    let staff_view = w.phones[0].0.store.ticket(help).expect("ticket");
+    let on_rider = w
+        .rider
+        .store
+        .ticket(help)
+        .expect("the rider holds their ticket");
+    let public_notes: Vec<_> = staff_view.notes.iter().filter(|n| !n.internal).collect();
+    prop_assert_eq!(on_rider.notes.iter().collect::<Vec<_>>(), public_notes);
+    prop_assert!(on_rider.tags.is_empty());
+    prop_assert_eq!(
+        w.rider
+            .store
+            .list(&ListQuery::default())
+            .expect("list")
+            .len(),
+        1
+    );
+    let home = w
+        .rider
+        .store
+        .path()
+        .parent()
+        .expect("the phone's folder")
+        .to_owned();
+    let secrets: Vec<String> = staff_view
+        .notes
+        .iter()
+        .filter(|n| n.internal)
+        .map(|n| n.text.clone())
+        .chain(staff_view.tags.iter().cloned())
+        .collect();
+    for entry in std::fs::read_dir(&home).expect("the phone's folder") {
+        let path = entry.expect("entry").path();
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        for secret in &secrets {
+            prop_assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret:?} is in {}",
+                path.display()
+            );
+        }
     }
     Ok(())
 }

@@ -350,7 +350,10 @@ fn forged_bundle(
     let path = file.to_str().expect("temp paths are UTF-8");
     device.json(&["export", id, "--out", path]);
     let mut bundle = Bundle::decode(&std::fs::read(&file).expect("written")).expect("decodes");
-    let mut doc = fieldwork_core::TicketDocument::empty(ActorId::random());
+    let mut doc = fieldwork_core::TicketDocument::empty(
+        fieldwork_core::ticket::Part::Public,
+        ActorId::random(),
+    );
     doc.apply_changes(
         bundle.tickets[0]
             .changes

@@ -76,4 +76,17 @@ object TempDirs {
 }
 
 fun openClient(name: String, server: String? = null): FieldworkClient =
-    FieldworkClient.open(TempDirs.fresh(name), ClientConfig(serverUrl = server, deviceName = "jvm-test $name"))
+    openClientIn(TempDirs.fresh(name), name, server)
+
+/** Opens a client whose files live in `dir` (one from [TempDirs.fresh]), for tests that read them. */
+fun openClientIn(dir: String, name: String, server: String? = null): FieldworkClient =
+    FieldworkClient.open(dir, ClientConfig(serverUrl = server, deviceName = "jvm-test $name"))
+
+/** The files under `dir` whose bytes contain `text` (UTF-8): the database, its WAL, photo files. */
+fun filesContaining(dir: String, text: String): List<String> {
+    val needle = text.toByteArray(Charsets.UTF_8)
+    return File(dir).walkTopDown().filter { it.isFile }.filter { file ->
+        val bytes = file.readBytes()
+        (0..bytes.size - needle.size).any { start -> needle.indices.all { bytes[start + it] == needle[it] } }
+    }.map { it.path }.toList()
+}

@@ -37,6 +37,7 @@ fun syncTests(run: TestRun) {
     var dispatcher: FieldworkClient? = null
     var technician: FieldworkClient? = null
     var ticketId = ""
+    val riderDir = TempDirs.fresh("sync-rider")
     val riderStatuses = StatusQueue()
     var riderStatusSubscription: Subscription? = null
 
@@ -52,7 +53,7 @@ fun syncTests(run: TestRun) {
     }
 
     run.test("sync: devices log in with user tokens and learn who they are") {
-        rider = openClient("sync-rider", env("FW_SERVER_URL")).also { client ->
+        rider = openClientIn(riderDir, "sync-rider", env("FW_SERVER_URL")).also { client ->
             riderStatusSubscription = client.observeSyncStatus(riderStatuses)
             val me = client.loginWithToken(env("FW_RIDER_TOKEN"))
             checkEq(Role.RIDER, me.role, "rider role")
@@ -121,6 +122,25 @@ fun syncTests(run: TestRun) {
         check(seen.notes.any { it.text == "on my way" }) { "rider sees the technician's note" }
         val e = assertThrows<FieldworkException.NotAllowed> { riderClient.changeStatus(ticketId, Status.EN_ROUTE) }
         check(e.message!!.contains("only cancelling is open to reporters")) { "message: ${e.message}" }
+    }
+
+    run.test("sync: a dispatcher's internal note reaches the technician and no byte of it the rider") {
+        val desk = dispatcher ?: throw AssertionFailed("dispatcher did not log in")
+        val tech = technician ?: throw AssertionFailed("technician did not log in")
+        val riderClient = rider ?: throw AssertionFailed("rider did not log in")
+        val secret = "rider has 3 prior fraud flags"
+        desk.syncNow()
+        val noted = desk.addNote(ticketId, secret, true)
+        check(noted.notes.any { it.text == secret && it.internal }) { "on the dispatcher's device" }
+        desk.syncNow()
+        tech.syncNow()
+        check(tech.ticket(ticketId).notes.any { it.text == secret && it.internal }) { "the technician reads it" }
+        riderClient.syncNow()
+        val seen = riderClient.ticket(ticketId)
+        check(seen.notes.none { it.internal }) { "the rider's notes: ${seen.notes.map { it.text }}" }
+        checkEq(emptyList<String>(), filesContaining(riderDir, secret), "files of the rider's device holding it")
+        val e = assertThrows<FieldworkException.NotAllowed> { riderClient.addNote(ticketId, "me too", true) }
+        check(e.message!!.contains("internal notes are for staff")) { "message: ${e.message}" }
     }
 
     run.test("sync: background sync delivers another device's change to an observer; stop stops it") {

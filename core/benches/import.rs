@@ -52,6 +52,7 @@ fn bundle(changes: usize, edit: impl Fn(usize) -> Edit) -> Bundle {
                 .iter()
                 .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
                 .collect(),
+            staff: Vec::new(),
         }],
     }
 }

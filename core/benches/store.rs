@@ -118,7 +118,11 @@ fn large_store(n: usize) -> PathBuf {
             .iter()
             .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
             .collect();
-        tickets.push(BundleTicket { id, changes });
+        tickets.push(BundleTicket {
+            id,
+            changes,
+            staff: Vec::new(),
+        });
     }
     let bundle = Bundle {
         format: FORMAT,

@@ -29,8 +29,14 @@ pub struct Bundle {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BundleTicket {
     pub id: String,
-    /// CBOR byte strings, not arrays of integers: a third of the size.
+    /// The changes of the ticket's public document. CBOR byte strings, not arrays of integers:
+    /// a third of the size.
     pub changes: Vec<ByteBuf>,
+    /// The changes of its staff document: only in a bundle a staff user exported with staff
+    /// data for another staff device (`TicketStore::export_with_staff`); absent otherwise, and
+    /// never kept by a device whose user does not read staff data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub staff: Vec<ByteBuf>,
 }
 
 /// Why a bundle could not be read.
@@ -84,7 +90,10 @@ impl Bundle {
 
     /// How many changes the bundle carries in all.
     pub fn change_count(&self) -> usize {
-        self.tickets.iter().map(|t| t.changes.len()).sum()
+        self.tickets
+            .iter()
+            .map(|t| t.changes.len() + t.staff.len())
+            .sum()
     }
 }
 
@@ -101,6 +110,7 @@ mod tests {
             tickets: vec![BundleTicket {
                 id: "t".into(),
                 changes: vec![ByteBuf::from(vec![1, 2, 3]), ByteBuf::from(vec![4])],
+                staff: Vec::new(),
             }],
         }
     }

@@ -1,5 +1,6 @@
 //! Property tests: replicas that edit offline and exchange bundles in any order and grouping
-//! always converge, lose nothing, and show same-field concurrent edits as conflicts.
+//! always converge, lose nothing, and show same-field concurrent edits as conflicts — across
+//! both documents of each ticket (internal notes and tags are in the staff document).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -248,7 +249,12 @@ fn send(world: &World, from: usize, to: usize, ticket: Option<usize>) {
         return;
     }
     let id = ticket.map(|t| world.ids[t].as_str());
-    let bundle = world.replicas[from].store.export(id, None).expect("export");
+    // Every replica is staff: their bundles carry both documents of each ticket (internal notes
+    // and tags live in the staff document).
+    let bundle = world.replicas[from]
+        .store
+        .export_with_staff(id, None)
+        .expect("export");
     // Through bytes, as a file would carry it.
     let bundle = fieldwork_core::bundle::Bundle::decode(&bundle.encode()).expect("decode");
     world.replicas[to].store.import(&bundle).expect("import");

@@ -12,6 +12,7 @@
 //! The whole protocol is specified in `docs/sync-protocol.md`. One round, as both sides see it:
 //!
 //! ```
+//! use fieldwork_protocol::model::Part;
 //! use fieldwork_protocol::sync::{
 //!     decode, encode, ByteBuf, PullItem, PushChange, SyncRequest, SyncResponse, PROTOCOL_VERSION,
 //! };
@@ -22,6 +23,7 @@
 //!     cursor: 41,
 //!     changes: vec![PushChange {
 //!         ticket_id: "01a2060f-9315-71b0-ae38-1f1ae6836433".into(),
+//!         part: Part::Public, // which of the ticket's two documents (public, staff)
 //!         change: ByteBuf::from(vec![0x85, 0x6f, 0x4a, 0x83]), // an Automerge change
 //!     }],
 //!     wait_ms: 0,
@@ -41,6 +43,7 @@
 //!     rejected: vec![],
 //!     items: vec![PullItem::Changes {
 //!         ticket_id: "01a2060f-9315-71b0-ae38-1f1ae6836433".into(),
+//!         part: Part::Public,
 //!         changes: vec![ByteBuf::from(vec![0x85, 0x6f, 0x4a, 0x83])],
 //!     }],
 //!     cursor: 43,
@@ -58,4 +61,4 @@ pub mod blobs;
 pub mod model;
 pub mod sync;
 
-pub use model::{Actor, Channel, Priority, Role, Status, TicketKind, UnknownValue};
+pub use model::{Actor, Channel, Part, Priority, Role, Status, TicketKind, UnknownValue};

@@ -166,6 +166,40 @@ impl Role {
     }
 }
 
+string_enum!(
+    /// Which of a ticket's two documents something belongs to (`docs/staff-data.md`): the
+    /// public one everyone who sees the ticket holds, or the staff companion that only staff
+    /// who see the ticket hold (internal notes, tags, staff history).
+    Part, "document part" {
+        Public => "public",
+        Staff => "staff",
+    }
+);
+
+impl Part {
+    /// For serde's `skip_serializing_if`: the public part is the default and left out.
+    pub fn is_public(&self) -> bool {
+        *self == Part::Public
+    }
+}
+
+// `string_enum!` derives the vocabulary's traits; `Default` is only this one's.
+#[allow(clippy::derivable_impls)]
+impl Default for Part {
+    fn default() -> Self {
+        Part::Public
+    }
+}
+
+impl Role {
+    /// Roles that read staff data (the staff companion document) of the tickets they see:
+    /// technicians and the back office; riders and merchants never
+    /// (`docs/staff-data.md`, "Who reads staff data").
+    pub fn reads_staff_data(self) -> bool {
+        self == Role::Technician || self.is_back_office()
+    }
+}
+
 /// The person acting on a device: whose rules apply to an edit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {

@@ -6,8 +6,13 @@ use serde::{Deserialize, Serialize};
 
 pub use serde_bytes::ByteBuf;
 
+use crate::model::Part;
+
 /// The protocol version carried in every request; also the `/v1` in every path.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// Version 2 split each ticket into two documents, public and staff ([`crate::model::Part`]):
+/// pushes and pulled changes say which one they belong to, and a snapshot carries both.
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Media type of every request and response body.
 pub const CONTENT_TYPE: &str = "application/cbor";
 /// Largest request body the server reads (after decompression).
@@ -38,10 +43,13 @@ pub struct SyncRequest {
     pub max_bytes: u32,
 }
 
-/// One change of the outbox, filed under its ticket.
+/// One change of the outbox, filed under its ticket and the document it belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushChange {
     pub ticket_id: String,
+    /// The ticket's public document unless it says `staff`.
+    #[serde(default, skip_serializing_if = "Part::is_public")]
+    pub part: Part,
     /// Automerge's binary change format.
     pub change: ByteBuf,
 }
@@ -115,15 +123,25 @@ pub enum RejectCode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PullItem {
-    /// Changes to a ticket the device already holds.
+    /// Changes to one document of a ticket the device already holds.
     Changes {
         ticket_id: String,
+        /// The public document unless it says `staff` (sent only to staff).
+        #[serde(default, skip_serializing_if = "Part::is_public")]
+        part: Part,
         changes: Vec<ByteBuf>,
     },
-    /// A whole compacted document: a ticket that became visible, or the server's version of a
-    /// ticket whose change was rejected.
-    Snapshot { ticket_id: String, doc: ByteBuf },
-    /// The ticket is no longer visible to this user: remove it from the device.
+    /// A whole compacted ticket: one that became visible, or the server's version of a ticket
+    /// whose change was rejected. The device replaces what it held of the ticket with it.
+    Snapshot {
+        ticket_id: String,
+        /// The public document.
+        doc: ByteBuf,
+        /// The staff document, for staff only, when the ticket has staff data.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        staff: Option<ByteBuf>,
+    },
+    /// The ticket is no longer visible to this user: remove it (both documents) from the device.
     Evict { ticket_id: String },
 }
 
@@ -140,10 +158,14 @@ impl PullItem {
     /// Approximate wire size, for byte budgets.
     pub fn wire_bytes(&self) -> usize {
         match self {
-            PullItem::Changes { ticket_id, changes } => {
-                ticket_id.len() + changes.iter().map(|c| c.len() + 3).sum::<usize>() + 16
-            }
-            PullItem::Snapshot { ticket_id, doc } => ticket_id.len() + doc.len() + 16,
+            PullItem::Changes {
+                ticket_id, changes, ..
+            } => ticket_id.len() + changes.iter().map(|c| c.len() + 3).sum::<usize>() + 24,
+            PullItem::Snapshot {
+                ticket_id,
+                doc,
+                staff,
+            } => ticket_id.len() + doc.len() + staff.as_ref().map_or(0, |s| s.len() + 8) + 16,
             PullItem::Evict { ticket_id } => ticket_id.len() + 8,
         }
     }
@@ -292,10 +314,18 @@ mod tests {
         SyncRequest {
             protocol: PROTOCOL_VERSION,
             cursor: 42,
-            changes: vec![PushChange {
-                ticket_id: "t".into(),
-                change: ByteBuf::from(vec![1, 2]),
-            }],
+            changes: vec![
+                PushChange {
+                    ticket_id: "t".into(),
+                    part: Part::Public,
+                    change: ByteBuf::from(vec![1, 2]),
+                },
+                PushChange {
+                    ticket_id: "t".into(),
+                    part: Part::Staff,
+                    change: ByteBuf::from(vec![3]),
+                },
+            ],
             wait_ms: 0,
             max_bytes: 0,
         }
@@ -320,11 +350,23 @@ mod tests {
             items: vec![
                 PullItem::Changes {
                     ticket_id: "t".into(),
+                    part: Part::Public,
                     changes: vec![ByteBuf::from(vec![9])],
+                },
+                PullItem::Changes {
+                    ticket_id: "t".into(),
+                    part: Part::Staff,
+                    changes: vec![ByteBuf::from(vec![10])],
                 },
                 PullItem::Snapshot {
                     ticket_id: "u".into(),
                     doc: ByteBuf::from(vec![8]),
+                    staff: None,
+                },
+                PullItem::Snapshot {
+                    ticket_id: "w".into(),
+                    doc: ByteBuf::from(vec![8]),
+                    staff: Some(ByteBuf::from(vec![7])),
                 },
                 PullItem::Evict {
                     ticket_id: "v".into(),
@@ -342,6 +384,33 @@ mod tests {
             decode::<SyncResponse>(&encode(&response)).expect("decodes"),
             response
         );
+    }
+
+    #[test]
+    fn the_public_part_is_left_out_on_the_wire_and_read_as_the_default() {
+        let public = PushChange {
+            ticket_id: "t".into(),
+            part: Part::Public,
+            change: ByteBuf::from(vec![1]),
+        };
+        let bytes = encode(&public);
+        assert!(!bytes.windows(4).any(|w| w == b"part"), "left out");
+        assert_eq!(decode::<PushChange>(&bytes).expect("decodes"), public);
+        let staff = PushChange {
+            part: Part::Staff,
+            ..public
+        };
+        let bytes = encode(&staff);
+        assert!(bytes.windows(5).any(|w| w == b"staff"));
+        assert_eq!(decode::<PushChange>(&bytes).expect("decodes"), staff);
+        let snapshot = PullItem::Snapshot {
+            ticket_id: "t".into(),
+            doc: ByteBuf::from(vec![1]),
+            staff: None,
+        };
+        let bytes = encode(&snapshot);
+        assert!(!bytes.windows(5).any(|w| w == b"staff"), "no staff key");
+        assert_eq!(decode::<PullItem>(&bytes).expect("decodes"), snapshot);
     }
 
     /// `SyncResponse` as it was before it carried names.
@@ -408,6 +477,7 @@ mod tests {
     fn one_status_change_request_is_small() {
         // A typical single-field change is ~150 bytes; the envelope must add little.
         let mut r = request();
+        r.changes.truncate(1);
         r.changes[0].change = ByteBuf::from(vec![0u8; 150]);
         r.changes[0].ticket_id = "01a2060f-9315-71b0-ae38-1f1ae6836433".into();
         assert!(encode(&r).len() < 260, "{} bytes", encode(&r).len());

@@ -31,12 +31,15 @@ pub fn estimated_bytes(doc: &mut TicketDocument) -> usize {
         .saturating_add(doc.history_bytes())
 }
 
-/// A loaded document with its typed view, at one version.
+/// A loaded ticket with its (public) typed view, at one version.
 #[derive(Debug)]
 pub struct CachedDoc {
     /// The ticket's `last_seq` this document reflects.
     pub seq: u64,
+    /// The public document.
     pub doc: TicketDocument,
+    /// The staff document, if a commit loaded it.
+    pub staff: Option<TicketDocument>,
     pub view: Arc<Ticket>,
 }
 
@@ -138,7 +141,8 @@ impl DocCache {
         }
         let key = Self::key(tenant, id);
         // Estimated outside the lock: it walks the document's history.
-        let bytes = estimated_bytes(&mut doc.doc);
+        let bytes = estimated_bytes(&mut doc.doc)
+            .saturating_add(doc.staff.as_mut().map_or(0, estimated_bytes));
         let mut lru = self.lock();
         if let Some((cached, _, _)) = lru.entries.get(&key)
             && cached.seq > doc.seq
@@ -192,7 +196,12 @@ mod tests {
         let new = NewTicket::titled(TicketKind::Repair, "x");
         let doc = TicketDocument::create(id, &actor, &new, ActorId::random(), 1).expect("create");
         let view = Arc::new(doc.view().expect("view"));
-        CachedDoc { seq, doc, view }
+        CachedDoc {
+            seq,
+            doc,
+            staff: None,
+            view,
+        }
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub(crate) fn view_at(
         CachedDoc {
             seq,
             doc,
+            staff: None,
             view: view.clone(),
         },
     );

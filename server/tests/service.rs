@@ -48,10 +48,7 @@ fn person_edit(h: &Harness, user: &UserRecord, actor: &ActorId, id: &str, edit: 
 }
 
 fn proposed(id: &str, change: &Change) -> Vec<ProposedChange> {
-    vec![ProposedChange {
-        ticket_id: id.to_owned(),
-        bytes: change.raw_bytes().to_vec(),
-    }]
+    vec![ProposedChange::public(id, change.raw_bytes().to_vec())]
 }
 
 #[tokio::test]
@@ -270,7 +267,10 @@ async fn the_server_writes_as_itself_and_a_long_poll_hears_it() {
     );
 
     // A server change that builds on nothing the store has is refused, not stored.
-    let mut stray = TicketDocument::empty(h.state.store().server_actor().clone());
+    let mut stray = TicketDocument::empty(
+        fieldwork_core::ticket::Part::Public,
+        h.state.store().server_actor().clone(),
+    );
     let orphan = stray
         .set_number("FW-000778", h.state.store().server_actor().clone(), 1)
         .expect("writes")

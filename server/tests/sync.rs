@@ -26,7 +26,7 @@ async fn a_help_request_is_numbered_and_reaches_the_back_office_as_a_snapshot() 
     assert!(pushed.rejected.is_empty());
     // The rider's device gets only the server's numbering change, not its own change back.
     assert!(
-        matches!(&pushed.items[..], [PullItem::Changes { ticket_id, changes }]
+        matches!(&pushed.items[..], [PullItem::Changes { ticket_id, changes, .. }]
         if ticket_id == &id && changes.len() == 1)
     );
     assert_eq!(phone.view(&id).number.as_deref(), Some("FW-000001"));
@@ -291,6 +291,7 @@ async fn changes_by_another_devices_actor_are_refused_and_the_rest_goes_on() {
     // Garbage, and a change filed under a ticket it does not belong to, are refused one by one.
     let garbage = PushChange {
         ticket_id: id.clone(),
+        part: Default::default(),
         change: ByteBuf::from(vec![1, 2, 3]),
     };
     let mut request = mine.request(&[], 0, 0);
@@ -453,12 +454,7 @@ async fn documents_in_memory_stay_within_the_cache_bound() {
         })
         .collect();
     assert_eq!(ids.len(), 12);
-    assert!(
-        fresh
-            .docs
-            .values()
-            .all(|d| d.view().expect("view").tags == ["seen"])
-    );
+    assert!(ids.iter().all(|id| fresh.view(id).tags == ["seen"]));
     assert!(h.state.cached_docs() <= 3);
 }
 

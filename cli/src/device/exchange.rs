@@ -11,9 +11,18 @@ use crate::output;
 
 /// `export`: one ticket, or every ticket changed since an earlier export's `until_seq`.
 pub(super) fn export(store: &TicketStore, json: bool, args: ExportArgs) -> Result<()> {
-    let ExportArgs { id, out, since } = args;
+    let ExportArgs {
+        id,
+        out,
+        since,
+        staff,
+    } = args;
     let id = id.map(|id| store.resolve_id(&id)).transpose()?;
-    let bundle = store.export(id.as_deref(), since)?;
+    let bundle = if staff {
+        store.export_with_staff(id.as_deref(), since)?
+    } else {
+        store.export(id.as_deref(), since)?
+    };
     write_atomically(&out, &bundle.encode())?;
     let summary = serde_json::json!({
         "file": out,

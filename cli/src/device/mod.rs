@@ -235,6 +235,10 @@ struct ExportArgs {
     /// The `until_seq` of an earlier export: only tickets changed after it.
     #[arg(long)]
     since: Option<i64>,
+    /// Include staff data (internal notes, tags) for another staff device; staff only. Without
+    /// it a bundle carries what the ticket's reporter may read, nothing more.
+    #[arg(long)]
+    staff: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::location::LocationFix;
-use crate::model::{Actor, Status};
+use crate::model::{Actor, Part, Status};
 use crate::ticket::{ARRIVED_ON_SITE, Attachment, Edit, NewAttachment, NewTicket, Ticket};
 
 use super::{Refusal, check_create, check_edit, values, workflow};
@@ -132,15 +132,36 @@ fn check_authored(actor: &Actor, by: &str, action: &'static str) -> Result<(), R
     }
 }
 
-/// Checks a change to an existing ticket: `before` as the author saw it (the document at the
-/// change's dependencies), `after` with the change applied on top.
-pub fn check_change(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<(), Refusal> {
+/// Checks a change to an existing ticket's `part` document: `before` as the author saw it (the
+/// document at the change's dependencies), `after` with the change applied on top (for the
+/// staff part, each merged into the ticket's public view). Every edit the change makes must
+/// belong to that document ([`Edit::part`]).
+pub fn check_change(
+    actor: &Actor,
+    part: Part,
+    before: &Ticket,
+    after: &Ticket,
+) -> Result<(), Refusal> {
+    if part == Part::Staff && !actor.role.reads_staff_data() {
+        return Err(forbidden(
+            actor,
+            "write",
+            "a ticket's staff document (staff data is for staff)",
+        ));
+    }
     check_fixed_fields(actor, before, after)?;
     values::check_counts(before, after)?;
     check_history(actor, before, after)?;
     check_status_event(before, after)?;
     let mut view = before.clone();
     for edit in derive_edits(before, after)? {
+        let belongs = edit.part(&view);
+        if belongs != part {
+            return Err(Refusal::WrongPart {
+                edit: edit.name(),
+                part: belongs,
+            });
+        }
         check_edit(actor, &view, &edit)?;
         apply_to_view(&mut view, &edit);
     }

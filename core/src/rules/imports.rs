@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::model::{Actor, Role};
+use crate::model::{Actor, Part, Role};
 use crate::ticket::{Event, PartUsed, Ticket};
 
 use super::Refusal;
@@ -96,6 +96,7 @@ impl ImportJudge {
     pub fn judge(
         &mut self,
         change_actor: &str,
+        part: Part,
         before: Option<&Ticket>,
         after: &Ticket,
     ) -> Result<Claim, ImportRefusal> {
@@ -141,7 +142,7 @@ impl ImportJudge {
                 if !actor.role.is_back_office() && !can_see(&actor, before) {
                     return Err(ImportRefusal::NotVisible);
                 }
-                check_change(&actor, before, after)?;
+                check_change(&actor, part, before, after)?;
                 check_recorded(before, after, &added.events)?;
             }
         }

@@ -5,7 +5,7 @@
 
 use automerge::ActorId;
 
-use crate::model::Actor;
+use crate::model::{Actor, Part};
 use crate::ticket::limits::{self, LimitError};
 use crate::ticket::{Change, DocumentError, EncodedError, Ticket, TicketDocument};
 use fieldwork_protocol::sync::RejectCode;
@@ -147,7 +147,7 @@ fn creation(
             "a ticket's first change starts at sequence 1 and operation 1",
         ));
     }
-    let mut doc = TicketDocument::empty(doc_actor);
+    let mut doc = TicketDocument::empty(Part::Public, doc_actor);
     doc.apply_changes(vec![change.clone()])
         .map_err(|e| Refused::document(&e, "the change does not make a ticket"))?;
     let view = doc
@@ -165,25 +165,88 @@ fn creation(
     Ok((doc, view))
 }
 
-/// Steps 4–6 for a change to ticket `doc`, whose merged view everyone reads now is `current`.
-/// The change is judged as its author saw the ticket (the document at its dependencies) and by
-/// its effect on `current`; on acceptance it is applied to `doc` and the new merged view returned.
-/// On refusal `doc` is unchanged.
+/// Steps 4–6 for a change to ticket `doc` (its public document), whose merged view everyone
+/// reads now is `current`. The change is judged as its author saw the ticket (the document at
+/// its dependencies) and by its effect on `current`; on acceptance it is applied to `doc` and the
+/// new merged view returned. On refusal `doc` is unchanged.
 pub fn judge_edit(
     actor: &Actor,
     doc: &mut TicketDocument,
     current: &Ticket,
     change: &Change,
 ) -> Result<Ticket, Refused> {
-    guarded(|| edit(actor, doc, current, change))
+    guarded(|| edit(actor, doc, None, current, change))
 }
 
+/// [`judge_edit`] for a change to a ticket's staff document `doc`: only roles that read staff
+/// data write it, for tickets they see, and only what belongs there (internal notes and their
+/// redaction, tags). `public` is the ticket's public document and `public_now` its view as the
+/// server holds it now. The change is judged as its author saw the ticket — the staff document at
+/// its dependencies, merged into the public document at the heads its message names
+/// ([`crate::ticket::seen_public_heads`]; now, when it names none the server has) — and by its
+/// effect merged into `public_now`; on acceptance the ticket as staff now read it is returned.
+pub fn judge_staff_edit(
+    actor: &Actor,
+    doc: &mut TicketDocument,
+    public: &mut TicketDocument,
+    public_now: &Ticket,
+    change: &Change,
+) -> Result<Ticket, Refused> {
+    if !actor.role.reads_staff_data() {
+        return Err(Refused::new(
+            RejectCode::Forbidden,
+            format!("a {} may not write a ticket's staff document", actor.role),
+        ));
+    }
+    if doc.part() != Part::Staff {
+        return Err(Refused::malformed(
+            "the change is filed under the other document of the ticket",
+        ));
+    }
+    let current = doc
+        .read_with(Some(public_now))
+        .map_err(|e| Refused::document(&e, "the ticket's staff document cannot be read"))?;
+    guarded(|| {
+        let seen = crate::ticket::seen_public_heads(change);
+        let public_seen = if !seen.is_empty() && seen.iter().all(|h| public.has_change(h)) {
+            let at = public.fork_at(&seen).map_err(|_| {
+                Refused::malformed("the change names a version of the ticket that is not one")
+            })?;
+            Some(at.view().map_err(|e| {
+                Refused::document(
+                    &e,
+                    "the change names a version of the ticket that is not one",
+                )
+            })?)
+        } else {
+            None
+        };
+        let publics = Publics {
+            seen: public_seen.as_ref().unwrap_or(public_now),
+            now: public_now,
+        };
+        edit(actor, doc, Some(publics), &current, change)
+    })
+}
+
+/// The ticket's public view a staff change is read with: as its author saw it, and now.
+#[derive(Clone, Copy)]
+struct Publics<'a> {
+    seen: &'a Ticket,
+    now: &'a Ticket,
+}
+
+/// Judges a change to `doc`, read as a ticket with [`TicketDocument::read_with`]: the public
+/// document alone, or the staff document merged into the ticket's public view (`publics`).
 fn edit(
     actor: &Actor,
     doc: &mut TicketDocument,
+    publics: Option<Publics<'_>>,
     current: &Ticket,
     change: &Change,
 ) -> Result<Ticket, Refused> {
+    let seen = publics.map(|p| p.seen);
+    let now = publics.map(|p| p.now);
     if change.deps().is_empty() {
         // A second root would write every field concurrently with the real creation.
         return Err(Refused::new(
@@ -230,7 +293,7 @@ fn edit(
             "the change's startOp is not one past the last operation of the version it builds on",
         ));
     }
-    let before = as_seen.view().map_err(|e| {
+    let before = as_seen.read_with(seen).map_err(|e| {
         Refused::document(
             &e,
             "the change's dependencies are not a version of the ticket",
@@ -247,7 +310,7 @@ fn edit(
         .apply_changes(vec![change.clone()])
         .map_err(|e| Refused::document(&e, UNREADABLE))?;
     let after = as_seen
-        .view()
+        .read_with(seen)
         .map_err(|e| Refused::document(&e, UNREADABLE))?;
     let mut merged = if on_heads {
         as_seen
@@ -262,9 +325,9 @@ fn edit(
         .check_limits(true)
         .map_err(|e| Refused::document(&e, UNREADABLE))?;
     let merged_view = merged
-        .view()
+        .read_with(now)
         .map_err(|e| Refused::document(&e, UNREADABLE))?;
-    check_change(actor, &before, &after)?;
+    check_change(actor, merged.part(), &before, &after)?;
     check_merged(actor, current, &merged_view)?;
     check_storable(&mut merged)?;
     merged.set_actor(doc.actor());

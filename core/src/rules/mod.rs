@@ -13,7 +13,7 @@ pub mod values;
 pub mod workflow;
 
 use crate::location::LocationError;
-use crate::model::{Actor, Role, Status, TicketKind};
+use crate::model::{Actor, Part, Role, Status, TicketKind};
 use crate::ticket::{Edit, NewTicket, Ticket};
 
 pub use roles::{Audience, can_see, sees};
@@ -46,6 +46,8 @@ pub enum Refusal {
     Location(#[from] LocationError),
     #[error("no note with that id on this ticket")]
     UnknownNote,
+    #[error("a change that would {edit} belongs in the ticket's {part} document")]
+    WrongPart { edit: &'static str, part: Part },
 }
 
 /// May `actor` create `new`? Checks the role and every value.

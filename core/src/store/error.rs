@@ -82,6 +82,8 @@ impl StoreError {
             StoreError::NotInitialised => ErrorKind::NotSignedIn,
             StoreError::Document(error) => match error {
                 DocumentError::UnknownNote => ErrorKind::NotFound,
+                // An edit offered to the other document of the ticket: the caller's mistake.
+                DocumentError::WrongPart { .. } => ErrorKind::BadInput,
                 // An edit that would take the ticket beyond what a ticket may hold.
                 DocumentError::Limit(_) => ErrorKind::Refused,
                 // A stored document that cannot be read: the store is damaged.

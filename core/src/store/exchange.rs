@@ -7,7 +7,7 @@ use super::{Result, StoreError, TicketStore, persist, replay, unverified};
 use crate::bundle::{Bundle, BundleError, BundleTicket, ByteBuf, FORMAT};
 use crate::rules::Refusal;
 use crate::rules::imports::{ImportJudge, ImportRefusal};
-use crate::ticket::{Change, TicketDocument, decode_change};
+use crate::ticket::{Change, Part, TicketDocument, decode_change};
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,12 +21,42 @@ pub struct ImportReport {
     pub changes_applied: usize,
     /// Changes it already had (importing twice is harmless).
     pub changes_known: usize,
+    /// Staff changes in the bundle that this device did not keep: its user does not read
+    /// staff data (`docs/staff-data.md`).
+    pub staff_dropped: usize,
 }
 
 impl TicketStore {
-    /// Every change of ticket `id`, or of every ticket changed after `since_seq` (all tickets
-    /// when `None`). The bundle's `until_seq` is the point to pass as `since_seq` next time.
+    /// Every change of the public documents of ticket `id`, or of every ticket changed after
+    /// `since_seq` (all tickets when `None`). The bundle's `until_seq` is the point to pass as
+    /// `since_seq` next time. No staff data: a bundle is a file anyone may pick up
+    /// (`docs/staff-data.md`); [`Self::export_with_staff`] is for another staff device.
     pub fn export(&self, id: Option<&str>, since_seq: Option<i64>) -> Result<Bundle> {
+        self.export_parts(id, since_seq, false)
+    }
+
+    /// [`Self::export`] with the tickets' staff documents too, for a staff user handing work to
+    /// another staff device with no server in reach. Refused to a user who does not read staff
+    /// data (they hold none); a device whose user does not read them drops them on import.
+    pub fn export_with_staff(&self, id: Option<&str>, since_seq: Option<i64>) -> Result<Bundle> {
+        let identity = self.identity()?;
+        if !identity.actor.role.reads_staff_data() {
+            return Err(Refusal::Forbidden {
+                role: identity.actor.role,
+                action: "export",
+                reason: "staff data (it is for staff)",
+            }
+            .into());
+        }
+        self.export_parts(id, since_seq, true)
+    }
+
+    fn export_parts(
+        &self,
+        id: Option<&str>,
+        since_seq: Option<i64>,
+        with_staff: bool,
+    ) -> Result<Bundle> {
         let identity = self.identity()?;
         let exported_at = self.clock.now_ms();
         self.read(|conn| {
@@ -46,14 +76,24 @@ impl TicketStore {
                 }
             };
             let mut tickets = Vec::with_capacity(ids.len());
-            for id in ids {
-                let mut doc = persist::load_doc(conn, &id)?.ok_or(StoreError::UnknownTicket)?;
-                let changes = doc
-                    .changes_since(&[])
+            let all_changes = |doc: &mut TicketDocument| -> Vec<ByteBuf> {
+                doc.changes_since(&[])
                     .iter()
                     .map(|c| ByteBuf::from(c.raw_bytes().to_vec()))
-                    .collect();
-                tickets.push(BundleTicket { id, changes });
+                    .collect()
+            };
+            for id in ids {
+                let mut doc =
+                    persist::load_doc(conn, &id, Part::Public)?.ok_or(StoreError::UnknownTicket)?;
+                let changes = all_changes(&mut doc);
+                let staff = match with_staff {
+                    true => persist::load_doc(conn, &id, Part::Staff)?
+                        .as_mut()
+                        .map(all_changes)
+                        .unwrap_or_default(),
+                    false => Vec::new(),
+                };
+                tickets.push(BundleTicket { id, changes, staff });
             }
             Ok(Bundle {
                 format: FORMAT,
@@ -79,36 +119,67 @@ impl TicketStore {
         // makes before Automerge parses a pushed change (a bundle is bytes from anyone: a
         // compressed chunk would inflate without bound, run lengths claim any number of
         // operations).
-        let mut decoded = Vec::with_capacity(bundle.tickets.len());
-        for ticket in &bundle.tickets {
-            let changes = ticket
-                .changes
+        // Staff data are kept only by a device whose user reads them; anyone else's store never
+        // sees them (not even decoded).
+        let reads_staff = identity.actor.role.reads_staff_data();
+        let decode = |changes: &[ByteBuf]| {
+            changes
                 .iter()
                 .map(|bytes| decode_change(&bytes[..]))
                 .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| BundleError::Malformed(format!("a change cannot be read: {e}")))?;
-            decoded.push((ticket.id.as_str(), changes));
+                .map_err(|e| BundleError::Malformed(format!("a change cannot be read: {e}")))
+        };
+        let mut decoded = Vec::with_capacity(bundle.tickets.len());
+        let mut staff_dropped = 0;
+        for ticket in &bundle.tickets {
+            let staff = if reads_staff {
+                decode(&ticket.staff)?
+            } else {
+                staff_dropped += ticket.staff.len();
+                Vec::new()
+            };
+            decoded.push((ticket.id.as_str(), decode(&ticket.changes)?, staff));
         }
         let actor_id = Self::actor_id(&identity)?;
         let mut judge = ImportJudge::new(&identity.actor, &identity.actor_id);
         let at = self.clock.now_ms();
         let mut changed = Vec::new();
         let report = self.write(|tx| {
-            let mut report = ImportReport::default();
+            let mut report = ImportReport {
+                staff_dropped,
+                ..ImportReport::default()
+            };
             let mut refused = Refused::default();
-            for (id, changes) in decoded {
-                let existing = persist::load_doc(tx, id)?;
+            for (id, changes, staff) in decoded {
+                let existing = persist::load_doc(tx, id, Part::Public)?;
                 let is_new = existing.is_none();
-                let mut doc = existing.unwrap_or_else(|| TicketDocument::empty(actor_id.clone()));
+                let mut doc = existing
+                    .unwrap_or_else(|| TicketDocument::empty(Part::Public, actor_id.clone()));
                 let (fresh, known) = replay::causal_order(&mut doc, changes)?;
                 report.changes_known += known;
                 if fresh.is_empty() {
+                    // Nothing new in public; the staff document may still have news.
+                    if !staff.is_empty() && !is_new {
+                        let public = doc.view()?;
+                        let mut staff_import = StaffImport {
+                            judge: &mut judge,
+                            refused: &mut refused,
+                            report: &mut report,
+                        };
+                        if staff_import.run(tx, id, staff, &public, &actor_id, at)? {
+                            let view =
+                                persist::load_view(tx, id)?.ok_or(StoreError::UnknownTicket)?;
+                            persist::upsert_index(tx, &view, at)?;
+                            report.tickets_updated += 1;
+                            changed.push(id.to_owned());
+                        }
+                    }
                     continue;
                 }
                 report.changes_applied += fresh.len();
                 let before = doc.heads();
                 let hashes: Vec<_> = fresh.iter().map(Change::hash).collect();
-                let mut replay = replay::Replay::new(&mut doc);
+                let mut replay = replay::Replay::new(&mut doc, None);
                 for change in fresh {
                     if let Some(refusal) = replay.step(change, &mut judge)? {
                         if refusal == ImportRefusal::Rules(Refusal::OtherTenant) {
@@ -151,6 +222,19 @@ impl TicketStore {
                     persist::append_doc(tx, id, &mut doc, &before)?;
                     report.tickets_updated += 1;
                 }
+                if !staff.is_empty() {
+                    let mut staff_import = StaffImport {
+                        judge: &mut judge,
+                        refused: &mut refused,
+                        report: &mut report,
+                    };
+                    staff_import.run(tx, id, staff, &view, &actor_id, at)?;
+                }
+                // The row shows the ticket as this user reads it, with the staff data it holds.
+                let view = match persist::load_doc(tx, id, Part::Staff)? {
+                    Some(staff) => view.with_staff(staff.staff_view()?),
+                    None => view,
+                };
                 persist::upsert_index(tx, &view, at)?;
                 unverified::mark(tx, id, &hashes, at)?;
                 changed.push(id.to_owned());
@@ -172,6 +256,66 @@ impl TicketStore {
     /// server yet (0: everything on the ticket is the server's or this device's own).
     pub fn unverified_changes(&self, id: &str) -> Result<u32> {
         self.read(|conn| unverified::count(conn, id))
+    }
+}
+
+/// What importing a bundle's staff changes updates besides the store: the import's judge and
+/// its tallies.
+struct StaffImport<'a> {
+    judge: &'a mut ImportJudge,
+    refused: &'a mut Refused,
+    report: &'a mut ImportReport,
+}
+
+impl StaffImport<'_> {
+    /// Imports the staff changes of ticket `id` (whose public view, imported already, is
+    /// `public`): judged as the server judges them, merged into the public view, and marked
+    /// unverified. Returns whether the staff document took anything new.
+    fn run(
+        &mut self,
+        tx: &rusqlite::Transaction,
+        id: &str,
+        changes: Vec<Change>,
+        public: &crate::ticket::Ticket,
+        actor_id: &crate::ticket::ActorId,
+        at: i64,
+    ) -> Result<bool> {
+        let mut before = None;
+        let mut doc = match persist::load_doc(tx, id, Part::Staff)? {
+            Some(mut doc) => {
+                before = Some(doc.heads());
+                doc
+            }
+            None => TicketDocument::staff(actor_id.clone()),
+        };
+        let (fresh, known) = replay::causal_order(&mut doc, changes)?;
+        self.report.changes_known += known;
+        if fresh.is_empty() {
+            return Ok(false);
+        }
+        self.report.changes_applied += fresh.len();
+        let hashes: Vec<_> = fresh.iter().map(Change::hash).collect();
+        let refused_before = self.refused.count;
+        let mut replay = replay::Replay::new(&mut doc, Some(public));
+        for change in fresh {
+            if let Some(refusal) = replay.step(change, self.judge)? {
+                self.refused.add(&refusal);
+            }
+        }
+        let missing = doc.missing_deps();
+        if !missing.is_empty() {
+            return Err(StoreError::IncompleteBundle(missing.len()));
+        }
+        if self.refused.count > refused_before {
+            return Ok(false);
+        }
+        if doc.staff_view().is_err() {
+            self.refused.add(&ImportRefusal::Unreadable);
+            return Ok(false);
+        }
+        persist::store_doc(tx, id, &mut doc, before.as_deref())?;
+        unverified::mark(tx, id, &hashes, at)?;
+        Ok(true)
     }
 }
 

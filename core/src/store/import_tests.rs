@@ -33,7 +33,7 @@ fn changes_of(bundle: &Bundle) -> Vec<Change> {
 
 /// The document the bundle's changes make.
 fn doc_of(bundle: &Bundle) -> TicketDocument {
-    let mut doc = TicketDocument::empty(ActorId::random());
+    let mut doc = TicketDocument::empty(crate::ticket::Part::Public, ActorId::random());
     doc.apply_changes(changes_of(bundle)).expect("applies");
     doc
 }
@@ -85,6 +85,7 @@ fn an_honest_bundle_is_marked_unverified_until_the_server_sends_its_changes_back
     // The server sends the same changes (by hash): they are confirmed.
     let pulled = PullItem::Changes {
         ticket_id: id.clone(),
+        part: Default::default(),
         changes: bundle.tickets[0].changes.clone(),
     };
     tech.store
@@ -109,12 +110,13 @@ fn a_snapshot_confirms_what_it_holds_and_a_reset_drops_what_the_server_never_too
         .into_iter()
         .find(|c| c.deps().is_empty())
         .expect("creation");
-    let mut server = TicketDocument::empty(ActorId::random());
+    let mut server = TicketDocument::empty(crate::ticket::Part::Public, ActorId::random());
     server.apply_changes(vec![creation]).expect("applies");
     let saved = server.save();
     let snapshot = || PullItem::Snapshot {
         ticket_id: id.clone(),
         doc: ByteBuf::from(saved.clone()),
+        staff: None,
     };
     tech.store
         .apply_sync_response(&response(vec![], vec![snapshot()]), 5_000)
@@ -282,6 +284,7 @@ fn bundle_of(doc: &mut TicketDocument, ids: &[&str]) -> Bundle {
             .map(|id| BundleTicket {
                 id: (*id).into(),
                 changes: changes.clone(),
+                staff: Vec::new(),
             })
             .collect(),
     }
@@ -303,8 +306,8 @@ fn a_bundle_too_costly_to_judge_is_refused_before_anything_is_applied() {
     for n in 0..MAX_CHANGES_PER_TICKET {
         doc.apply(
             &created,
-            &Edit::AddTag {
-                tag: format!("t{n}"),
+            &Edit::SetTitle {
+                title: format!("t{n}"),
             },
             &who,
             2,
@@ -317,7 +320,7 @@ fn a_bundle_too_costly_to_judge_is_refused_before_anything_is_applied() {
         Err(StoreError::ImportTooLarge(ImportLimit::ChangesPerTicket))
     ));
     // Within the limit per ticket, but too much checking in all.
-    let mut smaller = TicketDocument::empty(ActorId::random());
+    let mut smaller = TicketDocument::empty(crate::ticket::Part::Public, ActorId::random());
     let within: Vec<Change> = doc
         .changes_since(&[])
         .into_iter()
@@ -352,8 +355,8 @@ fn a_bundle_too_costly_to_judge_is_refused_before_anything_is_applied() {
         let change = branch
             .apply(
                 &created,
-                &Edit::AddTag {
-                    tag: format!("b{n}"),
+                &Edit::SetTitle {
+                    title: format!("b{n}"),
                 },
                 &who,
                 2,

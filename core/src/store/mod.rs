@@ -32,7 +32,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::location::LocationFix;
 use crate::model::{Actor, Role};
 use crate::rules;
-use crate::ticket::{Edit, NewTicket, Ticket, TicketDocument};
+use crate::ticket::{Edit, NewTicket, Part, Ticket, TicketDocument};
 
 pub use blobs::{DownloadJob, PendingUpload, UploadJob, sha256_hex};
 pub use error::StoreError;
@@ -187,9 +187,9 @@ impl TicketStore {
                 .iter()
                 .flat_map(|c| c.raw_bytes().iter().copied())
                 .collect();
-            persist::insert_doc_bytes(tx, &id, &bytes, &heads)?;
+            persist::insert_doc_bytes(tx, &id, Part::Public, &bytes, &heads)?;
             for change in &creation {
-                persist::push_outbox(tx, &id, change, at)?;
+                persist::push_outbox(tx, &id, Part::Public, change, at)?;
             }
             persist::upsert_index(tx, &view, at)?;
             Ok(())
@@ -220,13 +220,10 @@ impl TicketStore {
             .inspect(|_| self.notify(vec![id.to_owned()], ChangeOrigin::Local))
     }
 
-    /// The full view of ticket `id` (full id).
+    /// The full view of ticket `id` (full id): with its staff data merged in on a device of a
+    /// role that reads them (`Ticket::with_staff`).
     pub fn ticket(&self, id: &str) -> Result<Ticket> {
-        self.read(|conn| {
-            Ok(persist::load_doc(conn, id)?
-                .ok_or(StoreError::UnknownTicket)?
-                .view()?)
-        })
+        self.read(|conn| persist::load_view(conn, id)?.ok_or(StoreError::UnknownTicket))
     }
 
     /// Finds the one ticket whose id starts with `prefix` (or whose number equals it).
@@ -299,22 +296,44 @@ impl TicketStore {
     /// compact on their own every few changes.
     pub fn compact(&self) -> Result<usize> {
         while self.write(|tx| search_index::catch_up(tx, search_index::CATCH_UP_BATCH))? > 0 {}
-        let ids: Vec<String> = self.read(|conn| {
-            let mut stmt = conn.prepare("SELECT ticket_id FROM docs WHERE chunks > 0")?;
-            let ids = stmt
-                .query_map([], |r| r.get(0))?
+        let docs: Vec<(String, String)> = self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT ticket_id, part FROM docs WHERE chunks > 0")?;
+            let docs = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<std::result::Result<_, _>>()?;
-            Ok(ids)
+            Ok(docs)
         })?;
-        for id in &ids {
+        for (id, part) in &docs {
+            let part: Part = part
+                .parse()
+                .map_err(|e: crate::model::UnknownValue| StoreError::Identity(e.to_string()))?;
             self.write(|tx| {
-                if let Some(mut doc) = persist::load_doc(tx, id)? {
+                if let Some(mut doc) = persist::load_doc(tx, id, part)? {
                     persist::rewrite_snapshot(tx, id, &mut doc)?;
                 }
                 Ok(())
             })?;
         }
-        Ok(ids.len())
+        self.scrub()?;
+        Ok(docs.len())
+    }
+
+    /// Leaves no bytes of deleted content in the store's files: the database overwrites deleted
+    /// content itself (`secure_delete`), and this copies the WAL into it and truncates the WAL,
+    /// which still held pages as they were before. Run after content leaves the device (an
+    /// eviction, a compaction, a ticket replaced after an erase on the server).
+    pub fn scrub(&self) -> Result<()> {
+        let conn = lock(&self.writer);
+        // A reader in the middle of a read keeps its frames; give it a few tries.
+        for _ in 0..20 {
+            let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy == 0 {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        tracing::warn!("the WAL could not be truncated: a reader held it; the next scrub will");
+        Ok(())
     }
 
     /// Registers `callback` to hear which tickets changed after each committed write, local or
@@ -348,18 +367,31 @@ fn edit_in(
     at: i64,
 ) -> Result<Ticket> {
     let actor = &identity.actor;
-    let mut doc = persist::load_doc(tx, id)?.ok_or(StoreError::UnknownTicket)?;
-    doc.set_actor(TicketStore::actor_id(identity)?);
-    let before = doc.heads();
-    let mut view = doc.view()?;
+    let actor_id = TicketStore::actor_id(identity)?;
+    let mut held = persist::load_held(tx, id)?.ok_or(StoreError::UnknownTicket)?;
+    held.public.set_actor(actor_id.clone());
+    if let Some(staff) = &mut held.staff {
+        staff.set_actor(actor_id.clone());
+    }
+    // What each document had when loaded (`None`: the staff document is new with these edits).
+    let public_before = held.public.heads();
+    let staff_before = held.staff.as_mut().map(|doc| doc.heads());
+    let mut view = held.view()?;
     for edit in edits {
         rules::check_edit(actor, &view, edit)?;
-        if let Some(change) = doc.apply(&view, edit, actor, at)? {
-            persist::push_outbox(tx, id, &change, at)?;
-            view = doc.view()?;
+        let part = edit.part(&view);
+        if let Some(change) = held
+            .part_mut(part, &actor_id)
+            .apply(&view, edit, actor, at)?
+        {
+            persist::push_outbox(tx, id, part, &change, at)?;
+            view = held.view()?;
         }
     }
-    persist::append_doc(tx, id, &mut doc, &before)?;
+    persist::append_doc(tx, id, &mut held.public, &public_before)?;
+    if let Some(staff) = &mut held.staff {
+        persist::store_doc(tx, id, staff, staff_before.as_deref())?;
+    }
     persist::upsert_index(tx, &view, at)?;
     Ok(view)
 }

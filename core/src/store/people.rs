@@ -160,6 +160,7 @@ mod tests {
         PullItem::Snapshot {
             ticket_id: id.into(),
             doc: ByteBuf::from(doc.save()),
+            staff: None,
         }
     }
 
@@ -220,6 +221,7 @@ mod tests {
         let d = device(TECH, Role::Technician);
         let broken = PullItem::Changes {
             ticket_id: "t-1".into(),
+            part: Default::default(),
             changes: vec![ByteBuf::from(b"not a change".to_vec())],
         };
         let items = vec![snapshot("t-1"), broken];

@@ -5,24 +5,82 @@ use automerge::{Change, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::StoreError;
-use crate::ticket::{Ticket, TicketDocument};
+use crate::ticket::{Part, Ticket, TicketDocument};
 
 /// After this many incremental chunks a document is rewritten as one compact snapshot.
 pub(super) const COMPACT_AFTER_CHUNKS: i64 = 16;
 
-/// Loads a ticket's document (snapshot plus chunks), or `None` if the store does not have it.
-pub(super) fn load_doc(conn: &Connection, id: &str) -> Result<Option<TicketDocument>, StoreError> {
+/// A ticket's documents as this device holds them: the public one, and the staff one when the
+/// device's user reads staff data and the ticket has some.
+pub(super) struct Held {
+    pub public: TicketDocument,
+    pub staff: Option<TicketDocument>,
+}
+
+impl Held {
+    /// The ticket as this device's user reads it: the public view, with the staff document
+    /// merged in when held.
+    pub fn view(&self) -> Result<Ticket, StoreError> {
+        let public = self.public.view()?;
+        Ok(match &self.staff {
+            Some(staff) => public.with_staff(staff.staff_view()?),
+            None => public,
+        })
+    }
+
+    /// The document `part` of the ticket: the staff one starts from its genesis, authored by
+    /// `actor` (the device's first staff edit of this ticket).
+    /// The staff document's edits name the public heads they were made against.
+    pub fn part_mut(&mut self, part: Part, actor: &crate::ticket::ActorId) -> &mut TicketDocument {
+        match part {
+            Part::Public => &mut self.public,
+            Part::Staff => {
+                let seen = self.public.heads();
+                let staff = self
+                    .staff
+                    .get_or_insert_with(|| TicketDocument::staff(actor.clone()));
+                staff.seen_public(seen);
+                staff
+            }
+        }
+    }
+}
+
+/// Loads both documents of a ticket, or `None` if the store does not have it.
+pub(super) fn load_held(conn: &Connection, id: &str) -> Result<Option<Held>, StoreError> {
+    let Some(public) = load_doc(conn, id, Part::Public)? else {
+        return Ok(None);
+    };
+    Ok(Some(Held {
+        public,
+        staff: load_doc(conn, id, Part::Staff)?,
+    }))
+}
+
+/// The view of ticket `id` as [`Held::view`] reads it, or `None` if the store does not have it.
+pub(super) fn load_view(conn: &Connection, id: &str) -> Result<Option<Ticket>, StoreError> {
+    load_held(conn, id)?.map(|held| held.view()).transpose()
+}
+
+/// Loads one document of a ticket (snapshot plus chunks), or `None` if the store does not have
+/// it.
+pub(super) fn load_doc(
+    conn: &Connection,
+    id: &str,
+    part: Part,
+) -> Result<Option<TicketDocument>, StoreError> {
     let snapshot: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT snapshot FROM docs WHERE ticket_id = ?1")?
-        .query_row([id], |r| r.get(0))
+        .prepare_cached("SELECT snapshot FROM docs WHERE ticket_id = ?1 AND part = ?2")?
+        .query_row(params![id, part.as_str()], |r| r.get(0))
         .optional()?;
     let Some(snapshot) = snapshot else {
         return Ok(None);
     };
-    let mut doc = TicketDocument::load(&snapshot)?;
-    let mut stmt =
-        conn.prepare_cached("SELECT chunk FROM doc_chunks WHERE ticket_id = ?1 ORDER BY seq")?;
-    let mut rows = stmt.query([id])?;
+    let mut doc = TicketDocument::load_part(part, &snapshot)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT chunk FROM doc_chunks WHERE ticket_id = ?1 AND part = ?2 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![id, part.as_str()])?;
     while let Some(row) = rows.next()? {
         let chunk: Vec<u8> = row.get(0)?;
         doc.load_incremental(&chunk)?;
@@ -37,7 +95,22 @@ pub(super) fn insert_doc(
     doc: &mut TicketDocument,
 ) -> Result<(), StoreError> {
     let snapshot = doc.save();
-    insert_doc_bytes(tx, id, &snapshot, &doc.heads())
+    let heads = doc.heads();
+    insert_doc_bytes(tx, id, doc.part(), &snapshot, &heads)
+}
+
+/// Stores `doc` as it is now: a new document, or what it gained since `before` (the heads it
+/// had when loaded; `None` for a document the store does not have yet).
+pub(super) fn store_doc(
+    tx: &Transaction,
+    id: &str,
+    doc: &mut TicketDocument,
+    before: Option<&[ChangeHash]>,
+) -> Result<(), StoreError> {
+    match before {
+        Some(before) => append_doc(tx, id, doc, before),
+        None => insert_doc(tx, id, doc),
+    }
 }
 
 /// Stores a brand-new document from bytes Automerge can load: a saved document, or (on the
@@ -45,13 +118,14 @@ pub(super) fn insert_doc(
 pub(super) fn insert_doc_bytes(
     tx: &Transaction,
     id: &str,
+    part: Part,
     bytes: &[u8],
     heads: &[ChangeHash],
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT INTO docs (ticket_id, snapshot, heads, chunks) VALUES (?1, ?2, ?3, 0)",
+        "INSERT INTO docs (ticket_id, part, snapshot, heads, chunks) VALUES (?1, ?2, ?3, ?4, 0)",
     )?
-    .execute(params![id, bytes, encode_heads(heads)])?;
+    .execute(params![id, part.as_str(), bytes, encode_heads(heads)])?;
     Ok(())
 }
 
@@ -66,16 +140,19 @@ pub(super) fn append_doc(
     if heads == before {
         return Ok(());
     }
+    let part = doc.part().as_str();
     let chunks: i64 = tx
-        .prepare_cached("SELECT chunks FROM docs WHERE ticket_id = ?1")?
-        .query_row([id], |r| r.get(0))?;
+        .prepare_cached("SELECT chunks FROM docs WHERE ticket_id = ?1 AND part = ?2")?
+        .query_row(params![id, part], |r| r.get(0))?;
     if chunks + 1 >= COMPACT_AFTER_CHUNKS {
         return rewrite_snapshot(tx, id, doc);
     }
-    tx.prepare_cached("INSERT INTO doc_chunks (ticket_id, chunk) VALUES (?1, ?2)")?
-        .execute(params![id, doc.save_after(before)])?;
-    tx.prepare_cached("UPDATE docs SET heads = ?2, chunks = chunks + 1 WHERE ticket_id = ?1")?
-        .execute(params![id, encode_heads(&heads)])?;
+    tx.prepare_cached("INSERT INTO doc_chunks (ticket_id, part, chunk) VALUES (?1, ?2, ?3)")?
+        .execute(params![id, part, doc.save_after(before)])?;
+    tx.prepare_cached(
+        "UPDATE docs SET heads = ?3, chunks = chunks + 1 WHERE ticket_id = ?1 AND part = ?2",
+    )?
+    .execute(params![id, part, encode_heads(&heads)])?;
     Ok(())
 }
 
@@ -86,25 +163,34 @@ pub(super) fn rewrite_snapshot(
     doc: &mut TicketDocument,
 ) -> Result<(), StoreError> {
     let heads = encode_heads(&doc.heads());
+    let part = doc.part().as_str();
     tx.prepare_cached(
-        "UPDATE docs SET snapshot = ?2, heads = ?3, chunks = 0 WHERE ticket_id = ?1",
+        "UPDATE docs SET snapshot = ?3, heads = ?4, chunks = 0 WHERE ticket_id = ?1 AND part = ?2",
     )?
-    .execute(params![id, doc.save(), heads])?;
-    tx.prepare_cached("DELETE FROM doc_chunks WHERE ticket_id = ?1")?
-        .execute([id])?;
+    .execute(params![id, part, doc.save(), heads])?;
+    tx.prepare_cached("DELETE FROM doc_chunks WHERE ticket_id = ?1 AND part = ?2")?
+        .execute(params![id, part])?;
     Ok(())
 }
 
-/// Replaces a stored document with `doc` (the server's version after a refusal).
+/// Replaces a stored document with `doc` (the server's version after a refusal), or stores it
+/// if the device did not have this part yet.
 pub(super) fn replace_doc(
     tx: &Transaction,
     id: &str,
     doc: &mut TicketDocument,
 ) -> Result<(), StoreError> {
-    rewrite_snapshot(tx, id, doc)
+    let held: Option<i64> = tx
+        .prepare_cached("SELECT 1 FROM docs WHERE ticket_id = ?1 AND part = ?2")?
+        .query_row(params![id, doc.part().as_str()], |r| r.get(0))
+        .optional()?;
+    match held {
+        Some(_) => rewrite_snapshot(tx, id, doc),
+        None => insert_doc(tx, id, doc),
+    }
 }
 
-/// Removes a ticket from this device: document, chunks and index row.
+/// Removes a ticket from this device: both documents, chunks and index row.
 pub(super) fn delete_ticket(tx: &Transaction, id: &str) -> Result<(), StoreError> {
     tx.prepare_cached("DELETE FROM doc_chunks WHERE ticket_id = ?1")?
         .execute([id])?;
@@ -125,19 +211,21 @@ pub(super) fn delete_ticket(tx: &Transaction, id: &str) -> Result<(), StoreError
     Ok(())
 }
 
-/// Queues a change made on this device for the server.
+/// Queues a change made on this device to document `part` of ticket `id` for the server.
 pub(super) fn push_outbox(
     tx: &Transaction,
     id: &str,
+    part: Part,
     change: &Change,
     at: i64,
 ) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT INTO outbox (hash, ticket_id, change, created_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO outbox (hash, ticket_id, part, change, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![
         change.hash().to_string(),
         id,
+        part.as_str(),
         change.raw_bytes(),
         at
     ])?;

@@ -45,8 +45,11 @@ pub enum ImportLimit {
 /// Refuses a bundle whose checking would cost more than the limits allow, from its size alone.
 pub(super) fn check_cost(bundle: &Bundle) -> Result<()> {
     let mut work: usize = 0;
-    for ticket in &bundle.tickets {
-        let n = ticket.changes.len();
+    for n in bundle
+        .tickets
+        .iter()
+        .flat_map(|ticket| [ticket.changes.len(), ticket.staff.len()])
+    {
         if n > MAX_CHANGES_PER_TICKET {
             return Err(StoreError::ImportTooLarge(ImportLimit::ChangesPerTicket));
         }
@@ -135,6 +138,8 @@ struct Branch {
 /// Applies changes to one ticket's document, judging each first.
 pub(super) struct Replay<'a> {
     doc: &'a mut TicketDocument,
+    /// For a staff document, the ticket's public view it is read merged into.
+    public: Option<&'a Ticket>,
     /// The view of `doc` at its current heads, when already read.
     view: Option<Ticket>,
     /// Recently used side branches, most recent last.
@@ -143,9 +148,12 @@ pub(super) struct Replay<'a> {
 }
 
 impl<'a> Replay<'a> {
-    pub(super) fn new(doc: &'a mut TicketDocument) -> Self {
+    /// A replay of changes to `doc`; a staff document is read merged into `public`, the
+    /// ticket's public view (`TicketDocument::read_with`).
+    pub(super) fn new(doc: &'a mut TicketDocument, public: Option<&'a Ticket>) -> Self {
         Replay {
             doc,
+            public,
             view: None,
             branches: Vec::new(),
             versions: 0,
@@ -162,7 +170,10 @@ impl<'a> Replay<'a> {
         let author = change.actor_id().to_hex_string();
         let mut deps = change.deps().to_vec();
         deps.sort_unstable();
+        let part = self.doc.part();
         if deps.is_empty() {
+            // A staff document starts from its genesis, which every replica has: another root is
+            // a second creation too.
             let second = !self.doc.heads().is_empty();
             self.doc.apply_changes(vec![change])?;
             self.view = None;
@@ -172,35 +183,35 @@ impl<'a> Replay<'a> {
             let Ok(after) = self.doc.view() else {
                 return Ok(Some(ImportRefusal::Unreadable));
             };
-            let verdict = judge.judge(&author, None, &after).err();
+            let verdict = judge.judge(&author, part, None, &after).err();
             self.view = Some(after);
             return Ok(verdict);
         }
         if deps == self.doc.heads() {
             let before = match self.view.take() {
                 Some(view) => Ok(view),
-                None => self.doc.view(),
+                None => self.doc.read_with(self.public),
             };
             self.doc.apply_changes(vec![change])?;
-            let (Ok(before), Ok(after)) = (before, self.doc.view()) else {
+            let (Ok(before), Ok(after)) = (before, self.doc.read_with(self.public)) else {
                 return Ok(Some(ImportRefusal::Unreadable));
             };
-            let verdict = judge.judge(&author, Some(&before), &after).err();
+            let verdict = judge.judge(&author, part, Some(&before), &after).err();
             self.view = Some(after);
             return Ok(verdict);
         }
         let mut branch = self.branch_at(deps)?;
         let before = match branch.view.take() {
             Some(view) => Ok(view),
-            None => branch.doc.view(),
+            None => branch.doc.read_with(self.public),
         };
         let hash = change.hash();
         branch.doc.apply_changes(vec![change.clone()])?;
         self.doc.apply_changes(vec![change])?;
         self.view = None;
-        let verdict = match (before, branch.doc.view()) {
+        let verdict = match (before, branch.doc.read_with(self.public)) {
             (Ok(before), Ok(after)) => {
-                let verdict = judge.judge(&author, Some(&before), &after).err();
+                let verdict = judge.judge(&author, part, Some(&before), &after).err();
                 branch.view = Some(after);
                 verdict
             }

@@ -17,6 +17,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0004_title_search.sql"),
     include_str!("sql/0005_unverified.sql"),
     include_str!("sql/0006_people.sql"),
+    include_str!("sql/0007_staff_documents.sql"),
 ];
 
 /// The schema version this build writes.
@@ -33,6 +34,11 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         "wal_autocheckpoint",
         super::checkpoint::FALLBACK_PAGES,
     )?;
+    // Deleted content is overwritten, not left in free pages: a ticket's staff document that
+    // leaves with an eviction, or content erased on the server, must leave no bytes behind
+    // (`docs/staff-data.md`). The WAL keeps old frames until a checkpoint truncates it
+    // (`TicketStore::scrub`).
+    conn.pragma_update(None, "secure_delete", "ON")?;
     migrate(&mut conn, LATEST_VERSION)?;
     Ok(conn)
 }

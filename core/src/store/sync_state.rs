@@ -7,7 +7,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError, TicketStore, persist, unverified};
-use crate::ticket::{Change, DocumentError, EncodedError, TicketDocument, decode_change};
+use crate::ticket::{
+    Change, DocumentError, EncodedError, Part, StaffView, Ticket, TicketDocument, decode_change,
+};
 use fieldwork_protocol::sync::{ByteBuf, PullItem, PushChange, SyncResponse};
 
 /// The server this device is logged in to.
@@ -105,12 +107,14 @@ impl TicketStore {
     /// The oldest `limit` changes waiting for the server, oldest first.
     pub fn outbox_batch(&self, limit: usize) -> Result<Vec<PushChange>> {
         self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT ticket_id, change FROM outbox ORDER BY seq LIMIT ?1")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT ticket_id, part, change FROM outbox ORDER BY seq LIMIT ?1",
+            )?;
             let rows = stmt.query_map([limit as i64], |r| {
                 Ok(PushChange {
                     ticket_id: r.get(0)?,
-                    change: ByteBuf::from(r.get::<_, Vec<u8>>(1)?),
+                    part: part_of(&r.get::<_, String>(1)?),
+                    change: ByteBuf::from(r.get::<_, Vec<u8>>(2)?),
                 })
             })?;
             Ok(rows.collect::<std::result::Result<_, _>>()?)
@@ -169,8 +173,8 @@ impl TicketStore {
                 let Some(seq) = rows.get(&rejection.hash) else { continue };
                 let moved = tx
                     .prepare_cached(
-                        "INSERT OR REPLACE INTO quarantine (hash, ticket_id, change, code, message, rejected_at)
-                         SELECT hash, ticket_id, change, ?2, ?3, ?4 FROM outbox WHERE seq = ?1",
+                        "INSERT OR REPLACE INTO quarantine (hash, ticket_id, part, change, code, message, rejected_at)
+                         SELECT hash, ticket_id, part, change, ?2, ?3, ?4 FROM outbox WHERE seq = ?1",
                     )?
                     .execute(params![
                         seq,
@@ -184,10 +188,10 @@ impl TicketStore {
             for item in &response.items {
                 let id = item.ticket_id();
                 let applied = match item {
-                    PullItem::Changes { changes, .. } => self.apply_remote_changes(tx, id, changes, watch, at),
-                    PullItem::Snapshot { doc, .. } => match decoded.remove(id).unwrap_or_else(|| Decoded::load(doc)) {
+                    PullItem::Changes { changes, part, .. } => self.apply_remote_changes(tx, id, *part, changes, watch, at),
+                    PullItem::Snapshot { doc, staff, .. } => match decoded.remove(id).unwrap_or_else(|| Decoded::load(doc, staff.as_ref().map(|s| s.as_slice()))) {
                         Ok(mut server) => {
-                            let confirmed = watch && confirm_snapshot(tx, id, &mut server.doc, reset.contains(id))?;
+                            let confirmed = watch && confirm_snapshot(tx, id, &mut server, reset.contains(id))?;
                             self.apply_snapshot(tx, id, doc, server, reset.contains(id), at)
                                 .map(|touched| touched || confirmed)
                         }
@@ -224,6 +228,10 @@ impl TicketStore {
             put_json(tx, META, &meta)?;
             Ok(round)
         })?;
+        if round.tickets_evicted > 0 {
+            // Evicted tickets leave no bytes in the WAL either (the database zeroes them itself).
+            self.scrub()?;
+        }
         self.notify(changed.into_iter().collect(), super::ChangeOrigin::Remote);
         Ok(round)
     }
@@ -232,11 +240,20 @@ impl TicketStore {
         &self,
         tx: &Transaction,
         id: &str,
+        part: Part,
         changes: &[ByteBuf],
         watch: bool,
         at: i64,
     ) -> Result<bool> {
-        let Some(mut doc) = persist::load_doc(tx, id)? else {
+        if part == Part::Staff && !self.identity()?.actor.role.reads_staff_data() {
+            // The server sends staff data only to roles that read it; none is ever kept here.
+            tracing::warn!(
+                ticket = id,
+                "staff changes sent to a device that does not read them were dropped"
+            );
+            return Ok(false);
+        }
+        let Some(mut held) = persist::load_held(tx, id)? else {
             // The server believes we hold this ticket but we do not (e.g. removed by hand): the
             // changes alone cannot rebuild it; a later snapshot will.
             tracing::warn!(
@@ -245,17 +262,21 @@ impl TicketStore {
             );
             return Ok(false);
         };
-        let before = doc.heads();
+        let before = match part {
+            Part::Public => Some(held.public.heads()),
+            Part::Staff => held.staff.as_mut().map(|doc| doc.heads()),
+        };
         let changes = decode_changes(changes)?;
         let hashes: Vec<_> = changes.iter().map(Change::hash).collect();
         let confirmed = watch && unverified::confirm(tx, id, &hashes)?;
+        let actor = TicketStore::actor_id(&self.identity()?)?;
+        let doc = held.part_mut(part, &actor);
         doc.apply_changes(changes)?;
-        if doc.heads() == before {
+        if before.as_deref() == Some(&doc.heads()[..]) {
             return Ok(confirmed);
         }
-        let view = doc.view()?;
-        persist::append_doc(tx, id, &mut doc, &before)?;
-        persist::upsert_index(tx, &view, at)?;
+        persist::store_doc(tx, id, doc, before.as_deref())?;
+        persist::upsert_index(tx, &held.view()?, at)?;
         Ok(true)
     }
 
@@ -270,81 +291,152 @@ impl TicketStore {
     ) -> Result<bool> {
         let Decoded {
             doc: mut server,
+            staff,
             view,
         } = decoded;
-        if view.id != id || view.tenant != self.identity()?.actor.tenant {
+        let identity = self.identity()?;
+        if view.id != id || view.tenant != identity.actor.tenant {
             return Err(StoreError::Bundle(crate::bundle::BundleError::Malformed(
                 "the server sent a snapshot filed under another ticket or tenant".into(),
             )));
         }
-        let existing = persist::load_doc(tx, id)?;
-        let doc = match existing {
+        let staff_view = match staff {
+            Some(_) if !identity.actor.role.reads_staff_data() => {
+                // The server sends staff data only to roles that read it; none is kept here.
+                tracing::warn!(
+                    ticket = id,
+                    "a staff document sent to a device that does not read them was dropped"
+                );
+                None
+            }
+            Some(staff) => Some(self.apply_staff_snapshot(tx, id, staff, reset)?),
+            None => None,
+        };
+        let staff_changed = staff_view.is_some();
+        let existing = persist::load_doc(tx, id, Part::Public)?;
+        let public = match existing {
             // The server refused one of our changes: take its version, then re-apply what we
             // still have queued for this ticket (changes it did not refuse).
             Some(_) if reset => {
-                let pending = pending_changes(tx, id)?;
+                let pending = pending_changes(tx, id, Part::Public)?;
                 server.apply_changes(pending)?;
                 persist::replace_doc(tx, id, &mut server)?;
-                server
+                server.view()?
             }
             Some(mut local) => {
                 let before = local.heads();
                 local.merge(&mut server)?;
-                if local.heads() == before {
+                if local.heads() == before && !staff_changed {
                     return Ok(false);
                 }
                 persist::append_doc(tx, id, &mut local, &before)?;
-                local
+                local.view()?
             }
             // The snapshot's own bytes are already a compact save: store them as they came.
             None => {
-                persist::insert_doc_bytes(tx, id, bytes, &server.heads())?;
-                persist::upsert_index(tx, &view, at)?;
-                return Ok(true);
+                persist::insert_doc_bytes(tx, id, Part::Public, bytes, &server.heads())?;
+                view
             }
         };
-        persist::upsert_index(tx, &doc.view()?, at)?;
+        let staff_view = match staff_view {
+            Some(staff) => Some(staff),
+            None => persist::load_doc(tx, id, Part::Staff)?
+                .map(|doc| doc.staff_view())
+                .transpose()?,
+        };
+        let view = match staff_view {
+            Some(staff) => public.with_staff(staff),
+            None => public,
+        };
+        persist::upsert_index(tx, &view, at)?;
         Ok(true)
     }
+
+    /// Takes the server's staff document of ticket `id` as [`Self::apply_snapshot`] takes the
+    /// public one: in place of the device's (plus its queued staff changes) after a refusal,
+    /// merged into it otherwise. Returns what the device now holds of it.
+    fn apply_staff_snapshot(
+        &self,
+        tx: &Transaction,
+        id: &str,
+        mut server: TicketDocument,
+        reset: bool,
+    ) -> Result<StaffView> {
+        match persist::load_doc(tx, id, Part::Staff)? {
+            Some(mut local) if !reset => {
+                let before = local.heads();
+                local.merge(&mut server)?;
+                persist::append_doc(tx, id, &mut local, &before)?;
+                Ok(local.staff_view()?)
+            }
+            _ => {
+                server.apply_changes(pending_changes(tx, id, Part::Staff)?)?;
+                persist::replace_doc(tx, id, &mut server)?;
+                Ok(server.staff_view()?)
+            }
+        }
+    }
+}
+
+/// The part an outbox or quarantine row names (the schema allows only the two).
+fn part_of(text: &str) -> Part {
+    text.parse().unwrap_or_default()
 }
 
 /// What a pulled snapshot of a ticket says about its imported changes: those it holds are
 /// confirmed; when it resets the ticket (the server refused one of this device's changes), it
 /// replaces them all, dropping the ones the server never took. Returns whether the mark changed.
-fn confirm_snapshot(
-    tx: &Transaction,
-    id: &str,
-    server: &mut TicketDocument,
-    reset: bool,
-) -> Result<bool> {
+fn confirm_snapshot(tx: &Transaction, id: &str, server: &mut Decoded, reset: bool) -> Result<bool> {
     if reset {
-        unverified::clear(tx, id)
-    } else {
-        unverified::confirm_held(tx, id, server)
+        return unverified::clear(tx, id);
     }
+    let public = unverified::confirm_held(tx, id, &mut server.doc)?;
+    let staff = match &mut server.staff {
+        Some(staff) => unverified::confirm_held(tx, id, staff)?,
+        None => false,
+    };
+    Ok(public || staff)
 }
 
 /// A pulled snapshot, loaded and read.
 struct Decoded {
     doc: TicketDocument,
-    view: crate::ticket::Ticket,
+    staff: Option<TicketDocument>,
+    /// The public view.
+    view: Ticket,
 }
 
 impl Decoded {
-    fn load(bytes: &[u8]) -> Result<Decoded> {
+    fn load(bytes: &[u8], staff: Option<&[u8]>) -> Result<Decoded> {
         let doc = TicketDocument::load(bytes)?;
         let view = doc.view()?;
-        Ok(Decoded { doc, view })
+        let staff = staff
+            .map(|bytes| {
+                let staff = TicketDocument::load_part(Part::Staff, bytes)?;
+                staff.staff_view()?;
+                Ok::<_, StoreError>(staff)
+            })
+            .transpose()?;
+        Ok(Decoded { doc, staff, view })
     }
 }
 
 /// Loads every snapshot of a response on all cores (a thread per core, each taking every n-th
 /// snapshot). Errors are kept per ticket and surface when that item is applied.
 fn decode_snapshots(items: &[PullItem]) -> std::collections::HashMap<String, Result<Decoded>> {
-    let snapshots: Vec<(&str, &[u8])> = items
+    type Pending<'a> = (&'a str, &'a [u8], Option<&'a [u8]>);
+    let snapshots: Vec<Pending<'_>> = items
         .iter()
         .filter_map(|item| match item {
-            PullItem::Snapshot { ticket_id, doc } => Some((ticket_id.as_str(), doc.as_slice())),
+            PullItem::Snapshot {
+                ticket_id,
+                doc,
+                staff,
+            } => Some((
+                ticket_id.as_str(),
+                doc.as_slice(),
+                staff.as_ref().map(|s| s.as_slice()),
+            )),
             _ => None,
         })
         .collect();
@@ -356,17 +448,17 @@ fn decode_snapshots(items: &[PullItem]) -> std::collections::HashMap<String, Res
     if threads == 1 {
         return snapshots
             .into_iter()
-            .map(|(id, bytes)| (id.to_owned(), Decoded::load(bytes)))
+            .map(|(id, bytes, staff)| (id.to_owned(), Decoded::load(bytes, staff)))
             .collect();
     }
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|k| {
-                let mine: Vec<(&str, &[u8])> =
+                let mine: Vec<Pending<'_>> =
                     snapshots.iter().skip(k).step_by(threads).copied().collect();
                 scope.spawn(move || {
                     mine.into_iter()
-                        .map(|(id, bytes)| (id.to_owned(), Decoded::load(bytes)))
+                        .map(|(id, bytes, staff)| (id.to_owned(), Decoded::load(bytes, staff)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -402,12 +494,13 @@ fn outbox_rows_by_hash(
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
-/// This device's queued changes of one ticket, oldest first.
-fn pending_changes(tx: &Transaction, id: &str) -> Result<Vec<Change>> {
-    let mut stmt =
-        tx.prepare_cached("SELECT change FROM outbox WHERE ticket_id = ?1 ORDER BY seq")?;
+/// This device's queued changes of one document of a ticket, oldest first.
+fn pending_changes(tx: &Transaction, id: &str, part: Part) -> Result<Vec<Change>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT change FROM outbox WHERE ticket_id = ?1 AND part = ?2 ORDER BY seq",
+    )?;
     let bytes: Vec<Vec<u8>> = stmt
-        .query_map([id], |r| r.get(0))?
+        .query_map(params![id, part.as_str()], |r| r.get(0))?
         .collect::<std::result::Result<_, _>>()?;
     let bufs: Vec<ByteBuf> = bytes.into_iter().map(ByteBuf::from).collect();
     decode_changes(&bufs)
@@ -508,7 +601,7 @@ mod tests {
         let id = s.help_request(None, None, None).expect("help").id;
         let held = s.export(Some(&id), None).expect("export");
         let changes = decode_changes(&held.tickets[0].changes).expect("changes");
-        let mut elsewhere = TicketDocument::empty(ActorId::random());
+        let mut elsewhere = TicketDocument::empty(crate::ticket::Part::Public, ActorId::random());
         elsewhere.apply_changes(changes).expect("copy");
         let mut deep_doc = elsewhere.fork();
         let deep = {
@@ -540,10 +633,12 @@ mod tests {
         let items = vec![
             PullItem::Changes {
                 ticket_id: id.clone(),
+                part: Part::Public,
                 changes: vec![bytes(&deep)],
             },
             PullItem::Changes {
                 ticket_id: id.clone(),
+                part: Part::Public,
                 changes: vec![bytes(&note)],
             },
         ];
@@ -580,6 +675,7 @@ mod tests {
         let item = PullItem::Snapshot {
             ticket_id: "t-remote".into(),
             doc: ByteBuf::from(doc.save()),
+            staff: None,
         };
         s.apply_sync_response(&response(vec![], vec![], vec![item], 9), 5_000)
             .expect("applies");
@@ -592,6 +688,7 @@ mod tests {
         let again = PullItem::Snapshot {
             ticket_id: "t-remote".into(),
             doc: ByteBuf::from(doc.save()),
+            staff: None,
         };
         s.apply_sync_response(&response(vec![], vec![], vec![again], 10), 5_000)
             .expect("applies");
@@ -625,7 +722,7 @@ mod tests {
         .expect("cancel");
         let all = hashes(&s);
         let (note, cancel) = (all[1].clone(), all[2].clone());
-        let mut server_doc = TicketDocument::empty(ActorId::random());
+        let mut server_doc = TicketDocument::empty(crate::ticket::Part::Public, ActorId::random());
         let changes = server_copy.tickets[0]
             .changes
             .iter()
@@ -641,6 +738,7 @@ mod tests {
         let snapshot = PullItem::Snapshot {
             ticket_id: id.clone(),
             doc: ByteBuf::from(server_doc.save()),
+            staff: None,
         };
         let mut accepted = creation;
         accepted.push(cancel);

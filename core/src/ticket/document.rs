@@ -1,4 +1,6 @@
-//! [`TicketDocument`]: the Automerge document behind one ticket, and how edits are written to it.
+//! [`TicketDocument`]: one of the two Automerge documents behind a ticket (its [`Part`]: the
+//! public document, or the staff companion of `docs/staff-data.md`), and how edits are written
+//! to it.
 
 use std::collections::HashSet;
 
@@ -7,14 +9,22 @@ use automerge::{
     ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue,
 };
 
-use crate::model::{Actor, Status};
+use crate::model::{Actor, Part, Status};
 use crate::rules::workflow;
 use crate::ticket::edit::{ARRIVED_ON_SITE, Edit, NewAttachment, NewTicket};
 use crate::ticket::limits::{self, LimitError};
-use crate::ticket::view::{Customer, Site, Ticket};
+use crate::ticket::view::{Customer, Site, StaffView, Ticket};
 
 /// The version written into `v`; readers ignore keys they do not know.
 pub const SCHEMA_VERSION: i64 = 1;
+/// The version of the staff document's schema, written into its `v`.
+pub const STAFF_SCHEMA_VERSION: i64 = 1;
+
+/// The author of every staff document's first change (its genesis, [`TicketDocument::staff`]).
+/// The genesis is the same bytes on every replica, so staff documents started independently
+/// (two technicians writing internal notes offline) are one document, not two that hide each
+/// other's notes. Never the actor of a device or of the server.
+pub const STAFF_GENESIS_ACTOR: [u8; 16] = *b"fieldwork:staff\0";
 
 /// Something wrong with a stored or received document.
 #[derive(Debug, thiserror::Error)]
@@ -27,20 +37,60 @@ pub enum DocumentError {
     Malformed { field: &'static str, reason: String },
     #[error("no note with that id on this ticket")]
     UnknownNote,
+    #[error("a {edit} is written to the {expected} document, not the {part} one")]
+    WrongPart {
+        edit: &'static str,
+        expected: Part,
+        part: Part,
+    },
     #[error(transparent)]
     Limit(#[from] LimitError),
 }
 
-/// One ticket's Automerge document.
+/// One of a ticket's two Automerge documents.
 #[derive(Debug)]
 pub struct TicketDocument {
     doc: AutoCommit,
+    part: Part,
+    /// For a staff document: the heads of the public document its next edits are made against
+    /// ([`Self::seen_public`]), written into each staff change's message.
+    public_seen: Vec<ChangeHash>,
 }
 
-/// Container objects made once, when the ticket is created, so concurrent writers never race to
-/// create them (two replicas creating the same map would hide one map's contents).
+/// Where a staff change's message names the public heads its author saw.
+const SEEN_PUBLIC: &str = "; public ";
+/// Most public heads a staff change's message is read for (a document has a handful of heads).
+const MAX_SEEN_HEADS: usize = 16;
+
+/// The heads of the public document the author of staff change `change` saw, as its message
+/// names them (empty when it names none, or not readably): the server judges the change against
+/// the ticket at those heads, so a technician's internal note written offline survives a
+/// reassignment made meanwhile, as a public note does.
+pub fn seen_public_heads(change: &Change) -> Vec<ChangeHash> {
+    let Some(message) = change.message() else {
+        return Vec::new();
+    };
+    let Some((_, heads)) = message.split_once(SEEN_PUBLIC) else {
+        return Vec::new();
+    };
+    let parsed: Option<Vec<ChangeHash>> = heads
+        .split(',')
+        .take(MAX_SEEN_HEADS + 1)
+        .map(|h| h.parse().ok())
+        .collect();
+    match parsed {
+        Some(heads) if heads.len() <= MAX_SEEN_HEADS => heads,
+        _ => Vec::new(),
+    }
+}
+
+/// Container objects made once, when the ticket is created (the staff document's in its
+/// genesis), so concurrent writers never race to create them (two replicas creating the same map
+/// would hide one map's contents). The same key is the same kind of container in both parts.
 const LISTS: [&str; 3] = ["notes", "events", "parts_used"];
-const MAPS: [&str; 4] = ["attachments", "checklist", "tags", "custom"];
+const MAPS: [&str; 3] = ["attachments", "checklist", "custom"];
+const STAFF_LISTS: [&str; 2] = ["notes", "events"];
+const STAFF_MAPS: [&str; 1] = ["tags"];
 
 impl TicketDocument {
     /// Creates the document of a new ticket as one change by `actor_id`.
@@ -109,20 +159,66 @@ impl TicketDocument {
                 .with_message("create")
                 .with_time(at),
         );
-        let mut created = TicketDocument { doc };
+        let mut created = TicketDocument {
+            doc,
+            part: Part::Public,
+            public_seen: Vec::new(),
+        };
         created.check_local_write()?;
         Ok(created)
     }
 
-    /// Loads a document saved by [`Self::save`] (plus optional incremental chunks). A document
-    /// beyond the ticket's size limits (operations, changes, bytes) is refused, not kept; one
-    /// nested too deep loads, and reading it ([`Self::view`]) is the error.
+    /// The staff document of a ticket with no staff data yet: its genesis, the same change on
+    /// every replica (by [`STAFF_GENESIS_ACTOR`], at time 0), with later edits by `actor_id`.
+    pub fn staff(actor_id: ActorId) -> Self {
+        let mut doc = AutoCommit::new().with_actor(ActorId::from(STAFF_GENESIS_ACTOR));
+        let genesis = (|| {
+            doc.put(ROOT, "v", STAFF_SCHEMA_VERSION)?;
+            for key in STAFF_LISTS {
+                doc.put_object(ROOT, key, ObjType::List)?;
+            }
+            for key in STAFF_MAPS {
+                doc.put_object(ROOT, key, ObjType::Map)?;
+            }
+            Ok::<(), automerge::AutomergeError>(())
+        })();
+        // Writing a few keys into a new, empty document cannot fail.
+        debug_assert!(genesis.is_ok(), "staff genesis: {genesis:?}");
+        doc.commit_with(CommitOptions::default().with_time(0));
+        TicketDocument {
+            doc: doc.with_actor(actor_id),
+            part: Part::Staff,
+            public_seen: Vec::new(),
+        }
+    }
+
+    /// For a staff document: its next edits are made against the public document at `heads`
+    /// (named in each change's message, [`seen_public_heads`]).
+    pub fn seen_public(&mut self, heads: Vec<ChangeHash>) {
+        self.public_seen = heads;
+    }
+
+    /// Loads a public document saved by [`Self::save`] (plus optional incremental chunks). A
+    /// document beyond the ticket's size limits (operations, changes, bytes) is refused, not
+    /// kept; one nested too deep loads, and reading it ([`Self::view`]) is the error.
     pub fn load(snapshot: &[u8]) -> Result<Self, DocumentError> {
+        Self::load_part(Part::Public, snapshot)
+    }
+
+    /// [`Self::load`] for either part.
+    pub fn load_part(part: Part, snapshot: &[u8]) -> Result<Self, DocumentError> {
         let mut loaded = TicketDocument {
             doc: AutoCommit::load(snapshot)?,
+            part,
+            public_seen: Vec::new(),
         };
         loaded.check_size()?;
         Ok(loaded)
+    }
+
+    /// Which of the ticket's documents this is.
+    pub fn part(&self) -> Part {
+        self.part
     }
 
     fn check_size(&mut self) -> Result<(), DocumentError> {
@@ -179,7 +275,7 @@ impl TicketDocument {
     /// server's judgement; a device reading what a newer server accepted does not apply it).
     pub fn check_limits(&mut self, unknown_budget: bool) -> Result<(), DocumentError> {
         self.check_size()?;
-        limits::check_shape(&self.doc, unknown_budget)?;
+        limits::check_shape(&self.doc, self.part, unknown_budget)?;
         Ok(())
     }
 
@@ -193,10 +289,16 @@ impl TicketDocument {
         self.check_limits(false)
     }
 
-    /// An empty document that changes can be applied to (a ticket first seen in a bundle).
-    pub fn empty(actor_id: ActorId) -> Self {
-        TicketDocument {
-            doc: AutoCommit::new().with_actor(actor_id),
+    /// An empty document of `part` that changes can be applied to (a ticket first seen in a
+    /// bundle): nothing for the public part, the genesis for the staff part.
+    pub fn empty(part: Part, actor_id: ActorId) -> Self {
+        match part {
+            Part::Public => TicketDocument {
+                doc: AutoCommit::new().with_actor(actor_id),
+                part,
+                public_seen: Vec::new(),
+            },
+            Part::Staff => Self::staff(actor_id),
         }
     }
 
@@ -205,6 +307,8 @@ impl TicketDocument {
         let actor = self.doc.get_actor().clone();
         TicketDocument {
             doc: self.doc.fork().with_actor(actor),
+            part: self.part,
+            public_seen: self.public_seen.clone(),
         }
     }
 
@@ -310,7 +414,7 @@ impl TicketDocument {
         if !waiting.is_empty() {
             self.doc.apply_changes(waiting)?;
         }
-        limits::check_shape(&self.doc, false)?;
+        limits::check_shape(&self.doc, self.part, false)?;
         Ok(())
     }
 
@@ -335,6 +439,8 @@ impl TicketDocument {
     pub fn fork_at(&mut self, heads: &[ChangeHash]) -> Result<TicketDocument, DocumentError> {
         Ok(TicketDocument {
             doc: self.doc.fork_at(heads)?,
+            part: self.part,
+            public_seen: Vec::new(),
         })
     }
 
@@ -379,9 +485,32 @@ impl TicketDocument {
         })
     }
 
-    /// The typed view: every field's winner, plus the list of conflicts.
+    /// The typed view of a public document: every field's winner, plus the list of conflicts.
     pub fn view(&self) -> Result<Ticket, DocumentError> {
-        super::read::read_ticket(&self.doc)
+        match self.part {
+            Part::Public => super::read::read_ticket(&self.doc),
+            Part::Staff => Err(DocumentError::Missing("id")),
+        }
+    }
+
+    /// The ticket as this document reads: a public document's own view, or a staff document
+    /// merged into `public`, the ticket's public view (which a staff document cannot be read
+    /// without).
+    pub fn read_with(&self, public: Option<&Ticket>) -> Result<Ticket, DocumentError> {
+        match (self.part, public) {
+            (Part::Public, _) => self.view(),
+            (Part::Staff, Some(public)) => Ok(public.clone().with_staff(self.staff_view()?)),
+            (Part::Staff, None) => Err(DocumentError::Missing("id")),
+        }
+    }
+
+    /// The typed view of a staff document (an empty one for a public document, which holds no
+    /// staff data).
+    pub fn staff_view(&self) -> Result<StaffView, DocumentError> {
+        match self.part {
+            Part::Staff => super::read::read_staff(&self.doc),
+            Part::Public => Ok(StaffView::default()),
+        }
     }
 
     /// Direct read access for code that inspects the raw document (tests, diagnostics).
@@ -413,6 +542,14 @@ impl TicketDocument {
         };
         if unchanged {
             return Ok(None);
+        }
+        let expected = edit.part(current);
+        if expected != self.part {
+            return Err(DocumentError::WrongPart {
+                edit: edit.name(),
+                expected,
+                part: self.part,
+            });
         }
         let by = author.user_id.as_str();
         let doc = &mut self.doc;
@@ -520,9 +657,14 @@ impl TicketDocument {
             }
         }
         // Automerge skips puts of a value already there; then there is no change to report.
-        let options = CommitOptions::default()
-            .with_message(edit.name())
-            .with_time(at);
+        let message = match (self.part, self.public_seen.is_empty()) {
+            (Part::Staff, false) => {
+                let heads: Vec<String> = self.public_seen.iter().map(|h| h.to_string()).collect();
+                format!("{}{SEEN_PUBLIC}{}", edit.name(), heads.join(","))
+            }
+            _ => edit.name().to_owned(),
+        };
+        let options = CommitOptions::default().with_message(message).with_time(at);
         let Some(hash) = doc.commit_with(options) else {
             return Ok(None);
         };

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::location::LocationFix;
-use crate::model::{Channel, Priority, Status, TicketKind};
-use crate::ticket::view::{Asset, Customer, Site};
+use crate::model::{Channel, Part, Priority, Status, TicketKind};
+use crate::ticket::view::{Asset, Customer, Site, Ticket};
 
 /// What a new ticket starts with. The id, reporter and times come from the store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,6 +165,21 @@ pub enum Edit {
 }
 
 impl Edit {
+    /// Which of the ticket's documents the edit is written to: internal notes (and redacting
+    /// one) and tags go to the staff document, everything else to the public one. `ticket` is
+    /// the ticket the edit is made on (a redaction follows its note).
+    pub fn part(&self, ticket: &Ticket) -> Part {
+        match self {
+            Edit::AddNote { internal: true, .. } | Edit::AddTag { .. } | Edit::RemoveTag { .. } => {
+                Part::Staff
+            }
+            Edit::RedactNote { note_id } if ticket.note(note_id).is_some_and(|n| n.internal) => {
+                Part::Staff
+            }
+            _ => Part::Public,
+        }
+    }
+
     /// A short name for messages and the change log (never carries user text).
     pub fn name(&self) -> &'static str {
         match self {

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use crate::model::Part;
 use automerge::{AutoCommit, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Value};
 
 /// Deepest nesting of objects in a ticket document: the root's own objects are at depth 1. A
@@ -274,8 +275,17 @@ const TICKET: &[(&str, Shape)] = &[
     ("parts_used", ListOf(&Fields(PART))),
     ("attachments", MapOf(&Fields(ATTACHMENT))),
     ("checklist", MapOf(&Fields(CHECK))),
-    ("tags", MapOf(&Scalar)),
+    // `tags` moved to the staff document; in a public one it is content this version ignores.
     ("custom", MapOf(&Scalar)),
+];
+
+/// The staff document (`docs/staff-data.md`): internal notes, the staff's tags and the staff
+/// history (redactions of internal notes).
+const STAFF: &[(&str, Shape)] = &[
+    ("v", Scalar),
+    ("notes", ListOf(&Fields(NOTE))),
+    ("events", ListOf(&Fields(EVENT))),
+    ("tags", MapOf(&Scalar)),
 ];
 
 impl Shape {
@@ -334,11 +344,19 @@ fn scalar_bytes(value: &ScalarValue) -> usize {
 /// know beyond its budgets. The walk stops at the first limit crossed, so a hostile document
 /// costs no more than the limits allow. With `unknown_budget` false only the depth is checked (a
 /// device reading what a newer server accepted must not refuse fields it does not know).
-pub(crate) fn check_shape(doc: &AutoCommit, unknown_budget: bool) -> Result<(), LimitError> {
+pub(crate) fn check_shape(
+    doc: &AutoCommit,
+    part: Part,
+    unknown_budget: bool,
+) -> Result<(), LimitError> {
     let mut unknown = Unknown::default();
     let mut unknown_keys = 0;
+    let schema = match part {
+        Part::Public => TICKET,
+        Part::Staff => STAFF,
+    };
     let mut stack: Vec<(ObjId, ObjType, Shape, usize)> =
-        vec![(ROOT, ObjType::Map, Fields(TICKET), 0)];
+        vec![(ROOT, ObjType::Map, Fields(schema), 0)];
     while let Some((obj, kind, shape, depth)) = stack.pop() {
         let props: Vec<Prop> = match kind {
             ObjType::Map | ObjType::Table => doc.keys(&obj).map(Prop::Map).collect(),
@@ -440,9 +458,12 @@ mod tests {
     #[test]
     fn depth_up_to_the_limit_passes_and_one_more_level_is_refused() {
         for kind in [ObjType::Map, ObjType::List] {
-            assert_eq!(check_shape(&nested(MAX_DEPTH, kind), false), Ok(()));
             assert_eq!(
-                check_shape(&nested(MAX_DEPTH + 1, kind), false),
+                check_shape(&nested(MAX_DEPTH, kind), Part::Public, false),
+                Ok(())
+            );
+            assert_eq!(
+                check_shape(&nested(MAX_DEPTH + 1, kind), Part::Public, false),
                 Err(LimitError::TooDeep)
             );
         }
@@ -450,7 +471,7 @@ mod tests {
         let deep = nested(100_000, ObjType::Map);
         let verdict = std::thread::Builder::new()
             .stack_size(256 * 1024)
-            .spawn(move || check_shape(&deep, true))
+            .spawn(move || check_shape(&deep, Part::Public, true))
             .expect("thread")
             .join()
             .expect("no overflow");
@@ -471,7 +492,10 @@ mod tests {
         a.put(ROOT, "x", 2_i64).expect("put");
         a.commit();
         a.merge(&mut b).expect("merge");
-        assert_eq!(check_shape(&a, false), Err(LimitError::TooDeep));
+        assert_eq!(
+            check_shape(&a, Part::Public, false),
+            Err(LimitError::TooDeep)
+        );
     }
 
     #[test]
@@ -484,7 +508,7 @@ mod tests {
         }
         doc.put(ROOT, "drone_dispatch", "requested").expect("put");
         doc.commit();
-        assert_eq!(check_shape(&doc, true), Ok(()));
+        assert_eq!(check_shape(&doc, Part::Public, true), Ok(()));
 
         // Unknown keys on known objects count against the budget, in bytes too.
         let note = doc.get(&notes, 0).expect("get").expect("note").1;
@@ -492,14 +516,20 @@ mod tests {
             doc.put(&note, format!("future_{i}"), 1_i64).expect("put");
         }
         doc.commit();
-        assert_eq!(check_shape(&doc, true), Err(LimitError::UnknownContent));
-        assert_eq!(check_shape(&doc, false), Ok(()), "depth only");
+        assert_eq!(
+            check_shape(&doc, Part::Public, true),
+            Err(LimitError::UnknownContent)
+        );
+        assert_eq!(check_shape(&doc, Part::Public, false), Ok(()), "depth only");
         let mut doc = AutoCommit::new();
         let future = doc.put_object(ROOT, "x_future", ObjType::Map).expect("put");
         doc.put(&future, "blob", "x".repeat(MAX_UNKNOWN_BYTES + 1))
             .expect("put");
         doc.commit();
-        assert_eq!(check_shape(&doc, true), Err(LimitError::UnknownContent));
+        assert_eq!(
+            check_shape(&doc, Part::Public, true),
+            Err(LimitError::UnknownContent)
+        );
 
         // Plain values in a known list, or an object of another kind where the ticket has one,
         // would break later edits: refused outright.
@@ -507,19 +537,32 @@ mod tests {
         let events = doc.put_object(ROOT, "events", ObjType::List).expect("put");
         doc.insert(&events, 0, 1_i64).expect("insert");
         doc.commit();
-        assert_eq!(check_shape(&doc, true), Err(LimitError::Shape));
+        assert_eq!(
+            check_shape(&doc, Part::Public, true),
+            Err(LimitError::Shape)
+        );
         let mut doc = AutoCommit::new();
         doc.put_object(ROOT, "tags", ObjType::List).expect("put");
         doc.put_object(ROOT, "title", ObjType::Map).expect("put");
         doc.commit();
-        assert_eq!(check_shape(&doc, true), Err(LimitError::Shape));
-        assert_eq!(check_shape(&doc, false), Ok(()), "a device only reads");
+        assert_eq!(
+            check_shape(&doc, Part::Public, true),
+            Err(LimitError::Shape)
+        );
+        assert_eq!(
+            check_shape(&doc, Part::Public, false),
+            Ok(()),
+            "a device only reads"
+        );
 
         let mut doc = AutoCommit::new();
         for i in 0..=MAX_UNKNOWN_KEYS {
             doc.put(ROOT, format!("future_{i}"), 1_i64).expect("put");
         }
         doc.commit();
-        assert_eq!(check_shape(&doc, true), Err(LimitError::UnknownKeys));
+        assert_eq!(
+            check_shape(&doc, Part::Public, true),
+            Err(LimitError::UnknownKeys)
+        );
     }
 }

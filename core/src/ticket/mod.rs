@@ -1,5 +1,7 @@
-//! Tickets: one Automerge document each ([`TicketDocument`]), a typed view of it ([`Ticket`])
-//! and the typed edits that change it ([`Edit`], [`NewTicket`]).
+//! Tickets: two Automerge documents each ([`TicketDocument`], one per [`Part`]: the public one
+//! and the staff companion, `docs/staff-data.md`), a typed view of them ([`Ticket`], merged from
+//! the public document and, for staff, the [`StaffView`]) and the typed edits that change them
+//! ([`Edit`], [`NewTicket`]).
 //!
 //! The mapping between document and types is written by hand (see
 //! `docs/adr/0001-hand-written-document-mapping.md`): edits touch exactly the keys they own, so
@@ -12,13 +14,17 @@ pub mod limits;
 mod read;
 mod view;
 
+pub use crate::model::Part;
 pub use automerge::{ActorId, Change, ChangeHash};
-pub use document::{DocumentError, SCHEMA_VERSION, TicketDocument};
+pub use document::{
+    DocumentError, SCHEMA_VERSION, STAFF_GENESIS_ACTOR, STAFF_SCHEMA_VERSION, TicketDocument,
+    seen_public_heads,
+};
 pub use edit::{ARRIVED_ON_SITE, Edit, NewAttachment, NewTicket};
 pub use encoded::{EncodedError, decode_change};
 pub use view::{
     Asset, Attachment, ChecklistItem, Conflict, Csat, Customer, Event, Note, PartUsed, Person,
-    Site, Sla, Ticket,
+    Site, Sla, StaffView, Ticket,
 };
 
 #[cfg(test)]

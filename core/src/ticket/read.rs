@@ -81,10 +81,9 @@ pub(super) fn read_ticket(doc: &AutoCommit) -> Result<Ticket> {
             }),
             None => None,
         },
-        tags: match object(doc, &ROOT, "tags")? {
-            Some(obj) => doc.keys(&obj).collect(),
-            None => Vec::new(),
-        },
+        // Tags are staff data: they live in the staff document (`read_staff`). A public
+        // document written before the split may still hold some; they are not read.
+        tags: Vec::new(),
         custom: match object(doc, &ROOT, "custom")? {
             Some(obj) => {
                 let mut custom = BTreeMap::new();
@@ -100,6 +99,29 @@ pub(super) fn read_ticket(doc: &AutoCommit) -> Result<Ticket> {
         },
         created_at: int(doc, &ROOT, "created_at")?.unwrap_or(0),
         conflicts: conflicts(doc)?,
+    })
+}
+
+/// Reads a ticket's staff document: internal notes, the staff history and tags.
+pub(super) fn read_staff(doc: &AutoCommit) -> Result<StaffView> {
+    let mut conflicts = conflicts(doc)?;
+    for conflict in &mut conflicts {
+        conflict.field = format!("staff.{}", conflict.field);
+    }
+    Ok(StaffView {
+        notes: list_items(doc, "notes", |doc, obj| {
+            // Whatever the note says of itself, a note in the staff document is internal.
+            read_note(doc, obj).map(|note| Note {
+                internal: true,
+                ..note
+            })
+        })?,
+        events: list_items(doc, "events", read_event)?,
+        tags: match object(doc, &ROOT, "tags")? {
+            Some(obj) => doc.keys(&obj).collect(),
+            None => Vec::new(),
+        },
+        conflicts,
     })
 }
 

@@ -50,7 +50,7 @@ fn created(by: &Actor) -> TicketDocument {
 
 /// A replica of `doc` on another device (its own actor).
 fn replica(doc: &mut TicketDocument) -> TicketDocument {
-    let mut other = TicketDocument::empty(ActorId::random());
+    let mut other = TicketDocument::empty(crate::ticket::Part::Public, ActorId::random());
     other
         .apply_changes(doc.changes_since(&[]))
         .expect("applies");
@@ -65,6 +65,17 @@ fn edit(doc: &mut TicketDocument, by: &Actor, edit: Edit) {
     let view = doc.view().expect("view");
     crate::rules::check_edit(by, &view, &edit).expect("edit allowed");
     doc.apply(&view, &edit, by, AT + 1).expect("applies");
+}
+
+/// An edit that belongs to the staff document of the ticket whose public document is `public`.
+fn staff_edit(public: &TicketDocument, staff: &mut TicketDocument, by: &Actor, edit: Edit) {
+    let view = public
+        .view()
+        .expect("view")
+        .with_staff(staff.staff_view().expect("staff view"));
+    crate::rules::check_edit(by, &view, &edit).expect("edit allowed");
+    assert_eq!(edit.part(&view), Part::Staff);
+    staff.apply(&view, &edit, by, AT + 1).expect("applies");
 }
 
 #[test]
@@ -166,8 +177,11 @@ fn every_edit_kind_lands_in_the_view() {
             status: Status::Accepted,
         },
     );
-    edit(
-        &mut doc,
+    // Internal notes and tags go to the ticket's staff document.
+    let mut staff = TicketDocument::staff(ActorId::random());
+    staff_edit(
+        &doc,
+        &mut staff,
         &agent,
         Edit::AddNote {
             text: "internal".into(),
@@ -205,17 +219,28 @@ fn every_edit_kind_lands_in_the_view() {
         address: None,
     };
     edit(&mut doc, &agent, Edit::SetSite { site: site.clone() });
-    edit(&mut doc, &agent, Edit::AddTag { tag: "vip".into() });
-    edit(
-        &mut doc,
+    staff_edit(&doc, &mut staff, &agent, Edit::AddTag { tag: "vip".into() });
+    staff_edit(
+        &doc,
+        &mut staff,
         &agent,
         Edit::AddTag {
             tag: "cold-chain".into(),
         },
     );
-    edit(&mut doc, &agent, Edit::RemoveTag { tag: "vip".into() });
+    staff_edit(
+        &doc,
+        &mut staff,
+        &agent,
+        Edit::RemoveTag { tag: "vip".into() },
+    );
+    let public = doc.view().expect("view");
+    assert!(
+        public.tags.is_empty() && public.notes.len() == 1,
+        "nothing of it in the public document"
+    );
 
-    let v = doc.view().expect("view");
+    let v = public.with_staff(staff.staff_view().expect("staff view"));
     assert_eq!(v.title, "Fridge very warm");
     assert_eq!(v.category, None);
     assert_eq!(v.priority, Priority::High);
@@ -526,7 +551,7 @@ fn keys_from_newer_versions_are_kept_through_edits_saves_and_merges() {
 
 #[test]
 fn a_document_without_its_creation_change_is_reported_not_guessed() {
-    let empty = TicketDocument::empty(ActorId::random());
+    let empty = TicketDocument::empty(crate::ticket::Part::Public, ActorId::random());
     assert!(matches!(empty.view(), Err(DocumentError::Missing(_))));
 }
 
@@ -656,4 +681,96 @@ fn a_ticket_names_each_of_its_people_once_reporter_and_assignee_first() {
     by(&mut doc, &dispatcher, Edit::Assign { assignee: None });
     let view = doc.view().expect("view");
     assert_eq!(view.people(), ["agent1", "tech1", "disp1", "tech2"]);
+}
+
+#[test]
+fn staff_documents_begin_with_one_genesis_so_offline_starts_are_one_document() {
+    let agent = actor("agent1", Role::Agent);
+    let dispatcher = actor("disp1", Role::Dispatcher);
+    let public = created(&agent);
+    let mut a = TicketDocument::staff(ActorId::random());
+    let mut b = TicketDocument::staff(ActorId::random());
+    assert_eq!(a.heads(), b.heads(), "the same genesis, byte for byte");
+    let genesis = a.changes_since(&[]);
+    assert_eq!(genesis.len(), 1);
+    assert_eq!(genesis[0].actor_id(), &ActorId::from(STAFF_GENESIS_ACTOR));
+    let note = |text: &str| Edit::AddNote {
+        text: text.into(),
+        internal: true,
+    };
+    staff_edit(&public, &mut a, &agent, note("from the desk"));
+    staff_edit(&public, &mut b, &dispatcher, note("from the van"));
+    staff_edit(&public, &mut b, &agent, Edit::AddTag { tag: "vip".into() });
+    merge(&mut a, &mut b);
+    merge(&mut b, &mut a);
+    let (va, vb) = (a.staff_view().expect("view"), b.staff_view().expect("view"));
+    assert_eq!(va, vb);
+    let mut texts: Vec<&str> = va.notes.iter().map(|n| n.text.as_str()).collect();
+    texts.sort_unstable();
+    assert_eq!(
+        texts,
+        ["from the desk", "from the van"],
+        "neither list hides the other"
+    );
+    assert!(va.notes.iter().all(|n| n.internal));
+    assert_eq!(va.tags, ["vip"]);
+    assert!(va.conflicts.is_empty(), "{:?}", va.conflicts);
+}
+
+#[test]
+fn each_edit_is_written_to_its_own_document_only() {
+    let agent = actor("agent1", Role::Agent);
+    let mut public = created(&agent);
+    let view = public.view().expect("view");
+    let internal = Edit::AddNote {
+        text: "internal".into(),
+        internal: true,
+    };
+    assert!(matches!(
+        public.apply(&view, &internal, &agent, AT),
+        Err(DocumentError::WrongPart { .. })
+    ));
+    let mut staff = TicketDocument::staff(ActorId::random());
+    let title = Edit::SetTitle {
+        title: "other".into(),
+    };
+    assert!(matches!(
+        staff.apply(&view, &title, &agent, AT),
+        Err(DocumentError::WrongPart { .. })
+    ));
+    // A redaction follows its note: the public note's to the public document.
+    let public_note = view.notes[0].id.clone();
+    let redact = Edit::RedactNote {
+        note_id: public_note,
+    };
+    assert_eq!(redact.part(&view), Part::Public);
+    staff_edit(&public, &mut staff, &agent, internal);
+    let merged = view.clone().with_staff(staff.staff_view().expect("view"));
+    let internal_id = merged
+        .notes
+        .iter()
+        .find(|n| n.internal)
+        .expect("internal")
+        .id
+        .clone();
+    let redact_internal = Edit::RedactNote {
+        note_id: internal_id.clone(),
+    };
+    assert_eq!(redact_internal.part(&merged), Part::Staff);
+    staff_edit(&public, &mut staff, &agent, redact_internal);
+    let staff_view = staff.staff_view().expect("view");
+    assert!(staff_view.notes[0].redacted);
+    assert_eq!(staff_view.events[0].kind, "note_redacted");
+    assert!(
+        public
+            .view()
+            .expect("view")
+            .events
+            .iter()
+            .all(|e| e.kind != "note_redacted")
+    );
+    // A saved staff document loads as one.
+    let saved = staff.save();
+    let loaded = TicketDocument::load_part(Part::Staff, &saved).expect("loads");
+    assert_eq!(loaded.staff_view().expect("view"), staff_view);
 }

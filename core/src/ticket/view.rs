@@ -159,7 +159,35 @@ pub struct Conflict {
     pub values: Vec<serde_json::Value>,
 }
 
+/// What a ticket's staff document holds (`docs/staff-data.md`), read on its own: what only
+/// staff may read. [`Ticket::with_staff`] merges it into the ticket staff see.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StaffView {
+    /// Internal notes (each `internal`), in document order.
+    pub notes: Vec<Note>,
+    /// The staff history: redactions of internal notes (and, with the service brain, its
+    /// reasons and escalations).
+    pub events: Vec<Event>,
+    pub tags: Vec<String>,
+    /// Conflicts in the staff document, their fields named `staff.…`.
+    pub conflicts: Vec<Conflict>,
+}
+
 impl Ticket {
+    /// The ticket as staff read it: this (public) view with the staff document merged in —
+    /// internal notes among the notes and staff history among the events (each staff entry
+    /// placed by its time among the public ones, which keep their own order), the staff's tags,
+    /// and the staff document's conflicts.
+    pub fn with_staff(mut self, staff: StaffView) -> Ticket {
+        self.notes = interleave(std::mem::take(&mut self.notes), staff.notes, |n| n.at);
+        self.events = interleave(std::mem::take(&mut self.events), staff.events, |e| {
+            e.at_device
+        });
+        self.tags = staff.tags;
+        self.conflicts.extend(staff.conflicts);
+        self
+    }
+
     /// Whether the work is still going on (not resolved, closed or cancelled).
     pub fn is_open(&self) -> bool {
         self.status.is_open()
@@ -215,4 +243,23 @@ impl Ticket {
         let mut seen = std::collections::HashSet::new();
         named.filter(|id| seen.insert(*id)).collect()
     }
+}
+
+/// `public` with each item of `staff` placed before the first public item later than it: both
+/// keep their own order, and with no staff items the result is `public` as it was (so a ticket
+/// reads the same on a device with an empty staff document as on one with none).
+fn interleave<T>(public: Vec<T>, staff: Vec<T>, at: impl Fn(&T) -> i64) -> Vec<T> {
+    if staff.is_empty() {
+        return public;
+    }
+    let mut out = Vec::with_capacity(public.len() + staff.len());
+    let mut staff = staff.into_iter().peekable();
+    for item in public {
+        while let Some(next) = staff.next_if(|s| at(s) < at(&item)) {
+            out.push(next);
+        }
+        out.push(item);
+    }
+    out.extend(staff);
+    out
 }

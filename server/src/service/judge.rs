@@ -12,7 +12,9 @@ use std::sync::Arc;
 use fieldwork_core::Actor;
 use fieldwork_core::rules::judge::{self, Refused};
 use fieldwork_core::ticket::limits::MAX_PUSH_OPS;
-use fieldwork_core::ticket::{ActorId, Change, ChangeHash, DocumentError, Ticket, TicketDocument};
+use fieldwork_core::ticket::{
+    ActorId, Change, ChangeHash, DocumentError, Part, Ticket, TicketDocument,
+};
 use fieldwork_protocol::sync::{RejectCode, Rejection};
 
 use super::{Committed, ProposedChange, trusted};
@@ -36,12 +38,18 @@ pub(crate) struct Judging {
 
 /// A ticket the commit works on.
 pub(crate) struct Working {
+    /// The public document.
     pub doc: TicketDocument,
-    /// The cached view of an untouched document, to put back as it was.
+    /// The staff document, once a change to it needed it (its genesis if the ticket has no
+    /// staff data yet).
+    pub staff: Option<TicketDocument>,
+    /// The cached (public) view of an untouched document, to put back as it was.
     pub view: Option<Arc<Ticket>>,
     /// The `last_seq` read from the store; `None` for a ticket first seen in this commit.
     pub head: Option<u64>,
     pub touched: bool,
+    /// A change to the staff document was accepted: it is stored with the commit.
+    pub staff_touched: bool,
 }
 
 /// The judged commit, ready to be stored.
@@ -171,9 +179,11 @@ impl<'a> Judge<'a> {
         let working = match self.cache.take(self.tenant, id, head.last_seq) {
             Some(cached) => Working {
                 doc: cached.doc,
+                staff: cached.staff,
                 view: Some(cached.view),
                 head: Some(head.last_seq),
                 touched: false,
+                staff_touched: false,
             },
             None => {
                 let snapshot = self
@@ -195,9 +205,11 @@ impl<'a> Judge<'a> {
                     .saturating_add(usize::try_from(doc.ops()).unwrap_or(usize::MAX));
                 Working {
                     doc,
+                    staff: None,
                     view: None,
                     head: Some(head.last_seq),
                     touched: false,
+                    staff_touched: false,
                 }
             }
         };
@@ -205,10 +217,37 @@ impl<'a> Judge<'a> {
         Ok(Presence::Loaded)
     }
 
+    /// Loads the staff document of a ticket already in the working set (its genesis when the
+    /// ticket has no staff data yet).
+    fn load_staff(&mut self, id: &str) -> Result<(), Error> {
+        let loaded = self
+            .tickets
+            .get(id)
+            .is_some_and(|working| working.staff.is_some());
+        if loaded {
+            return Ok(());
+        }
+        let stored = match self.tickets.get(id).and_then(|w| w.head) {
+            Some(_) => self.reader.ticket_staff_snapshot(self.tenant, id)?,
+            None => None,
+        };
+        let staff = match stored {
+            Some(snapshot) => TicketDocument::load_part(Part::Staff, &snapshot)?,
+            None => TicketDocument::staff(self.server_actor.clone()),
+        };
+        self.spent = self
+            .spent
+            .saturating_add(usize::try_from(staff.ops()).unwrap_or(usize::MAX));
+        if let Some(working) = self.tickets.get_mut(id) {
+            working.staff = Some(staff);
+        }
+        Ok(())
+    }
+
     /// Judges one change and, if accepted, adds it to the working set.
     fn one(&mut self, proposed: ProposedChange) -> Result<(), Error> {
         let ticket_id = proposed.ticket_id;
-        let verdict = self.judge(&ticket_id, proposed.bytes)?;
+        let verdict = self.judge(&ticket_id, proposed.part, proposed.bytes)?;
         match verdict {
             Ok(hash) => self.outcome.accepted.push(hash),
             Err(mut rejection) => {
@@ -233,6 +272,7 @@ impl<'a> Judge<'a> {
     fn judge(
         &mut self,
         ticket_id: &str,
+        part: Part,
         bytes: Vec<u8>,
     ) -> Result<Result<String, Rejection>, Error> {
         if !valid_ticket_id(ticket_id) {
@@ -268,20 +308,27 @@ impl<'a> Judge<'a> {
                 Ok(hex)
             });
         }
-        let judged = match self.load(ticket_id)? {
-            Presence::OverLimit => Err(reject(
+        let judged = match (part, self.load(ticket_id)?) {
+            (_, Presence::OverLimit) => Err(reject(
                 RejectCode::TooLarge,
                 hex.clone(),
                 "the ticket on the server is beyond the ticket limits and takes no more changes; start a follow-up ticket",
             )),
-            Presence::Absent => self.create(ticket_id, &change, &hex)?,
-            Presence::Loaded => self.edit(ticket_id, &change, &hex)?,
+            (Part::Public, Presence::Absent) => self.create(ticket_id, &change, &hex)?,
+            (Part::Staff, Presence::Absent) => Err(reject(
+                RejectCode::MissingDependencies,
+                hex.clone(),
+                "the ticket is not on the server yet; send the change that creates it first",
+            )),
+            (Part::Public, Presence::Loaded) => self.edit(ticket_id, &change, &hex)?,
+            (Part::Staff, Presence::Loaded) => self.staff_edit(ticket_id, &change, &hex)?,
         };
         Ok(match judged {
             Ok(numbering) => {
                 self.seen.insert(hash);
                 self.changes.push(NewChange {
                     ticket_id: ticket_id.to_owned(),
+                    part,
                     hash: hex.clone(),
                     actor_id: self.author.change_actor.clone(),
                     bytes: change.raw_bytes().to_vec(),
@@ -320,6 +367,7 @@ impl<'a> Judge<'a> {
             .set_number(&ticket_number(n), server_actor.clone(), self.now)?
             .map(|numbered| NewChange {
                 ticket_id: ticket_id.to_owned(),
+                part: Part::Public,
                 hash: numbered.hash().to_string(),
                 actor_id: server_actor.to_hex_string(),
                 bytes: numbered.raw_bytes().to_vec(),
@@ -328,9 +376,11 @@ impl<'a> Judge<'a> {
             ticket_id.to_owned(),
             Working {
                 doc,
+                staff: None,
                 view: None,
                 head: None,
                 touched: true,
+                staff_touched: false,
             },
         );
         self.created.push(ticket_id.to_owned());
@@ -356,25 +406,15 @@ impl<'a> Judge<'a> {
             return Ok(match trusted::server_edit(&mut working.doc, change) {
                 Ok(view) => {
                     working.touched = true;
-                    working.view = Some(Arc::new(view));
+                    working.view = view.map(Arc::new);
                     Ok(None)
                 }
                 Err(refusal) => Err(refused(hash, refusal)),
             });
         };
-        let current = match &working.view {
-            Some(view) => view.clone(),
-            None => match working.doc.view() {
-                Ok(view) => Arc::new(view),
-                Err(e) => {
-                    tracing::warn!(error = %e, "a stored ticket cannot be read; its changes are refused");
-                    return Ok(Err(reject(
-                        RejectCode::Malformed,
-                        hash.to_owned(),
-                        "the ticket on the server cannot be read; ask the back office",
-                    )));
-                }
-            },
+        let current = match current_view(working, hash) {
+            Ok(view) => view,
+            Err(rejection) => return Ok(Err(rejection)),
         };
         match judge::judge_edit(actor, &mut working.doc, &current, change) {
             Ok(merged) => {
@@ -387,6 +427,68 @@ impl<'a> Judge<'a> {
                 Ok(Err(refused(hash, refusal)))
             }
         }
+    }
+
+    /// A change to the staff document of a ticket the server has: judged like [`Self::edit`],
+    /// merged into the ticket's public view as it now stands
+    /// (`rules::judge::judge_staff_edit`), or applied as the server's own.
+    fn staff_edit(
+        &mut self,
+        ticket_id: &str,
+        change: &Change,
+        hash: &str,
+    ) -> Result<Result<Option<NewChange>, Rejection>, Error> {
+        self.load_staff(ticket_id)?;
+        let working = self
+            .tickets
+            .get_mut(ticket_id)
+            .ok_or_else(|| Error::Task("a loaded ticket left the working set".into()))?;
+        let public = match current_view(working, hash) {
+            Ok(view) => view,
+            Err(rejection) => return Ok(Err(rejection)),
+        };
+        let Some(staff) = working.staff.as_mut() else {
+            return Err(Error::Task(
+                "a loaded staff document left the working set".into(),
+            ));
+        };
+        self.spent = self
+            .spent
+            .saturating_add(judge::judging_cost(staff, change));
+        let verdict = match &self.author.rules {
+            Some(actor) => {
+                judge::judge_staff_edit(actor, staff, &mut working.doc, &public, change).map(|_| ())
+            }
+            None => trusted::server_edit(staff, change).map(|_| ()),
+        };
+        working.view = Some(public);
+        Ok(match verdict {
+            Ok(()) => {
+                working.touched = true;
+                working.staff_touched = true;
+                Ok(None)
+            }
+            Err(refusal) => Err(refused(hash, refusal)),
+        })
+    }
+}
+
+/// The public view of a working ticket as it stands: the cached one, or read from its document
+/// (a rejection when the stored ticket cannot be read).
+fn current_view(working: &mut Working, hash: &str) -> Result<Arc<Ticket>, Rejection> {
+    match &working.view {
+        Some(view) => Ok(view.clone()),
+        None => match working.doc.view() {
+            Ok(view) => Ok(Arc::new(view)),
+            Err(e) => {
+                tracing::warn!(error = %e, "a stored ticket cannot be read; its changes are refused");
+                Err(reject(
+                    RejectCode::Malformed,
+                    hash.to_owned(),
+                    "the ticket on the server cannot be read; ask the back office",
+                ))
+            }
+        },
     }
 }
 

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use fieldwork_core::clock::Clock;
-use fieldwork_core::ticket::ActorId;
+use fieldwork_core::ticket::{ActorId, Part};
 use fieldwork_protocol::sync::Rejection;
 use tokio::sync::{broadcast, watch};
 
@@ -91,11 +91,24 @@ impl Author {
     }
 }
 
-/// One proposed change: an encoded Automerge change filed under a ticket of the tenant.
+/// One proposed change: an encoded Automerge change filed under one document of a ticket of
+/// the tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProposedChange {
     pub ticket_id: String,
+    pub part: Part,
     pub bytes: Vec<u8>,
+}
+
+impl ProposedChange {
+    /// A change to the ticket's public document.
+    pub fn public(ticket_id: impl Into<String>, bytes: Vec<u8>) -> Self {
+        ProposedChange {
+            ticket_id: ticket_id.into(),
+            part: Part::Public,
+            bytes,
+        }
+    }
 }
 
 /// What a commit did.

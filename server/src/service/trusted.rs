@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use fieldwork_core::rules::judge::Refused;
 use fieldwork_core::ticket::limits;
-use fieldwork_core::ticket::{ActorId, Change, DocumentError, Ticket, TicketDocument};
+use fieldwork_core::ticket::{ActorId, Change, DocumentError, Part, Ticket, TicketDocument};
 use fieldwork_protocol::sync::RejectCode;
 
 fn refused(code: RejectCode, message: &str) -> Refused {
@@ -57,7 +57,7 @@ pub(crate) fn server_creation(
                 "the change builds on changes the server does not have",
             ));
         }
-        let mut doc = TicketDocument::empty(doc_actor);
+        let mut doc = TicketDocument::empty(Part::Public, doc_actor);
         const NOT_A_TICKET: &str = "the change does not make a ticket";
         doc.apply_changes(vec![change.clone()])
             .map_err(|e| unusable(&e, NOT_A_TICKET))?;
@@ -75,9 +75,13 @@ pub(crate) fn server_creation(
     })
 }
 
-/// A server-authored change to `doc`: applied if it builds on what is stored and the ticket stays
-/// within its limits; returns the new view. On refusal `doc` is unchanged.
-pub(crate) fn server_edit(doc: &mut TicketDocument, change: &Change) -> Result<Ticket, Refused> {
+/// A server-authored change to `doc` (either document of a ticket): applied if it builds on what
+/// is stored and the document stays within its limits; returns the new view of a public
+/// document (`None` for a staff one). On refusal `doc` is unchanged.
+pub(crate) fn server_edit(
+    doc: &mut TicketDocument,
+    change: &Change,
+) -> Result<Option<Ticket>, Refused> {
     guarded(|| {
         if change.deps().is_empty() {
             return Err(refused(
@@ -109,7 +113,13 @@ pub(crate) fn server_edit(doc: &mut TicketDocument, change: &Change) -> Result<T
             .map_err(|e| unusable(&e, UNREADABLE))?;
         next.check_limits(true)
             .map_err(|e| unusable(&e, UNREADABLE))?;
-        let view = next.view().map_err(|e| unusable(&e, UNREADABLE))?;
+        let view = match next.part() {
+            Part::Public => Some(next.view().map_err(|e| unusable(&e, UNREADABLE))?),
+            Part::Staff => {
+                next.staff_view().map_err(|e| unusable(&e, UNREADABLE))?;
+                None
+            }
+        };
         storable(&mut next)?;
         *doc = next;
         Ok(view)

@@ -53,6 +53,10 @@ pub(crate) fn store(
             status: view.status.as_str().to_owned(),
             people: people_of(&view),
             snapshot: working.doc.save(),
+            staff_snapshot: match (&mut working.staff, working.staff_touched) {
+                (Some(staff), true) => Some(staff.save()),
+                _ => None,
+            },
         });
         blob_refs.extend(attachment_blobs(id, &view));
         views.insert(id.clone(), Arc::new(view));
@@ -94,6 +98,7 @@ pub(crate) fn store(
                 CachedDoc {
                     seq,
                     doc: working.doc,
+                    staff: working.staff,
                     view,
                 },
             );

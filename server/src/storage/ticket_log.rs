@@ -8,7 +8,7 @@
 //! other commit of that tenant becomes visible in between, so a reader that has seen seq `n`
 //! never later finds a new change with a seq at or below `n`.
 
-use fieldwork_core::ticket::ActorId;
+use fieldwork_core::ticket::{ActorId, Part};
 
 use super::{BlobRef, Result, StorageError};
 
@@ -58,6 +58,8 @@ pub struct PullScope<'a> {
 pub struct StoredChange {
     pub seq: u64,
     pub ticket_id: String,
+    /// The document of the ticket it belongs to.
+    pub part: Part,
     /// Lowercase hex.
     pub actor_id: String,
     pub bytes: Vec<u8>,
@@ -82,6 +84,8 @@ pub struct HoldingUpdate {
 #[derive(Debug, Clone)]
 pub struct NewChange {
     pub ticket_id: String,
+    /// The document of the ticket it belongs to.
+    pub part: Part,
     pub hash: String,
     pub actor_id: String,
     pub bytes: Vec<u8>,
@@ -103,7 +107,10 @@ pub struct TicketWrite {
     /// they differ from the stored ones, the store sets [`TicketHead::people_seq`] to the
     /// ticket's new `last_seq`, in the same commit.
     pub people: Vec<String>,
+    /// The compacted public document.
     pub snapshot: Vec<u8>,
+    /// The compacted staff document when the commit changed it; `None` keeps the stored one.
+    pub staff_snapshot: Option<Vec<u8>>,
 }
 
 /// Everything one commit stores, in one transaction.
@@ -132,8 +139,11 @@ pub trait StoreRead {
     /// The ticket of an already stored change of the tenant, by hash (hex).
     fn change_ticket(&self, tenant_id: &str, hash: &str) -> Result<Option<String>>;
     fn ticket_head(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<TicketHead>>;
-    /// The compacted document at [`TicketHead::last_seq`].
+    /// The compacted public document at [`TicketHead::last_seq`].
     fn ticket_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>>;
+    /// The compacted staff document at [`TicketHead::last_seq`]; `None` for a ticket with no
+    /// staff data (or none stored).
+    fn ticket_staff_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>>;
     /// The next ticket number of a tenant ([`super::Missing::Tenant`] for an unknown one).
     fn next_number(&self, tenant_id: &str) -> Result<u64>;
     /// At most `limit` changes of a tenant with `seq > after`, in seq order; with a `scope`, only

@@ -37,6 +37,7 @@ pub(crate) async fn sync(
             .into_iter()
             .map(|pushed| ProposedChange {
                 ticket_id: pushed.ticket_id,
+                part: pushed.part,
                 bytes: pushed.change.into_vec(),
             })
             .collect();

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use fieldwork_core::Actor;
 use fieldwork_core::rules::sees;
+use fieldwork_core::ticket::Part;
 use fieldwork_protocol::sync::{ByteBuf, MAX_PEOPLE_PER_RESPONSE, PersonName, PullItem};
 
 use crate::error::Error;
@@ -76,6 +77,9 @@ struct Walk<'a> {
     created: &'a [String],
     reader: &'a dyn StoreRead,
     actor: Actor,
+    /// Whether the user reads staff data (`Role::reads_staff_data`): only then do the ticket's
+    /// staff changes and staff document go out.
+    reads_staff: bool,
     device: &'a DeviceRecord,
     cursor: u64,
     budget: usize,
@@ -231,9 +235,17 @@ impl Walk<'_> {
             .reader
             .ticket_snapshot(&self.actor.tenant, id)?
             .ok_or_else(|| StorageError::Corrupt("a ticket without its document".into()))?;
+        let staff = if self.reads_staff {
+            self.reader
+                .ticket_staff_snapshot(&self.actor.tenant, id)?
+                .map(ByteBuf::from)
+        } else {
+            None
+        };
         let item = PullItem::Snapshot {
             ticket_id: id.to_owned(),
             doc: ByteBuf::from(doc),
+            staff,
         };
         let added = self.add(item, forced);
         if added {
@@ -276,15 +288,20 @@ impl Walk<'_> {
         };
         match (state.visible, state.held) {
             (true, Some(covered)) => {
-                if change.seq <= covered {
+                if change.seq <= covered || (change.part == Part::Staff && !self.reads_staff) {
                     return Ok(true);
                 }
                 if change.actor_id == self.device.actor_id {
                     return Ok(self.add_names(id));
                 }
                 let bytes = ByteBuf::from(change.bytes);
-                if let Some(PullItem::Changes { ticket_id, changes }) = self.items.last_mut()
+                if let Some(PullItem::Changes {
+                    ticket_id,
+                    part,
+                    changes,
+                }) = self.items.last_mut()
                     && ticket_id == id
+                    && *part == change.part
                 {
                     let size = bytes.len() + 3;
                     if self.used + size > self.budget {
@@ -296,6 +313,7 @@ impl Walk<'_> {
                 }
                 let item = PullItem::Changes {
                     ticket_id: id.to_owned(),
+                    part: change.part,
                     changes: vec![bytes],
                 };
                 Ok(self.add(item, false))
@@ -367,6 +385,7 @@ pub(crate) fn pull(
             created: &request.created,
             reader,
             actor: user.actor(),
+            reads_staff: user.role.reads_staff_data(),
             device,
             cursor,
             budget: request.budget,

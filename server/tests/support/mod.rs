@@ -12,7 +12,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use fieldwork_core::clock::{Clock, ManualClock, SystemClock};
-use fieldwork_core::ticket::{ActorId, Change, Edit, NewTicket, Ticket, TicketDocument};
+use fieldwork_core::ticket::{
+    ActorId, Change, ChangeHash, Edit, NewTicket, Part, Ticket, TicketDocument,
+};
 use fieldwork_core::{Actor, Role};
 use fieldwork_protocol::sync::{
     self as protocol, ByteBuf, DeviceRegistration, DeviceSession, ErrorBody, LoginRequest,
@@ -218,6 +220,10 @@ pub struct Device {
     pub actor: Actor,
     pub cursor: u64,
     pub docs: HashMap<String, TicketDocument>,
+    /// The staff documents this phone holds (staff roles only).
+    pub staff: HashMap<String, TicketDocument>,
+    /// The document each change this phone made belongs to (public unless listed).
+    parts: HashMap<ChangeHash, Part>,
     clock: i64,
 }
 
@@ -237,6 +243,8 @@ impl Device {
             },
             cursor: 0,
             docs: HashMap::new(),
+            staff: HashMap::new(),
+            parts: HashMap::new(),
             clock: 1_795_400_000_000,
         }
     }
@@ -267,15 +275,35 @@ impl Device {
     pub fn edit(&mut self, id: &str, edit: Edit) -> Change {
         let at = self.tick();
         let actor = self.actor.clone();
-        let doc = self.docs.get_mut(id).expect("the device holds the ticket");
-        let view = doc.view().expect("view");
-        doc.apply(&view, &edit, &actor, at)
+        let view = self.view(id);
+        let part = edit.part(&view);
+        let doc = match part {
+            Part::Public => self.docs.get_mut(id).expect("the device holds the ticket"),
+            Part::Staff => {
+                let seen = self.docs.get_mut(id).expect("held").heads();
+                let staff = self
+                    .staff
+                    .entry(id.to_owned())
+                    .or_insert_with(|| TicketDocument::staff(self.actor_id.clone()));
+                staff.seen_public(seen);
+                staff
+            }
+        };
+        let change = doc
+            .apply(&view, &edit, &actor, at)
             .expect("edit applies")
-            .expect("edit changes something")
+            .expect("edit changes something");
+        self.parts.insert(change.hash(), part);
+        change
     }
 
+    /// The ticket as this phone reads it: with the staff document merged in when it holds one.
     pub fn view(&self, id: &str) -> Ticket {
-        self.docs.get(id).expect("held").view().expect("view")
+        let public = self.docs.get(id).expect("held").view().expect("view");
+        match self.staff.get(id) {
+            Some(staff) => public.with_staff(staff.staff_view().expect("staff view")),
+            None => public,
+        }
     }
 
     /// One sync round trip: pushes `changes`, applies what comes back, moves the cursor.
@@ -325,6 +353,7 @@ impl Device {
                 .iter()
                 .map(|(id, change)| PushChange {
                     ticket_id: (*id).to_owned(),
+                    part: self.parts.get(&change.hash()).copied().unwrap_or_default(),
                     change: ByteBuf::from(change.raw_bytes().to_vec()),
                 })
                 .collect(),
@@ -337,24 +366,45 @@ impl Device {
     pub fn apply(&mut self, response: &SyncResponse) {
         for item in &response.items {
             match item {
-                PullItem::Changes { ticket_id, changes } => {
+                PullItem::Changes {
+                    ticket_id,
+                    part,
+                    changes,
+                } => {
                     let changes = changes
                         .iter()
                         .map(|c| Change::from_bytes(c.to_vec()).expect("a change"))
                         .collect();
-                    self.docs
-                        .get_mut(ticket_id)
-                        .expect("changes only for held tickets")
-                        .apply_changes(changes)
-                        .expect("applies");
+                    let doc = match part {
+                        Part::Public => self
+                            .docs
+                            .get_mut(ticket_id)
+                            .expect("changes only for held tickets"),
+                        Part::Staff => self
+                            .staff
+                            .entry(ticket_id.clone())
+                            .or_insert_with(|| TicketDocument::staff(self.actor_id.clone())),
+                    };
+                    doc.apply_changes(changes).expect("applies");
                 }
-                PullItem::Snapshot { ticket_id, doc } => {
+                PullItem::Snapshot {
+                    ticket_id,
+                    doc,
+                    staff,
+                } => {
                     let mut doc = TicketDocument::load(doc).expect("a document");
                     doc.set_actor(self.actor_id.clone());
                     self.docs.insert(ticket_id.clone(), doc);
+                    if let Some(staff) = staff {
+                        let mut staff =
+                            TicketDocument::load_part(Part::Staff, staff).expect("a document");
+                        staff.set_actor(self.actor_id.clone());
+                        self.staff.insert(ticket_id.clone(), staff);
+                    }
                 }
                 PullItem::Evict { ticket_id } => {
                     self.docs.remove(ticket_id);
+                    self.staff.remove(ticket_id);
                 }
             }
         }

@@ -56,7 +56,7 @@ fn a_rider_setting_assignee_or_resolving_is_refused() {
         },
     );
     assert!(matches!(
-        check_change(&rider, &before, &after),
+        check_change(&rider, Part::Public, &before, &after),
         Err(Refusal::Forbidden { .. })
     ));
 
@@ -66,7 +66,67 @@ fn a_rider_setting_assignee_or_resolving_is_refused() {
     raw.commit();
     let before = help_request(&rider).view().expect("view");
     let after = doc.view().expect("view");
-    assert!(check_change(&rider, &before, &after).is_err());
+    assert!(check_change(&rider, Part::Public, &before, &after).is_err());
+}
+
+/// Like [`forged`], for an edit of the ticket's staff document: (before, after) as staff read
+/// the ticket.
+fn forged_staff(
+    doc: &TicketDocument,
+    staff: &mut TicketDocument,
+    by: &Actor,
+    edit: Edit,
+) -> (Ticket, Ticket) {
+    let public = doc.view().expect("view");
+    let before = public.clone().with_staff(staff.staff_view().expect("view"));
+    staff.apply(&before, &edit, by, 2).expect("applies");
+    (before, public.with_staff(staff.staff_view().expect("view")))
+}
+
+#[test]
+fn staff_data_is_written_by_staff_and_only_to_the_staff_document() {
+    let rider = actor("r1", Role::Rider);
+    let ops = actor("d1", Role::Dispatcher);
+    let doc = help_request(&rider);
+    let mut staff = TicketDocument::staff(ActorId::random());
+    let note = Edit::AddNote {
+        text: "prior fraud flags".into(),
+        internal: true,
+    };
+    // A rider's change to the staff document is refused whatever it holds.
+    let (before, after) = forged_staff(&doc, &mut staff, &rider, note.clone());
+    assert!(matches!(
+        check_change(&rider, Part::Staff, &before, &after),
+        Err(Refusal::Forbidden { .. })
+    ));
+    // Staff data filed as the public document is refused for staff too.
+    let mut staff = TicketDocument::staff(ActorId::random());
+    let (before, after) = forged_staff(&doc, &mut staff, &ops, note);
+    assert_eq!(check_change(&ops, Part::Staff, &before, &after), Ok(()));
+    assert!(matches!(
+        check_change(&ops, Part::Public, &before, &after),
+        Err(Refusal::WrongPart {
+            part: Part::Staff,
+            ..
+        })
+    ));
+    // And a public edit filed as the staff document.
+    let mut public = help_request(&rider);
+    let (before, after) = forged(
+        &mut public,
+        &ops,
+        Edit::AddNote {
+            text: "still waiting".into(),
+            internal: false,
+        },
+    );
+    assert!(matches!(
+        check_change(&ops, Part::Staff, &before, &after),
+        Err(Refusal::WrongPart {
+            part: Part::Public,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -80,6 +140,7 @@ fn honest_edits_pass_exactly_as_the_device_checked_them() {
         1,
     )
     .expect("creates");
+    let mut staff = TicketDocument::staff(ActorId::random());
     for edit in [
         Edit::Assign {
             assignee: Some("tech1".into()),
@@ -97,8 +158,12 @@ fn honest_edits_pass_exactly_as_the_device_checked_them() {
         },
         Edit::AddTag { tag: "vip".into() },
     ] {
-        let (before, after) = forged(&mut doc, &dispatcher, edit);
-        assert_eq!(check_change(&dispatcher, &before, &after), Ok(()));
+        let part = edit.part(&doc.view().expect("view"));
+        let (before, after) = match part {
+            Part::Public => forged(&mut doc, &dispatcher, edit),
+            Part::Staff => forged_staff(&doc, &mut staff, &dispatcher, edit),
+        };
+        assert_eq!(check_change(&dispatcher, part, &before, &after), Ok(()));
     }
     let tech = actor("tech1", Role::Technician);
     for edit in [
@@ -115,7 +180,7 @@ fn honest_edits_pass_exactly_as_the_device_checked_them() {
         },
     ] {
         let (before, after) = forged(&mut doc, &tech, edit);
-        assert_eq!(check_change(&tech, &before, &after), Ok(()));
+        assert_eq!(check_change(&tech, Part::Public, &before, &after), Ok(()));
     }
 }
 
@@ -148,7 +213,10 @@ fn a_note_is_judged_against_the_ticket_its_author_saw() {
             internal: false,
         },
     );
-    assert_eq!(check_change(&tech, &seen_by_tech, &with_note), Ok(()));
+    assert_eq!(
+        check_change(&tech, Part::Public, &seen_by_tech, &with_note),
+        Ok(())
+    );
     // Meanwhile the dispatcher reassigned: against *that* view the same note is refused.
     forged(
         &mut doc,
@@ -167,7 +235,7 @@ fn a_note_is_judged_against_the_ticket_its_author_saw() {
             internal: false,
         },
     );
-    assert!(check_change(&tech, &reassigned, &late_note).is_err());
+    assert!(check_change(&tech, Part::Public, &reassigned, &late_note).is_err());
 }
 
 #[test]
@@ -192,7 +260,7 @@ fn forged_authors_history_rewrites_and_server_fields_are_refused() {
         },
     );
     assert!(matches!(
-        check_change(&agent, &before, &after),
+        check_change(&agent, Part::Public, &before, &after),
         Err(Refusal::Forbidden { .. })
     ));
 
@@ -201,7 +269,7 @@ fn forged_authors_history_rewrites_and_server_fields_are_refused() {
     raw.put(ROOT, "number", "FW-999999").expect("put");
     raw.commit();
     assert!(
-        check_change(&agent, &before, &doc.view().expect("view")).is_err(),
+        check_change(&agent, Part::Public, &before, &doc.view().expect("view")).is_err(),
         "numbers are the server's"
     );
 
@@ -211,7 +279,7 @@ fn forged_authors_history_rewrites_and_server_fields_are_refused() {
     raw.delete(&events, 0_usize).expect("delete");
     raw.commit();
     assert!(
-        check_change(&agent, &before, &doc.view().expect("view")).is_err(),
+        check_change(&agent, Part::Public, &before, &doc.view().expect("view")).is_err(),
         "history only grows"
     );
 }
@@ -245,7 +313,7 @@ fn reporters_and_the_assignee_attach_photos_and_nobody_rewrites_them() {
             attachment: photo('a'),
         },
     );
-    assert_eq!(check_change(&rider, &before, &after), Ok(()));
+    assert_eq!(check_change(&rider, Part::Public, &before, &after), Ok(()));
     assert_eq!(after.attachments.len(), 1);
     assert_eq!(after.attachments[0].lat, Some(31.2));
 
@@ -258,7 +326,7 @@ fn reporters_and_the_assignee_attach_photos_and_nobody_rewrites_them() {
             attachment: photo('b'),
         },
     );
-    assert!(check_change(&other, &before, &after).is_err());
+    assert!(check_change(&other, Part::Public, &before, &after).is_err());
 
     // A filed attachment is not rewritten, not even by the back office.
     let agent = actor("a1", Role::Agent);
@@ -272,7 +340,7 @@ fn reporters_and_the_assignee_attach_photos_and_nobody_rewrites_them() {
         .1;
     raw.put(&filed, "width", 1_i64).expect("put");
     raw.commit();
-    assert!(check_change(&agent, &before, &doc.view().expect("view")).is_err());
+    assert!(check_change(&agent, Part::Public, &before, &doc.view().expect("view")).is_err());
 
     // Nor attached in someone else's name.
     let mut doc = help_request(&rider);
@@ -283,7 +351,7 @@ fn reporters_and_the_assignee_attach_photos_and_nobody_rewrites_them() {
             attachment: photo('c'),
         },
     );
-    assert!(check_change(&agent, &before, &after).is_err());
+    assert!(check_change(&agent, Part::Public, &before, &after).is_err());
 }
 
 #[test]
@@ -346,13 +414,13 @@ fn only_the_assigned_technician_records_an_arrival() {
         },
     );
     let (before, after) = forged(&mut doc, &tech, Edit::RecordArrival { distance_m: 12 });
-    assert_eq!(check_change(&tech, &before, &after), Ok(()));
+    assert_eq!(check_change(&tech, Part::Public, &before, &after), Ok(()));
     assert!(
         after.events.iter().any(|e| e.kind == ARRIVED_ON_SITE
             && e.data.get("distance_m").map(String::as_str) == Some("12"))
     );
     let (before, after) = forged(&mut doc, &rider, Edit::RecordArrival { distance_m: 3 });
-    assert!(check_change(&rider, &before, &after).is_err());
+    assert!(check_change(&rider, Part::Public, &before, &after).is_err());
 }
 
 #[test]

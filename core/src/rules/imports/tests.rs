@@ -107,7 +107,7 @@ fn the_forged_dispatcher_note_and_resolve_is_refused_on_the_riders_device() {
     assert_eq!(after.status, Status::Resolved);
     // A raw status write is refused for its missing history entry, before the workflow is asked.
     assert!(matches!(
-        judge.judge(&forger.hex(), Some(&before), &after),
+        judge.judge(&forger.hex(), Part::Public, Some(&before), &after),
         Err(ImportRefusal::Rules(Refusal::Invalid {
             field: "status",
             ..
@@ -127,7 +127,11 @@ fn the_forged_dispatcher_note_and_resolve_is_refused_on_the_riders_device() {
             &[("from", "new"), ("to", "resolved")],
         );
     });
-    assert!(judge.judge(&forger.hex(), Some(&before), &after).is_err());
+    assert!(
+        judge
+            .judge(&forger.hex(), Part::Public, Some(&before), &after)
+            .is_err()
+    );
 
     // A note in the rider's own name but with the dispatcher's role.
     let mut doc = help_request(&rider);
@@ -135,7 +139,7 @@ fn the_forged_dispatcher_note_and_resolve_is_refused_on_the_riders_device() {
         put_note(raw, "rider7", "dispatcher", "approved");
     });
     assert_eq!(
-        judge.judge(&forger.hex(), Some(&before), &after),
+        judge.judge(&forger.hex(), Part::Public, Some(&before), &after),
         Err(ImportRefusal::NotMyRole)
     );
 
@@ -152,7 +156,7 @@ fn the_forged_dispatcher_note_and_resolve_is_refused_on_the_riders_device() {
         );
     });
     assert_eq!(
-        judge.judge(&forger.hex(), Some(&before), &after),
+        judge.judge(&forger.hex(), Part::Public, Some(&before), &after),
         Err(ImportRefusal::InconsistentAuthors)
     );
 
@@ -168,7 +172,7 @@ fn the_forged_dispatcher_note_and_resolve_is_refused_on_the_riders_device() {
         );
     });
     assert_eq!(
-        judge.judge(&forger.hex(), Some(&before), &after),
+        judge.judge(&forger.hex(), Part::Public, Some(&before), &after),
         Err(ImportRefusal::Anonymous)
     );
 
@@ -180,7 +184,7 @@ fn the_forged_dispatcher_note_and_resolve_is_refused_on_the_riders_device() {
     });
     // The server's own rule (`check_change`) refuses it first, for the same reason.
     assert!(matches!(
-        judge.judge(&forger.hex(), Some(&before), &after),
+        judge.judge(&forger.hex(), Part::Public, Some(&before), &after),
         Err(ImportRefusal::Rules(Refusal::Invalid {
             field: "status",
             ..
@@ -204,7 +208,11 @@ fn honest_work_of_a_dispatcher_and_a_technician_passes_on_another_device() {
     // The agent's device judges everything, in order, as an import would.
     let mut judge = ImportJudge::new(&agent.who, &agent.hex());
     let created = doc.view().expect("view");
-    assert!(judge.judge(&dispatcher.hex(), None, &created).is_ok());
+    assert!(
+        judge
+            .judge(&dispatcher.hex(), Part::Public, None, &created)
+            .is_ok()
+    );
     let steps: Vec<(&Author, Edit)> = vec![
         (
             &dispatcher,
@@ -228,7 +236,7 @@ fn honest_work_of_a_dispatcher_and_a_technician_passes_on_another_device() {
             &tech,
             Edit::AddNote {
                 text: "relay burnt".into(),
-                internal: true,
+                internal: false,
             },
         ),
         (
@@ -255,7 +263,9 @@ fn honest_work_of_a_dispatcher_and_a_technician_passes_on_another_device() {
     for (who, edit) in steps {
         let (before, after) = who.edits(&mut doc, edit);
         assert!(
-            judge.judge(&who.hex(), Some(&before), &after).is_ok(),
+            judge
+                .judge(&who.hex(), Part::Public, Some(&before), &after)
+                .is_ok(),
             "{} refused",
             who.who.user_id
         );
@@ -275,7 +285,11 @@ fn one_device_writes_for_one_user_and_one_user_keeps_one_role() {
             internal: false,
         },
     );
-    assert!(judge.judge(&device.hex(), Some(&before), &after).is_ok());
+    assert!(
+        judge
+            .judge(&device.hex(), Part::Public, Some(&before), &after)
+            .is_ok()
+    );
     // The same device now writes as someone else.
     let other = Author {
         who: actor("disp2", Role::Dispatcher),
@@ -289,7 +303,7 @@ fn one_device_writes_for_one_user_and_one_user_keeps_one_role() {
         },
     );
     assert_eq!(
-        judge.judge(&other.hex(), Some(&before), &after),
+        judge.judge(&other.hex(), Part::Public, Some(&before), &after),
         Err(ImportRefusal::OneDeviceManyUsers)
     );
     // Another device gives disp1 another role.
@@ -302,7 +316,7 @@ fn one_device_writes_for_one_user_and_one_user_keeps_one_role() {
         },
     );
     assert_eq!(
-        judge.judge(&promoted.hex(), Some(&before), &after),
+        judge.judge(&promoted.hex(), Part::Public, Some(&before), &after),
         Err(ImportRefusal::InconsistentRole)
     );
     // A change by this device's own actor in someone else's name.
@@ -318,7 +332,7 @@ fn one_device_writes_for_one_user_and_one_user_keeps_one_role() {
         },
     );
     assert_eq!(
-        judge.judge(&rider.hex(), Some(&before), &after),
+        judge.judge(&rider.hex(), Part::Public, Some(&before), &after),
         Err(ImportRefusal::OneDeviceManyUsers)
     );
 }
@@ -349,7 +363,11 @@ fn a_change_naming_nobody_is_judged_as_its_devices_user_if_the_bundle_says_who()
             internal: false,
         },
     );
-    assert!(judge.judge(&tech.hex(), Some(&before), &after).is_ok());
+    assert!(
+        judge
+            .judge(&tech.hex(), Part::Public, Some(&before), &after)
+            .is_ok()
+    );
     // A title change names nobody; its device wrote for a technician, who may not retitle.
     let (before, after) = tech.edits(
         &mut doc,
@@ -358,7 +376,7 @@ fn a_change_naming_nobody_is_judged_as_its_devices_user_if_the_bundle_says_who()
         },
     );
     assert!(matches!(
-        judge.judge(&tech.hex(), Some(&before), &after),
+        judge.judge(&tech.hex(), Part::Public, Some(&before), &after),
         Err(ImportRefusal::Rules(Refusal::Forbidden { .. }))
     ));
     // From a device the bundle says nothing about, it is what the back office could do.
@@ -369,7 +387,11 @@ fn a_change_naming_nobody_is_judged_as_its_devices_user_if_the_bundle_says_who()
             title: "renamed again".into(),
         },
     );
-    assert!(judge.judge(&unknown.hex(), Some(&before), &after).is_ok());
+    assert!(
+        judge
+            .judge(&unknown.hex(), Part::Public, Some(&before), &after)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -384,7 +406,7 @@ fn only_the_server_numbers_a_ticket_and_only_once() {
     let after = doc.view().expect("view");
     assert!(
         judge
-            .judge(&server.to_hex_string(), Some(&before), &after)
+            .judge(&server.to_hex_string(), Part::Public, Some(&before), &after)
             .is_ok()
     );
 
@@ -395,6 +417,7 @@ fn only_the_server_numbers_a_ticket_and_only_once() {
     assert_eq!(
         judge.judge(
             &server.to_hex_string(),
+            Part::Public,
             Some(&again),
             &doc.view().expect("view")
         ),
@@ -406,14 +429,18 @@ fn only_the_server_numbers_a_ticket_and_only_once() {
         raw.put(ROOT, "number", "FW-000007").expect("put");
         raw.put(ROOT, "title", "Urgent refund").expect("put");
     });
-    assert!(judge.judge(&forger.hex(), Some(&before), &after).is_err());
+    assert!(
+        judge
+            .judge(&forger.hex(), Part::Public, Some(&before), &after)
+            .is_err()
+    );
     // Nor does the rider's own device number anything.
     let mut doc = help_request(&rider);
     let (before, after) = rider.forges(&mut doc, |raw| {
         raw.put(ROOT, "number", "FW-000008").expect("put");
     });
     assert_eq!(
-        judge.judge(&rider.hex(), Some(&before), &after),
+        judge.judge(&rider.hex(), Part::Public, Some(&before), &after),
         Err(ImportRefusal::ServerField)
     );
 }
@@ -425,7 +452,7 @@ fn a_creation_names_its_reporter_and_nobody_else() {
     let doc = help_request(&rider);
     assert!(
         judge
-            .judge(&rider.hex(), None, &doc.view().expect("view"))
+            .judge(&rider.hex(), Part::Public, None, &doc.view().expect("view"))
             .is_ok()
     );
 
@@ -439,14 +466,14 @@ fn a_creation_names_its_reporter_and_nobody_else() {
     let mut forged = doc.view().expect("view");
     forged.events[0].by = "disp1".into();
     assert_eq!(
-        judge.judge(&forger.hex(), None, &forged),
+        judge.judge(&forger.hex(), Part::Public, None, &forged),
         Err(ImportRefusal::InconsistentAuthors)
     );
     // A kind the reporter's role may not create.
     forged.events[0].by = "rider8".into();
     forged.kind = TicketKind::Repair;
     assert!(matches!(
-        judge.judge(&forger.hex(), None, &forged),
+        judge.judge(&forger.hex(), Part::Public, None, &forged),
         Err(ImportRefusal::Rules(Refusal::CreateForbidden { .. }))
     ));
 }

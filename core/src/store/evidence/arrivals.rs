@@ -45,10 +45,9 @@ impl TicketStore {
                 .collect::<std::result::Result<_, _>>()?;
             let mut arrivals = Vec::new();
             for id in candidates {
-                let Some(doc) = persist::load_doc(tx, &id)? else {
+                let Some(view) = persist::load_view(tx, &id)? else {
                     continue;
                 };
-                let view = doc.view()?;
                 let Some(site) = &view.site else { continue };
                 let Some(distance) = arrival_distance(&fix, site.lat, site.lon, site.accuracy_m)
                 else {

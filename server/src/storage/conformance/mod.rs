@@ -27,7 +27,7 @@ pub mod ticket_log;
 use std::any::Any;
 use std::sync::Arc;
 
-use fieldwork_core::model::Role;
+use fieldwork_core::model::{Part, Role};
 
 use super::{
     DeviceRecord, NewChange, ServerStore, TenantRecord, TicketCommit, TicketWrite, TokenKind,
@@ -71,6 +71,7 @@ macro_rules! storage_conformance_tests {
             ticket_log::a_commit_to_an_unknown_tenant_is_refused,
             ticket_log::the_ticket_counter_moves_only_as_committed,
             ticket_log::a_ticket_write_replaces_its_index_row_and_document,
+            ticket_log::staff_documents_and_staff_changes_are_kept_apart,
             ticket_log::a_tickets_people_are_kept_and_their_seq_moves_only_when_they_change,
             ticket_log::a_scoped_walk_reads_only_tickets_that_may_concern_the_user,
             ticket_log::holdings_are_kept_per_device_and_replaced,
@@ -168,6 +169,7 @@ pub fn device(store: &dyn ServerStore, user: &UserRecord, id: &str, actor: &str)
 pub fn change(ticket_id: &str, hash: &str) -> NewChange {
     NewChange {
         ticket_id: ticket_id.to_owned(),
+        part: Part::Public,
         hash: hash.to_owned(),
         actor_id: "aa".to_owned(),
         bytes: hash.as_bytes().to_vec(),
@@ -186,6 +188,7 @@ pub fn ticket(id: &str, reporter: &str, expected_last_seq: Option<u64>) -> Ticke
         status: "new".to_owned(),
         people: vec![reporter.to_owned()],
         snapshot: format!("doc of {id} after {expected_last_seq:?}").into_bytes(),
+        staff_snapshot: None,
     }
 }
 

@@ -1,11 +1,11 @@
 //! [`TicketLog`] and [`StoreRead`]: commits, seqs, cursors, the counter, holdings, snapshots.
 
-use fieldwork_core::model::Role;
+use fieldwork_core::model::{Part, Role};
 
 use super::{TestStore, change, commit, create_ticket, device, tenant, ticket, user};
 use crate::storage::{
-    Conflict, Holding, HoldingUpdate, Missing, PullScope, ReadWith, StorageError, StoredChange,
-    TicketLog,
+    Conflict, Holding, HoldingUpdate, Missing, PullScope, ReadWith, StorageError, StoreRead,
+    StoredChange, TicketLog,
 };
 
 fn seqs_after(log: &dyn TicketLog, tenant: &str, after: u64, limit: usize) -> Vec<u64> {
@@ -65,6 +65,7 @@ pub fn a_commit_numbers_its_changes_with_the_tenants_next_seqs(t: &TestStore) {
             StoredChange {
                 seq: 1,
                 ticket_id: "t1".into(),
+                part: Part::Public,
                 actor_id: "aa".into(),
                 bytes: b"h1".to_vec(),
             }
@@ -277,6 +278,59 @@ pub fn a_ticket_write_replaces_its_index_row_and_document(t: &TestStore) {
     assert_eq!(head.team.as_deref(), Some("north"));
     assert_eq!(head.reporter_id, "u1");
     assert_eq!(doc.as_deref(), Some(b"assigned doc".as_slice()));
+}
+
+pub fn staff_documents_and_staff_changes_are_kept_apart(t: &TestStore) {
+    let s = t.store.as_ref();
+    let acme = tenant(s, "acme");
+    create_ticket(s, &acme, "t1", "u1", "h1");
+    let staff = |r: &dyn StoreRead| r.ticket_staff_snapshot(&acme.id, "t1");
+    assert_eq!(s.read_with(staff).unwrap(), None, "no staff data yet");
+    // A staff change, with the staff document it makes.
+    let mut write = ticket("t1", "u1", Some(1));
+    write.staff_snapshot = Some(b"staff doc 1".to_vec());
+    let mut internal = change("t1", "h2");
+    internal.part = Part::Staff;
+    s.commit(&commit(&acme, vec![write], vec![internal]))
+        .unwrap();
+    assert_eq!(
+        s.read_with(staff).unwrap().as_deref(),
+        Some(b"staff doc 1".as_slice())
+    );
+    // A public change leaves the staff document as it was.
+    s.commit(&commit(
+        &acme,
+        vec![ticket("t1", "u1", Some(2))],
+        vec![change("t1", "h3")],
+    ))
+    .unwrap();
+    assert_eq!(
+        s.read_with(staff).unwrap().as_deref(),
+        Some(b"staff doc 1".as_slice())
+    );
+    let parts: Vec<(u64, Part)> = s
+        .read_with(|r| r.changes_after(&acme.id, 0, 10, None))
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.seq, c.part))
+        .collect();
+    assert_eq!(
+        parts,
+        vec![(1, Part::Public), (2, Part::Staff), (3, Part::Public)]
+    );
+    // The scoped walk says which part each change is too.
+    let scope = PullScope {
+        user_id: "u1",
+        team: None,
+        device_id: "none",
+    };
+    let scoped: Vec<Part> = s
+        .read_with(|r| r.changes_after(&acme.id, 0, 10, Some(&scope)))
+        .unwrap()
+        .into_iter()
+        .map(|c| c.part)
+        .collect();
+    assert_eq!(scoped, vec![Part::Public, Part::Staff, Part::Public]);
 }
 
 pub fn a_tickets_people_are_kept_and_their_seq_moves_only_when_they_change(t: &TestStore) {

@@ -18,6 +18,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0004_tenant_scoped.sql"),
     include_str!("sql/0005_blob_quotas.sql"),
     include_str!("sql/0006_ticket_people.sql"),
+    include_str!("sql/0007_staff_documents.sql"),
 ];
 
 /// The schema version this build writes.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use fieldwork_core::ticket::ActorId;
+use fieldwork_core::ticket::{ActorId, Part};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{SqliteStore, blobs, is_constraint, seq_of, sql_seq};
@@ -68,6 +68,17 @@ impl StoreRead for SqliteRead<'_> {
             .optional()?)
     }
 
+    fn ticket_staff_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT staff_snapshot FROM docs WHERE tenant_id = ?1 AND ticket_id = ?2",
+            )?
+            .query_row([tenant_id, ticket_id], |r| r.get::<_, Option<Vec<u8>>>(0))
+            .optional()?
+            .flatten())
+    }
+
     fn next_number(&self, tenant_id: &str) -> Result<u64> {
         let next: Option<i64> = self
             .tx
@@ -91,13 +102,14 @@ impl StoreRead for SqliteRead<'_> {
                 ticket_id: r.get(1)?,
                 actor_id: r.get(2)?,
                 bytes: r.get(3)?,
+                part: part_of(&r.get::<_, String>(4)?)?,
             })
         };
         let rows = match scope {
             None => self
                 .tx
                 .prepare_cached(
-                    "SELECT seq, ticket_id, actor_id, bytes FROM changes
+                    "SELECT seq, ticket_id, actor_id, bytes, part FROM changes
                      WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                 )?
                 .query_map(params![tenant_id, sql_seq(after), limit], row)?
@@ -108,7 +120,7 @@ impl StoreRead for SqliteRead<'_> {
                     // Starts from this user's tickets and reads each one's changes by the
                     // (tenant_id, ticket_id, seq) index: the cost follows their tickets, not the tenant's
                     // traffic (checked with EXPLAIN QUERY PLAN).
-                    "SELECT c.seq, c.ticket_id, c.actor_id, c.bytes
+                    "SELECT c.seq, c.ticket_id, c.actor_id, c.bytes, c.part
                      FROM (SELECT id FROM tickets WHERE tenant_id = ?1 AND reporter_id = ?4
                            UNION SELECT id FROM tickets WHERE tenant_id = ?1 AND assignee = ?4
                            UNION SELECT id FROM tickets
@@ -209,8 +221,8 @@ impl TicketLog for SqliteStore {
             let mut seqs = Vec::with_capacity(commit.changes.len());
             let mut last: HashMap<&str, i64> = HashMap::new();
             let mut insert = tx.prepare_cached(
-                "INSERT INTO changes (tenant_id, seq, ticket_id, hash, actor_id, bytes, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO changes (tenant_id, seq, ticket_id, hash, actor_id, bytes, received_at, part)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             for change in &commit.changes {
                 seq += 1;
@@ -221,7 +233,8 @@ impl TicketLog for SqliteStore {
                     change.hash,
                     change.actor_id,
                     change.bytes,
-                    commit.received_at
+                    commit.received_at,
+                    change.part.as_str()
                 ]);
                 match inserted {
                     Err(e) if is_constraint(&e) => return Err(Conflict::Moved.into()),
@@ -304,9 +317,10 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                 other => other?,
             };
             tx.prepare_cached(
-                "INSERT INTO docs (tenant_id, ticket_id, snapshot) VALUES (?1, ?2, ?3)",
+                "INSERT INTO docs (tenant_id, ticket_id, snapshot, staff_snapshot)
+                 VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![tenant_id, t.id, t.snapshot])?;
+            .execute(params![tenant_id, t.id, t.snapshot, t.staff_snapshot])?;
         }
         Some(expected) => {
             let updated = tx
@@ -332,11 +346,21 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
             if updated != 1 {
                 return Err(Conflict::Moved.into());
             }
+            // A staff document is written only by commits that changed it.
             tx.prepare_cached(
-                "UPDATE docs SET snapshot = ?3 WHERE tenant_id = ?1 AND ticket_id = ?2",
+                "UPDATE docs SET snapshot = ?3, staff_snapshot = COALESCE(?4, staff_snapshot)
+                 WHERE tenant_id = ?1 AND ticket_id = ?2",
             )?
-            .execute(params![tenant_id, t.id, t.snapshot])?;
+            .execute(params![tenant_id, t.id, t.snapshot, t.staff_snapshot])?;
         }
     }
     Ok(())
+}
+
+/// The part a `changes` row names (the schema allows only the two).
+fn part_of(text: &str) -> rusqlite::Result<Part> {
+    text.parse()
+        .map_err(|e: fieldwork_core::model::UnknownValue| {
+            rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
+        })
 }
