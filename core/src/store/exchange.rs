@@ -7,7 +7,7 @@ use super::{Result, StoreError, TicketStore, persist, replay, unverified};
 use crate::bundle::{Bundle, BundleError, BundleTicket, ByteBuf, FORMAT};
 use crate::rules::Refusal;
 use crate::rules::imports::{ImportJudge, ImportRefusal};
-use crate::ticket::{Change, Part, TicketDocument, decode_change};
+use crate::ticket::{Change, Part, Ticket, TicketDocument, decode_change};
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,7 +166,7 @@ impl TicketStore {
                             refused: &mut refused,
                             report: &mut report,
                         };
-                        if staff_import.run(tx, id, staff, &public, &actor_id, at)? {
+                        if staff_import.run(tx, id, staff, &mut doc, &public, &actor_id, at)? {
                             let view =
                                 persist::load_view(tx, id)?.ok_or(StoreError::UnknownTicket)?;
                             persist::upsert_index(tx, &view, at)?;
@@ -179,9 +179,9 @@ impl TicketStore {
                 report.changes_applied += fresh.len();
                 let before = doc.heads();
                 let hashes: Vec<_> = fresh.iter().map(Change::hash).collect();
-                let mut replay = replay::Replay::new(&mut doc, None);
+                let mut replay = replay::Replay::new(&mut doc);
                 for change in fresh {
-                    if let Some(refusal) = replay.step(change, &mut judge)? {
+                    if let Some(refusal) = replay.step(change, &mut judge, None)? {
                         if refusal == ImportRefusal::Rules(Refusal::OtherTenant) {
                             return Err(StoreError::WrongTenant);
                         }
@@ -228,7 +228,7 @@ impl TicketStore {
                         refused: &mut refused,
                         report: &mut report,
                     };
-                    staff_import.run(tx, id, staff, &view, &actor_id, at)?;
+                    staff_import.run(tx, id, staff, &mut doc, &view, &actor_id, at)?;
                 }
                 // The row shows the ticket as this user reads it, with the staff data it holds.
                 let view = match persist::load_doc(tx, id, Part::Staff)? {
@@ -268,15 +268,19 @@ struct StaffImport<'a> {
 }
 
 impl StaffImport<'_> {
-    /// Imports the staff changes of ticket `id` (whose public view, imported already, is
-    /// `public`): judged as the server judges them, merged into the public view, and marked
-    /// unverified. Returns whether the staff document took anything new.
+    /// Imports the staff changes of ticket `id`, whose public document (imported already) is
+    /// `public` and reads `public_now`: judged as the server judges them — merged into the
+    /// public view at the heads each change names (`ticket::seen_public_heads`; now, when this
+    /// device lacks them) — and marked unverified. Returns whether the staff document took
+    /// anything new.
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &mut self,
         tx: &rusqlite::Transaction,
         id: &str,
         changes: Vec<Change>,
-        public: &crate::ticket::Ticket,
+        public: &mut TicketDocument,
+        public_now: &Ticket,
         actor_id: &crate::ticket::ActorId,
         at: i64,
     ) -> Result<bool> {
@@ -296,9 +300,25 @@ impl StaffImport<'_> {
         self.report.changes_applied += fresh.len();
         let hashes: Vec<_> = fresh.iter().map(Change::hash).collect();
         let refused_before = self.refused.count;
-        let mut replay = replay::Replay::new(&mut doc, Some(public));
+        // The public views the changes were made against, read once per version.
+        let mut seen: std::collections::HashMap<Vec<crate::ticket::ChangeHash>, Ticket> =
+            std::collections::HashMap::new();
+        let mut replay = replay::Replay::new(&mut doc);
         for change in fresh {
-            if let Some(refusal) = replay.step(change, self.judge)? {
+            let heads = crate::ticket::seen_public_heads(&change);
+            let known = !heads.is_empty() && heads.iter().all(|h| public.has_change(h));
+            let view = if known {
+                if !seen.contains_key(&heads) {
+                    let view = public.fork_at(&heads)?.view()?;
+                    seen.insert(heads.clone(), view);
+                }
+                seen.get(&heads)
+            } else {
+                None
+            };
+            if let Some(refusal) =
+                replay.step(change, self.judge, Some(view.unwrap_or(public_now)))?
+            {
                 self.refused.add(&refusal);
             }
         }

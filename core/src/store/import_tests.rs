@@ -400,3 +400,48 @@ fn a_change_that_leaves_the_ticket_unreadable_is_refused_without_echoing_it() {
     assert!(!message.contains("secret"), "{message}");
     assert_eq!(rider.store.ticket(&id).expect("view").status, Status::New);
 }
+
+#[test]
+fn staff_data_travels_only_in_a_staff_export_and_is_judged_as_its_author_saw_the_ticket() {
+    let (dispatcher, id) = dispatched();
+    let tech = device("tech1", Role::Technician);
+    tech.store
+        .import(&dispatcher.store.export(Some(&id), None).expect("export"))
+        .expect("imports");
+    // Offline: the dispatcher releases the ticket; the technician, still assigned as far as it
+    // knows, writes an internal note (what the convergence property found refused at first).
+    dispatcher
+        .store
+        .edit(&id, &[Edit::Assign { assignee: None }])
+        .expect("releases");
+    let internal = Edit::AddNote {
+        text: "gate code 4471".into(),
+        internal: true,
+    };
+    tech.store.edit(&id, &[internal]).expect("writes");
+
+    let plain = tech.store.export(Some(&id), None).expect("export");
+    assert!(plain.tickets[0].staff.is_empty(), "a plain export has none");
+    let with_staff = tech.store.export_with_staff(Some(&id), None).expect("export");
+    assert_eq!(with_staff.tickets[0].staff.len(), 2, "the genesis and the note");
+    dispatcher.store.import(&with_staff).expect("imports");
+    let on_desk = dispatcher.store.ticket(&id).expect("shown");
+    assert!(
+        on_desk
+            .notes
+            .iter()
+            .any(|n| n.internal && n.text == "gate code 4471")
+    );
+    assert_eq!(on_desk.assignee, None, "the release stands");
+
+    // A rider's device never keeps staff data, nor may a rider export any.
+    let rider = device("rider1", Role::Rider);
+    assert!(matches!(
+        rider.store.export_with_staff(None, None),
+        Err(StoreError::Refused(_))
+    ));
+    let mut foreign = with_staff.clone();
+    foreign.tickets[0].changes.clear();
+    let report = rider.store.import(&foreign).expect("the public part imports");
+    assert_eq!(report.staff_dropped, 2);
+}

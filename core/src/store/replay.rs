@@ -138,8 +138,6 @@ struct Branch {
 /// Applies changes to one ticket's document, judging each first.
 pub(super) struct Replay<'a> {
     doc: &'a mut TicketDocument,
-    /// For a staff document, the ticket's public view it is read merged into.
-    public: Option<&'a Ticket>,
     /// The view of `doc` at its current heads, when already read.
     view: Option<Ticket>,
     /// Recently used side branches, most recent last.
@@ -148,12 +146,9 @@ pub(super) struct Replay<'a> {
 }
 
 impl<'a> Replay<'a> {
-    /// A replay of changes to `doc`; a staff document is read merged into `public`, the
-    /// ticket's public view (`TicketDocument::read_with`).
-    pub(super) fn new(doc: &'a mut TicketDocument, public: Option<&'a Ticket>) -> Self {
+    pub(super) fn new(doc: &'a mut TicketDocument) -> Self {
         Replay {
             doc,
-            public,
             view: None,
             branches: Vec::new(),
             versions: 0,
@@ -161,12 +156,17 @@ impl<'a> Replay<'a> {
     }
 
     /// Applies `change` (whose dependencies are all in the document) and judges it. `Ok(Some)`
-    /// is a refused change; `Err` a document that cannot take it at all.
+    /// is a refused change; `Err` a document that cannot take it at all. A staff document's
+    /// change is read merged into `public`, the ticket's public view as its author saw it
+    /// (`TicketDocument::read_with`); that view may differ from one change to the next, so no
+    /// staff reading is kept between steps.
     pub(super) fn step(
         &mut self,
         change: Change,
         judge: &mut ImportJudge,
+        public: Option<&Ticket>,
     ) -> Result<Option<ImportRefusal>> {
+        let keep = public.is_none();
         let author = change.actor_id().to_hex_string();
         let mut deps = change.deps().to_vec();
         deps.sort_unstable();
@@ -188,31 +188,31 @@ impl<'a> Replay<'a> {
             return Ok(verdict);
         }
         if deps == self.doc.heads() {
-            let before = match self.view.take() {
+            let before = match self.view.take().filter(|_| keep) {
                 Some(view) => Ok(view),
-                None => self.doc.read_with(self.public),
+                None => self.doc.read_with(public),
             };
             self.doc.apply_changes(vec![change])?;
-            let (Ok(before), Ok(after)) = (before, self.doc.read_with(self.public)) else {
+            let (Ok(before), Ok(after)) = (before, self.doc.read_with(public)) else {
                 return Ok(Some(ImportRefusal::Unreadable));
             };
             let verdict = judge.judge(&author, part, Some(&before), &after).err();
-            self.view = Some(after);
+            self.view = Some(after).filter(|_| keep);
             return Ok(verdict);
         }
         let mut branch = self.branch_at(deps)?;
-        let before = match branch.view.take() {
+        let before = match branch.view.take().filter(|_| keep) {
             Some(view) => Ok(view),
-            None => branch.doc.read_with(self.public),
+            None => branch.doc.read_with(public),
         };
         let hash = change.hash();
         branch.doc.apply_changes(vec![change.clone()])?;
         self.doc.apply_changes(vec![change])?;
         self.view = None;
-        let verdict = match (before, branch.doc.read_with(self.public)) {
+        let verdict = match (before, branch.doc.read_with(public)) {
             (Ok(before), Ok(after)) => {
                 let verdict = judge.judge(&author, part, Some(&before), &after).err();
-                branch.view = Some(after);
+                branch.view = Some(after).filter(|_| keep);
                 verdict
             }
             _ => Some(ImportRefusal::Unreadable),
