@@ -311,3 +311,49 @@ async fn a_device_push_announces_the_tickets_it_stored_and_who_pushed() {
         }
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn commits_judged_at_once_on_one_ticket_are_all_stored_once_each_in_turn() {
+    // Judging happens before a commit takes its tenant's turn; a commit whose ticket moved
+    // meanwhile is judged again in its turn. Many people writing one ticket at once must all
+    // land, each once, whatever the interleaving.
+    let h = Harness::new();
+    h.tenant("acme");
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    let mut desk = h.login(&ops).await;
+    let (id, created) = desk.create(repair("fridge warm"));
+    desk.sync(&h, &[(&id, &created)]).await;
+    let ops = record(&h, "acme", "ops");
+    let commits = (0..8).map(|n| {
+        let actor = ActorId::random();
+        let note = person_edit(
+            &h,
+            &ops,
+            &actor,
+            &id,
+            Edit::AddNote {
+                text: format!("note {n}"),
+                internal: false,
+            },
+        );
+        let author = Author::Person {
+            user: ops.clone(),
+            actor,
+        };
+        let tickets = h.state.tickets();
+        let tenant = ops.tenant_id.clone();
+        let proposed = proposed(&id, &note);
+        tokio::spawn(async move { tickets.commit(author, &tenant, proposed).await })
+    });
+    let mut seqs = Vec::new();
+    for commit in commits.collect::<Vec<_>>() {
+        let done = commit.await.expect("joins").expect("commits");
+        assert_eq!(done.accepted.len(), 1, "{:?}", done.rejected);
+        seqs.push(done.max_seq.expect("stored"));
+    }
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 8, "each commit has its own seq");
+    let notes = stored_doc(&h, &ops.tenant_id, &id).view().expect("view").notes;
+    assert_eq!(notes.len(), 8, "every note is on the ticket, once");
+}

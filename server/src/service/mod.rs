@@ -5,9 +5,14 @@
 //! one transaction (`write`), and announced as a [`Notice`] (`notices`) that long-polls, and
 //! later the brain and webhooks, listen to.
 //!
-//! Commits to one tenant take turns in this process (ticket numbers and documents are read,
-//! judged and written as one unit); the store additionally serializes commits per tenant, which
-//! is what keeps seq order equal to commit order across processes (docs/adr/0009).
+//! A commit is judged against one read snapshot *before* it takes its tenant's turn — judging is
+//! most of a commit's work, and while it ran inside the turn every other push of the tenant
+//! waited behind it (docs/benchmarks.md, "Re-measured after #10"). The store then writes it only
+//! if no ticket it touches and not the ticket counter moved since that read
+//! ([`crate::storage::Conflict::Moved`]); if one did, the commit is judged again inside the turn,
+//! where nothing moves. Commits to one tenant are stored in turns in this process, and the store
+//! additionally serializes commits per tenant, which is what keeps seq order equal to commit order
+//! across processes (docs/adr/0009).
 
 mod judge;
 mod notices;
@@ -27,7 +32,9 @@ pub use notices::{NOTICE_BUFFER, Notice, Writer};
 use crate::cache::DocCache;
 use crate::error::Error;
 use crate::state::blocking;
-use crate::storage::{DeviceRecord, ReadWith, ServerStore, UserRecord};
+use crate::storage::{
+    Conflict, DeviceRecord, ReadWith, ServerStore, StorageError, UserRecord,
+};
 use judge::{Judge, Judging};
 use notices::Notices;
 
@@ -142,6 +149,42 @@ struct Inner {
     notices: Notices,
 }
 
+impl Inner {
+    /// Judges `changes` by `author` against one read snapshot of the store and the cache.
+    fn judge(
+        &self,
+        author: &Author,
+        tenant: &str,
+        changes: Vec<ProposedChange>,
+    ) -> Result<(judge::Judged, i64), Error> {
+        let now = self.clock.now_ms();
+        let server_actor = self.store.server_actor().clone();
+        let judging = author.judging(&server_actor);
+        let judged = self.store.read_with(|reader| {
+            Judge::new(&self.cache, reader, tenant, &judging, &server_actor, now).run(changes)
+        })?;
+        Ok((judged, now))
+    }
+
+    /// Stores a judgement; [`Conflict::Moved`] if a ticket it touches or the counter moved
+    /// since its read.
+    fn store_judged(
+        &self,
+        (judged, now): (judge::Judged, i64),
+        tenant: &str,
+        device_id: Option<&str>,
+    ) -> Result<Committed, Error> {
+        write::store(
+            judged,
+            self.store.as_ref(),
+            &self.cache,
+            tenant,
+            device_id,
+            now,
+        )
+    }
+}
+
 impl Tickets {
     pub(crate) fn new(
         store: Arc<dyn ServerStore>,
@@ -185,6 +228,13 @@ impl Tickets {
         if changes.is_empty() {
             return Ok(Committed::default());
         }
+        // Judged first, outside the turn (see the module's notes); the changes are kept for a
+        // second judgement should the first one's tickets move before it is stored.
+        let first = {
+            let inner = self.inner.clone();
+            let (author, tenant, changes) = (author.clone(), tenant.to_owned(), changes.clone());
+            blocking(move || inner.judge(&author, &tenant, changes)).await?
+        };
         // The turn moves into the blocking work and is held until the commit is stored and
         // announced: a caller that goes away meanwhile (a device dropping its connection) neither
         // lets the next commit of the tenant start early nor loses the notice.
@@ -193,24 +243,18 @@ impl Tickets {
         let tenant = tenant.to_owned();
         blocking(move || {
             let _turn = turn;
-            let now = inner.clock.now_ms();
-            let server_actor = inner.store.server_actor().clone();
-            let judging = author.judging(&server_actor);
             let device_id = match &author {
                 Author::Device { device, .. } => Some(device.id.as_str()),
                 _ => None,
             };
-            let judged = inner.store.read_with(|reader| {
-                Judge::new(&inner.cache, reader, &tenant, &judging, &server_actor, now).run(changes)
-            })?;
-            let committed = write::store(
-                judged,
-                inner.store.as_ref(),
-                &inner.cache,
-                &tenant,
-                device_id,
-                now,
-            )?;
+            let committed = match inner.store_judged(first, &tenant, device_id) {
+                Err(Error::Storage(StorageError::Conflict(Conflict::Moved))) => {
+                    tracing::debug!(tenant, "a ticket moved while the commit was judged; again");
+                    let again = inner.judge(&author, &tenant, changes)?;
+                    inner.store_judged(again, &tenant, device_id)?
+                }
+                other => other?,
+            };
             if let Some(max_seq) = committed.max_seq {
                 // Still holding the turn: a tenant's notices go out in seq order.
                 inner.notices.publish(Notice {
