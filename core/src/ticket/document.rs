@@ -518,6 +518,12 @@ impl TicketDocument {
         &self.doc
     }
 
+    /// The Automerge document itself, for this module's siblings that build documents whole
+    /// (`rewrite`).
+    pub(super) fn inner_mut(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
     /// Direct write access, for tests that play the part of a newer app version.
     #[doc(hidden)]
     pub fn raw_mut(&mut self) -> &mut AutoCommit {

@@ -198,6 +198,8 @@ const NOTE: &[(&str, Shape)] = &[
     ("internal", Scalar),
     ("at", Scalar),
     ("redacted", Scalar),
+    // Set by an erase (`ticket::rewrite`), with the text gone.
+    ("erased", Scalar),
 ];
 const EVENT: &[(&str, Shape)] = &[
     ("type", Scalar),
@@ -218,6 +220,8 @@ const ATTACHMENT: &[(&str, Shape)] = &[
     ("accuracy_m", Scalar),
     ("by", Scalar),
     ("at", Scalar),
+    // Set by an erase (`ticket::rewrite`), with the personal keys gone.
+    ("erased", Scalar),
 ];
 const CHECK: &[(&str, Shape)] = &[("done", Scalar), ("by", Scalar), ("at", Scalar)];
 

@@ -12,6 +12,7 @@ mod edit;
 mod encoded;
 pub mod limits;
 mod read;
+pub mod rewrite;
 mod view;
 
 pub use crate::model::Part;

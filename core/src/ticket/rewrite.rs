@@ -1,0 +1,350 @@
+//! Rewriting one of a ticket's documents without erased content (`docs/staff-data.md`, "Erase"):
+//! Automerge keeps every value ever written in its history, so removing personal data means a new
+//! history. The rewrite copies what the document holds now — each field's winning value, every
+//! note, photo and event in its place — into a document of one change, leaving out what is
+//! erased. Lists keep their length and maps their keys, so a path into the old document names the
+//! same place in the new one (what a device needs to carry its unsent edits over).
+//!
+//! The erased content is left out *while* copying: writing it and overwriting it in the same
+//! change would keep the overwritten value in the change's bytes.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+
+use super::document::{DocumentError, TicketDocument};
+use super::limits::MAX_DEPTH;
+use crate::model::Part;
+
+/// Something personal to remove from a ticket for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Erasure {
+    /// A note's text (public or internal): the note stays, `erased`, with no text.
+    Note { note_id: String },
+    /// A photo: its entry stays, `erased`, with no thumbnail, time or place.
+    Photo { sha256: String },
+    /// The customer's name and phone.
+    Contact,
+}
+
+/// Keys of a photo entry that go with an erased photo (it may show where someone lives).
+const PHOTO_PERSONAL: [&str; 6] = ["thumb", "captured_at", "lat", "lon", "accuracy_m", "by"];
+
+/// What the copy does at one place of the document.
+enum Place {
+    Copy,
+    /// An erased note: copied without its text, marked `erased`.
+    ErasedNote,
+    /// An erased photo: copied without [`PHOTO_PERSONAL`], marked `erased`.
+    ErasedPhoto,
+}
+
+/// `doc` rewritten without `erasures`, as a new history by `actor` at `at`: a public document is
+/// one change; a staff document is the shared genesis and one change on top of it (so devices
+/// that start a staff document from the genesis still build on it). Conflicts are resolved to the
+/// values the view shows. Returns the new document and whether anything was erased (an erasure
+/// naming nothing this document holds erases nothing).
+pub fn rewrite(
+    doc: &TicketDocument,
+    erasures: &[Erasure],
+    actor: ActorId,
+    at: i64,
+) -> Result<(TicketDocument, bool), DocumentError> {
+    let src = doc.raw();
+    let mut out = TicketDocument::empty(doc.part(), actor);
+    let mut erased = false;
+    {
+        let dst = out.inner_mut();
+        for key in src.keys(&ROOT) {
+            let Some((value, id)) = src.get(&ROOT, key.as_str())? else {
+                continue;
+            };
+            if key == "customer" && erasures.contains(&Erasure::Contact) {
+                erased |= !matches!(&value, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Null));
+                dst.put(&ROOT, key.as_str(), ScalarValue::Null)?;
+                continue;
+            }
+            match value {
+                Value::Scalar(s) => dst.put(&ROOT, key.as_str(), s.into_owned())?,
+                Value::Object(kind) => {
+                    // The staff genesis made its containers already: copy into them.
+                    let into = match (doc.part(), dst.get(&ROOT, key.as_str())?) {
+                        (Part::Staff, Some((Value::Object(made), made_id)))
+                            if super::read::same_kind(made, kind) =>
+                        {
+                            made_id
+                        }
+                        _ => dst.put_object(&ROOT, key.as_str(), kind)?,
+                    };
+                    erased |= copy_object(src, dst, &id, &into, kind, &key, erasures, 1)?;
+                }
+            }
+        }
+    }
+    out.inner_mut().commit_with(
+        CommitOptions::default()
+            .with_message("rewrite after an erase")
+            .with_time(at),
+    );
+    Ok((out, erased))
+}
+
+/// Copies the object `from` of `src` (at root key `root_key`, `depth` deep) into `to` of `dst`.
+/// Returns whether it left anything out.
+#[allow(clippy::too_many_arguments)]
+fn copy_object(
+    src: &AutoCommit,
+    dst: &mut AutoCommit,
+    from: &ObjId,
+    to: &ObjId,
+    kind: ObjType,
+    root_key: &str,
+    erasures: &[Erasure],
+    depth: usize,
+) -> Result<bool, DocumentError> {
+    if depth > MAX_DEPTH {
+        return Err(super::limits::LimitError::TooDeep.into());
+    }
+    let mut erased = false;
+    match kind {
+        ObjType::Text => {
+            let text = src.text(from)?;
+            dst.splice_text(to, 0, 0, &text)?;
+        }
+        ObjType::List => {
+            for index in 0..src.length(from) {
+                let Some((value, id)) = src.get(from, index)? else {
+                    continue;
+                };
+                match value {
+                    Value::Scalar(s) => dst.insert(to, index, s.into_owned())?,
+                    Value::Object(child_kind) => {
+                        let place = if root_key == "notes" && depth == 1 {
+                            note_place(src, &id, erasures)?
+                        } else {
+                            Place::Copy
+                        };
+                        let child = dst.insert_object(to, index, child_kind)?;
+                        erased |= copy_child(
+                            src, dst, &id, &child, child_kind, root_key, erasures, depth, place,
+                        )?;
+                    }
+                }
+            }
+        }
+        ObjType::Map | ObjType::Table => {
+            for key in src.keys(from) {
+                let Some((value, id)) = src.get(from, key.as_str())? else {
+                    continue;
+                };
+                match value {
+                    Value::Scalar(s) => dst.put(to, key.as_str(), s.into_owned())?,
+                    Value::Object(child_kind) => {
+                        let place = if root_key == "attachments"
+                            && depth == 1
+                            && erasures.iter().any(
+                                |e| matches!(e, Erasure::Photo { sha256 } if *sha256 == key),
+                            ) {
+                            Place::ErasedPhoto
+                        } else {
+                            Place::Copy
+                        };
+                        let child = dst.put_object(to, key.as_str(), child_kind)?;
+                        erased |= copy_child(
+                            src, dst, &id, &child, child_kind, root_key, erasures, depth, place,
+                        )?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(erased)
+}
+
+/// Copies one child object as `place` says.
+#[allow(clippy::too_many_arguments)]
+fn copy_child(
+    src: &AutoCommit,
+    dst: &mut AutoCommit,
+    from: &ObjId,
+    to: &ObjId,
+    kind: ObjType,
+    root_key: &str,
+    erasures: &[Erasure],
+    depth: usize,
+    place: Place,
+) -> Result<bool, DocumentError> {
+    let skipped: &[&str] = match place {
+        Place::Copy => {
+            return copy_object(src, dst, from, to, kind, root_key, erasures, depth + 1);
+        }
+        Place::ErasedNote => &["text"],
+        Place::ErasedPhoto => &PHOTO_PERSONAL,
+    };
+    // An erased entry: its fields but the personal ones, and the mark.
+    for key in src.keys(from) {
+        if skipped.contains(&key.as_str()) {
+            continue;
+        }
+        match src.get(from, key.as_str())? {
+            Some((Value::Scalar(s), _)) => dst.put(to, key.as_str(), s.into_owned())?,
+            Some((Value::Object(child_kind), id)) => {
+                let child = dst.put_object(to, key.as_str(), child_kind)?;
+                copy_object(
+                    src,
+                    dst,
+                    &id,
+                    &child,
+                    child_kind,
+                    root_key,
+                    erasures,
+                    depth + 2,
+                )?;
+            }
+            None => {}
+        }
+    }
+    if matches!(place, Place::ErasedNote) {
+        dst.put(to, "text", "")?;
+    }
+    dst.put(to, "erased", true)?;
+    Ok(true)
+}
+
+/// Whether the note at `note` is one to erase.
+fn note_place(src: &AutoCommit, note: &ObjId, erasures: &[Erasure]) -> Result<Place, DocumentError> {
+    let id = match src.get(note, "id")? {
+        Some((Value::Scalar(s), _)) => s.to_str().map(str::to_owned),
+        _ => None,
+    };
+    let erased = id.is_some_and(|id| {
+        erasures
+            .iter()
+            .any(|e| matches!(e, Erasure::Note { note_id } if *note_id == id))
+    });
+    Ok(if erased { Place::ErasedNote } else { Place::Copy })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Actor, Role};
+    use crate::ticket::{Customer, Edit, NewTicket};
+
+    const PHONE: &str = "+86 138 0013 8000";
+
+    fn agent() -> Actor {
+        Actor {
+            tenant: "acme".into(),
+            user_id: "agent1".into(),
+            role: Role::Agent,
+            name: None,
+            team: None,
+        }
+    }
+
+    fn holds(doc: &mut TicketDocument, text: &str) -> bool {
+        let bytes: Vec<u8> = doc
+            .changes_since(&[])
+            .iter()
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .chain(doc.save())
+            .collect();
+        bytes.windows(text.len()).any(|w| w == text.as_bytes())
+    }
+
+    #[test]
+    fn an_erased_note_leaves_no_byte_in_the_new_history_and_everything_else_stays_in_place() {
+        let new = NewTicket {
+            customer: Some(Customer {
+                name: Some("Shop 12".into()),
+                phone: Some("+86 10 5555".into()),
+            }),
+            ..NewTicket::titled(crate::model::TicketKind::Repair, "Fridge warm")
+        };
+        let mut doc =
+            TicketDocument::create("t1", &agent(), &new, ActorId::random(), 1).expect("creates");
+        for text in ["first", &format!("call me on {PHONE}"), "third"] {
+            let view = doc.view().expect("view");
+            let note = Edit::AddNote {
+                text: text.into(),
+                internal: false,
+            };
+            doc.apply(&view, &note, &agent(), 2).expect("applies");
+        }
+        assert!(holds(&mut doc, PHONE));
+        let before = doc.view().expect("view");
+        let erase = [Erasure::Note {
+            note_id: before.notes[1].id.clone(),
+        }];
+        let (mut new_doc, erased) =
+            rewrite(&doc, &erase, ActorId::random(), 3).expect("rewrites");
+        assert!(erased);
+        assert!(!holds(&mut new_doc, PHONE), "no byte of it in the new history");
+        assert_eq!(new_doc.changes(), 1, "one change");
+        let after = new_doc.view().expect("view");
+        assert_eq!(after.notes.len(), 3, "the note keeps its place");
+        assert_eq!(after.notes[1].text, "");
+        assert_eq!(
+            (&after.notes[0].text, &after.notes[2].text),
+            (&before.notes[0].text, &before.notes[2].text)
+        );
+        assert_eq!(after.events, before.events);
+        assert_eq!(after.title, before.title);
+        assert_eq!(after.customer, before.customer);
+        // The contact goes with its own erasure.
+        let (mut no_contact, erased) =
+            rewrite(&doc, &[Erasure::Contact], ActorId::random(), 3).expect("rewrites");
+        assert!(erased);
+        assert_eq!(no_contact.view().expect("view").customer, None);
+        assert!(!holds(&mut no_contact, "+86 10 5555"));
+        // Naming a note the ticket does not have erases nothing.
+        let unknown = [Erasure::Note {
+            note_id: "none".into(),
+        }];
+        assert!(!rewrite(&doc, &unknown, ActorId::random(), 3).expect("rewrites").1);
+    }
+
+    #[test]
+    fn a_rewritten_staff_document_still_builds_on_the_shared_genesis() {
+        let mut staff = TicketDocument::staff(ActorId::random());
+        let public = TicketDocument::create(
+            "t1",
+            &agent(),
+            &NewTicket::titled(crate::model::TicketKind::Repair, "x"),
+            ActorId::random(),
+            1,
+        )
+        .expect("creates")
+        .view()
+        .expect("view");
+        let view = public.clone().with_staff(staff.staff_view().expect("view"));
+        let note = Edit::AddNote {
+            text: format!("fraud flags; his phone {PHONE}"),
+            internal: true,
+        };
+        staff.apply(&view, &note, &agent(), 2).expect("applies");
+        let id = staff.staff_view().expect("view").notes[0].id.clone();
+        let (mut rewritten, erased) =
+            rewrite(&staff, &[Erasure::Note { note_id: id }], ActorId::random(), 3)
+                .expect("rewrites");
+        assert!(erased && !holds(&mut rewritten, PHONE));
+        let genesis = TicketDocument::staff(ActorId::random()).heads();
+        assert!(rewritten.has_change(&genesis[0]), "the genesis is kept");
+        // A device that starts its staff document from the genesis merges with it cleanly.
+        let mut fresh = TicketDocument::staff(ActorId::random());
+        let view = public.with_staff(fresh.staff_view().expect("view"));
+        let later = Edit::AddNote {
+            text: "later".into(),
+            internal: true,
+        };
+        let change = fresh
+            .apply(&view, &later, &agent(), 4)
+            .expect("applies")
+            .expect("a change");
+        rewritten.apply_changes(vec![change]).expect("applies");
+        assert!(rewritten.missing_deps().is_empty());
+        let notes = rewritten.staff_view().expect("view").notes;
+        assert_eq!(notes.len(), 2);
+        assert!(notes.iter().any(|n| n.text.is_empty()));
+    }
+}
