@@ -354,6 +354,9 @@ async fn commits_judged_at_once_on_one_ticket_are_all_stored_once_each_in_turn()
     seqs.sort_unstable();
     seqs.dedup();
     assert_eq!(seqs.len(), 8, "each commit has its own seq");
-    let notes = stored_doc(&h, &ops.tenant_id, &id).view().expect("view").notes;
+    let notes = stored_doc(&h, &ops.tenant_id, &id)
+        .view()
+        .expect("view")
+        .notes;
     assert_eq!(notes.len(), 8, "every note is on the ticket, once");
 }

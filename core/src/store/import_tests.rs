@@ -422,8 +422,15 @@ fn staff_data_travels_only_in_a_staff_export_and_is_judged_as_its_author_saw_the
 
     let plain = tech.store.export(Some(&id), None).expect("export");
     assert!(plain.tickets[0].staff.is_empty(), "a plain export has none");
-    let with_staff = tech.store.export_with_staff(Some(&id), None).expect("export");
-    assert_eq!(with_staff.tickets[0].staff.len(), 2, "the genesis and the note");
+    let with_staff = tech
+        .store
+        .export_with_staff(Some(&id), None)
+        .expect("export");
+    assert_eq!(
+        with_staff.tickets[0].staff.len(),
+        2,
+        "the genesis and the note"
+    );
     dispatcher.store.import(&with_staff).expect("imports");
     let on_desk = dispatcher.store.ticket(&id).expect("shown");
     assert!(
@@ -442,6 +449,9 @@ fn staff_data_travels_only_in_a_staff_export_and_is_judged_as_its_author_saw_the
     ));
     let mut foreign = with_staff.clone();
     foreign.tickets[0].changes.clear();
-    let report = rider.store.import(&foreign).expect("the public part imports");
+    let report = rider
+        .store
+        .import(&foreign)
+        .expect("the public part imports");
     assert_eq!(report.staff_dropped, 2);
 }

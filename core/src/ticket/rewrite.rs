@@ -59,7 +59,8 @@ pub fn rewrite(
                 continue;
             };
             if key == "customer" && erasures.contains(&Erasure::Contact) {
-                erased |= !matches!(&value, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Null));
+                erased |=
+                    !matches!(&value, Value::Scalar(s) if matches!(s.as_ref(), ScalarValue::Null));
                 dst.put(&ROOT, key.as_str(), ScalarValue::Null)?;
                 continue;
             }
@@ -141,9 +142,10 @@ fn copy_object(
                     Value::Object(child_kind) => {
                         let place = if root_key == "attachments"
                             && depth == 1
-                            && erasures.iter().any(
-                                |e| matches!(e, Erasure::Photo { sha256 } if *sha256 == key),
-                            ) {
+                            && erasures
+                                .iter()
+                                .any(|e| matches!(e, Erasure::Photo { sha256 } if *sha256 == key))
+                        {
                             Place::ErasedPhoto
                         } else {
                             Place::Copy
@@ -211,7 +213,11 @@ fn copy_child(
 }
 
 /// Whether the note at `note` is one to erase.
-fn note_place(src: &AutoCommit, note: &ObjId, erasures: &[Erasure]) -> Result<Place, DocumentError> {
+fn note_place(
+    src: &AutoCommit,
+    note: &ObjId,
+    erasures: &[Erasure],
+) -> Result<Place, DocumentError> {
     let id = match src.get(note, "id")? {
         Some((Value::Scalar(s), _)) => s.to_str().map(str::to_owned),
         _ => None,
@@ -221,7 +227,11 @@ fn note_place(src: &AutoCommit, note: &ObjId, erasures: &[Erasure]) -> Result<Pl
             .iter()
             .any(|e| matches!(e, Erasure::Note { note_id } if *note_id == id))
     });
-    Ok(if erased { Place::ErasedNote } else { Place::Copy })
+    Ok(if erased {
+        Place::ErasedNote
+    } else {
+        Place::Copy
+    })
 }
 
 #[cfg(test)]
@@ -276,10 +286,12 @@ mod tests {
         let erase = [Erasure::Note {
             note_id: before.notes[1].id.clone(),
         }];
-        let (mut new_doc, erased) =
-            rewrite(&doc, &erase, ActorId::random(), 3).expect("rewrites");
+        let (mut new_doc, erased) = rewrite(&doc, &erase, ActorId::random(), 3).expect("rewrites");
         assert!(erased);
-        assert!(!holds(&mut new_doc, PHONE), "no byte of it in the new history");
+        assert!(
+            !holds(&mut new_doc, PHONE),
+            "no byte of it in the new history"
+        );
         assert_eq!(new_doc.changes(), 1, "one change");
         let after = new_doc.view().expect("view");
         assert_eq!(after.notes.len(), 3, "the note keeps its place");
@@ -301,7 +313,11 @@ mod tests {
         let unknown = [Erasure::Note {
             note_id: "none".into(),
         }];
-        assert!(!rewrite(&doc, &unknown, ActorId::random(), 3).expect("rewrites").1);
+        assert!(
+            !rewrite(&doc, &unknown, ActorId::random(), 3)
+                .expect("rewrites")
+                .1
+        );
     }
 
     #[test]
@@ -324,9 +340,13 @@ mod tests {
         };
         staff.apply(&view, &note, &agent(), 2).expect("applies");
         let id = staff.staff_view().expect("view").notes[0].id.clone();
-        let (mut rewritten, erased) =
-            rewrite(&staff, &[Erasure::Note { note_id: id }], ActorId::random(), 3)
-                .expect("rewrites");
+        let (mut rewritten, erased) = rewrite(
+            &staff,
+            &[Erasure::Note { note_id: id }],
+            ActorId::random(),
+            3,
+        )
+        .expect("rewrites");
         assert!(erased && !holds(&mut rewritten, PHONE));
         let genesis = TicketDocument::staff(ActorId::random()).heads();
         assert!(rewritten.has_change(&genesis[0]), "the genesis is kept");

@@ -32,9 +32,7 @@ pub use notices::{NOTICE_BUFFER, Notice, Writer};
 use crate::cache::DocCache;
 use crate::error::Error;
 use crate::state::blocking;
-use crate::storage::{
-    Conflict, DeviceRecord, ReadWith, ServerStore, StorageError, UserRecord,
-};
+use crate::storage::{Conflict, DeviceRecord, ReadWith, ServerStore, StorageError, UserRecord};
 use judge::{Judge, Judging};
 use notices::Notices;
 
