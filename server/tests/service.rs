@@ -324,29 +324,31 @@ async fn commits_judged_at_once_on_one_ticket_are_all_stored_once_each_in_turn()
     let (id, created) = desk.create(repair("fridge warm"));
     desk.sync(&h, &[(&id, &created)]).await;
     let ops = record(&h, "acme", "ops");
-    let commits = (0..8).map(|n| {
-        let actor = ActorId::random();
-        let note = person_edit(
-            &h,
-            &ops,
-            &actor,
-            &id,
-            Edit::AddNote {
-                text: format!("note {n}"),
-                internal: false,
-            },
-        );
-        let author = Author::Person {
-            user: ops.clone(),
-            actor,
-        };
-        let tickets = h.state.tickets();
-        let tenant = ops.tenant_id.clone();
-        let proposed = proposed(&id, &note);
-        tokio::spawn(async move { tickets.commit(author, &tenant, proposed).await })
-    });
+    let commits: Vec<_> = (0..8)
+        .map(|n| {
+            let actor = ActorId::random();
+            let note = person_edit(
+                &h,
+                &ops,
+                &actor,
+                &id,
+                Edit::AddNote {
+                    text: format!("note {n}"),
+                    internal: false,
+                },
+            );
+            let author = Author::Person {
+                user: ops.clone(),
+                actor,
+            };
+            let tickets = h.state.tickets().clone();
+            let tenant = ops.tenant_id.clone();
+            let proposed = proposed(&id, &note);
+            tokio::spawn(async move { tickets.commit(author, &tenant, proposed).await })
+        })
+        .collect();
     let mut seqs = Vec::new();
-    for commit in commits.collect::<Vec<_>>() {
+    for commit in commits {
         let done = commit.await.expect("joins").expect("commits");
         assert_eq!(done.accepted.len(), 1, "{:?}", done.rejected);
         seqs.push(done.max_seq.expect("stored"));
