@@ -234,6 +234,220 @@ fn note_place(
     })
 }
 
+/// Carries a device's unsent work over to a rewritten document: what `pending` (this device's
+/// changes not yet taken by the server, all applied in `old`) did to `old` is done again on `new`
+/// (the server's rewrite of it, [`rewrite`]) by path — the rewrite kept every list and key in
+/// place — as one change by `new`'s actor at `at`. Whatever touches erased content is dropped:
+/// an edit of an erased note or photo, or of the contact when it was erased. Returns the change,
+/// or `None` when nothing of the pending work remains.
+pub fn rebase(
+    old: &mut TicketDocument,
+    pending: &[automerge::Change],
+    new: &mut TicketDocument,
+    erasures: &[Erasure],
+    at: i64,
+) -> Result<Option<automerge::Change>, DocumentError> {
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    let after = old.heads();
+    let before = heads_without(old, pending);
+    let patches = old.inner_mut().diff(&before, &after);
+    let dst = new.inner_mut();
+    let events_before = match dst.get(&ROOT, "events")? {
+        Some((Value::Object(_), events)) => dst.length(&events),
+        _ => 0,
+    };
+    for patch in patches {
+        let props: Vec<&automerge::Prop> = patch.path.iter().map(|(_, prop)| prop).collect();
+        if touches_erased(dst, &props, &patch.action, erasures)? {
+            continue;
+        }
+        let Some(obj) = resolve(dst, &props)? else {
+            // The place is gone in the rewrite (it cannot be, as rewrites keep every place;
+            // a change that would land nowhere is dropped rather than misplaced).
+            continue;
+        };
+        apply_patch(dst, &obj, patch.action)?;
+    }
+    drop_events_about_erased_notes(dst, events_before, erasures)?;
+    let Some(hash) = dst.commit_with(
+        CommitOptions::default()
+            .with_message("unsent work carried over an erase")
+            .with_time(at),
+    ) else {
+        return Ok(None);
+    };
+    Ok(dst.get_change_by_hash(&hash).cloned())
+}
+
+/// Removes history entries the carried work appended (from `from` on) about an erased note: the
+/// redaction of a note that is gone is no event.
+fn drop_events_about_erased_notes(
+    doc: &mut AutoCommit,
+    from: usize,
+    erasures: &[Erasure],
+) -> Result<(), DocumentError> {
+    let Some((Value::Object(_), events)) = doc.get(&ROOT, "events")? else {
+        return Ok(());
+    };
+    let mut index = doc.length(&events);
+    while index > from {
+        index -= 1;
+        let about = match doc.get(&events, index)? {
+            Some((Value::Object(_), event)) => match doc.get(&event, "data")? {
+                Some((Value::Object(_), data)) => match doc.get(&data, "note_id")? {
+                    Some((Value::Scalar(id), _)) => id.to_str().map(str::to_owned),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        let erased = about.is_some_and(|id| {
+            erasures
+                .iter()
+                .any(|e| matches!(e, Erasure::Note { note_id } if *note_id == id))
+        });
+        if erased {
+            doc.delete(&events, index)?;
+        }
+    }
+    Ok(())
+}
+
+/// The heads of `doc` as it was without `pending` (changes nothing else depends on but pending
+/// ones).
+fn heads_without(
+    doc: &mut TicketDocument,
+    pending: &[automerge::Change],
+) -> Vec<automerge::ChangeHash> {
+    let pending: std::collections::HashSet<_> = pending.iter().map(|c| c.hash()).collect();
+    let kept: Vec<automerge::Change> = doc
+        .changes_since(&[])
+        .into_iter()
+        .filter(|c| !pending.contains(&c.hash()))
+        .collect();
+    let depended: std::collections::HashSet<_> =
+        kept.iter().flat_map(|c| c.deps().to_vec()).collect();
+    let mut heads: Vec<_> = kept
+        .iter()
+        .map(|c| c.hash())
+        .filter(|h| !depended.contains(h))
+        .collect();
+    heads.sort_unstable();
+    heads
+}
+
+/// The object at `props` from the root of `doc`, if every step is an object there.
+fn resolve(doc: &AutoCommit, props: &[&automerge::Prop]) -> Result<Option<ObjId>, DocumentError> {
+    let mut obj = ROOT;
+    for prop in props {
+        match doc.get(&obj, (*prop).clone())? {
+            Some((Value::Object(_), id)) => obj = id,
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(obj))
+}
+
+/// Whether a patch at `props` lands in erased content of `doc` (the rewrite).
+fn touches_erased(
+    doc: &AutoCommit,
+    props: &[&automerge::Prop],
+    action: &automerge::PatchAction,
+    erasures: &[Erasure],
+) -> Result<bool, DocumentError> {
+    use automerge::Prop;
+    let key = |p: &Prop| match p {
+        Prop::Map(k) => Some(k.clone()),
+        Prop::Seq(_) => None,
+    };
+    // A put of the contact itself, or anything under it.
+    let contact_erased = erasures.contains(&Erasure::Contact);
+    let first = props.first().and_then(|p| key(p));
+    let at_root_key = match (props.is_empty(), action) {
+        (true, automerge::PatchAction::PutMap { key, .. }) => Some(key.clone()),
+        _ => None,
+    };
+    if contact_erased
+        && (first.as_deref() == Some("customer") || at_root_key.as_deref() == Some("customer"))
+    {
+        return Ok(true);
+    }
+    // Anything under an entry of `notes` or `attachments` that the rewrite marked erased.
+    if props.len() >= 2
+        && matches!(first.as_deref(), Some("notes" | "attachments"))
+        && let Some(entry) = resolve(doc, &props[..2])?
+        && let Some((Value::Scalar(erased), _)) = doc.get(&entry, "erased")?
+    {
+        return Ok(matches!(erased.as_ref(), ScalarValue::Boolean(true)));
+    }
+    Ok(false)
+}
+
+/// Does one patch's action on `obj` of `doc`.
+fn apply_patch(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    action: automerge::PatchAction,
+) -> Result<(), DocumentError> {
+    use automerge::PatchAction;
+    match action {
+        PatchAction::PutMap {
+            key,
+            value: (value, _),
+            ..
+        } => match value {
+            Value::Scalar(s) => doc.put(obj, key, s.into_owned())?,
+            Value::Object(kind) => {
+                doc.put_object(obj, key, kind)?;
+            }
+        },
+        PatchAction::PutSeq {
+            index,
+            value: (value, _),
+            ..
+        } => {
+            if index < doc.length(obj) {
+                match value {
+                    Value::Scalar(s) => doc.put(obj, index, s.into_owned())?,
+                    Value::Object(kind) => {
+                        doc.put_object(obj, index, kind)?;
+                    }
+                }
+            }
+        }
+        PatchAction::Insert { index, values } => {
+            for (offset, (value, _, _)) in values.iter().enumerate() {
+                let at = (index + offset).min(doc.length(obj));
+                match value {
+                    Value::Scalar(s) => doc.insert(obj, at, s.clone().into_owned())?,
+                    Value::Object(kind) => {
+                        doc.insert_object(obj, at, *kind)?;
+                    }
+                }
+            }
+        }
+        PatchAction::SpliceText { index, value, .. } => {
+            let index = index.min(doc.length(obj));
+            doc.splice_text(obj, index, 0, &value.make_string())?;
+        }
+        PatchAction::DeleteMap { key } => doc.delete(obj, key)?,
+        PatchAction::DeleteSeq { index, length } => {
+            for _ in 0..length {
+                if index < doc.length(obj) {
+                    doc.delete(obj, index)?;
+                }
+            }
+        }
+        PatchAction::Increment { prop, value } => doc.increment(obj, prop, value)?,
+        // Conflicts and marks carry no edit of their own.
+        PatchAction::Conflict { .. } | PatchAction::Mark { .. } => {}
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,6 +531,93 @@ mod tests {
             !rewrite(&doc, &unknown, ActorId::random(), 3)
                 .expect("rewrites")
                 .1
+        );
+    }
+
+    #[test]
+    fn unsent_work_is_carried_over_an_erase_except_what_touches_erased_content() {
+        let mut server = TicketDocument::create(
+            "t1",
+            &agent(),
+            &NewTicket::titled(crate::model::TicketKind::Repair, "Fridge warm"),
+            ActorId::random(),
+            1,
+        )
+        .expect("creates");
+        for text in ["first", &format!("call me on {PHONE}"), "third"] {
+            let view = server.view().expect("view");
+            let note = Edit::AddNote {
+                text: text.into(),
+                internal: false,
+            };
+            server.apply(&view, &note, &agent(), 2).expect("applies");
+        }
+        // The device holds the same ticket and works on it offline.
+        let mut device = TicketDocument::empty(Part::Public, ActorId::random());
+        device
+            .apply_changes(server.changes_since(&[]))
+            .expect("applies");
+        let erased_id = server.view().expect("view").notes[1].id.clone();
+        let mut pending = Vec::new();
+        for edit in [
+            Edit::AddNote {
+                text: "unsent note".into(),
+                internal: false,
+            },
+            Edit::SetTitle {
+                title: "Fridge very warm".into(),
+            },
+            Edit::SetDescription {
+                description: "leaking since Monday".into(),
+            },
+            Edit::RedactNote {
+                note_id: erased_id.clone(),
+            },
+        ] {
+            let view = device.view().expect("view");
+            pending.push(
+                device
+                    .apply(&view, &edit, &agent(), 5)
+                    .expect("applies")
+                    .expect("a change"),
+            );
+        }
+        // The server erases the note; the device takes the rewrite and carries its work over.
+        let erase = [Erasure::Note { note_id: erased_id }];
+        let (mut rewritten, _) = rewrite(&server, &erase, ActorId::random(), 6).expect("rewrites");
+        let mut taken = TicketDocument::load(&rewritten.save()).expect("loads");
+        taken.set_actor(device.actor());
+        let carried = rebase(&mut device, &pending, &mut taken, &erase, 7)
+            .expect("rebases")
+            .expect("something to carry");
+        let view = taken.view().expect("view");
+        let texts: Vec<&str> = view.notes.iter().map(|n| n.text.as_str()).collect();
+        assert_eq!(texts, ["first", "", "third", "unsent note"]);
+        assert_eq!(view.title, "Fridge very warm");
+        assert_eq!(view.description, "leaking since Monday");
+        assert!(
+            !view.notes[1].redacted,
+            "the redaction of the erased note was dropped"
+        );
+        assert!(
+            view.events.iter().all(|e| e.kind != "note_redacted"),
+            "and its history entry"
+        );
+        assert_eq!(
+            view.events,
+            server.view().expect("view").events,
+            "a title or a description writes no history entry, and the redaction's is gone"
+        );
+        assert!(!holds(&mut taken, PHONE));
+        // The carried change applies on the server's rewrite as it stands: one new change.
+        assert_eq!(carried.deps(), rewritten.heads().as_slice());
+        rewritten.apply_changes(vec![carried]).expect("applies");
+        assert_eq!(rewritten.view().expect("view").notes.len(), 4);
+        // Nothing pending, nothing carried.
+        assert!(
+            rebase(&mut device, &[], &mut taken, &erase, 8)
+                .expect("rebases")
+                .is_none()
         );
     }
 
