@@ -310,6 +310,13 @@ impl TicketStore {
                 None
             }
             Some(staff) => Some(self.apply_staff_snapshot(tx, id, staff, reset)?),
+            // The server holds no staff data for the ticket: after a refusal, the device's staff
+            // document is its genesis plus what is still queued (the refused change must not
+            // stay, or every later staff change would build on it and wait forever).
+            None if reset && persist::load_doc(tx, id, Part::Staff)?.is_some() => {
+                let genesis = TicketDocument::staff(TicketStore::actor_id(&identity)?);
+                Some(self.apply_staff_snapshot(tx, id, genesis, true)?)
+            }
             None => None,
         };
         let staff_changed = staff_view.is_some();
@@ -696,6 +703,65 @@ mod tests {
             heard.lock().expect("lock").len(),
             1,
             "a dropped handle hears nothing"
+        );
+    }
+
+    #[test]
+    fn a_refused_first_staff_change_leaves_the_staff_document_it_began() {
+        let (_d, s) = store("d1", Role::Dispatcher);
+        let id = s
+            .create(crate::ticket::NewTicket::titled(TicketKind::Repair, "x"))
+            .expect("creates")
+            .id;
+        let server_copy = s.export(Some(&id), None).expect("export");
+        let creation = hashes(&s);
+        let internal = |text: &str| Edit::AddNote {
+            text: text.into(),
+            internal: true,
+        };
+        s.edit(&id, &[internal("refused")]).expect("note");
+        s.edit(&id, &[internal("queued after it")]).expect("note");
+        let all = hashes(&s);
+        let mut server_doc = TicketDocument::empty(crate::ticket::Part::Public, ActorId::random());
+        let changes = server_copy.tickets[0]
+            .changes
+            .iter()
+            .map(|c| Change::from_bytes(c.to_vec()).expect("change"))
+            .collect();
+        server_doc.apply_changes(changes).expect("server doc");
+        // The server refuses the first internal note, and so the one built on it (its
+        // dependency is missing), and has no staff data for the ticket.
+        let refuse = |hash: &String, code| Rejection {
+            hash: hash.clone(),
+            ticket_id: id.clone(),
+            code,
+            message: "no".into(),
+        };
+        let snapshot = PullItem::Snapshot {
+            ticket_id: id.clone(),
+            doc: ByteBuf::from(server_doc.save()),
+            staff: None,
+        };
+        let rejected = vec![
+            refuse(&all[1], RejectCode::Forbidden),
+            refuse(&all[2], RejectCode::MissingDependencies),
+        ];
+        s.apply_sync_response(&response(creation, rejected, vec![snapshot], 3), 5_000)
+            .expect("applies");
+        assert!(
+            s.ticket(&id).expect("ticket").notes.is_empty(),
+            "the refused notes are gone"
+        );
+        assert_eq!(s.outbox_len().expect("outbox"), 0);
+        // The next internal note builds on the genesis, which the server has, not on the
+        // refused change.
+        s.edit(&id, &[internal("again")]).expect("note");
+        let queued = s.outbox_batch(10).expect("outbox");
+        assert_eq!(queued[0].part, Part::Staff);
+        let change = Change::from_bytes(queued[0].change.to_vec()).expect("change");
+        assert_eq!(
+            change.deps(),
+            TicketDocument::staff(ActorId::random()).heads().as_slice()
         );
     }
 
