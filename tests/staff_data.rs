@@ -6,29 +6,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Device, Server, id_of, note_texts};
+use common::{Device, Org, id_of, note_texts};
 
 const SECRET: &str = "rider has 3 prior fraud flags";
 const TAG: &str = "fraud-watch";
-
-struct Org {
-    server: Server,
-    tenant: String,
-}
-
-impl Org {
-    fn new() -> Org {
-        let server = Server::start();
-        let tenant = server.tenant("acme");
-        Org { server, tenant }
-    }
-
-    /// A user and a device logged in as them; returns (user id, device).
-    fn member(&self, role: &str, name: &str, team: Option<&str>) -> (String, Device) {
-        let (user_id, token) = self.server.user(&self.tenant, role, name, team);
-        (user_id, Device::login(&self.server.url, &token))
-    }
-}
 
 /// The files under `dir` (recursively) whose bytes contain `needle`.
 fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {

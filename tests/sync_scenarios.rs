@@ -3,29 +3,10 @@
 
 mod common;
 
-use common::{Device, Server, eventually, id_of, note_texts};
+use common::{Device, Org, eventually, id_of, note_texts};
 use fieldwork_core::Role;
 use fieldwork_core::store::TicketStore;
 use fieldwork_core::ticket::NewTicket;
-
-struct Org {
-    server: Server,
-    tenant: String,
-}
-
-impl Org {
-    fn new() -> Org {
-        let server = Server::start();
-        let tenant = server.tenant("acme");
-        Org { server, tenant }
-    }
-
-    /// A user and a device logged in as them; returns (user id, device).
-    fn member(&self, role: &str, name: &str, team: Option<&str>) -> (String, Device) {
-        let (user_id, token) = self.server.user(&self.tenant, role, name, team);
-        (user_id, Device::login(&self.server.url, &token))
-    }
-}
 
 #[test]
 fn a_help_request_made_offline_reaches_the_dispatcher_after_reconnecting() {

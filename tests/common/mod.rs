@@ -83,6 +83,26 @@ impl Server {
     }
 }
 
+/// A server with one tenant (`acme`) whose members log in from device homes.
+pub struct Org {
+    pub server: Server,
+    pub tenant: String,
+}
+
+impl Org {
+    pub fn new() -> Org {
+        let server = Server::start();
+        let tenant = server.tenant("acme");
+        Org { server, tenant }
+    }
+
+    /// A user and a device logged in as them; returns (user id, device).
+    pub fn member(&self, role: &str, name: &str, team: Option<&str>) -> (String, Device) {
+        let (user_id, token) = self.server.user(&self.tenant, role, name, team);
+        (user_id, Device::login(&self.server.url, &token))
+    }
+}
+
 /// A device home driven through `fieldwork device`.
 pub struct Device {
     _dir: tempfile::TempDir,

@@ -337,8 +337,6 @@ fn edit(
 
 #[cfg(test)]
 mod tests {
-    use automerge::transaction::Transactable;
-
     use super::*;
     use crate::model::{Role, Status};
     use crate::ticket::{Edit, NewTicket};
@@ -488,19 +486,7 @@ mod tests {
     #[test]
     fn limits_are_too_large_and_compressed_chunks_malformed() {
         let (mut server, mut phone) = server_and_device();
-        let deep = {
-            let raw = phone.raw_mut();
-            let mut obj = raw
-                .put_object(automerge::ROOT, "x_future", automerge::ObjType::Map)
-                .expect("put");
-            for _ in 0..3_000 {
-                obj = raw
-                    .put_object(&obj, "k", automerge::ObjType::Map)
-                    .expect("nest");
-            }
-            raw.commit();
-            raw.get_last_local_change().expect("change").clone()
-        };
+        let deep = crate::ticket::testing::deeply_nested_change(&mut phone, 3_000);
         let bytes = deep.raw_bytes().to_vec();
         let decoded = decode_change(&bytes).expect("3,000 operations decode");
         let current = server.view().expect("view");

@@ -14,6 +14,7 @@ pub mod limits;
 mod read;
 pub mod rewrite;
 mod view;
+mod write;
 
 pub use crate::model::Part;
 pub use automerge::{ActorId, Change, ChangeHash};
@@ -28,5 +29,7 @@ pub use view::{
     Site, Sla, StaffView, Ticket,
 };
 
+#[cfg(test)]
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
