@@ -4,31 +4,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{Device, Org, id_of, note_texts};
+use common::{Device, Org, files_containing, id_of, note_texts};
 
 const SECRET: &str = "rider has 3 prior fraud flags";
 const TAG: &str = "fraud-watch";
-
-/// The files under `dir` (recursively) whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).expect("a readable directory") {
-            let path = entry.expect("an entry").path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path)
-                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
-}
 
 /// The internal notes a `show --json` lists.
 fn internal_notes(ticket: &serde_json::Value) -> Vec<String> {

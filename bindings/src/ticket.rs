@@ -93,6 +93,8 @@ pub struct Note {
     pub internal: bool,
     pub at: i64,
     pub redacted: bool,
+    /// Its text was erased for good on a person's request: `text` is empty.
+    pub erased: bool,
 }
 
 /// A photo or screenshot, stored once per sha256: an upright JPEG with no metadata (long edge ≤
@@ -121,6 +123,8 @@ pub struct Attachment {
     /// Who attached it, and when (device time, milliseconds since the Unix epoch).
     pub by: String,
     pub at: i64,
+    /// The photo was erased for good on a person's request: no file, thumbnail, time or place.
+    pub erased: bool,
 }
 
 /// One entry of the ticket's append-only history (status change, assignment, …).
@@ -474,6 +478,7 @@ impl Ticket {
                     internal: n.internal,
                     at: n.at,
                     redacted: n.redacted,
+                    erased: n.erased,
                 })
                 .collect(),
             attachments: t
@@ -492,6 +497,7 @@ impl Ticket {
                     accuracy_m: a.accuracy_m,
                     by: a.by,
                     at: a.at,
+                    erased: a.erased,
                 })
                 .collect(),
             events: t

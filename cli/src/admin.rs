@@ -5,8 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use fieldwork_core::Role;
+use fieldwork_core::model::Erasure;
 use fieldwork_server::admin::{Admin, NewUser};
-use fieldwork_server::storage::{DeviceInfo, TenantQuotas, TenantUsage, UserRecord};
+use fieldwork_server::service::EraseRequest;
+use fieldwork_server::storage::{
+    DeviceInfo, ErasureRecord, TenantQuotas, TenantUsage, UserRecord,
+};
 
 use crate::{output, units};
 
@@ -86,6 +90,42 @@ enum AdminCommand {
         /// Devices per user, e.g. 30, or `default`.
         #[arg(long, value_parser = count_setting)]
         devices_per_user: Option<Setting<u32>>,
+    },
+    /// Erase personal data from a ticket for good, as a person may require by law: the ticket's
+    /// history is rewritten without it on the server, a photo's files are removed, and every
+    /// device holding the ticket replaces its copy on its next sync. The erasure log records
+    /// who, what and when, never the content. (To hide a note but keep it for audit, redact it.)
+    #[command(group(clap::ArgGroup::new("what").required(true).multiple(true)))]
+    Erase {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+        /// The ticket's id.
+        #[arg(long)]
+        ticket: String,
+        /// A note's id (public or internal); repeat for several.
+        #[arg(long = "note", group = "what")]
+        notes: Vec<String>,
+        /// A photo's sha256; repeat for several.
+        #[arg(long = "photo", group = "what")]
+        photos: Vec<String>,
+        /// The customer's name and phone.
+        #[arg(long, group = "what")]
+        contact: bool,
+        /// Who asks, for the log (default: the operating-system user).
+        #[arg(long)]
+        by: Option<String>,
+        /// The request's reference, e.g. a case number (never the content).
+        #[arg(long)]
+        reference: Option<String>,
+    },
+    /// Show a tenant's erasure log, newest first: who erased what from which ticket and when.
+    Erasures {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
     },
 }
 
@@ -232,8 +272,87 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
                 print!("{}", quota_lines(&quotas));
             }
         }
+        AdminCommand::Erase {
+            tenant,
+            ticket,
+            notes,
+            photos,
+            contact,
+            by,
+            reference,
+        } => {
+            let erasures = notes
+                .into_iter()
+                .map(|note_id| Erasure::Note { note_id })
+                .chain(photos.into_iter().map(|sha256| Erasure::Photo { sha256 }))
+                .chain(contact.then_some(Erasure::Contact))
+                .collect();
+            let by = by.unwrap_or_else(|| {
+                format!("admin:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+            });
+            let erased = admin.erase(
+                &tenant,
+                &EraseRequest {
+                    ticket_id: ticket,
+                    erasures,
+                    by,
+                    reference,
+                },
+            )?;
+            if json {
+                output::json(&erased);
+            } else {
+                for erasure in &erased.erased {
+                    println!("erased {}", describe(erasure));
+                }
+                println!(
+                    "ticket {} rewritten; devices holding it replace their copy on their next sync",
+                    erased.number.as_deref().unwrap_or(&erased.ticket_id)
+                );
+                if erased.files_removed > 0 {
+                    println!("photo files removed: {}", erased.files_removed);
+                }
+            }
+        }
+        AdminCommand::Erasures { tenant, limit } => {
+            let log = admin.erasure_log(&tenant, limit)?;
+            if json {
+                output::json(&log);
+            } else {
+                print!("{}", erasure_table(&log));
+            }
+        }
     }
     Ok(())
+}
+
+/// An erasure as a person reads it (ids only: the content is gone).
+fn describe(erasure: &Erasure) -> String {
+    match erasure.target() {
+        Some(target) => format!("{} {target}", erasure.kind()),
+        None => erasure.kind().to_owned(),
+    }
+}
+
+fn erasure_table(log: &[ErasureRecord]) -> String {
+    if log.is_empty() {
+        return "no erasures\n".into();
+    }
+    let mut out = String::new();
+    for row in log {
+        out.push_str(&format!(
+            "{}  ticket {}  {}  by {}{}\n",
+            output::time(row.at),
+            row.ticket_id,
+            describe(&row.erasure),
+            row.by,
+            row.reference
+                .as_deref()
+                .map(|r| format!("  ref {r}"))
+                .unwrap_or_default()
+        ));
+    }
+    out
 }
 
 fn device_table(devices: &[DeviceInfo]) -> String {

@@ -163,7 +163,9 @@ pub fn ticket(t: &Ticket, unverified_changes: u32, names: &Names) -> String {
         let _ = writeln!(out, "\nnotes:");
         for n in &t.notes {
             let tag = if n.internal { " [internal]" } else { "" };
-            let text = if n.redacted {
+            let text = if n.erased {
+                "[erased]"
+            } else if n.redacted {
                 "[redacted]"
             } else {
                 n.text.as_str()
@@ -180,6 +182,10 @@ pub fn ticket(t: &Ticket, unverified_changes: u32, names: &Names) -> String {
     if !t.attachments.is_empty() {
         let _ = writeln!(out, "\nphotos:");
         for a in &t.attachments {
+            if a.erased {
+                let _ = writeln!(out, "  {} [erased]", a.sha256);
+                continue;
+            }
             let _ = writeln!(
                 out,
                 "  {} {}×{} {} bytes by {} at {}",

@@ -241,3 +241,54 @@ mod tests {
         assert_eq!(all, Priority::ALL);
     }
 }
+
+/// Personal data erased from a ticket for good (`docs/staff-data.md`, "Erase"). It names what
+/// was erased, never the content: the audit log and the wire carry it as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Erasure {
+    /// A note's text (public or internal): the note stays, `erased`, with no text.
+    Note { note_id: String },
+    /// A photo: its entry stays, `erased`, with no thumbnail, time or place; its file goes.
+    Photo { sha256: String },
+    /// The customer's name and phone.
+    Contact,
+}
+
+impl Erasure {
+    /// The kind, as the audit log and the CLI name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Erasure::Note { .. } => "note",
+            Erasure::Photo { .. } => "photo",
+            Erasure::Contact => "contact",
+        }
+    }
+
+    /// What it names within its kind (a note id, a photo's sha256; nothing for the contact).
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Erasure::Note { note_id } => Some(note_id),
+            Erasure::Photo { sha256 } => Some(sha256),
+            Erasure::Contact => None,
+        }
+    }
+
+    /// The erasure of `kind` naming `target` (the inverse of [`Self::kind`] and [`Self::target`]).
+    pub fn from_parts(kind: &str, target: Option<&str>) -> Result<Erasure, UnknownValue> {
+        match (kind, target) {
+            ("note", Some(id)) => Ok(Erasure::Note {
+                note_id: id.to_owned(),
+            }),
+            ("photo", Some(sha)) => Ok(Erasure::Photo {
+                sha256: sha.to_owned(),
+            }),
+            ("contact", None) => Ok(Erasure::Contact),
+            _ => Err(UnknownValue {
+                what: "erasure",
+                value: kind.to_owned(),
+                expected: "note ID, photo SHA256, contact",
+            }),
+        }
+    }
+}

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 pub use serde_bytes::ByteBuf;
 
-use crate::model::Part;
+use crate::model::{Erasure, Part};
 
 /// The protocol version carried in every request; also the `/v1` in every path.
 ///
@@ -114,6 +114,10 @@ pub enum RejectCode {
     /// bytes, nesting depth, content this version does not know). Honest devices check the same
     /// limits before writing, so they never see this.
     TooLarge,
+    /// The change builds on a history of the ticket the server rewrote to erase personal data
+    /// (`docs/staff-data.md`, "Erase"). The device neither quarantines nor resends it: the same
+    /// answer brings the rewritten ticket, onto which the device carries the change over.
+    Rewritten,
     /// A code this version does not know (sent by a newer server): treated like any refusal.
     #[serde(other)]
     Unknown,
@@ -140,6 +144,11 @@ pub enum PullItem {
         /// The staff document, for staff only, when the ticket has staff data.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         staff: Option<ByteBuf>,
+        /// What was erased from the ticket, when its history was rewritten without it
+        /// (`docs/staff-data.md`, "Erase"): a device holding an older history replaces it with
+        /// this one and carries its unsent changes over, dropping what touches erased content.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        erased: Vec<Erasure>,
     },
     /// The ticket is no longer visible to this user: remove it (both documents) from the device.
     Evict { ticket_id: String },
@@ -165,7 +174,14 @@ impl PullItem {
                 ticket_id,
                 doc,
                 staff,
-            } => ticket_id.len() + doc.len() + staff.as_ref().map_or(0, |s| s.len() + 8) + 16,
+                erased,
+            } => {
+                ticket_id.len()
+                    + doc.len()
+                    + staff.as_ref().map_or(0, |s| s.len() + 8)
+                    + erased.len() * 96
+                    + 16
+            }
             PullItem::Evict { ticket_id } => ticket_id.len() + 8,
         }
     }
@@ -362,11 +378,21 @@ mod tests {
                     ticket_id: "u".into(),
                     doc: ByteBuf::from(vec![8]),
                     staff: None,
+                    erased: vec![],
                 },
                 PullItem::Snapshot {
                     ticket_id: "w".into(),
                     doc: ByteBuf::from(vec![8]),
                     staff: Some(ByteBuf::from(vec![7])),
+                    erased: vec![
+                        Erasure::Note {
+                            note_id: "n1".into(),
+                        },
+                        Erasure::Photo {
+                            sha256: "ab".repeat(32),
+                        },
+                        Erasure::Contact,
+                    ],
                 },
                 PullItem::Evict {
                     ticket_id: "v".into(),
@@ -407,9 +433,11 @@ mod tests {
             ticket_id: "t".into(),
             doc: ByteBuf::from(vec![1]),
             staff: None,
+            erased: vec![],
         };
         let bytes = encode(&snapshot);
         assert!(!bytes.windows(5).any(|w| w == b"staff"), "no staff key");
+        assert!(!bytes.windows(6).any(|w| w == b"erased"), "no erased key");
         assert_eq!(decode::<PullItem>(&bytes).expect("decodes"), snapshot);
     }
 

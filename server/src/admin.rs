@@ -1,7 +1,7 @@
-//! Provisioning for `fieldwork admin`: tenants, users and their API tokens, devices, and storage
-//! quotas with what is used, on any storage backend ([`Admin::new`]) or straight on a data
-//! directory's database ([`Admin::open`]; safe while a server runs on it: one transaction per
-//! call).
+//! Provisioning for `fieldwork admin`: tenants, users and their API tokens, devices, storage
+//! quotas with what is used, and erasing personal data from a ticket, on any storage backend
+//! ([`Admin::new`]) or straight on a data directory's database and photo files ([`Admin::open`];
+//! safe while a server runs on it: one transaction per call).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,12 +11,14 @@ use fieldwork_core::model::Role;
 use serde::Serialize;
 
 use crate::auth;
-use crate::blobs::UPLOAD_TTL_MS;
-use crate::config::open_data_dir;
+use crate::blobs::{BlobStore, FsBlobStore, UPLOAD_TTL_MS};
+use crate::cache::DocCache;
+use crate::config::{BLOB_DIR, open_data_dir};
 use crate::error::Error;
+use crate::service::{EraseRequest, Erased};
 use crate::storage::{
-    DeviceInfo, Missing, ServerStore, TenantQuotas, TenantRecord, TenantUsage, TokenKind,
-    TokenRecord, UserRecord,
+    DeviceInfo, ErasureRecord, Missing, ServerStore, TenantQuotas, TenantRecord, TenantUsage,
+    TokenKind, TokenRecord, UserRecord,
 };
 
 /// Longest tenant, user, team or skill name.
@@ -49,6 +51,8 @@ pub struct CreatedUser {
 #[derive(Debug)]
 pub struct Admin {
     store: Arc<dyn ServerStore>,
+    /// The photo files, when the admin knows where they are (an erase removes some).
+    files: Option<Arc<dyn BlobStore>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -69,13 +73,23 @@ fn checked_name(field: &'static str, value: &str) -> Result<String, Error> {
 impl Admin {
     /// Opens the data directory, creating it and its database if needed.
     pub fn open(data_dir: &Path) -> Result<Self, Error> {
-        Ok(Admin::new(open_data_dir(data_dir)?))
+        let files: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(data_dir.join(BLOB_DIR)));
+        Ok(Admin::new(open_data_dir(data_dir)?).with_files(files))
+    }
+
+    /// The same admin with the server's photo files (`files`), which an erase needs.
+    pub fn with_files(self, files: Arc<dyn BlobStore>) -> Self {
+        Admin {
+            files: Some(files),
+            ..self
+        }
     }
 
     /// Admin operations on any storage backend.
     pub fn new(store: Arc<dyn ServerStore>) -> Self {
         Admin {
             store,
+            files: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -208,6 +222,37 @@ impl Admin {
             });
         }
         Ok(self.store.set_tenant_quotas(&tenant.id, quotas)?)
+    }
+
+    /// Erases personal data from a ticket of `tenant` for good (`docs/staff-data.md`, "Erase"):
+    /// the ticket's history is rewritten without it, photo files go, and every device holding
+    /// the ticket replaces its copy on its next sync.
+    pub fn erase(&self, tenant: &str, request: &EraseRequest) -> Result<Erased, Error> {
+        let tenant = self.tenant(tenant)?;
+        let by = checked_name("by", &request.by)?;
+        let files = self.files.as_ref().ok_or_else(|| Error::Invalid {
+            field: "photo files",
+            reason: "this admin was opened without the server's photo files".into(),
+        })?;
+        let request = EraseRequest {
+            ticket_id: request.ticket_id.trim().to_owned(),
+            by,
+            ..request.clone()
+        };
+        crate::service::erase(
+            self.store.as_ref(),
+            files.as_ref(),
+            &DocCache::new(0),
+            &tenant.id,
+            &request,
+            self.clock.now_ms(),
+        )
+    }
+
+    /// A tenant's erasure log, newest first: who erased what from which ticket, when and why.
+    pub fn erasure_log(&self, tenant: &str, limit: usize) -> Result<Vec<ErasureRecord>, Error> {
+        let tenant = self.tenant(tenant)?;
+        Ok(self.store.erasure_log(&tenant.id, limit)?)
     }
 
     /// What a tenant and each of its users hold now (stored blobs and open uploads).

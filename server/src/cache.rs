@@ -133,6 +133,12 @@ impl DocCache {
         }
     }
 
+    /// Drops ticket `id` of `tenant` from the cache, whatever its version (its history was
+    /// rewritten: the old document holds what an erase removed).
+    pub fn forget(&self, tenant: &str, id: &str) {
+        self.lock().remove(&Self::key(tenant, id));
+    }
+
     /// Keeps `doc` unless a newer version is already cached; drops the least recently used
     /// documents beyond the capacity or the byte budget.
     pub fn put(&self, tenant: &str, id: &str, mut doc: CachedDoc) {

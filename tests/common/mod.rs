@@ -5,7 +5,7 @@
 
 pub mod proxy;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -56,6 +56,14 @@ impl Server {
         self.server
             .admin_json(args)
             .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs an admin command that must fail; returns its error output.
+    pub fn admin_fails(&self, args: &[&str]) -> String {
+        match self.server.admin_json(args) {
+            Ok(out) => panic!("admin {} succeeded: {out}", args.join(" ")),
+            Err(e) => e.to_string(),
+        }
     }
 
     pub fn tenant(&self, name: &str) -> String {
@@ -241,4 +249,23 @@ impl Phone {
     pub fn user_id(&self) -> String {
         self.store.identity().expect("logged in").actor.user_id
     }
+}
+
+/// The files under `dir` (recursively) whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a readable directory") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path)
+                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
 }

@@ -200,6 +200,7 @@ impl TicketBuilder {
             internal,
             at: ms(at),
             redacted: false,
+            erased: false,
         });
         self
     }
@@ -268,6 +269,7 @@ pub fn apply(ticket: &mut Ticket, decisions: &Decisions, now: i64) {
             internal: true,
             at: now,
             redacted: false,
+            erased: false,
         });
     }
     for event in &decisions.events {

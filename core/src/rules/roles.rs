@@ -252,6 +252,7 @@ mod tests {
                 internal: false,
                 at: 0,
                 redacted: false,
+                erased: false,
             }],
             attachments: vec![],
             events: vec![],

@@ -48,7 +48,8 @@ pub struct DownloadJob {
 /// can be asked for. Called wherever a ticket's index row is written; files already known are
 /// left as they are.
 pub(super) fn register_refs(tx: &Transaction, ticket: &Ticket, at: i64) -> Result<()> {
-    for attachment in &ticket.attachments {
+    // An erased photo names no file any more: it is neither fetched nor kept.
+    for attachment in ticket.attachments.iter().filter(|a| !a.erased) {
         // Thumbnail first: a photo already smaller than a thumbnail is its own thumbnail (one
         // file, one hash), and as a thumbnail it is fetched eagerly.
         let files = [

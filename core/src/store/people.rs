@@ -161,6 +161,7 @@ mod tests {
             ticket_id: id.into(),
             doc: ByteBuf::from(doc.save()),
             staff: None,
+            erased: vec![],
         }
     }
 

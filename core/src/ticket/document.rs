@@ -200,6 +200,18 @@ impl TicketDocument {
         self.public_seen = heads;
     }
 
+    /// The message of this document's next change named `name`: for a staff document, with the
+    /// public heads it is made against ([`seen_public_heads`]).
+    pub(super) fn commit_message(&self, name: &str) -> String {
+        match (self.part, self.public_seen.is_empty()) {
+            (Part::Staff, false) => {
+                let heads: Vec<String> = self.public_seen.iter().map(|h| h.to_string()).collect();
+                format!("{name}{SEEN_PUBLIC}{}", heads.join(","))
+            }
+            _ => name.to_owned(),
+        }
+    }
+
     /// Loads a public document saved by [`Self::save`] (plus optional incremental chunks). A
     /// document beyond the ticket's size limits (operations, changes, bytes) is refused, not
     /// kept; one nested too deep loads, and reading it ([`Self::view`]) is the error.
@@ -560,6 +572,7 @@ impl TicketDocument {
             });
         }
         let by = author.user_id.as_str();
+        let message = self.commit_message(edit.name());
         let doc = &mut self.doc;
         match edit {
             Edit::SetTitle { title } => doc.put(ROOT, "title", title.as_str())?,
@@ -665,13 +678,6 @@ impl TicketDocument {
             }
         }
         // Automerge skips puts of a value already there; then there is no change to report.
-        let message = match (self.part, self.public_seen.is_empty()) {
-            (Part::Staff, false) => {
-                let heads: Vec<String> = self.public_seen.iter().map(|h| h.to_string()).collect();
-                format!("{}{SEEN_PUBLIC}{}", edit.name(), heads.join(","))
-            }
-            _ => edit.name().to_owned(),
-        };
         let options = CommitOptions::default().with_message(message).with_time(at);
         let Some(hash) = doc.commit_with(options) else {
             return Ok(None);

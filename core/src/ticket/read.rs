@@ -134,6 +134,7 @@ fn read_note(doc: &AutoCommit, obj: &ObjId) -> Result<Note> {
         internal: boolean(doc, obj, "internal")?.unwrap_or(false),
         at: int(doc, obj, "at")?.unwrap_or(0),
         redacted: boolean(doc, obj, "redacted")?.unwrap_or(false),
+        erased: boolean(doc, obj, "erased")?.unwrap_or(false),
     })
 }
 
@@ -194,6 +195,7 @@ fn read_attachments(doc: &AutoCommit) -> Result<Vec<Attachment>> {
             by: string(doc, &obj, "by")?.unwrap_or_default(),
             at: int(doc, &obj, "at")?.unwrap_or(0),
             thumb: string(doc, &obj, "thumb")?,
+            erased: boolean(doc, &obj, "erased")?.unwrap_or(false),
             sha256,
         });
     }

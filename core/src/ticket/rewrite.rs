@@ -13,18 +13,8 @@ use automerge::{ActorId, AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue,
 
 use super::document::{DocumentError, TicketDocument};
 use super::limits::MAX_DEPTH;
+pub use crate::model::Erasure;
 use crate::model::Part;
-
-/// Something personal to remove from a ticket for good.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Erasure {
-    /// A note's text (public or internal): the note stays, `erased`, with no text.
-    Note { note_id: String },
-    /// A photo: its entry stays, `erased`, with no thumbnail, time or place.
-    Photo { sha256: String },
-    /// The customer's name and phone.
-    Contact,
-}
 
 /// Keys of a photo entry that go with an erased photo (it may show where someone lives).
 const PHOTO_PERSONAL: [&str; 6] = ["thumb", "captured_at", "lat", "lon", "accuracy_m", "by"];
@@ -237,7 +227,8 @@ fn note_place(
 /// Carries a device's unsent work over to a rewritten document: what `pending` (this device's
 /// changes not yet taken by the server, all applied in `old`) did to `old` is done again on `new`
 /// (the server's rewrite of it, [`rewrite`]) by path — the rewrite kept every list and key in
-/// place — as one change by `new`'s actor at `at`. Whatever touches erased content is dropped:
+/// place — as one change by `new`'s actor at `at` (a staff one made against the public heads
+/// `new` was told of, [`TicketDocument::seen_public`]). Whatever touches erased content is dropped:
 /// an edit of an erased note or photo, or of the contact when it was erased. Returns the change,
 /// or `None` when nothing of the pending work remains.
 pub fn rebase(
@@ -253,6 +244,7 @@ pub fn rebase(
     let after = old.heads();
     let before = heads_without(old, pending);
     let patches = old.inner_mut().diff(&before, &after);
+    let message = new.commit_message("unsent work carried over an erase");
     let dst = new.inner_mut();
     let events_before = match dst.get(&ROOT, "events")? {
         Some((Value::Object(_), events)) => dst.length(&events),
@@ -271,11 +263,8 @@ pub fn rebase(
         apply_patch(dst, &obj, patch.action)?;
     }
     drop_events_about_erased_notes(dst, events_before, erasures)?;
-    let Some(hash) = dst.commit_with(
-        CommitOptions::default()
-            .with_message("unsent work carried over an erase")
-            .with_time(at),
-    ) else {
+    let Some(hash) = dst.commit_with(CommitOptions::default().with_message(message).with_time(at))
+    else {
         return Ok(None);
     };
     Ok(dst.get_change_by_hash(&hash).cloned())
@@ -314,6 +303,19 @@ fn drop_events_about_erased_notes(
         }
     }
     Ok(())
+}
+
+/// Whether `replacement` (a rewrite the server sent) leaves out history `local` holds beyond
+/// `pending` (this device's unsent changes): then the device's copy predates the rewrite and must
+/// be replaced, carrying `pending` over ([`rebase`]); otherwise the two merge as usual.
+pub fn predates(
+    local: &mut TicketDocument,
+    pending: &[automerge::Change],
+    replacement: &mut TicketDocument,
+) -> bool {
+    heads_without(local, pending)
+        .iter()
+        .any(|head| !replacement.has_change(head))
 }
 
 /// The heads of `doc` as it was without `pending` (changes nothing else depends on but pending

@@ -94,6 +94,9 @@ pub struct Note {
     pub internal: bool,
     pub at: i64,
     pub redacted: bool,
+    /// Its text was erased for good (`docs/staff-data.md`, "Erase"): `text` is empty.
+    #[serde(default)]
+    pub erased: bool,
 }
 
 /// A photo or screenshot, filed under the sha256 of its stored (re-encoded, metadata-free) JPEG.
@@ -115,6 +118,10 @@ pub struct Attachment {
     pub by: String,
     /// Device time of attaching.
     pub at: i64,
+    /// The photo was erased for good (`docs/staff-data.md`, "Erase"): no file, thumbnail, time
+    /// or place.
+    #[serde(default)]
+    pub erased: bool,
 }
 
 /// One entry of the append-only history.

@@ -298,7 +298,13 @@ impl<'a> Judge<'a> {
         if self.seen.contains(&hash) {
             return Ok(Ok(hex));
         }
-        if let Some(stored) = self.reader.change_ticket(self.tenant, &hex)? {
+        // A change the server holds, or held until an erase rewrote its ticket (its content,
+        // minus what was erased, is in the rewrite): taken already.
+        let stored = match self.reader.change_ticket(self.tenant, &hex)? {
+            Some(stored) => Some(stored),
+            None => self.reader.forgotten_change(self.tenant, &hex)?,
+        };
+        if let Some(stored) = stored {
             return Ok(if stored != ticket_id {
                 Err(malformed(
                     &hex,
@@ -323,6 +329,12 @@ impl<'a> Judge<'a> {
             (Part::Public, Presence::Loaded) => self.edit(ticket_id, &change, &hex)?,
             (Part::Staff, Presence::Loaded) => self.staff_edit(ticket_id, &change, &hex)?,
         };
+        let judged = match judged {
+            Err(rejection) if rejection.code == RejectCode::MissingDependencies => {
+                self.rewritten(&change, &hex)?.map_or(Err(rejection), Err)
+            }
+            other => other,
+        };
         Ok(match judged {
             Ok(numbering) => {
                 self.seen.insert(hash);
@@ -338,6 +350,25 @@ impl<'a> Judge<'a> {
             }
             Err(rejection) => Err(rejection),
         })
+    }
+
+    /// The rejection of a change that builds on a history an erase rewrote (one of its
+    /// dependencies is a forgotten change), if it does.
+    fn rewritten(&self, change: &Change, hash: &str) -> Result<Option<Rejection>, Error> {
+        for dep in change.deps() {
+            if self
+                .reader
+                .forgotten_change(self.tenant, &dep.to_string())?
+                .is_some()
+            {
+                return Ok(Some(reject(
+                    RejectCode::Rewritten,
+                    hash.to_owned(),
+                    "the ticket's history was rewritten to erase personal data; the device carries this change over to the new history",
+                )));
+            }
+        }
+        Ok(None)
     }
 
     /// A change that creates a ticket; on acceptance, returns the server's numbering change.

@@ -14,6 +14,7 @@
 //! additionally serializes commits per tenant, which is what keeps seq order equal to commit order
 //! across processes (docs/adr/0009).
 
+mod erase;
 mod judge;
 mod notices;
 mod trusted;
@@ -27,6 +28,8 @@ use fieldwork_core::ticket::{ActorId, Part};
 use fieldwork_protocol::sync::Rejection;
 use tokio::sync::{broadcast, watch};
 
+pub use erase::{EraseRequest, Erased};
+pub(crate) use erase::erase;
 pub use notices::{NOTICE_BUFFER, Notice, Writer};
 
 use crate::cache::DocCache;
@@ -263,6 +266,40 @@ impl Tickets {
                 });
             }
             Ok(committed)
+        })
+        .await
+    }
+
+    /// Erases personal data from a ticket of `tenant` for good (`erase`; docs/staff-data.md,
+    /// "Erase"): in the tenant's turn, so no commit of the tenant runs meanwhile, and announced
+    /// like a commit, so waiting devices come for the rewrite at once. `files` holds the photos.
+    pub async fn erase(
+        &self,
+        files: Arc<dyn crate::blobs::BlobStore>,
+        tenant: &str,
+        request: EraseRequest,
+    ) -> Result<Erased, Error> {
+        let turn = self.turn(tenant).lock_owned().await;
+        let inner = self.inner.clone();
+        let tenant = tenant.to_owned();
+        blocking(move || {
+            let _turn = turn;
+            let now = inner.clock.now_ms();
+            let erased = erase::erase(
+                inner.store.as_ref(),
+                files.as_ref(),
+                &inner.cache,
+                &tenant,
+                &request,
+                now,
+            )?;
+            inner.notices.publish(Notice {
+                tenant,
+                tickets: vec![erased.ticket_id.clone()],
+                max_seq: erased.seq,
+                writer: Writer::Server,
+            });
+            Ok(erased)
         })
         .await
     }

@@ -117,7 +117,7 @@ pub(crate) const MAX_PEOPLE_PER_TICKET: usize = 100;
 const MAX_PERSON_ID_BYTES: usize = 64;
 
 /// The user ids a ticket names, kept with its index row for the pull to send names for.
-fn people_of(view: &Ticket) -> Vec<String> {
+pub(super) fn people_of(view: &Ticket) -> Vec<String> {
     view.people()
         .into_iter()
         .filter(|id| id.len() <= MAX_PERSON_ID_BYTES)
@@ -128,10 +128,11 @@ fn people_of(view: &Ticket) -> Vec<String> {
 
 /// The blobs a ticket's attachments name (full images and thumbnails), for the blob lane's
 /// download check. Names that are not sha256 hex are nobody's blob and are skipped.
-fn attachment_blobs(ticket_id: &str, view: &Ticket) -> Vec<BlobRef> {
+pub(super) fn attachment_blobs(ticket_id: &str, view: &Ticket) -> Vec<BlobRef> {
     let mut refs: Vec<BlobRef> = view
         .attachments
         .iter()
+        .filter(|a| !a.erased)
         .flat_map(|a| std::iter::once(a.sha256.as_str()).chain(a.thumb.as_deref()))
         .filter(|sha256| is_sha256_hex(sha256))
         .map(|sha256| BlobRef {

@@ -39,6 +39,7 @@ pub enum Missing {
     User,
     Device,
     Token,
+    Ticket,
 }
 
 impl fmt::Display for Missing {
@@ -48,6 +49,7 @@ impl fmt::Display for Missing {
             Missing::User => "no user with that name in the tenant",
             Missing::Device => "no device with that id",
             Missing::Token => "no live token like that; it may be revoked already",
+            Missing::Ticket => "no ticket with that id in the tenant",
         })
     }
 }

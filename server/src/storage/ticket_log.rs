@@ -8,6 +8,7 @@
 //! other commit of that tenant becomes visible in between, so a reader that has seen seq `n`
 //! never later finds a new change with a seq at or below `n`.
 
+use fieldwork_core::model::Erasure;
 use fieldwork_core::ticket::{ActorId, Part};
 
 use super::{BlobRef, Result, StorageError};
@@ -27,6 +28,9 @@ pub struct TicketHead {
     pub people: Vec<String>,
     /// The `last_seq` of the commit that last changed [`Self::people`] (0 if none did).
     pub people_seq: u64,
+    /// The seq of the ticket's last rewrite ([`TicketLog::rewrite`]); 0 if never rewritten. A
+    /// device holding the ticket from before it holds a history that is gone.
+    pub rewritten_seq: u64,
 }
 
 impl TicketHead {
@@ -132,12 +136,58 @@ pub struct TicketCommit {
     pub blob_refs: Vec<BlobRef>,
 }
 
+/// A ticket's documents rewritten without erased content (`docs/staff-data.md`, "Erase"): its
+/// stored changes all go, replaced by the rewrite's, in one transaction.
+#[derive(Debug, Clone)]
+pub struct TicketRewrite {
+    pub tenant_id: String,
+    /// Server time.
+    pub at: i64,
+    /// The ticket's new index row and documents; `expected_last_seq` is the `last_seq` the
+    /// rewrite was made from ([`super::Conflict::Moved`] if the ticket moved since). The staff
+    /// snapshot is `None` for a ticket with no staff data.
+    pub ticket: TicketWrite,
+    /// The rewrite's changes, public first: they get the tenant's next seqs, and the ticket's
+    /// `rewritten_seq` is the last of them. Every change stored before for the ticket is deleted;
+    /// its hash is remembered ([`StoreRead::forgotten_change`]), never its bytes.
+    pub changes: Vec<NewChange>,
+    /// Blobs the ticket no longer names (erased photos and their thumbnails): their references
+    /// from this ticket go, so a blob no other ticket names is unnamed from now on.
+    pub unnamed_blobs: Vec<String>,
+    /// What was erased, recorded in the erasure log with who did it and why.
+    pub erased: Vec<Erasure>,
+    /// Who asked: a user id, or the operator of the admin command.
+    pub by: String,
+    /// The request's reference (a case number), never the content.
+    pub reference: Option<String>,
+}
+
+/// One row of the erasure log: who erased what from which ticket, when and why, without the
+/// content.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ErasureRecord {
+    pub ticket_id: String,
+    /// The ticket's `rewritten_seq` after the erase.
+    pub seq: u64,
+    #[serde(flatten)]
+    pub erasure: Erasure,
+    pub by: String,
+    pub reference: Option<String>,
+    /// Server time.
+    pub at: i64,
+}
+
 /// Reads inside one consistent snapshot of the store. Everything is asked within one tenant:
 /// tickets, changes and seqs of other tenants do not exist for the caller (a ticket id used in
 /// another tenant is unknown here, exactly like one never used).
 pub trait StoreRead {
     /// The ticket of an already stored change of the tenant, by hash (hex).
     fn change_ticket(&self, tenant_id: &str, hash: &str) -> Result<Option<String>>;
+    /// The ticket of a change a rewrite deleted ([`TicketRewrite`]), by hash (hex): its content
+    /// lives on in the rewrite, minus what was erased.
+    fn forgotten_change(&self, tenant_id: &str, hash: &str) -> Result<Option<String>>;
+    /// The erasure log of one ticket of the tenant, oldest first.
+    fn erasures(&self, tenant_id: &str, ticket_id: &str) -> Result<Vec<ErasureRecord>>;
     fn ticket_head(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<TicketHead>>;
     /// The compacted public document at [`TicketHead::last_seq`].
     fn ticket_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>>;
@@ -175,6 +225,19 @@ pub trait TicketLog {
     /// it was read, with [`super::Missing::Tenant`] for an unknown tenant, and stores nothing
     /// then.
     fn commit(&self, commit: &TicketCommit) -> Result<Vec<u64>>;
+
+    /// Replaces a ticket's history with a rewrite ([`TicketRewrite`]) in one transaction;
+    /// returns the ticket's new `last_seq`, which is also its `rewritten_seq`. Fails with
+    /// [`super::Conflict::Moved`] if the ticket moved since it was read and with
+    /// [`super::Missing::Ticket`] for a ticket the tenant does not have, storing nothing then.
+    fn rewrite(&self, rewrite: &TicketRewrite) -> Result<u64>;
+
+    /// The erasure log of a tenant, newest first, at most `limit` rows.
+    fn erasure_log(&self, tenant_id: &str, limit: usize) -> Result<Vec<ErasureRecord>>;
+
+    /// Removes what deleted rows left in the backend's files where the backend can (SQLite
+    /// zeroes deleted content as it goes, and this empties its write-ahead log).
+    fn scrub(&self) -> Result<()>;
 
     /// Records what a device was sent.
     fn record_holdings(&self, device_id: &str, updates: &[HoldingUpdate]) -> Result<()>;

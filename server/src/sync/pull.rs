@@ -58,6 +58,8 @@ struct TicketState {
     last_seq: u64,
     /// The seq of the commit that last changed who the ticket names.
     people_seq: u64,
+    /// The seq of the ticket's last rewrite after an erase (0: never rewritten).
+    rewritten_seq: u64,
 }
 
 /// The device holds a ticket per its recorded state, or per the state before it if the device
@@ -118,6 +120,7 @@ impl Walk<'_> {
             held,
             last_seq: head.last_seq,
             people_seq: head.people_seq,
+            rewritten_seq: head.rewritten_seq,
         };
         // A ticket no commit has listed the people of yet (stored before the store kept them)
         // names at least its reporter and assignee.
@@ -242,10 +245,22 @@ impl Walk<'_> {
         } else {
             None
         };
+        // A rewritten ticket says what was erased, so a device holding it from before the
+        // rewrite replaces its copy and drops unsent work on erased content.
+        let erased = if state.rewritten_seq > 0 {
+            self.reader
+                .erasures(&self.actor.tenant, id)?
+                .into_iter()
+                .map(|record| record.erasure)
+                .collect()
+        } else {
+            Vec::new()
+        };
         let item = PullItem::Snapshot {
             ticket_id: id.to_owned(),
             doc: ByteBuf::from(doc),
             staff,
+            erased,
         };
         let added = self.add(item, forced);
         if added {
@@ -287,6 +302,10 @@ impl Walk<'_> {
             return Ok(true);
         };
         match (state.visible, state.held) {
+            // The device holds a history of the ticket that an erase rewrote: it gets the rewrite.
+            (true, Some(covered)) if state.rewritten_seq > covered.max(self.cursor) => {
+                self.snapshot(id, state, false)
+            }
             (true, Some(covered)) => {
                 if change.seq <= covered || (change.part == Part::Staff && !self.reads_staff) {
                     return Ok(true);

@@ -391,6 +391,7 @@ impl Device {
                     ticket_id,
                     doc,
                     staff,
+                    ..
                 } => {
                     let mut doc = TicketDocument::load(doc).expect("a document");
                     doc.set_actor(self.actor_id.clone());

@@ -10,7 +10,7 @@ use super::{Result, StoreError, TicketStore, persist, unverified};
 use crate::ticket::{
     Change, DocumentError, EncodedError, Part, StaffView, Ticket, TicketDocument, decode_change,
 };
-use fieldwork_protocol::sync::{ByteBuf, PullItem, PushChange, SyncResponse};
+use fieldwork_protocol::sync::{ByteBuf, PullItem, PushChange, RejectCode, SyncResponse};
 
 /// The server this device is logged in to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +48,9 @@ pub struct AppliedRound {
     pub quarantined: usize,
     pub tickets_changed: usize,
     pub tickets_evicted: usize,
+    /// A ticket rewritten on the server after an erase replaced this device's copy.
+    #[serde(default)]
+    pub replaced: bool,
 }
 
 const SESSION: &str = "session";
@@ -156,6 +159,7 @@ impl TicketStore {
         let mut decoded = decode_snapshots(&response.items);
         let round = self.write(|tx| {
             let mut round = AppliedRound::default();
+            let mut replaced = false;
             // The outbox has no index on `hash` (one less page to write per edit); the changes
             // answered are the oldest ones sent, so one ordered read maps their hashes to rows.
             let answered = response.accepted.len() + response.rejected.len();
@@ -169,6 +173,11 @@ impl TicketStore {
             let watch = unverified::any(tx)?;
             let mut reset = BTreeSet::new();
             for rejection in &response.rejected {
+                if rejection.code == RejectCode::Rewritten {
+                    // Built on a history an erase rewrote: it stays queued, and the rewrite in
+                    // this same answer carries it over (`replace`).
+                    continue;
+                }
                 reset.insert(rejection.ticket_id.clone());
                 let Some(seq) = rows.get(&rejection.hash) else { continue };
                 let moved = tx
@@ -189,11 +198,16 @@ impl TicketStore {
                 let id = item.ticket_id();
                 let applied = match item {
                     PullItem::Changes { changes, part, .. } => self.apply_remote_changes(tx, id, *part, changes, watch, at),
-                    PullItem::Snapshot { doc, staff, .. } => match decoded.remove(id).unwrap_or_else(|| Decoded::load(doc, staff.as_ref().map(|s| s.as_slice()))) {
+                    PullItem::Snapshot { doc, staff, erased, .. } => match decoded.remove(id).unwrap_or_else(|| Decoded::load(doc, staff.as_ref().map(|s| s.as_slice()))) {
                         Ok(mut server) => {
-                            let confirmed = watch && confirm_snapshot(tx, id, &mut server, reset.contains(id))?;
-                            self.apply_snapshot(tx, id, doc, server, reset.contains(id), at)
-                                .map(|touched| touched || confirmed)
+                            if !erased.is_empty() && self.replace_after_erase(tx, id, &mut server, erased, at)? {
+                                replaced = true;
+                                Ok(true)
+                            } else {
+                                let confirmed = watch && confirm_snapshot(tx, id, &mut server, reset.contains(id))?;
+                                self.apply_snapshot(tx, id, doc, server, reset.contains(id), at)
+                                    .map(|touched| touched || confirmed)
+                            }
                         }
                         Err(e) => Err(e),
                     }
@@ -220,6 +234,7 @@ impl TicketStore {
             super::people::record(tx, &response.people)?;
             round.tickets_evicted = evict_settled(tx, &mut changed)?;
             round.tickets_changed = changed.len();
+            round.replaced = replaced;
             let mut meta: SyncMeta = get_json(tx, META)?.unwrap_or_default();
             meta.cursor = response.cursor;
             meta.clock_offset_ms = response.server_time - received_at;
@@ -228,8 +243,13 @@ impl TicketStore {
             put_json(tx, META, &meta)?;
             Ok(round)
         })?;
-        if round.tickets_evicted > 0 {
-            // Evicted tickets leave no bytes in the WAL either (the database zeroes them itself).
+        if round.replaced {
+            // Erased photos' files go with the old copy (nothing names them any more).
+            self.collect_garbage()?;
+        }
+        if round.tickets_evicted > 0 || round.replaced {
+            // Evicted tickets and replaced copies leave no bytes in the WAL either (the database
+            // zeroes them itself).
             self.scrub()?;
         }
         self.notify(changed.into_iter().collect(), super::ChangeOrigin::Remote);
@@ -439,6 +459,7 @@ fn decode_snapshots(items: &[PullItem]) -> std::collections::HashMap<String, Res
                 ticket_id,
                 doc,
                 staff,
+                ..
             } => Some((
                 ticket_id.as_str(),
                 doc.as_slice(),
@@ -531,5 +552,6 @@ fn evict_settled(tx: &Transaction, changed: &mut BTreeSet<String>) -> Result<usi
     Ok(ids.len())
 }
 
+mod replace;
 #[cfg(test)]
 mod tests;

@@ -138,6 +138,7 @@ fn a_pulled_snapshot_adds_the_ticket_and_tells_observers() {
         ticket_id: "t-remote".into(),
         doc: ByteBuf::from(doc.save()),
         staff: None,
+        erased: vec![],
     };
     s.apply_sync_response(&response(vec![], vec![], vec![item], 9), 5_000)
         .expect("applies");
@@ -151,6 +152,7 @@ fn a_pulled_snapshot_adds_the_ticket_and_tells_observers() {
         ticket_id: "t-remote".into(),
         doc: ByteBuf::from(doc.save()),
         staff: None,
+        erased: vec![],
     };
     s.apply_sync_response(&response(vec![], vec![], vec![again], 10), 5_000)
         .expect("applies");
@@ -196,6 +198,7 @@ fn a_refused_first_staff_change_leaves_the_staff_document_it_began() {
         ticket_id: id.clone(),
         doc: ByteBuf::from(server_doc.save()),
         staff: None,
+        erased: vec![],
     };
     let rejected = vec![
         refuse(&all[1], RejectCode::Forbidden),
@@ -260,6 +263,7 @@ fn a_refused_change_is_quarantined_and_the_ticket_reset_to_the_servers_version()
         ticket_id: id.clone(),
         doc: ByteBuf::from(server_doc.save()),
         staff: None,
+        erased: vec![],
     };
     let mut accepted = creation;
     accepted.push(cancel);

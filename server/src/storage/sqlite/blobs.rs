@@ -349,6 +349,28 @@ pub(super) fn insert_refs(conn: &Connection, tenant_id: &str, refs: &[BlobRef]) 
     Ok(())
 }
 
+/// Drops ticket `ticket_id`'s references to `shas` (erased photos); a blob no ticket names any
+/// more is unnamed from now on, for the collector or the erase to remove.
+pub(super) fn remove_refs(
+    conn: &Connection,
+    tenant_id: &str,
+    ticket_id: &str,
+    shas: &[String],
+) -> Result<()> {
+    let mut remove = conn.prepare_cached(
+        "DELETE FROM blob_refs WHERE tenant_id = ?1 AND sha256 = ?2 AND ticket_id = ?3",
+    )?;
+    let mut unname = conn.prepare_cached(
+        "UPDATE blobs SET named = 0 WHERE tenant_id = ?1 AND sha256 = ?2
+             AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.tenant_id = ?1 AND r.sha256 = ?2)",
+    )?;
+    for sha in shas {
+        remove.execute([tenant_id, sha, ticket_id])?;
+        unname.execute([tenant_id, sha])?;
+    }
+    Ok(())
+}
+
 impl BlobRecords for SqliteStore {
     fn create_upload(&self, upload: &UploadRecord, limits: &UploadLimits) -> Result<Admission> {
         self.write(|tx| create_upload(tx, upload, limits))

@@ -19,6 +19,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0005_blob_quotas.sql"),
     include_str!("sql/0006_ticket_people.sql"),
     include_str!("sql/0007_staff_documents.sql"),
+    include_str!("sql/0008_erasures.sql"),
 ];
 
 /// The schema version this build writes.
@@ -28,6 +29,9 @@ pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
 pub(super) fn open_writer(path: &Path) -> Result<Connection> {
     let mut conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Deleted rows and replaced documents are zeroed, not left in free pages: what an erase
+    // removes leaves the file (docs/staff-data.md, "Erase").
+    conn.pragma_update(None, "secure_delete", "ON")?;
     configure(&conn)?;
     migrate(&mut conn, LATEST_VERSION)?;
     Ok(conn)

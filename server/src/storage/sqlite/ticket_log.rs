@@ -4,13 +4,15 @@
 
 use std::collections::HashMap;
 
+use fieldwork_core::model::Erasure;
 use fieldwork_core::ticket::{ActorId, Part};
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{SqliteStore, blobs, is_constraint, seq_of, sql_seq};
+use super::{SqliteStore, blobs, is_constraint, lock, seq_of, sql_seq};
 use crate::storage::{
-    Conflict, Holding, HoldingUpdate, Missing, PullScope, Result, StorageError, StoreRead,
-    StoredChange, TicketCommit, TicketHead, TicketLog, TicketWrite,
+    Conflict, ErasureRecord, Holding, HoldingUpdate, Missing, NewChange, PullScope, Result,
+    StorageError, StoreRead, StoredChange, TicketCommit, TicketHead, TicketLog, TicketRewrite,
+    TicketWrite,
 };
 
 struct SqliteRead<'a> {
@@ -26,11 +28,30 @@ impl StoreRead for SqliteRead<'_> {
             .optional()?)
     }
 
+    fn forgotten_change(&self, tenant_id: &str, hash: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT ticket_id FROM forgotten_changes WHERE tenant_id = ?1 AND hash = ?2",
+            )?
+            .query_row([tenant_id, hash], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn erasures(&self, tenant_id: &str, ticket_id: &str) -> Result<Vec<ErasureRecord>> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {ERASURE_COLUMNS} FROM erasures WHERE tenant_id = ?1 AND ticket_id = ?2 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([tenant_id, ticket_id], erasure_row)?;
+        rows.map(|row| row?).collect()
+    }
+
     fn ticket_head(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<TicketHead>> {
         let row = self
             .tx
             .prepare_cached(
-                "SELECT tenant_id, last_seq, reporter_id, assignee, team, people, people_seq
+                "SELECT tenant_id, last_seq, reporter_id, assignee, team, people, people_seq,
+                     rewritten_seq
                  FROM tickets WHERE tenant_id = ?1 AND id = ?2",
             )?
             .query_row([tenant_id, ticket_id], |r| {
@@ -44,6 +65,7 @@ impl StoreRead for SqliteRead<'_> {
                         team: r.get(4)?,
                         people: Vec::new(),
                         people_seq: seq_of(r.get(6)?),
+                        rewritten_seq: seq_of(r.get(7)?),
                     },
                     people,
                 ))
@@ -220,26 +242,9 @@ impl TicketLog for SqliteStore {
             }
             let mut seqs = Vec::with_capacity(commit.changes.len());
             let mut last: HashMap<&str, i64> = HashMap::new();
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO changes (tenant_id, seq, ticket_id, hash, actor_id, bytes, received_at, part)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
             for change in &commit.changes {
                 seq += 1;
-                let inserted = insert.execute(params![
-                    commit.tenant_id,
-                    seq,
-                    change.ticket_id,
-                    change.hash,
-                    change.actor_id,
-                    change.bytes,
-                    commit.received_at,
-                    change.part.as_str()
-                ]);
-                match inserted {
-                    Err(e) if is_constraint(&e) => return Err(Conflict::Moved.into()),
-                    other => other?,
-                };
+                insert_change(tx, &commit.tenant_id, seq, change, commit.received_at)?;
                 last.insert(change.ticket_id.as_str(), seq);
                 seqs.push(seq_of(seq));
             }
@@ -265,6 +270,103 @@ impl TicketLog for SqliteStore {
         })
     }
 
+    fn rewrite(&self, rewrite: &TicketRewrite) -> Result<u64> {
+        let tenant = rewrite.tenant_id.as_str();
+        let ticket = &rewrite.ticket;
+        let expected = ticket.expected_last_seq.ok_or_else(|| {
+            StorageError::backend("a rewrite must name the last_seq it was made from")
+        })?;
+        if rewrite.changes.is_empty() {
+            return Err(StorageError::backend("a rewrite without changes"));
+        }
+        self.write(|tx| {
+            let mut seq: i64 = tx
+                .prepare_cached("SELECT last_seq FROM tenants WHERE id = ?1")?
+                .query_row([tenant], |r| r.get(0))
+                .optional()?
+                .ok_or(Missing::Tenant)?;
+            let current: Option<i64> = tx
+                .prepare_cached("SELECT last_seq FROM tickets WHERE tenant_id = ?1 AND id = ?2")?
+                .query_row([tenant, &ticket.id], |r| r.get(0))
+                .optional()?;
+            match current {
+                None => return Err(Missing::Ticket.into()),
+                Some(last) if last != sql_seq(expected) => return Err(Conflict::Moved.into()),
+                Some(_) => {}
+            }
+            // The old history goes; only its hashes stay (secure_delete zeroes the rows).
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO forgotten_changes (tenant_id, hash, ticket_id)
+                 SELECT tenant_id, hash, ticket_id FROM changes
+                 WHERE tenant_id = ?1 AND ticket_id = ?2",
+            )?
+            .execute([tenant, &ticket.id])?;
+            tx.prepare_cached("DELETE FROM changes WHERE tenant_id = ?1 AND ticket_id = ?2")?
+                .execute([tenant, &ticket.id])?;
+            let new_last = seq + rewrite.changes.len() as i64;
+            write_ticket(tx, tenant, ticket, new_last)?;
+            for change in &rewrite.changes {
+                seq += 1;
+                insert_change(tx, tenant, seq, change, rewrite.at)?;
+            }
+            tx.prepare_cached("UPDATE tenants SET last_seq = ?2 WHERE id = ?1")?
+                .execute(params![tenant, seq])?;
+            tx.prepare_cached(
+                "UPDATE tickets SET last_seq = ?3, rewritten_seq = ?3 WHERE tenant_id = ?1 AND id = ?2",
+            )?
+            .execute(params![tenant, ticket.id, seq])?;
+            blobs::remove_refs(tx, tenant, &ticket.id, &rewrite.unnamed_blobs)?;
+            let mut log = tx.prepare_cached(
+                "INSERT INTO erasures (tenant_id, ticket_id, seq, kind, target, erased_by, reference, erased_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for erasure in &rewrite.erased {
+                log.execute(params![
+                    tenant,
+                    ticket.id,
+                    seq,
+                    erasure.kind(),
+                    erasure.target(),
+                    rewrite.by,
+                    rewrite.reference,
+                    rewrite.at
+                ])?;
+            }
+            Ok(seq_of(seq))
+        })
+    }
+
+    fn erasure_log(&self, tenant_id: &str, limit: usize) -> Result<Vec<ErasureRecord>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {ERASURE_COLUMNS} FROM erasures WHERE tenant_id = ?1 ORDER BY id DESC LIMIT ?2"
+            ))?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![tenant_id, limit], erasure_row)?;
+            rows.map(|row| row?).collect()
+        })
+    }
+
+    fn scrub(&self) -> Result<()> {
+        // Readers in the middle of a read keep the log from being emptied; they finish quickly.
+        for attempt in 0..50 {
+            let busy: i64 = lock(&self.writer).query_row(
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+                [],
+                |r| r.get(0),
+            )?;
+            if busy == 0 {
+                return Ok(());
+            }
+            if attempt < 49 {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+        Err(StorageError::backend(
+            "the write-ahead log could not be emptied: readers kept it busy for 5 s",
+        ))
+    }
+
     fn record_holdings(&self, device_id: &str, updates: &[HoldingUpdate]) -> Result<()> {
         self.write(|tx| {
             let mut upsert = tx.prepare_cached(
@@ -286,6 +388,56 @@ impl TicketLog for SqliteStore {
             Ok(())
         })
     }
+}
+
+/// Stores one change under `seq`; a change stored already (same hash) is a ticket that moved.
+fn insert_change(
+    tx: &Transaction,
+    tenant_id: &str,
+    seq: i64,
+    change: &NewChange,
+    received_at: i64,
+) -> Result<()> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO changes (tenant_id, seq, ticket_id, hash, actor_id, bytes, received_at, part)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            tenant_id,
+            seq,
+            change.ticket_id,
+            change.hash,
+            change.actor_id,
+            change.bytes,
+            received_at,
+            change.part.as_str()
+        ]);
+    match inserted {
+        Err(e) if is_constraint(&e) => Err(Conflict::Moved.into()),
+        other => other.map(|_| ()).map_err(Into::into),
+    }
+}
+
+const ERASURE_COLUMNS: &str = "ticket_id, seq, kind, target, erased_by, reference, erased_at";
+
+/// One row of `erasures` ([`ERASURE_COLUMNS`]); a kind this version does not know is corruption.
+fn erasure_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ErasureRecord>> {
+    let kind: String = r.get(2)?;
+    let target: Option<String> = r.get(3)?;
+    let Ok(erasure) = Erasure::from_parts(&kind, target.as_deref()) else {
+        return Ok(Err(StorageError::Corrupt(
+            "an erasure log row names an unknown kind".into(),
+        )));
+    };
+    Ok(Ok(ErasureRecord {
+        ticket_id: r.get(0)?,
+        seq: seq_of(r.get(1)?),
+        erasure,
+        by: r.get(4)?,
+        reference: r.get(5)?,
+        at: r.get(6)?,
+    }))
 }
 
 /// Writes a touched ticket's index row and document, checking it did not move since it was read;
