@@ -8,7 +8,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Org, files_containing, id_of, note_texts};
+use common::search::files_containing;
+use common::{Org, id_of, note_texts};
 
 /// A phone number a rider put in a note, and a dispatcher in an internal one.
 const PHONE: &str = "13800138000";
@@ -46,7 +47,12 @@ fn an_erased_phone_number_leaves_every_file_and_unsent_work_survives() {
     rider.sync();
     dispatcher.sync();
     dispatcher.json(&["update", &id, "--assignee", &tech_id]);
-    dispatcher.json(&["note", &id, &format!("his other phone is {PHONE}"), "--internal"]);
+    dispatcher.json(&[
+        "note",
+        &id,
+        &format!("his other phone is {PHONE}"),
+        "--internal",
+    ]);
     dispatcher.json(&["note", &id, "A technician is on the way"]);
     dispatcher.sync();
     tech.sync();
@@ -143,8 +149,49 @@ fn an_erased_phone_number_leaves_every_file_and_unsent_work_survives() {
     assert!(!log.to_string().contains(PHONE));
 
     // Erasing it again, or a note the ticket does not have, is refused with a clear error.
-    let again = org
-        .server
-        .admin_fails(&["erase", "--tenant", "acme", "--ticket", &id, "--note", &public]);
+    let again = org.server.admin_fails(&[
+        "erase", "--tenant", "acme", "--ticket", &id, "--note", &public,
+    ]);
     assert!(again.contains("erased already"), "{again}");
+}
+
+/// The search the tests above rely on finds words Automerge compressed, in a file and in a
+/// database row spread over several pages; a raw search would not.
+#[test]
+fn the_file_search_finds_words_inside_compressed_documents() {
+    use automerge::transaction::Transactable;
+    let mut doc = automerge::AutoCommit::new();
+    let notes = doc
+        .put_object(automerge::ROOT, "notes", automerge::ObjType::List)
+        .expect("list");
+    for i in 0..400 {
+        let text = if i == 200 {
+            format!("call me on {PHONE}")
+        } else {
+            format!("note {i}: the freezer is warm again, {}", i * 7919)
+        };
+        doc.insert(&notes, i, text).expect("insert");
+    }
+    let saved = doc.save();
+    assert!(
+        !saved.windows(PHONE.len()).any(|w| w == PHONE.as_bytes()),
+        "compressed: a raw search misses it"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("doc.bin"), &saved).expect("writes");
+    let db = rusqlite::Connection::open(dir.path().join("store.db")).expect("db");
+    db.execute_batch("CREATE TABLE docs (snapshot BLOB)")
+        .expect("table");
+    let mut padded = vec![0u8; 9000];
+    padded.extend_from_slice(&saved);
+    db.execute("INSERT INTO docs VALUES (?1)", [&saved])
+        .expect("row");
+    db.execute("INSERT INTO docs VALUES (?1)", [&padded])
+        .expect("row");
+    drop(db);
+    assert_eq!(
+        files_containing(dir.path(), PHONE),
+        [dir.path().join("doc.bin"), dir.path().join("store.db")]
+    );
+    assert!(files_containing(dir.path(), "13900000000").is_empty());
 }

@@ -6,7 +6,8 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{Device, Org, files_containing, id_of, note_texts};
+use common::search::files_containing;
+use common::{Device, Org, id_of, note_texts};
 
 const SECRET: &str = "rider has 3 prior fraud flags";
 const TAG: &str = "fraud-watch";

@@ -8,9 +8,7 @@ use fieldwork_core::Role;
 use fieldwork_core::model::Erasure;
 use fieldwork_server::admin::{Admin, NewUser};
 use fieldwork_server::service::EraseRequest;
-use fieldwork_server::storage::{
-    DeviceInfo, ErasureRecord, TenantQuotas, TenantUsage, UserRecord,
-};
+use fieldwork_server::storage::{DeviceInfo, ErasureRecord, TenantQuotas, TenantUsage, UserRecord};
 
 use crate::{output, units};
 
@@ -288,7 +286,8 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
                 .chain(contact.then_some(Erasure::Contact))
                 .collect();
             let by = by.unwrap_or_else(|| {
-                format!("admin:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+                let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME"));
+                format!("admin:{}", user.unwrap_or_else(|_| "unknown".into()))
             });
             let erased = admin.erase(
                 &tenant,

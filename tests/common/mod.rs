@@ -4,8 +4,9 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod search;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -249,23 +250,4 @@ impl Phone {
     pub fn user_id(&self) -> String {
         self.store.identity().expect("logged in").actor.user_id
     }
-}
-
-/// The files under `dir` (recursively) whose bytes contain `needle`.
-pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).expect("a readable directory") {
-            let path = entry.expect("an entry").path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path)
-                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-            {
-                found.push(path);
-            }
-        }
-    }
-    found
 }

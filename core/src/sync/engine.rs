@@ -81,6 +81,10 @@ pub struct RoundReport {
     pub pushed: usize,
     pub accepted: usize,
     pub rejected: usize,
+    /// Changes built on a history an erase rewrote: not refused, carried over onto the rewrite
+    /// and sent again.
+    #[serde(default)]
+    pub carried_over: usize,
     pub pulled: usize,
     pub more: bool,
     pub bytes_sent: usize,
@@ -198,10 +202,16 @@ impl SyncEngine {
         let received_at = SystemClock.now_ms();
         self.store.apply_sync_response(&response, received_at)?;
         let applied = started.elapsed().saturating_sub(waited);
+        let carried_over = response
+            .rejected
+            .iter()
+            .filter(|r| r.code == fieldwork_protocol::sync::RejectCode::Rewritten)
+            .count();
         Ok(RoundReport {
             pushed: request.changes.len(),
             accepted: response.accepted.len(),
-            rejected: response.rejected.len(),
+            rejected: response.rejected.len() - carried_over,
+            carried_over,
             pulled: response.items.len(),
             more: response.more,
             bytes_sent: sent,
@@ -242,7 +252,8 @@ impl SyncEngine {
                     let pending = self.store.outbox_len()?;
                     // Changes refused as missing dependencies come back only after their
                     // parents, which the same round quarantined; nothing pending means done.
-                    if !round.more && (pending == 0 || round.accepted + round.rejected == 0) {
+                    let answered = round.accepted + round.rejected + round.carried_over;
+                    if !round.more && (pending == 0 || answered == 0) {
                         report.pending = pending;
                         self.set_state(SyncState::Idle);
                         return Ok(report);

@@ -195,7 +195,10 @@ fn check_names_something(view: &Ticket, erasure: &Erasure) -> Result<(), Error> 
     let (field, found) = match erasure {
         Erasure::Note { note_id } => (
             "note",
-            view.notes.iter().find(|n| &n.id == note_id).map(|n| n.erased),
+            view.notes
+                .iter()
+                .find(|n| &n.id == note_id)
+                .map(|n| n.erased),
         ),
         Erasure::Photo { sha256 } => (
             "photo",

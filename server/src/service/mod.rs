@@ -28,8 +28,8 @@ use fieldwork_core::ticket::{ActorId, Part};
 use fieldwork_protocol::sync::Rejection;
 use tokio::sync::{broadcast, watch};
 
-pub use erase::{EraseRequest, Erased};
 pub(crate) use erase::erase;
+pub use erase::{EraseRequest, Erased};
 pub use notices::{NOTICE_BUFFER, Notice, Writer};
 
 use crate::cache::DocCache;

@@ -44,14 +44,35 @@ impl TicketStore {
         if !public_predates && !staff_predates {
             return Ok(false);
         }
-        let mut public = std::mem::replace(&mut server.doc, TicketDocument::empty(Part::Public, actor.clone()));
+        let mut public = std::mem::replace(
+            &mut server.doc,
+            TicketDocument::empty(Part::Public, actor.clone()),
+        );
         public.set_actor(actor.clone());
-        take_part(tx, id, &mut held.public, &mut public, &pending_public, erased, public_predates, at)?;
+        take_part(
+            tx,
+            id,
+            &mut held.public,
+            &mut public,
+            &pending_public,
+            erased,
+            public_predates,
+            at,
+        )?;
         let staff = match (held.staff.as_mut(), server.staff.take()) {
             (Some(local), Some(mut new)) if reads_staff => {
                 new.set_actor(actor.clone());
                 new.seen_public(public.heads());
-                take_part(tx, id, local, &mut new, &pending_staff, erased, staff_predates, at)?;
+                take_part(
+                    tx,
+                    id,
+                    local,
+                    &mut new,
+                    &pending_staff,
+                    erased,
+                    staff_predates,
+                    at,
+                )?;
                 Some(new)
             }
             (None, Some(mut new)) if reads_staff => {
@@ -72,7 +93,10 @@ impl TicketStore {
             None => public.view()?,
         };
         persist::upsert_index(tx, &view, at)?;
-        tracing::info!(ticket = id, "a ticket rewritten after an erase replaced this device's copy");
+        tracing::info!(
+            ticket = id,
+            "a ticket rewritten after an erase replaced this device's copy"
+        );
         Ok(true)
     }
 }

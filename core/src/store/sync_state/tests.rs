@@ -307,3 +307,159 @@ fn an_eviction_waits_until_the_tickets_own_changes_are_sent() {
     assert!(matches!(s.ticket(&id), Err(StoreError::UnknownTicket)));
     assert_eq!(s.ticket_count().expect("count"), 0);
 }
+
+fn internal(text: &str) -> Edit {
+    Edit::AddNote {
+        text: text.into(),
+        internal: true,
+    }
+}
+
+/// The documents a bundle's first ticket holds: public, and staff (the genesis plus its changes).
+fn docs_of(bundle: &crate::bundle::Bundle) -> (TicketDocument, TicketDocument) {
+    let decode = |changes: &[ByteBuf]| -> Vec<Change> {
+        changes
+            .iter()
+            .map(|c| Change::from_bytes(c.to_vec()).expect("change"))
+            .collect()
+    };
+    let mut public = TicketDocument::empty(Part::Public, ActorId::random());
+    public
+        .apply_changes(decode(&bundle.tickets[0].changes))
+        .expect("public");
+    let mut staff = TicketDocument::staff(ActorId::random());
+    staff
+        .apply_changes(decode(&bundle.tickets[0].staff))
+        .expect("staff");
+    (public, staff)
+}
+
+#[test]
+fn a_rewrite_after_an_erase_replaces_the_ticket_and_carries_unsent_work_of_both_documents_over() {
+    use crate::model::Erasure;
+    use crate::ticket::rewrite::rewrite;
+    const PHONE: &str = "13800138000";
+    let (_d, s) = store("d1", Role::Dispatcher);
+    let id = s
+        .create(NewTicket::titled(TicketKind::Repair, "Fridge warm"))
+        .expect("create")
+        .id;
+    s.edit(
+        &id,
+        &[
+            Edit::AddNote {
+                text: format!("call me on {PHONE}"),
+                internal: false,
+            },
+            internal(&format!("his other phone is {PHONE}")),
+        ],
+    )
+    .expect("notes");
+    // The server took all of it.
+    s.apply_sync_response(&response(hashes(&s), vec![], vec![], 5), 5_000)
+        .expect("acknowledged");
+    let (server_public, server_staff) =
+        docs_of(&s.export_with_staff(Some(&id), None).expect("export"));
+    // Offline, the dispatcher writes on; meanwhile the server erases both notes.
+    s.edit(
+        &id,
+        &[
+            Edit::AddNote {
+                text: "on our way".into(),
+                internal: false,
+            },
+            internal("gate code 4471"),
+        ],
+    )
+    .expect("more notes");
+    let unsent = hashes(&s);
+    assert_eq!(unsent.len(), 2);
+    let view = s.ticket(&id).expect("ticket");
+    let erased: Vec<Erasure> = view
+        .notes
+        .iter()
+        .filter(|n| n.text.contains(PHONE))
+        .map(|n| Erasure::Note {
+            note_id: n.id.clone(),
+        })
+        .collect();
+    let server_actor = ActorId::random();
+    let (mut public, _) =
+        rewrite(&server_public, &erased, server_actor.clone(), 6).expect("public");
+    let (mut staff, _) = rewrite(&server_staff, &erased, server_actor, 6).expect("staff");
+    // The device pushed its notes on the old history: `rewritten`, with the rewrite.
+    let rewritten = |hash: &String| Rejection {
+        hash: hash.clone(),
+        ticket_id: id.clone(),
+        code: RejectCode::Rewritten,
+        message: "rewritten".into(),
+    };
+    let snapshot = PullItem::Snapshot {
+        ticket_id: id.clone(),
+        doc: ByteBuf::from(public.save()),
+        staff: Some(ByteBuf::from(staff.save())),
+        erased: erased.clone(),
+    };
+    let round = s
+        .apply_sync_response(
+            &response(
+                vec![],
+                unsent.iter().map(rewritten).collect(),
+                vec![snapshot],
+                7,
+            ),
+            5_000,
+        )
+        .expect("applies");
+    assert!(round.replaced);
+    assert_eq!(round.quarantined, 0, "a rewritten change is not refused");
+    assert!(s.quarantine().expect("quarantine").is_empty());
+    let view = s.ticket(&id).expect("ticket");
+    let texts: Vec<(&str, bool, bool)> = view
+        .notes
+        .iter()
+        .map(|n| (n.text.as_str(), n.internal, n.erased))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            ("", false, true),
+            ("", true, true),
+            ("on our way", false, false),
+            ("gate code 4471", true, false)
+        ]
+    );
+    // The outbox holds the carried changes, one per document, and each builds on the rewrite.
+    let queued = s.outbox_batch(10).expect("outbox");
+    assert_eq!(queued.len(), 2);
+    assert!(queued.iter().all(|q| {
+        !unsent.contains(
+            &Change::from_bytes(q.change.to_vec())
+                .expect("change")
+                .hash()
+                .to_string(),
+        )
+    }));
+    for q in &queued {
+        let change = Change::from_bytes(q.change.to_vec()).expect("change");
+        let doc = match q.part {
+            Part::Public => &mut public,
+            Part::Staff => &mut staff,
+        };
+        doc.apply_changes(vec![change])
+            .expect("applies on the server's rewrite");
+        assert!(doc.missing_deps().is_empty(), "nothing it needs is missing");
+    }
+    // A second copy of the same answer changes nothing: the copy builds on the rewrite now.
+    let again = PullItem::Snapshot {
+        ticket_id: id.clone(),
+        doc: ByteBuf::from(public.save()),
+        staff: Some(ByteBuf::from(staff.save())),
+        erased,
+    };
+    let round = s
+        .apply_sync_response(&response(vec![], vec![], vec![again], 8), 5_000)
+        .expect("applies");
+    assert!(!round.replaced);
+    assert_eq!(s.outbox_len().expect("outbox"), 2);
+}

@@ -24,7 +24,7 @@ pub fn roomy() -> UploadLimits {
     }
 }
 
-fn sha(n: u8) -> String {
+pub(super) fn sha(n: u8) -> String {
     format!("{n:02x}").repeat(32)
 }
 
@@ -70,7 +70,12 @@ pub fn store_blob(s: &dyn ServerStore, up: &UploadRecord, at: i64) -> BlobRecord
     blob
 }
 
-fn phone(s: &dyn ServerStore, tenant_name: &str, user_name: &str, actor: &str) -> DeviceRecord {
+pub(super) fn phone(
+    s: &dyn ServerStore,
+    tenant_name: &str,
+    user_name: &str,
+    actor: &str,
+) -> DeviceRecord {
     let tenant = s
         .find_tenant(tenant_name)
         .unwrap()

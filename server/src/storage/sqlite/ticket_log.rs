@@ -350,11 +350,9 @@ impl TicketLog for SqliteStore {
     fn scrub(&self) -> Result<()> {
         // Readers in the middle of a read keep the log from being emptied; they finish quickly.
         for attempt in 0..50 {
-            let busy: i64 = lock(&self.writer).query_row(
-                "PRAGMA wal_checkpoint(TRUNCATE)",
-                [],
-                |r| r.get(0),
-            )?;
+            let busy: i64 =
+                lock(&self.writer)
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
             if busy == 0 {
                 return Ok(());
             }
