@@ -66,6 +66,18 @@ pub(super) fn import(store: &TicketStore, json: bool, file: &Path) -> Result<()>
         if report.changes_applied > 0 {
             println!("the new changes show as unverified until the server confirms them (sync)");
         }
+        if report.staff_dropped > 0 {
+            println!(
+                "{} staff change(s) left out: this user does not read staff data",
+                report.staff_dropped
+            );
+        }
+        if report.changes_superseded > 0 {
+            println!(
+                "{} change(s) left out: they belong to a history the server rewrote to erase personal data",
+                report.changes_superseded
+            );
+        }
     }
     Ok(())
 }

@@ -24,6 +24,11 @@ pub struct ImportReport {
     /// Staff changes in the bundle that this device did not keep: its user does not read
     /// staff data (`docs/staff-data.md`).
     pub staff_dropped: usize,
+    /// Changes of a history the server rewrote to erase personal data, and changes built on
+    /// them: left out, so an old bundle does not bring erased content back
+    /// (`docs/staff-data.md`, "Erase").
+    #[serde(default)]
+    pub changes_superseded: usize,
 }
 
 impl TicketStore {
@@ -151,6 +156,15 @@ impl TicketStore {
             };
             let mut refused = Refused::default();
             for (id, changes, staff) in decoded {
+                let (changes, staff) = match forgotten(tx, id)? {
+                    None => (changes, staff),
+                    Some(old) => {
+                        let (changes, left_out) = without_old_history(changes, &old);
+                        let (staff, staff_left_out) = without_old_history(staff, &old);
+                        report.changes_superseded += left_out + staff_left_out;
+                        (changes, staff)
+                    }
+                };
                 let existing = persist::load_doc(tx, id, Part::Public)?;
                 let is_new = existing.is_none();
                 let mut doc = existing
@@ -355,6 +369,46 @@ impl Refused {
         let reason = refusal.to_string();
         if self.reasons.len() < Self::REASONS_SHOWN && !self.reasons.contains(&reason) {
             self.reasons.push(reason);
+        }
+    }
+}
+
+/// The hashes of ticket `id`'s changes this device forgot when the server rewrote the ticket
+/// after an erase; `None` when there are none (the common case: nothing to filter).
+fn forgotten(
+    tx: &rusqlite::Transaction,
+    id: &str,
+) -> Result<Option<std::collections::HashSet<String>>> {
+    let hashes: std::collections::HashSet<String> = tx
+        .prepare_cached("SELECT hash FROM forgotten_changes WHERE ticket_id = ?1")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<std::result::Result<_, _>>()?;
+    Ok((!hashes.is_empty()).then_some(hashes))
+}
+
+/// `changes` without those in `old` and those building on them (within the bundle), and how many
+/// were left out.
+fn without_old_history(
+    changes: Vec<Change>,
+    old: &std::collections::HashSet<String>,
+) -> (Vec<Change>, usize) {
+    let mut dropped: std::collections::HashSet<String> = old.clone();
+    let mut kept = changes;
+    let mut left_out = 0;
+    // Until nothing more goes: a change goes when it is old or builds on one that went.
+    loop {
+        let before = kept.len();
+        kept.retain(|change| {
+            let goes = dropped.contains(&change.hash().to_string())
+                || change.deps().iter().any(|d| dropped.contains(&d.to_string()));
+            if goes {
+                dropped.insert(change.hash().to_string());
+            }
+            !goes
+        });
+        left_out += before - kept.len();
+        if kept.len() == before {
+            return (kept, left_out);
         }
     }
 }

@@ -18,6 +18,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0005_unverified.sql"),
     include_str!("sql/0006_people.sql"),
     include_str!("sql/0007_staff_documents.sql"),
+    include_str!("sql/0008_forgotten_changes.sql"),
 ];
 
 /// The schema version this build writes.

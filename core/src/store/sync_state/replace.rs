@@ -101,6 +101,25 @@ impl TicketStore {
     }
 }
 
+/// Remembers the hashes of the changes `local` holds that `new` (the rewrite) does not: an import
+/// leaves them out from now on (`store::exchange`).
+fn forget_old_history(
+    tx: &Transaction,
+    id: &str,
+    local: &mut TicketDocument,
+    new: &mut TicketDocument,
+) -> Result<()> {
+    let mut remember = tx.prepare_cached(
+        "INSERT OR IGNORE INTO forgotten_changes (ticket_id, hash) VALUES (?1, ?2)",
+    )?;
+    for change in local.changes_since(&[]) {
+        if !new.has_change(&change.hash()) {
+            remember.execute(params![id, change.hash().to_string()])?;
+        }
+    }
+    Ok(())
+}
+
 /// Takes `new`, the server's version of one document of ticket `id`, in place of `local`:
 /// replacing it and carrying `pending` over when `local` predates it, merging otherwise.
 #[allow(clippy::too_many_arguments)]
@@ -115,6 +134,7 @@ fn take_part(
     at: i64,
 ) -> Result<()> {
     if predates {
+        forget_old_history(tx, id, local, new)?;
         let carried = rewrite::rebase(local, pending, new, erased, at)?;
         let part = new.part();
         tx.prepare_cached("DELETE FROM outbox WHERE ticket_id = ?1 AND part = ?2")?

@@ -374,6 +374,7 @@ fn a_rewrite_after_an_erase_replaces_the_ticket_and_carries_unsent_work_of_both_
     .expect("more notes");
     let unsent = hashes(&s);
     assert_eq!(unsent.len(), 2);
+    let old_bundle = s.export(Some(&id), None).expect("a bundle from before the erase");
     let view = s.ticket(&id).expect("ticket");
     let erased: Vec<Erasure> = view
         .notes
@@ -462,4 +463,19 @@ fn a_rewrite_after_an_erase_replaces_the_ticket_and_carries_unsent_work_of_both_
         .expect("applies");
     assert!(!round.replaced);
     assert_eq!(s.outbox_len().expect("outbox"), 2);
+    // A bundle made before the erase does not bring the erased text back.
+    let imported = s.import(&old_bundle).expect("imports");
+    assert_eq!(
+        imported.changes_superseded,
+        old_bundle.tickets[0].changes.len(),
+        "the whole old history, and the notes built on it, are left out"
+    );
+    assert_eq!(imported.changes_applied, 0);
+    assert!(
+        s.ticket(&id)
+            .expect("ticket")
+            .notes
+            .iter()
+            .all(|n| !n.text.contains(PHONE))
+    );
 }
