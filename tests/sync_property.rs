@@ -1,14 +1,17 @@
 //! Property test against a real server: random edits and photos on several devices, random syncs,
-//! random connection cuts (also in the middle of photo uploads), always converging with nothing
-//! lost — no note (internal ones included), no photo file — and nothing refused. Both documents
-//! of each ticket are exercised: staff write internal notes and tags on a rider's help request,
-//! and the rider's device ends with the public ticket and no byte of the staff data.
+//! random connection cuts (also in the middle of photo uploads), and random erasures of notes by
+//! the admin, always converging with nothing lost — no note (internal ones included) but the
+//! erased ones' words, no photo file — and nothing refused. Both documents of each ticket are
+//! exercised: staff write internal notes and tags on a rider's help request, and the rider's
+//! device ends with the public ticket and no byte of the staff data. An erased note's words are
+//! in no device's files at the end, and every device's unsent work survived the rewrite.
 
 mod common;
 
 use std::collections::BTreeSet;
 
 use common::proxy::Proxy;
+use common::search::files_containing;
 use common::{Phone, Server};
 use fieldwork_core::photo::PhotoOptions;
 use fieldwork_core::store::{ListQuery, sha256_hex};
@@ -37,6 +40,11 @@ enum Step {
         device: usize,
         up: bool,
         at: usize,
+    },
+    /// The admin erases one of the ticket's notes the server holds (the `pick`-th not erased yet).
+    Erase {
+        ticket: usize,
+        pick: usize,
     },
 }
 
@@ -76,10 +84,12 @@ fn step() -> impl Strategy<Value = Step> {
         5 => (0..DEVICES, 0..TICKETS, edit).prop_map(|(device, ticket, edit)| Step::Edit { device, ticket, edit }),
         2 => (0..DEVICES).prop_map(|device| Step::Sync { device }),
         1 => (0..DEVICES, any::<bool>(), 1..4000usize).prop_map(|(device, up, at)| Step::CutSync { device, up, at }),
+        1 => (0..TICKETS, any::<usize>()).prop_map(|(ticket, pick)| Step::Erase { ticket, pick }),
     ]
 }
 
 struct World {
+    tenant: String,
     phones: Vec<(Phone, Proxy)>,
     ids: Vec<String>,
     /// The reporter of the last ticket (`ids[2]`), who must never hold its staff data.
@@ -146,17 +156,24 @@ fn world(server: &Server, case: usize) -> World {
     for (phone, _) in &phones {
         phone.sync(3).expect("initial sync");
     }
-    World { phones, ids, rider }
+    World {
+        tenant,
+        phones,
+        ids,
+        rider,
+    }
 }
 
-fn to_edit(kind: &EditKind, serial: usize) -> Edit {
+/// A note's words, unique across cases (the server is shared) and never inside another's.
+fn note_text(internal: bool, case: usize, serial: usize) -> String {
+    let kind = if internal { "staff-only" } else { "note" };
+    format!("{kind} c{case}s{serial}#")
+}
+
+fn to_edit(kind: &EditKind, serial: usize, case: usize) -> Edit {
     match kind {
         EditKind::Note(internal) => Edit::AddNote {
-            text: if *internal {
-                format!("staff-only {serial}")
-            } else {
-                format!("note {serial}")
-            },
+            text: note_text(*internal, case, serial),
             internal: *internal,
         },
         EditKind::Tag(n, true) => Edit::AddTag {
@@ -191,6 +208,8 @@ fn check(server: &Server, case: usize, steps: &[Step]) -> Result<(), TestCaseErr
     let w = world(server, case);
     let mut written = BTreeSet::new();
     let mut photos = BTreeSet::new();
+    // Erased notes: id and words.
+    let mut erased: Vec<(String, String)> = Vec::new();
     for (serial, step) in steps.iter().enumerate() {
         match step {
             Step::Edit {
@@ -207,7 +226,7 @@ fn check(server: &Server, case: usize, steps: &[Step]) -> Result<(), TestCaseErr
                         let photo = samples::jpeg_with_exif(side * 2, side, 1, None, None);
                         store.attach_photo(id, &photo, None, &PhotoOptions::default())
                     }
-                    other => store.edit(id, &[to_edit(other, serial)]),
+                    other => store.edit(id, &[to_edit(other, serial, case)]),
                 };
                 if let Ok(t) = done {
                     written.extend(note_ids(&t));
@@ -225,6 +244,26 @@ fn check(server: &Server, case: usize, steps: &[Step]) -> Result<(), TestCaseErr
                     proxy.cut(0, *at, 1)
                 }
                 phone.sync(6).expect("sync survives one cut");
+            }
+            Step::Erase { ticket, pick } => {
+                // The dispatcher's device, just synced, holds what the server holds.
+                let desk = &w.phones[0].0;
+                desk.sync(5).expect("sync");
+                let id = &w.ids[*ticket];
+                let view = desk.store.ticket(id).expect("ticket");
+                let candidates: Vec<_> = view.notes.iter().filter(|n| !n.erased).collect();
+                if candidates.is_empty() {
+                    continue;
+                }
+                let note = candidates[pick % candidates.len()];
+                prop_assert!(
+                    !note.text.is_empty(),
+                    "a note without words: {note:?} in {view:#?}"
+                );
+                server.admin(&[
+                    "erase", "--tenant", &w.tenant, "--ticket", id, "--note", &note.id,
+                ]);
+                erased.push((note.id.clone(), note.text.clone()));
             }
         }
     }
@@ -249,6 +288,38 @@ fn check(server: &Server, case: usize, steps: &[Step]) -> Result<(), TestCaseErr
         .flat_map(|id| note_ids(&w.phones[0].0.store.ticket(id).expect("ticket")))
         .collect();
     prop_assert!(written.is_subset(&all_notes), "a note was lost");
+    // Erased notes stay in place, without their words, on every device; the words are in no
+    // file of any device (a note the rider held included).
+    let homes: Vec<std::path::PathBuf> = w
+        .phones
+        .iter()
+        .map(|(p, _)| p)
+        .chain([&w.rider])
+        .map(|p| {
+            p.store
+                .path()
+                .parent()
+                .expect("the phone's folder")
+                .to_owned()
+        })
+        .collect();
+    for (note_id, text) in &erased {
+        for (phone, _) in &w.phones {
+            let held = w
+                .ids
+                .iter()
+                .flat_map(|id| phone.store.ticket(id).expect("ticket").notes)
+                .find(|n| &n.id == note_id);
+            prop_assert!(
+                held.as_ref().is_some_and(|n| n.erased && n.text.is_empty()),
+                "erased note {note_id} reads {held:?}"
+            );
+        }
+        for home in &homes {
+            let found = files_containing(home, text);
+            prop_assert!(found.is_empty(), "erased words {text:?} are in {found:?}");
+        }
+    }
     // Every photo attached anywhere is on every ticket, its files all uploaded, its thumbnail on
     // every device and its full image fetchable by all of them.
     let filed: BTreeSet<String> = w
@@ -278,10 +349,8 @@ fn check(server: &Server, case: usize, steps: &[Step]) -> Result<(), TestCaseErr
         }
     }
     for (phone, _) in &w.phones {
-        prop_assert!(
-            phone.store.quarantine().expect("list").is_empty(),
-            "honest work was refused"
-        );
+        let refused = phone.store.quarantine().expect("list");
+        prop_assert!(refused.is_empty(), "honest work was refused: {refused:?}");
         prop_assert_eq!(phone.store.outbox_len().expect("outbox"), 0);
         prop_assert_eq!(
             phone.store.list(&ListQuery::default()).expect("list").len(),
@@ -317,22 +386,13 @@ fn check(server: &Server, case: usize, steps: &[Step]) -> Result<(), TestCaseErr
     let secrets: Vec<String> = staff_view
         .notes
         .iter()
-        .filter(|n| n.internal)
+        .filter(|n| n.internal && !n.erased)
         .map(|n| n.text.clone())
         .chain(staff_view.tags.iter().cloned())
         .collect();
-    for entry in std::fs::read_dir(&home).expect("the phone's folder") {
-        let path = entry.expect("entry").path();
-        let Ok(bytes) = std::fs::read(&path) else {
-            continue;
-        };
-        for secret in &secrets {
-            prop_assert!(
-                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
-                "{secret:?} is in {}",
-                path.display()
-            );
-        }
+    for secret in &secrets {
+        let found = files_containing(&home, secret);
+        prop_assert!(found.is_empty(), "{secret:?} is in {found:?}");
     }
     Ok(())
 }

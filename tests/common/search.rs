@@ -15,6 +15,7 @@ const SQLITE: &[u8] = b"SQLite format 3\0";
 
 /// The files under `dir` (recursively) that hold `needle`, raw or inside an Automerge chunk.
 pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    assert!(!needle.is_empty(), "a search for nothing");
     let mut found = Vec::new();
     let mut pending = vec![dir.to_owned()];
     while let Some(dir) = pending.pop() {

@@ -400,7 +400,10 @@ fn without_old_history(
         let before = kept.len();
         kept.retain(|change| {
             let goes = dropped.contains(&change.hash().to_string())
-                || change.deps().iter().any(|d| dropped.contains(&d.to_string()));
+                || change
+                    .deps()
+                    .iter()
+                    .any(|d| dropped.contains(&d.to_string()));
             if goes {
                 dropped.insert(change.hash().to_string());
             }

@@ -81,6 +81,8 @@ pub(crate) struct Judge<'a> {
     over_limit: HashSet<String>,
     /// New changes accepted in this commit.
     seen: HashSet<ChangeHash>,
+    /// Changes of this commit refused as built on a rewritten history: what builds on them is too.
+    rewritten: HashSet<ChangeHash>,
     changes: Vec<NewChange>,
     numbers: Option<(u64, u64)>,
     created: Vec<String>,
@@ -138,6 +140,7 @@ impl<'a> Judge<'a> {
             tickets: HashMap::new(),
             over_limit: HashSet::new(),
             seen: HashSet::new(),
+            rewritten: HashSet::new(),
             changes: Vec::new(),
             numbers: None,
             created: Vec::new(),
@@ -335,6 +338,9 @@ impl<'a> Judge<'a> {
             }
             other => other,
         };
+        if matches!(&judged, Err(r) if r.code == RejectCode::Rewritten) {
+            self.rewritten.insert(hash);
+        }
         Ok(match judged {
             Ok(numbering) => {
                 self.seen.insert(hash);
@@ -352,14 +358,15 @@ impl<'a> Judge<'a> {
         })
     }
 
-    /// The rejection of a change that builds on a history an erase rewrote (one of its
-    /// dependencies is a forgotten change), if it does.
+    /// The rejection of a change that builds on a history an erase rewrote, if it does: one of
+    /// its dependencies is a forgotten change, or a change of this commit refused for that.
     fn rewritten(&self, change: &Change, hash: &str) -> Result<Option<Rejection>, Error> {
         for dep in change.deps() {
-            if self
-                .reader
-                .forgotten_change(self.tenant, &dep.to_string())?
-                .is_some()
+            if self.rewritten.contains(dep)
+                || self
+                    .reader
+                    .forgotten_change(self.tenant, &dep.to_string())?
+                    .is_some()
             {
                 return Ok(Some(reject(
                     RejectCode::Rewritten,

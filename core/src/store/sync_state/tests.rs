@@ -374,7 +374,9 @@ fn a_rewrite_after_an_erase_replaces_the_ticket_and_carries_unsent_work_of_both_
     .expect("more notes");
     let unsent = hashes(&s);
     assert_eq!(unsent.len(), 2);
-    let old_bundle = s.export(Some(&id), None).expect("a bundle from before the erase");
+    let old_bundle = s
+        .export(Some(&id), None)
+        .expect("a bundle from before the erase");
     let view = s.ticket(&id).expect("ticket");
     let erased: Vec<Erasure> = view
         .notes
