@@ -98,7 +98,7 @@ enum AdminCommand {
         /// Tenant id or name.
         #[arg(long)]
         tenant: String,
-        /// The ticket's id.
+        /// The ticket's number (FW-000123) or id.
         #[arg(long)]
         ticket: String,
         /// A note's id (public or internal); repeat for several.

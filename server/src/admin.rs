@@ -17,7 +17,7 @@ use crate::config::{BLOB_DIR, open_data_dir};
 use crate::error::Error;
 use crate::service::{EraseRequest, Erased};
 use crate::storage::{
-    DeviceInfo, ErasureRecord, Missing, ServerStore, TenantQuotas, TenantRecord, TenantUsage,
+    DeviceInfo, ErasureRecord, Missing, ReadWith, ServerStore, TenantQuotas, TenantRecord, TenantUsage,
     TokenKind, TokenRecord, UserRecord,
 };
 
@@ -234,8 +234,13 @@ impl Admin {
             field: "photo files",
             reason: "this admin was opened without the server's photo files".into(),
         })?;
+        // People name tickets by number; the id works too.
+        let named = request.ticket_id.trim();
+        let by_number = self
+            .store
+            .read_with(|r| r.ticket_by_number(&tenant.id, named))?;
         let request = EraseRequest {
-            ticket_id: request.ticket_id.trim().to_owned(),
+            ticket_id: by_number.unwrap_or_else(|| named.to_owned()),
             by,
             ..request.clone()
         };

@@ -189,6 +189,8 @@ pub trait StoreRead {
     /// The erasure log of one ticket of the tenant, oldest first.
     fn erasures(&self, tenant_id: &str, ticket_id: &str) -> Result<Vec<ErasureRecord>>;
     fn ticket_head(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<TicketHead>>;
+    /// The id of the tenant's ticket numbered `number` (`FW-000123`).
+    fn ticket_by_number(&self, tenant_id: &str, number: &str) -> Result<Option<String>>;
     /// The compacted public document at [`TicketHead::last_seq`].
     fn ticket_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>>;
     /// The compacted staff document at [`TicketHead::last_seq`]; `None` for a ticket with no

@@ -278,6 +278,18 @@ pub fn a_ticket_write_replaces_its_index_row_and_document(t: &TestStore) {
     assert_eq!(head.team.as_deref(), Some("north"));
     assert_eq!(head.reporter_id, "u1");
     assert_eq!(doc.as_deref(), Some(b"assigned doc".as_slice()));
+    // Found by its number, in its tenant only.
+    let globex = tenant(s, "globex");
+    s.read_with(|r| {
+        assert_eq!(
+            r.ticket_by_number(&acme.id, "FW-000001")?.as_deref(),
+            Some("t1")
+        );
+        assert_eq!(r.ticket_by_number(&acme.id, "FW-000002")?, None);
+        assert_eq!(r.ticket_by_number(&globex.id, "FW-000001")?, None);
+        Ok::<_, StorageError>(())
+    })
+    .unwrap();
 }
 
 pub fn staff_documents_and_staff_changes_are_kept_apart(t: &TestStore) {

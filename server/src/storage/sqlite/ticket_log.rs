@@ -82,6 +82,14 @@ impl StoreRead for SqliteRead<'_> {
         Ok(Some(head))
     }
 
+    fn ticket_by_number(&self, tenant_id: &str, number: &str) -> Result<Option<String>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT id FROM tickets WHERE tenant_id = ?1 AND number = ?2")?
+            .query_row([tenant_id, number], |r| r.get(0))
+            .optional()?)
+    }
+
     fn ticket_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
             .tx

@@ -31,3 +31,6 @@ CREATE TABLE erasures (
     erased_at INTEGER NOT NULL
 );
 CREATE INDEX erasures_by_ticket ON erasures (tenant_id, ticket_id, id);
+
+-- People name tickets by number (an erase request, later the back office): found by it.
+CREATE INDEX tickets_by_number ON tickets (tenant_id, number);
