@@ -17,8 +17,8 @@ use crate::config::{BLOB_DIR, open_data_dir};
 use crate::error::Error;
 use crate::service::{EraseRequest, Erased};
 use crate::storage::{
-    DeviceInfo, ErasureRecord, Missing, ReadWith, ServerStore, TenantQuotas, TenantRecord, TenantUsage,
-    TokenKind, TokenRecord, UserRecord,
+    DeviceInfo, ErasureRecord, Missing, ReadWith, ServerStore, TenantQuotas, TenantRecord,
+    TenantUsage, TokenKind, TokenRecord, UserRecord,
 };
 
 /// Longest tenant, user, team or skill name.

@@ -242,3 +242,46 @@ async fn an_erased_photo_leaves_the_server_with_its_thumbnail() {
     );
     assert!(twice.is_err_and(|e| e.to_string().contains("erased already")));
 }
+
+#[tokio::test]
+async fn an_erased_contact_leaves_the_ticket_for_everyone_and_a_later_one_is_kept() {
+    let h = Harness::new();
+    h.tenant("acme");
+    // An agent takes a shop's phone call and files the ticket with the caller's contact.
+    let agent = h.user("acme", "call.centre", Role::Agent, None);
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    let mut calls = h.login(&agent).await;
+    let mut desk = h.login(&ops).await;
+    let mut new = NewTicket::titled(fieldwork_core::TicketKind::Repair, "Printer jammed");
+    new.customer = Some(fieldwork_core::ticket::Customer {
+        name: Some("Wang Fang".into()),
+        phone: Some(PHONE.into()),
+    });
+    let (id, created) = calls.create(new);
+    assert!(calls.sync(&h, &[(&id, &created)]).await.rejected.is_empty());
+    assert!(carries(&desk.sync(&h, &[]).await, PHONE));
+    erase(&h, &id, vec![Erasure::Contact]);
+    for device in [&mut calls, &mut desk] {
+        let pulled = device.sync(&h, &[]).await;
+        assert_eq!(replacement(&pulled, &id), Some(&[Erasure::Contact][..]));
+        assert!(!carries(&pulled, PHONE));
+        assert_eq!(device.view(&id).customer, None);
+        assert_eq!(device.view(&id).title, "Printer jammed", "the rest stays");
+    }
+    // Contact details given after the erase are new data, kept as any edit.
+    let again = calls.edit(
+        &id,
+        Edit::SetCustomer {
+            customer: Some(fieldwork_core::ticket::Customer {
+                name: Some("Wang Fang".into()),
+                phone: Some("13900000000".into()),
+            }),
+        },
+    );
+    assert!(calls.sync(&h, &[(&id, &again)]).await.rejected.is_empty());
+    desk.sync(&h, &[]).await;
+    assert_eq!(
+        desk.view(&id).customer.and_then(|c| c.phone).as_deref(),
+        Some("13900000000")
+    );
+}
