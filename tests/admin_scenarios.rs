@@ -65,3 +65,89 @@ fn an_admin_sets_a_tenants_storage_quotas_and_sees_what_is_held() {
     assert_eq!(shown["usage"]["tenant"]["open_bytes"], 0);
     assert_eq!(shown["usage"]["users"].as_array().map(Vec::len), Some(0));
 }
+
+/// The example tenant file of `docs/brain.md`, whose people the test creates.
+const EXAMPLE: &str = include_str!("../docs/examples/tenant.toml");
+
+/// The login names `[[technicians]]` lists in `toml`, in order.
+fn people_of(toml: &str) -> Vec<String> {
+    toml.lines()
+        .filter_map(|line| line.trim().strip_prefix("user = \""))
+        .map(|rest| rest.trim_end_matches('"').to_owned())
+        .collect()
+}
+
+#[test]
+fn a_tenant_configuration_is_checked_whole_applied_versioned_and_printed_back() {
+    let server = Server::start();
+    server.tenant("acme");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("tenant.toml");
+    std::fs::write(&file, EXAMPLE).expect("writes");
+    let path = file.to_str().expect("a UTF-8 path");
+
+    // Nobody the file names exists yet: refused, every one named with its line, nothing applied.
+    let refused = server.admin_fails(&["configure", "--tenant", "acme", "--file", path]);
+    assert!(
+        refused.contains("no user 'zhou.min' in this tenant"),
+        "{refused}"
+    );
+    assert!(refused.contains("line 120"), "{refused}");
+    assert!(server.admin(&["config", "--tenant", "acme"]).is_null());
+
+    for name in people_of(EXAMPLE) {
+        server.user("acme", "technician", &name, None);
+    }
+    let applied = server.admin(&[
+        "configure",
+        "--tenant",
+        "acme",
+        "--file",
+        path,
+        "--by",
+        "ops.lead",
+    ]);
+    assert_eq!(applied["version"], 1);
+    assert_eq!(applied["changed"], true);
+    let again = server.admin(&["configure", "--tenant", "acme", "--file", path]);
+    assert_eq!(
+        again["changed"], false,
+        "the same file is not a new version"
+    );
+
+    // A broken file changes nothing: the error names the key and the line.
+    let broken = EXAMPLE.replacen("Asia/Shanghai", "Asia/Shangai", 1);
+    std::fs::write(&file, &broken).expect("writes");
+    let refused = server.admin_fails(&["configure", "--tenant", "acme", "--file", path]);
+    assert!(refused.contains("calendars.time_zone"), "{refused}");
+    assert!(refused.contains("Asia/Shangai"), "{refused}");
+
+    let edited = format!("{EXAMPLE}\n# routing tuned on Monday\n");
+    std::fs::write(&file, &edited).expect("writes");
+    let applied = server.admin(&[
+        "configure",
+        "--tenant",
+        "acme",
+        "--file",
+        path,
+        "--by",
+        "ops.lead",
+    ]);
+    assert_eq!(applied["version"], 2);
+
+    // Printed back exactly as applied, the old version too; the history says who and when.
+    let current = server.admin(&["config", "--tenant", "acme"]);
+    assert_eq!(current["toml"], edited.as_str());
+    assert_eq!(current["version"], 2);
+    let first = server.admin(&["config", "--tenant", "acme", "--version", "1"]);
+    assert_eq!(first["toml"], EXAMPLE);
+    let history = server.admin(&["config", "--tenant", "acme", "--history"]);
+    let rows = history.as_array().expect("a list");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0]["version"].as_u64(), rows[0]["applied_by"].as_str()),
+        (Some(2), Some("ops.lead"))
+    );
+    let missing = server.admin_fails(&["config", "--tenant", "acme", "--version", "7"]);
+    assert!(missing.contains("no configuration version 7"), "{missing}");
+}

@@ -89,6 +89,31 @@ enum AdminCommand {
         #[arg(long, value_parser = count_setting)]
         devices_per_user: Option<Setting<u32>>,
     },
+    /// Apply a tenant's configuration of the service brain (calendars, SLA policies, teams,
+    /// people, classification, rules; docs/brain.md). Checked as a whole, users included:
+    /// one problem and nothing is applied. Every version is kept with who applied it.
+    Configure {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+        /// The TOML file (`fieldwork config check FILE` checks it offline).
+        #[arg(long)]
+        file: PathBuf,
+        /// Who applies it, for the history (default: the operating-system user).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Print the tenant's configuration in force, as applied (or an earlier version).
+    Config {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        version: Option<u64>,
+        /// List who applied which version and when instead.
+        #[arg(long)]
+        history: bool,
+    },
     /// Erase personal data from a ticket for good, as a person may require by law: the ticket's
     /// history is rewritten without it on the server, a photo's files are removed, and every
     /// device holding the ticket replaces its copy on its next sync. The erasure log records
@@ -270,6 +295,58 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
                 print!("{}", quota_lines(&quotas));
             }
         }
+        AdminCommand::Configure { tenant, file, by } => {
+            let toml = read_config(&file)?;
+            let by = by.unwrap_or_else(operator);
+            let applied = admin.configure(&tenant, &toml, &by)?;
+            if json {
+                output::json(&applied);
+            } else if applied.changed {
+                println!("applied as version {}", applied.version);
+            } else {
+                println!("unchanged: version {} is this file", applied.version);
+            }
+        }
+        AdminCommand::Config {
+            tenant,
+            version,
+            history,
+        } => {
+            if history {
+                let versions = admin.config_history(&tenant, 1000)?;
+                if json {
+                    output::json(&versions);
+                } else if versions.is_empty() {
+                    println!("no configuration applied yet");
+                } else {
+                    for v in &versions {
+                        println!(
+                            "version {}  {}  by {}  sha256 {}",
+                            v.version,
+                            output::time(v.applied_at),
+                            v.applied_by,
+                            &v.sha256[..v.sha256.len().min(12)]
+                        );
+                    }
+                }
+            } else {
+                match (admin.config(&tenant, version)?, version) {
+                    (Some(config), _) if json => output::json(&config),
+                    (Some(config), _) => print!("{}", config.toml),
+                    (None, Some(version)) => {
+                        return Err(fieldwork_server::Error::Invalid {
+                            field: "version",
+                            reason: format!("the tenant has no configuration version {version}"),
+                        }
+                        .into());
+                    }
+                    (None, None) if json => output::json(&serde_json::Value::Null),
+                    (None, None) => eprintln!(
+                        "no configuration applied yet: the brain makes no decisions for this tenant"
+                    ),
+                }
+            }
+        }
         AdminCommand::Erase {
             tenant,
             ticket,
@@ -285,10 +362,7 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
                 .chain(photos.into_iter().map(|sha256| Erasure::Photo { sha256 }))
                 .chain(contact.then_some(Erasure::Contact))
                 .collect();
-            let by = by.unwrap_or_else(|| {
-                let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME"));
-                format!("admin:{}", user.unwrap_or_else(|_| "unknown".into()))
-            });
+            let by = by.unwrap_or_else(operator);
             let erased = admin.erase(
                 &tenant,
                 &EraseRequest {
@@ -323,6 +397,34 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
         }
     }
     Ok(())
+}
+
+/// Who runs the admin command, for the logs of who did what: `admin:` and the system user.
+fn operator() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME"));
+    format!("admin:{}", user.unwrap_or_else(|_| "unknown".into()))
+}
+
+/// A tenant file, read within the brain's file limit.
+fn read_config(file: &std::path::Path) -> Result<String, AdminError> {
+    let invalid = |reason: String| {
+        AdminError::from(fieldwork_server::Error::Invalid {
+            field: "file",
+            reason,
+        })
+    };
+    let size = std::fs::metadata(file)
+        .map_err(|e| invalid(format!("cannot read {}: {e}", file.display())))?
+        .len();
+    let max = fieldwork_brain::config::limits::MAX_FILE_BYTES;
+    if size > max as u64 {
+        return Err(invalid(format!(
+            "{} is {size} bytes; a tenant file is at most {max}",
+            file.display()
+        )));
+    }
+    std::fs::read_to_string(file)
+        .map_err(|e| invalid(format!("cannot read {} as UTF-8 text: {e}", file.display())))
 }
 
 /// An erasure as a person reads it (ids only: the content is gone).

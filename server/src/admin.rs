@@ -1,5 +1,6 @@
 //! Provisioning for `fieldwork admin`: tenants, users and their API tokens, devices, storage
-//! quotas with what is used, and erasing personal data from a ticket, on any storage backend
+//! quotas with what is used, the tenant's configuration of the service brain (every version
+//! kept), and erasing personal data from a ticket, on any storage backend
 //! ([`Admin::new`]) or straight on a data directory's database and photo files ([`Admin::open`];
 //! safe while a server runs on it: one transaction per call).
 
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use fieldwork_core::clock::{Clock, SystemClock};
 use fieldwork_core::model::Role;
 use serde::Serialize;
+use sha2::Digest;
 
 use crate::auth;
 use crate::blobs::{BlobStore, FsBlobStore, UPLOAD_TTL_MS};
@@ -17,8 +19,8 @@ use crate::config::{BLOB_DIR, open_data_dir};
 use crate::error::Error;
 use crate::service::{EraseRequest, Erased};
 use crate::storage::{
-    DeviceInfo, ErasureRecord, Missing, ReadWith, ServerStore, TenantQuotas, TenantRecord,
-    TenantUsage, TokenKind, TokenRecord, UserRecord,
+    AppliedConfig, ConfigVersion, DeviceInfo, ErasureRecord, Missing, ReadWith, ServerStore,
+    TenantQuotas, TenantRecord, TenantUsage, TokenKind, TokenRecord, UserRecord,
 };
 
 /// Longest tenant, user, team or skill name.
@@ -222,6 +224,50 @@ impl Admin {
             });
         }
         Ok(self.store.set_tenant_quotas(&tenant.id, quotas)?)
+    }
+
+    /// Applies a tenant's configuration of the service brain (`docs/brain.md`): checked as a
+    /// whole — the file, then every user it names against the tenant's users — and stored as the
+    /// tenant's next version with who applied it, or refused with every problem (line and key)
+    /// and nothing changed. The file already in force is not stored again.
+    pub fn configure(&self, tenant: &str, toml: &str, by: &str) -> Result<AppliedConfig, Error> {
+        let tenant = self.tenant(tenant)?;
+        let by = checked_name("by", by)?;
+        let config = fieldwork_brain::TenantConfig::from_toml(toml)?;
+        let known = self
+            .store
+            .list_users(&tenant.id)?
+            .into_iter()
+            .map(|user| user.name)
+            .collect();
+        config.check_users(&known)?;
+        let sha256 = hex::encode(sha2::Sha256::digest(toml.as_bytes()));
+        let applied =
+            self.store
+                .apply_config(&tenant.id, toml, &sha256, &by, self.clock.now_ms())?;
+        if applied.changed {
+            tracing::info!(tenant = %tenant.id, version = applied.version, "tenant configuration applied");
+        }
+        Ok(applied)
+    }
+
+    /// The tenant's configuration in force (`version` `None`), or one earlier version.
+    pub fn config(
+        &self,
+        tenant: &str,
+        version: Option<u64>,
+    ) -> Result<Option<ConfigVersion>, Error> {
+        let tenant = self.tenant(tenant)?;
+        Ok(match version {
+            None => self.store.current_config(&tenant.id)?,
+            Some(version) => self.store.config_version(&tenant.id, version)?,
+        })
+    }
+
+    /// Who applied which version of the tenant's configuration and when, newest first.
+    pub fn config_history(&self, tenant: &str, limit: usize) -> Result<Vec<ConfigVersion>, Error> {
+        let tenant = self.tenant(tenant)?;
+        Ok(self.store.config_history(&tenant.id, limit)?)
     }
 
     /// Erases personal data from a ticket of `tenant` for good (`docs/staff-data.md`, "Erase"):

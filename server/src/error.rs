@@ -27,6 +27,9 @@ pub enum Error {
     Document(#[from] DocumentError),
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
+    /// A tenant configuration with problems (each with its line and key); nothing was applied.
+    #[error(transparent)]
+    Config(#[from] fieldwork_brain::ConfigError),
     #[error("password hashing failed: {0}")]
     PasswordHash(String),
     #[error("cannot {action} {path}: {source}")]
@@ -44,7 +47,7 @@ impl Error {
     pub fn is_refusal(&self) -> bool {
         match self {
             Error::Storage(e) => e.is_refusal(),
-            Error::Invalid { .. } => true,
+            Error::Invalid { .. } | Error::Config(_) => true,
             _ => false,
         }
     }

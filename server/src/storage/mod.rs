@@ -8,6 +8,7 @@
 //! - [`BlobRecords`] — the blob lane's uploads, stored blobs and which tickets name them.
 //! - [`QuotaLedger`] — a tenant's own quotas and what is used.
 //! - [`PositionLog`] — technicians' last known positions.
+//! - [`ConfigLog`] — each tenant's configuration of the service brain, every version kept.
 //!
 //! [`ServerStore`] is their sum: the server holds one `Arc<dyn ServerStore>`. Every backend
 //! answers with [`StorageError`], runs migrations by the contract of [`migrate`], and passes the
@@ -16,6 +17,7 @@
 
 mod accounts;
 mod blobs;
+mod configs;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
@@ -37,6 +39,7 @@ pub use blobs::{
     Admission, BlobRecord, BlobRecords, BlobRef, Claim, PatchRecord, QuotaRefusal, QuotaScope,
     UploadFinish, UploadLimits, UploadRecord, UploadState,
 };
+pub use configs::{AppliedConfig, ConfigLog, ConfigVersion};
 pub use error::{BoxError, Conflict, Missing, OverQuota, StorageError};
 pub use positions::{PositionLog, PositionRecord, PositionWrite};
 pub use quotas::{BlobUsage, QuotaLedger, TenantQuotas, TenantUsage, UserUsage};
@@ -52,12 +55,28 @@ pub type Result<T> = std::result::Result<T, StorageError>;
 /// A whole storage backend: every concern, safe to call from many threads (the server calls it
 /// from blocking tasks). Implemented for any type that implements the parts.
 pub trait ServerStore:
-    TicketLog + Accounts + BlobRecords + QuotaLedger + PositionLog + Send + Sync + fmt::Debug
+    TicketLog
+    + Accounts
+    + BlobRecords
+    + QuotaLedger
+    + PositionLog
+    + ConfigLog
+    + Send
+    + Sync
+    + fmt::Debug
 {
 }
 
 impl<T> ServerStore for T where
-    T: TicketLog + Accounts + BlobRecords + QuotaLedger + PositionLog + Send + Sync + fmt::Debug
+    T: TicketLog
+        + Accounts
+        + BlobRecords
+        + QuotaLedger
+        + PositionLog
+        + ConfigLog
+        + Send
+        + Sync
+        + fmt::Debug
 {
 }
 

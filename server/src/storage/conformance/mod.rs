@@ -20,6 +20,7 @@
 pub mod accounts;
 pub mod blobs;
 pub mod concurrency;
+pub mod configs;
 pub mod erasure;
 pub mod positions;
 pub mod quotas;
@@ -97,6 +98,8 @@ macro_rules! storage_conformance_tests {
             quotas::usage_counts_stored_blobs_and_open_uploads_per_tenant_and_user,
             positions::a_position_is_kept_per_user_and_throttled_by_server_time,
             positions::only_the_tenants_technicians_are_listed,
+            configs::configurations_are_versioned_per_tenant_with_who_and_when,
+            configs::a_configuration_for_an_unknown_tenant_is_refused,
             erasure::a_rewrite_replaces_a_tickets_history_and_keeps_only_the_old_hashes,
             erasure::a_rewrite_of_a_moved_or_unknown_ticket_stores_nothing,
             erasure::erasures_are_logged_per_ticket_and_tenant_newest_first,

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod blobs;
+mod configs;
 mod devices;
 mod positions;
 mod quotas;
