@@ -81,6 +81,10 @@ pub struct Sla {
     pub resolution_due: Option<i64>,
     pub paused: bool,
     pub breaches: Vec<String>,
+    /// The SLA policy that set these times.
+    pub policy: Option<String>,
+    /// When the next update the reporter can see is due, if the policy sets one.
+    pub update_due: Option<i64>,
 }
 
 /// One note; redacted notes stay in the history with their text removed.
@@ -466,6 +470,8 @@ impl Ticket {
                 resolution_due: s.resolution_due,
                 paused: s.paused,
                 breaches: s.breaches,
+                policy: s.policy,
+                update_due: s.update_due,
             }),
             notes: t
                 .notes

@@ -36,6 +36,7 @@ pub mod schedule;
 pub mod sla;
 pub mod text;
 pub mod timeline;
+pub mod write;
 
 pub use brain::{Brain, Context};
 pub use config::{ConfigError, Problem, TenantConfig};

@@ -296,7 +296,7 @@ impl TicketDocument {
     /// The device's own write: its last change and the whole ticket within the limits, so the
     /// server never has to refuse what an honest device makes. The caller discards the document
     /// on error.
-    fn check_local_write(&mut self) -> Result<(), DocumentError> {
+    pub(super) fn check_local_write(&mut self) -> Result<(), DocumentError> {
         if let Some(change) = self.doc.get_last_local_change() {
             limits::check_change_size(change.len(), change.raw_bytes().len())?;
         }
@@ -554,6 +554,34 @@ impl TicketDocument {
         author: &Actor,
         at: i64,
     ) -> Result<Option<Change>, DocumentError> {
+        let message = self.commit_message(edit.name());
+        if !self.write_edit(current, edit, author, at)? {
+            return Ok(None);
+        }
+        // Automerge skips puts of a value already there; then there is no change to report.
+        let options = CommitOptions::default().with_message(message).with_time(at);
+        let Some(hash) = self.doc.commit_with(options) else {
+            return Ok(None);
+        };
+        let change = self
+            .doc
+            .get_change_by_hash(&hash)
+            .ok_or(DocumentError::Missing("change"))?
+            .clone();
+        self.check_local_write()?;
+        Ok(Some(change))
+    }
+
+    /// Writes `edit` by `author` into the open transaction, without committing; false when it
+    /// changes nothing (a priority or an assignee set to what it is). [`Self::apply`] commits
+    /// one edit; a server batch (`ticket::server_edit`) several as one change.
+    pub(super) fn write_edit(
+        &mut self,
+        current: &Ticket,
+        edit: &Edit,
+        author: &Actor,
+        at: i64,
+    ) -> Result<bool, DocumentError> {
         // Re-setting a value it already has changes nothing: no event, no status move.
         let unchanged = match edit {
             Edit::SetPriority { priority } => *priority == current.priority,
@@ -561,7 +589,7 @@ impl TicketDocument {
             _ => false,
         };
         if unchanged {
-            return Ok(None);
+            return Ok(false);
         }
         let expected = edit.part(current);
         if expected != self.part {
@@ -572,7 +600,6 @@ impl TicketDocument {
             });
         }
         let by = author.user_id.as_str();
-        let message = self.commit_message(edit.name());
         let doc = &mut self.doc;
         match edit {
             Edit::SetTitle { title } => doc.put(ROOT, "title", title.as_str())?,
@@ -677,16 +704,6 @@ impl TicketDocument {
                 push_event(doc, "rated", by, at, &[("score", &score.to_string())])?;
             }
         }
-        // Automerge skips puts of a value already there; then there is no change to report.
-        let options = CommitOptions::default().with_message(message).with_time(at);
-        let Some(hash) = doc.commit_with(options) else {
-            return Ok(None);
-        };
-        let change = doc
-            .get_change_by_hash(&hash)
-            .ok_or(DocumentError::Missing("change"))?
-            .clone();
-        self.check_local_write()?;
-        Ok(Some(change))
+        Ok(true)
     }
 }

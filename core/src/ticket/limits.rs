@@ -271,6 +271,8 @@ const TICKET: &[(&str, Shape)] = &[
             ("resolution_due", Scalar),
             ("paused", Scalar),
             ("breaches", ListOf(&Scalar)),
+            ("policy", Scalar),
+            ("update_due", Scalar),
         ]),
     ),
     ("csat", Fields(&[("score", Scalar), ("comment", Scalar)])),

@@ -13,6 +13,7 @@ mod encoded;
 pub mod limits;
 mod read;
 pub mod rewrite;
+mod server_edit;
 mod view;
 mod write;
 
@@ -24,6 +25,7 @@ pub use document::{
 };
 pub use edit::{ARRIVED_ON_SITE, Edit, NewAttachment, NewTicket};
 pub use encoded::{EncodedError, decode_change};
+pub use server_edit::ServerBatch;
 pub use view::{
     Asset, Attachment, ChecklistItem, Conflict, Csat, Customer, Event, Note, PartUsed, Person,
     Site, Sla, StaffView, Ticket,

@@ -171,6 +171,8 @@ fn read_sla(doc: &AutoCommit) -> Result<Option<Sla>> {
         resolution_due: int(doc, &obj, "resolution_due")?,
         paused: boolean(doc, &obj, "paused")?.unwrap_or(false),
         breaches,
+        policy: string(doc, &obj, "policy")?,
+        update_due: int(doc, &obj, "update_due")?,
     }))
 }
 

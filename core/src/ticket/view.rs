@@ -82,6 +82,12 @@ pub struct Sla {
     pub resolution_due: Option<i64>,
     pub paused: bool,
     pub breaches: Vec<String>,
+    /// The SLA policy that set these times (the service brain's; `docs/brain.md`).
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// When the next update the reporter can see is due, if the policy sets one.
+    #[serde(default)]
+    pub update_due: Option<i64>,
 }
 
 /// One note; redacted notes stay in the history for audit.
