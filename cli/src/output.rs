@@ -122,6 +122,25 @@ pub fn summaries(rows: &[TicketSummary], names: &Names) -> String {
 
 /// A readable page for one ticket; `unverified_changes` as in [`ShownTicket`]; `names` for the
 /// people it names (`TicketStore::people` of `Ticket::people`).
+/// A ticket's SLA in one line: what is due when, what was missed, the policy.
+fn sla_line(sla: &fieldwork_core::ticket::Sla) -> String {
+    let due = |what: &str, at: Option<i64>| at.map(|at| format!("  {what} due {}", time(at)));
+    let mut line = String::from("sla");
+    if let Some(policy) = &sla.policy {
+        line.push_str(&format!(" {policy}"));
+    }
+    line.extend(due("first response", sla.first_response_due));
+    line.extend(due("update", sla.update_due));
+    line.extend(due("resolution", sla.resolution_due));
+    if sla.paused {
+        line.push_str("  (paused)");
+    }
+    if !sla.breaches.is_empty() {
+        line.push_str(&format!("  missed: {}", sla.breaches.join(", ")));
+    }
+    line
+}
+
 pub fn ticket(t: &Ticket, unverified_changes: u32, names: &Names) -> String {
     let name = |id: &str| names.display(id);
     let mut out = String::new();
@@ -146,6 +165,9 @@ pub fn ticket(t: &Ticket, unverified_changes: u32, names: &Names) -> String {
         t.assignee.as_deref().map_or_else(|| "-".to_owned(), name),
         t.team.as_deref().unwrap_or("-")
     );
+    if let Some(sla) = &t.sla {
+        let _ = writeln!(out, "{}", sla_line(sla));
+    }
     if let Some(order) = &t.order_ref {
         let _ = writeln!(out, "order {order}");
     }

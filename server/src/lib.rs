@@ -23,6 +23,7 @@
 pub mod admin;
 mod auth;
 pub mod blobs;
+mod brain;
 mod cache;
 pub mod config;
 mod connections;
@@ -131,6 +132,9 @@ fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
     tasks.spawn("blob collection", move |stop| {
         blobs::collect_in_background(collector, stop)
     });
+    // Classification, routing, SLA clocks and rules for tenants with a configuration.
+    let brain = state.clone();
+    tasks.spawn("service brain", move |stop| brain::run(brain, stop));
     tasks
 }
 

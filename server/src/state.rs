@@ -23,6 +23,8 @@ pub struct AppState {
     tickets: Tickets,
     blobs: Arc<BlobLane>,
     logins: Arc<LoginGuard>,
+    /// The service brain of each configured tenant (`crate::brain`).
+    brain: Arc<crate::brain::BrainHost>,
     clock: Arc<dyn Clock>,
     /// Server-wide storage quotas and device cap (a tenant may have its own).
     quotas: Quotas,
@@ -72,6 +74,7 @@ impl AppState {
             blobs: Arc::new(BlobLane::new(store.clone(), blobs, cache)),
             store,
             logins: Arc::new(LoginGuard::new(logins)),
+            brain: Arc::default(),
             clock,
             quotas: Quotas::default(),
             stopping: Arc::new(watch::Sender::new(false)),
@@ -92,6 +95,11 @@ impl AppState {
     /// The storage backend.
     pub fn store(&self) -> Arc<dyn ServerStore> {
         self.store.clone()
+    }
+
+    /// The service brain's state (`crate::brain`).
+    pub(crate) fn brain(&self) -> &Arc<crate::brain::BrainHost> {
+        &self.brain
     }
 
     /// The one write path for tickets (device pushes, the API, the brain) and its notices.

@@ -189,6 +189,9 @@ pub trait StoreRead {
     /// The erasure log of one ticket of the tenant, oldest first.
     fn erasures(&self, tenant_id: &str, ticket_id: &str) -> Result<Vec<ErasureRecord>>;
     fn ticket_head(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<TicketHead>>;
+    /// How many open tickets (not resolved, closed or cancelled) each assignee of the tenant
+    /// holds, by user id: the load routing weighs.
+    fn open_load(&self, tenant_id: &str) -> Result<Vec<(String, u32)>>;
     /// The id of the tenant's ticket numbered `number` (`FW-000123`).
     fn ticket_by_number(&self, tenant_id: &str, number: &str) -> Result<Option<String>>;
     /// The compacted public document at [`TicketHead::last_seq`].

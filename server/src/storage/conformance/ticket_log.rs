@@ -278,8 +278,19 @@ pub fn a_ticket_write_replaces_its_index_row_and_document(t: &TestStore) {
     assert_eq!(head.team.as_deref(), Some("north"));
     assert_eq!(head.reporter_id, "u1");
     assert_eq!(doc.as_deref(), Some(b"assigned doc".as_slice()));
+    // Its assignee carries its load while it is open; another tenant's tickets count elsewhere.
+    globex_for_load(s);
+    let load = s.read_with(|r| r.open_load(&acme.id)).unwrap();
+    assert_eq!(load, [("tech".to_owned(), 1)]);
+    let mut done = ticket("t1", "u1", Some(2));
+    done.number = Some("FW-000001".into());
+    done.assignee = Some("tech".into());
+    done.status = "resolved".into();
+    s.commit(&commit(&acme, vec![done], vec![change("t1", "h3")]))
+        .unwrap();
+    assert!(s.read_with(|r| r.open_load(&acme.id)).unwrap().is_empty());
     // Found by its number, in its tenant only.
-    let globex = tenant(s, "globex");
+    let globex = s.find_tenant("globex").unwrap().unwrap();
     s.read_with(|r| {
         assert_eq!(
             r.ticket_by_number(&acme.id, "FW-000001")?.as_deref(),
@@ -561,4 +572,15 @@ pub fn a_read_sees_one_snapshot_while_commits_go_on(t: &TestStore) {
         2,
         "a new read sees the commit"
     );
+}
+
+/// Tenant `globex`, with an assigned open ticket of its own.
+fn globex_for_load(s: &dyn crate::storage::ServerStore) -> crate::storage::TenantRecord {
+    let globex = tenant(s, "globex");
+    let mut write = ticket("t1", "u1", None);
+    write.assignee = Some("tech".into());
+    write.status = "assigned".into();
+    s.commit(&commit(&globex, vec![write], vec![change("t1", "g0")]))
+        .unwrap();
+    globex
 }

@@ -82,6 +82,23 @@ impl StoreRead for SqliteRead<'_> {
         Ok(Some(head))
     }
 
+    fn open_load(&self, tenant_id: &str) -> Result<Vec<(String, u32)>> {
+        let rows = self
+            .tx
+            .prepare_cached(
+                "SELECT assignee, COUNT(*) FROM tickets
+                 WHERE tenant_id = ?1 AND assignee IS NOT NULL
+                     AND status NOT IN ('resolved', 'closed', 'cancelled')
+                 GROUP BY assignee ORDER BY assignee",
+            )?
+            .query_map([tenant_id], |r| {
+                let count: i64 = r.get(1)?;
+                Ok((r.get(0)?, u32::try_from(count).unwrap_or(u32::MAX)))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     fn ticket_by_number(&self, tenant_id: &str, number: &str) -> Result<Option<String>> {
         Ok(self
             .tx

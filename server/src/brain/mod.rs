@@ -1,0 +1,301 @@
+//! The service brain, wired to the server (`docs/brain.md`; the decisions themselves are
+//! `fieldwork_brain`'s pure functions). A background task listens to the notices of every
+//! commit. For each ticket a person or a device changed, in a tenant that applied a configuration
+//! (`fieldwork admin configure`), it asks the brain and stores what it decided as ordinary
+//! server-authored changes through `Tickets::commit(Author::Server, …)`. Fields and the SLA go
+//! into the public document; the brain's reasons, internal notes and tags go into the staff
+//! document, all in the name of `fieldwork:brain`. Every phone then sees the decisions after its
+//! next sync, offline too. A scheduler tick asks again about the tickets it has seen, for
+//! warnings, breaches, escalations, time rules and tickets still waiting in a queue.
+//!
+//! What this first wiring does not do yet (docs/brain.md, "Wiring: where it stands"): update
+//! triggers with what changed (updates are handled like a scheduler tick), effective times from
+//! device clock offsets, the reporter's recent tickets, webhooks (logged, not sent), and a
+//! restart forgets the round-robin turns and the tickets to watch until they change again.
+
+mod names;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fieldwork_brain::routing::Position;
+use fieldwork_brain::write::write;
+use fieldwork_brain::{
+    BRAIN_ACTOR, Brain, Context, Decisions, EffectiveTimes, RoundRobinState, RoutingState,
+    TenantConfig,
+};
+use fieldwork_core::model::Status;
+use fieldwork_core::ticket::{Part, Ticket, TicketDocument};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::error::Error;
+use crate::service::{Author, ProposedChange, Writer};
+use crate::state::{AppState, blocking};
+use crate::storage::{ReadWith, ServerStore, StorageError};
+use crate::tasks::StopToken;
+use names::Directory;
+
+/// How often the scheduler asks about the tickets it watches.
+const TICK: Duration = Duration::from_secs(30);
+/// Most tickets one tenant's watch list keeps (the oldest seen are dropped first).
+const MAX_WATCHED: usize = 100_000;
+
+/// The brain of each tenant that applied a configuration, and what it remembers between calls.
+#[derive(Debug, Default)]
+pub(crate) struct BrainHost {
+    /// Per tenant: the configuration version the brain was built from, and the brain.
+    brains: Mutex<HashMap<String, (u64, Arc<Brain>)>>,
+    /// Per tenant: round-robin turns.
+    turns: Mutex<HashMap<String, RoundRobinState>>,
+    /// Per tenant: the tickets the scheduler asks about, in the order they were last seen.
+    watched: Mutex<HashMap<String, BTreeSet<(i64, String)>>>,
+    /// Per tenant and ticket: when it was last seen, to keep `watched` ordered.
+    seen_at: Mutex<HashMap<(String, String), i64>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What one call decided, ready to commit.
+struct Decided {
+    changes: Vec<ProposedChange>,
+    decisions: Decisions,
+    /// Whether the brain should keep asking about the ticket (it is open).
+    watch: bool,
+}
+
+impl BrainHost {
+    /// The tenant's brain, built again when its configuration changed; `None` when the tenant
+    /// never applied one. A stored file that no longer checks (it cannot, unless the brain's rules
+    /// changed under it) is logged and the tenant gets no decisions until it is applied again.
+    fn brain(&self, store: &dyn ServerStore, tenant: &str) -> Result<Option<Arc<Brain>>, Error> {
+        let Some(config) = store.current_config(tenant)? else {
+            return Ok(None);
+        };
+        if let Some((version, brain)) = lock(&self.brains).get(tenant)
+            && *version == config.version
+        {
+            return Ok(Some(brain.clone()));
+        }
+        let brain = match TenantConfig::from_toml(&config.toml) {
+            Ok(parsed) => Arc::new(Brain::new(parsed)),
+            Err(error) => {
+                tracing::error!(tenant, version = config.version, %error, "the tenant's configuration does not check; the brain decides nothing");
+                return Ok(None);
+            }
+        };
+        lock(&self.brains).insert(tenant.to_owned(), (config.version, brain.clone()));
+        Ok(Some(brain))
+    }
+
+    /// Asks the brain about ticket `id` of `tenant` at `now`: a ticket it never decided about is
+    /// new to it; any other is looked at again (what is due, the SLA as it stands, a queue).
+    fn decide(
+        &self,
+        store: &dyn ServerStore,
+        tenant: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<Decided>, Error> {
+        let Some(brain) = self.brain(store, tenant)? else {
+            return Ok(None);
+        };
+        let loaded = store.read_with(|reader| {
+            let Some(public) = reader.ticket_snapshot(tenant, id)? else {
+                return Ok::<_, Error>(None);
+            };
+            let staff = reader.ticket_staff_snapshot(tenant, id)?;
+            let load = reader.open_load(tenant)?;
+            Ok(Some((public, staff, load)))
+        })?;
+        let Some((public, staff, load)) = loaded else {
+            return Ok(None);
+        };
+        let server_actor = store.server_actor().clone();
+        let mut public = TicketDocument::load(&public)?;
+        let mut staff = match staff {
+            Some(bytes) => TicketDocument::load_part(Part::Staff, &bytes)?,
+            None => TicketDocument::staff(server_actor.clone()),
+        };
+        let directory = Directory::new(store.list_users(tenant)?);
+        let view = directory.named(public.view()?.with_staff(staff.staff_view()?));
+        let routing = RoutingState {
+            positions: store
+                .technician_positions(tenant)?
+                .into_iter()
+                .map(|p| {
+                    let position = Position {
+                        lat: p.lat,
+                        lon: p.lon,
+                        at: p.received_at,
+                    };
+                    (directory.name(&p.user_id).to_owned(), position)
+                })
+                .collect(),
+            open_tickets: load
+                .into_iter()
+                .map(|(user, n)| (directory.name(&user).to_owned(), n))
+                .collect(),
+            round_robin: lock(&self.turns).get(tenant).cloned().unwrap_or_default(),
+        };
+        let times = EffectiveTimes::device_clocks();
+        let ctx = Context {
+            times: &times,
+            routing: &routing,
+            reporter_history: &[],
+        };
+        let decisions = if decided_before(&view) {
+            brain.on_timer(&view, &ctx, now)
+        } else {
+            brain.on_new_ticket(&view, &ctx, now)
+        };
+        // Resolved tickets stay watched: a time rule may close them.
+        let watch = !matches!(view.status, Status::Closed | Status::Cancelled);
+        let decisions = directory.identified(decisions);
+        let written = write(
+            &decisions,
+            &mut public,
+            &mut staff,
+            &server_actor,
+            tenant,
+            now,
+        )?;
+        let changes = [(Part::Public, written.public), (Part::Staff, written.staff)]
+            .into_iter()
+            .filter_map(|(part, change)| {
+                change.map(|c| ProposedChange {
+                    ticket_id: id.to_owned(),
+                    part,
+                    bytes: c.raw_bytes().to_vec(),
+                })
+            })
+            .collect();
+        Ok(Some(Decided {
+            changes,
+            decisions,
+            watch,
+        }))
+    }
+
+    /// Remembers that the brain should keep asking about `id` (or stop, when it closed).
+    fn watch(&self, tenant: &str, id: &str, keep: bool, now: i64) {
+        let key = (tenant.to_owned(), id.to_owned());
+        let mut seen_at = lock(&self.seen_at);
+        let mut watched = lock(&self.watched);
+        let list = watched.entry(tenant.to_owned()).or_default();
+        if let Some(at) = seen_at.remove(&key) {
+            list.remove(&(at, id.to_owned()));
+        }
+        if keep {
+            list.insert((now, id.to_owned()));
+            seen_at.insert(key, now);
+            while list.len() > MAX_WATCHED {
+                if let Some((_, oldest)) = list.pop_first() {
+                    seen_at.remove(&(tenant.to_owned(), oldest));
+                }
+            }
+        }
+    }
+
+    fn watched(&self) -> Vec<(String, String)> {
+        lock(&self.watched)
+            .iter()
+            .flat_map(|(tenant, tickets)| {
+                tickets
+                    .iter()
+                    .map(move |(_, id)| (tenant.clone(), id.clone()))
+            })
+            .collect()
+    }
+}
+
+/// Whether the brain already decided about this ticket (any entry of its history is its own).
+fn decided_before(ticket: &Ticket) -> bool {
+    ticket.events.iter().any(|e| e.by == BRAIN_ACTOR)
+}
+
+/// Asks the brain about one ticket and stores what it decided; failures are logged, never
+/// fatal (the next notice or tick asks again).
+async fn handle(state: &AppState, tenant: &str, id: &str) {
+    let (host, store, now) = (state.brain().clone(), state.store(), state.now_ms());
+    let (t, i) = (tenant.to_owned(), id.to_owned());
+    let decided = blocking(move || host.decide(store.as_ref(), &t, &i, now)).await;
+    let decided = match decided {
+        Ok(Some(decided)) => decided,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::warn!(tenant, %error, "the brain could not decide about a ticket; it asks again later");
+            return;
+        }
+    };
+    state.brain().watch(tenant, id, decided.watch, now);
+    if let Some(turn) = &decided.decisions.turn {
+        lock(&state.brain().turns)
+            .entry(tenant.to_owned())
+            .or_default()
+            .record(turn);
+    }
+    for notification in &decided.decisions.notifications {
+        tracing::info!(tenant, source = %notification.source, "brain notification (delivery comes with webhooks)");
+    }
+    for webhook in &decided.decisions.webhooks {
+        tracing::info!(tenant, source = %webhook.source, "brain webhook (not sent yet)");
+    }
+    if decided.changes.is_empty() {
+        return;
+    }
+    match state
+        .tickets()
+        .commit(Author::Server, tenant, decided.changes)
+        .await
+    {
+        Ok(committed) if committed.rejected.is_empty() => {}
+        Ok(committed) => tracing::error!(
+            tenant,
+            rejected = committed.rejected.len(),
+            "the store refused the brain's own change"
+        ),
+        Err(Error::Storage(StorageError::Conflict(_))) => {
+            tracing::debug!(
+                tenant,
+                "the ticket moved while the brain decided; it asks again later"
+            );
+        }
+        Err(error) => tracing::warn!(tenant, %error, "the brain's decision could not be stored"),
+    }
+}
+
+/// The brain's background task: every commit by a person or a device wakes it for the tickets
+/// the commit touched; a tick asks again about the tickets it watches.
+pub(crate) async fn run(state: AppState, mut stop: StopToken) {
+    let mut notices = state.tickets().subscribe();
+    let mut ticks = tokio::time::interval(TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            notice = notices.recv() => match notice {
+                Ok(notice) if notice.writer != Writer::Server => {
+                    for id in &notice.tickets {
+                        handle(&state, &notice.tenant, id).await;
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "the brain fell behind the notices; the tick catches up");
+                }
+                Err(RecvError::Closed) => return,
+            },
+            _ = ticks.tick() => {
+                for (tenant, id) in state.brain().watched() {
+                    if stop.is_stopped() {
+                        return;
+                    }
+                    handle(&state, &tenant, &id).await;
+                }
+            }
+            () = stop.stopped() => return,
+        }
+    }
+}
