@@ -1,7 +1,7 @@
 //! The service brain through the binary and a real `fieldwork serve`: a tenant applies a
 //! configuration, a rider's help request made offline syncs, is routed to an operator of the
 //! team and gets its due times; the operator's device sees all of it after a sync; a
-//! dispatcher's reassignment stands.
+//! dispatcher's reassignment stands; an update rule reacts to what a person changed.
 
 mod common;
 
@@ -32,6 +32,12 @@ name = "check the order"
 on = "create"
 all = [{ field = "kind", is = "help_request" }]
 actions = { note = "check the rider's order before calling", add_tags = ["rider"] }
+
+[[rules]]
+name = "urgent by hand"
+on = "update"
+all = [{ changed = "priority", to = "urgent" }]
+actions = { note = "a person made this urgent: call the rider now" }
 "#;
 
 #[test]
@@ -129,4 +135,24 @@ fn a_help_request_is_routed_and_timed_and_a_dispatchers_reassignment_stands() {
         other.as_str(),
         "a person's decision stands"
     );
+
+    // An update rule: the dispatcher makes it urgent, the brain adds its note.
+    desk.json(&["update", &id, "--priority", "urgent"]);
+    desk.sync();
+    eventually("the update rule fires", || {
+        desk.sync();
+        desk.show(&id)["notes"]
+            .as_array()
+            .expect("notes")
+            .iter()
+            .any(|n| n["text"] == "a person made this urgent: call the rider now")
+    });
+    let events = desk.show(&id)["events"].clone();
+    let fired: Vec<_> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["type"] == "rule_fired" && e["data"]["rule"] == "urgent by hand")
+        .collect();
+    assert_eq!(fired.len(), 1, "once: {events}");
 }

@@ -8,10 +8,14 @@
 //! next sync, offline too. A scheduler tick asks again about the tickets it has seen, for
 //! warnings, breaches, escalations, time rules and tickets still waiting in a queue.
 //!
-//! What this first wiring does not do yet (docs/brain.md, "Wiring: where it stands"): update
-//! triggers with what changed (updates are handled like a scheduler tick), effective times from
-//! device clock offsets, the reporter's recent tickets, webhooks (logged, not sent), and a
-//! restart forgets the round-robin turns and the tickets to watch until they change again.
+//! A change to a ticket the brain decided about before runs the update triggers with what
+//! changed since: the brain remembers the heads of the ticket's documents after each decision,
+//! and reads the ticket there as "before".
+//!
+//! What this wiring does not do yet (docs/brain.md, "Wiring: where it stands"): effective times
+//! from device clock offsets, the reporter's recent tickets, webhooks (logged, not sent), and a
+//! restart forgets the round-robin turns, the heads and the tickets to watch (a changed ticket is
+//! then looked at as on a tick).
 
 mod names;
 
@@ -26,7 +30,7 @@ use fieldwork_brain::{
     TenantConfig,
 };
 use fieldwork_core::model::Status;
-use fieldwork_core::ticket::{Part, Ticket, TicketDocument};
+use fieldwork_core::ticket::{ChangeHash, Part, Ticket, TicketDocument};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::Error;
@@ -52,6 +56,25 @@ pub(crate) struct BrainHost {
     watched: Mutex<HashMap<String, BTreeSet<(i64, String)>>>,
     /// Per tenant and ticket: when it was last seen, to keep `watched` ordered.
     seen_at: Mutex<HashMap<(String, String), i64>>,
+    /// Per tenant and ticket: the heads of its documents after the brain's last decision, where
+    /// the next change is compared from.
+    heads: Mutex<HashMap<(String, String), Heads>>,
+}
+
+/// The heads of a ticket's two documents.
+#[derive(Debug, Clone)]
+struct Heads {
+    public: Vec<ChangeHash>,
+    staff: Vec<ChangeHash>,
+}
+
+/// Why the brain is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// A person or a device changed the ticket.
+    Changed,
+    /// The scheduler's tick.
+    Tick,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -91,12 +114,15 @@ impl BrainHost {
     }
 
     /// Asks the brain about ticket `id` of `tenant` at `now`: a ticket it never decided about is
-    /// new to it; any other is looked at again (what is due, the SLA as it stands, a queue).
+    /// new to it; a change to one it did runs the update triggers with what changed since its
+    /// last decision (when it remembers where that was); a tick looks at it again (what is due,
+    /// the SLA as it stands, a queue).
     fn decide(
         &self,
         store: &dyn ServerStore,
         tenant: &str,
         id: &str,
+        trigger: Trigger,
         now: i64,
     ) -> Result<Option<Decided>, Error> {
         let Some(brain) = self.brain(store, tenant)? else {
@@ -146,10 +172,18 @@ impl BrainHost {
             routing: &routing,
             reporter_history: &[],
         };
-        let decisions = if decided_before(&view) {
-            brain.on_timer(&view, &ctx, now)
-        } else {
-            brain.on_new_ticket(&view, &ctx, now)
+        let key = (tenant.to_owned(), id.to_owned());
+        let before = match trigger {
+            Trigger::Changed if decided_before(&view) => {
+                let heads = lock(&self.heads).get(&key).cloned();
+                heads.and_then(|heads| as_it_was(&mut public, &mut staff, &heads))
+            }
+            _ => None,
+        };
+        let decisions = match before {
+            _ if !decided_before(&view) => brain.on_new_ticket(&view, &ctx, now),
+            Some(before) => brain.on_update(&directory.named(before), &view, &ctx, now),
+            None => brain.on_timer(&view, &ctx, now),
         };
         // Resolved tickets stay watched: a time rule may close them.
         let watch = !matches!(view.status, Status::Closed | Status::Cancelled);
@@ -162,6 +196,13 @@ impl BrainHost {
             tenant,
             now,
         )?;
+        lock(&self.heads).insert(
+            key,
+            Heads {
+                public: public.heads(),
+                staff: staff.heads(),
+            },
+        );
         let changes = [(Part::Public, written.public), (Part::Staff, written.staff)]
             .into_iter()
             .filter_map(|(part, change)| {
@@ -211,6 +252,28 @@ impl BrainHost {
     }
 }
 
+/// The ticket as it was at `heads` (both documents), or `None` when the store no longer has
+/// them (the brain's last change was not stored, or an erase rewrote the ticket).
+fn as_it_was(
+    public: &mut TicketDocument,
+    staff: &mut TicketDocument,
+    heads: &Heads,
+) -> Option<Ticket> {
+    let known =
+        |doc: &mut TicketDocument, heads: &[ChangeHash]| heads.iter().all(|h| doc.has_change(h));
+    if !known(public, &heads.public) || !known(staff, &heads.staff) {
+        return None;
+    }
+    let old_public = public.fork_at(&heads.public).ok()?;
+    let old_staff = staff.fork_at(&heads.staff).ok()?;
+    Some(
+        old_public
+            .view()
+            .ok()?
+            .with_staff(old_staff.staff_view().ok()?),
+    )
+}
+
 /// Whether the brain already decided about this ticket (any entry of its history is its own).
 fn decided_before(ticket: &Ticket) -> bool {
     ticket.events.iter().any(|e| e.by == BRAIN_ACTOR)
@@ -218,10 +281,10 @@ fn decided_before(ticket: &Ticket) -> bool {
 
 /// Asks the brain about one ticket and stores what it decided; failures are logged, never
 /// fatal (the next notice or tick asks again).
-async fn handle(state: &AppState, tenant: &str, id: &str) {
+async fn handle(state: &AppState, tenant: &str, id: &str, trigger: Trigger) {
     let (host, store, now) = (state.brain().clone(), state.store(), state.now_ms());
     let (t, i) = (tenant.to_owned(), id.to_owned());
-    let decided = blocking(move || host.decide(store.as_ref(), &t, &i, now)).await;
+    let decided = blocking(move || host.decide(store.as_ref(), &t, &i, trigger, now)).await;
     let decided = match decided {
         Ok(Some(decided)) => decided,
         Ok(None) => return,
@@ -278,7 +341,7 @@ pub(crate) async fn run(state: AppState, mut stop: StopToken) {
             notice = notices.recv() => match notice {
                 Ok(notice) if notice.writer != Writer::Server => {
                     for id in &notice.tickets {
-                        handle(&state, &notice.tenant, id).await;
+                        handle(&state, &notice.tenant, id, Trigger::Changed).await;
                     }
                 }
                 Ok(_) => {}
@@ -292,7 +355,7 @@ pub(crate) async fn run(state: AppState, mut stop: StopToken) {
                     if stop.is_stopped() {
                         return;
                     }
-                    handle(&state, &tenant, &id).await;
+                    handle(&state, &tenant, &id, Trigger::Tick).await;
                 }
             }
             () = stop.stopped() => return,
