@@ -23,7 +23,7 @@
 pub mod admin;
 mod auth;
 pub mod blobs;
-mod brain;
+pub mod brain;
 mod cache;
 pub mod config;
 mod connections;

@@ -12,10 +12,13 @@
 //! changed since: the brain remembers the heads of the ticket's documents after each decision,
 //! and reads the ticket there as "before".
 //!
+//! The task starts by watching every live ticket of the configured tenants, and again when it
+//! missed notices, so a restart or a burst loses nothing but time.
+//!
 //! What this wiring does not do yet (docs/brain.md, "Wiring: where it stands"): effective times
 //! from device clock offsets, the reporter's recent tickets, webhooks (logged, not sent), and a
-//! restart forgets the round-robin turns, the heads and the tickets to watch (a changed ticket is
-//! then looked at as on a tick).
+//! restart forgets the round-robin turns and the heads (a changed ticket is then looked at as on
+//! a tick).
 
 mod names;
 
@@ -330,10 +333,47 @@ async fn handle(state: &AppState, tenant: &str, id: &str, trigger: Trigger) {
     }
 }
 
+/// Asks the brain about one ticket now, as a change to it by a person would (tests, tools).
+pub async fn decide_now(state: &AppState, tenant: &str, ticket_id: &str) {
+    handle(state, tenant, ticket_id, Trigger::Changed).await;
+}
+
+/// One scheduler tick now: every watched ticket, as the background task does every 30 s (tests,
+/// tools).
+pub async fn tick(state: &AppState) {
+    for (tenant, id) in state.brain().watched() {
+        handle(state, &tenant, &id, Trigger::Tick).await;
+    }
+}
+
+/// Watches every ticket not closed or cancelled of every tenant with a configuration: what the
+/// task does when it starts (the watch list lives in memory) and when it missed notices.
+pub async fn rescan(state: &AppState) {
+    let (store, host, now) = (state.store(), state.brain().clone(), state.now_ms());
+    let scanned = blocking(move || {
+        let mut count = 0;
+        for tenant in store.configured_tenants()? {
+            let live = store.read_with(|r| r.live_tickets(&tenant, MAX_WATCHED))?;
+            count += live.len();
+            for id in live {
+                host.watch(&tenant, &id, true, now);
+            }
+        }
+        Ok::<_, Error>(count)
+    })
+    .await;
+    match scanned {
+        Ok(count) => tracing::info!(tickets = count, "the brain watches the live tickets"),
+        Err(error) => tracing::warn!(%error, "the brain could not list the live tickets"),
+    }
+}
+
 /// The brain's background task: every commit by a person or a device wakes it for the tickets
-/// the commit touched; a tick asks again about the tickets it watches.
+/// the commit touched; a tick asks again about the tickets it watches. It starts by watching
+/// every live ticket, so a restart or a burst of notices it missed loses nothing but time.
 pub(crate) async fn run(state: AppState, mut stop: StopToken) {
     let mut notices = state.tickets().subscribe();
+    rescan(&state).await;
     let mut ticks = tokio::time::interval(TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -347,17 +387,11 @@ pub(crate) async fn run(state: AppState, mut stop: StopToken) {
                 Ok(_) => {}
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "the brain fell behind the notices; the tick catches up");
+                    rescan(&state).await;
                 }
                 Err(RecvError::Closed) => return,
             },
-            _ = ticks.tick() => {
-                for (tenant, id) in state.brain().watched() {
-                    if stop.is_stopped() {
-                        return;
-                    }
-                    handle(&state, &tenant, &id, Trigger::Tick).await;
-                }
-            }
+            _ = ticks.tick() => tick(&state).await,
             () = stop.stopped() => return,
         }
     }

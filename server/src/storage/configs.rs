@@ -43,6 +43,8 @@ pub trait ConfigLog {
         applied_by: &str,
         applied_at: i64,
     ) -> Result<AppliedConfig>;
+    /// The ids of the tenants that applied a configuration.
+    fn configured_tenants(&self) -> Result<Vec<String>>;
     /// The version in force, if the tenant ever applied one.
     fn current_config(&self, tenant_id: &str) -> Result<Option<ConfigVersion>>;
     /// One version of the tenant's configuration.

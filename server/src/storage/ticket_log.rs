@@ -189,6 +189,9 @@ pub trait StoreRead {
     /// The erasure log of one ticket of the tenant, oldest first.
     fn erasures(&self, tenant_id: &str, ticket_id: &str) -> Result<Vec<ErasureRecord>>;
     fn ticket_head(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<TicketHead>>;
+    /// At most `limit` ids of the tenant's tickets that are not closed or cancelled, most
+    /// recently changed first: what the brain watches after a restart.
+    fn live_tickets(&self, tenant_id: &str, limit: usize) -> Result<Vec<String>>;
     /// How many open tickets (not resolved, closed or cancelled) each assignee of the tenant
     /// holds, by user id: the load routing weighs.
     fn open_load(&self, tenant_id: &str) -> Result<Vec<(String, u32)>>;

@@ -14,6 +14,7 @@ pub fn configurations_are_versioned_per_tenant_with_who_and_when(t: &TestStore) 
     let globex = tenant(s, "globex");
     assert_eq!(s.current_config(&acme.id).unwrap(), None);
     assert!(s.config_history(&acme.id, 10).unwrap().is_empty());
+    assert!(s.configured_tenants().unwrap().is_empty());
     let first = apply(s, &acme.id, "# one", "ops", 10);
     assert_eq!(
         first,
@@ -57,6 +58,10 @@ pub fn configurations_are_versioned_per_tenant_with_who_and_when(t: &TestStore) 
     assert_eq!((old.toml.as_str(), old.applied_at), ("# one", 10));
     assert_eq!(s.config_version(&acme.id, 3).unwrap(), None);
     assert_eq!(s.config_version(&globex.id, 2).unwrap(), None);
+    assert_eq!(
+        s.configured_tenants().unwrap(),
+        [acme.id.clone(), globex.id.clone()]
+    );
     let history = s.config_history(&acme.id, 10).unwrap();
     let seen: Vec<(u64, &str, &str)> = history
         .iter()

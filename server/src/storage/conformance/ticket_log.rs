@@ -289,6 +289,20 @@ pub fn a_ticket_write_replaces_its_index_row_and_document(t: &TestStore) {
     s.commit(&commit(&acme, vec![done], vec![change("t1", "h3")]))
         .unwrap();
     assert!(s.read_with(|r| r.open_load(&acme.id)).unwrap().is_empty());
+    // Resolved is still live (a time rule may close it); closed is not; each tenant its own.
+    create_ticket(s, &acme, "t2", "u1", "h4");
+    let live = |tenant: &str, limit| s.read_with(|r| r.live_tickets(tenant, limit)).unwrap();
+    assert_eq!(
+        live(&acme.id, 10),
+        ["t2", "t1"],
+        "most recently changed first"
+    );
+    assert_eq!(live(&acme.id, 1), ["t2"]);
+    let mut closed = ticket("t2", "u1", Some(4));
+    closed.status = "closed".into();
+    s.commit(&commit(&acme, vec![closed], vec![change("t2", "h5")]))
+        .unwrap();
+    assert_eq!(live(&acme.id, 10), ["t1"]);
     // Found by its number, in its tenant only.
     let globex = s.find_tenant("globex").unwrap().unwrap();
     s.read_with(|r| {

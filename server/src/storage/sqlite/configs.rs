@@ -62,6 +62,16 @@ impl ConfigLog for SqliteStore {
         })
     }
 
+    fn configured_tenants(&self) -> Result<Vec<String>> {
+        self.with_reader(|conn| {
+            let rows = conn
+                .prepare_cached("SELECT DISTINCT tenant_id FROM tenant_configs ORDER BY tenant_id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
     fn current_config(&self, tenant_id: &str) -> Result<Option<ConfigVersion>> {
         self.with_reader(|conn| {
             Ok(conn

@@ -82,6 +82,20 @@ impl StoreRead for SqliteRead<'_> {
         Ok(Some(head))
     }
 
+    fn live_tickets(&self, tenant_id: &str, limit: usize) -> Result<Vec<String>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .tx
+            .prepare_cached(
+                "SELECT id FROM tickets
+                 WHERE tenant_id = ?1 AND status NOT IN ('closed', 'cancelled')
+                 ORDER BY last_seq DESC LIMIT ?2",
+            )?
+            .query_map(params![tenant_id, limit], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     fn open_load(&self, tenant_id: &str) -> Result<Vec<(String, u32)>> {
         let rows = self
             .tx

@@ -1,0 +1,181 @@
+//! The service brain on a server with a clock the test moves: routing with capacity, a ticket
+//! nobody can take waiting in its team's queue, an SLA warning then a breach with its escalation,
+//! what the assigned technician's device then holds, and a dispatcher's decision the brain does
+//! not undo. Driven through `brain::decide_now` and `brain::tick`, what the server's background
+//! task calls on each notice and every 30 s.
+
+mod support;
+
+use std::sync::Arc;
+
+use fieldwork_core::Role;
+use fieldwork_core::clock::ManualClock;
+use fieldwork_core::ticket::{Edit, Ticket};
+use fieldwork_server::brain::{decide_now, tick};
+use support::{Device, Harness, repair};
+
+/// A little after the test devices' clocks start.
+const T0: i64 = 1_795_400_060_000;
+const MINUTE: i64 = 60_000;
+
+const CONFIG: &str = r#"
+[[teams]]
+name = "repairs"
+kinds = ["repair"]
+chooser = "least_loaded"
+lead = "lead"
+
+[[technicians]]
+user = "tech.a"
+team = "repairs"
+capacity = 1
+
+[[technicians]]
+user = "tech.b"
+team = "repairs"
+capacity = 1
+
+[[sla_policies]]
+name = "standard"
+first_response_minutes = 30
+resolution_minutes = 240
+warn_before_minutes = 10
+
+  [[sla_policies.escalate]]
+  after_minutes = 0
+  targets = ["first_response"]
+  actions = { raise_priority = true, note = "first response missed: call the customer", notify = ["team_lead"] }
+"#;
+
+fn kinds(ticket: &Ticket) -> Vec<&str> {
+    ticket
+        .events
+        .iter()
+        .filter(|e| e.by == "fieldwork:brain")
+        .map(|e| e.kind.as_str())
+        .collect()
+}
+
+/// A repair ticket made on `desk`, pushed, and put before the brain.
+async fn new_ticket(h: &Harness, desk: &mut Device, title: &str) -> String {
+    let (id, created) = desk.create(repair(title));
+    let pushed = desk.sync(h, &[(&id, &created)]).await;
+    assert!(pushed.rejected.is_empty(), "{:?}", pushed.rejected);
+    decide_now(&h.state, &desk.actor.tenant, &id).await;
+    desk.sync(h, &[]).await;
+    id
+}
+
+#[tokio::test]
+async fn routing_queues_warnings_breaches_and_escalations_land_on_the_tickets() {
+    let clock = Arc::new(ManualClock::at(T0));
+    let h = Harness::with_clock(clock.clone());
+    h.tenant("acme");
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    let tech_a = h.user("acme", "tech.a", Role::Technician, None);
+    h.user("acme", "tech.b", Role::Technician, None);
+    h.user("acme", "lead", Role::Dispatcher, None);
+    let applied = h.admin.configure("acme", CONFIG, "ops").expect("applies");
+    assert_eq!(applied.version, 1);
+    let mut desk = h.login(&ops).await;
+
+    let first = new_ticket(&h, &mut desk, "Freezer warm").await;
+    let second = new_ticket(&h, &mut desk, "Oven door").await;
+    let third = new_ticket(&h, &mut desk, "Till jammed").await;
+    let assigned: Vec<Option<String>> = [&first, &second, &third]
+        .iter()
+        .map(|id| desk.view(id).assignee)
+        .collect();
+    assert_eq!(
+        assigned,
+        [Some(tech_a.id.clone()), Some(h_id(&h, "tech.b")), None],
+        "one each, then nobody has room"
+    );
+    let waiting = desk.view(&third);
+    assert_eq!(waiting.team.as_deref(), Some("repairs"));
+    let queued = waiting
+        .events
+        .iter()
+        .find(|e| e.kind == "queued")
+        .expect("why it waits");
+    assert!(
+        queued.data["reason"].contains("capacity"),
+        "{:?}",
+        queued.data
+    );
+    let sla = desk.view(&first).sla.expect("an SLA");
+    let created = desk.view(&first).created_at;
+    assert_eq!(sla.first_response_due, Some(created + 30 * MINUTE));
+
+    // 21 minutes on: the warning. 31 minutes on: the breach and its escalation.
+    clock.advance(21 * MINUTE);
+    tick(&h.state).await;
+    desk.sync(&h, &[]).await;
+    assert!(kinds(&desk.view(&first)).contains(&"sla_warning"));
+    assert!(!kinds(&desk.view(&first)).contains(&"sla_breach"));
+    clock.advance(10 * MINUTE);
+    tick(&h.state).await;
+    desk.sync(&h, &[]).await;
+    let late = desk.view(&first);
+    assert!(kinds(&late).contains(&"sla_breach"), "{:?}", kinds(&late));
+    assert!(
+        kinds(&late).contains(&"sla_escalation"),
+        "{:?}",
+        kinds(&late)
+    );
+    assert_eq!(late.sla.as_ref().expect("sla").breaches, ["first_response"]);
+    assert_eq!(
+        late.priority,
+        fieldwork_core::Priority::High,
+        "raised from normal"
+    );
+    assert!(
+        late.notes
+            .iter()
+            .any(|n| n.internal && n.text == "first response missed: call the customer")
+    );
+    // Ticking again changes nothing: each action happens once.
+    let before = desk.view(&first);
+    tick(&h.state).await;
+    desk.sync(&h, &[]).await;
+    assert_eq!(desk.view(&first), before);
+
+    // The assigned technician's device holds all of it after one sync.
+    let mut phone = h.login(&tech_a).await;
+    phone.sync(&h, &[]).await;
+    let on_phone = phone.view(&first);
+    assert_eq!(
+        on_phone.sla.as_ref().expect("sla").breaches,
+        ["first_response"]
+    );
+    assert!(kinds(&on_phone).contains(&"sla_escalation"));
+
+    // The dispatcher gives the waiting ticket to tech.a by hand, over capacity: it stands.
+    let assign = desk.edit(
+        &third,
+        Edit::Assign {
+            assignee: Some(tech_a.id.clone()),
+        },
+    );
+    assert!(
+        desk.sync(&h, &[(&third, &assign)])
+            .await
+            .rejected
+            .is_empty()
+    );
+    decide_now(&h.state, &desk.actor.tenant, &third).await;
+    tick(&h.state).await;
+    desk.sync(&h, &[]).await;
+    assert_eq!(desk.view(&third).assignee, Some(tech_a.id.clone()));
+}
+
+/// The id of user `name` of tenant `acme`.
+fn h_id(h: &Harness, name: &str) -> String {
+    h.admin
+        .list_users("acme")
+        .expect("users")
+        .into_iter()
+        .find(|u| u.name == name)
+        .expect("the user")
+        .id
+}
