@@ -43,7 +43,35 @@ fn xorshift(state: &mut u64) -> f64 {
     (*state >> 11) as f64 / (1u64 << 53) as f64
 }
 
-pub(super) fn bench_load(devices: usize, rate: f64, seconds: u64) -> Result<(), BenchError> {
+/// The tenant file `--brain` applies: one team of every technician, an SLA policy, and 50
+/// update rules on keywords of the notes' ticket (each push is judged by all of them).
+fn brain_file(devices: usize) -> String {
+    let mut file = String::from(
+        "[[teams]]\nname = \"field\"\nkinds = [\"repair\"]\nchooser = \"least_loaded\"\n\n\
+         [[sla_policies]]\nname = \"standard\"\nfirst_response_minutes = 60\n\
+         resolution_minutes = 480\nwarn_before_minutes = 15\n",
+    );
+    for i in 0..devices {
+        file.push_str(&format!(
+            "\n[[technicians]]\nuser = \"tech{i}\"\nteam = \"field\"\ncapacity = 10\n"
+        ));
+    }
+    for i in 0..50 {
+        file.push_str(&format!(
+            "\n[[rules]]\nname = \"rule {i}\"\non = \"update\"\n\
+             all = [{{ keywords_any = [\"compressor {i}\", \"压缩机{i}\"] }}]\n\
+             actions = {{ add_tags = [\"r{i}\"] }}\n"
+        ));
+    }
+    file
+}
+
+pub(super) fn bench_load(
+    devices: usize,
+    rate: f64,
+    seconds: u64,
+    brain: bool,
+) -> Result<(), BenchError> {
     if devices == 0 || rate <= 0.0 || seconds == 0 {
         return Err(BenchError::Step(
             "--devices, --rate and --seconds must be positive".into(),
@@ -71,6 +99,13 @@ pub(super) fn bench_load(devices: usize, rate: f64, seconds: u64) -> Result<(), 
     let setup = Instant::now();
     let tenant = server.create_tenant("load")?;
     let accounts = fleet::accounts(&server, dir.path(), &tenant, devices)?;
+    if brain {
+        let file = dir.path().join("tenant.toml");
+        std::fs::write(&file, brain_file(devices)).map_err(step("tenant file"))?;
+        let path = file.to_string_lossy().into_owned();
+        server.admin_json(&["configure", "--tenant", &tenant, "--file", &path])?;
+        println!("(the service brain runs on the tenant: 1 team, 1 SLA policy, 50 update rules)");
+    }
     let users_s = setup.elapsed().as_secs_f64();
     // Log each device in and pull its ticket, a few at a time.
     let logins = Instant::now();

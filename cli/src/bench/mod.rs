@@ -40,6 +40,10 @@ enum BenchCommand {
         /// Length of the measured window.
         #[arg(long, default_value_t = 30)]
         seconds: u64,
+        /// Run the service brain on the tenant (a team of all the technicians, an SLA policy
+        /// and 50 update rules), to compare push latency with it on and off.
+        #[arg(long)]
+        brain: bool,
     },
     /// Wrong-password logins hammering the server while devices sync: server memory during and
     /// after, the devices' round-trip latency, and when the real user gets in again.
@@ -67,7 +71,8 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
             devices,
             rate,
             seconds,
-        } => load::bench_load(devices, rate, seconds),
+            brain,
+        } => load::bench_load(devices, rate, seconds, brain),
         BenchCommand::LoginFlood(args) => flood::bench_login_flood(&args),
     }
 }
