@@ -30,8 +30,11 @@ pub fn brain_author(tenant: &str) -> Actor {
 
 /// Writes `decisions` into `public` and `staff` (the ticket's documents; `staff` is its genesis
 /// when it has no staff data yet) as at most one change each, by `server_actor` at `now`.
+/// `current` is the ticket the decisions were made on (its SLA is compared, not rewritten when
+/// it is the same).
 pub fn write(
     decisions: &Decisions,
+    current: &fieldwork_core::ticket::Ticket,
     public: &mut TicketDocument,
     staff: &mut TicketDocument,
     server_actor: &ActorId,
@@ -40,10 +43,11 @@ pub fn write(
 ) -> Result<Written, DocumentError> {
     let author = brain_author(tenant);
     let fields = &decisions.fields;
-    let stored_sla = public.view()?.sla;
-    let sla = decisions.sla.as_ref().filter(|sla| {
-        sla.differs_from(stored_sla.as_ref()) || sla_extras_differ(sla, stored_sla.as_ref())
-    });
+    let stored_sla = current.sla.as_ref();
+    let sla = decisions
+        .sla
+        .as_ref()
+        .filter(|sla| sla.differs_from(stored_sla) || sla_extras_differ(sla, stored_sla));
     let public_change =
         public.server_batch(server_actor.clone(), &author, None, now, "brain", |batch| {
             if let Some(kind) = fields.kind {
@@ -80,6 +84,14 @@ pub fn write(
             }
             Ok(())
         })?;
+    let staff_work =
+        !fields.add_tags.is_empty() || !decisions.notes.is_empty() || !decisions.events.is_empty();
+    if !staff_work {
+        return Ok(Written {
+            public: public_change,
+            staff: None,
+        });
+    }
     let public_view = public.view()?;
     staff.seen_public(public.heads());
     let staff_change = staff.server_batch(

@@ -73,8 +73,18 @@ fn decisions_land_in_the_two_documents_and_are_not_made_twice() {
         reporter_history: &[],
     };
     let now = T0 + 1_000;
-    let decisions = brain.on_new_ticket(&public.view().expect("view"), &ctx, now);
-    let written = write(&decisions, &mut public, &mut staff, &server, "acme", now).expect("writes");
+    let ticket = public.view().expect("view");
+    let decisions = brain.on_new_ticket(&ticket, &ctx, now);
+    let written = write(
+        &decisions,
+        &ticket,
+        &mut public,
+        &mut staff,
+        &server,
+        "acme",
+        now,
+    )
+    .expect("writes");
     let (public_change, staff_change) = (
         written.public.expect("a public change"),
         written.staff.expect("a staff change"),
@@ -123,6 +133,7 @@ fn decisions_land_in_the_two_documents_and_are_not_made_twice() {
     assert!(!again.changes_ticket(), "{again:?}");
     let rewritten = write(
         &again,
+        &view,
         &mut public,
         &mut staff,
         &server,

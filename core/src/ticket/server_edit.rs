@@ -53,10 +53,10 @@ impl TicketDocument {
             }
         };
         doc.set_actor(previous);
-        let change = match hash {
-            Some(hash) => doc.get_change_by_hash(&hash).cloned(),
-            None => None,
+        let Some(hash) = hash else {
+            return Ok(None);
         };
+        let change = doc.get_change_by_hash(&hash).cloned();
         self.check_local_write()?;
         Ok(change)
     }

@@ -9,16 +9,16 @@
 //! warnings, breaches, escalations, time rules and tickets still waiting in a queue.
 //!
 //! A change to a ticket the brain decided about before runs the update triggers with what
-//! changed since: the brain remembers the heads of the ticket's documents after each decision,
-//! and reads the ticket there as "before".
+//! changed since: the brain remembers the ticket as it left it after each decision (the view and
+//! the heads of both documents), and uses it as "before" while the documents still build on it.
 //!
 //! The task starts by watching every live ticket of the configured tenants, and again when it
 //! missed notices, so a restart or a burst loses nothing but time.
 //!
 //! What this wiring does not do yet (docs/brain.md, "Wiring: where it stands"): effective times
 //! from device clock offsets, the reporter's recent tickets, webhooks (logged, not sent), and a
-//! restart forgets the round-robin turns and the heads (a changed ticket is then looked at as on
-//! a tick).
+//! restart forgets the round-robin turns and the remembered tickets (a changed ticket is then
+//! looked at as on a tick).
 
 mod names;
 
@@ -59,16 +59,45 @@ pub(crate) struct BrainHost {
     watched: Mutex<HashMap<String, BTreeSet<(i64, String)>>>,
     /// Per tenant and ticket: when it was last seen, to keep `watched` ordered.
     seen_at: Mutex<HashMap<(String, String), i64>>,
-    /// Per tenant and ticket: the heads of its documents after the brain's last decision, where
-    /// the next change is compared from.
-    heads: Mutex<HashMap<(String, String), Heads>>,
+    /// Per tenant and ticket: the ticket after the brain's last decision, where the next change
+    /// is compared from (at most [`MAX_REMEMBERED`] tickets; a change to one forgotten is looked
+    /// at as on a tick).
+    last: Mutex<HashMap<(String, String), Last>>,
+    /// Per tenant: its people, their positions and loads, read at most every [`PEOPLE_FRESH_MS`].
+    people: Mutex<HashMap<String, Arc<People>>>,
+    /// Per tenant: tickets the brain assigned since its people were read, by login name.
+    assigned_since: Mutex<HashMap<String, std::collections::BTreeMap<String, u32>>>,
 }
+
+/// How long a tenant's people, positions and loads are used before they are read again: a
+/// decision per push would otherwise read the whole tenant each time.
+const PEOPLE_FRESH_MS: i64 = 1_000;
+
+/// What routing needs of a tenant's people, as read at `read_at`.
+#[derive(Debug)]
+struct People {
+    directory: Directory,
+    positions: std::collections::BTreeMap<String, Position>,
+    /// Open tickets per login name.
+    load: std::collections::BTreeMap<String, u32>,
+    read_at: i64,
+}
+
+/// Tickets whose view after the brain's last decision is kept in memory.
+const MAX_REMEMBERED: usize = 20_000;
 
 /// The heads of a ticket's two documents.
 #[derive(Debug, Clone)]
 struct Heads {
     public: Vec<ChangeHash>,
     staff: Vec<ChangeHash>,
+}
+
+/// A ticket as the brain last left it: its heads, and the view it read there (with names).
+#[derive(Debug, Clone)]
+struct Last {
+    heads: Heads,
+    view: Arc<Ticket>,
 }
 
 /// Why the brain is asked.
@@ -136,37 +165,23 @@ impl BrainHost {
                 return Ok::<_, Error>(None);
             };
             let staff = reader.ticket_staff_snapshot(tenant, id)?;
-            let load = reader.open_load(tenant)?;
-            Ok(Some((public, staff, load)))
+            Ok(Some((public, staff)))
         })?;
-        let Some((public, staff, load)) = loaded else {
+        let Some((public, staff)) = loaded else {
             return Ok(None);
         };
+        let people = self.people(store, tenant, now)?;
         let server_actor = store.server_actor().clone();
         let mut public = TicketDocument::load(&public)?;
         let mut staff = match staff {
             Some(bytes) => TicketDocument::load_part(Part::Staff, &bytes)?,
             None => TicketDocument::staff(server_actor.clone()),
         };
-        let directory = Directory::new(store.list_users(tenant)?);
+        let directory = &people.directory;
         let view = directory.named(public.view()?.with_staff(staff.staff_view()?));
         let routing = RoutingState {
-            positions: store
-                .technician_positions(tenant)?
-                .into_iter()
-                .map(|p| {
-                    let position = Position {
-                        lat: p.lat,
-                        lon: p.lon,
-                        at: p.received_at,
-                    };
-                    (directory.name(&p.user_id).to_owned(), position)
-                })
-                .collect(),
-            open_tickets: load
-                .into_iter()
-                .map(|(user, n)| (directory.name(&user).to_owned(), n))
-                .collect(),
+            positions: people.positions.clone(),
+            open_tickets: self.load(tenant, &people),
             round_robin: lock(&self.turns).get(tenant).cloned().unwrap_or_default(),
         };
         let times = EffectiveTimes::device_clocks();
@@ -178,34 +193,50 @@ impl BrainHost {
         let key = (tenant.to_owned(), id.to_owned());
         let before = match trigger {
             Trigger::Changed if decided_before(&view) => {
-                let heads = lock(&self.heads).get(&key).cloned();
-                heads.and_then(|heads| as_it_was(&mut public, &mut staff, &heads))
+                let last = lock(&self.last).get(&key).cloned();
+                last.and_then(|last| as_it_was(&mut public, &mut staff, &last))
             }
             _ => None,
         };
         let decisions = match before {
             _ if !decided_before(&view) => brain.on_new_ticket(&view, &ctx, now),
-            Some(before) => brain.on_update(&directory.named(before), &view, &ctx, now),
+            Some(before) => brain.on_update(&before, &view, &ctx, now),
             None => brain.on_timer(&view, &ctx, now),
         };
         // Resolved tickets stay watched: a time rule may close them.
         let watch = !matches!(view.status, Status::Closed | Status::Cancelled);
         let decisions = directory.identified(decisions);
+        if let Some(Some(assignee)) = &decisions.fields.assignee {
+            // Until the next refresh, the person just chosen carries one more ticket.
+            self.took_one(tenant, directory.name(assignee));
+        }
         let written = write(
             &decisions,
+            &view,
             &mut public,
             &mut staff,
             &server_actor,
             tenant,
             now,
         )?;
-        lock(&self.heads).insert(
-            key,
-            Heads {
-                public: public.heads(),
-                staff: staff.heads(),
-            },
-        );
+        let after = if written.public.is_some() || written.staff.is_some() {
+            Arc::new(directory.named(public.view()?.with_staff(staff.staff_view()?)))
+        } else {
+            Arc::new(view)
+        };
+        let heads = Heads {
+            public: public.heads(),
+            staff: staff.heads(),
+        };
+        let mut last = lock(&self.last);
+        if last.len() >= MAX_REMEMBERED
+            && !last.contains_key(&key)
+            && let Some(evicted) = last.keys().next().cloned()
+        {
+            last.remove(&evicted);
+        }
+        last.insert(key, Last { heads, view: after });
+        drop(last);
         let changes = [(Part::Public, written.public), (Part::Staff, written.staff)]
             .into_iter()
             .filter_map(|(part, change)| {
@@ -221,6 +252,69 @@ impl BrainHost {
             decisions,
             watch,
         }))
+    }
+
+    /// The tenant's people, positions and loads, read again when older than [`PEOPLE_FRESH_MS`].
+    fn people(
+        &self,
+        store: &dyn ServerStore,
+        tenant: &str,
+        now: i64,
+    ) -> Result<Arc<People>, Error> {
+        if let Some(people) = lock(&self.people).get(tenant)
+            && now.saturating_sub(people.read_at) < PEOPLE_FRESH_MS
+            && people.read_at <= now
+        {
+            return Ok(people.clone());
+        }
+        let directory = Directory::new(store.list_users(tenant)?);
+        let positions = store
+            .technician_positions(tenant)?
+            .into_iter()
+            .map(|p| {
+                let position = Position {
+                    lat: p.lat,
+                    lon: p.lon,
+                    at: p.received_at,
+                };
+                (directory.name(&p.user_id).to_owned(), position)
+            })
+            .collect();
+        let load = store
+            .read_with(|r| r.open_load(tenant))?
+            .into_iter()
+            .map(|(user, n)| (directory.name(&user).to_owned(), n))
+            .collect();
+        let people = Arc::new(People {
+            directory,
+            positions,
+            load,
+            read_at: now,
+        });
+        lock(&self.people).insert(tenant.to_owned(), people.clone());
+        lock(&self.assigned_since).remove(tenant);
+        Ok(people)
+    }
+
+    /// Counts one more open ticket for `name` on top of the loads read (until they are read
+    /// again), so a burst of new tickets does not all go to whoever was least loaded.
+    fn took_one(&self, tenant: &str, name: &str) {
+        *lock(&self.assigned_since)
+            .entry(tenant.to_owned())
+            .or_default()
+            .entry(name.to_owned())
+            .or_default() += 1;
+    }
+
+    /// The loads routing weighs: as read, plus what the brain assigned since.
+    fn load(&self, tenant: &str, people: &People) -> std::collections::BTreeMap<String, u32> {
+        let mut load = people.load.clone();
+        if let Some(since) = lock(&self.assigned_since).get(tenant) {
+            for (name, n) in since {
+                *load.entry(name.clone()).or_default() += n;
+            }
+        }
+        load
     }
 
     /// Remembers that the brain should keep asking about `id` (or stop, when it closed).
@@ -255,26 +349,20 @@ impl BrainHost {
     }
 }
 
-/// The ticket as it was at `heads` (both documents), or `None` when the store no longer has
-/// them (the brain's last change was not stored, or an erase rewrote the ticket).
+/// The ticket as the brain last left it, if the documents still build on that point; `None`
+/// when the store no longer has it (the brain's last change was not stored, or an erase rewrote
+/// the ticket): the change is then looked at as on a tick.
 fn as_it_was(
     public: &mut TicketDocument,
     staff: &mut TicketDocument,
-    heads: &Heads,
+    last: &Last,
 ) -> Option<Ticket> {
     let known =
         |doc: &mut TicketDocument, heads: &[ChangeHash]| heads.iter().all(|h| doc.has_change(h));
-    if !known(public, &heads.public) || !known(staff, &heads.staff) {
+    if !known(public, &last.heads.public) || !known(staff, &last.heads.staff) {
         return None;
     }
-    let old_public = public.fork_at(&heads.public).ok()?;
-    let old_staff = staff.fork_at(&heads.staff).ok()?;
-    Some(
-        old_public
-            .view()
-            .ok()?
-            .with_staff(old_staff.staff_view().ok()?),
-    )
+    Some(Ticket::clone(&last.view))
 }
 
 /// Whether the brain already decided about this ticket (any entry of its history is its own).
