@@ -47,6 +47,7 @@ fn push(server: &Server, phone: &Phone, id: &str, changes: &[&Change]) -> SyncRe
             .collect(),
         wait_ms: 0,
         max_bytes: 0,
+        clock_offset_ms: None,
     };
     let client = ServerClient::new(&server.url).expect("client");
     block_on(client.sync(&token, &request))

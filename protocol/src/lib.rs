@@ -28,6 +28,7 @@
 //!     }],
 //!     wait_ms: 0,
 //!     max_bytes: 0,
+//!     clock_offset_ms: Some(-1_200), // server time minus device time, as last measured
 //! };
 //! let body = encode(&request);
 //!

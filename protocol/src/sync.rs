@@ -41,6 +41,12 @@ pub struct SyncRequest {
     pub wait_ms: u32,
     /// Byte budget for the pulled items (0 = server default).
     pub max_bytes: u32,
+    /// The device's clock offset as it last measured it (server time minus device time, in
+    /// milliseconds, from its last answer); absent before its first answer. The server times
+    /// the pushed changes by it (the SLA clocks of the service brain, `docs/brain.md`, "Time of
+    /// offline edits").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_offset_ms: Option<i64>,
 }
 
 /// One change of the outbox, filed under its ticket and the document it belongs to.
@@ -344,6 +350,7 @@ mod tests {
             ],
             wait_ms: 0,
             max_bytes: 0,
+            clock_offset_ms: None,
         }
     }
 

@@ -169,6 +169,52 @@ async fn routing_queues_warnings_breaches_and_escalations_land_on_the_tickets() 
     assert_eq!(desk.view(&third).assignee, Some(tech_a.id.clone()));
 }
 
+/// A phone whose clock runs two hours behind: the offset it measured puts its new ticket at the
+/// right time, so the ticket is not late the moment it arrives; a phone that sent no offset is
+/// believed, and its ticket is.
+#[tokio::test]
+async fn a_phone_two_hours_behind_is_timed_by_the_offset_it_measured() {
+    const TWO_HOURS: i64 = 2 * 60 * MINUTE;
+    let clock = Arc::new(ManualClock::at(T0 + TWO_HOURS));
+    let h = Harness::with_clock(clock.clone());
+    h.tenant("acme");
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    h.user("acme", "tech.a", Role::Technician, None);
+    h.user("acme", "tech.b", Role::Technician, None);
+    h.user("acme", "lead", Role::Dispatcher, None);
+    h.admin.configure("acme", CONFIG, "ops").expect("applies");
+    let mut measured = h.login(&ops).await;
+    measured.clock_offset_ms = Some(TWO_HOURS);
+    let mut unmeasured = h.login(&ops).await;
+
+    let timed = new_ticket(&h, &mut measured, "Freezer warm").await;
+    let untimed = new_ticket(&h, &mut unmeasured, "Oven door").await;
+    let due = |device: &Device, id: &str| {
+        device
+            .view(id)
+            .sla
+            .and_then(|sla| sla.first_response_due)
+            .expect("a due time")
+    };
+    let created_on_phone = measured.view(&timed).created_at;
+    assert_eq!(
+        due(&measured, &timed),
+        created_on_phone + TWO_HOURS + 30 * MINUTE,
+        "the phone's clock, corrected by what it measured"
+    );
+    assert!(
+        due(&measured, &timed) > T0 + TWO_HOURS,
+        "not late on arrival"
+    );
+    let untimed_created = unmeasured.view(&untimed).created_at;
+    assert_eq!(due(&unmeasured, &untimed), untimed_created + 30 * MINUTE);
+    tick(&h.state).await;
+    measured.sync(&h, &[]).await;
+    unmeasured.sync(&h, &[]).await;
+    assert!(!kinds(&measured.view(&timed)).contains(&"sla_breach"));
+    assert!(kinds(&unmeasured.view(&untimed)).contains(&"sla_breach"));
+}
+
 /// The id of user `name` of tenant `acme`.
 fn h_id(h: &Harness, name: &str) -> String {
     h.admin

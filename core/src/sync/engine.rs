@@ -188,12 +188,15 @@ impl SyncEngine {
     /// `wait_ms > 0` long-polls when there is nothing to exchange.
     pub async fn round(&self, wait_ms: u32) -> Result<RoundReport, SyncError> {
         let changes = self.store.outbox_batch(MAX_CHANGES_PER_REQUEST)?;
+        let meta = self.store.sync_meta()?;
         let request = SyncRequest {
             protocol: PROTOCOL_VERSION,
-            cursor: self.store.sync_meta()?.cursor,
+            cursor: meta.cursor,
             wait_ms: if changes.is_empty() { wait_ms } else { 0 },
             max_bytes: self.pull_bytes,
             changes,
+            // Measured only once an answer came back.
+            clock_offset_ms: meta.last_success.map(|_| meta.clock_offset_ms),
         };
         let started = std::time::Instant::now();
         let (response, Transfer { sent, received }) =

@@ -15,8 +15,11 @@
 //! The task starts by watching every live ticket of the configured tenants, and again when it
 //! missed notices, so a restart or a burst loses nothing but time.
 //!
-//! What this wiring does not do yet (docs/brain.md, "Wiring: where it stands"): effective times
-//! from device clock offsets, the reporter's recent tickets, webhooks (logged, not sent), and a
+//! Changes by people are timed by their effective times (`ChangeTimes`, stored with each change:
+//! the device's clock corrected by the offset it sent, clamped).
+//!
+//! What this wiring does not do yet (docs/brain.md, "Wiring: where it stands"): the reporter's
+//! recent tickets, webhooks (logged, not sent), and a
 //! restart forgets the round-robin turns and the remembered tickets (a changed ticket is then
 //! looked at as on a tick).
 
@@ -165,9 +168,10 @@ impl BrainHost {
                 return Ok::<_, Error>(None);
             };
             let staff = reader.ticket_staff_snapshot(tenant, id)?;
-            Ok(Some((public, staff)))
+            let times = reader.ticket_times(tenant, id)?;
+            Ok(Some((public, staff, times)))
         })?;
-        let Some((public, staff)) = loaded else {
+        let Some((public, staff, change_times)) = loaded else {
             return Ok(None);
         };
         let people = self.people(store, tenant, now)?;
@@ -184,7 +188,11 @@ impl BrainHost {
             open_tickets: self.load(tenant, &people),
             round_robin: lock(&self.turns).get(tenant).cloned().unwrap_or_default(),
         };
-        let times = EffectiveTimes::device_clocks();
+        // Each change by a person at its effective time (its device's clock, corrected).
+        let mut times = EffectiveTimes::device_clocks();
+        for t in &change_times {
+            times.insert(directory.name(&t.author_id), t.device_time, t.effective_at);
+        }
         let ctx = Context {
             times: &times,
             routing: &routing,

@@ -157,6 +157,7 @@ fn rewrite_once(
         people: people_of(&new_view),
         snapshot: new_public.save(),
         staff_snapshot: new_staff.map(|mut staff| staff.save()),
+        last_effective_at: None,
     };
     let seq = store.rewrite(&TicketRewrite {
         tenant_id: tenant.to_owned(),
@@ -251,6 +252,7 @@ fn only_change(
             hash: change.hash().to_string(),
             actor_id: change.actor_id().to_hex_string(),
             bytes: change.raw_bytes().to_vec(),
+            times: None,
         }),
         _ => Err(Error::Task(
             "a rewrite is one change on top of its base".into(),

@@ -20,7 +20,7 @@ use fieldwork_protocol::sync::{RejectCode, Rejection};
 use super::{Committed, ProposedChange, trusted};
 use crate::cache::DocCache;
 use crate::error::Error;
-use crate::storage::{NewChange, StorageError, StoreRead};
+use crate::storage::{ChangeTimes, NewChange, StorageError, StoreRead};
 
 /// Longest ticket id accepted; the app makes 36-character UUIDs.
 const MAX_TICKET_ID: usize = 64;
@@ -34,6 +34,10 @@ pub(crate) struct Judging {
     pub change_actor: String,
     /// Why a change by another actor is refused.
     pub foreign: &'static str,
+    /// The person whose changes these are (`None` for the server's own), and the clock offset
+    /// their device last measured: each change is timed by them (`ChangeTimes`).
+    pub person: Option<String>,
+    pub clock_offset_ms: i64,
 }
 
 /// A ticket the commit works on.
@@ -50,6 +54,9 @@ pub(crate) struct Working {
     pub touched: bool,
     /// A change to the staff document was accepted: it is stored with the commit.
     pub staff_touched: bool,
+    /// The effective time of the ticket's newest timed change, as stored and then as this
+    /// commit moves it.
+    pub last_effective: Option<i64>,
 }
 
 /// The judged commit, ready to be stored.
@@ -187,6 +194,7 @@ impl<'a> Judge<'a> {
                 head: Some(head.last_seq),
                 touched: false,
                 staff_touched: false,
+                last_effective: head.last_effective_at,
             },
             None => {
                 let snapshot = self
@@ -213,6 +221,7 @@ impl<'a> Judge<'a> {
                     head: Some(head.last_seq),
                     touched: false,
                     staff_touched: false,
+                    last_effective: head.last_effective_at,
                 }
             }
         };
@@ -344,17 +353,40 @@ impl<'a> Judge<'a> {
         Ok(match judged {
             Ok(numbering) => {
                 self.seen.insert(hash);
+                let times = self.times(ticket_id, &change);
                 self.changes.push(NewChange {
                     ticket_id: ticket_id.to_owned(),
                     part,
                     hash: hex.clone(),
                     actor_id: self.author.change_actor.clone(),
                     bytes: change.raw_bytes().to_vec(),
+                    times,
                 });
                 self.changes.extend(numbering);
                 Ok(hex)
             }
             Err(rejection) => Err(rejection),
+        })
+    }
+
+    /// When an accepted change by a person happened (`docs/brain.md`, "Time of offline edits"):
+    /// its device time corrected by the device's offset, clamped between the ticket's previous
+    /// timed change and now; the ticket's newest effective time moves with it.
+    fn times(&mut self, ticket_id: &str, change: &Change) -> Option<ChangeTimes> {
+        let author_id = self.author.person.clone()?;
+        let working = self.tickets.get_mut(ticket_id)?;
+        let device_time = change.timestamp();
+        let effective_at = fieldwork_brain::effective_time(
+            device_time,
+            self.author.clock_offset_ms,
+            working.last_effective,
+            self.now,
+        );
+        working.last_effective = Some(effective_at);
+        Some(ChangeTimes {
+            author_id,
+            device_time,
+            effective_at,
         })
     }
 
@@ -409,6 +441,7 @@ impl<'a> Judge<'a> {
                 hash: numbered.hash().to_string(),
                 actor_id: server_actor.to_hex_string(),
                 bytes: numbered.raw_bytes().to_vec(),
+                times: None,
             });
         self.tickets.insert(
             ticket_id.to_owned(),
@@ -419,6 +452,7 @@ impl<'a> Judge<'a> {
                 head: None,
                 touched: true,
                 staff_touched: false,
+                last_effective: None,
             },
         );
         self.created.push(ticket_id.to_owned());

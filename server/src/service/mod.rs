@@ -47,6 +47,9 @@ pub enum Author {
     Device {
         user: UserRecord,
         device: DeviceRecord,
+        /// The clock offset the device last measured (server time minus device time), if it
+        /// sent one: its changes are timed by it.
+        clock_offset_ms: Option<i64>,
     },
     /// A person through the back-office API: the server made the changes for them with `actor`
     /// (one the API keeps for this person, never a device's or the server's); judged by the same
@@ -67,7 +70,7 @@ impl Author {
 
     fn writer(&self) -> Writer {
         match self {
-            Author::Device { user, device } => Writer::Device {
+            Author::Device { user, device, .. } => Writer::Device {
                 user_id: user.id.clone(),
                 device_id: device.id.clone(),
             },
@@ -80,20 +83,30 @@ impl Author {
 
     fn judging(&self, server_actor: &ActorId) -> Judging {
         match self {
-            Author::Device { user, device } => Judging {
+            Author::Device {
+                user,
+                device,
+                clock_offset_ms,
+            } => Judging {
                 rules: Some(user.actor()),
                 change_actor: device.actor_id.clone(),
                 foreign: "the change was made by another device; a device sends only its own changes",
+                person: Some(user.id.clone()),
+                clock_offset_ms: clock_offset_ms.unwrap_or(0),
             },
             Author::Person { user, actor } => Judging {
                 rules: Some(user.actor()),
                 change_actor: actor.to_hex_string(),
                 foreign: "the change was not made with this person's actor",
+                person: Some(user.id.clone()),
+                clock_offset_ms: 0,
             },
             Author::Server => Judging {
                 rules: None,
                 change_actor: server_actor.to_hex_string(),
                 foreign: "a server change must be made with the server's actor",
+                person: None,
+                clock_offset_ms: 0,
             },
         }
     }

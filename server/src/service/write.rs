@@ -57,6 +57,7 @@ pub(crate) fn store(
                 (Some(staff), true) => Some(staff.save()),
                 _ => None,
             },
+            last_effective_at: working.last_effective,
         });
         blob_refs.extend(attachment_blobs(id, &view));
         views.insert(id.clone(), Arc::new(view));

@@ -31,6 +31,20 @@ pub struct TicketHead {
     /// The seq of the ticket's last rewrite ([`TicketLog::rewrite`]); 0 if never rewritten. A
     /// device holding the ticket from before it holds a history that is gone.
     pub rewritten_seq: u64,
+    /// The effective time of the ticket's newest timed change ([`ChangeTimes`]), if any.
+    pub last_effective_at: Option<i64>,
+}
+
+/// When a change by a person happened on the server's clock (`docs/brain.md`, "Time of offline
+/// edits"): its author, its time on the device's clock, and its effective time (that time
+/// corrected by the device's measured offset, clamped between the ticket's previous change and
+/// the change's arrival).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeTimes {
+    /// The user id of the change's author.
+    pub author_id: String,
+    pub device_time: i64,
+    pub effective_at: i64,
 }
 
 impl TicketHead {
@@ -93,6 +107,8 @@ pub struct NewChange {
     pub hash: String,
     pub actor_id: String,
     pub bytes: Vec<u8>,
+    /// When it happened, for a change by a person (`None` for the server's own).
+    pub times: Option<ChangeTimes>,
 }
 
 /// The new state of a ticket touched by a commit: its index row and compacted document.
@@ -115,6 +131,9 @@ pub struct TicketWrite {
     pub snapshot: Vec<u8>,
     /// The compacted staff document when the commit changed it; `None` keeps the stored one.
     pub staff_snapshot: Option<Vec<u8>>,
+    /// The effective time of the ticket's newest timed change after the commit; `None` keeps
+    /// the stored one.
+    pub last_effective_at: Option<i64>,
 }
 
 /// Everything one commit stores, in one transaction.
@@ -186,6 +205,8 @@ pub trait StoreRead {
     /// The ticket of a change a rewrite deleted ([`TicketRewrite`]), by hash (hex): its content
     /// lives on in the rewrite, minus what was erased.
     fn forgotten_change(&self, tenant_id: &str, hash: &str) -> Result<Option<String>>;
+    /// The times of the ticket's stored changes by people, in seq order.
+    fn ticket_times(&self, tenant_id: &str, ticket_id: &str) -> Result<Vec<ChangeTimes>>;
     /// The erasure log of one ticket of the tenant, oldest first.
     fn erasures(&self, tenant_id: &str, ticket_id: &str) -> Result<Vec<ErasureRecord>>;
     fn ticket_head(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<TicketHead>>;

@@ -44,6 +44,7 @@ pub(crate) async fn sync(
         let author = Author::Device {
             user: user.clone(),
             device: device.clone(),
+            clock_offset_ms: request.clock_offset_ms,
         };
         tickets.commit(author, &user.tenant_id, changes).await?
     };

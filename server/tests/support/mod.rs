@@ -225,6 +225,8 @@ pub struct Device {
     /// The document each change this phone made belongs to (public unless listed).
     parts: HashMap<ChangeHash, Part>,
     clock: i64,
+    /// The clock offset this phone says it measured (server minus device), sent with each sync.
+    pub clock_offset_ms: Option<i64>,
 }
 
 impl Device {
@@ -246,6 +248,7 @@ impl Device {
             staff: HashMap::new(),
             parts: HashMap::new(),
             clock: 1_795_400_000_000,
+            clock_offset_ms: None,
         }
     }
 
@@ -359,6 +362,7 @@ impl Device {
                 .collect(),
             wait_ms,
             max_bytes,
+            clock_offset_ms: self.clock_offset_ms,
         }
     }
 

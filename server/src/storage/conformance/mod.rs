@@ -78,6 +78,7 @@ macro_rules! storage_conformance_tests {
             ticket_log::a_scoped_walk_reads_only_tickets_that_may_concern_the_user,
             ticket_log::holdings_are_kept_per_device_and_replaced,
             ticket_log::a_read_sees_one_snapshot_while_commits_go_on,
+            ticket_log::changes_by_people_keep_their_times_and_the_ticket_its_newest,
             accounts::tenants_are_unique_by_name_and_found_by_id_or_name,
             accounts::users_are_unique_per_tenant_and_listed_by_name,
             accounts::users_are_found_by_ids_within_their_tenant_only,
@@ -181,6 +182,7 @@ pub fn change(ticket_id: &str, hash: &str) -> NewChange {
         hash: hash.to_owned(),
         actor_id: "aa".to_owned(),
         bytes: hash.as_bytes().to_vec(),
+        times: None,
     }
 }
 
@@ -197,6 +199,7 @@ pub fn ticket(id: &str, reporter: &str, expected_last_seq: Option<u64>) -> Ticke
         people: vec![reporter.to_owned()],
         snapshot: format!("doc of {id} after {expected_last_seq:?}").into_bytes(),
         staff_snapshot: None,
+        last_effective_at: None,
     }
 }
 

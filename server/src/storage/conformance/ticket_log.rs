@@ -4,8 +4,8 @@ use fieldwork_core::model::{Part, Role};
 
 use super::{TestStore, change, commit, create_ticket, device, tenant, ticket, user};
 use crate::storage::{
-    Conflict, Holding, HoldingUpdate, Missing, PullScope, ReadWith, StorageError, StoreRead,
-    StoredChange, TicketLog,
+    ChangeTimes, Conflict, Holding, HoldingUpdate, Missing, PullScope, ReadWith, StorageError,
+    StoreRead, StoredChange, TicketLog,
 };
 
 fn seqs_after(log: &dyn TicketLog, tenant: &str, after: u64, limit: usize) -> Vec<u64> {
@@ -597,4 +597,62 @@ fn globex_for_load(s: &dyn crate::storage::ServerStore) -> crate::storage::Tenan
     s.commit(&commit(&globex, vec![write], vec![change("t1", "g0")]))
         .unwrap();
     globex
+}
+
+pub fn changes_by_people_keep_their_times_and_the_ticket_its_newest(t: &TestStore) {
+    let s = t.store.as_ref();
+    let acme = tenant(s, "acme");
+    let timed = |hash: &str, device_time: i64, effective_at: i64| {
+        let mut c = change("t1", hash);
+        c.times = Some(ChangeTimes {
+            author_id: "u1".into(),
+            device_time,
+            effective_at,
+        });
+        c
+    };
+    let mut first = ticket("t1", "u1", None);
+    first.last_effective_at = Some(1_000);
+    s.commit(&commit(
+        &acme,
+        vec![first],
+        vec![timed("h1", 900, 1_000), change("t1", "n1")],
+    ))
+    .unwrap();
+    let head = |s: &dyn crate::storage::ServerStore| {
+        s.read_with(|r| r.ticket_head(&acme.id, "t1"))
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(head(s).last_effective_at, Some(1_000));
+    // A commit that times nothing keeps the ticket's newest time.
+    s.commit(&commit(
+        &acme,
+        vec![ticket("t1", "u1", Some(2))],
+        vec![change("t1", "n2")],
+    ))
+    .unwrap();
+    assert_eq!(head(s).last_effective_at, Some(1_000));
+    let mut later = ticket("t1", "u1", Some(3));
+    later.last_effective_at = Some(5_000);
+    s.commit(&commit(&acme, vec![later], vec![timed("h2", 4_000, 5_000)]))
+        .unwrap();
+    assert_eq!(head(s).last_effective_at, Some(5_000));
+    let times = s.read_with(|r| r.ticket_times(&acme.id, "t1")).unwrap();
+    let seen: Vec<(i64, i64)> = times
+        .iter()
+        .map(|t| (t.device_time, t.effective_at))
+        .collect();
+    assert_eq!(
+        seen,
+        [(900, 1_000), (4_000, 5_000)],
+        "people's changes only, in order"
+    );
+    assert!(times.iter().all(|t| t.author_id == "u1"));
+    let globex = tenant(s, "globex");
+    assert!(
+        s.read_with(|r| r.ticket_times(&globex.id, "t1"))
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -10,9 +10,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{SqliteStore, blobs, is_constraint, lock, seq_of, sql_seq};
 use crate::storage::{
-    Conflict, ErasureRecord, Holding, HoldingUpdate, Missing, NewChange, PullScope, Result,
-    StorageError, StoreRead, StoredChange, TicketCommit, TicketHead, TicketLog, TicketRewrite,
-    TicketWrite,
+    ChangeTimes, Conflict, ErasureRecord, Holding, HoldingUpdate, Missing, NewChange, PullScope,
+    Result, StorageError, StoreRead, StoredChange, TicketCommit, TicketHead, TicketLog,
+    TicketRewrite, TicketWrite,
 };
 
 struct SqliteRead<'a> {
@@ -38,6 +38,25 @@ impl StoreRead for SqliteRead<'_> {
             .optional()?)
     }
 
+    fn ticket_times(&self, tenant_id: &str, ticket_id: &str) -> Result<Vec<ChangeTimes>> {
+        let rows = self
+            .tx
+            .prepare_cached(
+                "SELECT author_id, device_time, effective_at FROM changes
+                 WHERE tenant_id = ?1 AND ticket_id = ?2 AND effective_at IS NOT NULL
+                 ORDER BY seq",
+            )?
+            .query_map([tenant_id, ticket_id], |r| {
+                Ok(ChangeTimes {
+                    author_id: r.get(0)?,
+                    device_time: r.get(1)?,
+                    effective_at: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     fn erasures(&self, tenant_id: &str, ticket_id: &str) -> Result<Vec<ErasureRecord>> {
         let mut stmt = self.tx.prepare_cached(&format!(
             "SELECT {ERASURE_COLUMNS} FROM erasures WHERE tenant_id = ?1 AND ticket_id = ?2 ORDER BY id"
@@ -51,7 +70,7 @@ impl StoreRead for SqliteRead<'_> {
             .tx
             .prepare_cached(
                 "SELECT tenant_id, last_seq, reporter_id, assignee, team, people, people_seq,
-                     rewritten_seq
+                     rewritten_seq, last_effective_at
                  FROM tickets WHERE tenant_id = ?1 AND id = ?2",
             )?
             .query_row([tenant_id, ticket_id], |r| {
@@ -66,6 +85,7 @@ impl StoreRead for SqliteRead<'_> {
                         people: Vec::new(),
                         people_seq: seq_of(r.get(6)?),
                         rewritten_seq: seq_of(r.get(7)?),
+                        last_effective_at: r.get(8)?,
                     },
                     people,
                 ))
@@ -437,8 +457,9 @@ fn insert_change(
 ) -> Result<()> {
     let inserted = tx
         .prepare_cached(
-            "INSERT INTO changes (tenant_id, seq, ticket_id, hash, actor_id, bytes, received_at, part)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO changes (tenant_id, seq, ticket_id, hash, actor_id, bytes, received_at, part,
+                 author_id, device_time, effective_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
         .execute(params![
             tenant_id,
@@ -448,7 +469,10 @@ fn insert_change(
             change.actor_id,
             change.bytes,
             received_at,
-            change.part.as_str()
+            change.part.as_str(),
+            change.times.as_ref().map(|t| t.author_id.as_str()),
+            change.times.as_ref().map(|t| t.device_time),
+            change.times.as_ref().map(|t| t.effective_at)
         ]);
     match inserted {
         Err(e) if is_constraint(&e) => Err(Conflict::Moved.into()),
@@ -487,8 +511,8 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
             let inserted = tx
                 .prepare_cached(
                     "INSERT INTO tickets (id, tenant_id, number, reporter_id, assignee, team, status,
-                         last_seq, people, people_seq)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
+                         last_seq, people, people_seq, last_effective_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
                 )?
                 .execute(params![
                     t.id,
@@ -499,7 +523,8 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                     t.team,
                     t.status,
                     people,
-                    new_last
+                    new_last,
+                    t.last_effective_at
                 ]);
             match inserted {
                 Err(e) if is_constraint(&e) => return Err(Conflict::Moved.into()),
@@ -517,7 +542,8 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                     // The right-hand `people` is the stored one (SQLite reads the old row).
                     "UPDATE tickets SET number = ?3, reporter_id = ?4, assignee = ?5, team = ?6,
                          status = ?7, people = ?9,
-                         people_seq = CASE WHEN people IS ?9 THEN people_seq ELSE ?10 END
+                         people_seq = CASE WHEN people IS ?9 THEN people_seq ELSE ?10 END,
+                         last_effective_at = COALESCE(?11, last_effective_at)
                      WHERE tenant_id = ?8 AND id = ?1 AND last_seq = ?2",
                 )?
                 .execute(params![
@@ -530,7 +556,8 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                     t.status,
                     tenant_id,
                     people,
-                    new_last
+                    new_last,
+                    t.last_effective_at
                 ])?;
             if updated != 1 {
                 return Err(Conflict::Moved.into());
