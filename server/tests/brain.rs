@@ -215,6 +215,50 @@ async fn a_phone_two_hours_behind_is_timed_by_the_offset_it_measured() {
     assert!(kinds(&unmeasured.view(&untimed)).contains(&"sla_breach"));
 }
 
+/// A rider's third help request within 24 hours is made urgent by the example rule of
+/// `docs/brain.md`; the first two are not, and a fourth a day later is not either.
+#[tokio::test]
+async fn a_third_report_within_a_day_is_urgent() {
+    const RULE: &str = r#"
+[[rules]]
+name = "third report"
+on = "create"
+all = [{ reporter_reports = 3, within_hours = 24 }]
+actions = { priority = "urgent", note = "third report today: call the rider" }
+"#;
+    let clock = Arc::new(ManualClock::at(T0));
+    let h = Harness::with_clock(clock.clone());
+    h.tenant("acme");
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    let rider = h.user("acme", "rider7", Role::Rider, None);
+    h.admin.configure("acme", RULE, "ops").expect("applies");
+    let mut phone = h.login(&rider).await;
+    // The test phone's clock does not move with the server's: an offset this large puts each of
+    // its changes at its arrival (an effective time is never later than that).
+    phone.clock_offset_ms = Some(365 * 24 * 60 * MINUTE);
+    let mut desk = h.login(&ops).await;
+    let mut priorities = Vec::new();
+    for (n, wait) in [0, 2 * 60, 3 * 60, 30 * 60].into_iter().enumerate() {
+        clock.advance(wait * MINUTE);
+        let (id, created) = phone.create(fieldwork_core::ticket::NewTicket::help_request(
+            None,
+            None,
+            Some(format!("help {n}")),
+        ));
+        let pushed = phone.sync(&h, &[(&id, &created)]).await;
+        assert!(pushed.rejected.is_empty(), "{:?}", pushed.rejected);
+        decide_now(&h.state, &phone.actor.tenant, &id).await;
+        desk.sync(&h, &[]).await;
+        priorities.push(desk.view(&id).priority);
+    }
+    use fieldwork_core::Priority::{High, Urgent};
+    assert_eq!(
+        priorities,
+        [High, High, Urgent, High],
+        "the third within a day only"
+    );
+}
+
 /// The id of user `name` of tenant `acme`.
 fn h_id(h: &Harness, name: &str) -> String {
     h.admin

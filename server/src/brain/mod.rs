@@ -18,8 +18,11 @@
 //! Changes by people are timed by their effective times (`ChangeTimes`, stored with each change:
 //! the device's clock corrected by the offset it sent, clamped).
 //!
-//! What this wiring does not do yet (docs/brain.md, "Wiring: where it stands"): the reporter's
-//! recent tickets, webhooks (logged, not sent), and a
+//! A reporter's recent tickets come from the index rows (category, creation time), read only
+//! for tenants whose rules ask about them.
+//!
+//! What this wiring does not do yet (docs/brain.md, "Wiring: where it stands"): webhooks
+//! (logged, not sent), and a
 //! restart forgets the round-robin turns and the remembered tickets (a changed ticket is then
 //! looked at as on a tick).
 
@@ -30,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fieldwork_brain::routing::Position;
+use fieldwork_brain::rules::PastTicket;
 use fieldwork_brain::write::write;
 use fieldwork_brain::{
     BRAIN_ACTOR, Brain, Context, Decisions, EffectiveTimes, RoundRobinState, RoutingState,
@@ -85,6 +89,9 @@ struct People {
     load: std::collections::BTreeMap<String, u32>,
     read_at: i64,
 }
+
+/// Most of a reporter's recent tickets a rule is shown.
+const MAX_HISTORY: usize = 1_000;
 
 /// Tickets whose view after the brain's last decision is kept in memory.
 const MAX_REMEMBERED: usize = 20_000;
@@ -163,15 +170,37 @@ impl BrainHost {
         let Some(brain) = self.brain(store, tenant)? else {
             return Ok(None);
         };
+        let window = brain.config().history_window_ms();
         let loaded = store.read_with(|reader| {
             let Some(public) = reader.ticket_snapshot(tenant, id)? else {
                 return Ok::<_, Error>(None);
             };
             let staff = reader.ticket_staff_snapshot(tenant, id)?;
             let times = reader.ticket_times(tenant, id)?;
-            Ok(Some((public, staff, times)))
+            // The reporter's other tickets of the window before this one was created (its
+            // creation's effective time), only when a rule asks about them.
+            let created = times.first().map_or(now, |t| t.effective_at);
+            let history = match reader.ticket_head(tenant, id)? {
+                Some(head) if window > 0 => reader
+                    .reported_since(
+                        tenant,
+                        &head.reporter_id,
+                        created.saturating_sub(window),
+                        MAX_HISTORY,
+                    )?
+                    .into_iter()
+                    .filter(|t| t.id != id)
+                    .map(|t| PastTicket {
+                        id: t.id,
+                        category: t.category,
+                        created: t.created_at,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Ok(Some((public, staff, times, history)))
         })?;
-        let Some((public, staff, change_times)) = loaded else {
+        let Some((public, staff, change_times, history)) = loaded else {
             return Ok(None);
         };
         let people = self.people(store, tenant, now)?;
@@ -196,7 +225,7 @@ impl BrainHost {
         let ctx = Context {
             times: &times,
             routing: &routing,
-            reporter_history: &[],
+            reporter_history: &history,
         };
         let key = (tenant.to_owned(), id.to_owned());
         let before = match trigger {

@@ -158,6 +158,8 @@ fn rewrite_once(
         snapshot: new_public.save(),
         staff_snapshot: new_staff.map(|mut staff| staff.save()),
         last_effective_at: None,
+        category: new_view.category.clone(),
+        created_at: None,
     };
     let seq = store.rewrite(&TicketRewrite {
         tenant_id: tenant.to_owned(),

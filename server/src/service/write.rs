@@ -58,6 +58,13 @@ pub(crate) fn store(
                 _ => None,
             },
             last_effective_at: working.last_effective,
+            category: view.category.clone(),
+            // A new ticket is created at its creation's effective time (device clocks for the
+            // server's own creations).
+            created_at: match working.head {
+                None => Some(working.last_effective.unwrap_or(view.created_at)),
+                Some(_) => None,
+            },
         });
         blob_refs.extend(attachment_blobs(id, &view));
         views.insert(id.clone(), Arc::new(view));

@@ -45,8 +45,9 @@ pub use positions::{PositionLog, PositionRecord, PositionWrite};
 pub use quotas::{BlobUsage, QuotaLedger, TenantQuotas, TenantUsage, UserUsage};
 pub use sqlite::SqliteStore;
 pub use ticket_log::{
-    ChangeTimes, ErasureRecord, Holding, HoldingUpdate, NewChange, PullScope, ReadWith, StoreRead,
-    StoredChange, TicketCommit, TicketHead, TicketLog, TicketRewrite, TicketWrite,
+    ChangeTimes, ErasureRecord, Holding, HoldingUpdate, NewChange, PullScope, ReadWith,
+    ReportedTicket, StoreRead, StoredChange, TicketCommit, TicketHead, TicketLog, TicketRewrite,
+    TicketWrite,
 };
 
 /// What every storage call returns.

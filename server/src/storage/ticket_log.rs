@@ -134,6 +134,19 @@ pub struct TicketWrite {
     /// The effective time of the ticket's newest timed change after the commit; `None` keeps
     /// the stored one.
     pub last_effective_at: Option<i64>,
+    /// The ticket's category, for the index row.
+    pub category: Option<String>,
+    /// When the ticket was created (its creation's effective time); written with a new ticket
+    /// only (`None` keeps the stored one).
+    pub created_at: Option<i64>,
+}
+
+/// One of a reporter's tickets, as the index row has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportedTicket {
+    pub id: String,
+    pub category: Option<String>,
+    pub created_at: i64,
 }
 
 /// Everything one commit stores, in one transaction.
@@ -205,6 +218,15 @@ pub trait StoreRead {
     /// The ticket of a change a rewrite deleted ([`TicketRewrite`]), by hash (hex): its content
     /// lives on in the rewrite, minus what was erased.
     fn forgotten_change(&self, tenant_id: &str, hash: &str) -> Result<Option<String>>;
+    /// At most `limit` tickets the user reported in the tenant created at or after `since`, oldest
+    /// first.
+    fn reported_since(
+        &self,
+        tenant_id: &str,
+        reporter_id: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<ReportedTicket>>;
     /// The times of the ticket's stored changes by people, in seq order.
     fn ticket_times(&self, tenant_id: &str, ticket_id: &str) -> Result<Vec<ChangeTimes>>;
     /// The erasure log of one ticket of the tenant, oldest first.

@@ -79,6 +79,7 @@ macro_rules! storage_conformance_tests {
             ticket_log::holdings_are_kept_per_device_and_replaced,
             ticket_log::a_read_sees_one_snapshot_while_commits_go_on,
             ticket_log::changes_by_people_keep_their_times_and_the_ticket_its_newest,
+            ticket_log::a_reporters_recent_tickets_are_found_by_creation_time,
             accounts::tenants_are_unique_by_name_and_found_by_id_or_name,
             accounts::users_are_unique_per_tenant_and_listed_by_name,
             accounts::users_are_found_by_ids_within_their_tenant_only,
@@ -200,6 +201,8 @@ pub fn ticket(id: &str, reporter: &str, expected_last_seq: Option<u64>) -> Ticke
         snapshot: format!("doc of {id} after {expected_last_seq:?}").into_bytes(),
         staff_snapshot: None,
         last_effective_at: None,
+        category: None,
+        created_at: None,
     }
 }
 

@@ -656,3 +656,51 @@ pub fn changes_by_people_keep_their_times_and_the_ticket_its_newest(t: &TestStor
             .is_empty()
     );
 }
+
+pub fn a_reporters_recent_tickets_are_found_by_creation_time(t: &TestStore) {
+    let s = t.store.as_ref();
+    let acme = tenant(s, "acme");
+    let globex = tenant(s, "globex");
+    let reported = |tenant: &crate::storage::TenantRecord, id: &str, reporter: &str, at: i64| {
+        let mut write = ticket(id, reporter, None);
+        write.category = Some("pos_printer".into());
+        write.created_at = Some(at);
+        s.commit(&commit(
+            tenant,
+            vec![write],
+            vec![change(id, &format!("h-{id}"))],
+        ))
+        .unwrap();
+    };
+    reported(&acme, "t1", "rider", 1_000);
+    reported(&acme, "t2", "rider", 5_000);
+    reported(&acme, "t3", "other", 6_000);
+    reported(&acme, "t4", "rider", 9_000);
+    reported(&globex, "g1", "rider", 7_000);
+    let since = |from: i64, limit| {
+        s.read_with(|r| r.reported_since(&acme.id, "rider", from, limit))
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.id, t.created_at))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        since(2_000, 10),
+        [("t2".to_owned(), 5_000), ("t4".to_owned(), 9_000)],
+        "oldest first, this reporter and tenant only"
+    );
+    assert_eq!(since(0, 1).len(), 1);
+    // The creation time stays; the category follows the ticket.
+    let mut later = ticket("t2", "rider", Some(2));
+    later.category = Some("network".into());
+    later.created_at = Some(99_999);
+    s.commit(&commit(&acme, vec![later], vec![change("t2", "h-t2b")]))
+        .unwrap();
+    let t2 = s
+        .read_with(|r| r.reported_since(&acme.id, "rider", 5_000, 1))
+        .unwrap();
+    assert_eq!(
+        (t2[0].created_at, t2[0].category.as_deref()),
+        (5_000, Some("network"))
+    );
+}

@@ -22,6 +22,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0008_erasures.sql"),
     include_str!("sql/0009_tenant_configs.sql"),
     include_str!("sql/0010_change_times.sql"),
+    include_str!("sql/0011_reporter_history.sql"),
 ];
 
 /// The schema version this build writes.

@@ -11,8 +11,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::{SqliteStore, blobs, is_constraint, lock, seq_of, sql_seq};
 use crate::storage::{
     ChangeTimes, Conflict, ErasureRecord, Holding, HoldingUpdate, Missing, NewChange, PullScope,
-    Result, StorageError, StoreRead, StoredChange, TicketCommit, TicketHead, TicketLog,
-    TicketRewrite, TicketWrite,
+    ReportedTicket, Result, StorageError, StoreRead, StoredChange, TicketCommit, TicketHead,
+    TicketLog, TicketRewrite, TicketWrite,
 };
 
 struct SqliteRead<'a> {
@@ -36,6 +36,32 @@ impl StoreRead for SqliteRead<'_> {
             )?
             .query_row([tenant_id, hash], |r| r.get(0))
             .optional()?)
+    }
+
+    fn reported_since(
+        &self,
+        tenant_id: &str,
+        reporter_id: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<ReportedTicket>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .tx
+            .prepare_cached(
+                "SELECT id, category, created_at FROM tickets
+                 WHERE tenant_id = ?1 AND reporter_id = ?2 AND created_at >= ?3
+                 ORDER BY created_at, id LIMIT ?4",
+            )?
+            .query_map(params![tenant_id, reporter_id, since, limit], |r| {
+                Ok(ReportedTicket {
+                    id: r.get(0)?,
+                    category: r.get(1)?,
+                    created_at: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     fn ticket_times(&self, tenant_id: &str, ticket_id: &str) -> Result<Vec<ChangeTimes>> {
@@ -511,8 +537,8 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
             let inserted = tx
                 .prepare_cached(
                     "INSERT INTO tickets (id, tenant_id, number, reporter_id, assignee, team, status,
-                         last_seq, people, people_seq, last_effective_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
+                         last_seq, people, people_seq, last_effective_at, category, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12)",
                 )?
                 .execute(params![
                     t.id,
@@ -524,7 +550,9 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                     t.status,
                     people,
                     new_last,
-                    t.last_effective_at
+                    t.last_effective_at,
+                    t.category,
+                    t.created_at
                 ]);
             match inserted {
                 Err(e) if is_constraint(&e) => return Err(Conflict::Moved.into()),
@@ -543,7 +571,8 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                     "UPDATE tickets SET number = ?3, reporter_id = ?4, assignee = ?5, team = ?6,
                          status = ?7, people = ?9,
                          people_seq = CASE WHEN people IS ?9 THEN people_seq ELSE ?10 END,
-                         last_effective_at = COALESCE(?11, last_effective_at)
+                         last_effective_at = COALESCE(?11, last_effective_at),
+                         category = ?12, created_at = COALESCE(created_at, ?13)
                      WHERE tenant_id = ?8 AND id = ?1 AND last_seq = ?2",
                 )?
                 .execute(params![
@@ -557,7 +586,9 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                     tenant_id,
                     people,
                     new_last,
-                    t.last_effective_at
+                    t.last_effective_at,
+                    t.category,
+                    t.created_at
                 ])?;
             if updated != 1 {
                 return Err(Conflict::Moved.into());
