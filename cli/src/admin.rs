@@ -114,6 +114,23 @@ enum AdminCommand {
         #[arg(long)]
         history: bool,
     },
+    /// Print the secret the tenant's webhook deliveries are signed with (made if it has none);
+    /// `--rotate` replaces it. Receivers check `Fieldwork-Signature` (docs/brain.md, "Webhooks").
+    WebhookSecret {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        rotate: bool,
+    },
+    /// The tenant's webhook deliveries, newest first: state, attempts, the last answer.
+    Deliveries {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
     /// Erase personal data from a ticket for good, as a person may require by law: the ticket's
     /// history is rewritten without it on the server, a photo's files are removed, and every
     /// device holding the ticket replaces its copy on its next sync. The erasure log records
@@ -384,6 +401,39 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
                 );
                 if erased.files_removed > 0 {
                     println!("photo files removed: {}", erased.files_removed);
+                }
+            }
+        }
+        AdminCommand::WebhookSecret { tenant, rotate } => {
+            let secret = admin.webhook_secret(&tenant, rotate)?;
+            if json {
+                output::json(&serde_json::json!({ "secret": secret }));
+            } else {
+                println!("{secret}");
+            }
+        }
+        AdminCommand::Deliveries { tenant, limit } => {
+            let log = admin.deliveries(&tenant, limit)?;
+            if json {
+                output::json(&log);
+            } else if log.is_empty() {
+                println!("no webhook deliveries");
+            } else {
+                for d in &log {
+                    let last = match (d.last_status, &d.last_error) {
+                        (Some(status), _) => format!("HTTP {status}"),
+                        (None, Some(error)) => error.clone(),
+                        (None, None) => "-".to_owned(),
+                    };
+                    println!(
+                        "#{}  {}  {:?}  {} attempt(s), last: {last}  {}  ({})",
+                        d.id,
+                        output::time(d.created_at),
+                        d.state,
+                        d.attempts,
+                        d.url,
+                        d.source
+                    );
                 }
             }
         }

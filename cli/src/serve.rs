@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// Most connections open at once in total.
     #[arg(long, default_value_t = ConnectionLimits::default().max_total)]
     max_connections: usize,
+    /// The first wait before a failed webhook delivery is tried again (then twice as long each
+    /// time, up to an hour; a delivery is given up after a day), e.g. 10s.
+    #[arg(long, value_parser = units::parse_duration_ms, default_value = "10s")]
+    webhook_retry: i64,
     /// Password checks (argon2, 19 MiB each) that may run at once.
     #[arg(long, default_value_t = LoginLimits::default().hashing_slots)]
     hashing_slots: usize,
@@ -107,6 +111,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
                 hashing_slots: args.hashing_slots,
                 ..LoginLimits::default()
             },
+            webhook_retry_ms: args.webhook_retry,
             ..ServerConfig::new(args.data)
         };
         let server = Server::bind(&config).await?;

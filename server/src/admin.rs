@@ -19,8 +19,8 @@ use crate::config::{BLOB_DIR, open_data_dir};
 use crate::error::Error;
 use crate::service::{EraseRequest, Erased};
 use crate::storage::{
-    AppliedConfig, ConfigVersion, DeviceInfo, ErasureRecord, Missing, ReadWith, ServerStore,
-    TenantQuotas, TenantRecord, TenantUsage, TokenKind, TokenRecord, UserRecord,
+    AppliedConfig, ConfigVersion, Delivery, DeviceInfo, ErasureRecord, Missing, ReadWith,
+    ServerStore, TenantQuotas, TenantRecord, TenantUsage, TokenKind, TokenRecord, UserRecord,
 };
 
 /// Longest tenant, user, team or skill name.
@@ -268,6 +268,29 @@ impl Admin {
     pub fn config_history(&self, tenant: &str, limit: usize) -> Result<Vec<ConfigVersion>, Error> {
         let tenant = self.tenant(tenant)?;
         Ok(self.store.config_history(&tenant.id, limit)?)
+    }
+
+    /// The secret the tenant's webhook deliveries are signed with (made now if it has none), or
+    /// a new one in its place with `rotate`. Receivers verify `Fieldwork-Signature` with it.
+    pub fn webhook_secret(&self, tenant: &str, rotate: bool) -> Result<String, Error> {
+        let tenant = self.tenant(tenant)?;
+        let now = self.clock.now_ms();
+        if rotate {
+            let secret = crate::webhooks::new_secret();
+            self.store.rotate_webhook_secret(&tenant.id, &secret, now)?;
+            tracing::info!(tenant = %tenant.id, "webhook secret rotated");
+            return Ok(secret);
+        }
+        Ok(self
+            .store
+            .webhook_secret(&tenant.id, &crate::webhooks::new_secret(), now)?)
+    }
+
+    /// The tenant's webhook deliveries, newest first: where each went, how many attempts, how
+    /// the last one ended.
+    pub fn deliveries(&self, tenant: &str, limit: usize) -> Result<Vec<Delivery>, Error> {
+        let tenant = self.tenant(tenant)?;
+        Ok(self.store.deliveries(&tenant.id, limit)?)
     }
 
     /// Erases personal data from a ticket of `tenant` for good (`docs/staff-data.md`, "Erase"):

@@ -72,6 +72,9 @@ pub struct ServerConfig {
     pub logins: LoginLimits,
     /// Connection caps and timeouts.
     pub connections: ConnectionLimits,
+    /// The first retry of a failed webhook delivery waits this long (ms); each next one twice
+    /// as long, up to an hour.
+    pub webhook_retry_ms: i64,
 }
 
 impl ServerConfig {
@@ -84,6 +87,7 @@ impl ServerConfig {
             quotas: Quotas::default(),
             logins: LoginLimits::default(),
             connections: ConnectionLimits::default(),
+            webhook_retry_ms: crate::webhooks::DEFAULT_RETRY_MS,
         }
     }
 

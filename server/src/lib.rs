@@ -37,6 +37,7 @@ pub mod storage;
 mod sync;
 pub mod tasks;
 mod visibility;
+pub mod webhooks;
 mod wire;
 
 use std::future::Future;
@@ -135,6 +136,11 @@ fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
     // Classification, routing, SLA clocks and rules for tenants with a configuration.
     let brain = state.clone();
     tasks.spawn("service brain", move |stop| brain::run(brain, stop));
+    // Webhooks the brain queued, signed and retried.
+    let deliveries = state.clone();
+    tasks.spawn("webhook deliveries", move |stop| {
+        webhooks::run(deliveries, stop)
+    });
     tasks
 }
 

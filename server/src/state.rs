@@ -28,6 +28,8 @@ pub struct AppState {
     clock: Arc<dyn Clock>,
     /// Server-wide storage quotas and device cap (a tenant may have its own).
     quotas: Quotas,
+    /// The first wait before a failed webhook delivery is tried again (ms).
+    webhook_retry_ms: i64,
     stopping: Arc<watch::Sender<bool>>,
 }
 
@@ -48,7 +50,8 @@ impl AppState {
             clock,
             &config.logins,
         )
-        .with_quotas(config.quotas))
+        .with_quotas(config.quotas)
+        .with_webhook_retry_ms(config.webhook_retry_ms))
     }
 
     /// State over any store, blob store and clock (tests, other backends).
@@ -77,6 +80,7 @@ impl AppState {
             brain: Arc::default(),
             clock,
             quotas: Quotas::default(),
+            webhook_retry_ms: crate::webhooks::DEFAULT_RETRY_MS,
             stopping: Arc::new(watch::Sender::new(false)),
         }
     }
@@ -85,6 +89,17 @@ impl AppState {
     pub fn with_quotas(mut self, quotas: Quotas) -> Self {
         self.quotas = quotas;
         self
+    }
+
+    /// The same state with another first wait before a failed webhook is tried again.
+    pub fn with_webhook_retry_ms(mut self, ms: i64) -> Self {
+        self.webhook_retry_ms = ms.max(1);
+        self
+    }
+
+    /// The first wait before a failed webhook delivery is tried again (ms).
+    pub fn webhook_retry_ms(&self) -> i64 {
+        self.webhook_retry_ms
     }
 
     /// The server-wide quotas.

@@ -33,9 +33,15 @@ impl std::ops::Deref for Server {
 
 impl Server {
     pub fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    /// A server started with these extra `serve` arguments.
+    pub fn start_with(args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         let server = harness::ServerLaunch::new(BIN, &data)
+            .args(args)
             .log_to(data.with_extension("log"))
             .start()
             .unwrap_or_else(|e| panic!("fieldwork serve starts: {e}"));

@@ -21,8 +21,10 @@
 //! A reporter's recent tickets come from the index rows (category, creation time), read only
 //! for tenants whose rules ask about them.
 //!
-//! What this wiring does not do yet (docs/brain.md, "Wiring: where it stands"): webhooks
-//! (logged, not sent), and a
+//! Webhooks are queued before the decision is stored and sent by `crate::webhooks`.
+//!
+//! What this wiring does not do yet (docs/brain.md, "Wiring: where it stands"): notifications
+//! to people (logged, not delivered), and a
 //! restart forgets the round-robin turns and the remembered tickets (a changed ticket is then
 //! looked at as on a tick).
 
@@ -46,7 +48,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::error::Error;
 use crate::service::{Author, ProposedChange, Writer};
 use crate::state::{AppState, blocking};
-use crate::storage::{ReadWith, ServerStore, StorageError};
+use crate::storage::{NewDelivery, ReadWith, ServerStore, StorageError};
 use crate::tasks::StopToken;
 use names::Directory;
 
@@ -431,8 +433,27 @@ async fn handle(state: &AppState, tenant: &str, id: &str, trigger: Trigger) {
     for notification in &decided.decisions.notifications {
         tracing::info!(tenant, source = %notification.source, "brain notification (delivery comes with webhooks)");
     }
-    for webhook in &decided.decisions.webhooks {
-        tracing::info!(tenant, source = %webhook.source, "brain webhook (not sent yet)");
+    // Queued before the decision is stored: if the store fails, or the server stops, in
+    // between, the decision is made again and its webhooks go at least once.
+    if !decided.decisions.webhooks.is_empty() {
+        let deliveries: Vec<NewDelivery> = decided
+            .decisions
+            .webhooks
+            .iter()
+            .map(|w| NewDelivery {
+                tenant_id: tenant.to_owned(),
+                url: w.url.clone(),
+                source: w.source.clone(),
+                payload: w.payload.to_string(),
+                created_at: now,
+            })
+            .collect();
+        let store = state.store();
+        let queued = blocking(move || Ok::<_, Error>(store.enqueue_deliveries(&deliveries)?)).await;
+        if let Err(error) = queued {
+            tracing::warn!(tenant, %error, "the brain's webhooks could not be queued; it decides again later");
+            return;
+        }
     }
     if decided.changes.is_empty() {
         return;

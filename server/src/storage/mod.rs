@@ -9,6 +9,7 @@
 //! - [`QuotaLedger`] — a tenant's own quotas and what is used.
 //! - [`PositionLog`] — technicians' last known positions.
 //! - [`ConfigLog`] — each tenant's configuration of the service brain, every version kept.
+//! - [`WebhookLog`] — webhook deliveries, every attempt recorded, and each tenant's secret.
 //!
 //! [`ServerStore`] is their sum: the server holds one `Arc<dyn ServerStore>`. Every backend
 //! answers with [`StorageError`], runs migrations by the contract of [`migrate`], and passes the
@@ -26,6 +27,7 @@ mod positions;
 mod quotas;
 mod sqlite;
 mod ticket_log;
+mod webhooks;
 
 use std::fmt;
 use std::path::Path;
@@ -49,6 +51,7 @@ pub use ticket_log::{
     ReportedTicket, StoreRead, StoredChange, TicketCommit, TicketHead, TicketLog, TicketRewrite,
     TicketWrite,
 };
+pub use webhooks::{Attempt, AttemptNext, Delivery, DeliveryState, NewDelivery, WebhookLog};
 
 /// What every storage call returns.
 pub type Result<T> = std::result::Result<T, StorageError>;
@@ -62,6 +65,7 @@ pub trait ServerStore:
     + QuotaLedger
     + PositionLog
     + ConfigLog
+    + WebhookLog
     + Send
     + Sync
     + fmt::Debug
@@ -75,6 +79,7 @@ impl<T> ServerStore for T where
         + QuotaLedger
         + PositionLog
         + ConfigLog
+        + WebhookLog
         + Send
         + Sync
         + fmt::Debug

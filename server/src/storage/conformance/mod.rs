@@ -25,6 +25,7 @@ pub mod erasure;
 pub mod positions;
 pub mod quotas;
 pub mod ticket_log;
+pub mod webhooks;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -106,6 +107,8 @@ macro_rules! storage_conformance_tests {
             erasure::a_rewrite_of_a_moved_or_unknown_ticket_stores_nothing,
             erasure::erasures_are_logged_per_ticket_and_tenant_newest_first,
             erasure::a_rewrite_unnames_its_tickets_erased_photos_only,
+            webhooks::deliveries_are_due_in_order_and_recorded_until_delivered_or_given_up,
+            webhooks::a_tenants_webhook_secret_is_made_once_and_rotated,
             concurrency::parallel_commits_get_unique_gap_free_seqs_and_a_pull_misses_none,
             concurrency::parallel_device_registrations_never_overshoot_the_cap,
         );

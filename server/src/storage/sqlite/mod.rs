@@ -10,6 +10,7 @@ mod positions;
 mod quotas;
 mod schema;
 mod ticket_log;
+mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
