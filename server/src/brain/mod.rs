@@ -5,8 +5,9 @@
 //! server-authored changes through `Tickets::commit(Author::Server, …)`. Fields and the SLA go
 //! into the public document; the brain's reasons, internal notes and tags go into the staff
 //! document, all in the name of `fieldwork:brain`. Every phone then sees the decisions after its
-//! next sync, offline too. A scheduler tick asks again about the tickets it has seen, for
-//! warnings, breaches, escalations, time rules and tickets still waiting in a queue.
+//! next sync, offline too. After each decision the ticket is scheduled for when something comes
+//! due (a warning, a breach, an escalation, a time rule) or, while it waits in a queue, for
+//! another try at routing; a tick every 30 s asks about what is due.
 //!
 //! A change to a ticket the brain decided about before runs the update triggers with what
 //! changed since: the brain remembers the ticket as it left it after each decision (the view and
@@ -64,10 +65,8 @@ pub(crate) struct BrainHost {
     brains: Mutex<HashMap<String, (u64, Arc<Brain>)>>,
     /// Per tenant: round-robin turns.
     turns: Mutex<HashMap<String, RoundRobinState>>,
-    /// Per tenant: the tickets the scheduler asks about, in the order they were last seen.
-    watched: Mutex<HashMap<String, BTreeSet<(i64, String)>>>,
-    /// Per tenant and ticket: when it was last seen, to keep `watched` ordered.
-    seen_at: Mutex<HashMap<(String, String), i64>>,
+    /// When to ask about which ticket next: (due, tenant, ticket), soonest first.
+    schedule: Mutex<Schedule>,
     /// Per tenant and ticket: the ticket after the brain's last decision, where the next change
     /// is compared from (at most [`MAX_REMEMBERED`] tickets; a change to one forgotten is looked
     /// at as on a tick).
@@ -129,8 +128,55 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct Decided {
     changes: Vec<ProposedChange>,
     decisions: Decisions,
-    /// Whether the brain should keep asking about the ticket (it is open).
-    watch: bool,
+    /// When the brain should ask about the ticket again (`None`: not until it changes).
+    next: Option<i64>,
+}
+
+/// How long a ticket waiting in a team's queue waits before it is routed again (someone's load
+/// or shift may have changed meanwhile).
+const QUEUE_RETRY_MS: i64 = 5 * 60 * 1000;
+
+/// The tickets the tick asks about, by when they are due: what `Brain::next_check_at` says (a
+/// warning, a breach, an escalation level, a time rule), or a queued ticket's next try.
+#[derive(Debug, Default)]
+struct Schedule {
+    due: BTreeSet<(i64, String, String)>,
+    at: HashMap<(String, String), i64>,
+}
+
+impl Schedule {
+    /// Asks about the ticket at `next` (or no more, with `None`).
+    fn set(&mut self, tenant: &str, id: &str, next: Option<i64>) {
+        let key = (tenant.to_owned(), id.to_owned());
+        if let Some(at) = self.at.remove(&key) {
+            self.due.remove(&(at, key.0.clone(), key.1.clone()));
+        }
+        if let Some(next) = next {
+            self.due.insert((next, key.0.clone(), key.1.clone()));
+            self.at.insert(key, next);
+            while self.due.len() > MAX_WATCHED {
+                // The latest due go first: the soonest are what the brain must not miss.
+                if let Some((_, tenant, id)) = self.due.pop_last() {
+                    self.at.remove(&(tenant, id));
+                }
+            }
+        }
+    }
+
+    /// Takes the tickets due at or before `now`.
+    fn take_due(&mut self, now: i64) -> Vec<(String, String)> {
+        let mut taken = Vec::new();
+        while let Some((at, _, _)) = self.due.first() {
+            if *at > now {
+                break;
+            }
+            if let Some((_, tenant, id)) = self.due.pop_first() {
+                self.at.remove(&(tenant.clone(), id.clone()));
+                taken.push((tenant, id));
+            }
+        }
+        taken
+    }
 }
 
 impl BrainHost {
@@ -242,8 +288,6 @@ impl BrainHost {
             Some(before) => brain.on_update(&before, &view, &ctx, now),
             None => brain.on_timer(&view, &ctx, now),
         };
-        // Resolved tickets stay watched: a time rule may close them.
-        let watch = !matches!(view.status, Status::Closed | Status::Cancelled);
         let decisions = directory.identified(decisions);
         if let Some(Some(assignee)) = &decisions.fields.assignee {
             // Until the next refresh, the person just chosen carries one more ticket.
@@ -262,6 +306,19 @@ impl BrainHost {
             Arc::new(directory.named(public.view()?.with_staff(staff.staff_view()?)))
         } else {
             Arc::new(view)
+        };
+        // When to look again: what comes due next, and a waiting ticket's next try at routing.
+        // A closed or cancelled ticket has nothing more to come.
+        let next = if matches!(after.status, Status::Closed | Status::Cancelled) {
+            None
+        } else {
+            let due = brain.next_check_at(&after, &times, now);
+            let queued = after.assignee.is_none() && after.team.is_some();
+            let retry = queued.then(|| now.saturating_add(QUEUE_RETRY_MS));
+            match (due, retry) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
         };
         let heads = Heads {
             public: public.heads(),
@@ -289,7 +346,7 @@ impl BrainHost {
         Ok(Some(Decided {
             changes,
             decisions,
-            watch,
+            next,
         }))
     }
 
@@ -356,35 +413,14 @@ impl BrainHost {
         load
     }
 
-    /// Remembers that the brain should keep asking about `id` (or stop, when it closed).
-    fn watch(&self, tenant: &str, id: &str, keep: bool, now: i64) {
-        let key = (tenant.to_owned(), id.to_owned());
-        let mut seen_at = lock(&self.seen_at);
-        let mut watched = lock(&self.watched);
-        let list = watched.entry(tenant.to_owned()).or_default();
-        if let Some(at) = seen_at.remove(&key) {
-            list.remove(&(at, id.to_owned()));
-        }
-        if keep {
-            list.insert((now, id.to_owned()));
-            seen_at.insert(key, now);
-            while list.len() > MAX_WATCHED {
-                if let Some((_, oldest)) = list.pop_first() {
-                    seen_at.remove(&(tenant.to_owned(), oldest));
-                }
-            }
-        }
+    /// Asks about ticket `id` of `tenant` at `next` (or not until it changes, with `None`).
+    fn schedule(&self, tenant: &str, id: &str, next: Option<i64>) {
+        lock(&self.schedule).set(tenant, id, next);
     }
 
-    fn watched(&self) -> Vec<(String, String)> {
-        lock(&self.watched)
-            .iter()
-            .flat_map(|(tenant, tickets)| {
-                tickets
-                    .iter()
-                    .map(move |(_, id)| (tenant.clone(), id.clone()))
-            })
-            .collect()
+    /// The tickets due at or before `now`, taken off the schedule.
+    fn due(&self, now: i64) -> Vec<(String, String)> {
+        lock(&self.schedule).take_due(now)
     }
 }
 
@@ -423,7 +459,7 @@ async fn handle(state: &AppState, tenant: &str, id: &str, trigger: Trigger) {
             return;
         }
     };
-    state.brain().watch(tenant, id, decided.watch, now);
+    state.brain().schedule(tenant, id, decided.next);
     if let Some(turn) = &decided.decisions.turn {
         lock(&state.brain().turns)
             .entry(tenant.to_owned())
@@ -484,10 +520,10 @@ pub async fn decide_now(state: &AppState, tenant: &str, ticket_id: &str) {
     handle(state, tenant, ticket_id, Trigger::Changed).await;
 }
 
-/// One scheduler tick now: every watched ticket, as the background task does every 30 s (tests,
-/// tools).
+/// One scheduler tick now: every ticket something is due for, as the background task does every
+/// 30 s (tests, tools).
 pub async fn tick(state: &AppState) {
-    for (tenant, id) in state.brain().watched() {
+    for (tenant, id) in state.brain().due(state.now_ms()) {
         handle(state, &tenant, &id, Trigger::Tick).await;
     }
 }
@@ -502,7 +538,7 @@ pub async fn rescan(state: &AppState) {
             let live = store.read_with(|r| r.live_tickets(&tenant, MAX_WATCHED))?;
             count += live.len();
             for id in live {
-                host.watch(&tenant, &id, true, now);
+                host.schedule(&tenant, &id, Some(now));
             }
         }
         Ok::<_, Error>(count)
@@ -540,5 +576,37 @@ pub(crate) async fn run(state: AppState, mut stop: StopToken) {
             _ = ticks.tick() => tick(&state).await,
             () = stop.stopped() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_gives_what_is_due_soonest_first_and_each_ticket_once() {
+        let mut schedule = Schedule::default();
+        schedule.set("acme", "t1", Some(300));
+        schedule.set("acme", "t2", Some(100));
+        schedule.set("globex", "t1", Some(200));
+        schedule.set("acme", "t3", Some(900));
+        schedule.set("acme", "t3", None);
+        // Moved later: it is due once, at its new time.
+        schedule.set("acme", "t2", Some(250));
+        assert!(schedule.take_due(99).is_empty());
+        let due = schedule.take_due(300);
+        assert_eq!(
+            due,
+            [
+                ("globex".to_owned(), "t1".to_owned()),
+                ("acme".to_owned(), "t2".to_owned()),
+                ("acme".to_owned(), "t1".to_owned())
+            ]
+        );
+        assert!(
+            schedule.take_due(10_000).is_empty(),
+            "taken off, and t3 was dropped"
+        );
+        assert!(schedule.at.is_empty());
     }
 }
