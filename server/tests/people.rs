@@ -205,3 +205,43 @@ async fn a_ticket_stored_before_names_were_kept_names_its_reporter_and_assignee(
         ]
     );
 }
+
+#[tokio::test]
+async fn the_author_of_an_internal_note_is_named_to_staff_only() {
+    let h = Harness::new();
+    h.tenant("acme");
+    let rider = h.user("acme", "Li Wei", Role::Rider, None);
+    let ops = h.user("acme", "Ana Ortiz", Role::Dispatcher, None);
+    let lead = h.user("acme", "Chen Jie", Role::Supervisor, None);
+    let mut phone = h.login(&rider).await;
+    let mut desk = h.login(&ops).await;
+    let mut boss = h.login(&lead).await;
+    let (id, created) = phone.create(NewTicket::help_request(None, None, Some("help".into())));
+    phone.sync(&h, &[(&id, &created)]).await;
+    desk.sync(&h, &[]).await;
+    boss.sync(&h, &[]).await;
+    // The supervisor writes only an internal note: nothing public names them.
+    let note = boss.edit(
+        &id,
+        Edit::AddNote {
+            text: "refund approved".into(),
+            internal: true,
+        },
+    );
+    assert!(boss.sync(&h, &[(&id, &note)]).await.rejected.is_empty());
+    let on_desk = desk.sync(&h, &[]).await;
+    assert_eq!(
+        person(&on_desk, &lead).map(|p| p.name.as_str()),
+        Some("Chen Jie"),
+        "staff learn who wrote it"
+    );
+    let on_phone = phone.sync(&h, &[]).await;
+    assert!(
+        person(&on_phone, &lead).is_none(),
+        "the rider never learns who wrote an internal note"
+    );
+    // A new staff device gets the name with the snapshot too.
+    let mut fresh = h.login(&ops).await;
+    let first = fresh.sync(&h, &[]).await;
+    assert!(person(&first, &lead).is_some());
+}

@@ -157,6 +157,7 @@ fn rewrite_once(
         people: people_of(&new_view),
         snapshot: new_public.save(),
         staff_snapshot: new_staff.map(|mut staff| staff.save()),
+        staff_people: None,
         last_effective_at: None,
         category: new_view.category.clone(),
         created_at: None,

@@ -57,6 +57,10 @@ pub(crate) fn store(
                 (Some(staff), true) => Some(staff.save()),
                 _ => None,
             },
+            staff_people: match (&working.staff, working.staff_touched) {
+                (Some(staff), true) => Some(staff_people_of(staff, &view)?),
+                _ => None,
+            },
             last_effective_at: working.last_effective,
             category: view.category.clone(),
             // A new ticket is created at its creation's effective time (device clocks for the
@@ -132,6 +136,28 @@ pub(super) fn people_of(view: &Ticket) -> Vec<String> {
         .take(MAX_PEOPLE_PER_TICKET)
         .map(str::to_owned)
         .collect()
+}
+
+/// The user ids a ticket's staff document names that its public view does not: internal notes'
+/// authors and the staff history's people, bounded like [`people_of`].
+fn staff_people_of(
+    staff: &fieldwork_core::ticket::TicketDocument,
+    public: &Ticket,
+) -> Result<Vec<String>, Error> {
+    let view = staff.staff_view()?;
+    let public = people_of(public);
+    let mut seen = std::collections::HashSet::new();
+    Ok(view
+        .notes
+        .iter()
+        .map(|n| n.author.as_str())
+        .chain(view.events.iter().map(|e| e.by.as_str()))
+        .filter(|id| !id.is_empty() && id.len() <= MAX_PERSON_ID_BYTES)
+        .filter(|id| !public.iter().any(|p| p == id))
+        .filter(|id| seen.insert(*id))
+        .take(MAX_PEOPLE_PER_TICKET)
+        .map(str::to_owned)
+        .collect())
 }
 
 /// The blobs a ticket's attachments name (full images and thumbnails), for the blob lane's

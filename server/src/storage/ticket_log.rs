@@ -26,8 +26,12 @@ pub struct TicketHead {
     /// The user ids the ticket names, as last written ([`TicketWrite::people`]); empty for a
     /// ticket no commit has written them for yet (stored before the store kept them).
     pub people: Vec<String>,
-    /// The `last_seq` of the commit that last changed [`Self::people`] (0 if none did).
+    /// The `last_seq` of the commit that last changed [`Self::people`] or
+    /// [`Self::staff_people`] (0 if none did).
     pub people_seq: u64,
+    /// The user ids only the staff document names (internal notes' authors, the staff
+    /// history): named to staff only.
+    pub staff_people: Vec<String>,
     /// The seq of the ticket's last rewrite ([`TicketLog::rewrite`]); 0 if never rewritten. A
     /// device holding the ticket from before it holds a history that is gone.
     pub rewritten_seq: u64,
@@ -131,6 +135,9 @@ pub struct TicketWrite {
     pub snapshot: Vec<u8>,
     /// The compacted staff document when the commit changed it; `None` keeps the stored one.
     pub staff_snapshot: Option<Vec<u8>>,
+    /// The user ids only the staff document names, when the commit changed it (`None` keeps
+    /// the stored ones); a change of them moves [`TicketHead::people_seq`] as `people` does.
+    pub staff_people: Option<Vec<String>>,
     /// The effective time of the ticket's newest timed change after the commit; `None` keeps
     /// the stored one.
     pub last_effective_at: Option<i64>,

@@ -124,13 +124,17 @@ impl Walk<'_> {
         };
         // A ticket no commit has listed the people of yet (stored before the store kept them)
         // names at least its reporter and assignee.
-        let people = if head.people.is_empty() {
+        let mut people: Vec<String> = if head.people.is_empty() {
             std::iter::once(head.reporter_id)
                 .chain(head.assignee)
                 .collect()
         } else {
             head.people
         };
+        // Whoever only the staff document names is named to staff only.
+        if self.reads_staff {
+            people.extend(head.staff_people);
+        }
         self.ticket_people.insert(id.to_owned(), people);
         self.tickets.insert(id.to_owned(), state);
         Ok(Some(state))

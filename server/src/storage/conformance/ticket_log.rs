@@ -704,3 +704,39 @@ pub fn a_reporters_recent_tickets_are_found_by_creation_time(t: &TestStore) {
         (5_000, Some("network"))
     );
 }
+
+pub fn staff_people_are_kept_apart_and_move_the_people_seq(t: &TestStore) {
+    let s = t.store.as_ref();
+    let acme = tenant(s, "acme");
+    create_ticket(s, &acme, "t1", "u1", "h1");
+    let head = |s: &dyn crate::storage::ServerStore| {
+        s.read_with(|r| r.ticket_head(&acme.id, "t1"))
+            .unwrap()
+            .unwrap()
+    };
+    assert!(head(s).staff_people.is_empty());
+    let before = head(s).people_seq;
+    let mut staff = ticket("t1", "u1", Some(1));
+    staff.staff_people = Some(vec!["lead".into()]);
+    s.commit(&commit(&acme, vec![staff], vec![change("t1", "h2")]))
+        .unwrap();
+    let after = head(s);
+    assert_eq!(after.staff_people, ["lead"]);
+    assert_eq!(after.people, ["u1"], "apart from the public ones");
+    assert!(after.people_seq > before, "a device learns the new name");
+    // A commit that leaves the staff document alone keeps them, and the seq.
+    s.commit(&commit(
+        &acme,
+        vec![ticket("t1", "u1", Some(2))],
+        vec![change("t1", "h3")],
+    ))
+    .unwrap();
+    assert_eq!(head(s).staff_people, ["lead"]);
+    assert_eq!(head(s).people_seq, after.people_seq);
+    // The same ones again move nothing.
+    let mut same = ticket("t1", "u1", Some(3));
+    same.staff_people = Some(vec!["lead".into()]);
+    s.commit(&commit(&acme, vec![same], vec![change("t1", "h4")]))
+        .unwrap();
+    assert_eq!(head(s).people_seq, after.people_seq);
+}

@@ -96,11 +96,12 @@ impl StoreRead for SqliteRead<'_> {
             .tx
             .prepare_cached(
                 "SELECT tenant_id, last_seq, reporter_id, assignee, team, people, people_seq,
-                     rewritten_seq, last_effective_at
+                     rewritten_seq, last_effective_at, staff_people
                  FROM tickets WHERE tenant_id = ?1 AND id = ?2",
             )?
             .query_row([tenant_id, ticket_id], |r| {
                 let people: Option<String> = r.get(5)?;
+                let staff_people: Option<String> = r.get(9)?;
                 Ok((
                     TicketHead {
                         tenant_id: r.get(0)?,
@@ -112,18 +113,26 @@ impl StoreRead for SqliteRead<'_> {
                         people_seq: seq_of(r.get(6)?),
                         rewritten_seq: seq_of(r.get(7)?),
                         last_effective_at: r.get(8)?,
+                        staff_people: Vec::new(),
                     },
                     people,
+                    staff_people,
                 ))
             })
             .optional()?;
-        let Some((mut head, people)) = row else {
+        let Some((mut head, people, staff_people)) = row else {
             return Ok(None);
         };
-        if let Some(json) = people {
-            head.people = serde_json::from_str(&json).map_err(|_| {
+        let ids = |json: String| {
+            serde_json::from_str(&json).map_err(|_| {
                 StorageError::Corrupt("a ticket's people are not a list of ids".into())
-            })?;
+            })
+        };
+        if let Some(json) = people {
+            head.people = ids(json)?;
+        }
+        if let Some(json) = staff_people {
+            head.staff_people = ids(json)?;
         }
         Ok(Some(head))
     }
@@ -532,13 +541,20 @@ fn erasure_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ErasureRecord>>
 fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i64) -> Result<()> {
     let people = serde_json::to_string(&t.people)
         .map_err(|_| StorageError::backend("a ticket's people could not be written"))?;
+    let staff_people = t
+        .staff_people
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|_| StorageError::backend("a ticket's people could not be written"))?;
     match t.expected_last_seq {
         None => {
             let inserted = tx
                 .prepare_cached(
                     "INSERT INTO tickets (id, tenant_id, number, reporter_id, assignee, team, status,
-                         last_seq, people, people_seq, last_effective_at, category, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12)",
+                         last_seq, people, people_seq, last_effective_at, category, created_at,
+                         staff_people)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )?
                 .execute(params![
                     t.id,
@@ -552,7 +568,8 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                     new_last,
                     t.last_effective_at,
                     t.category,
-                    t.created_at
+                    t.created_at,
+                    staff_people
                 ]);
             match inserted {
                 Err(e) if is_constraint(&e) => return Err(Conflict::Moved.into()),
@@ -570,9 +587,11 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                     // The right-hand `people` is the stored one (SQLite reads the old row).
                     "UPDATE tickets SET number = ?3, reporter_id = ?4, assignee = ?5, team = ?6,
                          status = ?7, people = ?9,
-                         people_seq = CASE WHEN people IS ?9 THEN people_seq ELSE ?10 END,
+                         people_seq = CASE WHEN people IS ?9
+                             AND (?14 IS NULL OR staff_people IS ?14) THEN people_seq ELSE ?10 END,
                          last_effective_at = COALESCE(?11, last_effective_at),
-                         category = ?12, created_at = COALESCE(created_at, ?13)
+                         category = ?12, created_at = COALESCE(created_at, ?13),
+                         staff_people = COALESCE(?14, staff_people)
                      WHERE tenant_id = ?8 AND id = ?1 AND last_seq = ?2",
                 )?
                 .execute(params![
@@ -588,7 +607,8 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                     new_last,
                     t.last_effective_at,
                     t.category,
-                    t.created_at
+                    t.created_at,
+                    staff_people
                 ])?;
             if updated != 1 {
                 return Err(Conflict::Moved.into());
