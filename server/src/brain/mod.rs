@@ -13,29 +13,28 @@
 //! changed since: the brain remembers the ticket as it left it after each decision (the view and
 //! the heads of both documents), and uses it as "before" while the documents still build on it.
 //!
-//! The task starts by watching every live ticket of the configured tenants, and again when it
-//! missed notices, so a restart or a burst loses nothing but time.
+//! The parts: `task` (the background task, `decide_now`, `tick`, `rescan`), `schedule` (what is
+//! due when), `people` (names, positions and loads, read at most once a second), `names` (login
+//! names to ids and back). The task starts by scheduling every live ticket of the configured
+//! tenants, and again when it missed notices, so a restart or a burst loses nothing but time.
 //!
 //! Changes by people are timed by their effective times (`ChangeTimes`, stored with each change:
-//! the device's clock corrected by the offset it sent, clamped).
+//! the device's clock corrected by the offset it sent, clamped). A reporter's recent tickets come
+//! from the index rows (category, creation time), read only for tenants whose rules ask. Webhooks
+//! are queued before the decision is stored and sent by `crate::webhooks`.
 //!
-//! A reporter's recent tickets come from the index rows (category, creation time), read only
-//! for tenants whose rules ask about them.
-//!
-//! Webhooks are queued before the decision is stored and sent by `crate::webhooks`.
-//!
-//! What this wiring does not do yet (docs/brain.md, "Wiring: where it stands"): notifications
-//! to people (logged, not delivered), and a
-//! restart forgets the round-robin turns and the remembered tickets (a changed ticket is then
-//! looked at as on a tick).
+//! Not done yet (docs/brain.md, "Wiring: where it stands"): notifications to people are logged,
+//! not delivered; a restart forgets the round-robin turns and the remembered tickets (a ticket's
+//! next change is then looked at as on a tick).
 
 mod names;
+mod people;
+mod schedule;
+mod task;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use fieldwork_brain::routing::Position;
 use fieldwork_brain::rules::PastTicket;
 use fieldwork_brain::write::write;
 use fieldwork_brain::{
@@ -44,19 +43,15 @@ use fieldwork_brain::{
 };
 use fieldwork_core::model::Status;
 use fieldwork_core::ticket::{ChangeHash, Part, Ticket, TicketDocument};
-use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::Error;
-use crate::service::{Author, ProposedChange, Writer};
-use crate::state::{AppState, blocking};
-use crate::storage::{NewDelivery, ReadWith, ServerStore, StorageError};
-use crate::tasks::StopToken;
-use names::Directory;
-
-/// How often the scheduler asks about the tickets it watches.
-const TICK: Duration = Duration::from_secs(30);
-/// Most tickets one tenant's watch list keeps (the oldest seen are dropped first).
-const MAX_WATCHED: usize = 100_000;
+use crate::service::ProposedChange;
+use crate::storage::{ReadWith, ServerStore};
+use people::People;
+use schedule::QUEUE_RETRY_MS;
+use schedule::Schedule;
+pub(crate) use task::run;
+pub use task::{decide_now, rescan, tick};
 
 /// The brain of each tenant that applied a configuration, and what it remembers between calls.
 #[derive(Debug, Default)]
@@ -75,20 +70,6 @@ pub(crate) struct BrainHost {
     people: Mutex<HashMap<String, Arc<People>>>,
     /// Per tenant: tickets the brain assigned since its people were read, by login name.
     assigned_since: Mutex<HashMap<String, std::collections::BTreeMap<String, u32>>>,
-}
-
-/// How long a tenant's people, positions and loads are used before they are read again: a
-/// decision per push would otherwise read the whole tenant each time.
-const PEOPLE_FRESH_MS: i64 = 1_000;
-
-/// What routing needs of a tenant's people, as read at `read_at`.
-#[derive(Debug)]
-struct People {
-    directory: Directory,
-    positions: std::collections::BTreeMap<String, Position>,
-    /// Open tickets per login name.
-    load: std::collections::BTreeMap<String, u32>,
-    read_at: i64,
 }
 
 /// Most of a reporter's recent tickets a rule is shown.
@@ -130,53 +111,6 @@ struct Decided {
     decisions: Decisions,
     /// When the brain should ask about the ticket again (`None`: not until it changes).
     next: Option<i64>,
-}
-
-/// How long a ticket waiting in a team's queue waits before it is routed again (someone's load
-/// or shift may have changed meanwhile).
-const QUEUE_RETRY_MS: i64 = 5 * 60 * 1000;
-
-/// The tickets the tick asks about, by when they are due: what `Brain::next_check_at` says (a
-/// warning, a breach, an escalation level, a time rule), or a queued ticket's next try.
-#[derive(Debug, Default)]
-struct Schedule {
-    due: BTreeSet<(i64, String, String)>,
-    at: HashMap<(String, String), i64>,
-}
-
-impl Schedule {
-    /// Asks about the ticket at `next` (or no more, with `None`).
-    fn set(&mut self, tenant: &str, id: &str, next: Option<i64>) {
-        let key = (tenant.to_owned(), id.to_owned());
-        if let Some(at) = self.at.remove(&key) {
-            self.due.remove(&(at, key.0.clone(), key.1.clone()));
-        }
-        if let Some(next) = next {
-            self.due.insert((next, key.0.clone(), key.1.clone()));
-            self.at.insert(key, next);
-            while self.due.len() > MAX_WATCHED {
-                // The latest due go first: the soonest are what the brain must not miss.
-                if let Some((_, tenant, id)) = self.due.pop_last() {
-                    self.at.remove(&(tenant, id));
-                }
-            }
-        }
-    }
-
-    /// Takes the tickets due at or before `now`.
-    fn take_due(&mut self, now: i64) -> Vec<(String, String)> {
-        let mut taken = Vec::new();
-        while let Some((at, _, _)) = self.due.first() {
-            if *at > now {
-                break;
-            }
-            if let Some((_, tenant, id)) = self.due.pop_first() {
-                self.at.remove(&(tenant.clone(), id.clone()));
-                taken.push((tenant, id));
-            }
-        }
-        taken
-    }
 }
 
 impl BrainHost {
@@ -350,69 +284,6 @@ impl BrainHost {
         }))
     }
 
-    /// The tenant's people, positions and loads, read again when older than [`PEOPLE_FRESH_MS`].
-    fn people(
-        &self,
-        store: &dyn ServerStore,
-        tenant: &str,
-        now: i64,
-    ) -> Result<Arc<People>, Error> {
-        if let Some(people) = lock(&self.people).get(tenant)
-            && now.saturating_sub(people.read_at) < PEOPLE_FRESH_MS
-            && people.read_at <= now
-        {
-            return Ok(people.clone());
-        }
-        let directory = Directory::new(store.list_users(tenant)?);
-        let positions = store
-            .technician_positions(tenant)?
-            .into_iter()
-            .map(|p| {
-                let position = Position {
-                    lat: p.lat,
-                    lon: p.lon,
-                    at: p.received_at,
-                };
-                (directory.name(&p.user_id).to_owned(), position)
-            })
-            .collect();
-        let load = store
-            .read_with(|r| r.open_load(tenant))?
-            .into_iter()
-            .map(|(user, n)| (directory.name(&user).to_owned(), n))
-            .collect();
-        let people = Arc::new(People {
-            directory,
-            positions,
-            load,
-            read_at: now,
-        });
-        lock(&self.people).insert(tenant.to_owned(), people.clone());
-        lock(&self.assigned_since).remove(tenant);
-        Ok(people)
-    }
-
-    /// Counts one more open ticket for `name` on top of the loads read (until they are read
-    /// again), so a burst of new tickets does not all go to whoever was least loaded.
-    fn took_one(&self, tenant: &str, name: &str) {
-        *lock(&self.assigned_since)
-            .entry(tenant.to_owned())
-            .or_default()
-            .entry(name.to_owned())
-            .or_default() += 1;
-    }
-
-    /// The loads routing weighs: as read, plus what the brain assigned since.
-    fn load(&self, tenant: &str, people: &People) -> std::collections::BTreeMap<String, u32> {
-        let mut load = people.load.clone();
-        if let Some(since) = lock(&self.assigned_since).get(tenant) {
-            for (name, n) in since {
-                *load.entry(name.clone()).or_default() += n;
-            }
-        }
-        load
-    }
-
     /// Asks about ticket `id` of `tenant` at `next` (or not until it changes, with `None`).
     fn schedule(&self, tenant: &str, id: &str, next: Option<i64>) {
         lock(&self.schedule).set(tenant, id, next);
@@ -443,170 +314,4 @@ fn as_it_was(
 /// Whether the brain already decided about this ticket (any entry of its history is its own).
 fn decided_before(ticket: &Ticket) -> bool {
     ticket.events.iter().any(|e| e.by == BRAIN_ACTOR)
-}
-
-/// Asks the brain about one ticket and stores what it decided; failures are logged, never
-/// fatal (the next notice or tick asks again).
-async fn handle(state: &AppState, tenant: &str, id: &str, trigger: Trigger) {
-    let (host, store, now) = (state.brain().clone(), state.store(), state.now_ms());
-    let (t, i) = (tenant.to_owned(), id.to_owned());
-    let decided = blocking(move || host.decide(store.as_ref(), &t, &i, trigger, now)).await;
-    let decided = match decided {
-        Ok(Some(decided)) => decided,
-        Ok(None) => return,
-        Err(error) => {
-            tracing::warn!(tenant, %error, "the brain could not decide about a ticket; it asks again later");
-            return;
-        }
-    };
-    state.brain().schedule(tenant, id, decided.next);
-    if let Some(turn) = &decided.decisions.turn {
-        lock(&state.brain().turns)
-            .entry(tenant.to_owned())
-            .or_default()
-            .record(turn);
-    }
-    for notification in &decided.decisions.notifications {
-        tracing::info!(tenant, source = %notification.source, "brain notification (delivery comes with webhooks)");
-    }
-    // Queued before the decision is stored: if the store fails, or the server stops, in
-    // between, the decision is made again and its webhooks go at least once.
-    if !decided.decisions.webhooks.is_empty() {
-        let deliveries: Vec<NewDelivery> = decided
-            .decisions
-            .webhooks
-            .iter()
-            .map(|w| NewDelivery {
-                tenant_id: tenant.to_owned(),
-                url: w.url.clone(),
-                source: w.source.clone(),
-                payload: w.payload.to_string(),
-                created_at: now,
-            })
-            .collect();
-        let store = state.store();
-        let queued = blocking(move || Ok::<_, Error>(store.enqueue_deliveries(&deliveries)?)).await;
-        if let Err(error) = queued {
-            tracing::warn!(tenant, %error, "the brain's webhooks could not be queued; it decides again later");
-            return;
-        }
-    }
-    if decided.changes.is_empty() {
-        return;
-    }
-    match state
-        .tickets()
-        .commit(Author::Server, tenant, decided.changes)
-        .await
-    {
-        Ok(committed) if committed.rejected.is_empty() => {}
-        Ok(committed) => tracing::error!(
-            tenant,
-            rejected = committed.rejected.len(),
-            "the store refused the brain's own change"
-        ),
-        Err(Error::Storage(StorageError::Conflict(_))) => {
-            tracing::debug!(
-                tenant,
-                "the ticket moved while the brain decided; it asks again later"
-            );
-        }
-        Err(error) => tracing::warn!(tenant, %error, "the brain's decision could not be stored"),
-    }
-}
-
-/// Asks the brain about one ticket now, as a change to it by a person would (tests, tools).
-pub async fn decide_now(state: &AppState, tenant: &str, ticket_id: &str) {
-    handle(state, tenant, ticket_id, Trigger::Changed).await;
-}
-
-/// One scheduler tick now: every ticket something is due for, as the background task does every
-/// 30 s (tests, tools).
-pub async fn tick(state: &AppState) {
-    for (tenant, id) in state.brain().due(state.now_ms()) {
-        handle(state, &tenant, &id, Trigger::Tick).await;
-    }
-}
-
-/// Watches every ticket not closed or cancelled of every tenant with a configuration: what the
-/// task does when it starts (the watch list lives in memory) and when it missed notices.
-pub async fn rescan(state: &AppState) {
-    let (store, host, now) = (state.store(), state.brain().clone(), state.now_ms());
-    let scanned = blocking(move || {
-        let mut count = 0;
-        for tenant in store.configured_tenants()? {
-            let live = store.read_with(|r| r.live_tickets(&tenant, MAX_WATCHED))?;
-            count += live.len();
-            for id in live {
-                host.schedule(&tenant, &id, Some(now));
-            }
-        }
-        Ok::<_, Error>(count)
-    })
-    .await;
-    match scanned {
-        Ok(count) => tracing::info!(tickets = count, "the brain watches the live tickets"),
-        Err(error) => tracing::warn!(%error, "the brain could not list the live tickets"),
-    }
-}
-
-/// The brain's background task: every commit by a person or a device wakes it for the tickets
-/// the commit touched; a tick asks again about the tickets it watches. It starts by watching
-/// every live ticket, so a restart or a burst of notices it missed loses nothing but time.
-pub(crate) async fn run(state: AppState, mut stop: StopToken) {
-    let mut notices = state.tickets().subscribe();
-    rescan(&state).await;
-    let mut ticks = tokio::time::interval(TICK);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            notice = notices.recv() => match notice {
-                Ok(notice) if notice.writer != Writer::Server => {
-                    for id in &notice.tickets {
-                        handle(&state, &notice.tenant, id, Trigger::Changed).await;
-                    }
-                }
-                Ok(_) => {}
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "the brain fell behind the notices; the tick catches up");
-                    rescan(&state).await;
-                }
-                Err(RecvError::Closed) => return,
-            },
-            _ = ticks.tick() => tick(&state).await,
-            () = stop.stopped() => return,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_schedule_gives_what_is_due_soonest_first_and_each_ticket_once() {
-        let mut schedule = Schedule::default();
-        schedule.set("acme", "t1", Some(300));
-        schedule.set("acme", "t2", Some(100));
-        schedule.set("globex", "t1", Some(200));
-        schedule.set("acme", "t3", Some(900));
-        schedule.set("acme", "t3", None);
-        // Moved later: it is due once, at its new time.
-        schedule.set("acme", "t2", Some(250));
-        assert!(schedule.take_due(99).is_empty());
-        let due = schedule.take_due(300);
-        assert_eq!(
-            due,
-            [
-                ("globex".to_owned(), "t1".to_owned()),
-                ("acme".to_owned(), "t2".to_owned()),
-                ("acme".to_owned(), "t1".to_owned())
-            ]
-        );
-        assert!(
-            schedule.take_due(10_000).is_empty(),
-            "taken off, and t3 was dropped"
-        );
-        assert!(schedule.at.is_empty());
-    }
 }

@@ -1,0 +1,153 @@
+//! The brain's background task and its on-demand forms: each notice of a commit by a person or
+//! a device asks the brain about the tickets it touched; a tick every 30 s asks about what is due;
+//! a rescan schedules every live ticket (at start, and after missed notices). Decisions are
+//! stored through `Tickets::commit(Author::Server, …)`, their webhooks queued first.
+
+use std::time::Duration;
+
+use tokio::sync::broadcast::error::RecvError;
+
+use super::schedule::MAX_WATCHED;
+use super::{Trigger, lock};
+use crate::error::Error;
+use crate::service::{Author, Writer};
+use crate::state::{AppState, blocking};
+use crate::storage::{NewDelivery, ReadWith, StorageError};
+use crate::tasks::StopToken;
+
+/// How often the scheduler asks about the tickets it watches.
+const TICK: Duration = Duration::from_secs(30);
+
+/// Asks the brain about one ticket and stores what it decided; failures are logged, never
+/// fatal (the next notice or tick asks again).
+async fn handle(state: &AppState, tenant: &str, id: &str, trigger: Trigger) {
+    let (host, store, now) = (state.brain().clone(), state.store(), state.now_ms());
+    let (t, i) = (tenant.to_owned(), id.to_owned());
+    let decided = blocking(move || host.decide(store.as_ref(), &t, &i, trigger, now)).await;
+    let decided = match decided {
+        Ok(Some(decided)) => decided,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::warn!(tenant, %error, "the brain could not decide about a ticket; it asks again later");
+            return;
+        }
+    };
+    state.brain().schedule(tenant, id, decided.next);
+    if let Some(turn) = &decided.decisions.turn {
+        lock(&state.brain().turns)
+            .entry(tenant.to_owned())
+            .or_default()
+            .record(turn);
+    }
+    for notification in &decided.decisions.notifications {
+        tracing::info!(tenant, source = %notification.source, "brain notification (delivery comes with webhooks)");
+    }
+    // Queued before the decision is stored: if the store fails, or the server stops, in
+    // between, the decision is made again and its webhooks go at least once.
+    if !decided.decisions.webhooks.is_empty() {
+        let deliveries: Vec<NewDelivery> = decided
+            .decisions
+            .webhooks
+            .iter()
+            .map(|w| NewDelivery {
+                tenant_id: tenant.to_owned(),
+                url: w.url.clone(),
+                source: w.source.clone(),
+                payload: w.payload.to_string(),
+                created_at: now,
+            })
+            .collect();
+        let store = state.store();
+        let queued = blocking(move || Ok::<_, Error>(store.enqueue_deliveries(&deliveries)?)).await;
+        if let Err(error) = queued {
+            tracing::warn!(tenant, %error, "the brain's webhooks could not be queued; it decides again later");
+            return;
+        }
+    }
+    if decided.changes.is_empty() {
+        return;
+    }
+    match state
+        .tickets()
+        .commit(Author::Server, tenant, decided.changes)
+        .await
+    {
+        Ok(committed) if committed.rejected.is_empty() => {}
+        Ok(committed) => tracing::error!(
+            tenant,
+            rejected = committed.rejected.len(),
+            "the store refused the brain's own change"
+        ),
+        Err(Error::Storage(StorageError::Conflict(_))) => {
+            tracing::debug!(
+                tenant,
+                "the ticket moved while the brain decided; it asks again later"
+            );
+        }
+        Err(error) => tracing::warn!(tenant, %error, "the brain's decision could not be stored"),
+    }
+}
+
+/// Asks the brain about one ticket now, as a change to it by a person would (tests, tools).
+pub async fn decide_now(state: &AppState, tenant: &str, ticket_id: &str) {
+    handle(state, tenant, ticket_id, Trigger::Changed).await;
+}
+
+/// One scheduler tick now: every ticket something is due for, as the background task does every
+/// 30 s (tests, tools).
+pub async fn tick(state: &AppState) {
+    for (tenant, id) in state.brain().due(state.now_ms()) {
+        handle(state, &tenant, &id, Trigger::Tick).await;
+    }
+}
+
+/// Watches every ticket not closed or cancelled of every tenant with a configuration: what the
+/// task does when it starts (the watch list lives in memory) and when it missed notices.
+pub async fn rescan(state: &AppState) {
+    let (store, host, now) = (state.store(), state.brain().clone(), state.now_ms());
+    let scanned = blocking(move || {
+        let mut count = 0;
+        for tenant in store.configured_tenants()? {
+            let live = store.read_with(|r| r.live_tickets(&tenant, MAX_WATCHED))?;
+            count += live.len();
+            for id in live {
+                host.schedule(&tenant, &id, Some(now));
+            }
+        }
+        Ok::<_, Error>(count)
+    })
+    .await;
+    match scanned {
+        Ok(count) => tracing::info!(tickets = count, "the brain watches the live tickets"),
+        Err(error) => tracing::warn!(%error, "the brain could not list the live tickets"),
+    }
+}
+
+/// The brain's background task: every commit by a person or a device wakes it for the tickets
+/// the commit touched; a tick asks again about the tickets it watches. It starts by watching
+/// every live ticket, so a restart or a burst of notices it missed loses nothing but time.
+pub(crate) async fn run(state: AppState, mut stop: StopToken) {
+    let mut notices = state.tickets().subscribe();
+    rescan(&state).await;
+    let mut ticks = tokio::time::interval(TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            notice = notices.recv() => match notice {
+                Ok(notice) if notice.writer != Writer::Server => {
+                    for id in &notice.tickets {
+                        handle(&state, &notice.tenant, id, Trigger::Changed).await;
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "the brain fell behind the notices; the tick catches up");
+                    rescan(&state).await;
+                }
+                Err(RecvError::Closed) => return,
+            },
+            _ = ticks.tick() => tick(&state).await,
+            () = stop.stopped() => return,
+        }
+    }
+}
