@@ -25,6 +25,7 @@ pub mod erasure;
 pub mod positions;
 pub mod quotas;
 pub mod ticket_log;
+pub mod ticket_rows;
 pub mod webhooks;
 
 use std::any::Any;
@@ -79,9 +80,9 @@ macro_rules! storage_conformance_tests {
             ticket_log::a_scoped_walk_reads_only_tickets_that_may_concern_the_user,
             ticket_log::holdings_are_kept_per_device_and_replaced,
             ticket_log::a_read_sees_one_snapshot_while_commits_go_on,
-            ticket_log::changes_by_people_keep_their_times_and_the_ticket_its_newest,
-            ticket_log::a_reporters_recent_tickets_are_found_by_creation_time,
-            ticket_log::staff_people_are_kept_apart_and_move_the_people_seq,
+            ticket_rows::changes_by_people_keep_their_times_and_the_ticket_its_newest,
+            ticket_rows::a_reporters_recent_tickets_are_found_by_creation_time,
+            ticket_rows::staff_people_are_kept_apart_and_move_the_people_seq,
             accounts::tenants_are_unique_by_name_and_found_by_id_or_name,
             accounts::users_are_unique_per_tenant_and_listed_by_name,
             accounts::users_are_found_by_ids_within_their_tenant_only,
