@@ -455,26 +455,14 @@ fn operator() -> String {
     format!("admin:{}", user.unwrap_or_else(|_| "unknown".into()))
 }
 
-/// A tenant file, read within the brain's file limit.
+/// A tenant file, read as `fieldwork config check` reads it.
 fn read_config(file: &std::path::Path) -> Result<String, AdminError> {
-    let invalid = |reason: String| {
+    crate::config::read_tenant_file(file).map_err(|reason| {
         AdminError::from(fieldwork_server::Error::Invalid {
             field: "file",
-            reason,
+            reason: format!("cannot read {}: {reason}", file.display()),
         })
-    };
-    let size = std::fs::metadata(file)
-        .map_err(|e| invalid(format!("cannot read {}: {e}", file.display())))?
-        .len();
-    let max = fieldwork_brain::config::limits::MAX_FILE_BYTES;
-    if size > max as u64 {
-        return Err(invalid(format!(
-            "{} is {size} bytes; a tenant file is at most {max}",
-            file.display()
-        )));
-    }
-    std::fs::read_to_string(file)
-        .map_err(|e| invalid(format!("cannot read {} as UTF-8 text: {e}", file.display())))
+    })
 }
 
 /// An erasure as a person reads it (ids only: the content is gone).

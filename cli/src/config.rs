@@ -299,27 +299,32 @@ pub fn run(args: ConfigArgs) -> Result<(), ConfigCliError> {
     }
 }
 
-/// Reads and checks a tenant file (at most [`MAX_FILE_BYTES`]).
-fn load(path: &Path) -> Result<TenantConfig, ConfigCliError> {
-    let shown = path.display().to_string();
-    let read_error = |reason: String| ConfigCliError::Read {
-        path: shown.clone(),
-        reason,
-    };
-    let file = std::fs::File::open(path).map_err(|e| read_error(e.to_string()))?;
+/// A tenant file's text, read within [`MAX_FILE_BYTES`] (also for `fieldwork admin configure`);
+/// the error says why it could not be read.
+pub fn read_tenant_file(path: &Path) -> Result<String, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
     let limit = u64::try_from(MAX_FILE_BYTES)
         .unwrap_or(u64::MAX)
         .saturating_add(1);
     file.take(limit)
         .read_to_end(&mut bytes)
-        .map_err(|e| read_error(e.to_string()))?;
+        .map_err(|e| e.to_string())?;
     if bytes.len() > MAX_FILE_BYTES {
-        return Err(read_error(format!(
+        return Err(format!(
             "larger than {MAX_FILE_BYTES} bytes; a tenant file is at most that"
-        )));
+        ));
     }
-    let text = String::from_utf8(bytes).map_err(|_| read_error("not UTF-8 text".to_owned()))?;
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned())
+}
+
+/// Reads and checks a tenant file (at most [`MAX_FILE_BYTES`]).
+fn load(path: &Path) -> Result<TenantConfig, ConfigCliError> {
+    let shown = path.display().to_string();
+    let text = read_tenant_file(path).map_err(|reason| ConfigCliError::Read {
+        path: shown.clone(),
+        reason,
+    })?;
     TenantConfig::from_toml(&text).map_err(|source| ConfigCliError::Invalid {
         path: shown.clone(),
         source,

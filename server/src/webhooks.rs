@@ -87,16 +87,21 @@ pub fn new_secret() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-/// The client deliveries go out with: a timeout, no redirects (a receiver that moved says so in
-/// the log; following it could lead anywhere).
-fn client() -> Result<reqwest::Client, Error> {
+/// The client deliveries go out with, built once: a timeout, no redirects (a receiver that moved
+/// says so in the log; following it could lead anywhere).
+fn client() -> Result<&'static reqwest::Client, Error> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client);
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         .timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("fieldwork-webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| Error::Task(format!("the webhook client cannot be built: {e}")))
+        .map_err(|e| Error::Task(format!("the webhook client cannot be built: {e}")))?;
+    Ok(CLIENT.get_or_init(|| client))
 }
 
 /// Sends one delivery; returns the receiver's status, or why there was none.
@@ -139,13 +144,23 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, Error> {
     let client = client()?;
     let base = state.webhook_retry_ms();
     let mut delivered = 0;
+    // Each tenant's secret, read once per round.
+    let mut secrets: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for delivery in due {
-        let (store, tenant) = (state.store(), delivery.tenant_id.clone());
-        let secret =
-            blocking(move || Ok::<_, Error>(store.webhook_secret(&tenant, &new_secret(), now)?))
+        let secret = match secrets.get(&delivery.tenant_id) {
+            Some(secret) => secret.clone(),
+            None => {
+                let (store, tenant) = (state.store(), delivery.tenant_id.clone());
+                let secret = blocking(move || {
+                    Ok::<_, Error>(store.webhook_secret(&tenant, &new_secret(), now)?)
+                })
                 .await?;
+                secrets.insert(delivery.tenant_id.clone(), secret.clone());
+                secret
+            }
+        };
         let now = state.now_ms();
-        let outcome = send(&client, &delivery, &secret, now).await;
+        let outcome = send(client, &delivery, &secret, now).await;
         let attempts = delivery.attempts + 1;
         let (status, error) = match &outcome {
             Ok(status) => (Some(*status), None),

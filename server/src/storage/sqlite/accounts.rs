@@ -4,10 +4,10 @@
 use fieldwork_core::model::Role;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
-use super::{SqliteStore, devices, is_constraint};
+use super::{SqliteStore, devices, is_constraint, require_tenant};
 use crate::storage::{
-    Accounts, Conflict, DeviceInfo, DeviceRecord, Missing, Result, StorageError, TenantRecord,
-    TokenHolder, TokenKind, TokenRecord, UserRecord,
+    Accounts, Conflict, DeviceInfo, DeviceRecord, Result, StorageError, TenantRecord, TokenHolder,
+    TokenKind, TokenRecord, UserRecord,
 };
 
 const USER_COLUMNS: &str = "u.id, u.tenant_id, u.name, u.role, u.team, u.skills";
@@ -81,16 +81,7 @@ impl Accounts for SqliteStore {
         at: i64,
     ) -> Result<()> {
         self.write(|tx| {
-            let tenant: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM tenants WHERE id = ?1",
-                    [&user.tenant_id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if tenant.is_none() {
-                return Err(Missing::Tenant.into());
-            }
+            require_tenant(tx, &user.tenant_id)?;
             let inserted = tx.execute(
                 "INSERT INTO users (id, tenant_id, name, role, team, skills, password_hash, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

@@ -2,8 +2,8 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, seq_of, sql_seq};
-use crate::storage::{AppliedConfig, ConfigLog, ConfigVersion, Missing, Result};
+use super::{SqliteStore, require_tenant, seq_of, sql_seq};
+use crate::storage::{AppliedConfig, ConfigLog, ConfigVersion, Result};
 
 const COLUMNS: &str = "version, toml, sha256, applied_by, applied_at";
 
@@ -27,13 +27,7 @@ impl ConfigLog for SqliteStore {
         applied_at: i64,
     ) -> Result<AppliedConfig> {
         self.write(|tx| {
-            let known: Option<i64> = tx
-                .prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?
-                .query_row([tenant_id], |r| r.get(0))
-                .optional()?;
-            if known.is_none() {
-                return Err(Missing::Tenant.into());
-            }
+            require_tenant(tx, tenant_id)?;
             let current: Option<(i64, String)> = tx
                 .prepare_cached(
                     "SELECT version, sha256 FROM tenant_configs WHERE tenant_id = ?1

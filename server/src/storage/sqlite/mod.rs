@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use fieldwork_core::ticket::ActorId;
-use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{Result, StorageError};
+use super::{Missing, Result, StorageError};
 
 /// Idle read connections kept open; more are opened when many requests read at once.
 const IDLE_READERS: usize = 4;
@@ -53,6 +53,18 @@ fn sql_seq(seq: u64) -> i64 {
 
 fn seq_of(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+/// Fails with [`Missing::Tenant`] unless the tenant exists (inside the caller's transaction).
+fn require_tenant(conn: &Connection, tenant_id: &str) -> Result<()> {
+    let known: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?
+        .query_row([tenant_id], |r| r.get(0))
+        .optional()?;
+    match known {
+        Some(_) => Ok(()),
+        None => Err(Missing::Tenant.into()),
+    }
 }
 
 fn is_constraint(error: &rusqlite::Error) -> bool {

@@ -1,8 +1,8 @@
 //! Webhook deliveries and secrets in SQLite: `webhook_deliveries`, `webhook_secrets`.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
-use super::{SqliteStore, seq_of};
+use super::{SqliteStore, require_tenant, seq_of};
 use crate::storage::{
     Attempt, AttemptNext, Delivery, DeliveryState, Missing, NewDelivery, Result, StorageError,
     WebhookLog,
@@ -128,13 +128,7 @@ impl WebhookLog for SqliteStore {
 
     fn webhook_secret(&self, tenant_id: &str, fresh: &str, at: i64) -> Result<String> {
         self.write(|tx| {
-            let known: Option<i64> = tx
-                .prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?
-                .query_row([tenant_id], |r| r.get(0))
-                .optional()?;
-            if known.is_none() {
-                return Err(Missing::Tenant.into());
-            }
+            require_tenant(tx, tenant_id)?;
             tx.prepare_cached(
                 "INSERT OR IGNORE INTO webhook_secrets (tenant_id, secret, created_at) VALUES (?1, ?2, ?3)",
             )?
@@ -147,13 +141,7 @@ impl WebhookLog for SqliteStore {
 
     fn rotate_webhook_secret(&self, tenant_id: &str, secret: &str, at: i64) -> Result<()> {
         self.write(|tx| {
-            let known: Option<i64> = tx
-                .prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?
-                .query_row([tenant_id], |r| r.get(0))
-                .optional()?;
-            if known.is_none() {
-                return Err(Missing::Tenant.into());
-            }
+            require_tenant(tx, tenant_id)?;
             tx.prepare_cached(
                 "INSERT INTO webhook_secrets (tenant_id, secret, created_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (tenant_id) DO UPDATE SET secret = excluded.secret,
