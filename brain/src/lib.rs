@@ -39,7 +39,7 @@ pub mod timeline;
 pub mod write;
 
 pub use brain::{Brain, Context};
-pub use config::{ConfigError, Problem, TenantConfig};
+pub use config::{ConfigError, NotificationSettings, Problem, TenantConfig};
 pub use decisions::{BRAIN_ACTOR, Decisions, SlaFields};
 pub use routing::{RoundRobinState, RoutingOutcome, RoutingState, TurnTaken};
 pub use schedule::{TimedAction, TimedKind};

@@ -176,6 +176,27 @@ impl Server {
         Ok(())
     }
 
+    /// Stops the server as an operator would (SIGTERM: it finishes what it holds and writes
+    /// what it keeps in memory), then starts it again on the same data and port. A server that
+    /// has not stopped after 30 s is killed.
+    pub fn restart_gracefully(&mut self) -> Result<(), HarnessError> {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let (child, url) = self.launch.spawn(&format!("127.0.0.1:{}", self.port))?;
+        self.child = Some(child);
+        self.url = url;
+        Ok(())
+    }
+
     /// Kills the server at once, as a crash or a pulled plug would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod receiver;
 pub mod search;
 
 use std::path::PathBuf;
@@ -52,6 +53,13 @@ impl Server {
     pub fn restart(&mut self) {
         self.server
             .restart()
+            .unwrap_or_else(|e| panic!("fieldwork serve restarts: {e}"));
+    }
+
+    /// Stops the server with SIGTERM, as an operator would, and starts it again.
+    pub fn restart_gracefully(&mut self) {
+        self.server
+            .restart_gracefully()
             .unwrap_or_else(|e| panic!("fieldwork serve restarts: {e}"));
     }
 

@@ -11,7 +11,8 @@ use toml::Spanned;
 
 use super::raw::{RawConfig, RawLevel, RawPolicy, RawTeam, RawTechnician};
 use super::{
-    ALWAYS_OPEN, ConfigError, Problem, RoutingSettings, TenantConfig, UserReference, limits,
+    ALWAYS_OPEN, ConfigError, NotificationSettings, Problem, RoutingSettings, TenantConfig,
+    UserReference, limits,
 };
 use crate::calendar::BusinessCalendar;
 use crate::routing::{Chooser, GeoPoint, Team, Technician, Territory};
@@ -110,6 +111,25 @@ impl<'a> Builder<'a> {
                     "must be between {min} and {} minutes (a year)",
                     limits::MAX_MINUTES
                 ),
+            );
+            None
+        }
+    }
+
+    /// An `http://` or `https://` URL of at most 2048 characters, without spaces.
+    pub fn webhook_url(&mut self, url: &Spanned<String>, key: &str) -> Option<String> {
+        let text = url.get_ref().trim();
+        let valid = (text.starts_with("https://") || text.starts_with("http://"))
+            && text.len() <= 2048
+            && text.len() > "https://".len()
+            && !text.chars().any(|c| c.is_whitespace() || c.is_control());
+        if valid {
+            Some(text.to_owned())
+        } else {
+            self.problem(
+                &url.span(),
+                key,
+                "a webhook is an http:// or https:// URL of at most 2048 characters",
             );
             None
         }
@@ -291,6 +311,13 @@ pub(super) fn build(text: &str) -> Result<TenantConfig, ConfigError> {
         routing.position_max_age_minutes = minutes;
     }
 
+    let mut notifications = NotificationSettings::default();
+    if let Some(settings) = &raw.notifications
+        && let Some(url) = &settings.get_ref().webhook
+    {
+        notifications.webhook = b.webhook_url(url, "notifications.webhook");
+    }
+
     if !b.problems.is_empty() {
         b.problems.sort_by_key(|p| p.line);
         return Err(ConfigError {
@@ -323,6 +350,7 @@ pub(super) fn build(text: &str) -> Result<TenantConfig, ConfigError> {
         classify,
         rules,
         routing,
+        notifications,
         user_references: b.user_references,
     })
 }

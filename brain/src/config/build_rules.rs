@@ -524,20 +524,9 @@ pub(super) fn actions(
     }
     let webhook = match &raw.webhook {
         Some(url) => {
-            let text = url.get_ref().trim();
-            let valid = (text.starts_with("https://") || text.starts_with("http://"))
-                && text.len() <= 2048
-                && text.len() > "https://".len()
-                && !text.chars().any(|c| c.is_whitespace() || c.is_control());
-            if !valid {
-                b.problem(
-                    &url.span(),
-                    &format!("{key}.webhook"),
-                    "a webhook is an http:// or https:// URL of at most 2048 characters",
-                );
-                ok = false;
-            }
-            Some(text.to_owned())
+            let checked = b.webhook_url(url, &format!("{key}.webhook"));
+            ok &= checked.is_some();
+            checked
         }
         None => None,
     };

@@ -113,6 +113,15 @@ impl Default for RoutingSettings {
     }
 }
 
+/// Settings for notifications to people (`[notifications]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotificationSettings {
+    /// Where notifications are posted for delivery to people (the tenant's push gateway: the
+    /// service that turns them into phone pushes, text messages or chat messages). Without it,
+    /// notifications are not delivered.
+    pub webhook: Option<String>,
+}
+
 /// A checked tenant configuration.
 #[derive(Debug, Clone)]
 pub struct TenantConfig {
@@ -128,6 +137,7 @@ pub struct TenantConfig {
     classify: Vec<ClassifyRule>,
     rules: Vec<Rule>,
     routing: RoutingSettings,
+    notifications: NotificationSettings,
     user_references: Vec<UserReference>,
 }
 
@@ -222,6 +232,10 @@ impl TenantConfig {
 
     pub fn routing(&self) -> &RoutingSettings {
         &self.routing
+    }
+
+    pub fn notifications(&self) -> &NotificationSettings {
+        &self.notifications
     }
 
     /// How far back the server must look up a reporter's other tickets for the rules'

@@ -37,6 +37,7 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub rules: Vec<Spanned<RawRule>>,
     pub routing: Option<Spanned<RawRouting>>,
+    pub notifications: Option<Spanned<RawNotifications>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,4 +236,10 @@ pub(crate) struct RawActions {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRouting {
     pub position_max_age_minutes: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNotifications {
+    pub webhook: Option<Spanned<String>>,
 }

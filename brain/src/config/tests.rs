@@ -244,6 +244,23 @@ fn rules_are_checked() {
 }
 
 #[test]
+fn the_push_gateway_is_an_http_url() {
+    let config =
+        TenantConfig::from_toml("[notifications]\nwebhook = \"https://push.example.com/fw\"\n")
+            .expect("valid");
+    assert_eq!(
+        config.notifications().webhook.as_deref(),
+        Some("https://push.example.com/fw")
+    );
+    assert_eq!(TenantConfig::empty().notifications().webhook, None);
+    assert_eq!(
+        problem("\n[notifications]\nwebhook = \"push.example.com\"\n"),
+        "line 3, notifications.webhook: a webhook is an http:// or https:// URL of at most 2048 characters"
+    );
+    assert!(problem("[notifications]\nurl = \"https://x.example\"\n").contains("url"));
+}
+
+#[test]
 fn regexes_are_bounded() {
     let invalid = "[[classify]]\nregex = \"(unclosed\"\nset = { tags = [\"x\"] }\n";
     let message = problem(invalid);

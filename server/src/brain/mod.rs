@@ -23,11 +23,14 @@
 //! from the index rows (category, creation time), read only for tenants whose rules ask. Webhooks
 //! are queued before the decision is stored and sent by `crate::webhooks`.
 //!
-//! Not done yet (docs/brain.md, "Wiring: where it stands"): notifications to people are logged,
-//! not delivered; a restart forgets the round-robin turns and the remembered tickets (a ticket's
-//! next change is then looked at as on a tick).
+//! What it remembers between decisions (`memory`: the round-robin turns, and each ticket's heads
+//! after its last decision) is written to the store in batches, so a restart loses none of it.
+//! What a decision sends (`outbox`: webhooks, and notifications to the tenant's push gateway) is
+//! queued as deliveries before its changes are stored.
 
+mod memory;
 mod names;
+mod outbox;
 mod people;
 mod schedule;
 mod task;
@@ -46,20 +49,22 @@ use fieldwork_core::ticket::{ChangeHash, Part, Ticket, TicketDocument};
 
 use crate::error::Error;
 use crate::service::ProposedChange;
-use crate::storage::{ReadWith, ServerStore};
+use crate::storage::{NewDelivery, ReadWith, ServerStore};
 use people::People;
 use schedule::QUEUE_RETRY_MS;
 use schedule::Schedule;
 pub(crate) use task::run;
-pub use task::{decide_now, rescan, tick};
+pub use task::{decide_now, rescan, save_memory, tick};
 
 /// The brain of each tenant that applied a configuration, and what it remembers between calls.
 #[derive(Debug, Default)]
 pub(crate) struct BrainHost {
     /// Per tenant: the configuration version the brain was built from, and the brain.
     brains: Mutex<HashMap<String, (u64, Arc<Brain>)>>,
-    /// Per tenant: round-robin turns.
+    /// Per tenant: round-robin turns (read from the store the first time a tenant routes).
     turns: Mutex<HashMap<String, RoundRobinState>>,
+    /// What changed in `turns` and `last` since it was last written to the store.
+    unsaved: Mutex<memory::Unsaved>,
     /// When to ask about which ticket next: (due, tenant, ticket), soonest first.
     schedule: Mutex<Schedule>,
     /// Per tenant and ticket: the ticket after the brain's last decision, where the next change
@@ -109,6 +114,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct Decided {
     changes: Vec<ProposedChange>,
     decisions: Decisions,
+    /// The webhooks and notifications it sends, to queue before the changes are stored.
+    deliveries: Vec<NewDelivery>,
     /// When the brain should ask about the ticket again (`None`: not until it changes).
     next: Option<i64>,
 }
@@ -197,7 +204,7 @@ impl BrainHost {
         let routing = RoutingState {
             positions: people.positions.clone(),
             open_tickets: self.load(tenant, &people),
-            round_robin: lock(&self.turns).get(tenant).cloned().unwrap_or_default(),
+            round_robin: self.turns(store, tenant)?,
         };
         // Each change by a person at its effective time (its device's clock, corrected).
         let mut times = EffectiveTimes::device_clocks();
@@ -212,8 +219,7 @@ impl BrainHost {
         let key = (tenant.to_owned(), id.to_owned());
         let before = match trigger {
             Trigger::Changed if decided_before(&view) => {
-                let last = lock(&self.last).get(&key).cloned();
-                last.and_then(|last| as_it_was(&mut public, &mut staff, &last))
+                self.before(store, &key, &mut public, &mut staff, directory)?
             }
             _ => None,
         };
@@ -223,6 +229,17 @@ impl BrainHost {
             None => brain.on_timer(&view, &ctx, now),
         };
         let decisions = directory.identified(decisions);
+        let deliveries = outbox::deliveries(
+            &decisions,
+            brain.config().notifications().webhook.as_deref(),
+            directory,
+            outbox::About {
+                tenant,
+                ticket_id: id,
+                number: view.number.as_deref(),
+                now,
+            },
+        );
         if let Some(Some(assignee)) = &decisions.fields.assignee {
             // Until the next refresh, the person just chosen carries one more ticket.
             self.took_one(tenant, directory.name(assignee));
@@ -258,15 +275,7 @@ impl BrainHost {
             public: public.heads(),
             staff: staff.heads(),
         };
-        let mut last = lock(&self.last);
-        if last.len() >= MAX_REMEMBERED
-            && !last.contains_key(&key)
-            && let Some(evicted) = last.keys().next().cloned()
-        {
-            last.remove(&evicted);
-        }
-        last.insert(key, Last { heads, view: after });
-        drop(last);
+        self.left_at(key, heads, after);
         let changes = [(Part::Public, written.public), (Part::Staff, written.staff)]
             .into_iter()
             .filter_map(|(part, change)| {
@@ -280,6 +289,7 @@ impl BrainHost {
         Ok(Some(Decided {
             changes,
             decisions,
+            deliveries,
             next,
         }))
     }
@@ -293,22 +303,6 @@ impl BrainHost {
     fn due(&self, now: i64) -> Vec<(String, String)> {
         lock(&self.schedule).take_due(now)
     }
-}
-
-/// The ticket as the brain last left it, if the documents still build on that point; `None`
-/// when the store no longer has it (the brain's last change was not stored, or an erase rewrote
-/// the ticket): the change is then looked at as on a tick.
-fn as_it_was(
-    public: &mut TicketDocument,
-    staff: &mut TicketDocument,
-    last: &Last,
-) -> Option<Ticket> {
-    let known =
-        |doc: &mut TicketDocument, heads: &[ChangeHash]| heads.iter().all(|h| doc.has_change(h));
-    if !known(public, &last.heads.public) || !known(staff, &last.heads.staff) {
-        return None;
-    }
-    Some(Ticket::clone(&last.view))
 }
 
 /// Whether the brain already decided about this ticket (any entry of its history is its own).

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use fieldwork_brain::Decisions;
 use fieldwork_brain::decisions::Recipient;
+use fieldwork_core::model::Role;
 use fieldwork_core::ticket::Ticket;
 
 use crate::storage::UserRecord;
@@ -17,6 +18,8 @@ use crate::storage::UserRecord;
 pub(crate) struct Directory {
     names: HashMap<String, String>,
     ids: HashMap<String, String>,
+    /// Each user's id, name and role, in the store's order.
+    users: Vec<(String, String, Role)>,
 }
 
 impl Directory {
@@ -24,7 +27,8 @@ impl Directory {
         let mut directory = Directory::default();
         for user in users {
             directory.ids.insert(user.name.clone(), user.id.clone());
-            directory.names.insert(user.id, user.name);
+            directory.names.insert(user.id.clone(), user.name.clone());
+            directory.users.push((user.id, user.name, user.role));
         }
         directory
     }
@@ -32,6 +36,19 @@ impl Directory {
     /// The name of user `id`, or `id` itself when the tenant has no such user.
     pub fn name<'a>(&'a self, id: &'a str) -> &'a str {
         self.names.get(id).map_or(id, String::as_str)
+    }
+
+    /// The name of user `id`, if the tenant has such a user.
+    pub fn known_name(&self, id: &str) -> Option<&str> {
+        self.names.get(id).map(String::as_str)
+    }
+
+    /// The ids and names of the tenant's users with `role`.
+    pub fn with_role(&self, role: Role) -> impl Iterator<Item = (&str, &str)> {
+        self.users
+            .iter()
+            .filter(move |(_, _, r)| *r == role)
+            .map(|(id, name, _)| (id.as_str(), name.as_str()))
     }
 
     /// The id of the user named `name`, if the tenant has one.

@@ -7,16 +7,19 @@ use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
 
+use super::Trigger;
 use super::schedule::MAX_WATCHED;
-use super::{Trigger, lock};
 use crate::error::Error;
 use crate::service::{Author, Writer};
 use crate::state::{AppState, blocking};
-use crate::storage::{NewDelivery, ReadWith, StorageError};
+use crate::storage::{ReadWith, StorageError};
 use crate::tasks::StopToken;
 
 /// How often the scheduler asks about the tickets it watches.
 const TICK: Duration = Duration::from_secs(30);
+
+/// How often what the brain remembers is written to the store (and when the server stops).
+const SAVE_EVERY: Duration = Duration::from_secs(5);
 
 /// Asks the brain about one ticket and stores what it decided; failures are logged, never
 /// fatal (the next notice or tick asks again).
@@ -34,29 +37,12 @@ async fn handle(state: &AppState, tenant: &str, id: &str, trigger: Trigger) {
     };
     state.brain().schedule(tenant, id, decided.next);
     if let Some(turn) = &decided.decisions.turn {
-        lock(&state.brain().turns)
-            .entry(tenant.to_owned())
-            .or_default()
-            .record(turn);
-    }
-    for notification in &decided.decisions.notifications {
-        tracing::info!(tenant, source = %notification.source, "brain notification (delivery comes with webhooks)");
+        state.brain().took_turn(tenant, turn);
     }
     // Queued before the decision is stored: if the store fails, or the server stops, in
-    // between, the decision is made again and its webhooks go at least once.
-    if !decided.decisions.webhooks.is_empty() {
-        let deliveries: Vec<NewDelivery> = decided
-            .decisions
-            .webhooks
-            .iter()
-            .map(|w| NewDelivery {
-                tenant_id: tenant.to_owned(),
-                url: w.url.clone(),
-                source: w.source.clone(),
-                payload: w.payload.to_string(),
-                created_at: now,
-            })
-            .collect();
+    // between, the decision is made again and its webhooks and notifications go at least once.
+    if !decided.deliveries.is_empty() {
+        let deliveries = decided.deliveries;
         let store = state.store();
         let queued = blocking(move || Ok::<_, Error>(store.enqueue_deliveries(&deliveries)?)).await;
         if let Err(error) = queued {
@@ -123,14 +109,28 @@ pub async fn rescan(state: &AppState) {
     }
 }
 
+/// Writes what the brain remembers to the store (tests, tools; the task does it every few
+/// seconds and when it stops).
+pub async fn save_memory(state: &AppState) {
+    let (host, store) = (state.brain().clone(), state.store());
+    let _ = blocking(move || {
+        host.save_memory(store.as_ref());
+        Ok::<_, Error>(())
+    })
+    .await;
+}
+
 /// The brain's background task: every commit by a person or a device wakes it for the tickets
 /// the commit touched; a tick asks again about the tickets it watches. It starts by watching
-/// every live ticket, so a restart or a burst of notices it missed loses nothing but time.
+/// every live ticket, so a restart or a burst of notices it missed loses nothing but time, and
+/// writes what it remembers every few seconds and when it stops.
 pub(crate) async fn run(state: AppState, mut stop: StopToken) {
     let mut notices = state.tickets().subscribe();
     rescan(&state).await;
     let mut ticks = tokio::time::interval(TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut saves = tokio::time::interval(SAVE_EVERY);
+    saves.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             notice = notices.recv() => match notice {
@@ -144,10 +144,12 @@ pub(crate) async fn run(state: AppState, mut stop: StopToken) {
                     tracing::warn!(missed, "the brain fell behind the notices; the tick catches up");
                     rescan(&state).await;
                 }
-                Err(RecvError::Closed) => return,
+                Err(RecvError::Closed) => break,
             },
             _ = ticks.tick() => tick(&state).await,
-            () = stop.stopped() => return,
+            _ = saves.tick() => save_memory(&state).await,
+            () = stop.stopped() => break,
         }
     }
+    save_memory(&state).await;
 }

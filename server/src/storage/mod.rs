@@ -10,6 +10,7 @@
 //! - [`PositionLog`] — technicians' last known positions.
 //! - [`ConfigLog`] — each tenant's configuration of the service brain, every version kept.
 //! - [`WebhookLog`] — webhook deliveries, every attempt recorded, and each tenant's secret.
+//! - [`BrainMemory`] — what the service brain remembers between decisions (turns, heads).
 //!
 //! [`ServerStore`] is their sum: the server holds one `Arc<dyn ServerStore>`. Every backend
 //! answers with [`StorageError`], runs migrations by the contract of [`migrate`], and passes the
@@ -18,6 +19,7 @@
 
 mod accounts;
 mod blobs;
+mod brain_memory;
 mod configs;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -41,6 +43,7 @@ pub use blobs::{
     Admission, BlobRecord, BlobRecords, BlobRef, Claim, PatchRecord, QuotaRefusal, QuotaScope,
     UploadFinish, UploadLimits, UploadRecord, UploadState,
 };
+pub use brain_memory::{BrainMemory, RememberedTicket};
 pub use configs::{AppliedConfig, ConfigLog, ConfigVersion};
 pub use error::{BoxError, Conflict, Missing, OverQuota, StorageError};
 pub use positions::{PositionLog, PositionRecord, PositionWrite};
@@ -66,6 +69,7 @@ pub trait ServerStore:
     + PositionLog
     + ConfigLog
     + WebhookLog
+    + BrainMemory
     + Send
     + Sync
     + fmt::Debug
@@ -80,6 +84,7 @@ impl<T> ServerStore for T where
         + PositionLog
         + ConfigLog
         + WebhookLog
+        + BrainMemory
         + Send
         + Sync
         + fmt::Debug

@@ -19,6 +19,7 @@
 
 pub mod accounts;
 pub mod blobs;
+pub mod brain_memory;
 pub mod concurrency;
 pub mod configs;
 pub mod erasure;
@@ -111,6 +112,8 @@ macro_rules! storage_conformance_tests {
             erasure::a_rewrite_unnames_its_tickets_erased_photos_only,
             webhooks::deliveries_are_due_in_order_and_recorded_until_delivered_or_given_up,
             webhooks::a_tenants_webhook_secret_is_made_once_and_rotated,
+            brain_memory::the_brains_memory_is_replaced_per_ticket_and_kept_per_tenant,
+            brain_memory::memory_for_an_unknown_tenant_is_refused,
             concurrency::parallel_commits_get_unique_gap_free_seqs_and_a_pull_misses_none,
             concurrency::parallel_device_registrations_never_overshoot_the_cap,
         );

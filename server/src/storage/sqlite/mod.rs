@@ -4,6 +4,7 @@
 
 mod accounts;
 mod blobs;
+mod brain_memory;
 mod configs;
 mod devices;
 mod positions;

@@ -25,6 +25,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0011_reporter_history.sql"),
     include_str!("sql/0012_webhooks.sql"),
     include_str!("sql/0013_staff_people.sql"),
+    include_str!("sql/0014_brain_memory.sql"),
 ];
 
 /// The schema version this build writes.
