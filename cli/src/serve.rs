@@ -50,6 +50,10 @@ pub struct ServeArgs {
     /// Password checks (argon2, 19 MiB each) that may run at once.
     #[arg(long, default_value_t = LoginLimits::default().hashing_slots)]
     hashing_slots: usize,
+    /// Mark the back-office sessions' cookies `Secure`: set it when browsers reach the server
+    /// over HTTPS (through a proxy that terminates TLS), so the cookies never travel in the clear.
+    #[arg(long)]
+    secure_cookies: bool,
 }
 
 impl ServeArgs {
@@ -112,6 +116,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
                 ..LoginLimits::default()
             },
             webhook_retry_ms: args.webhook_retry,
+            secure_cookies: args.secure_cookies,
             ..ServerConfig::new(args.data)
         };
         let server = Server::bind(&config).await?;

@@ -26,7 +26,7 @@ use crate::storage::{
 /// Longest tenant, user, team or skill name.
 const MAX_NAME: usize = 100;
 /// Shortest password an admin may set.
-const MIN_PASSWORD: usize = 8;
+pub(crate) const MIN_PASSWORD: usize = 8;
 
 /// A user to create.
 #[derive(Debug, Clone)]
@@ -153,6 +153,7 @@ impl Admin {
             role: new.role,
             team,
             skills,
+            disabled: false,
         };
         let token = auth::new_token(TokenKind::User);
         let now = self.clock.now_ms();

@@ -63,7 +63,7 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
 }
 
 /// The bearer token of a request, if it has one.
-fn bearer(parts: &Parts) -> Option<&str> {
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme

@@ -75,6 +75,9 @@ pub struct ServerConfig {
     /// The first retry of a failed webhook delivery waits this long (ms); each next one twice
     /// as long, up to an hour.
     pub webhook_retry_ms: i64,
+    /// Mark the back-office API's session cookies `Secure`: set when clients reach the server
+    /// over TLS (through a proxy that terminates it), so browsers never send them in the clear.
+    pub secure_cookies: bool,
 }
 
 impl ServerConfig {
@@ -88,6 +91,7 @@ impl ServerConfig {
             logins: LoginLimits::default(),
             connections: ConnectionLimits::default(),
             webhook_retry_ms: crate::webhooks::DEFAULT_RETRY_MS,
+            secure_cookies: false,
         }
     }
 

@@ -21,6 +21,7 @@
 //! bodies), `error` (`Error` and `AppError`).
 
 pub mod admin;
+pub mod api;
 mod auth;
 pub mod blobs;
 pub mod brain;

@@ -22,7 +22,7 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use crate::auth::{self, DeviceAuth, UserTokenAuth};
 use crate::blobs;
 use crate::connections::ClientAddress;
-use crate::error::{AppError, Error, cbor_errors};
+use crate::error::{AppError, cbor_errors};
 use crate::positions;
 use crate::state::{AppState, blocking};
 use crate::storage::{DeviceRecord, TokenHolder, TokenKind, TokenRecord, UserRecord};
@@ -41,8 +41,34 @@ const MAX_PASSWORD: usize = 1024;
 /// the 8 MiB other requests may: a real one is a few hundred bytes.
 const MAX_LOGIN_BODY: usize = 16 * 1024;
 
-/// The whole service as a router (tests drive it with `tower::ServiceExt::oneshot`).
+/// The whole service as a router (tests drive it with `tower::ServiceExt::oneshot`): the sync
+/// protocol under `/v1` (CBOR, its own error shape) and the back-office API under `/api/v1`
+/// (JSON, `crate::api`), with the layers both share around them.
 pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(sync_routes())
+        .nest(crate::api::BASE, crate::api::router())
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE))),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_when_stopping,
+        ))
+        // Failed answers are logged where they are made (`AppError`: internal faults as errors,
+        // refusals at debug). An error line per 5xx here would let a flood of `503 server_busy`
+        // answers flood the log too.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
+        .with_state(state)
+}
+
+/// The sync protocol's routes and the layers only they have: body limits, gzip request bodies,
+/// CBOR error answers.
+fn sync_routes() -> Router<AppState> {
     Router::new()
         .route("/v1/health", get(health))
         .route(
@@ -68,22 +94,6 @@ pub fn router(state: AppState) -> Router {
         // Outside decompression: a compressed blob body is refused before it is inflated.
         .layer(middleware::from_fn(blobs::refuse_encoded_bodies))
         .layer(middleware::map_response(cbor_errors))
-        .layer(
-            CompressionLayer::new()
-                .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE))),
-        )
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            refuse_when_stopping,
-        ))
-        // Failed answers are logged where they are made (`AppError`: internal faults as errors,
-        // refusals at debug). An error line per 5xx here would let a flood of `503 server_busy`
-        // answers flood the log too.
-        .layer(
-            TraceLayer::new_for_http()
-                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
-        )
-        .with_state(state)
 }
 
 async fn refuse_when_stopping(
@@ -92,6 +102,9 @@ async fn refuse_when_stopping(
     next: Next,
 ) -> Response {
     if state.is_stopping() {
+        if request.uri().path().starts_with(crate::api::BASE) {
+            return crate::api::ApiError::from(AppError::ShuttingDown).into_response();
+        }
         return AppError::ShuttingDown.into_response();
     }
     next.run(request).await
@@ -122,28 +135,7 @@ async fn login(
             "a tenant or user name is at most {MAX_LOGIN_NAME} bytes, a password at most {MAX_PASSWORD}"
         )));
     }
-    let logins = state.logins();
-    let (attempt, slot) = logins
-        .admit(&tenant, &user, address, state.now_ms())
-        .await?;
-    let store = state.store();
-    let found = logins
-        .check(move || {
-            let tenant = store.find_tenant(&tenant)?;
-            // An unknown tenant still looks the user up (under no tenant): the same work.
-            let tenant_id = tenant.as_ref().map_or("", |t| t.id.as_str());
-            let user = store.user_by_name(tenant_id, &user)?;
-            let (user, hash) = user.map_or((None, None), |(u, h)| (Some(u), h));
-            // Runs even for an unknown user, against a dummy hash with the same parameters.
-            let matches = slot.run(|| auth::verify_password(&password, hash.as_deref()));
-            Ok::<_, Error>(user.filter(|_| matches))
-        })
-        .await??;
-    let Some(user) = found else {
-        tracing::info!("login refused");
-        return Err(AppError::BadCredentials);
-    };
-    logins.succeeded(attempt);
+    let user = crate::login::sign_in(&state, address, tenant, user, password).await?;
     let session = register(&state, &user, device).await?;
     tracing::info!(tenant = %user.tenant_id, user = %user.id, device = %session.device_id, "device signed in");
     Ok(Cbor(session))

@@ -30,6 +30,8 @@ pub struct AppState {
     quotas: Quotas,
     /// The first wait before a failed webhook delivery is tried again (ms).
     webhook_retry_ms: i64,
+    /// Session cookies carry `Secure` (clients come over TLS).
+    secure_cookies: bool,
     stopping: Arc<watch::Sender<bool>>,
 }
 
@@ -51,7 +53,8 @@ impl AppState {
             &config.logins,
         )
         .with_quotas(config.quotas)
-        .with_webhook_retry_ms(config.webhook_retry_ms))
+        .with_webhook_retry_ms(config.webhook_retry_ms)
+        .with_secure_cookies(config.secure_cookies))
     }
 
     /// State over any store, blob store and clock (tests, other backends).
@@ -81,6 +84,7 @@ impl AppState {
             clock,
             quotas: Quotas::default(),
             webhook_retry_ms: crate::webhooks::DEFAULT_RETRY_MS,
+            secure_cookies: false,
             stopping: Arc::new(watch::Sender::new(false)),
         }
     }
@@ -95,6 +99,17 @@ impl AppState {
     pub fn with_webhook_retry_ms(mut self, ms: i64) -> Self {
         self.webhook_retry_ms = ms.max(1);
         self
+    }
+
+    /// The same state with session cookies marked `Secure` (or not).
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
+    }
+
+    /// Whether session cookies carry `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies
     }
 
     /// The first wait before a failed webhook delivery is tried again (ms).

@@ -14,8 +14,11 @@ use std::time::Duration;
 pub(crate) use gate::HashingSlot;
 pub(crate) use limiter::Attempt;
 
+use crate::auth;
 use crate::connections::address_group;
 use crate::error::{AppError, Error};
+use crate::state::AppState;
+use crate::storage::UserRecord;
 use gate::PasswordGate;
 use limiter::{AccountKey, LoginLimiter};
 use threads::HashingThreads;
@@ -165,4 +168,41 @@ impl LoginGuard {
     pub fn hashing_peak(&self) -> usize {
         self.gate.peak()
     }
+}
+
+/// Checks a sign-in with a password, every way in alike (a device's `POST /v1/login`, the API's
+/// session, a password change): the rate limits, a hashing slot, then the lookup and argon2 in
+/// that slot. No step depends on whether the account exists, so neither the answer nor its
+/// timing tells an unknown account from a wrong password; a disabled user is refused the same
+/// way (`401 bad_credentials`).
+pub(crate) async fn sign_in(
+    state: &AppState,
+    address: Option<IpAddr>,
+    tenant: String,
+    name: String,
+    password: String,
+) -> Result<UserRecord, AppError> {
+    let logins = state.logins();
+    let (attempt, slot) = logins
+        .admit(&tenant, &name, address, state.now_ms())
+        .await?;
+    let store = state.store();
+    let found = logins
+        .check(move || {
+            let tenant = store.find_tenant(&tenant)?;
+            // An unknown tenant still looks the user up (under no tenant): the same work.
+            let tenant_id = tenant.as_ref().map_or("", |t| t.id.as_str());
+            let user = store.user_by_name(tenant_id, &name)?;
+            let (user, hash) = user.map_or((None, None), |(u, h)| (Some(u), h));
+            // Runs even for an unknown user, against a dummy hash with the same parameters.
+            let matches = slot.run(|| auth::verify_password(&password, hash.as_deref()));
+            Ok::<_, Error>(user.filter(|u| matches && !u.disabled))
+        })
+        .await??;
+    let Some(user) = found else {
+        tracing::info!("sign-in refused");
+        return Err(AppError::BadCredentials);
+    };
+    logins.succeeded(attempt);
+    Ok(user)
 }

@@ -23,6 +23,8 @@ pub struct UserRecord {
     pub role: Role,
     pub team: Option<String>,
     pub skills: Vec<String>,
+    /// Disabled by an admin: every token and session of theirs stopped, sign-ins refused.
+    pub disabled: bool,
 }
 
 impl UserRecord {

@@ -11,6 +11,7 @@
 //! - [`ConfigLog`] — each tenant's configuration of the service brain, every version kept.
 //! - [`WebhookLog`] — webhook deliveries, every attempt recorded, and each tenant's secret.
 //! - [`BrainMemory`] — what the service brain remembers between decisions (turns, heads).
+//! - [`WebSessions`] — people's browser sessions, password changes, disabled users.
 //!
 //! [`ServerStore`] is their sum: the server holds one `Arc<dyn ServerStore>`. Every backend
 //! answers with [`StorageError`], runs migrations by the contract of [`migrate`], and passes the
@@ -29,6 +30,7 @@ mod positions;
 mod quotas;
 mod sqlite;
 mod ticket_log;
+mod web_sessions;
 mod webhooks;
 
 use std::fmt;
@@ -54,6 +56,7 @@ pub use ticket_log::{
     ReportedTicket, StoreRead, StoredChange, TicketCommit, TicketHead, TicketLog, TicketRewrite,
     TicketWrite,
 };
+pub use web_sessions::{WebSession, WebSessions};
 pub use webhooks::{Attempt, AttemptNext, Delivery, DeliveryState, NewDelivery, WebhookLog};
 
 /// What every storage call returns.
@@ -70,6 +73,7 @@ pub trait ServerStore:
     + ConfigLog
     + WebhookLog
     + BrainMemory
+    + WebSessions
     + Send
     + Sync
     + fmt::Debug
@@ -85,6 +89,7 @@ impl<T> ServerStore for T where
         + ConfigLog
         + WebhookLog
         + BrainMemory
+        + WebSessions
         + Send
         + Sync
         + fmt::Debug

@@ -41,6 +41,7 @@ pub fn users_are_unique_per_tenant_and_listed_by_name(t: &TestStore) {
         role: Role::Technician,
         team: Some("north".into()),
         skills: vec!["fridge".into(), "oven".into()],
+        disabled: false,
     };
     s.create_user(&wei, Some("argon2-hash"), None, 5).unwrap();
     let ana = user(s, &acme, "ana", Role::Dispatcher);
@@ -126,6 +127,7 @@ pub fn a_token_opens_a_session_until_it_is_revoked(t: &TestStore) {
         role: Role::Admin,
         team: None,
         skills: vec![],
+        disabled: false,
     };
     let token = TokenRecord {
         hash: "user-token".into(),

@@ -27,6 +27,7 @@ pub mod positions;
 pub mod quotas;
 pub mod ticket_log;
 pub mod ticket_rows;
+pub mod web_sessions;
 pub mod webhooks;
 
 use std::any::Any;
@@ -114,6 +115,10 @@ macro_rules! storage_conformance_tests {
             webhooks::a_tenants_webhook_secret_is_made_once_and_rotated,
             brain_memory::the_brains_memory_is_replaced_per_ticket_and_kept_per_tenant,
             brain_memory::memory_for_an_unknown_tenant_is_refused,
+            web_sessions::a_session_lives_until_it_idles_out_ends_or_is_revoked,
+            web_sessions::a_session_for_a_user_of_another_tenant_or_nobody_is_refused,
+            web_sessions::a_password_change_ends_the_other_sessions,
+            web_sessions::disabling_a_user_stops_every_token_and_session_at_once,
             concurrency::parallel_commits_get_unique_gap_free_seqs_and_a_pull_misses_none,
             concurrency::parallel_device_registrations_never_overshoot_the_cap,
         );
@@ -148,6 +153,7 @@ pub fn user(store: &dyn ServerStore, tenant: &TenantRecord, name: &str, role: Ro
         role,
         team: None,
         skills: Vec::new(),
+        disabled: false,
     };
     store.create_user(&user, None, None, 1).unwrap();
     user

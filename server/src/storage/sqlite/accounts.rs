@@ -10,10 +10,11 @@ use crate::storage::{
     TokenKind, TokenRecord, UserRecord,
 };
 
-const USER_COLUMNS: &str = "u.id, u.tenant_id, u.name, u.role, u.team, u.skills";
+pub(super) const USER_COLUMNS: &str =
+    "u.id, u.tenant_id, u.name, u.role, u.team, u.skills, u.disabled_at IS NOT NULL";
 
-/// Reads the six [`USER_COLUMNS`] starting at `at`; a role this build does not know is damage.
-fn user_at(row: &Row, at: usize) -> rusqlite::Result<Result<UserRecord>> {
+/// Reads the seven [`USER_COLUMNS`] starting at `at`; a role this build does not know is damage.
+pub(super) fn user_at(row: &Row, at: usize) -> rusqlite::Result<Result<UserRecord>> {
     let role: String = row.get(at + 3)?;
     let role = match role.parse::<Role>() {
         Ok(role) => role,
@@ -31,6 +32,7 @@ fn user_at(row: &Row, at: usize) -> rusqlite::Result<Result<UserRecord>> {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
+        disabled: row.get(at + 6)?,
     }))
 }
 
@@ -121,7 +123,7 @@ impl Accounts for SqliteStore {
             );
             let row = conn
                 .prepare_cached(&sql)?
-                .query_row([tenant_id, name], |r| Ok((user_at(r, 0)?, r.get(6)?)))
+                .query_row([tenant_id, name], |r| Ok((user_at(r, 0)?, r.get(7)?)))
                 .optional()?;
             row.map(|(user, hash)| Ok((user?, hash))).transpose()
         })
@@ -180,14 +182,14 @@ impl Accounts for SqliteStore {
                 "SELECT t.kind, {USER_COLUMNS}, d.id, d.actor_id, d.name
                  FROM tokens t JOIN users u ON u.id = t.user_id
                  LEFT JOIN devices d ON d.id = t.device_id
-                 WHERE t.hash = ?1 AND t.revoked_at IS NULL"
+                 WHERE t.hash = ?1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
             );
             let row = conn
                 .prepare_cached(&sql)?
                 .query_row([token_hash], |r| {
                     let kind: String = r.get(0)?;
-                    let device_id: Option<String> = r.get(7)?;
-                    Ok((kind, user_at(r, 1)?, device_id, r.get(8)?, r.get(9)?))
+                    let device_id: Option<String> = r.get(8)?;
+                    Ok((kind, user_at(r, 1)?, device_id, r.get(9)?, r.get(10)?))
                 })
                 .optional()?;
             let Some((kind, user, device_id, actor_id, name)) = row else {

@@ -11,6 +11,7 @@ mod positions;
 mod quotas;
 mod schema;
 mod ticket_log;
+mod web_sessions;
 mod webhooks;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,187 @@
+//! The back-office API under `/api/v1` (`docs/api.md`): JSON for the people who run the service
+//! and their tools. Every handler is annotated for the OpenAPI 3.1 document, which is generated
+//! from them (utoipa) and served at `/api/v1/openapi.json`, with a reference page rendered from
+//! it at `/api/v1/docs`. One error shape everywhere (`error.rs`). Callers are people with a
+//! browser session or a user API token (`caller.rs`); what they may see and do is judged by the
+//! same `core::rules` as a device, and every write is an Automerge change in their name through
+//! `Tickets::commit`.
+//!
+//! The parts: `error` (the error shape and its codes), `caller` (sessions, tokens, CSRF),
+//! `session` (sign in and out, password), `users` (admin), `reference` (the rendered page).
+
+mod caller;
+mod error;
+mod reference;
+mod session;
+mod users;
+
+use std::sync::OnceLock;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router, middleware};
+use serde::Serialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi as OpenApiDoc, Server};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use caller::{
+    CSRF_COOKIE, CSRF_HEADER, Caller, SESSION_COOKIE, SESSION_IDLE_MS, SESSION_MAX_MS,
+};
+pub use error::{ApiError, ErrorBody, ErrorCode};
+
+use crate::state::AppState;
+use crate::storage::UserRecord;
+
+/// Where the API is mounted.
+pub const BASE: &str = "/api/v1";
+
+/// A JSON body; a body that does not read is the API's `400`/`415` error.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<T>::from_request(request, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// A query string; one that does not read is the API's `400` error.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T> FromRequestParts<S> for ApiQuery<T>
+where
+    axum::extract::Query<T>: FromRequestParts<S, Rejection = QueryRejection>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(value))
+    }
+}
+
+/// A user as the API shows them (never a password hash).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: String,
+    pub name: String,
+    /// rider, merchant, technician, agent, dispatcher, supervisor or admin.
+    pub role: String,
+    pub team: Option<String>,
+    pub skills: Vec<String>,
+    pub disabled: bool,
+}
+
+impl From<&UserRecord> for UserOut {
+    fn from(user: &UserRecord) -> Self {
+        UserOut {
+            id: user.id.clone(),
+            name: user.name.clone(),
+            role: user.role.as_str().to_owned(),
+            team: user.team.clone(),
+            skills: user.skills.clone(),
+            disabled: user.disabled,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Fieldwork back-office API",
+        description = "Tickets, people and settings of one tenant, for the people who run the service. \
+            Sign in with POST /session (a cookie session; send X-CSRF-Token with writes) or send a \
+            user API token as a bearer token. Every error is {\"error\": {\"code\", \"message\"}} \
+            with a code from ErrorCode.",
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "session", description = "Signing in and out"),
+        (name = "users", description = "The tenant's people (admin)"),
+    ),
+)]
+struct ApiDoc;
+
+/// The two ways in, required by every operation unless it says otherwise.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                SESSION_COOKIE,
+                "The session cookie POST /session sets; writes also need X-CSRF-Token",
+            ))),
+        );
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A user API token (fwu_…), made by an admin"))
+                    .build(),
+            ),
+        );
+        openapi.security = Some(vec![
+            utoipa::openapi::security::SecurityRequirement::new("session", Vec::<String>::new()),
+            utoipa::openapi::security::SecurityRequirement::new("token", Vec::<String>::new()),
+        ]);
+        openapi.servers = Some(vec![Server::new(BASE)]);
+    }
+}
+
+/// The API's routes with their OpenAPI paths.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            session::sign_in,
+            session::current,
+            session::sign_out
+        ))
+        .routes(routes!(session::change_password))
+        .routes(routes!(users::list))
+        .routes(routes!(users::disable))
+        .routes(routes!(users::enable))
+}
+
+/// The OpenAPI document, generated once.
+pub fn openapi() -> &'static OpenApiDoc {
+    static DOC: OnceLock<OpenApiDoc> = OnceLock::new();
+    DOC.get_or_init(|| api().into_openapi())
+}
+
+async fn openapi_json() -> Response {
+    Json(openapi()).into_response()
+}
+
+async fn reference_page() -> Html<&'static str> {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    Html(PAGE.get_or_init(|| reference::render(openapi())).as_str())
+}
+
+/// The API as a router to nest at [`BASE`]: its routes, the document, the reference page, and
+/// the API's error shape for what no handler answers.
+pub fn router() -> Router<AppState> {
+    let (router, _) = api().split_for_parts();
+    router
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(reference_page))
+        .fallback(|| async { ApiError::not_found("endpoint") })
+        .layer(middleware::map_response(error::json_errors))
+}
