@@ -137,6 +137,18 @@ fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
     // Classification, routing, SLA clocks and rules for tenants with a configuration.
     let brain = state.clone();
     tasks.spawn("service brain", move |stop| brain::run(brain, stop));
+    // Listings of tickets stored before the back-office API listed them, filled in once.
+    let listings = state.clone();
+    tasks.spawn("ticket listings", move |_stop| async move {
+        let store = listings.store();
+        match state::blocking(move || service::listing::fill_missing(store.as_ref())).await {
+            Ok(0) => {}
+            Ok(filled) => tracing::info!(filled, "listed the tickets stored before listings"),
+            Err(error) => {
+                tracing::warn!(%error, "tickets stored before listings could not all be listed")
+            }
+        }
+    });
     // Webhooks the brain queued, signed and retried.
     let deliveries = state.clone();
     tasks.spawn("webhook deliveries", move |stop| {

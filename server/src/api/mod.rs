@@ -7,12 +7,15 @@
 //! `Tickets::commit`.
 //!
 //! The parts: `error` (the error shape and its codes), `caller` (sessions, tokens, CSRF),
-//! `session` (sign in and out, password), `users` (admin), `reference` (the rendered page).
+//! `session` (sign in and out, password), `users` (admin), `tickets` (list, search, read,
+//! create, edit) with `ticket_out` (how a ticket is shown), `reference` (the rendered page).
 
 mod caller;
 mod error;
 mod reference;
 mod session;
+mod ticket_out;
+mod tickets;
 mod users;
 
 use std::sync::OnceLock;
@@ -112,6 +115,7 @@ impl From<&UserRecord> for UserOut {
     tags(
         (name = "session", description = "Signing in and out"),
         (name = "users", description = "The tenant's people (admin)"),
+        (name = "tickets", description = "Tickets: list, search, read, create, edit"),
     ),
 )]
 struct ApiDoc;
@@ -158,6 +162,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list))
         .routes(routes!(users::disable))
         .routes(routes!(users::enable))
+        .routes(routes!(tickets::list_tickets, tickets::create_ticket))
+        .routes(routes!(tickets::get_ticket))
+        .routes(routes!(tickets::edit_ticket))
 }
 
 /// The OpenAPI document, generated once.

@@ -146,6 +146,15 @@ fn rewrite_once(
         None => None,
     };
     let new_view = new_public.view()?;
+    // The erased words leave the search index too.
+    let staff_listing = new_staff
+        .as_ref()
+        .map(|staff| {
+            staff
+                .staff_view()
+                .map(|v| super::listing::staff_listing_of(&v))
+        })
+        .transpose()?;
     let ticket = TicketWrite {
         id: id.to_owned(),
         expected_last_seq: Some(head.last_seq),
@@ -161,6 +170,8 @@ fn rewrite_once(
         last_effective_at: None,
         category: new_view.category.clone(),
         created_at: None,
+        listing: Some(super::listing::listing_of(&new_view)),
+        staff_listing,
     };
     let seq = store.rewrite(&TicketRewrite {
         tenant_id: tenant.to_owned(),

@@ -16,6 +16,7 @@
 
 mod erase;
 mod judge;
+pub(crate) mod listing;
 mod notices;
 mod trusted;
 mod write;

@@ -11,6 +11,7 @@ use fieldwork_protocol::blobs::is_sha256_hex;
 
 use super::Committed;
 use super::judge::Judged;
+use super::listing::{listing_of, staff_listing_of};
 use crate::cache::{CachedDoc, DocCache};
 use crate::error::Error;
 use crate::storage::{BlobRef, TicketCommit, TicketLog, TicketWrite};
@@ -68,6 +69,11 @@ pub(crate) fn store(
             created_at: match working.head {
                 None => Some(working.last_effective.unwrap_or(view.created_at)),
                 Some(_) => None,
+            },
+            listing: Some(listing_of(&view)),
+            staff_listing: match (&working.staff, working.staff_touched) {
+                (Some(staff), true) => Some(staff_listing_of(&staff.staff_view()?)),
+                _ => None,
             },
         });
         blob_refs.extend(attachment_blobs(id, &view));

@@ -12,6 +12,7 @@
 //! - [`WebhookLog`] — webhook deliveries, every attempt recorded, and each tenant's secret.
 //! - [`BrainMemory`] — what the service brain remembers between decisions (turns, heads).
 //! - [`WebSessions`] — people's browser sessions, password changes, disabled users.
+//! - [`TicketList`] — tickets listed, filtered, sorted and searched (the back-office API).
 //!
 //! [`ServerStore`] is their sum: the server holds one `Arc<dyn ServerStore>`. Every backend
 //! answers with [`StorageError`], runs migrations by the contract of [`migrate`], and passes the
@@ -28,7 +29,9 @@ mod error;
 pub mod migrate;
 mod positions;
 mod quotas;
+pub mod search_text;
 mod sqlite;
+mod ticket_list;
 mod ticket_log;
 mod web_sessions;
 mod webhooks;
@@ -51,6 +54,10 @@ pub use error::{BoxError, Conflict, Missing, OverQuota, StorageError};
 pub use positions::{PositionLog, PositionRecord, PositionWrite};
 pub use quotas::{BlobUsage, QuotaLedger, TenantQuotas, TenantUsage, UserUsage};
 pub use sqlite::SqliteStore;
+pub use ticket_list::{
+    AssigneeFilter, ListCursor, ListScope, ListedTicket, StaffListing, TicketList, TicketListing,
+    TicketPage, TicketQuery, TicketSort,
+};
 pub use ticket_log::{
     ChangeTimes, ErasureRecord, Holding, HoldingUpdate, NewChange, PullScope, ReadWith,
     ReportedTicket, StoreRead, StoredChange, TicketCommit, TicketHead, TicketLog, TicketRewrite,
@@ -74,6 +81,7 @@ pub trait ServerStore:
     + WebhookLog
     + BrainMemory
     + WebSessions
+    + TicketList
     + Send
     + Sync
     + fmt::Debug
@@ -90,6 +98,7 @@ impl<T> ServerStore for T where
         + WebhookLog
         + BrainMemory
         + WebSessions
+        + TicketList
         + Send
         + Sync
         + fmt::Debug

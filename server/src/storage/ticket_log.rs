@@ -146,6 +146,11 @@ pub struct TicketWrite {
     /// When the ticket was created (its creation's effective time); written with a new ticket
     /// only (`None` keeps the stored one).
     pub created_at: Option<i64>,
+    /// What the ticket is listed and found by ([`super::TicketList`]); `None` keeps the stored.
+    pub listing: Option<super::TicketListing>,
+    /// Its tags and internal notes, when the commit changed the staff document (`None` keeps
+    /// the stored ones).
+    pub staff_listing: Option<super::StaffListing>,
 }
 
 /// One of a reporter's tickets, as the index row has it.

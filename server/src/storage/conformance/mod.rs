@@ -25,6 +25,7 @@ pub mod configs;
 pub mod erasure;
 pub mod positions;
 pub mod quotas;
+pub mod ticket_list;
 pub mod ticket_log;
 pub mod ticket_rows;
 pub mod web_sessions;
@@ -119,6 +120,9 @@ macro_rules! storage_conformance_tests {
             web_sessions::a_session_for_a_user_of_another_tenant_or_nobody_is_refused,
             web_sessions::a_password_change_ends_the_other_sessions,
             web_sessions::disabling_a_user_stops_every_token_and_session_at_once,
+            ticket_list::tickets_are_filtered_sorted_and_paged_within_their_tenant,
+            ticket_list::text_is_found_in_english_and_chinese_and_internal_notes_by_staff_only,
+            ticket_list::tickets_stored_before_listings_are_filled_in_once,
             concurrency::parallel_commits_get_unique_gap_free_seqs_and_a_pull_misses_none,
             concurrency::parallel_device_registrations_never_overshoot_the_cap,
         );
@@ -218,6 +222,8 @@ pub fn ticket(id: &str, reporter: &str, expected_last_seq: Option<u64>) -> Ticke
         last_effective_at: None,
         category: None,
         created_at: None,
+        listing: None,
+        staff_listing: None,
     }
 }
 

@@ -10,6 +10,7 @@ mod devices;
 mod positions;
 mod quotas;
 mod schema;
+mod ticket_list;
 mod ticket_log;
 mod web_sessions;
 mod webhooks;

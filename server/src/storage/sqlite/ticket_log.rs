@@ -333,6 +333,14 @@ impl TicketLog for SqliteStore {
                     ticket.expected_last_seq.map_or(0, sql_seq)
                 });
                 write_ticket(tx, &commit.tenant_id, ticket, new_last)?;
+                super::ticket_list::write_listing(
+                    tx,
+                    &commit.tenant_id,
+                    &ticket.id,
+                    ticket.listing.as_ref(),
+                    ticket.staff_listing.as_ref(),
+                    Some(commit.received_at),
+                )?;
             }
             let mut seqs = Vec::with_capacity(commit.changes.len());
             let mut last: HashMap<&str, i64> = HashMap::new();
@@ -399,6 +407,14 @@ impl TicketLog for SqliteStore {
                 .execute([tenant, &ticket.id])?;
             let new_last = seq + rewrite.changes.len() as i64;
             write_ticket(tx, tenant, ticket, new_last)?;
+            super::ticket_list::write_listing(
+                tx,
+                tenant,
+                &ticket.id,
+                ticket.listing.as_ref(),
+                ticket.staff_listing.as_ref(),
+                Some(rewrite.at),
+            )?;
             for change in &rewrite.changes {
                 seq += 1;
                 insert_change(tx, tenant, seq, change, rewrite.at)?;

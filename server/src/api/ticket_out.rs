@@ -1,0 +1,346 @@
+//! Tickets as the API shows them: a list's summaries and one ticket whole, typed for the OpenAPI
+//! document. Built from the core's view of the ticket (with the staff document merged for those
+//! who read staff data), and from the index rows for lists. Times are milliseconds since the
+//! Unix epoch; enums are their snake_case names.
+
+use std::collections::BTreeMap;
+
+use fieldwork_core::model::Priority;
+use fieldwork_core::ticket::Ticket;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::storage::ListedTicket;
+
+/// The SLA clocks the service brain keeps on a ticket.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SlaOut {
+    pub policy: Option<String>,
+    pub first_response_due: Option<i64>,
+    pub update_due: Option<i64>,
+    pub resolution_due: Option<i64>,
+    pub paused: bool,
+    /// Targets missed: `first_response`, `update`, `resolution`.
+    pub breaches: Vec<String>,
+}
+
+/// One ticket in a list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TicketSummary {
+    pub id: String,
+    pub number: Option<String>,
+    pub title: String,
+    pub status: String,
+    pub priority: String,
+    pub kind: String,
+    pub channel: String,
+    pub category: Option<String>,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub reporter_id: String,
+    pub created_at: Option<i64>,
+    /// Server time of the last stored change.
+    pub updated_at: Option<i64>,
+    pub first_response_due: Option<i64>,
+    pub resolution_due: Option<i64>,
+    pub breached: bool,
+    pub sla_paused: bool,
+    /// Staff only (empty for reporters).
+    pub tags: Vec<String>,
+}
+
+fn priority_name(rank: u8) -> &'static str {
+    match rank {
+        0 => Priority::Low.as_str(),
+        2 => Priority::High.as_str(),
+        3 => Priority::Urgent.as_str(),
+        _ => Priority::Normal.as_str(),
+    }
+}
+
+impl TicketSummary {
+    pub fn from_row(row: ListedTicket, staff: bool) -> Self {
+        TicketSummary {
+            priority: priority_name(row.priority).to_owned(),
+            id: row.id,
+            number: row.number,
+            title: row.title,
+            status: row.status,
+            kind: row.kind,
+            channel: row.channel,
+            category: row.category,
+            team: row.team,
+            assignee: row.assignee,
+            reporter_id: row.reporter_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            first_response_due: row.first_response_due,
+            resolution_due: row.resolution_due,
+            breached: row.breached,
+            sla_paused: row.sla_paused,
+            tags: if staff { row.tags } else { Vec::new() },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PersonOut {
+    pub user_id: String,
+    pub role: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerOut {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssetOut {
+    pub serial: String,
+    pub model: Option<String>,
+    pub warranty_until: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SiteOut {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    pub address: Option<String>,
+}
+
+/// A note. Internal notes are shown to staff only; a redacted note keeps its place (text kept
+/// for audit), an erased one has no text left.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NoteOut {
+    pub id: String,
+    pub author: String,
+    pub role: String,
+    pub text: String,
+    pub internal: bool,
+    pub at: i64,
+    pub redacted: bool,
+    pub erased: bool,
+}
+
+/// A photo or screenshot, by the SHA-256 of its stored JPEG (and of its thumbnail).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttachmentOut {
+    pub sha256: String,
+    pub thumb: Option<String>,
+    pub mime: String,
+    pub bytes: i64,
+    pub width: i64,
+    pub height: i64,
+    pub captured_at: Option<i64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub accuracy_m: Option<f64>,
+    pub by: String,
+    pub at: i64,
+    pub erased: bool,
+}
+
+/// One entry of the history: what happened, by whom, when (device time), with its details (the
+/// brain's entries say which rule or policy acted and why).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventOut {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub by: String,
+    pub at: i64,
+    pub data: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PartOut {
+    pub sku: String,
+    pub qty: i64,
+    pub by: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChecklistOut {
+    pub done: bool,
+    pub by: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CsatOut {
+    pub score: i64,
+    pub comment: Option<String>,
+}
+
+/// A field written at the same time with different values (offline edits): every value, the
+/// winner last. A dispatcher settles it by writing the value they choose.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConflictOut {
+    pub field: String,
+    #[schema(value_type = Vec<Object>)]
+    pub values: Vec<serde_json::Value>,
+}
+
+/// One ticket, whole.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TicketOut {
+    pub id: String,
+    pub number: Option<String>,
+    pub kind: String,
+    pub channel: String,
+    pub title: String,
+    pub category: Option<String>,
+    pub priority: String,
+    pub status: String,
+    pub description: String,
+    pub reporter: PersonOut,
+    pub customer: Option<CustomerOut>,
+    pub order_ref: Option<String>,
+    pub asset: Option<AssetOut>,
+    pub site: Option<SiteOut>,
+    pub assignee: Option<String>,
+    pub team: Option<String>,
+    pub sla: Option<SlaOut>,
+    pub notes: Vec<NoteOut>,
+    pub attachments: Vec<AttachmentOut>,
+    pub events: Vec<EventOut>,
+    pub parts_used: Vec<PartOut>,
+    pub checklist: BTreeMap<String, ChecklistOut>,
+    pub csat: Option<CsatOut>,
+    /// Staff only.
+    pub tags: Vec<String>,
+    #[schema(value_type = Object)]
+    pub custom: BTreeMap<String, serde_json::Value>,
+    pub created_at: i64,
+    pub conflicts: Vec<ConflictOut>,
+}
+
+impl From<Ticket> for TicketOut {
+    fn from(t: Ticket) -> Self {
+        TicketOut {
+            id: t.id,
+            number: t.number,
+            kind: t.kind.as_str().to_owned(),
+            channel: t.channel.as_str().to_owned(),
+            title: t.title,
+            category: t.category,
+            priority: t.priority.as_str().to_owned(),
+            status: t.status.as_str().to_owned(),
+            description: t.description,
+            reporter: PersonOut {
+                user_id: t.reporter.user_id,
+                role: t.reporter.role.as_str().to_owned(),
+                name: t.reporter.name,
+            },
+            customer: t.customer.map(|c| CustomerOut {
+                name: c.name,
+                phone: c.phone,
+            }),
+            order_ref: t.order_ref,
+            asset: t.asset.map(|a| AssetOut {
+                serial: a.serial,
+                model: a.model,
+                warranty_until: a.warranty_until,
+            }),
+            site: t.site.map(|s| SiteOut {
+                lat: s.lat,
+                lon: s.lon,
+                accuracy_m: s.accuracy_m,
+                address: s.address,
+            }),
+            assignee: t.assignee,
+            team: t.team,
+            sla: t.sla.map(|s| SlaOut {
+                policy: s.policy,
+                first_response_due: s.first_response_due,
+                update_due: s.update_due,
+                resolution_due: s.resolution_due,
+                paused: s.paused,
+                breaches: s.breaches,
+            }),
+            notes: t
+                .notes
+                .into_iter()
+                .map(|n| NoteOut {
+                    id: n.id,
+                    author: n.author,
+                    role: n.role.as_str().to_owned(),
+                    text: n.text,
+                    internal: n.internal,
+                    at: n.at,
+                    redacted: n.redacted,
+                    erased: n.erased,
+                })
+                .collect(),
+            attachments: t
+                .attachments
+                .into_iter()
+                .map(|a| AttachmentOut {
+                    sha256: a.sha256,
+                    thumb: a.thumb,
+                    mime: a.mime,
+                    bytes: a.bytes,
+                    width: a.width,
+                    height: a.height,
+                    captured_at: a.captured_at,
+                    lat: a.lat,
+                    lon: a.lon,
+                    accuracy_m: a.accuracy_m,
+                    by: a.by,
+                    at: a.at,
+                    erased: a.erased,
+                })
+                .collect(),
+            events: t
+                .events
+                .into_iter()
+                .map(|e| EventOut {
+                    kind: e.kind,
+                    by: e.by,
+                    at: e.at_device,
+                    data: e.data,
+                })
+                .collect(),
+            parts_used: t
+                .parts_used
+                .into_iter()
+                .map(|p| PartOut {
+                    sku: p.sku,
+                    qty: p.qty,
+                    by: p.by,
+                })
+                .collect(),
+            checklist: t
+                .checklist
+                .into_iter()
+                .map(|(k, c)| {
+                    (
+                        k,
+                        ChecklistOut {
+                            done: c.done,
+                            by: c.by,
+                            at: c.at,
+                        },
+                    )
+                })
+                .collect(),
+            csat: t.csat.map(|c| CsatOut {
+                score: c.score,
+                comment: c.comment,
+            }),
+            tags: t.tags,
+            custom: t.custom,
+            created_at: t.created_at,
+            conflicts: t
+                .conflicts
+                .into_iter()
+                .map(|c| ConflictOut {
+                    field: c.field,
+                    values: c.values,
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Listings in SQLite: columns of the `tickets` index row, `ticket_tags`, and the FTS5 table
+//! `ticket_text` (CJK as overlapping pairs, `storage::search_text`). Lists are keyset-paginated
+//! on (sort key, id).
+
+use rusqlite::types::Value as Sql;
+use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
+
+use super::{SqliteStore, seq_of, sql_seq};
+use crate::storage::search_text::{index_text, match_query};
+use crate::storage::{
+    AssigneeFilter, ListScope, ListedTicket, Result, StaffListing, TicketList, TicketListing,
+    TicketPage, TicketQuery, TicketSort,
+};
+
+/// The listing format the columns hold (rows with a lower one are filled in at start).
+const LISTING_VERSION: i64 = 1;
+/// Most tickets one page holds.
+const MAX_PAGE: usize = 200;
+
+/// Writes a ticket's listing (when given) and staff listing (when given) in `tx`; the index row
+/// already exists.
+pub(super) fn write_listing(
+    tx: &Transaction,
+    tenant_id: &str,
+    ticket_id: &str,
+    listing: Option<&TicketListing>,
+    staff: Option<&StaffListing>,
+    updated_at: Option<i64>,
+) -> Result<()> {
+    if let Some(l) = listing {
+        tx.prepare_cached(
+            "UPDATE tickets SET listing_version = ?3, kind = ?4, channel = ?5, title = ?6,
+                 priority = ?7, first_response_due = ?8, resolution_due = ?9, next_due = ?10,
+                 sla_paused = ?11, breached = ?12, updated_at = COALESCE(?13, updated_at)
+             WHERE tenant_id = ?1 AND id = ?2",
+        )?
+        .execute(params![
+            tenant_id,
+            ticket_id,
+            LISTING_VERSION,
+            l.kind,
+            l.channel,
+            l.title,
+            l.priority,
+            l.first_response_due,
+            l.resolution_due,
+            l.next_due,
+            l.sla_paused,
+            l.breached,
+            updated_at
+        ])?;
+    } else if let Some(at) = updated_at {
+        tx.prepare_cached("UPDATE tickets SET updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2")?
+            .execute(params![tenant_id, ticket_id, at])?;
+    }
+    if let Some(s) = staff {
+        tx.prepare_cached("DELETE FROM ticket_tags WHERE tenant_id = ?1 AND ticket_id = ?2")?
+            .execute([tenant_id, ticket_id])?;
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO ticket_tags (tenant_id, ticket_id, tag) VALUES (?1, ?2, ?3)",
+        )?;
+        for tag in &s.tags {
+            insert.execute([tenant_id, ticket_id, tag])?;
+        }
+    }
+    if listing.is_none() && staff.is_none() {
+        return Ok(());
+    }
+    let rowid: Option<i64> = tx
+        .prepare_cached("SELECT text_rowid FROM tickets WHERE tenant_id = ?1 AND id = ?2")?
+        .query_row([tenant_id, ticket_id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let public = listing.map(|l| index_text(&l.public_text));
+    let staff_text = staff.map(|s| index_text(&s.staff_text));
+    match rowid {
+        Some(rowid) => {
+            tx.prepare_cached(
+                "UPDATE ticket_text SET public = COALESCE(?2, public), staff = COALESCE(?3, staff)
+                 WHERE rowid = ?1",
+            )?
+            .execute(params![rowid, public, staff_text])?;
+        }
+        None => {
+            tx.prepare_cached("INSERT INTO ticket_text (public, staff) VALUES (?1, ?2)")?
+                .execute(params![
+                    public.unwrap_or_default(),
+                    staff_text.unwrap_or_default()
+                ])?;
+            let rowid = tx.last_insert_rowid();
+            tx.prepare_cached(
+                "UPDATE tickets SET text_rowid = ?3 WHERE tenant_id = ?1 AND id = ?2",
+            )?
+            .execute(params![tenant_id, ticket_id, rowid])?;
+        }
+    }
+    Ok(())
+}
+
+/// The SQL expression a sort orders by.
+fn sort_key(sort: TicketSort) -> &'static str {
+    match sort {
+        TicketSort::Created => "COALESCE(t.created_at, 0)",
+        TicketSort::Updated => "COALESCE(t.updated_at, 0)",
+        TicketSort::Priority => "COALESCE(t.priority, 1)",
+        TicketSort::Due => "COALESCE(t.next_due, 9223372036854775807)",
+    }
+}
+
+/// `column IN (?, ?, …)` for a list of values.
+fn any_of(column: &str, values: &[Sql], args: &mut Vec<Sql>) -> String {
+    let marks = vec!["?"; values.len()].join(", ");
+    args.extend(values.iter().cloned());
+    format!("{column} IN ({marks})")
+}
+
+/// The WHERE clause of `query` (without its cursor) and its arguments.
+fn filters(q: &TicketQuery) -> (String, Vec<Sql>) {
+    let mut clauses = vec!["t.tenant_id = ?".to_owned()];
+    let mut args = vec![Sql::Text(q.tenant_id.clone())];
+    match &q.scope {
+        None | Some(ListScope::All) => {}
+        Some(ListScope::Own {
+            user_id,
+            team,
+            technician,
+        }) => {
+            let mut seen = vec!["t.reporter_id = ?".to_owned()];
+            args.push(Sql::Text(user_id.clone()));
+            if *technician {
+                seen.push("t.assignee = ?".to_owned());
+                args.push(Sql::Text(user_id.clone()));
+                if let Some(team) = team {
+                    seen.push("(t.assignee IS NULL AND t.team = ?)".to_owned());
+                    args.push(Sql::Text(team.clone()));
+                }
+            }
+            clauses.push(format!("({})", seen.join(" OR ")));
+        }
+    }
+    let text = |v: &[String]| v.iter().cloned().map(Sql::Text).collect::<Vec<_>>();
+    if !q.statuses.is_empty() {
+        clauses.push(any_of("t.status", &text(&q.statuses), &mut args));
+    }
+    if !q.priorities.is_empty() {
+        let values: Vec<Sql> = q
+            .priorities
+            .iter()
+            .map(|p| Sql::Integer(i64::from(*p)))
+            .collect();
+        clauses.push(any_of("t.priority", &values, &mut args));
+    }
+    if !q.categories.is_empty() {
+        clauses.push(any_of("t.category", &text(&q.categories), &mut args));
+    }
+    if !q.channels.is_empty() {
+        clauses.push(any_of("t.channel", &text(&q.channels), &mut args));
+    }
+    if !q.kinds.is_empty() {
+        clauses.push(any_of("t.kind", &text(&q.kinds), &mut args));
+    }
+    let mut equal = |clause: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            clauses.push(clause.to_owned());
+            args.push(Sql::Text(v.clone()));
+        }
+    };
+    equal("t.team = ?", &q.team);
+    equal("t.reporter_id = ?", &q.reporter);
+    equal(
+        "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.tenant_id = t.tenant_id AND g.ticket_id = t.id AND g.tag = ?)",
+        &q.tag,
+    );
+    match &q.assignee {
+        Some(AssigneeFilter::User(id)) => {
+            clauses.push("t.assignee = ?".to_owned());
+            args.push(Sql::Text(id.clone()));
+        }
+        Some(AssigneeFilter::Nobody) => clauses.push("t.assignee IS NULL".to_owned()),
+        None => {}
+    }
+    let mut number = |clause: &str, value: Option<i64>| {
+        if let Some(v) = value {
+            clauses.push(clause.to_owned());
+            args.push(Sql::Integer(v));
+        }
+    };
+    number("t.breached = ?", q.breached.map(i64::from));
+    number("t.sla_paused = ?", q.paused.map(i64::from));
+    number("t.next_due < ?", q.due_before);
+    number("t.created_at >= ?", q.created_from);
+    number("t.created_at < ?", q.created_before);
+    if let Some(found) = q.text.as_deref().and_then(match_query) {
+        let columns = if q.search_staff {
+            "{public staff}"
+        } else {
+            "{public}"
+        };
+        clauses.push(
+            "t.text_rowid IN (SELECT rowid FROM ticket_text WHERE ticket_text MATCH ?)".to_owned(),
+        );
+        args.push(Sql::Text(format!("{columns} : ({found})")));
+    } else if q.text.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        // Nothing searchable in it (punctuation only): nothing matches.
+        clauses.push("0".to_owned());
+    }
+    (clauses.join(" AND "), args)
+}
+
+fn priority_of(value: Option<i64>) -> u8 {
+    value.and_then(|v| u8::try_from(v).ok()).unwrap_or(1)
+}
+
+impl TicketList for SqliteStore {
+    fn list_tickets(&self, q: &TicketQuery) -> Result<TicketPage> {
+        let (clause, args) = filters(q);
+        let key = sort_key(q.sort);
+        let limit = q.limit.clamp(1, MAX_PAGE);
+        self.with_reader(|conn| {
+            let tx = conn.transaction()?;
+            let total: i64 = tx.query_row(
+                &format!("SELECT COUNT(*) FROM tickets t WHERE {clause}"),
+                params_from_iter(args.iter()),
+                |r| r.get(0),
+            )?;
+            let mut page_args = args.clone();
+            let mut page_clause = clause.clone();
+            let (cmp, order) = if q.descending {
+                ("<", "DESC")
+            } else {
+                (">", "ASC")
+            };
+            if let Some(after) = &q.after {
+                page_clause.push_str(&format!(" AND ({key}, t.id) {cmp} (?, ?)"));
+                page_args.push(Sql::Integer(after.key));
+                page_args.push(Sql::Text(after.id.clone()));
+            }
+            page_args.push(Sql::Integer(i64::try_from(limit).unwrap_or(200)));
+            let sql = format!(
+                "SELECT t.id, t.number, COALESCE(t.title, ''), t.status, t.priority,
+                        COALESCE(t.kind, ''), COALESCE(t.channel, ''), t.category, t.team,
+                        t.assignee, t.reporter_id, t.created_at, t.updated_at,
+                        t.first_response_due, t.resolution_due, t.breached, t.sla_paused,
+                        (SELECT group_concat(g.tag, char(10)) FROM ticket_tags g
+                          WHERE g.tenant_id = t.tenant_id AND g.ticket_id = t.id),
+                        {key}
+                 FROM tickets t WHERE {page_clause}
+                 ORDER BY {key} {order}, t.id {order} LIMIT ?"
+            );
+            let tickets = tx
+                .prepare(&sql)?
+                .query_map(params_from_iter(page_args.iter()), |r| {
+                    let tags: Option<String> = r.get(17)?;
+                    let mut tags: Vec<String> = tags
+                        .map(|t| t.split('\n').map(str::to_owned).collect())
+                        .unwrap_or_default();
+                    tags.sort();
+                    Ok(ListedTicket {
+                        id: r.get(0)?,
+                        number: r.get(1)?,
+                        title: r.get(2)?,
+                        status: r.get(3)?,
+                        priority: priority_of(r.get(4)?),
+                        kind: r.get(5)?,
+                        channel: r.get(6)?,
+                        category: r.get(7)?,
+                        team: r.get(8)?,
+                        assignee: r.get(9)?,
+                        reporter_id: r.get(10)?,
+                        created_at: r.get(11)?,
+                        updated_at: r.get(12)?,
+                        first_response_due: r.get(13)?,
+                        resolution_due: r.get(14)?,
+                        breached: r.get(15)?,
+                        sla_paused: r.get(16)?,
+                        tags,
+                        sort_key: r.get(18)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(TicketPage {
+                tickets,
+                total: u64::try_from(total).unwrap_or(0),
+            })
+        })
+    }
+
+    fn unlisted_tickets(&self, limit: usize) -> Result<Vec<(String, String, u64)>> {
+        self.with_reader(|conn| {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT tenant_id, id, last_seq FROM tickets WHERE listing_version < ?1
+                     ORDER BY tenant_id, id LIMIT ?2",
+                )?
+                .query_map(
+                    params![LISTING_VERSION, i64::try_from(limit).unwrap_or(i64::MAX)],
+                    |r| Ok((r.get(0)?, r.get(1)?, seq_of(r.get(2)?))),
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn fill_listing(
+        &self,
+        tenant_id: &str,
+        ticket_id: &str,
+        last_seq: u64,
+        listing: &TicketListing,
+        staff: &StaffListing,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let still: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT 1 FROM tickets WHERE tenant_id = ?1 AND id = ?2 AND last_seq = ?3",
+                )?
+                .query_row(params![tenant_id, ticket_id, sql_seq(last_seq)], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if still.is_none() {
+                return Ok(false);
+            }
+            write_listing(tx, tenant_id, ticket_id, Some(listing), Some(staff), None)?;
+            Ok(true)
+        })
+    }
+}

@@ -1,0 +1,154 @@
+//! Listing tickets for the back-office API (`docs/api.md`, "Tickets"): each ticket's listing —
+//! the fields people filter and sort by, its tags and its searchable text — is written with its
+//! index row by every commit ([`TicketWrite::listing`](super::TicketWrite)), and read back a page
+//! at a time, filtered, sorted, searched and counted, always within one tenant and one caller's
+//! sight.
+
+use super::Result;
+
+/// What a ticket is listed, filtered and found by, from its public document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketListing {
+    pub kind: String,
+    pub channel: String,
+    pub title: String,
+    /// 0 low, 1 normal, 2 high, 3 urgent.
+    pub priority: u8,
+    pub first_response_due: Option<i64>,
+    pub resolution_due: Option<i64>,
+    /// The sooner of the dues still open (a breached target is not due any more).
+    pub next_due: Option<i64>,
+    pub sla_paused: bool,
+    pub breached: bool,
+    /// Title, description and public notes, as written (the backend indexes it).
+    pub public_text: String,
+}
+
+/// What only staff find a ticket by, from its staff document.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StaffListing {
+    pub tags: Vec<String>,
+    /// Internal notes, as written.
+    pub staff_text: String,
+}
+
+/// Whose tickets a caller may list: everything of the tenant, or what `core::rules::sees` gives
+/// a reporter or a technician (what they reported, what is assigned to them, and their team's
+/// unassigned queue).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListScope {
+    All,
+    Own {
+        user_id: String,
+        team: Option<String>,
+        technician: bool,
+    },
+}
+
+/// The order of a list; ties broken by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketSort {
+    #[default]
+    Created,
+    Updated,
+    Priority,
+    /// Soonest due first; nothing due last.
+    Due,
+}
+
+/// Where a page starts: after the ticket with this sort key and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListCursor {
+    pub key: i64,
+    pub id: String,
+}
+
+/// Filter by assignee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    User(String),
+    /// Waiting in a queue.
+    Nobody,
+}
+
+/// One page of a tenant's tickets.
+#[derive(Debug, Clone, Default)]
+pub struct TicketQuery {
+    pub tenant_id: String,
+    pub scope: Option<ListScope>,
+    pub statuses: Vec<String>,
+    pub priorities: Vec<u8>,
+    pub categories: Vec<String>,
+    pub channels: Vec<String>,
+    pub kinds: Vec<String>,
+    pub team: Option<String>,
+    pub assignee: Option<AssigneeFilter>,
+    pub reporter: Option<String>,
+    /// Staff only: the caller may see tags.
+    pub tag: Option<String>,
+    pub breached: Option<bool>,
+    /// Something is due before this time (ms).
+    pub due_before: Option<i64>,
+    pub paused: Option<bool>,
+    pub created_from: Option<i64>,
+    pub created_before: Option<i64>,
+    /// Words to find (any language); see `search_text`.
+    pub text: Option<String>,
+    /// Whether `text` may match internal notes (staff only).
+    pub search_staff: bool,
+    pub sort: TicketSort,
+    pub descending: bool,
+    pub after: Option<ListCursor>,
+    /// 1..=200.
+    pub limit: usize,
+}
+
+/// A ticket as a list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedTicket {
+    pub id: String,
+    pub number: Option<String>,
+    pub title: String,
+    pub status: String,
+    pub priority: u8,
+    pub kind: String,
+    pub channel: String,
+    pub category: Option<String>,
+    pub team: Option<String>,
+    pub assignee: Option<String>,
+    pub reporter_id: String,
+    pub created_at: Option<i64>,
+    pub updated_at: Option<i64>,
+    pub first_response_due: Option<i64>,
+    pub resolution_due: Option<i64>,
+    pub breached: bool,
+    pub sla_paused: bool,
+    pub tags: Vec<String>,
+    /// The value the page is sorted by, for the next cursor.
+    pub sort_key: i64,
+}
+
+/// A page and how many tickets match in all.
+#[derive(Debug, Clone, Default)]
+pub struct TicketPage {
+    pub tickets: Vec<ListedTicket>,
+    pub total: u64,
+}
+
+/// Listing tickets. Every method is one transaction.
+pub trait TicketList {
+    /// One page of the tickets matching `query`, and the count of all that match.
+    fn list_tickets(&self, query: &TicketQuery) -> Result<TicketPage>;
+    /// At most `limit` tickets (tenant, id, last_seq) stored before listings were kept.
+    fn unlisted_tickets(&self, limit: usize) -> Result<Vec<(String, String, u64)>>;
+    /// Writes the listing of a ticket stored before listings were kept, if it is still at
+    /// `last_seq` (false: it moved, and its commit wrote the listing).
+    fn fill_listing(
+        &self,
+        tenant_id: &str,
+        ticket_id: &str,
+        last_seq: u64,
+        listing: &TicketListing,
+        staff: &StaffListing,
+    ) -> Result<bool>;
+}
