@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace. Safe to run on a fresh machine: it checks for what
-# it needs first, installs jq when missing, and says how to get the rest (the binding tests install
-# their own Kotlin compiler and JNA). One debug build serves the whole run.
+# it needs first, installs jq and python3-venv when missing, and says how to get the rest (the
+# binding tests install their own Kotlin compiler and JNA; the API contract test, schemathesis).
+# One debug build serves the whole run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }; }
 need cargo "install the Rust toolchain with rustup"
-# The README walk-through test (tests/readme_walkthrough.rs) runs the README's commands, which
-# pick ids out of JSON with jq: installed here when missing and apt-get is at hand.
-if ! command -v jq >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  as_root=()
+# Installs Debian packages when apt-get is at hand (as root, or through sudo).
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || return 0
+  local as_root=()
   [ "$(id -u)" = 0 ] || as_root=(sudo)
   "${as_root[@]}" apt-get update -q >/dev/null
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q jq >/dev/null
-fi
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
+}
+# The README walk-through test (tests/readme_walkthrough.rs) runs the README's commands, which
+# pick ids out of JSON with jq.
+command -v jq >/dev/null 2>&1 || apt_install jq
 need jq "apt-get install jq, or brew install jq"
+# The API contract test (scripts/api-contract.sh) installs schemathesis into a Python venv.
+need python3 "install Python 3"
+python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
   rustup component add rustfmt clippy
 fi
@@ -49,3 +56,6 @@ cargo test --workspace --locked
 
 echo "== bindings: Kotlin on a JVM, Python"
 ./scripts/test-bindings.sh
+
+echo "== the back-office API against its OpenAPI document (schemathesis, every role)"
+./scripts/api-contract.sh

@@ -27,8 +27,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router, middleware};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi as OpenApiDoc, Server};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, ResponseBuilder, Server};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -44,19 +45,41 @@ use crate::storage::UserRecord;
 /// Where the API is mounted.
 pub const BASE: &str = "/api/v1";
 
-/// A JSON body; a body that does not read is the API's `400`/`415` error.
+/// A JSON object body; a body that does not read is the API's `400`/`415` error. Only an
+/// object is taken where the document says object (serde would also read an array of the
+/// fields in order).
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T> FromRequest<S> for ApiJson<T>
-where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
-{
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let Json(value) = Json::<T>::from_request(request, state).await?;
-        Ok(ApiJson(value))
+        let Json(value) = Json::<serde_json::Value>::from_request(request, state)
+            .await
+            .map_err(|e: JsonRejection| ApiError::from(e))?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request("the body must be a JSON object"));
+        }
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|e| ApiError::bad_request(format!("the JSON body does not read: {e}")))
+    }
+}
+
+/// Reads an optional nested object, refusing the array form serde would otherwise take.
+pub(crate) fn object_or_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize;
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Null => Ok(None),
+        value @ serde_json::Value::Object(_) => serde_json::from_value(value)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        _ => Err(serde::de::Error::custom("expected an object or null")),
     }
 }
 
@@ -170,7 +193,64 @@ fn api() -> OpenApiRouter<AppState> {
 /// The OpenAPI document, generated once.
 pub fn openapi() -> &'static OpenApiDoc {
     static DOC: OnceLock<OpenApiDoc> = OnceLock::new();
-    DOC.get_or_init(|| api().into_openapi())
+    DOC.get_or_init(|| {
+        let mut doc = api().into_openapi();
+        common_responses(&mut doc);
+        doc
+    })
+}
+
+/// The error answers any operation may give, added to each where its handler did not list
+/// them: `400` (a bad parameter), `401` (signed-in operations), `413` and `415` (operations with
+/// a body), `500` and `503` (a fault, a busy or stopping server).
+fn common_responses(doc: &mut OpenApiDoc) {
+    let error = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in operations.into_iter().flatten() {
+            let open = op.security.as_ref().is_some_and(|s| {
+                s.iter()
+                    .all(|r| serde_json::to_value(r).is_ok_and(|v| v == serde_json::json!({})))
+            });
+            let mut add = |code: &str, description: &str| {
+                op.responses
+                    .responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| error(description));
+            };
+            add("400", "bad_request: a parameter or the body is invalid");
+            if !open {
+                add("401", "unauthorized: sign in, or send a user API token");
+            }
+            add("500", "internal: the server failed; retry later");
+            add(
+                "503",
+                "server_busy: busy or stopping; retry after Retry-After",
+            );
+            if op.request_body.is_some() {
+                add("413", "body_too_large");
+                add("415", "unsupported_media_type: send application/json");
+            }
+        }
+    }
 }
 
 async fn openapi_json() -> Response {

@@ -59,6 +59,7 @@ pub struct SignedIn {
 pub struct PasswordChange {
     pub current_password: String,
     /// At least 8 characters.
+    #[schema(min_length = 8, max_length = 1024)]
     pub new_password: String,
 }
 

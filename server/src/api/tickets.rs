@@ -69,6 +69,7 @@ pub struct ListParams {
     /// `next_cursor` of the page before.
     pub cursor: Option<String>,
     /// 1 to 200; 50 when absent.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
 }
 
@@ -86,6 +87,7 @@ pub struct TicketList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTicketIn {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     /// `repair` when absent (reporters: their role's kind).
     pub kind: Option<String>,
@@ -97,7 +99,9 @@ pub struct NewTicketIn {
     #[serde(default)]
     pub description: String,
     pub order_ref: Option<String>,
+    #[serde(default, deserialize_with = "super::object_or_null")]
     pub customer: Option<CustomerIn>,
+    #[serde(default, deserialize_with = "super::object_or_null")]
     pub site: Option<SiteIn>,
     /// A first note, written with the ticket.
     pub note: Option<String>,
@@ -140,6 +144,7 @@ pub enum EditIn {
         order_ref: Option<String>,
     },
     SetCustomer {
+        #[serde(default, deserialize_with = "super::object_or_null")]
         customer: Option<CustomerIn>,
     },
     /// Along the workflow (`docs/ARCHITECTURE.md`).
@@ -188,6 +193,7 @@ pub enum EditIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditsIn {
+    #[schema(min_items = 1, max_items = 20)]
     pub edits: Vec<EditIn>,
 }
 

@@ -29,7 +29,6 @@ mod error;
 pub mod migrate;
 mod positions;
 mod quotas;
-pub mod search_text;
 mod sqlite;
 mod ticket_list;
 mod ticket_log;

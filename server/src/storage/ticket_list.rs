@@ -92,7 +92,7 @@ pub struct TicketQuery {
     pub paused: Option<bool>,
     pub created_from: Option<i64>,
     pub created_before: Option<i64>,
-    /// Words to find (any language); see `search_text`.
+    /// Words to find, Chinese or English (`fieldwork_core::search`).
     pub text: Option<String>,
     /// Whether `text` may match internal notes (staff only).
     pub search_staff: bool,

@@ -1,16 +1,17 @@
 //! Listings in SQLite: columns of the `tickets` index row, `ticket_tags`, and the FTS5 table
-//! `ticket_text` (CJK as overlapping pairs, `storage::search_text`). Lists are keyset-paginated
+//! `ticket_text` (terms as the core's `search` makes them: words, and CJK characters with their
+//! overlapping pairs). Lists are keyset-paginated
 //! on (sort key, id).
 
 use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
 use super::{SqliteStore, seq_of, sql_seq};
-use crate::storage::search_text::{index_text, match_query};
 use crate::storage::{
     AssigneeFilter, ListScope, ListedTicket, Result, StaffListing, TicketList, TicketListing,
     TicketPage, TicketQuery, TicketSort,
 };
+use fieldwork_core::search::{index_terms, match_expression};
 
 /// The listing format the columns hold (rows with a lower one are filled in at start).
 const LISTING_VERSION: i64 = 1;
@@ -71,8 +72,8 @@ pub(super) fn write_listing(
         .query_row([tenant_id, ticket_id], |r| r.get(0))
         .optional()?
         .flatten();
-    let public = listing.map(|l| index_text(&l.public_text));
-    let staff_text = staff.map(|s| index_text(&s.staff_text));
+    let public = listing.map(|l| index_terms(&l.public_text));
+    let staff_text = staff.map(|s| index_terms(&s.staff_text));
     match rowid {
         Some(rowid) => {
             tx.prepare_cached(
@@ -190,7 +191,7 @@ fn filters(q: &TicketQuery) -> (String, Vec<Sql>) {
     number("t.next_due < ?", q.due_before);
     number("t.created_at >= ?", q.created_from);
     number("t.created_at < ?", q.created_before);
-    if let Some(found) = q.text.as_deref().and_then(match_query) {
+    if let Some(found) = q.text.as_deref().and_then(match_expression) {
         let columns = if q.search_staff {
             "{public staff}"
         } else {

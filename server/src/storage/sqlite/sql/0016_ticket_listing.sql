@@ -35,8 +35,9 @@ CREATE TABLE ticket_tags (
 CREATE INDEX ticket_tags_ticket ON ticket_tags(tenant_id, ticket_id);
 
 -- The searchable text: `public` (title, description, public notes) for everyone who sees the
--- ticket, `staff` (internal notes) for staff only. CJK runs are written as overlapping pairs
--- (storage/search_text.rs). Deleting a row removes its words from the index at once
--- (`secure-delete`), so an erased note's words leave the file.
+-- ticket, `staff` (internal notes) for staff only, written as the core's search terms
+-- (core/src/search.rs: words, and CJK characters with their overlapping pairs). Deleting a row
+-- removes its words from the index at once (`secure-delete`), so an erased note's words leave
+-- the file.
 CREATE VIRTUAL TABLE ticket_text USING fts5(public, staff, tokenize = 'unicode61');
 INSERT INTO ticket_text (ticket_text, rank) VALUES ('secure-delete', 1);
