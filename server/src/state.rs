@@ -162,6 +162,11 @@ impl AppState {
     }
 
     /// Server time, milliseconds since the Unix epoch.
+    /// The clock (for an [`crate::admin::Admin`] over the same store).
+    pub(crate) fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }

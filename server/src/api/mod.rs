@@ -11,9 +11,11 @@
 //! create, edit) with `ticket_out` (how a ticket is shown), `reference` (the rendered page).
 
 mod caller;
+mod dispatch;
 mod error;
 mod reference;
 mod session;
+mod settings;
 mod ticket_out;
 mod tickets;
 mod users;
@@ -139,6 +141,8 @@ impl From<&UserRecord> for UserOut {
         (name = "session", description = "Signing in and out"),
         (name = "users", description = "The tenant's people (admin)"),
         (name = "tickets", description = "Tickets: list, search, read, create, edit"),
+        (name = "dispatch", description = "Suggestions, people, the SLA board (back office)"),
+        (name = "settings", description = "The brain's configuration and the webhook log"),
     ),
 )]
 struct ApiDoc;
@@ -188,6 +192,13 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tickets::list_tickets, tickets::create_ticket))
         .routes(routes!(tickets::get_ticket))
         .routes(routes!(tickets::edit_ticket))
+        .routes(routes!(dispatch::suggestions))
+        .routes(routes!(dispatch::workers))
+        .routes(routes!(dispatch::sla_board))
+        .routes(routes!(settings::current, settings::apply))
+        .routes(routes!(settings::history))
+        .routes(routes!(settings::check))
+        .routes(routes!(settings::deliveries))
 }
 
 /// The OpenAPI document, generated once.

@@ -461,6 +461,15 @@ async fn load(state: &AppState, caller: &Caller, id: &str) -> Result<Loaded, Api
     })
 }
 
+/// Ticket `id` as `caller` sees it (their staff data included when they read it).
+pub(super) async fn view_for(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Ticket, ApiError> {
+    Ok(load(state, caller, id).await?.view(caller)?)
+}
+
 /// One ticket whole: fields, notes (internal ones for staff), attachments, history (the
 /// brain's decisions with their reasons), SLA, conflicts.
 #[utoipa::path(

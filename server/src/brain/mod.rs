@@ -28,6 +28,7 @@
 //! What a decision sends (`outbox`: webhooks, and notifications to the tenant's push gateway) is
 //! queued as deliveries before its changes are stored.
 
+mod advice;
 mod memory;
 mod names;
 mod outbox;
