@@ -10,6 +10,7 @@
 //! `session` (sign in and out, password), `users` (admin), `tickets` (list, search, read,
 //! create, edit) with `ticket_out` (how a ticket is shown), `reference` (the rendered page).
 
+mod audit;
 mod caller;
 mod dispatch;
 mod error;
@@ -143,6 +144,7 @@ impl From<&UserRecord> for UserOut {
         (name = "tickets", description = "Tickets: list, search, read, create, edit"),
         (name = "dispatch", description = "Suggestions, people, the SLA board (back office)"),
         (name = "settings", description = "The brain's configuration and the webhook log"),
+        (name = "audit", description = "Who changed what and when (supervisors, admins)"),
     ),
 )]
 struct ApiDoc;
@@ -199,6 +201,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(settings::history))
         .routes(routes!(settings::check))
         .routes(routes!(settings::deliveries))
+        .routes(routes!(audit::changes))
+        .routes(routes!(audit::settings))
 }
 
 /// The OpenAPI document, generated once.

@@ -13,6 +13,7 @@
 //! - [`BrainMemory`] — what the service brain remembers between decisions (turns, heads).
 //! - [`WebSessions`] — people's browser sessions, password changes, disabled users.
 //! - [`TicketList`] — tickets listed, filtered, sorted and searched (the back-office API).
+//! - [`AuditLog`] — who changed which ticket when, and how it came in.
 //!
 //! [`ServerStore`] is their sum: the server holds one `Arc<dyn ServerStore>`. Every backend
 //! answers with [`StorageError`], runs migrations by the contract of [`migrate`], and passes the
@@ -20,6 +21,7 @@
 //! `server/tests/storage_conformance.rs`).
 
 mod accounts;
+mod audit;
 mod blobs;
 mod brain_memory;
 mod configs;
@@ -43,6 +45,7 @@ pub use accounts::{
     Accounts, DeviceInfo, DeviceRecord, TenantRecord, TokenHolder, TokenKind, TokenRecord,
     UserRecord,
 };
+pub use audit::{AuditChange, AuditLog, AuditQuery, Via};
 pub use blobs::{
     Admission, BlobRecord, BlobRecords, BlobRef, Claim, PatchRecord, QuotaRefusal, QuotaScope,
     UploadFinish, UploadLimits, UploadRecord, UploadState,
@@ -81,6 +84,7 @@ pub trait ServerStore:
     + BrainMemory
     + WebSessions
     + TicketList
+    + AuditLog
     + Send
     + Sync
     + fmt::Debug
@@ -98,6 +102,7 @@ impl<T> ServerStore for T where
         + BrainMemory
         + WebSessions
         + TicketList
+        + AuditLog
         + Send
         + Sync
         + fmt::Debug

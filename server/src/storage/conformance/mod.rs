@@ -18,6 +18,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod accounts;
+pub mod audit;
 pub mod blobs;
 pub mod brain_memory;
 pub mod concurrency;
@@ -123,6 +124,7 @@ macro_rules! storage_conformance_tests {
             ticket_list::tickets_are_filtered_sorted_and_paged_within_their_tenant,
             ticket_list::text_is_found_in_english_and_chinese_and_internal_notes_by_staff_only,
             ticket_list::tickets_stored_before_listings_are_filled_in_once,
+            audit::the_audit_log_names_who_and_how_newest_first_per_tenant,
             concurrency::parallel_commits_get_unique_gap_free_seqs_and_a_pull_misses_none,
             concurrency::parallel_device_registrations_never_overshoot_the_cap,
         );

@@ -3,6 +3,7 @@
 //! trait; `rusqlite::Error` becomes [`StorageError`] here, at the backend's edge.
 
 mod accounts;
+mod audit;
 mod blobs;
 mod brain_memory;
 mod configs;
