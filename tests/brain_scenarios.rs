@@ -246,17 +246,7 @@ fn a_restart_keeps_the_round_robin_and_what_the_brain_saw_and_people_are_notifie
     // The operator restarts the server; the round robin goes on with the third technician.
     org.server.restart_gracefully();
     // The device keeps its server URL: the server comes back on the same port.
-    let (_, to_third) = {
-        let id = id_of(&desk.json(&["create", "--title", "Till jammed", "--kind", "repair"]));
-        desk.sync();
-        let mut assignee = None;
-        eventually("the brain routes the repair after the restart", || {
-            desk.sync();
-            assignee = assignee_of(&desk.show(&id));
-            assignee.is_some()
-        });
-        (id, assignee.expect("assigned"))
-    };
+    let (_, to_third) = routed("Till jammed");
     assert_eq!(to_third, techs[2], "the turns survived the restart");
 
     // A change after the restart is compared with the ticket as the brain left it: the update
