@@ -47,7 +47,8 @@ pub struct ChangeParams {
     /// Stored before this time (ms).
     pub to: Option<i64>,
     /// `next_cursor` of the page before.
-    pub cursor: Option<u64>,
+    #[param(minimum = 1)]
+    pub cursor: Option<i64>,
     /// 1 to 1000; 100 when absent.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
@@ -155,13 +156,20 @@ pub async fn changes(
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::bad_request(format!("limit is 1 to {MAX_LIMIT}")));
     }
+    let before_seq =
+        match p.cursor {
+            None => None,
+            Some(c) => Some(u64::try_from(c).ok().filter(|c| *c >= 1).ok_or_else(|| {
+                ApiError::bad_request("the cursor is a next_cursor of this list")
+            })?),
+        };
     let query = AuditQuery {
         tenant_id: caller.user.tenant_id.clone(),
         ticket_id: p.ticket,
         author_id: p.author,
         from: p.from,
         to: p.to,
-        before_seq: p.cursor,
+        before_seq,
         limit,
     };
     let store = state.store();
