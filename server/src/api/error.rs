@@ -38,6 +38,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The body is too large (413).
     BodyTooLarge,
+    /// A byte range outside the file (416).
+    RangeNotSatisfiable,
     /// Too many attempts; wait `Retry-After` seconds (429).
     TooManyRequests,
     /// The server is busy or stopping; retry after `Retry-After` seconds (503).
@@ -58,6 +60,7 @@ impl ErrorCode {
             ErrorCode::Refused => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -14,6 +14,7 @@ mod audit;
 mod caller;
 mod dispatch;
 mod error;
+mod files;
 mod reference;
 mod session;
 mod settings;
@@ -194,6 +195,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tickets::list_tickets, tickets::create_ticket))
         .routes(routes!(tickets::get_ticket))
         .routes(routes!(tickets::edit_ticket))
+        .routes(routes!(files::file))
         .routes(routes!(dispatch::suggestions))
         .routes(routes!(dispatch::workers))
         .routes(routes!(dispatch::sla_board))

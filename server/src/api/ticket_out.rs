@@ -130,6 +130,10 @@ pub struct NoteOut {
 pub struct AttachmentOut {
     pub sha256: String,
     pub thumb: Option<String>,
+    /// Where to fetch the full image (`GET`; null once erased).
+    pub url: Option<String>,
+    /// Where to fetch the thumbnail, if it has one.
+    pub thumb_url: Option<String>,
     pub mime: String,
     pub bytes: i64,
     pub width: i64,
@@ -217,6 +221,11 @@ pub struct TicketOut {
     pub conflicts: Vec<ConflictOut>,
 }
 
+/// The API's link to a stored file.
+fn file_url(sha256: &str) -> String {
+    format!("{}/files/{sha256}", super::BASE)
+}
+
 impl From<Ticket> for TicketOut {
     fn from(t: Ticket) -> Self {
         TicketOut {
@@ -278,6 +287,8 @@ impl From<Ticket> for TicketOut {
                 .attachments
                 .into_iter()
                 .map(|a| AttachmentOut {
+                    url: (!a.erased).then(|| file_url(&a.sha256)),
+                    thumb_url: a.thumb.as_deref().filter(|_| !a.erased).map(file_url),
                     sha256: a.sha256,
                     thumb: a.thumb,
                     mime: a.mime,

@@ -32,11 +32,23 @@ pub(super) async fn fetch(
     Path(sha256): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    serve(&state, auth.session.user.actor(), &method, sha256, &headers).await
+}
+
+/// A stored blob for `actor` (a device's user, or a person through the back-office API): whole
+/// or the byte range `headers` ask for, streamed; `404` unless they may see a ticket whose
+/// attachments name it.
+pub(crate) async fn serve(
+    state: &AppState,
+    actor: Actor,
+    method: &Method,
+    sha256: String,
+    headers: &HeaderMap,
+) -> Result<Response, AppError> {
     if !is_sha256_hex(&sha256) {
         return Err(AppError::Missing("blob"));
     }
     let lane = state.blobs().clone();
-    let actor = auth.session.user.actor();
     let hash = sha256.clone();
     let blob = blocking(move || visible_blob(&lane, &actor, &hash))
         .await?
@@ -49,7 +61,7 @@ pub(super) async fn fetch(
         Some(r) => (StatusCode::PARTIAL_CONTENT, r.start, r.len()),
         None => (StatusCode::OK, 0, total),
     };
-    let body = if method == Method::HEAD {
+    let body = if *method == Method::HEAD {
         Body::empty()
     } else {
         let (lane, tenant, hash) = (

@@ -5,7 +5,7 @@
 //! names are collected after a grace period ([`collect`]).
 
 mod collect;
-mod download;
+pub(crate) mod download;
 mod store;
 mod upload;
 
