@@ -24,15 +24,9 @@ use crate::storage::{AuditQuery, Via};
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1_000;
 
-fn require_auditor(caller: &Caller) -> Result<(), ApiError> {
-    if matches!(caller.user.role, Role::Supervisor | Role::Admin) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "only supervisors and admins read the audit log",
-        ))
-    }
-}
+/// Who reads the audit log.
+const AUDITORS: &[Role] = &[Role::Supervisor, Role::Admin];
+const NOT_AN_AUDITOR: &str = "only supervisors and admins read the audit log";
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -150,7 +144,7 @@ pub async fn changes(
     caller: Caller,
     ApiQuery(p): ApiQuery<ChangeParams>,
 ) -> Result<Response, ApiError> {
-    require_auditor(&caller)?;
+    caller.require(AUDITORS, NOT_AN_AUDITOR)?;
     let csv_out = wants_csv(p.format.as_deref())?;
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -303,7 +297,7 @@ pub async fn settings(
     caller: Caller,
     ApiQuery(p): ApiQuery<SettingsParams>,
 ) -> Result<Response, ApiError> {
-    require_auditor(&caller)?;
+    caller.require(AUDITORS, NOT_AN_AUDITOR)?;
     let csv_out = wants_csv(p.format.as_deref())?;
     let admin = Admin::new(state.store()).with_clock(state.clock());
     let tenant = caller.user.tenant_id.clone();

@@ -7,6 +7,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
+use fieldwork_core::Role;
 use fieldwork_core::ticket::ActorId;
 use sha2::{Digest, Sha256};
 
@@ -42,6 +43,17 @@ pub struct Caller {
     pub user: UserRecord,
     pub actor: ActorId,
     pub via: Via,
+}
+
+impl Caller {
+    /// Refuses (`403 forbidden`, saying `who`) unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role], who: &'static str) -> Result<(), ApiError> {
+        if roles.contains(&self.user.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(who))
+        }
+    }
 }
 
 /// The value of cookie `name` in the request, if it has one.

@@ -20,14 +20,6 @@ const MAX_FILE: usize = 1024 * 1024;
 /// Most versions or deliveries listed.
 const MAX_LISTED: usize = 200;
 
-fn require(caller: &Caller, roles: &[Role], what: &'static str) -> Result<(), ApiError> {
-    if roles.contains(&caller.user.role) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(what))
-    }
-}
-
 fn admin(state: &AppState) -> Admin {
     Admin::new(state.store()).with_clock(state.clock())
 }
@@ -91,8 +83,7 @@ pub async fn current(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<ConfigOut>, ApiError> {
-    require(
-        &caller,
+    caller.require(
         &[Role::Supervisor, Role::Admin],
         "only supervisors and admins read the configuration",
     )?;
@@ -112,8 +103,7 @@ pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<ConfigHistory>, ApiError> {
-    require(
-        &caller,
+    caller.require(
         &[Role::Supervisor, Role::Admin],
         "only supervisors and admins read the configuration",
     )?;
@@ -144,8 +134,7 @@ pub async fn check(
     caller: Caller,
     ApiJson(file): ApiJson<TenantFile>,
 ) -> Result<Json<ConfigCheck>, ApiError> {
-    require(
-        &caller,
+    caller.require(
         &[Role::Supervisor, Role::Admin],
         "only supervisors and admins check configurations",
     )?;
@@ -185,7 +174,7 @@ pub async fn apply(
     caller: Caller,
     ApiJson(file): ApiJson<TenantFile>,
 ) -> Result<Json<ConfigApplied>, ApiError> {
-    require(&caller, &[Role::Admin], "only admins apply configurations")?;
+    caller.require(&[Role::Admin], "only admins apply configurations")?;
     checked_size(&file)?;
     let (admin, tenant, by) = (
         admin(&state),
@@ -230,7 +219,7 @@ pub async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<DeliveryList>, ApiError> {
-    require(&caller, &[Role::Admin], "only admins read the delivery log")?;
+    caller.require(&[Role::Admin], "only admins read the delivery log")?;
     let (admin, tenant) = (admin(&state), caller.user.tenant_id.clone());
     let found = blocking(move || admin.deliveries(&tenant, MAX_LISTED)).await?;
     Ok(Json(DeliveryList {

@@ -16,15 +16,6 @@ pub struct UserList {
     pub items: Vec<UserOut>,
 }
 
-/// Roles that manage the tenant's people.
-fn require_admin(caller: &Caller) -> Result<(), ApiError> {
-    if caller.user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("only an admin manages users"))
-    }
-}
-
 /// The tenant's users, by name (admins and supervisors).
 #[utoipa::path(
     get, path = "/users", tag = "users",
@@ -34,11 +25,10 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<UserList>, ApiError> {
-    if !matches!(caller.user.role, Role::Admin | Role::Supervisor) {
-        return Err(ApiError::forbidden(
-            "only admins and supervisors list users",
-        ));
-    }
+    caller.require(
+        &[Role::Admin, Role::Supervisor],
+        "only admins and supervisors list users",
+    )?;
     let store = state.store();
     let tenant = caller.user.tenant_id.clone();
     let users = blocking(move || Ok(store.list_users(&tenant)?)).await?;
@@ -53,7 +43,7 @@ async fn set_disabled(
     user_id: String,
     disabled: bool,
 ) -> Result<Json<UserOut>, ApiError> {
-    require_admin(caller)?;
+    caller.require(&[Role::Admin], "only an admin manages users")?;
     if disabled && user_id == caller.user.id {
         return Err(ApiError::bad_request("an admin cannot disable themselves"));
     }
