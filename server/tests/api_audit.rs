@@ -17,7 +17,8 @@ use support::{Harness, PASSWORD, repair};
 
 #[tokio::test]
 async fn every_change_is_logged_with_who_and_how_and_exported_as_csv() {
-    let h = Harness::with_config(Arc::new(ManualClock::at(1_795_400_060_000)), |config| {
+    let clock = Arc::new(ManualClock::at(1_795_400_060_000));
+    let h = Harness::with_config(clock.clone(), |config| {
         config.logins.refusal_delay = std::time::Duration::ZERO;
     });
     h.tenant("acme");
@@ -142,7 +143,21 @@ async fn every_change_is_logged_with_who_and_how_and_exported_as_csv() {
             .all(|line| !line.starts_with('=') && !line.contains(",="))
     );
 
-    // Settings changes: the configuration applied.
+    // Settings changes: the configuration applied, a password changed, a user disabled.
+    let change =
+        serde_json::json!({"current_password": PASSWORD, "new_password": "another long one"});
+    clock.advance(1_000);
+    let changed = browser
+        .send(&h, "PUT", "/api/v1/session/password", Some(change))
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.json);
+    let admin = h.user("acme", "root", Role::Admin, None);
+    let rider_id = h.user("acme", "wu", Role::Rider, None).id;
+    clock.advance(1_000);
+    let disabled = Browser::with_token(&admin.api_token)
+        .post(&h, &format!("/api/v1/users/{rider_id}/disable"), json!({}))
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK);
     let settings = auditor.get(&h, "/api/v1/audit/settings").await;
     let entries = settings.json["items"].as_array().expect("items");
     assert!(
@@ -151,6 +166,29 @@ async fn every_change_is_logged_with_who_and_how_and_exported_as_csv() {
             .any(|e| e["kind"] == "config_applied" && e["by"] == "ops-team"),
         "{}",
         settings.json
+    );
+    let kinds: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().expect("kind"),
+                e["by"].as_str().expect("by"),
+                e["detail"].as_str().expect("detail"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds[0],
+        ("user_disabled", admin.id.as_str(), "user wu"),
+        "newest first: {kinds:?}"
+    );
+    assert_eq!(
+        kinds[1],
+        ("user_password_changed", ops.id.as_str(), "user ops")
+    );
+    assert!(
+        !settings.reply.body.windows(7).any(|w| w == b"another"),
+        "never a password"
     );
 
     // Only supervisors and admins of the tenant.

@@ -266,7 +266,7 @@ pub struct SettingsParams {
 pub struct SettingsEntry {
     /// Server time.
     pub at: i64,
-    /// `config_applied` or `erased`.
+    /// `config_applied`, `erased`, `user_disabled`, `user_enabled` or `user_password_changed`.
     pub kind: String,
     /// A user id, or the operator of an admin command.
     pub by: String,
@@ -283,7 +283,8 @@ pub struct SettingsLog {
 /// Most entries of each settings log read.
 const MAX_SETTINGS: usize = 1_000;
 
-/// Every settings change, newest first: configurations applied, personal data erased.
+/// Every settings change, newest first: configurations applied, personal data erased, accounts
+/// disabled, enabled or given a new password.
 #[utoipa::path(
     get, path = "/audit/settings", tag = "audit",
     params(SettingsParams),
@@ -299,12 +300,22 @@ pub async fn settings(
 ) -> Result<Response, ApiError> {
     caller.require(AUDITORS, NOT_AN_AUDITOR)?;
     let csv_out = wants_csv(p.format.as_deref())?;
-    let admin = Admin::new(state.store()).with_clock(state.clock());
+    let (store, admin) = (
+        state.store(),
+        Admin::new(state.store()).with_clock(state.clock()),
+    );
     let tenant = caller.user.tenant_id.clone();
-    let (configs, erasures) = blocking(move || {
+    let (configs, erasures, accounts, names) = blocking(move || {
+        let names: HashMap<String, String> = store
+            .list_users(&tenant)?
+            .into_iter()
+            .map(|u| (u.id, u.name))
+            .collect();
         Ok((
             admin.config_history(&tenant, MAX_SETTINGS)?,
             admin.erasure_log(&tenant, MAX_SETTINGS)?,
+            store.account_events(&tenant, MAX_SETTINGS)?,
+            names,
         ))
     })
     .await?;
@@ -331,6 +342,15 @@ pub async fn settings(
                 e.ticket_id,
                 e.reference.map(|r| format!(", reference {r}")).unwrap_or_default()
             ),
+        }))
+        .chain(accounts.into_iter().map(|e| SettingsEntry {
+            at: e.at,
+            kind: format!("user_{}", e.kind),
+            detail: format!(
+                "user {}",
+                names.get(&e.user_id).cloned().unwrap_or(e.user_id)
+            ),
+            by: e.by,
         }))
         .collect();
     items.sort_by_key(|e| std::cmp::Reverse(e.at));

@@ -230,7 +230,14 @@ pub async fn change_password(
     let new = body.new_password;
     blocking(move || {
         let hash = auth::hash_password(&new)?;
-        Ok(store.set_password(&user.tenant_id, &user.id, &hash, keep.as_deref(), now)?)
+        Ok(store.set_password(
+            &user.tenant_id,
+            &user.id,
+            &hash,
+            keep.as_deref(),
+            &user.id,
+            now,
+        )?)
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

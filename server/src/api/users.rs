@@ -48,9 +48,9 @@ async fn set_disabled(
         return Err(ApiError::bad_request("an admin cannot disable themselves"));
     }
     let (store, now) = (state.store(), state.now_ms());
-    let tenant = caller.user.tenant_id.clone();
+    let (tenant, by) = (caller.user.tenant_id.clone(), caller.user.id.clone());
     let user = blocking(move || {
-        store.set_disabled(&tenant, &user_id, disabled, now)?;
+        store.set_disabled(&tenant, &user_id, disabled, &by, now)?;
         let users = store.users_by_ids(&tenant, &[user_id])?;
         Ok(users.into_iter().next())
     })

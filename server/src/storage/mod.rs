@@ -65,7 +65,7 @@ pub use ticket_log::{
     ReportedTicket, StoreRead, StoredChange, TicketCommit, TicketHead, TicketLog, TicketRewrite,
     TicketWrite,
 };
-pub use web_sessions::{WebSession, WebSessions};
+pub use web_sessions::{AccountEvent, WebSession, WebSessions};
 pub use webhooks::{Attempt, AttemptNext, Delivery, DeliveryState, NewDelivery, WebhookLog};
 
 /// What every storage call returns.

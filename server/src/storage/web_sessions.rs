@@ -20,6 +20,17 @@ pub struct WebSession {
     pub ends_at: i64,
 }
 
+/// Something done to a person's account, for the settings audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountEvent {
+    pub user_id: String,
+    /// `disabled`, `enabled` or `password_changed`.
+    pub kind: String,
+    /// Who did it (a user id, or the operator of an admin command).
+    pub by: String,
+    pub at: i64,
+}
+
 /// Sessions and the switches that end them. Every method is one transaction.
 pub trait WebSessions {
     /// Stores a new session. Fails with [`super::Missing::User`] when the user does not exist
@@ -33,16 +44,28 @@ pub trait WebSessions {
     /// Ends a session; false if there was no live one with this hash.
     fn revoke_web_session(&self, token_hash: &str, at: i64) -> Result<bool>;
     /// Replaces a user's password hash and ends their other sessions (all but `keep`, the
-    /// session the change was made in). [`super::Missing::User`] for no such user in the tenant.
+    /// session the change was made in), logged as done `by`. [`super::Missing::User`] for no
+    /// such user in the tenant.
     fn set_password(
         &self,
         tenant_id: &str,
         user_id: &str,
         password_hash: &str,
         keep: Option<&str>,
+        by: &str,
         at: i64,
     ) -> Result<()>;
-    /// Disables (`true`) or enables a user of the tenant. Disabling revokes every token and
-    /// session of theirs in the same transaction. [`super::Missing::User`] for no such user.
-    fn set_disabled(&self, tenant_id: &str, user_id: &str, disabled: bool, at: i64) -> Result<()>;
+    /// Disables (`true`) or enables a user of the tenant, logged as done `by`. Disabling revokes
+    /// every token and session of theirs in the same transaction. [`super::Missing::User`] for
+    /// no such user.
+    fn set_disabled(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        disabled: bool,
+        by: &str,
+        at: i64,
+    ) -> Result<()>;
+    /// What was done to the tenant's accounts, newest first, at most `limit`.
+    fn account_events(&self, tenant_id: &str, limit: usize) -> Result<Vec<AccountEvent>>;
 }

@@ -69,11 +69,11 @@ pub fn a_session_for_a_user_of_another_tenant_or_nobody_is_refused(t: &TestStore
         Err(StorageError::NotFound(Missing::User))
     ));
     assert!(matches!(
-        s.set_password(&globex.id, &ana.id, "hash", None, 1),
+        s.set_password(&globex.id, &ana.id, "hash", None, "root", 1),
         Err(StorageError::NotFound(Missing::User))
     ));
     assert!(matches!(
-        s.set_disabled(&globex.id, &ana.id, true, 1),
+        s.set_disabled(&globex.id, &ana.id, true, "root", 1),
         Err(StorageError::NotFound(Missing::User))
     ));
     assert_eq!(live(t, "s1", 1), None);
@@ -87,7 +87,7 @@ pub fn a_password_change_ends_the_other_sessions(t: &TestStore) {
     for (who, hash) in [(&ana, "here"), (&ana, "elsewhere"), (&bo, "bo")] {
         s.create_web_session(&session(who, hash, 0)).unwrap();
     }
-    s.set_password(&acme.id, &ana.id, "new-hash", Some("here"), 5)
+    s.set_password(&acme.id, &ana.id, "new-hash", Some("here"), &ana.id, 5)
         .unwrap();
     assert!(live(t, "here", 10).is_some(), "the session it was made in");
     assert_eq!(live(t, "elsewhere", 10), None);
@@ -104,7 +104,7 @@ pub fn disabling_a_user_stops_every_token_and_session_at_once(t: &TestStore) {
     s.create_web_session(&session(&ana, "s1", 0)).unwrap();
     assert!(s.session("token-d1").unwrap().is_some());
 
-    s.set_disabled(&acme.id, &ana.id, true, 5).unwrap();
+    s.set_disabled(&acme.id, &ana.id, true, "root", 5).unwrap();
     assert_eq!(live(t, "s1", 10), None);
     assert!(s.session("token-d1").unwrap().is_none());
     let (listed, _) = s.user_by_name(&acme.id, "ana").unwrap().unwrap();
@@ -115,10 +115,28 @@ pub fn disabling_a_user_stops_every_token_and_session_at_once(t: &TestStore) {
     ));
 
     // Enabled again: they may sign in again, but what was stopped stays stopped.
-    s.set_disabled(&acme.id, &ana.id, false, 20).unwrap();
+    s.set_disabled(&acme.id, &ana.id, false, "root", 20)
+        .unwrap();
     assert!(!s.user_by_name(&acme.id, "ana").unwrap().unwrap().0.disabled);
     assert_eq!(live(t, "s1", 21), None);
     assert!(s.session("token-d1").unwrap().is_none());
     s.create_web_session(&session(&ana, "s3", 20)).unwrap();
     assert!(live(t, "s3", 21).is_some());
+
+    // Both switches are in the tenant's account log, newest first.
+    let events: Vec<(String, String, i64)> = s
+        .account_events(&acme.id, 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.by, e.at))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("enabled".to_owned(), "root".to_owned(), 20),
+            ("disabled".to_owned(), "root".to_owned(), 5)
+        ]
+    );
+    let other = tenant(s, "globex");
+    assert!(s.account_events(&other.id, 10).unwrap().is_empty());
 }

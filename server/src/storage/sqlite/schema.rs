@@ -29,6 +29,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0015_web_sessions.sql"),
     include_str!("sql/0016_ticket_listing.sql"),
     include_str!("sql/0017_audit.sql"),
+    include_str!("sql/0018_account_events.sql"),
 ];
 
 /// The schema version this build writes.

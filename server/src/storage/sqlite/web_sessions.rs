@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::SqliteStore;
 use super::accounts::{USER_COLUMNS, user_at};
-use crate::storage::{Missing, Result, UserRecord, WebSession, WebSessions};
+use crate::storage::{AccountEvent, Missing, Result, UserRecord, WebSession, WebSessions};
 
 const SESSION_COLUMNS: &str = "s.token_hash, s.tenant_id, s.user_id, s.csrf_hash, s.actor_id, s.created_at, s.expires_at, s.ends_at";
 
@@ -105,10 +105,12 @@ impl WebSessions for SqliteStore {
         user_id: &str,
         password_hash: &str,
         keep: Option<&str>,
+        by: &str,
         at: i64,
     ) -> Result<()> {
         self.write(|tx| {
             require_user(tx, tenant_id, user_id)?;
+            log_event(tx, tenant_id, user_id, "password_changed", by, at)?;
             tx.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
                 .execute(params![user_id, password_hash])?;
             tx.prepare_cached(
@@ -120,9 +122,18 @@ impl WebSessions for SqliteStore {
         })
     }
 
-    fn set_disabled(&self, tenant_id: &str, user_id: &str, disabled: bool, at: i64) -> Result<()> {
+    fn set_disabled(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        disabled: bool,
+        by: &str,
+        at: i64,
+    ) -> Result<()> {
         self.write(|tx| {
             require_user(tx, tenant_id, user_id)?;
+            let kind = if disabled { "disabled" } else { "enabled" };
+            log_event(tx, tenant_id, user_id, kind, by, at)?;
             if !disabled {
                 tx.prepare_cached("UPDATE users SET disabled_at = NULL WHERE id = ?1")?
                     .execute([user_id])?;
@@ -143,4 +154,44 @@ impl WebSessions for SqliteStore {
             Ok(())
         })
     }
+
+    fn account_events(&self, tenant_id: &str, limit: usize) -> Result<Vec<AccountEvent>> {
+        self.with_reader(|conn| {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT user_id, kind, done_by, at FROM account_events
+                     WHERE tenant_id = ?1 ORDER BY id DESC LIMIT ?2",
+                )?
+                .query_map(
+                    params![tenant_id, i64::try_from(limit).unwrap_or(i64::MAX)],
+                    |r| {
+                        Ok(AccountEvent {
+                            user_id: r.get(0)?,
+                            kind: r.get(1)?,
+                            by: r.get(2)?,
+                            at: r.get(3)?,
+                        })
+                    },
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+}
+
+/// Records what was done to an account, in the same transaction as doing it.
+fn log_event(
+    tx: &Transaction,
+    tenant_id: &str,
+    user_id: &str,
+    kind: &str,
+    by: &str,
+    at: i64,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO account_events (tenant_id, user_id, kind, done_by, at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![tenant_id, user_id, kind, by, at])?;
+    Ok(())
 }
