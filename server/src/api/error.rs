@@ -128,7 +128,6 @@ impl ApiError {
 
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
-        let (_, code) = error.status_and_code();
         let message = error.to_string();
         let (code, retry_after_s) = match &error {
             AppError::TooManyRequests { retry_after_s } => {
@@ -145,7 +144,6 @@ impl From<AppError> for ApiError {
             AppError::BodyTooLarge => (ErrorCode::BodyTooLarge, None),
             AppError::UnsupportedMediaType => (ErrorCode::UnsupportedMediaType, None),
             AppError::Internal(_) => (ErrorCode::Internal, None),
-            _ if code == "internal" => (ErrorCode::Internal, None),
             _ => (ErrorCode::BadRequest, None),
         };
         let fault = match error {

@@ -638,13 +638,15 @@ pub async fn edit_ticket(
         .into_iter()
         .map(edit_of)
         .collect::<Result<Vec<_>, _>>()?;
-    let assignees: Vec<String> = edits
+    let mut assignees: Vec<String> = edits
         .iter()
         .filter_map(|e| match e {
             Edit::Assign { assignee: Some(a) } => Some(a.clone()),
             _ => None,
         })
         .collect();
+    assignees.sort();
+    assignees.dedup();
     if !assignees.is_empty() {
         let (store, tenant, wanted) = (
             state.store(),
@@ -652,12 +654,7 @@ pub async fn edit_ticket(
             assignees.clone(),
         );
         let found = blocking(move || Ok(store.users_by_ids(&tenant, &wanted)?)).await?;
-        if found.len() < {
-            let mut unique = assignees.clone();
-            unique.sort();
-            unique.dedup();
-            unique.len()
-        } {
+        if found.len() < assignees.len() {
             return Err(ApiError::bad_request(
                 "the assignee is no user of this tenant",
             ));

@@ -10,16 +10,21 @@ use crate::storage::{ReadWith, ServerStore, StaffListing, TicketListing};
 /// Most characters of a ticket's text kept for search (a ticket's notes are bounded anyway).
 const MAX_SEARCH_CHARS: usize = 64 * 1024;
 
+/// The parts, one per line, cut at [`MAX_SEARCH_CHARS`].
 fn bounded(parts: impl Iterator<Item = String>) -> String {
     let mut text = String::new();
+    let mut left = MAX_SEARCH_CHARS;
     for part in parts {
-        if text.chars().count() >= MAX_SEARCH_CHARS {
+        let kept: String = part.chars().take(left).collect();
+        left -= kept.chars().count();
+        text.push_str(&kept);
+        if left == 0 {
             break;
         }
-        text.push_str(&part);
         text.push('\n');
+        left -= 1;
     }
-    text.chars().take(MAX_SEARCH_CHARS).collect()
+    text
 }
 
 /// The listing of a ticket from its public view.
