@@ -30,6 +30,7 @@ pub mod config;
 pub mod decisions;
 pub mod facts;
 pub mod instant;
+pub mod report;
 pub mod routing;
 pub mod rules;
 pub mod schedule;

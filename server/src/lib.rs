@@ -31,6 +31,7 @@ mod connections;
 mod error;
 mod login;
 mod positions;
+pub mod reports;
 mod routes;
 pub mod service;
 mod state;
@@ -148,6 +149,11 @@ fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
                 tracing::warn!(%error, "tickets stored before listings could not all be listed")
             }
         }
+    });
+    // What the reports count about each ticket, kept up with every commit.
+    let reports = state.clone();
+    tasks.spawn("report facts", move |stop| {
+        reports::run_in_background(reports, stop)
     });
     // Webhooks the brain queued, signed and retried.
     let deliveries = state.clone();

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use fieldwork_core::Role;
 use fieldwork_core::ticket::decode_change;
@@ -16,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use super::{ApiQuery, Caller};
+use super::{ApiQuery, Caller, csv};
 use crate::admin::Admin;
 use crate::state::{AppState, blocking};
 use crate::storage::{AuditQuery, Via};
@@ -83,49 +82,6 @@ pub struct ChangePage {
     pub next_cursor: Option<u64>,
 }
 
-/// A CSV cell: quoted when it must be, and never read as a formula by a spreadsheet.
-fn cell(text: &str) -> String {
-    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
-    }
-}
-
-fn csv(header_row: &[&str], rows: impl Iterator<Item = Vec<String>>, name: &str) -> Response {
-    let mut out = header_row.join(",");
-    out.push_str("\r\n");
-    for row in rows {
-        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
-    }
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        out,
-    )
-        .into_response()
-}
-
-fn wants_csv(format: Option<&str>) -> Result<bool, ApiError> {
-    match format {
-        None | Some("json") => Ok(false),
-        Some("csv") => Ok(true),
-        Some(_) => Err(ApiError::bad_request("format is json or csv")),
-    }
-}
-
 fn opt(value: Option<impl ToString>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
@@ -145,7 +101,7 @@ pub async fn changes(
     ApiQuery(p): ApiQuery<ChangeParams>,
 ) -> Result<Response, ApiError> {
     caller.require(AUDITORS, NOT_AN_AUDITOR)?;
-    let csv_out = wants_csv(p.format.as_deref())?;
+    let csv_out = csv::wanted(p.format.as_deref())?;
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::bad_request(format!("limit is 1 to {MAX_LIMIT}")));
@@ -248,7 +204,7 @@ pub async fn changes(
                 e.hash,
             ]
         });
-        return Ok(csv(&header_row, rows, "ticket-changes.csv"));
+        return Ok(csv::attachment(&header_row, rows, "ticket-changes.csv"));
     }
     Ok(Json(ChangePage { items, next_cursor }).into_response())
 }
@@ -299,7 +255,7 @@ pub async fn settings(
     ApiQuery(p): ApiQuery<SettingsParams>,
 ) -> Result<Response, ApiError> {
     caller.require(AUDITORS, NOT_AN_AUDITOR)?;
-    let csv_out = wants_csv(p.format.as_deref())?;
+    let csv_out = csv::wanted(p.format.as_deref())?;
     let (store, admin) = (
         state.store(),
         Admin::new(state.store()).with_clock(state.clock()),
@@ -358,25 +314,11 @@ pub async fn settings(
         let rows = items
             .into_iter()
             .map(|e| vec![e.at.to_string(), e.kind, e.by, e.detail]);
-        return Ok(csv(
+        return Ok(csv::attachment(
             &["at", "kind", "by", "detail"],
             rows,
             "settings-changes.csv",
         ));
     }
     Ok(Json(SettingsLog { items }).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::cell;
-
-    #[test]
-    fn csv_cells_are_quoted_and_never_formulas() {
-        assert_eq!(cell("plain"), "plain");
-        assert_eq!(cell("a,b"), "\"a,b\"");
-        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(cell("-1"), "'-1");
-    }
 }

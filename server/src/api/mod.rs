@@ -12,10 +12,12 @@
 
 mod audit;
 mod caller;
+pub mod csv;
 mod dispatch;
 mod error;
 mod files;
 mod reference;
+mod reports;
 mod session;
 mod settings;
 mod ticket_out;
@@ -205,6 +207,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(settings::deliveries))
         .routes(routes!(audit::changes))
         .routes(routes!(audit::settings))
+        .routes(routes!(reports::report))
 }
 
 /// The OpenAPI document, generated once.

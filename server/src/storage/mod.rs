@@ -14,6 +14,7 @@
 //! - [`WebSessions`] — people's browser sessions, password changes, disabled users.
 //! - [`TicketList`] — tickets listed, filtered, sorted and searched (the back-office API).
 //! - [`AuditLog`] — who changed which ticket when, and how it came in.
+//! - [`ReportFacts`] — what the reports count about each ticket.
 //!
 //! [`ServerStore`] is their sum: the server holds one `Arc<dyn ServerStore>`. Every backend
 //! answers with [`StorageError`], runs migrations by the contract of [`migrate`], and passes the
@@ -31,6 +32,7 @@ mod error;
 pub mod migrate;
 mod positions;
 mod quotas;
+mod report_facts;
 mod sqlite;
 mod ticket_list;
 mod ticket_log;
@@ -55,6 +57,7 @@ pub use configs::{AppliedConfig, ConfigLog, ConfigVersion};
 pub use error::{BoxError, Conflict, Missing, OverQuota, StorageError};
 pub use positions::{PositionLog, PositionRecord, PositionWrite};
 pub use quotas::{BlobUsage, QuotaLedger, TenantQuotas, TenantUsage, UserUsage};
+pub use report_facts::{ReportFacts, StaleFacts};
 pub use sqlite::SqliteStore;
 pub use ticket_list::{
     AssigneeFilter, ListCursor, ListScope, ListedTicket, StaffListing, TicketList, TicketListing,
@@ -85,6 +88,7 @@ pub trait ServerStore:
     + WebSessions
     + TicketList
     + AuditLog
+    + ReportFacts
     + Send
     + Sync
     + fmt::Debug
@@ -103,6 +107,7 @@ impl<T> ServerStore for T where
         + WebSessions
         + TicketList
         + AuditLog
+        + ReportFacts
         + Send
         + Sync
         + fmt::Debug

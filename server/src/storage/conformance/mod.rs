@@ -26,6 +26,7 @@ pub mod configs;
 pub mod erasure;
 pub mod positions;
 pub mod quotas;
+pub mod report_facts;
 pub mod ticket_list;
 pub mod ticket_log;
 pub mod ticket_rows;
@@ -125,6 +126,8 @@ macro_rules! storage_conformance_tests {
             ticket_list::text_is_found_in_english_and_chinese_and_internal_notes_by_staff_only,
             ticket_list::tickets_stored_before_listings_are_filled_in_once,
             audit::the_audit_log_names_who_and_how_newest_first_per_tenant,
+            report_facts::facts_are_stale_until_they_catch_up_and_the_newer_read_wins,
+            report_facts::a_period_finds_what_was_open_or_created_in_it_within_its_tenant,
             concurrency::parallel_commits_get_unique_gap_free_seqs_and_a_pull_misses_none,
             concurrency::parallel_device_registrations_never_overshoot_the_cap,
         );

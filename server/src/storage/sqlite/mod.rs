@@ -10,6 +10,7 @@ mod configs;
 mod devices;
 mod positions;
 mod quotas;
+mod report_facts;
 mod schema;
 mod ticket_list;
 mod ticket_log;

@@ -1,0 +1,204 @@
+//! Reports (`docs/reports.md`), wired to the server: each ticket's report facts
+//! (`fieldwork_brain::report::TicketFacts`) are read from its document and its changes' effective
+//! times and kept in the store (`storage::ReportFacts`); a report reads the facts of a period and
+//! works out its numbers with `fieldwork_brain::report::report`.
+//!
+//! Facts follow the tickets: a background task refreshes the tickets each commit touched (a
+//! second after, in batches), and catches up every stale ticket when it starts and when it missed
+//! notices. A report first refreshes what is still stale in its tenant, so it always counts every
+//! change stored before it was asked.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use fieldwork_brain::report::{GroupBy, Period, Report, TicketFacts, report};
+use fieldwork_brain::{Brain, EffectiveTimes, TenantConfig, Timeline};
+use fieldwork_core::ticket::TicketDocument;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::error::Error;
+use crate::state::{AppState, blocking};
+use crate::storage::{ReadWith, ServerStore};
+use crate::tasks::StopToken;
+
+/// Stale tickets read per round of a catch-up.
+const BATCH: usize = 500;
+/// Most tickets one report refreshes before it answers (the background task does the rest).
+pub const MAX_REFRESH_PER_REPORT: usize = 50_000;
+/// How long the task gathers notices before it refreshes the tickets they name.
+const GATHER: Duration = Duration::from_secs(1);
+
+/// Each tenant's brain (for its SLA policies and calendars), built once per batch of work.
+#[derive(Default)]
+struct Brains(HashMap<String, Option<Brain>>);
+
+impl Brains {
+    fn of(&mut self, store: &dyn ServerStore, tenant: &str) -> Result<Option<&Brain>, Error> {
+        if !self.0.contains_key(tenant) {
+            let brain = match store.current_config(tenant)? {
+                Some(config) => TenantConfig::from_toml(&config.toml).ok().map(Brain::new),
+                None => None,
+            };
+            self.0.insert(tenant.to_owned(), brain);
+        }
+        Ok(self.0.get(tenant).and_then(Option::as_ref))
+    }
+}
+
+/// Reads ticket `id`'s facts as of its newest change and stores them; `false` when the ticket
+/// is unknown.
+fn refresh(
+    store: &dyn ServerStore,
+    brains: &mut Brains,
+    tenant: &str,
+    id: &str,
+    now: i64,
+) -> Result<bool, Error> {
+    let loaded = store.read_with(|r| {
+        let Some(head) = r.ticket_head(tenant, id)? else {
+            return Ok::<_, Error>(None);
+        };
+        let Some(snapshot) = r.ticket_snapshot(tenant, id)? else {
+            return Ok(None);
+        };
+        Ok(Some((head.last_seq, snapshot, r.ticket_times(tenant, id)?)))
+    })?;
+    let Some((seq, snapshot, change_times)) = loaded else {
+        return Ok(false);
+    };
+    let view = TicketDocument::load(&snapshot)?.view()?;
+    let mut times = EffectiveTimes::device_clocks();
+    for t in &change_times {
+        times.insert(&t.author_id, t.device_time, t.effective_at);
+    }
+    let timeline = Timeline::of(&view, &times, now);
+    let sla = brains
+        .of(store, tenant)?
+        .and_then(|b| b.sla(&view, &times, now));
+    let facts = TicketFacts::of(&view, &timeline, sla.as_ref());
+    store.put_facts(tenant, id, seq, &facts)?;
+    Ok(true)
+}
+
+/// Refreshes the stale facts of `tenant` (or of every tenant), at most `max` tickets; returns
+/// how many it refreshed. A ticket whose document does not read is logged and skipped.
+pub fn catch_up(
+    store: &dyn ServerStore,
+    tenant: Option<&str>,
+    max: usize,
+    now: i64,
+) -> Result<usize, Error> {
+    let mut brains = Brains::default();
+    let mut skipped = BTreeSet::new();
+    let mut refreshed = 0;
+    while refreshed < max {
+        let stale = store.stale_facts(tenant, BATCH + skipped.len())?;
+        let todo: Vec<_> = stale
+            .into_iter()
+            .filter(|s| !skipped.contains(&(s.tenant_id.clone(), s.ticket_id.clone())))
+            .take(max - refreshed)
+            .collect();
+        if todo.is_empty() {
+            break;
+        }
+        for s in todo {
+            match refresh(store, &mut brains, &s.tenant_id, &s.ticket_id, now) {
+                Ok(true) => refreshed += 1,
+                Ok(false) => {
+                    skipped.insert((s.tenant_id, s.ticket_id));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "a ticket's report facts could not be read; its next change tries again");
+                    skipped.insert((s.tenant_id, s.ticket_id));
+                }
+            }
+        }
+    }
+    Ok(refreshed)
+}
+
+/// The report on `period` of `tenant`, grouped `by`, after refreshing what is stale. Assignees
+/// are shown by login name, in name order.
+pub fn run(
+    store: &dyn ServerStore,
+    tenant: &str,
+    period: &Period,
+    by: GroupBy,
+    now: i64,
+) -> Result<Report, Error> {
+    catch_up(store, Some(tenant), MAX_REFRESH_PER_REPORT, now)?;
+    let facts = store.facts_between(
+        tenant,
+        period.start(),
+        period.end(),
+        period.start() - period.length(),
+    )?;
+    let mut report = report(&facts, period, by);
+    if by == GroupBy::Assignee {
+        let ids: Vec<String> = report.rows.iter().map(|r| r.key.clone()).collect();
+        let names: HashMap<String, String> = store
+            .users_by_ids(tenant, &ids)?
+            .into_iter()
+            .map(|u| (u.id, u.name))
+            .collect();
+        for row in &mut report.rows {
+            if let Some(name) = names.get(&row.key) {
+                row.key.clone_from(name);
+            }
+        }
+        report.rows.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+    Ok(report)
+}
+
+/// The background task: refreshes the tickets each commit touched, a batch every second, and
+/// every stale ticket when it starts and after it missed notices.
+pub(crate) async fn run_in_background(state: AppState, mut stop: StopToken) {
+    let mut notices = state.tickets().subscribe();
+    let mut catch_up_all = true;
+    let mut dirty: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut gather = tokio::time::interval(GATHER);
+    gather.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            notice = notices.recv() => match notice {
+                Ok(notice) => dirty.extend(
+                    notice.tickets.iter().map(|id| (notice.tenant.clone(), id.clone())),
+                ),
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "report facts missed notices; catching up");
+                    catch_up_all = true;
+                }
+                Err(RecvError::Closed) => break,
+            },
+            _ = gather.tick() => {
+                let batch = std::mem::take(&mut dirty);
+                let all = std::mem::take(&mut catch_up_all);
+                if batch.is_empty() && !all {
+                    continue;
+                }
+                let (store, now) = (state.store(), state.now_ms());
+                let done = blocking(move || {
+                    let mut brains = Brains::default();
+                    for (tenant, id) in &batch {
+                        if let Err(error) = refresh(store.as_ref(), &mut brains, tenant, id, now) {
+                            tracing::warn!(%error, "a ticket's report facts could not be read; the next report tries again");
+                        }
+                    }
+                    if all {
+                        let refreshed = catch_up(store.as_ref(), None, usize::MAX, now)?;
+                        if refreshed > 0 {
+                            tracing::info!(refreshed, "report facts caught up");
+                        }
+                    }
+                    Ok::<_, Error>(())
+                })
+                .await;
+                if let Err(error) = done {
+                    tracing::warn!(%error, "report facts could not be refreshed; the next report catches up");
+                }
+            }
+            () = stop.stopped() => break,
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! What the reports count about each ticket (`fieldwork_brain::report::TicketFacts`), kept per
+//! ticket with the seq of the ticket's change it was read at, so a report reads rows instead of
+//! documents (`docs/reports.md`). The server refreshes a ticket's facts after it changes; a
+//! ticket whose facts are older than its newest change is *stale* and refreshed before a report.
+
+use fieldwork_brain::report::TicketFacts;
+
+use super::Result;
+
+/// A ticket whose facts are missing or older than its newest change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleFacts {
+    pub tenant_id: String,
+    pub ticket_id: String,
+    /// The ticket's newest seq: what fresh facts are read at.
+    pub last_seq: u64,
+}
+
+/// Every ticket's report facts. Every method is one transaction.
+pub trait ReportFacts {
+    /// Tickets (of `tenant_id`, or of every tenant) whose facts are missing or stale, at most
+    /// `limit`.
+    fn stale_facts(&self, tenant_id: Option<&str>, limit: usize) -> Result<Vec<StaleFacts>>;
+    /// Stores `facts` of a ticket as read at `seq`, unless facts read at a later seq are stored
+    /// already (two refreshes racing keep the newer). Returns whether it stored them.
+    fn put_facts(
+        &self,
+        tenant_id: &str,
+        ticket_id: &str,
+        seq: u64,
+        facts: &TicketFacts,
+    ) -> Result<bool>;
+    /// The facts of the tenant's tickets that a report on `[from, to)` may count: created
+    /// before `to`, and still open at `from` or ended after it or created after `created_since`
+    /// (for the volume of the period before).
+    fn facts_between(
+        &self,
+        tenant_id: &str,
+        from: i64,
+        to: i64,
+        created_since: i64,
+    ) -> Result<Vec<TicketFacts>>;
+}
