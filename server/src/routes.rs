@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(sync_routes())
         .nest(crate::api::BASE, crate::api::router())
+        .merge(crate::api::pages())
         .layer(
             CompressionLayer::new()
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE))),

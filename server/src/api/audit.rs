@@ -65,7 +65,7 @@ pub struct ChangeEntry {
     /// The person (null for the server's own).
     pub author_id: Option<String>,
     pub author_name: Option<String>,
-    /// `device`, `session` (a browser), `token` (a script) or `server`.
+    /// `device`, `session` (a browser), `token` (a script), `link` (a rating link) or `server`.
     pub via: String,
     pub device_id: Option<String>,
     pub device_name: Option<String>,
@@ -153,6 +153,7 @@ pub async fn changes(
                 Via::Session => ("session", None, None),
                 Via::Token => ("token", None, None),
                 Via::Server => ("server", None, None),
+                Via::Link => ("link", None, None),
             };
             ChangeEntry {
                 seq: c.seq,

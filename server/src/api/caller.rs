@@ -33,8 +33,16 @@ const TOUCH_EVERY_MS: i64 = 60 * 1000;
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
 pub enum Via {
-    Session { token_hash: String },
-    Token { token_hash: String },
+    Session {
+        token_hash: String,
+    },
+    Token {
+        token_hash: String,
+    },
+    /// A rating link (`csat`): the reporter, for the one rating the link allows.
+    Link {
+        token_hash: String,
+    },
 }
 
 /// The person calling, and the Automerge actor their edits are made with.

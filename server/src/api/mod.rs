@@ -12,6 +12,7 @@
 
 mod audit;
 mod caller;
+mod csat;
 pub mod csv;
 mod dispatch;
 mod error;
@@ -208,6 +209,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::changes))
         .routes(routes!(audit::settings))
         .routes(routes!(reports::report))
+        .routes(routes!(csat::create_link))
 }
 
 /// The OpenAPI document, generated once.
@@ -280,6 +282,12 @@ async fn openapi_json() -> Response {
 async fn reference_page() -> Html<&'static str> {
     static PAGE: OnceLock<String> = OnceLock::new();
     Html(PAGE.get_or_init(|| reference::render(openapi())).as_str())
+}
+
+/// The pages outside the API a person reaches by a link, with no sign-in: the rating page
+/// (`/csat/{token}`).
+pub fn pages() -> Router<AppState> {
+    csat::page_routes()
 }
 
 /// The API as a router to nest at [`BASE`]: its routes, the document, the reference page, and

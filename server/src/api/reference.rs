@@ -7,7 +7,8 @@ use std::fmt::Write;
 use serde_json::Value;
 use utoipa::openapi::OpenApi;
 
-fn escape(text: &str) -> String {
+/// Text made safe to put in HTML, in an element or a quoted attribute.
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

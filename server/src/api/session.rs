@@ -158,6 +158,7 @@ pub async fn current(caller: Caller) -> Json<SignedIn> {
     let via = match caller.via {
         Via::Session { .. } => "session",
         Via::Token { .. } => "token",
+        Via::Link { .. } => "link",
     };
     Json(SignedIn {
         user: UserOut::from(&caller.user),
@@ -224,7 +225,7 @@ pub async fn change_password(
     .await?;
     let keep = match caller.via {
         Via::Session { token_hash } => Some(token_hash),
-        Via::Token { .. } => None,
+        Via::Token { .. } | Via::Link { .. } => None,
     };
     let (store, now) = (state.store(), state.now_ms());
     let new = body.new_password;

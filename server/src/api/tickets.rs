@@ -660,12 +660,26 @@ pub async fn edit_ticket(
             ));
         }
     }
+    apply_edits(&state, &caller, &id, &edits).await?;
+    let loaded = load(&state, &caller, &id).await?;
+    Ok(Json(TicketOut::from(loaded.view(&caller)?)))
+}
+
+/// Makes `edits` to ticket `id` in `caller`'s name, each checked by the rules against the
+/// ticket as the edits before it left it, and stores them as one commit; the first refusal
+/// stores nothing (`422 refused`, with its reason).
+pub(super) async fn apply_edits(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    edits: &[Edit],
+) -> Result<(), ApiError> {
     let actor = caller.user.actor();
-    let mut loaded = load(&state, &caller, &id).await?;
+    let mut loaded = load(state, caller, id).await?;
     let now = state.now_ms();
     let mut changes = Vec::new();
-    for edit in &edits {
-        let current = loaded.view(&caller)?;
+    for edit in edits {
+        let current = loaded.view(caller)?;
         check_edit(&actor, &current, edit)
             .map_err(|refusal| ApiError::new(ErrorCode::Refused, refusal.to_string()))?;
         let part = edit.part(&current);
@@ -686,15 +700,14 @@ pub async fn edit_ticket(
             .map_err(Error::from)?
         {
             changes.push(ProposedChange {
-                ticket_id: id.clone(),
+                ticket_id: id.to_owned(),
                 part,
                 bytes: change.raw_bytes().to_vec(),
             });
         }
     }
     if !changes.is_empty() {
-        commit(&state, &caller, changes).await?;
+        commit(state, caller, changes).await?;
     }
-    let loaded = load(&state, &caller, &id).await?;
-    Ok(Json(TicketOut::from(loaded.view(&caller)?)))
+    Ok(())
 }

@@ -13,6 +13,8 @@ pub enum Via {
     Session,
     /// The server itself (the brain, numbering, erasure rewrites).
     Server,
+    /// A rating link (`CsatLinks`): the reporter rated through a link, without the app.
+    Link,
     /// Anything else: a user API token through the back-office API.
     Token,
 }

@@ -15,6 +15,7 @@
 //! - [`TicketList`] — tickets listed, filtered, sorted and searched (the back-office API).
 //! - [`AuditLog`] — who changed which ticket when, and how it came in.
 //! - [`ReportFacts`] — what the reports count about each ticket.
+//! - [`CsatLinks`] — the links reporters without the app rate resolved tickets through.
 //!
 //! [`ServerStore`] is their sum: the server holds one `Arc<dyn ServerStore>`. Every backend
 //! answers with [`StorageError`], runs migrations by the contract of [`migrate`], and passes the
@@ -28,6 +29,7 @@ mod brain_memory;
 mod configs;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod csat_links;
 mod error;
 pub mod migrate;
 mod positions;
@@ -54,6 +56,7 @@ pub use blobs::{
 };
 pub use brain_memory::{BrainMemory, RememberedTicket};
 pub use configs::{AppliedConfig, ConfigLog, ConfigVersion};
+pub use csat_links::{CsatLink, CsatLinks};
 pub use error::{BoxError, Conflict, Missing, OverQuota, StorageError};
 pub use positions::{PositionLog, PositionRecord, PositionWrite};
 pub use quotas::{BlobUsage, QuotaLedger, TenantQuotas, TenantUsage, UserUsage};
@@ -89,6 +92,7 @@ pub trait ServerStore:
     + TicketList
     + AuditLog
     + ReportFacts
+    + CsatLinks
     + Send
     + Sync
     + fmt::Debug
@@ -108,6 +112,7 @@ impl<T> ServerStore for T where
         + TicketList
         + AuditLog
         + ReportFacts
+        + CsatLinks
         + Send
         + Sync
         + fmt::Debug

@@ -23,6 +23,7 @@ pub mod blobs;
 pub mod brain_memory;
 pub mod concurrency;
 pub mod configs;
+pub mod csat_links;
 pub mod erasure;
 pub mod positions;
 pub mod quotas;
@@ -128,6 +129,7 @@ macro_rules! storage_conformance_tests {
             audit::the_audit_log_names_who_and_how_newest_first_per_tenant,
             report_facts::facts_are_stale_until_they_catch_up_and_the_newer_read_wins,
             report_facts::a_period_finds_what_was_open_or_created_in_it_within_its_tenant,
+            csat_links::a_link_is_used_once_before_it_expires_and_a_newer_one_ends_it,
             concurrency::parallel_commits_get_unique_gap_free_seqs_and_a_pull_misses_none,
             concurrency::parallel_device_registrations_never_overshoot_the_cap,
         );

@@ -39,7 +39,8 @@ impl AuditLog for SqliteStore {
         let sql = format!(
             "SELECT c.seq, c.ticket_id, t.number, c.part, c.hash, c.author_id, c.received_at,
                     c.effective_at, c.bytes, c.actor_id, d.id, d.name,
-                    EXISTS (SELECT 1 FROM web_sessions w WHERE w.actor_id = c.actor_id)
+                    EXISTS (SELECT 1 FROM web_sessions w WHERE w.actor_id = c.actor_id),
+                    EXISTS (SELECT 1 FROM csat_links l WHERE l.actor_id = c.actor_id)
              FROM changes c
              LEFT JOIN tickets t ON t.tenant_id = c.tenant_id AND t.id = c.ticket_id
              LEFT JOIN devices d ON d.actor_id = c.actor_id AND d.tenant_id = c.tenant_id
@@ -56,9 +57,11 @@ impl AuditLog for SqliteStore {
                         _ => None,
                     };
                     let session: bool = r.get(12)?;
+                    let link: bool = r.get(13)?;
                     let via = match device {
                         Some((id, name)) => Via::Device { id, name },
                         None if session => Via::Session,
+                        None if link => Via::Link,
                         None if actor == server_actor => Via::Server,
                         None => Via::Token,
                     };

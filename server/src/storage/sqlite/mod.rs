@@ -7,6 +7,7 @@ mod audit;
 mod blobs;
 mod brain_memory;
 mod configs;
+mod csat_links;
 mod devices;
 mod positions;
 mod quotas;
