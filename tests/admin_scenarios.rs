@@ -159,3 +159,114 @@ fn a_tenant_configuration_is_checked_whole_applied_versioned_and_printed_back() 
     let missing = server.admin_fails(&["config", "--tenant", "acme", "--version", "7"]);
     assert!(missing.contains("no configuration version 7"), "{missing}");
 }
+
+/// Runs `fieldwork report` with `args`; returns (exit code, stdout, stderr).
+fn report(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(common::BIN)
+        .arg("report")
+        .args(args)
+        .env_remove("FIELDWORK_TOKEN")
+        .env_remove("FIELDWORK_SERVER")
+        .output()
+        .expect("fieldwork report runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_supervisor_reports_from_the_server_or_its_data_directory_alike() {
+    let server = Server::start();
+    server.tenant("acme");
+    let (_, sue) = server.user("acme", "supervisor", "sue", None);
+    let (_, mia) = server.user("acme", "merchant", "mia", None);
+    let shop = Device::login(&server.url, &mia);
+    for (title, category) in [
+        ("Till jammed", "till"),
+        ("Printer offline", "printer"),
+        ("No paper", "printer"),
+    ] {
+        shop.json(&["create", "--title", title, "--category", category]);
+    }
+    shop.sync();
+    let today = std::process::Command::new("date")
+        .args(["-u", "+%F"])
+        .output()
+        .expect("date runs");
+    let today = String::from_utf8_lossy(&today.stdout).trim().to_owned();
+    let period = ["--from", today.as_str(), "--to", today.as_str()];
+
+    // From the server, over its API.
+    let (code, out, err) = report(
+        &[
+            &period[..],
+            &[
+                "--server",
+                &server.url,
+                "--token",
+                &sue,
+                "--by",
+                "category",
+                "--json",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(json["total"]["created"], 3);
+    assert_eq!(json["total"]["backlog"], 3);
+    assert_eq!(json["top_categories"][0]["category"], "printer");
+
+    // From the data directory, the same numbers: as a table and as CSV.
+    let data = server.data.to_string_lossy().into_owned();
+    let (code, table, err) = report(
+        &[
+            &period[..],
+            &["--data", &data, "--tenant", "acme", "--by", "category"],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(table.contains("printer"), "{table}");
+    assert!(
+        table.contains("Top categories: printer 2 (66.7%), till 1 (33.3%)."),
+        "{table}"
+    );
+    let (code, csv, _) =
+        report(&[&period[..], &["--data", &data, "--tenant", "acme", "--csv"]].concat());
+    assert_eq!(code, Some(0));
+    let last = csv.lines().last().expect("a total row");
+    assert!(last.starts_with("total,3,0,3,"), "{csv}");
+
+    // Clear refusals, with the README's exit codes.
+    let (code, _, err) =
+        report(&[&period[..], &["--server", &server.url, "--token", &mia]].concat());
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("only dispatchers, supervisors and admins"),
+        "{err}"
+    );
+    let (code, _, err) = report(&[
+        "--from",
+        &today,
+        "--to",
+        "2000-01-01",
+        "--data",
+        &data,
+        "--tenant",
+        "acme",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("ends before it starts"), "{err}");
+    let (code, _, err) = report(
+        &[
+            &period[..],
+            &["--server", "http://127.0.0.1:9", "--token", &sue],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, Some(4), "{err}");
+}

@@ -6,6 +6,7 @@ mod bench;
 mod config;
 mod device;
 mod output;
+mod report;
 mod serve;
 mod units;
 
@@ -42,6 +43,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Check a tenant configuration file and preview what the brain would decide.
     Config(config::ConfigArgs),
+    /// Reports for the back office: volume, backlog, response and resolution times, SLA,
+    /// first-contact resolution, reopens, CSAT (docs/reports.md).
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Command::Admin(args) => finish(admin::run(args), admin::AdminError::exit_code),
         Command::Bench(args) => finish(bench::run(args), |_| 1),
         Command::Config(args) => finish(config::run(args), config::ConfigCliError::exit_code),
+        Command::Report(args) => finish(report::run(args), report::ReportError::exit_code),
     }
 }
 

@@ -208,6 +208,24 @@ impl Admin {
             .remove_device(device_id.trim(), self.clock.now_ms())?)
     }
 
+    /// The report on `period` of a tenant (id or name), grouped `by` (`docs/reports.md`), after
+    /// refreshing the facts of tickets changed since they were last read.
+    pub fn report(
+        &self,
+        tenant: &str,
+        period: &fieldwork_brain::report::Period,
+        by: fieldwork_brain::report::GroupBy,
+    ) -> Result<fieldwork_brain::report::Report, Error> {
+        let tenant = self.tenant(tenant)?;
+        crate::reports::run(
+            self.store.as_ref(),
+            &tenant.id,
+            period,
+            by,
+            self.clock.now_ms(),
+        )
+    }
+
     /// A tenant's own quotas (`None`: the server's default).
     pub fn tenant_quotas(&self, tenant: &str) -> Result<TenantQuotas, Error> {
         let tenant = self.tenant(tenant)?;

@@ -214,7 +214,7 @@ pub(super) fn error_answer(status: u16, retry_after_s: Option<u64>, body: &[u8])
 
 /// Makes ring rustls's process-wide crypto provider, once. If the host app installed another
 /// provider first, that one is used.
-fn install_crypto_provider() {
+pub fn install_crypto_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
