@@ -4,6 +4,7 @@
 //! resync), `load` (many devices at a fixed rate), `flood` (wrong-password logins while devices
 //! sync); `fleet` is the technician devices `load` and `flood` share.
 
+mod api;
 mod fleet;
 mod flood;
 mod load;
@@ -45,6 +46,22 @@ enum BenchCommand {
         #[arg(long)]
         brain: bool,
     },
+    /// The back-office API's latency (ticket lists, one ticket, the month's report) over many
+    /// tickets while devices sync.
+    Api {
+        /// Tickets in the tenant.
+        #[arg(long, default_value_t = 100_000)]
+        tickets: usize,
+        /// Technician devices, each adding a note and syncing once a second meanwhile.
+        #[arg(long, default_value_t = 200)]
+        devices: usize,
+        /// Requests of each kind (a report every tenth).
+        #[arg(long, default_value_t = 500)]
+        samples: usize,
+        /// Longest time the devices run while the requests are measured.
+        #[arg(long, default_value_t = 120)]
+        seconds: u64,
+    },
     /// Wrong-password logins hammering the server while devices sync: server memory during and
     /// after, the devices' round-trip latency, and when the real user gets in again.
     LoginFlood(flood::FloodArgs),
@@ -73,6 +90,12 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
             seconds,
             brain,
         } => load::bench_load(devices, rate, seconds, brain),
+        BenchCommand::Api {
+            tickets,
+            devices,
+            samples,
+            seconds,
+        } => api::bench_api(tickets, devices, samples, seconds),
         BenchCommand::LoginFlood(args) => flood::bench_login_flood(&args),
     }
 }
