@@ -544,3 +544,122 @@ fn show_and_list_name_the_people_on_a_ticket_and_json_keeps_their_ids() {
     let listed = tech.json(&["list"]);
     assert_eq!(listed[0]["assignee"], tech_id.as_str());
 }
+
+/// One JSON call to the back-office API over real HTTP; returns the status and the body.
+fn api_call(
+    method: reqwest::Method,
+    url: &str,
+    cookie: Option<(&str, &str)>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value, Vec<String>) {
+    fieldwork_core::sync::client::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new().request(method, url);
+        if let Some((session, csrf)) = cookie {
+            request = request
+                .header("cookie", format!("fw_session={session}; fw_csrf={csrf}"))
+                .header("x-csrf-token", csrf);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let cookies = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        let text = response.text().await.expect("a body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            cookies,
+        )
+    })
+}
+
+#[test]
+fn an_edit_through_the_api_and_an_offline_phone_edit_merge_like_two_phones() {
+    let org = Org::new();
+    let (tech_id, tech) = org.member("technician", "tech.a", Some("north"));
+    let (_, dispatcher) = org.member("dispatcher", "ops", None);
+    let id = id_of(&dispatcher.json(&["create", "--title", "Oven door"]));
+    dispatcher.json(&["update", &id, "--assignee", &tech_id]);
+    dispatcher.sync();
+    tech.sync();
+
+    // The technician works offline.
+    tech.json(&["update", &id, "--status", "accepted"]);
+    tech.json(&["note", &id, "hinge replaced"]);
+
+    // Meanwhile the dispatcher, in a browser session over HTTP, cancels and writes a note.
+    let api = format!("{}/api/v1", org.server.url);
+    let (status, signed_in, cookies) = api_call(
+        reqwest::Method::POST,
+        &format!("{api}/session"),
+        None,
+        Some(serde_json::json!({ "tenant": "acme", "name": "ops", "password": "pw-123456" })),
+    );
+    assert_eq!(status, 201, "{signed_in}");
+    let session = cookies
+        .iter()
+        .find_map(|c| c.strip_prefix("fw_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let csrf = signed_in["csrf_token"].as_str().expect("csrf").to_owned();
+    let (status, edited, _) = api_call(
+        reqwest::Method::POST,
+        &format!("{api}/tickets/{id}/edits"),
+        Some((&session, &csrf)),
+        Some(serde_json::json!({ "edits": [
+            { "type": "add_note", "text": "customer rang to cancel" },
+            { "type": "set_status", "status": "cancelled" }
+        ] })),
+    );
+    assert_eq!(status, 200, "{edited}");
+
+    // The phone comes back: accepted, like any two devices' edits.
+    assert_eq!(tech.sync()["rejected"], 0);
+    let (_, through_api, _) = api_call(
+        reqwest::Method::GET,
+        &format!("{api}/tickets/{id}"),
+        Some((&session, &csrf)),
+        None,
+    );
+    let on_phone = tech.show(&id);
+    for ticket in [&through_api, &on_phone] {
+        let notes = note_texts(ticket);
+        assert!(
+            notes.contains(&"hinge replaced".to_owned())
+                && notes.contains(&"customer rang to cancel".to_owned()),
+            "both notes kept: {notes:?}"
+        );
+        let conflict = ticket["conflicts"]
+            .as_array()
+            .expect("conflicts")
+            .iter()
+            .find(|c| c["field"] == "status")
+            .unwrap_or_else(|| panic!("the status conflict is shown: {ticket}"));
+        let mut values: Vec<&str> = conflict["values"]
+            .as_array()
+            .expect("values")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        values.sort_unstable();
+        assert_eq!(values, ["accepted", "cancelled"]);
+    }
+    assert_eq!(
+        through_api["status"], on_phone["status"],
+        "one winner everywhere"
+    );
+}

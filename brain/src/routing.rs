@@ -60,6 +60,15 @@ pub enum Chooser {
 }
 
 impl Chooser {
+    /// Its name in the tenant file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Chooser::Nearest => "nearest",
+            Chooser::LeastLoaded => "least_loaded",
+            Chooser::RoundRobin => "round_robin",
+        }
+    }
+
     pub(crate) fn parse(text: &str) -> Option<Chooser> {
         Some(match text {
             "nearest" => Chooser::Nearest,

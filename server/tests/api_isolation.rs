@@ -240,6 +240,25 @@ fn rows() -> Vec<Row> {
             auth([200, 403, 403, 403, 403, 403, 200, 200]),
         )
         .check(users_listed),
+        // Making a user: `twin` is taken in both tenants, so admins get `409` (each in their own
+        // tenant), safe to repeat; making one for real is `api_session.rs`'s.
+        row(
+            "POST /users",
+            "/users",
+            auth([409, 403, 403, 403, 403, 403, 403, 409]),
+        )
+        .body(|_| json!({ "name": "twin", "role": "agent" })),
+        row(
+            "POST /users",
+            "/users",
+            auth([400, 403, 403, 403, 403, 403, 403, 400]),
+        )
+        .body(|_| json!({ "name": "nobody-new", "role": "wizard" })),
+        row(
+            "GET /teams",
+            "/teams",
+            auth([200, 403, 403, 403, 200, 200, 200, 200]),
+        ),
         row(
             "POST /users/{id}/disable",
             "/users/<acme.spare>/disable",

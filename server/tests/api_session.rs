@@ -421,3 +421,108 @@ async fn every_error_has_the_one_shape_and_the_document_lists_every_operation() 
     let html = String::from_utf8(page.body).expect("UTF-8");
     assert!(html.contains("<code>/users/{id}/disable</code>"));
 }
+
+#[tokio::test]
+async fn an_admin_makes_users_and_the_back_office_reads_the_teams() {
+    let h = harness(Arc::new(ManualClock::at(T0)), false);
+    h.tenant("acme");
+    h.tenant("globex");
+    let root = h.user("acme", "root", Role::Admin, None);
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    let other = h.user("globex", "gil", Role::Admin, Some("north"));
+    let admin = Browser::with_token(&root.api_token);
+
+    let made = admin
+        .post(
+            &h,
+            "/api/v1/users",
+            json!({ "name": "zhang.min", "role": "technician", "team": "north", "skills": ["fridge"], "password": "staple horse" }),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.json);
+    assert_eq!(made.json["user"]["role"], "technician");
+    let token = made.json["api_token"].as_str().expect("token shown once");
+    assert!(token.starts_with("fwu_"));
+    // The new user signs in with the password, and scripts with the token.
+    let (_, signed_in) = Browser::sign_in(&h, "acme", "zhang.min", "staple horse").await;
+    assert_eq!(signed_in.status, StatusCode::CREATED);
+    let me = Browser::with_token(token).get(&h, "/api/v1/session").await;
+    assert_eq!(me.json["user"]["name"], "zhang.min");
+
+    // Taken names, bad roles, short passwords: clear answers, nothing made.
+    let taken = admin
+        .post(
+            &h,
+            "/api/v1/users",
+            json!({ "name": "zhang.min", "role": "agent" }),
+        )
+        .await;
+    assert_eq!(taken.error(StatusCode::CONFLICT), "conflict");
+    let role = admin
+        .post(
+            &h,
+            "/api/v1/users",
+            json!({ "name": "x", "role": "wizard" }),
+        )
+        .await;
+    assert_eq!(role.error(StatusCode::BAD_REQUEST), "bad_request");
+    let short = admin
+        .post(
+            &h,
+            "/api/v1/users",
+            json!({ "name": "y", "role": "agent", "password": "short" }),
+        )
+        .await;
+    assert_eq!(short.error(StatusCode::BAD_REQUEST), "bad_request");
+    let not_admin = Browser::with_token(&ops.api_token)
+        .post(&h, "/api/v1/users", json!({ "name": "z", "role": "agent" }))
+        .await;
+    assert_eq!(not_admin.error(StatusCode::FORBIDDEN), "forbidden");
+    let listed = admin.get(&h, "/api/v1/users").await;
+    let names: Vec<&str> = listed.json["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|u| u["name"].as_str())
+        .collect();
+    assert_eq!(names, ["ops", "root", "zhang.min"]);
+
+    // Teams: from the configuration, and their members from the users.
+    let applied = admin
+        .send(
+            &h,
+            "PUT",
+            "/api/v1/config",
+            Some(json!({ "toml": "[[teams]]\nname = \"north\"\nkinds = [\"repair\"]\nchooser = \"least_loaded\"\nlead = \"ops\"\n\n[[teams]]\nname = \"south\"\n" })),
+        )
+        .await;
+    assert_eq!(applied.status, StatusCode::OK, "{}", applied.json);
+    let teams = Browser::with_token(&ops.api_token)
+        .get(&h, "/api/v1/teams")
+        .await;
+    assert_eq!(teams.status, StatusCode::OK, "{}", teams.json);
+    assert_eq!(
+        teams.json["items"][0],
+        json!({
+            "name": "north", "configured": true, "lead": "ops", "categories": [],
+            "kinds": ["repair"], "chooser": "least_loaded",
+            "members": [made.json["user"].clone()]
+        })
+    );
+    assert_eq!(teams.json["items"][1]["name"], "south");
+    assert_eq!(teams.json["items"][1]["members"], json!([]));
+    assert!(
+        !teams.reply.body.windows(3).any(|w| w == b"gil"),
+        "another tenant's team of the same name is theirs alone"
+    );
+    let theirs = Browser::with_token(&other.api_token)
+        .get(&h, "/api/v1/teams")
+        .await;
+    assert_eq!(theirs.json["items"][0]["configured"], false);
+    assert_eq!(theirs.json["items"][0]["members"][0]["name"], "gil");
+    let rider = h.user("acme", "li", Role::Rider, None);
+    let refused = Browser::with_token(&rider.api_token)
+        .get(&h, "/api/v1/teams")
+        .await;
+    assert_eq!(refused.error(StatusCode::FORBIDDEN), "forbidden");
+}

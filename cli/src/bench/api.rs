@@ -69,7 +69,9 @@ async fn timed_get(
 
 /// This month's first and last day (UTC), for the month's report.
 fn this_month() -> (String, String) {
-    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
     let first = today.first_of_month();
     (first.to_string(), first.last_of_month().to_string())
 }
@@ -147,6 +149,7 @@ pub(super) fn bench_api(
     let base = format!("{}/api/v1", server.url);
     let (from, to) = this_month();
     let report_url = format!("{base}/reports?from={from}&to={to}&tz=Europe/Berlin&by=category");
+    fieldwork_core::sync::client::install_crypto_provider();
     let measured = runtime.block_on(async {
         let client = reqwest::Client::builder()
             .build()

@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{AppError, Error};
-use crate::storage::{Missing, StorageError};
+use crate::storage::{Conflict, Missing, StorageError};
 
 /// Every code an API error may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -164,6 +164,9 @@ impl From<Error> for ApiError {
         match &error {
             Error::Storage(StorageError::NotFound(Missing::Ticket)) => Self::not_found("ticket"),
             Error::Storage(StorageError::NotFound(Missing::User)) => Self::not_found("user"),
+            Error::Storage(StorageError::Conflict(conflict @ Conflict::Exists(_))) => {
+                Self::new(ErrorCode::Conflict, conflict.to_string())
+            }
             Error::Invalid { field, reason } => {
                 Self::bad_request(format!("invalid {field}: {reason}"))
             }

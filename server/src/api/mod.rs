@@ -192,7 +192,8 @@ fn api() -> OpenApiRouter<AppState> {
             session::sign_out
         ))
         .routes(routes!(session::change_password))
-        .routes(routes!(users::list))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::teams))
         .routes(routes!(users::disable))
         .routes(routes!(users::enable))
         .routes(routes!(tickets::list_tickets, tickets::create_ticket))
