@@ -112,13 +112,13 @@ pub(super) fn bench_api(
         );
         new.category = Some(CATEGORIES[i % 10].to_owned());
         new.priority = Priority::ALL[(i / 10) % 4];
-        new.description = if i % 7 == 0 {
+        new.description = if i.is_multiple_of(7) {
             "Compressor noise, temperature rising; 冰柜压缩机噪音".into()
         } else {
             "Customer reports it stopped working this morning.".into()
         };
         let id = desk.store.create(new).map_err(step("create"))?.id;
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             let steps = [
                 Edit::Assign {
                     assignee: Some(tech_id.clone()),
@@ -191,7 +191,7 @@ pub(super) fn bench_api(
             lists.push(timed_get(&client, &format!("{base}/tickets?{list}"), &boss).await?.0);
             let id = &ids[(i * 7919) % ids.len()];
             reads.push(timed_get(&client, &format!("{base}/tickets/{id}"), &boss).await?.0);
-            if i % 10 == 0 {
+            if i.is_multiple_of(10) {
                 reports.push(timed_get(&client, &report_url, &boss).await?.0);
             }
             i += 1;
