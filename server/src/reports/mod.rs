@@ -80,40 +80,45 @@ fn refresh(
     Ok(true)
 }
 
-/// Refreshes the stale facts of `tenant` (or of every tenant), at most `max` tickets; returns
-/// how many it refreshed. A ticket whose document does not read is logged and skipped.
+/// Refreshes the facts of the tenant's tickets changed since its progress and up to its newest
+/// change now, at most `max`; then, unless it stopped at `max`, moves the progress there.
+/// Returns how many it refreshed. A ticket that changes again meanwhile is beyond the range and
+/// left to the next catch-up, so one ends even while the tenant keeps writing. A ticket whose
+/// document does not read is logged and passed (its next change tries again).
 pub fn catch_up(
     store: &dyn ServerStore,
-    tenant: Option<&str>,
+    tenant: &str,
     max: usize,
     now: i64,
 ) -> Result<usize, Error> {
+    let up_to = store.read_with(|r| r.max_seq(tenant))?;
+    let mut after = store.facts_progress(tenant)?;
+    if after >= up_to {
+        return Ok(0);
+    }
     let mut brains = Brains::default();
-    let mut skipped = BTreeSet::new();
     let mut refreshed = 0;
-    while refreshed < max {
-        let stale = store.stale_facts(tenant, BATCH + skipped.len())?;
-        let todo: Vec<_> = stale
-            .into_iter()
-            .filter(|s| !skipped.contains(&(s.tenant_id.clone(), s.ticket_id.clone())))
-            .take(max - refreshed)
-            .collect();
-        if todo.is_empty() {
-            break;
+    loop {
+        let want = BATCH.min(max.saturating_sub(refreshed));
+        if want == 0 {
+            return Ok(refreshed);
         }
-        for s in todo {
-            match refresh(store, &mut brains, &s.tenant_id, &s.ticket_id, now) {
+        let batch = store.stale_facts(tenant, after, up_to, want)?;
+        for s in &batch {
+            match refresh(store, &mut brains, tenant, &s.ticket_id, now) {
                 Ok(true) => refreshed += 1,
-                Ok(false) => {
-                    skipped.insert((s.tenant_id, s.ticket_id));
-                }
+                Ok(false) => {}
                 Err(error) => {
                     tracing::warn!(%error, "a ticket's report facts could not be read; its next change tries again");
-                    skipped.insert((s.tenant_id, s.ticket_id));
                 }
             }
         }
+        match batch.last() {
+            Some(last) if batch.len() == want => after = last.last_seq,
+            _ => break,
+        }
     }
+    store.set_facts_progress(tenant, up_to)?;
     Ok(refreshed)
 }
 
@@ -126,7 +131,7 @@ pub fn run(
     by: GroupBy,
     now: i64,
 ) -> Result<Report, Error> {
-    catch_up(store, Some(tenant), MAX_REFRESH_PER_REPORT, now)?;
+    catch_up(store, tenant, MAX_REFRESH_PER_REPORT, now)?;
     let facts = store.facts_between(
         tenant,
         period.start(),
@@ -180,14 +185,21 @@ pub(crate) async fn run_in_background(state: AppState, mut stop: StopToken) {
                 let (store, now) = (state.store(), state.now_ms());
                 let done = blocking(move || {
                     let mut brains = Brains::default();
+                    let mut tenants = BTreeSet::new();
                     for (tenant, id) in &batch {
                         if let Err(error) = refresh(store.as_ref(), &mut brains, tenant, id, now) {
                             tracing::warn!(%error, "a ticket's report facts could not be read; the next report tries again");
                         }
+                        tenants.insert(tenant.clone());
                     }
                     if all {
-                        let refreshed = catch_up(store.as_ref(), None, usize::MAX, now)?;
-                        if refreshed > 0 {
+                        tenants.extend(store.tenants_behind()?);
+                    }
+                    // What the batch refreshed moves each tenant's progress on (the rest of the
+                    // range is mostly fresh already).
+                    for tenant in &tenants {
+                        let refreshed = catch_up(store.as_ref(), tenant, usize::MAX, now)?;
+                        if all && refreshed > 0 {
                             tracing::info!(refreshed, "report facts caught up");
                         }
                     }

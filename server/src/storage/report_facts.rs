@@ -2,6 +2,8 @@
 //! ticket with the seq of the ticket's change it was read at, so a report reads rows instead of
 //! documents (`docs/reports.md`). The server refreshes a ticket's facts after it changes; a
 //! ticket whose facts are older than its newest change is *stale* and refreshed before a report.
+//! Each tenant's *progress* says up to which change every ticket's facts are fresh, so the stale
+//! ones are found among the tickets changed since, not by reading them all.
 
 use fieldwork_brain::report::TicketFacts;
 
@@ -18,9 +20,23 @@ pub struct StaleFacts {
 
 /// Every ticket's report facts. Every method is one transaction.
 pub trait ReportFacts {
-    /// Tickets (of `tenant_id`, or of every tenant) whose facts are missing or stale, at most
-    /// `limit`.
-    fn stale_facts(&self, tenant_id: Option<&str>, limit: usize) -> Result<Vec<StaleFacts>>;
+    /// Tenants with changes newer than their facts' progress.
+    fn tenants_behind(&self) -> Result<Vec<String>>;
+    /// How far the tenant's facts are known to be fresh: every change up to this seq is in them
+    /// (0 for none).
+    fn facts_progress(&self, tenant_id: &str) -> Result<u64>;
+    /// Moves the tenant's progress forward to `seq` (never back).
+    fn set_facts_progress(&self, tenant_id: &str, seq: u64) -> Result<()>;
+    /// The tenant's tickets whose newest change is in `(after_seq, up_to]` and whose facts are
+    /// missing or older, in the order of their newest change, at most `limit`: a caller walks
+    /// the range once, page by page, and never chases a tenant that keeps writing.
+    fn stale_facts(
+        &self,
+        tenant_id: &str,
+        after_seq: u64,
+        up_to: u64,
+        limit: usize,
+    ) -> Result<Vec<StaleFacts>>;
     /// Stores `facts` of a ticket as read at `seq`, unless facts read at a later seq are stored
     /// already (two refreshes racing keep the newer). Returns whether it stored them.
     fn put_facts(

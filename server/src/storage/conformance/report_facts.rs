@@ -32,10 +32,9 @@ fn facts(created_at: i64, open_until: Option<i64>) -> TicketFacts {
     }
 }
 
-fn stale(t: &TestStore, tenant: Option<&str>) -> Vec<(String, u64)> {
-    let mut stale: Vec<_> = t
-        .store
-        .stale_facts(tenant, 100)
+fn stale(t: &TestStore, tenant: &str, after: u64) -> Vec<(String, u64)> {
+    t.store
+        .stale_facts(tenant, after, u64::MAX, 100)
         .unwrap()
         .into_iter()
         .map(
@@ -45,9 +44,7 @@ fn stale(t: &TestStore, tenant: Option<&str>) -> Vec<(String, u64)> {
                  ..
              }| (ticket_id, last_seq),
         )
-        .collect();
-    stale.sort();
-    stale
+        .collect()
 }
 
 pub fn facts_are_stale_until_they_catch_up_and_the_newer_read_wins(t: &TestStore) {
@@ -58,13 +55,20 @@ pub fn facts_are_stale_until_they_catch_up_and_the_newer_read_wins(t: &TestStore
     let two = create_ticket(s, &acme, "t2", "u", "h2");
     create_ticket(s, &globex, "g1", "u", "h3");
     assert_eq!(
-        stale(t, Some(&acme.id)),
+        stale(t, &acme.id, 0),
         vec![("t1".into(), one), ("t2".into(), two)]
     );
-    assert_eq!(stale(t, None).len(), 3, "every tenant's");
+    // In the order of their newest change, after a seq, up to another.
+    assert_eq!(stale(t, &acme.id, one), vec![("t2".into(), two)]);
+    assert_eq!(
+        s.stale_facts(&acme.id, 0, one, 10).unwrap().len(),
+        1,
+        "not beyond `up_to`"
+    );
+    assert_eq!(s.stale_facts(&acme.id, 0, u64::MAX, 1).unwrap().len(), 1);
 
     assert!(s.put_facts(&acme.id, "t1", one, &facts(100, None)).unwrap());
-    assert_eq!(stale(t, Some(&acme.id)), vec![("t2".into(), two)]);
+    assert_eq!(stale(t, &acme.id, 0), vec![("t2".into(), two)]);
     // A new change makes t1 stale again; facts read before it cannot replace newer ones.
     let later = s
         .commit(&commit(
@@ -74,8 +78,8 @@ pub fn facts_are_stale_until_they_catch_up_and_the_newer_read_wins(t: &TestStore
         ))
         .unwrap()[0];
     assert_eq!(
-        stale(t, Some(&acme.id)),
-        vec![("t1".into(), later), ("t2".into(), two)]
+        stale(t, &acme.id, 0),
+        vec![("t2".into(), two), ("t1".into(), later)]
     );
     assert!(
         s.put_facts(&acme.id, "t1", later, &facts(100, Some(200)))
@@ -86,6 +90,17 @@ pub fn facts_are_stale_until_they_catch_up_and_the_newer_read_wins(t: &TestStore
         s.facts_between(&acme.id, 0, 1_000, 0).unwrap(),
         vec![facts(100, Some(200))]
     );
+
+    // Progress: per tenant, only forward; tenants behind it are listed.
+    let mut behind = s.tenants_behind().unwrap();
+    behind.sort();
+    assert_eq!(behind, vec![acme.id.clone(), globex.id.clone()]);
+    assert_eq!(s.facts_progress(&acme.id).unwrap(), 0);
+    s.set_facts_progress(&acme.id, later).unwrap();
+    s.set_facts_progress(&acme.id, one).unwrap();
+    assert_eq!(s.facts_progress(&acme.id).unwrap(), later, "never back");
+    assert_eq!(s.tenants_behind().unwrap(), vec![globex.id.clone()]);
+    assert!(s.set_facts_progress("no-such-tenant", 1).is_err());
 
     // Facts of a ticket the tenant does not have are not stored.
     assert!(!s.put_facts(&acme.id, "g1", 1, &facts(1, None)).unwrap());

@@ -1,29 +1,75 @@
 //! Report facts in SQLite: `ticket_facts`, one row per ticket, the facts as JSON beside the two
-//! columns a period is found by.
+//! columns a period is found by; `report_progress`, one row per tenant; stale tickets found by
+//! `tickets_by_last_seq` among those changed since the progress.
 
 use fieldwork_brain::report::TicketFacts;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteStore, seq_of, sql_seq};
+use super::{SqliteStore, require_tenant, seq_of, sql_seq};
 use crate::storage::{ReportFacts, Result, StaleFacts, StorageError};
 
 impl ReportFacts for SqliteStore {
-    fn stale_facts(&self, tenant_id: Option<&str>, limit: usize) -> Result<Vec<StaleFacts>> {
+    fn tenants_behind(&self) -> Result<Vec<String>> {
         self.with_reader(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT t.tenant_id, t.id, t.last_seq FROM tickets t
+                "SELECT t.id FROM tenants t
+                 LEFT JOIN report_progress p ON p.tenant_id = t.id
+                 WHERE t.last_seq > COALESCE(p.seq, 0)",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn facts_progress(&self, tenant_id: &str) -> Result<u64> {
+        self.with_reader(|conn| {
+            let seq: Option<i64> = conn
+                .prepare_cached("SELECT seq FROM report_progress WHERE tenant_id = ?1")?
+                .query_row([tenant_id], |r| r.get(0))
+                .optional()?;
+            Ok(seq.map_or(0, seq_of))
+        })
+    }
+
+    fn set_facts_progress(&self, tenant_id: &str, seq: u64) -> Result<()> {
+        self.write(|tx| {
+            require_tenant(tx, tenant_id)?;
+            tx.prepare_cached(
+                "INSERT INTO report_progress (tenant_id, seq) VALUES (?1, ?2)
+                 ON CONFLICT (tenant_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            )?
+            .execute(params![tenant_id, sql_seq(seq)])?;
+            Ok(())
+        })
+    }
+
+    fn stale_facts(
+        &self,
+        tenant_id: &str,
+        after_seq: u64,
+        up_to: u64,
+        limit: usize,
+    ) -> Result<Vec<StaleFacts>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT t.id, t.last_seq FROM tickets t
                  LEFT JOIN ticket_facts f ON f.tenant_id = t.tenant_id AND f.ticket_id = t.id
-                 WHERE (?1 IS NULL OR t.tenant_id = ?1) AND (f.seq IS NULL OR f.seq < t.last_seq)
-                 LIMIT ?2",
+                 WHERE t.tenant_id = ?1 AND t.last_seq > ?2 AND t.last_seq <= ?3
+                   AND (f.seq IS NULL OR f.seq < t.last_seq)
+                 ORDER BY t.last_seq
+                 LIMIT ?4",
             )?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = stmt.query_map(params![tenant_id, limit], |r| {
-                Ok(StaleFacts {
-                    tenant_id: r.get(0)?,
-                    ticket_id: r.get(1)?,
-                    last_seq: seq_of(r.get(2)?),
-                })
-            })?;
+            let rows = stmt.query_map(
+                params![tenant_id, sql_seq(after_seq), sql_seq(up_to), limit],
+                |r| {
+                    Ok(StaleFacts {
+                        tenant_id: tenant_id.to_owned(),
+                        ticket_id: r.get(0)?,
+                        last_seq: seq_of(r.get(1)?),
+                    })
+                },
+            )?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }

@@ -14,3 +14,12 @@ CREATE TABLE ticket_facts (
     PRIMARY KEY (tenant_id, ticket_id)
 ) WITHOUT ROWID;
 CREATE INDEX ticket_facts_period ON ticket_facts(tenant_id, created_at, ended_at);
+
+-- How far each tenant's facts are known to be fresh: every change up to `seq` is in them. A
+-- report refreshes only the tickets changed after it (found by `tickets_by_last_seq`), so it never
+-- scans a tenant's every ticket to find the few that changed.
+CREATE TABLE report_progress (
+    tenant_id TEXT PRIMARY KEY REFERENCES tenants(id),
+    seq       INTEGER NOT NULL
+);
+CREATE INDEX tickets_by_last_seq ON tickets(tenant_id, last_seq);
