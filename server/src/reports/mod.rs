@@ -18,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::Error;
 use crate::state::{AppState, blocking};
-use crate::storage::{ReadWith, ServerStore};
+use crate::storage::{FreshFacts, ReadWith, ServerStore};
 use crate::tasks::StopToken;
 
 /// Stale tickets read per round of a catch-up.
@@ -45,15 +45,14 @@ impl Brains {
     }
 }
 
-/// Reads ticket `id`'s facts as of its newest change and stores them; `false` when the ticket
-/// is unknown.
-fn refresh(
+/// Reads ticket `id`'s facts as of its newest change; `None` when the ticket is unknown.
+fn read_facts(
     store: &dyn ServerStore,
     brains: &mut Brains,
     tenant: &str,
     id: &str,
     now: i64,
-) -> Result<bool, Error> {
+) -> Result<Option<FreshFacts>, Error> {
     let loaded = store.read_with(|r| {
         let Some(head) = r.ticket_head(tenant, id)? else {
             return Ok::<_, Error>(None);
@@ -64,7 +63,7 @@ fn refresh(
         Ok(Some((head.last_seq, snapshot, r.ticket_times(tenant, id)?)))
     })?;
     let Some((seq, snapshot, change_times)) = loaded else {
-        return Ok(false);
+        return Ok(None);
     };
     let view = TicketDocument::load(&snapshot)?.view()?;
     let mut times = EffectiveTimes::device_clocks();
@@ -75,9 +74,30 @@ fn refresh(
     let sla = brains
         .of(store, tenant)?
         .and_then(|b| b.sla(&view, &times, now));
-    let facts = TicketFacts::of(&view, &timeline, sla.as_ref());
-    store.put_facts(tenant, id, seq, &facts)?;
-    Ok(true)
+    Ok(Some(FreshFacts {
+        ticket_id: id.to_owned(),
+        seq,
+        facts: TicketFacts::of(&view, &timeline, sla.as_ref()),
+    }))
+}
+
+/// The facts of `ids` of `tenant`, read; a ticket whose document does not read is logged and
+/// passed (its next change tries again).
+fn read_all<'a>(
+    store: &dyn ServerStore,
+    brains: &mut Brains,
+    tenant: &str,
+    ids: impl Iterator<Item = &'a str>,
+    now: i64,
+) -> Vec<FreshFacts> {
+    ids.filter_map(|id| match read_facts(store, brains, tenant, id, now) {
+        Ok(fresh) => fresh,
+        Err(error) => {
+            tracing::warn!(%error, "a ticket's report facts could not be read; its next change tries again");
+            None
+        }
+    })
+    .collect()
 }
 
 /// Refreshes the facts of the tenant's tickets changed since its progress and up to its newest
@@ -104,22 +124,21 @@ pub fn catch_up(
             return Ok(refreshed);
         }
         let batch = store.stale_facts(tenant, after, up_to, want)?;
-        for s in &batch {
-            match refresh(store, &mut brains, tenant, &s.ticket_id, now) {
-                Ok(true) => refreshed += 1,
-                Ok(false) => {}
-                Err(error) => {
-                    tracing::warn!(%error, "a ticket's report facts could not be read; its next change tries again");
-                }
-            }
-        }
+        let fresh = read_all(
+            store,
+            &mut brains,
+            tenant,
+            batch.iter().map(|s| s.ticket_id.as_str()),
+            now,
+        );
+        let last_page = batch.len() < want;
+        // One transaction per page, the progress with the last.
+        refreshed += store.put_facts(tenant, &fresh, last_page.then_some(up_to))?;
         match batch.last() {
-            Some(last) if batch.len() == want => after = last.last_seq,
-            _ => break,
+            Some(last) if !last_page => after = last.last_seq,
+            _ => return Ok(refreshed),
         }
     }
-    store.set_facts_progress(tenant, up_to)?;
-    Ok(refreshed)
 }
 
 /// The report on `period` of `tenant`, grouped `by`, after refreshing what is stale. Assignees
@@ -184,20 +203,23 @@ pub(crate) async fn run_in_background(state: AppState, mut stop: StopToken) {
                 }
                 let (store, now) = (state.store(), state.now_ms());
                 let done = blocking(move || {
-                    let mut brains = Brains::default();
-                    let mut tenants = BTreeSet::new();
-                    for (tenant, id) in &batch {
-                        if let Err(error) = refresh(store.as_ref(), &mut brains, tenant, id, now) {
-                            tracing::warn!(%error, "a ticket's report facts could not be read; the next report tries again");
-                        }
-                        tenants.insert(tenant.clone());
+                    let mut by_tenant: std::collections::BTreeMap<String, Vec<String>> =
+                        std::collections::BTreeMap::new();
+                    for (tenant, id) in batch {
+                        by_tenant.entry(tenant).or_default().push(id);
                     }
                     if all {
-                        tenants.extend(store.tenants_behind()?);
+                        for tenant in store.tenants_behind()? {
+                            by_tenant.entry(tenant).or_default();
+                        }
                     }
-                    // What the batch refreshed moves each tenant's progress on (the rest of the
-                    // range is mostly fresh already).
-                    for tenant in &tenants {
+                    let mut brains = Brains::default();
+                    for (tenant, ids) in &by_tenant {
+                        // The tickets the commits touched, in one transaction; then whatever
+                        // else is stale in the tenant, which moves its progress on.
+                        let fresh =
+                            read_all(store.as_ref(), &mut brains, tenant, ids.iter().map(String::as_str), now);
+                        store.put_facts(tenant, &fresh, None)?;
                         let refreshed = catch_up(store.as_ref(), tenant, usize::MAX, now)?;
                         if all && refreshed > 0 {
                             tracing::info!(refreshed, "report facts caught up");

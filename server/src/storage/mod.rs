@@ -60,7 +60,7 @@ pub use csat_links::{CsatLink, CsatLinks};
 pub use error::{BoxError, Conflict, Missing, OverQuota, StorageError};
 pub use positions::{PositionLog, PositionRecord, PositionWrite};
 pub use quotas::{BlobUsage, QuotaLedger, TenantQuotas, TenantUsage, UserUsage};
-pub use report_facts::{ReportFacts, StaleFacts};
+pub use report_facts::{FreshFacts, ReportFacts, StaleFacts};
 pub use sqlite::SqliteStore;
 pub use ticket_list::{
     AssigneeFilter, ListCursor, ListScope, ListedTicket, StaffListing, TicketList, TicketListing,

@@ -18,6 +18,14 @@ pub struct StaleFacts {
     pub last_seq: u64,
 }
 
+/// A ticket's facts as read at the seq of its newest change then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreshFacts {
+    pub ticket_id: String,
+    pub seq: u64,
+    pub facts: TicketFacts,
+}
+
 /// Every ticket's report facts. Every method is one transaction.
 pub trait ReportFacts {
     /// Tenants with changes newer than their facts' progress.
@@ -25,8 +33,6 @@ pub trait ReportFacts {
     /// How far the tenant's facts are known to be fresh: every change up to this seq is in them
     /// (0 for none).
     fn facts_progress(&self, tenant_id: &str) -> Result<u64>;
-    /// Moves the tenant's progress forward to `seq` (never back).
-    fn set_facts_progress(&self, tenant_id: &str, seq: u64) -> Result<()>;
     /// The tenant's tickets whose newest change is in `(after_seq, up_to]` and whose facts are
     /// missing or older, in the order of their newest change, at most `limit`: a caller walks
     /// the range once, page by page, and never chases a tenant that keeps writing.
@@ -37,15 +43,16 @@ pub trait ReportFacts {
         up_to: u64,
         limit: usize,
     ) -> Result<Vec<StaleFacts>>;
-    /// Stores `facts` of a ticket as read at `seq`, unless facts read at a later seq are stored
-    /// already (two refreshes racing keep the newer). Returns whether it stored them.
+    /// Stores each of `fresh` (facts of a ticket of the tenant as read at a seq), unless facts
+    /// read at a later seq are stored already (two refreshes racing keep the newer), and moves
+    /// the tenant's progress forward to `progress` when given (never back) — one transaction, so
+    /// refreshing many tickets costs one commit. Returns how many facts it stored.
     fn put_facts(
         &self,
         tenant_id: &str,
-        ticket_id: &str,
-        seq: u64,
-        facts: &TicketFacts,
-    ) -> Result<bool>;
+        fresh: &[FreshFacts],
+        progress: Option<u64>,
+    ) -> Result<usize>;
     /// The facts of the tenant's tickets that a report on `[from, to)` may count: created
     /// before `to`, and still open at `from` or ended after it or created after `created_since`
     /// (for the volume of the period before).

@@ -5,7 +5,7 @@ use fieldwork_brain::report::TicketFacts;
 use fieldwork_core::model::Status;
 
 use super::{TestStore, change, commit, create_ticket, tenant, ticket};
-use crate::storage::StaleFacts;
+use crate::storage::{FreshFacts, StaleFacts};
 
 fn facts(created_at: i64, open_until: Option<i64>) -> TicketFacts {
     TicketFacts {
@@ -29,6 +29,14 @@ fn facts(created_at: i64, open_until: Option<i64>) -> TicketFacts {
         resolution_business_min: None,
         breached: false,
         csat_score: None,
+    }
+}
+
+fn fresh(id: &str, seq: u64, facts: TicketFacts) -> FreshFacts {
+    FreshFacts {
+        ticket_id: id.to_owned(),
+        seq,
+        facts,
     }
 }
 
@@ -67,7 +75,11 @@ pub fn facts_are_stale_until_they_catch_up_and_the_newer_read_wins(t: &TestStore
     );
     assert_eq!(s.stale_facts(&acme.id, 0, u64::MAX, 1).unwrap().len(), 1);
 
-    assert!(s.put_facts(&acme.id, "t1", one, &facts(100, None)).unwrap());
+    assert_eq!(
+        s.put_facts(&acme.id, &[fresh("t1", one, facts(100, None))], None)
+            .unwrap(),
+        1
+    );
     assert_eq!(stale(t, &acme.id, 0), vec![("t2".into(), two)]);
     // A new change makes t1 stale again; facts read before it cannot replace newer ones.
     let later = s
@@ -81,11 +93,12 @@ pub fn facts_are_stale_until_they_catch_up_and_the_newer_read_wins(t: &TestStore
         stale(t, &acme.id, 0),
         vec![("t2".into(), two), ("t1".into(), later)]
     );
-    assert!(
-        s.put_facts(&acme.id, "t1", later, &facts(100, Some(200)))
-            .unwrap()
-    );
-    assert!(!s.put_facts(&acme.id, "t1", one, &facts(100, None)).unwrap());
+    // Two refreshes in one batch: each stored unless a newer one is.
+    let both = [
+        fresh("t1", later, facts(100, Some(200))),
+        fresh("t1", one, facts(100, None)),
+    ];
+    assert_eq!(s.put_facts(&acme.id, &both, None).unwrap(), 1);
     assert_eq!(
         s.facts_between(&acme.id, 0, 1_000, 0).unwrap(),
         vec![facts(100, Some(200))]
@@ -96,18 +109,18 @@ pub fn facts_are_stale_until_they_catch_up_and_the_newer_read_wins(t: &TestStore
     behind.sort();
     assert_eq!(behind, vec![acme.id.clone(), globex.id.clone()]);
     assert_eq!(s.facts_progress(&acme.id).unwrap(), 0);
-    s.set_facts_progress(&acme.id, later).unwrap();
-    s.set_facts_progress(&acme.id, one).unwrap();
+    s.put_facts(&acme.id, &[], Some(later)).unwrap();
+    s.put_facts(&acme.id, &[], Some(one)).unwrap();
     assert_eq!(s.facts_progress(&acme.id).unwrap(), later, "never back");
     assert_eq!(s.tenants_behind().unwrap(), vec![globex.id.clone()]);
-    assert!(s.set_facts_progress("no-such-tenant", 1).is_err());
+    assert!(s.put_facts("no-such-tenant", &[], Some(1)).is_err());
 
     // Facts of a ticket the tenant does not have are not stored.
-    assert!(!s.put_facts(&acme.id, "g1", 1, &facts(1, None)).unwrap());
-    assert!(
-        !s.put_facts(&acme.id, "nothing", 1, &facts(1, None))
-            .unwrap()
-    );
+    let strangers = [
+        fresh("g1", 1, facts(1, None)),
+        fresh("nothing", 1, facts(1, None)),
+    ];
+    assert_eq!(s.put_facts(&acme.id, &strangers, None).unwrap(), 0);
 }
 
 pub fn a_period_finds_what_was_open_or_created_in_it_within_its_tenant(t: &TestStore) {
@@ -124,10 +137,11 @@ pub fn a_period_finds_what_was_open_or_created_in_it_within_its_tenant(t: &TestS
     ];
     for (i, (id, f)) in rows.iter().enumerate() {
         let seq = create_ticket(s, &acme, id, "u", &format!("h{i}"));
-        s.put_facts(&acme.id, id, seq, f).unwrap();
+        s.put_facts(&acme.id, &[fresh(id, seq, f.clone())], None)
+            .unwrap();
     }
     let g = create_ticket(s, &globex, "theirs", "u", "hg");
-    s.put_facts(&globex.id, "theirs", g, &facts(120, None))
+    s.put_facts(&globex.id, &[fresh("theirs", g, facts(120, None))], None)
         .unwrap();
 
     // The period [100, 200), the one before it from 50.

@@ -6,7 +6,7 @@ use fieldwork_brain::report::TicketFacts;
 use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteStore, require_tenant, seq_of, sql_seq};
-use crate::storage::{ReportFacts, Result, StaleFacts, StorageError};
+use crate::storage::{FreshFacts, ReportFacts, Result, StaleFacts, StorageError};
 
 impl ReportFacts for SqliteStore {
     fn tenants_behind(&self) -> Result<Vec<String>> {
@@ -28,18 +28,6 @@ impl ReportFacts for SqliteStore {
                 .query_row([tenant_id], |r| r.get(0))
                 .optional()?;
             Ok(seq.map_or(0, seq_of))
-        })
-    }
-
-    fn set_facts_progress(&self, tenant_id: &str, seq: u64) -> Result<()> {
-        self.write(|tx| {
-            require_tenant(tx, tenant_id)?;
-            tx.prepare_cached(
-                "INSERT INTO report_progress (tenant_id, seq) VALUES (?1, ?2)
-                 ON CONFLICT (tenant_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-            )?
-            .execute(params![tenant_id, sql_seq(seq)])?;
-            Ok(())
         })
     }
 
@@ -77,31 +65,48 @@ impl ReportFacts for SqliteStore {
     fn put_facts(
         &self,
         tenant_id: &str,
-        ticket_id: &str,
-        seq: u64,
-        facts: &TicketFacts,
-    ) -> Result<bool> {
-        let json = serde_json::to_string(facts).map_err(StorageError::backend)?;
+        fresh: &[FreshFacts],
+        progress: Option<u64>,
+    ) -> Result<usize> {
+        let rows = fresh
+            .iter()
+            .map(|f| {
+                Ok((
+                    f,
+                    serde_json::to_string(&f.facts).map_err(StorageError::backend)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
         self.write(|tx| {
-            let stored = tx
-                .prepare_cached(
-                    "INSERT INTO ticket_facts (tenant_id, ticket_id, seq, created_at, ended_at, facts)
-                     SELECT ?1, ?2, ?3, ?4, ?5, ?6
-                     WHERE EXISTS (SELECT 1 FROM tickets WHERE tenant_id = ?1 AND id = ?2)
-                     ON CONFLICT (tenant_id, ticket_id) DO UPDATE
-                     SET seq = excluded.seq, created_at = excluded.created_at,
-                         ended_at = excluded.ended_at, facts = excluded.facts
-                     WHERE excluded.seq >= ticket_facts.seq",
-                )?
-                .execute(params![
+            require_tenant(tx, tenant_id)?;
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO ticket_facts (tenant_id, ticket_id, seq, created_at, ended_at, facts)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                 WHERE EXISTS (SELECT 1 FROM tickets WHERE tenant_id = ?1 AND id = ?2)
+                 ON CONFLICT (tenant_id, ticket_id) DO UPDATE
+                 SET seq = excluded.seq, created_at = excluded.created_at,
+                     ended_at = excluded.ended_at, facts = excluded.facts
+                 WHERE excluded.seq >= ticket_facts.seq",
+            )?;
+            let mut stored = 0;
+            for (f, json) in &rows {
+                stored += upsert.execute(params![
                     tenant_id,
-                    ticket_id,
-                    sql_seq(seq),
-                    facts.created_at,
-                    facts.ended_at(),
+                    f.ticket_id,
+                    sql_seq(f.seq),
+                    f.facts.created_at,
+                    f.facts.ended_at(),
                     json
                 ])?;
-            Ok(stored > 0)
+            }
+            if let Some(seq) = progress {
+                tx.prepare_cached(
+                    "INSERT INTO report_progress (tenant_id, seq) VALUES (?1, ?2)
+                     ON CONFLICT (tenant_id) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                )?
+                .execute(params![tenant_id, sql_seq(seq)])?;
+            }
+            Ok(stored)
         })
     }
 
