@@ -66,6 +66,12 @@ fn configure(conn: &Connection) -> Result<()> {
     // 64 MiB of page cache (SQLite's default is 2 MiB): the pull and push paths touch the
     // index pages of many tickets per second.
     conn.pragma_update(None, "cache_size", -65_536)?;
+    // Pages are read through a memory map of the file (the OS page cache), not copied into each
+    // connection's page cache. In WAL mode a reader throws its whole page cache away whenever
+    // another connection committed since its last read — with a commit every few milliseconds,
+    // every read started cold, re-read its pages with pread and paid for emptying a large cache
+    // (`docs/benchmarks.md`, "Back-office API"). Mapped pages survive: the OS keeps them.
+    conn.pragma_update(None, "mmap_size", 4_i64 << 30)?;
     // The admin CLI writes to the same file while a server runs.
     conn.busy_timeout(Duration::from_secs(5))?;
     Ok(())
