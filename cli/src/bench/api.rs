@@ -14,7 +14,8 @@ use fieldwork_harness::NewUser;
 
 use super::fleet::{self, Rounds};
 use super::{
-    BenchError, percentile, phone, server_rss_mib, start_server, step, sync_phone, window_runtime,
+    BenchError, percentile, phone, server_rss_mib, start_fleet_server, step, sync_phone,
+    window_runtime,
 };
 
 const CATEGORIES: [&str; 10] = [
@@ -84,17 +85,7 @@ pub(super) fn bench_api(
 ) -> Result<(), BenchError> {
     let dir = tempfile::tempdir().map_err(step("temp dir"))?;
     let data: PathBuf = dir.path().join("server");
-    let cap = (devices + 64).max(4096).to_string();
-    let server = start_server(
-        &data,
-        None,
-        &[
-            "--max-connections-per-address",
-            &cap,
-            "--max-connections",
-            &cap,
-        ],
-    )?;
+    let server = start_fleet_server(&data, devices)?;
     let tenant = server.create_tenant("api")?;
     let (_, boss) = server.create_user(&tenant, &NewUser::new("supervisor", "sue"))?;
     let accounts = fleet::accounts(&server, dir.path(), &tenant, devices)?;

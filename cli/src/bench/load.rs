@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use super::fleet::{self, Rounds};
 use super::{
-    BenchError, percentile, rss_mib, server_pid, server_rss_mib, start_server, step, window_runtime,
+    BenchError, percentile, rss_mib, server_pid, server_rss_mib, start_fleet_server, step,
+    window_runtime,
 };
 
 /// utime + stime of a process, in clock ticks (`/proc/<pid>/stat` fields 14 and 15).
@@ -79,19 +80,7 @@ pub(super) fn bench_load(
     }
     let dir = tempfile::tempdir().map_err(step("temp dir"))?;
     let data: PathBuf = dir.path().join("server");
-    // All devices connect from 127.0.0.1: lift the per-address connection cap meant for the
-    // internet.
-    let cap = (devices + 64).max(4096).to_string();
-    let server = start_server(
-        &data,
-        None,
-        &[
-            "--max-connections-per-address",
-            &cap,
-            "--max-connections",
-            &cap,
-        ],
-    )?;
+    let server = start_fleet_server(&data, devices)?;
     let rss_start = server_rss_mib(&server).unwrap_or(0.0);
     println!("server {} (RSS at start {rss_start:.1} MiB)", server.url);
 

@@ -115,6 +115,22 @@ fn start_server(data: &Path, binary: Option<&Path>, extra: &[&str]) -> Result<Se
     Ok(ServerLaunch::new(binary, data).args(extra).start()?)
 }
 
+/// A server for `devices` devices on loopback: all connect from 127.0.0.1, so the per-address
+/// connection cap meant for the internet is lifted.
+fn start_fleet_server(data: &Path, devices: usize) -> Result<Server, BenchError> {
+    let cap = (devices + 64).max(4096).to_string();
+    start_server(
+        data,
+        None,
+        &[
+            "--max-connections-per-address",
+            &cap,
+            "--max-connections",
+            &cap,
+        ],
+    )
+}
+
 /// A device named `name` (its store `DIR/NAME.db`) logged in to `url` with a user API token.
 fn phone(dir: &Path, name: &str, url: &str, token: &str) -> Result<Phone, BenchError> {
     Ok(Phone::login(
