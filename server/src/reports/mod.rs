@@ -5,8 +5,9 @@
 //!
 //! Facts follow the tickets: a background task refreshes the tickets each commit touched (a
 //! second after, in batches), and catches up every stale ticket when it starts and when it missed
-//! notices. A report first refreshes what is still stale in its tenant, so it always counts every
-//! change stored before it was asked.
+//! notices. A report first refreshes what is still stale in its tenant (the tickets changed
+//! since the tenant's progress, at most [`MAX_REFRESH_PER_REPORT`]), so it counts every change
+//! stored before it was asked.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
