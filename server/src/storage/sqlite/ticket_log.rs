@@ -415,6 +415,11 @@ impl TicketLog for SqliteStore {
                 ticket.staff_listing.as_ref(),
                 Some(rewrite.at),
             )?;
+            // The search index keeps the old words behind a delete marker until its segments
+            // merge: merge them all now, so the erased words leave the file with this
+            // transaction (server migration 21).
+            tx.prepare_cached("INSERT INTO ticket_text (ticket_text) VALUES ('optimize')")?
+                .execute([])?;
             for change in &rewrite.changes {
                 seq += 1;
                 insert_change(tx, tenant, seq, change, rewrite.at)?;
