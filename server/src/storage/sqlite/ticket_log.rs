@@ -235,11 +235,14 @@ impl StoreRead for SqliteRead<'_> {
                 .prepare_cached(
                     // Starts from this user's tickets and reads each one's changes by the
                     // (tenant_id, ticket_id, seq) index: the cost follows their tickets, not the tenant's
-                    // traffic (checked with EXPLAIN QUERY PLAN).
+                    // traffic (checked with EXPLAIN QUERY PLAN). The team queue names its partial
+                    // index: without statistics SQLite preferred the primary key, and read every
+                    // ticket of the tenant on every pull (64 ms a round at 100,000 tickets;
+                    // docs/benchmarks.md, "Back-office API").
                     "SELECT c.seq, c.ticket_id, c.actor_id, c.bytes, c.part
                      FROM (SELECT id FROM tickets WHERE tenant_id = ?1 AND reporter_id = ?4
                            UNION SELECT id FROM tickets WHERE tenant_id = ?1 AND assignee = ?4
-                           UNION SELECT id FROM tickets
+                           UNION SELECT id FROM tickets INDEXED BY tickets_team_queue
                                  WHERE tenant_id = ?1 AND assignee IS NULL AND team = ?5
                            UNION SELECT ticket_id FROM device_tickets WHERE device_id = ?6) AS mine
                      JOIN changes c
