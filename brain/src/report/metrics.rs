@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -507,13 +506,6 @@ pub fn report<'a>(
             })
             .collect(),
     }
-}
-
-/// The instant (ms) as a timestamp in `time_zone`, for messages and tests.
-pub fn local(at: i64, time_zone: &str) -> Option<String> {
-    let tz = TimeZone::get(time_zone).ok()?;
-    let ts = Timestamp::from_millisecond(at).ok()?;
-    Some(ts.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string())
 }
 
 #[cfg(test)]
