@@ -1,0 +1,719 @@
+//! The matrix: one row per documented operation and scenario, the answer each kind of caller
+//! must get, and what a successful answer must hold.
+
+use std::collections::BTreeSet;
+
+use crate::support::PASSWORD;
+use crate::support::api::Answer;
+use serde_json::{Value, json};
+
+use super::*;
+
+use super::world::*;
+
+/// One call of the matrix and the answer each column must get.
+pub(crate) struct Row {
+    /// The operation as the OpenAPI document names it: `METHOD /path/{param}`.
+    pub(crate) op: &'static str,
+    /// The path under `/api/v1`, with `<fixture>` values.
+    pub(crate) path: &'static str,
+    /// The status per column, in the order of [`WHO`].
+    pub(crate) expect: [u16; 11],
+    /// The status per column for bearer tokens, where it differs from a session's.
+    pub(crate) by_token: Option<[u16; 11]>,
+    pub(crate) body: Option<Body>,
+    pub(crate) check: Option<Check>,
+    /// The call ends the session it is made with: live sessions sign in anew for it.
+    pub(crate) fresh_session: bool,
+}
+
+pub(crate) fn row(op: &'static str, path: &'static str, expect: [u16; 11]) -> Row {
+    Row {
+        op,
+        path,
+        expect,
+        by_token: None,
+        body: None,
+        check: None,
+        fresh_session: false,
+    }
+}
+
+impl Row {
+    pub(crate) fn body(mut self, body: Body) -> Row {
+        self.body = Some(body);
+        self
+    }
+
+    pub(crate) fn check(mut self, check: Check) -> Row {
+        self.check = Some(check);
+        self
+    }
+
+    pub(crate) fn by_token(mut self, expect: [u16; 11]) -> Row {
+        self.by_token = Some(expect);
+        self
+    }
+
+    pub(crate) fn fresh_session(mut self) -> Row {
+        self.fresh_session = true;
+        self
+    }
+
+    pub(crate) fn method(&self) -> &'static str {
+        self.op.split_once(' ').expect("METHOD /path").0
+    }
+}
+
+/// The answers of the eight signed-in columns (other tenant's admin, rider, merchant,
+/// technician, agent, dispatcher, supervisor, admin); nobody, an expired session and a disabled
+/// user get `401`.
+pub(crate) fn auth(live: [u16; 8]) -> [u16; 11] {
+    let mut all = [401; 11];
+    all[..8].copy_from_slice(&live);
+    all
+}
+
+/// The matrix. Columns: other tenant's admin, rider, merchant, technician, agent, dispatcher,
+/// supervisor, admin (then nobody, expired, disabled: `401` through [`auth`]).
+pub(crate) fn rows() -> Vec<Row> {
+    vec![
+        // ── Session ──
+        row("GET /session", "/session", auth([200; 8])).check(whoami),
+        // Signing in: each column with its own name and password for acme; globex's admin is
+        // nobody in acme; nobody sends a wrong password; a disabled user is refused.
+        row(
+            "POST /session",
+            "/session",
+            [401, 201, 201, 201, 201, 201, 201, 201, 401, 201, 401],
+        )
+        .body(sign_in),
+        // The same password again: safe to repeat; ends the user's other sessions.
+        row("PUT /session/password", "/session/password", auth([204; 8])).body(|_| {
+            json!({ "current_password": PASSWORD, "new_password": PASSWORD })
+        }),
+        row("DELETE /session", "/session", auth([204; 8]))
+            .by_token(auth([400; 8]))
+            .fresh_session(),
+        // ── Users ──
+        row(
+            "GET /users",
+            "/users",
+            auth([200, 403, 403, 403, 403, 403, 200, 200]),
+        )
+        .check(users_listed),
+        // Making a user: `twin` is taken in both tenants, so admins get `409` (each in their own
+        // tenant), safe to repeat; making one for real is `api_session.rs`'s.
+        row(
+            "POST /users",
+            "/users",
+            auth([409, 403, 403, 403, 403, 403, 403, 409]),
+        )
+        .body(|_| json!({ "name": "twin", "role": "agent" })),
+        row(
+            "POST /users",
+            "/users",
+            auth([400, 403, 403, 403, 403, 403, 403, 400]),
+        )
+        .body(|_| json!({ "name": "nobody-new", "role": "wizard" })),
+        row(
+            "GET /teams",
+            "/teams",
+            auth([200, 403, 403, 403, 200, 200, 200, 200]),
+        ),
+        row(
+            "POST /users/{id}/disable",
+            "/users/<acme.spare>/disable",
+            auth([404, 403, 403, 403, 403, 403, 403, 200]),
+        ),
+        row(
+            "POST /users/{id}/enable",
+            "/users/<acme.spare>/enable",
+            auth([404, 403, 403, 403, 403, 403, 403, 200]),
+        ),
+        row(
+            "POST /users/{id}/disable",
+            "/users/<globex.spare>/disable",
+            auth([200, 403, 403, 403, 403, 403, 403, 404]),
+        ),
+        row(
+            "POST /users/{id}/enable",
+            "/users/<globex.spare>/enable",
+            auth([200, 403, 403, 403, 403, 403, 403, 404]),
+        ),
+        row(
+            "POST /users/{id}/disable",
+            "/users/<self>/disable",
+            auth([400, 403, 403, 403, 403, 403, 403, 400]),
+        ),
+        row(
+            "POST /users/{id}/enable",
+            "/users/<self>/enable",
+            auth([200, 403, 403, 403, 403, 403, 403, 200]),
+        ),
+        row(
+            "POST /users/{id}/disable",
+            "/users/<nothing>/disable",
+            auth([404, 403, 403, 403, 403, 403, 403, 404]),
+        ),
+        // ── Tickets: lists, counts, search, filters ──
+        row("GET /tickets", "/tickets?limit=200", auth([200; 8]))
+            .check(|c, a| tickets_where(c, a, |_| true)),
+        row("GET /tickets", "/tickets?limit=200&q=globex", auth([200; 8]))
+            .check(|c, a| tickets_where(c, a, |t| t.tenant == "globex")),
+        row("GET /tickets", "/tickets?limit=200&q=acme", auth([200; 8]))
+            .check(|c, a| tickets_where(c, a, |t| t.tenant == "acme")),
+        row(
+            "GET /tickets",
+            "/tickets?limit=200&assignee=<globex.tech>",
+            auth([200; 8]),
+        )
+        .check(|c, a| {
+            let tech = &c.world.globex.users["tech"].id;
+            tickets_where(c, a, |t| t.assignee.as_ref() == Some(tech))
+        }),
+        row(
+            "GET /tickets",
+            "/tickets?limit=200&reporter=<acme.rider>",
+            auth([200; 8]),
+        )
+        .check(|c, a| {
+            let rider = &c.world.acme.users["rider"].id;
+            tickets_where(c, a, |t| &t.reporter == rider)
+        }),
+        row("GET /tickets", "/tickets?limit=200&team=north", auth([200; 8]))
+            .check(|c, a| tickets_where(c, a, |t| t.team.as_deref() == Some("north"))),
+        row(
+            "GET /tickets",
+            "/tickets?limit=200&tag=globex-internal-tag",
+            auth([200, 403, 403, 200, 200, 200, 200, 200]),
+        )
+        .check(|c, a| tickets_where(c, a, |t| t.tags.contains("globex-internal-tag"))),
+        // ── Tickets: one by id (another tenant's, or one not seen: 404, never 403) ──
+        row(
+            "GET /tickets/{id}",
+            "/tickets/<acme.rider_ticket>",
+            auth([404, 200, 404, 200, 200, 200, 200, 200]),
+        )
+        .check(|c, a| is_ticket(a, &c.world.acme.rider_ticket)),
+        row(
+            "GET /tickets/{id}",
+            "/tickets/<acme.merchant_ticket>",
+            auth([404, 404, 200, 404, 200, 200, 200, 200]),
+        )
+        .check(|c, a| is_ticket(a, &c.world.acme.merchant_ticket)),
+        // In acme's team "north" queue, which acme's technician sees.
+        row(
+            "GET /tickets/{id}",
+            "/tickets/<acme.staff_ticket>",
+            auth([404, 404, 404, 200, 200, 200, 200, 200]),
+        )
+        .check(|c, a| is_ticket(a, &c.world.acme.staff_ticket)),
+        row(
+            "GET /tickets/{id}",
+            "/tickets/<globex.rider_ticket>",
+            auth([200, 404, 404, 404, 404, 404, 404, 404]),
+        ),
+        // In globex's team "north" queue: acme's technician of a team "north" sees nothing.
+        row(
+            "GET /tickets/{id}",
+            "/tickets/<globex.staff_ticket>",
+            auth([200, 404, 404, 404, 404, 404, 404, 404]),
+        ),
+        row("GET /tickets/{id}", "/tickets/<nothing>", auth([404; 8])),
+        // ── Tickets: create (every success is a new ticket, followed in the lists) ──
+        row("POST /tickets", "/tickets", auth([201; 8])).body(|c| {
+            json!({
+                "title": format!("{} made by {:?}", c.side().mark, c.who),
+                "description": format!("{} description", c.side().mark),
+            })
+        }),
+        row(
+            "POST /tickets",
+            "/tickets",
+            auth([201, 422, 422, 201, 201, 201, 201, 201]),
+        )
+        .body(|c| {
+            json!({ "title": format!("{} repair by {:?}", c.side().mark, c.who), "kind": "repair" })
+        }),
+        row("POST /tickets", "/tickets", auth([400; 8]))
+            .body(|_| json!({ "title": "a kind that is none", "kind": "no-such-kind" })),
+        // ── Tickets: edits ──
+        row(
+            "POST /tickets/{id}/edits",
+            "/tickets/<acme.rider_ticket>/edits",
+            auth([404, 200, 404, 200, 200, 200, 200, 200]),
+        )
+        .body(public_note),
+        row(
+            "POST /tickets/{id}/edits",
+            "/tickets/<acme.rider_ticket>/edits",
+            auth([404, 422, 404, 200, 200, 200, 200, 200]),
+        )
+        .body(|c| {
+            let text = format!("{} internal note by {:?}", c.side().internal, c.who);
+            json!({ "edits": [{ "type": "add_note", "internal": true, "text": text }] })
+        }),
+        row(
+            "POST /tickets/{id}/edits",
+            "/tickets/<globex.rider_ticket>/edits",
+            auth([200, 404, 404, 404, 404, 404, 404, 404]),
+        )
+        .body(public_note),
+        // Assigning to a user of another tenant: acme's callers are told that is nobody of
+        // theirs (400); globex's admin names its own technician and finds no such ticket (404).
+        row(
+            "POST /tickets/{id}/edits",
+            "/tickets/<acme.staff_ticket>/edits",
+            auth([404, 400, 400, 400, 400, 400, 400, 400]),
+        )
+        .body(|c| {
+            json!({ "edits": [{ "type": "assign", "assignee": c.world.globex.users["tech"].id }] })
+        }),
+        row(
+            "POST /tickets/{id}/edits",
+            "/tickets/<globex.staff_ticket>/edits",
+            auth([400, 404, 404, 404, 404, 404, 404, 404]),
+        )
+        .body(|c| {
+            json!({ "edits": [{ "type": "assign", "assignee": c.world.acme.users["tech"].id }] })
+        }),
+        row(
+            "POST /tickets/{id}/edits",
+            "/tickets/<nothing>/edits",
+            auth([404; 8]),
+        )
+        .body(|_| json!({ "edits": [{ "type": "add_note", "text": "to nothing" }] })),
+        // ── Rating links (back office; for a resolved ticket; each new one ends the last) ──
+        row(
+            "POST /tickets/{id}/csat-link",
+            "/tickets/<acme.merchant_ticket>/csat-link",
+            auth([404, 403, 403, 403, 201, 201, 201, 201]),
+        )
+        .check(rating_link),
+        row(
+            "POST /tickets/{id}/csat-link",
+            "/tickets/<globex.merchant_ticket>/csat-link?valid_hours=1",
+            auth([201, 403, 403, 403, 404, 404, 404, 404]),
+        )
+        .check(rating_link),
+        row(
+            "POST /tickets/{id}/csat-link",
+            "/tickets/<acme.rider_ticket>/csat-link",
+            auth([404, 403, 403, 403, 422, 422, 422, 422]),
+        ),
+        row(
+            "POST /tickets/{id}/csat-link",
+            "/tickets/<nothing>/csat-link",
+            auth([404, 403, 403, 403, 404, 404, 404, 404]),
+        ),
+        // ── Files ──
+        row(
+            "GET /files/{sha256}",
+            "/files/<acme.photo>",
+            auth([404, 200, 404, 200, 200, 200, 200, 200]),
+        ),
+        // Acme's merchant named this hash in an attachment of their own ticket (a forged
+        // attach): still nobody of acme gets globex's bytes.
+        row(
+            "GET /files/{sha256}",
+            "/files/<globex.photo>",
+            auth([200, 404, 404, 404, 404, 404, 404, 404]),
+        ),
+        // ── Dispatch (back office; the role is refused before the ticket is looked up) ──
+        row(
+            "GET /tickets/{id}/suggestions",
+            "/tickets/<acme.staff_ticket>/suggestions",
+            auth([404, 403, 403, 403, 200, 200, 200, 200]),
+        )
+        .check(suggested),
+        row(
+            "GET /tickets/{id}/suggestions",
+            "/tickets/<globex.staff_ticket>/suggestions",
+            auth([200, 403, 403, 403, 404, 404, 404, 404]),
+        )
+        .check(suggested),
+        row(
+            "GET /technicians",
+            "/technicians",
+            auth([200, 403, 403, 403, 200, 200, 200, 200]),
+        )
+        .check(workers_listed),
+        row(
+            "GET /sla/board",
+            "/sla/board?within=600",
+            auth([200, 403, 403, 403, 200, 200, 200, 200]),
+        )
+        .check(board),
+        row(
+            "GET /sla/board",
+            "/sla/board?within=600&team=north",
+            auth([200, 403, 403, 403, 200, 200, 200, 200]),
+        )
+        .check(board),
+        // ── Settings ──
+        row(
+            "GET /config",
+            "/config",
+            auth([200, 403, 403, 403, 403, 403, 200, 200]),
+        )
+        .check(|c, a| {
+            let own = a.json["toml"].as_str() == Some(c.side().file.as_str());
+            own.then_some(()).ok_or_else(|| "not the tenant's own file".to_owned())
+        }),
+        row(
+            "GET /config/history",
+            "/config/history",
+            auth([200, 403, 403, 403, 403, 403, 200, 200]),
+        )
+        .check(|c, a| {
+            let items = items(a)?;
+            let by_own = items
+                .iter()
+                .all(|v| c.side().user_ids().contains(v["applied_by"].as_str().unwrap_or("")));
+            (by_own && !items.is_empty())
+                .then_some(())
+                .ok_or_else(|| format!("versions not all applied by the tenant's own: {items:?}"))
+        }),
+        row(
+            "POST /config/check",
+            "/config/check",
+            auth([200, 403, 403, 403, 403, 403, 200, 200]),
+        )
+        .body(|c| json!({ "toml": c.side().file }))
+        .check(|_, a| valid(a, true)),
+        // A file naming the other tenant's technician: no user of this tenant.
+        row(
+            "POST /config/check",
+            "/config/check",
+            auth([200, 403, 403, 403, 403, 403, 200, 200]),
+        )
+        .body(foreign_file)
+        .check(|_, a| valid(a, false)),
+        // The file in force again: nothing changes.
+        row(
+            "PUT /config",
+            "/config",
+            auth([200, 403, 403, 403, 403, 403, 403, 200]),
+        )
+        .body(|c| json!({ "toml": c.side().file }))
+        .check(|_, a| {
+            (a.json["changed"] == false)
+                .then_some(())
+                .ok_or_else(|| format!("the same file changed something: {}", a.json))
+        }),
+        row(
+            "PUT /config",
+            "/config",
+            auth([400, 403, 403, 403, 403, 403, 403, 400]),
+        )
+        .body(foreign_file),
+        row(
+            "GET /webhooks/deliveries",
+            "/webhooks/deliveries",
+            auth([200, 403, 403, 403, 403, 403, 403, 200]),
+        )
+        .check(|c, a| {
+            let items = items(a)?;
+            let host = format!("hooks.{}.example", c.side().name);
+            let own = items
+                .iter()
+                .all(|d| d["url"].as_str().is_some_and(|u| u.contains(&host)));
+            (own && !items.is_empty())
+                .then_some(())
+                .ok_or_else(|| format!("deliveries not all the tenant's own: {items:?}"))
+        }),
+        // ── Reports (dispatchers, supervisors, admins): counts of the tenant's own only ──
+        row(
+            "GET /reports",
+            "/reports?from=2026-11-01&to=2026-11-30",
+            auth([200, 403, 403, 403, 403, 200, 200, 200]),
+        )
+        .check(reported),
+        row(
+            "GET /reports",
+            "/reports?from=2026-11-01&to=2026-11-30&by=assignee",
+            auth([200, 403, 403, 403, 403, 200, 200, 200]),
+        )
+        .check(reported),
+        // Both tenants have a team "north".
+        row(
+            "GET /reports",
+            "/reports?from=2026-11-01&to=2026-11-30&by=team",
+            auth([200, 403, 403, 403, 403, 200, 200, 200]),
+        )
+        .check(reported),
+        row(
+            "GET /reports",
+            "/reports?from=2026-11-01&to=2026-11-30&format=csv",
+            auth([200, 403, 403, 403, 403, 200, 200, 200]),
+        )
+        .check(|_, a| {
+            is_csv(a)
+                .then_some(())
+                .ok_or_else(|| format!("not CSV: {}", excerpt(a)))
+        }),
+        // ── Audit ──
+        row(
+            "GET /audit/changes",
+            "/audit/changes?limit=1000",
+            auth([200, 403, 403, 403, 403, 403, 200, 200]),
+        )
+        .check(audited),
+        row(
+            "GET /audit/changes",
+            "/audit/changes?limit=1000&format=csv",
+            auth([200, 403, 403, 403, 403, 403, 200, 200]),
+        )
+        .check(audited_csv),
+        row(
+            "GET /audit/changes",
+            "/audit/changes?ticket=<globex.rider_ticket>",
+            auth([200, 403, 403, 403, 403, 403, 200, 200]),
+        )
+        .check(|c, a| only_if_own(c, a, c.world.globex.is_own(c))),
+        row(
+            "GET /audit/changes",
+            "/audit/changes?author=<globex.rider>",
+            auth([200, 403, 403, 403, 403, 403, 200, 200]),
+        )
+        .check(|c, a| only_if_own(c, a, c.world.globex.is_own(c))),
+        row(
+            "GET /audit/changes",
+            "/audit/changes?author=<acme.rider>",
+            auth([200, 403, 403, 403, 403, 403, 200, 200]),
+        )
+        .check(|c, a| only_if_own(c, a, c.world.acme.is_own(c))),
+        row(
+            "GET /audit/settings",
+            "/audit/settings",
+            auth([200, 403, 403, 403, 403, 403, 200, 200]),
+        )
+        .check(|c, a| {
+            let items = items(a)?;
+            let ids = c.side().user_ids();
+            let own = items
+                .iter()
+                .all(|e| ids.contains(e["by"].as_str().unwrap_or("")));
+            (own && !items.is_empty())
+                .then_some(())
+                .ok_or_else(|| format!("settings changes not all by the tenant's own: {items:?}"))
+        }),
+        row(
+            "GET /audit/settings",
+            "/audit/settings?format=csv",
+            auth([200, 403, 403, 403, 403, 403, 200, 200]),
+        )
+        .check(|c, a| {
+            let text = String::from_utf8_lossy(&a.reply.body);
+            let admin = &c.side().users["admin"].id;
+            (is_csv(a) && text.starts_with("at,kind,by,detail") && text.contains(admin.as_str()))
+                .then_some(())
+                .ok_or_else(|| format!("not the tenant's settings as CSV: {text}"))
+        }),
+    ]
+}
+
+// ── Bodies ──────────────────────────────────────────────────────────────────────────────────
+
+pub(crate) fn sign_in(c: &Call) -> Value {
+    match c.user() {
+        // Globex's admin with their own name and password, at acme.
+        _ if c.who == Who::Other => {
+            json!({ "tenant": "acme", "name": c.side().users["admin"].name, "password": PASSWORD })
+        }
+        Some(user) => json!({ "tenant": "acme", "name": user.name, "password": PASSWORD }),
+        None => json!({ "tenant": "acme", "name": "acme-admin", "password": "not the password" }),
+    }
+}
+
+pub(crate) fn public_note(c: &Call) -> Value {
+    let text = format!("{} note by {:?}", c.side().mark, c.who);
+    json!({ "edits": [{ "type": "add_note", "text": text }] })
+}
+
+pub(crate) fn foreign_file(c: &Call) -> Value {
+    let tech = format!("{}-tech", c.foreign().name);
+    json!({ "toml": tenant_file(c.side().name, &tech) })
+}
+
+// ── Checks of successful answers ────────────────────────────────────────────────────────────
+
+pub(crate) fn items(a: &Answer) -> Result<&Vec<Value>, String> {
+    a.json["items"]
+        .as_array()
+        .ok_or_else(|| format!("no items: {}", a.json))
+}
+
+pub(crate) fn whoami(c: &Call, a: &Answer) -> Result<(), String> {
+    let me = c.user().map(|u| u.id.as_str());
+    (a.json["user"]["id"].as_str() == me)
+        .then_some(())
+        .ok_or_else(|| format!("signed in as someone else: {}", a.json))
+}
+
+pub(crate) fn is_ticket(a: &Answer, id: &str) -> Result<(), String> {
+    (a.json["id"].as_str() == Some(id))
+        .then_some(())
+        .ok_or_else(|| format!("another ticket: {}", a.json["id"]))
+}
+
+/// The list holds exactly the tickets the caller may see that `pred` keeps, and counts them.
+pub(crate) fn tickets_where(
+    c: &Call,
+    a: &Answer,
+    pred: impl Fn(&Known) -> bool,
+) -> Result<(), String> {
+    let want: BTreeSet<&str> = c
+        .world
+        .tickets
+        .iter()
+        .filter(|t| c.sees(t) && pred(t))
+        .map(|t| t.id.as_str())
+        .collect();
+    let got: BTreeSet<&str> = items(a)?.iter().filter_map(|t| t["id"].as_str()).collect();
+    let total = a.json["total"].as_u64();
+    if got != want || total != Some(want.len() as u64) {
+        return Err(format!(
+            "listed {} (total {total:?}), expected {}: missing {:?}, not theirs {:?}",
+            got.len(),
+            want.len(),
+            want.difference(&got).collect::<Vec<_>>(),
+            got.difference(&want).collect::<Vec<_>>()
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn users_listed(c: &Call, a: &Answer) -> Result<(), String> {
+    let got: BTreeSet<&str> = items(a)?.iter().filter_map(|u| u["id"].as_str()).collect();
+    let want = c.side().user_ids();
+    (got == want)
+        .then_some(())
+        .ok_or_else(|| format!("users {got:?}, expected the tenant's {want:?}"))
+}
+
+pub(crate) fn workers_listed(c: &Call, a: &Answer) -> Result<(), String> {
+    let got: BTreeSet<&str> = items(a)?
+        .iter()
+        .filter_map(|u| u["user_id"].as_str())
+        .collect();
+    let ids = c.side().user_ids();
+    let tech = c.side().users["tech"].id.as_str();
+    (got.is_subset(&ids) && got.contains(tech))
+        .then_some(())
+        .ok_or_else(|| format!("people {got:?}, expected the tenant's own with {tech}"))
+}
+
+pub(crate) fn suggested(c: &Call, a: &Answer) -> Result<(), String> {
+    let ids = c.side().user_ids();
+    let candidates = a.json["candidates"]
+        .as_array()
+        .ok_or_else(|| format!("no candidates: {}", a.json))?;
+    let own = candidates
+        .iter()
+        .all(|p| p["user_id"].as_str().is_some_and(|id| ids.contains(id)));
+    (own && !candidates.is_empty() && a.json["configured"] == true)
+        .then_some(())
+        .ok_or_else(|| format!("candidates not the tenant's own: {}", a.json))
+}
+
+pub(crate) fn board(c: &Call, a: &Answer) -> Result<(), String> {
+    let mine: BTreeSet<&str> = c.side().ticket_ids(c.world);
+    let mut seen = Vec::new();
+    for column in a.json["columns"].as_array().into_iter().flatten() {
+        for kind in ["breached", "due_soon", "paused"] {
+            for t in column[kind].as_array().into_iter().flatten() {
+                seen.push(t["id"].as_str().unwrap_or("?").to_owned());
+            }
+        }
+    }
+    let own = seen.iter().all(|id| mine.contains(id.as_str()));
+    (own && !seen.is_empty())
+        .then_some(())
+        .ok_or_else(|| format!("board tickets not the tenant's own (or none): {seen:?}"))
+}
+
+/// A report counts the tenant's own tickets, every one of them (all made this month).
+pub(crate) fn reported(c: &Call, a: &Answer) -> Result<(), String> {
+    let own = c.side().ticket_ids(c.world).len() as u64;
+    let created = a.json["total"]["created"].as_u64();
+    let by_rows: u64 = a.json["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["created"].as_u64())
+        .sum();
+    (created == Some(own) && by_rows == own)
+        .then_some(())
+        .ok_or_else(|| {
+            format!(
+                "created {created:?} (rows {by_rows}), the tenant has {own}: {}",
+                a.json["total"]
+            )
+        })
+}
+
+pub(crate) fn rating_link(_: &Call, a: &Answer) -> Result<(), String> {
+    let token = a.json["token"].as_str().unwrap_or("");
+    (token.starts_with("fwr_") && a.json["path"] == format!("/csat/{token}"))
+        .then_some(())
+        .ok_or_else(|| format!("not a rating link: {}", a.json))
+}
+
+pub(crate) fn valid(a: &Answer, expected: bool) -> Result<(), String> {
+    (a.json["valid"] == expected)
+        .then_some(())
+        .ok_or_else(|| format!("valid should be {expected}: {}", a.json))
+}
+
+pub(crate) fn audited(c: &Call, a: &Answer) -> Result<(), String> {
+    let mine = c.side().ticket_ids(c.world);
+    let ids = c.side().user_ids();
+    let items = items(a)?;
+    let stray: Vec<&Value> = items
+        .iter()
+        .filter(|e| {
+            !e["ticket_id"].as_str().is_some_and(|t| mine.contains(t))
+                || e["author_id"].as_str().is_some_and(|u| !ids.contains(u))
+        })
+        .collect();
+    (stray.is_empty() && !items.is_empty())
+        .then_some(())
+        .ok_or_else(|| format!("changes not of the tenant's own (or none): {stray:?}"))
+}
+
+pub(crate) fn is_csv(a: &Answer) -> bool {
+    a.reply
+        .headers
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/csv"))
+}
+
+pub(crate) fn audited_csv(c: &Call, a: &Answer) -> Result<(), String> {
+    let text = String::from_utf8_lossy(&a.reply.body);
+    let mine = c.side().ticket_ids(c.world);
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let rows: Vec<&str> = lines.collect();
+    let stray: Vec<&&str> = rows
+        .iter()
+        .filter(|l| !l.split(',').nth(3).is_some_and(|t| mine.contains(t)))
+        .collect();
+    (is_csv(a) && header.starts_with("seq,at,") && !rows.is_empty() && stray.is_empty())
+        .then_some(())
+        .ok_or_else(|| format!("CSV rows not of the tenant's own tickets: {stray:?}"))
+}
+
+/// An audit page filtered by another tenant's ticket or person is empty; by one's own, not.
+pub(crate) fn only_if_own(_: &Call, a: &Answer, own: bool) -> Result<(), String> {
+    let items = items(a)?;
+    (items.is_empty() != own).then_some(()).ok_or_else(|| {
+        format!(
+            "expected {} changes: {items:?}",
+            if own { "some" } else { "no" }
+        )
+    })
+}
+
+// ── The world: two tenants and what is known of their tickets ───────────────────────────────
