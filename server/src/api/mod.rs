@@ -16,6 +16,7 @@ mod csat;
 pub mod csv;
 mod dispatch;
 mod error;
+mod events;
 mod files;
 mod reference;
 mod reports;
@@ -199,6 +200,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tickets::list_tickets, tickets::create_ticket))
         .routes(routes!(tickets::get_ticket))
         .routes(routes!(tickets::edit_ticket))
+        .routes(routes!(events::events))
         .routes(routes!(files::file))
         .routes(routes!(dispatch::suggestions))
         .routes(routes!(dispatch::workers))

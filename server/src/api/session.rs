@@ -52,6 +52,9 @@ pub struct SignedIn {
     pub user: UserOut,
     /// `session` (a browser) or `token` (a user API token).
     pub via: String,
+    /// The IANA time zone to show the tenant's times in: the calendar of its first SLA policy
+    /// (else its first calendar) in the applied configuration; `UTC` without one.
+    pub time_zone: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -154,16 +157,37 @@ pub async fn sign_in(
     get, path = "/session", tag = "session",
     responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody)),
 )]
-pub async fn current(caller: Caller) -> Json<SignedIn> {
+pub async fn current(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<SignedIn>, ApiError> {
+    let (store, tenant) = (state.store(), caller.user.tenant_id.clone());
+    let applied = blocking(move || Ok(store.current_config(&tenant)?)).await?;
+    let time_zone = applied
+        .and_then(|a| fieldwork_brain::TenantConfig::from_toml(&a.toml).ok())
+        .and_then(|config| tenant_zone(&config))
+        .unwrap_or_else(|| "UTC".to_owned());
     let via = match caller.via {
         Via::Session { .. } => "session",
         Via::Token { .. } => "token",
         Via::Link { .. } => "link",
     };
-    Json(SignedIn {
+    Ok(Json(SignedIn {
         user: UserOut::from(&caller.user),
         via: via.to_owned(),
-    })
+        time_zone,
+    }))
+}
+
+/// The zone a tenant's times are shown in (see [`SignedIn::time_zone`]).
+fn tenant_zone(config: &fieldwork_brain::TenantConfig) -> Option<String> {
+    let name = config
+        .policies()
+        .first()
+        .map(|p| p.calendar.clone())
+        .or_else(|| config.calendar_names().next().map(str::to_owned))?;
+    let zone = config.calendar(&name)?.time_zone().iana_name()?;
+    Some(zone.to_owned())
 }
 
 /// Signs out: ends the session and clears its cookies.

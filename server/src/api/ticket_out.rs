@@ -187,6 +187,19 @@ pub struct ConflictOut {
     pub values: Vec<serde_json::Value>,
 }
 
+/// A person a ticket or a list names: side-loaded with it, so that a client shows people by
+/// name, never by a bare user id.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NameOut {
+    pub name: String,
+    /// rider, merchant, technician, agent, dispatcher, supervisor or admin; `brain` for the
+    /// service brain's own entries.
+    pub role: String,
+}
+
+/// The people an answer names, by user id (ids of people no longer in the tenant are absent).
+pub type People = BTreeMap<String, NameOut>;
+
 /// One ticket, whole.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TicketOut {
@@ -219,6 +232,35 @@ pub struct TicketOut {
     pub custom: BTreeMap<String, serde_json::Value>,
     pub created_at: i64,
     pub conflicts: Vec<ConflictOut>,
+    /// Everyone the ticket names (reporter, assignee, authors of notes, events, photos, parts
+    /// and checklist items, people in events' data), by user id.
+    pub people: People,
+}
+
+impl TicketOut {
+    /// Every user id the ticket names, each once.
+    pub fn user_ids(&self) -> Vec<String> {
+        let mut ids: Vec<&str> = vec![self.reporter.user_id.as_str()];
+        ids.extend(self.assignee.as_deref());
+        ids.extend(self.notes.iter().map(|n| n.author.as_str()));
+        ids.extend(self.attachments.iter().map(|a| a.by.as_str()));
+        ids.extend(self.events.iter().map(|e| e.by.as_str()));
+        // Events name people in their data too (whom the brain assigned, who was notified);
+        // values that are no user id are simply not found.
+        ids.extend(
+            self.events
+                .iter()
+                .flat_map(|e| e.data.values())
+                .map(String::as_str)
+                .filter(|v| v.len() <= 64),
+        );
+        ids.extend(self.parts_used.iter().map(|p| p.by.as_str()));
+        ids.extend(self.checklist.values().map(|c| c.by.as_str()));
+        let mut ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
 }
 
 /// The API's link to a stored file.
@@ -352,6 +394,7 @@ impl From<Ticket> for TicketOut {
                     values: c.values,
                 })
                 .collect(),
+            people: People::new(),
         }
     }
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, ErrorCode};
-use super::ticket_out::{TicketOut, TicketSummary};
+use super::ticket_out::{NameOut, People, TicketOut, TicketSummary};
 use super::{ApiJson, ApiQuery, Caller};
 use crate::error::Error;
 use crate::service::{Author, ProposedChange};
@@ -81,6 +81,8 @@ pub struct TicketList {
     pub total: u64,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
+    /// The reporters and assignees the page names, by user id.
+    pub people: People,
 }
 
 /// A new ticket.
@@ -396,12 +398,59 @@ pub async fn list_tickets(
             )
         })
         .map(|t| TicketSummary::from_row(t, staff))
+        .collect::<Vec<_>>();
+    let named = items
+        .iter()
+        .flat_map(|t| std::iter::once(&t.reporter_id).chain(t.assignee.as_ref()))
+        .cloned()
         .collect();
+    let people = people(&state, &caller, named).await?;
     Ok(Json(TicketList {
         items,
         total: page.total,
         next_cursor,
+        people,
     }))
+}
+
+/// The names of `ids` (users of the caller's tenant; others are left out).
+async fn people(
+    state: &AppState,
+    caller: &Caller,
+    mut ids: Vec<String>,
+) -> Result<People, ApiError> {
+    ids.sort_unstable();
+    ids.dedup();
+    let mut people = People::new();
+    // The brain's own entries name it as their author.
+    if let Some(at) = ids.iter().position(|id| id == fieldwork_brain::BRAIN_ACTOR) {
+        let brain = NameOut {
+            name: "Fieldwork brain".to_owned(),
+            role: "brain".to_owned(),
+        };
+        people.insert(ids.remove(at), brain);
+    }
+    if ids.is_empty() {
+        return Ok(people);
+    }
+    let (store, tenant) = (state.store(), caller.user.tenant_id.clone());
+    let users = blocking(move || Ok(store.users_by_ids(&tenant, &ids)?)).await?;
+    people.extend(users.into_iter().map(|u| {
+        let name = NameOut {
+            name: u.name,
+            role: u.role.as_str().to_owned(),
+        };
+        (u.id, name)
+    }));
+    Ok(people)
+}
+
+/// Ticket `id` as the API shows it to `caller`, with the people it names.
+async fn ticket_out(state: &AppState, caller: &Caller, id: &str) -> Result<TicketOut, ApiError> {
+    let loaded = load(state, caller, id).await?;
+    let mut out = TicketOut::from(loaded.view(caller)?);
+    out.people = people(state, caller, out.user_ids()).await?;
+    Ok(out)
 }
 
 /// A ticket's documents as stored, if `caller` may see it.
@@ -482,8 +531,7 @@ pub async fn get_ticket(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<TicketOut>, ApiError> {
-    let loaded = load(&state, &caller, &id).await?;
-    Ok(Json(TicketOut::from(loaded.view(&caller)?)))
+    Ok(Json(ticket_out(&state, &caller, &id).await?))
 }
 
 /// Stores `changes` as the caller's; a refusal by the rules is `422 refused` with its reason.
@@ -575,10 +623,9 @@ pub async fn create_ticket(
         vec![ProposedChange::public(&id, change.raw_bytes().to_vec())],
     )
     .await?;
-    let loaded = load(&state, &caller, &id).await?;
     Ok((
         StatusCode::CREATED,
-        Json(TicketOut::from(loaded.view(&caller)?)),
+        Json(ticket_out(&state, &caller, &id).await?),
     ))
 }
 
@@ -661,8 +708,7 @@ pub async fn edit_ticket(
         }
     }
     apply_edits(&state, &caller, &id, &edits).await?;
-    let loaded = load(&state, &caller, &id).await?;
-    Ok(Json(TicketOut::from(loaded.view(&caller)?)))
+    Ok(Json(ticket_out(&state, &caller, &id).await?))
 }
 
 /// Makes `edits` to ticket `id` in `caller`'s name, each checked by the rules against the

@@ -139,6 +139,15 @@ pub struct TicketPage {
 pub trait TicketList {
     /// One page of the tickets matching `query`, and the count of all that match.
     fn list_tickets(&self, query: &TicketQuery) -> Result<TicketPage>;
+    /// The ids of the tenant's tickets whose newest change is in `(after_seq, up_to]`, in the
+    /// order of that change, at most `limit` (the console's live queue).
+    fn changed_tickets(
+        &self,
+        tenant_id: &str,
+        after_seq: u64,
+        up_to: u64,
+        limit: usize,
+    ) -> Result<Vec<String>>;
     /// At most `limit` tickets (tenant, id, last_seq) stored before listings were kept.
     fn unlisted_tickets(&self, limit: usize) -> Result<Vec<(String, String, u64)>>;
     /// Writes the listing of a ticket stored before listings were kept, if it is still at

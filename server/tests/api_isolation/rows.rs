@@ -351,6 +351,13 @@ pub(crate) fn rows() -> Vec<Row> {
             auth([200, 403, 403, 403, 200, 200, 200, 200]),
         )
         .check(board),
+        // The event stream, for as long as it takes to say `ready` (its seq is of the caller's
+        // own tenant; what the events name is tested in api_events.rs).
+        row(
+            "GET /events",
+            "/events?seconds=0",
+            auth([200, 403, 403, 403, 200, 200, 200, 200]),
+        ),
         // ── Settings ──
         row(
             "GET /config",

@@ -316,3 +316,54 @@ pub fn tickets_stored_before_listings_are_filled_in_once(t: &TestStore) {
     );
     assert_eq!(found, ["old"]);
 }
+
+pub fn changed_tickets_are_found_by_their_newest_change_within_their_tenant(t: &TestStore) {
+    let s = t.store.as_ref();
+    let acme = tenant(s, "acme");
+    let globex = tenant(s, "globex");
+    let seqs = s
+        .commit(&commit(
+            &acme,
+            vec![ticket("a", "r", None), ticket("b", "r", None)],
+            vec![change("a", "h1"), change("b", "h2")],
+        ))
+        .unwrap();
+    let (a_seq, first) = (seqs[0], seqs[1]);
+    s.commit(&commit(
+        &globex,
+        vec![ticket("g", "r", None)],
+        vec![change("g", "h3")],
+    ))
+    .unwrap();
+    let second = s
+        .commit(&commit(
+            &acme,
+            vec![ticket("a", "r", Some(a_seq))],
+            vec![change("a", "h4")],
+        ))
+        .unwrap()
+        .last()
+        .copied()
+        .unwrap();
+    // "a" changed again, so only its newest change counts: it comes after "b".
+    assert_eq!(
+        s.changed_tickets(&acme.id, 0, second, 10).unwrap(),
+        ["b", "a"]
+    );
+    assert_eq!(
+        s.changed_tickets(&acme.id, first, second, 10).unwrap(),
+        ["a"]
+    );
+    assert!(
+        s.changed_tickets(&acme.id, second, second, 10)
+            .unwrap()
+            .is_empty()
+    );
+    // Up to a seq before the newest change: not yet.
+    assert_eq!(s.changed_tickets(&acme.id, 0, first, 10).unwrap(), ["b"]);
+    assert_eq!(s.changed_tickets(&acme.id, 0, second, 1).unwrap(), ["b"]);
+    assert_eq!(
+        s.changed_tickets(&globex.id, 0, u64::MAX >> 1, 10).unwrap(),
+        ["g"]
+    );
+}

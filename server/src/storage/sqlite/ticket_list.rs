@@ -286,6 +286,34 @@ impl TicketList for SqliteStore {
         })
     }
 
+    fn changed_tickets(
+        &self,
+        tenant_id: &str,
+        after_seq: u64,
+        up_to: u64,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        self.with_reader(|conn| {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT id FROM tickets INDEXED BY tickets_by_last_seq
+                     WHERE tenant_id = ?1 AND last_seq > ?2 AND last_seq <= ?3
+                     ORDER BY last_seq LIMIT ?4",
+                )?
+                .query_map(
+                    params![
+                        tenant_id,
+                        sql_seq(after_seq),
+                        sql_seq(up_to),
+                        i64::try_from(limit).unwrap_or(i64::MAX)
+                    ],
+                    |r| r.get(0),
+                )?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(rows)
+        })
+    }
+
     fn unlisted_tickets(&self, limit: usize) -> Result<Vec<(String, String, u64)>> {
         self.with_reader(|conn| {
             let rows = conn
