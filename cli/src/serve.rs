@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use fieldwork_server::config::Quotas;
+use fieldwork_server::console::TileSource;
 use fieldwork_server::{ConnectionLimits, LoginLimits, Server, ServerConfig, config};
 
 use crate::units;
@@ -54,6 +55,15 @@ pub struct ServeArgs {
     /// over HTTPS (through a proxy that terminates TLS), so the cookies never travel in the clear.
     #[arg(long)]
     secure_cookies: bool,
+    /// The tiles the console's dispatch map draws: a URL template with {z}, {x} and {y}, e.g.
+    /// https://tile.openstreetmap.org/{z}/{x}/{y}.png. Without it the map draws positions on a
+    /// plain background with coordinates (offline networks, tests).
+    #[arg(long, env = "FIELDWORK_MAP_TILES", value_parser = parse_tiles)]
+    map_tiles: Option<TileSource>,
+}
+
+fn parse_tiles(text: &str) -> Result<TileSource, String> {
+    TileSource::parse(text)
 }
 
 impl ServeArgs {
@@ -117,6 +127,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
             },
             webhook_retry_ms: args.webhook_retry,
             secure_cookies: args.secure_cookies,
+            map_tiles: args.map_tiles,
             ..ServerConfig::new(args.data)
         };
         let server = Server::bind(&config).await?;

@@ -78,6 +78,8 @@ pub struct ServerConfig {
     /// Mark the back-office API's session cookies `Secure`: set when clients reach the server
     /// over TLS (through a proxy that terminates it), so browsers never send them in the clear.
     pub secure_cookies: bool,
+    /// The tiles the console's dispatch map draws; none: a plain background with coordinates.
+    pub map_tiles: Option<crate::console::TileSource>,
 }
 
 impl ServerConfig {
@@ -92,6 +94,7 @@ impl ServerConfig {
             connections: ConnectionLimits::default(),
             webhook_retry_ms: crate::webhooks::DEFAULT_RETRY_MS,
             secure_cookies: false,
+            map_tiles: None,
         }
     }
 

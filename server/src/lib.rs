@@ -28,6 +28,7 @@ pub mod brain;
 mod cache;
 pub mod config;
 mod connections;
+pub mod console;
 mod error;
 mod login;
 mod positions;

@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sync_routes())
         .nest(crate::api::BASE, crate::api::router())
         .merge(crate::api::pages())
+        .merge(crate::console::router())
         .layer(
             CompressionLayer::new()
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE))),

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::blobs::{BlobLane, BlobStore, FsBlobStore};
 use crate::cache::DocCache;
 use crate::config::{Quotas, ServerConfig, open_data_dir};
+use crate::console::TileSource;
 use crate::error::Error;
 use crate::login::{LoginGuard, LoginLimits};
 use crate::service::Tickets;
@@ -32,6 +33,8 @@ pub struct AppState {
     webhook_retry_ms: i64,
     /// Session cookies carry `Secure` (clients come over TLS).
     secure_cookies: bool,
+    /// The console map's tile source, if one is set.
+    map_tiles: Option<Arc<TileSource>>,
     stopping: Arc<watch::Sender<bool>>,
 }
 
@@ -54,7 +57,8 @@ impl AppState {
         )
         .with_quotas(config.quotas)
         .with_webhook_retry_ms(config.webhook_retry_ms)
-        .with_secure_cookies(config.secure_cookies))
+        .with_secure_cookies(config.secure_cookies)
+        .with_map_tiles(config.map_tiles.clone()))
     }
 
     /// State over any store, blob store and clock (tests, other backends).
@@ -85,6 +89,7 @@ impl AppState {
             quotas: Quotas::default(),
             webhook_retry_ms: crate::webhooks::DEFAULT_RETRY_MS,
             secure_cookies: false,
+            map_tiles: None,
             stopping: Arc::new(watch::Sender::new(false)),
         }
     }
@@ -105,6 +110,17 @@ impl AppState {
     pub fn with_secure_cookies(mut self, secure: bool) -> Self {
         self.secure_cookies = secure;
         self
+    }
+
+    /// The same state with the console map drawing `tiles` (or a plain background).
+    pub fn with_map_tiles(mut self, tiles: Option<TileSource>) -> Self {
+        self.map_tiles = tiles.map(Arc::new);
+        self
+    }
+
+    /// The console map's tile source, if one is set.
+    pub fn map_tiles(&self) -> Option<&TileSource> {
+        self.map_tiles.as_deref()
     }
 
     /// Whether session cookies carry `Secure`.
