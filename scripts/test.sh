@@ -59,3 +59,6 @@ echo "== bindings: Kotlin on a JVM, Python"
 
 echo "== the back-office API against its OpenAPI document (schemathesis, every role)"
 ./scripts/api-contract.sh
+
+echo "== the web console in headless Chromium (playwright-core, axe-core)"
+./scripts/test-console.sh

@@ -1,0 +1,240 @@
+// The console in headless Chromium against a real `fieldwork serve` (world.mjs seeds it through
+// the CLI). Every page is checked with axe-core (no serious or critical violation) and saved as a
+// screenshot under $CONSOLE_OUT (default ../target/console-tests); a page that breaks the
+// Content-Security-Policy or logs an error fails its test.
+//
+//   FIELDWORK_BIN=target/debug/fieldwork node --test console-tests/
+
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+import { PASSWORD, World } from './world.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const BIN = resolve(process.env.FIELDWORK_BIN || join(here, '..', 'target', 'debug', 'fieldwork'));
+const OUT = resolve(process.env.CONSOLE_OUT || join(here, '..', 'target', 'console-tests'));
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+let world;
+let seeded;
+let browser;
+
+before(async () => {
+  mkdirSync(OUT, { recursive: true });
+  world = new World(BIN);
+  await world.start();
+  seeded = world.seed();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (world) world.stop();
+});
+
+/** A new browser (its own cookies) in `locale`, with every console error collected. */
+async function open(locale = 'en-GB') {
+  const context = await browser.newContext({ locale, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') page.problems.push(message.text());
+  });
+  page.on('pageerror', (error) => page.problems.push(String(error)));
+  // Failed answers by address (the console's own line for them names none).
+  page.failures = [];
+  page.on('response', (response) => {
+    const probe = response.status() === 401 && new URL(response.url()).pathname === '/api/v1/session';
+    if (response.status() >= 400 && !probe) page.failures.push(`${response.status()} ${response.url()}`);
+  });
+  return page;
+}
+
+async function signIn(page, name, tenant = 'acme') {
+  await page.goto(`${world.url}/`);
+  await page.getByLabel(/Organisation|机构/).fill(tenant);
+  await page.getByLabel(/User name|用户名/).fill(name);
+  await page.getByLabel(/^Password|^密码/).fill(PASSWORD);
+  await page.getByRole('button', { name: /Sign in|登录/ }).click();
+  await page.getByRole('navigation').waitFor();
+}
+
+/** axe-core on the page as it stands: no serious or critical violation. */
+async function accessible(page, what) {
+  await page.evaluate(`${AXE}\n;true`);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(
+    bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`),
+    [],
+    `${what}: accessibility violations`,
+  );
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+}
+
+/**
+ * No error in the browser's console (a policy violation, a script error) and no failed answer.
+ * The one expected: the first `GET /api/v1/session` of a browser not signed in yet is a 401
+ * (the session cookie is HttpOnly; asking is how to know).
+ */
+function clean(page, what) {
+  const problems = page.problems.filter((p) => !p.startsWith('Failed to load resource'));
+  assert.deepEqual([...problems, ...page.failures], [], `${what}: errors in the browser`);
+}
+
+test('a browser opening the server lands on the sign-in, and a wrong password is said plainly', async () => {
+  const page = await open();
+  await page.goto(`${world.url}/`);
+  await page.waitForURL(/\/console\/sign-in/);
+  await page.getByLabel('Organisation').fill('acme');
+  await page.getByLabel('User name').fill('ops');
+  await page.getByLabel(/^Password/).fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').getByText('That name and password do not match.').waitFor();
+  await accessible(page, 'sign-in');
+  await shot(page, '01-sign-in');
+  await page.context().close();
+});
+
+test('a dispatcher finds a ticket by a Chinese search, sees its photo and conflict, settles it and assigns from the suggestions', async () => {
+  const page = await open();
+  await signIn(page, 'ops');
+  await page.getByRole('heading', { name: 'Tickets' }).waitFor();
+  await accessible(page, 'queue');
+  await shot(page, '02-queue');
+  clean(page, 'queue');
+
+  await page.getByRole('searchbox', { name: 'Search' }).fill('压缩机');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await page.getByText('1 ticket', { exact: true }).waitFor();
+  const row = page.getByRole('row').filter({ hasText: 'FW-000001' });
+  await row.waitFor();
+  await shot(page, '03-queue-search');
+  await row.getByRole('link').click();
+
+  await page.waitForURL(new RegExp(`/console/tickets/${seeded.helpTicket}`));
+  await page.getByRole('heading', { name: /Conflicting offline edits/ }).waitFor();
+  const photo = page.getByRole('img', { name: /Photo 1 of the ticket/ });
+  await photo.waitFor();
+  assert.ok(await photo.evaluate((img) => img.complete && img.naturalWidth > 0), 'the photo thumbnail loads');
+  await page.getByText('冰柜压缩机噪音很大').waitFor();
+  await accessible(page, 'ticket');
+  await shot(page, '04-ticket-conflict');
+
+  // The conflict: both values offered; keeping "Urgent" is an ordinary edit that ends it.
+  await page.getByRole('button', { name: 'Keep “Low”' }).waitFor();
+  await page.getByRole('button', { name: 'Keep “Urgent”' }).click();
+  await page.getByRole('heading', { name: /Conflicting offline edits/ }).waitFor({ state: 'detached' });
+  const ticket = await page.evaluate((id) => fetch(`/api/v1/tickets/${id}`).then((r) => r.json()), seeded.helpTicket);
+  assert.equal(ticket.priority, 'urgent');
+  assert.deepEqual(ticket.conflicts, []);
+
+  // Assign from the brain's suggestions, by name.
+  const assign = page.getByRole('button', { name: /Assign to wang\.fang|Assign to zhang\.min/ }).first();
+  const label = await assign.textContent();
+  const name = label.replace('Assign to ', '').trim();
+  await assign.click();
+  await page.getByText(new RegExp(`Assignee: ${name.replace('.', '\\.')}`)).waitFor();
+  await shot(page, '05-ticket-assigned');
+  const after = await page.evaluate((id) => fetch(`/api/v1/tickets/${id}`).then((r) => r.json()), seeded.helpTicket);
+  assert.equal(after.people[after.assignee].name, name);
+  // People by name, never a bare user id.
+  const text = await page.locator('main').innerText();
+  for (const id of Object.values(seeded.ids)) assert.ok(!text.includes(id), `a bare user id is shown: ${id}`);
+  clean(page, 'ticket');
+  await page.context().close();
+});
+
+test('a change a device makes appears in the open queue without a reload', async () => {
+  const page = await open();
+  await signIn(page, 'ops');
+  await page.getByRole('heading', { name: 'Tickets' }).waitFor();
+  // The event stream is connected.
+  await page.locator('.live.on').waitFor();
+  await page.evaluate(() => {
+    window.stillThisPage = true;
+  });
+  world.device('phone', 'create', '--title', 'Live: 电动车链条断了');
+  world.device('phone', 'sync');
+  const row = page.getByRole('row').filter({ hasText: 'Live: 电动车链条断了' });
+  await row.waitFor({ timeout: 10000 });
+  assert.equal(await page.evaluate(() => window.stillThisPage), true, 'the page was not reloaded');
+  await shot(page, '06-queue-live');
+  clean(page, 'live queue');
+  await page.context().close();
+});
+
+test('the queue is usable by keyboard: j moves to a row, Enter opens it', async () => {
+  const page = await open();
+  await signIn(page, 'ops');
+  await page.getByRole('heading', { name: 'Tickets' }).waitFor();
+  await page.getByRole('row').nth(1).waitFor();
+  await page.locator('main').click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('j');
+  const focused = await page.evaluate(() => document.activeElement.getAttribute('data-row-link'));
+  assert.equal(focused, '1');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/console\/tickets\//);
+  await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+  await page.context().close();
+});
+
+test('an agent sees no settings, and the server refuses them anyway', async () => {
+  const page = await open();
+  await signIn(page, 'agent.amy');
+  const nav = page.getByRole('navigation');
+  assert.equal(await nav.getByRole('link', { name: 'Settings' }).count(), 0);
+  await page.goto(`${world.url}/console/settings`);
+  await page.getByText('Your role may not open this page.').waitFor();
+  const status = await page.evaluate(() => fetch('/api/v1/config').then((r) => r.status));
+  assert.equal(status, 403);
+  await shot(page, '07-agent-settings-refused');
+  await page.context().close();
+});
+
+test("another tenant's ticket id in the address shows nothing of it", async () => {
+  const page = await open();
+  await signIn(page, 'ops');
+  await page.goto(`${world.url}/console/tickets/${seeded.globexTicket}`);
+  await page.getByText(/Nothing here/).waitFor();
+  const text = await page.content();
+  assert.ok(!text.includes('Globex secret'), 'the other tenant’s title leaked');
+  assert.ok(!text.includes('globex only'), 'the other tenant’s description leaked');
+  await shot(page, '08-other-tenant');
+  await page.context().close();
+});
+
+test('every page passes axe, in Chinese too, and is saved as a screenshot', async () => {
+  const page = await open('zh-CN');
+  await signIn(page, 'root');
+  await page.getByRole('heading', { name: '工单' }).waitFor();
+  await accessible(page, 'queue (zh)');
+  await shot(page, '09-queue-zh');
+  for (const [path, heading, name] of [
+    ['sla', 'SLA 看板', '10-sla'],
+    ['map', '调度地图', '11-map'],
+    ['reports', '报表', '12-reports'],
+    ['settings', '设置', '13-settings'],
+    [`tickets/${seeded.helpTicket}`, '时间线', '14-ticket-zh'],
+  ]) {
+    await page.getByRole('navigation').waitFor();
+    await page.goto(`${world.url}/console/${path}`);
+    await page.getByRole('heading', { name: heading }).first().waitFor();
+    await page.waitForLoadState('networkidle');
+    await accessible(page, path);
+    await shot(page, name);
+  }
+  clean(page, 'pages');
+  await page.context().close();
+});
