@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The web console in a real browser (docs/console.md, "Tests"): Debian's Chromium, headless,
 # driven by playwright-core against a real `fieldwork serve` seeded through the CLI, with
-# axe-core on every page. Installs what it needs: chromium and Node from apt when missing, the
-# two npm packages into console-tests/node_modules (pinned by its package-lock.json).
+# axe-core on every page. Installs what it needs: chromium, a Chinese font and Node from apt when
+# missing, the two npm packages into console-tests/node_modules (pinned by its package-lock.json).
 # Screenshots of every page go to $CONSOLE_OUT (default target/console-tests).
 #
 #   scripts/test-console.sh                # uses target/debug/fieldwork (builds it if missing)
@@ -25,6 +25,11 @@ if [ -z "$chromium_bin" ]; then
   chromium_bin=$(command -v chromium || command -v chromium-browser || true)
 fi
 [ -n "$chromium_bin" ] || { echo "missing: chromium (apt-get install chromium)" >&2; exit 1; }
+# A font with Chinese glyphs, so the screenshots show the Chinese pages as people see them.
+if command -v fc-list >/dev/null 2>&1 && ! fc-list :lang=zh | grep -q .; then
+  echo "== installing a Chinese font (apt: fonts-wqy-microhei)"
+  apt_install fonts-wqy-microhei || echo "(no Chinese font: the Chinese screenshots show boxes)" >&2
+fi
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "== installing Node.js and npm (apt)"
   apt_install nodejs npm
