@@ -582,10 +582,13 @@ impl TicketDocument {
         author: &Actor,
         at: i64,
     ) -> Result<bool, DocumentError> {
-        // Re-setting a value it already has changes nothing: no event, no status move.
+        // Re-setting a value it already has changes nothing: no event, no status move. Unless
+        // the field is in conflict: then writing the value shown (the winner) is how a person
+        // settles it, and must be written over every concurrent value.
+        let settled = |field: &str| !current.conflicts.iter().any(|c| c.field == field);
         let unchanged = match edit {
-            Edit::SetPriority { priority } => *priority == current.priority,
-            Edit::Assign { assignee } => *assignee == current.assignee,
+            Edit::SetPriority { priority } => *priority == current.priority && settled("priority"),
+            Edit::Assign { assignee } => *assignee == current.assignee && settled("assignee"),
             _ => false,
         };
         if unchanged {

@@ -396,6 +396,46 @@ fn same_field_edits_are_listed_as_a_conflict_with_both_values_and_one_winner() {
 }
 
 #[test]
+fn picking_either_conflicting_value_settles_the_conflict_even_the_one_shown() {
+    let agent = actor("agent1", Role::Agent);
+    for pick_winner in [true, false] {
+        let mut a = created(&agent);
+        let mut b = replica(&mut a);
+        edit(
+            &mut a,
+            &agent,
+            Edit::SetPriority {
+                priority: Priority::Low,
+            },
+        );
+        edit(
+            &mut b,
+            &agent,
+            Edit::SetPriority {
+                priority: Priority::High,
+            },
+        );
+        merge(&mut a, &mut b);
+        let merged = a.view().expect("a");
+        assert_eq!(merged.conflicts.len(), 1);
+        let loser = if merged.priority == Priority::Low {
+            Priority::High
+        } else {
+            Priority::Low
+        };
+        let pick = if pick_winner { merged.priority } else { loser };
+        edit(&mut a, &agent, Edit::SetPriority { priority: pick });
+        let after = a.view().expect("a");
+        assert_eq!(after.priority, pick);
+        assert!(after.conflicts.is_empty(), "picking {pick:?} settles it");
+        // Without a conflict, the same value again writes nothing.
+        let heads = a.heads();
+        edit(&mut a, &agent, Edit::SetPriority { priority: pick });
+        assert_eq!(a.heads(), heads);
+    }
+}
+
+#[test]
 fn concurrent_notes_parts_and_description_edits_all_survive() {
     let agent = actor("agent1", Role::Agent);
     let mut a = created(&agent);
