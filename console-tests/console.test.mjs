@@ -156,6 +156,29 @@ test('a dispatcher finds a ticket by a Chinese search, sees its photo and confli
   await page.context().close();
 });
 
+test('a saved view keeps its filters and follows the person to another browser', async () => {
+  const page = await open();
+  await signIn(page, 'ops');
+  await page.getByRole('heading', { name: 'Tickets' }).waitFor();
+  await page.getByRole('search').getByLabel('Priority').selectOption('urgent');
+  await page.getByText('1 ticket', { exact: true }).waitFor();
+  await page.getByLabel('Name of the view').fill('紧急工单');
+  await page.getByRole('button', { name: 'Save this view' }).click();
+  await page.getByRole('button', { name: 'Delete view 紧急工单' }).waitFor();
+  await page.context().close();
+
+  const elsewhere = await open();
+  await signIn(elsewhere, 'ops');
+  await elsewhere.getByRole('heading', { name: 'Tickets' }).waitFor();
+  await elsewhere.getByLabel('Saved views').selectOption({ label: '紧急工单' });
+  await elsewhere.waitForURL(/priority=urgent/);
+  await elsewhere.getByText('1 ticket', { exact: true }).waitFor();
+  assert.equal(await elsewhere.getByRole('row').filter({ hasText: 'FW-000001' }).count(), 1);
+  await accessible(elsewhere, 'queue with a saved view');
+  clean(elsewhere, 'saved views');
+  await elsewhere.context().close();
+});
+
 test('a change a device makes appears in the open queue without a reload', async () => {
   const page = await open();
   await signIn(page, 'ops');

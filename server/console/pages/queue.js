@@ -79,6 +79,9 @@ export function Queue() {
   const now = useNow(30000);
   const searchRef = useRef(null);
   const loadSeq = useRef(0);
+  const [views, setViews] = useState([]);
+  const [viewName, setViewName] = useState('');
+  const [viewNote, setViewNote] = useState(null);
 
   const load = async (wanted = filters) => {
     const mine = ++loadSeq.current;
@@ -99,6 +102,7 @@ export function Queue() {
 
   useEffect(() => {
     api('/teams').then((answer) => setTeams(answer.items), () => setTeams([]));
+    api('/views').then((answer) => setViews(answer.items), () => setViews([]));
   }, []);
 
   // Live: a change rereads the page (gathered for a moment) and marks the rows it names.
@@ -109,7 +113,7 @@ export function Queue() {
     const offTickets = live.onTickets((event) => {
       setChanged((old) => new Set([...old, ...event.tickets]));
       clearTimeout(timer);
-      timer = setTimeout(() => load(latest.current), 150);
+      timer = setTimeout(() => load(latest.current), 50);
       setTimeout(() => setChanged((old) => {
         const next = new Set(old);
         for (const id of event.tickets) next.delete(id);
@@ -124,15 +128,48 @@ export function Queue() {
     };
   }, []);
 
-  const setFilter = (key, value) => {
-    const next = { ...filters, [key]: value };
+  /** The address's query for `wanted` (what a saved view keeps). */
+  const queryText = (wanted) => {
+    const params = new URLSearchParams();
+    for (const k of FILTERS) if (wanted[k]) params.set(k, wanted[k]);
+    if (!wanted.status) params.set('status', '');
+    return params.toString();
+  };
+  const show = (next) => {
     setFilters(next);
     setSelected(new Set());
-    const params = new URLSearchParams();
-    for (const k of FILTERS) if (next[k]) params.set(k, next[k]);
-    if (!next.status) params.set('status', '');
-    history.replaceState({}, '', `${location.pathname}?${params}`);
+    history.replaceState({}, '', `${location.pathname}?${queryText(next)}`);
   };
+  const setFilter = (key, value) => show({ ...filters, [key]: value });
+
+  // Saved views: the filters by name, kept on the server for this person.
+  const openView = (id) => {
+    const view = views.find((v) => v.id === id);
+    if (!view) return;
+    const next = filtersOf(view.query);
+    setSearchText(next.q);
+    show(next);
+  };
+  const saveView = async (event) => {
+    event.preventDefault();
+    try {
+      const saved = await api('/views', { method: 'POST', body: { name: viewName, query: queryText(filters) } });
+      setViews([...views.filter((v) => v.id !== saved.id), saved].sort((a, b) => a.name.localeCompare(b.name)));
+      setViewName('');
+      setViewNote(null);
+    } catch (e) {
+      setViewNote(e.message);
+    }
+  };
+  const deleteView = async (view) => {
+    try {
+      await api(`/views/${encodeURIComponent(view.id)}`, { method: 'DELETE' });
+      setViews(views.filter((v) => v.id !== view.id));
+    } catch (e) {
+      setViewNote(e.message);
+    }
+  };
+  const currentView = views.find((v) => v.query === queryText(filters));
 
   const onSearch = (event) => {
     event.preventDefault();
@@ -219,6 +256,20 @@ export function Queue() {
         <p class="count" aria-live="polite">${page ? (total === 1 ? t('count_one') : t('count', { n: total })) : t('loading')}</p>
         <p class=${connected ? 'live on' : 'live off'}><span aria-hidden="true">● </span>${connected ? t('live') : t('live_off')}</p>
       </div>
+      <form class="filters views" aria-label=${t('saved_views')} onSubmit=${saveView}>
+        <label>${t('saved_views')}
+          <select value=${currentView ? currentView.id : ''} onChange=${(e) => openView(e.target.value)}>
+            <option value="">${t('none')}</option>
+            ${views.map((v) => html`<option value=${v.id}>${v.name}</option>`)}
+          </select>
+        </label>
+        ${currentView && html`<button type="button" class="secondary" onClick=${() => deleteView(currentView)}>${t('delete_view', { name: currentView.name })}</button>`}
+        <label>${t('view_name')}
+          <input value=${viewName} maxlength="60" onInput=${(e) => setViewName(e.target.value)} />
+        </label>
+        <button type="submit" disabled=${!viewName.trim()}>${t('save_view')}</button>
+        ${viewNote && html`<span class="error" role="alert">${viewNote}</span>`}
+      </form>
       <form class="filters" role="search" aria-label=${t('filters')} onSubmit=${onSearch}>
         <label class="grow">${t('search')}
           <input ref=${searchRef} name="q" type="search" value=${searchText} placeholder=${t('search_hint')}

@@ -25,6 +25,7 @@ mod settings;
 mod ticket_out;
 mod tickets;
 mod users;
+mod views;
 
 use std::sync::OnceLock;
 
@@ -201,6 +202,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tickets::get_ticket))
         .routes(routes!(tickets::edit_ticket))
         .routes(routes!(events::events))
+        .routes(routes!(views::list, views::save))
+        .routes(routes!(views::delete))
         .routes(routes!(files::file))
         .routes(routes!(dispatch::suggestions))
         .routes(routes!(dispatch::workers))

@@ -35,6 +35,7 @@ pub mod migrate;
 mod positions;
 mod quotas;
 mod report_facts;
+mod saved_views;
 mod sqlite;
 mod ticket_list;
 mod ticket_log;
@@ -61,6 +62,7 @@ pub use error::{BoxError, Conflict, Missing, OverQuota, StorageError};
 pub use positions::{PositionLog, PositionRecord, PositionWrite};
 pub use quotas::{BlobUsage, QuotaLedger, TenantQuotas, TenantUsage, UserUsage};
 pub use report_facts::{FreshFacts, ReportFacts, StaleFacts};
+pub use saved_views::{SavedView, SavedViews};
 pub use sqlite::SqliteStore;
 pub use ticket_list::{
     AssigneeFilter, ListCursor, ListScope, ListedTicket, StaffListing, TicketList, TicketListing,
@@ -93,6 +95,7 @@ pub trait ServerStore:
     + AuditLog
     + ReportFacts
     + CsatLinks
+    + SavedViews
     + Send
     + Sync
     + fmt::Debug
@@ -113,6 +116,7 @@ impl<T> ServerStore for T where
         + AuditLog
         + ReportFacts
         + CsatLinks
+        + SavedViews
         + Send
         + Sync
         + fmt::Debug

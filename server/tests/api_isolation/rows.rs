@@ -351,6 +351,23 @@ pub(crate) fn rows() -> Vec<Row> {
             auth([200, 403, 403, 403, 200, 200, 200, 200]),
         )
         .check(board),
+        // Saved views: each caller's own (what one person's views hold is in api_views.rs).
+        row(
+            "GET /views",
+            "/views",
+            auth([200, 403, 403, 403, 200, 200, 200, 200]),
+        ),
+        row(
+            "POST /views",
+            "/views",
+            auth([201, 403, 403, 403, 201, 201, 201, 201]),
+        )
+        .body(|c| json!({ "name": format!("{} view", c.side().mark), "query": "status=open" })),
+        row(
+            "DELETE /views/{id}",
+            "/views/no-such-view",
+            auth([404, 403, 403, 403, 404, 404, 404, 404]),
+        ),
         // The event stream, for as long as it takes to say `ready` (its seq is of the caller's
         // own tenant; what the events name is tested in api_events.rs).
         row(

@@ -28,6 +28,7 @@ pub mod erasure;
 pub mod positions;
 pub mod quotas;
 pub mod report_facts;
+pub mod saved_views;
 pub mod ticket_list;
 pub mod ticket_log;
 pub mod ticket_rows;
@@ -131,6 +132,7 @@ macro_rules! storage_conformance_tests {
             report_facts::facts_are_stale_until_they_catch_up_and_the_newer_read_wins,
             report_facts::a_period_finds_what_was_open_or_created_in_it_within_its_tenant,
             csat_links::a_link_is_used_once_before_it_expires_and_a_newer_one_ends_it,
+            saved_views::views_are_a_users_own_by_name_replaced_by_name_and_capped,
             concurrency::parallel_commits_get_unique_gap_free_seqs_and_a_pull_misses_none,
             concurrency::parallel_device_registrations_never_overshoot_the_cap,
         );

@@ -12,6 +12,7 @@ mod devices;
 mod positions;
 mod quotas;
 mod report_facts;
+mod saved_views;
 mod schema;
 mod ticket_list;
 mod ticket_log;
