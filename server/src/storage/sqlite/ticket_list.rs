@@ -108,6 +108,71 @@ fn sort_key(sort: TicketSort) -> &'static str {
     }
 }
 
+/// How SQLite plans a page (without statistics, as on a new server; checked by the tests below
+/// with the SQLite this build links). Each sort has an index on its exact expression
+/// (`tickets_sort_*`, server migration 23), so a page of a broad list (by status, priority,
+/// channel, due) walks that index and stops after its 50 rows. A filter that usually keeps few
+/// tickets (a person's, a team's, a category's) is marked `likelihood`, so that SQLite
+/// starts from that filter's index and sorts what it found instead: walking the sort index for a
+/// rare match would read the whole tenant (50–85 ms at 100,000 tickets; `docs/benchmarks.md`,
+/// "Back-office API", fix 7).
+const FEW: f64 = 0.01;
+const SOME: f64 = 0.05;
+
+/// How many tickets match `q` in all: the SQL and its arguments.
+fn count_query(q: &TicketQuery) -> (String, Vec<Sql>) {
+    let (clause, args) = filters(q);
+    let from = from_of(q);
+    (format!("SELECT COUNT(*) FROM {from} WHERE {clause}"), args)
+}
+
+/// One page of `q`, after its cursor: the SQL and its arguments.
+fn page_query(q: &TicketQuery) -> (String, Vec<Sql>) {
+    let (mut clause, mut args) = filters(q);
+    let from = from_of(q);
+    let key = sort_key(q.sort);
+    let limit = q.limit.clamp(1, MAX_PAGE);
+    let (cmp, order) = if q.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some(after) = &q.after {
+        clause.push_str(&format!(" AND ({key}, t.id) {cmp} (?, ?)"));
+        args.push(Sql::Integer(after.key));
+        args.push(Sql::Text(after.id.clone()));
+    }
+    args.push(Sql::Integer(i64::try_from(limit).unwrap_or(200)));
+    let sql = format!(
+        "SELECT t.id, t.number, COALESCE(t.title, ''), t.status, t.priority,
+                COALESCE(t.kind, ''), COALESCE(t.channel, ''), t.category, t.team,
+                t.assignee, t.reporter_id, t.created_at, t.updated_at,
+                t.first_response_due, t.resolution_due, t.breached, t.sla_paused,
+                (SELECT group_concat(g.tag, char(10)) FROM ticket_tags g
+                  WHERE g.tenant_id = t.tenant_id AND g.ticket_id = t.id),
+                {key}
+         FROM {from} WHERE {clause}
+         ORDER BY {key} {order}, t.id {order} LIMIT ?"
+    );
+    (sql, args)
+}
+
+/// The tickets a query reads: with words to find, the full-text index's matches first, each
+/// joined to its ticket (`CROSS JOIN` keeps that order; from the tickets' side, SQLite walked
+/// the whole tenant and probed the index with each).
+fn from_of(q: &TicketQuery) -> &'static str {
+    if q.text.as_deref().and_then(match_expression).is_some() {
+        "ticket_text x CROSS JOIN tickets t ON t.text_rowid = x.rowid"
+    } else {
+        "tickets t"
+    }
+}
+
+/// `clause`, marked as keeping about `share` of the tenant's tickets.
+fn selective(clause: &str, share: f64) -> String {
+    format!("likelihood({clause}, {share})")
+}
+
 /// `column IN (?, ?, …)` for a list of values.
 fn any_of(column: &str, values: &[Sql], args: &mut Vec<Sql>) -> String {
     let marks = vec!["?"; values.len()].join(", ");
@@ -136,7 +201,7 @@ fn filters(q: &TicketQuery) -> (String, Vec<Sql>) {
                     args.push(Sql::Text(team.clone()));
                 }
             }
-            clauses.push(format!("({})", seen.join(" OR ")));
+            clauses.push(selective(&format!("({})", seen.join(" OR ")), FEW));
         }
     }
     let text = |v: &[String]| v.iter().cloned().map(Sql::Text).collect::<Vec<_>>();
@@ -152,7 +217,8 @@ fn filters(q: &TicketQuery) -> (String, Vec<Sql>) {
         clauses.push(any_of("t.priority", &values, &mut args));
     }
     if !q.categories.is_empty() {
-        clauses.push(any_of("t.category", &text(&q.categories), &mut args));
+        let any = any_of("t.category", &text(&q.categories), &mut args);
+        clauses.push(selective(&any, SOME));
     }
     if !q.channels.is_empty() {
         clauses.push(any_of("t.channel", &text(&q.channels), &mut args));
@@ -166,15 +232,15 @@ fn filters(q: &TicketQuery) -> (String, Vec<Sql>) {
             args.push(Sql::Text(v.clone()));
         }
     };
-    equal("t.team = ?", &q.team);
-    equal("t.reporter_id = ?", &q.reporter);
+    equal(&selective("t.team = ?", SOME), &q.team);
+    equal(&selective("t.reporter_id = ?", FEW), &q.reporter);
     equal(
         "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.tenant_id = t.tenant_id AND g.ticket_id = t.id AND g.tag = ?)",
         &q.tag,
     );
     match &q.assignee {
         Some(AssigneeFilter::User(id)) => {
-            clauses.push("t.assignee = ?".to_owned());
+            clauses.push(selective("t.assignee = ?", FEW));
             args.push(Sql::Text(id.clone()));
         }
         Some(AssigneeFilter::Nobody) => clauses.push("t.assignee IS NULL".to_owned()),
@@ -197,9 +263,8 @@ fn filters(q: &TicketQuery) -> (String, Vec<Sql>) {
         } else {
             "{public}"
         };
-        clauses.push(
-            "t.text_rowid IN (SELECT rowid FROM ticket_text WHERE ticket_text MATCH ?)".to_owned(),
-        );
+        // The full-text index is read first (see `from_of`).
+        clauses.push("x.ticket_text MATCH ?".to_owned());
         args.push(Sql::Text(format!("{columns} : ({found})")));
     } else if q.text.as_deref().is_some_and(|t| !t.trim().is_empty()) {
         // Nothing searchable in it (punctuation only): nothing matches.
@@ -214,40 +279,12 @@ fn priority_of(value: Option<i64>) -> u8 {
 
 impl TicketList for SqliteStore {
     fn list_tickets(&self, q: &TicketQuery) -> Result<TicketPage> {
-        let (clause, args) = filters(q);
-        let key = sort_key(q.sort);
-        let limit = q.limit.clamp(1, MAX_PAGE);
+        let (count_sql, args) = count_query(q);
+        let (sql, page_args) = page_query(q);
         self.with_reader(|conn| {
             let tx = conn.transaction()?;
-            let total: i64 = tx.query_row(
-                &format!("SELECT COUNT(*) FROM tickets t WHERE {clause}"),
-                params_from_iter(args.iter()),
-                |r| r.get(0),
-            )?;
-            let mut page_args = args.clone();
-            let mut page_clause = clause.clone();
-            let (cmp, order) = if q.descending {
-                ("<", "DESC")
-            } else {
-                (">", "ASC")
-            };
-            if let Some(after) = &q.after {
-                page_clause.push_str(&format!(" AND ({key}, t.id) {cmp} (?, ?)"));
-                page_args.push(Sql::Integer(after.key));
-                page_args.push(Sql::Text(after.id.clone()));
-            }
-            page_args.push(Sql::Integer(i64::try_from(limit).unwrap_or(200)));
-            let sql = format!(
-                "SELECT t.id, t.number, COALESCE(t.title, ''), t.status, t.priority,
-                        COALESCE(t.kind, ''), COALESCE(t.channel, ''), t.category, t.team,
-                        t.assignee, t.reporter_id, t.created_at, t.updated_at,
-                        t.first_response_due, t.resolution_due, t.breached, t.sla_paused,
-                        (SELECT group_concat(g.tag, char(10)) FROM ticket_tags g
-                          WHERE g.tenant_id = t.tenant_id AND g.ticket_id = t.id),
-                        {key}
-                 FROM tickets t WHERE {page_clause}
-                 ORDER BY {key} {order}, t.id {order} LIMIT ?"
-            );
+            let total: i64 =
+                tx.query_row(&count_sql, params_from_iter(args.iter()), |r| r.get(0))?;
             let tickets = tx
                 .prepare(&sql)?
                 .query_map(params_from_iter(page_args.iter()), |r| {
@@ -353,5 +390,109 @@ impl TicketList for SqliteStore {
             write_listing(tx, tenant_id, ticket_id, Some(listing), Some(staff), None)?;
             Ok(true)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan SQLite picks for `q`'s page (or count) on a fresh schema, one step a line.
+    fn plan((sql, args): (String, Vec<Sql>)) -> String {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = super::super::schema::open_writer(&dir.path().join("plan.db")).expect("db");
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("the query prepares");
+        let steps: Vec<String> = stmt
+            .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))
+            .expect("plan runs")
+            .collect::<rusqlite::Result<_>>()
+            .expect("plan rows");
+        steps.join("\n")
+    }
+
+    fn query() -> TicketQuery {
+        TicketQuery {
+            tenant_id: "t".into(),
+            limit: 50,
+            ..TicketQuery::default()
+        }
+    }
+
+    #[test]
+    fn a_broad_page_walks_its_sorts_index_and_stops() {
+        for (sort, index) in [
+            (TicketSort::Created, "tickets_sort_created"),
+            (TicketSort::Updated, "tickets_sort_updated"),
+            (TicketSort::Priority, "tickets_sort_priority"),
+            (TicketSort::Due, "tickets_sort_due"),
+        ] {
+            let q = TicketQuery {
+                statuses: vec!["new".into(), "assigned".into()],
+                priorities: vec![2],
+                breached: Some(false),
+                assignee: Some(AssigneeFilter::Nobody),
+                sort,
+                descending: true,
+                ..query()
+            };
+            let steps = plan(page_query(&q));
+            assert!(
+                steps.contains(&format!("USING INDEX {index}")),
+                "{sort:?}:\n{steps}"
+            );
+            assert!(
+                !steps.contains("TEMP B-TREE FOR ORDER BY"),
+                "{sort:?}:\n{steps}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_narrow_page_starts_from_its_filters_index() {
+        let person = || Some("u1".to_owned());
+        for (q, index) in [
+            (
+                TicketQuery {
+                    assignee: Some(AssigneeFilter::User("u1".into())),
+                    ..query()
+                },
+                "tickets_assignee",
+            ),
+            (
+                TicketQuery {
+                    reporter: person(),
+                    ..query()
+                },
+                "tickets_by_reporter",
+            ),
+            (
+                TicketQuery {
+                    categories: vec!["printer".into()],
+                    priorities: vec![2],
+                    ..query()
+                },
+                "tickets_category",
+            ),
+            (
+                TicketQuery {
+                    team: Some("north".into()),
+                    ..query()
+                },
+                "tickets_team",
+            ),
+            (
+                TicketQuery {
+                    text: Some("compressor".into()),
+                    sort: TicketSort::Updated,
+                    ..query()
+                },
+                "tickets_text_rowid",
+            ),
+        ] {
+            let steps = plan(page_query(&q));
+            assert!(steps.contains(index), "{index} unused:\n{steps}");
+        }
     }
 }
