@@ -33,7 +33,10 @@ const line = (what, values) =>
   console.log(`| ${what} | ${values.length} runs: p50 ${ms(percentile(values, 0.5))}, max ${ms(Math.max(...values))} |`);
 
 async function serve() {
-  const server = spawn(BIN, ['serve', '--data', data, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(BIN, ['serve', '--data', data, '--listen', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+  });
   const url = await new Promise((done, fail) => {
     let out = '';
     server.stdout.on('data', (chunk) => {

@@ -92,43 +92,7 @@ pub(super) fn bench_api(
 
     // The tickets, made offline on a dispatcher's device and pushed.
     let populate = Instant::now();
-    let (_, desk_token) = server.create_user(&tenant, &NewUser::new("dispatcher", "desk"))?;
-    let (tech_id, _) = server.create_user(&tenant, &NewUser::new("technician", "filler"))?;
-    let desk = phone(dir.path(), "desk", &server.url, &desk_token)?;
-    let mut ids = Vec::with_capacity(tickets);
-    for i in 0..tickets {
-        let mut new = NewTicket::titled(
-            TicketKind::Repair,
-            format!("{} fault at store {}", CATEGORIES[i % 10], i % 997),
-        );
-        new.category = Some(CATEGORIES[i % 10].to_owned());
-        new.priority = Priority::ALL[(i / 10) % 4];
-        new.description = if i.is_multiple_of(7) {
-            "Compressor noise, temperature rising; 冰柜压缩机噪音".into()
-        } else {
-            "Customer reports it stopped working this morning.".into()
-        };
-        let id = desk.store.create(new).map_err(step("create"))?.id;
-        if i.is_multiple_of(5) {
-            let steps = [
-                Edit::Assign {
-                    assignee: Some(tech_id.clone()),
-                },
-                Edit::SetStatus {
-                    status: Status::Accepted,
-                },
-                Edit::SetStatus {
-                    status: Status::InProgress,
-                },
-                Edit::SetStatus {
-                    status: Status::Resolved,
-                },
-            ];
-            desk.store.edit(&id, &steps).map_err(step("resolve"))?;
-        }
-        ids.push(id);
-    }
-    sync_phone(&desk)?;
+    let ids = fill(&server, &tenant, dir.path(), tickets)?;
     println!(
         "(setup: {tickets} tickets made and pushed in {:.1} s, every fifth resolved; server RSS {:.1} MiB)",
         populate.elapsed().as_secs_f64(),
@@ -227,4 +191,53 @@ pub(super) fn bench_api(
         println!("(first device error: {e})");
     }
     Ok(())
+}
+
+/// Fills `tenant` with `tickets` tickets (10 categories, 4 priorities, every 7th about a
+/// compressor in English and Chinese, every 5th assigned and resolved), made offline on a
+/// dispatcher's device (its store in `dir`) and pushed in one sync; their ids, in order.
+pub(super) fn fill(
+    server: &fieldwork_harness::Server,
+    tenant: &str,
+    dir: &std::path::Path,
+    tickets: usize,
+) -> Result<Vec<String>, BenchError> {
+    let (_, desk_token) = server.create_user(tenant, &NewUser::new("dispatcher", "desk"))?;
+    let (tech_id, _) = server.create_user(tenant, &NewUser::new("technician", "filler"))?;
+    let desk = phone(dir, "desk", &server.url, &desk_token)?;
+    let mut ids = Vec::with_capacity(tickets);
+    for i in 0..tickets {
+        let mut new = NewTicket::titled(
+            TicketKind::Repair,
+            format!("{} fault at store {}", CATEGORIES[i % 10], i % 997),
+        );
+        new.category = Some(CATEGORIES[i % 10].to_owned());
+        new.priority = Priority::ALL[(i / 10) % 4];
+        new.description = if i.is_multiple_of(7) {
+            "Compressor noise, temperature rising; 冰柜压缩机噪音".into()
+        } else {
+            "Customer reports it stopped working this morning.".into()
+        };
+        let id = desk.store.create(new).map_err(step("create"))?.id;
+        if i.is_multiple_of(5) {
+            let steps = [
+                Edit::Assign {
+                    assignee: Some(tech_id.clone()),
+                },
+                Edit::SetStatus {
+                    status: Status::Accepted,
+                },
+                Edit::SetStatus {
+                    status: Status::InProgress,
+                },
+                Edit::SetStatus {
+                    status: Status::Resolved,
+                },
+            ];
+            desk.store.edit(&id, &steps).map_err(step("resolve"))?;
+        }
+        ids.push(id);
+    }
+    sync_phone(&desk)?;
+    Ok(ids)
 }

@@ -8,6 +8,7 @@ mod api;
 mod fleet;
 mod flood;
 mod load;
+mod seed;
 mod sync;
 
 use std::path::Path;
@@ -65,6 +66,16 @@ enum BenchCommand {
     /// Wrong-password logins hammering the server while devices sync: server memory during and
     /// after, the devices' round-trip latency, and when the real user gets in again.
     LoginFlood(flood::FloodArgs),
+    /// A data directory with a tenant of many tickets, for benchmarks with their own client
+    /// (the console's: `node console-tests/bench.mjs DIR`).
+    Seed {
+        /// Tickets in the tenant.
+        #[arg(long, default_value_t = 100_000)]
+        tickets: usize,
+        /// An empty directory to fill (the server's data directory).
+        #[arg(long)]
+        data: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +108,7 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
             seconds,
         } => api::bench_api(tickets, devices, samples, seconds),
         BenchCommand::LoginFlood(args) => flood::bench_login_flood(&args),
+        BenchCommand::Seed { tickets, data } => seed::bench_seed(tickets, &data),
     }
 }
 
