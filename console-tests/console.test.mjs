@@ -160,7 +160,7 @@ test('a saved view keeps its filters and follows the person to another browser',
   const page = await open();
   await signIn(page, 'ops');
   await page.getByRole('heading', { name: 'Tickets' }).waitFor();
-  await page.getByRole('search').getByLabel('Priority').selectOption('urgent');
+  await page.getByRole('search').getByLabel('Priority', { exact: true }).selectOption('urgent');
   await page.getByText('1 ticket', { exact: true }).waitFor();
   await page.getByLabel('Name of the view').fill('紧急工单');
   await page.getByRole('button', { name: 'Save this view' }).click();
@@ -170,7 +170,7 @@ test('a saved view keeps its filters and follows the person to another browser',
   const elsewhere = await open();
   await signIn(elsewhere, 'ops');
   await elsewhere.getByRole('heading', { name: 'Tickets' }).waitFor();
-  await elsewhere.getByLabel('Saved views').selectOption({ label: '紧急工单' });
+  await elsewhere.getByRole('combobox', { name: 'Saved views' }).selectOption({ label: '紧急工单' });
   await elsewhere.waitForURL(/priority=urgent/);
   await elsewhere.getByText('1 ticket', { exact: true }).waitFor();
   assert.equal(await elsewhere.getByRole('row').filter({ hasText: 'FW-000001' }).count(), 1);

@@ -59,7 +59,7 @@ export function queryOf(filters, now) {
 
 function Select({ name, value, onChange, options, labelText }) {
   return html`<label>${labelText}
-    <select name=${name} value=${value} onChange=${(e) => onChange(name, e.target.value)}>
+    <select name=${name} aria-label=${labelText} value=${value} onChange=${(e) => onChange(name, e.target.value)}>
       ${options.map(([v, text]) => html`<option value=${v}>${text}</option>`)}
     </select>
   </label>`;
@@ -258,7 +258,7 @@ export function Queue() {
       </div>
       <form class="filters views" aria-label=${t('saved_views')} onSubmit=${saveView}>
         <label>${t('saved_views')}
-          <select value=${currentView ? currentView.id : ''} onChange=${(e) => openView(e.target.value)}>
+          <select aria-label=${t('saved_views')} value=${currentView ? currentView.id : ''} onChange=${(e) => openView(e.target.value)}>
             <option value="">${t('none')}</option>
             ${views.map((v) => html`<option value=${v.id}>${v.name}</option>`)}
           </select>
