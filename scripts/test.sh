@@ -8,14 +8,8 @@ cd "$(dirname "$0")/.."
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "missing: $1 ($2)" >&2; exit 1; }; }
 need cargo "install the Rust toolchain with rustup"
-# Installs Debian packages when apt-get is at hand (as root, or through sudo).
-apt_install() {
-  command -v apt-get >/dev/null 2>&1 || return 0
-  local as_root=()
-  [ "$(id -u)" = 0 ] || as_root=(sudo)
-  "${as_root[@]}" apt-get update -q >/dev/null
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
-}
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 # The README walk-through test (tests/readme_walkthrough.rs) runs the README's commands, which
 # pick ids out of JSON with jq.
 command -v jq >/dev/null 2>&1 || apt_install jq
