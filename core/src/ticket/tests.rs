@@ -344,26 +344,22 @@ fn edits_to_different_fields_merge_without_conflict() {
     assert!(va.conflicts.is_empty());
 }
 
+/// Two replicas of one ticket whose priority was set to Low on one and High on the other,
+/// before they merged: `(a, b)`, `a` holding both (its own first).
+fn conflicting_priorities(agent: &Actor) -> (TicketDocument, TicketDocument) {
+    let mut a = created(agent);
+    let mut b = replica(&mut a);
+    for (doc, priority) in [(&mut a, Priority::Low), (&mut b, Priority::High)] {
+        edit(doc, agent, Edit::SetPriority { priority });
+    }
+    merge(&mut a, &mut b);
+    (a, b)
+}
+
 #[test]
 fn same_field_edits_are_listed_as_a_conflict_with_both_values_and_one_winner() {
     let agent = actor("agent1", Role::Agent);
-    let mut a = created(&agent);
-    let mut b = replica(&mut a);
-    edit(
-        &mut a,
-        &agent,
-        Edit::SetPriority {
-            priority: Priority::Low,
-        },
-    );
-    edit(
-        &mut b,
-        &agent,
-        Edit::SetPriority {
-            priority: Priority::High,
-        },
-    );
-    merge(&mut a, &mut b);
+    let (mut a, mut b) = conflicting_priorities(&agent);
     merge(&mut b, &mut a);
     let (va, vb) = (a.view().expect("a"), b.view().expect("b"));
     assert_eq!(va, vb, "both replicas pick the same winner");
@@ -399,23 +395,7 @@ fn same_field_edits_are_listed_as_a_conflict_with_both_values_and_one_winner() {
 fn picking_either_conflicting_value_settles_the_conflict_even_the_one_shown() {
     let agent = actor("agent1", Role::Agent);
     for pick_winner in [true, false] {
-        let mut a = created(&agent);
-        let mut b = replica(&mut a);
-        edit(
-            &mut a,
-            &agent,
-            Edit::SetPriority {
-                priority: Priority::Low,
-            },
-        );
-        edit(
-            &mut b,
-            &agent,
-            Edit::SetPriority {
-                priority: Priority::High,
-            },
-        );
-        merge(&mut a, &mut b);
+        let (mut a, _) = conflicting_priorities(&agent);
         let merged = a.view().expect("a");
         assert_eq!(merged.conflicts.len(), 1);
         let loser = if merged.priority == Priority::Low {
