@@ -108,28 +108,41 @@ fn sort_key(sort: TicketSort) -> &'static str {
     }
 }
 
-/// How SQLite plans a page (without statistics, as on a new server; checked by the tests below
-/// with the SQLite this build links). Each sort has an index on its exact expression
-/// (`tickets_sort_*`, server migration 23), so a page of a broad list (by status, priority,
-/// channel, due) walks that index and stops after its 50 rows. A filter that usually keeps few
-/// tickets (a person's, a team's, a category's) is marked `likelihood`, so that SQLite
-/// starts from that filter's index and sorts what it found instead: walking the sort index for a
-/// rare match would read the whole tenant (50–85 ms at 100,000 tickets; `docs/benchmarks.md`,
-/// "Back-office API", fix 7).
+/// How a page is planned (SQLite without statistics, as on a new server; the tests below check
+/// the plans with the SQLite this build links). The count comes first, and says how narrow the
+/// list is:
+/// - A broad list walks the index on its sort's exact expression (`tickets_sort_*`, server
+///   migration 23) and stops after its page, testing each ticket against the filters. Found
+///   often, 50 matches come after a few hundred tickets.
+/// - A narrow list (at most [`NARROW`] matches) starts from its most selective filter's index
+///   (a person's, a team's, a category's, marked with `likelihood`; or the full-text index's
+///   matches) and sorts what it found. Walking the sort index for rare matches would read the
+///   whole tenant: 50–85 ms at 100,000 tickets (`docs/benchmarks.md`, "Back-office API", fix 7).
+const NARROW: i64 = 2_000;
 const FEW: f64 = 0.01;
 const SOME: f64 = 0.05;
 
+/// Which way a list is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// Along the sort's index, filtering.
+    Broad,
+    /// From the most selective filter's index, then sorted.
+    Narrow,
+}
+
 /// How many tickets match `q` in all: the SQL and its arguments.
 fn count_query(q: &TicketQuery) -> (String, Vec<Sql>) {
-    let (clause, args) = filters(q);
-    let from = from_of(q);
+    // Counting reads every match either way: from the filters' indexes.
+    let (clause, args) = filters(q, Reading::Narrow);
+    let from = from_of(q, Reading::Narrow);
     (format!("SELECT COUNT(*) FROM {from} WHERE {clause}"), args)
 }
 
 /// One page of `q`, after its cursor: the SQL and its arguments.
-fn page_query(q: &TicketQuery) -> (String, Vec<Sql>) {
-    let (mut clause, mut args) = filters(q);
-    let from = from_of(q);
+fn page_query(q: &TicketQuery, reading: Reading) -> (String, Vec<Sql>) {
+    let (mut clause, mut args) = filters(q, reading);
+    let from = from_of(q, reading);
     let key = sort_key(q.sort);
     let limit = q.limit.clamp(1, MAX_PAGE);
     let (cmp, order) = if q.descending {
@@ -157,20 +170,24 @@ fn page_query(q: &TicketQuery) -> (String, Vec<Sql>) {
     (sql, args)
 }
 
-/// The tickets a query reads: with words to find, the full-text index's matches first, each
-/// joined to its ticket (`CROSS JOIN` keeps that order; from the tickets' side, SQLite walked
-/// the whole tenant and probed the index with each).
-fn from_of(q: &TicketQuery) -> &'static str {
-    if q.text.as_deref().and_then(match_expression).is_some() {
+/// The tickets a query reads. A narrow one with words to find reads the full-text index's
+/// matches first, each joined to its ticket (`CROSS JOIN` keeps that order); a broad one walks
+/// the tickets and probes the matches (`filters`).
+fn from_of(q: &TicketQuery, reading: Reading) -> &'static str {
+    let words = q.text.as_deref().and_then(match_expression).is_some();
+    if words && reading == Reading::Narrow {
         "ticket_text x CROSS JOIN tickets t ON t.text_rowid = x.rowid"
     } else {
         "tickets t"
     }
 }
 
-/// `clause`, marked as keeping about `share` of the tenant's tickets.
-fn selective(clause: &str, share: f64) -> String {
-    format!("likelihood({clause}, {share})")
+/// `clause`, marked as keeping about `share` of the tenant's tickets when the list is narrow.
+fn selective(clause: &str, share: f64, reading: Reading) -> String {
+    match reading {
+        Reading::Narrow => format!("likelihood({clause}, {share})"),
+        Reading::Broad => clause.to_owned(),
+    }
 }
 
 /// `column IN (?, ?, …)` for a list of values.
@@ -181,7 +198,7 @@ fn any_of(column: &str, values: &[Sql], args: &mut Vec<Sql>) -> String {
 }
 
 /// The WHERE clause of `query` (without its cursor) and its arguments.
-fn filters(q: &TicketQuery) -> (String, Vec<Sql>) {
+fn filters(q: &TicketQuery, reading: Reading) -> (String, Vec<Sql>) {
     let mut clauses = vec!["t.tenant_id = ?".to_owned()];
     let mut args = vec![Sql::Text(q.tenant_id.clone())];
     match &q.scope {
@@ -201,7 +218,7 @@ fn filters(q: &TicketQuery) -> (String, Vec<Sql>) {
                     args.push(Sql::Text(team.clone()));
                 }
             }
-            clauses.push(selective(&format!("({})", seen.join(" OR ")), FEW));
+            clauses.push(selective(&format!("({})", seen.join(" OR ")), FEW, reading));
         }
     }
     let text = |v: &[String]| v.iter().cloned().map(Sql::Text).collect::<Vec<_>>();
@@ -218,7 +235,7 @@ fn filters(q: &TicketQuery) -> (String, Vec<Sql>) {
     }
     if !q.categories.is_empty() {
         let any = any_of("t.category", &text(&q.categories), &mut args);
-        clauses.push(selective(&any, SOME));
+        clauses.push(selective(&any, SOME, reading));
     }
     if !q.channels.is_empty() {
         clauses.push(any_of("t.channel", &text(&q.channels), &mut args));
@@ -232,15 +249,15 @@ fn filters(q: &TicketQuery) -> (String, Vec<Sql>) {
             args.push(Sql::Text(v.clone()));
         }
     };
-    equal(&selective("t.team = ?", SOME), &q.team);
-    equal(&selective("t.reporter_id = ?", FEW), &q.reporter);
+    equal(&selective("t.team = ?", SOME, reading), &q.team);
+    equal(&selective("t.reporter_id = ?", FEW, reading), &q.reporter);
     equal(
         "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.tenant_id = t.tenant_id AND g.ticket_id = t.id AND g.tag = ?)",
         &q.tag,
     );
     match &q.assignee {
         Some(AssigneeFilter::User(id)) => {
-            clauses.push(selective("t.assignee = ?", FEW));
+            clauses.push(selective("t.assignee = ?", FEW, reading));
             args.push(Sql::Text(id.clone()));
         }
         Some(AssigneeFilter::Nobody) => clauses.push("t.assignee IS NULL".to_owned()),
@@ -263,8 +280,14 @@ fn filters(q: &TicketQuery) -> (String, Vec<Sql>) {
         } else {
             "{public}"
         };
-        // The full-text index is read first (see `from_of`).
-        clauses.push("x.ticket_text MATCH ?".to_owned());
+        clauses.push(match reading {
+            // The full-text index is read first (`from_of`).
+            Reading::Narrow => "x.ticket_text MATCH ?".to_owned(),
+            Reading::Broad => {
+                "t.text_rowid IN (SELECT rowid FROM ticket_text WHERE ticket_text MATCH ?)"
+                    .to_owned()
+            }
+        });
         args.push(Sql::Text(format!("{columns} : ({found})")));
     } else if q.text.as_deref().is_some_and(|t| !t.trim().is_empty()) {
         // Nothing searchable in it (punctuation only): nothing matches.
@@ -280,11 +303,16 @@ fn priority_of(value: Option<i64>) -> u8 {
 impl TicketList for SqliteStore {
     fn list_tickets(&self, q: &TicketQuery) -> Result<TicketPage> {
         let (count_sql, args) = count_query(q);
-        let (sql, page_args) = page_query(q);
         self.with_reader(|conn| {
             let tx = conn.transaction()?;
             let total: i64 =
                 tx.query_row(&count_sql, params_from_iter(args.iter()), |r| r.get(0))?;
+            let reading = if total <= NARROW {
+                Reading::Narrow
+            } else {
+                Reading::Broad
+            };
+            let (sql, page_args) = page_query(q, reading);
             let tickets = tx
                 .prepare(&sql)?
                 .query_map(params_from_iter(page_args.iter()), |r| {
@@ -437,7 +465,7 @@ mod tests {
                 descending: true,
                 ..query()
             };
-            let steps = plan(page_query(&q));
+            let steps = plan(page_query(&q, Reading::Broad));
             assert!(
                 steps.contains(&format!("USING INDEX {index}")),
                 "{sort:?}:\n{steps}"
@@ -491,8 +519,112 @@ mod tests {
                 "tickets_text_rowid",
             ),
         ] {
-            let steps = plan(page_query(&q));
+            let steps = plan(page_query(&q, Reading::Narrow));
             assert!(steps.contains(index), "{index} unused:\n{steps}");
+            // The same list when broad walks the sort's index, filters and all.
+            let broad = plan(page_query(&q, Reading::Broad));
+            assert!(broad.contains("USING INDEX tickets_sort_"), "{broad}");
+            assert!(!broad.contains("TEMP B-TREE FOR ORDER BY"), "{broad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod reading_tests {
+    use super::*;
+
+    /// Both ways of reading a list find the same page, in the same order.
+    #[test]
+    fn a_broad_and_a_narrow_reading_find_the_same_pages() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = super::super::schema::open_writer(&dir.path().join("lists.db")).expect("db");
+        conn.execute(
+            "INSERT INTO tenants (id, name, created_at) VALUES ('t', 't', 0)",
+            [],
+        )
+        .expect("tenant");
+        for i in 0..120_i64 {
+            let words = if i % 3 == 0 {
+                "compressor noise"
+            } else {
+                "door jammed"
+            };
+            conn.execute(
+                "INSERT INTO ticket_text (rowid, public, staff) VALUES (?1, ?2, '')",
+                params![i + 1, words],
+            )
+            .expect("text");
+            conn.execute(
+                "INSERT INTO tickets (tenant_id, id, reporter_id, assignee, team, status, last_seq,
+                     category, created_at, updated_at, priority, next_due, text_rowid)
+                 VALUES ('t', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    format!("k{i:03}"),
+                    format!("r{}", i % 4),
+                    (i % 5 != 0).then(|| format!("u{}", i % 3)),
+                    ["north", "south"][usize::try_from(i % 2).expect("small")],
+                    ["new", "assigned", "resolved"][usize::try_from(i % 3).expect("small")],
+                    i + 1,
+                    ["printer", "freezer", "till", "door"][usize::try_from(i % 4).expect("small")],
+                    1_000 + (i * 7919) % 120,
+                    2_000 + (i * 104_729) % 120,
+                    i % 4,
+                    (i % 6 != 0).then_some(5_000 + (i * 31) % 50),
+                    i + 1,
+                ],
+            )
+            .expect("ticket");
+        }
+        let page = |q: &TicketQuery, reading: Reading| -> Vec<String> {
+            let (sql, args) = page_query(q, reading);
+            conn.prepare(&sql)
+                .expect("prepares")
+                .query_map(params_from_iter(args.iter()), |r| r.get(0))
+                .expect("runs")
+                .collect::<rusqlite::Result<_>>()
+                .expect("rows")
+        };
+        let base = TicketQuery {
+            tenant_id: "t".into(),
+            limit: 7,
+            ..TicketQuery::default()
+        };
+        let queries = [
+            TicketQuery {
+                statuses: vec!["new".into(), "assigned".into()],
+                ..base.clone()
+            },
+            TicketQuery {
+                categories: vec!["printer".into()],
+                sort: TicketSort::Updated,
+                descending: true,
+                ..base.clone()
+            },
+            TicketQuery {
+                assignee: Some(AssigneeFilter::User("u1".into())),
+                sort: TicketSort::Priority,
+                descending: true,
+                ..base.clone()
+            },
+            TicketQuery {
+                text: Some("compressor".into()),
+                sort: TicketSort::Due,
+                ..base.clone()
+            },
+            TicketQuery {
+                team: Some("north".into()),
+                reporter: Some("r2".into()),
+                after: Some(crate::storage::ListCursor {
+                    key: 1_050,
+                    id: "k010".into(),
+                }),
+                ..base.clone()
+            },
+        ];
+        for q in &queries {
+            let narrow = page(q, Reading::Narrow);
+            assert!(!narrow.is_empty(), "{q:?} finds something");
+            assert_eq!(page(q, Reading::Broad), narrow, "{q:?}");
         }
     }
 }
