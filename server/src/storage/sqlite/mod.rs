@@ -11,6 +11,7 @@ mod csat_links;
 mod devices;
 mod positions;
 mod quotas;
+mod readers;
 mod report_facts;
 mod saved_views;
 mod schema;
@@ -19,23 +20,20 @@ mod ticket_log;
 mod web_sessions;
 mod webhooks;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use fieldwork_core::ticket::ActorId;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{Missing, Result, StorageError};
-
-/// Idle read connections kept open; more are opened when many requests read at once.
-const IDLE_READERS: usize = 4;
+use readers::ReaderPool;
 
 /// The SQLite backend.
 #[derive(Debug)]
 pub struct SqliteStore {
-    path: PathBuf,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    readers: ReaderPool,
     server_actor: ActorId,
 }
 
@@ -84,9 +82,8 @@ impl SqliteStore {
         let mut writer = schema::open_writer(path)?;
         let server_actor = server_actor(&mut writer)?;
         Ok(SqliteStore {
-            path: path.to_owned(),
             writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
+            readers: ReaderPool::new(path.to_owned()),
             server_actor,
         })
     }
@@ -100,19 +97,9 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// Runs `work` on a read-only connection from the pool.
+    /// Runs `work` on a read-only connection from the pool ([`ReaderPool`]).
     fn with_reader<T>(&self, work: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        let pooled = lock(&self.readers).pop();
-        let mut conn = match pooled {
-            Some(conn) => conn,
-            None => schema::open_reader(&self.path)?,
-        };
-        let out = work(&mut conn);
-        let mut idle = lock(&self.readers);
-        if idle.len() < IDLE_READERS {
-            idle.push(conn);
-        }
-        out
+        self.readers.with(work)
     }
 }
 
