@@ -21,7 +21,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = config::DEFAULT_LISTEN)]
     listen: SocketAddr,
     /// Most ticket documents kept in memory.
-    #[arg(long, default_value_t = config::DEFAULT_DOC_CACHE)]
+    #[arg(long, env = "FIELDWORK_DOC_CACHE", default_value_t = config::DEFAULT_DOC_CACHE)]
     doc_cache: usize,
     /// Photo storage one tenant may use, uploads in progress included (e.g. 50GiB); a tenant
     /// may have its own (`fieldwork admin set-quota`).
@@ -107,6 +107,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(config::BLOCKING_THREADS)
         .enable_all()
         .build()
         .map_err(ServeError::Runtime)?;

@@ -18,6 +18,14 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 /// Documents kept in memory unless told otherwise (a few tens of MB at most).
 pub const DEFAULT_DOC_CACHE: usize = 1000;
 
+/// Threads for blocking work (SQLite, Automerge) in `fieldwork serve`. Tokio's default, 512, let
+/// a load of 1,000 devices park a thread for each request waiting on the store — each thread
+/// with its stack and allocator caches, 600 MiB in all (`docs/benchmarks.md`, "Server under
+/// load") — while two cores run a few at a time. Work beyond this waits in tokio's queue. No
+/// blocking work waits for a client (downloads read a frame at a time), so a slow client
+/// cannot hold one of these threads.
+pub const BLOCKING_THREADS: usize = 32;
+
 const GIB: u64 = 1024 * 1024 * 1024;
 /// Bytes of photos one tenant may store unless told otherwise (a full photo and its thumbnail
 /// take about 0.5 MB: some 100,000 photos).

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fieldwork_core::Actor;
 use fieldwork_protocol::blobs::{is_sha256_hex, parse_range};
-use tokio::sync::mpsc;
 
 use super::BlobLane;
 use crate::auth::DeviceAuth;
@@ -22,8 +21,6 @@ use crate::visibility::{Sight, sight};
 
 /// Bytes read from the blob store per streamed frame.
 const FRAME_BYTES: usize = 64 * 1024;
-/// Frames read ahead of the network.
-const FRAMES_AHEAD: usize = 4;
 
 pub(super) async fn fetch(
     State(state): State<AppState>,
@@ -122,31 +119,37 @@ fn visible_blob(lane: &BlobLane, actor: &Actor, sha256: &str) -> Result<Option<B
     Ok(visible.then_some(blob))
 }
 
-/// A body that reads `reader` on a blocking thread, a few frames ahead of the network.
-fn stream(mut reader: Box<dyn Read + Send>) -> Body {
-    let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(FRAMES_AHEAD);
-    tokio::task::spawn_blocking(move || {
-        loop {
-            let mut frame = vec![0; FRAME_BYTES];
-            match reader.read(&mut frame) {
-                Ok(0) => break,
-                Ok(n) => {
-                    frame.truncate(n);
-                    // A closed channel: the client went away.
-                    if tx.blocking_send(Ok(Bytes::from(frame))).is_err() {
-                        break;
+/// A body that reads `reader` one frame at a time on a blocking thread, each frame once the
+/// network took the one before: a slow client holds no thread while it reads
+/// ([`crate::config::BLOCKING_THREADS`]).
+fn stream(reader: Box<dyn Read + Send>) -> Body {
+    Body::from_stream(futures_util::stream::unfold(
+        Some(reader),
+        |reader| async move {
+            let mut reader = reader?;
+            let read = tokio::task::spawn_blocking(move || {
+                let mut frame = vec![0; FRAME_BYTES];
+                loop {
+                    match reader.read(&mut frame) {
+                        Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                        Ok(n) => {
+                            frame.truncate(n);
+                            return (reader, Ok(frame));
+                        }
+                        Err(error) => return (reader, Err(error)),
                     }
                 }
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(error) => {
+            })
+            .await;
+            match read {
+                Ok((_, Ok(frame))) if frame.is_empty() => None,
+                Ok((reader, Ok(frame))) => Some((Ok(Bytes::from(frame)), Some(reader))),
+                Ok((_, Err(error))) => {
                     tracing::error!(%error, "reading a blob failed mid-stream");
-                    let _ = tx.blocking_send(Err(error));
-                    break;
+                    Some((Err(error), None))
                 }
+                Err(error) => Some((Err(std::io::Error::other(error)), None)),
             }
-        }
-    });
-    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|frame| (frame, rx))
-    }))
+        },
+    ))
 }
