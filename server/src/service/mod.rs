@@ -10,11 +10,13 @@
 //! waited behind it (docs/benchmarks.md, "Re-measured after #10"). The store then writes it only
 //! if no ticket it touches and not the ticket counter moved since that read
 //! ([`crate::storage::Conflict::Moved`]); if one did, the commit is judged again inside the turn,
-//! where nothing moves. Commits to one tenant are stored in turns in this process, and the store
-//! additionally serializes commits per tenant, which is what keeps seq order equal to commit order
-//! across processes (docs/adr/0009).
+//! where nothing moves. Commits to one tenant are stored in turns in this process — those waiting
+//! for the turn together, in one transaction (`group`) — and the store additionally serializes
+//! commits per tenant, which is what keeps seq order equal to commit order across processes
+//! (docs/adr/0009).
 
 mod erase;
+mod group;
 mod judge;
 pub(crate) mod listing;
 mod notices;
@@ -36,7 +38,8 @@ pub use notices::{NOTICE_BUFFER, Notice, Writer};
 use crate::cache::DocCache;
 use crate::error::Error;
 use crate::state::blocking;
-use crate::storage::{Conflict, DeviceRecord, ReadWith, ServerStore, StorageError, UserRecord};
+use crate::storage::{DeviceRecord, ReadWith, ServerStore, UserRecord};
+use group::Lane;
 use judge::{Judge, Judging};
 use notices::Notices;
 
@@ -66,6 +69,14 @@ impl Author {
         match self {
             Author::Device { user, .. } | Author::Person { user, .. } => Some(user),
             Author::Server => None,
+        }
+    }
+
+    /// The pushing device, whose holdings a commit records.
+    fn device_id(&self) -> Option<&str> {
+        match self {
+            Author::Device { device, .. } => Some(device.id.as_str()),
+            _ => None,
         }
     }
 
@@ -160,7 +171,7 @@ struct Inner {
     store: Arc<dyn ServerStore>,
     cache: Arc<DocCache>,
     clock: Arc<dyn Clock>,
-    turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    lanes: Mutex<HashMap<String, Arc<Lane>>>,
     notices: Notices,
 }
 
@@ -181,22 +192,17 @@ impl Inner {
         Ok((judged, now))
     }
 
-    /// Stores a judgement; [`Conflict::Moved`] if a ticket it touches or the counter moved
-    /// since its read.
-    fn store_judged(
-        &self,
-        (judged, now): (judge::Judged, i64),
-        tenant: &str,
-        device_id: Option<&str>,
-    ) -> Result<Committed, Error> {
-        write::store(
-            judged,
-            self.store.as_ref(),
-            &self.cache,
-            tenant,
-            device_id,
-            now,
-        )
+    /// Tells listeners of a commit that stored something. Called in the tenant's turn, so a
+    /// tenant's notices go out in seq order.
+    fn announce(&self, tenant: &str, author: &Author, committed: &Committed) {
+        if let Some(max_seq) = committed.max_seq {
+            self.notices.publish(Notice {
+                tenant: tenant.to_owned(),
+                tickets: committed.changed.clone(),
+                max_seq,
+                writer: author.writer(),
+            });
+        }
     }
 }
 
@@ -211,15 +217,15 @@ impl Tickets {
                 store,
                 cache,
                 clock,
-                turns: Mutex::new(HashMap::new()),
+                lanes: Mutex::new(HashMap::new()),
                 notices: Notices::new(),
             }),
         }
     }
 
-    fn turn(&self, tenant: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut turns = self.inner.turns.lock().unwrap_or_else(|p| p.into_inner());
-        turns.entry(tenant.to_owned()).or_default().clone()
+    fn lane(&self, tenant: &str) -> Arc<Lane> {
+        let mut lanes = self.inner.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        lanes.entry(tenant.to_owned()).or_default().clone()
     }
 
     /// Judges `changes` in order as written by `author` in `tenant` and stores the accepted ones
@@ -243,45 +249,26 @@ impl Tickets {
         if changes.is_empty() {
             return Ok(Committed::default());
         }
-        // Judged first, outside the turn (see the module's notes); the changes are kept for a
-        // second judgement should the first one's tickets move before it is stored.
-        let first = {
+        // Judged and prepared first, outside the turn (see the module's notes); the changes are
+        // kept for a second judgement should the first one's tickets move before it is stored.
+        let prepared = {
             let inner = self.inner.clone();
             let (author, tenant, changes) = (author.clone(), tenant.to_owned(), changes.clone());
-            blocking(move || inner.judge(&author, &tenant, changes)).await?
+            blocking(move || {
+                let (judged, now) = inner.judge(&author, &tenant, changes)?;
+                write::prepare(judged, &tenant, author.device_id(), now)
+            })
+            .await?
         };
-        // The turn moves into the blocking work and is held until the commit is stored and
-        // announced: a caller that goes away meanwhile (a device dropping its connection) neither
-        // lets the next commit of the tenant start early nor loses the notice.
-        let turn = self.turn(tenant).lock_owned().await;
-        let inner = self.inner.clone();
-        let tenant = tenant.to_owned();
-        blocking(move || {
-            let _turn = turn;
-            let device_id = match &author {
-                Author::Device { device, .. } => Some(device.id.as_str()),
-                _ => None,
-            };
-            let committed = match inner.store_judged(first, &tenant, device_id) {
-                Err(Error::Storage(StorageError::Conflict(Conflict::Moved))) => {
-                    tracing::debug!(tenant, "a ticket moved while the commit was judged; again");
-                    let again = inner.judge(&author, &tenant, changes)?;
-                    inner.store_judged(again, &tenant, device_id)?
-                }
-                other => other?,
-            };
-            if let Some(max_seq) = committed.max_seq {
-                // Still holding the turn: a tenant's notices go out in seq order.
-                inner.notices.publish(Notice {
-                    tenant,
-                    tickets: committed.changed.clone(),
-                    max_seq,
-                    writer: author.writer(),
-                });
-            }
-            Ok(committed)
-        })
-        .await
+        self.lane(tenant)
+            .commit(
+                self.inner.clone(),
+                tenant.to_owned(),
+                author,
+                changes,
+                prepared,
+            )
+            .await
     }
 
     /// Erases personal data from a ticket of `tenant` for good (`erase`; docs/staff-data.md,
@@ -293,7 +280,7 @@ impl Tickets {
         tenant: &str,
         request: EraseRequest,
     ) -> Result<Erased, Error> {
-        let turn = self.turn(tenant).lock_owned().await;
+        let turn = self.lane(tenant).turn().lock_owned().await;
         let inner = self.inner.clone();
         let tenant = tenant.to_owned();
         blocking(move || {
@@ -333,5 +320,10 @@ impl Tickets {
     /// The document cache the commits judge with (visibility reads it too).
     pub(crate) fn cache(&self) -> &DocCache {
         &self.inner.cache
+    }
+
+    /// The same cache, shared, for blocking work that reads through it (report facts).
+    pub(crate) fn docs(&self) -> Arc<DocCache> {
+        self.inner.cache.clone()
     }
 }

@@ -10,28 +10,38 @@ use fieldwork_core::ticket::Ticket;
 use fieldwork_protocol::blobs::is_sha256_hex;
 
 use super::Committed;
-use super::judge::Judged;
+use super::judge::{Judged, Working};
 use super::listing::{listing_of, staff_listing_of};
 use crate::cache::{CachedDoc, DocCache};
 use crate::error::Error;
 use crate::storage::{BlobRef, TicketCommit, TicketLog, TicketWrite};
 
-/// Stores `judged` for `tenant`; `device_id` is the pushing device, which holds the tickets it
+/// A judged commit made ready to store: each touched ticket's compacted documents and index
+/// row are written out (most of a commit's work after judging, done outside the tenant's turn),
+/// and the documents wait here to go back to the cache once the commit is on disk.
+pub(crate) struct Prepared {
+    /// What the store is to write; `None` when nothing is new (every change rejected or held).
+    commit: Option<TicketCommit>,
+    tickets: HashMap<String, Working>,
+    views: HashMap<String, Arc<Ticket>>,
+    created: Vec<String>,
+    outcome: Committed,
+}
+
+/// Prepares `judged` for `tenant`; `device_id` is the pushing device, which holds the tickets it
 /// created from now on.
-pub(crate) fn store(
+pub(crate) fn prepare(
     judged: Judged,
-    log: &dyn TicketLog,
-    cache: &DocCache,
     tenant: &str,
     device_id: Option<&str>,
     now: i64,
-) -> Result<Committed, Error> {
+) -> Result<Prepared, Error> {
     let Judged {
         mut tickets,
         changes,
         numbers,
         created,
-        mut outcome,
+        outcome,
     } = judged;
     let mut writes = Vec::new();
     let mut views = HashMap::new();
@@ -79,50 +89,92 @@ pub(crate) fn store(
         blob_refs.extend(attachment_blobs(id, &view));
         views.insert(id.clone(), Arc::new(view));
     }
-    let mut last_seq: HashMap<String, u64> = HashMap::new();
-    if !changes.is_empty() {
-        let commit = TicketCommit {
-            tenant_id: tenant.to_owned(),
-            device_id: device_id.map(str::to_owned),
-            received_at: now,
-            changes,
-            tickets: writes,
-            numbers,
-            held_by_device: created.clone(),
-            blob_refs,
-        };
-        let seqs = log.commit(&commit)?;
-        for (change, seq) in commit.changes.iter().zip(&seqs) {
-            if !last_seq.contains_key(&change.ticket_id) {
-                outcome.changed.push(change.ticket_id.clone());
+    let commit = (!changes.is_empty()).then(|| TicketCommit {
+        tenant_id: tenant.to_owned(),
+        device_id: device_id.map(str::to_owned),
+        received_at: now,
+        changes,
+        tickets: writes,
+        numbers,
+        held_by_device: created.clone(),
+        blob_refs,
+    });
+    Ok(Prepared {
+        commit,
+        tickets,
+        views,
+        created,
+        outcome,
+    })
+}
+
+impl Prepared {
+    /// What the store is to write, if anything.
+    pub(crate) fn commit(&self) -> Option<&TicketCommit> {
+        self.commit.as_ref()
+    }
+
+    /// Completes the commit once the store wrote it, its changes numbered `seqs` (empty when
+    /// [`Self::commit`] was `None`): only now, with the commit on disk, do documents go back to
+    /// the cache.
+    pub(crate) fn finish(self, seqs: &[u64], cache: &DocCache, tenant: &str) -> Committed {
+        let Prepared {
+            commit,
+            tickets,
+            mut views,
+            created,
+            mut outcome,
+        } = self;
+        let mut last_seq: HashMap<String, u64> = HashMap::new();
+        if let Some(commit) = &commit {
+            for (change, seq) in commit.changes.iter().zip(seqs) {
+                if !last_seq.contains_key(&change.ticket_id) {
+                    outcome.changed.push(change.ticket_id.clone());
+                }
+                last_seq.insert(change.ticket_id.clone(), *seq);
             }
-            last_seq.insert(change.ticket_id.clone(), *seq);
+            outcome.max_seq = seqs.iter().copied().max();
+            outcome.created = created;
+            tracing::debug!(tenant, device = ?commit.device_id, stored = seqs.len(), "commit stored");
         }
-        outcome.max_seq = seqs.iter().copied().max();
-        outcome.created = created;
-        tracing::debug!(tenant, device = ?device_id, stored = seqs.len(), "commit stored");
-    }
-    // Only now, with the commit on disk, do documents go back to the cache.
-    for (id, working) in tickets {
-        let (seq, view) = match (last_seq.get(&id), working.head, working.view) {
-            (Some(seq), _, _) => (*seq, views.remove(&id)),
-            (None, Some(head), view) if !working.touched => (head, view),
-            _ => continue,
-        };
-        if let Some(view) = view {
-            cache.put(
-                tenant,
-                &id,
-                CachedDoc {
-                    seq,
-                    doc: working.doc,
-                    staff: working.staff,
-                    view,
-                },
-            );
+        for (id, working) in tickets {
+            let (seq, view) = match (last_seq.get(&id), working.head, working.view) {
+                (Some(seq), _, _) => (*seq, views.remove(&id)),
+                (None, Some(head), view) if !working.touched => (head, view),
+                _ => continue,
+            };
+            if let Some(view) = view {
+                cache.put(
+                    tenant,
+                    &id,
+                    CachedDoc {
+                        seq,
+                        doc: working.doc,
+                        staff: working.staff,
+                        view,
+                    },
+                );
+            }
         }
+        outcome
     }
-    Ok(outcome)
+}
+
+/// Stores a prepared commit on its own (not in a group): [`Conflict::Moved`] if a ticket it
+/// touches or the counter moved since it was judged.
+///
+/// [`Conflict::Moved`]: crate::storage::Conflict::Moved
+pub(crate) fn store(
+    prepared: Prepared,
+    log: &dyn TicketLog,
+    cache: &DocCache,
+    tenant: &str,
+) -> Result<Committed, Error> {
+    let seqs = match prepared.commit() {
+        Some(commit) => log.commit(commit)?,
+        None => Vec::new(),
+    };
+    Ok(prepared.finish(&seqs, cache, tenant))
 }
 
 /// Most people kept for one ticket: the reporter and the assignee come first, so they are

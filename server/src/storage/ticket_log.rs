@@ -289,6 +289,16 @@ pub trait TicketLog {
     /// then.
     fn commit(&self, commit: &TicketCommit) -> Result<Vec<u64>>;
 
+    /// Stores several commits together — one transaction and one flush to disk where the
+    /// backend can (group commit) — each as [`Self::commit`] would, in order: a later one sees
+    /// the earlier ones. One commit's failure stores nothing of it and leaves the others
+    /// untouched (its own `Err` in the answer, in its place). `Err` for the whole call means
+    /// none of them is stored (the disk refused the transaction). Nothing may be acknowledged
+    /// before this returns.
+    fn commit_group(&self, commits: &[&TicketCommit]) -> Result<Vec<Result<Vec<u64>>>> {
+        Ok(commits.iter().map(|commit| self.commit(commit)).collect())
+    }
+
     /// Replaces a ticket's history with a rewrite ([`TicketRewrite`]) in one transaction;
     /// returns the ticket's new `last_seq`, which is also its `rewritten_seq`. Fails with
     /// [`super::Conflict::Moved`] if the ticket moved since it was read and with

@@ -156,6 +156,58 @@ pub fn tenants_never_see_each_others_tickets_changes_or_seqs(t: &TestStore) {
     assert_eq!(seqs, [2]);
 }
 
+pub fn a_group_of_commits_stores_each_in_order_and_refuses_only_the_failing_one(t: &TestStore) {
+    let s = t.store.as_ref();
+    let acme = tenant(s, "acme");
+    let globex = tenant(s, "globex");
+    create_ticket(s, &acme, "t1", "u1", "h1");
+    let first = commit(
+        &acme,
+        vec![ticket("t1", "u1", Some(1))],
+        vec![change("t1", "h2")],
+    );
+    // Read before `first` moved t1: refused, and nothing of it stays (not even its new ticket).
+    let stale = commit(
+        &acme,
+        vec![ticket("t2", "u1", None), ticket("t1", "u1", Some(1))],
+        vec![change("t2", "h3"), change("t1", "h4")],
+    );
+    // Builds on `first`, in the same group: sees it.
+    let after_first = commit(
+        &acme,
+        vec![ticket("t1", "u1", Some(2))],
+        vec![change("t1", "h5"), change("t1", "h6")],
+    );
+    let other_tenant = commit(
+        &globex,
+        vec![ticket("g1", "ug", None)],
+        vec![change("g1", "h1")],
+    );
+    let stored = s
+        .commit_group(&[&first, &stale, &after_first, &other_tenant])
+        .unwrap();
+    assert_eq!(stored.len(), 4);
+    assert_eq!(stored[0].as_ref().unwrap(), &[2]);
+    assert!(
+        matches!(stored[1], Err(StorageError::Conflict(Conflict::Moved))),
+        "{:?}",
+        stored[1]
+    );
+    assert_eq!(stored[2].as_ref().unwrap(), &[3, 4], "no seq left behind");
+    assert_eq!(stored[3].as_ref().unwrap(), &[1], "seqs are per tenant");
+    s.read_with(|r| {
+        assert_eq!(r.max_seq(&acme.id)?, 4);
+        assert_eq!(r.ticket_head(&acme.id, "t1")?.unwrap().last_seq, 4);
+        assert_eq!(r.ticket_head(&acme.id, "t2")?, None);
+        assert_eq!(r.change_ticket(&acme.id, "h3")?, None);
+        assert_eq!(r.change_ticket(&acme.id, "h6")?.as_deref(), Some("t1"));
+        assert_eq!(r.max_seq(&globex.id)?, 1);
+        Ok::<_, StorageError>(())
+    })
+    .unwrap();
+    assert!(s.commit_group(&[]).unwrap().is_empty());
+}
+
 pub fn a_commit_against_a_moved_ticket_or_counter_stores_nothing(t: &TestStore) {
     let s = t.store.as_ref();
     let acme = tenant(s, "acme");

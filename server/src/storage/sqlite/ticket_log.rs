@@ -313,70 +313,31 @@ impl TicketLog for SqliteStore {
     }
 
     fn commit(&self, commit: &TicketCommit) -> Result<Vec<u64>> {
+        self.write(|tx| commit_in(tx, commit))
+    }
+
+    fn commit_group(&self, commits: &[&TicketCommit]) -> Result<Vec<Result<Vec<u64>>>> {
         self.write(|tx| {
-            // The writer's immediate transaction holds SQLite's one write lock from here to the
-            // commit: no other commit of any tenant takes a seq in between.
-            let mut seq: i64 = tx
-                .prepare_cached("SELECT last_seq FROM tenants WHERE id = ?1")?
-                .query_row([&commit.tenant_id], |r| r.get(0))
-                .optional()?
-                .ok_or(Missing::Tenant)?;
-            if let Some((from, to)) = commit.numbers {
-                let moved = tx
-                    .prepare_cached(
-                        "UPDATE tenants SET next_number = ?3 WHERE id = ?1 AND next_number = ?2",
-                    )?
-                    .execute(params![commit.tenant_id, sql_seq(from), sql_seq(to)])?;
-                if moved != 1 {
-                    return Err(Conflict::Moved.into());
+            let mut stored = Vec::with_capacity(commits.len());
+            for commit in commits {
+                // Each commit in its own savepoint: a failing one is undone alone.
+                tx.prepare_cached("SAVEPOINT one_commit")?.execute([])?;
+                match commit_in(tx, commit) {
+                    Ok(seqs) => {
+                        tx.prepare_cached("RELEASE one_commit")?.execute([])?;
+                        stored.push(Ok(seqs));
+                    }
+                    // An error SQLite answers by rolling back the whole transaction (a full
+                    // disk, an I/O error) took the group's earlier commits with it.
+                    Err(error) if tx.is_autocommit() => return Err(error),
+                    Err(error) => {
+                        tx.prepare_cached("ROLLBACK TO one_commit")?.execute([])?;
+                        tx.prepare_cached("RELEASE one_commit")?.execute([])?;
+                        stored.push(Err(error));
+                    }
                 }
             }
-            // Each ticket's seq after this commit: its last change's, numbered in order below.
-            let mut after: HashMap<&str, i64> = HashMap::new();
-            for (n, change) in commit.changes.iter().enumerate() {
-                after.insert(change.ticket_id.as_str(), seq + 1 + n as i64);
-            }
-            for ticket in &commit.tickets {
-                let new_last = after.get(ticket.id.as_str()).copied().unwrap_or_else(|| {
-                    ticket.expected_last_seq.map_or(0, sql_seq)
-                });
-                write_ticket(tx, &commit.tenant_id, ticket, new_last)?;
-                super::ticket_list::write_listing(
-                    tx,
-                    &commit.tenant_id,
-                    &ticket.id,
-                    ticket.listing.as_ref(),
-                    ticket.staff_listing.as_ref(),
-                    Some(commit.received_at),
-                )?;
-            }
-            let mut seqs = Vec::with_capacity(commit.changes.len());
-            let mut last: HashMap<&str, i64> = HashMap::new();
-            for change in &commit.changes {
-                seq += 1;
-                insert_change(tx, &commit.tenant_id, seq, change, commit.received_at)?;
-                last.insert(change.ticket_id.as_str(), seq);
-                seqs.push(seq_of(seq));
-            }
-            tx.prepare_cached("UPDATE tenants SET last_seq = ?2 WHERE id = ?1")?
-                .execute(params![commit.tenant_id, seq])?;
-            let mut set_last = tx.prepare_cached(
-                "UPDATE tickets SET last_seq = ?3 WHERE tenant_id = ?1 AND id = ?2",
-            )?;
-            for (ticket_id, seq) in last {
-                set_last.execute(params![commit.tenant_id, ticket_id, seq])?;
-            }
-            let mut hold = tx.prepare_cached(
-                "INSERT INTO device_tickets (device_id, ticket_id, covered_seq, evicted, since_cursor)
-                 VALUES (?1, ?2, 0, 0, 0) ON CONFLICT DO NOTHING",
-            )?;
-            if let Some(device_id) = &commit.device_id {
-                for ticket_id in &commit.held_by_device {
-                    hold.execute([device_id, ticket_id])?;
-                }
-            }
-            blobs::insert_refs(tx, &commit.tenant_id, &commit.blob_refs)?;
-            Ok(seqs)
+            Ok(stored)
         })
     }
 
@@ -509,6 +470,72 @@ impl TicketLog for SqliteStore {
             Ok(())
         })
     }
+}
+
+/// Writes one commit in the writer's open transaction: the writer holds SQLite's one write lock
+/// from its start to its end, so no other commit of any tenant takes a seq in between.
+fn commit_in(tx: &Transaction, commit: &TicketCommit) -> Result<Vec<u64>> {
+    let mut seq: i64 = tx
+        .prepare_cached("SELECT last_seq FROM tenants WHERE id = ?1")?
+        .query_row([&commit.tenant_id], |r| r.get(0))
+        .optional()?
+        .ok_or(Missing::Tenant)?;
+    if let Some((from, to)) = commit.numbers {
+        let moved = tx
+            .prepare_cached(
+                "UPDATE tenants SET next_number = ?3 WHERE id = ?1 AND next_number = ?2",
+            )?
+            .execute(params![commit.tenant_id, sql_seq(from), sql_seq(to)])?;
+        if moved != 1 {
+            return Err(Conflict::Moved.into());
+        }
+    }
+    // Each ticket's seq after this commit: its last change's, numbered in order below.
+    let mut after: HashMap<&str, i64> = HashMap::new();
+    for (n, change) in commit.changes.iter().enumerate() {
+        after.insert(change.ticket_id.as_str(), seq + 1 + n as i64);
+    }
+    for ticket in &commit.tickets {
+        let new_last = after
+            .get(ticket.id.as_str())
+            .copied()
+            .unwrap_or_else(|| ticket.expected_last_seq.map_or(0, sql_seq));
+        write_ticket(tx, &commit.tenant_id, ticket, new_last)?;
+        super::ticket_list::write_listing(
+            tx,
+            &commit.tenant_id,
+            &ticket.id,
+            ticket.listing.as_ref(),
+            ticket.staff_listing.as_ref(),
+            Some(commit.received_at),
+        )?;
+    }
+    let mut seqs = Vec::with_capacity(commit.changes.len());
+    let mut last: HashMap<&str, i64> = HashMap::new();
+    for change in &commit.changes {
+        seq += 1;
+        insert_change(tx, &commit.tenant_id, seq, change, commit.received_at)?;
+        last.insert(change.ticket_id.as_str(), seq);
+        seqs.push(seq_of(seq));
+    }
+    tx.prepare_cached("UPDATE tenants SET last_seq = ?2 WHERE id = ?1")?
+        .execute(params![commit.tenant_id, seq])?;
+    let mut set_last =
+        tx.prepare_cached("UPDATE tickets SET last_seq = ?3 WHERE tenant_id = ?1 AND id = ?2")?;
+    for (ticket_id, seq) in last {
+        set_last.execute(params![commit.tenant_id, ticket_id, seq])?;
+    }
+    let mut hold = tx.prepare_cached(
+        "INSERT INTO device_tickets (device_id, ticket_id, covered_seq, evicted, since_cursor)
+         VALUES (?1, ?2, 0, 0, 0) ON CONFLICT DO NOTHING",
+    )?;
+    if let Some(device_id) = &commit.device_id {
+        for ticket_id in &commit.held_by_device {
+            hold.execute([device_id, ticket_id])?;
+        }
+    }
+    blobs::insert_refs(tx, &commit.tenant_id, &commit.blob_refs)?;
+    Ok(seqs)
 }
 
 /// Stores one change under `seq`; a change stored already (same hash) is a ticket that moved.
