@@ -219,6 +219,7 @@ impl Admin {
         let tenant = self.tenant(tenant)?;
         crate::reports::run(
             self.store.as_ref(),
+            &DocCache::new(0),
             &tenant.id,
             period,
             by,

@@ -116,6 +116,7 @@ fn check_storable(doc: &mut TicketDocument) -> Result<(), Refused> {
     const UNSTORABLE: &str = "the change leaves a ticket that cannot be stored";
     let saved = doc.save();
     TicketDocument::load(&saved).map_err(|e| Refused::document(&e, UNSTORABLE))?;
+    doc.keep_saved(saved);
     Ok(())
 }
 
@@ -368,6 +369,48 @@ mod tests {
             .apply(&view, &edit, &rider(), 2)
             .expect("applies")
             .expect("a change")
+    }
+
+    #[test]
+    fn the_save_judging_made_is_stored_once_unless_the_document_changes() {
+        let (mut server, mut phone) = server_and_device();
+        let note = |text: &str| Edit::AddNote {
+            text: text.into(),
+            internal: false,
+        };
+        let first = edit(&mut phone, note("first"));
+        let current = server.view().expect("view");
+        judge_edit(&rider(), &mut server, &current, &first).expect("accepted");
+        let fresh = server.fork().save();
+        assert_eq!(
+            server.save(),
+            fresh,
+            "the kept save is the document as it is"
+        );
+        assert_eq!(server.save(), fresh, "and so is the next one, made anew");
+        let current = server.view().expect("view");
+        judge_edit(
+            &rider(),
+            &mut server,
+            &current,
+            &edit(&mut phone, note("second")),
+        )
+        .expect("accepted");
+        let second = edit(&mut phone, note("third"));
+        server.apply_changes(vec![second]).expect("applies");
+        let stored = TicketDocument::load(&server.save()).expect("loads");
+        let notes: Vec<String> = stored
+            .view()
+            .expect("view")
+            .notes
+            .into_iter()
+            .map(|n| n.text)
+            .collect();
+        assert_eq!(
+            notes,
+            ["help", "first", "second", "third"],
+            "a change after judging is saved too"
+        );
     }
 
     #[test]

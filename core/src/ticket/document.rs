@@ -57,6 +57,10 @@ pub struct TicketDocument {
     /// For a staff document: the heads of the public document its next edits are made against
     /// ([`Self::seen_public`]), written into each staff change's message.
     public_seen: Vec<ChangeHash>,
+    /// The document as last saved, at these heads: judging saves every accepted document once
+    /// to prove it loads again, and the server stores that same save
+    /// ([`Self::keep_saved`]) instead of encoding the document a second time.
+    saved: Option<(Vec<ChangeHash>, Vec<u8>)>,
 }
 
 /// Where a staff change's message names the public heads its author saw.
@@ -162,6 +166,7 @@ impl TicketDocument {
                 .with_time(at),
         );
         let mut created = TicketDocument {
+            saved: None,
             doc,
             part: Part::Public,
             public_seen: Vec::new(),
@@ -188,6 +193,7 @@ impl TicketDocument {
         debug_assert!(genesis.is_ok(), "staff genesis: {genesis:?}");
         doc.commit_with(CommitOptions::default().with_time(0));
         TicketDocument {
+            saved: None,
             doc: doc.with_actor(actor_id),
             part: Part::Staff,
             public_seen: Vec::new(),
@@ -222,6 +228,7 @@ impl TicketDocument {
     /// [`Self::load`] for either part.
     pub fn load_part(part: Part, snapshot: &[u8]) -> Result<Self, DocumentError> {
         let mut loaded = TicketDocument {
+            saved: None,
             doc: AutoCommit::load(snapshot)?,
             part,
             public_seen: Vec::new(),
@@ -308,6 +315,7 @@ impl TicketDocument {
     pub fn empty(part: Part, actor_id: ActorId) -> Self {
         match part {
             Part::Public => TicketDocument {
+                saved: None,
                 doc: AutoCommit::new().with_actor(actor_id),
                 part,
                 public_seen: Vec::new(),
@@ -320,6 +328,7 @@ impl TicketDocument {
     pub fn fork(&mut self) -> TicketDocument {
         let actor = self.doc.get_actor().clone();
         TicketDocument {
+            saved: None,
             doc: self.doc.fork().with_actor(actor),
             part: self.part,
             public_seen: self.public_seen.clone(),
@@ -343,7 +352,16 @@ impl TicketDocument {
 
     /// The whole document, compacted.
     pub fn save(&mut self) -> Vec<u8> {
-        self.doc.save()
+        match self.saved.take() {
+            Some((heads, bytes)) if heads == self.doc.get_heads() => bytes,
+            _ => self.doc.save(),
+        }
+    }
+
+    /// Keeps `bytes`, a [`Self::save`] of the document as it is now, for the next save to
+    /// return (once) unless the document changed in between.
+    pub fn keep_saved(&mut self, bytes: Vec<u8>) {
+        self.saved = Some((self.doc.get_heads(), bytes));
     }
 
     /// Only what was added after `heads`, for appending to a saved snapshot.
@@ -452,6 +470,7 @@ impl TicketDocument {
     /// saw). Fails if a head is unknown.
     pub fn fork_at(&mut self, heads: &[ChangeHash]) -> Result<TicketDocument, DocumentError> {
         Ok(TicketDocument {
+            saved: None,
             doc: self.doc.fork_at(heads)?,
             part: self.part,
             public_seen: Vec::new(),

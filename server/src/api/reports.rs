@@ -73,9 +73,11 @@ pub async fn report(
     let as_csv = csv::wanted(p.format.as_deref())?;
     let (period, by) = period_of(&p.from, &p.to, p.tz.as_deref(), p.by.as_deref())
         .map_err(ApiError::bad_request)?;
-    let (store, now, tenant) = (state.store(), state.now_ms(), caller.user.tenant_id.clone());
+    let (store, cache) = (state.store(), state.tickets().docs());
+    let (now, tenant) = (state.now_ms(), caller.user.tenant_id.clone());
     let report =
-        blocking(move || crate::reports::run(store.as_ref(), &tenant, &period, by, now)).await?;
+        blocking(move || crate::reports::run(store.as_ref(), &cache, &tenant, &period, by, now))
+            .await?;
     if as_csv {
         let name = format!(
             "report-{}-{}-by-{}.csv",

@@ -10,6 +10,7 @@
 //! stored before it was asked.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fieldwork_brain::report::{GroupBy, Period, Report, TicketFacts, report};
@@ -17,6 +18,7 @@ use fieldwork_brain::{Brain, EffectiveTimes, TenantConfig, Timeline};
 use fieldwork_core::ticket::TicketDocument;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::cache::DocCache;
 use crate::error::Error;
 use crate::state::{AppState, blocking};
 use crate::storage::{FreshFacts, ReadWith, ServerStore};
@@ -46,9 +48,12 @@ impl Brains {
     }
 }
 
-/// Reads ticket `id`'s facts as of its newest change; `None` when the ticket is unknown.
+/// Reads ticket `id`'s facts as of its newest change; `None` when the ticket is unknown. The
+/// ticket is read from the document cache when it holds that version (the commit that changed
+/// it just put it there), else loaded from its snapshot.
 fn read_facts(
     store: &dyn ServerStore,
+    cache: &DocCache,
     brains: &mut Brains,
     tenant: &str,
     id: &str,
@@ -58,15 +63,18 @@ fn read_facts(
         let Some(head) = r.ticket_head(tenant, id)? else {
             return Ok::<_, Error>(None);
         };
-        let Some(snapshot) = r.ticket_snapshot(tenant, id)? else {
-            return Ok(None);
+        let view = match cache.view(tenant, id, head.last_seq) {
+            Some(view) => view,
+            None => match r.ticket_snapshot(tenant, id)? {
+                Some(snapshot) => Arc::new(TicketDocument::load(&snapshot)?.view()?),
+                None => return Ok(None),
+            },
         };
-        Ok(Some((head.last_seq, snapshot, r.ticket_times(tenant, id)?)))
+        Ok(Some((head.last_seq, view, r.ticket_times(tenant, id)?)))
     })?;
-    let Some((seq, snapshot, change_times)) = loaded else {
+    let Some((seq, view, change_times)) = loaded else {
         return Ok(None);
     };
-    let view = TicketDocument::load(&snapshot)?.view()?;
     let mut times = EffectiveTimes::device_clocks();
     for t in &change_times {
         times.insert(&t.author_id, t.device_time, t.effective_at);
@@ -86,12 +94,13 @@ fn read_facts(
 /// passed (its next change tries again).
 fn read_all<'a>(
     store: &dyn ServerStore,
+    cache: &DocCache,
     brains: &mut Brains,
     tenant: &str,
     ids: impl Iterator<Item = &'a str>,
     now: i64,
 ) -> Vec<FreshFacts> {
-    ids.filter_map(|id| match read_facts(store, brains, tenant, id, now) {
+    ids.filter_map(|id| match read_facts(store, cache, brains, tenant, id, now) {
         Ok(fresh) => fresh,
         Err(error) => {
             tracing::warn!(%error, "a ticket's report facts could not be read; its next change tries again");
@@ -108,6 +117,7 @@ fn read_all<'a>(
 /// document does not read is logged and passed (its next change tries again).
 pub fn catch_up(
     store: &dyn ServerStore,
+    cache: &DocCache,
     tenant: &str,
     max: usize,
     now: i64,
@@ -127,6 +137,7 @@ pub fn catch_up(
         let batch = store.stale_facts(tenant, after, up_to, want)?;
         let fresh = read_all(
             store,
+            cache,
             &mut brains,
             tenant,
             batch.iter().map(|s| s.ticket_id.as_str()),
@@ -146,12 +157,13 @@ pub fn catch_up(
 /// are shown by login name, in name order.
 pub fn run(
     store: &dyn ServerStore,
+    cache: &DocCache,
     tenant: &str,
     period: &Period,
     by: GroupBy,
     now: i64,
 ) -> Result<Report, Error> {
-    catch_up(store, tenant, MAX_REFRESH_PER_REPORT, now)?;
+    catch_up(store, cache, tenant, MAX_REFRESH_PER_REPORT, now)?;
     let facts = store.facts_between(
         tenant,
         period.start(),
@@ -202,7 +214,7 @@ pub(crate) async fn run_in_background(state: AppState, mut stop: StopToken) {
                 if batch.is_empty() && !all {
                     continue;
                 }
-                let (store, now) = (state.store(), state.now_ms());
+                let (store, cache, now) = (state.store(), state.tickets().docs(), state.now_ms());
                 let done = blocking(move || {
                     let mut by_tenant: std::collections::BTreeMap<String, Vec<String>> =
                         std::collections::BTreeMap::new();
@@ -219,9 +231,9 @@ pub(crate) async fn run_in_background(state: AppState, mut stop: StopToken) {
                         // The tickets the commits touched, in one transaction; then whatever
                         // else is stale in the tenant, which moves its progress on.
                         let fresh =
-                            read_all(store.as_ref(), &mut brains, tenant, ids.iter().map(String::as_str), now);
+                            read_all(store.as_ref(), &cache, &mut brains, tenant, ids.iter().map(String::as_str), now);
                         store.put_facts(tenant, &fresh, None)?;
-                        let refreshed = catch_up(store.as_ref(), tenant, usize::MAX, now)?;
+                        let refreshed = catch_up(store.as_ref(), &cache, tenant, usize::MAX, now)?;
                         if all && refreshed > 0 {
                             tracing::info!(refreshed, "report facts caught up");
                         }
