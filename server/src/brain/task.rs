@@ -1,16 +1,18 @@
 //! The brain's background task and its on-demand forms: each notice of a commit by a person or
-//! a device asks the brain about the tickets it touched; a tick every 30 s asks about what is due;
+//! a device asks the brain about the tickets it touched (the notices waiting at once together,
+//! each ticket once); a tick every 30 s asks about what is due;
 //! a rescan schedules every live ticket (at start, and after missed notices). Decisions are
 //! stored through `Tickets::commit(Author::Server, …)`, their webhooks queued first.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::Trigger;
 use super::schedule::MAX_WATCHED;
 use crate::error::Error;
-use crate::service::{Author, Writer};
+use crate::service::{Author, Notice, Writer};
 use crate::state::{AppState, blocking};
 use crate::storage::{ReadWith, StorageError};
 use crate::tasks::StopToken;
@@ -20,6 +22,44 @@ const TICK: Duration = Duration::from_secs(30);
 
 /// How often what the brain remembers is written to the store (and when the server stops).
 const SAVE_EVERY: Duration = Duration::from_secs(5);
+
+/// Most tickets asked about per batch of notices (the notices already waiting when one arrives).
+const MAX_BATCH: usize = 1000;
+
+/// The tickets a batch of notices names, each once, in the order first named; the server's own
+/// commits (the brain's decisions) name none.
+#[derive(Default)]
+struct Changed {
+    tickets: Vec<(String, String)>,
+    seen: HashSet<(String, String)>,
+}
+
+impl Changed {
+    fn add(&mut self, notice: &Notice) {
+        if notice.writer == Writer::Server {
+            return;
+        }
+        for id in &notice.tickets {
+            let key = (notice.tenant.clone(), id.clone());
+            if self.seen.insert(key.clone()) {
+                self.tickets.push(key);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.tickets.len()
+    }
+}
+
+/// Notices were missed: every live ticket is watched again and the next tick asks about it.
+async fn fell_behind(state: &AppState, missed: u64) {
+    tracing::warn!(
+        missed,
+        "the brain fell behind the notices; the tick catches up"
+    );
+    rescan(state).await;
+}
 
 /// Asks the brain about one ticket and stores what it decided; failures are logged, never
 /// fatal (the next notice or tick asks again).
@@ -134,16 +174,29 @@ pub(crate) async fn run(state: AppState, mut stop: StopToken) {
     loop {
         tokio::select! {
             notice = notices.recv() => match notice {
-                Ok(notice) if notice.writer != Writer::Server => {
-                    for id in &notice.tickets {
-                        handle(&state, &notice.tenant, id, Trigger::Changed).await;
+                Ok(notice) => {
+                    // With whatever else is waiting already: each ticket asked about once.
+                    let mut changed = Changed::default();
+                    changed.add(&notice);
+                    let mut missed = None;
+                    while changed.len() < MAX_BATCH {
+                        match notices.try_recv() {
+                            Ok(notice) => changed.add(&notice),
+                            Err(TryRecvError::Lagged(n)) => {
+                                missed = Some(n);
+                                break;
+                            }
+                            Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                        }
+                    }
+                    for (tenant, id) in changed.tickets {
+                        handle(&state, &tenant, &id, Trigger::Changed).await;
+                    }
+                    if let Some(missed) = missed {
+                        fell_behind(&state, missed).await;
                     }
                 }
-                Ok(_) => {}
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "the brain fell behind the notices; the tick catches up");
-                    rescan(&state).await;
-                }
+                Err(RecvError::Lagged(missed)) => fell_behind(&state, missed).await,
                 Err(RecvError::Closed) => break,
             },
             _ = ticks.tick() => tick(&state).await,
