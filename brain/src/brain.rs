@@ -17,6 +17,7 @@ use crate::routing::{self, GeoPoint, RouteRequest, RoutingOutcome, RoutingState}
 use crate::rules::{self, Occasion, PastTicket, Situation};
 use crate::schedule::{self, TimedAction, TimedKind};
 use crate::sla::{self, SlaState};
+use crate::sla_timeline::{self, SlaTimeline};
 use crate::text::TicketText;
 use crate::timeline::{EffectiveTimes, Entry, Happening, Timeline};
 
@@ -170,6 +171,21 @@ impl Brain {
     pub fn sla(&self, ticket: &Ticket, times: &EffectiveTimes, now: i64) -> Option<SlaState> {
         let timeline = Timeline::of(ticket, times, now);
         self.sla_of(&Facts::of(ticket), &timeline, now)
+    }
+
+    /// The ticket's SLA as a timeline of running, paused and closed stretches, as of `now`
+    /// (`None` when no policy takes it).
+    pub fn sla_timeline(
+        &self,
+        ticket: &Ticket,
+        times: &EffectiveTimes,
+        now: i64,
+    ) -> Option<SlaTimeline> {
+        let timeline = Timeline::of(ticket, times, now);
+        let policy = sla::policy_for(self.config.policies(), &Facts::of(ticket))?;
+        let calendar = self.config.calendar(&policy.calendar)?;
+        let state = sla::compute(policy, calendar, &timeline, now);
+        Some(sla_timeline::timeline(calendar, &state, now))
     }
 
     /// A routing dry run for the ticket as it is.

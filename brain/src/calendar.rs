@@ -254,7 +254,7 @@ impl BusinessCalendar {
     }
 
     /// The calendar's open intervals from `from` on, minus `pauses`.
-    fn working<'a>(&'a self, from: i64, pauses: &'a Pauses) -> Working<'a> {
+    pub(crate) fn working<'a>(&'a self, from: i64, pauses: &'a Pauses) -> Working<'a> {
         Working {
             open: self.open_intervals(from),
             pauses: pauses.spans(),
@@ -389,7 +389,7 @@ impl Walk<'_> {
 }
 
 /// Open intervals minus pauses.
-struct Working<'a> {
+pub(crate) struct Working<'a> {
     open: OpenIntervals<'a>,
     pauses: &'a [(i64, i64)],
     next_pause: usize,

@@ -35,6 +35,7 @@ pub mod routing;
 pub mod rules;
 pub mod schedule;
 pub mod sla;
+pub mod sla_timeline;
 pub mod text;
 pub mod timeline;
 pub mod write;

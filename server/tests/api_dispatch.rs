@@ -249,3 +249,125 @@ fn ids(list: &Value) -> Vec<String> {
         .map(|t| t["id"].as_str().expect("id").to_owned())
         .collect()
 }
+
+/// Monday 2026-11-23 16:30 UTC: half an hour before the office closes.
+const MONDAY_1630: i64 = 1_795_451_400_000;
+const HOUR: i64 = 60 * MINUTE;
+
+const OFFICE_CONFIG: &str = r#"
+[[calendars]]
+name = "office"
+time_zone = "UTC"
+hours = { mon = "09:00-17:00", tue = "09:00-17:00", wed = "09:00-17:00", thu = "09:00-17:00", fri = "09:00-17:00" }
+
+[[sla_policies]]
+name = "office hours"
+calendar = "office"
+first_response_minutes = 60
+resolution_minutes = 480
+"#;
+
+#[tokio::test]
+async fn a_tickets_sla_timeline_shows_why_it_is_due_when_it_is() {
+    let clock = Arc::new(ManualClock::at(MONDAY_1630));
+    let h = Harness::with_config(clock.clone(), |_| {});
+    h.tenant("acme");
+    h.tenant("globex");
+    let root = h.user("acme", "root", Role::Admin, None);
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    let near = h.user("acme", "near", Role::Technician, None);
+    let other = h.user("globex", "other", Role::Admin, None);
+    let boss = Browser::with_token(&root.api_token);
+    let desk = Browser::with_token(&ops.api_token);
+    let made = desk
+        .post(&h, "/api/v1/tickets", json!({"title": "Printer offline"}))
+        .await;
+    let id = made.json["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/tickets/{id}/sla");
+
+    // No configuration yet: no policy, no clocks.
+    let none = desk.get(&h, &path).await;
+    assert_eq!(none.status, StatusCode::OK, "{}", none.json);
+    assert_eq!(none.json["policy"], Value::Null);
+    assert!(none.json["clocks"].as_array().expect("clocks").is_empty());
+
+    let applied = boss
+        .send(
+            &h,
+            "PUT",
+            "/api/v1/config",
+            Some(json!({ "toml": OFFICE_CONFIG })),
+        )
+        .await;
+    assert!(applied.status.is_success(), "{}", applied.json);
+    clock.advance(10 * MINUTE);
+    let timeline = desk.get(&h, &path).await;
+    assert_eq!(timeline.status, StatusCode::OK, "{}", timeline.json);
+    assert_eq!(timeline.json["policy"], "office hours");
+    assert_eq!(timeline.json["calendar"], "office");
+    assert_eq!(timeline.json["time_zone"], "UTC");
+    assert_eq!(timeline.json["now"], MONDAY_1630 + 10 * MINUTE);
+    // An hour for the first response: half of it on Monday, the rest when the office opens.
+    let first = &timeline.json["clocks"][0];
+    assert_eq!(first["target"], "first_response");
+    assert_eq!(first["running"], true);
+    assert_eq!(first["due"], MONDAY_1630 + 17 * HOUR);
+    let stretches: Vec<(i64, i64, String)> = first["stretches"]
+        .as_array()
+        .expect("stretches")
+        .iter()
+        .map(|s| {
+            (
+                s["from"].as_i64().expect("from"),
+                s["until"].as_i64().expect("until"),
+                s["kind"].as_str().expect("kind").to_owned(),
+            )
+        })
+        .collect();
+    let t = MONDAY_1630;
+    assert_eq!(
+        stretches,
+        [
+            (t, t + 30 * MINUTE, "running".to_owned()),
+            (
+                t + 30 * MINUTE,
+                t + 16 * HOUR + 30 * MINUTE,
+                "closed".to_owned()
+            ),
+            (
+                t + 16 * HOUR + 30 * MINUTE,
+                t + 17 * HOUR,
+                "running".to_owned()
+            ),
+        ]
+    );
+    let resolution = &timeline.json["clocks"][1];
+    assert_eq!(resolution["target"], "resolution");
+    assert_eq!(
+        resolution["due"],
+        MONDAY_1630 + 24 * HOUR,
+        "eight office hours"
+    );
+
+    // Back office only, and only for a ticket the caller sees.
+    assert_eq!(
+        Browser::with_token(&near.api_token)
+            .get(&h, &path)
+            .await
+            .error(StatusCode::FORBIDDEN),
+        "forbidden"
+    );
+    assert_eq!(
+        Browser::with_token(&other.api_token)
+            .get(&h, &path)
+            .await
+            .error(StatusCode::NOT_FOUND),
+        "not_found"
+    );
+    assert_eq!(
+        desk.get(&h, "/api/v1/tickets/nope/sla")
+            .await
+            .error(StatusCode::NOT_FOUND),
+        "not_found"
+    );
+}

@@ -22,6 +22,7 @@ mod reference;
 mod reports;
 mod session;
 mod settings;
+mod sla_timeline;
 mod ticket_out;
 mod tickets;
 mod users;
@@ -148,7 +149,7 @@ impl From<&UserRecord> for UserOut {
         (name = "session", description = "Signing in and out"),
         (name = "users", description = "The tenant's people (admin)"),
         (name = "tickets", description = "Tickets: list, search, read, create, edit"),
-        (name = "dispatch", description = "Suggestions, people, the SLA board (back office)"),
+        (name = "dispatch", description = "Suggestions, people, the SLA board, a ticket's SLA timeline (back office)"),
         (name = "settings", description = "The brain's configuration and the webhook log"),
         (name = "audit", description = "Who changed what and when (supervisors, admins)"),
     ),
@@ -208,6 +209,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(dispatch::suggestions))
         .routes(routes!(dispatch::workers))
         .routes(routes!(dispatch::sla_board))
+        .routes(routes!(sla_timeline::sla_timeline))
         .routes(routes!(settings::current, settings::apply))
         .routes(routes!(settings::history))
         .routes(routes!(settings::check))

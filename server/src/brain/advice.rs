@@ -1,15 +1,17 @@
 //! What the brain tells people without deciding anything: whom it would choose for a ticket and
-//! why (the dispatcher's ranked suggestions), and who is on shift with what capacity. Read-only:
+//! why (the dispatcher's ranked suggestions), a ticket's SLA as a timeline, and who is on shift
+//! with what capacity. Read-only:
 //! nothing is stored.
 
 use std::collections::HashMap;
 
-use fieldwork_brain::RoutingState;
+use fieldwork_brain::sla_timeline::SlaTimeline;
+use fieldwork_brain::{EffectiveTimes, RoutingState};
 use fieldwork_core::ticket::Ticket;
 
 use super::BrainHost;
 use crate::error::Error;
-use crate::storage::ServerStore;
+use crate::storage::{ReadWith, ServerStore};
 
 /// One person the brain would consider for a ticket, best first (`suggest`).
 #[derive(Debug, Clone)]
@@ -43,6 +45,28 @@ pub(crate) struct Rostered {
 }
 
 impl BrainHost {
+    /// Ticket `id`'s SLA as a timeline of running, paused and closed stretches on its business
+    /// calendar, read from `ticket` (the view the caller sees) and its changes' effective times;
+    /// `None` when the tenant has no configuration or no policy takes the ticket.
+    pub(crate) fn sla_timeline(
+        &self,
+        store: &dyn ServerStore,
+        tenant: &str,
+        id: &str,
+        ticket: &Ticket,
+        now: i64,
+    ) -> Result<Option<SlaTimeline>, Error> {
+        let Some(brain) = self.brain(store, tenant)? else {
+            return Ok(None);
+        };
+        let change_times = store.read_with(|r| Ok::<_, Error>(r.ticket_times(tenant, id)?))?;
+        let mut times = EffectiveTimes::device_clocks();
+        for t in &change_times {
+            times.insert(&t.author_id, t.device_time, t.effective_at);
+        }
+        Ok(brain.sla_timeline(ticket, &times, now))
+    }
+
     /// Whom the brain would choose for ticket `id` now, and everyone it would consider, with
     /// distances, loads and reasons; `None` when the tenant has no configuration.
     pub(crate) fn suggest(

@@ -334,6 +334,16 @@ pub(crate) fn rows() -> Vec<Row> {
         )
         .check(suggested),
         row(
+            "GET /tickets/{id}/sla",
+            "/tickets/<acme.staff_ticket>/sla",
+            auth([404, 403, 403, 403, 200, 200, 200, 200]),
+        ),
+        row(
+            "GET /tickets/{id}/sla",
+            "/tickets/<globex.staff_ticket>/sla",
+            auth([200, 403, 403, 403, 404, 404, 404, 404]),
+        ),
+        row(
             "GET /technicians",
             "/technicians",
             auth([200, 403, 403, 403, 200, 200, 200, 200]),
