@@ -129,6 +129,13 @@ test('a dispatcher finds a ticket by a Chinese search, sees its photo and confli
   await photo.waitFor();
   assert.ok(await photo.evaluate((img) => img.complete && img.naturalWidth > 0), 'the photo thumbnail loads');
   await page.getByText('冰柜压缩机噪音很大').waitFor();
+  // The SLA as a timeline on the business calendar, told in words as well as drawn.
+  const sla = page.getByRole('region', { name: 'SLA timeline' });
+  await sla.getByRole('heading', { name: /^First response: due / }).waitFor();
+  await sla.getByRole('heading', { name: /^Resolution: due / }).waitFor();
+  await sla.getByText('Calendar shanghai (Asia/Shanghai); policy riders').waitFor();
+  await sla.getByText('Each stretch').first().click();
+  await sla.getByRole('listitem').filter({ hasText: /– .*: running$/ }).first().waitFor();
   await accessible(page, 'ticket');
   await shot(page, '04-ticket-conflict');
 

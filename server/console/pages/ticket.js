@@ -248,6 +248,58 @@ function Details({ ticket, people }) {
     </section>`;
 }
 
+/** The ticket's SLA clocks as timelines of running, paused and closed stretches on the
+ * business calendar: a bar per clock (its kinds also told in words below it, and in a list of
+ * every stretch), so a supervisor sees why the ticket is due when it is. */
+function SlaTimeline({ ticket }) {
+  const [sla, setSla] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    api(`/tickets/${encodeURIComponent(ticket.id)}/sla`).then(setSla, setError);
+  }, [ticket.id, ticket.status, ticket.updated_at, ticket.events.length]);
+  if (error) return html`<${ErrorNote} error=${error} />`;
+  if (!sla || !sla.policy) return null;
+  return html`
+    <section class="card sla-timeline" aria-labelledby="sla-timeline-title">
+      <h2 id="sla-timeline-title">${t('sla_timeline')}</h2>
+      <p>${t('sla_calendar', { calendar: sla.calendar, zone: sla.time_zone, policy: sla.policy })}</p>
+      ${sla.clocks.map((clock) => html`<${ClockBar} clock=${clock} now=${sla.now} />`)}
+    </section>`;
+}
+
+function ClockBar({ clock, now }) {
+  const first = clock.stretches[0];
+  const last = clock.stretches[clock.stretches.length - 1];
+  if (!first) return null;
+  const span = Math.max(1, last.until - first.from);
+  const at = (ms) => `${(((ms - first.from) / span) * 100).toFixed(3)}%`;
+  const state = [
+    clock.met_at ? t('sla_clock_met', { at: dateTime(clock.met_at) }) : clock.due ? t('sla_clock_due', { at: dateTime(clock.due) }) : null,
+    clock.breached ? t('sla_clock_breached') : null,
+    clock.stopped ? t('sla_clock_stopped') : null,
+  ].filter(Boolean).join(' · ');
+  const kinds = [...new Set(clock.stretches.map((s) => s.kind))];
+  return html`
+    <div class=${`clock ${clock.breached ? 'breached' : ''}`}>
+      <h3>${t('sla_timeline_of', { clock: label('clock', clock.target), state })}</h3>
+      <div class="bar" aria-hidden="true">
+        ${clock.stretches.map((s) => html`<span class=${`stretch ${s.kind}`}
+          style=${`left:${at(s.from)};width:${(((s.until - s.from) / span) * 100).toFixed(3)}%`}
+          title=${`${dateTime(s.from)} – ${dateTime(s.until)}: ${label('stretch', s.kind)}`}></span>`)}
+        ${now > first.from && now < last.until && html`<span class="now" style=${`left:${at(now)}`} title=${t('sla_now')}></span>`}
+        ${clock.due && clock.due >= first.from && clock.due <= last.until && html`<span class="due" style=${`left:${at(clock.due)}`}></span>`}
+      </div>
+      <ul class="legend">${kinds.map((k) => html`<li><span class=${`swatch ${k}`} aria-hidden="true"></span>${label('stretch', k)}</li>`)}</ul>
+      <details>
+        <summary>${t('sla_stretches')}</summary>
+        <ol class="stretches">
+          ${clock.stretches.map((s) => html`<li class=${s.kind}>${t('sla_stretch', { from: dateTime(s.from), until: dateTime(s.until), kind: label('stretch', s.kind) })}</li>`)}
+        </ol>
+        ${clock.truncated && html`<p>${t('sla_truncated')}</p>`}
+      </details>
+    </div>`;
+}
+
 function Work({ ticket, people, onEdit, busy }) {
   const items = Object.entries(ticket.checklist);
   return html`
@@ -334,6 +386,7 @@ export function TicketPage({ id }) {
           <${Assign} ticket=${ticket} people=${people} onEdit=${onEdit} busy=${busy} />
           <${EditForm} ticket=${ticket} onSave=${onEdit} busy=${busy} />
           <${Details} ticket=${ticket} people=${people} />
+          <${SlaTimeline} ticket=${ticket} />
           <section class="card" aria-labelledby="location-title">
             <h2 id="location-title">${t('location')}</h2>
             ${ticket.site
