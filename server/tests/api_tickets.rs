@@ -439,3 +439,56 @@ async fn lists_are_filtered_searched_and_paged_within_what_each_role_sees() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_assets_tickets_are_its_history_within_the_tenant() {
+    let h = harness();
+    h.tenant("acme");
+    h.tenant("globex");
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    let other = h.user("globex", "other", Role::Dispatcher, None);
+    let desk = Browser::with_token(&ops.api_token);
+    let stranger = Browser::with_token(&other.api_token);
+    let fridge =
+        json!({"serial": "FR-2231", "model": "Haier SC-340", "warranty_until": "2027-06-30"});
+    let first = create(&h, &desk, json!({"title": "Fridge warm", "asset": fridge})).await;
+    assert_eq!(first["asset"]["serial"], "FR-2231");
+    assert_eq!(first["asset"]["model"], "Haier SC-340");
+    create(&h, &desk, json!({"title": "Oven door"})).await;
+    let second = create(
+        &h,
+        &desk,
+        json!({"title": "Fridge again", "asset": {"serial": "FR-2231"}}),
+    )
+    .await;
+    create(
+        &h,
+        &stranger,
+        json!({"title": "Their fridge", "asset": {"serial": "FR-2231"}}),
+    )
+    .await;
+
+    let history = desk.get(&h, "/api/v1/tickets?asset=FR-2231").await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.json);
+    assert_eq!(
+        ids(&history.json),
+        [
+            first["id"].as_str().expect("id"),
+            second["id"].as_str().expect("id")
+        ],
+        "this tenant's tickets about the fridge, oldest first"
+    );
+    assert_eq!(history.json["total"], 2);
+    assert_eq!(
+        desk.get(&h, "/api/v1/tickets?asset=NOPE").await.json["total"],
+        0
+    );
+    let bad = desk
+        .post(
+            &h,
+            "/api/v1/tickets",
+            json!({"title": "No serial", "asset": {"serial": "  "}}),
+        )
+        .await;
+    assert_eq!(bad.error(StatusCode::BAD_REQUEST), "bad_request");
+}

@@ -11,7 +11,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use fieldwork_core::model::{Channel, Priority, Role, Status, TicketKind};
 use fieldwork_core::rules::{Audience, check_create, check_edit, sees};
-use fieldwork_core::ticket::{Customer, Edit, NewTicket, Part, Site, Ticket, TicketDocument};
+use fieldwork_core::ticket::{
+    Asset, Customer, Edit, NewTicket, Part, Site, Ticket, TicketDocument,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -49,6 +51,8 @@ pub struct ListParams {
     pub assignee: Option<String>,
     /// The reporter's user id.
     pub reporter: Option<String>,
+    /// The serial number of the asset the tickets are about: an asset's history.
+    pub asset: Option<String>,
     /// Staff only.
     pub tag: Option<String>,
     /// Only tickets that missed (true) or did not miss (false) an SLA target.
@@ -105,6 +109,10 @@ pub struct NewTicketIn {
     pub customer: Option<CustomerIn>,
     #[serde(default, deserialize_with = "super::object_or_null")]
     pub site: Option<SiteIn>,
+    /// The equipment the ticket is about (a fridge, a POS terminal): its history across tickets
+    /// is `GET /tickets?asset=SERIAL`.
+    #[serde(default, deserialize_with = "super::object_or_null")]
+    pub asset: Option<AssetIn>,
     /// A first note, written with the ticket.
     pub note: Option<String>,
 }
@@ -114,6 +122,16 @@ pub struct NewTicketIn {
 pub struct CustomerIn {
     pub name: Option<String>,
     pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssetIn {
+    #[schema(min_length = 1, max_length = 100)]
+    pub serial: String,
+    pub model: Option<String>,
+    /// A date, `YYYY-MM-DD`.
+    pub warranty_until: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -337,6 +355,7 @@ fn query_of(caller: &Caller, p: &ListParams) -> Result<TicketQuery, ApiError> {
             id => AssigneeFilter::User(id.to_owned()),
         }),
         reporter: p.reporter.clone(),
+        asset: p.asset.clone(),
         tag: p.tag.clone(),
         breached: p.breached,
         due_before: p.due_before,
@@ -554,6 +573,21 @@ async fn commit(
     Ok(())
 }
 
+fn asset(a: Option<AssetIn>) -> Result<Option<Asset>, ApiError> {
+    let Some(a) = a else { return Ok(None) };
+    let serial = a.serial.trim();
+    if serial.is_empty() || serial.chars().count() > 100 {
+        return Err(ApiError::bad_request(
+            "an asset's serial is 1 to 100 characters",
+        ));
+    }
+    Ok(Some(Asset {
+        serial: serial.to_owned(),
+        model: a.model,
+        warranty_until: a.warranty_until,
+    }))
+}
+
 fn customer(c: Option<CustomerIn>) -> Option<Customer> {
     c.map(|c| Customer {
         name: c.name,
@@ -599,7 +633,7 @@ pub async fn create_ticket(
         description: body.description,
         order_ref: body.order_ref,
         customer: customer(body.customer),
-        asset: None,
+        asset: asset(body.asset)?,
         site: body.site.map(|s| Site {
             lat: s.lat,
             lon: s.lon,

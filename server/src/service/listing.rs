@@ -59,6 +59,7 @@ pub(crate) fn listing_of(view: &Ticket) -> TicketListing {
         next_due,
         sla_paused: sla.is_some_and(|s| s.paused),
         breached: sla.is_some_and(|s| !s.breaches.is_empty()),
+        asset_serial: view.asset.as_ref().map(|a| a.serial.clone()),
         public_text: bounded(
             [
                 view.title.clone(),

@@ -20,6 +20,8 @@ pub struct TicketListing {
     pub next_due: Option<i64>,
     pub sla_paused: bool,
     pub breached: bool,
+    /// The serial number of the asset the ticket is about (`Ticket::asset`).
+    pub asset_serial: Option<String>,
     /// Title, description and public notes, as written (the backend indexes it).
     pub public_text: String,
 }
@@ -84,6 +86,8 @@ pub struct TicketQuery {
     pub team: Option<String>,
     pub assignee: Option<AssigneeFilter>,
     pub reporter: Option<String>,
+    /// Tickets about the asset with this serial number.
+    pub asset: Option<String>,
     /// Staff only: the caller may see tags.
     pub tag: Option<String>,
     pub breached: Option<bool>,

@@ -18,6 +18,7 @@ fn listing(title: &str, priority: u8, next_due: Option<i64>, text: &str) -> Tick
         next_due,
         sla_paused: false,
         breached: false,
+        asset_serial: None,
         public_text: format!("{title}\n{text}"),
     }
 }
@@ -62,7 +63,10 @@ pub fn tickets_are_filtered_sorted_and_paged_within_their_tenant(t: &TestStore) 
             &format!("a{i}"),
             "rider-1",
             100 + i as i64,
-            listing(title, priority, due, ""),
+            TicketListing {
+                asset_serial: (i % 2 == 1).then(|| "SN-7".to_owned()),
+                ..listing(title, priority, due, "")
+            },
         );
         w.status = if i == 1 {
             "resolved".into()
@@ -84,7 +88,10 @@ pub fn tickets_are_filtered_sorted_and_paged_within_their_tenant(t: &TestStore) 
             "g0",
             "rider-1",
             50,
-            listing("Freezer warm", 3, Some(1), ""),
+            TicketListing {
+                asset_serial: Some("SN-7".to_owned()),
+                ..listing("Freezer warm", 3, Some(1), "")
+            },
         )],
         vec![change("g0", "hg")],
     ))
@@ -114,6 +121,15 @@ pub fn tickets_are_filtered_sorted_and_paged_within_their_tenant(t: &TestStore) 
     };
     assert_eq!(ids(t, &due), ["a2", "a0", "a3", "a1"], "nothing due last");
 
+    let asset = TicketQuery {
+        asset: Some("SN-7".into()),
+        ..query(&acme.id)
+    };
+    assert_eq!(
+        ids(t, &asset),
+        ["a1", "a3"],
+        "one asset's tickets, own tenant only"
+    );
     let open = TicketQuery {
         statuses: vec!["new".into()],
         ..query(&acme.id)

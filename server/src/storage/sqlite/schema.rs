@@ -35,6 +35,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0021_search_tombstones.sql"),
     include_str!("sql/0022_saved_views.sql"),
     include_str!("sql/0023_list_sort_indexes.sql"),
+    include_str!("sql/0024_asset_serial.sql"),
 ];
 
 /// The schema version this build writes.

@@ -14,7 +14,7 @@ use crate::storage::{
 use fieldwork_core::search::{index_terms, match_expression};
 
 /// The listing format the columns hold (rows with a lower one are filled in at start).
-const LISTING_VERSION: i64 = 1;
+const LISTING_VERSION: i64 = 2;
 /// Most tickets one page holds.
 const MAX_PAGE: usize = 200;
 
@@ -32,7 +32,8 @@ pub(super) fn write_listing(
         tx.prepare_cached(
             "UPDATE tickets SET listing_version = ?3, kind = ?4, channel = ?5, title = ?6,
                  priority = ?7, first_response_due = ?8, resolution_due = ?9, next_due = ?10,
-                 sla_paused = ?11, breached = ?12, updated_at = COALESCE(?13, updated_at)
+                 sla_paused = ?11, breached = ?12, updated_at = COALESCE(?13, updated_at),
+                 asset_serial = ?14
              WHERE tenant_id = ?1 AND id = ?2",
         )?
         .execute(params![
@@ -48,7 +49,8 @@ pub(super) fn write_listing(
             l.next_due,
             l.sla_paused,
             l.breached,
-            updated_at
+            updated_at,
+            l.asset_serial
         ])?;
     } else if let Some(at) = updated_at {
         tx.prepare_cached("UPDATE tickets SET updated_at = ?3 WHERE tenant_id = ?1 AND id = ?2")?
@@ -251,6 +253,7 @@ fn filters(q: &TicketQuery, reading: Reading) -> (String, Vec<Sql>) {
     };
     equal(&selective("t.team = ?", SOME, reading), &q.team);
     equal(&selective("t.reporter_id = ?", FEW, reading), &q.reporter);
+    equal(&selective("t.asset_serial = ?", FEW, reading), &q.asset);
     equal(
         "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.tenant_id = t.tenant_id AND g.ticket_id = t.id AND g.tag = ?)",
         &q.tag,
