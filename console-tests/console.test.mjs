@@ -163,6 +163,37 @@ test('a dispatcher finds a ticket by a Chinese search, sees its photo and confli
   await page.context().close();
 });
 
+test("a ticket about an asset lists the asset's other tickets, and one click opens them", async () => {
+  const page = await open();
+  await signIn(page, 'ops');
+  await page.getByRole('heading', { name: 'Tickets' }).waitFor();
+  // Two tickets about the same fridge, made through the API as the console would make them.
+  const made = await page.evaluate(async () => {
+    const csrf = decodeURIComponent(document.cookie.match(/(?:^|;\s*)fw_csrf=([^;]*)/)[1]);
+    const create = (body) =>
+      fetch('/api/v1/tickets', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+        body: JSON.stringify(body),
+      }).then((r) => r.json());
+    const asset = { serial: 'FR-2231', model: 'Haier SC-340' };
+    const first = await create({ title: 'Fridge warm in aisle 3', asset });
+    const second = await create({ title: 'Fridge warm again', asset });
+    return { first: first.id, second: second.id };
+  });
+  await page.goto(`${world.url}/console/tickets/${made.second}`);
+  await page.getByRole('heading', { name: 'Tickets about this asset' }).waitFor();
+  const earlier = page.getByRole('link', { name: /Fridge warm in aisle 3/ });
+  await earlier.waitFor();
+  await accessible(page, 'ticket-asset');
+  await shot(page, '05b-ticket-asset');
+  await earlier.click();
+  await page.waitForURL(new RegExp(`/console/tickets/${made.first}`));
+  await page.getByRole('link', { name: /Fridge warm again/ }).waitFor();
+  clean(page, 'ticket-asset');
+  await page.context().close();
+});
+
 test('a saved view keeps its filters and follows the person to another browser', async () => {
   const page = await open();
   await signIn(page, 'ops');

@@ -244,7 +244,8 @@ function Details({ ticket, people }) {
           ${row('serial', ticket.asset.serial)}
           ${row('model', ticket.asset.model)}
           ${row('warranty', ticket.asset.warranty_until)}
-        </dl>`}
+        </dl>
+        <${AssetHistory} ticket=${ticket} />`}
     </section>`;
 }
 
@@ -298,6 +299,30 @@ function ClockBar({ clock, now }) {
         ${clock.truncated && html`<p>${t('sla_truncated')}</p>`}
       </details>
     </div>`;
+}
+
+/** The other tickets about the same asset (by serial number), newest first: its history. */
+function AssetHistory({ ticket }) {
+  const [page, setPage] = useState(null);
+  const [error, setError] = useState(null);
+  const serial = ticket.asset.serial;
+  useEffect(() => {
+    api(`/tickets?asset=${encodeURIComponent(serial)}&sort=created&order=desc&limit=20`).then(setPage, setError);
+  }, [ticket.id, serial]);
+  if (error) return html`<${ErrorNote} error=${error} />`;
+  if (!page) return null;
+  const others = page.items.filter((other) => other.id !== ticket.id);
+  return html`
+    <h3>${t('asset_history')}</h3>
+    ${others.length === 0
+      ? html`<p>${t('asset_history_none')}</p>`
+      : html`<ul class="asset-history">
+          ${others.map((other) => html`<li>
+            <${Link} to=${href(`tickets/${encodeURIComponent(other.id)}`)}>${other.number ? `${other.number} · ` : ''}${other.title}<//>
+            <${StatusPill} status=${other.status} /> <time>${dateTime(other.created_at)}</time>
+          </li>`)}
+        </ul>
+        ${page.total > page.items.length && html`<p class="hint">${t('asset_history_more', { count: page.total })}</p>`}`}`;
 }
 
 function Work({ ticket, people, onEdit, busy }) {
