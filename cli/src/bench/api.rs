@@ -88,7 +88,7 @@ pub(super) fn bench_api(
     let server = start_fleet_server(&data, devices)?;
     let tenant = server.create_tenant("api")?;
     let (_, boss) = server.create_user(&tenant, &NewUser::new("supervisor", "sue"))?;
-    let accounts = fleet::accounts(&server, dir.path(), &tenant, devices)?;
+    let accounts = fleet::accounts(&server, dir.path(), &tenant, devices, 1)?;
 
     // The tickets, made offline on a dispatcher's device and pushed.
     let populate = Instant::now();

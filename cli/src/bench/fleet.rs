@@ -1,6 +1,7 @@
-//! The technician devices `bench load` and `bench login-flood` drive: each with one ticket
-//! assigned to it, signed in and caught up; then, in the measured window, a note and one sync
-//! round at a fixed period, timed.
+//! The technician devices `bench load` and `bench login-flood` drive: each with its tickets
+//! assigned to it (one, or several for `bench load --tickets-per-device`), signed in and caught
+//! up; then, in the measured window, a note on its next ticket in turn and one sync round at a
+//! fixed period, timed.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,27 +20,28 @@ use super::{BenchError, phone, step, sync_phone};
 /// login, so a few threads fill the setup without queueing behind each other).
 const LOGIN_THREADS: usize = 4;
 
-/// A technician account made for the bench, with the ticket assigned to it.
+/// A technician account made for the bench, with the tickets assigned to it.
 pub(super) struct Account {
     name: String,
     token: String,
-    ticket: String,
+    tickets: Vec<String>,
 }
 
-/// A technician's device in the window: its store and engine, and its assigned ticket.
+/// A technician's device in the window: its store and engine, and its assigned tickets.
 pub(super) struct Technician {
     pub(super) store: Arc<TicketStore>,
     pub(super) engine: Arc<SyncEngine>,
-    pub(super) ticket: String,
+    pub(super) tickets: Vec<String>,
 }
 
 /// A dispatcher device (`DIR/dispatcher.db`) makes `count` technicians, `tech0…`, in team north,
-/// and one ticket for each, assigned to them and synced to the server.
+/// and `per_device` tickets for each, assigned to them and synced to the server.
 pub(super) fn accounts(
     server: &Server,
     dir: &Path,
     tenant: &str,
     count: usize,
+    per_device: usize,
 ) -> Result<Vec<Account>, BenchError> {
     let (_, disp_token) = server.create_user(tenant, &NewUser::new("dispatcher", "ops"))?;
     let dispatcher = phone(dir, "dispatcher", &server.url, &disp_token)?;
@@ -51,22 +53,31 @@ pub(super) fn accounts(
             ..NewUser::new("technician", &name)
         };
         let (id, token) = server.create_user(tenant, &technician)?;
-        let ticket = dispatcher
-            .store
-            .create(NewTicket::titled(
-                TicketKind::Repair,
-                format!("Freezer alarm at store {i}"),
-            ))
-            .map_err(step("create"))?
-            .id;
-        dispatcher
-            .store
-            .edit(&ticket, &[Edit::Assign { assignee: Some(id) }])
-            .map_err(step("assign"))?;
+        let mut tickets = Vec::with_capacity(per_device);
+        for k in 0..per_device.max(1) {
+            let ticket = dispatcher
+                .store
+                .create(NewTicket::titled(
+                    TicketKind::Repair,
+                    format!("Freezer alarm at store {i}, aisle {k}"),
+                ))
+                .map_err(step("create"))?
+                .id;
+            dispatcher
+                .store
+                .edit(
+                    &ticket,
+                    &[Edit::Assign {
+                        assignee: Some(id.clone()),
+                    }],
+                )
+                .map_err(step("assign"))?;
+            tickets.push(ticket);
+        }
         accounts.push(Account {
             name,
             token,
-            ticket,
+            tickets,
         });
     }
     sync_phone(&dispatcher)?;
@@ -106,14 +117,16 @@ pub(super) fn sign_in(
 fn sign_in_one(dir: &Path, url: &str, account: &Account) -> Result<Technician, BenchError> {
     let phone = phone(dir, &account.name, url, &account.token)?;
     sync_phone(&phone)?;
-    phone
-        .store
-        .ticket(&account.ticket)
-        .map_err(step("device did not receive its ticket"))?;
+    for ticket in &account.tickets {
+        phone
+            .store
+            .ticket(ticket)
+            .map_err(step("device did not receive its ticket"))?;
+    }
     Ok(Technician {
         engine: Arc::new(phone.engine()?),
         store: phone.store,
-        ticket: account.ticket.clone(),
+        tickets: account.tickets.clone(),
     })
 }
 
@@ -155,8 +168,8 @@ impl Rounds {
     }
 }
 
-/// A note on the device's ticket and one sync round every `period` from `first` until `end`;
-/// ticks missed while a round runs are skipped, not made up.
+/// A note on the device's next ticket (its tickets in turn) and one sync round every `period`
+/// from `first` until `end`; ticks missed while a round runs are skipped, not made up.
 pub(super) async fn drive(
     technician: Technician,
     first: tokio::time::Instant,
@@ -170,10 +183,11 @@ pub(super) async fn drive(
     let mut n = 0u64;
     while ticks.tick().await < end {
         n += 1;
+        let turn = (n - 1) as usize % technician.tickets.len().max(1);
         let (engine, store, ticket, handle) = (
             technician.engine.clone(),
             technician.store.clone(),
-            technician.ticket.clone(),
+            technician.tickets[turn].clone(),
             handle.clone(),
         );
         // The store is blocking SQLite: the edit and the round run on the blocking pool so the

@@ -98,7 +98,7 @@ pub(super) fn bench_login_flood(args: &FloodArgs) -> Result<(), BenchError> {
         ..NewUser::new("technician", VICTIM)
     };
     server.create_user(&tenant, &victim)?;
-    let accounts = fleet::accounts(&server, dir.path(), &tenant, args.devices)?;
+    let accounts = fleet::accounts(&server, dir.path(), &tenant, args.devices, 1)?;
     let devices = fleet::sign_in(dir.path(), &server.url, &accounts)?;
     let rss_before = server_rss_mib(&server).unwrap_or(0.0);
     println!(

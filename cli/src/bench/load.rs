@@ -69,13 +69,14 @@ fn brain_file(devices: usize) -> String {
 
 pub(super) fn bench_load(
     devices: usize,
+    tickets_per_device: usize,
     rate: f64,
     seconds: u64,
     brain: bool,
 ) -> Result<(), BenchError> {
-    if devices == 0 || rate <= 0.0 || seconds == 0 {
+    if devices == 0 || tickets_per_device == 0 || rate <= 0.0 || seconds == 0 {
         return Err(BenchError::Step(
-            "--devices, --rate and --seconds must be positive".into(),
+            "--devices, --tickets-per-device, --rate and --seconds must be positive".into(),
         ));
     }
     let dir = tempfile::tempdir().map_err(step("temp dir"))?;
@@ -87,7 +88,7 @@ pub(super) fn bench_load(
     // Setup: a tenant, a dispatcher, and one technician + one assigned ticket per device.
     let setup = Instant::now();
     let tenant = server.create_tenant("load")?;
-    let accounts = fleet::accounts(&server, dir.path(), &tenant, devices)?;
+    let accounts = fleet::accounts(&server, dir.path(), &tenant, devices, tickets_per_device)?;
     if brain {
         let file = dir.path().join("tenant.toml");
         std::fs::write(&file, brain_file(devices)).map_err(step("tenant file"))?;
@@ -101,7 +102,8 @@ pub(super) fn bench_load(
     let technicians = fleet::sign_in(dir.path(), &server.url, &accounts)?;
     let rss_setup = server_rss_mib(&server).unwrap_or(0.0);
     println!(
-        "(setup: {devices} users + tickets in {users_s:.1} s, {devices} logins + first syncs in {:.1} s; server RSS after setup {rss_setup:.1} MiB)",
+        "(setup: {devices} users + {} tickets in {users_s:.1} s, {devices} logins + first syncs in {:.1} s; server RSS after setup {rss_setup:.1} MiB)",
+        devices * tickets_per_device,
         logins.elapsed().as_secs_f64()
     );
 

@@ -33,9 +33,13 @@ enum BenchCommand {
     },
     /// Many devices each editing and syncing at a fixed rate; round-trip latency and server RSS.
     Load {
-        /// Technician devices, each with its own store, engine and assigned ticket.
+        /// Technician devices, each with its own store, engine and assigned tickets.
         #[arg(long, default_value_t = 1_000)]
         devices: usize,
+        /// Tickets assigned to each device; its notes go to them in turn, so tickets stop
+        /// growing by a note every second (a technician works several tickets in a shift).
+        #[arg(long, default_value_t = 1)]
+        tickets_per_device: usize,
         /// Changes per second per device (each followed by one sync round).
         #[arg(long, default_value_t = 1.0)]
         rate: f64,
@@ -97,10 +101,11 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
         BenchCommand::Sync { tickets } => sync::bench_sync(tickets),
         BenchCommand::Load {
             devices,
+            tickets_per_device,
             rate,
             seconds,
             brain,
-        } => load::bench_load(devices, rate, seconds, brain),
+        } => load::bench_load(devices, tickets_per_device, rate, seconds, brain),
         BenchCommand::Api {
             tickets,
             devices,
