@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use super::fleet::{self, Rounds};
 use super::{
-    BenchError, percentile, rss_mib, server_pid, server_rss_mib, start_fleet_server, step,
-    window_runtime,
+    BenchError, anon_mib, percentile, rss_mib, server_pid, server_rss_mib, start_fleet_server,
+    step, window_runtime,
 };
 
 /// utime + stime of a process, in clock ticks (`/proc/<pid>/stat` fields 14 and 15).
@@ -140,7 +140,7 @@ pub(super) fn bench_load(
             let mut samples = Vec::new();
             let mut every = tokio::time::interval_at(begin, Duration::from_secs(5));
             while every.tick().await <= end {
-                samples.push(rss_mib(pid).unwrap_or(0.0));
+                samples.push((rss_mib(pid).unwrap_or(0.0), anon_mib(pid).unwrap_or(0.0)));
             }
             samples
         });
@@ -185,10 +185,15 @@ pub(super) fn bench_load(
         percentile(&wait_ms, 0.99),
         wait_ms.last().unwrap_or(&0),
     );
-    let samples: Vec<String> = rss_samples.iter().map(|r| format!("{r:.0}")).collect();
+    let samples: Vec<String> = rss_samples.iter().map(|r| format!("{:.0}", r.0)).collect();
     println!(
         "| server RSS | start {rss_start:.1} MiB, after setup {rss_setup:.1} MiB, end {rss_end:.1} MiB; every 5 s in the window: {} MiB |",
         samples.join(", ")
+    );
+    let anon: Vec<String> = rss_samples.iter().map(|r| format!("{:.0}", r.1)).collect();
+    println!(
+        "| of which anonymous (not the database's mapped pages) | every 5 s in the window: {} MiB |",
+        anon.join(", ")
     );
     if let (Some(s0), Some(d0), Some(m0), Some(s1), Some(d1), Some(m1)) = (
         cpu_before.0,

@@ -188,10 +188,20 @@ fn server_rss_mib(server: &Server) -> Option<f64> {
 
 /// Resident memory of a process, in MiB (Linux `/proc/<pid>/status` VmRSS).
 fn rss_mib(pid: u32) -> Option<f64> {
+    status_mib(pid, "VmRSS:")
+}
+
+/// Anonymous resident memory of a process (heap and stacks, not mapped files such as the
+/// database's pages), in MiB (Linux `/proc/<pid>/status` RssAnon).
+fn anon_mib(pid: u32) -> Option<f64> {
+    status_mib(pid, "RssAnon:")
+}
+
+fn status_mib(pid: u32, field: &str) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb: f64 = status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
+        .find(|l| l.starts_with(field))?
         .split_whitespace()
         .nth(1)?
         .parse()
