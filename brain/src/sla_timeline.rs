@@ -22,6 +22,16 @@ pub enum StretchKind {
     Closed,
 }
 
+impl StretchKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StretchKind::Running => "running",
+            StretchKind::Paused => "paused",
+            StretchKind::Closed => "closed",
+        }
+    }
+}
+
 /// `[from, until)` in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Stretch {

@@ -7,7 +7,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use fieldwork_brain::sla_timeline::{ClockTimeline, SlaTimeline, StretchKind};
+use fieldwork_brain::sla_timeline::{ClockTimeline, SlaTimeline};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -124,12 +124,7 @@ fn clock_out(timeline: ClockTimeline) -> ClockOut {
             .map(|s| StretchOut {
                 from: s.from,
                 until: s.until,
-                kind: match s.kind {
-                    StretchKind::Running => "running",
-                    StretchKind::Paused => "paused",
-                    StretchKind::Closed => "closed",
-                }
-                .to_owned(),
+                kind: s.kind.as_str().to_owned(),
             })
             .collect(),
         truncated: timeline.truncated,

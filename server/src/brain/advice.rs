@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
+use fieldwork_brain::RoutingState;
 use fieldwork_brain::sla_timeline::SlaTimeline;
-use fieldwork_brain::{EffectiveTimes, RoutingState};
 use fieldwork_core::ticket::Ticket;
 
 use super::BrainHost;
@@ -60,10 +60,7 @@ impl BrainHost {
             return Ok(None);
         };
         let change_times = store.read_with(|r| Ok::<_, Error>(r.ticket_times(tenant, id)?))?;
-        let mut times = EffectiveTimes::device_clocks();
-        for t in &change_times {
-            times.insert(&t.author_id, t.device_time, t.effective_at);
-        }
+        let times = super::times_by_user_id(&change_times);
         Ok(brain.sla_timeline(ticket, &times, now))
     }
 

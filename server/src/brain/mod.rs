@@ -57,6 +57,16 @@ use schedule::Schedule;
 pub(crate) use task::run;
 pub use task::{decide_now, rescan, save_memory, tick};
 
+/// A ticket's changes' effective times keyed by their authors' user ids, for a ticket read by
+/// user id (report facts, the SLA timeline; the brain's own decisions key them by login name).
+pub(crate) fn times_by_user_id(change_times: &[crate::storage::ChangeTimes]) -> EffectiveTimes {
+    let mut times = EffectiveTimes::device_clocks();
+    for t in change_times {
+        times.insert(&t.author_id, t.device_time, t.effective_at);
+    }
+    times
+}
+
 /// The brain of each tenant that applied a configuration, and what it remembers between calls.
 #[derive(Debug, Default)]
 pub(crate) struct BrainHost {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fieldwork_brain::report::{GroupBy, Period, Report, TicketFacts, report};
-use fieldwork_brain::{Brain, EffectiveTimes, TenantConfig, Timeline};
+use fieldwork_brain::{Brain, TenantConfig, Timeline};
 use fieldwork_core::ticket::TicketDocument;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -75,10 +75,7 @@ fn read_facts(
     let Some((seq, view, change_times)) = loaded else {
         return Ok(None);
     };
-    let mut times = EffectiveTimes::device_clocks();
-    for t in &change_times {
-        times.insert(&t.author_id, t.device_time, t.effective_at);
-    }
+    let times = crate::brain::times_by_user_id(&change_times);
     let timeline = Timeline::of(&view, &times, now);
     let sla = brains
         .of(store, tenant)?
