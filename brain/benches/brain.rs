@@ -181,6 +181,7 @@ fn ticket(category: Option<&str>, title: &str, description: &str) -> Ticket {
         parts_used: Vec::new(),
         checklist: BTreeMap::new(),
         csat: None,
+        alert: None,
         tags: Vec::new(),
         custom: BTreeMap::new(),
         created_at: START,

@@ -8,7 +8,9 @@ use fieldwork_core::Role;
 use fieldwork_core::model::Erasure;
 use fieldwork_server::admin::{Admin, NewUser};
 use fieldwork_server::service::EraseRequest;
-use fieldwork_server::storage::{DeviceInfo, ErasureRecord, TenantQuotas, TenantUsage, UserRecord};
+use fieldwork_server::storage::{
+    ChannelKind, DeviceInfo, ErasureRecord, TenantQuotas, TenantUsage, UserRecord,
+};
 
 use crate::{output, units};
 
@@ -49,6 +51,32 @@ enum AdminCommand {
     },
     /// Revoke a user or device token: every later call with it is refused.
     RevokeToken { token: String },
+    /// Create an intake channel (web form, email, phone or IoT alerts; docs/channels.md) and
+    /// print its id, token and signing secret (shown once).
+    CreateChannel {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+        /// `web`, `email`, `phone` or `iot`.
+        #[arg(long)]
+        kind: ChannelKind,
+        /// What to call it, e.g. "Freezer alarms" (its tickets are reported by this name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List a tenant's intake channels (no secrets).
+    ListChannels {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke an intake channel: its token and signatures are refused from now on.
+    RevokeChannel {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+        channel_id: String,
+    },
     /// List a tenant's users (no passwords or tokens).
     ListUsers {
         /// Tenant id or name.
@@ -250,6 +278,42 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
             } else {
                 println!("user_id: {}", created.user_id);
                 println!("token:   {}  (shown once; keep it safe)", created.token);
+            }
+        }
+        AdminCommand::CreateChannel { tenant, kind, name } => {
+            let created = admin.create_channel(&tenant, kind, name.as_deref())?;
+            if json {
+                output::json(&created);
+            } else {
+                println!("channel_id:     {}", created.channel_id);
+                println!(
+                    "token:          {}  (shown once; keep it safe)",
+                    created.token
+                );
+                println!("signing_secret: {}  (shown once)", created.signing_secret);
+            }
+        }
+        AdminCommand::ListChannels { tenant } => {
+            let channels = admin.list_channels(&tenant)?;
+            if json {
+                output::json(&channels);
+            } else {
+                for c in &channels {
+                    let state = if c.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "live"
+                    };
+                    println!("{}  {:<5}  {:<7}  {}", c.channel_id, c.kind, state, c.name);
+                }
+            }
+        }
+        AdminCommand::RevokeChannel { tenant, channel_id } => {
+            admin.revoke_channel(&tenant, &channel_id)?;
+            if json {
+                output::json(&serde_json::json!({ "revoked": true }));
+            } else {
+                println!("revoked");
             }
         }
         AdminCommand::RevokeToken { token } => {

@@ -19,8 +19,9 @@ use crate::config::{BLOB_DIR, open_data_dir};
 use crate::error::Error;
 use crate::service::{EraseRequest, Erased};
 use crate::storage::{
-    AppliedConfig, ConfigVersion, Delivery, DeviceInfo, ErasureRecord, Missing, ReadWith,
-    ServerStore, TenantQuotas, TenantRecord, TenantUsage, TokenKind, TokenRecord, UserRecord,
+    AppliedConfig, ChannelKind, ConfigVersion, Delivery, DeviceInfo, ErasureRecord, Missing,
+    ReadWith, ServerStore, TenantQuotas, TenantRecord, TenantUsage, TokenKind, TokenRecord,
+    UserRecord,
 };
 
 /// Longest tenant, user, team or skill name.
@@ -47,6 +48,29 @@ pub struct NewUser {
 pub struct CreatedUser {
     pub user_id: String,
     pub token: String,
+}
+
+/// A new intake channel, with its secrets (shown once).
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedChannel {
+    pub channel_id: String,
+    pub tenant_id: String,
+    pub kind: String,
+    pub name: String,
+    /// `Authorization: Bearer TOKEN` on each delivery.
+    pub token: String,
+    /// The HMAC-SHA256 key for platforms that sign their deliveries instead.
+    pub signing_secret: String,
+}
+
+/// An intake channel, without its secrets.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelInfo {
+    pub channel_id: String,
+    pub kind: String,
+    pub name: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
 }
 
 /// Admin operations on one data directory.
@@ -170,6 +194,64 @@ impl Admin {
             user_id: user.id,
             token,
         })
+    }
+
+    /// Creates an intake channel of `kind` for the tenant; its token and signing secret are in
+    /// the answer only (the store keeps the token's hash).
+    pub fn create_channel(
+        &self,
+        tenant: &str,
+        kind: ChannelKind,
+        name: Option<&str>,
+    ) -> Result<CreatedChannel, Error> {
+        let tenant = self.tenant(tenant)?;
+        let name = match name {
+            Some(name) => checked_name("channel name", name)?,
+            None => format!("{kind} intake"),
+        };
+        let issued = crate::intake::issue(&tenant.id, kind, &name, self.clock.now_ms());
+        self.store.create_channel(&issued.record)?;
+        Ok(CreatedChannel {
+            channel_id: issued.record.id,
+            tenant_id: tenant.id,
+            kind: kind.as_str().to_owned(),
+            name,
+            token: issued.token,
+            signing_secret: issued.signing_secret,
+        })
+    }
+
+    /// The tenant's intake channels (no secrets).
+    pub fn list_channels(&self, tenant: &str) -> Result<Vec<ChannelInfo>, Error> {
+        let tenant = self.tenant(tenant)?;
+        Ok(self
+            .store
+            .channels(&tenant.id)?
+            .into_iter()
+            .map(|c| ChannelInfo {
+                channel_id: c.id,
+                kind: c.kind.as_str().to_owned(),
+                name: c.name,
+                created_at: c.created_at,
+                revoked_at: c.revoked_at,
+            })
+            .collect())
+    }
+
+    /// Revokes an intake channel: its token and signatures are refused from now on.
+    pub fn revoke_channel(&self, tenant: &str, channel_id: &str) -> Result<(), Error> {
+        let tenant = self.tenant(tenant)?;
+        if self
+            .store
+            .revoke_channel(&tenant.id, channel_id.trim(), self.clock.now_ms())?
+        {
+            Ok(())
+        } else {
+            Err(Error::Invalid {
+                field: "channel",
+                reason: "no live channel with that id in the tenant".into(),
+            })
+        }
     }
 
     /// Revokes a user or device token: every later call with it answers `401`.

@@ -88,6 +88,8 @@ pub struct ServerConfig {
     pub secure_cookies: bool,
     /// The tiles the console's dispatch map draws; none: a plain background with coordinates.
     pub map_tiles: Option<crate::console::TileSource>,
+    /// How fast each intake channel may deliver (`docs/channels.md`).
+    pub intake: crate::intake::IntakeLimits,
 }
 
 impl ServerConfig {
@@ -103,6 +105,7 @@ impl ServerConfig {
             webhook_retry_ms: crate::webhooks::DEFAULT_RETRY_MS,
             secure_cookies: false,
             map_tiles: None,
+            intake: crate::intake::IntakeLimits::default(),
         }
     }
 

@@ -40,6 +40,9 @@ pub enum Error {
     },
     #[error("a background task failed: {0}")]
     Task(String),
+    /// The store refused what an intake channel wrote (a server bug, not the sender's fault).
+    #[error("an intake write failed: {0}")]
+    Intake(String),
 }
 
 impl Error {

@@ -30,6 +30,7 @@ pub mod config;
 mod connections;
 pub mod console;
 mod error;
+pub mod intake;
 mod login;
 mod positions;
 pub mod reports;
@@ -139,6 +140,11 @@ fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
     // Classification, routing, SLA clocks and rules for tenants with a configuration.
     let brain = state.clone();
     tasks.spawn("service brain", move |stop| brain::run(brain, stop));
+    // Alerts folded before a restart whose tickets do not show them yet.
+    let folds = state.clone();
+    tasks.spawn("alert folds", move |_stop| async move {
+        intake::resume(&folds).await
+    });
     // Listings of tickets stored before the back-office API listed them, filled in once.
     let listings = state.clone();
     tasks.spawn("ticket listings", move |_stop| async move {

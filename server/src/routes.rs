@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .nest(crate::api::BASE, crate::api::router())
         .merge(crate::api::pages())
         .merge(crate::console::router())
+        .merge(crate::intake::router())
         .layer(
             CompressionLayer::new()
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE))),

@@ -13,6 +13,7 @@ use crate::cache::DocCache;
 use crate::config::{Quotas, ServerConfig, open_data_dir};
 use crate::console::TileSource;
 use crate::error::Error;
+use crate::intake::IntakeLimits;
 use crate::login::{LoginGuard, LoginLimits};
 use crate::service::Tickets;
 use crate::storage::ServerStore;
@@ -35,6 +36,8 @@ pub struct AppState {
     secure_cookies: bool,
     /// The console map's tile source, if one is set.
     map_tiles: Option<Arc<TileSource>>,
+    /// The intake channels' rate limits and alert folds (`crate::intake`).
+    intake: Arc<crate::intake::Intake>,
     stopping: Arc<watch::Sender<bool>>,
 }
 
@@ -58,7 +61,8 @@ impl AppState {
         .with_quotas(config.quotas)
         .with_webhook_retry_ms(config.webhook_retry_ms)
         .with_secure_cookies(config.secure_cookies)
-        .with_map_tiles(config.map_tiles.clone()))
+        .with_map_tiles(config.map_tiles.clone())
+        .with_intake_limits(config.intake))
     }
 
     /// State over any store, blob store and clock (tests, other backends).
@@ -90,6 +94,7 @@ impl AppState {
             webhook_retry_ms: crate::webhooks::DEFAULT_RETRY_MS,
             secure_cookies: false,
             map_tiles: None,
+            intake: Arc::new(crate::intake::Intake::new(IntakeLimits::default())),
             stopping: Arc::new(watch::Sender::new(false)),
         }
     }
@@ -116,6 +121,16 @@ impl AppState {
     pub fn with_map_tiles(mut self, tiles: Option<TileSource>) -> Self {
         self.map_tiles = tiles.map(Arc::new);
         self
+    }
+
+    /// The same state with other limits on how fast each intake channel may deliver.
+    pub fn with_intake_limits(mut self, limits: IntakeLimits) -> Self {
+        self.intake = Arc::new(crate::intake::Intake::new(limits));
+        self
+    }
+
+    pub(crate) fn intake(&self) -> &crate::intake::Intake {
+        &self.intake
     }
 
     /// The console map's tile source, if one is set.

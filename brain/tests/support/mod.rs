@@ -80,6 +80,7 @@ impl TicketBuilder {
                 parts_used: Vec::new(),
                 checklist: BTreeMap::new(),
                 csat: None,
+                alert: None,
                 tags: Vec::new(),
                 custom: BTreeMap::new(),
                 created_at: at,

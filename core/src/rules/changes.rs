@@ -35,7 +35,11 @@ pub fn check_creation(actor: &Actor, after: &Ticket) -> Result<(), Refusal> {
             "in someone else's name",
         ));
     }
-    if after.status != Status::New || after.number.is_some() || after.sla.is_some() {
+    if after.status != Status::New
+        || after.number.is_some()
+        || after.sla.is_some()
+        || after.alert.is_some()
+    {
         return Err(forbidden(
             actor,
             "create a ticket",
@@ -186,7 +190,8 @@ pub(crate) fn check_fixed_fields(
         && before.created_at == after.created_at
         && before.number == after.number
         && before.sla == after.sla
-        && before.asset == after.asset;
+        && before.asset == after.asset
+        && before.alert == after.alert;
     if !unchanged_identity {
         return Err(forbidden(actor, "change", SERVER_OWNED));
     }

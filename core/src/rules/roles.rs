@@ -259,6 +259,7 @@ mod tests {
             parts_used: vec![],
             checklist: Default::default(),
             csat: None,
+            alert: None,
             tags: vec![],
             custom: Default::default(),
             created_at: 0,

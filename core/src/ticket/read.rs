@@ -81,6 +81,20 @@ pub(super) fn read_ticket(doc: &AutoCommit) -> Result<Ticket> {
             }),
             None => None,
         },
+        alert: match object(doc, &ROOT, "alert")? {
+            Some(obj) => Some(AlertFold {
+                metric: required_str(doc, &obj, "metric")?,
+                count: int(doc, &obj, "count")?.unwrap_or(1),
+                first_at: int(doc, &obj, "first_at")?.unwrap_or(0),
+                last_at: int(doc, &obj, "last_at")?.unwrap_or(0),
+                threshold: float(doc, &obj, "threshold")?.unwrap_or(0.0),
+                last_value: float(doc, &obj, "last_value")?.unwrap_or(0.0),
+                worst_value: float(doc, &obj, "worst_value")?.unwrap_or(0.0),
+                severity: string(doc, &obj, "severity")?.unwrap_or_default(),
+                resolved_at: int(doc, &obj, "resolved_at")?,
+            }),
+            None => None,
+        },
         // Tags are staff data: they live in the staff document (`read_staff`). A public
         // document written before the split may still hold some; they are not read.
         tags: Vec::new(),

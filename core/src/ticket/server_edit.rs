@@ -8,7 +8,7 @@ use automerge::{ActorId, ObjType, ROOT, ReadDoc, ScalarValue};
 
 use super::document::{DocumentError, TicketDocument};
 use super::write::{push_event, put_opt};
-use super::{Change, Edit, Sla, Ticket};
+use super::{AlertFold, Change, Edit, Sla, Ticket};
 use crate::model::{Actor, TicketKind};
 
 /// The writes of one server batch ([`TicketDocument::server_batch`]).
@@ -109,6 +109,28 @@ impl ServerBatch<'_> {
                 doc.insert(&list, i, breach.as_str())?;
             }
         }
+        Ok(())
+    }
+
+    /// The machine alarms folded into the ticket, in place of what it had (IoT intake).
+    pub fn alert(&mut self, alert: &AlertFold) -> Result<(), DocumentError> {
+        let doc = self.doc.inner_mut();
+        let obj = match doc.get(ROOT, "alert")? {
+            Some((automerge::Value::Object(ObjType::Map), id)) => id,
+            _ => doc.put_object(ROOT, "alert", ObjType::Map)?,
+        };
+        doc.put(&obj, "metric", alert.metric.as_str())?;
+        doc.put(&obj, "count", alert.count)?;
+        doc.put(&obj, "first_at", alert.first_at)?;
+        doc.put(&obj, "last_at", alert.last_at)?;
+        doc.put(&obj, "threshold", alert.threshold)?;
+        doc.put(&obj, "last_value", alert.last_value)?;
+        doc.put(&obj, "worst_value", alert.worst_value)?;
+        doc.put(&obj, "severity", alert.severity.as_str())?;
+        let resolved = alert
+            .resolved_at
+            .map_or(ScalarValue::Null, ScalarValue::Int);
+        doc.put(&obj, "resolved_at", resolved)?;
         Ok(())
     }
 }

@@ -35,6 +35,8 @@ pub struct Ticket {
     pub parts_used: Vec<PartUsed>,
     pub checklist: BTreeMap<String, ChecklistItem>,
     pub csat: Option<Csat>,
+    /// A machine's alarms folded into this ticket (IoT intake), written by the server only.
+    pub alert: Option<AlertFold>,
     pub tags: Vec<String>,
     pub custom: BTreeMap<String, serde_json::Value>,
     /// Device time of creation, milliseconds since the Unix epoch.
@@ -64,6 +66,27 @@ pub struct Asset {
     pub serial: String,
     pub model: Option<String>,
     pub warranty_until: Option<String>,
+}
+
+/// A machine's alarms on one ticket: the first one opened it, the ones after it were folded in
+/// (written by the server only; `docs/channels.md`, "IoT alerts").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertFold {
+    /// What was measured, e.g. `temperature_c`.
+    pub metric: String,
+    /// Alerts folded in, the first included.
+    pub count: i64,
+    /// When the first and the last alert happened (the machine's clock, ms since the epoch).
+    pub first_at: i64,
+    pub last_at: i64,
+    pub threshold: f64,
+    pub last_value: f64,
+    /// The value furthest past the threshold.
+    pub worst_value: f64,
+    /// The severity of the last alert, as the machine named it (`warning`, `critical`, …).
+    pub severity: String,
+    /// When the machine said the condition cleared, if it did since the last alert.
+    pub resolved_at: Option<i64>,
 }
 
 /// Where the work is.

@@ -65,10 +65,13 @@ pub struct ChangeEntry {
     /// The person (null for the server's own).
     pub author_id: Option<String>,
     pub author_name: Option<String>,
-    /// `device`, `session` (a browser), `token` (a script), `link` (a rating link) or `server`.
+    /// `device`, `session` (a browser), `token` (a script), `link` (a rating link), `channel`
+    /// (an intake channel: web form, email, phone, IoT) or `server`.
     pub via: String,
     pub device_id: Option<String>,
     pub device_name: Option<String>,
+    pub channel_id: Option<String>,
+    pub channel_name: Option<String>,
     /// The edit's name ("assign", "add internal note", …), never its content.
     pub what: String,
     /// The change's hash.
@@ -148,12 +151,21 @@ pub async fn changes(
                 // A staff change's message also records the public heads it saw.
                 .map(|m| m.split(';').next().unwrap_or_default().trim().to_owned())
                 .unwrap_or_default();
-            let (via, device_id, device_name) = match c.via {
-                Via::Device { id, name } => ("device", Some(id), Some(name)),
-                Via::Session => ("session", None, None),
-                Via::Token => ("token", None, None),
-                Via::Server => ("server", None, None),
-                Via::Link => ("link", None, None),
+            let (mut device_id, mut device_name) = (None, None);
+            let (mut channel_id, mut channel_name) = (None, None);
+            let via = match c.via {
+                Via::Device { id, name } => {
+                    (device_id, device_name) = (Some(id), Some(name));
+                    "device"
+                }
+                Via::Channel { id, name } => {
+                    (channel_id, channel_name) = (Some(id), Some(name));
+                    "channel"
+                }
+                Via::Session => "session",
+                Via::Token => "token",
+                Via::Server => "server",
+                Via::Link => "link",
             };
             ChangeEntry {
                 seq: c.seq,
@@ -166,6 +178,8 @@ pub async fn changes(
                 via: via.to_owned(),
                 device_id,
                 device_name,
+                channel_id,
+                channel_name,
                 what,
                 hash: c.hash,
                 ticket_id: c.ticket_id,
@@ -185,6 +199,8 @@ pub async fn changes(
             "via",
             "device_id",
             "device_name",
+            "channel_id",
+            "channel_name",
             "what",
             "hash",
         ];
@@ -201,6 +217,8 @@ pub async fn changes(
                 e.via,
                 opt(e.device_id),
                 opt(e.device_name),
+                opt(e.channel_id),
+                opt(e.channel_name),
                 e.what,
                 e.hash,
             ]

@@ -121,6 +121,12 @@ impl ApiError {
         )
     }
 
+    /// The same error, telling the client to wait `seconds` before trying again.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds.max(1));
+        self
+    }
+
     pub fn code(&self) -> ErrorCode {
         self.code
     }

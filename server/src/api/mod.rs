@@ -15,7 +15,7 @@ mod caller;
 mod csat;
 pub mod csv;
 mod dispatch;
-mod error;
+pub(crate) mod error;
 mod events;
 mod files;
 mod reference;

@@ -178,6 +178,24 @@ pub struct CsatOut {
     pub comment: Option<String>,
 }
 
+/// A machine's alarms folded into the ticket (IoT intake; `docs/channels.md`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlertOut {
+    pub metric: String,
+    /// Alarms taken, the first included.
+    pub count: i64,
+    /// The machine's times of the first and last alarm (ms since the epoch).
+    pub first_at: i64,
+    pub last_at: i64,
+    pub threshold: f64,
+    pub last_value: f64,
+    /// Furthest past the threshold.
+    pub worst_value: f64,
+    pub severity: String,
+    /// When the machine said the alarm cleared, if it did since the last one.
+    pub resolved_at: Option<i64>,
+}
+
 /// A field written at the same time with different values (offline edits): every value, the
 /// winner last. A dispatcher settles it by writing the value they choose.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -193,7 +211,7 @@ pub struct ConflictOut {
 pub struct NameOut {
     pub name: String,
     /// rider, merchant, technician, agent, dispatcher, supervisor or admin; `brain` for the
-    /// service brain's own entries.
+    /// service brain's own entries; `channel:KIND` for an intake channel (`channel:iot`, …).
     pub role: String,
 }
 
@@ -226,6 +244,7 @@ pub struct TicketOut {
     pub parts_used: Vec<PartOut>,
     pub checklist: BTreeMap<String, ChecklistOut>,
     pub csat: Option<CsatOut>,
+    pub alert: Option<AlertOut>,
     /// Staff only.
     pub tags: Vec<String>,
     #[schema(value_type = Object)]
@@ -382,6 +401,17 @@ impl From<Ticket> for TicketOut {
             csat: t.csat.map(|c| CsatOut {
                 score: c.score,
                 comment: c.comment,
+            }),
+            alert: t.alert.map(|a| AlertOut {
+                metric: a.metric,
+                count: a.count,
+                first_at: a.first_at,
+                last_at: a.last_at,
+                threshold: a.threshold,
+                last_value: a.last_value,
+                worst_value: a.worst_value,
+                severity: a.severity,
+                resolved_at: a.resolved_at,
             }),
             tags: t.tags,
             custom: t.custom,

@@ -449,6 +449,21 @@ async fn people(
         };
         people.insert(ids.remove(at), brain);
     }
+    // Intake channels name themselves as the reporters and authors of what they took in.
+    let (channels, ids): (Vec<String>, Vec<String>) = ids
+        .into_iter()
+        .partition(|id| id.starts_with(crate::intake::CHANNEL_AUTHOR_PREFIX));
+    if !channels.is_empty() {
+        let (store, tenant) = (state.store(), caller.user.tenant_id.clone());
+        let known = blocking(move || Ok(store.channels(&tenant)?)).await?;
+        for c in known {
+            let id = format!("{}{}", crate::intake::CHANNEL_AUTHOR_PREFIX, c.id);
+            if channels.contains(&id) {
+                let role = format!("channel:{}", c.kind);
+                people.insert(id, NameOut { name: c.name, role });
+            }
+        }
+    }
     if ids.is_empty() {
         return Ok(people);
     }

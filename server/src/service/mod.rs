@@ -59,6 +59,11 @@ pub enum Author {
     /// (one the API keeps for this person, never a device's or the server's); judged by the same
     /// rules as a device of that person.
     Person { user: UserRecord, actor: ActorId },
+    /// An intake channel: the server wrote the changes from a delivery it parsed (a new ticket,
+    /// a note, the alerts folded in), so no role rule applies, only what the store can keep (as
+    /// for [`Author::Server`]); made with the channel's own actor, so the audit log names the
+    /// channel, and the brain reacts to them as to a person's.
+    Channel { channel_id: String, actor: ActorId },
     /// The server itself (the brain, intake; events by `fieldwork:brain`): changes by the store's
     /// server actor, bound by no role rule, only by what the store can keep.
     Server,
@@ -68,7 +73,7 @@ impl Author {
     fn user(&self) -> Option<&UserRecord> {
         match self {
             Author::Device { user, .. } | Author::Person { user, .. } => Some(user),
-            Author::Server => None,
+            Author::Channel { .. } | Author::Server => None,
         }
     }
 
@@ -88,6 +93,9 @@ impl Author {
             },
             Author::Person { user, .. } => Writer::Person {
                 user_id: user.id.clone(),
+            },
+            Author::Channel { channel_id, .. } => Writer::Channel {
+                channel_id: channel_id.clone(),
             },
             Author::Server => Writer::Server,
         }
@@ -111,6 +119,13 @@ impl Author {
                 change_actor: actor.to_hex_string(),
                 foreign: "the change was not made with this person's actor",
                 person: Some(user.id.clone()),
+                clock_offset_ms: 0,
+            },
+            Author::Channel { actor, .. } => Judging {
+                rules: None,
+                change_actor: actor.to_hex_string(),
+                foreign: "an intake change must be made with its channel's actor",
+                person: None,
                 clock_offset_ms: 0,
             },
             Author::Server => Judging {

@@ -23,7 +23,9 @@ pub enum Writer {
     Device { user_id: String, device_id: String },
     /// A person through the back-office API.
     Person { user_id: String },
-    /// The server itself (the brain, intake).
+    /// An intake channel (a web form, a mail system, a call centre, a machine's alarms).
+    Channel { channel_id: String },
+    /// The server itself (the brain, erasure rewrites).
     Server,
 }
 

@@ -9,6 +9,8 @@ use super::Result;
 pub enum Via {
     /// A registered device (its id and name).
     Device { id: String, name: String },
+    /// An intake channel (its id and name).
+    Channel { id: String, name: String },
     /// A browser session of the back-office API.
     Session,
     /// The server itself (the brain, numbering, erasure rewrites).

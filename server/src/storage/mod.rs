@@ -26,6 +26,7 @@ mod accounts;
 mod audit;
 mod blobs;
 mod brain_memory;
+mod channels;
 mod configs;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -56,6 +57,10 @@ pub use blobs::{
     UploadFinish, UploadLimits, UploadRecord, UploadState,
 };
 pub use brain_memory::{BrainMemory, RememberedTicket};
+pub use channels::{
+    AlertFoldRow, AlertIn, AlertOutcome, ChannelKind, ChannelRecord, Channels, IntakeReceipt,
+    OPENING_GRACE_MS,
+};
 pub use configs::{AppliedConfig, ConfigLog, ConfigVersion};
 pub use csat_links::{CsatLink, CsatLinks};
 pub use error::{BoxError, Conflict, Missing, OverQuota, StorageError};
@@ -96,6 +101,7 @@ pub trait ServerStore:
     + ReportFacts
     + CsatLinks
     + SavedViews
+    + Channels
     + Send
     + Sync
     + fmt::Debug
@@ -117,6 +123,7 @@ impl<T> ServerStore for T where
         + ReportFacts
         + CsatLinks
         + SavedViews
+        + Channels
         + Send
         + Sync
         + fmt::Debug

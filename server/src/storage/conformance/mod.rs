@@ -21,6 +21,7 @@ pub mod accounts;
 pub mod audit;
 pub mod blobs;
 pub mod brain_memory;
+pub mod channels;
 pub mod concurrency;
 pub mod configs;
 pub mod csat_links;
@@ -133,6 +134,9 @@ macro_rules! storage_conformance_tests {
             report_facts::facts_are_stale_until_they_catch_up_and_the_newer_read_wins,
             report_facts::a_period_finds_what_was_open_or_created_in_it_within_its_tenant,
             csat_links::a_link_is_used_once_before_it_expires_and_a_newer_one_ends_it,
+            channels::channels_are_found_by_id_and_token_and_revoked_once,
+            channels::a_receipt_stands_for_its_key,
+            channels::alerts_fold_into_one_open_ticket_per_asset_counted_once,
             saved_views::views_are_a_users_own_by_name_replaced_by_name_and_capped,
             concurrency::parallel_commits_get_unique_gap_free_seqs_and_a_pull_misses_none,
             concurrency::parallel_device_registrations_never_overshoot_the_cap,

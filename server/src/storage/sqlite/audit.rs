@@ -40,10 +40,12 @@ impl AuditLog for SqliteStore {
             "SELECT c.seq, c.ticket_id, t.number, c.part, c.hash, c.author_id, c.received_at,
                     c.effective_at, c.bytes, c.actor_id, d.id, d.name,
                     EXISTS (SELECT 1 FROM web_sessions w WHERE w.actor_id = c.actor_id),
-                    EXISTS (SELECT 1 FROM csat_links l WHERE l.actor_id = c.actor_id)
+                    EXISTS (SELECT 1 FROM csat_links l WHERE l.actor_id = c.actor_id),
+                    ch.id, ch.name
              FROM changes c
              LEFT JOIN tickets t ON t.tenant_id = c.tenant_id AND t.id = c.ticket_id
              LEFT JOIN devices d ON d.actor_id = c.actor_id AND d.tenant_id = c.tenant_id
+             LEFT JOIN channels ch ON ch.actor_id = c.actor_id AND ch.tenant_id = c.tenant_id
              WHERE {} ORDER BY c.seq DESC LIMIT ?",
             clauses.join(" AND ")
         );
@@ -58,12 +60,22 @@ impl AuditLog for SqliteStore {
                     };
                     let session: bool = r.get(12)?;
                     let link: bool = r.get(13)?;
-                    let via = match device {
-                        Some((id, name)) => Via::Device { id, name },
-                        None if session => Via::Session,
-                        None if link => Via::Link,
-                        None if actor == server_actor => Via::Server,
-                        None => Via::Token,
+                    let channel: Option<(String, String)> = match (r.get(14)?, r.get(15)?) {
+                        (Some(id), Some(name)) => Some((id, name)),
+                        _ => None,
+                    };
+                    let via = if let Some((id, name)) = device {
+                        Via::Device { id, name }
+                    } else if let Some((id, name)) = channel {
+                        Via::Channel { id, name }
+                    } else if session {
+                        Via::Session
+                    } else if link {
+                        Via::Link
+                    } else if actor == server_actor {
+                        Via::Server
+                    } else {
+                        Via::Token
                     };
                     Ok(AuditChange {
                         seq: seq_of(r.get(0)?),

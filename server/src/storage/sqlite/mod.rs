@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod blobs;
 mod brain_memory;
+mod channels;
 mod configs;
 mod csat_links;
 mod devices;

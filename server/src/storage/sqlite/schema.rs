@@ -36,6 +36,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0022_saved_views.sql"),
     include_str!("sql/0023_list_sort_indexes.sql"),
     include_str!("sql/0024_asset_serial.sql"),
+    include_str!("sql/0025_channels.sql"),
 ];
 
 /// The schema version this build writes.
