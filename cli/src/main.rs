@@ -5,6 +5,7 @@ mod admin;
 mod bench;
 mod config;
 mod device;
+mod intake;
 mod output;
 mod report;
 mod serve;
@@ -43,6 +44,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Check a tenant configuration file and preview what the brain would decide.
     Config(config::ConfigArgs),
+    /// Hand a delivery to a server's intake channel (a mail system's pipe).
+    Intake(intake::IntakeArgs),
     /// Reports for the back office: volume, backlog, response and resolution times, SLA,
     /// first-contact resolution, reopens, CSAT (docs/reports.md).
     Report(report::ReportArgs),
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => finish(bench::run(args), |_| 1),
         Command::Config(args) => finish(config::run(args), config::ConfigCliError::exit_code),
         Command::Report(args) => finish(report::run(args), report::ReportError::exit_code),
+        Command::Intake(args) => finish(intake::run(args), intake::IntakeError::exit_code),
     }
 }
 

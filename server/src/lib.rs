@@ -32,6 +32,7 @@ pub mod console;
 mod error;
 pub mod intake;
 mod login;
+mod plain_page;
 mod positions;
 pub mod reports;
 mod routes;

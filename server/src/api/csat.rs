@@ -12,8 +12,7 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, Form, Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use fieldwork_core::Role;
@@ -25,9 +24,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::caller::Via;
 use super::error::{ApiError, ErrorBody, ErrorCode};
-use super::reference::escape;
 use super::{ApiQuery, Caller, tickets};
 use crate::auth::token_hash;
+use crate::plain_page::{Page, escape};
 use crate::state::{AppState, blocking};
 use crate::storage::CsatLink;
 
@@ -163,22 +162,7 @@ async fn standing(state: &AppState, token: &str) -> Result<Standing, Page> {
     })
 }
 
-/// An HTML answer of the rating page.
-struct Page {
-    status: StatusCode,
-    title: &'static str,
-    body: String,
-}
-
 impl Page {
-    fn says(status: StatusCode, title: &'static str, text: &str) -> Page {
-        Page {
-            status,
-            title,
-            body: format!("<p>{}</p>", escape(text)),
-        }
-    }
-
     fn unavailable() -> Page {
         Page::says(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -233,37 +217,6 @@ impl Page {
              <button type=\"submit\">Send rating</button></form>"
         ));
         html
-    }
-}
-
-impl IntoResponse for Page {
-    fn into_response(self) -> Response {
-        let html = format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-             <title>{title} — Fieldwork</title><style>\
-             body{{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;line-height:1.5}}\
-             fieldset{{border:1px solid #ccc;border-radius:6px}}label{{display:block;margin:.4rem 0}}\
-             textarea{{width:100%}}button{{margin-top:1rem;padding:.6rem 1.2rem;font-size:1rem}}\
-             .problem{{color:#a00}}</style></head><body><h1>{title}</h1>{body}</body></html>",
-            title = self.title,
-            body = self.body
-        );
-        (
-            self.status,
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                // The token is in the address: never sent on to another site, never cached.
-                (header::REFERRER_POLICY, "no-referrer"),
-                (header::CACHE_CONTROL, "no-store"),
-                (
-                    header::CONTENT_SECURITY_POLICY,
-                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-                ),
-            ],
-            html,
-        )
-            .into_response()
     }
 }
 

@@ -340,7 +340,7 @@ async fn reopen(
 mod tests {
     use super::*;
 
-    const NOW: i64 = 1_796_000_000_000;
+    const NOW: i64 = 1_796_120_000_000;
 
     fn body(severity: &str, at: &str) -> String {
         format!(

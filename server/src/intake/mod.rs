@@ -9,9 +9,13 @@
 //! `folded` or `ignored`), or the back-office API's error shape.
 
 pub mod credential;
+mod email;
 mod folds;
 mod iot;
 pub mod limiter;
+mod phone;
+mod take;
+mod web;
 mod write;
 
 use std::sync::Mutex;
@@ -52,10 +56,20 @@ impl Intake {
 
 /// The intake routes (each with its own body limit).
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/intake/iot",
-        post(iot::deliver).layer(DefaultBodyLimit::max(iot::MAX_ALERT_BYTES)),
-    )
+    Router::new()
+        .route(
+            "/intake/iot",
+            post(iot::deliver).layer(DefaultBodyLimit::max(iot::MAX_ALERT_BYTES)),
+        )
+        .route(
+            "/intake/email",
+            post(email::deliver).layer(DefaultBodyLimit::max(email::MAX_EMAIL_BYTES)),
+        )
+        .route(
+            "/intake/phone",
+            post(phone::deliver).layer(DefaultBodyLimit::max(phone::MAX_CALL_BYTES)),
+        )
+        .merge(web::routes())
 }
 
 /// What a delivery did.

@@ -69,6 +69,16 @@ pub struct ChannelRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// A read-only status link of a ticket (the token itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusLink {
+    pub token_hash: String,
+    pub tenant_id: String,
+    pub ticket_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
 /// What a delivery did: the answer a retry of it gets again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntakeReceipt {
@@ -81,6 +91,9 @@ pub struct IntakeReceipt {
     /// `created`, `noted`, `folded` or `ignored`.
     pub outcome: String,
     pub at: i64,
+    /// Its change is stored (a receipt is recorded before the change when the change is a note,
+    /// and marked done after it).
+    pub done: bool,
 }
 
 /// One machine alert, as a channel received it.
@@ -169,6 +182,38 @@ pub trait Channels {
     /// Records `receipt` unless the channel has one for its key already; returns the one that
     /// stands (of two racing deliveries, the first).
     fn record_intake(&self, receipt: &IntakeReceipt) -> Result<IntakeReceipt>;
+    /// Marks the delivery's change stored.
+    fn complete_intake(&self, channel_id: &str, key: &str) -> Result<()>;
+    /// Takes a receipt not done since before `stale_before` over (its delivery failed half-way):
+    /// whether this caller got it (of two retries, one does).
+    fn retake_intake(
+        &self,
+        channel_id: &str,
+        key: &str,
+        at: i64,
+        stale_before: i64,
+    ) -> Result<bool>;
+
+    /// Notes that `contact` (a normalized phone number or email address) reported `ticket_id`.
+    fn link_contact(&self, tenant_id: &str, contact: &str, ticket_id: &str, at: i64) -> Result<()>;
+    /// The newest open ticket `contact` reported through a channel.
+    fn open_ticket_of_contact(&self, tenant_id: &str, contact: &str) -> Result<Option<String>>;
+    /// Notes that the ticket took the email with this Message-ID.
+    fn link_message(
+        &self,
+        tenant_id: &str,
+        message_id: &str,
+        ticket_id: &str,
+        at: i64,
+    ) -> Result<()>;
+    /// The ticket that took one of these Message-IDs (the first of them that one took).
+    fn ticket_of_messages(&self, tenant_id: &str, message_ids: &[String])
+    -> Result<Option<String>>;
+
+    /// Stores a status link. Fails with [`super::Missing::Tenant`] for an unknown tenant.
+    fn create_status_link(&self, link: &StatusLink) -> Result<()>;
+    /// The status link with this token hash.
+    fn status_link(&self, token_hash: &str) -> Result<Option<StatusLink>>;
 
     /// Takes one alert: folds it into its asset's open ticket (or opens one, or records a clear)
     /// and records its receipt, in one transaction, so counts never double. A ticket is open

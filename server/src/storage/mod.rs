@@ -59,7 +59,7 @@ pub use blobs::{
 pub use brain_memory::{BrainMemory, RememberedTicket};
 pub use channels::{
     AlertFoldRow, AlertIn, AlertOutcome, ChannelKind, ChannelRecord, Channels, IntakeReceipt,
-    OPENING_GRACE_MS,
+    OPENING_GRACE_MS, StatusLink,
 };
 pub use configs::{AppliedConfig, ConfigLog, ConfigVersion};
 pub use csat_links::{CsatLink, CsatLinks};

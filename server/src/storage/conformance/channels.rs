@@ -56,6 +56,7 @@ pub fn a_receipt_stands_for_its_key(t: &TestStore) {
         ticket_id: Some("t1".into()),
         outcome: "created".into(),
         at: 5,
+        done: false,
     };
     assert_eq!(s.intake_receipt("c1", "k").unwrap(), None);
     assert_eq!(s.record_intake(&first).unwrap(), first);
@@ -71,6 +72,53 @@ pub fn a_receipt_stands_for_its_key(t: &TestStore) {
         None,
         "keys are per channel"
     );
+    // Not done: a retry after `stale_before` takes it over, once.
+    assert!(!s.retake_intake("c1", "k", 7, 5).unwrap(), "not stale yet");
+    assert!(s.retake_intake("c1", "k", 20, 10).unwrap());
+    assert!(
+        !s.retake_intake("c1", "k", 21, 10).unwrap(),
+        "taken over already"
+    );
+    s.complete_intake("c1", "k").unwrap();
+    assert!(s.intake_receipt("c1", "k").unwrap().unwrap().done);
+    assert!(!s.retake_intake("c1", "k", 100, 99).unwrap(), "done");
+}
+
+pub fn contacts_and_messages_find_their_tickets(t: &TestStore) {
+    let s = t.store.as_ref();
+    let acme = tenant(s, "acme");
+    let globex = tenant(s, "globex");
+    create_ticket(s, &acme, "t1", "reporter", "h1");
+    create_ticket(s, &acme, "t2", "reporter", "h2");
+    s.link_contact(&acme.id, "+8613800000000", "t1", 10)
+        .unwrap();
+    s.link_contact(&acme.id, "+8613800000000", "t2", 20)
+        .unwrap();
+    s.link_contact(&acme.id, "+8613800000000", "t2", 30)
+        .unwrap();
+    s.link_contact(&acme.id, "+8613800000000", "never-stored", 40)
+        .unwrap();
+    assert_eq!(
+        s.open_ticket_of_contact(&acme.id, "+8613800000000")
+            .unwrap(),
+        Some("t2".into()),
+        "the newest stored open one"
+    );
+    assert_eq!(
+        s.open_ticket_of_contact(&globex.id, "+8613800000000")
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.open_ticket_of_contact(&acme.id, "+1").unwrap(), None);
+    s.link_message(&acme.id, "<a@x>", "t1", 10).unwrap();
+    s.link_message(&acme.id, "<a@x>", "t2", 20).unwrap();
+    let ids = vec!["<none@x>".to_owned(), "<a@x>".to_owned()];
+    assert_eq!(
+        s.ticket_of_messages(&acme.id, &ids).unwrap(),
+        Some("t1".into()),
+        "the first link stands"
+    );
+    assert_eq!(s.ticket_of_messages(&globex.id, &ids).unwrap(), None);
 }
 
 fn alert(tenant_id: &str, key: &str, value: f64, at: i64, received_at: i64) -> AlertIn {

@@ -136,6 +136,7 @@ macro_rules! storage_conformance_tests {
             csat_links::a_link_is_used_once_before_it_expires_and_a_newer_one_ends_it,
             channels::channels_are_found_by_id_and_token_and_revoked_once,
             channels::a_receipt_stands_for_its_key,
+            channels::contacts_and_messages_find_their_tickets,
             channels::alerts_fold_into_one_open_ticket_per_asset_counted_once,
             saved_views::views_are_a_users_own_by_name_replaced_by_name_and_capped,
             concurrency::parallel_commits_get_unique_gap_free_seqs_and_a_pull_misses_none,

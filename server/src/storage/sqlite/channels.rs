@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::{SqliteStore, require_tenant};
 use crate::storage::{
     AlertFoldRow, AlertIn, AlertOutcome, ChannelKind, ChannelRecord, Channels, IntakeReceipt,
-    OPENING_GRACE_MS, Result, StorageError,
+    OPENING_GRACE_MS, Result, StatusLink, StorageError,
 };
 
 const CHANNEL_COLUMNS: &str =
@@ -58,7 +58,7 @@ fn fold_of(r: &Row<'_>) -> rusqlite::Result<AlertFoldRow> {
 fn receipt(conn: &Connection, channel_id: &str, key: &str) -> Result<Option<IntakeReceipt>> {
     Ok(conn
         .prepare_cached(
-            "SELECT tenant_id, ticket_id, outcome, at FROM intake_receipts
+            "SELECT tenant_id, ticket_id, outcome, at, done FROM intake_receipts
              WHERE channel_id = ?1 AND key = ?2",
         )?
         .query_row(params![channel_id, key], |r| {
@@ -69,6 +69,7 @@ fn receipt(conn: &Connection, channel_id: &str, key: &str) -> Result<Option<Inta
                 ticket_id: r.get(1)?,
                 outcome: r.get(2)?,
                 at: r.get(3)?,
+                done: r.get(4)?,
             })
         })
         .optional()?)
@@ -78,8 +79,8 @@ fn insert_receipt(conn: &Connection, r: &IntakeReceipt) -> Result<bool> {
     let inserted = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO intake_receipts
-                 (channel_id, key, tenant_id, ticket_id, outcome, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 (channel_id, key, tenant_id, ticket_id, outcome, at, done)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(params![
             r.channel_id,
@@ -87,7 +88,8 @@ fn insert_receipt(conn: &Connection, r: &IntakeReceipt) -> Result<bool> {
             r.tenant_id,
             r.ticket_id,
             r.outcome,
-            r.at
+            r.at,
+            r.done
         ])?;
     Ok(inserted == 1)
 }
@@ -276,6 +278,142 @@ impl Channels for SqliteStore {
         })
     }
 
+    fn complete_intake(&self, channel_id: &str, key: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "UPDATE intake_receipts SET done = 1 WHERE channel_id = ?1 AND key = ?2",
+            )?
+            .execute(params![channel_id, key])?;
+            Ok(())
+        })
+    }
+
+    fn retake_intake(
+        &self,
+        channel_id: &str,
+        key: &str,
+        at: i64,
+        stale_before: i64,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let taken = tx
+                .prepare_cached(
+                    "UPDATE intake_receipts SET at = ?3
+                     WHERE channel_id = ?1 AND key = ?2 AND done = 0 AND at < ?4",
+                )?
+                .execute(params![channel_id, key, at, stale_before])?;
+            Ok(taken == 1)
+        })
+    }
+
+    fn link_contact(&self, tenant_id: &str, contact: &str, ticket_id: &str, at: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO intake_contacts (tenant_id, contact, ticket_id, at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![tenant_id, contact, ticket_id, at])?;
+            Ok(())
+        })
+    }
+
+    fn open_ticket_of_contact(&self, tenant_id: &str, contact: &str) -> Result<Option<String>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT t.id, t.status FROM intake_contacts c
+                 JOIN tickets t ON t.tenant_id = c.tenant_id AND t.id = c.ticket_id
+                 WHERE c.tenant_id = ?1 AND c.contact = ?2
+                 ORDER BY c.at DESC LIMIT 50",
+            )?;
+            let rows = stmt.query_map(params![tenant_id, contact], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (id, status) = row?;
+                if Status::from_str(&status).is_ok_and(Status::is_open) {
+                    return Ok(Some(id));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    fn link_message(
+        &self,
+        tenant_id: &str,
+        message_id: &str,
+        ticket_id: &str,
+        at: i64,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO intake_messages (tenant_id, message_id, ticket_id, at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![tenant_id, message_id, ticket_id, at])?;
+            Ok(())
+        })
+    }
+
+    fn ticket_of_messages(
+        &self,
+        tenant_id: &str,
+        message_ids: &[String],
+    ) -> Result<Option<String>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT ticket_id FROM intake_messages WHERE tenant_id = ?1 AND message_id = ?2",
+            )?;
+            for id in message_ids.iter().take(100) {
+                if let Some(ticket) = stmt
+                    .query_row(params![tenant_id, id], |r| r.get::<_, String>(0))
+                    .optional()?
+                {
+                    return Ok(Some(ticket));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    fn create_status_link(&self, link: &StatusLink) -> Result<()> {
+        self.write(|tx| {
+            require_tenant(tx, &link.tenant_id)?;
+            tx.prepare_cached(
+                "INSERT INTO status_links (token_hash, tenant_id, ticket_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                link.token_hash,
+                link.tenant_id,
+                link.ticket_id,
+                link.created_at,
+                link.expires_at
+            ])?;
+            Ok(())
+        })
+    }
+
+    fn status_link(&self, token_hash: &str) -> Result<Option<StatusLink>> {
+        self.with_reader(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT tenant_id, ticket_id, created_at, expires_at FROM status_links
+                     WHERE token_hash = ?1",
+                )?
+                .query_row([token_hash], |r| {
+                    Ok(StatusLink {
+                        token_hash: token_hash.to_owned(),
+                        tenant_id: r.get(0)?,
+                        ticket_id: r.get(1)?,
+                        created_at: r.get(2)?,
+                        expires_at: r.get(3)?,
+                    })
+                })
+                .optional()?)
+        })
+    }
+
     fn fold_alert(&self, a: &AlertIn) -> Result<AlertOutcome> {
         self.write(|tx| {
             if let Some(before) = receipt(tx, &a.channel_id, &a.key)? {
@@ -323,6 +461,7 @@ impl Channels for SqliteStore {
                     ticket_id,
                     outcome: name.to_owned(),
                     at: a.received_at,
+                    done: true,
                 },
             )?;
             Ok(outcome)

@@ -19,7 +19,8 @@ CREATE INDEX channels_by_tenant ON channels(tenant_id);
 
 -- One row per delivery a channel took: a retried delivery (same key) is answered from here and
 -- makes nothing twice. `ticket_id` is claimed before the ticket is written, so a retry after a
--- failure writes the same ticket.
+-- failure writes the same ticket; `done` is set once the delivery's change is stored, so a retry
+-- of one that failed half-way (still not done a while later) does it again.
 CREATE TABLE intake_receipts (
     channel_id  TEXT NOT NULL,
     key         TEXT NOT NULL,
@@ -27,7 +28,28 @@ CREATE TABLE intake_receipts (
     ticket_id   TEXT,
     outcome     TEXT NOT NULL,
     at          INTEGER NOT NULL,
+    done        INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (channel_id, key)
+) WITHOUT ROWID;
+
+-- Who reported through a channel (a phone number, an email address), and their tickets: a
+-- caller's next call or a sender's next mail finds their open ticket.
+CREATE TABLE intake_contacts (
+    tenant_id   TEXT NOT NULL,
+    contact     TEXT NOT NULL,
+    ticket_id   TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, contact, ticket_id)
+) WITHOUT ROWID;
+
+-- The email messages each ticket took (their Message-IDs), so a reply that names one of them
+-- (In-Reply-To, References) lands on its ticket.
+CREATE TABLE intake_messages (
+    tenant_id   TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    ticket_id   TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, message_id)
 ) WITHOUT ROWID;
 
 -- Per asset, the alerts folded into its open ticket (the source of the ticket's `alert` map,
@@ -54,3 +76,13 @@ CREATE TABLE alert_folds (
 ) WITHOUT ROWID;
 CREATE INDEX alert_folds_by_ticket ON alert_folds(tenant_id, ticket_id);
 CREATE INDEX alert_folds_unwritten ON alert_folds(tenant_id) WHERE written_count < count;
+
+-- Read-only status links for people who reported without the app (a web form): only the SHA-256
+-- of the link's token is kept. The page shows the ticket's number, status and public notes.
+CREATE TABLE status_links (
+    token_hash  TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    ticket_id   TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
