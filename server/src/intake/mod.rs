@@ -72,6 +72,25 @@ pub fn router() -> Router<AppState> {
         .merge(web::routes())
 }
 
+/// The intake decoders alone, for the fuzz targets (`fuzz/`): each reads untrusted bytes and
+/// must answer `Ok` or a clear error, never panic, in time linear in the input.
+pub mod decoders {
+    /// Reads an email as `POST /intake/email` does (with its reply trimming).
+    pub fn email(raw: &[u8]) -> Result<(), String> {
+        super::email::parse(raw).map(drop)
+    }
+
+    /// Reads an IoT alert as `POST /intake/iot` does, at server time `now_ms`.
+    pub fn alert(raw: &[u8], now_ms: i64) -> Result<(), String> {
+        super::iot::decode(raw, now_ms).map(drop)
+    }
+
+    /// Trims a reply's quoted history and signature; the result is never longer.
+    pub fn trim_reply(text: &str) -> String {
+        super::email::trim_reply(text)
+    }
+}
+
 /// What a delivery did.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Delivered {
