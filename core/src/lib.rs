@@ -27,7 +27,7 @@ pub mod location;
 pub use fieldwork_protocol::model;
 #[cfg(feature = "device")]
 pub mod migrate;
-#[cfg(feature = "device")]
+#[cfg(feature = "photo")]
 pub mod photo;
 pub mod rules;
 pub mod search;

@@ -8,8 +8,11 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use fieldwork_core::Role;
 use fieldwork_server::storage::ChannelKind;
+use fieldwork_test_images as samples;
 use serde_json::{Value, json};
 use support::Harness;
 use support::api::Browser;
@@ -110,16 +113,15 @@ async fn email_threads_replies_and_ignores_what_is_automatic() {
     assert!(text.contains("receipt printer"), "{text}");
     assert!(!text.contains('<') && !text.contains("alert(1)"), "{text}");
 
-    // A photo and a PDF: the ticket says what came.
+    // A photo and a PDF: the photo filed, the PDF named.
     let multi = email(&h, &mail, fixture("photo-and-pdf.eml")).await;
     assert_eq!(multi.status, StatusCode::CREATED);
     let fridge = ticket(&h, &admin, &multi.json["ticket_id"]).await;
     let text = fridge["description"].as_str().expect("text");
     assert!(text.contains("Water under the drinks fridge"), "{text}");
-    assert!(
-        text.contains("leak.jpg (image/jpeg") && text.contains("invoice.pdf (application/pdf"),
-        "{text}"
-    );
+    assert!(text.contains("invoice.pdf (application/pdf"), "{text}");
+    let filed = fridge["attachments"].as_array().map(Vec::len);
+    assert_eq!(filed, Some(1), "the photo is filed");
 
     // A reply quoting the message it answers: a note on that ticket, the quote trimmed.
     let reply = email(&h, &mail, fixture("reply-quoting.eml")).await;
@@ -309,11 +311,103 @@ async fn a_web_form_opens_a_ticket_with_a_read_only_status_page() {
         "/intake/web",
         &web,
         "application/json",
-        vec![b' '; 200 * 1024],
+        vec![b' '; 33 * 1024 * 1024],
     )
     .await;
     assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let not_an_image = json!({
+        "name": "A", "contact": "+8613800138000", "description": "x",
+        "images": [{"name": "notes.txt", "data": STANDARD.encode(b"just text")}]
+    });
+    let refused = post(
+        &h,
+        "/intake/web",
+        &web,
+        "application/json",
+        not_an_image.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.json);
+    assert!(
+        refused.json["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("notes.txt")
+    );
     assert_eq!(count(&h, &admin, "web").await, 1);
+}
+
+#[tokio::test]
+async fn photos_from_a_form_and_an_email_go_through_the_photo_pipeline() {
+    let h = Harness::new();
+    h.tenant("acme");
+    let root = h.user("acme", "root", Role::Admin, None);
+    let admin = Browser::with_token(&root.api_token);
+    let web = token(&h, "acme", ChannelKind::Web);
+    let mail = token(&h, "acme", ChannelKind::Email);
+
+    // A 2400 x 1600 photo with a GPS position and a camera in its EXIF.
+    let photo = samples::jpeg_with_exif(
+        2400,
+        1600,
+        1,
+        Some((31.2304, 121.4737)),
+        Some("2026:12:01 08:00:00"),
+    );
+    let form = json!({
+        "name": "Zhao Lei", "contact": "zhao@example.com", "description": "Broken screen",
+        "images": [{"name": "screen.jpg", "data": STANDARD.encode(&photo)}]
+    });
+    let sent = post(
+        &h,
+        "/intake/web",
+        &web,
+        "application/json",
+        form.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.json);
+    let t = ticket(&h, &admin, &sent.json["ticket_id"]).await;
+    let attachments = t["attachments"].as_array().expect("attachments");
+    assert_eq!(attachments.len(), 1, "{t}");
+    let a = &attachments[0];
+    assert_eq!(
+        (a["width"].as_i64(), a["height"].as_i64()),
+        (Some(1920), Some(1280))
+    );
+    let sha = a["sha256"].as_str().expect("sha");
+    let file = admin.get(&h, &format!("/api/v1/files/{sha}")).await;
+    assert_eq!(file.status, StatusCode::OK);
+    let bytes = &file.reply.body;
+    assert_eq!(&bytes[..2], b"\xff\xd8", "a JPEG");
+    assert!(!bytes.windows(4).any(|w| w == b"Exif"), "metadata stripped");
+    assert!(
+        !bytes.windows(23).any(|w| w == b"Fieldwork Sample Camera"),
+        "the camera is gone"
+    );
+    let thumb = a["thumb"].as_str().expect("a thumbnail");
+    assert_eq!(
+        admin
+            .get(&h, &format!("/api/v1/files/{thumb}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // The email with a photo and a PDF: the photo filed, the PDF named.
+    let multi = email(&h, &mail, fixture("photo-and-pdf.eml")).await;
+    assert_eq!(multi.status, StatusCode::CREATED, "{}", multi.json);
+    let fridge = ticket(&h, &admin, &multi.json["ticket_id"]).await;
+    assert_eq!(
+        fridge["attachments"].as_array().map(Vec::len),
+        Some(1),
+        "{fridge}"
+    );
+    let text = fridge["description"].as_str().expect("text");
+    assert!(
+        text.contains("invoice.pdf") && !text.contains("leak.jpg"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

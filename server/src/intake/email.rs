@@ -18,6 +18,7 @@ use fieldwork_core::ticket::{Customer, NewTicket};
 use mail_parser::{MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 
+use super::photos::{self, MAX_IMAGES, photo_error};
 use super::take::{Action, Plan, take};
 use super::web::contact;
 use super::{Delivered, channel_of};
@@ -50,8 +51,11 @@ pub(super) struct Email {
     pub automatic: Option<&'static str>,
     /// A ticket number the subject names (`FW-000123`).
     pub ticket_number: Option<String>,
-    /// Attachments: (file name, MIME type, bytes).
+    /// Attachments that are not photos, or photos past the first [`MAX_IMAGES`]: (file name,
+    /// MIME type, bytes), listed in the text.
     pub attachments: Vec<(String, String, usize)>,
+    /// Image attachments for the photo pipeline (at most [`MAX_IMAGES`]): (file name, bytes).
+    pub images: Vec<(String, Vec<u8>)>,
 }
 
 /// The first `FW-` and digits in `subject`, as the server writes numbers.
@@ -190,18 +194,19 @@ pub(super) fn parse(raw: &[u8]) -> Result<Email, String> {
     }
     replies_to.dedup();
     replies_to.truncate(MAX_REFERENCES);
-    let attachments = message
-        .attachments()
-        .filter(|part| !part.is_message())
-        .map(|part| {
-            let mime = part
-                .content_type()
-                .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream")))
-                .unwrap_or_else(|| "application/octet-stream".into());
-            let name = part.attachment_name().unwrap_or("attachment").to_owned();
-            (name, mime, part.len())
-        })
-        .collect();
+    let (mut attachments, mut images) = (Vec::new(), Vec::new());
+    for part in message.attachments().filter(|part| !part.is_message()) {
+        let mime = part
+            .content_type()
+            .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream")))
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let name = part.attachment_name().unwrap_or("attachment").to_owned();
+        if mime.starts_with("image/") && images.len() < MAX_IMAGES {
+            images.push((name, part.contents().to_vec()));
+        } else {
+            attachments.push((name, mime, part.len()));
+        }
+    }
     Ok(Email {
         message_id: message
             .message_id()
@@ -218,23 +223,30 @@ pub(super) fn parse(raw: &[u8]) -> Result<Email, String> {
         replies_to,
         automatic: automatic(&message),
         attachments,
+        images,
     })
 }
 
 impl Email {
     /// Attachments the ticket does not hold yet, said in words (`docs/channels.md`).
-    fn attachment_lines(&self) -> String {
-        if self.attachments.is_empty() {
-            return String::new();
+    fn attachment_lines(&self, refused: &[String]) -> String {
+        let mut text = String::new();
+        if !self.attachments.is_empty() {
+            text.push_str("\n\nAttachments (kept by the mail system, not here):");
+            for (name, mime, bytes) in self.attachments.iter().take(20) {
+                text.push_str(&format!("\n- {name} ({mime}, {} KB)", bytes.div_ceil(1024)));
+            }
         }
-        let mut text = String::from("\n\nAttachments (kept by the mail system, not yet here):");
-        for (name, mime, bytes) in self.attachments.iter().take(20) {
-            text.push_str(&format!("\n- {name} ({mime}, {} KB)", bytes.div_ceil(1024)));
+        if !refused.is_empty() {
+            text.push_str("\n\nImages that could not be read:");
+            for why in refused {
+                text.push_str(&format!("\n- {why}"));
+            }
         }
         text
     }
 
-    fn new_ticket(&self, sender: Option<&str>) -> NewTicket {
+    fn new_ticket(&self, sender: Option<&str>, refused: &[String]) -> NewTicket {
         let title = if self.subject.is_empty() {
             "(no subject)".to_owned()
         } else {
@@ -244,7 +256,7 @@ impl Email {
         if let Some(sender) = sender {
             description.push_str(&format!("\n\nFrom: {sender}"));
         }
-        description.push_str(&self.attachment_lines());
+        description.push_str(&self.attachment_lines(refused));
         NewTicket {
             kind: TicketKind::Inquiry,
             channel: Channel::Email,
@@ -263,14 +275,17 @@ impl Email {
         }
     }
 
-    fn note(&self, sender: Option<&str>) -> String {
+    fn note(&self, sender: Option<&str>, refused: &[String]) -> String {
         let who = sender.unwrap_or("the sender");
         let body = if self.body.is_empty() {
             "(no text)"
         } else {
             &self.body
         };
-        format!("Email from {who}:\n\n{body}{}", self.attachment_lines())
+        format!(
+            "Email from {who}:\n\n{body}{}",
+            self.attachment_lines(refused)
+        )
     }
 }
 
@@ -309,6 +324,9 @@ pub(super) async fn deliver(
     let action = if email.automatic.is_some() {
         Action::Ignore
     } else {
+        let filed = photos::store(&state, &channel.tenant_id, email.images.clone())
+            .await
+            .map_err(photo_error)?;
         let (store, tenant) = (state.store(), channel.tenant_id.clone());
         let (number, refs) = (email.ticket_number.clone(), email.replies_to.clone());
         let thread = blocking(move || {
@@ -323,10 +341,12 @@ pub(super) async fn deliver(
         match thread {
             Some(ticket_id) => Action::Note {
                 ticket_id,
-                text: email.note(sender.as_deref()),
+                text: email.note(sender.as_deref(), &filed.refused),
+                photos: filed.attachments,
             },
             None => Action::Create {
-                new: Box::new(email.new_ticket(sender.as_deref())),
+                new: Box::new(email.new_ticket(sender.as_deref(), &filed.refused)),
+                photos: filed.attachments,
             },
         }
     };

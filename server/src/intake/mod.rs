@@ -14,6 +14,7 @@ mod folds;
 mod iot;
 pub mod limiter;
 mod phone;
+mod photos;
 mod take;
 mod web;
 mod write;
@@ -43,6 +44,7 @@ use limiter::DeliveryLimiter;
 pub(crate) struct Intake {
     limiter: Mutex<DeliveryLimiter>,
     folds: folds::FoldWriter,
+    photo_slots: photos::PhotoSlots,
 }
 
 impl Intake {
@@ -50,6 +52,7 @@ impl Intake {
         Intake {
             limiter: Mutex::new(DeliveryLimiter::new(limits)),
             folds: folds::FoldWriter::default(),
+            photo_slots: photos::PhotoSlots::default(),
         }
     }
 }

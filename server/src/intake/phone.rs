@@ -238,9 +238,11 @@ pub(super) async fn deliver(
         Target::Ticket(ticket_id) => Action::Note {
             ticket_id,
             text: call.summary(),
+            photos: Vec::new(),
         },
         Target::New => Action::Create {
             new: Box::new(call.new_ticket()),
+            photos: Vec::new(),
         },
         Target::Unknown => {
             return Err(ApiError::bad_request(

@@ -6,7 +6,7 @@
 //! the same id (never a second ticket), a note once more (at least once rather than lost).
 
 use axum::http::StatusCode;
-use fieldwork_core::ticket::{Edit, NewTicket};
+use fieldwork_core::ticket::{Edit, NewAttachment, NewTicket};
 
 use super::{Delivered, write};
 use crate::api::error::{ApiError, ErrorCode};
@@ -20,10 +20,17 @@ const STALE_MS: i64 = 30_000;
 /// What a delivery asks for.
 #[derive(Debug, Clone)]
 pub(super) enum Action {
-    /// A new ticket.
-    Create { new: Box<NewTicket> },
-    /// A public note on an existing ticket of the channel's tenant.
-    Note { ticket_id: String, text: String },
+    /// A new ticket, with photos attached.
+    Create {
+        new: Box<NewTicket>,
+        photos: Vec<NewAttachment>,
+    },
+    /// A public note on an existing ticket of the channel's tenant, with photos attached.
+    Note {
+        ticket_id: String,
+        text: String,
+        photos: Vec<NewAttachment>,
+    },
     /// Nothing (an auto-reply, a bounce): recorded so a retry is answered the same.
     Ignore,
 }
@@ -150,16 +157,20 @@ async fn work(
         return Ok(());
     };
     match &plan.action {
-        Action::Create { new } => {
-            write::create(state, channel, ticket_id, new, |_| Ok(())).await?;
+        Action::Create { new, photos } => {
+            write::create(state, channel, ticket_id, new, |batch| {
+                attach(batch, photos)
+            })
+            .await?;
         }
-        Action::Note { text, .. } => {
+        Action::Note { text, photos, .. } => {
             let text = text.clone();
             let found = write::edit(state, channel, ticket_id, move |_, batch| {
                 batch.edit(&Edit::AddNote {
                     text,
                     internal: false,
-                })
+                })?;
+                attach(batch, photos)
             })
             .await?;
             if !found {
@@ -187,6 +198,19 @@ async fn work(
         Ok::<_, Error>(())
     })
     .await?;
+    Ok(())
+}
+
+/// Files `photos` on the ticket the batch writes.
+fn attach(
+    batch: &mut fieldwork_core::ticket::ServerBatch<'_>,
+    photos: &[NewAttachment],
+) -> Result<(), fieldwork_core::ticket::DocumentError> {
+    for photo in photos {
+        batch.edit(&Edit::Attach {
+            attachment: photo.clone(),
+        })?;
+    }
     Ok(())
 }
 

@@ -11,11 +11,14 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use fieldwork_core::model::{Channel, Priority, Status, TicketKind};
 use fieldwork_core::ticket::{Customer, NewTicket};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::photos::{self, MAX_IMAGES, photo_error};
 use super::take::{Action, Plan, take};
 use super::{Delivered, channel_of, idempotency_key};
 use crate::api::error::{ApiError, ErrorCode};
@@ -24,8 +27,8 @@ use crate::plain_page::{Page, escape};
 use crate::state::{AppState, blocking};
 use crate::storage::{ChannelKind, StatusLink};
 
-/// Largest form body.
-const MAX_FORM_BYTES: usize = 64 * 1024;
+/// Largest form body (its images included, base64).
+const MAX_FORM_BYTES: usize = 32 * 1024 * 1024;
 
 /// What a status link's token starts with.
 const STATUS_TOKEN_PREFIX: &str = "fws_";
@@ -57,7 +60,23 @@ struct FormBody {
     category: Option<String>,
     /// `inquiry` (default), `complaint`, `fault_report` or `help_request`.
     kind: Option<String>,
+    /// Photos or screenshots (JPEG, PNG or WebP), at most five.
+    #[serde(default)]
+    images: Vec<ImageBody>,
 }
+
+/// One image of a form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageBody {
+    /// Its file name, for messages.
+    name: String,
+    /// Its bytes, base64 (standard alphabet, padded).
+    data: String,
+}
+
+/// A checked form: the ticket, who wrote in (normalized), and the images (name, bytes).
+type Form = (NewTicket, String, Vec<(String, Vec<u8>)>);
 
 /// A phone number or an email address in one spelling, so the next delivery from the same
 /// person finds their ticket: an email address lowercased, a phone number as `+` and digits.
@@ -103,7 +122,7 @@ fn optional(field: &str, value: Option<String>, max: usize) -> Result<Option<Str
 }
 
 /// Reads and checks a form; the error says what is wrong, never echoing it.
-fn decode(bytes: &[u8]) -> Result<(NewTicket, String), String> {
+fn decode(bytes: &[u8]) -> Result<Form, String> {
     let form: FormBody = serde_json::from_slice(bytes).map_err(|e| {
         format!(
             "the form does not read as JSON {{\"name\", \"contact\", \"description\", …}} (line {}, column {}: {})",
@@ -150,6 +169,16 @@ fn decode(bytes: &[u8]) -> Result<(NewTicket, String), String> {
             .take(80)
             .collect(),
     };
+    if form.images.len() > MAX_IMAGES {
+        return Err(format!("a form brings at most {MAX_IMAGES} images"));
+    }
+    let mut images = Vec::with_capacity(form.images.len());
+    for (i, image) in form.images.into_iter().enumerate() {
+        let data = STANDARD
+            .decode(image.data.trim())
+            .map_err(|_| format!("image {} is not base64", i + 1))?;
+        images.push((image.name, data));
+    }
     let is_phone = !reached.contains('@');
     let description = if is_phone {
         description
@@ -172,7 +201,7 @@ fn decode(bytes: &[u8]) -> Result<(NewTicket, String), String> {
         site: None,
         note: None,
     };
-    Ok((new, reached))
+    Ok((new, reached, images))
 }
 
 /// A web form's answer: what it did, and where the writer follows their ticket.
@@ -196,13 +225,25 @@ async fn deliver(
         )
     })?;
     let channel = channel_of(&state, &headers, &body, ChannelKind::Web).await?;
-    let (new, reached) = decode(&body).map_err(ApiError::bad_request)?;
+    let (new, reached, images) = decode(&body).map_err(ApiError::bad_request)?;
+    let filed = photos::store(&state, &channel.tenant_id, images)
+        .await
+        .map_err(photo_error)?;
+    if !filed.refused.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "an image could not be read: {}",
+            filed.refused.join("; ")
+        )));
+    }
     let key = match idempotency_key(&headers)? {
         Some(key) => key,
         None => format!("form:{}", hex::encode(Sha256::digest(&body))),
     };
     let plan = Plan {
-        action: Action::Create { new: Box::new(new) },
+        action: Action::Create {
+            new: Box::new(new),
+            photos: filed.attachments,
+        },
         contact: Some(reached),
         messages: Vec::new(),
     };
@@ -351,7 +392,7 @@ mod tests {
 
     #[test]
     fn a_form_becomes_a_web_ticket_and_a_bad_one_says_why() {
-        let (new, reached) = decode(
+        let (new, reached, images) = decode(
             br#"{"name":"Wang Fang","contact":"wang@example.com","description":"Printer jams\nevery morning","order_ref":"A-77"}"#,
         )
         .expect("reads");
@@ -360,6 +401,7 @@ mod tests {
         assert_eq!(new.title, "Printer jams");
         assert!(new.description.ends_with("Contact: wang@example.com"));
         assert_eq!(reached, "wang@example.com");
+        assert!(images.is_empty());
         assert_eq!(new.order_ref.as_deref(), Some("A-77"));
         let bad = |b: &str| decode(b.as_bytes()).expect_err("refused");
         assert!(bad("{}").contains("missing"));

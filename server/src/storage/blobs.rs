@@ -190,6 +190,11 @@ pub trait BlobRecords {
     /// At most `limit` uploads (any tenant, any state) created before `before`, oldest first.
     fn uploads_created_before(&self, before: i64, limit: usize) -> Result<Vec<UploadRecord>>;
     fn delete_uploads(&self, upload_ids: &[String]) -> Result<()>;
+    /// Records a blob the server stored itself (a photo an intake channel brought), charged to
+    /// the tenant alone; refused with [`super::OverQuota::TenantBlobs`] when it would pass
+    /// `tenant_limit` (or the tenant's own quota). A blob recorded already only has its grace
+    /// period started again. One transaction.
+    fn record_server_blob(&self, blob: &BlobRecord, tenant_limit: u64, at: i64) -> Result<()>;
     /// A stored blob of a tenant.
     fn blob(&self, tenant_id: &str, sha256: &str) -> Result<Option<BlobRecord>>;
     /// The tickets of a tenant whose attachments name the blob, by id.

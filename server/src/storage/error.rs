@@ -84,6 +84,8 @@ impl fmt::Display for Conflict {
 pub enum OverQuota {
     /// The user has this many devices registered already (not removed by an admin).
     Devices { limit: u32 },
+    /// The tenant's photo storage is full (`used` of `limit` bytes held).
+    TenantBlobs { limit: u64, used: u64 },
 }
 
 impl fmt::Display for OverQuota {
@@ -92,6 +94,10 @@ impl fmt::Display for OverQuota {
             OverQuota::Devices { limit } => write!(
                 f,
                 "the user already has the most devices allowed ({limit}); remove one they no longer use (fieldwork admin list-devices / remove-device) or raise the cap (fieldwork admin set-quota --devices-per-user)"
+            ),
+            OverQuota::TenantBlobs { limit, used } => write!(
+                f,
+                "the tenant's photo storage is full ({used} of {limit} bytes); an admin raises it with fieldwork admin set-quota --blob-bytes"
             ),
         }
     }

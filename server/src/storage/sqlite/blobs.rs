@@ -1,6 +1,7 @@
 //! The blob lane's rows: `blob_uploads`, `blobs` and `blob_refs`, with the quota check at upload
 //! creation and the collector's check-and-delete of unnamed blobs.
 
+use crate::storage::OverQuota;
 use fieldwork_protocol::blobs::BlobKind;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -372,6 +373,32 @@ pub(super) fn remove_refs(
 }
 
 impl BlobRecords for SqliteStore {
+    fn record_server_blob(&self, blob: &BlobRecord, tenant_limit: u64, at: i64) -> Result<()> {
+        self.write(|tx| {
+            let stored: bool = tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM blobs WHERE tenant_id = ?1 AND sha256 = ?2)",
+                )?
+                .query_row(params![blob.tenant_id, blob.sha256], |r| r.get(0))?;
+            if !stored {
+                let limit = quotas::tenant_quotas(tx, &blob.tenant_id)?
+                    .blob_bytes
+                    .unwrap_or(tenant_limit);
+                let used = quotas::usage(
+                    tx,
+                    &blob.tenant_id,
+                    None,
+                    at.saturating_sub(crate::blobs::UPLOAD_TTL_MS),
+                )?
+                .held_bytes();
+                if used.saturating_add(blob.length) > limit {
+                    return Err(StorageError::Quota(OverQuota::TenantBlobs { limit, used }));
+                }
+            }
+            insert_blob(tx, blob, at)
+        })
+    }
+
     fn create_upload(&self, upload: &UploadRecord, limits: &UploadLimits) -> Result<Admission> {
         self.write(|tx| create_upload(tx, upload, limits))
     }
