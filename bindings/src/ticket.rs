@@ -164,6 +164,24 @@ pub struct Csat {
     pub comment: Option<String>,
 }
 
+/// A machine's alarms folded into the ticket (IoT intake), written by the server only.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct AlertFold {
+    pub metric: String,
+    /// Alarms taken, the first included.
+    pub count: i64,
+    /// The machine's times of the first and last alarm, ms since the epoch.
+    pub first_at: i64,
+    pub last_at: i64,
+    pub threshold: f64,
+    pub last_value: f64,
+    /// Furthest past the threshold.
+    pub worst_value: f64,
+    pub severity: String,
+    /// When the machine said the alarm cleared, if it did since the last one.
+    pub resolved_at: Option<i64>,
+}
+
 /// A field written concurrently with different values; the ticket shows the last of `values`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Conflict {
@@ -202,6 +220,7 @@ pub struct Ticket {
     /// Sorted by item.
     pub checklist: Vec<ChecklistEntry>,
     pub csat: Option<Csat>,
+    pub alert: Option<AlertFold>,
     pub tags: Vec<String>,
     /// Tenant-specific fields, each value as JSON text.
     pub custom: HashMap<String, String>,
@@ -538,6 +557,17 @@ impl Ticket {
             csat: t.csat.map(|c| Csat {
                 score: c.score,
                 comment: c.comment,
+            }),
+            alert: t.alert.map(|a| AlertFold {
+                metric: a.metric,
+                count: a.count,
+                first_at: a.first_at,
+                last_at: a.last_at,
+                threshold: a.threshold,
+                last_value: a.last_value,
+                worst_value: a.worst_value,
+                severity: a.severity,
+                resolved_at: a.resolved_at,
             }),
             tags: t.tags,
             custom: t

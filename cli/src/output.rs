@@ -239,6 +239,18 @@ pub fn ticket(t: &Ticket, unverified_changes: u32, names: &Names) -> String {
     if let Some(csat) = &t.csat {
         let _ = writeln!(out, "\nrating: {}/5", csat.score);
     }
+    if let Some(a) = &t.alert {
+        let cleared = if a.resolved_at.is_some() {
+            ", cleared since"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "\nalarms: {} × {} (threshold {}, last {}, worst {}, {}{cleared})",
+            a.count, a.metric, a.threshold, a.last_value, a.worst_value, a.severity
+        );
+    }
     if !t.conflicts.is_empty() {
         let _ = writeln!(
             out,
