@@ -67,13 +67,23 @@ fn brain_file(devices: usize) -> String {
     file
 }
 
-pub(super) fn bench_load(
-    devices: usize,
-    tickets_per_device: usize,
-    rate: f64,
-    seconds: u64,
-    brain: bool,
-) -> Result<(), BenchError> {
+/// The shape of the load.
+pub(super) struct LoadArgs {
+    pub devices: usize,
+    pub tickets_per_device: usize,
+    pub rate: f64,
+    pub seconds: u64,
+    pub brain: bool,
+}
+
+pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError> {
+    let LoadArgs {
+        devices,
+        tickets_per_device,
+        rate,
+        seconds,
+        brain,
+    } = args;
     if devices == 0 || tickets_per_device == 0 || rate <= 0.0 || seconds == 0 {
         return Err(BenchError::Step(
             "--devices, --tickets-per-device, --rate and --seconds must be positive".into(),
@@ -96,6 +106,12 @@ pub(super) fn bench_load(
         server.admin_json(&["configure", "--tenant", &tenant, "--file", &path])?;
         println!("(the service brain runs on the tenant: 1 team, 1 SLA policy, 50 update rules)");
     }
+    let channel_token = if alerts > 0 {
+        let made = server.admin_json(&["create-channel", "--tenant", &tenant, "--kind", "iot"])?;
+        made["token"].as_str().map(str::to_owned)
+    } else {
+        None
+    };
     let users_s = setup.elapsed().as_secs_f64();
     // Log each device in and pull its ticket, a few at a time.
     let logins = Instant::now();
@@ -119,7 +135,7 @@ pub(super) fn bench_load(
         .unwrap_or(0x9e37_79b9_7f4a_7c15)
         | 1;
     let cpu_before = (cpu_ticks(&server_pid), cpu_ticks("self"), machine_ticks());
-    let (results, rss_samples, expected) = runtime.block_on(async {
+    let (results, rss_samples, expected, storm) = runtime.block_on(async {
         let begin = tokio::time::Instant::now() + Duration::from_millis(200);
         let end = begin + window;
         let mut expected = 0u64;
@@ -135,6 +151,13 @@ pub(super) fn bench_load(
                 end,
             )));
         }
+        let storm = channel_token.map(|token| {
+            let url = server.url.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep_until(begin + Duration::from_secs(5)).await;
+                super::storm::run(url, token, alerts).await
+            })
+        });
         // Server RSS every 5 s through the window.
         let sampler = tokio::spawn(async move {
             let mut samples = Vec::new();
@@ -151,7 +174,11 @@ pub(super) fn bench_load(
                     .unwrap_or_else(|e| Rounds::failed(format!("device task: {e}"))),
             );
         }
-        (results, sampler.await.unwrap_or_default(), expected)
+        let storm = match storm {
+            Some(task) => task.await.ok(),
+            None => None,
+        };
+        (results, sampler.await.unwrap_or_default(), expected, storm)
     });
     let cpu_after = (cpu_ticks(&server_pid), cpu_ticks("self"), machine_ticks());
     let rss_end = server_rss_mib(&server).unwrap_or(0.0);
@@ -211,6 +238,16 @@ pub(super) fn bench_load(
             100.0 * server_cpu / total,
             100.0 * devices_cpu / total,
             100.0 * (total - server_cpu - devices_cpu).max(0.0) / total
+        );
+    }
+    if let Some(storm) = storm {
+        println!(
+            "| alert storm (5 s into the window) | {} alerts for 5 assets from 25 clients in {:.2} s: {} created, {} folded, {} refused or failed |",
+            storm.sent,
+            storm.elapsed.as_secs_f64(),
+            storm.created,
+            storm.folded,
+            storm.refused
         );
     }
     if let Some(e) = first_error {

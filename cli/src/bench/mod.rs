@@ -9,6 +9,7 @@ mod fleet;
 mod flood;
 mod load;
 mod seed;
+mod storm;
 mod sync;
 
 use std::path::Path;
@@ -50,6 +51,10 @@ enum BenchCommand {
         /// and 50 update rules), to compare push latency with it on and off.
         #[arg(long)]
         brain: bool,
+        /// An alert storm 5 s into the window: this many IoT alerts for 5 assets from 25
+        /// concurrent clients (docs/channels.md), to see what it does to the devices' syncs.
+        #[arg(long, default_value_t = 0)]
+        alerts: usize,
     },
     /// The back-office API's latency (ticket lists, one ticket, the month's report) over many
     /// tickets while devices sync.
@@ -105,7 +110,17 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
             rate,
             seconds,
             brain,
-        } => load::bench_load(devices, tickets_per_device, rate, seconds, brain),
+            alerts,
+        } => load::bench_load(
+            load::LoadArgs {
+                devices,
+                tickets_per_device,
+                rate,
+                seconds,
+                brain,
+            },
+            alerts,
+        ),
         BenchCommand::Api {
             tickets,
             devices,

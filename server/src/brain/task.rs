@@ -206,3 +206,40 @@ pub(crate) async fn run(state: AppState, mut stop: StopToken) {
     }
     save_memory(&state).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notice(writer: Writer, tickets: &[&str]) -> Notice {
+        Notice {
+            tenant: "acme".into(),
+            tickets: tickets.iter().map(|t| (*t).to_owned()).collect(),
+            max_seq: 1,
+            writer,
+        }
+    }
+
+    #[test]
+    fn people_devices_and_channels_ask_the_brain_its_own_decisions_do_not() {
+        let mut changed = Changed::default();
+        changed.add(&notice(Writer::Server, &["t0"]));
+        assert_eq!(changed.len(), 0, "the brain's own decisions ask nothing");
+        changed.add(&notice(
+            Writer::Channel {
+                channel_id: "c".into(),
+            },
+            &["t1"],
+        ));
+        changed.add(&notice(Writer::Person { user_id: "u".into() }, &["t2", "t1"]));
+        changed.add(&notice(
+            Writer::Device {
+                user_id: "u".into(),
+                device_id: "d".into(),
+            },
+            &["t3"],
+        ));
+        let asked: Vec<&str> = changed.tickets.iter().map(|(_, id)| id.as_str()).collect();
+        assert_eq!(asked, ["t1", "t2", "t3"], "each once, in order");
+    }
+}
