@@ -231,7 +231,12 @@ mod tests {
             },
             &["t1"],
         ));
-        changed.add(&notice(Writer::Person { user_id: "u".into() }, &["t2", "t1"]));
+        changed.add(&notice(
+            Writer::Person {
+                user_id: "u".into(),
+            },
+            &["t2", "t1"],
+        ));
         changed.add(&notice(
             Writer::Device {
                 user_id: "u".into(),

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use super::photos::{self, MAX_IMAGES, photo_error};
 use super::take::{Action, Plan, take};
 use super::web::contact;
-use super::{Delivered, channel_of};
+use super::{Delivered, channel_of, whole};
 use crate::api::error::{ApiError, ErrorCode};
 use crate::state::{AppState, blocking};
 use crate::storage::{ChannelKind, ReadWith};
@@ -295,12 +295,7 @@ pub(super) async fn deliver(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Delivered>), ApiError> {
-    let body = body.map_err(|_| {
-        ApiError::new(
-            ErrorCode::BodyTooLarge,
-            format!("a message is at most {} MiB", MAX_EMAIL_BYTES / 1024 / 1024),
-        )
-    })?;
+    let body = whole(body, "a message", MAX_EMAIL_BYTES)?;
     let channel = channel_of(&state, &headers, &body, ChannelKind::Email).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)

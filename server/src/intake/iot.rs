@@ -17,8 +17,8 @@ use fieldwork_core::ticket::{Asset, NewTicket};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{Delivered, channel_of, folds, idempotency_key, write};
-use crate::api::error::{ApiError, ErrorCode};
+use super::{Delivered, channel_of, folds, idempotency_key, json_body, whole, write};
+use crate::api::error::ApiError;
 use crate::state::{AppState, blocking};
 use crate::storage::{AlertIn, AlertOutcome, ChannelKind, ChannelRecord, IntakeReceipt};
 
@@ -117,18 +117,10 @@ impl Alert {
 
 /// Reads and checks an alert body; the error says what is wrong, never echoing the body.
 pub(super) fn decode(bytes: &[u8], now_ms: i64) -> Result<Alert, String> {
-    let body: AlertBody = serde_json::from_slice(bytes).map_err(|e| {
-        format!(
-            "the alert does not read as JSON {{\"asset\", \"metric\", \"value\", \"threshold\", \"severity\", \"at\"}} (line {}, column {}: {})",
-            e.line(),
-            e.column(),
-            match e.classify() {
-                serde_json::error::Category::Data => "a field is missing or has the wrong type",
-                serde_json::error::Category::Eof => "the body ends too early",
-                _ => "not JSON",
-            }
-        )
-    })?;
+    let body: AlertBody = json_body(
+        bytes,
+        "{\"asset\", \"metric\", \"value\", \"threshold\", \"severity\", \"at\"}",
+    )?;
     let asset = body.asset.trim();
     if asset.is_empty() || asset.chars().count() > 100 || asset.chars().any(char::is_control) {
         return Err("`asset` is the asset's serial number, 1 to 100 characters".into());
@@ -225,12 +217,7 @@ pub(super) async fn deliver(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Delivered>), ApiError> {
-    let body = body.map_err(|_| {
-        ApiError::new(
-            ErrorCode::BodyTooLarge,
-            format!("an alert is at most {MAX_ALERT_BYTES} bytes"),
-        )
-    })?;
+    let body = whole(body, "an alert", MAX_ALERT_BYTES)?;
     let channel = channel_of(&state, &headers, &body, ChannelKind::Iot).await?;
     let alert = decode(&body, state.now_ms()).map_err(ApiError::bad_request)?;
     let key = idempotency_key(&headers)?.unwrap_or_else(|| alert.digest());

@@ -22,7 +22,9 @@ mod write;
 use std::sync::Mutex;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use serde::Serialize;
@@ -121,6 +123,38 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
             "Idempotency-Key is 1 to 200 visible ASCII characters",
         )),
     }
+}
+
+/// A delivery's body, or `413` naming `what` and its limit.
+fn whole(body: Result<Bytes, BytesRejection>, what: &str, max: usize) -> Result<Bytes, ApiError> {
+    body.map_err(|_| {
+        let limit = if max >= 1024 * 1024 {
+            format!("{} MiB", max / 1024 / 1024)
+        } else {
+            format!("{} KiB", max / 1024)
+        };
+        ApiError::new(
+            ErrorCode::BodyTooLarge,
+            format!("{what} is at most {limit}"),
+        )
+    })
+}
+
+/// A JSON body of `shape` read into `T`; the error says where and what kind of problem, never
+/// echoing the body.
+fn json_body<T: serde::de::DeserializeOwned>(bytes: &[u8], shape: &str) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let problem = match e.classify() {
+            serde_json::error::Category::Data => "a field is missing, unknown or of the wrong type",
+            serde_json::error::Category::Eof => "the body ends too early",
+            _ => "not JSON",
+        };
+        format!(
+            "the body does not read as JSON {shape} (line {}, column {}: {problem})",
+            e.line(),
+            e.column()
+        )
+    })
 }
 
 fn unauthorized() -> ApiError {

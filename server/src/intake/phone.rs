@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::take::{Action, Plan, take};
 use super::web::contact;
-use super::{Delivered, channel_of};
-use crate::api::error::{ApiError, ErrorCode};
+use super::{Delivered, channel_of, json_body, whole};
+use crate::api::error::ApiError;
 use crate::state::{AppState, blocking};
 use crate::storage::{ChannelKind, ReadWith};
 
@@ -77,18 +77,10 @@ fn bounded(field: &str, value: &str, min: usize, max: usize) -> Result<String, S
 
 /// Reads and checks a call report; the error says what is wrong, never echoing it.
 pub(super) fn decode(bytes: &[u8]) -> Result<Call, String> {
-    let body: CallBody = serde_json::from_slice(bytes).map_err(|e| {
-        format!(
-            "the call does not read as JSON {{\"call_id\", \"caller\", \"agent\", \"transcript\", \"started_at\", \"duration_s\", …}} (line {}, column {}: {})",
-            e.line(),
-            e.column(),
-            match e.classify() {
-                serde_json::error::Category::Data => "a field is missing, unknown or of the wrong type",
-                serde_json::error::Category::Eof => "the body ends too early",
-                _ => "not JSON",
-            }
-        )
-    })?;
+    let body: CallBody = json_body(
+        bytes,
+        "{\"call_id\", \"caller\", \"agent\", \"transcript\", \"started_at\", \"duration_s\", …}",
+    )?;
     let call_id = bounded("call_id", &body.call_id, 1, 200)?;
     let caller = contact(&body.caller)
         .filter(|c| !c.contains('@'))
@@ -213,12 +205,7 @@ pub(super) async fn deliver(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Delivered>), ApiError> {
-    let body = body.map_err(|_| {
-        ApiError::new(
-            ErrorCode::BodyTooLarge,
-            format!("a call report is at most {MAX_CALL_BYTES} bytes"),
-        )
-    })?;
+    let body = whole(body, "a call report", MAX_CALL_BYTES)?;
     let channel = channel_of(&state, &headers, &body, ChannelKind::Phone).await?;
     let call = decode(&body).map_err(ApiError::bad_request)?;
     let (store, tenant) = (state.store(), channel.tenant_id.clone());

@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 
 use super::photos::{self, MAX_IMAGES, photo_error};
 use super::take::{Action, Plan, take};
-use super::{Delivered, channel_of, idempotency_key};
-use crate::api::error::{ApiError, ErrorCode};
+use super::{Delivered, channel_of, idempotency_key, json_body, whole};
+use crate::api::error::ApiError;
 use crate::auth::token_hash;
 use crate::plain_page::{Page, escape};
 use crate::state::{AppState, blocking};
@@ -123,18 +123,7 @@ fn optional(field: &str, value: Option<String>, max: usize) -> Result<Option<Str
 
 /// Reads and checks a form; the error says what is wrong, never echoing it.
 fn decode(bytes: &[u8]) -> Result<Form, String> {
-    let form: FormBody = serde_json::from_slice(bytes).map_err(|e| {
-        format!(
-            "the form does not read as JSON {{\"name\", \"contact\", \"description\", …}} (line {}, column {}: {})",
-            e.line(),
-            e.column(),
-            match e.classify() {
-                serde_json::error::Category::Data => "a field is missing, unknown or of the wrong type",
-                serde_json::error::Category::Eof => "the body ends too early",
-                _ => "not JSON",
-            }
-        )
-    })?;
+    let form: FormBody = json_body(bytes, "{\"name\", \"contact\", \"description\", …}")?;
     let name = text("name", &form.name, 100)?;
     if name.is_empty() {
         return Err("`name` is who writes in, 1 to 100 characters".into());
@@ -218,12 +207,7 @@ async fn deliver(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<FormAnswer>), ApiError> {
-    let body = body.map_err(|_| {
-        ApiError::new(
-            ErrorCode::BodyTooLarge,
-            format!("a form is at most {MAX_FORM_BYTES} bytes"),
-        )
-    })?;
+    let body = whole(body, "a form", MAX_FORM_BYTES)?;
     let channel = channel_of(&state, &headers, &body, ChannelKind::Web).await?;
     let (new, reached, images) = decode(&body).map_err(ApiError::bad_request)?;
     let filed = photos::store(&state, &channel.tenant_id, images)

@@ -196,6 +196,20 @@ fn save_fold(conn: &Connection, f: &AlertFoldRow) -> Result<()> {
     Ok(())
 }
 
+impl SqliteStore {
+    /// The channel whose unique `column` (`id`, `token_hash`) is `value`.
+    fn channel_where(&self, column: &'static str, value: &str) -> Result<Option<ChannelRecord>> {
+        self.with_reader(|conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {CHANNEL_COLUMNS} FROM channels WHERE {column} = ?1"
+                ))?
+                .query_row([value], channel_of)
+                .optional()?)
+        })
+    }
+}
+
 impl Channels for SqliteStore {
     fn create_channel(&self, c: &ChannelRecord) -> Result<()> {
         self.write(|tx| {
@@ -219,25 +233,11 @@ impl Channels for SqliteStore {
     }
 
     fn channel(&self, id: &str) -> Result<Option<ChannelRecord>> {
-        self.with_reader(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?1"
-                ))?
-                .query_row([id], channel_of)
-                .optional()?)
-        })
+        self.channel_where("id", id)
     }
 
     fn channel_by_token(&self, token_hash: &str) -> Result<Option<ChannelRecord>> {
-        self.with_reader(|conn| {
-            Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {CHANNEL_COLUMNS} FROM channels WHERE token_hash = ?1"
-                ))?
-                .query_row([token_hash], channel_of)
-                .optional()?)
-        })
+        self.channel_where("token_hash", token_hash)
     }
 
     fn channels(&self, tenant_id: &str) -> Result<Vec<ChannelRecord>> {
