@@ -34,11 +34,17 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== layers: the core as the server builds it, and what the server links"
 # The server uses the core without its `device` feature; it must stay warning-free that way too.
 cargo clippy -p fieldwork-core -p fieldwork-protocol --no-default-features --all-targets --locked -- -D warnings
-# The server builds the core without `device` and links no image codecs (docs/ARCHITECTURE.md,
-# "Core features"; its own HTTP client is for webhooks, ADR 0012).
+# The server builds the core without `device`: no local store, no sync client (docs/ARCHITECTURE.md,
+# "Core features"; its own HTTP client is for webhooks, ADR 0012). Image codecs come in only through
+# the core's `photo` feature, for intake photos (docs/channels.md).
 server_tree=$(cargo tree -e features,normal -p fieldwork-server --locked)
-if grep -E 'fieldwork-core feature "device"|image|jpeg|exif' <<<"$server_tree"; then
-  echo "the server builds the device's core or links image codecs (above); see docs/ARCHITECTURE.md" >&2
+if grep -E 'fieldwork-core feature "device"' <<<"$server_tree"; then
+  echo "the server builds the device's core (above); see docs/ARCHITECTURE.md" >&2
+  exit 1
+fi
+codecs=$(grep -E '^[│ ├└─]*(image|jpeg-encoder|kamadak-exif|fast_image_resize) v' <<<"$server_tree" | head -n 1 || true)
+if [[ -n "$codecs" ]] && ! grep -q 'fieldwork-core feature "photo"' <<<"$server_tree"; then
+  echo "the server links image codecs other than through the core's photo feature: $codecs" >&2
   exit 1
 fi
 
