@@ -64,6 +64,16 @@ enum AdminCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Add or replace a tenant's machines from a CSV register (serial, model, site_address, lat,
+    /// lon, warranty_until, owner_name, owner_phone, owner_email; docs/channels.md, "Assets"):
+    /// all rows or none.
+    ImportAssets {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
     /// List a tenant's intake channels (no secrets).
     ListChannels {
         /// Tenant id or name.
@@ -291,6 +301,20 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
                     created.token
                 );
                 println!("signing_secret: {}  (shown once)", created.signing_secret);
+            }
+        }
+        AdminCommand::ImportAssets { tenant, file } => {
+            let csv = std::fs::read(&file).map_err(|e| {
+                AdminError::from(fieldwork_server::Error::Invalid {
+                    field: "file",
+                    reason: format!("cannot read {}: {e}", file.display()),
+                })
+            })?;
+            let imported = admin.import_assets(&tenant, &csv)?;
+            if json {
+                output::json(&serde_json::json!({ "imported": imported }));
+            } else {
+                println!("imported {imported} assets");
             }
         }
         AdminCommand::ListChannels { tenant } => {

@@ -254,6 +254,19 @@ impl Admin {
         }
     }
 
+    /// Adds or replaces the tenant's machines from a CSV register file, all rows or none
+    /// (`docs/channels.md`, "Assets"); how many, or every problem by line.
+    pub fn import_assets(&self, tenant: &str, csv: &[u8]) -> Result<usize, Error> {
+        let tenant = self.tenant(tenant)?;
+        match crate::asset_register::read_csv(csv, &tenant.id, self.clock.now_ms()) {
+            Ok(assets) => Ok(self.store.put_assets(&tenant.id, &assets)?),
+            Err(problems) => Err(Error::Invalid {
+                field: "asset file",
+                reason: problems.join("; "),
+            }),
+        }
+    }
+
     /// Revokes a user or device token: every later call with it answers `401`.
     pub fn revoke_token(&self, token: &str) -> Result<(), Error> {
         let revoked = self

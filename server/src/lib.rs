@@ -22,6 +22,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod asset_register;
 mod auth;
 pub mod blobs;
 pub mod brain;

@@ -397,3 +397,46 @@ async fn every_refusal_is_clear_and_stores_nothing() {
     assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
     assert_eq!(iot_tickets(&h, &admin).await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_alert_about_a_registered_machine_opens_its_ticket_with_what_the_register_knows() {
+    let h = Harness::new();
+    h.tenant("acme");
+    let root = h.user("acme", "root", Role::Admin, None);
+    let admin = Browser::with_token(&root.api_token);
+    let (_, token, _) = channel(&h, "acme", ChannelKind::Iot);
+
+    // A bad register file: every problem by line, nothing stored.
+    let bad = admin
+        .post(
+            &h,
+            "/api/v1/assets/import",
+            json!({"csv": "serial,lat,lon\nFR-1,95,0\nFR-2,31.2,\n"}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::OK, "{}", bad.json);
+    assert_eq!(bad.json["imported"], 0);
+    assert_eq!(bad.json["problems"].as_array().map(Vec::len), Some(2));
+    let none = admin.get(&h, "/api/v1/assets").await;
+    assert_eq!(none.json["items"], json!([]));
+
+    let register = "serial,model,site_address,lat,lon,warranty_until,owner_name,owner_phone\n\
+                    FR-7,Frigo 300,\"Shop 12, Nanjing Rd\",31.2304,121.4737,2027-06-30,Wang Fang,+86 138 0013 8000\n";
+    let imported = admin
+        .post(&h, "/api/v1/assets/import", json!({ "csv": register }))
+        .await;
+    assert_eq!(imported.json["imported"], 1, "{}", imported.json);
+    let found = admin.get(&h, "/api/v1/assets?q=nanjing").await;
+    assert_eq!(found.json["items"][0]["serial"], "FR-7");
+
+    let d = deliver(&h, &token, alert("FR-7", -2.0, "critical", 0, 0)).await;
+    assert_eq!(d.status, StatusCode::CREATED, "{}", d.json);
+    let id = d.json["ticket_id"].as_str().expect("id");
+    let t = admin.get(&h, &format!("/api/v1/tickets/{id}")).await.json;
+    assert_eq!(t["asset"]["model"], "Frigo 300");
+    assert_eq!(t["asset"]["warranty_until"], "2027-06-30");
+    assert_eq!(t["site"]["lat"], 31.2304);
+    assert_eq!(t["site"]["address"], "Shop 12, Nanjing Rd");
+    assert_eq!(t["customer"]["name"], "Wang Fang");
+    assert_eq!(t["customer"]["phone"], "+86 138 0013 8000");
+}

@@ -10,6 +10,7 @@
 //! `session` (sign in and out, password), `users` (admin), `tickets` (list, search, read,
 //! create, edit) with `ticket_out` (how a ticket is shown), `reference` (the rendered page).
 
+mod assets;
 mod audit;
 mod caller;
 mod csat;
@@ -152,6 +153,7 @@ impl From<&UserRecord> for UserOut {
         (name = "dispatch", description = "Suggestions, people, the SLA board, a ticket's SLA timeline (back office)"),
         (name = "settings", description = "The brain's configuration and the webhook log"),
         (name = "audit", description = "Who changed what and when (supervisors, admins)"),
+        (name = "assets", description = "The asset register: the tenant's machines (staff read, dispatchers import)"),
     ),
 )]
 struct ApiDoc;
@@ -218,6 +220,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::settings))
         .routes(routes!(reports::report))
         .routes(routes!(csat::create_link))
+        .routes(routes!(assets::list))
+        .routes(routes!(assets::one))
+        .routes(routes!(assets::import))
 }
 
 /// The OpenAPI document, generated once.

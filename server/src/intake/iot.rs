@@ -13,14 +13,16 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use fieldwork_core::model::{Channel, Priority, TicketKind};
-use fieldwork_core::ticket::{Asset, NewTicket};
+use fieldwork_core::ticket::{Asset, Customer, NewTicket, Site};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::{Delivered, channel_of, folds, idempotency_key, json_body, whole, write};
 use crate::api::error::ApiError;
 use crate::state::{AppState, blocking};
-use crate::storage::{AlertIn, AlertOutcome, ChannelKind, ChannelRecord, IntakeReceipt};
+use crate::storage::{
+    AlertIn, AlertOutcome, AssetRecord, ChannelKind, ChannelRecord, IntakeReceipt,
+};
 
 /// Largest alert body: a real one is a few hundred bytes.
 pub(super) const MAX_ALERT_BYTES: usize = 16 * 1024;
@@ -161,7 +163,35 @@ pub(super) fn decode(bytes: &[u8], now_ms: i64) -> Result<Alert, String> {
 }
 
 /// The ticket an alert opens.
-fn new_ticket(alert: &Alert) -> NewTicket {
+/// The ticket an alert opens, with what the register knows of the machine: its model and
+/// warranty, its site (so routing by distance works) and its owner as the customer.
+fn new_ticket(alert: &Alert, known: Option<AssetRecord>) -> NewTicket {
+    let known = known.unwrap_or_else(|| AssetRecord {
+        tenant_id: String::new(),
+        serial: alert.asset.clone(),
+        model: None,
+        site_address: None,
+        site_lat: None,
+        site_lon: None,
+        warranty_until: None,
+        owner_name: None,
+        owner_phone: None,
+        owner_email: None,
+        updated_at: 0,
+    });
+    let site = match (known.site_lat, known.site_lon) {
+        (Some(lat), Some(lon)) => Some(Site {
+            lat,
+            lon,
+            accuracy_m: None,
+            address: known.site_address.clone(),
+        }),
+        _ => None,
+    };
+    let customer = (known.owner_name.is_some() || known.owner_phone.is_some()).then(|| Customer {
+        name: known.owner_name.clone(),
+        phone: known.owner_phone.clone(),
+    });
     NewTicket {
         kind: TicketKind::Alert,
         channel: Channel::Iot,
@@ -180,15 +210,25 @@ fn new_ticket(alert: &Alert) -> NewTicket {
             alert.severity.as_str()
         ),
         order_ref: None,
-        customer: None,
+        customer,
         asset: Some(Asset {
             serial: alert.asset.clone(),
-            model: None,
-            warranty_until: None,
+            model: known.model,
+            warranty_until: known.warranty_until,
         }),
-        site: None,
+        site,
         note: None,
     }
+}
+
+/// What the register knows of the alert's machine.
+async fn registered(
+    state: &AppState,
+    tenant: &str,
+    serial: &str,
+) -> Result<Option<AssetRecord>, ApiError> {
+    let (store, tenant, serial) = (state.store(), tenant.to_owned(), serial.to_owned());
+    Ok(blocking(move || Ok(store.asset(&tenant, &serial)?)).await?)
 }
 
 /// The answer to a delivery whose receipt is `receipt`.
@@ -251,7 +291,10 @@ pub(super) async fn deliver(
                 &state,
                 &channel,
                 &fold.ticket_id,
-                &new_ticket(&alert),
+                &new_ticket(
+                    &alert,
+                    registered(&state, &channel.tenant_id, &alert.asset).await?,
+                ),
                 |b| b.alert(&alert_map),
             )
             .await?;
@@ -316,7 +359,8 @@ async fn reopen(
         return Ok(());
     };
     let alert_map = folds::alert_of(&fold);
-    write::create(state, channel, ticket_id, &new_ticket(alert), |b| {
+    let known = registered(state, &channel.tenant_id, &alert.asset).await?;
+    write::create(state, channel, ticket_id, &new_ticket(alert, known), |b| {
         b.alert(&alert_map)
     })
     .await?;

@@ -23,6 +23,7 @@
 //! `server/tests/storage_conformance.rs`).
 
 mod accounts;
+mod assets;
 mod audit;
 mod blobs;
 mod brain_memory;
@@ -51,6 +52,7 @@ pub use accounts::{
     Accounts, DeviceInfo, DeviceRecord, TenantRecord, TokenHolder, TokenKind, TokenRecord,
     UserRecord,
 };
+pub use assets::{AssetRecord, Assets};
 pub use audit::{AuditChange, AuditLog, AuditQuery, Via};
 pub use blobs::{
     Admission, BlobRecord, BlobRecords, BlobRef, Claim, PatchRecord, QuotaRefusal, QuotaScope,
@@ -102,6 +104,7 @@ pub trait ServerStore:
     + CsatLinks
     + SavedViews
     + Channels
+    + Assets
     + Send
     + Sync
     + fmt::Debug
@@ -124,6 +127,7 @@ impl<T> ServerStore for T where
         + CsatLinks
         + SavedViews
         + Channels
+        + Assets
         + Send
         + Sync
         + fmt::Debug

@@ -343,6 +343,48 @@ pub(crate) fn rows() -> Vec<Row> {
             "/tickets/<globex.staff_ticket>/sla",
             auth([200, 403, 403, 403, 404, 404, 404, 404]),
         ),
+        // ── Assets (staff read; dispatchers, supervisors and admins import) ──
+        row(
+            "GET /assets",
+            "/assets",
+            auth([200, 403, 403, 200, 200, 200, 200, 200]),
+        )
+        .check(|c, a| {
+            let serials: Vec<&str> = a.json["items"]
+                .as_array()
+                .map(|items| items.iter().filter_map(|i| i["serial"].as_str()).collect())
+                .unwrap_or_default();
+            // Its own machine (and NEW-1 once an import row has run); the other tenant's never
+            // (the leak scan).
+            if serials.contains(&c.side().asset.as_str()) {
+                Ok(())
+            } else {
+                Err(format!("listed {serials:?}"))
+            }
+        }),
+        row(
+            "GET /assets/{serial}",
+            "/assets/<acme.asset>",
+            auth([404, 403, 403, 200, 200, 200, 200, 200]),
+        ),
+        row(
+            "GET /assets/{serial}",
+            "/assets/<globex.asset>",
+            auth([200, 403, 403, 404, 404, 404, 404, 404]),
+        ),
+        row(
+            "POST /assets/import",
+            "/assets/import",
+            auth([200, 403, 403, 403, 403, 200, 200, 200]),
+        )
+        .body(|_| json!({ "csv": "serial,model\nNEW-1,Oven\n" }))
+        .check(|_, a| {
+            if a.json["imported"] == 1 {
+                Ok(())
+            } else {
+                Err(format!("imported {}", a.json))
+            }
+        }),
         row(
             "GET /technicians",
             "/technicians",

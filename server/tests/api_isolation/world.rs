@@ -40,6 +40,8 @@ pub(crate) struct Side {
     pub(crate) file: String,
     pub(crate) photo: Vec<u8>,
     pub(crate) photo_sha: String,
+    /// The serial of its one registered machine.
+    pub(crate) asset: String,
     pub(crate) rider_ticket: String,
     pub(crate) merchant_ticket: String,
     pub(crate) staff_ticket: String,
@@ -75,6 +77,7 @@ impl Side {
         words.extend(self.ticket_ids(world).into_iter().map(str::to_owned));
         words.extend(self.device_tokens.iter().map(|t| t.to_ascii_lowercase()));
         words.push(sha256(self.file.as_bytes()));
+        words.push(self.asset.to_ascii_lowercase());
         (words, vec![self.photo[..64].to_vec()])
     }
 }
@@ -104,6 +107,7 @@ impl World {
             "merchant_ticket" => side.merchant_ticket.clone(),
             "staff_ticket" => side.staff_ticket.clone(),
             "photo" => side.photo_sha.clone(),
+            "asset" => side.asset.clone(),
             user => side
                 .users
                 .get(user)
@@ -322,6 +326,11 @@ pub(crate) async fn populate(
         _ => ("GLOBEX-SECRET", "GLOBEX-INTERNAL"),
     };
     let file = tenant_file(name, &format!("{name}-tech"));
+    let asset = format!("{}-FRIDGE-7", name.to_ascii_uppercase());
+    let register = format!("serial,model,owner_name\n{asset},Frigo 300,{mark} owner\n");
+    h.admin
+        .import_assets(name, register.as_bytes())
+        .expect("the asset register");
     let admin = Browser::with_token(&users["admin"].api_token);
     let desk = Browser::with_token(&users["dispatcher"].api_token);
     ok(
@@ -429,6 +438,7 @@ pub(crate) async fn populate(
         file,
         photo: bytes,
         photo_sha,
+        asset,
         rider_ticket,
         merchant_ticket,
         staff_ticket,

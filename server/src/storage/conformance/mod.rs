@@ -18,6 +18,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod accounts;
+pub mod assets;
 pub mod audit;
 pub mod blobs;
 pub mod brain_memory;
@@ -135,6 +136,7 @@ macro_rules! storage_conformance_tests {
             report_facts::a_period_finds_what_was_open_or_created_in_it_within_its_tenant,
             csat_links::a_link_is_used_once_before_it_expires_and_a_newer_one_ends_it,
             channels::channels_are_found_by_id_and_token_and_revoked_once,
+            assets::a_register_is_kept_per_tenant_replaced_by_serial_and_searched,
             channels::a_receipt_stands_for_its_key,
             channels::contacts_and_messages_find_their_tickets,
             channels::alerts_fold_into_one_open_ticket_per_asset_counted_once,

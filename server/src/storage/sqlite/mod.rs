@@ -3,6 +3,7 @@
 //! trait; `rusqlite::Error` becomes [`StorageError`] here, at the backend's edge.
 
 mod accounts;
+mod assets;
 mod audit;
 mod blobs;
 mod brain_memory;

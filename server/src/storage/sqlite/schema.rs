@@ -37,6 +37,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0023_list_sort_indexes.sql"),
     include_str!("sql/0024_asset_serial.sql"),
     include_str!("sql/0025_channels.sql"),
+    include_str!("sql/0026_assets.sql"),
 ];
 
 /// The schema version this build writes.
