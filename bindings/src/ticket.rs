@@ -182,6 +182,18 @@ pub struct AlertFold {
     pub resolved_at: Option<i64>,
 }
 
+/// An earlier ticket about the same machine (staff data; technicians read it offline).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AssetHistoryEntry {
+    pub ticket_id: String,
+    pub number: Option<String>,
+    pub title: String,
+    pub status: String,
+    pub created_at: i64,
+    /// The parts it used, e.g. `2 × FAN-12, 1 × SEAL-3`.
+    pub parts: String,
+}
+
 /// A field written concurrently with different values; the ticket shows the last of `values`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Conflict {
@@ -221,6 +233,8 @@ pub struct Ticket {
     pub checklist: Vec<ChecklistEntry>,
     pub csat: Option<Csat>,
     pub alert: Option<AlertFold>,
+    /// The machine's earlier tickets, newest first (staff only).
+    pub asset_history: Vec<AssetHistoryEntry>,
     pub tags: Vec<String>,
     /// Tenant-specific fields, each value as JSON text.
     pub custom: HashMap<String, String>,
@@ -558,6 +572,18 @@ impl Ticket {
                 score: c.score,
                 comment: c.comment,
             }),
+            asset_history: t
+                .asset_history
+                .into_iter()
+                .map(|e| AssetHistoryEntry {
+                    ticket_id: e.ticket_id,
+                    number: e.number,
+                    title: e.title,
+                    status: e.status,
+                    created_at: e.created_at,
+                    parts: e.parts,
+                })
+                .collect(),
             alert: t.alert.map(|a| AlertFold {
                 metric: a.metric,
                 count: a.count,

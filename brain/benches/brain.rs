@@ -182,6 +182,7 @@ fn ticket(category: Option<&str>, title: &str, description: &str) -> Ticket {
         checklist: BTreeMap::new(),
         csat: None,
         alert: None,
+        asset_history: Vec::new(),
         tags: Vec::new(),
         custom: BTreeMap::new(),
         created_at: START,

@@ -239,6 +239,23 @@ pub fn ticket(t: &Ticket, unverified_changes: u32, names: &Names) -> String {
     if let Some(csat) = &t.csat {
         let _ = writeln!(out, "\nrating: {}/5", csat.score);
     }
+    if !t.asset_history.is_empty() {
+        let _ = writeln!(out, "\nthe machine's earlier tickets:");
+        for e in &t.asset_history {
+            let parts = if e.parts.is_empty() {
+                String::new()
+            } else {
+                format!("  parts: {}", e.parts)
+            };
+            let _ = writeln!(
+                out,
+                "  {}  {}  {}{parts}",
+                e.number.as_deref().unwrap_or("-"),
+                e.status,
+                e.title
+            );
+        }
+    }
     if let Some(a) = &t.alert {
         let cleared = if a.resolved_at.is_some() {
             ", cleared since"

@@ -22,6 +22,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod asset_history;
 pub mod asset_register;
 mod auth;
 pub mod blobs;
@@ -142,6 +143,11 @@ fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
     // Classification, routing, SLA clocks and rules for tenants with a configuration.
     let brain = state.clone();
     tasks.spawn("service brain", move |stop| brain::run(brain, stop));
+    // A new ticket about a machine gets the machine's earlier tickets in its staff data.
+    let histories = state.clone();
+    tasks.spawn("asset histories", move |stop| {
+        asset_history::run(histories, stop)
+    });
     // Alerts folded before a restart whose tickets do not show them yet.
     let folds = state.clone();
     tasks.spawn("alert folds", move |_stop| async move {

@@ -440,3 +440,110 @@ async fn an_alert_about_a_registered_machine_opens_its_ticket_with_what_the_regi
     assert_eq!(t["customer"]["name"], "Wang Fang");
     assert_eq!(t["customer"]["phone"], "+86 138 0013 8000");
 }
+
+#[tokio::test]
+async fn a_new_tickets_machine_history_reaches_the_technician_and_never_the_reporter() {
+    let h = Harness::new();
+    let tenant_id = h.tenant("acme");
+    let root = h.user("acme", "root", Role::Admin, None);
+    let tech = h.user("acme", "tech", Role::Technician, None);
+    let merchant = h.user("acme", "shop", Role::Merchant, None);
+    let admin = Browser::with_token(&root.api_token);
+    let (_, token, _) = channel(&h, "acme", ChannelKind::Iot);
+
+    // An earlier job on the freezer: a fan replaced, then done.
+    let earlier = admin
+        .post(
+            &h,
+            "/api/v1/tickets",
+            json!({"title": "Freezer FR-9 noisy", "description": "", "asset": {"serial": "FR-9"}}),
+        )
+        .await;
+    let earlier_id = earlier.json["id"].as_str().expect("id").to_owned();
+    let worked = admin
+        .post(
+            &h,
+            &format!("/api/v1/tickets/{earlier_id}/edits"),
+            json!({"edits": [
+                {"type": "add_part", "sku": "FAN-12", "qty": 2},
+                {"type": "set_status", "status": "cancelled"}
+            ]}),
+        )
+        .await;
+    assert_eq!(worked.status, StatusCode::OK, "{}", worked.json);
+
+    // The merchant reports the same freezer from the app: the new ticket gets the machine's
+    // history in its staff data.
+    let mut shop = h.login(&merchant).await;
+    let mut report = support::repair("Freezer FR-9 warm");
+    report.kind = fieldwork_core::TicketKind::FaultReport;
+    report.asset = Some(fieldwork_core::ticket::Asset {
+        serial: "FR-9".into(),
+        model: None,
+        warranty_until: None,
+    });
+    let (reported, change) = shop.create(report);
+    assert_eq!(
+        shop.sync(&h, &[(&reported, &change)]).await.accepted.len(),
+        1
+    );
+    fieldwork_server::asset_history::write_now(&h.state, &tenant_id, &reported)
+        .await
+        .expect("history written");
+    // An alarm from the freezer folds into the merchant's open ticket about it.
+    let d = deliver(&h, &token, alert("FR-9", -2.0, "critical", 0, 0)).await;
+    assert_eq!(d.json["outcome"], "folded");
+    let alarm = d.json["ticket_id"].as_str().expect("id").to_owned();
+    assert_eq!(alarm, reported);
+    // Written once: asking again changes nothing.
+    fieldwork_server::asset_history::write_now(&h.state, &tenant_id, &alarm)
+        .await
+        .expect("nothing to write");
+
+    // Through the API (staff): the history, with the parts.
+    let t = admin
+        .get(&h, &format!("/api/v1/tickets/{alarm}"))
+        .await
+        .json;
+    let history = t["asset_history"].as_array().expect("a history");
+    assert_eq!(history.len(), 1, "{t}");
+    assert_eq!(history[0]["ticket_id"], json!(earlier_id));
+    assert_eq!(history[0]["number"], "FW-000001");
+    assert_eq!(history[0]["parts"], "2 × FAN-12");
+    assert_eq!(history[0]["status"], "cancelled");
+
+    // The technician's phone holds it after a sync, and reads it with no network.
+    let assign = admin
+        .post(
+            &h,
+            &format!("/api/v1/tickets/{alarm}/edits"),
+            json!({"edits": [{"type": "assign", "assignee": tech.id}]}),
+        )
+        .await;
+    assert_eq!(assign.status, StatusCode::OK, "{}", assign.json);
+    let mut van = h.login(&tech).await;
+    van.pull_all(&h).await;
+    let offline = van.view(&alarm);
+    assert_eq!(offline.asset_history.len(), 1);
+    assert_eq!(offline.asset_history[0].parts, "2 × FAN-12");
+
+    // The merchant who reported never receives it, not even as bytes.
+    let mut fresh = h.login(&merchant).await;
+    let pulls = fresh.pull_all(&h).await;
+    assert!(fresh.view(&reported).asset_history.is_empty());
+    let held = |responses: &[fieldwork_protocol::sync::SyncResponse]| {
+        responses
+            .iter()
+            .map(fieldwork_protocol::sync::encode)
+            .any(|bytes| bytes.windows(6).any(|w| w == b"FAN-12"))
+    };
+    assert!(
+        !held(&pulls),
+        "the history never reaches a reporter, not even as bytes"
+    );
+    let mut again = h.login(&tech).await;
+    assert!(
+        held(&again.pull_all(&h).await),
+        "the scan finds it where it is"
+    );
+}

@@ -81,6 +81,7 @@ impl TicketBuilder {
                 checklist: BTreeMap::new(),
                 csat: None,
                 alert: None,
+                asset_history: Vec::new(),
                 tags: Vec::new(),
                 custom: BTreeMap::new(),
                 created_at: at,

@@ -191,7 +191,8 @@ pub(crate) fn check_fixed_fields(
         && before.number == after.number
         && before.sla == after.sla
         && before.asset == after.asset
-        && before.alert == after.alert;
+        && before.alert == after.alert
+        && before.asset_history == after.asset_history;
     if !unchanged_identity {
         return Err(forbidden(actor, "change", SERVER_OWNED));
     }

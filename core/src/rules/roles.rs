@@ -260,6 +260,7 @@ mod tests {
             checklist: Default::default(),
             csat: None,
             alert: None,
+            asset_history: Vec::new(),
             tags: vec![],
             custom: Default::default(),
             created_at: 0,

@@ -306,6 +306,17 @@ const STAFF: &[(&str, Shape)] = &[
     ("notes", ListOf(&Fields(NOTE))),
     ("events", ListOf(&Fields(EVENT))),
     ("tags", MapOf(&Scalar)),
+    ("asset_history", ListOf(&Fields(HISTORY))),
+];
+
+/// One earlier ticket of the machine, in the staff document's `asset_history`.
+const HISTORY: &[(&str, Shape)] = &[
+    ("ticket_id", Scalar),
+    ("number", Scalar),
+    ("title", Scalar),
+    ("status", Scalar),
+    ("created_at", Scalar),
+    ("parts", Scalar),
 ];
 
 impl Shape {

@@ -27,8 +27,8 @@ pub use edit::{ARRIVED_ON_SITE, Edit, NewAttachment, NewTicket};
 pub use encoded::{EncodedError, decode_change};
 pub use server_edit::ServerBatch;
 pub use view::{
-    AlertFold, Asset, Attachment, ChecklistItem, Conflict, Csat, Customer, Event, Note, PartUsed,
-    Person, Site, Sla, StaffView, Ticket,
+    AlertFold, Asset, AssetHistoryEntry, Attachment, ChecklistItem, Conflict, Csat, Customer,
+    Event, Note, PartUsed, Person, Site, Sla, StaffView, Ticket,
 };
 
 #[cfg(test)]

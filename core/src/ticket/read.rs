@@ -95,6 +95,8 @@ pub(super) fn read_ticket(doc: &AutoCommit) -> Result<Ticket> {
             }),
             None => None,
         },
+        // The asset history is staff data (`read_staff`).
+        asset_history: Vec::new(),
         // Tags are staff data: they live in the staff document (`read_staff`). A public
         // document written before the split may still hold some; they are not read.
         tags: Vec::new(),
@@ -135,6 +137,16 @@ pub(super) fn read_staff(doc: &AutoCommit) -> Result<StaffView> {
             Some(obj) => doc.keys(&obj).collect(),
             None => Vec::new(),
         },
+        asset_history: list_items(doc, "asset_history", |doc, obj| {
+            Ok(AssetHistoryEntry {
+                ticket_id: required_str(doc, obj, "ticket_id")?,
+                number: string(doc, obj, "number")?,
+                title: string(doc, obj, "title")?.unwrap_or_default(),
+                status: string(doc, obj, "status")?.unwrap_or_default(),
+                created_at: int(doc, obj, "created_at")?.unwrap_or(0),
+                parts: string(doc, obj, "parts")?.unwrap_or_default(),
+            })
+        })?,
         conflicts,
     })
 }

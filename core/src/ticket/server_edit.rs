@@ -8,7 +8,7 @@ use automerge::{ActorId, ObjType, ROOT, ReadDoc, ScalarValue};
 
 use super::document::{DocumentError, TicketDocument};
 use super::write::{push_event, put_opt};
-use super::{AlertFold, Change, Edit, Sla, Ticket};
+use super::{AlertFold, AssetHistoryEntry, Change, Edit, Sla, Ticket};
 use crate::model::{Actor, TicketKind};
 
 /// The writes of one server batch ([`TicketDocument::server_batch`]).
@@ -131,6 +131,22 @@ impl ServerBatch<'_> {
             .resolved_at
             .map_or(ScalarValue::Null, ScalarValue::Int);
         doc.put(&obj, "resolved_at", resolved)?;
+        Ok(())
+    }
+
+    /// The machine's earlier tickets, in place of the list the (staff) document had.
+    pub fn asset_history(&mut self, entries: &[AssetHistoryEntry]) -> Result<(), DocumentError> {
+        let doc = self.doc.inner_mut();
+        let list = doc.put_object(ROOT, "asset_history", ObjType::List)?;
+        for (i, e) in entries.iter().enumerate() {
+            let obj = doc.insert_object(&list, i, ObjType::Map)?;
+            doc.put(&obj, "ticket_id", e.ticket_id.as_str())?;
+            put_opt(doc, &obj, "number", e.number.as_deref())?;
+            doc.put(&obj, "title", e.title.as_str())?;
+            doc.put(&obj, "status", e.status.as_str())?;
+            doc.put(&obj, "created_at", e.created_at)?;
+            doc.put(&obj, "parts", e.parts.as_str())?;
+        }
         Ok(())
     }
 }

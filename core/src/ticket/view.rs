@@ -37,6 +37,10 @@ pub struct Ticket {
     pub csat: Option<Csat>,
     /// A machine's alarms folded into this ticket (IoT intake), written by the server only.
     pub alert: Option<AlertFold>,
+    /// The machine's earlier tickets, newest first (staff data, written by the server only:
+    /// empty for reporters).
+    #[serde(default)]
+    pub asset_history: Vec<AssetHistoryEntry>,
     pub tags: Vec<String>,
     pub custom: BTreeMap<String, serde_json::Value>,
     /// Device time of creation, milliseconds since the Unix epoch.
@@ -87,6 +91,20 @@ pub struct AlertFold {
     pub severity: String,
     /// When the machine said the condition cleared, if it did since the last alert.
     pub resolved_at: Option<i64>,
+}
+
+/// One earlier ticket about the same machine, as the server summed it up when the ticket was
+/// made (staff data: technicians read it offline).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetHistoryEntry {
+    pub ticket_id: String,
+    pub number: Option<String>,
+    pub title: String,
+    pub status: String,
+    /// Device time of its creation, ms since the epoch.
+    pub created_at: i64,
+    /// The parts it used, e.g. `"2 × FAN-12, 1 × SEAL-3"` (empty if none).
+    pub parts: String,
 }
 
 /// Where the work is.
@@ -205,6 +223,8 @@ pub struct StaffView {
     /// reasons and escalations).
     pub events: Vec<Event>,
     pub tags: Vec<String>,
+    /// The machine's earlier tickets (written by the server).
+    pub asset_history: Vec<AssetHistoryEntry>,
     /// Conflicts in the staff document, their fields named `staff.…`.
     pub conflicts: Vec<Conflict>,
 }
@@ -220,6 +240,7 @@ impl Ticket {
             e.at_device
         });
         self.tags = staff.tags;
+        self.asset_history = staff.asset_history;
         self.conflicts.extend(staff.conflicts);
         self
     }

@@ -178,6 +178,18 @@ pub struct CsatOut {
     pub comment: Option<String>,
 }
 
+/// An earlier ticket about the same machine (staff only).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssetHistoryOut {
+    pub ticket_id: String,
+    pub number: Option<String>,
+    pub title: String,
+    pub status: String,
+    pub created_at: i64,
+    /// The parts it used, e.g. `2 × FAN-12, 1 × SEAL-3`.
+    pub parts: String,
+}
+
 /// A machine's alarms folded into the ticket (IoT intake; `docs/channels.md`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AlertOut {
@@ -245,6 +257,8 @@ pub struct TicketOut {
     pub checklist: BTreeMap<String, ChecklistOut>,
     pub csat: Option<CsatOut>,
     pub alert: Option<AlertOut>,
+    /// The machine's earlier tickets when the ticket was made, newest first (staff only).
+    pub asset_history: Vec<AssetHistoryOut>,
     /// Staff only.
     pub tags: Vec<String>,
     #[schema(value_type = Object)]
@@ -402,6 +416,18 @@ impl From<Ticket> for TicketOut {
                 score: c.score,
                 comment: c.comment,
             }),
+            asset_history: t
+                .asset_history
+                .into_iter()
+                .map(|e| AssetHistoryOut {
+                    ticket_id: e.ticket_id,
+                    number: e.number,
+                    title: e.title,
+                    status: e.status,
+                    created_at: e.created_at,
+                    parts: e.parts,
+                })
+                .collect(),
             alert: t.alert.map(|a| AlertOut {
                 metric: a.metric,
                 count: a.count,

@@ -215,6 +215,7 @@ mod tests {
         Notice {
             tenant: "acme".into(),
             tickets: tickets.iter().map(|t| (*t).to_owned()).collect(),
+            created: Vec::new(),
             max_seq: 1,
             writer,
         }

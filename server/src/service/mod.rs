@@ -214,6 +214,7 @@ impl Inner {
             self.notices.publish(Notice {
                 tenant: tenant.to_owned(),
                 tickets: committed.changed.clone(),
+                created: committed.created.clone(),
                 max_seq,
                 writer: author.writer(),
             });
@@ -312,6 +313,7 @@ impl Tickets {
             inner.notices.publish(Notice {
                 tenant,
                 tickets: vec![erased.ticket_id.clone()],
+                created: Vec::new(),
                 max_seq: erased.seq,
                 writer: Writer::Server,
             });

@@ -35,6 +35,8 @@ pub struct Notice {
     pub tenant: String,
     /// The tickets that have new changes (created ones included), each once, in commit order.
     pub tickets: Vec<String>,
+    /// Of those, the tickets the commit created.
+    pub created: Vec<String>,
     /// The tenant's highest seq after the commit.
     pub max_seq: u64,
     pub writer: Writer,
@@ -88,6 +90,7 @@ mod tests {
 
     fn notice(tenant: &str, max_seq: u64) -> Notice {
         Notice {
+            created: Vec::new(),
             tenant: tenant.into(),
             tickets: vec!["t".into()],
             max_seq,
