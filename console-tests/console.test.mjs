@@ -194,6 +194,50 @@ test("a ticket about an asset lists the asset's other tickets, and one click ope
   await page.context().close();
 });
 
+test("an admin makes an IoT channel in settings, and a machine's alarms fold into one ticket the console shows", async () => {
+  const page = await open();
+  await signIn(page, 'root');
+  await page.goto(`${world.url}/console/settings`);
+  await page.getByRole('heading', { name: 'Intake channels' }).waitFor();
+  const form = page.getByRole('form', { name: 'New channel' });
+  await form.getByLabel('Kind').selectOption('iot');
+  await form.getByLabel('Name').fill('Freezer alarms');
+  await form.getByRole('button', { name: 'Create' }).click();
+  const made = page.getByRole('status').filter({ hasText: 'Token (shown once)' });
+  await made.waitFor();
+  const token = /fwc_[0-9a-f]+/.exec(await made.textContent())[0];
+  await page.getByRole('cell', { name: 'Freezer alarms', exact: true }).waitFor();
+  await accessible(page, 'settings-channels');
+  await shot(page, '13b-settings-channels');
+  // The machine posts three alarms (as an IoT platform would, with the token).
+  const answers = await page.evaluate(async (token) => {
+    const out = [];
+    for (const [value, minute] of [[-6, 10], [-3, 11], [-4, 12]]) {
+      const r = await fetch('/intake/iot', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ asset: 'FR-77', metric: 'temperature_c', value, threshold: -12, severity: 'warning', at: `2026-12-01T08:${minute}:00Z` }),
+      });
+      out.push(await r.json());
+    }
+    return out;
+  }, token);
+  assert.deepEqual(answers.map((a) => a.outcome), ['created', 'folded', 'folded']);
+  await page.goto(`${world.url}/console/tickets/${answers[0].ticket_id}`);
+  await page.getByRole('heading', { name: 'Alarms' }).waitFor();
+  await page.getByText('3 alarms of temperature_c').waitFor({ timeout: 10_000 }).catch(async () => {
+    // The fold is written within a second or two; look again.
+    await page.reload();
+    await page.getByText('3 alarms of temperature_c').waitFor();
+  });
+  await page.getByText('Last -4, worst -3, threshold -12').waitFor();
+  await page.getByText('Freezer alarms').first().waitFor();
+  await accessible(page, 'ticket-alarms');
+  await shot(page, '05c-ticket-alarms');
+  clean(page, 'ticket-alarms');
+  await page.context().close();
+});
+
 test('a saved view keeps its filters and follows the person to another browser', async () => {
   const page = await open();
   await signIn(page, 'ops');

@@ -531,3 +531,64 @@ async fn a_call_opens_a_ticket_and_the_next_one_adds_to_it_when_the_agent_says_s
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(count(&h, &admin, "phone").await, 2);
 }
+
+#[tokio::test]
+async fn an_admin_makes_and_revokes_a_channel_through_the_api() {
+    let h = Harness::new();
+    h.tenant("acme");
+    let root = h.user("acme", "root", Role::Admin, None);
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    let admin = Browser::with_token(&root.api_token);
+    let made = admin
+        .post(
+            &h,
+            "/api/v1/channels",
+            json!({"kind": "phone", "name": "Call centre"}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.json);
+    let token = made.json["token"].as_str().expect("a token").to_owned();
+    let id = made.json["channel_id"].as_str().expect("an id").to_owned();
+    let listed = admin.get(&h, "/api/v1/channels").await;
+    assert_eq!(listed.json["items"][0]["name"], "Call centre");
+    assert!(
+        listed.json["items"][0].get("token").is_none(),
+        "secrets are never listed"
+    );
+    let bad = admin
+        .post(&h, "/api/v1/channels", json!({"kind": "fax"}))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let dispatcher = Browser::with_token(&ops.api_token);
+    let refused = dispatcher.get(&h, "/api/v1/channels").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let call =
+        json!({"call_id": "c-1", "caller": "+8613800138000", "agent": "a", "transcript": "t",
+        "started_at": "2026-12-01T09:30:00Z", "duration_s": 1})
+        .to_string()
+        .into_bytes();
+    let before = post(
+        &h,
+        "/intake/phone",
+        &token,
+        "application/json",
+        call.clone(),
+    )
+    .await;
+    assert_eq!(before.status, StatusCode::CREATED);
+    let revoked = admin
+        .send(&h, "DELETE", &format!("/api/v1/channels/{id}"), None)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    let again = admin
+        .send(&h, "DELETE", &format!("/api/v1/channels/{id}"), None)
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let after = post(&h, "/intake/phone", &token, "application/json", call).await;
+    assert_eq!(
+        after.status,
+        StatusCode::UNAUTHORIZED,
+        "a revoked channel's token stops at once"
+    );
+}

@@ -1,5 +1,6 @@
 // Settings, for admins: the tenant's configuration (checked with each problem shown at its
-// line, then applied), users (make, disable, enable), teams, and the webhook delivery log.
+// line, then applied), users (make, disable, enable), teams, intake channels (make, with the
+// token shown once; revoke), and the webhook delivery log.
 
 import { useEffect, useState } from 'preact/hooks';
 
@@ -135,6 +136,57 @@ function Teams() {
   </section>`;
 }
 
+const CHANNEL_KINDS = ['web', 'email', 'phone', 'iot'];
+
+function Channels() {
+  const [items, setItems] = useState([]);
+  const [form, setForm] = useState({ kind: 'iot', name: '' });
+  const [note, setNote] = useState(null);
+  const [error, setError] = useState(null);
+  const load = () => api('/channels').then((a) => setItems(a.items), setError);
+  useEffect(() => {
+    load();
+  }, []);
+  const create = async (e) => {
+    e.preventDefault();
+    try {
+      const made = await api('/channels', { method: 'POST', body: { kind: form.kind, name: form.name || null } });
+      setNote(t('channel_made', { token: made.token, secret: made.signing_secret }));
+      setForm({ kind: form.kind, name: '' });
+      setError(null);
+      load();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const revoke = async (channel) => {
+    try {
+      await api(`/channels/${encodeURIComponent(channel.channel_id)}`, { method: 'DELETE' });
+      load();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return html`<section class="card" aria-labelledby="channels-title">
+    <h2 id="channels-title">${t('channels')}</h2>
+    <table>
+      <thead><tr><th scope="col">${t('channel_name')}</th><th scope="col">${t('channel_kind')}</th><th scope="col">${t('created')}</th><th scope="col">${t('status')}</th><th scope="col"><span class="sr-only">${t('edit')}</span></th></tr></thead>
+      <tbody>${items.map((c) => html`<tr>
+        <td>${c.name}</td><td>${label('channel', c.kind)}</td><td>${dateTime(c.created_at)}</td>
+        <td>${c.revoked_at ? t('channel_revoked') : t('channel_live')}</td>
+        <td>${!c.revoked_at && html`<button type="button" onClick=${() => revoke(c)}>${t('revoke')} <span class="sr-only">${c.name}</span></button>`}</td>
+      </tr>`)}</tbody>
+    </table>
+    <form class="filters" onSubmit=${create} aria-label=${t('new_channel')}>
+      <label>${t('channel_kind')}<select value=${form.kind} onChange=${(e) => setForm({ ...form, kind: e.target.value })}>${CHANNEL_KINDS.map((k) => html`<option value=${k}>${label('channel', k)}</option>`)}</select></label>
+      <label>${t('channel_name')}<input value=${form.name} onInput=${(e) => setForm({ ...form, name: e.target.value })} /></label>
+      <button type="submit">${t('create')}</button>
+    </form>
+    ${note && html`<p class="note mono" role="status">${note}</p>`}
+    <${ErrorNote} error=${error} />
+  </section>`;
+}
+
 function Deliveries() {
   const [items, setItems] = useState([]);
   const [error, setError] = useState(null);
@@ -160,6 +212,7 @@ export function SettingsPage() {
     <${ConfigEditor} />
     <${Users} />
     <${Teams} />
+    <${Channels} />
     <${Deliveries} />
   </section>`;
 }

@@ -238,6 +238,12 @@ function Details({ ticket, people }) {
           ${sla.paused && row('status', t('sla_paused'))}
           ${sla.breaches.length > 0 && row('sla_breaches', sla.breaches.join(', '))}
         </dl>`}
+      ${ticket.alert && html`
+        <h3>${t('alarms')}</h3>
+        <p>${t('alarm_count', { count: ticket.alert.count, metric: ticket.alert.metric })} · ${label('severity', ticket.alert.severity)}</p>
+        <p>${t('alarm_values', { last: ticket.alert.last_value, worst: ticket.alert.worst_value, threshold: ticket.alert.threshold })}</p>
+        <p class="hint"><time>${dateTime(ticket.alert.first_at)}</time> – <time>${dateTime(ticket.alert.last_at)}</time></p>
+        ${ticket.alert.resolved_at && html`<p>${t('alarm_cleared', { at: dateTime(ticket.alert.resolved_at) })}</p>`}`}
       ${ticket.asset && html`
         <h3>${t('asset')}</h3>
         <dl class="facts">
@@ -302,6 +308,12 @@ function ClockBar({ clock, now }) {
 }
 
 /** The other tickets about the same asset (by serial number), newest first: its history. */
+/** The parts an earlier ticket about the asset used, from the ticket's own asset history (staff). */
+function partsOf(ticket, id) {
+  const entry = (ticket.asset_history || []).find((e) => e.ticket_id === id);
+  return entry && entry.parts ? entry.parts : '';
+}
+
 function AssetHistory({ ticket }) {
   const [page, setPage] = useState(null);
   const [error, setError] = useState(null);
@@ -320,6 +332,7 @@ function AssetHistory({ ticket }) {
           ${others.map((other) => html`<li>
             <${Link} to=${href(`tickets/${encodeURIComponent(other.id)}`)}>${other.number ? `${other.number} · ` : ''}${other.title}<//>
             <${StatusPill} status=${other.status} /> <time>${dateTime(other.created_at)}</time>
+            ${partsOf(ticket, other.id) && html`<span class="hint"> · ${t('asset_parts', { parts: partsOf(ticket, other.id) })}</span>`}
           </li>`)}
         </ul>
         ${page.total > page.items.length && html`<p class="hint">${t('asset_history_more', { count: page.total })}</p>`}`}`;

@@ -28,7 +28,7 @@ const READERS: &[Role] = &[
 
 /// One machine.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AssetOut {
+pub struct RegisteredAsset {
     pub serial: String,
     pub model: Option<String>,
     pub site_address: Option<String>,
@@ -42,9 +42,9 @@ pub struct AssetOut {
     pub updated_at: i64,
 }
 
-impl From<AssetRecord> for AssetOut {
+impl From<AssetRecord> for RegisteredAsset {
     fn from(a: AssetRecord) -> Self {
-        AssetOut {
+        RegisteredAsset {
             serial: a.serial,
             model: a.model,
             site_address: a.site_address,
@@ -62,7 +62,7 @@ impl From<AssetRecord> for AssetOut {
 /// A page of machines, by serial.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AssetPage {
-    pub items: Vec<AssetOut>,
+    pub items: Vec<RegisteredAsset>,
     /// Pass as `cursor` for the next page; absent on the last.
     pub next_cursor: Option<String>,
 }
@@ -110,7 +110,7 @@ pub async fn list(
         .then(|| found.last().map(|a| a.serial.clone()))
         .flatten();
     Ok(Json(AssetPage {
-        items: found.into_iter().map(AssetOut::from).collect(),
+        items: found.into_iter().map(RegisteredAsset::from).collect(),
         next_cursor,
     }))
 }
@@ -119,13 +119,13 @@ pub async fn list(
 #[utoipa::path(
     get, path = "/assets/{serial}", tag = "assets",
     params(("serial" = String, Path, description = "The machine's serial number")),
-    responses((status = 200, body = AssetOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = RegisteredAsset), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
 )]
 pub async fn one(
     State(state): State<AppState>,
     caller: Caller,
     Path(serial): Path<String>,
-) -> Result<Json<AssetOut>, ApiError> {
+) -> Result<Json<RegisteredAsset>, ApiError> {
     caller.require(READERS, "only staff read the asset register")?;
     if serial.len() > 400 {
         return Err(ApiError::not_found("asset"));

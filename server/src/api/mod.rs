@@ -13,6 +13,7 @@
 mod assets;
 mod audit;
 mod caller;
+mod channels;
 mod csat;
 pub mod csv;
 mod dispatch;
@@ -223,6 +224,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(assets::list))
         .routes(routes!(assets::one))
         .routes(routes!(assets::import))
+        .routes(routes!(channels::list, channels::create))
+        .routes(routes!(channels::revoke))
 }
 
 /// The OpenAPI document, generated once.

@@ -343,6 +343,24 @@ pub(crate) fn rows() -> Vec<Row> {
             "/tickets/<globex.staff_ticket>/sla",
             auth([200, 403, 403, 403, 404, 404, 404, 404]),
         ),
+        // ── Intake channels (admins) ──
+        row(
+            "GET /channels",
+            "/channels",
+            auth([200, 403, 403, 403, 403, 403, 403, 200]),
+        ),
+        row(
+            "POST /channels",
+            "/channels",
+            auth([201, 403, 403, 403, 403, 403, 403, 201]),
+        )
+        .body(|_| json!({ "kind": "iot", "name": "Freezer alarms" })),
+        // A channel of no tenant (or the other's): nothing to revoke.
+        row(
+            "DELETE /channels/{id}",
+            "/channels/00000000-0000-7000-8000-000000000000",
+            auth([404, 403, 403, 403, 403, 403, 403, 404]),
+        ),
         // ── Assets (staff read; dispatchers, supervisors and admins import) ──
         row(
             "GET /assets",
