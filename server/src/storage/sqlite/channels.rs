@@ -107,13 +107,11 @@ fn fold_is_open(conn: &Connection, fold: &AlertFoldRow, now: i64) -> Result<bool
     })
 }
 
-/// An open ticket about the asset that a person made (the newest), to fold a first alert into.
-fn open_ticket_of_asset(conn: &Connection, tenant: &str, asset: &str) -> Result<Option<String>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, status FROM tickets WHERE tenant_id = ?1 AND asset_serial = ?2
-         ORDER BY id DESC LIMIT 50",
-    )?;
-    let rows = stmt.query_map(params![tenant, asset], |r| {
+/// The first ticket `sql` (selecting id and status, with the tenant and one key as parameters)
+/// lists that is open.
+fn first_open(conn: &Connection, sql: &str, tenant: &str, key: &str) -> Result<Option<String>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![tenant, key], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
     })?;
     for row in rows {
@@ -123,6 +121,17 @@ fn open_ticket_of_asset(conn: &Connection, tenant: &str, asset: &str) -> Result<
         }
     }
     Ok(None)
+}
+
+/// An open ticket about the asset that a person made (the newest), to fold a first alert into.
+fn open_ticket_of_asset(conn: &Connection, tenant: &str, asset: &str) -> Result<Option<String>> {
+    first_open(
+        conn,
+        "SELECT id, status FROM tickets WHERE tenant_id = ?1 AND asset_serial = ?2
+         ORDER BY id DESC LIMIT 50",
+        tenant,
+        asset,
+    )
 }
 
 /// The fold a first alert starts on `ticket_id`.
@@ -319,22 +328,15 @@ impl Channels for SqliteStore {
 
     fn open_ticket_of_contact(&self, tenant_id: &str, contact: &str) -> Result<Option<String>> {
         self.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(
+            first_open(
+                conn,
                 "SELECT t.id, t.status FROM intake_contacts c
                  JOIN tickets t ON t.tenant_id = c.tenant_id AND t.id = c.ticket_id
                  WHERE c.tenant_id = ?1 AND c.contact = ?2
                  ORDER BY c.at DESC LIMIT 50",
-            )?;
-            let rows = stmt.query_map(params![tenant_id, contact], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?;
-            for row in rows {
-                let (id, status) = row?;
-                if Status::from_str(&status).is_ok_and(Status::is_open) {
-                    return Ok(Some(id));
-                }
-            }
-            Ok(None)
+                tenant_id,
+                contact,
+            )
         })
     }
 
