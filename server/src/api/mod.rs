@@ -20,6 +20,7 @@ mod dispatch;
 pub(crate) mod error;
 mod events;
 mod files;
+mod knowledge;
 mod reference;
 mod reports;
 mod session;
@@ -154,6 +155,7 @@ impl From<&UserRecord> for UserOut {
         (name = "dispatch", description = "Suggestions, people, the SLA board, a ticket's SLA timeline (back office)"),
         (name = "settings", description = "The brain's configuration and the webhook log"),
         (name = "audit", description = "Who changed what and when (supervisors, admins)"),
+        (name = "knowledge", description = "The knowledge base: articles, drafts, publishing"),
         (name = "assets", description = "The asset register: the tenant's machines (staff read, dispatchers import)"),
     ),
 )]
@@ -226,6 +228,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(assets::import))
         .routes(routes!(channels::list, channels::create))
         .routes(routes!(channels::revoke))
+        .routes(routes!(knowledge::list, knowledge::create))
+        .routes(routes!(knowledge::one, knowledge::save))
+        .routes(routes!(knowledge::publish))
+        .routes(routes!(knowledge::unpublish))
 }
 
 /// The OpenAPI document, generated once.

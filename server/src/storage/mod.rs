@@ -33,6 +33,7 @@ mod configs;
 pub mod conformance;
 mod csat_links;
 mod error;
+mod knowledge;
 pub mod migrate;
 mod positions;
 mod quotas;
@@ -66,6 +67,7 @@ pub use channels::{
 pub use configs::{AppliedConfig, ConfigLog, ConfigVersion};
 pub use csat_links::{CsatLink, CsatLinks};
 pub use error::{BoxError, Conflict, Missing, OverQuota, StorageError};
+pub use knowledge::{Article, ArticleMeta, ArticleVersion, Audience, KnowledgeBase};
 pub use positions::{PositionLog, PositionRecord, PositionWrite};
 pub use quotas::{BlobUsage, QuotaLedger, TenantQuotas, TenantUsage, UserUsage};
 pub use report_facts::{FreshFacts, ReportFacts, StaleFacts};
@@ -105,6 +107,7 @@ pub trait ServerStore:
     + SavedViews
     + Channels
     + Assets
+    + KnowledgeBase
     + Send
     + Sync
     + fmt::Debug
@@ -128,6 +131,7 @@ impl<T> ServerStore for T where
         + SavedViews
         + Channels
         + Assets
+        + KnowledgeBase
         + Send
         + Sync
         + fmt::Debug

@@ -343,6 +343,45 @@ pub(crate) fn rows() -> Vec<Row> {
             "/tickets/<globex.staff_ticket>/sla",
             auth([200, 403, 403, 403, 404, 404, 404, 404]),
         ),
+        // ── Knowledge base (staff read; the back office writes; supervisors, admins publish) ──
+        row(
+            "GET /kb/articles",
+            "/kb/articles",
+            auth([200, 403, 403, 200, 200, 200, 200, 200]),
+        ),
+        row(
+            "POST /kb/articles",
+            "/kb/articles",
+            auth([201, 403, 403, 403, 201, 201, 201, 201]),
+        )
+        .body(|_| json!({ "title": "Printer jams", "body": "Open the tray.", "language": "en", "audience": "everyone" })),
+        row(
+            "GET /kb/articles/{id}",
+            "/kb/articles/<acme.article>",
+            auth([404, 403, 403, 200, 200, 200, 200, 200]),
+        ),
+        row(
+            "GET /kb/articles/{id}",
+            "/kb/articles/<globex.article>",
+            auth([200, 403, 403, 404, 404, 404, 404, 404]),
+        ),
+        row(
+            "PUT /kb/articles/{id}",
+            "/kb/articles/<acme.article>",
+            auth([404, 403, 403, 403, 200, 200, 200, 200]),
+        )
+        .body(|_| json!({ "title": "Fridge fix", "body": "Clean the filter, then wait.", "language": "en", "audience": "staff" })),
+        row(
+            "POST /kb/articles/{id}/publish",
+            "/kb/articles/<acme.article>/publish",
+            auth([404, 403, 403, 403, 403, 403, 200, 200]),
+        ),
+        // No article of this id anywhere: unpublishing one is refused or not found.
+        row(
+            "POST /kb/articles/{id}/unpublish",
+            "/kb/articles/00000000-0000-7000-8000-000000000000/unpublish",
+            auth([404, 403, 403, 403, 403, 403, 404, 404]),
+        ),
         // ── Intake channels (admins) ──
         row(
             "GET /channels",

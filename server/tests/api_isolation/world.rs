@@ -42,6 +42,8 @@ pub(crate) struct Side {
     pub(crate) photo_sha: String,
     /// The serial of its one registered machine.
     pub(crate) asset: String,
+    /// Its one knowledge-base article (published, for staff).
+    pub(crate) article: String,
     pub(crate) rider_ticket: String,
     pub(crate) merchant_ticket: String,
     pub(crate) staff_ticket: String,
@@ -78,6 +80,7 @@ impl Side {
         words.extend(self.device_tokens.iter().map(|t| t.to_ascii_lowercase()));
         words.push(sha256(self.file.as_bytes()));
         words.push(self.asset.to_ascii_lowercase());
+        words.push(self.article.clone());
         (words, vec![self.photo[..64].to_vec()])
     }
 }
@@ -108,6 +111,7 @@ impl World {
             "staff_ticket" => side.staff_ticket.clone(),
             "photo" => side.photo_sha.clone(),
             "asset" => side.asset.clone(),
+            "article" => side.article.clone(),
             user => side
                 .users
                 .get(user)
@@ -333,6 +337,25 @@ pub(crate) async fn populate(
         .expect("the asset register");
     let admin = Browser::with_token(&users["admin"].api_token);
     let desk = Browser::with_token(&users["dispatcher"].api_token);
+    let written = admin
+        .post(
+            h,
+            "/api/v1/kb/articles",
+            json!({"title": format!("{mark} fridge fix"), "body": "Clean the filter.",
+                   "language": "en", "audience": "staff"}),
+        )
+        .await;
+    let article = written.json["id"].as_str().expect("an article").to_owned();
+    ok(
+        admin
+            .post(
+                h,
+                &format!("/api/v1/kb/articles/{article}/publish"),
+                json!({}),
+            )
+            .await,
+        "the article's publication",
+    );
     ok(
         admin
             .send(h, "PUT", "/api/v1/config", Some(json!({ "toml": file })))
@@ -439,6 +462,7 @@ pub(crate) async fn populate(
         photo: bytes,
         photo_sha,
         asset,
+        article,
         rider_ticket,
         merchant_ticket,
         staff_ticket,

@@ -27,6 +27,7 @@ pub mod concurrency;
 pub mod configs;
 pub mod csat_links;
 pub mod erasure;
+pub mod knowledge;
 pub mod positions;
 pub mod quotas;
 pub mod report_facts;
@@ -137,6 +138,7 @@ macro_rules! storage_conformance_tests {
             csat_links::a_link_is_used_once_before_it_expires_and_a_newer_one_ends_it,
             channels::channels_are_found_by_id_and_token_and_revoked_once,
             assets::a_register_is_kept_per_tenant_replaced_by_serial_and_searched,
+            knowledge::an_article_keeps_its_versions_and_publishing_moves_the_sequence,
             channels::a_receipt_stands_for_its_key,
             channels::contacts_and_messages_find_their_tickets,
             channels::alerts_fold_into_one_open_ticket_per_asset_counted_once,

@@ -38,6 +38,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0024_asset_serial.sql"),
     include_str!("sql/0025_channels.sql"),
     include_str!("sql/0026_assets.sql"),
+    include_str!("sql/0027_knowledge_base.sql"),
 ];
 
 /// The schema version this build writes.
