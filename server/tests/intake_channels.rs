@@ -592,3 +592,70 @@ async fn an_admin_makes_and_revokes_a_channel_through_the_api() {
         "a revoked channel's token stops at once"
     );
 }
+
+#[tokio::test]
+async fn a_delivery_that_stopped_half_way_is_finished_by_its_retry_under_the_same_ticket() {
+    use fieldwork_server::storage::IntakeReceipt;
+    let h = Harness::new();
+    let tenant_id = h.tenant("acme");
+    let root = h.user("acme", "root", Role::Admin, None);
+    let admin = Browser::with_token(&root.api_token);
+    let made = h
+        .admin
+        .create_channel("acme", ChannelKind::Web, None)
+        .expect("channel");
+    let form = json!({"name": "Li", "contact": "+8613800138000", "description": "Till is dead"})
+        .to_string()
+        .into_bytes();
+    let send = |key: &'static str| {
+        Request::post("/intake/web")
+            .header("authorization", format!("Bearer {}", made.token))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(Body::from(form.clone()))
+            .expect("request")
+    };
+    // A first try recorded its receipt and stopped before the ticket: a minute ago, and now.
+    let now = h.state.now_ms();
+    for (key, at, ticket) in [
+        (
+            "stalled",
+            now - 60_000,
+            "01a23000-0000-7000-8000-000000000001",
+        ),
+        ("busy", now, "01a23000-0000-7000-8000-000000000002"),
+    ] {
+        let (_, first) = h
+            .state
+            .store()
+            .record_intake(&IntakeReceipt {
+                channel_id: made.channel_id.clone(),
+                key: key.into(),
+                tenant_id: tenant_id.clone(),
+                ticket_id: Some(ticket.into()),
+                outcome: "created".into(),
+                at,
+                done: false,
+            })
+            .expect("a receipt");
+        assert!(first);
+    }
+    // Still at work: come back later.
+    let busy = h.request(send("busy")).await;
+    assert_eq!(busy.status, StatusCode::CONFLICT);
+    assert!(busy.headers.contains_key("retry-after"));
+    // Stalled: the retry makes the ticket under the id the first try chose, once.
+    let retried = h.request(send("stalled")).await;
+    assert_eq!(retried.status, StatusCode::OK);
+    let answer: Value = serde_json::from_slice(&retried.body).expect("json");
+    assert_eq!(answer["ticket_id"], "01a23000-0000-7000-8000-000000000001");
+    assert_eq!(answer["repeated"], true);
+    assert!(
+        answer["number"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("FW-"))
+    );
+    let again = h.request(send("stalled")).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(count(&h, &admin, "web").await, 1, "one ticket");
+}

@@ -79,9 +79,7 @@ pub(super) async fn take(
         done: matches!(plan.action, Action::Ignore),
     };
     let store = state.store();
-    let claimed = ours.clone();
-    let standing = blocking(move || Ok(store.record_intake(&claimed)?)).await?;
-    let first = standing == ours;
+    let (standing, first) = blocking(move || Ok(store.record_intake(&ours)?)).await?;
     if first {
         attempt(state, channel, &standing, &plan).await?;
     } else if !standing.done {
@@ -96,9 +94,18 @@ pub(super) async fn take(
             .retry_after(5));
         }
         // The first try stopped half-way: do its work (under its ticket id) if this try plans
-        // the same kind of work.
+        // the same kind of work. If it plans another (the ticket a note was for closed
+        // meanwhile), the first try's plan cannot be rebuilt: the receipt is closed as it stands,
+        // so retries stop, and the server says so in its log.
         if standing.outcome == plan.outcome() {
             attempt(state, channel, &standing, &plan).await?;
+        } else {
+            tracing::warn!(
+                outcome = %standing.outcome,
+                "a delivery that stopped half-way was retried as another kind of work; its receipt is closed as it stands"
+            );
+            let (store, c, k) = (state.store(), channel.id.clone(), key.clone());
+            blocking(move || Ok(store.complete_intake(&c, &k)?)).await?;
         }
     }
     let number = match &standing.ticket_id {

@@ -180,8 +180,8 @@ pub trait Channels {
     /// The receipt of a delivery, if the channel took it before.
     fn intake_receipt(&self, channel_id: &str, key: &str) -> Result<Option<IntakeReceipt>>;
     /// Records `receipt` unless the channel has one for its key already; returns the one that
-    /// stands (of two racing deliveries, the first).
-    fn record_intake(&self, receipt: &IntakeReceipt) -> Result<IntakeReceipt>;
+    /// stands (of two racing deliveries, the first) and whether it is this one.
+    fn record_intake(&self, receipt: &IntakeReceipt) -> Result<(IntakeReceipt, bool)>;
     /// Marks the delivery's change stored.
     fn complete_intake(&self, channel_id: &str, key: &str) -> Result<()>;
     /// Takes a receipt not done since before `stale_before` over (its delivery failed half-way):

@@ -59,13 +59,22 @@ pub fn a_receipt_stands_for_its_key(t: &TestStore) {
         done: false,
     };
     assert_eq!(s.intake_receipt("c1", "k").unwrap(), None);
-    assert_eq!(s.record_intake(&first).unwrap(), first);
+    assert_eq!(s.record_intake(&first).unwrap(), (first.clone(), true));
     let second = IntakeReceipt {
         ticket_id: Some("t2".into()),
         at: 6,
         ..first.clone()
     };
-    assert_eq!(s.record_intake(&second).unwrap(), first, "the first stands");
+    assert_eq!(
+        s.record_intake(&second).unwrap(),
+        (first.clone(), false),
+        "the first stands"
+    );
+    assert_eq!(
+        s.record_intake(&first).unwrap(),
+        (first.clone(), false),
+        "even the same receipt again is not recorded twice"
+    );
     assert_eq!(s.intake_receipt("c1", "k").unwrap(), Some(first));
     assert_eq!(
         s.intake_receipt("c2", "k").unwrap(),

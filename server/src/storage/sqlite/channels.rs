@@ -276,14 +276,15 @@ impl Channels for SqliteStore {
         self.with_reader(|conn| receipt(conn, channel_id, key))
     }
 
-    fn record_intake(&self, r: &IntakeReceipt) -> Result<IntakeReceipt> {
+    fn record_intake(&self, r: &IntakeReceipt) -> Result<(IntakeReceipt, bool)> {
         self.write(|tx| {
             if insert_receipt(tx, r)? {
-                return Ok(r.clone());
+                return Ok((r.clone(), true));
             }
-            receipt(tx, &r.channel_id, &r.key)?.ok_or_else(|| {
+            let standing = receipt(tx, &r.channel_id, &r.key)?.ok_or_else(|| {
                 StorageError::Corrupt("an intake receipt vanished inside its transaction".into())
-            })
+            })?;
+            Ok((standing, false))
         })
     }
 
