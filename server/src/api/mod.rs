@@ -21,6 +21,7 @@ pub(crate) mod error;
 mod events;
 mod files;
 mod knowledge;
+mod people;
 mod reference;
 mod reports;
 mod session;

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, ErrorCode};
-use super::ticket_out::{NameOut, People, TicketOut, TicketSummary};
+use super::people::people;
+use super::ticket_out::{People, TicketOut, TicketSummary};
 use super::{ApiJson, ApiQuery, Caller};
 use crate::error::Error;
 use crate::service::{Author, ProposedChange};
@@ -430,53 +431,6 @@ pub async fn list_tickets(
         next_cursor,
         people,
     }))
-}
-
-/// The names of `ids` (users of the caller's tenant; others are left out).
-async fn people(
-    state: &AppState,
-    caller: &Caller,
-    mut ids: Vec<String>,
-) -> Result<People, ApiError> {
-    ids.sort_unstable();
-    ids.dedup();
-    let mut people = People::new();
-    // The brain's own entries name it as their author.
-    if let Some(at) = ids.iter().position(|id| id == fieldwork_brain::BRAIN_ACTOR) {
-        let brain = NameOut {
-            name: "Fieldwork brain".to_owned(),
-            role: "brain".to_owned(),
-        };
-        people.insert(ids.remove(at), brain);
-    }
-    // Intake channels name themselves as the reporters and authors of what they took in.
-    let (channels, ids): (Vec<String>, Vec<String>) = ids
-        .into_iter()
-        .partition(|id| id.starts_with(crate::intake::CHANNEL_AUTHOR_PREFIX));
-    if !channels.is_empty() {
-        let (store, tenant) = (state.store(), caller.user.tenant_id.clone());
-        let known = blocking(move || Ok(store.channels(&tenant)?)).await?;
-        for c in known {
-            let id = format!("{}{}", crate::intake::CHANNEL_AUTHOR_PREFIX, c.id);
-            if channels.contains(&id) {
-                let role = format!("channel:{}", c.kind);
-                people.insert(id, NameOut { name: c.name, role });
-            }
-        }
-    }
-    if ids.is_empty() {
-        return Ok(people);
-    }
-    let (store, tenant) = (state.store(), caller.user.tenant_id.clone());
-    let users = blocking(move || Ok(store.users_by_ids(&tenant, &ids)?)).await?;
-    people.extend(users.into_iter().map(|u| {
-        let name = NameOut {
-            name: u.name,
-            role: u.role.as_str().to_owned(),
-        };
-        (u.id, name)
-    }));
-    Ok(people)
 }
 
 /// Ticket `id` as the API shows it to `caller`, with the people it names.
