@@ -66,6 +66,7 @@ if "$fieldwork" serve --help >/dev/null 2>&1 && "$fieldwork" admin --help >/dev/
   rider=$(admin create-user --tenant "$tenant" --role rider --name "Test Rider")
   dispatcher=$(admin create-user --tenant "$tenant" --role dispatcher --name "Test Dispatcher")
   tech=$(admin create-user --tenant "$tenant" --role technician --name "Test Technician" --team north)
+  supervisor=$(admin create-user --tenant "$tenant" --role supervisor --name "Test Supervisor")
   "$fieldwork" serve --data "$data" --listen 127.0.0.1:0 >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
   url=""
@@ -77,7 +78,11 @@ if "$fieldwork" serve --help >/dev/null 2>&1 && "$fieldwork" admin --help >/dev/
   done
   if [ -n "$url" ]; then
     echo "== server at $url"
+    # The knowledge base the suites find offline: one article for everyone, one internal.
+    kb_ids=$(python3 scripts/publish-kb-fixtures.py "$url" "$(json_field token <<<"$supervisor")")
     sync_env=(
+      "FW_KB_PUBLIC_ID=$(json_field public <<<"$kb_ids")"
+      "FW_KB_INTERNAL_ID=$(json_field internal <<<"$kb_ids")"
       "FW_SERVER_URL=$url"
       "FW_TENANT_ID=$tenant"
       "FW_RIDER_TOKEN=$(json_field token <<<"$rider")"
@@ -126,7 +131,7 @@ fi
 
 # --- Python --------------------------------------------------------------------------------
 echo "== python smoke test"
-PYTHONPATH="$target_dir/bindings/python" TMPDIR="$work/tmp" \
+env "${sync_env[@]}" PYTHONPATH="$target_dir/bindings/python" TMPDIR="$work/tmp" \
   python3 bindings/tests/python/smoke.py 2>&1 | tee "$work/python.log" || true
 tally python "$work/python.log"
 

@@ -48,6 +48,7 @@ fn push(server: &Server, phone: &Phone, id: &str, changes: &[&Change]) -> SyncRe
         wait_ms: 0,
         max_bytes: 0,
         clock_offset_ms: None,
+        kb_cursor: None,
     };
     let client = ServerClient::new(&server.url).expect("client");
     block_on(client.sync(&token, &request))

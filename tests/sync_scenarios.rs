@@ -545,47 +545,6 @@ fn show_and_list_name_the_people_on_a_ticket_and_json_keeps_their_ids() {
     assert_eq!(listed[0]["assignee"], tech_id.as_str());
 }
 
-/// One JSON call to the back-office API over real HTTP; returns the status and the body.
-fn api_call(
-    method: reqwest::Method,
-    url: &str,
-    cookie: Option<(&str, &str)>,
-    body: Option<serde_json::Value>,
-) -> (u16, serde_json::Value, Vec<String>) {
-    fieldwork_core::sync::client::install_crypto_provider();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let mut request = reqwest::Client::new().request(method, url);
-        if let Some((session, csrf)) = cookie {
-            request = request
-                .header("cookie", format!("fw_session={session}; fw_csrf={csrf}"))
-                .header("x-csrf-token", csrf);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_string());
-        }
-        let response = request.send().await.expect("the server answers");
-        let status = response.status().as_u16();
-        let cookies = response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect();
-        let text = response.text().await.expect("a body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-            cookies,
-        )
-    })
-}
-
 #[test]
 fn an_edit_through_the_api_and_an_offline_phone_edit_merge_like_two_phones() {
     let org = Org::new();
@@ -602,10 +561,10 @@ fn an_edit_through_the_api_and_an_offline_phone_edit_merge_like_two_phones() {
 
     // Meanwhile the dispatcher, in a browser session over HTTP, cancels and writes a note.
     let api = format!("{}/api/v1", org.server.url);
-    let (status, signed_in, cookies) = api_call(
+    let (status, signed_in, cookies) = common::api_call(
         reqwest::Method::POST,
         &format!("{api}/session"),
-        None,
+        common::ApiAuth::None,
         Some(serde_json::json!({ "tenant": "acme", "name": "ops", "password": "pw-123456" })),
     );
     assert_eq!(status, 201, "{signed_in}");
@@ -616,10 +575,10 @@ fn an_edit_through_the_api_and_an_offline_phone_edit_merge_like_two_phones() {
         .expect("a session cookie")
         .to_owned();
     let csrf = signed_in["csrf_token"].as_str().expect("csrf").to_owned();
-    let (status, edited, _) = api_call(
+    let (status, edited, _) = common::api_call(
         reqwest::Method::POST,
         &format!("{api}/tickets/{id}/edits"),
-        Some((&session, &csrf)),
+        common::ApiAuth::Session(&session, &csrf),
         Some(serde_json::json!({ "edits": [
             { "type": "add_note", "text": "customer rang to cancel" },
             { "type": "set_status", "status": "cancelled" }
@@ -629,10 +588,10 @@ fn an_edit_through_the_api_and_an_offline_phone_edit_merge_like_two_phones() {
 
     // The phone comes back: accepted, like any two devices' edits.
     assert_eq!(tech.sync()["rejected"], 0);
-    let (_, through_api, _) = api_call(
+    let (_, through_api, _) = common::api_call(
         reqwest::Method::GET,
         &format!("{api}/tickets/{id}"),
-        Some((&session, &csrf)),
+        common::ApiAuth::Session(&session, &csrf),
         None,
     );
     let on_phone = tech.show(&id);

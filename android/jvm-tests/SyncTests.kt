@@ -1,12 +1,14 @@
 // A full sync round trip against a real `fieldwork serve` on loopback, started by
 // scripts/test-bindings.sh, which passes the server address and the users' API tokens in the
-// environment: a rider, a dispatcher and a technician of one tenant.
+// environment: a rider, a dispatcher and a technician of one tenant, and the knowledge-base
+// articles a supervisor published for them (scripts/publish-kb-fixtures.py).
 
 package app.fieldwork.jvmtest
 
 import app.fieldwork.ffi.ChangeOrigin
 import app.fieldwork.ffi.FieldworkClient
 import app.fieldwork.ffi.FieldworkException
+import app.fieldwork.ffi.KbAudience
 import app.fieldwork.ffi.LocationFix
 import app.fieldwork.ffi.Role
 import app.fieldwork.ffi.Status
@@ -14,6 +16,7 @@ import app.fieldwork.ffi.Subscription
 import app.fieldwork.ffi.SyncState
 import app.fieldwork.ffi.SyncStatus
 import app.fieldwork.ffi.SyncStatusObserver
+import app.fieldwork.ffi.TicketDraft
 import app.fieldwork.ffi.TicketFilter
 import java.util.concurrent.LinkedBlockingQueue
 
@@ -193,6 +196,35 @@ fun syncTests(run: TestRun) {
         checkEq(0uL, report.pending, "pending")
         desk.syncNow()
         checkEq("quick and kind", desk.ticket(ticketId).csat?.comment, "rating on the dispatcher's device")
+    }
+
+    run.test("knowledge base: synced by role, found offline in Chinese and English, never internal for riders") {
+        val riderClient = rider ?: throw AssertionFailed("rider did not log in")
+        val tech = technician ?: throw AssertionFailed("technician did not log in")
+        val public = env("FW_KB_PUBLIC_ID")
+        val internal = env("FW_KB_INTERNAL_ID")
+        tech.syncNow()
+        riderClient.syncNow()
+        tech.setNetworkAvailable(false)
+        try {
+            checkEq(listOf(public), tech.kbSearch("卡纸", 10u).map { it.id }, "a Chinese word, offline")
+            val head = tech.kbSearch("latch", 10u)
+            checkEq(listOf(internal), head.map { it.id }, "an English word in the body")
+            checkEq(KbAudience.STAFF, head[0].audience, "internal")
+            check(head[0].excerpt.contains("head latch")) { "excerpt: ${head[0].excerpt}" }
+            val article = tech.kbArticle(internal) ?: throw AssertionFailed("the internal article is on the technician's device")
+            checkEq("Replacing the thermal print head", article.title, "title")
+            checkEq("en", article.language, "language")
+            val job = tech.createTicket(TicketDraft(title = "POS 打印机卡纸", category = "printer"))
+            val offered = tech.kbSuggestions(job.id, 5u).map { it.id }
+            checkEq(public, offered.firstOrNull(), "the article sharing the ticket's words comes first")
+            check(internal in offered) { "the article of the ticket's category is offered too: $offered" }
+        } finally {
+            tech.setNetworkAvailable(true)
+        }
+        checkEq(listOf(public), riderClient.kbSearch("卡纸", 10u).map { it.id }, "the rider's article for everyone")
+        checkEq(emptyList<String>(), riderClient.kbSearch("latch", 10u).map { it.id }, "never an internal one")
+        checkEq(null, riderClient.kbArticle(internal), "not on the rider's device")
     }
 
     run.test("sync: logout keeps the tickets and forgets the server") {

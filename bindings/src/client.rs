@@ -20,6 +20,7 @@ use fieldwork_core::sync::{
 use fieldwork_core::ticket::Edit;
 
 use crate::error::FieldworkError;
+use crate::knowledge::{KbArticle, KbHit};
 use crate::model::Status;
 use crate::observe::{Subscription, SyncStatusObserver, TicketChange, TicketObserver};
 use crate::sync::{ClientConfig, QuarantinedChange, SyncReport, SyncStatus, UserProfile};
@@ -227,6 +228,36 @@ impl FieldworkClient {
         Ok(self
             .store
             .quarantine()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    // --- knowledge base --------------------------------------------------------------------
+
+    /// Articles this device holds that match every word of `query` (Chinese or English), best
+    /// first (a title or tag match above a body match), at most `limit` (50 at most). Offline.
+    pub fn kb_search(&self, query: String, limit: u32) -> Result<Vec<KbHit>> {
+        Ok(self
+            .store
+            .kb_search(&query, limit as usize)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// One article in full, if this device holds it (`None` once unpublished, or when it is
+    /// not for this user).
+    pub fn kb_article(&self, article_id: String) -> Result<Option<KbArticle>> {
+        Ok(self.store.kb_article(&article_id)?.map(Into::into))
+    }
+
+    /// Articles worth reading for a ticket: of its category or sharing keywords with its title
+    /// and description, best first, at most `limit`. Offline.
+    pub fn kb_suggestions(&self, ticket_id: String, limit: u32) -> Result<Vec<KbHit>> {
+        Ok(self
+            .store
+            .kb_suggestions(&ticket_id, limit as usize)?
             .into_iter()
             .map(Into::into)
             .collect())

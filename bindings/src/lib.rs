@@ -2,7 +2,7 @@
 //! iOS (Swift) and Python. Thin wrappers only — no business logic lives here.
 //!
 //! - [`client`]: [`FieldworkClient`], one device opened on a data directory; every operation.
-//! - [`ticket`], [`model`], [`sync`]: records and enums mirroring the core's types.
+//! - [`ticket`], [`knowledge`], [`model`], [`sync`]: records and enums mirroring the core's types.
 //! - [`observe`]: observers the app implements, and the [`Subscription`] that keeps them.
 //! - [`error`]: [`FieldworkError`], the one error apps see, converted from core errors in one place.
 //!
@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod error;
+pub mod knowledge;
 pub mod model;
 pub mod observe;
 pub mod sync;

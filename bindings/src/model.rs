@@ -71,6 +71,18 @@ mirror_enum!(
 );
 
 mirror_enum!(
+    /// Who a knowledge-base article is for.
+    KbAudience = fieldwork_core::knowledge::KbAudience {
+        /// Everyone of the tenant (riders and merchants too).
+        Everyone,
+        /// Technicians and the back office only (internal).
+        Staff,
+        /// A value this app version does not know (from a newer server).
+        Unknown,
+    }
+);
+
+mirror_enum!(
     /// Where a change to tickets came from.
     ChangeOrigin = CoreOrigin {
         /// An edit made on this device.

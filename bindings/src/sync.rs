@@ -94,6 +94,9 @@ pub struct SyncReport {
     pub rounds: u64,
     pub pushed: u64,
     pub pulled: u64,
+    /// Knowledge-base articles stored or replaced on the device, and taken away.
+    pub articles: u64,
+    pub articles_removed: u64,
     /// Changes the server refused in this sync (now in the quarantine).
     pub rejected: u64,
     /// Changes still waiting after the sync.
@@ -205,6 +208,8 @@ impl From<CoreReport> for SyncReport {
             rounds: count(r.rounds),
             pushed: count(r.pushed),
             pulled: count(r.pulled),
+            articles: count(r.articles),
+            articles_removed: count(r.articles_removed),
             rejected: count(r.rejected),
             pending: count(r.pending),
             bytes_sent: count(r.bytes_sent),

@@ -7,6 +7,7 @@
 //! - [`rules`]: the workflow and role rules and the push judgement, pure functions.
 //! - [`bundle`]: change bundles for exchanging work without a server.
 //! - [`location`]: validation of location fixes and arrival on site.
+//! - [`knowledge`]: who reads a knowledge-base article, suggestions for a ticket, excerpts.
 //! - [`search`]: search terms for Chinese and English text (full-text indexes and matching).
 //! - [`clock`]: the time source, settable in tests.
 //! - [`error_kind`]: [`ErrorKind`], how every error is classified for the CLI and the FFI.
@@ -23,6 +24,7 @@
 pub mod bundle;
 pub mod clock;
 pub mod error_kind;
+pub mod knowledge;
 pub mod location;
 pub use fieldwork_protocol::model;
 #[cfg(feature = "device")]

@@ -93,6 +93,32 @@ pub fn index_terms(text: &str) -> String {
     terms.join(" ")
 }
 
+/// Words too common to say what a text is about.
+const STOP_WORDS: &[&str] = &[
+    "and", "are", "but", "can", "does", "for", "from", "has", "have", "not", "the", "this", "that",
+    "was", "were", "will", "with", "won", "you", "your",
+];
+
+/// What a text is about, for comparing two texts (knowledge-base suggestions): its words of three
+/// or more letters that are not [`STOP_WORDS`], and the bigrams of its CJK runs (single CJK
+/// characters say too little).
+pub fn keywords(text: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for run in runs(text) {
+        match run {
+            Run::Word(word) => {
+                if word.chars().count() >= 3 && !STOP_WORDS.contains(&word.as_str()) {
+                    out.insert(word);
+                }
+            }
+            Run::Cjk(chars) => {
+                out.extend(chars.windows(2).map(|pair| pair.iter().collect::<String>()));
+            }
+        }
+    }
+    out
+}
+
 /// One term an index is asked for: an exact term, or (for a word) any term starting with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexTerm {
@@ -157,6 +183,15 @@ impl SearchQuery {
         parsed
     }
 
+    /// What to look for in a text, lowercased: the query's words, then its CJK runs.
+    pub fn needles(&self) -> Vec<&str> {
+        self.words
+            .iter()
+            .chain(&self.cjk)
+            .map(String::as_str)
+            .collect()
+    }
+
     /// Whether `text` matches exactly as a search means it: every word of the query starts a
     /// word of the text (`print` finds "Printer jam", `rinter` does not), and every CJK run of
     /// the query appears in the text as written (`制冷` finds "空调不制冷"). What
@@ -202,6 +237,18 @@ pub fn matches(text: &str, query: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keywords_are_longer_words_and_chinese_bigrams() {
+        let words: Vec<String> = keywords("The POS printer won't print: 打印机卡纸 of it")
+            .into_iter()
+            .collect();
+        assert_eq!(
+            words,
+            ["pos", "print", "printer", "卡纸", "印机", "打印", "机卡"]
+        );
+        assert!(keywords("a 的 it").is_empty());
+    }
 
     #[test]
     fn english_words_are_lowercased_and_split_on_punctuation() {

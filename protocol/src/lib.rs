@@ -6,6 +6,7 @@
 //!   [`Actor`] an edit is judged for, spelled as in the ticket document and on the wire.
 //! - [`sync`]: the messages of `POST /v1/sync` (one round trip: push the outbox, pull what is
 //!   newer than the cursor), login, devices and positions, CBOR-encoded with size limits.
+//! - [`knowledge`]: published knowledge-base articles as a sync answer brings them.
 //! - [`blobs`]: the blob lane (tus 1.0 uploads and ranged downloads of photos): paths, headers,
 //!   upload metadata, blob ids (sha256) and `Range` parsing.
 //!
@@ -29,6 +30,7 @@
 //!     wait_ms: 0,
 //!     max_bytes: 0,
 //!     clock_offset_ms: Some(-1_200), // server time minus device time, as last measured
+//!     kb_cursor: Some(7), // how far its copy of the knowledge base goes
 //! };
 //! let body = encode(&request);
 //!
@@ -50,6 +52,7 @@
 //!     cursor: 43,
 //!     more: false,
 //!     people: vec![], // names of the people on these tickets the device may not know yet
+//!     kb: None,       // knowledge-base articles published or withdrawn since `kb_cursor`
 //! };
 //!
 //! // The device drops accepted changes from its outbox, applies the items, stores the cursor.
@@ -59,6 +62,7 @@
 //! ```
 
 pub mod blobs;
+pub mod knowledge;
 pub mod model;
 pub mod sync;
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 pub use serde_bytes::ByteBuf;
 
+use crate::knowledge::KbDelta;
 use crate::model::{Erasure, Part};
 
 /// The protocol version carried in every request; also the `/v1` in every path.
@@ -47,6 +48,11 @@ pub struct SyncRequest {
     /// offline edits").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_offset_ms: Option<i64>,
+    /// How far the device's copy of the knowledge base goes (the last answer's
+    /// [`KbDelta::cursor`], 0 at first); absent from devices that keep no knowledge base, which
+    /// then get none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kb_cursor: Option<u64>,
 }
 
 /// One change of the outbox, filed under its ticket and the document it belongs to.
@@ -81,6 +87,10 @@ pub struct SyncResponse {
     /// empty, so old devices and old servers still understand each other.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub people: Vec<PersonName>,
+    /// What changed in the knowledge base for this user since the request's `kb_cursor`; absent
+    /// when nothing did, or when the request carried none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kb: Option<KbDelta>,
 }
 
 /// How to show a user: their name and role, nothing else (no contact details).
@@ -351,6 +361,7 @@ mod tests {
             wait_ms: 0,
             max_bytes: 0,
             clock_offset_ms: None,
+            kb_cursor: Some(5),
         }
     }
 
@@ -412,6 +423,22 @@ mod tests {
                 name: "Li Wei".into(),
                 role: crate::model::Role::Rider,
             }],
+            kb: Some(KbDelta {
+                articles: vec![crate::knowledge::KbArticle {
+                    id: "a1".into(),
+                    version: 2,
+                    language: "zh".into(),
+                    category: Some("printer".into()),
+                    audience: crate::knowledge::KbAudience::Everyone,
+                    title: "打印机卡纸".into(),
+                    body: "Open the cover.".into(),
+                    tags: vec!["pos".into()],
+                    published_at: 9,
+                }],
+                removed: vec!["a0".into()],
+                cursor: 4,
+                more: false,
+            }),
         };
         assert_eq!(
             decode::<SyncResponse>(&encode(&response)).expect("decodes"),
@@ -482,8 +509,28 @@ mod tests {
             name: "Li Wei".into(),
             role: crate::model::Role::Technician,
         });
+        named.kb = Some(KbDelta {
+            cursor: 2,
+            ..KbDelta::default()
+        });
         let seen: ResponseWithoutPeople = decode(&encode(&named)).expect("an old device decodes");
         assert_eq!(seen, old);
+    }
+
+    #[test]
+    fn a_request_without_a_knowledge_base_cursor_is_what_an_old_device_sent() {
+        let mut old = request();
+        old.kb_cursor = None;
+        let bytes = encode(&old);
+        assert!(!bytes.windows(9).any(|w| w == b"kb_cursor"), "left out");
+        assert_eq!(
+            decode::<SyncRequest>(&bytes).expect("decodes").kb_cursor,
+            None
+        );
+        // An article's audience from a newer server is read, not refused.
+        let future: crate::knowledge::KbAudience =
+            decode(&encode(&"contractors")).expect("an unknown audience decodes");
+        assert_eq!(future, crate::knowledge::KbAudience::Unknown);
     }
 
     #[test]
@@ -515,6 +562,7 @@ mod tests {
         r.changes.truncate(1);
         r.changes[0].change = ByteBuf::from(vec![0u8; 150]);
         r.changes[0].ticket_id = "01a2060f-9315-71b0-ae38-1f1ae6836433".into();
-        assert!(encode(&r).len() < 260, "{} bytes", encode(&r).len());
+        // 260 bytes before the knowledge-base cursor, whose key and value add 11.
+        assert!(encode(&r).len() < 272, "{} bytes", encode(&r).len());
     }
 }

@@ -253,6 +253,7 @@ async fn a_long_poll_outlives_the_header_timeout_and_the_server_still_stops_grac
         wait_ms: 0,
         max_bytes: 0,
         clock_offset_ms: None,
+        kb_cursor: None,
     };
     let (caught_up, _) = client.sync(&session.token, &request).await.expect("syncs");
     request.cursor = caught_up.cursor;

@@ -108,3 +108,131 @@ async fn a_supervisor_publishes_what_technicians_then_read_and_drafts_stay_draft
         json!([])
     );
 }
+
+/// Publishes an article through the API as `sup`; answers its id.
+async fn publish(h: &Harness, sup: &Browser, article: serde_json::Value) -> String {
+    let made = sup.post(h, "/api/v1/kb/articles", article).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.json);
+    let id = made.json["id"].as_str().expect("an id").to_owned();
+    let published = sup
+        .post(h, &format!("/api/v1/kb/articles/{id}/publish"), json!({}))
+        .await;
+    assert_eq!(published.status, StatusCode::OK, "{}", published.json);
+    id
+}
+
+fn article(title: &str, audience: &str, team: Option<&str>) -> serde_json::Value {
+    json!({
+        "title": title, "body": format!("{title}: the steps."), "language": "en",
+        "audience": audience, "team": team, "category": "printer", "tags": ["pos"]
+    })
+}
+
+fn kb_ids(response: &fieldwork_protocol::sync::SyncResponse) -> (Vec<String>, Vec<String>) {
+    let kb = response.kb.clone().unwrap_or_default();
+    (
+        kb.articles.into_iter().map(|a| a.title).collect(),
+        kb.removed,
+    )
+}
+
+#[tokio::test]
+async fn a_sync_brings_each_user_the_articles_they_read_and_takes_back_the_rest() {
+    let h = Harness::new();
+    h.tenant("acme");
+    let sup = Browser::with_token(&h.user("acme", "sup", Role::Supervisor, None).api_token);
+    let mut rider = h.login(&h.user("acme", "r", Role::Rider, None)).await;
+    let mut north = h
+        .login(&h.user("acme", "n", Role::Technician, Some("north")))
+        .await;
+    let mut old = h
+        .login(&h.user("acme", "o", Role::Technician, Some("north")))
+        .await;
+    rider.kb_cursor = Some(0);
+    north.kb_cursor = Some(0);
+
+    let everyone = publish(&h, &sup, article("Paper jam", "everyone", None)).await;
+    let internal = publish(&h, &sup, article("Thermal head", "staff", None)).await;
+    publish(&h, &sup, article("South printers", "staff", Some("south"))).await;
+    publish(&h, &sup, article("North only", "everyone", Some("north"))).await;
+
+    let got = rider.sync(&h, &[]).await;
+    assert_eq!(
+        kb_ids(&got),
+        (vec!["Paper jam".into()], vec![]),
+        "never internal"
+    );
+    let got = north.sync(&h, &[]).await;
+    assert_eq!(
+        kb_ids(&got).0,
+        ["Paper jam", "Thermal head", "North only"],
+        "staff and their team's, in publishing order"
+    );
+    assert_eq!(north.kb_cursor, Some(4));
+    assert!(
+        old.sync(&h, &[]).await.kb.is_none(),
+        "a device keeping none gets none"
+    );
+    assert!(north.sync(&h, &[]).await.kb.is_none(), "nothing new");
+
+    // Republished after an edit: sent again. Made internal: taken back from the rider.
+    let path = format!("/api/v1/kb/articles/{everyone}");
+    let mut edited = article("Paper jam, step by step", "staff", None);
+    edited["body"] = json!("Open the cover.");
+    sup.send(&h, "PUT", &path, Some(edited)).await;
+    let got = rider.sync(&h, &[]).await;
+    assert_eq!(kb_ids(&got), (vec![], vec![everyone.clone()]));
+    let got = north.sync(&h, &[]).await;
+    assert_eq!(
+        kb_ids(&got).0,
+        ["Paper jam"],
+        "the facts moved; the text waits for publishing"
+    );
+    sup.post(&h, &format!("{path}/publish"), json!({})).await;
+    let got = north.sync(&h, &[]).await;
+    assert_eq!(kb_ids(&got).0, ["Paper jam, step by step"]);
+    assert!(
+        rider
+            .sync(&h, &[])
+            .await
+            .kb
+            .unwrap_or_default()
+            .articles
+            .is_empty()
+    );
+
+    // Unpublished: taken back.
+    sup.post(
+        &h,
+        &format!("/api/v1/kb/articles/{internal}/unpublish"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(kb_ids(&north.sync(&h, &[]).await), (vec![], vec![internal]));
+
+    // With news in the knowledge base, a long-poll answers at once.
+    publish(&h, &sup, article("Fresh", "everyone", None)).await;
+    let started = std::time::Instant::now();
+    let answer = north.round(&h, &[], 20_000, 0).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(kb_ids(&answer).0, ["Fresh"]);
+}
+
+#[tokio::test]
+async fn a_large_knowledge_base_comes_in_pages() {
+    let h = Harness::new();
+    h.tenant("acme");
+    let sup = Browser::with_token(&h.user("acme", "sup", Role::Supervisor, None).api_token);
+    let mut tech = h.login(&h.user("acme", "t", Role::Technician, None)).await;
+    tech.kb_cursor = Some(0);
+    let total = fieldwork_protocol::knowledge::MAX_KB_ARTICLES_PER_RESPONSE + 20;
+    for i in 0..total {
+        publish(&h, &sup, article(&format!("Article {i}"), "staff", None)).await;
+    }
+    let answers = tech.pull_all(&h).await;
+    assert_eq!(answers.len(), 2, "a full page, then the rest");
+    assert!(answers[0].more && !answers[1].more);
+    let titles: Vec<String> = answers.iter().flat_map(|a| kb_ids(a).0).collect();
+    assert_eq!(titles.len(), total);
+    assert_eq!(titles.last().map(String::as_str), Some("Article 119"));
+}

@@ -265,3 +265,60 @@ impl Phone {
         self.store.identity().expect("logged in").actor.user_id
     }
 }
+
+/// How a back-office API call signs in.
+pub enum ApiAuth<'a> {
+    None,
+    /// A browser session: its cookie and CSRF token.
+    Session(&'a str, &'a str),
+    /// A user API token, as a script sends it.
+    Bearer(&'a str),
+}
+
+/// One JSON call to the back-office API over real HTTP; returns the status, the body and the
+/// cookies set.
+pub fn api_call(
+    method: reqwest::Method,
+    url: &str,
+    auth: ApiAuth<'_>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value, Vec<String>) {
+    fieldwork_core::sync::client::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new().request(method, url);
+        match auth {
+            ApiAuth::None => {}
+            ApiAuth::Session(session, csrf) => {
+                request = request
+                    .header("cookie", format!("fw_session={session}; fw_csrf={csrf}"))
+                    .header("x-csrf-token", csrf);
+            }
+            ApiAuth::Bearer(token) => {
+                request = request.header("authorization", format!("Bearer {token}"));
+            }
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let cookies = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        let text = response.text().await.expect("a body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            cookies,
+        )
+    })
+}

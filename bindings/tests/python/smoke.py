@@ -1,7 +1,8 @@
 """Smoke test of the generated Python bindings: a rider's help request, the list, a refused
-edit raising the right exception, an observer, and a photo (a PNG made here by hand) attached and
-read back. Run by scripts/test-bindings.sh with the generated module on PYTHONPATH; prints one
-line per test and `python: N passed, M failed`."""
+edit raising the right exception, an observer, a photo (a PNG made here by hand) attached and
+read back, and a technician's knowledge base synced from the server scripts/test-bindings.sh
+starts and searched offline. Run by that script with the generated module on PYTHONPATH; prints
+one line per test and `python: N passed, M failed`."""
 
 import hashlib
 import os
@@ -148,6 +149,34 @@ def corrupt_photo():
         else:
             raise AssertionError(f"no exception for {bad[:10]!r}")
     assert client.ticket(state["id"]) == before
+
+
+@test
+def knowledge_base():
+    """a technician's device syncs the knowledge base and finds it offline in Chinese and English"""
+    server = os.environ.get("FW_SERVER_URL")
+    if not server:
+        raise AssertionError("FW_SERVER_URL is not set: run through scripts/test-bindings.sh")
+    public, internal = os.environ["FW_KB_PUBLIC_ID"], os.environ["FW_KB_INTERNAL_ID"]
+    tech_dir = tempfile.mkdtemp(prefix="fw-python-kb-")
+    tech = fw.FieldworkClient.open(tech_dir, fw.ClientConfig(device_name="python kb", server_url=server))
+    try:
+        assert tech.kb_search("卡纸", 10) == [], "nothing before the first sync"
+        tech.login_with_token(os.environ["FW_TECH_TOKEN"])
+        tech.sync_now()
+        tech.set_network_available(False)
+        assert [h.id for h in tech.kb_search("卡纸", 10)] == [public]
+        hits = tech.kb_search("thermal head", 10)
+        assert [h.id for h in hits] == [internal], hits
+        assert hits[0].audience == fw.KbAudience.STAFF
+        article = tech.kb_article(public)
+        assert article.language == "zh" and "取出卡住的纸" in article.body, article
+        assert article.version == 1 and article.tags == ["POS"], article
+        assert tech.kb_article("no-such-article") is None
+        assert tech.kb_search("  ", 10) == [], "nothing searchable finds nothing"
+    finally:
+        del tech
+        shutil.rmtree(tech_dir, ignore_errors=True)
 
 
 del client

@@ -1,11 +1,12 @@
 //! `fieldwork device --home DIR …`: a whole device on a desktop, over the core's store. This
 //! file holds the command line and the dispatch; each command is one function, by theme:
 //! `home` (init, whoami, compact), `tickets` (the ticket commands), `evidence` (photos, files,
-//! position fixes), `exchange` (bundles) and `sync` (the server: login, sync, status, …).
+//! position fixes), `knowledge` (the knowledge base, offline), `exchange` (bundles) and `sync` (the server: login, sync, status, …).
 
 mod evidence;
 mod exchange;
 mod home;
+mod knowledge;
 mod sync;
 mod tickets;
 
@@ -122,9 +123,30 @@ enum DeviceCommand {
     Logout,
     /// Who this device is and what waits to be sent.
     Whoami,
+    /// The knowledge base this device holds (synced, read offline).
+    #[command(subcommand)]
+    Kb(KbCommand),
     /// Rewrite every document as one compact snapshot, and remove photo files of tickets that
     /// left this device (never one still waiting to upload).
     Compact,
+}
+
+#[derive(Debug, Subcommand)]
+enum KbCommand {
+    /// Articles matching every word (Chinese or English), best first.
+    Search {
+        text: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+    /// One article in full.
+    Show { id: String },
+    /// Articles worth reading for a ticket (its category and keywords).
+    Suggest {
+        ticket: String,
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -304,6 +326,10 @@ pub enum CliError {
     TooLarge(u64),
     #[error("nothing to change: give at least one of the update options")]
     NothingToDo,
+    #[error(
+        "no such article on this device (it may be unpublished, or not for you); sync and search again"
+    )]
+    UnknownArticle,
     #[error(transparent)]
     Sync(#[from] SyncError),
 }
@@ -318,6 +344,7 @@ impl CliError {
                 ErrorKind::BadInput
             }
             CliError::NoDevice(_) => ErrorKind::NotSignedIn,
+            CliError::UnknownArticle => ErrorKind::NotFound,
             CliError::File { .. } => ErrorKind::Storage,
         }
     }
@@ -358,6 +385,7 @@ pub fn run(args: DeviceArgs) -> Result<()> {
         DeviceCommand::Quarantine => sync::quarantine(&store()?, json),
         DeviceCommand::Logout => sync::logout(&store()?, json),
         DeviceCommand::Whoami => home::whoami(&store()?, json),
+        DeviceCommand::Kb(kb) => knowledge::run(&store()?, json, kb),
         DeviceCommand::Compact => home::compact(&store()?, json),
         DeviceCommand::Help(help) => tickets::help(&store()?, json, help),
         DeviceCommand::Create(create) => tickets::create(&store()?, json, create),

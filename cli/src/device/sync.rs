@@ -62,7 +62,7 @@ pub(super) fn sync(store: TicketStore, json: bool, attempts: u32) -> Result<()> 
     } else {
         println!(
             "synced in {} round(s): {} pushed, {} pulled, {} refused, {} pending; \
-             files: {} uploaded, {} downloaded, {} failed (retried later){}",
+             files: {} uploaded, {} downloaded, {} failed (retried later){}{}",
             report.rounds,
             report.pushed,
             report.pulled,
@@ -71,6 +71,14 @@ pub(super) fn sync(store: TicketStore, json: bool, attempts: u32) -> Result<()> 
             report.blobs.uploaded,
             report.blobs.downloaded,
             report.blobs.failed,
+            if report.articles + report.articles_removed > 0 {
+                format!(
+                    "; knowledge base: {} article(s) new or updated, {} taken away",
+                    report.articles, report.articles_removed
+                )
+            } else {
+                String::new()
+            },
             if report.position_reported {
                 "; position reported"
             } else {

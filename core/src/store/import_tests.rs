@@ -20,6 +20,7 @@ fn response(rejected: Vec<Rejection>, items: Vec<PullItem>) -> SyncResponse {
         cursor: 1,
         more: false,
         people: Vec::new(),
+        kb: None,
     }
 }
 

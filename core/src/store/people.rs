@@ -174,6 +174,7 @@ mod tests {
             cursor: 9,
             more: false,
             people,
+            kb: None,
         }
     }
 

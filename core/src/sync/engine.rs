@@ -86,6 +86,11 @@ pub struct RoundReport {
     #[serde(default)]
     pub carried_over: usize,
     pub pulled: usize,
+    /// Knowledge-base articles stored or replaced, and taken away.
+    #[serde(default)]
+    pub articles: usize,
+    #[serde(default)]
+    pub articles_removed: usize,
     pub more: bool,
     pub bytes_sent: usize,
     pub bytes_received: usize,
@@ -100,6 +105,11 @@ pub struct SyncReport {
     pub rounds: usize,
     pub pushed: usize,
     pub pulled: usize,
+    /// Knowledge-base articles stored or replaced, and taken away.
+    #[serde(default)]
+    pub articles: usize,
+    #[serde(default)]
+    pub articles_removed: usize,
     pub rejected: usize,
     /// Still waiting after the sync (0 when it succeeded).
     pub pending: usize,
@@ -197,13 +207,14 @@ impl SyncEngine {
             changes,
             // Measured only once an answer came back.
             clock_offset_ms: meta.last_success.map(|_| meta.clock_offset_ms),
+            kb_cursor: Some(meta.kb_cursor),
         };
         let started = std::time::Instant::now();
         let (response, Transfer { sent, received }) =
             self.client.sync(&self.token, &request).await?;
         let waited = started.elapsed();
         let received_at = SystemClock.now_ms();
-        self.store.apply_sync_response(&response, received_at)?;
+        let round = self.store.apply_sync_response(&response, received_at)?;
         let applied = started.elapsed().saturating_sub(waited);
         let carried_over = response
             .rejected
@@ -216,6 +227,8 @@ impl SyncEngine {
             rejected: response.rejected.len() - carried_over,
             carried_over,
             pulled: response.items.len(),
+            articles: round.articles_stored,
+            articles_removed: round.articles_removed,
             more: response.more,
             bytes_sent: sent,
             bytes_received: received,
@@ -247,6 +260,8 @@ impl SyncEngine {
                     report.rounds += 1;
                     report.pushed += round.accepted;
                     report.pulled += round.pulled;
+                    report.articles += round.articles;
+                    report.articles_removed += round.articles_removed;
                     report.rejected += round.rejected;
                     report.bytes_sent += round.bytes_sent;
                     report.bytes_received += round.bytes_received;

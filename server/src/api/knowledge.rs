@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use fieldwork_core::Role;
+use fieldwork_core::knowledge::reads_article;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -162,15 +163,16 @@ fn checked(
 /// `article` as `caller` may read it, if they may.
 fn shown(article: Article, caller: &Caller) -> Option<ArticleOut> {
     let writer = WRITERS.contains(&caller.user.role);
-    if !writer {
-        let for_team = match (&article.meta.team, &caller.user.team) {
-            (None, _) => true,
-            (Some(team), Some(mine)) => team == mine,
-            (Some(_), None) => false,
-        };
-        if article.published.is_none() || !for_team {
-            return None;
-        }
+    if !writer
+        && (article.published.is_none()
+            || !reads_article(
+                caller.user.role,
+                caller.user.team.as_deref(),
+                article.meta.audience.wire(),
+                article.meta.team.as_deref(),
+            ))
+    {
+        return None;
     }
     Some(ArticleOut {
         id: article.meta.id,

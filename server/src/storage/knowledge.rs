@@ -21,6 +21,14 @@ impl Audience {
         }
     }
 
+    /// As devices are told.
+    pub fn wire(self) -> fieldwork_core::knowledge::KbAudience {
+        match self {
+            Audience::Everyone => fieldwork_core::knowledge::KbAudience::Everyone,
+            Audience::Staff => fieldwork_core::knowledge::KbAudience::Staff,
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "everyone" => Some(Audience::Everyone),
@@ -75,7 +83,9 @@ pub trait KnowledgeBase {
     /// for an unknown tenant.
     fn create_article(&self, meta: &ArticleMeta, first: &ArticleVersion) -> Result<()>;
     /// Saves a new version of the text (and the article's facts); answers the version number.
-    /// `None` when the tenant has no such article.
+    /// `None` when the tenant has no such article. When the facts of a published article
+    /// change (who reads it, its language or category), readers' view of it changes: it gets
+    /// the tenant's next knowledge-base sequence.
     fn save_article(
         &self,
         meta: &ArticleMeta,
@@ -93,6 +103,14 @@ pub trait KnowledgeBase {
     fn article(&self, tenant_id: &str, id: &str) -> Result<Option<Article>>;
     /// The tenant's articles, newest first by creation, at most `limit`.
     fn articles(&self, tenant_id: &str, limit: usize) -> Result<Vec<Article>>;
+    /// The articles whose readers' view changed after knowledge-base sequence `since`, in
+    /// sequence order, at most `limit`: what devices are told (published or not, they decide).
+    fn articles_changed_since(
+        &self,
+        tenant_id: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<Article>>;
     /// Every version of an article, oldest first.
     fn article_versions(&self, tenant_id: &str, id: &str) -> Result<Vec<ArticleVersion>>;
 }

@@ -2,6 +2,7 @@
 //! [`crate::service::Tickets::commit`], as [`Author::Device`]) and pulls what is new after its
 //! cursor ([`pull`]), then long-polls if there was nothing either way.
 
+mod knowledge;
 mod pull;
 
 use std::time::Duration;
@@ -55,7 +56,15 @@ pub(crate) async fn sync(
         created: pushed.created,
     };
     let mut pulled = pull_blocking(state, &user, &device, &ask).await?;
-    if request.wait_ms > 0 && pushed_nothing {
+    let kb = match request.kb_cursor {
+        Some(cursor) => {
+            let (store, reader) = (state.store(), user.clone());
+            blocking(move || knowledge::delta(store.as_ref(), &reader, cursor)).await?
+        }
+        None => None,
+    };
+    let kb_news = kb.as_ref().is_some_and(|kb| !kb.is_empty());
+    if request.wait_ms > 0 && pushed_nothing && !kb_news {
         let wait = Duration::from_millis(u64::from(request.wait_ms.min(MAX_WAIT_MS)));
         let deadline = tokio::time::Instant::now() + wait;
         let mut stopping = state.stopping();
@@ -84,6 +93,7 @@ pub(crate) async fn sync(
         cursor = pulled.cursor,
         more = pulled.more,
         people = people.len(),
+        kb_articles = kb.as_ref().map_or(0, |kb| kb.articles.len()),
         "sync answered"
     );
     Ok(SyncResponse {
@@ -92,8 +102,9 @@ pub(crate) async fn sync(
         rejected: pushed.rejected,
         items: pulled.items,
         cursor: pulled.cursor,
-        more: pulled.more,
+        more: pulled.more || kb.as_ref().is_some_and(|kb| kb.more),
         people,
+        kb,
     })
 }
 

@@ -228,6 +228,8 @@ pub struct Device {
     clock: i64,
     /// The clock offset this phone says it measured (server minus device), sent with each sync.
     pub clock_offset_ms: Option<i64>,
+    /// The knowledge-base cursor sent with each sync (none: this phone keeps no knowledge base).
+    pub kb_cursor: Option<u64>,
 }
 
 impl Device {
@@ -250,6 +252,7 @@ impl Device {
             parts: HashMap::new(),
             clock: 1_795_400_000_000,
             clock_offset_ms: None,
+            kb_cursor: None,
         }
     }
 
@@ -364,11 +367,15 @@ impl Device {
             wait_ms,
             max_bytes,
             clock_offset_ms: self.clock_offset_ms,
+            kb_cursor: self.kb_cursor,
         }
     }
 
     /// Applies a response as the device engine would, and takes its cursor.
     pub fn apply(&mut self, response: &SyncResponse) {
+        if let (Some(_), Some(kb)) = (self.kb_cursor, &response.kb) {
+            self.kb_cursor = Some(kb.cursor);
+        }
         for item in &response.items {
             match item {
                 PullItem::Changes {

@@ -29,6 +29,10 @@ pub struct SyncMeta {
     pub clock_offset_ms: i64,
     pub last_success: Option<i64>,
     pub last_error: Option<String>,
+    /// How far the device's knowledge base goes (`fieldwork_protocol::knowledge::KbDelta`); 0
+    /// asks for all of it again, which replaces what the device holds.
+    #[serde(default)]
+    pub kb_cursor: u64,
 }
 
 /// A change the server refused, kept for the user to see.
@@ -51,6 +55,11 @@ pub struct AppliedRound {
     /// A ticket rewritten on the server after an erase replaced this device's copy.
     #[serde(default)]
     pub replaced: bool,
+    /// Knowledge-base articles stored (new or a newer version), and ones held and dropped.
+    #[serde(default)]
+    pub articles_stored: usize,
+    #[serde(default)]
+    pub articles_removed: usize,
 }
 
 const SESSION: &str = "session";
@@ -80,9 +89,15 @@ impl TicketStore {
         self.read(|conn| get_json(conn, SESSION))
     }
 
-    /// Remembers the server session (after a login).
+    /// Remembers the server session (after a login). The knowledge base is asked for whole
+    /// again: who reads what may have changed since the last login (a new team).
     pub fn set_session(&self, session: &ServerLogin) -> Result<()> {
-        self.write(|tx| put_json(tx, SESSION, session))
+        self.write(|tx| {
+            let mut meta: SyncMeta = get_json(tx, META)?.unwrap_or_default();
+            meta.kb_cursor = 0;
+            put_json(tx, META, &meta)?;
+            put_json(tx, SESSION, session)
+        })
     }
 
     /// Forgets the session (logout); tickets and pending changes stay.
@@ -236,6 +251,16 @@ impl TicketStore {
             round.tickets_changed = changed.len();
             round.replaced = replaced;
             let mut meta: SyncMeta = get_json(tx, META)?.unwrap_or_default();
+            if let Some(kb) = &response.kb {
+                if meta.kb_cursor == 0 {
+                    // Asked for whole: what was held before goes (it may no longer be this
+                    // user's to read).
+                    super::knowledge::clear(tx)?;
+                }
+                (round.articles_stored, round.articles_removed) =
+                    super::knowledge::apply(tx, kb)?;
+                meta.kb_cursor = kb.cursor;
+            }
             meta.cursor = response.cursor;
             meta.clock_offset_ms = response.server_time - received_at;
             meta.last_success = Some(at);

@@ -51,6 +51,7 @@ fn response(
         cursor,
         more: false,
         people: Vec::new(),
+        kb: None,
     }
 }
 

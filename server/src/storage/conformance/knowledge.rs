@@ -62,14 +62,15 @@ pub fn an_article_keeps_its_versions_and_publishing_moves_the_sequence(t: &TestS
         (2, Some(1))
     );
     assert_eq!(a.meta.audience, Audience::Everyone);
+    assert_eq!(a.seq, 2, "who reads the published text changed");
     assert!(s.publish_article(&acme.id, "a1", false, 40).unwrap());
     let a = s.article(&acme.id, "a1").unwrap().unwrap();
-    assert_eq!((a.published.map(|v| v.version), a.seq), (Some(2), 2));
+    assert_eq!((a.published.map(|v| v.version), a.seq), (Some(2), 3));
     assert!(s.publish_article(&acme.id, "a1", true, 50).unwrap());
     let a = s.article(&acme.id, "a1").unwrap().unwrap();
     assert_eq!(
         (a.published, a.seq),
-        (None, 3),
+        (None, 4),
         "unpublished, and the sequence moved"
     );
     assert_eq!(s.article_versions(&acme.id, "a1").unwrap().len(), 2);
@@ -86,4 +87,55 @@ pub fn an_article_keeps_its_versions_and_publishing_moves_the_sequence(t: &TestS
     assert!(s.publish_article(&globex.id, "g1", false, 70).unwrap());
     assert_eq!(s.article(&globex.id, "g1").unwrap().unwrap().seq, 1);
     assert_eq!(s.articles(&acme.id, 10).unwrap().len(), 1);
+}
+
+/// What devices are told: the articles whose readers' view changed after a sequence, in order.
+pub fn articles_changed_since_a_sequence_come_in_order_per_tenant(t: &TestStore) {
+    let s = t.store.as_ref();
+    let acme = tenant(s, "acme");
+    let globex = tenant(s, "globex");
+    for id in ["a1", "a2", "a3"] {
+        s.create_article(&meta(&acme.id, id), &first(id)).unwrap();
+    }
+    s.create_article(&meta(&globex.id, "g1"), &first("g"))
+        .unwrap();
+    assert!(
+        s.articles_changed_since(&acme.id, 0, 10)
+            .unwrap()
+            .is_empty(),
+        "drafts only"
+    );
+    assert!(s.publish_article(&acme.id, "a2", false, 10).unwrap());
+    assert!(s.publish_article(&acme.id, "a1", false, 11).unwrap());
+    assert!(s.publish_article(&globex.id, "g1", false, 12).unwrap());
+    let ids = |since, limit| -> Vec<(String, u64)> {
+        s.articles_changed_since(&acme.id, since, limit)
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.meta.id, a.seq))
+            .collect()
+    };
+    assert_eq!(ids(0, 10), [("a2".into(), 1), ("a1".into(), 2)]);
+    assert_eq!(ids(0, 1), [("a2".into(), 1)]);
+    assert_eq!(ids(2, 10), []);
+    // A new draft changes nothing readers get; new facts of a published article do.
+    s.save_article(&meta(&acme.id, "a2"), "a2 v2", "b", &[], 20, "u")
+        .unwrap();
+    assert_eq!(ids(2, 10), []);
+    let mut narrower = meta(&acme.id, "a2");
+    narrower.team = Some("north".into());
+    s.save_article(&narrower, "a2 v3", "b", &[], 21, "u")
+        .unwrap();
+    assert_eq!(ids(2, 10), [("a2".into(), 3)]);
+    // So does an unpublish; a draft's facts moving does not.
+    let mut other = meta(&acme.id, "a3");
+    other.audience = Audience::Everyone;
+    s.save_article(&other, "a3 v2", "b", &[], 22, "u").unwrap();
+    assert!(s.publish_article(&acme.id, "a1", true, 23).unwrap());
+    let changed = s.articles_changed_since(&acme.id, 3, 10).unwrap();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(
+        (changed[0].meta.id.as_str(), changed[0].published.is_none()),
+        ("a1", true)
+    );
 }

@@ -139,6 +139,7 @@ macro_rules! storage_conformance_tests {
             channels::channels_are_found_by_id_and_token_and_revoked_once,
             assets::a_register_is_kept_per_tenant_replaced_by_serial_and_searched,
             knowledge::an_article_keeps_its_versions_and_publishing_moves_the_sequence,
+            knowledge::articles_changed_since_a_sequence_come_in_order_per_tenant,
             channels::a_receipt_stands_for_its_key,
             channels::contacts_and_messages_find_their_tickets,
             channels::alerts_fold_into_one_open_ticket_per_asset_counted_once,

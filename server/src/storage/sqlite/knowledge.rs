@@ -140,6 +140,32 @@ impl KnowledgeBase for SqliteStore {
         by: &str,
     ) -> Result<Option<u32>> {
         self.write(|tx| {
+            // Whether readers hold it and would see its facts change.
+            let seen: Option<bool> = tx
+                .prepare_cached(
+                    "SELECT published_version IS NOT NULL AND NOT (language = ?3
+                         AND category IS ?4 AND audience = ?5 AND team IS ?6)
+                     FROM kb_articles WHERE tenant_id = ?1 AND id = ?2",
+                )?
+                .query_row(
+                    params![
+                        m.tenant_id,
+                        m.id,
+                        m.language,
+                        m.category,
+                        m.audience.as_str(),
+                        m.team
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if seen == Some(true) {
+                let seq = next_seq(tx, &m.tenant_id)?;
+                tx.prepare_cached(
+                    "UPDATE kb_articles SET seq = ?3 WHERE tenant_id = ?1 AND id = ?2",
+                )?
+                .execute(params![m.tenant_id, m.id, seq])?;
+            }
             let changed = tx
                 .prepare_cached(
                     "UPDATE kb_articles SET language = ?3, category = ?4, audience = ?5, team = ?6
@@ -233,6 +259,27 @@ impl KnowledgeBase for SqliteStore {
             ))?;
             let limit = sql_seq(limit.clamp(1, MAX_LISTED) as u64);
             let mut rows = stmt.query(params![tenant_id, limit])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(article_at(conn, row)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn articles_changed_since(
+        &self,
+        tenant_id: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<Article>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {META} FROM kb_articles WHERE tenant_id = ?1 AND seq > ?2
+                 ORDER BY seq LIMIT ?3"
+            ))?;
+            let limit = sql_seq(limit.clamp(1, MAX_LISTED) as u64);
+            let mut rows = stmt.query(params![tenant_id, sql_seq(since), limit])?;
             let mut out = Vec::new();
             while let Some(row) = rows.next()? {
                 out.push(article_at(conn, row)?);

@@ -1,0 +1,256 @@
+//! The knowledge base on the device (`docs/knowledge-base.md`, "On devices"): the published
+//! articles the server sent this user, kept with the sync state (a sync answer's [`KbDelta`] is
+//! applied in the same transaction as its cursor), searched offline through `kb_search` (FTS5
+//! over [`index_terms`], so Chinese two-character words match), and suggested for a ticket by
+//! the pure [`crate::knowledge::suggest`].
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use super::{Result, TicketStore};
+use crate::knowledge::{Candidate, KbArticle, KbAudience, KbDelta, excerpt, suggest};
+use crate::search::{index_terms, match_expression};
+
+/// Longest title the device stores, in bytes (the server allows 200 characters).
+const MAX_TITLE_BYTES: usize = 4 * 1024;
+/// Longest body the device stores, in bytes (the server allows 50,000 characters).
+const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Most hits one search answers.
+pub const MAX_KB_HITS: usize = 50;
+/// Most articles weighed for suggestions (the newest).
+const MAX_SUGGESTION_CANDIDATES: usize = 10_000;
+
+/// A search hit or a suggestion: enough to show in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KbHit {
+    pub id: String,
+    pub title: String,
+    pub category: Option<String>,
+    pub language: String,
+    /// Staff only (internal), or everyone.
+    pub audience: KbAudience,
+    /// A line of the body around the match.
+    pub excerpt: String,
+}
+
+fn audience_text(audience: KbAudience) -> &'static str {
+    match audience {
+        KbAudience::Everyone => "everyone",
+        KbAudience::Staff => "staff",
+        KbAudience::Unknown => "unknown",
+    }
+}
+
+fn audience_of(text: &str) -> KbAudience {
+    match text {
+        "everyone" => KbAudience::Everyone,
+        "staff" => KbAudience::Staff,
+        _ => KbAudience::Unknown,
+    }
+}
+
+/// The terms of an article's title column: its title and its tags.
+fn title_terms(article: &KbArticle) -> String {
+    let mut text = article.title.clone();
+    for tag in &article.tags {
+        text.push(' ');
+        text.push_str(tag);
+    }
+    index_terms(&text)
+}
+
+/// Applies what a sync answer brought: removals, then articles (each replacing the version the
+/// device had). An article beyond the device's limits is left out (and logged), not stored.
+/// Answers how many articles were stored and how many the device held and dropped.
+pub(super) fn apply(tx: &Transaction, delta: &KbDelta) -> Result<(usize, usize)> {
+    let mut removed = 0;
+    for id in &delta.removed {
+        removed += usize::from(remove(tx, id)?);
+    }
+    let mut stored = 0;
+    for article in &delta.articles {
+        if article.title.len() > MAX_TITLE_BYTES || article.body.len() > MAX_BODY_BYTES {
+            tracing::warn!(
+                title_bytes = article.title.len(),
+                body_bytes = article.body.len(),
+                "a knowledge-base article is beyond the device's limits and was not stored"
+            );
+            removed += usize::from(remove(tx, &article.id)?);
+            continue;
+        }
+        let tags = serde_json::to_string(&article.tags).unwrap_or_else(|_| "[]".to_owned());
+        let rowid: i64 = tx
+            .prepare_cached(
+                "INSERT INTO kb_articles (id, version, language, category, audience, title, body,
+                     tags, published_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version,
+                     language = excluded.language, category = excluded.category,
+                     audience = excluded.audience, title = excluded.title, body = excluded.body,
+                     tags = excluded.tags, published_at = excluded.published_at
+                 RETURNING rowid",
+            )?
+            .query_row(
+                params![
+                    article.id,
+                    article.version,
+                    article.language,
+                    article.category,
+                    audience_text(article.audience),
+                    article.title,
+                    article.body,
+                    tags,
+                    article.published_at
+                ],
+                |r| r.get(0),
+            )?;
+        tx.prepare_cached("DELETE FROM kb_search WHERE rowid = ?1")?
+            .execute([rowid])?;
+        tx.prepare_cached("INSERT INTO kb_search (rowid, title, body) VALUES (?1, ?2, ?3)")?
+            .execute(params![
+                rowid,
+                title_terms(article),
+                index_terms(&article.body)
+            ])?;
+        stored += 1;
+    }
+    Ok((stored, removed))
+}
+
+/// Drops an article; whether the device held it.
+fn remove(tx: &Transaction, id: &str) -> Result<bool> {
+    let rowid: Option<i64> = tx
+        .prepare_cached("DELETE FROM kb_articles WHERE id = ?1 RETURNING rowid")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    if let Some(rowid) = rowid {
+        tx.prepare_cached("DELETE FROM kb_search WHERE rowid = ?1")?
+            .execute([rowid])?;
+    }
+    Ok(rowid.is_some())
+}
+
+/// Forgets every article (another user signed in on this device).
+pub(super) fn clear(tx: &Transaction) -> Result<()> {
+    tx.execute("DELETE FROM kb_articles", [])?;
+    tx.execute("DELETE FROM kb_search", [])?;
+    Ok(())
+}
+
+const ARTICLE: &str = "id, version, language, category, audience, title, body, tags, published_at";
+
+fn article_of(r: &Row<'_>) -> rusqlite::Result<KbArticle> {
+    let audience: String = r.get(4)?;
+    let tags: String = r.get(7)?;
+    Ok(KbArticle {
+        id: r.get(0)?,
+        version: r.get(1)?,
+        language: r.get(2)?,
+        category: r.get(3)?,
+        audience: audience_of(&audience),
+        title: r.get(5)?,
+        body: r.get(6)?,
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        published_at: r.get(8)?,
+    })
+}
+
+fn hit_of(article: KbArticle, query: &str) -> KbHit {
+    KbHit {
+        excerpt: excerpt(&article.body, query),
+        id: article.id,
+        title: article.title,
+        category: article.category,
+        language: article.language,
+        audience: article.audience,
+    }
+}
+
+fn lookup(conn: &Connection, id: &str) -> Result<Option<KbArticle>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {ARTICLE} FROM kb_articles WHERE id = ?1"))?
+        .query_row([id], article_of)
+        .optional()?)
+}
+
+impl TicketStore {
+    /// The articles matching `query` (Chinese or English; every word or Chinese word of it),
+    /// best first: bm25, with a match in the title (or tags) counting ten times one in the body.
+    /// At most `limit` ([`MAX_KB_HITS`] at most); none for a query with nothing searchable.
+    pub fn kb_search(&self, query: &str, limit: usize) -> Result<Vec<KbHit>> {
+        let Some(expression) = match_expression(query) else {
+            return Ok(Vec::new());
+        };
+        let limit = limit.min(MAX_KB_HITS) as i64;
+        self.read(|conn| {
+            let articles = conn
+                .prepare_cached(&format!(
+                    "SELECT {} FROM kb_search JOIN kb_articles a ON a.rowid = kb_search.rowid
+                     WHERE kb_search MATCH ?1
+                     ORDER BY bm25(kb_search, 10.0, 1.0), a.published_at DESC, a.id
+                     LIMIT ?2",
+                    ARTICLE
+                        .split(", ")
+                        .map(|c| format!("a.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))?
+                .query_map(params![expression, limit], article_of)?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(articles.into_iter().map(|a| hit_of(a, query)).collect())
+        })
+    }
+
+    /// One article the device holds, whole.
+    pub fn kb_article(&self, id: &str) -> Result<Option<KbArticle>> {
+        self.read(|conn| lookup(conn, id))
+    }
+
+    /// How many articles the device holds.
+    pub fn kb_count(&self) -> Result<usize> {
+        self.read(|conn| {
+            let n: i64 = conn.query_row("SELECT COUNT(*) FROM kb_articles", [], |r| r.get(0))?;
+            Ok(usize::try_from(n).unwrap_or(0))
+        })
+    }
+
+    /// The articles worth reading for a ticket: of its category or sharing keywords with its
+    /// title and description ([`suggest`]), best first, at most `limit`.
+    pub fn kb_suggestions(&self, ticket_id: &str, limit: usize) -> Result<Vec<KbHit>> {
+        let ticket = self.ticket(ticket_id)?;
+        let text = format!("{} {}", ticket.title, ticket.description);
+        self.read(|conn| {
+            let rows: Vec<(String, Option<String>, String, String, i64)> = conn
+                .prepare_cached(
+                    "SELECT id, category, title, tags, published_at FROM kb_articles
+                     ORDER BY published_at DESC LIMIT ?1",
+                )?
+                .query_map([MAX_SUGGESTION_CANDIDATES as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect::<std::result::Result<_, _>>()?;
+            let tags: Vec<Vec<String>> = rows
+                .iter()
+                .map(|row| serde_json::from_str(&row.3).unwrap_or_default())
+                .collect();
+            let candidates = rows.iter().zip(&tags).map(|(row, tags)| Candidate {
+                id: &row.0,
+                category: row.1.as_deref(),
+                title: &row.2,
+                tags,
+                published_at: row.4,
+            });
+            let chosen = suggest(ticket.category.as_deref(), &text, candidates, limit);
+            let mut hits = Vec::with_capacity(chosen.len());
+            for suggestion in chosen {
+                if let Some(article) = lookup(conn, &suggestion.id)? {
+                    hits.push(hit_of(article, &suggestion.shared_keywords.join(" ")));
+                }
+            }
+            Ok(hits)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
