@@ -238,6 +238,82 @@ test("an admin makes an IoT channel in settings, and a machine's alarms fold int
   await page.context().close();
 });
 
+test("an agent drafts an article, an admin's publish sends it to a technician's device, and the rider's never gets it", async () => {
+  const page = await open();
+  await signIn(page, 'agent.amy');
+  await page.getByRole('link', { name: 'Knowledge base' }).click();
+  await page.getByRole('button', { name: 'New article' }).click();
+  const form = page.getByRole('form', { name: 'New article' });
+  await form.getByLabel('Title').fill('冷柜温度报警怎么办');
+  await form.getByLabel('Readers').selectOption('staff');
+  await form.getByLabel('Category').fill('refrigeration');
+  await form.getByLabel(/^Tags/).fill('冷柜, alarm');
+  await form.getByLabel(/^Text/).fill('1. 检查门封。\n2. Clean the condenser coil.');
+  await form.getByRole('button', { name: 'Save as a new version' }).click();
+  await page.getByText('Draft (v1), not published').waitFor();
+  assert.match(page.url(), /\/console\/knowledge\/[0-9a-f-]+$/);
+  await page.getByText('Supervisors and admins publish.').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Publish' }).count(), 0, 'agents write, supervisors publish');
+  const articleUrl = page.url();
+  await page.context().close();
+
+  const boss = await open();
+  await signIn(boss, 'root');
+  await boss.goto(`${world.url}/console/knowledge`);
+  await boss.getByRole('link', { name: '冷柜温度报警怎么办' }).click();
+  await boss.getByRole('button', { name: 'Publish' }).click();
+  await boss.getByText('Published: readers get version 1 on their next sync.').waitFor();
+  await boss.getByText('Published (v1)').waitFor();
+  world.device('van', 'sync');
+  world.device('phone', 'sync');
+  const found = JSON.parse(world.device('van', '--json', 'kb', 'search', '冷柜'));
+  assert.deepEqual(found.map((h) => h.title), ['冷柜温度报警怎么办']);
+  assert.deepEqual(JSON.parse(world.device('phone', '--json', 'kb', 'search', '冷柜')), [], 'internal: never on the rider\'s phone');
+  // A later save is a draft beside what readers have.
+  await boss.getByLabel('Title').fill('冷柜温度报警：先查门封');
+  await boss.getByRole('button', { name: 'Save as a new version' }).click();
+  await boss.getByText('Published v1; draft v2 not published yet').waitFor();
+  await boss.getByText('What readers get (version 1)').click();
+  await boss.getByText('Clean the condenser coil.').waitFor();
+  await accessible(boss, 'knowledge-editor');
+  await shot(boss, '15-knowledge-editor');
+  await boss.goto(`${world.url}/console/knowledge`);
+  await boss.getByRole('cell', { name: 'Published v1; draft v2 not published yet' }).waitFor();
+  await accessible(boss, 'knowledge-list');
+  await shot(boss, '15b-knowledge-list');
+  clean(boss, 'knowledge');
+  assert.ok(articleUrl.includes('/console/knowledge/'));
+  await boss.context().close();
+});
+
+test('an admin imports the asset register: a bad line imports nothing and says where, a good file imports every row', async () => {
+  const page = await open();
+  await signIn(page, 'root');
+  await page.goto(`${world.url}/console/settings`);
+  await page.getByRole('heading', { name: 'Asset register' }).waitFor();
+  const form = page.getByRole('form', { name: 'Import' });
+  const header = 'serial,model,site_address,warranty_until,owner_name';
+  await form.getByLabel(/^Or paste it/).fill(`${header}\nPOS-901,Sunmi T2,Nanjing Rd 1,2027-06-30,Chen\nPOS-902,Sunmi T2,Nanjing Rd 3,next year,Chen`);
+  await form.getByRole('button', { name: 'Import' }).click();
+  await page.getByText('Nothing was imported.', { exact: false }).waitFor();
+  await page.getByText(/line 3: .*warranty_until/).waitFor();
+  assert.equal(await page.getByRole('cell', { name: 'POS-901' }).count(), 0, 'all rows or none');
+  await form.getByLabel(/^Or paste it/).fill(`${header}\nPOS-901,Sunmi T2,Nanjing Rd 1,2027-06-30,Chen\nPOS-902,Sunmi T2,Nanjing Rd 3,2027-12-31,Chen`);
+  await form.getByRole('button', { name: 'Import' }).click();
+  await page.getByText('Imported 2 machines.').waitFor();
+  await page.getByRole('cell', { name: 'POS-902' }).waitFor();
+  const search = page.getByRole('search', { name: /Find a machine/ });
+  await search.getByLabel(/Find a machine/).fill('Rd 3');
+  await search.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('cell', { name: 'POS-901' }).waitFor({ state: 'detached' });
+  await page.getByRole('cell', { name: 'POS-902' }).waitFor();
+  await accessible(page, 'settings-assets');
+  await page.getByRole('heading', { name: 'Asset register' }).scrollIntoViewIfNeeded();
+  await shot(page, '13c-settings-assets');
+  clean(page, 'settings-assets');
+  await page.context().close();
+});
+
 test('a saved view keeps its filters and follows the person to another browser', async () => {
   const page = await open();
   await signIn(page, 'ops');
@@ -330,6 +406,7 @@ test('every page passes axe, in Chinese too, and is saved as a screenshot', asyn
     ['sla', 'SLA 看板', '10-sla'],
     ['map', '调度地图', '11-map'],
     ['reports', '报表', '12-reports'],
+    ['knowledge', '知识库', '12b-knowledge'],
     ['settings', '设置', '13-settings'],
     [`tickets/${seeded.helpTicket}`, '时间线', '14-ticket-zh'],
   ]) {

@@ -17,6 +17,7 @@ import { MapPage } from './pages/map.js';
 import { SlaPage } from './pages/sla.js';
 import { ReportsPage } from './pages/reports.js';
 import { SettingsPage } from './pages/settings.js';
+import { KnowledgePage } from './pages/knowledge.js';
 
 const BACK_OFFICE = ['agent', 'dispatcher', 'supervisor', 'admin'];
 
@@ -27,6 +28,7 @@ const ROLES = {
   sla: BACK_OFFICE,
   map: BACK_OFFICE,
   reports: ['dispatcher', 'supervisor', 'admin'],
+  knowledge: BACK_OFFICE,
   settings: ['admin'],
 };
 
@@ -37,6 +39,8 @@ function route(pathname) {
   if (rest === 'sign-in') return { page: 'sign-in' };
   const ticket = rest.match(/^tickets\/([^/]+)$/);
   if (ticket) return { page: 'ticket', id: decodeURIComponent(ticket[1]) };
+  const article = rest.match(/^knowledge\/([^/]+)$/);
+  if (article) return { page: 'knowledge', id: decodeURIComponent(article[1]) };
   if (ROLES[rest]) return { page: rest };
   return { page: 'missing' };
 }
@@ -121,6 +125,7 @@ function App() {
       map: MapPage,
       sla: SlaPage,
       reports: ReportsPage,
+      knowledge: KnowledgePage,
       settings: SettingsPage,
     };
     const Page = pages[where.page];

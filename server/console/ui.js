@@ -88,6 +88,7 @@ const NAV = [
   { path: 'sla', key: 'nav_sla', page: 'sla' },
   { path: 'map', key: 'nav_map', page: 'map' },
   { path: 'reports', key: 'nav_reports', page: 'reports' },
+  { path: 'knowledge', key: 'nav_knowledge', page: 'knowledge' },
   { path: 'settings', key: 'nav_settings', page: 'settings' },
 ];
 

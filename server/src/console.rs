@@ -55,6 +55,7 @@ const ASSETS: &[Asset] = assets![
     "pages/sla.js",
     "pages/reports.js",
     "pages/settings.js",
+    "pages/knowledge.js",
     "style.css",
     "vendor/preact.mjs",
     "vendor/hooks.mjs",

@@ -1,6 +1,7 @@
 // Settings, for admins: the tenant's configuration (checked with each problem shown at its
 // line, then applied), users (make, disable, enable), teams, intake channels (make, with the
-// token shown once; revoke), and the webhook delivery log.
+// token shown once; revoke), the asset register (find a machine; import a CSV file, all rows or
+// none), and the webhook delivery log.
 
 import { useEffect, useState } from 'preact/hooks';
 
@@ -187,6 +188,64 @@ function Channels() {
   </section>`;
 }
 
+function Assets() {
+  const [items, setItems] = useState([]);
+  const [q, setQ] = useState('');
+  const [csv, setCsv] = useState('');
+  const [problems, setProblems] = useState([]);
+  const [note, setNote] = useState(null);
+  const [error, setError] = useState(null);
+  const load = (text = q) => api('/assets', { query: { q: text, limit: 50 } }).then((a) => setItems(a.items), setError);
+  useEffect(() => {
+    load('');
+  }, []);
+  const pick = async (e) => {
+    const file = e.target.files && e.target.files[0];
+    if (file) setCsv(await file.text());
+  };
+  const upload = async (e) => {
+    e.preventDefault();
+    setNote(null);
+    try {
+      const answer = await api('/assets/import', { method: 'POST', body: { csv } });
+      setProblems(answer.problems);
+      if (answer.problems.length === 0) {
+        setNote(t('assets_imported', { n: answer.imported }));
+        setCsv('');
+        load();
+      }
+      setError(null);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return html`<section class="card" aria-labelledby="assets-title">
+    <h2 id="assets-title">${t('assets')}</h2>
+    <form class="filters" role="search" aria-label=${t('assets_find')} onSubmit=${(e) => { e.preventDefault(); load(); }}>
+      <label class="grow">${t('assets_find')}<input type="search" value=${q} onInput=${(e) => setQ(e.target.value)} /></label>
+      <button type="submit">${t('search')}</button>
+    </form>
+    <table>
+      <thead><tr><th scope="col">${t('asset_serial')}</th><th scope="col">${t('asset_model')}</th><th scope="col">${t('asset_site')}</th><th scope="col">${t('asset_warranty')}</th><th scope="col">${t('asset_owner')}</th></tr></thead>
+      <tbody>${items.map((a) => html`<tr>
+        <td class="mono">${a.serial}</td><td>${a.model || t('none')}</td><td>${a.site_address || t('none')}</td>
+        <td>${a.warranty_until || t('none')}</td><td>${a.owner_name || t('none')}</td>
+      </tr>`)}</tbody>
+    </table>
+    ${items.length === 0 && html`<p class="muted">${t('assets_none')}</p>`}
+    <form class="stack" onSubmit=${upload} aria-label=${t('assets_import')}>
+      <label>${t('assets_file')}<input type="file" accept=".csv,text/csv" onChange=${pick} /></label>
+      <label>${t('assets_csv')}<textarea rows="5" spellcheck="false" value=${csv} onInput=${(e) => setCsv(e.target.value)} required></textarea></label>
+      <div><button type="submit">${t('assets_import')}</button></div>
+    </form>
+    <div role="status">
+      ${problems.length > 0 && html`<p class="error">${t('assets_refused')}</p><ul class="problems">${problems.map((p) => html`<li class="error">${p}</li>`)}</ul>`}
+      ${note && html`<p class="note">${note}</p>`}
+    </div>
+    <${ErrorNote} error=${error} />
+  </section>`;
+}
+
 function Deliveries() {
   const [items, setItems] = useState([]);
   const [error, setError] = useState(null);
@@ -213,6 +272,7 @@ export function SettingsPage() {
     <${Users} />
     <${Teams} />
     <${Channels} />
+    <${Assets} />
     <${Deliveries} />
   </section>`;
 }
