@@ -4,9 +4,12 @@
 //! [`MAX_ENTRIES`]) into the ticket's staff document. Technicians and the back office read it,
 //! offline too, with the ticket; reporters never receive it (staff data, ADR 0010).
 //!
-//! A background task listens to the notices of commits that created tickets; [`write_now`] does
-//! the same for one ticket on demand (tests, tools). Written once per ticket: a ticket whose
-//! staff document has a history already is left alone.
+//! A background task listens to the notices of commits: for a ticket a commit created it writes
+//! the history ([`write_now`] does the same for one ticket on demand: tests, tools); a ticket
+//! whose staff document has a history already is left alone. For a ticket about an asset that
+//! changed, it brings up to date the entry for it on the machine's other open tickets
+//! ([`follow`]): its status, title, number and parts as they are now. An entry that did not
+//! change is not written again, so one update never sets off another.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +37,18 @@ fn parts_line(ticket: &Ticket) -> String {
         .map(|(sku, qty)| format!("{qty} × {sku}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A ticket as another ticket's history shows it.
+fn entry_of(ticket_id: String, ticket: &Ticket) -> AssetHistoryEntry {
+    AssetHistoryEntry {
+        ticket_id,
+        number: ticket.number.clone(),
+        title: ticket.title.clone(),
+        status: ticket.status.as_str().to_owned(),
+        created_at: ticket.created_at,
+        parts: parts_line(ticket),
+    }
 }
 
 /// What to write on the ticket: its documents, and the earlier tickets about its machine.
@@ -75,14 +90,7 @@ fn plan(state: &AppState, tenant: &str, ticket_id: &str) -> Result<Option<Plan>,
             continue;
         };
         let earlier = TicketDocument::load(&bytes)?.view()?;
-        entries.push(AssetHistoryEntry {
-            ticket_id: listed.id,
-            number: earlier.number.clone(),
-            title: earlier.title.clone(),
-            status: earlier.status.as_str().to_owned(),
-            created_at: earlier.created_at,
-            parts: parts_line(&earlier),
-        });
+        entries.push(entry_of(listed.id, &earlier));
         if entries.len() == MAX_ENTRIES {
             break;
         }
@@ -101,14 +109,19 @@ fn plan(state: &AppState, tenant: &str, ticket_id: &str) -> Result<Option<Plan>,
 /// asset with earlier tickets and has none yet.
 pub async fn write_now(state: &AppState, tenant: &str, ticket_id: &str) -> Result<(), Error> {
     let (s, t, id) = (state.clone(), tenant.to_owned(), ticket_id.to_owned());
-    let Some(Plan {
+    match blocking(move || plan(&s, &t, &id)).await? {
+        Some(plan) => write(state, tenant, ticket_id, plan).await,
+        None => Ok(()),
+    }
+}
+
+/// Commits `plan`'s entries as the ticket's asset history, in the server's name.
+async fn write(state: &AppState, tenant: &str, ticket_id: &str, plan: Plan) -> Result<(), Error> {
+    let Plan {
         mut public,
         mut staff,
         entries,
-    }) = blocking(move || plan(&s, &t, &id)).await?
-    else {
-        return Ok(());
-    };
+    } = plan;
     let server_actor = state.store().server_actor().clone();
     let public_view = public.view()?;
     staff.seen_public(public.heads());
@@ -144,7 +157,85 @@ pub async fn write_now(state: &AppState, tenant: &str, ticket_id: &str) -> Resul
     Ok(())
 }
 
-/// Writes the history of every ticket a commit created, until the server stops.
+/// The machine's open tickets to look at when one of its tickets changes.
+const MAX_FOLLOWERS: usize = 50;
+
+/// The open tickets about `serial` whose history shows ticket `changed` as it no longer is, each
+/// with its new entries.
+fn stale(
+    state: &AppState,
+    tenant: &str,
+    changed: &str,
+    serial: &str,
+) -> Result<Vec<(String, Plan)>, Error> {
+    let store = state.store();
+    let Some(bytes) = store.read_with(|r| r.ticket_snapshot(tenant, changed))? else {
+        return Ok(Vec::new());
+    };
+    let now = entry_of(changed.to_owned(), &TicketDocument::load(&bytes)?.view()?);
+    let page = store.list_tickets(&TicketQuery {
+        tenant_id: tenant.to_owned(),
+        asset: Some(serial.to_owned()),
+        descending: true,
+        limit: MAX_FOLLOWERS,
+        ..TicketQuery::default()
+    })?;
+    let mut out = Vec::new();
+    for listed in page.tickets {
+        let open = !matches!(listed.status.as_str(), "resolved" | "closed" | "cancelled");
+        if listed.id == changed || !open {
+            continue;
+        }
+        let Some(staff_bytes) = store.read_with(|r| r.ticket_staff_snapshot(tenant, &listed.id))?
+        else {
+            continue;
+        };
+        let staff = TicketDocument::load_part(Part::Staff, &staff_bytes)?;
+        let mut entries = staff.staff_view()?.asset_history;
+        let Some(entry) = entries.iter_mut().find(|e| e.ticket_id == changed) else {
+            continue;
+        };
+        if *entry == now {
+            continue;
+        }
+        *entry = now.clone();
+        let Some(public) = store.read_with(|r| r.ticket_snapshot(tenant, &listed.id))? else {
+            continue;
+        };
+        let public = TicketDocument::load(&public)?;
+        out.push((
+            listed.id,
+            Plan {
+                public,
+                staff,
+                entries,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// Brings the entry for ticket `changed` up to date on the other open tickets about its machine.
+pub async fn follow(
+    state: &AppState,
+    tenant: &str,
+    changed: &str,
+    serial: &str,
+) -> Result<(), Error> {
+    let (s, t, c, a) = (
+        state.clone(),
+        tenant.to_owned(),
+        changed.to_owned(),
+        serial.to_owned(),
+    );
+    for (ticket_id, plan) in blocking(move || stale(&s, &t, &c, &a)).await? {
+        write(state, tenant, &ticket_id, plan).await?;
+    }
+    Ok(())
+}
+
+/// Writes the history of every ticket a commit created, and follows the changes of tickets about
+/// an asset, until the server stops.
 pub(crate) async fn run(state: AppState, mut stop: StopToken) {
     let mut notices = state.tickets().subscribe();
     loop {
@@ -157,6 +248,14 @@ pub(crate) async fn run(state: AppState, mut stop: StopToken) {
                 for id in &notice.created {
                     if let Err(error) = write_now(&state, &notice.tenant, id).await {
                         tracing::warn!(%error, "a ticket's asset history could not be written");
+                    }
+                }
+                for (id, serial) in &notice.assets {
+                    if notice.created.contains(id) {
+                        continue;
+                    }
+                    if let Err(error) = follow(&state, &notice.tenant, id, serial).await {
+                        tracing::warn!(%error, "an asset history could not follow a ticket");
                     }
                 }
             }

@@ -547,3 +547,80 @@ async fn a_new_tickets_machine_history_reaches_the_technician_and_never_the_repo
         "the scan finds it where it is"
     );
 }
+
+#[tokio::test]
+async fn an_entry_of_a_machines_history_follows_the_earlier_ticket_while_the_new_one_is_open() {
+    let h = Harness::new();
+    let tenant_id = h.tenant("acme");
+    let root = h.user("acme", "root", Role::Admin, None);
+    let tech = h.user("acme", "tech", Role::Technician, None);
+    let admin = Browser::with_token(&root.api_token);
+    let make =
+        |title: &str| json!({"title": title, "description": "", "asset": {"serial": "FR-9"}});
+    let earlier = admin.post(&h, "/api/v1/tickets", make("FR-9 noisy")).await;
+    let earlier_id = earlier.json["id"].as_str().expect("id").to_owned();
+    // A second ticket while the first is still open: its history shows the first as new.
+    let later = admin.post(&h, "/api/v1/tickets", make("FR-9 warm")).await;
+    let later_id = later.json["id"].as_str().expect("id").to_owned();
+    fieldwork_server::asset_history::write_now(&h.state, &tenant_id, &later_id)
+        .await
+        .expect("history written");
+    let history = |t: serde_json::Value| t["asset_history"][0].clone();
+    let path = format!("/api/v1/tickets/{later_id}");
+    assert_eq!(history(admin.get(&h, &path).await.json)["status"], "new");
+    let assign = admin
+        .post(
+            &h,
+            &format!("{path}/edits"),
+            json!({"edits": [{"type": "assign", "assignee": tech.id}]}),
+        )
+        .await;
+    assert_eq!(assign.status, StatusCode::OK, "{}", assign.json);
+    let mut van = h.login(&tech).await;
+    van.pull_all(&h).await;
+
+    // The first job goes on: a part, then resolved. The second ticket's entry follows it.
+    let worked = admin
+        .post(
+            &h,
+            &format!("/api/v1/tickets/{earlier_id}/edits"),
+            json!({"edits": [
+                {"type": "add_part", "sku": "FAN-12", "qty": 1},
+                {"type": "set_status", "status": "cancelled"}
+            ]}),
+        )
+        .await;
+    assert_eq!(worked.status, StatusCode::OK, "{}", worked.json);
+    fieldwork_server::asset_history::follow(&h.state, &tenant_id, &earlier_id, "FR-9")
+        .await
+        .expect("followed");
+    let entry = history(admin.get(&h, &path).await.json);
+    assert_eq!(
+        (&entry["status"], &entry["parts"]),
+        (&json!("cancelled"), &json!("1 × FAN-12"))
+    );
+    van.pull_all(&h).await;
+    let offline = van.view(&later_id);
+    assert_eq!(
+        offline.asset_history[0].status, "cancelled",
+        "on the technician's phone too"
+    );
+
+    // Nothing changed since: following again writes nothing, and the phone has nothing to pull.
+    fieldwork_server::asset_history::follow(&h.state, &tenant_id, &earlier_id, "FR-9")
+        .await
+        .expect("followed");
+    assert!(van.sync(&h, &[]).await.items.is_empty());
+    // The first ticket is closed; its own history (none) is not touched by the second's changes.
+    fieldwork_server::asset_history::follow(&h.state, &tenant_id, &later_id, "FR-9")
+        .await
+        .expect("followed");
+    assert!(
+        admin
+            .get(&h, &format!("/api/v1/tickets/{earlier_id}"))
+            .await
+            .json["asset_history"]
+            .as_array()
+            .is_none_or(|h| h.is_empty())
+    );
+}

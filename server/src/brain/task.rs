@@ -216,6 +216,7 @@ mod tests {
             tenant: "acme".into(),
             tickets: tickets.iter().map(|t| (*t).to_owned()).collect(),
             created: Vec::new(),
+            assets: Vec::new(),
             max_seq: 1,
             writer,
         }

@@ -173,6 +173,9 @@ pub struct Committed {
     pub changed: Vec<String>,
     /// The tenant's highest seq after the commit, if anything was stored.
     pub max_seq: Option<u64>,
+    /// Of the changed tickets, those about an asset, with its serial (the asset histories of
+    /// the machine's other tickets follow them: `crate::asset_history`).
+    pub assets: Vec<(String, String)>,
 }
 
 /// The ticket write path, shared by every request and task; cheap to clone.
@@ -215,6 +218,7 @@ impl Inner {
                 tenant: tenant.to_owned(),
                 tickets: committed.changed.clone(),
                 created: committed.created.clone(),
+                assets: committed.assets.clone(),
                 max_seq,
                 writer: author.writer(),
             });
@@ -314,6 +318,7 @@ impl Tickets {
                 tenant,
                 tickets: vec![erased.ticket_id.clone()],
                 created: Vec::new(),
+                assets: Vec::new(),
                 max_seq: erased.seq,
                 writer: Writer::Server,
             });

@@ -37,6 +37,8 @@ pub struct Notice {
     pub tickets: Vec<String>,
     /// Of those, the tickets the commit created.
     pub created: Vec<String>,
+    /// Of those, the tickets about an asset, with its serial.
+    pub assets: Vec<(String, String)>,
     /// The tenant's highest seq after the commit.
     pub max_seq: u64,
     pub writer: Writer,
@@ -91,6 +93,7 @@ mod tests {
     fn notice(tenant: &str, max_seq: u64) -> Notice {
         Notice {
             created: Vec::new(),
+            assets: Vec::new(),
             tenant: tenant.into(),
             tickets: vec!["t".into()],
             max_seq,

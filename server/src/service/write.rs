@@ -135,6 +135,14 @@ impl Prepared {
             }
             outcome.max_seq = seqs.iter().copied().max();
             outcome.created = created;
+            outcome.assets = outcome
+                .changed
+                .iter()
+                .filter_map(|id| {
+                    let serial = &views.get(id)?.asset.as_ref()?.serial;
+                    Some((id.clone(), serial.clone()))
+                })
+                .collect();
             tracing::debug!(tenant, device = ?commit.device_id, stored = seqs.len(), "commit stored");
         }
         for (id, working) in tickets {
