@@ -248,7 +248,14 @@ test("an agent drafts an article, an admin's publish sends it to a technician's 
   await form.getByLabel('Readers').selectOption('staff');
   await form.getByLabel('Category').fill('refrigeration');
   await form.getByLabel(/^Tags/).fill('冷柜, alarm');
-  await form.getByLabel(/^Text/).fill('1. 检查门封。\n2. Clean the condenser coil.');
+  await form.getByLabel(/^Text/).fill('# 步骤\n1. 检查门封。\n2. Clean the **condenser** coil.\n\n<img src=x onerror="alert(1)"> [guide](javascript:alert(1))');
+  // The preview draws the Markdown as it is typed; markup in the text stays text.
+  const preview = page.getByRole('region', { name: 'Preview' });
+  await preview.getByRole('heading', { name: '步骤' }).waitFor();
+  assert.equal(await preview.getByRole('listitem').count(), 2);
+  assert.equal(await preview.locator('strong').textContent(), 'condenser');
+  await preview.getByText('<img src=x onerror="alert(1)">', { exact: false }).waitFor();
+  assert.equal(await preview.locator('img, a').count(), 0, 'no element from the text, no javascript: link');
   await form.getByRole('button', { name: 'Save as a new version' }).click();
   await page.getByText('Draft (v1), not published').waitFor();
   assert.match(page.url(), /\/console\/knowledge\/[0-9a-f-]+$/);
@@ -274,7 +281,7 @@ test("an agent drafts an article, an admin's publish sends it to a technician's 
   await boss.getByRole('button', { name: 'Save as a new version' }).click();
   await boss.getByText('Published v1; draft v2 not published yet').waitFor();
   await boss.getByText('What readers get (version 1)').click();
-  await boss.getByText('Clean the condenser coil.').waitFor();
+  await boss.locator('details strong').filter({ hasText: 'condenser' }).waitFor();
   await accessible(boss, 'knowledge-editor');
   await shot(boss, '15-knowledge-editor');
   await boss.goto(`${world.url}/console/knowledge`);
@@ -367,7 +374,7 @@ test('the queue is usable by keyboard: j moves to a row, Enter opens it', async 
   assert.equal(focused, '1');
   await page.keyboard.press('Enter');
   await page.waitForURL(/\/console\/tickets\//);
-  await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+  await page.getByRole('heading', { name: 'Timeline', exact: true }).waitFor();
   await page.context().close();
 });
 

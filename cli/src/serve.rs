@@ -60,6 +60,11 @@ pub struct ServeArgs {
     /// plain background with coordinates (offline networks, tests).
     #[arg(long, env = "FIELDWORK_MAP_TILES", value_parser = parse_tiles)]
     map_tiles: Option<TileSource>,
+    /// Who the map's tiles are from, shown on the map as plain text (your tile provider's terms
+    /// say what). OpenStreetMap's own tiles are credited without it.
+    #[arg(long, env = "FIELDWORK_MAP_ATTRIBUTION", requires = "map_tiles",
+          value_parser = TileSource::parse_attribution)]
+    map_attribution: Option<String>,
 }
 
 fn parse_tiles(text: &str) -> Result<TileSource, String> {
@@ -128,7 +133,10 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
             },
             webhook_retry_ms: args.webhook_retry,
             secure_cookies: args.secure_cookies,
-            map_tiles: args.map_tiles,
+            map_tiles: match (args.map_tiles, args.map_attribution) {
+                (Some(tiles), Some(text)) => Some(tiles.with_attribution(text)),
+                (tiles, _) => tiles,
+            },
             ..ServerConfig::new(args.data)
         };
         let server = Server::bind(&config).await?;

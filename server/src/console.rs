@@ -56,6 +56,7 @@ const ASSETS: &[Asset] = assets![
     "pages/reports.js",
     "pages/settings.js",
     "pages/knowledge.js",
+    "markdown.js",
     "style.css",
     "vendor/preact.mjs",
     "vendor/hooks.mjs",
@@ -141,7 +142,13 @@ fn import_map() -> String {
 pub struct TileSource {
     template: String,
     origin: String,
+    /// Who the tiles are from, as plain text shown on the map (the tile provider's terms
+    /// usually require it).
+    attribution: String,
 }
+
+/// Most characters of a map attribution.
+const MAX_ATTRIBUTION_CHARS: usize = 200;
 
 impl TileSource {
     /// Reads a tile URL template; the error says what is wrong with it.
@@ -178,14 +185,40 @@ impl TileSource {
             Some((_, parent)) => format!("{}*.{parent}", &template[..scheme_len]),
             None => format!("{}{host}", &template[..scheme_len]),
         };
+        // OpenStreetMap's own tile servers require their credit; others say theirs.
+        let attribution = if host.ends_with("openstreetmap.org") {
+            "© OpenStreetMap contributors".to_owned()
+        } else {
+            String::new()
+        };
         Ok(TileSource {
             template: template.to_owned(),
             origin,
+            attribution,
         })
+    }
+
+    /// Reads a map attribution: plain text, one line of at most 200 characters.
+    pub fn parse_attribution(text: &str) -> Result<String, String> {
+        let text = text.trim();
+        if text.chars().count() > MAX_ATTRIBUTION_CHARS || text.chars().any(char::is_control) {
+            return Err("a map attribution is one line of at most 200 characters".into());
+        }
+        Ok(text.to_owned())
+    }
+
+    /// The same tiles credited with `attribution` (read by [`Self::parse_attribution`]).
+    pub fn with_attribution(mut self, attribution: String) -> TileSource {
+        self.attribution = attribution;
+        self
     }
 
     pub fn template(&self) -> &str {
         &self.template
+    }
+
+    pub fn attribution(&self) -> &str {
+        &self.attribution
     }
 }
 
@@ -245,6 +278,9 @@ fn escape_attribute(text: &str) -> String {
 /// The page every console address answers; the script draws the view the address names.
 fn shell(lang: &str, tiles: Option<&TileSource>) -> String {
     let base = static_base();
+    let attribution = tiles
+        .map(|t| escape_attribute(t.attribution()))
+        .unwrap_or_default();
     let tiles = tiles
         .map(|t| escape_attribute(t.template()))
         .unwrap_or_default();
@@ -271,6 +307,7 @@ fn shell(lang: &str, tiles: Option<&TileSource>) -> String {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="fieldwork-static" content="{base}">
 <meta name="fieldwork-tiles" content="{tiles}">
+<meta name="fieldwork-tiles-attribution" content="{attribution}">
 <title>{title}</title>
 <link rel="stylesheet" href="{base}/style.css">
 <script type="importmap">{map}</script>
@@ -413,6 +450,22 @@ mod tests {
         let sub =
             TileSource::parse("https://{s}.tiles.example.com:8443/{z}/{x}/{y}.png").expect("ok");
         assert_eq!(sub.origin, "https://*.tiles.example.com:8443");
+        assert_eq!(osm.attribution(), "© OpenStreetMap contributors");
+        assert_eq!(
+            sub.attribution(),
+            "",
+            "no credit is made up for other providers"
+        );
+        let text = TileSource::parse_attribution("  Tiles © Example <b>Maps</b>  ").expect("ok");
+        let credited = sub.with_attribution(text);
+        assert_eq!(credited.attribution(), "Tiles © Example <b>Maps</b>");
+        let page = shell("en", Some(&credited));
+        assert!(
+            page.contains("content=\"Tiles © Example &lt;b&gt;Maps&lt;/b&gt;\""),
+            "escaped"
+        );
+        assert!(TileSource::parse_attribution(&"x".repeat(201)).is_err());
+        assert!(TileSource::parse_attribution("a\nb").is_err());
         for bad in [
             "ftp://x/{z}/{x}/{y}",
             "https:///{z}/{x}/{y}",

@@ -8,6 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { dateTime } from '../format.js';
 import { label, t } from '../i18n.js';
+import { markdown } from '../markdown.js';
 import { ErrorNote, Link, href, html, navigate } from '../ui.js';
 
 const PUBLISHERS = ['supervisor', 'admin'];
@@ -140,7 +141,13 @@ function Editor({ id, session }) {
         <label>${t('kb_team')}<input value=${form.team} onInput=${set('team')} maxlength="64" /></label>
         <label>${t('kb_tags')}<input value=${form.tags} onInput=${set('tags')} /></label>
       </div>
-      <label>${t('kb_body')}<textarea rows="14" value=${form.body} onInput=${set('body')} maxlength="50000"></textarea></label>
+      <div class="kb-write">
+        <label>${t('kb_body')}<textarea rows="14" value=${form.body} onInput=${set('body')} maxlength="50000"></textarea></label>
+        <section class="kb-preview" aria-labelledby="kb-preview-title">
+          <h3 id="kb-preview-title">${t('kb_preview')}</h3>
+          <article class="article-body">${markdown(form.body)}</article>
+        </section>
+      </div>
       <div>
         <button type="submit">${t('kb_save')}</button>
         ${id && publisher && html`<button type="button" disabled=${upToDate} onClick=${() => publishing('publish')}>${t('kb_publish')}</button>`}
@@ -153,7 +160,7 @@ function Editor({ id, session }) {
     ${article && article.published && html`<details>
       <summary>${t('kb_readers_get', { v: article.published.version })}</summary>
       <h3>${article.published.title}</h3>
-      <pre class="article-body">${article.published.body}</pre>
+      <article class="article-body">${markdown(article.published.body)}</article>
     </details>`}
   </section>`;
 }

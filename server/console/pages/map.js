@@ -14,6 +14,12 @@ import { ErrorNote, Link, href, html, useNow } from '../ui.js';
 
 const STATIC = document.querySelector('meta[name="fieldwork-static"]')?.content || '';
 const TILES = document.querySelector('meta[name="fieldwork-tiles"]')?.content || '';
+const ATTRIBUTION = document.querySelector('meta[name="fieldwork-tiles-attribution"]')?.content || '';
+
+/** Plain text as HTML (Leaflet shows an attribution as HTML). */
+function escapeHtml(text) {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
 
 let leaflet = null;
 
@@ -74,10 +80,10 @@ export function MiniMap({ points, tall = false }) {
     let gone = false;
     loadLeaflet().then((L) => {
       if (gone || !box.current) return;
-      const map = L.map(box.current, { zoomControl: true, attributionControl: Boolean(TILES), keyboard: true });
+      const map = L.map(box.current, { zoomControl: true, attributionControl: Boolean(TILES && ATTRIBUTION), keyboard: true });
       const grid = L.layerGroup().addTo(map);
       if (TILES) {
-        L.tileLayer(TILES, { maxZoom: 19, attribution: '© OpenStreetMap contributors' }).addTo(map);
+        L.tileLayer(TILES, { maxZoom: 19, attribution: escapeHtml(ATTRIBUTION) }).addTo(map);
       } else {
         map.on('moveend', () => drawGrid(L, map, grid));
       }
