@@ -103,7 +103,9 @@ pub struct Note {
 
 /// A photo or screenshot, stored once per sha256: an upright JPEG with no metadata (long edge ≤
 /// 1920 px by default) and its thumbnail (≤ 320 px). Show a file with `photo_path`, fetch the full
-/// image with `fetch_photo`.
+/// image with `fetch_photo`. A file that came with an email (a PDF, a spreadsheet) is an
+/// attachment too: it has a `name`, no thumbnail and no pixels; `fetch_photo` fetches it the same
+/// way (by its sha256).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Attachment {
     /// The stored image's sha256 (64 lower-case hex digits): its name on every device.
@@ -111,8 +113,10 @@ pub struct Attachment {
     /// The thumbnail's own sha256; the same as `sha256` when the picture is no bigger than a
     /// thumbnail (then there is one file).
     pub thumb: Option<String>,
-    /// Always `image/jpeg` for photos attached through this library.
+    /// `image/jpeg` for photos; a file's own type for a file that came with an email.
     pub mime: String,
+    /// A file's name (a file that is not a photo); `None` for a photo.
+    pub name: Option<String>,
     /// Size of the stored image.
     pub bytes: i64,
     /// Pixels of the stored image, upright.
@@ -527,6 +531,7 @@ impl Ticket {
                     sha256: a.sha256,
                     thumb: a.thumb,
                     mime: a.mime,
+                    name: a.name,
                     bytes: a.bytes,
                     width: a.width,
                     height: a.height,

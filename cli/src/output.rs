@@ -202,10 +202,23 @@ pub fn ticket(t: &Ticket, unverified_changes: u32, names: &Names) -> String {
         }
     }
     if !t.attachments.is_empty() {
-        let _ = writeln!(out, "\nphotos:");
+        let _ = writeln!(out, "\nphotos and files:");
         for a in &t.attachments {
             if a.erased {
                 let _ = writeln!(out, "  {} [erased]", a.sha256);
+                continue;
+            }
+            if let Some(file) = a.name.as_deref().filter(|_| !a.is_photo()) {
+                let _ = writeln!(
+                    out,
+                    "  {} file \"{}\" {} {} bytes by {} at {} (fetch-blob to save it)",
+                    a.sha256,
+                    file,
+                    a.mime,
+                    a.bytes,
+                    name(&a.by),
+                    time(a.at)
+                );
                 continue;
             }
             let _ = writeln!(

@@ -104,7 +104,7 @@ impl Lcg {
 }
 
 fn article(i: usize, rng: &mut Lcg) -> KbArticle {
-    let chinese = i % 2 == 0;
+    let chinese = i.is_multiple_of(2);
     let (title, body) = if chinese {
         (
             rng.words(ZH, 4, ""),
@@ -125,7 +125,7 @@ fn article(i: usize, rng: &mut Lcg) -> KbArticle {
         version: 1,
         language: if chinese { "zh" } else { "en" }.into(),
         category: Some(["printer", "refrigeration", "pos", "power"][i % 4].into()),
-        audience: if i % 3 == 0 {
+        audience: if i.is_multiple_of(3) {
             KbAudience::Staff
         } else {
             KbAudience::Everyone

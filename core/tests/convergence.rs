@@ -234,6 +234,7 @@ fn to_edit(kind: &EditKind, ticket: &Ticket, serial: usize, replica: usize) -> E
                 sha256: format!("{n:064x}"),
                 thumb: Some(format!("{:064x}", u64::from(*n) + 1000)),
                 mime: "image/jpeg".into(),
+                name: None,
                 bytes: 1000 + i64::from(*n),
                 width: 1920,
                 height: 1080,

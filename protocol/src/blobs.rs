@@ -38,8 +38,11 @@ pub const OFFSET_CONTENT_TYPE: &str = "application/offset+octet-stream";
 /// Status of the final `PATCH` when the bytes do not hash to the declared sha256 (the tus
 /// checksum extension's "Checksum Mismatch").
 pub const HASH_MISMATCH_STATUS: u16 = 460;
-/// Media types a blob may declare.
-pub const ALLOWED_MIME: [&str; 1] = ["image/jpeg"];
+/// The media type of a photo: every file the photo pipeline writes.
+pub const MIME_JPEG: &str = "image/jpeg";
+/// Media types a device's blob may declare (devices upload photos only; the server also keeps
+/// files that came with an email, `docs/channels.md`).
+pub const ALLOWED_MIME: [&str; 1] = [MIME_JPEG];
 
 /// Header names (tus and ours), lower case as `http` spells them.
 pub mod header {

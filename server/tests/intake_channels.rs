@@ -113,15 +113,45 @@ async fn email_threads_replies_and_ignores_what_is_automatic() {
     assert!(text.contains("receipt printer"), "{text}");
     assert!(!text.contains('<') && !text.contains("alert(1)"), "{text}");
 
-    // A photo and a PDF: the photo filed, the PDF named.
+    // A photo and a PDF: the photo filed as a photo, the PDF kept as a file with its name.
     let multi = email(&h, &mail, fixture("photo-and-pdf.eml")).await;
     assert_eq!(multi.status, StatusCode::CREATED);
     let fridge = ticket(&h, &admin, &multi.json["ticket_id"]).await;
     let text = fridge["description"].as_str().expect("text");
     assert!(text.contains("Water under the drinks fridge"), "{text}");
-    assert!(text.contains("invoice.pdf (application/pdf"), "{text}");
-    let filed = fridge["attachments"].as_array().map(Vec::len);
-    assert_eq!(filed, Some(1), "the photo is filed");
+    assert!(
+        !text.contains("kept by the mail system"),
+        "nothing left behind: {text}"
+    );
+    let filed = fridge["attachments"].as_array().expect("attachments");
+    assert_eq!(filed.len(), 2, "the photo and the PDF: {fridge}");
+    let pdf = filed
+        .iter()
+        .find(|a| a["mime"] == "application/pdf")
+        .expect("the PDF is filed");
+    assert_eq!(pdf["name"], "invoice.pdf");
+    assert!(pdf["thumb"].is_null() && pdf["width"] == 0, "{pdf}");
+    let photo = filed
+        .iter()
+        .find(|a| a["mime"] == "image/jpeg")
+        .expect("the photo");
+    assert!(photo["name"].is_null());
+    // Downloaded as it came, as a download: never shown as a page of this origin.
+    let file = admin.get(&h, pdf["url"].as_str().expect("a url")).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert!(file.reply.body.starts_with(b"%PDF-1.4"));
+    assert_eq!(pdf["bytes"].as_u64(), Some(file.reply.body.len() as u64));
+    let header = |name: &str| {
+        file.reply
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("content-type"), "application/pdf");
+    assert_eq!(header("content-disposition"), "attachment");
+    assert!(header("content-security-policy").contains("sandbox"));
 
     // A reply quoting the message it answers: a note on that ticket, the quote trimmed.
     let reply = email(&h, &mail, fixture("reply-quoting.eml")).await;
@@ -394,20 +424,16 @@ async fn photos_from_a_form_and_an_email_go_through_the_photo_pipeline() {
         StatusCode::OK
     );
 
-    // The email with a photo and a PDF: the photo filed, the PDF named.
+    // The email with a photo and a PDF: both filed; the photo's original name is not kept.
     let multi = email(&h, &mail, fixture("photo-and-pdf.eml")).await;
     assert_eq!(multi.status, StatusCode::CREATED, "{}", multi.json);
     let fridge = ticket(&h, &admin, &multi.json["ticket_id"]).await;
     assert_eq!(
         fridge["attachments"].as_array().map(Vec::len),
-        Some(1),
+        Some(2),
         "{fridge}"
     );
-    let text = fridge["description"].as_str().expect("text");
-    assert!(
-        text.contains("invoice.pdf") && !text.contains("leak.jpg"),
-        "{text}"
-    );
+    assert!(!fridge.to_string().contains("leak.jpg"), "{fridge}");
 }
 
 #[tokio::test]

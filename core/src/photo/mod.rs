@@ -69,7 +69,7 @@ use crate::location::LocationFix;
 pub use error::PhotoError;
 
 /// Media type of every file the pipeline writes.
-pub const MIME_JPEG: &str = "image/jpeg";
+pub use fieldwork_protocol::blobs::MIME_JPEG;
 
 /// The longest side any input may claim, whatever its pixel count (also the JPEG format's own
 /// limit). Refuses strips such as 1 × 10,000,000 that pass the pixel count.

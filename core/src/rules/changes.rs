@@ -537,6 +537,7 @@ fn new_attachments(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusal
                     sha256: a.sha256.clone(),
                     thumb: a.thumb.clone(),
                     mime: a.mime.clone(),
+                    name: a.name.clone(),
                     bytes: a.bytes,
                     width: a.width,
                     height: a.height,

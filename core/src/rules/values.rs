@@ -202,6 +202,9 @@ fn check_attachment(attachment: &NewAttachment) -> Result<(), Refusal> {
     if !ALLOWED_MIME.contains(&attachment.mime.as_str()) {
         return invalid("attachment", "only JPEG files are stored");
     }
+    if attachment.name.is_some() {
+        return invalid("attachment", "a photo has no file name");
+    }
     if !(1..=MAX_BLOB_BYTES as i64).contains(&attachment.bytes) {
         return invalid(
             "attachment",

@@ -86,6 +86,10 @@ pub struct NewAttachment {
     /// sha256 (hex) of its thumbnail.
     pub thumb: Option<String>,
     pub mime: String,
+    /// A file's name (files that are not photos, which only the server files); `None` for a
+    /// photo.
+    #[serde(default)]
+    pub name: Option<String>,
     pub bytes: i64,
     pub width: i64,
     pub height: i64,

@@ -211,6 +211,8 @@ const PART: &[(&str, Shape)] = &[("sku", Scalar), ("qty", Scalar), ("by", Scalar
 const ATTACHMENT: &[(&str, Shape)] = &[
     ("thumb", Scalar),
     ("mime", Scalar),
+    // A file's name (not a photo's).
+    ("name", Scalar),
     ("bytes", Scalar),
     ("width", Scalar),
     ("height", Scalar),

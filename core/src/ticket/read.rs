@@ -213,6 +213,7 @@ fn read_attachments(doc: &AutoCommit) -> Result<Vec<Attachment>> {
         };
         out.push(Attachment {
             mime: required_str(doc, &obj, "mime")?,
+            name: string(doc, &obj, "name")?,
             bytes: int(doc, &obj, "bytes")?.unwrap_or(0),
             width: int(doc, &obj, "width")?.unwrap_or(0),
             height: int(doc, &obj, "height")?.unwrap_or(0),

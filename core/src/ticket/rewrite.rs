@@ -17,7 +17,15 @@ pub use crate::model::Erasure;
 use crate::model::Part;
 
 /// Keys of a photo entry that go with an erased photo (it may show where someone lives).
-const PHOTO_PERSONAL: [&str; 6] = ["thumb", "captured_at", "lat", "lon", "accuracy_m", "by"];
+const PHOTO_PERSONAL: [&str; 7] = [
+    "thumb",
+    "name",
+    "captured_at",
+    "lat",
+    "lon",
+    "accuracy_m",
+    "by",
+];
 
 /// What the copy does at one place of the document.
 enum Place {

@@ -153,6 +153,9 @@ pub struct Attachment {
     pub sha256: String,
     pub thumb: Option<String>,
     pub mime: String,
+    /// The file's name, for a file that is not a photo (a PDF from an email); photos have none.
+    #[serde(default)]
+    pub name: Option<String>,
     pub bytes: i64,
     pub width: i64,
     pub height: i64,
@@ -169,6 +172,13 @@ pub struct Attachment {
     /// or place.
     #[serde(default)]
     pub erased: bool,
+}
+
+impl Attachment {
+    /// A photo (a JPEG the photo pipeline made), as opposed to a file kept as it came.
+    pub fn is_photo(&self) -> bool {
+        self.mime == fieldwork_protocol::blobs::MIME_JPEG
+    }
 }
 
 /// One entry of the append-only history.

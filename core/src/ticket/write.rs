@@ -46,6 +46,7 @@ pub(super) fn write_attachment(
     let obj = doc.put_object(attachments, attachment.sha256.as_str(), ObjType::Map)?;
     put_opt(doc, &obj, "thumb", attachment.thumb.as_deref())?;
     doc.put(&obj, "mime", attachment.mime.as_str())?;
+    put_opt(doc, &obj, "name", attachment.name.as_deref())?;
     doc.put(&obj, "bytes", attachment.bytes)?;
     doc.put(&obj, "width", attachment.width)?;
     doc.put(&obj, "height", attachment.height)?;

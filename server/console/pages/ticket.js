@@ -193,7 +193,9 @@ function Timeline({ ticket, people }) {
             const p = item.photo;
             return html`<li class="photo-item">
               <div class="meta">${t('photos')} · ${personName(people, p.by)} · <time>${dateTime(p.at)}</time></div>
-              ${p.erased ? html`<p>${t('erased')}</p>` : html`
+              ${p.erased ? html`<p>${t('erased')}</p>` : p.mime !== 'image/jpeg' ? html`
+                <p><a href=${p.url} download=${p.name || ''}>${t('file_download', { name: p.name || p.sha256.slice(0, 12), kb: Math.ceil(p.bytes / 1024) })}</a>
+                  <span class="muted"> · ${p.mime}</span></p>` : html`
                 <a href=${p.url} target="_blank" rel="noopener">
                   <img src=${p.thumb_url || p.url} alt=${t('photo_of', { n: item.n, at: dateTime(p.captured_at ?? p.at) })} loading="lazy" />
                 </a>`}

@@ -130,11 +130,14 @@ pub struct NoteOut {
 pub struct AttachmentOut {
     pub sha256: String,
     pub thumb: Option<String>,
-    /// Where to fetch the full image (`GET`; null once erased).
+    /// Where to fetch the full image, or the file (`GET`; null once erased).
     pub url: Option<String>,
     /// Where to fetch the thumbnail, if it has one.
     pub thumb_url: Option<String>,
+    /// `image/jpeg` for a photo; a file's own type for a file kept from an email.
     pub mime: String,
+    /// A file's name; null for a photo. A file is downloaded, never shown inline.
+    pub name: Option<String>,
     pub bytes: i64,
     pub width: i64,
     pub height: i64,
@@ -367,6 +370,7 @@ impl From<Ticket> for TicketOut {
                     sha256: a.sha256,
                     thumb: a.thumb,
                     mime: a.mime,
+                    name: a.name,
                     bytes: a.bytes,
                     width: a.width,
                     height: a.height,

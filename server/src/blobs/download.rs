@@ -87,6 +87,18 @@ pub(crate) async fn serve(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // A file kept from an email is whatever its sender made it: a browser saves it, never shows
+    // it as a page of this origin; nothing served here runs a script.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    if blob.mime != fieldwork_protocol::blobs::MIME_JPEG {
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+    }
     if let Some(r) = range
         && let Ok(value) = HeaderValue::from_str(&r.content_range(total))
     {

@@ -18,13 +18,14 @@ use fieldwork_core::ticket::{Customer, NewTicket};
 use mail_parser::{MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 
-use super::photos::{self, MAX_IMAGES, photo_error};
+use super::photos::{self, MAX_FILES, MAX_IMAGES, photo_error};
 use super::take::{Action, Plan, take};
 use super::web::contact;
 use super::{Delivered, channel_of, whole};
 use crate::api::error::{ApiError, ErrorCode};
 use crate::state::{AppState, blocking};
 use crate::storage::{ChannelKind, ReadWith};
+use fieldwork_protocol::blobs::MAX_BLOB_BYTES;
 
 /// Largest message (photos attached included).
 pub(super) const MAX_EMAIL_BYTES: usize = 25 * 1024 * 1024;
@@ -51,11 +52,14 @@ pub(super) struct Email {
     pub automatic: Option<&'static str>,
     /// A ticket number the subject names (`FW-000123`).
     pub ticket_number: Option<String>,
-    /// Attachments that are not photos, or photos past the first [`MAX_IMAGES`]: (file name,
-    /// MIME type, bytes), listed in the text.
+    /// Attachments not kept: images past the first [`MAX_IMAGES`], files past the first
+    /// [`MAX_FILES`] or larger than the blob lane takes: (file name, MIME type, bytes), listed
+    /// in the text.
     pub attachments: Vec<(String, String, usize)>,
     /// Image attachments for the photo pipeline (at most [`MAX_IMAGES`]): (file name, bytes).
     pub images: Vec<(String, Vec<u8>)>,
+    /// Other attachments, kept as files (at most [`MAX_FILES`]): (file name, MIME type, bytes).
+    pub files: Vec<(String, String, Vec<u8>)>,
 }
 
 /// The first `FW-` and digits in `subject`, as the server writes numbers.
@@ -194,15 +198,21 @@ pub(super) fn parse(raw: &[u8]) -> Result<Email, String> {
     }
     replies_to.dedup();
     replies_to.truncate(MAX_REFERENCES);
-    let (mut attachments, mut images) = (Vec::new(), Vec::new());
+    let (mut attachments, mut images, mut files) = (Vec::new(), Vec::new(), Vec::new());
     for part in message.attachments().filter(|part| !part.is_message()) {
         let mime = part
             .content_type()
             .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream")))
             .unwrap_or_else(|| "application/octet-stream".into());
         let name = part.attachment_name().unwrap_or("attachment").to_owned();
-        if mime.starts_with("image/") && images.len() < MAX_IMAGES {
-            images.push((name, part.contents().to_vec()));
+        if mime.starts_with("image/") {
+            if images.len() < MAX_IMAGES {
+                images.push((name, part.contents().to_vec()));
+            } else {
+                attachments.push((name, mime, part.len()));
+            }
+        } else if files.len() < MAX_FILES && part.len() as u64 <= MAX_BLOB_BYTES {
+            files.push((name, mime, part.contents().to_vec()));
         } else {
             attachments.push((name, mime, part.len()));
         }
@@ -224,6 +234,7 @@ pub(super) fn parse(raw: &[u8]) -> Result<Email, String> {
         automatic: automatic(&message),
         attachments,
         images,
+        files,
     })
 }
 
@@ -319,9 +330,13 @@ pub(super) async fn deliver(
     let action = if email.automatic.is_some() {
         Action::Ignore
     } else {
-        let filed = photos::store(&state, &channel.tenant_id, email.images.clone())
+        let mut filed = photos::store(&state, &channel.tenant_id, email.images.clone())
             .await
             .map_err(photo_error)?;
+        let kept = photos::store_files(&state, &channel.tenant_id, email.files.clone())
+            .await
+            .map_err(photo_error)?;
+        filed.attachments.extend(kept);
         let (store, tenant) = (state.store(), channel.tenant_id.clone());
         let (number, refs) = (email.ticket_number.clone(), email.replies_to.clone());
         let thread = blocking(move || {

@@ -515,6 +515,7 @@ pub(crate) async fn setup() -> (Harness, World, Vec<Cred>) {
                 sha256: globex.photo_sha.clone(),
                 thumb: None,
                 mime: "image/jpeg".into(),
+                name: None,
                 bytes: 40_000,
                 width: 640,
                 height: 480,

@@ -164,6 +164,7 @@ pub async fn attach(h: &Harness, device: &mut Device, id: &str, full: &str, thum
                 sha256: full.to_owned(),
                 thumb: thumb.map(str::to_owned),
                 mime: "image/jpeg".into(),
+                name: None,
                 bytes: 1000,
                 width: 1920,
                 height: 1080,

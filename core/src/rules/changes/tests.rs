@@ -289,6 +289,7 @@ fn photo(sha: char) -> NewAttachment {
         sha256: sha.to_string().repeat(64),
         thumb: Some("f".repeat(64)),
         mime: "image/jpeg".into(),
+        name: None,
         bytes: 120_000,
         width: 1920,
         height: 1080,
@@ -369,6 +370,11 @@ fn attachments_with_bad_names_or_sizes_are_refused() {
         },
         NewAttachment {
             mime: "text/html".into(),
+            ..photo('a')
+        },
+        // Named files are the server's to file (an email's PDF), never a device's.
+        NewAttachment {
+            name: Some("invoice.pdf".into()),
             ..photo('a')
         },
         NewAttachment {

@@ -69,6 +69,7 @@ impl TicketStore {
             sha256: photo.full.sha256.clone(),
             thumb: Some(photo.thumb.sha256.clone()),
             mime: MIME_JPEG.to_owned(),
+            name: None,
             bytes: photo.full.bytes.len() as i64,
             width: i64::from(photo.full.width),
             height: i64::from(photo.full.height),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Result, TicketStore};
 use crate::knowledge::{Candidate, KbArticle, KbAudience, KbDelta, excerpt, suggest};
-use crate::search::{index_terms, match_expression};
+use crate::search::{index_terms, keywords, match_expression};
 
 /// Longest title the device stores, in bytes (the server allows 200 characters).
 const MAX_TITLE_BYTES: usize = 4 * 1024;
@@ -17,8 +17,11 @@ const MAX_TITLE_BYTES: usize = 4 * 1024;
 const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Most hits one search answers.
 pub const MAX_KB_HITS: usize = 50;
-/// Most articles weighed for suggestions (the newest).
-const MAX_SUGGESTION_CANDIDATES: usize = 10_000;
+/// Articles weighed for suggestions: at most this many whose title or tags have one of the
+/// ticket's keywords (best first by bm25), and as many of the ticket's category (the newest).
+const SUGGESTION_CANDIDATES: usize = 500;
+/// Keywords of a ticket looked up for suggestions.
+const MAX_SUGGESTION_KEYWORDS: usize = 32;
 
 /// A search hit or a suggestion: enough to show in a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,16 +222,39 @@ impl TicketStore {
     pub fn kb_suggestions(&self, ticket_id: &str, limit: usize) -> Result<Vec<KbHit>> {
         let ticket = self.ticket(ticket_id)?;
         let text = format!("{} {}", ticket.title, ticket.description);
+        // The candidates: articles whose title or tags hold a keyword of the ticket (found in
+        // the index, not by reading every article), and the newest of its category.
+        let words: Vec<String> = keywords(&text)
+            .into_iter()
+            .take(MAX_SUGGESTION_KEYWORDS)
+            .map(|w| format!("\"{w}\""))
+            .collect();
+        let expression = (!words.is_empty()).then(|| format!("title : ({})", words.join(" OR ")));
         self.read(|conn| {
-            let rows: Vec<(String, Option<String>, String, String, i64)> = conn
-                .prepare_cached(
-                    "SELECT id, category, title, tags, published_at FROM kb_articles
-                     ORDER BY published_at DESC LIMIT ?1",
-                )?
-                .query_map([MAX_SUGGESTION_CANDIDATES as i64], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })?
-                .collect::<std::result::Result<_, _>>()?;
+            let row = |r: &Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
+            let mut rows: Vec<(String, Option<String>, String, String, i64)> = match &expression {
+                Some(expression) => conn
+                    .prepare_cached(
+                        "SELECT a.id, a.category, a.title, a.tags, a.published_at
+                         FROM kb_search JOIN kb_articles a ON a.rowid = kb_search.rowid
+                         WHERE kb_search MATCH ?1 ORDER BY bm25(kb_search) LIMIT ?2",
+                    )?
+                    .query_map(params![expression, SUGGESTION_CANDIDATES as i64], row)?
+                    .collect::<std::result::Result<_, _>>()?,
+                None => Vec::new(),
+            };
+            if let Some(category) = &ticket.category {
+                let same: Vec<(String, Option<String>, String, String, i64)> = conn
+                    .prepare_cached(
+                        "SELECT id, category, title, tags, published_at FROM kb_articles
+                         WHERE category = ?1 ORDER BY published_at DESC LIMIT ?2",
+                    )?
+                    .query_map(params![category, SUGGESTION_CANDIDATES as i64], row)?
+                    .collect::<std::result::Result<_, _>>()?;
+                let seen: std::collections::HashSet<String> =
+                    rows.iter().map(|r| r.0.clone()).collect();
+                rows.extend(same.into_iter().filter(|r| !seen.contains(&r.0)));
+            }
             let tags: Vec<Vec<String>> = rows
                 .iter()
                 .map(|row| serde_json::from_str(&row.3).unwrap_or_default())
