@@ -321,6 +321,41 @@ test('an admin imports the asset register: a bad line imports nothing and says w
   await page.context().close();
 });
 
+test("an email's PDF shows on its ticket as a file to download, its photo as a picture", async () => {
+  const page = await open();
+  await signIn(page, 'root');
+  const raw = readFileSync(join(here, '..', 'server', 'tests', 'fixtures', 'email', 'photo-and-pdf.eml'), 'utf8');
+  const delivered = await page.evaluate(async (raw) => {
+    const csrf = decodeURIComponent(document.cookie.match(/(?:^|;\s*)fw_csrf=([^;]*)/)[1]);
+    const made = await fetch('/api/v1/channels', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify({ kind: 'email', name: 'Support mailbox' }),
+    }).then((r) => r.json());
+    const r = await fetch('/intake/email', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${made.token}`, 'content-type': 'message/rfc822' },
+      body: raw,
+    });
+    return r.json();
+  }, raw);
+  assert.equal(delivered.outcome, 'created');
+  await page.goto(`${world.url}/console/tickets/${delivered.ticket_id}`);
+  const link = page.getByRole('link', { name: /Download invoice\.pdf/ });
+  await link.waitFor();
+  assert.equal(await link.getAttribute('download'), 'invoice.pdf');
+  const answer = await page.evaluate(async (href) => {
+    const r = await fetch(href);
+    return { type: r.headers.get('content-type'), disposition: r.headers.get('content-disposition'), start: (await r.text()).slice(0, 8) };
+  }, await link.getAttribute('href'));
+  assert.deepEqual(answer, { type: 'application/pdf', disposition: 'attachment', start: '%PDF-1.4' });
+  await page.locator('.photo-item img').first().waitFor();
+  await accessible(page, 'ticket-email-files');
+  await shot(page, '05d-ticket-email-files');
+  clean(page, 'ticket-email-files');
+  await page.context().close();
+});
+
 test('a saved view keeps its filters and follows the person to another browser', async () => {
   const page = await open();
   await signIn(page, 'ops');

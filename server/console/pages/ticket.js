@@ -192,7 +192,7 @@ function Timeline({ ticket, people }) {
           if (item.kind === 'photo') {
             const p = item.photo;
             return html`<li class="photo-item">
-              <div class="meta">${t('photos')} · ${personName(people, p.by)} · <time>${dateTime(p.at)}</time></div>
+              <div class="meta">${p.mime === 'image/jpeg' ? t('photos') : t('attachment_file')} · ${personName(people, p.by)} · <time>${dateTime(p.at)}</time></div>
               ${p.erased ? html`<p>${t('erased')}</p>` : p.mime !== 'image/jpeg' ? html`
                 <p><a href=${p.url} download=${p.name || ''}>${t('file_download', { name: p.name || p.sha256.slice(0, 12), kb: Math.ceil(p.bytes / 1024) })}</a>
                   <span class="muted"> · ${p.mime}</span></p>` : html`
