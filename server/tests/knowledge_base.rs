@@ -236,3 +236,117 @@ async fn a_large_knowledge_base_comes_in_pages() {
     assert_eq!(titles.len(), total);
     assert_eq!(titles.last().map(String::as_str), Some("Article 119"));
 }
+
+/// Stores a picture for articles as `writer`; answers its sha256 and its thumbnail's.
+async fn picture(h: &Harness, writer: &Browser) -> (String, String) {
+    use base64::Engine;
+    let png = fieldwork_test_images::png_screenshot(800, 600);
+    let data = base64::engine::general_purpose::STANDARD.encode(png);
+    let made = writer
+        .post(
+            h,
+            "/api/v1/kb/images",
+            json!({"name": "tray.png", "data": data}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.json);
+    let sha = made.json["sha256"].as_str().expect("sha").to_owned();
+    assert_eq!(made.json["markdown"], format!("![](kb-image:{sha})"));
+    (sha, made.json["thumb"].as_str().expect("thumb").to_owned())
+}
+
+#[tokio::test]
+async fn an_articles_picture_is_for_its_writers_and_for_whoever_reads_it_published() {
+    let h = Harness::new();
+    h.tenant("acme");
+    h.tenant("globex");
+    let sup = Browser::with_token(&h.user("acme", "sup", Role::Supervisor, None).api_token);
+    let agent = Browser::with_token(&h.user("acme", "amy", Role::Agent, None).api_token);
+    let rider_user = h.user("acme", "r", Role::Rider, None);
+    let rider = h.login(&rider_user).await;
+    let tech = Browser::with_token(&h.user("acme", "t", Role::Technician, None).api_token);
+    let stranger = Browser::with_token(&h.user("globex", "g", Role::Admin, None).api_token);
+    let (sha, thumb) = picture(&h, &agent).await;
+    let device_get = |sha: String| {
+        let token = rider.token.clone();
+        let h = &h;
+        async move {
+            h.call("GET", &format!("/v1/blobs/{sha}"), Some(&token), None)
+                .await
+                .status
+        }
+    };
+    let api_get = |who: &Browser, sha: &str| {
+        let (who, path) = (who.clone(), format!("/api/v1/files/{sha}"));
+        let h = &h;
+        async move { who.get(h, &path).await.status }
+    };
+
+    // Writers see it at once; nobody else while no published article shows it.
+    assert_eq!(api_get(&agent, &sha).await, StatusCode::OK);
+    assert_eq!(api_get(&tech, &sha).await, StatusCode::NOT_FOUND);
+    assert_eq!(device_get(sha.clone()).await, StatusCode::NOT_FOUND);
+    let body = format!("Open the tray.\n\n![the tray](kb-image:{sha})");
+    let made = sup
+        .post(
+            &h,
+            "/api/v1/kb/articles",
+            json!({"title": "Tray", "body": body, "language": "en", "audience": "everyone"}),
+        )
+        .await;
+    let id = made.json["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        device_get(sha.clone()).await,
+        StatusCode::NOT_FOUND,
+        "a draft shows nothing"
+    );
+    sup.post(&h, &format!("/api/v1/kb/articles/{id}/publish"), json!({}))
+        .await;
+    // Published for everyone: the rider's device and the technician get it, thumbnail too.
+    assert_eq!(device_get(sha.clone()).await, StatusCode::OK);
+    assert_eq!(device_get(thumb.clone()).await, StatusCode::OK);
+    assert_eq!(api_get(&tech, &sha).await, StatusCode::OK);
+    // Never another tenant's.
+    assert_eq!(api_get(&stranger, &sha).await, StatusCode::NOT_FOUND);
+    // Made internal: the rider no longer reads the article, nor its picture.
+    let internal = json!({"title": "Tray", "body": body, "language": "en", "audience": "staff"});
+    sup.send(
+        &h,
+        "PUT",
+        &format!("/api/v1/kb/articles/{id}"),
+        Some(internal),
+    )
+    .await;
+    assert_eq!(device_get(sha.clone()).await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api_get(&tech, &sha).await,
+        StatusCode::OK,
+        "staff still read it"
+    );
+    sup.post(
+        &h,
+        &format!("/api/v1/kb/articles/{id}/unpublish"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(api_get(&tech, &sha).await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api_get(&agent, &sha).await,
+        StatusCode::OK,
+        "the writers keep it"
+    );
+
+    // What is not a picture says so, and nothing is stored.
+    let bad = agent
+        .post(&h, "/api/v1/kb/images", json!({"data": "bm90IGFuIGltYWdl"}))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.json);
+    let bad = agent
+        .post(&h, "/api/v1/kb/images", json!({"data": "%%%"}))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let refused = tech
+        .post(&h, "/api/v1/kb/images", json!({"data": "bm90IGFuIGltYWdl"}))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}

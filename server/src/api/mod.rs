@@ -20,6 +20,7 @@ mod dispatch;
 pub(crate) mod error;
 mod events;
 mod files;
+mod kb_images;
 mod knowledge;
 mod people;
 mod reference;
@@ -233,6 +234,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(knowledge::one, knowledge::save))
         .routes(routes!(knowledge::publish))
         .routes(routes!(knowledge::unpublish))
+        .routes(routes!(kb_images::upload))
 }
 
 /// The OpenAPI document, generated once.

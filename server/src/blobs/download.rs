@@ -1,7 +1,8 @@
 //! `GET` (and `HEAD`) `/v1/blobs/{sha256}`: a stored blob, whole or one byte range, streamed from
 //! the blob store. Only for someone who may see a ticket of their tenant whose attachments name
-//! the blob; everyone else gets the same `404` as for a blob that does not exist (uploading it
-//! gives no right to read it).
+//! the blob, or who may read a published knowledge-base article that shows it (staff who write
+//! the knowledge base: any of its pictures); everyone else gets the same `404` as for a blob that
+//! does not exist (uploading it gives no right to read it).
 
 use std::io::Read;
 
@@ -10,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fieldwork_core::Actor;
+use fieldwork_core::knowledge::reads_article;
 use fieldwork_protocol::blobs::{is_sha256_hex, parse_range};
 
 use super::BlobLane;
@@ -128,7 +130,35 @@ fn visible_blob(lane: &BlobLane, actor: &Actor, sha256: &str) -> Result<Option<B
         }
         Ok::<_, Error>(false)
     })?;
-    Ok(visible.then_some(blob))
+    if visible || shown_in_articles(lane, actor, sha256)? {
+        return Ok(Some(blob));
+    }
+    Ok(None)
+}
+
+/// Published articles a picture may appear in, looked at for one download.
+const MAX_ARTICLES_SHOWING: usize = 50;
+
+/// Whether `sha256` is a knowledge-base picture (or its thumbnail) that `actor` may see: any, for
+/// those who write the knowledge base; else one a published article they read shows.
+fn shown_in_articles(lane: &BlobLane, actor: &Actor, sha256: &str) -> Result<bool, Error> {
+    let store = &lane.records;
+    let Some(image) = store.kb_image(&actor.tenant, sha256)? else {
+        return Ok(false);
+    };
+    if actor.role.is_back_office() {
+        return Ok(true);
+    }
+    let articles = store.articles_showing(&actor.tenant, &image.sha256, MAX_ARTICLES_SHOWING)?;
+    Ok(articles.iter().any(|a| {
+        a.published.is_some()
+            && reads_article(
+                actor.role,
+                actor.team.as_deref(),
+                a.meta.audience.wire(),
+                a.meta.team.as_deref(),
+            )
+    }))
 }
 
 /// A body that reads `reader` one frame at a time on a blocking thread, each frame once the

@@ -14,7 +14,7 @@ mod folds;
 mod iot;
 pub mod limiter;
 mod phone;
-mod photos;
+pub(crate) mod photos;
 mod take;
 mod web;
 mod write;

@@ -67,7 +67,7 @@ impl Default for PhotoSlots {
 
 /// What became of a delivery's images.
 #[derive(Debug, Default)]
-pub(super) struct Filed {
+pub(crate) struct Filed {
     /// Stored, to attach to the ticket.
     pub attachments: Vec<NewAttachment>,
     /// Why each image that is not stored was refused ("leak.heic: not a JPEG, PNG or WebP").
@@ -77,7 +77,7 @@ pub(super) struct Filed {
 /// Processes and stores `images` (name, bytes) of `tenant`. An image the pipeline refuses (not an
 /// image, too many pixels, corrupt) is named in `refused` and the rest go on; a full quota or a
 /// storage failure is an error.
-pub(super) async fn store(
+pub(crate) async fn store(
     state: &AppState,
     tenant: &str,
     images: Vec<(String, Vec<u8>)>,
@@ -210,7 +210,7 @@ async fn keep(
 
 /// The answer to a failure to store a delivery's photos: a full photo storage is the tenant's
 /// to fix (`422 refused`, nothing stored); anything else is the server's.
-pub(super) fn photo_error(error: Error) -> ApiError {
+pub(crate) fn photo_error(error: Error) -> ApiError {
     match &error {
         Error::Storage(StorageError::Quota(full @ OverQuota::TenantBlobs { .. })) => {
             ApiError::new(ErrorCode::Refused, full.to_string())

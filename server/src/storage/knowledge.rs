@@ -77,6 +77,19 @@ pub struct Article {
     pub seq: u64,
 }
 
+/// A picture for articles: a JPEG of the tenant and its thumbnail, both stored as blobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KbImage {
+    pub tenant_id: String,
+    pub sha256: String,
+    pub thumb: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
 /// The knowledge base. Every method is one transaction.
 pub trait KnowledgeBase {
     /// A new article with its first version (a draft). Fails with [`super::Missing::Tenant`]
@@ -113,4 +126,12 @@ pub trait KnowledgeBase {
     ) -> Result<Vec<Article>>;
     /// Every version of an article, oldest first.
     fn article_versions(&self, tenant_id: &str, id: &str) -> Result<Vec<ArticleVersion>>;
+    /// Records a picture for articles (again: no change).
+    fn add_kb_image(&self, image: &KbImage) -> Result<()>;
+    /// The tenant's picture whose image or thumbnail is `sha256`.
+    fn kb_image(&self, tenant_id: &str, sha256: &str) -> Result<Option<KbImage>>;
+    /// The published articles of the tenant whose published text shows the picture `sha256`
+    /// (`kb-image:SHA256`), at most `limit`.
+    fn articles_showing(&self, tenant_id: &str, sha256: &str, limit: usize)
+    -> Result<Vec<Article>>;
 }

@@ -67,7 +67,7 @@ pub use channels::{
 pub use configs::{AppliedConfig, ConfigLog, ConfigVersion};
 pub use csat_links::{CsatLink, CsatLinks};
 pub use error::{BoxError, Conflict, Missing, OverQuota, StorageError};
-pub use knowledge::{Article, ArticleMeta, ArticleVersion, Audience, KnowledgeBase};
+pub use knowledge::{Article, ArticleMeta, ArticleVersion, Audience, KbImage, KnowledgeBase};
 pub use positions::{PositionLog, PositionRecord, PositionWrite};
 pub use quotas::{BlobUsage, QuotaLedger, TenantQuotas, TenantUsage, UserUsage};
 pub use report_facts::{FreshFacts, ReportFacts, StaleFacts};

@@ -76,6 +76,9 @@ pub(crate) fn auth(live: [u16; 8]) -> [u16; 11] {
 
 /// The matrix. Columns: other tenant's admin, rider, merchant, technician, agent, dispatcher,
 /// supervisor, admin (then nobody, expired, disabled: `401` through [`auth`]).
+/// A 640×480 PNG, for the rows that send a picture.
+const TINY_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAoAAAAHgAQMAAAAPH06nAAAABlBMVEVgltLIeCgyZ4nLAAAAe0lEQVR42u3MoQEAAAjDsP3/NLhdAC6pbwIAAAAAAAAAAAAAAAAAAAAAAAC8meMMDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ3bApEWXKyqIi2oAAAAAElFTkSuQmCC";
+
 pub(crate) fn rows() -> Vec<Row> {
     vec![
         // ── Session ──
@@ -382,6 +385,13 @@ pub(crate) fn rows() -> Vec<Row> {
             "/kb/articles/00000000-0000-7000-8000-000000000000/unpublish",
             auth([404, 403, 403, 403, 403, 403, 404, 404]),
         ),
+        // A picture for articles: the back office adds them, into its own tenant's blobs.
+        row(
+            "POST /kb/images",
+            "/kb/images",
+            auth([201, 403, 403, 403, 201, 201, 201, 201]),
+        )
+        .body(|_| json!({ "name": "tray.png", "data": TINY_PNG })),
         // ── Intake channels (admins) ──
         row(
             "GET /channels",

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{SqliteStore, require_tenant, seq_of, sql_seq};
 use crate::storage::{
-    Article, ArticleMeta, ArticleVersion, Audience, KnowledgeBase, Result, StorageError,
+    Article, ArticleMeta, ArticleVersion, Audience, KbImage, KnowledgeBase, Result, StorageError,
 };
 
 /// Most articles one call lists.
@@ -280,6 +280,85 @@ impl KnowledgeBase for SqliteStore {
             ))?;
             let limit = sql_seq(limit.clamp(1, MAX_LISTED) as u64);
             let mut rows = stmt.query(params![tenant_id, sql_seq(since), limit])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(article_at(conn, row)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn add_kb_image(&self, image: &KbImage) -> Result<()> {
+        self.write(|tx| {
+            require_tenant(tx, &image.tenant_id)?;
+            tx.prepare_cached(
+                "INSERT INTO kb_images (tenant_id, sha256, thumb, width, height, bytes, created_at,
+                     created_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (tenant_id, sha256) DO NOTHING",
+            )?
+            .execute(params![
+                image.tenant_id,
+                image.sha256,
+                image.thumb,
+                image.width,
+                image.height,
+                sql_seq(image.bytes),
+                image.created_at,
+                image.created_by
+            ])?;
+            Ok(())
+        })
+    }
+
+    fn kb_image(&self, tenant_id: &str, sha256: &str) -> Result<Option<KbImage>> {
+        self.with_reader(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT tenant_id, sha256, thumb, width, height, bytes, created_at, created_by
+                     FROM kb_images WHERE tenant_id = ?1 AND (sha256 = ?2 OR thumb = ?2)
+                     LIMIT 1",
+                )?
+                .query_row(params![tenant_id, sha256], |r| {
+                    Ok(KbImage {
+                        tenant_id: r.get(0)?,
+                        sha256: r.get(1)?,
+                        thumb: r.get(2)?,
+                        width: r.get(3)?,
+                        height: r.get(4)?,
+                        bytes: seq_of(r.get(5)?),
+                        created_at: r.get(6)?,
+                        created_by: r.get(7)?,
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    fn articles_showing(
+        &self,
+        tenant_id: &str,
+        sha256: &str,
+        limit: usize,
+    ) -> Result<Vec<Article>> {
+        // A sha256 is hex: nothing in it is a LIKE pattern.
+        if !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Vec::new());
+        }
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {} FROM kb_articles a JOIN kb_versions v
+                     ON v.tenant_id = a.tenant_id AND v.article_id = a.id
+                        AND v.version = a.published_version
+                 WHERE a.tenant_id = ?1 AND v.body LIKE ?2 LIMIT ?3",
+                META.split(", ")
+                    .map(|c| format!("a.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))?;
+            let pattern = format!("%kb-image:{sha256}%");
+            let limit = sql_seq(limit.clamp(1, MAX_LISTED) as u64);
+            let mut rows = stmt.query(params![tenant_id, pattern, limit])?;
             let mut out = Vec::new();
             while let Some(row) = rows.next()? {
                 out.push(article_at(conn, row)?);

@@ -39,6 +39,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0025_channels.sql"),
     include_str!("sql/0026_assets.sql"),
     include_str!("sql/0027_knowledge_base.sql"),
+    include_str!("sql/0028_kb_images.sql"),
 ];
 
 /// The schema version this build writes.
