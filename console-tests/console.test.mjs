@@ -23,6 +23,10 @@ const BIN = resolve(process.env.FIELDWORK_BIN || join(here, '..', 'target', 'deb
 const OUT = resolve(process.env.CONSOLE_OUT || join(here, '..', 'target', 'console-tests'));
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
+/** A 640x480 PNG (the README's stand-in photo). */
+const PNG_640 =
+  'iVBORw0KGgoAAAANSUhEUgAAAoAAAAHgAQMAAAAPH06nAAAABlBMVEVgltLIeCgyZ4nLAAAAe0lEQVR42u3MoQEAAAjDsP3/NLhdAC6pbwIAAAAAAAAAAAAAAAAAAAAAAAC8meMMDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ3bApEWXKyqIi2oAAAAAElFTkSuQmCC';
+
 let world;
 let seeded;
 let browser;
@@ -256,6 +260,12 @@ test("an agent drafts an article, an admin's publish sends it to a technician's 
   assert.equal(await preview.locator('strong').textContent(), 'condenser');
   await preview.getByText('<img src=x onerror="alert(1)">', { exact: false }).waitFor();
   assert.equal(await preview.locator('img, a').count(), 0, 'no element from the text, no javascript: link');
+  // A picture goes through the API into the text, and the preview shows it.
+  await form.getByLabel(/^Add a picture/).setInputFiles({ name: 'door seal.png', mimeType: 'image/png', buffer: Buffer.from(PNG_640, 'base64') });
+  await page.getByText('Picture added to the text.').waitFor();
+  assert.match(await form.getByLabel(/^Text/).inputValue(), /!\[door seal\]\(kb-image:[0-9a-f]{64}\)/);
+  await preview.getByRole('img', { name: 'door seal' }).waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('.kb-preview img')].every((i) => i.complete && i.naturalWidth > 0));
   await form.getByRole('button', { name: 'Save as a new version' }).click();
   await page.getByText('Draft (v1), not published').waitFor();
   assert.match(page.url(), /\/console\/knowledge\/[0-9a-f-]+$/);

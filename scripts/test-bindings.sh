@@ -83,6 +83,7 @@ if "$fieldwork" serve --help >/dev/null 2>&1 && "$fieldwork" admin --help >/dev/
     sync_env=(
       "FW_KB_PUBLIC_ID=$(json_field public <<<"$kb_ids")"
       "FW_KB_INTERNAL_ID=$(json_field internal <<<"$kb_ids")"
+      "FW_KB_PICTURE=$(json_field picture <<<"$kb_ids")"
       "FW_SERVER_URL=$url"
       "FW_TENANT_ID=$tenant"
       "FW_RIDER_TOKEN=$(json_field token <<<"$rider")"

@@ -30,6 +30,19 @@ impl Supervisor {
     fn publish(&self, id: &str) {
         self.call(Method::POST, &format!("/kb/articles/{id}/publish"), None);
     }
+
+    /// Stores a picture for articles; answers its sha256.
+    fn picture(&self) -> String {
+        use base64::Engine;
+        let png = fieldwork_test_images::png_screenshot(640, 400);
+        let data = base64::engine::general_purpose::STANDARD.encode(png);
+        let made = self.call(
+            Method::POST,
+            "/kb/images",
+            Some(json!({"name": "cover.png", "data": data})),
+        );
+        made["sha256"].as_str().expect("a sha256").to_owned()
+    }
 }
 
 fn titles(hits: &Value) -> Vec<String> {
@@ -51,10 +64,11 @@ fn a_published_article_is_found_offline_updated_and_withdrawn_and_never_internal
     let (_, tech) = org.member("technician", "tech.a", Some("north"));
     let (_, rider) = org.member("rider", "li.wei", None);
 
+    let cover = sup.picture();
     let jam = sup.write(json!({
         "title": "打印机卡纸怎么办", "language": "zh", "audience": "everyone",
         "category": "printer", "tags": ["收银", "POS"],
-        "body": "1. 关机。\n2. 打开盖子，取出卡住的纸。\n3. 重新装纸。"
+        "body": format!("1. 关机。\n2. 打开盖子，取出卡住的纸。\n![盖子](kb-image:{cover})\n3. 重新装纸。")
     }));
     let head = sup.write(json!({
         "title": "Replacing the thermal print head", "language": "en", "audience": "staff",
@@ -104,6 +118,27 @@ fn a_published_article_is_found_offline_updated_and_withdrawn_and_never_internal
     assert!(shown["body"].as_str().expect("body").contains("head latch"));
     let text = tech.run(&["kb", "show", &head]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("internal"));
+    // The article's picture came down with the sync, and is there offline.
+    let with_picture = tech.json(&["kb", "show", &jam]);
+    assert_eq!(
+        with_picture["images"],
+        json!([{"sha256": cover, "on_device": true}])
+    );
+    let saved = tech.home.join("cover.jpg");
+    tech.json(&[
+        "kb",
+        "picture",
+        &cover,
+        "--out",
+        saved.to_str().expect("a path"),
+    ]);
+    let bytes = std::fs::read(&saved).expect("the picture was written");
+    assert_eq!(&bytes[..2], b"\xff\xd8", "a JPEG from the photo pipeline");
+    assert!(
+        rider
+            .fails(&["kb", "picture", &"0".repeat(64), "--out", "x.jpg"])
+            .contains("not on this device")
+    );
 
     // The rider holds the article for everyone, never the internal one.
     assert_eq!(

@@ -222,6 +222,10 @@ fun syncTests(run: TestRun) {
         } finally {
             tech.setNetworkAvailable(true)
         }
+        val picture = env("FW_KB_PICTURE")
+        val jpeg = tech.kbImage(picture) ?: throw AssertionFailed("the article's picture came down with the sync")
+        check(jpeg.size > 100 && jpeg[0] == 0xFF.toByte() && jpeg[1] == 0xD8.toByte()) { "a JPEG: ${jpeg.size} bytes" }
+        checkEq(null, tech.kbImage("0".repeat(64)), "a picture no article shows")
         checkEq(listOf(public), riderClient.kbSearch("卡纸", 10u).map { it.id }, "the rider's article for everyone")
         checkEq(emptyList<String>(), riderClient.kbSearch("latch", 10u).map { it.id }, "never an internal one")
         checkEq(null, riderClient.kbArticle(internal), "not on the rider's device")

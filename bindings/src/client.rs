@@ -252,6 +252,12 @@ impl FieldworkClient {
         Ok(self.store.kb_article(&article_id)?.map(Into::into))
     }
 
+    /// A picture an article shows (its text names it `kb-image:SHA256`): the JPEG's bytes, if
+    /// this device has fetched it (a sync fetches them after the articles). Offline.
+    pub fn kb_image(&self, sha256: String) -> Result<Option<Vec<u8>>> {
+        Ok(self.store.kb_image(&sha256)?)
+    }
+
     /// Articles worth reading for a ticket: of its category or sharing keywords with its title
     /// and description, best first, at most `limit`. Offline.
     pub fn kb_suggestions(&self, ticket_id: String, limit: u32) -> Result<Vec<KbHit>> {

@@ -101,6 +101,27 @@ pub fn suggest<'a>(
     scored.into_iter().map(|(s, _)| s).collect()
 }
 
+/// Most pictures one article shows that a device keeps.
+pub const MAX_IMAGES_PER_ARTICLE: usize = 32;
+
+/// The pictures an article's Markdown shows (`kb-image:SHA256`, the sha256 of a picture stored
+/// through the API), each once, in order, at most [`MAX_IMAGES_PER_ARTICLE`].
+pub fn images_in(markdown: &str) -> Vec<String> {
+    const MARK: &str = "kb-image:";
+    let mut out: Vec<String> = Vec::new();
+    for (at, _) in markdown.match_indices(MARK) {
+        let hex = &markdown[at + MARK.len()..];
+        let Some(sha) = hex.get(..64) else { continue };
+        if fieldwork_protocol::blobs::is_sha256_hex(sha) && !out.iter().any(|s| s == sha) {
+            out.push(sha.to_owned());
+            if out.len() == MAX_IMAGES_PER_ARTICLE {
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// Characters an excerpt shows.
 const EXCERPT_CHARS: usize = 160;
 
@@ -232,6 +253,22 @@ mod tests {
             .map(|s| s.id)
             .collect();
         assert_eq!(ids, ["new", "old"]);
+    }
+
+    #[test]
+    fn an_articles_pictures_are_found_once_each_and_nothing_else() {
+        let a = "a".repeat(64);
+        let b = "b".repeat(64);
+        let text = format!(
+            "![tray](kb-image:{a}) and ![again](kb-image:{a})\n![](kb-image:{b}) kb-image:short \
+             kb-image:{}",
+            "Z".repeat(64)
+        );
+        assert_eq!(images_in(&text), [a, b]);
+        assert!(images_in("no pictures").is_empty());
+        assert!(images_in("kb-image:").is_empty());
+        let many: String = (0..40).map(|i| format!("kb-image:{:064x} ", i)).collect();
+        assert_eq!(images_in(&many).len(), MAX_IMAGES_PER_ARTICLE);
     }
 
     #[test]

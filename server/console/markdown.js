@@ -1,21 +1,23 @@
 // Markdown as the knowledge base's articles use it, drawn as Preact elements (never as HTML
 // text, so nothing in an article can run a script or change the page): headings, paragraphs,
-// bulleted and numbered lists, fenced code, **bold**, *italic*, `code`, and links to http(s)
-// addresses only. Anything else shows as the text it is.
+// bulleted and numbered lists, fenced code, **bold**, *italic*, `code`, links to http(s)
+// addresses only, and the article's own pictures (`![…](kb-image:SHA256)`, stored through the
+// API). Anything else shows as the text it is.
 
 import { h } from 'preact';
 
 /** Inline marks of one line of text, as elements. */
 function inline(text) {
   const out = [];
-  const pattern = /(\*\*([^*]+)\*\*|\*([^*]+)\*|`([^`]+)`|\[([^\]]+)\]\(([^)\s]+)\))/g;
+  const pattern = /(!\[([^\]]*)\]\(kb-image:([0-9a-f]{64})\)|\*\*([^*]+)\*\*|\*([^*]+)\*|`([^`]+)`|\[([^\]]+)\]\(([^)\s]+)\))/g;
   let last = 0;
   for (const m of text.matchAll(pattern)) {
     if (m.index > last) out.push(text.slice(last, m.index));
-    if (m[2] !== undefined) out.push(h('strong', null, m[2]));
-    else if (m[3] !== undefined) out.push(h('em', null, m[3]));
-    else if (m[4] !== undefined) out.push(h('code', null, m[4]));
-    else if (/^https?:\/\//i.test(m[6])) out.push(h('a', { href: m[6], rel: 'noopener noreferrer', target: '_blank' }, m[5]));
+    if (m[3] !== undefined) out.push(h('img', { src: `/api/v1/files/${m[3]}`, alt: m[2], class: 'kb-picture', loading: 'lazy' }));
+    else if (m[4] !== undefined) out.push(h('strong', null, m[4]));
+    else if (m[5] !== undefined) out.push(h('em', null, m[5]));
+    else if (m[6] !== undefined) out.push(h('code', null, m[6]));
+    else if (/^https?:\/\//i.test(m[8])) out.push(h('a', { href: m[8], rel: 'noopener noreferrer', target: '_blank' }, m[7]));
     else out.push(m[0]);
     last = m.index + m[0].length;
   }

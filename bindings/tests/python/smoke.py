@@ -173,6 +173,8 @@ def knowledge_base():
         assert article.language == "zh" and "取出卡住的纸" in article.body, article
         assert article.version == 1 and article.tags == ["POS"], article
         assert tech.kb_article("no-such-article") is None
+        jpeg = tech.kb_image(os.environ["FW_KB_PICTURE"])
+        assert jpeg is not None and jpeg[:2] == b"\xff\xd8", "the article's picture, offline"
         assert tech.kb_search("  ", 10) == [], "nothing searchable finds nothing"
     finally:
         del tech

@@ -1,8 +1,9 @@
 //! `kb search`, `kb show`, `kb suggest`: the knowledge base this device holds, read offline
 //! (`docs/knowledge-base.md`, "On devices").
 
-use fieldwork_core::knowledge::{KbArticle, KbAudience};
+use fieldwork_core::knowledge::{KbArticle, KbAudience, images_in};
 use fieldwork_core::store::{KbHit, TicketStore};
+use serde::Serialize;
 
 use super::{CliError, KbCommand, Result};
 use crate::output;
@@ -24,14 +25,55 @@ pub(super) fn run(store: &TicketStore, json: bool, command: KbCommand) -> Result
         }
         KbCommand::Show { id } => {
             let article = store.kb_article(&id)?.ok_or(CliError::UnknownArticle)?;
+            let mut images = Vec::new();
+            for sha256 in images_in(&article.body) {
+                let on_device = store.kb_image(&sha256)?.is_some();
+                images.push(Picture { sha256, on_device });
+            }
             if json {
-                output::json(&article);
+                output::json(&ShownArticle {
+                    article: &article,
+                    images: &images,
+                });
             } else {
                 print!("{}", shown(&article));
+                for picture in &images {
+                    let state = if picture.on_device {
+                        "on this device (`kb picture` saves it)"
+                    } else {
+                        "not on this device yet (the next sync fetches it)"
+                    };
+                    println!("picture {}: {state}", picture.sha256);
+                }
+            }
+            Ok(())
+        }
+        KbCommand::Picture { sha256, out } => {
+            let bytes = store.kb_image(&sha256)?.ok_or(CliError::UnknownPicture)?;
+            std::fs::write(&out, &bytes).map_err(super::file_error("write", &out))?;
+            if json {
+                output::json(&serde_json::json!({ "sha256": sha256, "bytes": bytes.len() }));
+            } else {
+                println!("wrote {} bytes to {}", bytes.len(), out.display());
             }
             Ok(())
         }
     }
+}
+
+/// A picture an article shows, and whether this device has it.
+#[derive(Serialize)]
+struct Picture {
+    sha256: String,
+    on_device: bool,
+}
+
+/// `kb show --json`: the article and its pictures.
+#[derive(Serialize)]
+struct ShownArticle<'a> {
+    #[serde(flatten)]
+    article: &'a KbArticle,
+    images: &'a [Picture],
 }
 
 fn hits(json: bool, hits: &[KbHit], none: &str) -> Result<()> {

@@ -141,6 +141,12 @@ enum KbCommand {
     },
     /// One article in full.
     Show { id: String },
+    /// Write a picture an article shows (by its sha256, from `kb show`) to FILE, offline.
+    Picture {
+        sha256: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Articles worth reading for a ticket (its category and keywords).
     Suggest {
         ticket: String,
@@ -330,6 +336,10 @@ pub enum CliError {
         "no such article on this device (it may be unpublished, or not for you); sync and search again"
     )]
     UnknownArticle,
+    #[error(
+        "that picture is not on this device (no article here shows it, or the next sync fetches it)"
+    )]
+    UnknownPicture,
     #[error(transparent)]
     Sync(#[from] SyncError),
 }
@@ -344,7 +354,7 @@ impl CliError {
                 ErrorKind::BadInput
             }
             CliError::NoDevice(_) => ErrorKind::NotSignedIn,
-            CliError::UnknownArticle => ErrorKind::NotFound,
+            CliError::UnknownArticle | CliError::UnknownPicture => ErrorKind::NotFound,
             CliError::File { .. } => ErrorKind::Storage,
         }
     }

@@ -40,7 +40,7 @@ pub use error::StoreError;
 pub use evidence::LocateReport;
 pub use exchange::ImportReport;
 pub use files::PartialDownload;
-pub use knowledge::{KbHit, MAX_KB_HITS};
+pub use knowledge::{KbHit, MAX_KB_HITS, MAX_KB_IMAGE_BYTES};
 pub use observe::{ChangeOrigin, ObserverHandle, Observers, TicketsChanged};
 pub use people::{Names, short_id};
 pub use query::{ListQuery, MAX_PAGE, SortBy, TicketSummary};

@@ -120,6 +120,9 @@ pub struct SyncReport {
     pub apply_ms: u64,
     /// What the blob lane moved after the tickets were in sync.
     pub blobs: LaneReport,
+    /// Pictures of knowledge-base articles fetched.
+    #[serde(default)]
+    pub kb_images: usize,
     /// This technician's position was reported.
     pub position_reported: bool,
 }
@@ -242,6 +245,7 @@ impl SyncEngine {
     pub async fn sync(&self, policy: RetryPolicy) -> Result<SyncReport, SyncError> {
         let mut report = self.sync_tickets(policy).await?;
         report.blobs = self.move_blobs().await?;
+        report.kb_images = self.fetch_kb_images().await?;
         report.position_reported = self.report_position().await?;
         Ok(report)
     }
@@ -314,6 +318,16 @@ impl SyncEngine {
             self.announce();
         }
         Ok(report)
+    }
+
+    /// Fetches the pictures the device's knowledge-base articles show and it does not have yet
+    /// (some each pass); answers how many it kept. An unreachable server ends the pass quietly:
+    /// the next sync asks again.
+    pub async fn fetch_kb_images(&self) -> Result<usize, SyncError> {
+        match lane::fetch_kb_images(&self.store, &self.client, &self.token).await {
+            Err(error) if error.is_offline() => Ok(0),
+            other => other,
+        }
     }
 
     /// The bytes of file `sha256`, fetched from the server if this device does not have them.

@@ -239,3 +239,54 @@ pub async fn fetch_blob(
         .blob(sha256)?
         .ok_or_else(|| SyncError::Protocol("a downloaded file vanished".into()))
 }
+
+/// Pictures of knowledge-base articles fetched in one pass.
+const KB_IMAGES_PER_PASS: usize = 20;
+
+/// Fetches pictures the device's articles show and does not have yet (at most
+/// [`KB_IMAGES_PER_PASS`]), so articles read offline show them. One that the server does not give
+/// (gone, or no longer for this user) or that arrives damaged counts a failed attempt; an
+/// unreachable server ends the pass. Answers how many were kept.
+pub async fn fetch_kb_images(
+    store: &TicketStore,
+    client: &ServerClient,
+    token: &str,
+) -> Result<usize, SyncError> {
+    let mut kept = 0;
+    for sha256 in store.kb_images_wanted(KB_IMAGES_PER_PASS)? {
+        let mut response = match client.download_blob(token, &sha256, None).await {
+            Ok(Download::Body { response, .. }) => response,
+            Ok(Download::Missing) => {
+                store.kb_image_failed(&sha256)?;
+                continue;
+            }
+            Err(error) if error.is_offline() => return Err(error),
+            Err(_) => {
+                store.kb_image_failed(&sha256)?;
+                continue;
+            }
+        };
+        let mut bytes = Vec::new();
+        let mut whole = true;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk))
+                    if bytes.len() + chunk.len() <= crate::store::MAX_KB_IMAGE_BYTES =>
+                {
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Ok(Some(_)) | Err(_) => {
+                    whole = false;
+                    break;
+                }
+            }
+        }
+        if whole && store.keep_kb_image(&sha256, &bytes)? {
+            kept += 1;
+        } else if !whole {
+            store.kb_image_failed(&sha256)?;
+        }
+    }
+    Ok(kept)
+}

@@ -123,6 +123,27 @@ function Editor({ id, session }) {
       setError(e);
     }
   };
+  // A picture: stored through the API, then written into the text where it shows.
+  const addPicture = async (event) => {
+    const file = event.target.files && event.target.files[0];
+    event.target.value = '';
+    if (!file) return;
+    try {
+      const data = await new Promise((resolve, reject) => {
+        const reader = new FileReader();
+        reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
+        reader.onerror = () => reject(reader.error);
+        reader.readAsDataURL(file);
+      });
+      const stored = await api('/kb/images', { method: 'POST', body: { name: file.name, data } });
+      const alt = file.name.replace(/\.[^.]*$/, '').replace(/[[\]]/g, '');
+      setForm((f) => ({ ...f, body: `${f.body}${f.body.endsWith('\n') || !f.body ? '' : '\n'}![${alt}](kb-image:${stored.sha256})\n` }));
+      setError(null);
+      setNote(t('kb_picture_added'));
+    } catch (e) {
+      setError(e);
+    }
+  };
   const upToDate = article && article.published && article.latest && article.latest.version === article.published.version;
 
   return html`<section class="card" aria-labelledby="kb-editor-title">
@@ -148,6 +169,7 @@ function Editor({ id, session }) {
           <article class="article-body">${markdown(form.body)}</article>
         </section>
       </div>
+      <label class="picture-pick">${t('kb_add_picture')}<input type="file" accept="image/jpeg,image/png,image/webp" onChange=${addPicture} /></label>
       <div>
         <button type="submit">${t('kb_save')}</button>
         ${id && publisher && html`<button type="button" disabled=${upToDate} onClick=${() => publishing('publish')}>${t('kb_publish')}</button>`}

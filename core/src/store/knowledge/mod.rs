@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, TicketStore};
-use crate::knowledge::{Candidate, KbArticle, KbAudience, KbDelta, excerpt, suggest};
+use crate::knowledge::{Candidate, KbArticle, KbAudience, KbDelta, excerpt, images_in, suggest};
 use crate::search::{index_terms, keywords, match_expression};
 
 /// Longest title the device stores, in bytes (the server allows 200 characters).
@@ -115,9 +115,30 @@ pub(super) fn apply(tx: &Transaction, delta: &KbDelta) -> Result<(usize, usize)>
                 title_terms(article),
                 index_terms(&article.body)
             ])?;
+        tx.prepare_cached("DELETE FROM kb_article_images WHERE article_id = ?1")?
+            .execute([&article.id])?;
+        for sha in images_in(&article.body) {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO kb_article_images (article_id, sha256) VALUES (?1, ?2)",
+            )?
+            .execute(params![article.id, sha])?;
+            tx.prepare_cached("INSERT OR IGNORE INTO kb_images (sha256) VALUES (?1)")?
+                .execute([&sha])?;
+        }
         stored += 1;
     }
+    forget_unshown_images(tx)?;
     Ok((stored, removed))
+}
+
+/// Drops the pictures no article shows any more.
+fn forget_unshown_images(tx: &Transaction) -> Result<()> {
+    tx.prepare_cached(
+        "DELETE FROM kb_images WHERE NOT EXISTS
+             (SELECT 1 FROM kb_article_images r WHERE r.sha256 = kb_images.sha256)",
+    )?
+    .execute([])?;
+    Ok(())
 }
 
 /// Drops an article; whether the device held it.
@@ -130,13 +151,17 @@ fn remove(tx: &Transaction, id: &str) -> Result<bool> {
         tx.prepare_cached("DELETE FROM kb_search WHERE rowid = ?1")?
             .execute([rowid])?;
     }
+    tx.prepare_cached("DELETE FROM kb_article_images WHERE article_id = ?1")?
+        .execute([id])?;
     Ok(rowid.is_some())
 }
 
-/// Forgets every article (another user signed in on this device).
+/// Forgets every article (the knowledge base is sent whole again). Pictures stay until the
+/// answer's articles are applied: those still shown are not fetched again.
 pub(super) fn clear(tx: &Transaction) -> Result<()> {
     tx.execute("DELETE FROM kb_articles", [])?;
     tx.execute("DELETE FROM kb_search", [])?;
+    tx.execute("DELETE FROM kb_article_images", [])?;
     Ok(())
 }
 
@@ -274,6 +299,61 @@ impl TicketStore {
                 }
             }
             Ok(hits)
+        })
+    }
+}
+
+/// Failed fetches after which a picture is no longer asked for.
+const MAX_IMAGE_ATTEMPTS: i64 = 5;
+/// Largest picture kept (the server makes them 1920 px JPEGs, far smaller).
+pub const MAX_KB_IMAGE_BYTES: usize = 8 * 1024 * 1024;
+
+impl TicketStore {
+    /// Pictures the articles show that are not on this device yet, at most `limit`.
+    pub fn kb_images_wanted(&self, limit: usize) -> Result<Vec<String>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT sha256 FROM kb_images WHERE bytes IS NULL AND attempts < ?1
+                     ORDER BY sha256 LIMIT ?2",
+                )?
+                .query_map(params![MAX_IMAGE_ATTEMPTS, limit as i64], |r| r.get(0))?
+                .collect::<std::result::Result<_, _>>()?)
+        })
+    }
+
+    /// Keeps a fetched picture, if its bytes hash to `sha256` and an article still shows it;
+    /// answers whether it was kept.
+    pub fn keep_kb_image(&self, sha256: &str, bytes: &[u8]) -> Result<bool> {
+        if bytes.len() > MAX_KB_IMAGE_BYTES || super::sha256_hex(bytes) != sha256 {
+            self.kb_image_failed(sha256)?;
+            return Ok(false);
+        }
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached("UPDATE kb_images SET bytes = ?2 WHERE sha256 = ?1")?
+                .execute(params![sha256, bytes])?
+                > 0)
+        })
+    }
+
+    /// Counts a failed fetch of a picture.
+    pub fn kb_image_failed(&self, sha256: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached("UPDATE kb_images SET attempts = attempts + 1 WHERE sha256 = ?1")?
+                .execute([sha256])?;
+            Ok(())
+        })
+    }
+
+    /// A picture an article shows, if it is on this device (a JPEG).
+    pub fn kb_image(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT bytes FROM kb_images WHERE sha256 = ?1")?
+                .query_row([sha256], |r| r.get::<_, Option<Vec<u8>>>(0))
+                .optional()?
+                .flatten())
         })
     }
 }

@@ -235,3 +235,56 @@ fn a_ticket_gets_the_articles_of_its_category_and_keywords() {
     assert_eq!(ids(&got), ["blank", "jam"]);
     assert!(got.iter().all(|h| h.category.as_deref() == Some("printer")));
 }
+
+#[test]
+fn pictures_the_articles_show_are_fetched_once_checked_and_go_with_the_last_article_showing_them() {
+    let d = device("t1", Role::Technician);
+    let (one, two) = (b"first picture".to_vec(), b"second picture".to_vec());
+    let (a, b) = (
+        crate::store::sha256_hex(&one),
+        crate::store::sha256_hex(&two),
+    );
+    let body = format!("Look: ![](kb-image:{a}) and ![](kb-image:{b})");
+    d.store
+        .apply_sync_response(
+            &answer(delta(1, vec![article("p", "Pictures", &body, None)], &[])),
+            1,
+        )
+        .expect("applies");
+    let mut wanted = d.store.kb_images_wanted(10).expect("wanted");
+    wanted.sort();
+    let mut both = vec![a.clone(), b.clone()];
+    both.sort();
+    assert_eq!(wanted, both);
+    // Bytes that do not hash to the name are not kept, and count a failed attempt.
+    assert!(
+        !d.store
+            .keep_kb_image(&a, b"something else")
+            .expect("checks")
+    );
+    assert!(d.store.kb_image(&a).expect("reads").is_none());
+    assert!(d.store.keep_kb_image(&a, &one).expect("keeps"));
+    assert_eq!(d.store.kb_image(&a).expect("reads"), Some(one));
+    assert_eq!(
+        d.store.kb_images_wanted(10).expect("wanted"),
+        std::slice::from_ref(&b)
+    );
+    // A picture that keeps failing is given up on.
+    for _ in 0..5 {
+        d.store.kb_image_failed(&b).expect("counts");
+    }
+    assert!(d.store.kb_images_wanted(10).expect("wanted").is_empty());
+    // A new version that shows only the first: the second goes; the first stays fetched.
+    let mut edited = article("p", "Pictures", &format!("![](kb-image:{a})"), None);
+    edited.version = 2;
+    d.store
+        .apply_sync_response(&answer(delta(2, vec![edited], &[])), 2)
+        .expect("applies");
+    assert!(d.store.kb_image(&a).expect("reads").is_some());
+    assert!(!d.store.keep_kb_image(&b, &two).expect("no longer shown"));
+    // Unpublished: its picture goes with it.
+    d.store
+        .apply_sync_response(&answer(delta(3, vec![], &["p"])), 3)
+        .expect("applies");
+    assert!(d.store.kb_image(&a).expect("reads").is_none());
+}

@@ -18,3 +18,19 @@ CREATE INDEX kb_articles_category ON kb_articles (category);
 -- words, and CJK characters with their bigrams), under the rowid of its `kb_articles` row, so a
 -- two-character Chinese word matches. Ranked by bm25 with the title weighted above the body.
 CREATE VIRTUAL TABLE kb_search USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2');
+
+-- The pictures the articles show (`kb-image:SHA256` in their text), fetched after a sync and
+-- kept here, in the database: they are few and small, and go when no article shows them.
+CREATE TABLE kb_article_images (
+    article_id TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    PRIMARY KEY (article_id, sha256)
+) WITHOUT ROWID;
+CREATE INDEX kb_article_images_sha ON kb_article_images (sha256);
+CREATE TABLE kb_images (
+    sha256   TEXT PRIMARY KEY,
+    -- NULL until fetched.
+    bytes    BLOB,
+    -- Failed fetches; given up after a few (the picture may be gone from the server).
+    attempts INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
