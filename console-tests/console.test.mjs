@@ -286,6 +286,23 @@ test("an agent drafts an article, an admin's publish sends it to a technician's 
   const found = JSON.parse(world.device('van', '--json', 'kb', 'search', '冷柜'));
   assert.deepEqual(found.map((h) => h.title), ['冷柜温度报警怎么办']);
   assert.deepEqual(JSON.parse(world.device('phone', '--json', 'kb', 'search', '冷柜')), [], 'internal: never on the rider\'s phone');
+  // A ticket about a warm fridge is offered the article, with why.
+  const fridge = await boss.evaluate(async () => {
+    const csrf = decodeURIComponent(document.cookie.match(/(?:^|;\s*)fw_csrf=([^;]*)/)[1]);
+    const r = await fetch('/api/v1/tickets', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify({ title: '冷柜温度报警', description: 'Freezer alarm at the back door', category: 'refrigeration' }),
+    });
+    return r.json();
+  });
+  await boss.goto(`${world.url}/console/tickets/${fridge.id}`);
+  const offered = boss.getByRole('region', { name: 'Articles about this ticket' });
+  await offered.getByRole('link', { name: '冷柜温度报警怎么办' }).waitFor();
+  await offered.getByText(/same category · shares: .*冷柜/).waitFor();
+  await offered.scrollIntoViewIfNeeded();
+  await shot(boss, '05e-ticket-articles');
+  await boss.goBack();
   // A later save is a draft beside what readers have.
   await boss.getByLabel('Title').fill('冷柜温度报警：先查门封');
   await boss.getByRole('button', { name: 'Save as a new version' }).click();

@@ -5,6 +5,8 @@
 //! Run: `cargo bench -p fieldwork-core --bench kb`. Besides criterion's means, p50/p99 of single
 //! calls are printed at the end, and the store's size on disk.
 
+mod support;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -14,6 +16,7 @@ use fieldwork_core::store::TicketStore;
 use fieldwork_core::ticket::NewTicket;
 use fieldwork_core::{Actor, Role, TicketKind};
 use fieldwork_protocol::sync::SyncResponse;
+use support::{percentiles, quantile_ms};
 
 const ARTICLES: usize = 5_000;
 const PER_ANSWER: usize = 100;
@@ -212,29 +215,6 @@ fn bench_kb(c: &mut Criterion) {
     group.finish();
 }
 
-fn at(times: &mut [Duration], q: f64) -> f64 {
-    times.sort_unstable();
-    times[((times.len() as f64 * q) as usize).min(times.len() - 1)].as_secs_f64() * 1e3
-}
-
-fn percentiles(name: &str, runs: usize, mut f: impl FnMut()) {
-    for _ in 0..runs / 10 {
-        f();
-    }
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    println!(
-        "{name:<52} p50 {:>8.3} ms   p99 {:>8.3} ms   ({runs} runs)",
-        at(&mut times, 0.50),
-        at(&mut times, 0.99)
-    );
-}
-
 fn percentile_report() {
     println!("\npercentiles (single calls), {ARTICLES} articles:");
     let dir = tempfile::tempdir().expect("dir");
@@ -242,8 +222,8 @@ fn percentile_report() {
     println!(
         "{:<52} p50 {:>8.3} ms   p99 {:>8.3} ms   ({} answers)",
         format!("apply an answer of {PER_ANSWER} articles"),
-        at(&mut applied, 0.50),
-        at(&mut applied, 0.99),
+        quantile_ms(&mut applied, 0.50),
+        quantile_ms(&mut applied, 0.99),
         applied.len()
     );
     for (name, query) in QUERIES {

@@ -7,9 +7,11 @@
 //! Run: `cargo bench -p fieldwork-core --bench store`. Besides criterion's report, a percentile
 //! table (p50/p99 over single calls) is printed at the end, since the budgets are set in p99.
 
+mod support;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use automerge::ActorId;
 use criterion::{Criterion, criterion_group};
@@ -19,6 +21,7 @@ use fieldwork_core::store::{ListQuery, SortBy, TicketStore};
 use fieldwork_core::ticket::{NewTicket, TicketDocument};
 use fieldwork_core::{Actor, Priority, Role, Status, TicketKind};
 use rusqlite::{Connection, params};
+use support::percentiles;
 
 const LARGE: usize = 100_000;
 
@@ -212,27 +215,6 @@ fn bench_list(c: &mut Criterion) {
     c.bench_function("open_store_100k", |b| {
         b.iter(|| black_box(TicketStore::open(&path).expect("open")))
     });
-}
-
-/// p50 and p99 of single calls, since criterion reports means.
-fn percentiles(name: &str, runs: usize, mut f: impl FnMut()) {
-    for _ in 0..runs / 10 {
-        f();
-    }
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    times.sort_unstable();
-    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
-    println!(
-        "{name:<58} p50 {:>9.3} ms   p99 {:>9.3} ms   ({runs} runs)",
-        at(0.50).as_secs_f64() * 1e3,
-        at(0.99).as_secs_f64() * 1e3
-    );
 }
 
 fn percentile_report() {

@@ -350,3 +350,81 @@ async fn an_articles_picture_is_for_its_writers_and_for_whoever_reads_it_publish
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_ticket_is_offered_the_published_articles_about_it() {
+    let h = Harness::new();
+    h.tenant("acme");
+    let sup = Browser::with_token(&h.user("acme", "sup", Role::Supervisor, None).api_token);
+    let rider = Browser::with_token(&h.user("acme", "r", Role::Rider, None).api_token);
+    let mut jam = article("Paper jam in the receipt printer", "everyone", None);
+    jam["tags"] = json!(["卡纸"]);
+    publish(&h, &sup, jam).await;
+    let mut fridge = article("Fridge too warm", "staff", None);
+    fridge["category"] = json!("refrigeration");
+    publish(&h, &sup, fridge).await;
+    let mut south = article("Receipt printer jam, south stores", "staff", Some("south"));
+    south["category"] = json!("printer");
+    sup.post(
+        &h,
+        "/api/v1/kb/articles",
+        article("Printer jam draft", "staff", None),
+    )
+    .await;
+    publish(&h, &sup, south).await;
+
+    let made = sup
+        .post(
+            &h,
+            "/api/v1/tickets",
+            json!({"title": "收银打印机卡纸", "description": "The receipt printer jams", "category": "printer"}),
+        )
+        .await;
+    let id = made.json["id"].as_str().expect("id").to_owned();
+    let got = sup.get(&h, &format!("/api/v1/tickets/{id}/articles")).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.json);
+    let titles: Vec<&str> = got.json["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|a| a["title"].as_str())
+        .collect();
+    // The category (2) and the shared words: receipt, printer, 卡纸 (3) before receipt, printer
+    // (2); the fridge shares nothing; a draft is never offered.
+    assert_eq!(
+        titles,
+        [
+            "Paper jam in the receipt printer",
+            "Receipt printer jam, south stores"
+        ],
+        "{}",
+        got.json
+    );
+    assert_eq!(got.json["items"][0]["same_category"], true);
+    assert_eq!(
+        got.json["items"][0]["shared_keywords"],
+        json!(["printer", "receipt", "卡纸"])
+    );
+    // A technician of another team is not offered the south stores' article.
+    let tech = h.user("acme", "t", Role::Technician, Some("north"));
+    sup.post(
+        &h,
+        &format!("/api/v1/tickets/{id}/edits"),
+        json!({"edits": [{"type": "assign", "assignee": tech.id}]}),
+    )
+    .await;
+    let north = Browser::with_token(&tech.api_token);
+    let offered = north
+        .get(&h, &format!("/api/v1/tickets/{id}/articles"))
+        .await;
+    assert_eq!(
+        offered.json["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        offered.json
+    );
+    let rider_asks = rider
+        .get(&h, &format!("/api/v1/tickets/{id}/articles"))
+        .await;
+    assert_eq!(rider_asks.status, StatusCode::FORBIDDEN);
+}

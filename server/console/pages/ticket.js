@@ -340,6 +340,24 @@ function AssetHistory({ ticket }) {
         ${page.total > page.items.length && html`<p class="hint">${t('asset_history_more', { count: page.total })}</p>`}`}`;
 }
 
+/** Published knowledge-base articles about the ticket (its category and words), best first. */
+function Articles({ ticket }) {
+  const [items, setItems] = useState(null);
+  useEffect(() => {
+    api(`/tickets/${encodeURIComponent(ticket.id)}/articles`).then((a) => setItems(a.items), () => setItems([]));
+  }, [ticket.id, ticket.title, ticket.category]);
+  if (!items) return null;
+  return html`<section class="card" aria-labelledby="articles-title">
+    <h2 id="articles-title">${t('kb_for_ticket')}</h2>
+    ${items.length === 0
+      ? html`<p class="muted">${t('kb_for_ticket_none')}</p>`
+      : html`<ul class="plain">${items.map((a) => html`<li>
+          <${Link} to=${href(`knowledge/${encodeURIComponent(a.id)}`)}>${a.title}<//>
+          <div class="hint">${[a.same_category ? t('kb_same_category') : null, a.shared_keywords.length ? t('kb_shared_words', { words: a.shared_keywords.join(', ') }) : null].filter(Boolean).join(' · ')}</div>
+        </li>`)}</ul>`}
+  </section>`;
+}
+
 function Work({ ticket, people, onEdit, busy }) {
   const items = Object.entries(ticket.checklist);
   return html`
@@ -426,6 +444,7 @@ export function TicketPage({ id }) {
           <${Assign} ticket=${ticket} people=${people} onEdit=${onEdit} busy=${busy} />
           <${EditForm} ticket=${ticket} onSave=${onEdit} busy=${busy} />
           <${Details} ticket=${ticket} people=${people} />
+          <${Articles} ticket=${ticket} />
           <${SlaTimeline} ticket=${ticket} />
           <section class="card" aria-labelledby="location-title">
             <h2 id="location-title">${t('location')}</h2>

@@ -21,6 +21,7 @@ pub(crate) mod error;
 mod events;
 mod files;
 mod kb_images;
+mod kb_suggestions;
 mod knowledge;
 mod people;
 mod reference;
@@ -235,6 +236,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(knowledge::publish))
         .routes(routes!(knowledge::unpublish))
         .routes(routes!(kb_images::upload))
+        .routes(routes!(kb_suggestions::suggested))
 }
 
 /// The OpenAPI document, generated once.

@@ -385,6 +385,17 @@ pub(crate) fn rows() -> Vec<Row> {
             "/kb/articles/00000000-0000-7000-8000-000000000000/unpublish",
             auth([404, 403, 403, 403, 403, 403, 404, 404]),
         ),
+        // Articles for a ticket: staff who see the ticket (the technician it is assigned to).
+        row(
+            "GET /tickets/{id}/articles",
+            "/tickets/<acme.staff_ticket>/articles",
+            auth([404, 403, 403, 200, 200, 200, 200, 200]),
+        ),
+        row(
+            "GET /tickets/{id}/articles",
+            "/tickets/<globex.staff_ticket>/articles",
+            auth([200, 403, 403, 404, 404, 404, 404, 404]),
+        ),
         // A picture for articles: the back office adds them, into its own tenant's blobs.
         row(
             "POST /kb/images",

@@ -83,6 +83,21 @@ fn article_at(conn: &Connection, r: &Row<'_>) -> Result<Article> {
     })
 }
 
+/// The articles `sql` (selecting [`META`]) finds with `params`, with their versions.
+fn articles_where(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Article>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(article_at(conn, row)?);
+    }
+    Ok(out)
+}
+
 fn next_seq(conn: &Connection, tenant: &str) -> Result<i64> {
     Ok(conn
         .prepare_cached(
@@ -240,30 +255,26 @@ impl KnowledgeBase for SqliteStore {
 
     fn article(&self, tenant_id: &str, id: &str) -> Result<Option<Article>> {
         self.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {META} FROM kb_articles WHERE tenant_id = ?1 AND id = ?2"
-            ))?;
-            let mut rows = stmt.query(params![tenant_id, id])?;
-            match rows.next()? {
-                Some(row) => Ok(Some(article_at(conn, row)?)),
-                None => Ok(None),
-            }
+            let found = articles_where(
+                conn,
+                &format!("SELECT {META} FROM kb_articles WHERE tenant_id = ?1 AND id = ?2"),
+                params![tenant_id, id],
+            )?;
+            Ok(found.into_iter().next())
         })
     }
 
     fn articles(&self, tenant_id: &str, limit: usize) -> Result<Vec<Article>> {
+        let limit = sql_seq(limit.clamp(1, MAX_LISTED) as u64);
         self.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {META} FROM kb_articles WHERE tenant_id = ?1
-                 ORDER BY created_at DESC, id DESC LIMIT ?2"
-            ))?;
-            let limit = sql_seq(limit.clamp(1, MAX_LISTED) as u64);
-            let mut rows = stmt.query(params![tenant_id, limit])?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                out.push(article_at(conn, row)?);
-            }
-            Ok(out)
+            articles_where(
+                conn,
+                &format!(
+                    "SELECT {META} FROM kb_articles WHERE tenant_id = ?1
+                     ORDER BY created_at DESC, id DESC LIMIT ?2"
+                ),
+                params![tenant_id, limit],
+            )
         })
     }
 
@@ -273,18 +284,16 @@ impl KnowledgeBase for SqliteStore {
         since: u64,
         limit: usize,
     ) -> Result<Vec<Article>> {
+        let limit = sql_seq(limit.clamp(1, MAX_LISTED) as u64);
         self.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {META} FROM kb_articles WHERE tenant_id = ?1 AND seq > ?2
-                 ORDER BY seq LIMIT ?3"
-            ))?;
-            let limit = sql_seq(limit.clamp(1, MAX_LISTED) as u64);
-            let mut rows = stmt.query(params![tenant_id, sql_seq(since), limit])?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                out.push(article_at(conn, row)?);
-            }
-            Ok(out)
+            articles_where(
+                conn,
+                &format!(
+                    "SELECT {META} FROM kb_articles WHERE tenant_id = ?1 AND seq > ?2
+                     ORDER BY seq LIMIT ?3"
+                ),
+                params![tenant_id, sql_seq(since), limit],
+            )
         })
     }
 
@@ -345,25 +354,24 @@ impl KnowledgeBase for SqliteStore {
         if !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(Vec::new());
         }
+        let pattern = format!("%kb-image:{sha256}%");
+        let limit = sql_seq(limit.clamp(1, MAX_LISTED) as u64);
+        let columns = META
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         self.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {} FROM kb_articles a JOIN kb_versions v
-                     ON v.tenant_id = a.tenant_id AND v.article_id = a.id
-                        AND v.version = a.published_version
-                 WHERE a.tenant_id = ?1 AND v.body LIKE ?2 LIMIT ?3",
-                META.split(", ")
-                    .map(|c| format!("a.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))?;
-            let pattern = format!("%kb-image:{sha256}%");
-            let limit = sql_seq(limit.clamp(1, MAX_LISTED) as u64);
-            let mut rows = stmt.query(params![tenant_id, pattern, limit])?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                out.push(article_at(conn, row)?);
-            }
-            Ok(out)
+            articles_where(
+                conn,
+                &format!(
+                    "SELECT {columns} FROM kb_articles a JOIN kb_versions v
+                         ON v.tenant_id = a.tenant_id AND v.article_id = a.id
+                            AND v.version = a.published_version
+                     WHERE a.tenant_id = ?1 AND v.body LIKE ?2 LIMIT ?3"
+                ),
+                params![tenant_id, pattern, limit],
+            )
         })
     }
 
