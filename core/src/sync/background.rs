@@ -107,12 +107,17 @@ impl Drop for BackgroundSync {
 }
 
 /// The blob lane beside ticket sync: a slow or failing file never holds up a ticket. Runs a pass
-/// whenever ticket sync caught up, and every so often for files whose retry time came.
+/// whenever ticket sync caught up, and every so often for files whose retry time came; then
+/// fetches the pictures new articles show.
 async fn run_files(engine: Arc<SyncEngine>, control: Arc<Control>) {
     while !control.stop.load(Ordering::SeqCst) {
         if control.network.load(Ordering::SeqCst) {
             if let Err(error) = engine.move_blobs().await {
                 tracing::warn!(%error, "blob lane paused");
+            }
+            // Pictures of the knowledge base's articles, for reading them offline.
+            if let Err(error) = engine.fetch_kb_images().await {
+                tracing::warn!(%error, "knowledge-base pictures paused");
             }
             if let Err(error) = engine.report_position().await {
                 tracing::warn!(%error, "position report failed");
