@@ -271,14 +271,14 @@ fun offlineTests(run: TestRun) {
         }
     }
 
-    run.test("an observer that throws does not crash the app or silence the others") {
+    run.test("an observer that throws does not crash the app or silence the others, and one throw does not unsubscribe it") {
         println("     (this test makes an observer throw: the Rust panic message printed below is expected)")
         rider().use { client ->
             val calls = java.util.concurrent.atomic.AtomicInteger()
             val thrower = client.observeTickets(object : TicketObserver {
                 override fun onTicketsChanged(change: TicketChange) {
-                    calls.incrementAndGet()
-                    throw IllegalStateException("UI bug in a callback")
+                    // Throws the first time only: a passing bug in a UI.
+                    if (calls.incrementAndGet() == 1) throw IllegalStateException("UI bug in a callback")
                 }
             })
             val good = QueueObserver()
@@ -287,8 +287,9 @@ fun offlineTests(run: TestRun) {
             awaitItem(good.changes, 5_000, "the healthy observer") { id in it.ids }
             checkEq(1, client.addNote(id, "after the throw", false).notes.size, "edits still work")
             awaitItem(good.changes, 5_000, "the healthy observer, again") { id in it.ids }
-            // The core drops an observer that failed, so a broken callback does not fail every write.
-            checkEq(1, calls.get(), "calls of the throwing observer")
+            // The observer that threw once still hears the next change (the core drops one only
+            // after it fails three times in a row).
+            checkEq(2, calls.get(), "calls of the observer that threw once")
             sub.close()
             thrower.close()
         }

@@ -4,7 +4,8 @@
 //! Callbacks run on the thread that made the change: the caller's for local edits, the sync
 //! thread for pulled changes and status. They should hand the news to the UI thread and return.
 //! A callback that throws becomes a Rust panic inside the core's observer registry, which catches
-//! it and removes that one observer; the app and every other observer carry on.
+//! it; the app and every other observer carry on. The observer stays subscribed, unless it throws
+//! three times in a row (then it is removed, and the log says so).
 
 use std::sync::Mutex;
 

@@ -26,7 +26,12 @@ pub struct TicketsChanged {
 }
 
 type Callback<E> = Arc<dyn Fn(&E) + Send + Sync>;
-type Registry<E> = Mutex<BTreeMap<u64, Callback<E>>>;
+/// Each observer with how many times in a row it failed.
+type Registry<E> = Mutex<BTreeMap<u64, (Callback<E>, u32)>>;
+
+/// Failures in a row after which an observer is dropped: one that throws once (a passing bug in
+/// a UI) keeps hearing the news; one that fails every time stops costing every write.
+pub const MAX_OBSERVER_FAILURES: u32 = 3;
 
 /// A list of observers of events `E` (ticket changes, sync status).
 pub struct Observers<E> {
@@ -83,7 +88,7 @@ impl<E: 'static> Observers<E> {
         self.registry
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(id, callback);
+            .insert(id, (callback, 0));
         let registry: Arc<dyn Unregister> = self.registry.clone();
         ObserverHandle {
             registry: Arc::downgrade(&registry),
@@ -91,23 +96,83 @@ impl<E: 'static> Observers<E> {
         }
     }
 
-    /// Calls every observer; one that panics is dropped and the rest still hear the news.
+    /// Calls every observer; the rest still hear the news when one panics. One that panics
+    /// [`MAX_OBSERVER_FAILURES`] times in a row is dropped (and said so in the log).
     pub fn notify(&self, event: &E) {
         let callbacks: Vec<(u64, Callback<E>)> = self
             .registry
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .map(|(id, cb)| (*id, cb.clone()))
+            .map(|(id, (cb, _))| (*id, cb.clone()))
             .collect();
         for (id, callback) in callbacks {
-            if catch_unwind(AssertUnwindSafe(|| callback(event))).is_err() {
-                tracing::warn!(observer = id, "an observer panicked and was removed");
-                self.registry
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&id);
+            let failed = catch_unwind(AssertUnwindSafe(|| callback(event))).is_err();
+            let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+            let Some((_, failures)) = registry.get_mut(&id) else {
+                continue;
+            };
+            if !failed {
+                *failures = 0;
+                continue;
+            }
+            *failures += 1;
+            if *failures >= MAX_OBSERVER_FAILURES {
+                registry.remove(&id);
+                tracing::warn!(
+                    observer = id,
+                    failures = MAX_OBSERVER_FAILURES,
+                    "an observer failed every time and was removed"
+                );
+            } else {
+                tracing::warn!(observer = id, "an observer panicked; it stays registered");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU32;
+
+    use super::*;
+
+    #[test]
+    fn an_observer_that_fails_once_keeps_hearing_and_one_that_always_fails_is_dropped() {
+        let observers: Observers<u32> = Observers::default();
+        let (flaky_calls, broken_calls, good_calls) = (
+            Arc::new(AtomicU32::new(0)),
+            Arc::new(AtomicU32::new(0)),
+            Arc::new(AtomicU32::new(0)),
+        );
+        let calls = flaky_calls.clone();
+        let _flaky = observers.add(Arc::new(move |_: &u32| {
+            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                panic!("a passing bug in a UI");
+            }
+        }));
+        let calls = broken_calls.clone();
+        let _broken = observers.add(Arc::new(move |_: &u32| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            panic!("broken for good");
+        }));
+        let calls = good_calls.clone();
+        let _good = observers.add(Arc::new(move |_: &u32| {
+            calls.fetch_add(1, Ordering::SeqCst);
+        }));
+        for event in 0..6 {
+            observers.notify(&event);
+        }
+        assert_eq!(
+            flaky_calls.load(Ordering::SeqCst),
+            6,
+            "kept after one failure"
+        );
+        assert_eq!(
+            broken_calls.load(Ordering::SeqCst),
+            MAX_OBSERVER_FAILURES,
+            "dropped after failing every time"
+        );
+        assert_eq!(good_calls.load(Ordering::SeqCst), 6, "never held up");
     }
 }
