@@ -210,10 +210,29 @@ fn an_upload_cut_halfway_resumes_and_resends_at_most_one_chunk() {
     assert!(pending[0].sent_bytes > 0, "progress was kept: {pending:?}");
 
     std::thread::sleep(std::time::Duration::from_millis(20));
+    // A UI watching the status hears the upload move chunk by chunk, not only at the end.
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = heard.clone();
+    let sha = a.sha256.clone();
+    let _watch = engine.observe_status(move |status| {
+        if let Some(up) = status.uploads.iter().find(|u| u.sha256 == sha) {
+            sink.lock().expect("lock").push(up.sent_bytes);
+        }
+    });
     let second = sync::block_on(engine.move_blobs())
         .expect("runtime")
         .expect("pass");
     assert_eq!(second.uploaded, 1, "{second:?}");
+    let progress = heard.lock().expect("lock").clone();
+    let partial: Vec<u64> = progress
+        .iter()
+        .copied()
+        .filter(|&sent| sent > 0 && (sent as usize) < full_len)
+        .collect();
+    assert!(
+        partial.len() >= 2 && partial.windows(2).all(|w| w[0] <= w[1]),
+        "progress per chunk, growing: {progress:?}"
+    );
     let (patches, received, length) = upload_counters(&server, &a.sha256);
     assert_eq!(length as usize, full_len);
     let resent = received as usize - full_len;

@@ -305,12 +305,14 @@ impl SyncEngine {
 impl SyncEngine {
     /// One pass of the blob lane: due uploads (thumbnails first) and thumbnail downloads.
     pub async fn move_blobs(&self) -> Result<LaneReport, SyncError> {
+        // Each chunk sent moves the status's upload progress: observers hear it as it goes.
         let report = lane::run(
             &self.store,
             &self.client,
             &self.token,
             &SystemClock,
             &self.blob_retry,
+            &|| self.announce(),
         )
         .await?;
         if report.uploaded + report.downloaded + report.failed > 0 {

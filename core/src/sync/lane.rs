@@ -41,17 +41,19 @@ pub struct LaneReport {
 
 /// One pass: every upload and thumbnail download that is due. Fails only when the server
 /// refuses the device's credentials (nothing else would work either); a file's own failure is
-/// recorded on it and the pass goes on.
+/// recorded on it and the pass goes on. `progress` is called each time an upload's recorded
+/// progress moves (after every chunk), so a UI can show it.
 pub async fn run(
     store: &TicketStore,
     client: &ServerClient,
     token: &str,
     clock: &dyn Clock,
     retry: &RetryPolicy,
+    progress: &(dyn Fn() + Sync),
 ) -> Result<LaneReport, SyncError> {
     let mut report = LaneReport::default();
     for job in store.due_uploads(clock.now_ms())? {
-        match upload(store, client, token, &job).await {
+        match upload(store, client, token, &job, progress).await {
             Ok(sent) => {
                 store.record_upload_done(&job.sha256)?;
                 report.uploaded += 1;
@@ -102,6 +104,7 @@ async fn upload(
     client: &ServerClient,
     token: &str,
     job: &UploadJob,
+    progress: &(dyn Fn() + Sync),
 ) -> Result<u64, SyncError> {
     let bytes = store
         .blob(&job.sha256)?
@@ -163,6 +166,7 @@ async fn upload(
         sent += next - offset;
         offset = next;
         store.record_upload_progress(&job.sha256, &location, offset)?;
+        progress();
     }
     Ok(sent)
 }
