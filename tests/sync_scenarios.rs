@@ -234,7 +234,7 @@ fn background_sync_pushes_local_edits_and_hears_news_through_the_long_poll() {
     use common::{Phone, eventually};
     use fieldwork_core::store::ChangeOrigin;
     use fieldwork_core::sync::background::BackgroundSync;
-    use fieldwork_core::sync::{SyncEngine, SyncState};
+    use fieldwork_core::sync::{self, SyncEngine, SyncState};
     use fieldwork_core::ticket::Edit;
 
     let org = Org::new();
@@ -314,6 +314,35 @@ fn background_sync_pushes_local_edits_and_hears_news_through_the_long_poll() {
     eventually("queued note sent once the network is back", || {
         rider.store.outbox_len().expect("outbox") == 0
     });
+
+    // A sync asked for while the background long-polls: the long-poll gives way, and the two
+    // take turns on the engine (never two exchanges at once), so both finish with everything.
+    eventually("the background waits for news", || engine.is_busy());
+    let cursor_before = rider.store.sync_meta().expect("meta").cursor;
+    dispatcher
+        .store
+        .edit(
+            &id,
+            &[Edit::AddNote {
+                text: "on the way".into(),
+                internal: false,
+            }],
+        )
+        .expect("note");
+    dispatcher.sync(3).expect("dispatcher pushes");
+    background.sync_now();
+    let asked = sync::block_on(engine.sync_tickets(fieldwork_core::sync::RetryPolicy::default()))
+        .expect("runtime")
+        .expect("a sync asked for during the background's run");
+    assert_eq!(asked.pending, 0);
+    eventually("the note arrives", || {
+        rider
+            .store
+            .ticket(&id)
+            .map(|t| t.notes.iter().any(|n| n.text == "on the way"))
+            .unwrap_or(false)
+    });
+    assert!(rider.store.sync_meta().expect("meta").cursor > cursor_before);
     background.stop();
 }
 

@@ -382,7 +382,15 @@ impl FieldworkClient {
         if !self.network_available.load(Ordering::SeqCst) {
             return Err(SyncError::Offline("the device reports no network".into()).into());
         }
-        let engine = self.engine(&mut self.slot())?;
+        // A background run's long-poll gives way (it is woken and waits its turn after this
+        // sync), so the two never exchange with the server at once.
+        let engine = {
+            let mut slot = self.slot();
+            if let Some(background) = &slot.background {
+                background.sync_now();
+            }
+            self.engine(&mut slot)?
+        };
         let policy = RetryPolicy {
             max_attempts: SYNC_NOW_ATTEMPTS,
             ..RetryPolicy::default()

@@ -161,7 +161,7 @@ async fn run_tickets(engine: Arc<SyncEngine>, control: Arc<Control>) {
             Ok(()) => {
                 control.files.notify_one();
                 tokio::select! {
-                    result = engine.round(LONG_POLL_MS) => result.map(|_| ()),
+                    result = engine.wait_for_news(LONG_POLL_MS) => result.map(|_| ()),
                     () = control.wake.notified() => Ok(()),
                 }
             }

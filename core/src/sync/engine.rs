@@ -137,6 +137,10 @@ pub struct SyncEngine {
     observers: Observers<SyncStatus>,
     pull_bytes: u32,
     blob_retry: RetryPolicy,
+    /// Held by a sync ([`Self::sync_tickets`]) and by a long-poll ([`Self::wait_for_news`]):
+    /// one at a time, so a sync asked for while the background runs waits its turn instead of
+    /// racing it (two answers applied out of order would move the cursor back).
+    busy: tokio::sync::Mutex<()>,
 }
 
 impl SyncEngine {
@@ -151,6 +155,7 @@ impl SyncEngine {
             observers: Observers::default(),
             pull_bytes: 0,
             blob_retry: lane::BLOB_RETRY,
+            busy: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -240,6 +245,18 @@ impl SyncEngine {
         })
     }
 
+    /// One long-poll round (`wait_ms`), in turn with syncs ([`Self::sync_tickets`]): the
+    /// background waits for news this way; cancelling the future ends the wait.
+    pub async fn wait_for_news(&self, wait_ms: u32) -> Result<RoundReport, SyncError> {
+        let _one_at_a_time = self.busy.lock().await;
+        self.round(wait_ms).await
+    }
+
+    /// Whether a sync or a long-poll is running on this engine now.
+    pub fn is_busy(&self) -> bool {
+        self.busy.try_lock().is_err()
+    }
+
     /// Brings tickets in sync ([`Self::sync_tickets`]), then moves due photo files and reports
     /// the position. File failures stay on the files and do not fail the sync.
     pub async fn sync(&self, policy: RetryPolicy) -> Result<SyncReport, SyncError> {
@@ -254,6 +271,7 @@ impl SyncEngine {
     /// with backoff per `policy`. Fails only when the policy's attempts run out or the error
     /// cannot be fixed by retrying (refused credentials, a broken answer).
     pub async fn sync_tickets(&self, policy: RetryPolicy) -> Result<SyncReport, SyncError> {
+        let _one_at_a_time = self.busy.lock().await;
         self.set_state(SyncState::Syncing);
         let mut report = SyncReport::default();
         let mut failures = 0;
