@@ -427,7 +427,8 @@ fn change_bytes(input: &Input) -> Option<(&'static Base, Actor, Vec<u8>)> {
         Input::Built(built) => {
             let b = &bases()[usize::from(built.base)];
             let mut doc = if built.create {
-                let mut fresh = TicketDocument::empty(fieldwork_core::ticket::Part::Public, device());
+                let mut fresh =
+                    TicketDocument::empty(fieldwork_core::ticket::Part::Public, device());
                 let raw = fresh.raw_mut();
                 for (key, value) in [
                     ("id", "t-fuzz"),
