@@ -3,10 +3,12 @@
 //!
 //! `fixtures/fuzz/bundle_import/`: bundle bodies (CBOR) as the `bundle_import` target reads them;
 //! the test adds the header and checksum a real file carries.
+//! `fixtures/fuzz/photo_pipeline/`: files given to the photo pipeline.
 
 use std::path::Path;
 
 use fieldwork_core::bundle::Bundle;
+use fieldwork_core::photo::{PhotoOptions, process};
 use fieldwork_core::store::{ListQuery, TicketStore};
 use fieldwork_core::{Actor, Role};
 use sha2::{Digest, Sha256};
@@ -43,6 +45,26 @@ fn bundles_that_once_crashed_the_import_are_refused_and_the_store_goes_on() {
         store
             .list(&ListQuery::default())
             .expect("the store still lists");
+        seen += 1;
+    }
+    assert!(seen > 0, "no fixtures in {}", fixtures.display());
+}
+
+#[test]
+fn images_that_once_crashed_the_photo_pipeline_are_refused_as_damaged() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz/photo_pipeline");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&fixtures).expect("the fixtures") {
+        let path = entry.expect("an entry").path();
+        let bytes = std::fs::read(&path).expect("a fixture");
+        let refused = process(&bytes, &PhotoOptions::default())
+            .err()
+            .unwrap_or_else(|| panic!("{} was accepted", path.display()));
+        assert!(
+            refused.to_string().contains("damaged"),
+            "{}: {refused}",
+            path.display()
+        );
         seen += 1;
     }
     assert!(seen > 0, "no fixtures in {}", fixtures.display());

@@ -49,7 +49,13 @@ pub(super) fn decode(
         None if format != SourceFormat::Jpeg => decoder.exif_metadata().ok().flatten(),
         None => None,
     };
-    let image = DynamicImage::from_decoder(decoder).map_err(fail)?;
+    // The decoders panic on some damaged files (a PNG whose pixels index past its palette, found
+    // by the photo fuzz target): that is this file's damage, said as such, not the app's end.
+    let image = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        DynamicImage::from_decoder(decoder)
+    }))
+    .map_err(|_| PhotoError::Corrupt(format))?
+    .map_err(fail)?;
     Ok(Decoded {
         pixels: into_pixels(image),
         exif,
