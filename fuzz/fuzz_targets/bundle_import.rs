@@ -6,6 +6,8 @@
 //! bundle or refuses it with reasons; neither panics, and the store lists afterwards.
 #![no_main]
 
+mod caught;
+
 use std::sync::OnceLock;
 
 use fieldwork_core::bundle::Bundle;
@@ -35,6 +37,7 @@ fn store() -> &'static TicketStore {
 }
 
 fuzz_target!(|body: &[u8]| {
+    caught::count_caught_panics();
     let mut file = b"FWBNDL01".to_vec();
     file.extend_from_slice(body);
     file.extend_from_slice(&Sha256::digest(body));

@@ -4,6 +4,8 @@
 //! refused from its header). A photo it makes is a JPEG within the asked edge.
 #![no_main]
 
+mod caught;
+
 use fieldwork_core::photo::{PhotoOptions, process};
 use libfuzzer_sys::fuzz_target;
 
@@ -17,6 +19,7 @@ const OPTIONS: PhotoOptions = PhotoOptions {
 };
 
 fuzz_target!(|data: &[u8]| {
+    caught::count_caught_panics();
     if let Ok(photo) = process(data, &OPTIONS) {
         assert!(photo.full.bytes.starts_with(&[0xFF, 0xD8]), "not a JPEG");
         assert!(photo.full.width.max(photo.full.height) <= OPTIONS.max_edge);

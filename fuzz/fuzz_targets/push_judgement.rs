@@ -8,6 +8,8 @@
 //! same change and must not panic either.
 #![no_main]
 
+mod caught;
+
 use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
@@ -485,24 +487,8 @@ fn change_bytes(input: &Input) -> Option<(&'static Base, Actor, Vec<u8>)> {
     }
 }
 
-/// Panics the judgement caught and turned into a refusal (`rules::judge` guards its Automerge
-/// calls). libFuzzer's hook would abort on them; they are counted and printed instead, and only a
-/// panic that escapes the judgement is a crash.
-static CAUGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-fn count_caught_panics() {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            let n = CAUGHT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            let trace = std::backtrace::Backtrace::force_capture();
-            eprintln!("panic #{n} (caught unless the run stops here): {info}\n{trace}");
-        }));
-    });
-}
-
 fuzz_target!(|input: Input| {
-    count_caught_panics();
+    caught::count_caught_panics();
     let Some((base, by, bytes)) = change_bytes(&input) else {
         return;
     };
