@@ -42,6 +42,7 @@
 //! is no user of the tenant is `400` before the ticket is looked up; an audit or ticket list
 //! filtered by another tenant's ids is an empty `200`.
 
+mod checks;
 mod rows;
 #[path = "../support/mod.rs"]
 mod support;
@@ -58,6 +59,7 @@ use serde_json::{Value, json};
 use support::api::{Answer, Browser};
 use support::{Harness, PASSWORD};
 
+use checks::*;
 use rows::*;
 use world::*;
 
