@@ -75,7 +75,6 @@ const TINY_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAoAAAAHgAQMAAAAPH06nAAAABlBMVEVg
 
 /// The matrix. Columns: other tenant's admin, rider, merchant, technician, agent, dispatcher,
 /// supervisor, admin (then nobody, expired, disabled: `401` through [`auth`]).
-
 pub(crate) fn rows() -> Vec<Row> {
     vec![
         // ── Session ──
