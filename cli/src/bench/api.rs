@@ -140,10 +140,13 @@ pub(super) fn bench_api(
         // Let the devices get going before measuring.
         tokio::time::sleep_until(begin + Duration::from_secs(3)).await;
         let (mut lists, mut reads, mut reports) = (Vec::new(), Vec::new(), Vec::new());
+        let mut by_list: [Vec<u64>; LISTS.len()] = Default::default();
         let mut i = 0usize;
         while i < samples && tokio::time::Instant::now() < end {
             let list = LISTS[i % LISTS.len()].replace("{cursor}", &cursor);
-            lists.push(timed_get(&client, &format!("{base}/tickets?{list}"), &boss).await?.0);
+            let took = timed_get(&client, &format!("{base}/tickets?{list}"), &boss).await?.0;
+            lists.push(took);
+            by_list[i % LISTS.len()].push(took);
             let id = &ids[(i * 7919) % ids.len()];
             reads.push(timed_get(&client, &format!("{base}/tickets/{id}"), &boss).await?.0);
             if i.is_multiple_of(10) {
@@ -159,10 +162,13 @@ pub(super) fn bench_api(
                     .unwrap_or_else(|e| Rounds::failed(format!("device task: {e}"))),
             );
         }
-        Ok::<_, BenchError>((lists, reads, reports, Rounds::merged(&rounds)))
+        Ok::<_, BenchError>((lists, by_list, reads, reports, Rounds::merged(&rounds)))
     })?;
-    let (mut lists, mut reads, mut reports, rounds) = measured;
-    for v in [&mut lists, &mut reads, &mut reports] {
+    let (mut lists, mut by_list, mut reads, mut reports, rounds) = measured;
+    for v in [&mut lists, &mut reads, &mut reports]
+        .into_iter()
+        .chain(by_list.iter_mut())
+    {
         v.sort_unstable();
     }
     println!(
@@ -178,6 +184,10 @@ pub(super) fn bench_api(
             "ticket list over {tickets} tickets (filters, sorts, search, a second page; 50 a page, with the total)"
         ))
     );
+    for (list, timings) in LISTS.iter().zip(by_list) {
+        let list = list.replace("{cursor}", "…");
+        println!("{}", Timings(timings).row(&format!("- `{list}`")));
+    }
     println!("{}", Timings(reads).row("one ticket with its timeline"));
     println!(
         "{}",
