@@ -82,6 +82,7 @@ fn plan(state: &AppState, tenant: &str, ticket_id: &str) -> Result<Option<Plan>,
         asset: Some(serial),
         descending: true,
         limit: MAX_ENTRIES + 1,
+        count_up_to: Some(0),
         ..TicketQuery::default()
     })?;
     let mut entries = Vec::new();
@@ -178,6 +179,7 @@ fn stale(
         asset: Some(serial.to_owned()),
         descending: true,
         limit: MAX_FOLLOWERS,
+        count_up_to: Some(0),
         ..TicketQuery::default()
     })?;
     let mut out = Vec::new();

@@ -340,6 +340,7 @@ async fn lists_are_filtered_searched_and_paged_within_what_each_role_sees() {
 
     let all = desk.get(&h, "/api/v1/tickets").await;
     assert_eq!(all.json["total"], 4, "{}", all.json);
+    assert_eq!(all.json["total_exact"], true, "{}", all.json);
     assert_eq!(
         ids(&all.json),
         [id(&printer), id(&freezer), id(&queue), id(&help)]

@@ -253,7 +253,7 @@ export function Queue() {
     <section class="queue" aria-labelledby="queue-title">
       <div class="page-head">
         <h1 id="queue-title">${t('queue_title')}</h1>
-        <p class="count" aria-live="polite">${page ? (total === 1 ? t('count_one') : t('count', { n: total })) : t('loading')}</p>
+        <p class="count" aria-live="polite">${!page ? t('loading') : page.total_exact === false ? t('count_more', { n: total.toLocaleString() }) : total === 1 ? t('count_one') : t('count', { n: total })}</p>
         <p class=${connected ? 'live on' : 'live off'}><span aria-hidden="true">● </span>${connected ? t('live') : t('live_off')}</p>
       </div>
       <form class="filters views" aria-label=${t('saved_views')} onSubmit=${saveView}>

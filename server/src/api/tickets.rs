@@ -24,7 +24,9 @@ use super::{ApiJson, ApiQuery, Caller};
 use crate::error::Error;
 use crate::service::{Author, ProposedChange};
 use crate::state::{AppState, blocking};
-use crate::storage::{AssigneeFilter, ListCursor, ListScope, ReadWith, TicketQuery, TicketSort};
+use crate::storage::{
+    AssigneeFilter, COUNT_UP_TO, ListCursor, ListScope, ReadWith, TicketQuery, TicketSort,
+};
 
 /// Most edits one call may make.
 const MAX_EDITS: usize = 20;
@@ -82,8 +84,11 @@ pub struct ListParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketList {
     pub items: Vec<TicketSummary>,
-    /// How many tickets match in all.
+    /// How many tickets match in all, counted up to 10,000: when more match, `total` is 10,000
+    /// and `total_exact` is false.
     pub total: u64,
+    /// Whether `total` counts every match.
+    pub total_exact: bool,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
     /// The reporters and assignees the page names, by user id.
@@ -373,6 +378,7 @@ fn query_of(caller: &Caller, p: &ListParams) -> Result<TicketQuery, ApiError> {
             .map(|c| decode_cursor(c, sort, descending))
             .transpose()?,
         limit,
+        count_up_to: Some(COUNT_UP_TO),
     })
 }
 
@@ -428,6 +434,7 @@ pub async fn list_tickets(
     Ok(Json(TicketList {
         items,
         total: page.total,
+        total_exact: page.total_exact,
         next_cursor,
         people,
     }))

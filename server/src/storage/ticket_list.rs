@@ -105,7 +105,14 @@ pub struct TicketQuery {
     pub after: Option<ListCursor>,
     /// 1..=200.
     pub limit: usize,
+    /// Count the matches only up to this many (`None`: all of them; `Some(0)` for a caller that
+    /// shows no total). Counting reads every match, so a list of most of a big tenant's tickets
+    /// would cost more in its count than in its page; the API counts up to [`COUNT_UP_TO`].
+    pub count_up_to: Option<u64>,
 }
+
+/// How far the API counts a list's matches (as search engines do: past it, "more than").
+pub const COUNT_UP_TO: u64 = 10_000;
 
 /// A ticket as a list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,12 +143,16 @@ pub struct ListedTicket {
 #[derive(Debug, Clone, Default)]
 pub struct TicketPage {
     pub tickets: Vec<ListedTicket>,
+    /// How many match, counted up to the query's `count_up_to`.
     pub total: u64,
+    /// Whether `total` is every match (false: more than `total` match).
+    pub total_exact: bool,
 }
 
 /// Listing tickets. Every method is one transaction.
 pub trait TicketList {
-    /// One page of the tickets matching `query`, and the count of all that match.
+    /// One page of the tickets matching `query`, and the count of all that match (up to
+    /// `query.count_up_to`).
     fn list_tickets(&self, query: &TicketQuery) -> Result<TicketPage>;
     /// The ids of the tenant's tickets whose newest change is in `(after_seq, up_to]`, in the
     /// order of that change, at most `limit` (the console's live queue).

@@ -171,6 +171,20 @@ pub fn tickets_are_filtered_sorted_and_paged_within_their_tenant(t: &TestStore) 
     };
     let first = s.list_tickets(&page).unwrap();
     assert_eq!((first.tickets.len(), first.total), (2, 4));
+    assert!(first.total_exact);
+    // Counted up to a bound: the bound, and that more match; the page is the same.
+    let bounded = |most| {
+        let p = s
+            .list_tickets(&TicketQuery {
+                count_up_to: Some(most),
+                ..page.clone()
+            })
+            .unwrap();
+        (p.tickets.len(), p.total, p.total_exact)
+    };
+    assert_eq!(bounded(3), (2, 3, false));
+    assert_eq!(bounded(4), (2, 4, true));
+    assert_eq!(bounded(0), (2, 0, false));
     let last = first.tickets.last().unwrap();
     page.after = Some(ListCursor {
         key: last.sort_key,
@@ -198,6 +212,11 @@ pub fn tickets_are_filtered_sorted_and_paged_within_their_tenant(t: &TestStore) 
     };
     assert!(ids(t, &rider).is_empty());
     assert_eq!(s.list_tickets(&rider).unwrap().total, 0);
+    let none_counted = TicketQuery {
+        count_up_to: Some(0),
+        ..rider
+    };
+    assert!(s.list_tickets(&none_counted).unwrap().total_exact);
 }
 
 pub fn text_is_found_in_english_and_chinese_and_internal_notes_by_staff_only(t: &TestStore) {

@@ -120,7 +120,7 @@ fn sort_key(sort: TicketSort) -> &'static str {
 ///   (a person's, a team's, a category's, marked with `likelihood`; or the full-text index's
 ///   matches) and sorts what it found. Walking the sort index for rare matches would read the
 ///   whole tenant: 50–85 ms at 100,000 tickets (`docs/benchmarks.md`, "Back-office API", fix 7).
-const NARROW: i64 = 2_000;
+const NARROW: u64 = 2_000;
 const FEW: f64 = 0.01;
 const SOME: f64 = 0.05;
 
@@ -133,12 +133,24 @@ enum Reading {
     Narrow,
 }
 
-/// How many tickets match `q` in all: the SQL and its arguments.
+/// How many tickets match `q`, counted up to one past its `count_up_to` (so the count also says
+/// whether there are more): the SQL and its arguments.
 fn count_query(q: &TicketQuery) -> (String, Vec<Sql>) {
-    // Counting reads every match either way: from the filters' indexes.
-    let (clause, args) = filters(q, Reading::Narrow);
+    // Counting reads every match it counts: from the filters' indexes.
+    let (clause, mut args) = filters(q, Reading::Narrow);
     let from = from_of(q, Reading::Narrow);
-    (format!("SELECT COUNT(*) FROM {from} WHERE {clause}"), args)
+    match q.count_up_to {
+        None => (format!("SELECT COUNT(*) FROM {from} WHERE {clause}"), args),
+        Some(most) => {
+            // At least NARROW + 1, which the plan's choice needs.
+            let most = most.max(NARROW);
+            args.push(Sql::Integer(i64::try_from(most + 1).unwrap_or(i64::MAX)));
+            (
+                format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from} WHERE {clause} LIMIT ?)"),
+                args,
+            )
+        }
+    }
 }
 
 /// One page of `q`, after its cursor: the SQL and its arguments.
@@ -308,9 +320,10 @@ impl TicketList for SqliteStore {
         let (count_sql, args) = count_query(q);
         self.with_reader(|conn| {
             let tx = conn.transaction()?;
-            let total: i64 =
+            let counted: i64 =
                 tx.query_row(&count_sql, params_from_iter(args.iter()), |r| r.get(0))?;
-            let reading = if total <= NARROW {
+            let counted = u64::try_from(counted).unwrap_or(0);
+            let reading = if counted <= NARROW {
                 Reading::Narrow
             } else {
                 Reading::Broad
@@ -347,9 +360,14 @@ impl TicketList for SqliteStore {
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
+            let (total, total_exact) = match q.count_up_to {
+                Some(most) if counted > most => (most, false),
+                _ => (counted, true),
+            };
             Ok(TicketPage {
                 tickets,
-                total: u64::try_from(total).unwrap_or(0),
+                total,
+                total_exact,
             })
         })
     }
