@@ -1,13 +1,14 @@
 //! `fieldwork bench …`: figures for `docs/benchmarks.md`, measured against a real
 //! `fieldwork serve` on loopback (started and provisioned through `fieldwork_harness`, the same
 //! harness the end-to-end tests use). One file a benchmark: `sync` (one change, a bootstrap, a
-//! resync), `load` (many devices at a fixed rate), `flood` (wrong-password logins while devices
+//! resync; `relay` counts its wire bytes), `load` (many devices at a fixed rate), `flood` (wrong-password logins while devices
 //! sync); `fleet` is the technician devices `load` and `flood` share.
 
 mod api;
 mod fleet;
 mod flood;
 mod load;
+mod relay;
 mod seed;
 mod storm;
 mod sync;
@@ -31,6 +32,9 @@ enum BenchCommand {
         /// Tickets for the bootstrap and resync measurements.
         #[arg(long, default_value_t = 10_000)]
         tickets: usize,
+        /// Print the figures as one JSON object (for `bench/peers/run.sh`).
+        #[arg(long)]
+        json: bool,
     },
     /// Many devices each editing and syncing at a fixed rate; round-trip latency and server RSS.
     Load {
@@ -103,7 +107,7 @@ impl From<HarnessError> for BenchError {
 
 pub fn run(args: BenchArgs) -> Result<(), BenchError> {
     match args.what {
-        BenchCommand::Sync { tickets } => sync::bench_sync(tickets),
+        BenchCommand::Sync { tickets, json } => sync::bench_sync(tickets, json),
         BenchCommand::Load {
             devices,
             tickets_per_device,

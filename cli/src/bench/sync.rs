@@ -1,24 +1,140 @@
-//! `fieldwork bench sync`: one status change, a fresh device bootstrapping N tickets, a resync
-//! with 1% changed, and the server's memory, against a real `fieldwork serve` on loopback.
+//! `fieldwork bench sync`: one status change reaching a second device, a fresh device
+//! bootstrapping N tickets, a resync with 1% changed, and the server's memory, against a real
+//! `fieldwork serve` on loopback. The devices reach the server through a counting relay, so the
+//! bytes are what crossed the wire (headers included); `--json` prints the figures as one object
+//! for `bench/peers/run.sh`, which sets them beside automerge-repo's.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use fieldwork_core::store::ListQuery;
+use fieldwork_core::sync as core_sync;
 use fieldwork_core::ticket::{Edit, NewTicket};
 use fieldwork_core::{Priority, Status, TicketKind};
 use fieldwork_harness::NewUser;
+use serde::Serialize;
 
-use super::{BenchError, phone, server_rss_mib, start_server, step, sync_phone};
+use super::relay::{Relay, Wire};
+use super::{BenchError, anon_mib, phone, server_rss_mib, start_server, step, sync_phone};
 
-fn kib(bytes: usize) -> String {
+fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
 
-pub(super) fn bench_sync(n: usize) -> Result<(), BenchError> {
+/// What `bench sync` measured (also its `--json`).
+#[derive(Debug, Serialize)]
+struct SyncFigures {
+    engine: &'static str,
+    tickets: usize,
+    status_change: StatusChange,
+    setup_ms: u64,
+    bootstrap: Bootstrap,
+    resync: Resync,
+    server_rss_mib_after_bootstrap: f64,
+    server_rss_mib_end: f64,
+    /// Heap and stacks only (RSS also counts the database pages the server reads through a
+    /// memory map, which the kernel may drop at will).
+    server_anon_mib_end: f64,
+}
+
+/// One status change on one device until a second device, long-polling, has stored it.
+#[derive(Debug, Serialize)]
+struct StatusChange {
+    ms: u64,
+    /// Both devices' bytes meanwhile, headers included.
+    bytes_up: u64,
+    bytes_down: u64,
+    /// The same, bodies only.
+    body_bytes_up: u64,
+    body_bytes_down: u64,
+    /// Round trips of the device that made the change.
+    round_trips: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct Bootstrap {
+    ms: u64,
+    visible: usize,
+    server_and_transfer_ms: u64,
+    applying_ms: u64,
+    round_trips: usize,
+    bytes_up: u64,
+    bytes_down: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Resync {
+    ms: u64,
+    changed: usize,
+    round_trips: usize,
+    bytes_up: u64,
+    bytes_down: u64,
+    /// The changes' own bytes, for the ratio of what came down to what changed.
+    change_bytes: u64,
+}
+
+pub(super) fn bench_sync(n: usize, json: bool) -> Result<(), BenchError> {
+    let figures = measure(n)?;
+    if json {
+        println!("{}", serde_json::to_string(&figures).map_err(step("json"))?);
+    } else {
+        print_table(&figures);
+    }
+    Ok(())
+}
+
+fn print_table(f: &SyncFigures) {
+    let s = &f.status_change;
+    println!(
+        "| 1 status change, to a second device (long-polling) | {} ms, {} round trip(s), {} B up, {} B down on the wire ({} B / {} B of bodies) |",
+        s.ms, s.round_trips, s.bytes_up, s.bytes_down, s.body_bytes_up, s.body_bytes_down
+    );
+    println!(
+        "(setup: {} tickets created and pushed in {:.1} s)",
+        f.tickets,
+        f.setup_ms as f64 / 1e3
+    );
+    let b = &f.bootstrap;
+    println!(
+        "| fresh device, {} visible tickets | {:.2} s ({:.2} s server + transfer, {:.2} s applying), {} rounds, {} down, {} up |",
+        b.visible,
+        b.ms as f64 / 1e3,
+        b.server_and_transfer_ms as f64 / 1e3,
+        b.applying_ms as f64 / 1e3,
+        b.round_trips,
+        kib(b.bytes_down),
+        kib(b.bytes_up)
+    );
+    println!(
+        "server RSS after bootstrap: {:.1} MiB",
+        f.server_rss_mib_after_bootstrap
+    );
+    let r = &f.resync;
+    println!(
+        "| resync, {} of {} changed | {} round trip(s), {} down for {} of changes ({:.2}×), {} ms |",
+        r.changed,
+        b.visible,
+        r.round_trips,
+        kib(r.bytes_down),
+        kib(r.change_bytes),
+        r.bytes_down as f64 / r.change_bytes.max(1) as f64,
+        r.ms
+    );
+    println!(
+        "server RSS at the end: {:.1} MiB, of which {:.1} MiB anonymous ({} tickets stored)",
+        f.server_rss_mib_end, f.server_anon_mib_end, f.tickets
+    );
+}
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+fn measure(n: usize) -> Result<SyncFigures, BenchError> {
     let dir = tempfile::tempdir().map_err(step("temp dir"))?;
     let data: PathBuf = dir.path().join("server");
     let server = start_server(&data, None, &[])?;
+    let relay = Relay::start(&server.url)?;
     let tenant = server.create_tenant("bench")?;
     let (_, disp_token) = server.create_user(&tenant, &NewUser::new("dispatcher", "ops"))?;
     let technician = NewUser {
@@ -27,15 +143,10 @@ pub(super) fn bench_sync(n: usize) -> Result<(), BenchError> {
     };
     let (tech_id, tech_token) = server.create_user(&tenant, &technician)?;
     let (_, agent_token) = server.create_user(&tenant, &NewUser::new("agent", "agent"))?;
-    let dispatcher = phone(dir.path(), "dispatcher", &server.url, &disp_token)?;
-    let tech = phone(dir.path(), "tech", &server.url, &tech_token)?;
-    println!(
-        "server {} (RSS at start {:.1} MiB)",
-        server.url,
-        server_rss_mib(&server).unwrap_or(0.0)
-    );
+    let dispatcher = phone(dir.path(), "dispatcher", &relay.url, &disp_token)?;
+    let tech = phone(dir.path(), "tech", &relay.url, &tech_token)?;
 
-    // 1. One status change, incremental.
+    // 1. One status change, from the technician to the dispatcher's long-poll.
     let id = dispatcher
         .store
         .create(NewTicket::titled(TicketKind::Repair, "Compressor noise"))
@@ -52,19 +163,49 @@ pub(super) fn bench_sync(n: usize) -> Result<(), BenchError> {
         .map_err(step("assign"))?;
     sync_phone(&dispatcher)?;
     sync_phone(&tech)?;
-    tech.store
-        .edit(
-            &id,
-            &[Edit::SetStatus {
-                status: Status::Accepted,
-            }],
-        )
-        .map_err(step("accept"))?;
-    let r = sync_phone(&tech)?;
-    println!(
-        "| 1 status change, incremental sync | {} round trip(s), {} B up, {} B down |",
-        r.rounds, r.bytes_sent, r.bytes_received
-    );
+    let status_change = std::thread::scope(|scope| {
+        let listener = dispatcher.engine()?;
+        let waiting = scope.spawn(move || {
+            core_sync::block_on(async {
+                let mut pulled = 0;
+                let mut body = Wire::default();
+                while pulled == 0 {
+                    let round = listener.wait_for_news(20_000).await?;
+                    pulled += round.pulled;
+                    body.up += round.bytes_sent as u64;
+                    body.down += round.bytes_received as u64;
+                }
+                Ok::<_, core_sync::SyncError>((Instant::now(), body))
+            })
+        });
+        // Let the long-poll reach the server before the change is made.
+        std::thread::sleep(Duration::from_millis(300));
+        let before = relay.counted();
+        let changed_at = Instant::now();
+        tech.store
+            .edit(
+                &id,
+                &[Edit::SetStatus {
+                    status: Status::Accepted,
+                }],
+            )
+            .map_err(step("accept"))?;
+        let push = sync_phone(&tech)?;
+        let (arrived, body) = waiting
+            .join()
+            .map_err(|_| BenchError::Step("the long-poll thread panicked".into()))?
+            .map_err(step("runtime"))?
+            .map_err(step("long-poll"))?;
+        let wire = relay.counted() - before;
+        Ok::<_, BenchError>(StatusChange {
+            ms: millis(arrived.saturating_duration_since(changed_at)),
+            bytes_up: wire.up,
+            bytes_down: wire.down,
+            body_bytes_up: push.bytes_sent as u64 + body.up,
+            body_bytes_down: push.bytes_received as u64 + body.down,
+            round_trips: push.rounds,
+        })
+    })?;
 
     // 2. A fresh device bootstraps n tickets.
     let start = Instant::now();
@@ -77,34 +218,24 @@ pub(super) fn bench_sync(n: usize) -> Result<(), BenchError> {
         new.description = "Temperature above −12 °C for 20 minutes; customer moved stock.".into();
         dispatcher.store.create(new).map_err(step("create"))?;
     }
-    let created = start.elapsed();
-    let start = Instant::now();
-    let push = sync_phone(&dispatcher)?;
-    println!(
-        "(setup: created {n} tickets in {:.1} s, pushed in {:.1} s, {} rounds, {} up)",
-        created.as_secs_f64(),
-        start.elapsed().as_secs_f64(),
-        push.rounds,
-        kib(push.bytes_sent)
-    );
-    let agent = phone(dir.path(), "agent", &server.url, &agent_token)?;
+    sync_phone(&dispatcher)?;
+    let setup_ms = millis(start.elapsed());
+    let agent = phone(dir.path(), "agent", &relay.url, &agent_token)?;
+    let before = relay.counted();
     let start = Instant::now();
     let boot = sync_phone(&agent)?;
     let took = start.elapsed();
-    let count = agent.store.ticket_count().map_err(step("count"))?;
-    println!(
-        "| fresh device, {count} visible tickets | {:.2} s ({:.2} s server + transfer, {:.2} s applying), {} rounds, {} down, {} up |",
-        took.as_secs_f64(),
-        boot.wait_ms as f64 / 1e3,
-        boot.apply_ms as f64 / 1e3,
-        boot.rounds,
-        kib(boot.bytes_received),
-        kib(boot.bytes_sent)
-    );
-    println!(
-        "server RSS after bootstrap: {:.1} MiB",
-        server_rss_mib(&server).unwrap_or(0.0)
-    );
+    let wire = relay.counted() - before;
+    let bootstrap = Bootstrap {
+        ms: millis(took),
+        visible: agent.store.ticket_count().map_err(step("count"))?,
+        server_and_transfer_ms: boot.wait_ms,
+        applying_ms: boot.apply_ms,
+        round_trips: boot.rounds,
+        bytes_up: wire.up,
+        bytes_down: wire.down,
+    };
+    let server_rss_mib_after_bootstrap = server_rss_mib(&server).unwrap_or(0.0);
 
     // 3. Resync with 1% changed.
     let page = dispatcher
@@ -129,20 +260,28 @@ pub(super) fn bench_sync(n: usize) -> Result<(), BenchError> {
         .map(|c| c.change.len())
         .sum();
     sync_phone(&dispatcher)?;
+    let before = relay.counted();
     let start = Instant::now();
-    let resync = sync_phone(&agent)?;
-    println!(
-        "| resync, {} of {count} changed | {} round trip(s), {} down for {} of changes ({:.2}×), {:.0} ms |",
-        page.len(),
-        resync.rounds,
-        kib(resync.bytes_received),
-        kib(change_bytes),
-        resync.bytes_received as f64 / change_bytes.max(1) as f64,
-        start.elapsed().as_secs_f64() * 1e3
-    );
-    println!(
-        "server RSS at the end: {:.1} MiB ({n} tickets stored)",
-        server_rss_mib(&server).unwrap_or(0.0)
-    );
-    Ok(())
+    let again = sync_phone(&agent)?;
+    let took = start.elapsed();
+    let wire = relay.counted() - before;
+    let resync = Resync {
+        ms: millis(took),
+        changed: page.len(),
+        round_trips: again.rounds,
+        bytes_up: wire.up,
+        bytes_down: wire.down,
+        change_bytes: change_bytes as u64,
+    };
+    Ok(SyncFigures {
+        engine: "fieldwork",
+        tickets: n,
+        status_change,
+        setup_ms,
+        bootstrap,
+        resync,
+        server_rss_mib_after_bootstrap,
+        server_rss_mib_end: server_rss_mib(&server).unwrap_or(0.0),
+        server_anon_mib_end: server.pid().and_then(anon_mib).unwrap_or(0.0),
+    })
 }
