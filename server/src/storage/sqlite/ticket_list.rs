@@ -245,7 +245,14 @@ fn filters(q: &TicketQuery, reading: Reading) -> (String, Vec<Sql>) {
             .iter()
             .map(|p| Sql::Integer(i64::from(*p)))
             .collect();
-        clauses.push(any_of("t.priority", &values, &mut args));
+        // The expression the priority sort's index holds (a ticket without one is normal, as
+        // the list shows it): a narrow count reads that index alone; a broad page must walk its
+        // sort's index instead (`+` keeps the term off any index).
+        let column = match reading {
+            Reading::Narrow => "COALESCE(t.priority, 1)",
+            Reading::Broad => "+COALESCE(t.priority, 1)",
+        };
+        clauses.push(any_of(column, &values, &mut args));
     }
     if !q.categories.is_empty() {
         let any = any_of("t.category", &text(&q.categories), &mut args);
