@@ -131,6 +131,11 @@ pub enum AppError {
     ServerBusy { retry_after_s: u64 },
     #[error("the server is stopping; retry with backoff")]
     ShuttingDown,
+    /// The server's disk is full; nothing of the request was kept (`Retry-After`).
+    #[error(
+        "the server is out of disk space and kept nothing of this request; retry later (an operator must free space)"
+    )]
+    OutOfSpace,
     #[error("the server failed; retry later")]
     Internal(#[source] Error),
 }
@@ -176,6 +181,7 @@ impl AppError {
             }
             AppError::ServerBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "server_busy"),
             AppError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
+            AppError::OutOfSpace => (StatusCode::INSUFFICIENT_STORAGE, "server_storage_full"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -192,6 +198,10 @@ impl From<Error> for AppError {
             }
             Error::Invalid { field, reason } => {
                 AppError::BadRequest(format!("invalid {field}: {reason}"))
+            }
+            Error::Storage(StorageError::OutOfSpace) => AppError::OutOfSpace,
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+                AppError::OutOfSpace
             }
             other => AppError::Internal(other),
         }
@@ -213,6 +223,7 @@ impl IntoResponse for AppError {
         let (status, code) = self.status_and_code();
         match &self {
             AppError::Internal(error) => tracing::error!(%error, "request failed"),
+            AppError::OutOfSpace => tracing::error!("a request failed: the disk is full"),
             _ => tracing::debug!(code, "request refused"),
         }
         let mut response = error_response(status, code, self.to_string());
@@ -226,6 +237,10 @@ impl IntoResponse for AppError {
             | AppError::ServerBusy { retry_after_s } => {
                 Some((header::RETRY_AFTER.as_str(), retry_after_s.to_string()))
             }
+            AppError::OutOfSpace => Some((
+                header::RETRY_AFTER.as_str(),
+                OUT_OF_SPACE_RETRY_S.to_string(),
+            )),
             _ => None,
         };
         if let Some((name, value)) = extra
@@ -236,6 +251,9 @@ impl IntoResponse for AppError {
         response
     }
 }
+
+/// How long a client waits before trying again on a full disk.
+const OUT_OF_SPACE_RETRY_S: u64 = 60;
 
 fn quota_message(needed: u64, refusal: &QuotaRefusal) -> String {
     let whose = match refusal.scope {

@@ -3,6 +3,7 @@
 //! homes driven through the real binary, and a TCP proxy that can cut connections at any byte.
 #![allow(dead_code)]
 
+pub mod chaos;
 pub mod proxy;
 pub mod receiver;
 pub mod search;
@@ -137,6 +138,14 @@ impl Device {
         let dir = tempfile::tempdir().expect("temp dir");
         let home = dir.path().join("device");
         Device { _dir: dir, home }
+    }
+
+    /// A device whose home is `home` (on a disk the test chose).
+    pub fn in_folder(home: PathBuf) -> Device {
+        Device {
+            _dir: tempfile::tempdir().expect("temp dir"),
+            home,
+        }
     }
 
     /// A device logged in to `url` with a user API token.

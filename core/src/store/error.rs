@@ -10,7 +10,10 @@ use crate::ticket::DocumentError;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("local database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// SQLite found no room to write: nothing of the write was kept.
+    #[error("the device's storage is full; nothing was saved: free some space and try again")]
+    DiskFull,
     #[error(transparent)]
     Document(#[from] DocumentError),
     #[error("not allowed: {0}")]
@@ -60,6 +63,15 @@ pub enum StoreError {
     Identity(String),
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
+            _ => StoreError::Sqlite(error),
+        }
+    }
+}
+
 impl StoreError {
     /// What kind of failure this is (the CLI's exit code and the FFI's error follow it).
     pub fn kind(&self) -> ErrorKind {
@@ -92,6 +104,7 @@ impl StoreError {
                 | DocumentError::Malformed { .. } => ErrorKind::Storage,
             },
             StoreError::Sqlite(_)
+            | StoreError::DiskFull
             | StoreError::SchemaTooNew { .. }
             | StoreError::Files(_)
             | StoreError::Identity(_) => ErrorKind::Storage,

@@ -85,7 +85,7 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 /// Applies migrations until the schema is at `target`. Refuses a database from a newer app.
 pub(super) fn migrate(conn: &mut Connection, target: u32) -> Result<(), StoreError> {
     apply_migrations(conn, MIGRATIONS, target).map_err(|e| match e {
-        MigrationError::Sqlite(e) => StoreError::Sqlite(e),
+        MigrationError::Sqlite(e) => StoreError::from(e),
         MigrationError::TooNew { found, supported } => {
             StoreError::SchemaTooNew { found, supported }
         }

@@ -141,6 +141,7 @@ impl From<AppError> for ApiError {
             }
             AppError::ServerBusy { retry_after_s } => (ErrorCode::ServerBusy, Some(*retry_after_s)),
             AppError::ShuttingDown => (ErrorCode::ServerBusy, Some(1)),
+            AppError::OutOfSpace => (ErrorCode::ServerBusy, Some(60)),
             AppError::Unauthorized => (ErrorCode::Unauthorized, None),
             AppError::BadCredentials => (ErrorCode::BadCredentials, None),
             AppError::Forbidden(_) | AppError::TooManyDevices { .. } => {

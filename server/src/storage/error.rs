@@ -27,6 +27,10 @@ pub enum StorageError {
         "the database was written by a newer server (schema {found}, this server knows {supported}); update the server"
     )]
     SchemaTooNew { found: u32, supported: u32 },
+    /// The disk under the store is full: nothing was written. Not the caller's fault; the same
+    /// write succeeds once an operator frees space.
+    #[error("the server's disk is full")]
+    OutOfSpace,
     /// The backend itself failed (disk, connection, driver).
     #[error("database error: {0}")]
     Backend(#[source] BoxError),
@@ -147,6 +151,7 @@ mod tests {
         assert!(!StorageError::from(Conflict::Moved).is_refusal());
         assert!(!StorageError::Corrupt("x".into()).is_refusal());
         assert!(!StorageError::backend("disk full").is_refusal());
+        assert!(!StorageError::OutOfSpace.is_refusal());
         assert_eq!(
             StorageError::from(Missing::Token).to_string(),
             "no live token like that; it may be revoked already"

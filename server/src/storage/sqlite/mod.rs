@@ -42,7 +42,10 @@ pub struct SqliteStore {
 
 impl From<rusqlite::Error> for StorageError {
     fn from(error: rusqlite::Error) -> Self {
-        StorageError::backend(error)
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StorageError::OutOfSpace,
+            _ => StorageError::backend(error),
+        }
     }
 }
 
