@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::storage::Result;
@@ -53,6 +54,9 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection> {
     // Deleted rows and replaced documents are zeroed, not left in free pages: what an erase
     // removes leaves the file (docs/staff-data.md, "Erase").
     conn.pragma_update(None, "secure_delete", "ON")?;
+    // A group commit gives each push a savepoint; its undo journal stays in memory instead of a
+    // temporary file opened and closed on every commit (seen in `perf` under load).
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     configure(&conn)?;
     migrate(&mut conn, LATEST_VERSION)?;
     Ok(conn)
@@ -81,6 +85,12 @@ fn configure(conn: &Connection) -> Result<()> {
     // every read started cold, re-read its pages with pread and paid for emptying a large cache
     // (`docs/benchmarks.md`, "Back-office API"). Mapped pages survive: the OS keeps them.
     conn.pragma_update(None, "mmap_size", 4_i64 << 30)?;
+    // The query planner stability guarantee: a statement keeps the plan it was prepared with,
+    // whatever values are bound. Without it SQLite prepares again, on every run, each statement
+    // whose tables have a partial index (`tokens`, `changes`, `tickets`: it weighs the bound
+    // values against the index's condition) — 12% of the server's time under load, in the pull,
+    // the session check and the knowledge base (`docs/benchmarks.md`, "Back-office API", fix 10).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     // The admin CLI writes to the same file while a server runs.
     conn.busy_timeout(Duration::from_secs(5))?;
     Ok(())
@@ -115,6 +125,26 @@ pub(super) fn migrate(conn: &mut Connection, target: u32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A statement on a table with a partial index, run again with other values, is not
+    /// prepared again (`configure`: the query planner stability guarantee).
+    #[test]
+    fn statements_keep_their_plan_whatever_is_bound() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("plans.db");
+        let _writer = open_writer(&path).expect("writer");
+        let reader = open_reader(&path).expect("reader");
+        let sql = "SELECT t.kind FROM tokens t JOIN users u ON u.id = t.user_id
+                   LEFT JOIN devices d ON d.id = t.device_id
+                   WHERE t.hash = ?1 AND t.revoked_at IS NULL";
+        for hash in ["a", "b", "c"] {
+            let mut stmt = reader.prepare_cached(sql).expect("prepares");
+            let mut rows = stmt.query([hash]).expect("runs");
+            while rows.next().expect("steps").is_some() {}
+        }
+        let stmt = reader.prepare_cached(sql).expect("cached");
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+    }
 
     fn schema_of(conn: &Connection) -> Vec<(String, String, Option<String>)> {
         let mut stmt = conn
