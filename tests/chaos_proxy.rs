@@ -11,36 +11,12 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::proxy::Proxy;
+use common::rng::Rng;
 use common::{Phone, Server};
 use fieldwork_core::ticket::{Edit, NewTicket};
 use fieldwork_core::{Priority, Status, Ticket, TicketKind};
 
 const TICKETS: usize = 3;
-
-fn seed() -> u64 {
-    std::env::var("FIELDWORK_CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        })
-}
-
-/// The choices of the devices' edits, from the same seed as the proxies.
-struct Dice(u64);
-
-impl Dice {
-    fn roll(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
 
 #[test]
 fn devices_behind_a_chaos_proxy_converge_with_the_server_and_lose_nothing() {
@@ -48,24 +24,10 @@ fn devices_behind_a_chaos_proxy_converge_with_the_server_and_lose_nothing() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(40);
-    let seed = seed();
-    eprintln!("chaos proxy: seed {seed} (replay with FIELDWORK_CHAOS_SEED={seed})");
+    let (mut dice, seed) = Rng::from_env("FIELDWORK_CHAOS_SEED", "chaos proxy");
     let server = Server::start();
     let tenant = server.tenant("acme");
-    let roles = [
-        ("dispatcher", None),
-        ("technician", Some("north")),
-        ("agent", None),
-    ];
-    let phones: Vec<(Phone, Proxy)> = roles
-        .iter()
-        .enumerate()
-        .map(|(i, (role, team))| {
-            let (_, token) = server.user(&tenant, role, &format!("{role}-{i}"), *team);
-            let proxy = Proxy::start(server.port);
-            (Phone::login(&proxy.url, &token), proxy)
-        })
-        .collect();
+    let phones = common::staff_behind_proxies(&server, &tenant);
 
     // Shared tickets, assigned to the technician so all three hold them; set up without chaos.
     let tech = phones[1].0.user_id();
@@ -95,19 +57,18 @@ fn devices_behind_a_chaos_proxy_converge_with_the_server_and_lose_nothing() {
     for (i, (_, proxy)) in phones.iter().enumerate() {
         proxy.set_chaos(Some(seed.wrapping_add(i as u64 + 1)));
     }
-    let mut dice = Dice(seed | 1);
     let mut written = BTreeSet::new();
     let mut failed_syncs = 0usize;
     for round in 0..rounds {
         for (p, (phone, _)) in phones.iter().enumerate() {
-            let id = &ids[dice.roll(TICKETS as u64) as usize];
+            let id = &ids[dice.below(TICKETS as u64) as usize];
             let mut note = None;
-            let edit = match dice.roll(4) {
+            let edit = match dice.below(4) {
                 0 => Edit::SetStatus {
-                    status: [Status::Accepted, Status::InProgress][dice.roll(2) as usize],
+                    status: [Status::Accepted, Status::InProgress][dice.below(2) as usize],
                 },
                 1 => Edit::SetPriority {
-                    priority: Priority::ALL[dice.roll(4) as usize],
+                    priority: Priority::ALL[dice.below(4) as usize],
                 },
                 _ => {
                     let text = format!("chaos note r{round}p{p}#");

@@ -24,39 +24,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use common::rng::Rng;
 use common::{BIN, Device, Server, id_of, note_texts};
 use fieldwork_test_images as samples;
 use serde_json::Value;
-
-/// A small deterministic generator (xorshift64*), so a failing seed replays.
-struct Rng(u64);
-
-impl Rng {
-    fn seeded(what: &str) -> Rng {
-        let seed = std::env::var("FIELDWORK_KILL_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as u64)
-                    .unwrap_or(1)
-            });
-        eprintln!("{what}: seed {seed} (replay with FIELDWORK_KILL_SEED={seed})");
-        Rng(seed.max(1))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 fn count_from_env(name: &str, short: usize) -> usize {
     std::env::var(name)
@@ -152,7 +123,7 @@ impl Acknowledged {
 #[test]
 fn a_device_killed_at_random_points_keeps_every_acknowledged_write_and_sends_it_once() {
     let kills = count_from_env("FIELDWORK_KILLS", 60);
-    let mut rng = Rng::seeded("device kill loop");
+    let (mut rng, _) = Rng::from_env("FIELDWORK_KILL_SEED", "device kill loop");
     let server = Server::start();
     let tenant = server.tenant("acme");
     let (_, rider_token) = server.user(&tenant, "rider", "rider", None);
@@ -320,7 +291,7 @@ fn check_once(device: &Device) {
 #[test]
 fn the_server_killed_during_pushes_and_uploads_loses_nothing_and_repeats_nothing() {
     let kills = count_from_env("FIELDWORK_SERVER_KILLS", 8);
-    let mut rng = Rng::seeded("server kill loop");
+    let (mut rng, _) = Rng::from_env("FIELDWORK_KILL_SEED", "server kill loop");
     let mut server = Server::start();
     let tenant = server.tenant("acme");
     let (_, disp_token) = server.user(&tenant, "dispatcher", "ops", None);

@@ -99,20 +99,7 @@ struct World {
 /// dispatcher, technician (assigned both tickets), agent — in a fresh tenant on the shared server.
 fn world(server: &Server, case: usize) -> World {
     let tenant = server.tenant(&format!("tenant-{case}"));
-    let roles = [
-        ("dispatcher", None),
-        ("technician", Some("north")),
-        ("agent", None),
-    ];
-    let phones: Vec<(Phone, Proxy)> = roles
-        .iter()
-        .enumerate()
-        .map(|(i, (role, team))| {
-            let (_, token) = server.user(&tenant, role, &format!("{role}-{i}"), *team);
-            let proxy = Proxy::start(server.port);
-            (Phone::login(&proxy.url, &token), proxy)
-        })
-        .collect();
+    let phones = common::staff_behind_proxies(server, &tenant);
     let tech = phones[1].0.user_id();
     let dispatcher = &phones[0].0;
     let (_, rider_token) = server.user(&tenant, "rider", "rider-9", None);

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use super::rng::Rng;
+
 /// One connection's fate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plan {
@@ -24,7 +26,7 @@ pub enum Plan {
 /// The seeded chooser, and how often it chose each plan.
 #[derive(Debug)]
 pub struct Chaos {
-    state: u64,
+    rng: Rng,
     pub counts: Counts,
 }
 
@@ -41,33 +43,21 @@ pub struct Counts {
 impl Chaos {
     pub fn new(seed: u64) -> Chaos {
         Chaos {
-            state: seed.max(1),
+            rng: Rng::new(seed),
             counts: Counts::default(),
         }
     }
 
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.state ^= self.state >> 12;
-        self.state ^= self.state << 25;
-        self.state ^= self.state >> 27;
-        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
     /// The next connection's fate: about half pass, the rest split between the faults.
     pub fn plan(&mut self) -> Plan {
-        let pick = self.below(100);
+        let pick = self.rng.below(100);
         let plan = match pick {
             0..=44 => Plan::Pass,
             45..=54 => Plan::Refuse,
-            55..=66 => Plan::Delay(Duration::from_millis(self.below(400))),
-            67..=77 => Plan::CutUp(1 + self.below(3_000) as usize),
-            78..=88 => Plan::CutDown(1 + self.below(3_000) as usize),
-            _ => Plan::Duplicate(Duration::from_millis(self.below(1_500))),
+            55..=66 => Plan::Delay(Duration::from_millis(self.rng.below(400))),
+            67..=77 => Plan::CutUp(1 + self.rng.below(3_000) as usize),
+            78..=88 => Plan::CutDown(1 + self.rng.below(3_000) as usize),
+            _ => Plan::Duplicate(Duration::from_millis(self.rng.below(1_500))),
         };
         let c = &mut self.counts;
         match plan {

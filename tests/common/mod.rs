@@ -6,6 +6,7 @@
 pub mod chaos;
 pub mod proxy;
 pub mod receiver;
+pub mod rng;
 pub mod search;
 
 use std::path::PathBuf;
@@ -224,6 +225,25 @@ pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("timed out waiting for: {what}");
+}
+
+/// A dispatcher, a technician of team north and an agent of `tenant`, each an in-process phone
+/// reaching the server through a proxy of its own (for faults on one device's line).
+pub fn staff_behind_proxies(server: &Server, tenant: &str) -> Vec<(Phone, proxy::Proxy)> {
+    let roles = [
+        ("dispatcher", None),
+        ("technician", Some("north")),
+        ("agent", None),
+    ];
+    roles
+        .iter()
+        .enumerate()
+        .map(|(i, (role, team))| {
+            let (_, token) = server.user(tenant, role, &format!("{role}-{i}"), *team);
+            let proxy = proxy::Proxy::start(server.port);
+            (Phone::login(&proxy.url, &token), proxy)
+        })
+        .collect()
 }
 
 /// A device driven in-process through the core library (for fault and property tests that need
