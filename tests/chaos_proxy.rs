@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 
 use common::rng::Rng;
 use common::{Phone, Server};
-use fieldwork_core::ticket::{Edit, NewTicket};
-use fieldwork_core::{Priority, Status, Ticket, TicketKind};
+use fieldwork_core::ticket::Edit;
+use fieldwork_core::{Priority, Status, Ticket};
 
 const TICKETS: usize = 3;
 
@@ -32,24 +32,13 @@ fn devices_behind_a_chaos_proxy_converge_with_the_server_and_lose_nothing() {
     // Shared tickets, assigned to the technician so all three hold them; set up without chaos.
     let tech = phones[1].0.user_id();
     let desk = &phones[0].0;
-    let ids: Vec<String> = (0..TICKETS)
-        .map(|n| {
-            let id = desk
-                .store
-                .create(NewTicket::titled(TicketKind::Repair, format!("chaos {n}")))
-                .expect("create")
-                .id;
-            desk.store
-                .edit(
-                    &id,
-                    &[Edit::Assign {
-                        assignee: Some(tech.clone()),
-                    }],
-                )
-                .expect("assign");
-            id
-        })
-        .collect();
+    let ids: Vec<String> = common::tickets_assigned(
+        desk,
+        &tech,
+        &(0..TICKETS)
+            .map(|n| format!("chaos {n}"))
+            .collect::<Vec<_>>(),
+    );
     for (phone, _) in &phones {
         phone.sync(3).expect("set-up sync");
     }

@@ -15,8 +15,8 @@ use common::search::files_containing;
 use common::{Phone, Server};
 use fieldwork_core::photo::PhotoOptions;
 use fieldwork_core::store::{ListQuery, sha256_hex};
-use fieldwork_core::ticket::{Edit, NewTicket, Ticket};
-use fieldwork_core::{Priority, Status, TicketKind};
+use fieldwork_core::ticket::{Edit, Ticket};
+use fieldwork_core::{Priority, Status};
 use fieldwork_test_images as samples;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -111,25 +111,8 @@ fn world(server: &Server, case: usize) -> World {
         .id;
     rider.sync(3).expect("rider's first sync");
     dispatcher.sync(3).expect("the dispatcher pulls it");
-    let mut ids: Vec<String> = (0..2)
-        .map(|n| {
-            let id = dispatcher
-                .store
-                .create(NewTicket::titled(TicketKind::Repair, format!("t{n}")))
-                .expect("create")
-                .id;
-            dispatcher
-                .store
-                .edit(
-                    &id,
-                    &[Edit::Assign {
-                        assignee: Some(tech.clone()),
-                    }],
-                )
-                .expect("assign");
-            id
-        })
-        .collect();
+    let mut ids: Vec<String> =
+        common::tickets_assigned(dispatcher, &tech, &["t0".to_owned(), "t1".to_owned()]);
     dispatcher
         .store
         .edit(

@@ -246,6 +246,27 @@ pub fn staff_behind_proxies(server: &Server, tenant: &str) -> Vec<(Phone, proxy:
         .collect()
 }
 
+/// Repair tickets made on `desk`, one per title, each assigned to the user `to`; their ids.
+pub fn tickets_assigned(desk: &Phone, to: &str, titles: &[String]) -> Vec<String> {
+    use fieldwork_core::TicketKind;
+    use fieldwork_core::ticket::{Edit, NewTicket};
+    titles
+        .iter()
+        .map(|title| {
+            let id = desk
+                .store
+                .create(NewTicket::titled(TicketKind::Repair, title.clone()))
+                .expect("create")
+                .id;
+            let assign = Edit::Assign {
+                assignee: Some(to.to_owned()),
+            };
+            desk.store.edit(&id, &[assign]).expect("assign");
+            id
+        })
+        .collect()
+}
+
 /// A device driven in-process through the core library (for fault and property tests that need
 /// to steer individual rounds).
 pub struct Phone {
