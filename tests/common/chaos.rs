@@ -1,5 +1,6 @@
 //! What a chaos proxy does to each connection (`proxy::Proxy::set_chaos`): decided from a seed, so
-//! a failing run replays exactly (`FIELDWORK_CHAOS_SEED`).
+//! a failing run replays the same faults in the same order (`FIELDWORK_CHAOS_SEED`; thread timing
+//! can still differ).
 
 use std::time::Duration;
 
