@@ -35,6 +35,9 @@ struct SyncFigures {
     /// Heap and stacks only (RSS also counts the database pages the server reads through a
     /// memory map, which the kernel may drop at will).
     server_anon_mib_end: f64,
+    /// The same after the server sat idle past the allocator's decay (jemalloc hands freed pages
+    /// back after 10 s): what the server still holds, not the burst's leftovers.
+    server_anon_mib_settled: f64,
 }
 
 /// One status change on one device until a second device, long-polling, has stored it.
@@ -121,10 +124,17 @@ fn print_table(f: &SyncFigures) {
         r.ms
     );
     println!(
-        "server RSS at the end: {:.1} MiB, of which {:.1} MiB anonymous ({} tickets stored)",
-        f.server_rss_mib_end, f.server_anon_mib_end, f.tickets
+        "server RSS at the end: {:.1} MiB, of which {:.1} MiB anonymous ({} tickets stored); anonymous after {} s idle: {:.1} MiB",
+        f.server_rss_mib_end,
+        f.server_anon_mib_end,
+        f.tickets,
+        SETTLE.as_secs(),
+        f.server_anon_mib_settled
     );
 }
+
+/// How long the server sits idle before its memory is read again (past jemalloc's 10 s decay).
+const SETTLE: Duration = Duration::from_secs(12);
 
 fn millis(d: Duration) -> u64 {
     d.as_millis() as u64
@@ -277,6 +287,10 @@ fn measure(n: usize) -> Result<SyncFigures, BenchError> {
         bytes_down: wire.down,
         change_bytes: change_bytes as u64,
     };
+    let server_rss_mib_end = server_rss_mib(&server).unwrap_or(0.0);
+    let server_anon_mib_end = server.pid().and_then(anon_mib).unwrap_or(0.0);
+    std::thread::sleep(SETTLE);
+    let server_anon_mib_settled = server.pid().and_then(anon_mib).unwrap_or(0.0);
     Ok(SyncFigures {
         engine: "fieldwork",
         tickets: n,
@@ -285,7 +299,8 @@ fn measure(n: usize) -> Result<SyncFigures, BenchError> {
         bootstrap,
         resync,
         server_rss_mib_after_bootstrap,
-        server_rss_mib_end: server_rss_mib(&server).unwrap_or(0.0),
-        server_anon_mib_end: server.pid().and_then(anon_mib).unwrap_or(0.0),
+        server_rss_mib_end,
+        server_anon_mib_end,
+        server_anon_mib_settled,
     })
 }
