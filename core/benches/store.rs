@@ -2,7 +2,9 @@
 //! - the one-button help request (create + durable commit) next to a plain SQLite insert of the
 //!   same bytes with the same durability;
 //! - the first page of `list` over 100,000 tickets, filtered and sorted;
-//! - opening a store of 100,000 tickets.
+//! - opening a store of 100,000 tickets;
+//! - the help request again while another thread applies a bootstrap's pages to the same store
+//!   (a rider's button must not wait behind a pull).
 //!
 //! Run: `cargo bench -p fieldwork-core --bench store`. Besides criterion's report, a percentile
 //! table (p50/p99 over single calls) is printed at the end, since the budgets are set in p99.
@@ -11,7 +13,9 @@ mod support;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use automerge::ActorId;
 use criterion::{Criterion, criterion_group};
@@ -20,8 +24,9 @@ use fieldwork_core::location::LocationFix;
 use fieldwork_core::store::{ListQuery, SortBy, TicketStore};
 use fieldwork_core::ticket::{NewTicket, TicketDocument};
 use fieldwork_core::{Actor, Priority, Role, Status, TicketKind};
+use fieldwork_protocol::sync::{PullItem, SyncResponse};
 use rusqlite::{Connection, params};
-use support::percentiles;
+use support::{percentiles, quantile_ms};
 
 const LARGE: usize = 100_000;
 
@@ -217,6 +222,86 @@ fn bench_list(c: &mut Criterion) {
     });
 }
 
+/// A bootstrap as the server sends it: `pages` answers of `per_page` new tickets each, made by a
+/// dispatcher of the same tenant.
+fn pull_pages(pages: usize, per_page: usize) -> Vec<SyncResponse> {
+    let creator = actor(Role::Dispatcher);
+    (0..pages)
+        .map(|p| SyncResponse {
+            server_time: 1_795_000_000_000,
+            accepted: Vec::new(),
+            rejected: Vec::new(),
+            items: (0..per_page)
+                .map(|i| {
+                    let id = uuid::Uuid::now_v7().to_string();
+                    let mut new = NewTicket::titled(
+                        TicketKind::Repair,
+                        format!("Pulled {p}-{i}: freezer alarm"),
+                    );
+                    new.priority = Priority::ALL[i % 4];
+                    let mut doc = TicketDocument::create(
+                        &id,
+                        &creator,
+                        &new,
+                        ActorId::random(),
+                        1_795_000_000_000,
+                    )
+                    .expect("create");
+                    PullItem::Snapshot {
+                        ticket_id: id,
+                        doc: ByteBuf::from(doc.save()),
+                        staff: None,
+                        erased: Vec::new(),
+                    }
+                })
+                .collect(),
+            cursor: p as u64 + 1,
+            more: p + 1 < pages,
+            people: Vec::new(),
+            kb: None,
+        })
+        .collect()
+}
+
+/// Help requests, one every 5 ms, while another thread applies a 20,000-ticket bootstrap (20
+/// pages of 1,000) to the same store; p50/p99/max of the help requests made meanwhile.
+fn help_during_pull(dir: &Path) {
+    let store = Arc::new(TicketStore::open(&dir.join("busy.db")).expect("open"));
+    store.init(actor(Role::Rider)).expect("init");
+    help(&store);
+    let pages = pull_pages(20, 1_000);
+    let done = Arc::new(AtomicBool::new(false));
+    let applier = {
+        let (store, done) = (store.clone(), done.clone());
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            for page in &pages {
+                store.apply_sync_response(page, 0).expect("a page applies");
+            }
+            done.store(true, Ordering::SeqCst);
+            started.elapsed()
+        })
+    };
+    let mut times = Vec::new();
+    while !done.load(Ordering::SeqCst) {
+        let start = Instant::now();
+        help(&store);
+        times.push(start.elapsed());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pull = applier.join().expect("applier");
+    let max = times.iter().max().copied().unwrap_or_default();
+    println!(
+        "{:<58} p50 {:>9.3} ms   p99 {:>9.3} ms   max {:.1} ms ({} runs; the pull took {:.1} s)",
+        "help_request during a 20,000-ticket pull",
+        quantile_ms(&mut times, 0.50),
+        quantile_ms(&mut times, 0.99),
+        max.as_secs_f64() * 1e3,
+        times.len(),
+        pull.as_secs_f64()
+    );
+}
+
 fn percentile_report() {
     println!("\npercentiles (single calls):");
     let dir = tempfile::tempdir().expect("dir");
@@ -234,6 +319,10 @@ fn percentile_report() {
         2000,
         || plain_insert(&plain, &body),
     );
+    help_during_pull(dir.path());
+    if std::env::var("STORE_BENCH_SKIP_LARGE").is_ok_and(|v| v == "1") {
+        return;
+    }
     let path = large_store(LARGE);
     let big = TicketStore::open(&path).expect("open");
     for (name, query) in queries() {
