@@ -5,6 +5,10 @@
 //!
 //! Run: `cargo bench -p fieldwork-core --bench import`.
 
+// Only `actor` of the benches' shared helpers is used here.
+#[allow(dead_code)]
+mod support;
+
 use std::time::Duration;
 
 use automerge::ActorId;
@@ -12,17 +16,8 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use fieldwork_core::bundle::{Bundle, BundleTicket, ByteBuf, FORMAT};
 use fieldwork_core::store::TicketStore;
 use fieldwork_core::ticket::{Edit, NewTicket, TicketDocument};
-use fieldwork_core::{Actor, Role, TicketKind};
-
-fn actor(user: &str, role: Role) -> Actor {
-    Actor {
-        tenant: "acme".into(),
-        user_id: user.into(),
-        role,
-        name: None,
-        team: Some("north".into()),
-    }
-}
+use fieldwork_core::{Role, TicketKind};
+use support::actor;
 
 /// One ticket of `changes` changes by a dispatcher, each made by `edit(n)`, as a bundle.
 fn bundle(changes: usize, edit: impl Fn(usize) -> Edit) -> Bundle {

@@ -14,9 +14,9 @@ use criterion::{Criterion, criterion_group};
 use fieldwork_core::knowledge::{KbArticle, KbAudience, KbDelta};
 use fieldwork_core::store::TicketStore;
 use fieldwork_core::ticket::NewTicket;
-use fieldwork_core::{Actor, Role, TicketKind};
+use fieldwork_core::{Role, TicketKind};
 use fieldwork_protocol::sync::SyncResponse;
-use support::{percentiles, quantile_ms};
+use support::{actor, percentiles, quantile_ms};
 
 const ARTICLES: usize = 5_000;
 const PER_ANSWER: usize = 100;
@@ -162,15 +162,7 @@ fn answer(articles: Vec<KbArticle>, cursor: u64) -> SyncResponse {
 /// 100 took to apply, and the id of a ticket to suggest for.
 fn technician(dir: &std::path::Path) -> (TicketStore, Vec<Duration>, String) {
     let store = TicketStore::open(&dir.join("kb.db")).expect("open");
-    store
-        .init(Actor {
-            tenant: "acme".into(),
-            user_id: "t1".into(),
-            role: Role::Technician,
-            name: None,
-            team: Some("north".into()),
-        })
-        .expect("init");
+    store.init(actor("t1", Role::Technician)).expect("init");
     let mut rng = Lcg(7);
     let all: Vec<KbArticle> = (0..ARTICLES).map(|i| article(i, &mut rng)).collect();
     let mut applied = Vec::new();

@@ -23,22 +23,12 @@ use fieldwork_core::bundle::{Bundle, BundleTicket, ByteBuf, FORMAT};
 use fieldwork_core::location::LocationFix;
 use fieldwork_core::store::{ListQuery, SortBy, TicketStore};
 use fieldwork_core::ticket::{NewTicket, TicketDocument};
-use fieldwork_core::{Actor, Priority, Role, Status, TicketKind};
+use fieldwork_core::{Priority, Role, Status, TicketKind};
 use fieldwork_protocol::sync::{PullItem, SyncResponse};
 use rusqlite::{Connection, params};
-use support::{percentiles, quantile_ms};
+use support::{actor, percentiles, quantile_ms};
 
 const LARGE: usize = 100_000;
-
-fn actor(role: Role) -> Actor {
-    Actor {
-        tenant: "acme".into(),
-        user_id: "u1".into(),
-        role,
-        name: None,
-        team: Some("north".into()),
-    }
-}
 
 fn fix() -> LocationFix {
     LocationFix {
@@ -101,8 +91,8 @@ fn large_store(n: usize) -> PathBuf {
     let partial = dir.join(format!("tickets-{n}.partial.db"));
     let _ = std::fs::remove_file(&partial);
     let store = TicketStore::open(&partial).expect("open");
-    store.init(actor(Role::Dispatcher)).expect("init");
-    let creator = actor(Role::Dispatcher);
+    store.init(actor("u1", Role::Dispatcher)).expect("init");
+    let creator = actor("u1", Role::Dispatcher);
     let categories = ["refrigeration", "pos", "scale", "door", "lighting", "hvac"];
     let mut tickets = Vec::with_capacity(n);
     for i in 0..n {
@@ -191,7 +181,7 @@ fn queries() -> Vec<(&'static str, ListQuery)> {
 fn bench_help_request(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("dir");
     let store = TicketStore::open(&dir.path().join("rider.db")).expect("open");
-    store.init(actor(Role::Rider)).expect("init");
+    store.init(actor("u1", Role::Rider)).expect("init");
     help(&store);
     let body = vec![7u8; help_request_bytes(&store)];
     let plain = plain_sqlite(&dir.path().join("plain.db"));
@@ -225,7 +215,7 @@ fn bench_list(c: &mut Criterion) {
 /// A bootstrap as the server sends it: `pages` answers of `per_page` new tickets each, made by a
 /// dispatcher of the same tenant.
 fn pull_pages(pages: usize, per_page: usize) -> Vec<SyncResponse> {
-    let creator = actor(Role::Dispatcher);
+    let creator = actor("u1", Role::Dispatcher);
     (0..pages)
         .map(|p| SyncResponse {
             server_time: 1_795_000_000_000,
@@ -267,7 +257,7 @@ fn pull_pages(pages: usize, per_page: usize) -> Vec<SyncResponse> {
 /// pages of 1,000) to the same store; p50/p99/max of the help requests made meanwhile.
 fn help_during_pull(dir: &Path) {
     let store = Arc::new(TicketStore::open(&dir.join("busy.db")).expect("open"));
-    store.init(actor(Role::Rider)).expect("init");
+    store.init(actor("u1", Role::Rider)).expect("init");
     help(&store);
     let pages = pull_pages(20, 1_000);
     let done = Arc::new(AtomicBool::new(false));
@@ -306,7 +296,7 @@ fn percentile_report() {
     println!("\npercentiles (single calls):");
     let dir = tempfile::tempdir().expect("dir");
     let store = TicketStore::open(&dir.path().join("rider.db")).expect("open");
-    store.init(actor(Role::Rider)).expect("init");
+    store.init(actor("u1", Role::Rider)).expect("init");
     help(&store);
     let bytes = help_request_bytes(&store);
     let body = vec![7u8; bytes];

@@ -3,6 +3,19 @@
 
 use std::time::{Duration, Instant};
 
+use fieldwork_core::{Actor, Role};
+
+/// `user` with `role` in tenant `acme`, team `north`: who the benches' stores belong to.
+pub fn actor(user: &str, role: Role) -> Actor {
+    Actor {
+        tenant: "acme".into(),
+        user_id: user.into(),
+        role,
+        name: None,
+        team: Some("north".into()),
+    }
+}
+
 /// The `q` quantile of `times`, in milliseconds.
 pub fn quantile_ms(times: &mut [Duration], q: f64) -> f64 {
     times.sort_unstable();
