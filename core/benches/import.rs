@@ -1,7 +1,7 @@
 //! What checking a bundle costs on import (`core::rules::imports`, docs/security.md "Bundles"):
 //! a whole ticket of 999 changes imported into a fresh store, every change judged against the
 //! ticket before it. That is 499,500 units of the 1,000,000 an import may spend; notes are the
-//! dearest changes to judge (each judgement reads every note), tags the cheapest.
+//! dearest changes to judge (each judgement reads every note), checklist ticks cheap.
 //!
 //! Run: `cargo bench -p fieldwork-core --bench import`.
 
@@ -64,11 +64,14 @@ fn bench_import(c: &mut Criterion) {
         text: format!("note {n}: checked the compressor relay again"),
         internal: false,
     });
-    let tags = bundle(999, |n| Edit::AddTag {
-        tag: format!("tag{n}"),
+    // Tags, once the cheapest, are staff data now (another document): checklist ticks are the
+    // cheap public change (100 items at most, each ticked and unticked in turn).
+    let ticks = bundle(999, |n| Edit::TickChecklist {
+        item: format!("step {}", n % 100),
+        done: (n / 100).is_multiple_of(2),
     });
     let mut group = c.benchmark_group("import");
-    for (name, bundle) in [("999 notes", &notes), ("999 tags", &tags)] {
+    for (name, bundle) in [("999 notes", &notes), ("999 checklist ticks", &ticks)] {
         group.bench_function(format!("one ticket of {name}, judged"), |b| {
             b.iter_batched(
                 fresh_store,
