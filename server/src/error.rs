@@ -253,7 +253,7 @@ impl IntoResponse for AppError {
 }
 
 /// How long a client waits before trying again on a full disk.
-const OUT_OF_SPACE_RETRY_S: u64 = 60;
+pub(crate) const OUT_OF_SPACE_RETRY_S: u64 = 60;
 
 fn quota_message(needed: u64, refusal: &QuotaRefusal) -> String {
     let whose = match refusal.scope {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, Error};
+use crate::error::{AppError, Error, OUT_OF_SPACE_RETRY_S};
 use crate::storage::{Conflict, Missing, StorageError};
 
 /// Every code an API error may carry.
@@ -141,7 +141,7 @@ impl From<AppError> for ApiError {
             }
             AppError::ServerBusy { retry_after_s } => (ErrorCode::ServerBusy, Some(*retry_after_s)),
             AppError::ShuttingDown => (ErrorCode::ServerBusy, Some(1)),
-            AppError::OutOfSpace => (ErrorCode::ServerBusy, Some(60)),
+            AppError::OutOfSpace => (ErrorCode::ServerBusy, Some(OUT_OF_SPACE_RETRY_S)),
             AppError::Unauthorized => (ErrorCode::Unauthorized, None),
             AppError::BadCredentials => (ErrorCode::BadCredentials, None),
             AppError::Forbidden(_) | AppError::TooManyDevices { .. } => {

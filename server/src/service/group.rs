@@ -193,14 +193,9 @@ fn fail_group(inner: &Inner, tenant: &str, group: Vec<Waiting>, error: &StorageE
     tracing::warn!(%error, commits = group.len(), "a group commit failed");
     for waiting in group {
         let answer = match waiting.prepared.commit() {
-            // A full disk is said as such: the device is told to wait, not that the server broke.
-            Some(_) if matches!(error, StorageError::OutOfSpace) => {
-                Err(StorageError::OutOfSpace.into())
-            }
-            Some(_) => Err(StorageError::backend(format!(
-                "the group this commit was stored with failed: {error}"
-            ))
-            .into()),
+            Some(_) => Err(error
+                .told_again("the group this commit was stored with failed")
+                .into()),
             None => Ok(waiting.prepared.finish(&[], &inner.cache, tenant)),
         };
         let _ = waiting.answer.send(answer);

@@ -124,6 +124,16 @@ impl StorageError {
     pub fn backend(source: impl Into<BoxError>) -> Self {
         StorageError::Backend(source.into())
     }
+
+    /// This failure told again to another caller that shared the write it broke (each commit of
+    /// a group commit hears it). A full disk stays a full disk, so the caller is told to wait;
+    /// anything else becomes a backend failure naming `context` and this one.
+    pub fn told_again(&self, context: &str) -> StorageError {
+        match self {
+            StorageError::OutOfSpace => StorageError::OutOfSpace,
+            other => StorageError::backend(format!("{context}: {other}")),
+        }
+    }
 }
 
 impl From<Missing> for StorageError {
