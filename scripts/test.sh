@@ -69,7 +69,7 @@ echo "== Fieldwork beside automerge-repo, short form (bench/peers; the figures c
 peers_out=$(FIELDWORK="$CARGO_TARGET_DIR/debug/fieldwork" bench/peers/run.sh --tickets 100 --limit 120)
 echo "$peers_out"
 # Every workload ran on both sides and has a ratio.
-if [ "$(grep -c '×' <<<"$peers_out")" -ne 8 ] || grep -q "did not finish\|not run\|failed" <<<"$peers_out"; then
+if [ "$(grep -c '×' <<<"$peers_out")" -ne 9 ] || grep -q "did not finish\|not run\|failed" <<<"$peers_out"; then
   echo "the peer comparison did not measure every workload on both sides" >&2
   exit 1
 fi

@@ -11,6 +11,7 @@ use fieldwork_core::{Role, TicketKind};
 
 struct Setup {
     server: Server,
+    tenant: String,
     proxy: Proxy,
     tech: Phone,
     tech_id: String,
@@ -28,6 +29,7 @@ fn setup() -> Setup {
     let dispatcher = Phone::login(&server.url, &disp_token);
     Setup {
         server,
+        tenant,
         proxy,
         tech,
         tech_id,
@@ -174,4 +176,56 @@ fn while_the_network_is_down_work_queues_and_flows_when_it_returns() {
     assert_eq!(notes(&s.dispatcher, &id), written);
     assert!(s.tech.store.sync_meta().expect("meta").last_error.is_none());
     let _ = Role::Technician;
+}
+
+#[test]
+fn a_paged_bootstrap_fetched_ahead_survives_answers_cut_midway() {
+    let s = setup();
+    for i in 0..40 {
+        s.dispatcher
+            .store
+            .create(NewTicket::titled(
+                TicketKind::Repair,
+                format!("Freezer {i} above -12 °C"),
+            ))
+            .expect("create");
+    }
+    s.dispatcher.sync(3).expect("dispatcher pushes");
+    let (_, agent_token) = s.server.user(&s.tenant, "agent", "desk", None);
+    let agent = Phone::login(&s.proxy.url, &agent_token);
+    // Small pages: each answer brings a few tickets, and while one is applied the next is on
+    // its way on the same connection, so the cuts land in pages asked for ahead.
+    let engine = agent.engine().with_pull_budget(2_048);
+    s.proxy.cut(0, 7_000, 3);
+    let policy = fieldwork_core::sync::RetryPolicy {
+        base: std::time::Duration::from_millis(10),
+        max_delay: std::time::Duration::from_millis(200),
+        max_attempts: 12,
+    };
+    let report = fieldwork_core::sync::block_on(engine.sync(policy))
+        .expect("runtime")
+        .expect("the bootstrap recovers from every cut");
+    assert!(s.proxy.cuts_done() >= 2, "the faults really happened");
+    assert!(report.rounds > 10, "paged: {} rounds", report.rounds);
+    assert_eq!(agent.store.ticket_count().expect("count"), 40);
+    assert_eq!(report.checked.checked, 40, "every listed ticket checked");
+    assert_eq!(agent.store.unchecked_count().expect("unchecked"), 0);
+    let titles = |phone: &Phone| {
+        let mut titles: Vec<String> = phone
+            .store
+            .list(&fieldwork_core::store::ListQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .expect("list")
+            .into_iter()
+            .map(|row| row.title)
+            .collect();
+        titles.sort();
+        titles
+    };
+    assert_eq!(titles(&agent), titles(&s.dispatcher));
+    // A second sync has nothing to bring: no page was skipped or half applied.
+    let again = agent.sync(3).expect("syncs");
+    assert_eq!(again.pulled, 0);
 }

@@ -27,6 +27,10 @@ const ROWS = [
   ["1 status change to a second client: latency", (r) => r.status_change, (w) => w.ms, "ms"],
   ["1 status change: bytes up + down", (r) => r.status_change, (w) => w.bytes_up + w.bytes_down, "B"],
   ["fresh client bootstrap: time", (r) => r.bootstrap, (w) => w.ms, "ms"],
+  // Fieldwork lists new tickets from the server's summaries and loads each document afterwards
+  // (docs/adr/0018-list-first-check-later.md); an automerge-repo client has loaded every
+  // document when its bootstrap ends. This row is both sides with every document loaded.
+  ["fresh client bootstrap, every document loaded: time", (r) => r.bootstrap, (w) => w.checked_ms ?? w.ms, "ms"],
   ["fresh client bootstrap: bytes down", (r) => r.bootstrap, (w) => w.bytes_down, "B"],
   ["resync, 1% changed: time", (r) => r.resync, (w) => w.ms, "ms"],
   ["resync, 1% changed: bytes up + down", (r) => r.resync, (w) => w.bytes_up + w.bytes_down, "B"],

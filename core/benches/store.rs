@@ -242,6 +242,8 @@ fn pull_pages(pages: usize, per_page: usize) -> Vec<SyncResponse> {
                         doc: ByteBuf::from(doc.save()),
                         staff: None,
                         erased: Vec::new(),
+                        // As the server sends it: the device lists the ticket by it.
+                        summary: Some(Box::new(doc.view().expect("view").summary())),
                     }
                 })
                 .collect(),

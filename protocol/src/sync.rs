@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 pub use serde_bytes::ByteBuf;
 
 use crate::knowledge::KbDelta;
-use crate::model::{Erasure, Part};
+use crate::model::{Erasure, Part, Priority, Status, TicketKind};
 
 /// The protocol version carried in every request; also the `/v1` in every path.
 ///
@@ -165,6 +165,12 @@ pub enum PullItem {
         /// this one and carries its unsent changes over, dropping what touches erased content.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         erased: Vec<Erasure>,
+        /// What the device lists the public document by, as the server read it when it stored
+        /// that document (absent for documents stored before servers kept it). A device may list
+        /// a new ticket by it at once and check it against the document later
+        /// (`docs/adr/0018-list-first-check-later.md`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        summary: Option<Box<SnapshotSummary>>,
     },
     /// The ticket is no longer visible to this user: remove it (both documents) from the device.
     Evict { ticket_id: String },
@@ -191,15 +197,69 @@ impl PullItem {
                 doc,
                 staff,
                 erased,
+                summary,
             } => {
                 ticket_id.len()
                     + doc.len()
                     + staff.as_ref().map_or(0, |s| s.len() + 8)
                     + erased.len() * 96
+                    + summary.as_ref().map_or(0, |s| s.wire_bytes())
                     + 16
             }
             PullItem::Evict { ticket_id } => ticket_id.len() + 8,
         }
+    }
+}
+
+/// What a device lists a ticket by, read from its public document: the fields of the device's
+/// ticket list and the files its attachments name. The server writes it with the document it
+/// describes, so a pull can send it beside the snapshot without loading the document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotSummary {
+    pub number: Option<String>,
+    pub kind: TicketKind,
+    pub status: Status,
+    pub priority: Priority,
+    pub assignee: Option<String>,
+    pub category: Option<String>,
+    pub title: String,
+    pub reporter_id: String,
+    pub created_at: i64,
+    /// The resolution due time, else the first-response due time, if the ticket has an SLA.
+    pub due: Option<i64>,
+    /// The site's latitude and longitude.
+    pub site: Option<(f64, f64)>,
+    /// Fields of the public document two people set at once.
+    pub conflicts: u32,
+    /// The files the attachments name (erased ones left out), thumbnails first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<SummaryFile>,
+}
+
+/// One file an attachment names: its hash, what kind of file it is, its type and size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryFile {
+    pub sha256: String,
+    pub kind: crate::blobs::BlobKind,
+    pub mime: String,
+    pub bytes: i64,
+}
+
+impl SnapshotSummary {
+    /// Approximate wire size, for byte budgets.
+    pub fn wire_bytes(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(1, |s| s.len() + 8);
+        self.title.len()
+            + self.reporter_id.len()
+            + text(&self.number)
+            + text(&self.assignee)
+            + text(&self.category)
+            + self
+                .files
+                .iter()
+                .map(|f| f.sha256.len() + f.mime.len() + 24)
+                .sum::<usize>()
+            + 120
     }
 }
 
@@ -397,11 +457,32 @@ mod tests {
                     doc: ByteBuf::from(vec![8]),
                     staff: None,
                     erased: vec![],
+                    summary: Some(Box::new(SnapshotSummary {
+                        number: Some("FW-000007".into()),
+                        kind: TicketKind::HelpRequest,
+                        status: Status::EnRoute,
+                        priority: Priority::Urgent,
+                        assignee: Some("tech".into()),
+                        category: None,
+                        title: "Scooter down".into(),
+                        reporter_id: "rider".into(),
+                        created_at: 1_795_000_000_000,
+                        due: None,
+                        site: Some((31.2304, 121.4737)),
+                        conflicts: 0,
+                        files: vec![SummaryFile {
+                            sha256: "cd".repeat(32),
+                            kind: crate::blobs::BlobKind::Full,
+                            mime: "image/jpeg".into(),
+                            bytes: 308_559,
+                        }],
+                    })),
                 },
                 PullItem::Snapshot {
                     ticket_id: "w".into(),
                     doc: ByteBuf::from(vec![8]),
                     staff: Some(ByteBuf::from(vec![7])),
+                    summary: None,
                     erased: vec![
                         Erasure::Note {
                             note_id: "n1".into(),
@@ -468,10 +549,12 @@ mod tests {
             doc: ByteBuf::from(vec![1]),
             staff: None,
             erased: vec![],
+            summary: None,
         };
         let bytes = encode(&snapshot);
         assert!(!bytes.windows(5).any(|w| w == b"staff"), "no staff key");
         assert!(!bytes.windows(6).any(|w| w == b"erased"), "no erased key");
+        assert!(!bytes.windows(7).any(|w| w == b"summary"), "no summary key");
         assert_eq!(decode::<PullItem>(&bytes).expect("decodes"), snapshot);
     }
 

@@ -6,9 +6,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, TicketStore};
-use crate::ticket::Ticket;
 pub use fieldwork_protocol::blobs::sha256_hex;
 use fieldwork_protocol::blobs::{BlobKind, is_sha256_hex};
+use fieldwork_protocol::sync::SummaryFile;
 
 /// One file of the upload queue, as the status screen shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,32 +44,25 @@ pub struct DownloadJob {
     pub attempts: u32,
 }
 
-/// Records the files a ticket's attachments name, so the lane fetches thumbnails and full images
-/// can be asked for. Called wherever a ticket's index row is written; files already known are
-/// left as they are.
-pub(super) fn register_refs(tx: &Transaction, ticket: &Ticket, at: i64) -> Result<()> {
-    // An erased photo names no file any more: it is neither fetched nor kept.
-    for attachment in ticket.attachments.iter().filter(|a| !a.erased) {
-        // Thumbnail first: a photo already smaller than a thumbnail is its own thumbnail (one
-        // file, one hash), and as a thumbnail it is fetched eagerly.
-        let files = [
-            (attachment.thumb.as_ref(), BlobKind::Thumb, 0),
-            (Some(&attachment.sha256), BlobKind::Full, attachment.bytes),
-        ];
-        for (sha256, kind, bytes) in files {
-            let Some(sha256) = sha256.filter(|s| is_sha256_hex(s)) else {
-                continue;
-            };
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO blobs (sha256, kind, mime, bytes, ticket_id, present, upload, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 0, 'none', ?6)",
-            )?
-            .execute(params![sha256, kind.as_str(), attachment.mime, bytes, ticket.id, at])?;
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO blob_refs (sha256, ticket_id) VALUES (?1, ?2)",
-            )?
-            .execute(params![sha256, ticket.id])?;
-        }
+/// Records the files ticket `ticket_id`'s attachments name ([`crate::ticket::Ticket::files`], or a pulled
+/// summary's), so the lane fetches thumbnails and full images can be asked for. Called wherever a
+/// ticket's index row is written; files already known are left as they are. Files with a
+/// malformed hash are skipped, and the first record of a hash is kept (a photo that
+/// is its own thumbnail stays a thumbnail, fetched eagerly).
+pub(super) fn register_files(
+    tx: &Transaction,
+    ticket_id: &str,
+    files: &[SummaryFile],
+    at: i64,
+) -> Result<()> {
+    for file in files.iter().filter(|f| is_sha256_hex(&f.sha256)) {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO blobs (sha256, kind, mime, bytes, ticket_id, present, upload, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, 'none', ?6)",
+        )?
+        .execute(params![file.sha256, file.kind.as_str(), file.mime, file.bytes, ticket_id, at])?;
+        tx.prepare_cached("INSERT OR IGNORE INTO blob_refs (sha256, ticket_id) VALUES (?1, ?2)")?
+            .execute(params![file.sha256, ticket_id])?;
     }
     Ok(())
 }

@@ -119,6 +119,7 @@ fn a_snapshot_confirms_what_it_holds_and_a_reset_drops_what_the_server_never_too
         doc: ByteBuf::from(saved.clone()),
         staff: None,
         erased: vec![],
+        summary: None,
     };
     tech.store
         .apply_sync_response(&response(vec![], vec![snapshot()]), 5_000)

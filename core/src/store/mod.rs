@@ -45,7 +45,9 @@ pub use observe::{ChangeOrigin, ObserverHandle, Observers, TicketsChanged};
 pub use people::{Names, short_id};
 pub use query::{ListQuery, MAX_PAGE, SortBy, TicketSummary};
 pub use replay::{ImportLimit, MAX_CHANGES_PER_TICKET, MAX_JUDGING_WORK, MAX_VERSIONS_PER_TICKET};
-pub use sync_state::{AppliedRound, QuarantinedChange, ServerLogin, SyncMeta};
+pub use sync_state::{
+    AppliedRound, CHECK_BATCH, CheckReport, QuarantinedChange, ServerLogin, SyncMeta,
+};
 
 type Result<T> = std::result::Result<T, StoreError>;
 

@@ -162,6 +162,7 @@ mod tests {
             doc: ByteBuf::from(doc.save()),
             staff: None,
             erased: vec![],
+            summary: None,
         }
     }
 

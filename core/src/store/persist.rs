@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::StoreError;
 use crate::ticket::{Part, Ticket, TicketDocument};
+use fieldwork_protocol::sync::SnapshotSummary;
 
 /// After this many incremental chunks a document is rewritten as one compact snapshot.
 pub(super) const COMPACT_AFTER_CHUNKS: i64 = 16;
@@ -180,13 +181,10 @@ pub(super) fn replace_doc(
     id: &str,
     doc: &mut TicketDocument,
 ) -> Result<(), StoreError> {
-    let held: Option<i64> = tx
-        .prepare_cached("SELECT 1 FROM docs WHERE ticket_id = ?1 AND part = ?2")?
-        .query_row(params![id, doc.part().as_str()], |r| r.get(0))
-        .optional()?;
-    match held {
-        Some(_) => rewrite_snapshot(tx, id, doc),
-        None => insert_doc(tx, id, doc),
+    if holds(tx, id, doc.part())? {
+        rewrite_snapshot(tx, id, doc)
+    } else {
+        insert_doc(tx, id, doc)
     }
 }
 
@@ -204,6 +202,8 @@ pub(super) fn delete_ticket(tx: &Transaction, id: &str) -> Result<(), StoreError
         super::search_index::forget(tx, rowid)?;
     }
     tx.prepare_cached("DELETE FROM unverified_changes WHERE ticket_id = ?1")?
+        .execute([id])?;
+    tx.prepare_cached("DELETE FROM unchecked WHERE ticket_id = ?1")?
         .execute([id])?;
     // Its files stay until garbage collection finds no other ticket naming them.
     tx.prepare_cached("DELETE FROM blob_refs WHERE ticket_id = ?1")?
@@ -232,16 +232,60 @@ pub(super) fn push_outbox(
     Ok(())
 }
 
-/// Rewrites a ticket's index row from its view, and notes the files its attachments name.
+/// Rewrites a ticket's index row from its view, and notes the files its attachments name. The
+/// view was read from the documents, so the row is checked from now on.
 pub(super) fn upsert_index(tx: &Transaction, ticket: &Ticket, at: i64) -> Result<(), StoreError> {
+    let summary = ticket.summary();
+    write_row(tx, &ticket.id, &summary, at)?;
+    set_unchecked(tx, &ticket.id, false)?;
+    super::blobs::register_files(tx, &ticket.id, &summary.files, at)
+}
+
+/// Marks ticket `id`'s index row as written from the server's summary, not yet checked against
+/// its documents (`docs/adr/0018-list-first-check-later.md`), or as checked. Returns whether the
+/// mark changed.
+pub(super) fn set_unchecked(
+    tx: &Transaction,
+    id: &str,
+    unchecked: bool,
+) -> Result<bool, StoreError> {
+    let sql = if unchecked {
+        "INSERT OR IGNORE INTO unchecked (ticket_id) VALUES (?1)"
+    } else {
+        "DELETE FROM unchecked WHERE ticket_id = ?1"
+    };
+    Ok(tx.prepare_cached(sql)?.execute([id])? > 0)
+}
+
+/// Whether ticket `id`'s index row waits to be checked against its documents.
+pub(super) fn is_unchecked(conn: &Connection, id: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM unchecked WHERE ticket_id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Whether the store holds document `part` of ticket `id`.
+pub(super) fn holds(conn: &Connection, id: &str, part: Part) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM docs WHERE ticket_id = ?1 AND part = ?2")?
+        .query_row(params![id, part.as_str()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Writes ticket `id`'s index row from `summary` (its files are not the row's: see
+/// [`super::blobs::register_files`]). Every write takes the next `updated_seq`.
+pub(super) fn write_row(
+    tx: &Transaction,
+    id: &str,
+    summary: &SnapshotSummary,
+    at: i64,
+) -> Result<(), StoreError> {
     let seq: i64 = tx
         .prepare_cached("SELECT COALESCE(MAX(updated_seq), 0) + 1 FROM tickets")?
         .query_row([], |r| r.get(0))?;
-    let sla_due = ticket
-        .sla
-        .as_ref()
-        .and_then(|s| s.resolution_due.or(s.first_response_due))
-        .unwrap_or(i64::MAX);
     tx.prepare_cached(
         "INSERT INTO tickets (id, number, kind, status, priority, priority_rank, assignee, category,
              title, reporter_id, created_at, updated_at, updated_seq, sla_due_key, lat, lon, conflicts)
@@ -255,25 +299,65 @@ pub(super) fn upsert_index(tx: &Transaction, ticket: &Ticket, at: i64) -> Result
              conflicts = excluded.conflicts",
     )?
     .execute(params![
-        ticket.id,
-        ticket.number,
-        ticket.kind.as_str(),
-        ticket.status.as_str(),
-        ticket.priority.as_str(),
-        ticket.priority.rank(),
-        ticket.assignee,
-        ticket.category,
-        ticket.title,
-        ticket.reporter.user_id,
-        ticket.created_at,
+        id,
+        summary.number,
+        summary.kind.as_str(),
+        summary.status.as_str(),
+        summary.priority.as_str(),
+        summary.priority.rank(),
+        summary.assignee,
+        summary.category,
+        summary.title,
+        summary.reporter_id,
+        summary.created_at,
         at,
         seq,
-        sla_due,
-        ticket.site.as_ref().map(|s| s.lat),
-        ticket.site.as_ref().map(|s| s.lon),
-        ticket.conflicts.len() as i64,
+        summary.due.unwrap_or(i64::MAX),
+        summary.site.map(|s| s.0),
+        summary.site.map(|s| s.1),
+        i64::from(summary.conflicts),
     ])?;
-    super::blobs::register_refs(tx, ticket, at)
+    Ok(())
+}
+
+/// Ticket `id`'s index row as a summary (with no files), or `None` if the store does not list it.
+pub(super) fn read_row(conn: &Connection, id: &str) -> Result<Option<SnapshotSummary>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT number, kind, status, priority, assignee, category, title, reporter_id,
+                 created_at, sla_due_key, lat, lon, conflicts
+             FROM tickets WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            let due: i64 = r.get(9)?;
+            let (lat, lon): (Option<f64>, Option<f64>) = (r.get(10)?, r.get(11)?);
+            Ok(SnapshotSummary {
+                number: r.get(0)?,
+                kind: vocabulary(r, 1)?,
+                status: vocabulary(r, 2)?,
+                priority: vocabulary(r, 3)?,
+                assignee: r.get(4)?,
+                category: r.get(5)?,
+                title: r.get(6)?,
+                reporter_id: r.get(7)?,
+                created_at: r.get(8)?,
+                due: (due != i64::MAX).then_some(due),
+                site: lat.zip(lon),
+                conflicts: u32::try_from(r.get::<_, i64>(12)?).unwrap_or(u32::MAX),
+                files: Vec::new(),
+            })
+        })
+        .optional()?)
+}
+
+/// Column `i` of `row`, spelled as one of a closed vocabulary (a kind, a status, a priority).
+fn vocabulary<T>(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr<Err = crate::model::UnknownValue>,
+{
+    row.get::<_, String>(i)?.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {

@@ -20,6 +20,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0007_staff_documents.sql"),
     include_str!("sql/0008_forgotten_changes.sql"),
     include_str!("sql/0009_knowledge_base.sql"),
+    include_str!("sql/0010_unchecked_documents.sql"),
 ];
 
 /// The schema version this build writes.

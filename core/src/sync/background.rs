@@ -108,7 +108,7 @@ impl Drop for BackgroundSync {
 
 /// The blob lane beside ticket sync: a slow or failing file never holds up a ticket. Runs a pass
 /// whenever ticket sync caught up, and every so often for files whose retry time came; then
-/// fetches the pictures new articles show.
+/// fetches the pictures new articles show, and checks the tickets pulls listed from summaries.
 async fn run_files(engine: Arc<SyncEngine>, control: Arc<Control>) {
     while !control.stop.load(Ordering::SeqCst) {
         if control.network.load(Ordering::SeqCst) {
@@ -122,6 +122,10 @@ async fn run_files(engine: Arc<SyncEngine>, control: Arc<Control>) {
             if let Err(error) = engine.report_position().await {
                 tracing::warn!(%error, "position report failed");
             }
+        }
+        // Tickets a pull listed from the server's summaries, checked against their documents.
+        if let Err(error) = engine.check_listed().await {
+            tracing::warn!(%error, "checking pulled tickets paused");
         }
         tokio::select! {
             () = tokio::time::sleep(FILE_PASS_EVERY) => {}

@@ -16,11 +16,13 @@ use super::client::{ServerClient, Transfer};
 use super::lane::{self, LaneReport};
 use crate::clock::{Clock, SystemClock};
 use crate::model::Actor;
-use crate::store::{ObserverHandle, Observers, PendingUpload, ServerLogin, TicketStore};
+use crate::store::{
+    AppliedRound, CheckReport, ObserverHandle, Observers, PendingUpload, ServerLogin, TicketStore,
+};
 use crate::ticket::ActorId;
 use fieldwork_protocol::sync::{
     DeviceRegistration, DeviceSession, LoginRequest, MAX_CHANGES_PER_REQUEST, PROTOCOL_VERSION,
-    PersonName, SyncRequest, UserInfo,
+    PersonName, SyncRequest, SyncResponse, UserInfo,
 };
 
 /// What the engine is doing, for the UI.
@@ -125,6 +127,67 @@ pub struct SyncReport {
     pub kb_images: usize,
     /// This technician's position was reported.
     pub position_reported: bool,
+    /// Tickets listed from the server's summaries, checked against their documents after the
+    /// rest (`docs/adr/0018-list-first-check-later.md`).
+    #[serde(default)]
+    pub checked: CheckReport,
+}
+
+/// A request and the server's answer to it, not applied yet.
+#[derive(Debug)]
+struct Exchanged {
+    request: SyncRequest,
+    response: SyncResponse,
+    transfer: Transfer,
+    waited: Duration,
+    /// Device time the answer arrived (for the clock offset).
+    received_at: i64,
+}
+
+impl Exchanged {
+    /// The request for the page after this answer, to send while it is applied: only when the
+    /// server has more, this request pushed nothing and nothing waits to be pushed. Its cursor
+    /// is this answer's before the store holds it, which the server takes as a device that
+    /// lost an answer takes it: if this one is never applied, the device comes back with the
+    /// stored cursor and gets it again (`docs/sync-protocol.md`, "Pull").
+    fn follow_up(&self, store: &TicketStore) -> Result<Option<SyncRequest>, SyncError> {
+        if !self.response.more || !self.request.changes.is_empty() || store.outbox_len()? > 0 {
+            return Ok(None);
+        }
+        Ok(Some(SyncRequest {
+            cursor: self.response.cursor,
+            wait_ms: 0,
+            kb_cursor: match (&self.response.kb, self.request.kb_cursor) {
+                (Some(kb), Some(_)) => Some(kb.cursor),
+                (_, asked) => asked,
+            },
+            ..self.request.clone()
+        }))
+    }
+
+    /// What the round did, once `round` was applied in `applying`.
+    fn report(&self, round: &AppliedRound, applying: Duration) -> RoundReport {
+        let response = &self.response;
+        let carried_over = response
+            .rejected
+            .iter()
+            .filter(|r| r.code == fieldwork_protocol::sync::RejectCode::Rewritten)
+            .count();
+        RoundReport {
+            pushed: self.request.changes.len(),
+            accepted: response.accepted.len(),
+            rejected: response.rejected.len() - carried_over,
+            carried_over,
+            pulled: response.items.len(),
+            articles: round.articles_stored,
+            articles_removed: round.articles_removed,
+            more: response.more,
+            bytes_sent: self.transfer.sent,
+            bytes_received: self.transfer.received,
+            wait_ms: self.waited.as_millis() as u64,
+            apply_ms: applying.as_millis() as u64,
+        }
+    }
 }
 
 /// Syncs one store with its server.
@@ -141,6 +204,8 @@ pub struct SyncEngine {
     /// one at a time, so a sync asked for while the background runs waits its turn instead of
     /// racing it (two answers applied out of order would move the cursor back).
     busy: tokio::sync::Mutex<()>,
+    /// Held while an answer is applied ([`Self::apply`]).
+    applying: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SyncEngine {
@@ -156,6 +221,7 @@ impl SyncEngine {
             pull_bytes: 0,
             blob_retry: lane::BLOB_RETRY,
             busy: tokio::sync::Mutex::new(()),
+            applying: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -205,9 +271,19 @@ impl SyncEngine {
     /// One round trip: push up to 1,000 outbox changes, pull one page, apply it durably.
     /// `wait_ms > 0` long-polls when there is nothing to exchange.
     pub async fn round(&self, wait_ms: u32) -> Result<RoundReport, SyncError> {
+        let request = self.next_request(wait_ms).await?;
+        let exchanged = self.exchange(request).await?;
+        self.apply(exchanged).await
+    }
+
+    /// The request of the next round, from the outbox and the stored cursor. It waits for an
+    /// answer still being applied (one a cancelled sync left on its thread), so the cursor read
+    /// is never one behind what the store is about to hold.
+    async fn next_request(&self, wait_ms: u32) -> Result<SyncRequest, SyncError> {
+        let _applied = self.applying.lock().await;
         let changes = self.store.outbox_batch(MAX_CHANGES_PER_REQUEST)?;
         let meta = self.store.sync_meta()?;
-        let request = SyncRequest {
+        Ok(SyncRequest {
             protocol: PROTOCOL_VERSION,
             cursor: meta.cursor,
             wait_ms: if changes.is_empty() { wait_ms } else { 0 },
@@ -216,33 +292,35 @@ impl SyncEngine {
             // Measured only once an answer came back.
             clock_offset_ms: meta.last_success.map(|_| meta.clock_offset_ms),
             kb_cursor: Some(meta.kb_cursor),
-        };
-        let started = std::time::Instant::now();
-        let (response, Transfer { sent, received }) =
-            self.client.sync(&self.token, &request).await?;
-        let waited = started.elapsed();
-        let received_at = SystemClock.now_ms();
-        let round = self.store.apply_sync_response(&response, received_at)?;
-        let applied = started.elapsed().saturating_sub(waited);
-        let carried_over = response
-            .rejected
-            .iter()
-            .filter(|r| r.code == fieldwork_protocol::sync::RejectCode::Rewritten)
-            .count();
-        Ok(RoundReport {
-            pushed: request.changes.len(),
-            accepted: response.accepted.len(),
-            rejected: response.rejected.len() - carried_over,
-            carried_over,
-            pulled: response.items.len(),
-            articles: round.articles_stored,
-            articles_removed: round.articles_removed,
-            more: response.more,
-            bytes_sent: sent,
-            bytes_received: received,
-            wait_ms: waited.as_millis() as u64,
-            apply_ms: applied.as_millis() as u64,
         })
+    }
+
+    /// Sends `request` and reads the answer.
+    async fn exchange(&self, request: SyncRequest) -> Result<Exchanged, SyncError> {
+        let started = std::time::Instant::now();
+        let (response, transfer) = self.client.sync(&self.token, &request).await?;
+        Ok(Exchanged {
+            request,
+            response,
+            transfer,
+            waited: started.elapsed(),
+            received_at: SystemClock.now_ms(),
+        })
+    }
+
+    /// Applies an answer durably, on a thread that may block; the thread holds the applying turn
+    /// until the answer is in the store, even if this future is dropped meanwhile.
+    async fn apply(&self, exchanged: Exchanged) -> Result<RoundReport, SyncError> {
+        let turn = self.applying.clone().lock_owned().await;
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            let started = std::time::Instant::now();
+            let round = store.apply_sync_response(&exchanged.response, exchanged.received_at)?;
+            Ok(exchanged.report(&round, started.elapsed()))
+        })
+        .await
+        .map_err(|e| SyncError::Protocol(format!("applying an answer stopped: {e}")))?
     }
 
     /// One long-poll round (`wait_ms`), in turn with syncs ([`Self::sync_tickets`]): the
@@ -264,6 +342,7 @@ impl SyncEngine {
         report.blobs = self.move_blobs().await?;
         report.kb_images = self.fetch_kb_images().await?;
         report.position_reported = self.report_position().await?;
+        report.checked = self.check_listed().await?;
         Ok(report)
     }
 
@@ -275,8 +354,31 @@ impl SyncEngine {
         self.set_state(SyncState::Syncing);
         let mut report = SyncReport::default();
         let mut failures = 0;
+        // The next page, asked for while the one before it was being applied.
+        let mut ahead: Option<Exchanged> = None;
         loop {
-            match self.round(0).await {
+            let round = async {
+                let exchanged = match ahead.take() {
+                    Some(exchanged) => exchanged,
+                    None => self.exchange(self.next_request(0).await?).await?,
+                };
+                match exchanged.follow_up(&self.store)? {
+                    // A pull of many pages with nothing to push (a bootstrap, a long catch-up):
+                    // the next page is on its way while this one is applied. A failed ask is
+                    // dropped; the next round asks again the usual way.
+                    Some(next) => {
+                        let (applied, fetched) =
+                            tokio::join!(self.apply(exchanged), self.exchange(next));
+                        // Built on this answer: used only if this answer is in the store.
+                        if applied.is_ok() {
+                            ahead = fetched.ok();
+                        }
+                        applied
+                    }
+                    None => self.apply(exchanged).await,
+                }
+            };
+            match round.await {
                 Ok(round) => {
                     failures = 0;
                     report.rounds += 1;
@@ -321,6 +423,16 @@ impl SyncEngine {
 }
 
 impl SyncEngine {
+    /// Checks the tickets listed from the server's summaries against their documents
+    /// ([`TicketStore::check_listed`]), on a thread that may block: it loads documents.
+    pub async fn check_listed(&self) -> Result<CheckReport, SyncError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.check_listed())
+            .await
+            .map_err(|e| SyncError::Protocol(format!("the check stopped: {e}")))?
+            .map_err(SyncError::from)
+    }
+
     /// One pass of the blob lane: due uploads (thumbnails first) and thumbnail downloads.
     pub async fn move_blobs(&self) -> Result<LaneReport, SyncError> {
         // Each chunk sent moves the status's upload progress: observers hear it as it goes.
@@ -474,4 +586,105 @@ fn bind(
 /// Sleeps for the retry delay; public so background loops share one policy.
 pub fn retry_delay(policy: &RetryPolicy, attempt: u32) -> Duration {
     policy.delay(attempt, rand::random::<f64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldwork_protocol::knowledge::KbDelta;
+    use fieldwork_protocol::sync::PushChange;
+
+    fn store() -> (tempfile::TempDir, TicketStore) {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = TicketStore::open(&dir.path().join("s.db")).expect("open");
+        store
+            .init(Actor {
+                tenant: "acme".into(),
+                user_id: "a1".into(),
+                role: crate::model::Role::Agent,
+                name: None,
+                team: None,
+            })
+            .expect("init");
+        (dir, store)
+    }
+
+    fn exchanged(more: bool, pushed: usize, kb: Option<u64>) -> Exchanged {
+        let request = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            cursor: 10,
+            changes: (0..pushed)
+                .map(|_| PushChange {
+                    ticket_id: "t".into(),
+                    part: crate::ticket::Part::Public,
+                    change: fieldwork_protocol::sync::ByteBuf::from(vec![1]),
+                })
+                .collect(),
+            wait_ms: 0,
+            max_bytes: 4096,
+            clock_offset_ms: Some(-7),
+            kb_cursor: Some(3),
+        };
+        let response = SyncResponse {
+            server_time: 1,
+            accepted: Vec::new(),
+            rejected: Vec::new(),
+            items: Vec::new(),
+            cursor: 42,
+            more,
+            people: Vec::new(),
+            kb: kb.map(|cursor| KbDelta {
+                cursor,
+                ..KbDelta::default()
+            }),
+        };
+        Exchanged {
+            request,
+            response,
+            transfer: Transfer::default(),
+            waited: Duration::ZERO,
+            received_at: 0,
+        }
+    }
+
+    #[test]
+    fn the_next_page_is_asked_for_ahead_only_in_a_pull_with_nothing_to_push() {
+        let (_d, s) = store();
+        let next = exchanged(true, 0, Some(9))
+            .follow_up(&s)
+            .expect("reads")
+            .expect("asked ahead");
+        assert_eq!(next.cursor, 42, "the answer's cursor, before it is stored");
+        assert_eq!(next.kb_cursor, Some(9), "and its knowledge-base cursor");
+        assert!(next.changes.is_empty());
+        assert_eq!((next.max_bytes, next.clock_offset_ms), (4096, Some(-7)));
+        let same_kb = exchanged(true, 0, None).follow_up(&s).expect("reads");
+        assert_eq!(same_kb.expect("asked ahead").kb_cursor, Some(3));
+        assert!(
+            exchanged(false, 0, None)
+                .follow_up(&s)
+                .expect("reads")
+                .is_none(),
+            "nothing more to fetch"
+        );
+        assert!(
+            exchanged(true, 1, None)
+                .follow_up(&s)
+                .expect("reads")
+                .is_none(),
+            "a push's answer is applied before anything else is asked"
+        );
+        s.create(crate::ticket::NewTicket::titled(
+            crate::model::TicketKind::Repair,
+            "Made meanwhile",
+        ))
+        .expect("create");
+        assert!(
+            exchanged(true, 0, None)
+                .follow_up(&s)
+                .expect("reads")
+                .is_none(),
+            "a change waiting to go up is pushed in the next round"
+        );
+    }
 }

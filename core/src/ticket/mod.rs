@@ -14,6 +14,7 @@ pub mod limits;
 mod read;
 pub mod rewrite;
 mod server_edit;
+mod summary;
 mod view;
 mod write;
 

@@ -165,6 +165,7 @@ fn rewrite_once(
         status: new_view.status.as_str().to_owned(),
         people: people_of(&new_view),
         snapshot: new_public.save(),
+        summary: Some(new_view.summary()),
         staff_snapshot: new_staff.map(|mut staff| staff.save()),
         staff_people: None,
         last_effective_at: None,

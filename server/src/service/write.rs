@@ -64,6 +64,7 @@ pub(crate) fn prepare(
             status: view.status.as_str().to_owned(),
             people: people_of(&view),
             snapshot: working.doc.save(),
+            summary: Some(view.summary()),
             staff_snapshot: match (&mut working.staff, working.staff_touched) {
                 (Some(staff), true) => Some(staff.save()),
                 _ => None,

@@ -10,6 +10,7 @@
 
 use fieldwork_core::model::Erasure;
 use fieldwork_core::ticket::{ActorId, Part};
+use fieldwork_protocol::sync::SnapshotSummary;
 
 use super::{BlobRef, Result, StorageError};
 
@@ -133,6 +134,9 @@ pub struct TicketWrite {
     pub people: Vec<String>,
     /// The compacted public document.
     pub snapshot: Vec<u8>,
+    /// What a device lists the ticket by, read from that document (`Ticket::summary` of its
+    /// public view); stored beside it and sent with it in pulls.
+    pub summary: Option<SnapshotSummary>,
     /// The compacted staff document when the commit changed it; `None` keeps the stored one.
     pub staff_snapshot: Option<Vec<u8>>,
     /// The user ids only the staff document names, when the commit changed it (`None` keeps
@@ -254,6 +258,10 @@ pub trait StoreRead {
     fn ticket_by_number(&self, tenant_id: &str, number: &str) -> Result<Option<String>>;
     /// The compacted public document at [`TicketHead::last_seq`].
     fn ticket_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>>;
+    /// What a device lists the ticket by, read from the public document at
+    /// [`TicketHead::last_seq`] ([`TicketWrite::summary`]); `None` for a document stored without
+    /// one.
+    fn ticket_summary(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<SnapshotSummary>>;
     /// The compacted staff document at [`TicketHead::last_seq`]; `None` for a ticket with no
     /// staff data (or none stored).
     fn ticket_staff_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>>;

@@ -265,6 +265,10 @@ impl Walk<'_> {
             doc: ByteBuf::from(doc),
             staff,
             erased,
+            summary: self
+                .reader
+                .ticket_summary(&self.actor.tenant, id)?
+                .map(Box::new),
         };
         let added = self.add(item, forced);
         if added {

@@ -1,16 +1,22 @@
 //! What the store keeps for sync: the server session, the cursor and clock offset, the outbox as
 //! the server sees it, quarantined changes, and applying a server response in one transaction.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError, TicketStore, persist, unverified};
+use crate::ticket::limits::MAX_TICKET_BYTES;
 use crate::ticket::{
-    Change, DocumentError, EncodedError, Part, StaffView, Ticket, TicketDocument, decode_change,
+    Change, DocumentError, EncodedError, Part, StaffView, TicketDocument, decode_change,
 };
-use fieldwork_protocol::sync::{ByteBuf, PullItem, PushChange, RejectCode, SyncResponse};
+use decode::{Decoded, load_all};
+use fieldwork_protocol::sync::{
+    ByteBuf, PullItem, PushChange, RejectCode, SnapshotSummary, SyncResponse,
+};
+
+pub use check::{CHECK_BATCH, CheckReport};
 
 /// The server this device is logged in to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,9 +175,30 @@ impl TicketStore {
     ) -> Result<AppliedRound> {
         let at = self.clock.now_ms();
         let mut changed = BTreeSet::new();
-        // Loading a snapshot is most of a new ticket's cost; do it on every core, outside the
-        // write lock, so the transaction only merges and writes.
-        let mut decoded = decode_snapshots(&response.items);
+        // A new ticket whose snapshot comes with a summary is listed by it and checked later
+        // (`check.rs`). Loading the other snapshots is most of their cost; it is done on every
+        // core, outside the write lock, so the transaction only merges and writes.
+        let listable = self.read(|conn| listable(conn, response))?;
+        let mut decoded = load_all(
+            response
+                .items
+                .iter()
+                .filter_map(|item| match item {
+                    PullItem::Snapshot {
+                        ticket_id,
+                        doc,
+                        staff,
+                        ..
+                    } if !listable.contains(ticket_id.as_str()) => Some((
+                        ticket_id.as_str(),
+                        doc.as_slice(),
+                        staff.as_ref().map(|s| s.as_slice()),
+                    )),
+                    _ => None,
+                })
+                .collect(),
+        );
+        let tenant = self.identity()?.actor.tenant;
         let round = self.write(|tx| {
             let mut round = AppliedRound::default();
             let mut replaced = false;
@@ -212,8 +239,18 @@ impl TicketStore {
             for item in &response.items {
                 let id = item.ticket_id();
                 let applied = match item {
-                    PullItem::Changes { changes, part, .. } => self.apply_remote_changes(tx, id, *part, changes, watch, at),
-                    PullItem::Snapshot { doc, staff, erased, .. } => match decoded.remove(id).unwrap_or_else(|| Decoded::load(doc, staff.as_ref().map(|s| s.as_slice()))) {
+                    PullItem::Changes { changes, part, .. } => {
+                        check::settle_now(tx, &tenant, id, at)?;
+                        self.apply_remote_changes(tx, id, *part, changes, watch, at)
+                    }
+                    PullItem::Snapshot { doc, staff, summary: Some(summary), .. }
+                        if listable.contains(id) && !watch && !persist::holds(tx, id, Part::Public)? =>
+                    {
+                        self.list_unloaded(tx, id, doc, staff.as_ref().map(|s| s.as_slice()), summary, at).map(|()| true)
+                    }
+                    PullItem::Snapshot { doc, staff, erased, .. } => match check::settle_now(tx, &tenant, id, at)
+                        .and_then(|()| decoded.remove(id).unwrap_or_else(|| Decoded::load(doc, staff.as_ref().map(|s| s.as_slice()))))
+                    {
                         Ok(mut server) => {
                             if !erased.is_empty() && self.replace_after_erase(tx, id, &mut server, erased, at)? {
                                 replaced = true;
@@ -279,6 +316,34 @@ impl TicketStore {
         }
         self.notify(changed.into_iter().collect(), super::ChangeOrigin::Remote);
         Ok(round)
+    }
+
+    /// Stores a new ticket's documents as they came, unloaded, and lists it by the server's
+    /// `summary` until it is checked against them (`check.rs`).
+    fn list_unloaded(
+        &self,
+        tx: &Transaction,
+        id: &str,
+        doc: &[u8],
+        staff: Option<&[u8]>,
+        summary: &SnapshotSummary,
+        at: i64,
+    ) -> Result<()> {
+        persist::insert_doc_bytes(tx, id, Part::Public, doc, &[])?;
+        match staff {
+            Some(_) if !self.identity()?.actor.role.reads_staff_data() => {
+                // The server sends staff data only to roles that read it; none is kept here.
+                tracing::warn!(
+                    ticket = id,
+                    "a staff document sent to a device that does not read them was dropped"
+                );
+            }
+            Some(staff) => persist::insert_doc_bytes(tx, id, Part::Staff, staff, &[])?,
+            None => {}
+        }
+        persist::write_row(tx, id, summary, at)?;
+        persist::set_unchecked(tx, id, true)?;
+        super::blobs::register_files(tx, id, &summary.files, at)
     }
 
     fn apply_remote_changes(
@@ -450,77 +515,38 @@ fn confirm_snapshot(tx: &Transaction, id: &str, server: &mut Decoded, reset: boo
     Ok(public || staff)
 }
 
-/// A pulled snapshot, loaded and read.
-struct Decoded {
-    doc: TicketDocument,
-    staff: Option<TicketDocument>,
-    /// The public view.
-    view: Ticket,
-}
-
-impl Decoded {
-    fn load(bytes: &[u8], staff: Option<&[u8]>) -> Result<Decoded> {
-        let doc = TicketDocument::load(bytes)?;
-        let view = doc.view()?;
-        let staff = staff
-            .map(|bytes| {
-                let staff = TicketDocument::load_part(Part::Staff, bytes)?;
-                staff.staff_view()?;
-                Ok::<_, StoreError>(staff)
-            })
-            .transpose()?;
-        Ok(Decoded { doc, staff, view })
+/// The snapshots of `response` that bring a ticket new to this device with a summary to list it
+/// by: not one of this device's refused changes' tickets, not a rewrite after an erase, within
+/// the size a document may have, and only while no imported change waits for the server to
+/// confirm it (confirming loads the document anyway).
+fn listable<'a>(conn: &Connection, response: &'a SyncResponse) -> Result<HashSet<&'a str>> {
+    if unverified::any(conn)? {
+        return Ok(HashSet::new());
     }
-}
-
-/// Loads every snapshot of a response on all cores (a thread per core, each taking every n-th
-/// snapshot). Errors are kept per ticket and surface when that item is applied.
-fn decode_snapshots(items: &[PullItem]) -> std::collections::HashMap<String, Result<Decoded>> {
-    type Pending<'a> = (&'a str, &'a [u8], Option<&'a [u8]>);
-    let snapshots: Vec<Pending<'_>> = items
+    let refused: HashSet<&str> = response
+        .rejected
         .iter()
-        .filter_map(|item| match item {
-            PullItem::Snapshot {
-                ticket_id,
-                doc,
-                staff,
-                ..
-            } => Some((
-                ticket_id.as_str(),
-                doc.as_slice(),
-                staff.as_ref().map(|s| s.as_slice()),
-            )),
-            _ => None,
-        })
+        .map(|r| r.ticket_id.as_str())
         .collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(8)
-        .min(snapshots.len() / 16)
-        .max(1);
-    if threads == 1 {
-        return snapshots
-            .into_iter()
-            .map(|(id, bytes, staff)| (id.to_owned(), Decoded::load(bytes, staff)))
-            .collect();
+    let mut listable = HashSet::new();
+    for item in &response.items {
+        if let PullItem::Snapshot {
+            ticket_id,
+            doc,
+            staff,
+            erased,
+            summary: Some(_),
+        } = item
+            && erased.is_empty()
+            && doc.len() <= MAX_TICKET_BYTES
+            && staff.as_ref().is_none_or(|s| s.len() <= MAX_TICKET_BYTES)
+            && !refused.contains(ticket_id.as_str())
+            && !persist::holds(conn, ticket_id, Part::Public)?
+        {
+            listable.insert(ticket_id.as_str());
+        }
     }
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|k| {
-                let mine: Vec<Pending<'_>> =
-                    snapshots.iter().skip(k).step_by(threads).copied().collect();
-                scope.spawn(move || {
-                    mine.into_iter()
-                        .map(|(id, bytes, staff)| (id.to_owned(), Decoded::load(bytes, staff)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
-            .collect()
-    })
+    Ok(listable)
 }
 
 /// Decodes changes within the change limits, checked before Automerge parses them.
@@ -577,6 +603,8 @@ fn evict_settled(tx: &Transaction, changed: &mut BTreeSet<String>) -> Result<usi
     Ok(ids.len())
 }
 
+mod check;
+mod decode;
 mod replace;
 #[cfg(test)]
 mod tests;

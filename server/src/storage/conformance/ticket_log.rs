@@ -1,6 +1,8 @@
 //! [`TicketLog`] and [`StoreRead`]: commits, seqs, cursors, the counter, holdings, snapshots.
 
-use fieldwork_core::model::{Part, Role};
+use fieldwork_core::model::{Part, Priority, Role, Status, TicketKind};
+use fieldwork_protocol::blobs::BlobKind;
+use fieldwork_protocol::sync::{SnapshotSummary, SummaryFile};
 
 use super::{TestStore, change, commit, create_ticket, device, tenant, ticket, user};
 use crate::storage::{
@@ -367,6 +369,64 @@ pub fn a_ticket_write_replaces_its_index_row_and_document(t: &TestStore) {
         Ok::<_, StorageError>(())
     })
     .unwrap();
+}
+
+/// A summary as a write brings it: `title` and `status`.
+fn summary(title: &str, status: Status) -> SnapshotSummary {
+    SnapshotSummary {
+        number: Some("FW-000001".into()),
+        kind: TicketKind::Repair,
+        status,
+        priority: Priority::High,
+        assignee: None,
+        category: Some("cooling".into()),
+        title: title.into(),
+        reporter_id: "u1".into(),
+        created_at: 1_795_000_000_000,
+        due: Some(1_795_000_600_000),
+        site: Some((31.23, 121.47)),
+        conflicts: 1,
+        files: vec![SummaryFile {
+            sha256: "ab".repeat(32),
+            kind: BlobKind::Thumb,
+            mime: "image/jpeg".into(),
+            bytes: 0,
+        }],
+    }
+}
+
+pub fn a_documents_summary_is_stored_and_replaced_with_it(t: &TestStore) {
+    let s = t.store.as_ref();
+    let acme = tenant(s, "acme");
+    let read = |id: &str| s.read_with(|r| r.ticket_summary(&acme.id, id)).unwrap();
+    let mut first = ticket("t1", "u1", None);
+    first.summary = Some(summary("Freezer alarm", Status::New));
+    s.commit(&commit(&acme, vec![first], vec![change("t1", "h1")]))
+        .unwrap();
+    assert_eq!(read("t1"), Some(summary("Freezer alarm", Status::New)));
+    let mut next = ticket("t1", "u1", Some(1));
+    next.summary = Some(summary("Freezer alarm, shop 12", Status::Assigned));
+    s.commit(&commit(&acme, vec![next], vec![change("t1", "h2")]))
+        .unwrap();
+    assert_eq!(
+        read("t1"),
+        Some(summary("Freezer alarm, shop 12", Status::Assigned)),
+        "each write replaces the summary with its document's"
+    );
+    // A write without one leaves none (never a summary of an older document).
+    s.commit(&commit(
+        &acme,
+        vec![ticket("t1", "u1", Some(2))],
+        vec![change("t1", "h3")],
+    ))
+    .unwrap();
+    assert_eq!(read("t1"), None);
+    // Another tenant's ticket of the same id is not found.
+    let globex = tenant(s, "globex");
+    assert_eq!(
+        s.read_with(|r| r.ticket_summary(&globex.id, "t1")).unwrap(),
+        None
+    );
 }
 
 pub fn staff_documents_and_staff_changes_are_kept_apart(t: &TestStore) {

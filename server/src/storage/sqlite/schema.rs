@@ -42,6 +42,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0027_knowledge_base.sql"),
     include_str!("sql/0028_kb_images.sql"),
     include_str!("sql/0029_covering_list_filters.sql"),
+    include_str!("sql/0030_ticket_summaries.sql"),
 ];
 
 /// The schema version this build writes.

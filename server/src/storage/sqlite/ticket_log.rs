@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use fieldwork_core::model::Erasure;
 use fieldwork_core::ticket::{ActorId, Part};
+use fieldwork_protocol::sync::SnapshotSummary;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{SqliteStore, blobs, is_constraint, lock, seq_of, sql_seq};
@@ -203,6 +204,18 @@ impl StoreRead for SqliteRead<'_> {
             .prepare_cached("SELECT snapshot FROM docs WHERE tenant_id = ?1 AND ticket_id = ?2")?
             .query_row([tenant_id, ticket_id], |r| r.get(0))
             .optional()?)
+    }
+
+    fn ticket_summary(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<SnapshotSummary>> {
+        let bytes: Option<Vec<u8>> = self
+            .tx
+            .prepare_cached("SELECT summary FROM docs WHERE tenant_id = ?1 AND ticket_id = ?2")?
+            .query_row([tenant_id, ticket_id], |r| r.get::<_, Option<Vec<u8>>>(0))
+            .optional()?
+            .flatten();
+        // One that does not decode (written by a newer version, say) is as good as none: the
+        // device loads the document instead.
+        Ok(bytes.and_then(|b| fieldwork_protocol::sync::decode(&b).ok()))
     }
 
     fn ticket_staff_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>> {
@@ -603,6 +616,7 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
         .map(serde_json::to_string)
         .transpose()
         .map_err(|_| StorageError::backend("a ticket's people could not be written"))?;
+    let summary = t.summary.as_ref().map(fieldwork_protocol::sync::encode);
     match t.expected_last_seq {
         None => {
             let inserted = tx
@@ -632,10 +646,16 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                 other => other?,
             };
             tx.prepare_cached(
-                "INSERT INTO docs (tenant_id, ticket_id, snapshot, staff_snapshot)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO docs (tenant_id, ticket_id, snapshot, staff_snapshot, summary)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![tenant_id, t.id, t.snapshot, t.staff_snapshot])?;
+            .execute(params![
+                tenant_id,
+                t.id,
+                t.snapshot,
+                t.staff_snapshot,
+                summary
+            ])?;
         }
         Some(expected) => {
             let updated = tx
@@ -671,10 +691,17 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
             }
             // A staff document is written only by commits that changed it.
             tx.prepare_cached(
-                "UPDATE docs SET snapshot = ?3, staff_snapshot = COALESCE(?4, staff_snapshot)
+                "UPDATE docs SET snapshot = ?3, staff_snapshot = COALESCE(?4, staff_snapshot),
+                     summary = ?5
                  WHERE tenant_id = ?1 AND ticket_id = ?2",
             )?
-            .execute(params![tenant_id, t.id, t.snapshot, t.staff_snapshot])?;
+            .execute(params![
+                tenant_id,
+                t.id,
+                t.snapshot,
+                t.staff_snapshot,
+                summary
+            ])?;
         }
     }
     Ok(())
