@@ -68,15 +68,28 @@ impl Checkpointer {
     pub(super) fn committed(&self) {
         let n = self.commits.fetch_add(1, Ordering::Relaxed) + 1;
         if n.is_multiple_of(COMMITS_PER_CHECKPOINT) {
-            let mut pending = self
-                .signal
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if let Some(count) = pending.as_mut() {
-                *count += 1;
-                self.signal.wake.notify_one();
-            }
+            self.wake();
+        }
+    }
+
+    /// Counts a commit of many pages (a page of a pull, a batch of checks) and wakes the thread
+    /// at once: a bootstrap fills the log at megabytes a second, and left to the count above
+    /// it would reach [`FALLBACK_PAGES`], where the writer checkpoints inside whichever commit
+    /// crosses it — a help request's, 25 ms (docs/benchmarks.md, "Device store").
+    pub(super) fn committed_many(&self) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.wake();
+    }
+
+    fn wake(&self) {
+        let mut pending = self
+            .signal
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = pending.as_mut() {
+            *count += 1;
+            self.signal.wake.notify_one();
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod schema;
 mod search_index;
 mod sync_state;
 mod unverified;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -64,7 +65,7 @@ pub struct Identity {
 #[derive(Debug)]
 pub struct TicketStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
     reader: Mutex<Connection>,
     clock: Arc<dyn Clock>,
     identity: RwLock<Option<Identity>>,
@@ -91,7 +92,7 @@ impl TicketStore {
         let identity = read_identity(&writer)?;
         Ok(TicketStore {
             path: path.to_owned(),
-            writer: Mutex::new(writer),
+            writer: writer::Writer::new(writer),
             reader: Mutex::new(reader),
             clock,
             identity: RwLock::new(identity),
@@ -160,13 +161,30 @@ impl TicketStore {
             .map_err(|e| StoreError::Identity(e.to_string()))
     }
 
-    /// Runs `f` in one immediate transaction on the writer and commits it durably.
+    /// Runs `f` in one immediate transaction on the writer and commits it durably: a person's
+    /// write, which the sync's let go first ([`writer`]).
     fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
-        let mut conn = lock(&self.writer);
+        let out = Self::commit(self.writer.first(), f)?;
+        self.checkpointer.committed();
+        Ok(out)
+    }
+
+    /// [`Self::write`] for the sync's work (applying an answer, checking listed tickets): it
+    /// waits while a person's write waits, so a tap goes between two of its transactions.
+    fn write_behind<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let out = Self::commit(self.writer.behind(), f)?;
+        // Its commits are large: the log is copied back at once, off the writer.
+        self.checkpointer.committed_many();
+        Ok(out)
+    }
+
+    fn commit<T>(
+        mut conn: MutexGuard<'_, Connection>,
+        f: impl FnOnce(&Transaction) -> Result<T>,
+    ) -> Result<T> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
-        self.checkpointer.committed();
         Ok(out)
     }
 
@@ -327,7 +345,7 @@ impl TicketStore {
     /// which still held pages as they were before. Run after content leaves the device (an
     /// eviction, a compaction, a ticket replaced after an erase on the server).
     pub fn scrub(&self) -> Result<()> {
-        let conn = lock(&self.writer);
+        let conn = self.writer.first();
         // A reader in the middle of a read keeps its frames; give it a few tries.
         for _ in 0..20 {
             let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;

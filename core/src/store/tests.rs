@@ -286,7 +286,10 @@ fn many_edits_compact_into_one_snapshot_and_read_the_same() {
             )
             .expect("note");
     }
-    let chunks: i64 = lock(&d.store.writer)
+    let chunks: i64 = d
+        .store
+        .writer
+        .first()
         .query_row("SELECT chunks FROM docs WHERE ticket_id = ?1", [&id], |r| {
             r.get(0)
         })

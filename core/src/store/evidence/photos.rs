@@ -11,7 +11,7 @@ use crate::photo::{self, MIME_JPEG, PhotoOptions, ProcessedPhoto};
 use crate::rules;
 use crate::store::blobs;
 use crate::store::files::{self, io_error};
-use crate::store::{ChangeOrigin, Identity, Result, StoreError, TicketStore, edit_in, lock};
+use crate::store::{ChangeOrigin, Identity, Result, StoreError, TicketStore, edit_in};
 use crate::ticket::{Edit, NewAttachment, Ticket};
 
 impl TicketStore {
@@ -104,7 +104,7 @@ impl TicketStore {
                 Ok(view)
             }
             Err(e) => {
-                let conn = lock(&self.writer);
+                let conn = self.writer.first();
                 for (image, _) in files {
                     files::discard_if_unnamed(&conn, &root, &image.sha256);
                 }

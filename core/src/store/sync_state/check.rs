@@ -92,7 +92,7 @@ impl TicketStore {
         let mut loaded = load_all(docs);
         let tenant = self.identity()?.actor.tenant;
         let at = self.clock.now_ms();
-        self.write(|tx| {
+        self.write_behind(|tx| {
             let mut report = CheckReport::default();
             for (id, _, _) in &stored {
                 let outcome = loaded.remove(id).unwrap_or(Err(StoreError::UnknownTicket));

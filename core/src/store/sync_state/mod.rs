@@ -164,10 +164,13 @@ impl TicketStore {
         })
     }
 
-    /// Applies a server response durably, all in one transaction: acknowledged changes leave the
+    /// Applies a server response durably, in one transaction: acknowledged changes leave the
     /// outbox, refused ones move to quarantine and their tickets are reset to the server's
     /// version, pulled items are merged, evictions done, and the cursor moves — or, if anything
-    /// fails, none of it happens and the next round starts from the same point.
+    /// fails, none of it happens and the next round starts from the same point. Only the new
+    /// tickets it brings with a summary go ahead, in transactions of their own
+    /// ([`Self::list_new_tickets`]): when the rest fails, they stay listed, and the same answer
+    /// coming again merges them.
     pub fn apply_sync_response(
         &self,
         response: &SyncResponse,
@@ -176,20 +179,26 @@ impl TicketStore {
         let at = self.clock.now_ms();
         let mut changed = BTreeSet::new();
         // A new ticket whose snapshot comes with a summary is listed by it and checked later
-        // (`check.rs`). Loading the other snapshots is most of their cost; it is done on every
-        // core, outside the write lock, so the transaction only merges and writes.
-        let listable = self.read(|conn| listable(conn, response))?;
+        // (`check.rs`), a few hundred per transaction ahead of the one that moves the cursor, so
+        // a help request made meanwhile waits for one of those, not for the whole answer.
+        let listed = self.list_new_tickets(response, at)?;
+        for &i in &listed {
+            changed.insert(response.items[i].ticket_id().to_owned());
+        }
+        // Loading the other snapshots is most of their cost; it is done on every core, outside
+        // the write lock, so the transaction only merges and writes.
         let mut decoded = load_all(
             response
                 .items
                 .iter()
-                .filter_map(|item| match item {
+                .enumerate()
+                .filter_map(|(i, item)| match item {
                     PullItem::Snapshot {
                         ticket_id,
                         doc,
                         staff,
                         ..
-                    } if !listable.contains(ticket_id.as_str()) => Some((
+                    } if !listed.contains(&i) => Some((
                         ticket_id.as_str(),
                         doc.as_slice(),
                         staff.as_ref().map(|s| s.as_slice()),
@@ -199,7 +208,7 @@ impl TicketStore {
                 .collect(),
         );
         let tenant = self.identity()?.actor.tenant;
-        let round = self.write(|tx| {
+        let round = self.write_behind(|tx| {
             let mut round = AppliedRound::default();
             let mut replaced = false;
             // The outbox has no index on `hash` (one less page to write per edit); the changes
@@ -236,17 +245,15 @@ impl TicketStore {
                 tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?.execute([seq])?;
                 round.quarantined += moved;
             }
-            for item in &response.items {
+            for (i, item) in response.items.iter().enumerate() {
+                if listed.contains(&i) {
+                    continue;
+                }
                 let id = item.ticket_id();
                 let applied = match item {
                     PullItem::Changes { changes, part, .. } => {
                         check::settle_now(tx, &tenant, id, at)?;
                         self.apply_remote_changes(tx, id, *part, changes, watch, at)
-                    }
-                    PullItem::Snapshot { doc, staff, summary: Some(summary), .. }
-                        if listable.contains(id) && !watch && !persist::holds(tx, id, Part::Public)? =>
-                    {
-                        self.list_unloaded(tx, id, doc, staff.as_ref().map(|s| s.as_slice()), summary, at).map(|()| true)
                     }
                     PullItem::Snapshot { doc, staff, erased, .. } => match check::settle_now(tx, &tenant, id, at)
                         .and_then(|()| decoded.remove(id).unwrap_or_else(|| Decoded::load(doc, staff.as_ref().map(|s| s.as_slice()))))
@@ -316,6 +323,49 @@ impl TicketStore {
         }
         self.notify(changed.into_iter().collect(), super::ChangeOrigin::Remote);
         Ok(round)
+    }
+
+    /// Lists the new tickets of `response` that come with a summary ([`listable`]), in
+    /// transactions of [`LIST_BATCH`], and returns their positions among its items. If the
+    /// transaction that moves the cursor never commits, the same answer comes again and merges
+    /// them.
+    fn list_new_tickets(&self, response: &SyncResponse, at: i64) -> Result<HashSet<usize>> {
+        let listable = self.read(|conn| listable(conn, response))?;
+        let mut listed = HashSet::new();
+        for batch in listable.chunks(LIST_BATCH) {
+            self.write_behind(|tx| {
+                if unverified::any(tx)? {
+                    // Imported changes came in meanwhile: the answer's transaction confirms them.
+                    return Ok(());
+                }
+                for &i in batch {
+                    let PullItem::Snapshot {
+                        ticket_id,
+                        doc,
+                        staff,
+                        summary: Some(summary),
+                        ..
+                    } = &response.items[i]
+                    else {
+                        continue;
+                    };
+                    if persist::holds(tx, ticket_id, Part::Public)? {
+                        continue;
+                    }
+                    self.list_unloaded(
+                        tx,
+                        ticket_id,
+                        doc,
+                        staff.as_ref().map(|s| s.as_slice()),
+                        summary,
+                        at,
+                    )?;
+                    listed.insert(i);
+                }
+                Ok(())
+            })?;
+        }
+        Ok(listed)
     }
 
     /// Stores a new ticket's documents as they came, unloaded, and lists it by the server's
@@ -515,21 +565,26 @@ fn confirm_snapshot(tx: &Transaction, id: &str, server: &mut Decoded, reset: boo
     Ok(public || staff)
 }
 
-/// The snapshots of `response` that bring a ticket new to this device with a summary to list it
-/// by: not one of this device's refused changes' tickets, not a rewrite after an erase, within
-/// the size a document may have, and only while no imported change waits for the server to
-/// confirm it (confirming loads the document anyway).
-fn listable<'a>(conn: &Connection, response: &'a SyncResponse) -> Result<HashSet<&'a str>> {
+/// New tickets listed per transaction ([`TicketStore::list_new_tickets`]): about 3 ms of work
+/// each on this machine, which is what a help request made meanwhile may wait.
+const LIST_BATCH: usize = 250;
+
+/// The positions of the snapshots of `response` that bring a ticket new to this device with a
+/// summary to list it by: the first of each ticket, not one of this device's refused changes'
+/// tickets, not a rewrite after an erase, within the size a document may have, and only while no
+/// imported change waits for the server to confirm it (confirming loads the document anyway).
+fn listable(conn: &Connection, response: &SyncResponse) -> Result<Vec<usize>> {
     if unverified::any(conn)? {
-        return Ok(HashSet::new());
+        return Ok(Vec::new());
     }
     let refused: HashSet<&str> = response
         .rejected
         .iter()
         .map(|r| r.ticket_id.as_str())
         .collect();
-    let mut listable = HashSet::new();
-    for item in &response.items {
+    let mut seen = HashSet::new();
+    let mut listable = Vec::new();
+    for (i, item) in response.items.iter().enumerate() {
         if let PullItem::Snapshot {
             ticket_id,
             doc,
@@ -537,13 +592,14 @@ fn listable<'a>(conn: &Connection, response: &'a SyncResponse) -> Result<HashSet
             erased,
             summary: Some(_),
         } = item
+            && seen.insert(ticket_id.as_str())
             && erased.is_empty()
             && doc.len() <= MAX_TICKET_BYTES
             && staff.as_ref().is_none_or(|s| s.len() <= MAX_TICKET_BYTES)
             && !refused.contains(ticket_id.as_str())
             && !persist::holds(conn, ticket_id, Part::Public)?
         {
-            listable.insert(ticket_id.as_str());
+            listable.push(i);
         }
     }
     Ok(listable)

@@ -798,3 +798,42 @@ fn a_rider_keeps_no_staff_document_sent_with_a_listed_ticket() {
     assert!(!held, "no staff document is kept on a rider's device");
     assert_eq!(s.check_listed().expect("checks").checked, 1);
 }
+
+#[test]
+fn new_tickets_listed_ahead_of_an_answer_that_fails_are_merged_when_it_comes_again() {
+    let (_d, s) = store("a1", Role::Agent);
+    let (_, item) = listed_snapshot("t1", "acme", "Freezer alarm");
+    let broken = PullItem::Changes {
+        ticket_id: "t1".into(),
+        part: Part::Public,
+        changes: vec![ByteBuf::from(b"not a change".to_vec())],
+    };
+    let failing = response(vec![], vec![], vec![item.clone(), broken], 3);
+    assert!(s.apply_sync_response(&failing, 5_000).is_err());
+    assert_eq!(
+        s.sync_meta().expect("meta").cursor,
+        0,
+        "the cursor did not move"
+    );
+    assert_eq!(
+        titles(&s, None),
+        ["Freezer alarm"],
+        "listed ahead, and kept"
+    );
+    let synchronous: i64 = s
+        .writer
+        .first()
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(synchronous, 2, "every other commit is synced again");
+    // The same answer, whole this time: the ticket is held now, so it is merged, not listed.
+    s.apply_sync_response(&response(vec![], vec![], vec![item], 3), 5_000)
+        .expect("applies");
+    assert_eq!(s.sync_meta().expect("meta").cursor, 3);
+    assert_eq!(titles(&s, None), ["Freezer alarm"]);
+    assert_eq!(
+        s.unchecked_count().expect("count"),
+        0,
+        "checked when merged"
+    );
+}
