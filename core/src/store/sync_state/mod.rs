@@ -311,7 +311,20 @@ impl TicketStore {
             meta.last_error = None;
             put_json(tx, META, &meta)?;
             Ok(round)
-        })?;
+        });
+        let round = match round {
+            Ok(round) => round,
+            Err(e) => {
+                // The tickets listed ahead are on the device whatever became of the rest.
+                if !listed.is_empty() {
+                    let ahead = listed
+                        .iter()
+                        .map(|&i| response.items[i].ticket_id().to_owned());
+                    self.notify(ahead.collect(), super::ChangeOrigin::Remote);
+                }
+                return Err(e);
+            }
+        };
         if round.replaced {
             // Erased photos' files go with the old copy (nothing names them any more).
             self.collect_garbage()?;

@@ -809,7 +809,11 @@ fn new_tickets_listed_ahead_of_an_answer_that_fails_are_merged_when_it_comes_aga
         changes: vec![ByteBuf::from(b"not a change".to_vec())],
     };
     let failing = response(vec![], vec![], vec![item.clone(), broken], 3);
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let sink = heard.clone();
+    let _handle = s.observe(move |e| sink.lock().expect("lock").extend(e.ids.clone()));
     assert!(s.apply_sync_response(&failing, 5_000).is_err());
+    assert_eq!(*heard.lock().expect("lock"), ["t1"], "observers hear of it");
     assert_eq!(
         s.sync_meta().expect("meta").cursor,
         0,
