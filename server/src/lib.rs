@@ -165,6 +165,19 @@ fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
             }
         }
     });
+    // Summaries of documents stored before the server kept them, filled in once: a new device
+    // lists those tickets from them too (ADR 0018).
+    let summaries = state.clone();
+    tasks.spawn("ticket summaries", move |_stop| async move {
+        let store = summaries.store();
+        match state::blocking(move || service::summaries::fill_missing(store.as_ref())).await {
+            Ok(0) => {}
+            Ok(filled) => tracing::info!(filled, "summarised the tickets stored before summaries"),
+            Err(error) => {
+                tracing::warn!(%error, "tickets stored before summaries could not all be summarised")
+            }
+        }
+    });
     // What the reports count about each ticket, kept up with every commit.
     let reports = state.clone();
     tasks.spawn("report facts", move |stop| {

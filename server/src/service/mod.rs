@@ -20,6 +20,7 @@ mod group;
 mod judge;
 pub(crate) mod listing;
 mod notices;
+pub(crate) mod summaries;
 mod trusted;
 mod write;
 

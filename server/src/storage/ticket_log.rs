@@ -322,6 +322,18 @@ pub trait TicketLog {
 
     /// Records what a device was sent.
     fn record_holdings(&self, device_id: &str, updates: &[HoldingUpdate]) -> Result<()>;
+    /// At most `limit` tickets (tenant, id, last_seq) whose document was stored without a
+    /// summary ([`TicketWrite::summary`]).
+    fn unsummarised_tickets(&self, limit: usize) -> Result<Vec<(String, String, u64)>>;
+    /// Writes the summary of a document stored without one, if the ticket is still at
+    /// `last_seq` and has none (false: it moved or has one).
+    fn fill_summary(
+        &self,
+        tenant_id: &str,
+        ticket_id: &str,
+        last_seq: u64,
+        summary: &SnapshotSummary,
+    ) -> Result<bool>;
 }
 
 /// [`TicketLog::read`] for work that returns a value or fails with its own error (on any

@@ -421,6 +421,25 @@ pub fn a_documents_summary_is_stored_and_replaced_with_it(t: &TestStore) {
     ))
     .unwrap();
     assert_eq!(read("t1"), None);
+    // Such a document is found, and filled in only while the ticket stays where it was read.
+    assert_eq!(
+        s.unsummarised_tickets(10).unwrap(),
+        [(acme.id.clone(), "t1".to_owned(), 3)]
+    );
+    let filled = summary("Freezer alarm, shop 12", Status::Accepted);
+    assert!(
+        !s.fill_summary(&acme.id, "t1", 2, &filled).unwrap(),
+        "it moved"
+    );
+    assert!(s.fill_summary(&acme.id, "t1", 3, &filled).unwrap());
+    assert_eq!(read("t1"), Some(filled.clone()));
+    assert!(s.unsummarised_tickets(10).unwrap().is_empty());
+    assert!(
+        !s.fill_summary(&acme.id, "t1", 3, &summary("Other", Status::New))
+            .unwrap(),
+        "one it has is never replaced by a fill"
+    );
+    assert_eq!(read("t1"), Some(filled));
     // Another tenant's ticket of the same id is not found.
     let globex = tenant(s, "globex");
     assert_eq!(

@@ -483,6 +483,44 @@ impl TicketLog for SqliteStore {
             Ok(())
         })
     }
+
+    fn unsummarised_tickets(&self, limit: usize) -> Result<Vec<(String, String, u64)>> {
+        self.with_reader(|conn| {
+            // `docs_unsummarised` holds exactly these rows.
+            let rows = conn
+                .prepare_cached(
+                    "SELECT d.tenant_id, d.ticket_id, t.last_seq FROM docs d
+                     JOIN tickets t ON t.tenant_id = d.tenant_id AND t.id = d.ticket_id
+                     WHERE d.summary IS NULL ORDER BY d.tenant_id, d.ticket_id LIMIT ?1",
+                )?
+                .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                    Ok((r.get(0)?, r.get(1)?, seq_of(r.get(2)?)))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
+    fn fill_summary(
+        &self,
+        tenant_id: &str,
+        ticket_id: &str,
+        last_seq: u64,
+        summary: &SnapshotSummary,
+    ) -> Result<bool> {
+        let bytes = fieldwork_protocol::sync::encode(summary);
+        self.write(|tx| {
+            let updated = tx
+                .prepare_cached(
+                    "UPDATE docs SET summary = ?4
+                     WHERE tenant_id = ?1 AND ticket_id = ?2 AND summary IS NULL
+                       AND EXISTS (SELECT 1 FROM tickets
+                                   WHERE tenant_id = ?1 AND id = ?2 AND last_seq = ?3)",
+                )?
+                .execute(params![tenant_id, ticket_id, sql_seq(last_seq), bytes])?;
+            Ok(updated > 0)
+        })
+    }
 }
 
 /// Writes one commit in the writer's open transaction: the writer holds SQLite's one write lock
