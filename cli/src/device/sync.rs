@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use fieldwork_core::store::TicketStore;
+use fieldwork_core::store::{CheckReport, TicketStore};
 use fieldwork_core::sync::{self, RetryPolicy, SyncEngine, SyncError};
 
 use super::{CliError, LoginArgs, Result, open_or_create};
@@ -62,7 +62,7 @@ pub(super) fn sync(store: TicketStore, json: bool, attempts: u32) -> Result<()> 
     } else {
         println!(
             "synced in {} round(s): {} pushed, {} pulled, {} refused, {} pending; \
-             files: {} uploaded, {} downloaded, {} failed (retried later){}{}",
+             files: {} uploaded, {} downloaded, {} failed (retried later){}{}{}",
             report.rounds,
             report.pushed,
             report.pulled,
@@ -83,7 +83,8 @@ pub(super) fn sync(store: TicketStore, json: bool, attempts: u32) -> Result<()> 
                 "; position reported"
             } else {
                 ""
-            }
+            },
+            checked(&report.checked)
         );
     }
     if report.pending > 0 {
@@ -93,6 +94,24 @@ pub(super) fn sync(store: TicketStore, json: bool, attempts: u32) -> Result<()> 
         ))));
     }
     Ok(())
+}
+
+/// What checking the tickets listed from the server's summaries found, if it checked any.
+fn checked(report: &CheckReport) -> String {
+    if report.checked + report.dropped == 0 {
+        return String::new();
+    }
+    let mut text = format!(
+        "; {} pulled ticket(s) checked against their documents",
+        report.checked
+    );
+    if report.corrected > 0 {
+        text += &format!(", {} listed anew from them", report.corrected);
+    }
+    if report.dropped > 0 {
+        text += &format!(", {} removed (not a valid ticket)", report.dropped);
+    }
+    text
 }
 
 /// `status`: the link to the server, pending changes and uploads; or that there is no login.

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use fieldwork_core::ticket::TicketDocument;
 
 use crate::error::Error;
-use crate::storage::{ReadWith, ServerStore};
+use crate::storage::{ReadWith, ServerStore, SummaryFill};
 
 /// Tickets read per batch.
 const FILL_BATCH: usize = 500;
@@ -28,21 +28,42 @@ pub(crate) fn fill_missing(store: &dyn ServerStore) -> Result<usize, Error> {
         if todo.is_empty() {
             return Ok(filled);
         }
-        for (tenant, id, last_seq) in todo {
-            let snapshot = store.read_with(|r| r.ticket_snapshot(&tenant, &id))?;
+        let mut fills = Vec::new();
+        for (tenant_id, ticket_id, last_seq) in todo {
+            let snapshot = store.read_with(|r| r.ticket_snapshot(&tenant_id, &ticket_id))?;
             let summary = snapshot
                 .map(|bytes| Ok::<_, Error>(TicketDocument::load(&bytes)?.view()?.summary()))
                 .transpose();
             match summary {
-                Ok(Some(summary)) if store.fill_summary(&tenant, &id, last_seq, &summary)? => {
-                    filled += 1;
-                }
-                Ok(_) => {
-                    skipped.insert((tenant, id));
+                Ok(Some(summary)) => fills.push(SummaryFill {
+                    tenant_id,
+                    ticket_id,
+                    last_seq,
+                    summary,
+                }),
+                Ok(None) => {
+                    skipped.insert((tenant_id, ticket_id));
                 }
                 Err(error) => {
                     tracing::warn!(%error, "a stored ticket could not be summarised; devices load it");
-                    skipped.insert((tenant, id));
+                    skipped.insert((tenant_id, ticket_id));
+                }
+            }
+        }
+        let written = store.fill_summaries(&fills)?;
+        filled += written;
+        if written < fills.len() {
+            // Some moved meanwhile (their commits wrote summaries) or were written without one
+            // again; whichever still has none is not asked for again.
+            let left: HashSet<_> = store
+                .unsummarised_tickets(FILL_BATCH + skipped.len() + fills.len())?
+                .into_iter()
+                .map(|(tenant, id, _)| (tenant, id))
+                .collect();
+            for fill in fills {
+                let key = (fill.tenant_id, fill.ticket_id);
+                if left.contains(&key) {
+                    skipped.insert(key);
                 }
             }
         }

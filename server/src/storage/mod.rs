@@ -79,8 +79,8 @@ pub use ticket_list::{
 };
 pub use ticket_log::{
     ChangeTimes, ErasureRecord, Holding, HoldingUpdate, NewChange, PullScope, ReadWith,
-    ReportedTicket, StoreRead, StoredChange, TicketCommit, TicketHead, TicketLog, TicketRewrite,
-    TicketWrite,
+    ReportedTicket, StoreRead, StoredChange, SummaryFill, TicketCommit, TicketHead, TicketLog,
+    TicketRewrite, TicketWrite,
 };
 pub use web_sessions::{AccountEvent, WebSession, WebSessions};
 pub use webhooks::{Attempt, AttemptNext, Delivery, DeliveryState, NewDelivery, WebhookLog};

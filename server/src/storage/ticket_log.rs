@@ -325,15 +325,19 @@ pub trait TicketLog {
     /// At most `limit` tickets (tenant, id, last_seq) whose document was stored without a
     /// summary ([`TicketWrite::summary`]).
     fn unsummarised_tickets(&self, limit: usize) -> Result<Vec<(String, String, u64)>>;
-    /// Writes the summary of a document stored without one, if the ticket is still at
-    /// `last_seq` and has none (false: it moved or has one).
-    fn fill_summary(
-        &self,
-        tenant_id: &str,
-        ticket_id: &str,
-        last_seq: u64,
-        summary: &SnapshotSummary,
-    ) -> Result<bool>;
+    /// Writes the summaries of documents stored without one, in one transaction: each only if
+    /// its ticket is still at the `last_seq` it was read at and has none (it moved, and its
+    /// commit wrote one). Returns how many were written.
+    fn fill_summaries(&self, fills: &[SummaryFill]) -> Result<usize>;
+}
+
+/// A summary to write for a document stored without one ([`TicketLog::fill_summaries`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryFill {
+    pub tenant_id: String,
+    pub ticket_id: String,
+    pub last_seq: u64,
+    pub summary: SnapshotSummary,
 }
 
 /// [`TicketLog::read`] for work that returns a value or fails with its own error (on any

@@ -7,7 +7,7 @@ use fieldwork_protocol::sync::{SnapshotSummary, SummaryFile};
 use super::{TestStore, change, commit, create_ticket, device, tenant, ticket, user};
 use crate::storage::{
     Conflict, Holding, HoldingUpdate, Missing, PullScope, ReadWith, StorageError, StoreRead,
-    StoredChange, TicketLog,
+    StoredChange, SummaryFill, TicketLog,
 };
 
 fn seqs_after(log: &dyn TicketLog, tenant: &str, after: u64, limit: usize) -> Vec<u64> {
@@ -427,16 +427,22 @@ pub fn a_documents_summary_is_stored_and_replaced_with_it(t: &TestStore) {
         [(acme.id.clone(), "t1".to_owned(), 3)]
     );
     let filled = summary("Freezer alarm, shop 12", Status::Accepted);
-    assert!(
-        !s.fill_summary(&acme.id, "t1", 2, &filled).unwrap(),
-        "it moved"
-    );
-    assert!(s.fill_summary(&acme.id, "t1", 3, &filled).unwrap());
+    let fill = |last_seq, summary: &SnapshotSummary| {
+        s.fill_summaries(&[SummaryFill {
+            tenant_id: acme.id.clone(),
+            ticket_id: "t1".into(),
+            last_seq,
+            summary: summary.clone(),
+        }])
+        .unwrap()
+    };
+    assert_eq!(fill(2, &filled), 0, "it moved");
+    assert_eq!(fill(3, &filled), 1);
     assert_eq!(read("t1"), Some(filled.clone()));
     assert!(s.unsummarised_tickets(10).unwrap().is_empty());
-    assert!(
-        !s.fill_summary(&acme.id, "t1", 3, &summary("Other", Status::New))
-            .unwrap(),
+    assert_eq!(
+        fill(3, &summary("Other", Status::New)),
+        0,
         "one it has is never replaced by a fill"
     );
     assert_eq!(read("t1"), Some(filled));

@@ -12,8 +12,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use super::{SqliteStore, blobs, is_constraint, lock, seq_of, sql_seq};
 use crate::storage::{
     ChangeTimes, Conflict, ErasureRecord, Holding, HoldingUpdate, Missing, NewChange, PullScope,
-    ReportedTicket, Result, StorageError, StoreRead, StoredChange, TicketCommit, TicketHead,
-    TicketLog, TicketRewrite, TicketWrite,
+    ReportedTicket, Result, StorageError, StoreRead, StoredChange, SummaryFill, TicketCommit,
+    TicketHead, TicketLog, TicketRewrite, TicketWrite,
 };
 
 struct SqliteRead<'a> {
@@ -501,24 +501,24 @@ impl TicketLog for SqliteStore {
         })
     }
 
-    fn fill_summary(
-        &self,
-        tenant_id: &str,
-        ticket_id: &str,
-        last_seq: u64,
-        summary: &SnapshotSummary,
-    ) -> Result<bool> {
-        let bytes = fieldwork_protocol::sync::encode(summary);
+    fn fill_summaries(&self, fills: &[SummaryFill]) -> Result<usize> {
         self.write(|tx| {
-            let updated = tx
-                .prepare_cached(
-                    "UPDATE docs SET summary = ?4
-                     WHERE tenant_id = ?1 AND ticket_id = ?2 AND summary IS NULL
-                       AND EXISTS (SELECT 1 FROM tickets
-                                   WHERE tenant_id = ?1 AND id = ?2 AND last_seq = ?3)",
-                )?
-                .execute(params![tenant_id, ticket_id, sql_seq(last_seq), bytes])?;
-            Ok(updated > 0)
+            let mut update = tx.prepare_cached(
+                "UPDATE docs SET summary = ?4
+                 WHERE tenant_id = ?1 AND ticket_id = ?2 AND summary IS NULL
+                   AND EXISTS (SELECT 1 FROM tickets
+                               WHERE tenant_id = ?1 AND id = ?2 AND last_seq = ?3)",
+            )?;
+            let mut written = 0;
+            for fill in fills {
+                written += update.execute(params![
+                    fill.tenant_id,
+                    fill.ticket_id,
+                    sql_seq(fill.last_seq),
+                    fieldwork_protocol::sync::encode(&fill.summary)
+                ])?;
+            }
+            Ok(written)
         })
     }
 }
