@@ -153,31 +153,20 @@ fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
     tasks.spawn("alert folds", move |_stop| async move {
         intake::resume(&folds).await
     });
-    // Listings of tickets stored before the back-office API listed them, filled in once.
-    let listings = state.clone();
-    tasks.spawn("ticket listings", move |_stop| async move {
-        let store = listings.store();
-        match state::blocking(move || service::listing::fill_missing(store.as_ref())).await {
-            Ok(0) => {}
-            Ok(filled) => tracing::info!(filled, "listed the tickets stored before listings"),
-            Err(error) => {
-                tracing::warn!(%error, "tickets stored before listings could not all be listed")
-            }
-        }
-    });
-    // Summaries of documents stored before the server kept them, filled in once: a new device
-    // lists those tickets from them too (ADR 0018).
-    let summaries = state.clone();
-    tasks.spawn("ticket summaries", move |_stop| async move {
-        let store = summaries.store();
-        match state::blocking(move || service::summaries::fill_missing(store.as_ref())).await {
-            Ok(0) => {}
-            Ok(filled) => tracing::info!(filled, "summarised the tickets stored before summaries"),
-            Err(error) => {
-                tracing::warn!(%error, "tickets stored before summaries could not all be summarised")
-            }
-        }
-    });
+    // Listings of tickets stored before the back-office API listed them, and summaries of
+    // documents stored before devices listed tickets by them (ADR 0018), filled in once.
+    fill_once(
+        &mut tasks,
+        "ticket listings",
+        state,
+        service::listing::fill_missing,
+    );
+    fill_once(
+        &mut tasks,
+        "ticket summaries",
+        state,
+        service::summaries::fill_missing,
+    );
     // What the reports count about each ticket, kept up with every commit.
     let reports = state.clone();
     tasks.spawn("report facts", move |stop| {
@@ -189,6 +178,26 @@ fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
         webhooks::run(deliveries, stop)
     });
     tasks
+}
+
+/// Starts task `name`, which fills in once what older versions did not keep, and logs how many
+/// it filled.
+fn fill_once(
+    tasks: &mut tasks::BackgroundTasks,
+    name: &'static str,
+    state: &AppState,
+    fill: fn(&dyn storage::ServerStore) -> Result<usize, Error>,
+) {
+    let store = state.store();
+    tasks.spawn(name, move |_stop| async move {
+        match state::blocking(move || fill(store.as_ref())).await {
+            Ok(0) => {}
+            Ok(filled) => tracing::info!(task = name, filled, "filled in what an older version did not keep"),
+            Err(error) => {
+                tracing::warn!(task = name, %error, "could not fill in all an older version did not keep")
+            }
+        }
+    });
 }
 
 /// Binds and serves until ctrl-c or SIGTERM.

@@ -514,26 +514,33 @@ fn listed_snapshot(id: &str, tenant: &str, title: &str) -> (TicketDocument, Pull
     (doc, item)
 }
 
-fn with_summary(item: PullItem, change: impl FnOnce(&mut SnapshotSummary)) -> PullItem {
-    match item {
-        PullItem::Snapshot {
-            ticket_id,
-            doc,
-            staff,
-            erased,
-            summary: Some(mut summary),
-        } => {
-            change(&mut summary);
-            PullItem::Snapshot {
-                ticket_id,
-                doc,
-                staff,
-                erased,
-                summary: Some(summary),
-            }
-        }
-        other => other,
+/// `item`, a snapshot, with its id, document and staff document as `change` leaves them.
+fn edited(
+    mut item: PullItem,
+    change: impl FnOnce(&mut String, &mut ByteBuf, &mut Option<ByteBuf>),
+) -> PullItem {
+    if let PullItem::Snapshot {
+        ticket_id,
+        doc,
+        staff,
+        ..
+    } = &mut item
+    {
+        change(ticket_id, doc, staff);
     }
+    item
+}
+
+/// `item`, a snapshot with a summary, with the summary as `change` leaves it.
+fn with_summary(mut item: PullItem, change: impl FnOnce(&mut SnapshotSummary)) -> PullItem {
+    if let PullItem::Snapshot {
+        summary: Some(summary),
+        ..
+    } = &mut item
+    {
+        change(summary);
+    }
+    item
 }
 
 fn titles(s: &TicketStore, text: Option<&str>) -> Vec<String> {
@@ -625,40 +632,12 @@ fn a_listed_ticket_whose_document_is_broken_or_someone_elses_is_removed_by_the_c
     let (_d, s) = store("a1", Role::Agent);
     let (_, good) = listed_snapshot("t-good", "acme", "Freezer alarm");
     let (_, broken) = listed_snapshot("t-broken", "acme", "Broken");
-    let broken = match broken {
-        PullItem::Snapshot {
-            ticket_id,
-            staff,
-            erased,
-            summary,
-            ..
-        } => PullItem::Snapshot {
-            ticket_id,
-            doc: ByteBuf::from(b"not an automerge document".to_vec()),
-            staff,
-            erased,
-            summary,
-        },
-        other => other,
-    };
+    let broken = edited(broken, |_, doc, _| {
+        *doc = ByteBuf::from(b"not an automerge document".to_vec());
+    });
     let (_, foreign) = listed_snapshot("t-foreign", "globex", "Another tenant's");
     let (_, misfiled) = listed_snapshot("t-elsewhere", "acme", "Filed wrong");
-    let misfiled = match misfiled {
-        PullItem::Snapshot {
-            doc,
-            staff,
-            erased,
-            summary,
-            ..
-        } => PullItem::Snapshot {
-            ticket_id: "t-misfiled".into(),
-            doc,
-            staff,
-            erased,
-            summary,
-        },
-        other => other,
-    };
+    let misfiled = edited(misfiled, |id, _, _| *id = "t-misfiled".into());
     s.apply_sync_response(
         &response(vec![], vec![], vec![good, broken, foreign, misfiled], 3),
         5_000,
@@ -772,24 +751,11 @@ fn a_snapshot_without_a_summary_or_of_a_held_ticket_is_loaded_at_once() {
 fn a_rider_keeps_no_staff_document_sent_with_a_listed_ticket() {
     let (_d, s) = store("r1", Role::Rider);
     let (_, item) = listed_snapshot("t1", "acme", "Scooter down");
-    let with_staff = match item {
-        PullItem::Snapshot {
-            ticket_id,
-            doc,
-            erased,
-            summary,
-            ..
-        } => PullItem::Snapshot {
-            ticket_id,
-            doc,
-            staff: Some(ByteBuf::from(
-                TicketDocument::staff(ActorId::random()).save(),
-            )),
-            erased,
-            summary,
-        },
-        other => other,
-    };
+    let with_staff = edited(item, |_, _, staff| {
+        *staff = Some(ByteBuf::from(
+            TicketDocument::staff(ActorId::random()).save(),
+        ));
+    });
     s.apply_sync_response(&response(vec![], vec![], vec![with_staff], 3), 5_000)
         .expect("applies");
     let held = s

@@ -683,17 +683,6 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                 Err(e) if is_constraint(&e) => return Err(Conflict::Moved.into()),
                 other => other?,
             };
-            tx.prepare_cached(
-                "INSERT INTO docs (tenant_id, ticket_id, snapshot, staff_snapshot, summary)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                tenant_id,
-                t.id,
-                t.snapshot,
-                t.staff_snapshot,
-                summary
-            ])?;
         }
         Some(expected) => {
             let updated = tx
@@ -727,21 +716,24 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
             if updated != 1 {
                 return Err(Conflict::Moved.into());
             }
-            // A staff document is written only by commits that changed it.
-            tx.prepare_cached(
-                "UPDATE docs SET snapshot = ?3, staff_snapshot = COALESCE(?4, staff_snapshot),
-                     summary = ?5
-                 WHERE tenant_id = ?1 AND ticket_id = ?2",
-            )?
-            .execute(params![
-                tenant_id,
-                t.id,
-                t.snapshot,
-                t.staff_snapshot,
-                summary
-            ])?;
         }
     }
+    // The documents, with the summary read from the public one. A staff document is written
+    // only by commits that changed it.
+    tx.prepare_cached(
+        "INSERT INTO docs (tenant_id, ticket_id, snapshot, staff_snapshot, summary)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET snapshot = excluded.snapshot,
+             staff_snapshot = COALESCE(excluded.staff_snapshot, staff_snapshot),
+             summary = excluded.summary",
+    )?
+    .execute(params![
+        tenant_id,
+        t.id,
+        t.snapshot,
+        t.staff_snapshot,
+        summary
+    ])?;
     Ok(())
 }
 
