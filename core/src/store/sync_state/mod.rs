@@ -673,6 +673,8 @@ fn evict_settled(tx: &Transaction, changed: &mut BTreeSet<String>) -> Result<usi
 }
 
 mod check;
+#[cfg(test)]
+mod check_tests;
 mod decode;
 mod replace;
 #[cfg(test)]
