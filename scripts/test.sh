@@ -51,6 +51,17 @@ fi
 echo "== cargo build (the binary and the FFI library the end-to-end and binding tests use)"
 cargo build --workspace --locked
 
+echo "== PostgreSQL for the PostgreSQL backend's tests"
+# A throwaway cluster on a free loopback port unless FIELDWORK_TEST_POSTGRES names a server
+# (scripts/postgres.sh installs PostgreSQL from Debian's packages when it is missing).
+if [ -z "${FIELDWORK_TEST_POSTGRES:-}" ]; then
+  pg_dir=$(mktemp -d /tmp/fieldwork-pg.XXXXXX)
+  FIELDWORK_TEST_POSTGRES=$(scripts/postgres.sh start "$pg_dir" $$)
+  export FIELDWORK_TEST_POSTGRES
+  trap 'scripts/postgres.sh stop "$pg_dir"' EXIT
+fi
+echo "PostgreSQL at $FIELDWORK_TEST_POSTGRES"
+
 echo "== cargo test"
 # The full-disk tests mount a small tmpfs, which needs root: where the run has it, they must run.
 if [ "$(id -u)" = 0 ]; then export FIELDWORK_REQUIRE_SMALL_DISK=1; fi

@@ -19,6 +19,10 @@ pub struct AdminArgs {
     /// The server's data directory.
     #[arg(long, env = "FIELDWORK_DATA", default_value = "./fieldwork-data")]
     data: PathBuf,
+    /// The server's database: `sqlite` (the file in the data directory) or the PostgreSQL
+    /// address the server runs with (`fieldwork serve --database`).
+    #[arg(long, env = "FIELDWORK_DATABASE", default_value = "sqlite")]
+    database: String,
     /// Machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
@@ -110,6 +114,18 @@ enum AdminCommand {
         /// Tenant id or name.
         #[arg(long)]
         tenant: String,
+    },
+    /// Move a tenant from the data directory's SQLite database to PostgreSQL: every record, in
+    /// one transaction, counted again on both sides (the SQLite file is only read; photo files
+    /// stay in the data directory). Stop the server first; then start it with `--database`.
+    MigrateStore {
+        /// Tenant id or name.
+        #[arg(long)]
+        tenant: String,
+        /// The PostgreSQL database, postgres://user:password@host:port/database (its schema is
+        /// made if it is empty).
+        #[arg(long)]
+        to: String,
     },
     /// Set a tenant's own quotas (replacing the `fieldwork serve` defaults); `default` returns
     /// one to the server's default. Flags left out keep their current setting.
@@ -256,8 +272,11 @@ impl AdminError {
 }
 
 pub fn run(args: AdminArgs) -> Result<(), AdminError> {
-    let admin = Admin::open(&args.data)?;
     let json = args.json;
+    if let AdminCommand::MigrateStore { tenant, to } = &args.command {
+        return migrate_store(&args, tenant, to, json);
+    }
+    let admin = Admin::open_with(&args.data, Some(&args.database))?;
     match args.command {
         AdminCommand::CreateTenant { name } => {
             let tenant = admin.create_tenant(&name)?;
@@ -381,6 +400,8 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
                 print!("{}", quota_report(&quotas, &usage));
             }
         }
+        // Moved before any store opens (above).
+        AdminCommand::MigrateStore { .. } => {}
         AdminCommand::SetQuota {
             tenant,
             blob_bytes,
@@ -666,4 +687,43 @@ fn table(users: &[UserRecord]) -> String {
         ));
     }
     out
+}
+
+/// `admin migrate-store`: the tenant's records from the data directory's SQLite file to
+/// PostgreSQL.
+fn migrate_store(args: &AdminArgs, tenant: &str, to: &str, json: bool) -> Result<(), AdminError> {
+    if args.database != "sqlite" {
+        return Err(AdminError(fieldwork_server::Error::Invalid {
+            field: "database",
+            reason: "migrate-store reads the SQLite database of --data; leave --database out"
+                .to_owned(),
+        }));
+    }
+    let file = args.data.join(fieldwork_server::config::DATABASE_FILE);
+    if !file.exists() {
+        return Err(AdminError(fieldwork_server::Error::Invalid {
+            field: "data",
+            reason: format!("{} holds no Fieldwork database", args.data.display()),
+        }));
+    }
+    let moved = fieldwork_server::storage::move_tenant(&file, to, tenant)
+        .map_err(|e| AdminError(e.into()))?;
+    if json {
+        let tables: serde_json::Map<String, serde_json::Value> = moved
+            .tables
+            .iter()
+            .map(|(table, rows)| (table.clone(), (*rows).into()))
+            .collect();
+        output::json(&serde_json::json!({
+            "tenant_id": moved.tenant_id,
+            "rows": moved.rows(),
+            "tables": tables,
+        }));
+    } else {
+        for (table, rows) in moved.tables.iter().filter(|(_, rows)| *rows > 0) {
+            println!("{table:<20} {rows:>9}");
+        }
+        println!("moved tenant {} ({} rows)", moved.tenant_id, moved.rows());
+    }
+    Ok(())
 }

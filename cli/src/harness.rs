@@ -48,6 +48,7 @@ pub enum HarnessError {
 pub struct ServerLaunch {
     binary: PathBuf,
     data: PathBuf,
+    database: Option<String>,
     args: Vec<String>,
     log: Option<PathBuf>,
 }
@@ -58,8 +59,23 @@ impl ServerLaunch {
         ServerLaunch {
             binary: binary.into(),
             data: data.into(),
+            database: None,
             args: Vec::new(),
             log: None,
+        }
+    }
+
+    /// The records in the PostgreSQL database at `url` (`serve --database`, and the same for
+    /// [`Server::admin_json`]) instead of SQLite in the data directory.
+    pub fn database(mut self, url: impl Into<String>) -> ServerLaunch {
+        self.database = Some(url.into());
+        self
+    }
+
+    fn database_args(&self) -> Vec<&str> {
+        match &self.database {
+            Some(url) => vec!["--database", url],
+            None => Vec::new(),
         }
     }
 
@@ -102,6 +118,7 @@ impl ServerLaunch {
             .args(["serve", "--data"])
             .arg(&self.data)
             .args(["--listen", listen])
+            .args(self.database_args())
             .args(&self.args)
             .env("RUST_LOG", "warn")
             .env_remove("RUST_BACKTRACE")
@@ -215,6 +232,7 @@ impl Server {
         let out = Command::new(&self.launch.binary)
             .args(["admin", "--data"])
             .arg(&self.data)
+            .args(self.launch.database_args())
             .args(args)
             .arg("--json")
             .env_remove("RUST_BACKTRACE")

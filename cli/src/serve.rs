@@ -14,9 +14,14 @@ use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Where the server keeps its database (created on first start).
+    /// Where the server keeps its database and photos (created on first start).
     #[arg(long, env = "FIELDWORK_DATA", default_value = "./fieldwork-data")]
     data: PathBuf,
+    /// Where the records live: `sqlite` (a file in the data directory, the default) or a
+    /// PostgreSQL address, postgres://user:password@host:port/database, which several servers
+    /// may share.
+    #[arg(long, env = "FIELDWORK_DATABASE", default_value = "sqlite")]
+    database: String,
     /// Address to listen on; port 0 picks a free port (printed on start).
     #[arg(long, default_value = config::DEFAULT_LISTEN)]
     listen: SocketAddr,
@@ -120,6 +125,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
         let quotas = args.quotas();
         let config = ServerConfig {
             listen: args.listen,
+            database: Some(args.database),
             doc_cache: args.doc_cache,
             quotas,
             connections: ConnectionLimits {

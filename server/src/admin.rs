@@ -15,7 +15,7 @@ use sha2::Digest;
 use crate::auth;
 use crate::blobs::{BlobStore, FsBlobStore, UPLOAD_TTL_MS};
 use crate::cache::DocCache;
-use crate::config::{BLOB_DIR, open_data_dir};
+use crate::config::{BLOB_DIR, open_store};
 use crate::error::Error;
 use crate::service::{EraseRequest, Erased};
 use crate::storage::{
@@ -99,8 +99,14 @@ fn checked_name(field: &'static str, value: &str) -> Result<String, Error> {
 impl Admin {
     /// Opens the data directory, creating it and its database if needed.
     pub fn open(data_dir: &Path) -> Result<Self, Error> {
+        Self::open_with(data_dir, None)
+    }
+
+    /// Opens the data directory's photo files and the database `database` names
+    /// ([`crate::config::open_store`]: `None` for the SQLite file in the data directory).
+    pub fn open_with(data_dir: &Path, database: Option<&str>) -> Result<Self, Error> {
         let files: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(data_dir.join(BLOB_DIR)));
-        Ok(Admin::new(open_data_dir(data_dir)?).with_files(files))
+        Ok(Admin::new(open_store(data_dir, database)?).with_files(files))
     }
 
     /// The same admin with the server's photo files (`files`), which an erase needs.

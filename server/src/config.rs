@@ -68,8 +68,13 @@ impl Default for Quotas {
 /// How to run a server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Holds the database; created on first start.
+    /// Holds the database (unless [`Self::database`] names another) and the photo files;
+    /// created on first start.
     pub data_dir: PathBuf,
+    /// Where the records live: `None` (or `sqlite`) for the embedded SQLite file in
+    /// [`Self::data_dir`], or a PostgreSQL address (`postgres://user:password@host/db`) that
+    /// several servers may share ([`open_store`]).
+    pub database: Option<String>,
     /// Port 0 picks a free port (see [`crate::Server::local_addr`]).
     pub listen: SocketAddr,
     /// Most ticket documents held in memory at once.
@@ -97,6 +102,7 @@ impl ServerConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         ServerConfig {
             data_dir: data_dir.into(),
+            database: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             doc_cache: DEFAULT_DOC_CACHE,
             quotas: Quotas::default(),
@@ -116,12 +122,30 @@ impl ServerConfig {
 }
 
 /// Opens the store of a data directory, creating the directory and database as needed. The one
-/// place that picks a backend: SQLite, in [`DATABASE_FILE`].
-pub fn open_data_dir(data_dir: &Path) -> Result<Arc<dyn ServerStore>, Error> {
+/// place that picks a backend: SQLite, in [`DATABASE_FILE`], unless `database` names PostgreSQL
+/// (`postgres://…` or `postgresql://…`; `sqlite` names the default).
+pub fn open_store(data_dir: &Path, database: Option<&str>) -> Result<Arc<dyn ServerStore>, Error> {
+    match database {
+        None | Some("sqlite") => {}
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            return Ok(storage::open_postgres(url)?);
+        }
+        Some(_) => {
+            return Err(Error::Invalid {
+                field: "database",
+                reason: "must be `sqlite` or a postgres:// address".to_owned(),
+            });
+        }
+    }
     std::fs::create_dir_all(data_dir).map_err(|source| Error::Io {
         action: "create the data directory",
         path: data_dir.display().to_string(),
         source,
     })?;
     Ok(storage::open_sqlite(&data_dir.join(DATABASE_FILE))?)
+}
+
+/// [`open_store`] of the embedded SQLite database in `data_dir`.
+pub fn open_data_dir(data_dir: &Path) -> Result<Arc<dyn ServerStore>, Error> {
+    open_store(data_dir, None)
 }

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::blobs::{BlobLane, BlobStore, FsBlobStore};
 use crate::cache::DocCache;
-use crate::config::{Quotas, ServerConfig, open_data_dir};
+use crate::config::{Quotas, ServerConfig, open_store};
 use crate::console::TileSource;
 use crate::error::Error;
 use crate::intake::IntakeLimits;
@@ -42,14 +42,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens (creating if needed) the data directory of `config`.
+    /// Opens (creating if needed) the data directory and database of `config`.
     pub fn open(config: &ServerConfig) -> Result<Self, Error> {
         Self::open_with_clock(config, Arc::new(SystemClock))
     }
 
     /// [`Self::open`] with another clock (tests move time on by hand).
     pub fn open_with_clock(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Self, Error> {
-        let store = open_data_dir(&config.data_dir)?;
+        let store = open_store(&config.data_dir, config.database.as_deref())?;
         let blobs = FsBlobStore::new(config.blob_root());
         Ok(Self::with_logins(
             store,

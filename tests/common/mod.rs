@@ -14,6 +14,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use fieldwork_harness as harness;
+use fieldwork_server::storage::conformance::postgres::TestDatabase;
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_fieldwork");
@@ -21,9 +22,23 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_fieldwork");
 /// A `fieldwork serve` child process with its own data directory: the shared harness's
 /// [`harness::Server`] (its `url`, `port` and `data` read through), in a temp dir the test owns,
 /// with every failure a panic that says what failed.
+///
+/// With `FIELDWORK_TEST_BACKEND=postgres` its records live in a new PostgreSQL database of its
+/// own (`TestDatabase`, on the server `FIELDWORK_TEST_POSTGRES` names or one the test starts),
+/// so the same scenarios prove the PostgreSQL backend.
 pub struct Server {
     server: harness::Server,
+    _database: Option<TestDatabase>,
     _dir: tempfile::TempDir,
+}
+
+/// Whether this run's servers keep their records in PostgreSQL.
+pub fn on_postgres() -> bool {
+    match std::env::var("FIELDWORK_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("FIELDWORK_TEST_BACKEND must be sqlite or postgres, not {other}"),
+    }
 }
 
 impl std::ops::Deref for Server {
@@ -43,12 +58,21 @@ impl Server {
     pub fn start_with(args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
-        let server = harness::ServerLaunch::new(BIN, &data)
+        let mut launch = harness::ServerLaunch::new(BIN, &data)
             .args(args)
-            .log_to(data.with_extension("log"))
+            .log_to(data.with_extension("log"));
+        let database = on_postgres().then(TestDatabase::create);
+        if let Some(database) = &database {
+            launch = launch.database(&database.url);
+        }
+        let server = launch
             .start()
             .unwrap_or_else(|e| panic!("fieldwork serve starts: {e}"));
-        Server { server, _dir: dir }
+        Server {
+            server,
+            _database: database,
+            _dir: dir,
+        }
     }
 
     /// Kills the server (no graceful shutdown) and starts it again on the same data and port.

@@ -35,7 +35,9 @@ mod csat_links;
 mod error;
 mod knowledge;
 pub mod migrate;
+mod move_tenant;
 mod positions;
+mod postgres;
 mod quotas;
 mod report_facts;
 mod saved_views;
@@ -68,7 +70,9 @@ pub use configs::{AppliedConfig, ConfigLog, ConfigVersion};
 pub use csat_links::{CsatLink, CsatLinks};
 pub use error::{BoxError, Conflict, Missing, OverQuota, StorageError};
 pub use knowledge::{Article, ArticleMeta, ArticleVersion, Audience, KbImage, KnowledgeBase};
+pub use move_tenant::{MovedTenant, move_tenant};
 pub use positions::{PositionLog, PositionRecord, PositionWrite};
+pub use postgres::{PgOptions, PgStore};
 pub use quotas::{BlobUsage, QuotaLedger, TenantQuotas, TenantUsage, UserUsage};
 pub use report_facts::{FreshFacts, ReportFacts, StaleFacts};
 pub use saved_views::{SavedView, SavedViews};
@@ -84,6 +88,16 @@ pub use ticket_log::{
 };
 pub use web_sessions::{AccountEvent, WebSession, WebSessions};
 pub use webhooks::{Attempt, AttemptNext, Delivery, DeliveryState, NewDelivery, WebhookLog};
+
+/// Sequence numbers and cursors are u64 on the wire and i64 in the databases; a cursor beyond any
+/// stored seq simply finds nothing.
+fn sql_seq(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn seq_of(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
 
 /// What every storage call returns.
 pub type Result<T> = std::result::Result<T, StorageError>;
@@ -136,6 +150,11 @@ impl<T> ServerStore for T where
         + Sync
         + fmt::Debug
 {
+}
+
+/// Connects to the PostgreSQL backend at `url`, creating or migrating its schema as needed.
+pub fn open_postgres(url: &str) -> Result<Arc<dyn ServerStore>> {
+    Ok(Arc::new(PgStore::open(url, &PgOptions::default())?))
 }
 
 /// Opens the SQLite backend in `path`, creating and migrating the database as needed.

@@ -29,6 +29,7 @@ pub mod csat_links;
 pub mod erasure;
 pub mod knowledge;
 pub mod positions;
+pub mod postgres;
 pub mod quotas;
 pub mod report_facts;
 pub mod saved_views;

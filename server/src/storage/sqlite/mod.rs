@@ -29,7 +29,7 @@ use std::sync::{Mutex, MutexGuard};
 use fieldwork_core::ticket::ActorId;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{Missing, Result, StorageError};
+use super::{Missing, Result, StorageError, seq_of, sql_seq};
 use readers::ReaderPool;
 
 /// The SQLite backend.
@@ -54,16 +54,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Sequence numbers and cursors are u64 on the wire and i64 in SQLite; a cursor beyond any
-/// stored seq simply finds nothing.
-fn sql_seq(seq: u64) -> i64 {
-    i64::try_from(seq).unwrap_or(i64::MAX)
-}
-
-fn seq_of(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
 }
 
 /// Fails with [`Missing::Tenant`] unless the tenant exists (inside the caller's transaction).

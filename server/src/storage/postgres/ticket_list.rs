@@ -1,0 +1,647 @@
+//! Listings on PostgreSQL: columns of the `tickets` index row, `ticket_tags`, and `ticket_text`,
+//! whose generated `tsvector` columns (the `simple` configuration, GIN-indexed) hold the terms the
+//! core's `search` makes (words, and CJK characters with their overlapping pairs). A search is a
+//! `tsquery` of the same terms the SQLite backend's FTS5 `MATCH` asks for, each term quoted so
+//! nothing a user types is query syntax. Lists are keyset-paginated on (sort key, id), with the
+//! SQLite backend's `COALESCE` sort keys, so pages and cursors are the same on both.
+
+use tokio_postgres::types::ToSql;
+
+use super::{Db, PgStore};
+use crate::storage::{
+    AssigneeFilter, ListScope, ListedTicket, Result, StaffListing, TicketList, TicketListing,
+    TicketPage, TicketQuery, TicketSort,
+};
+use fieldwork_core::search::{IndexTerm, index_terms, query_terms};
+
+/// The listing format the columns hold (rows with a lower one are filled in at start).
+const LISTING_VERSION: i64 = 2;
+/// Most tickets one page holds.
+const MAX_PAGE: usize = 200;
+
+/// Sequence numbers are u64 on the wire and BIGINT here; one beyond any stored finds nothing.
+fn sql_seq(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+/// Writes a ticket's listing (when given) and staff listing (when given) inside the caller's
+/// transaction; the index row already exists. Called by the ticket log's commit and rewrite (the
+/// SQLite backend's `write_listing` does the same).
+pub(super) fn write_listing(
+    db: &super::db::Db,
+    tenant_id: &str,
+    ticket_id: &str,
+    listing: Option<&TicketListing>,
+    staff: Option<&StaffListing>,
+    updated_at: Option<i64>,
+) -> Result<()> {
+    if let Some(l) = listing {
+        db.execute(
+            "UPDATE tickets SET listing_version = $3, kind = $4, channel = $5, title = $6,
+                 priority = $7, first_response_due = $8, resolution_due = $9, next_due = $10,
+                 sla_paused = $11, breached = $12, updated_at = COALESCE($13, updated_at),
+                 asset_serial = $14
+             WHERE tenant_id = $1 AND id = $2",
+            &[
+                &tenant_id,
+                &ticket_id,
+                &LISTING_VERSION,
+                &l.kind,
+                &l.channel,
+                &l.title,
+                &i64::from(l.priority),
+                &l.first_response_due,
+                &l.resolution_due,
+                &l.next_due,
+                &l.sla_paused,
+                &l.breached,
+                &updated_at,
+                &l.asset_serial,
+            ],
+        )?;
+    } else if let Some(at) = updated_at {
+        db.execute(
+            "UPDATE tickets SET updated_at = $3 WHERE tenant_id = $1 AND id = $2",
+            &[&tenant_id, &ticket_id, &at],
+        )?;
+    }
+    if let Some(s) = staff {
+        db.execute(
+            "DELETE FROM ticket_tags WHERE tenant_id = $1 AND ticket_id = $2",
+            &[&tenant_id, &ticket_id],
+        )?;
+        if !s.tags.is_empty() {
+            db.execute(
+                "INSERT INTO ticket_tags (tenant_id, ticket_id, tag)
+                 SELECT $1, $2, tag FROM unnest($3::text[]) AS tag
+                 ON CONFLICT DO NOTHING",
+                &[&tenant_id, &ticket_id, &s.tags],
+            )?;
+        }
+    }
+    if listing.is_none() && staff.is_none() {
+        return Ok(());
+    }
+    let public = listing.map(|l| index_terms(&l.public_text));
+    let staff_text = staff.map(|s| index_terms(&s.staff_text));
+    let long = |text: &Option<String>| text.as_ref().is_some_and(|t| t.len() > ALWAYS_FITS);
+    if !long(&public) && !long(&staff_text) {
+        return write_text(db, tenant_id, ticket_id, &public, &staff_text);
+    }
+    // Text this long may be more than a `tsvector` holds (1 MB of terms and positions), which
+    // would fail the commit: the whole of it if it fits, else as much as always fits.
+    db.savepoint(|db| write_text(db, tenant_id, ticket_id, &public, &staff_text))
+        .or_else(|_| {
+            let cut = |text: Option<String>| text.map(|t| fitting(&t).to_owned());
+            write_text(db, tenant_id, ticket_id, &cut(public), &cut(staff_text))
+        })
+}
+
+/// How many bytes of index terms a `tsvector` always holds: each term costs at most twice its
+/// bytes with the space after it (its characters, padding, and a 2-byte position), against a
+/// limit of 1 MB.
+const ALWAYS_FITS: usize = 500_000;
+
+/// The longest start of `terms` of at most [`ALWAYS_FITS`] bytes that ends between terms.
+fn fitting(terms: &str) -> &str {
+    if terms.len() <= ALWAYS_FITS {
+        return terms;
+    }
+    let mut end = ALWAYS_FITS;
+    while !terms.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &terms[..end];
+    head.rfind(' ').map_or(head, |space| &head[..space])
+}
+
+/// Writes a ticket's searchable text; text not given keeps what the row holds (a new row:
+/// nothing).
+fn write_text(
+    db: &Db,
+    tenant_id: &str,
+    ticket_id: &str,
+    public: &Option<String>,
+    staff: &Option<String>,
+) -> Result<()> {
+    db.execute(
+        "INSERT INTO ticket_text (tenant_id, ticket_id, public, staff)
+         VALUES ($1, $2, COALESCE($3::text, ''), COALESCE($4::text, ''))
+         ON CONFLICT (tenant_id, ticket_id) DO UPDATE
+         SET public = COALESCE($3::text, ticket_text.public),
+             staff = COALESCE($4::text, ticket_text.staff)",
+        &[&tenant_id, &ticket_id, public, staff],
+    )?;
+    Ok(())
+}
+
+/// The SQL expression a sort orders by (the SQLite backend's, and the `tickets_sort_*` indexes').
+fn sort_key(sort: TicketSort) -> &'static str {
+    match sort {
+        TicketSort::Created => "COALESCE(t.created_at, 0)",
+        TicketSort::Updated => "COALESCE(t.updated_at, 0)",
+        TicketSort::Priority => "COALESCE(t.priority, 1)",
+        TicketSort::Due => "COALESCE(t.next_due, 9223372036854775807)",
+    }
+}
+
+/// The parameters of a query being built, each named `$n` in its SQL by [`Params::bind`].
+#[derive(Default)]
+struct Params {
+    values: Vec<Box<dyn ToSql + Sync>>,
+}
+
+impl Params {
+    /// Adds `value`; returns its placeholder.
+    fn bind(&mut self, value: impl ToSql + Sync + 'static) -> String {
+        self.values.push(Box::new(value));
+        format!("${}", self.values.len())
+    }
+
+    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.values
+            .iter()
+            .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+            .collect()
+    }
+}
+
+/// One search term as a `to_tsquery` operand: quoted (a quote doubled, a backslash escaped), so
+/// nothing in it is syntax, and a word marked as a prefix. `to_tsquery` runs the quoted text
+/// through the same parser `to_tsvector` ran the indexed terms through.
+fn tsquery_operand(term: &IndexTerm) -> String {
+    let quoted = term.text.replace('\\', "\\\\").replace('\'', "''");
+    format!("'{quoted}'{}", if term.prefix { ":*" } else { "" })
+}
+
+/// The searchable terms of a query's text, as FTS5's `MATCH` is given them on SQLite
+/// (`fieldwork_core::search::match_expression`): `None` without text, empty when the text has
+/// nothing searchable.
+fn search_terms(q: &TicketQuery) -> Option<Vec<IndexTerm>> {
+    let text = q.text.as_deref().filter(|t| !t.trim().is_empty())?;
+    Some(query_terms(text))
+}
+
+/// The tickets a query reads: with words to find, each joined to its text (one row each).
+fn from_of(q: &TicketQuery) -> &'static str {
+    match search_terms(q) {
+        Some(terms) if !terms.is_empty() => {
+            "tickets t JOIN ticket_text x ON x.tenant_id = t.tenant_id AND x.ticket_id = t.id"
+        }
+        _ => "tickets t",
+    }
+}
+
+/// The WHERE clause of `q` (without its cursor), its parameters bound in `params`.
+fn filters(q: &TicketQuery, params: &mut Params) -> String {
+    let mut clauses = vec![format!(
+        "t.tenant_id = {}",
+        params.bind(q.tenant_id.clone())
+    )];
+    match &q.scope {
+        None | Some(ListScope::All) => {}
+        Some(ListScope::Own {
+            user_id,
+            team,
+            technician,
+        }) => {
+            let user = params.bind(user_id.clone());
+            let mut seen = vec![format!("t.reporter_id = {user}")];
+            if *technician {
+                seen.push(format!("t.assignee = {user}"));
+                if let Some(team) = team {
+                    let team = params.bind(team.clone());
+                    seen.push(format!("(t.assignee IS NULL AND t.team = {team})"));
+                }
+            }
+            clauses.push(format!("({})", seen.join(" OR ")));
+        }
+    }
+    let mut any_of = |column: &str, values: &[String]| {
+        if !values.is_empty() {
+            clauses.push(format!("{column} = ANY({})", params.bind(values.to_vec())));
+        }
+    };
+    any_of("t.status", &q.statuses);
+    any_of("t.category", &q.categories);
+    any_of("t.channel", &q.channels);
+    any_of("t.kind", &q.kinds);
+    if !q.priorities.is_empty() {
+        // A ticket without a priority is normal, as the list shows it.
+        let values: Vec<i64> = q.priorities.iter().map(|p| i64::from(*p)).collect();
+        clauses.push(format!(
+            "COALESCE(t.priority, 1) = ANY({})",
+            params.bind(values)
+        ));
+    }
+    let mut equal = |column: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            clauses.push(format!("{column} = {}", params.bind(v.clone())));
+        }
+    };
+    equal("t.team", &q.team);
+    equal("t.reporter_id", &q.reporter);
+    equal("t.asset_serial", &q.asset);
+    if let Some(tag) = &q.tag {
+        clauses.push(format!(
+            "EXISTS (SELECT 1 FROM ticket_tags g
+                     WHERE g.tenant_id = t.tenant_id AND g.ticket_id = t.id AND g.tag = {})",
+            params.bind(tag.clone())
+        ));
+    }
+    match &q.assignee {
+        Some(AssigneeFilter::User(id)) => {
+            clauses.push(format!("t.assignee = {}", params.bind(id.clone())));
+        }
+        Some(AssigneeFilter::Nobody) => clauses.push("t.assignee IS NULL".to_owned()),
+        None => {}
+    }
+    if let Some(v) = q.breached {
+        clauses.push(format!("t.breached = {}", params.bind(v)));
+    }
+    if let Some(v) = q.paused {
+        clauses.push(format!("t.sla_paused = {}", params.bind(v)));
+    }
+    let mut number = |clause: &str, value: Option<i64>| {
+        if let Some(v) = value {
+            clauses.push(format!("{clause} {}", params.bind(v)));
+        }
+    };
+    number("t.next_due <", q.due_before);
+    number("t.created_at >=", q.created_from);
+    number("t.created_at <", q.created_before);
+    match search_terms(q) {
+        Some(terms) if terms.is_empty() => {
+            // Nothing searchable in it (punctuation only): nothing matches.
+            clauses.push("FALSE".to_owned());
+        }
+        Some(terms) => clauses.push(text_clause(&terms, q.search_staff, params)),
+        None => {}
+    }
+    clauses.join(" AND ")
+}
+
+/// Text with every one of `terms` (from `x`, the ticket's `ticket_text` row). For reporters, the
+/// public text must have all of them. For staff, as FTS5's `{public staff} : (a AND b)` means,
+/// each term must be in the public text or in the staff text, not all in the same one.
+fn text_clause(terms: &[IndexTerm], staff: bool, params: &mut Params) -> String {
+    if !staff {
+        let all = terms
+            .iter()
+            .map(tsquery_operand)
+            .collect::<Vec<_>>()
+            .join(" & ");
+        return format!("x.public_tsv @@ to_tsquery('simple', {})", params.bind(all));
+    }
+    terms
+        .iter()
+        .map(|term| {
+            let one = params.bind(tsquery_operand(term));
+            format!(
+                "(x.public_tsv @@ to_tsquery('simple', {one}) \
+                 OR x.staff_tsv @@ to_tsquery('simple', {one}))"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// How many tickets match `q`, counted up to one past its `count_up_to` (so the count also says
+/// whether there are more): the SQL and its parameters.
+fn count_query(q: &TicketQuery) -> (String, Params) {
+    let mut params = Params::default();
+    let clause = filters(q, &mut params);
+    let from = from_of(q);
+    let sql = match q.count_up_to {
+        None => format!("SELECT COUNT(*) FROM {from} WHERE {clause}"),
+        Some(most) => {
+            let limit = params.bind(i64::try_from(most.saturating_add(1)).unwrap_or(i64::MAX));
+            format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from} WHERE {clause} LIMIT {limit}) s")
+        }
+    };
+    (sql, params)
+}
+
+/// One page of `q`, after its cursor: the SQL and its parameters.
+fn page_query(q: &TicketQuery) -> (String, Params) {
+    let mut params = Params::default();
+    let mut clause = filters(q, &mut params);
+    let from = from_of(q);
+    let key = sort_key(q.sort);
+    let (cmp, order) = if q.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some(after) = &q.after {
+        let (at, id) = (params.bind(after.key), params.bind(after.id.clone()));
+        clause.push_str(&format!(" AND ({key}, t.id) {cmp} ({at}, {id})"));
+    }
+    let limit = params.bind(i64::try_from(q.limit.clamp(1, MAX_PAGE)).unwrap_or(200));
+    let sql = format!(
+        "SELECT t.id, t.number, COALESCE(t.title, ''), t.status, t.priority,
+                COALESCE(t.kind, ''), COALESCE(t.channel, ''), t.category, t.team,
+                t.assignee, t.reporter_id, t.created_at, t.updated_at,
+                t.first_response_due, t.resolution_due, t.breached, t.sla_paused,
+                ARRAY(SELECT g.tag FROM ticket_tags g
+                      WHERE g.tenant_id = t.tenant_id AND g.ticket_id = t.id),
+                {key}
+         FROM {from} WHERE {clause}
+         ORDER BY {key} {order}, t.id {order} LIMIT {limit}"
+    );
+    (sql, params)
+}
+
+fn priority_of(value: Option<i64>) -> u8 {
+    value.and_then(|v| u8::try_from(v).ok()).unwrap_or(1)
+}
+
+/// Reads one row of [`page_query`].
+fn listed_ticket(r: &tokio_postgres::Row) -> Result<ListedTicket> {
+    let mut tags: Vec<String> = r.try_get(17)?;
+    tags.sort();
+    Ok(ListedTicket {
+        id: r.try_get(0)?,
+        number: r.try_get(1)?,
+        title: r.try_get(2)?,
+        status: r.try_get(3)?,
+        priority: priority_of(r.try_get(4)?),
+        kind: r.try_get(5)?,
+        channel: r.try_get(6)?,
+        category: r.try_get(7)?,
+        team: r.try_get(8)?,
+        assignee: r.try_get(9)?,
+        reporter_id: r.try_get(10)?,
+        created_at: r.try_get(11)?,
+        updated_at: r.try_get(12)?,
+        first_response_due: r.try_get(13)?,
+        resolution_due: r.try_get(14)?,
+        breached: r.try_get(15)?,
+        sla_paused: r.try_get(16)?,
+        tags,
+        sort_key: r.try_get(18)?,
+    })
+}
+
+impl TicketList for PgStore {
+    fn list_tickets(&self, q: &TicketQuery) -> Result<TicketPage> {
+        let (count_sql, count_params) = count_query(q);
+        let (page_sql, page_params) = page_query(q);
+        // One snapshot: the count and the page agree.
+        self.read_snapshot(|db: &Db| {
+            let counted: i64 = db.query_one(&count_sql, &count_params.refs())?.try_get(0)?;
+            let counted = u64::try_from(counted).unwrap_or(0);
+            let tickets = db
+                .query(&page_sql, &page_params.refs())?
+                .iter()
+                .map(listed_ticket)
+                .collect::<Result<Vec<_>>>()?;
+            let (total, total_exact) = match q.count_up_to {
+                Some(most) if counted > most => (most, false),
+                _ => (counted, true),
+            };
+            Ok(TicketPage {
+                tickets,
+                total,
+                total_exact,
+            })
+        })
+    }
+
+    fn changed_tickets(
+        &self,
+        tenant_id: &str,
+        after_seq: u64,
+        up_to: u64,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        self.with_reader(|db| {
+            db.query(
+                "SELECT id FROM tickets
+                 WHERE tenant_id = $1 AND last_seq > $2 AND last_seq <= $3
+                 ORDER BY last_seq LIMIT $4",
+                &[
+                    &tenant_id,
+                    &sql_seq(after_seq),
+                    &sql_seq(up_to),
+                    &i64::try_from(limit).unwrap_or(i64::MAX),
+                ],
+            )?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+        })
+    }
+
+    fn unlisted_tickets(&self, limit: usize) -> Result<Vec<(String, String, u64)>> {
+        self.with_reader(|db| {
+            db.query(
+                "SELECT tenant_id, id, last_seq FROM tickets WHERE listing_version < $1
+                 ORDER BY tenant_id, id LIMIT $2",
+                &[&LISTING_VERSION, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )?
+            .iter()
+            .map(|r| {
+                let seq: i64 = r.try_get(2)?;
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    u64::try_from(seq).unwrap_or(0),
+                ))
+            })
+            .collect()
+        })
+    }
+
+    fn fill_listing(
+        &self,
+        tenant_id: &str,
+        ticket_id: &str,
+        last_seq: u64,
+        listing: &TicketListing,
+        staff: &StaffListing,
+    ) -> Result<bool> {
+        self.write(|db| {
+            // The row stays locked: a commit moving the ticket meanwhile waits, then writes its
+            // own listing over this one; one that committed first makes this find nothing.
+            let still = db.query_opt(
+                "SELECT 1 FROM tickets WHERE tenant_id = $1 AND id = $2 AND last_seq = $3
+                 FOR UPDATE",
+                &[&tenant_id, &ticket_id, &sql_seq(last_seq)],
+            )?;
+            if still.is_none() {
+                return Ok(false);
+            }
+            write_listing(db, tenant_id, ticket_id, Some(listing), Some(staff), None)?;
+            Ok(true)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::PgOptions;
+    use crate::storage::conformance::postgres::TestDatabase;
+
+    /// A store on a new database with one tenant, `t`.
+    fn store() -> (PgStore, TestDatabase) {
+        let database = TestDatabase::create();
+        let store = PgStore::open(&database.url, &PgOptions::default()).expect("opens");
+        store
+            .write(|db| {
+                db.execute(
+                    "INSERT INTO tenants (id, name, created_at) VALUES ('t', 't', 0)",
+                    &[],
+                )?;
+                Ok(())
+            })
+            .expect("tenant");
+        (store, database)
+    }
+
+    /// Stores ticket `id` with this public and staff text.
+    fn ticket(store: &PgStore, id: &str, public: &str, staff: &str) {
+        let listing = TicketListing {
+            kind: "repair".into(),
+            channel: "app".into(),
+            title: id.into(),
+            priority: 1,
+            first_response_due: None,
+            resolution_due: None,
+            next_due: None,
+            sla_paused: false,
+            breached: false,
+            asset_serial: None,
+            public_text: public.into(),
+        };
+        let staff = StaffListing {
+            tags: Vec::new(),
+            staff_text: staff.into(),
+        };
+        store
+            .write(|db| {
+                db.execute(
+                    "INSERT INTO tickets (tenant_id, id, reporter_id, status, last_seq)
+                     VALUES ('t', $1, 'r', 'new', 1)",
+                    &[&id],
+                )?;
+                write_listing(db, "t", id, Some(&listing), Some(&staff), Some(5))
+            })
+            .expect("ticket");
+    }
+
+    fn find(store: &PgStore, text: &str, staff: bool) -> Vec<String> {
+        let page = store
+            .list_tickets(&TicketQuery {
+                tenant_id: "t".into(),
+                text: Some(text.into()),
+                search_staff: staff,
+                limit: 50,
+                ..TicketQuery::default()
+            })
+            .unwrap_or_else(|e| panic!("{text:?} fails: {e}"));
+        assert_eq!(page.total, page.tickets.len() as u64, "{text:?}");
+        page.tickets.into_iter().map(|t| t.id).collect()
+    }
+
+    /// Quotes, operators, backslashes and parentheses in a search are never tsquery syntax: the
+    /// words in them are found, and nothing else happens (an error would fail the request).
+    #[test]
+    fn hostile_searches_find_their_words_and_never_fail() {
+        let (store, _database) = store();
+        ticket(
+            &store,
+            "a",
+            "POS printer jammed\n打印机卡纸了",
+            "it's a \\ back'slash",
+        );
+        ticket(&store, "b", "freezer warm", "compressor noise");
+        for (text, found) in [
+            ("printer' & !(jam:*) | \\", vec!["a"]),
+            ("'\\'", vec![]),
+            ("&|!():*", vec![]),
+            ("''''", vec![]),
+            ("\\\\ \\' print", vec!["a"]),
+            ("打印）&（!", vec!["a"]),
+            ("<-> <!> jam", vec!["a"]),
+            ("freezer:A", vec![]),
+            ("freezer:* 'warm'", vec!["b"]),
+        ] {
+            assert_eq!(find(&store, text, false), found, "{text:?}");
+            assert_eq!(find(&store, text, true), found, "{text:?} by staff");
+        }
+        assert_eq!(find(&store, "slash' it's", true), ["a"]);
+        assert!(find(&store, "slash' it's", false).is_empty());
+    }
+
+    /// Operands quoted by `tsquery_operand` parse whatever they hold.
+    #[test]
+    fn any_term_quotes_into_a_valid_tsquery() {
+        let (store, _database) = store();
+        let hostile = [
+            "a'b", "\\", "'", "x\\'y", "&|!():*", "<->", "a b", "'':*", "\\\\'",
+        ];
+        for text in hostile {
+            for prefix in [false, true] {
+                let term = IndexTerm {
+                    text: text.to_owned(),
+                    prefix,
+                };
+                let operand = tsquery_operand(&term);
+                let matched: Option<bool> = store
+                    .with_reader(|db| {
+                        Ok(db
+                            .query_one(
+                                "SELECT to_tsvector('simple', $1) @@ to_tsquery('simple', $2)",
+                                &[&text, &operand],
+                            )?
+                            .try_get(0)?)
+                    })
+                    .unwrap_or_else(|e| panic!("{operand} fails: {e}"));
+                assert!(matched.is_some(), "{operand}");
+            }
+        }
+    }
+
+    /// Text with more terms than a `tsvector` holds is stored cut, never failing the commit.
+    #[test]
+    fn text_too_long_for_a_tsvector_is_cut_not_refused() {
+        let (store, _database) = store();
+        let cjk = |i: u32| char::from_u32(0x4E00 + i).expect("a CJK character");
+        // 120,000 different pairs: well over 1 MB of terms.
+        let pairs: String = (0..120_000)
+            .map(|i| format!("{}{} ", cjk(i / 300), cjk(i % 300)))
+            .collect();
+        ticket(&store, "long", &format!("compressor {pairs}"), &pairs);
+        assert_eq!(find(&store, "compressor", false), ["long"]);
+        let first: String = [cjk(0), cjk(1)].iter().collect();
+        assert_eq!(find(&store, &first, true), ["long"]);
+        let stored: i32 = store
+            .with_reader(|db| {
+                Ok(db
+                    .query_one(
+                        "SELECT octet_length(staff) FROM ticket_text WHERE ticket_id = 'long'",
+                        &[],
+                    )?
+                    .try_get(0)?)
+            })
+            .expect("stored");
+        assert!(stored > 400_000 && stored <= 500_000, "{stored} bytes kept");
+        assert!(fitting(&pairs).len() <= ALWAYS_FITS);
+        assert!(fitting(&pairs).ends_with(|c: char| c != ' '));
+    }
+
+    /// For staff, each word may be in the public text or in the internal notes; for reporters,
+    /// every word must be in the public text.
+    #[test]
+    fn staff_find_words_across_public_and_internal_text() {
+        let (store, _database) = store();
+        ticket(&store, "a", "freezer warm", "compressor noise");
+        ticket(&store, "b", "compressor noise", "");
+        assert_eq!(find(&store, "freezer compressor", true), ["a"]);
+        assert!(find(&store, "freezer compressor", false).is_empty());
+        assert_eq!(find(&store, "compressor", false), ["b"]);
+        assert_eq!(find(&store, "compressor", true), ["a", "b"]);
+    }
+}
