@@ -67,6 +67,13 @@ echo "== cargo test"
 if [ "$(id -u)" = 0 ]; then export FIELDWORK_REQUIRE_SMALL_DISK=1; fi
 cargo test --workspace --locked
 
+echo "== the end-to-end scenarios again, each server on its own PostgreSQL database"
+# The same binaries (no rebuild); two tests that read the SQLite file itself skip themselves.
+FIELDWORK_TEST_BACKEND=postgres cargo test -p fieldwork --locked \
+  --test sync_scenarios --test sync_faults --test sync_property --test device_scenarios \
+  --test admin_scenarios --test staff_data --test erase --test webhooks --test evidence_scenarios \
+  --test config_scenarios --test knowledge_scenarios --test brain_scenarios
+
 echo "== bindings: Kotlin on a JVM, Python"
 ./scripts/test-bindings.sh
 

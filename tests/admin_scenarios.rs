@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{Device, Server};
+use common::{Device, Org, Server, note_texts};
+use fieldwork_server::storage::conformance::postgres::TestDatabase;
 
 #[test]
 fn a_user_at_the_device_cap_is_told_why_and_an_admin_frees_a_place() {
@@ -221,11 +222,13 @@ fn a_supervisor_reports_from_the_server_or_its_data_directory_alike() {
     assert_eq!(json["top_categories"][0]["category"], "printer");
 
     // From the data directory, the same numbers: as a table and as CSV.
-    let data = server.data.to_string_lossy().into_owned();
+    let store = server.store_args();
+    let store: Vec<&str> = store.iter().map(String::as_str).collect();
     let (code, table, err) = report(
         &[
             &period[..],
-            &["--data", &data, "--tenant", "acme", "--by", "category"],
+            &store[..],
+            &["--tenant", "acme", "--by", "category"],
         ]
         .concat(),
     );
@@ -236,7 +239,7 @@ fn a_supervisor_reports_from_the_server_or_its_data_directory_alike() {
         "{table}"
     );
     let (code, csv, _) =
-        report(&[&period[..], &["--data", &data, "--tenant", "acme", "--csv"]].concat());
+        report(&[&period[..], &store[..], &["--tenant", "acme", "--csv"]].concat());
     assert_eq!(code, Some(0));
     let last = csv.lines().last().expect("a total row");
     assert!(last.starts_with("total,3,0,3,"), "{csv}");
@@ -249,16 +252,14 @@ fn a_supervisor_reports_from_the_server_or_its_data_directory_alike() {
         err.contains("only dispatchers, supervisors and admins"),
         "{err}"
     );
-    let (code, _, err) = report(&[
-        "--from",
-        &today,
-        "--to",
-        "2000-01-01",
-        "--data",
-        &data,
-        "--tenant",
-        "acme",
-    ]);
+    let (code, _, err) = report(
+        &[
+            &["--from", &today, "--to", "2000-01-01"][..],
+            &store[..],
+            &["--tenant", "acme"],
+        ]
+        .concat(),
+    );
     assert_eq!(code, Some(1));
     assert!(err.contains("ends before it starts"), "{err}");
     let (code, _, err) = report(
@@ -269,4 +270,70 @@ fn a_supervisor_reports_from_the_server_or_its_data_directory_alike() {
         .concat(),
     );
     assert_eq!(code, Some(4), "{err}");
+}
+
+#[test]
+fn a_tenant_moves_from_sqlite_to_postgres_and_its_devices_carry_on() {
+    if common::on_postgres() {
+        // The move starts from the SQLite file; this run's servers have none.
+        eprintln!("SQLite only: skipped on PostgreSQL");
+        return;
+    }
+    let mut org = Org::new();
+    let (_, rider) = org.member("rider", "li.wei", None);
+    let (_, dispatcher) = org.member("dispatcher", "ops", None);
+    let help = rider.json(&[
+        "help",
+        "--lat",
+        "31.23",
+        "--lon",
+        "121.47",
+        "--note",
+        "chain snapped",
+    ]);
+    let id = help["id"].as_str().expect("id").to_owned();
+    rider.sync();
+    dispatcher.sync();
+    dispatcher.json(&["note", &id, "on my way"]);
+    dispatcher.sync();
+
+    // Refusals first: an unknown tenant, a database address that is not one.
+    let database = TestDatabase::create();
+    let unknown =
+        org.server
+            .admin_fails(&["migrate-store", "--tenant", "nobody", "--to", &database.url]);
+    assert!(unknown.contains("no tenant"), "{unknown}");
+
+    let moved = org
+        .server
+        .admin(&["migrate-store", "--tenant", "acme", "--to", &database.url]);
+    assert_eq!(moved["tables"]["tickets"], 1);
+    assert_eq!(moved["tables"]["users"], 2);
+    assert_eq!(moved["tables"]["devices"], 2);
+    assert!(moved["tables"]["changes"].as_u64().expect("a count") >= 3);
+    assert_eq!(moved["tables"]["ticket_text"], 1);
+    // Moving it twice is refused, and nothing is written then.
+    let again =
+        org.server
+            .admin_fails(&["migrate-store", "--tenant", "acme", "--to", &database.url]);
+    assert!(again.contains("already exists"), "{again}");
+
+    // The server now runs on PostgreSQL: the same devices, tokens and cursors carry on.
+    org.server.restart_on_database(database);
+    rider.json(&["note", &id, "thanks"]);
+    rider.sync();
+    dispatcher.sync();
+    // The rider wrote "thanks" before hearing of "on my way": the two merge in either order.
+    let mut notes = note_texts(&dispatcher.show(&id));
+    notes.sort();
+    assert_eq!(notes, ["chain snapped", "on my way", "thanks"]);
+    // Accounts made after the move live in PostgreSQL too; a new device bootstraps there.
+    let (_, token) = org.server.user(&org.tenant, "dispatcher", "desk2", None);
+    let desk = Device::login(&org.server.url, &token);
+    desk.sync();
+    assert_eq!(note_texts(&desk.show(&id)).len(), 3);
+    let devices = org
+        .server
+        .admin(&["list-devices", "--tenant", "acme", "--user", "ops"]);
+    assert_eq!(devices.as_array().map(Vec::len), Some(1));
 }

@@ -184,19 +184,24 @@ pub struct Server {
 }
 
 impl Server {
-    /// Kills the server (no graceful shutdown) and starts it again on the same data and port.
-    pub fn restart(&mut self) -> Result<(), HarnessError> {
-        self.kill();
+    /// Stops the server gracefully and starts it again on the same data directory and port with
+    /// its records in the PostgreSQL database at `url` (after `admin migrate-store`).
+    pub fn restart_on_database(&mut self, url: &str) -> Result<(), HarnessError> {
+        self.stop_gracefully();
+        self.launch.database = Some(url.to_owned());
+        self.start_again()
+    }
+
+    /// Starts the server (stopped) again on its port.
+    fn start_again(&mut self) -> Result<(), HarnessError> {
         let (child, url) = self.launch.spawn(&format!("127.0.0.1:{}", self.port))?;
         self.child = Some(child);
         self.url = url;
         Ok(())
     }
 
-    /// Stops the server as an operator would (SIGTERM: it finishes what it holds and writes
-    /// what it keeps in memory), then starts it again on the same data and port. A server that
-    /// has not stopped after 30 s is killed.
-    pub fn restart_gracefully(&mut self) -> Result<(), HarnessError> {
+    /// SIGTERM, then a kill if the server has not stopped after 30 s.
+    fn stop_gracefully(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
@@ -208,10 +213,20 @@ impl Server {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let (child, url) = self.launch.spawn(&format!("127.0.0.1:{}", self.port))?;
-        self.child = Some(child);
-        self.url = url;
-        Ok(())
+    }
+
+    /// Kills the server (no graceful shutdown) and starts it again on the same data and port.
+    pub fn restart(&mut self) -> Result<(), HarnessError> {
+        self.kill();
+        self.start_again()
+    }
+
+    /// Stops the server as an operator would (SIGTERM: it finishes what it holds and writes
+    /// what it keeps in memory), then starts it again on the same data and port. A server that
+    /// has not stopped after 30 s is killed.
+    pub fn restart_gracefully(&mut self) -> Result<(), HarnessError> {
+        self.stop_gracefully();
+        self.start_again()
     }
 
     /// Kills the server at once, as a crash or a pulled plug would.
@@ -225,6 +240,14 @@ impl Server {
     /// The server's process id while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// The arguments that name this server's records to a command that reads them directly
+    /// (`admin`, `report`): `--data DATA`, and `--database URL` when they live in PostgreSQL.
+    pub fn store_args(&self) -> Vec<String> {
+        let mut args = vec!["--data".to_owned(), self.data.display().to_string()];
+        args.extend(self.launch.database_args().into_iter().map(str::to_owned));
+        args
     }
 
     /// `fieldwork admin --data DATA ARGS --json` on this server's data; its JSON answer.

@@ -40,6 +40,10 @@ pub struct ReportArgs {
     /// Without --server: the server's data directory, read directly.
     #[arg(long, env = "FIELDWORK_DATA", default_value = "./fieldwork-data")]
     data: PathBuf,
+    /// Without --server: the server's database, `sqlite` (the file in the data directory) or
+    /// the PostgreSQL address it runs with (`fieldwork serve --database`).
+    #[arg(long, env = "FIELDWORK_DATABASE", default_value = "sqlite")]
+    database: String,
     /// Without --server: the tenant (id or name).
     #[arg(long)]
     tenant: Option<String>,
@@ -88,7 +92,7 @@ pub fn run(args: ReportArgs) -> Result<(), ReportError> {
             let tenant = args.tenant.as_deref().ok_or_else(|| {
                 ReportError::Invalid("name the --tenant (or give --server and --token)".into())
             })?;
-            Admin::open(&args.data)?.report(tenant, &period, by)?
+            Admin::open_with(&args.data, Some(&args.database))?.report(tenant, &period, by)?
         }
     };
     if args.json {

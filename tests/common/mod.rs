@@ -68,6 +68,11 @@ impl Server {
         let server = launch
             .start()
             .unwrap_or_else(|e| panic!("fieldwork serve starts: {e}"));
+        assert_eq!(
+            data.join("fieldwork-server.db").exists(),
+            database.is_none(),
+            "the server keeps its records where this run asked"
+        );
         Server {
             server,
             _database: database,
@@ -91,6 +96,15 @@ impl Server {
 
     pub fn kill(&mut self) {
         self.server.kill();
+    }
+
+    /// Stops the server gracefully and starts it again on the same data and port with its
+    /// records in `database` (kept as long as the server).
+    pub fn restart_on_database(&mut self, database: TestDatabase) {
+        self.server
+            .restart_on_database(&database.url)
+            .unwrap_or_else(|e| panic!("fieldwork serve restarts on PostgreSQL: {e}"));
+        self._database = Some(database);
     }
 
     pub fn admin(&self, args: &[&str]) -> Value {

@@ -78,6 +78,10 @@ impl PgStore {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.application_name("fieldwork");
+        if config.get_options().is_none() {
+            // Notices ("relation … already exists, skipping") are not the operator's business.
+            config.options("-c client_min_messages=warning");
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("fieldwork-pg")
