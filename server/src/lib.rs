@@ -31,6 +31,7 @@ mod cache;
 pub mod config;
 mod connections;
 pub mod console;
+pub mod duties;
 mod error;
 pub mod intake;
 mod login;
@@ -133,25 +134,16 @@ impl Server {
 }
 
 /// The work a server does on its own schedule while it serves: every such task starts here.
+/// What must run on one server of a store at a time runs under its lease (`duties`).
 fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
     let mut tasks = tasks::BackgroundTasks::new();
-    let collector = state.clone();
-    // Sweeps expired uploads and collects blobs no ticket names.
-    tasks.spawn("blob collection", move |stop| {
-        blobs::collect_in_background(collector, stop)
-    });
-    // Classification, routing, SLA clocks and rules for tenants with a configuration.
-    let brain = state.clone();
-    tasks.spawn("service brain", move |stop| brain::run(brain, stop));
-    // A new ticket about a machine gets the machine's earlier tickets in its staff data.
-    let histories = state.clone();
-    tasks.spawn("asset histories", move |stop| {
-        asset_history::run(histories, stop)
-    });
-    // Alerts folded before a restart whose tickets do not show them yet.
-    let folds = state.clone();
-    tasks.spawn("alert folds", move |_stop| async move {
-        intake::resume(&folds).await
+    // The brain, reports, webhooks and the collector, on whichever server leads them.
+    let duties = state.clone();
+    tasks.spawn("duties lease", move |stop| duties::run(duties, stop));
+    // Notices of commits to and from the other servers of the store (none with SQLite).
+    let (relayed, store) = (state.tickets().clone(), state.store());
+    tasks.spawn("notices between servers", move |stop| {
+        service::peers::relay(relayed, store, stop)
     });
     // Listings of tickets stored before the back-office API listed them, and summaries of
     // documents stored before devices listed tickets by them (ADR 0018), filled in once.
@@ -167,16 +159,6 @@ fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
         state,
         service::summaries::fill_missing,
     );
-    // What the reports count about each ticket, kept up with every commit.
-    let reports = state.clone();
-    tasks.spawn("report facts", move |stop| {
-        reports::run_in_background(reports, stop)
-    });
-    // Webhooks the brain queued, signed and retried.
-    let deliveries = state.clone();
-    tasks.spawn("webhook deliveries", move |stop| {
-        webhooks::run(deliveries, stop)
-    });
     tasks
 }
 

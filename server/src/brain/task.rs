@@ -166,6 +166,8 @@ pub async fn save_memory(state: &AppState) {
 /// writes what it remembers every few seconds and when it stops.
 pub(crate) async fn run(state: AppState, mut stop: StopToken) {
     let mut notices = state.tickets().subscribe();
+    // Notices from the other servers of the store that may have been lost (replicas).
+    let mut peers_missed = state.tickets().missed_notices();
     rescan(&state).await;
     let mut ticks = tokio::time::interval(TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -199,6 +201,7 @@ pub(crate) async fn run(state: AppState, mut stop: StopToken) {
                 Err(RecvError::Lagged(missed)) => fell_behind(&state, missed).await,
                 Err(RecvError::Closed) => break,
             },
+            Ok(()) = peers_missed.changed() => fell_behind(&state, 0).await,
             _ = ticks.tick() => tick(&state).await,
             _ = saves.tick() => save_memory(&state).await,
             () = stop.stopped() => break,

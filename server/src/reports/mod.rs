@@ -189,6 +189,8 @@ pub fn run(
 /// every stale ticket when it starts and after it missed notices.
 pub(crate) async fn run_in_background(state: AppState, mut stop: StopToken) {
     let mut notices = state.tickets().subscribe();
+    // Notices from the other servers of the store that may have been lost (replicas).
+    let mut peers_missed = state.tickets().missed_notices();
     let mut catch_up_all = true;
     let mut dirty: BTreeSet<(String, String)> = BTreeSet::new();
     let mut gather = tokio::time::interval(GATHER);
@@ -205,6 +207,7 @@ pub(crate) async fn run_in_background(state: AppState, mut stop: StopToken) {
                 }
                 Err(RecvError::Closed) => break,
             },
+            Ok(()) = peers_missed.changed() => catch_up_all = true,
             _ = gather.tick() => {
                 let batch = std::mem::take(&mut dirty);
                 let all = std::mem::take(&mut catch_up_all);

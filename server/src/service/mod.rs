@@ -20,6 +20,7 @@ mod group;
 mod judge;
 pub(crate) mod listing;
 mod notices;
+pub(crate) mod peers;
 pub(crate) mod summaries;
 mod trusted;
 mod write;
@@ -332,6 +333,12 @@ impl Tickets {
     /// [`NOTICE_BUFFER`] notices behind gets `Lagged` and catches up from the store.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Notice>> {
         self.inner.notices.subscribe()
+    }
+
+    /// Changes whenever notices from the other servers of the store may have been lost: the
+    /// listeners that keep up with every commit catch up from the store then.
+    pub fn missed_notices(&self) -> watch::Receiver<u64> {
+        self.inner.notices.missed()
     }
 
     /// Wakes on the tenant's next notice, with its `max_seq` (long-polls). Subscribe before

@@ -7,17 +7,22 @@
 //! webhooks need each notice: a `broadcast` of all notices in commit order, where a listener that
 //! falls more than [`NOTICE_BUFFER`] behind is told how many it missed (`Lagged`) and catches up
 //! from the store (`TicketLog::read` from its last `max_seq`).
+//!
+//! Servers sharing one store (replicas on PostgreSQL) hear each other's notices too: each notice
+//! published here also goes to an outbox that `service::peers` sends on to the other servers, and
+//! what they send comes back in through [`Notices::publish_from_peer`]. When that way broke for a
+//! while, [`Notices::resync`] wakes every long-poll and tells the listeners they missed notices.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 /// Notices kept for a slow listener before it starts missing them.
 pub const NOTICE_BUFFER: usize = 1024;
 
 /// Who wrote a commit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Writer {
     /// A device pushing its user's changes.
     Device { user_id: String, device_id: String },
@@ -30,7 +35,7 @@ pub enum Writer {
 }
 
 /// One commit that stored changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Notice {
     pub tenant: String,
     /// The tickets that have new changes (created ones included), each once, in commit order.
@@ -49,6 +54,10 @@ pub struct Notice {
 pub(crate) struct Notices {
     all: broadcast::Sender<Arc<Notice>>,
     tenants: Mutex<HashMap<String, watch::Sender<u64>>>,
+    /// How many times notices from the other servers may have been lost.
+    missed: watch::Sender<u64>,
+    /// Where this server's notices go to reach the other servers (once something sends them).
+    outbox: Mutex<Option<mpsc::UnboundedSender<Arc<Notice>>>>,
 }
 
 impl Notices {
@@ -56,6 +65,8 @@ impl Notices {
         Notices {
             all: broadcast::channel(NOTICE_BUFFER).0,
             tenants: Mutex::new(HashMap::new()),
+            missed: watch::Sender::new(0),
+            outbox: Mutex::new(None),
         }
     }
 
@@ -78,11 +89,57 @@ impl Notices {
         self.all.subscribe()
     }
 
-    /// Tells the tenant's long-polls and every listener.
+    /// Tells the tenant's long-polls and every listener, here and (through the outbox) on the
+    /// other servers of the store.
     pub fn publish(&self, notice: Notice) {
-        self.tenant(&notice.tenant).send_replace(notice.max_seq);
+        let notice = Arc::new(notice);
+        self.publish_here(notice.clone());
+        let outbox = self.outbox.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(outbox) = outbox.as_ref() {
+            let _ = outbox.send(notice);
+        }
+    }
+
+    /// A notice of a commit another server of the store made: told here only.
+    pub fn publish_from_peer(&self, notice: Notice) {
+        self.publish_here(Arc::new(notice));
+    }
+
+    fn publish_here(&self, notice: Arc<Notice>) {
+        // Peers' notices of one tenant may arrive out of seq order: the newest seq stays.
+        self.tenant(&notice.tenant).send_if_modified(|seen| {
+            let newer = notice.max_seq > *seen;
+            if newer {
+                *seen = notice.max_seq;
+            }
+            newer
+        });
         // No listener is not an error: the brain may not run.
-        let _ = self.all.send(Arc::new(notice));
+        let _ = self.all.send(notice);
+    }
+
+    /// From now on, every notice published here also goes to the returned receiver (the one
+    /// that sends notices on to the other servers); a second call replaces the first.
+    pub fn outbox(&self) -> mpsc::UnboundedReceiver<Arc<Notice>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *self.outbox.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        rx
+    }
+
+    /// Notices from the other servers may have been lost: every long-poll looks again, and the
+    /// listeners that keep up with every commit catch up from the store ([`Self::missed`]).
+    pub fn resync(&self) {
+        let tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        for news in tenants.values() {
+            news.send_modify(|_| {});
+        }
+        drop(tenants);
+        self.missed.send_modify(|n| *n += 1);
+    }
+
+    /// Changes whenever notices from the other servers may have been lost ([`Self::resync`]).
+    pub fn missed(&self) -> watch::Receiver<u64> {
+        self.missed.subscribe()
     }
 }
 
@@ -113,6 +170,37 @@ mod tests {
         assert_eq!(*acme.borrow_and_update(), 7);
         assert_eq!(all.try_recv().map(|n| n.max_seq), Ok(4));
         assert_eq!(all.try_recv().map(|n| n.tenant.clone()), Ok("acme".into()));
+    }
+
+    #[test]
+    fn peers_notices_reach_listeners_here_and_never_move_a_tenant_back() {
+        let notices = Notices::new();
+        let mut outbox = notices.outbox();
+        let mut acme = notices.tenant_news("acme");
+        let mut all = notices.subscribe();
+        notices.publish_from_peer(notice("acme", 9));
+        notices.publish(notice("acme", 8));
+        assert_eq!(
+            *acme.borrow_and_update(),
+            9,
+            "an older seq never replaces a newer one"
+        );
+        assert_eq!(all.try_recv().map(|n| n.max_seq), Ok(9));
+        assert_eq!(all.try_recv().map(|n| n.max_seq), Ok(8));
+        assert_eq!(
+            outbox.try_recv().map(|n| n.max_seq),
+            Ok(8),
+            "only our own go out"
+        );
+        assert!(outbox.try_recv().is_err());
+
+        let missed = notices.missed();
+        notices.resync();
+        assert!(
+            acme.has_changed().unwrap_or(false),
+            "every long-poll looks again"
+        );
+        assert!(missed.has_changed().unwrap_or(false));
     }
 
     #[test]

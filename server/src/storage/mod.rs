@@ -16,6 +16,7 @@
 //! - [`AuditLog`] — who changed which ticket when, and how it came in.
 //! - [`ReportFacts`] — what the reports count about each ticket.
 //! - [`CsatLinks`] — the links reporters without the app rate resolved tickets through.
+//! - [`Peers`] — messages between the servers sharing a store, and which of them leads a duty.
 //!
 //! [`ServerStore`] is their sum: the server holds one `Arc<dyn ServerStore>`. Every backend
 //! answers with [`StorageError`], runs migrations by the contract of [`migrate`], and passes the
@@ -36,6 +37,7 @@ mod error;
 mod knowledge;
 pub mod migrate;
 mod move_tenant;
+mod peers;
 mod positions;
 mod postgres;
 mod quotas;
@@ -71,6 +73,7 @@ pub use csat_links::{CsatLink, CsatLinks};
 pub use error::{BoxError, Conflict, Missing, OverQuota, StorageError};
 pub use knowledge::{Article, ArticleMeta, ArticleVersion, Audience, KbImage, KnowledgeBase};
 pub use move_tenant::{MovedTenant, move_tenant};
+pub use peers::{Lead, MAX_PEER_MESSAGE, PeerEvent, Peers, SoleServer};
 pub use positions::{PositionLog, PositionRecord, PositionWrite};
 pub use postgres::{PgOptions, PgStore};
 pub use quotas::{BlobUsage, QuotaLedger, TenantQuotas, TenantUsage, UserUsage};
@@ -122,6 +125,7 @@ pub trait ServerStore:
     + Channels
     + Assets
     + KnowledgeBase
+    + Peers
     + Send
     + Sync
     + fmt::Debug
@@ -146,6 +150,7 @@ impl<T> ServerStore for T where
         + Channels
         + Assets
         + KnowledgeBase
+        + Peers
         + Send
         + Sync
         + fmt::Debug

@@ -104,8 +104,30 @@ impl Db {
         }
     }
 
-    fn is_closed(&self) -> bool {
+    pub(super) fn is_closed(&self) -> bool {
         self.client.is_closed()
+    }
+
+    /// Whether the server answers a trivial query within `wait` (a timer on `runtime`).
+    pub(super) fn answers_within(&self, wait: Duration, runtime: &tokio::runtime::Handle) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        let (ring, rung) = tokio::sync::oneshot::channel::<()>();
+        let timer = runtime.spawn(async move {
+            tokio::time::sleep(wait).await;
+            let _ = ring.send(());
+        });
+        let query = self.client.simple_query("SELECT 1");
+        let answered = block_on(async {
+            tokio::select! {
+                biased;
+                answer = query => answer.is_ok(),
+                _ = rung => false,
+            }
+        });
+        timer.abort();
+        answered
     }
 }
 
@@ -172,6 +194,16 @@ pub(super) struct Pool {
 const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(30);
 
 impl Pool {
+    /// How connections are made (for connections outside the pool: leases, listening).
+    pub(super) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The runtime the connections' socket work runs on.
+    pub(super) fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
+    }
+
     pub(super) fn new(config: Config, runtime: tokio::runtime::Handle, size: usize) -> Self {
         Pool {
             config,

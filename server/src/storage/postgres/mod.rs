@@ -19,6 +19,7 @@ mod csat_links;
 mod db;
 mod devices;
 mod knowledge;
+mod peers;
 mod positions;
 mod quotas;
 mod report_facts;
@@ -55,6 +56,10 @@ impl Default for PgOptions {
 pub struct PgStore {
     pool: Pool,
     server_actor: ActorId,
+    /// This server's mark on its messages to its peers, so it does not hear its own.
+    origin: String,
+    /// Whether someone listens to the peers already (one listener per server).
+    listening: std::sync::Mutex<bool>,
     /// Runs the connections' socket work; shut down in the background when the store goes, so
     /// dropping the store never blocks (nor panics inside an async context).
     runtime: Option<tokio::runtime::Runtime>,
@@ -94,6 +99,8 @@ impl PgStore {
         Ok(PgStore {
             pool,
             server_actor,
+            origin: format!("{:016x}", rand::random::<u64>()),
+            listening: std::sync::Mutex::new(false),
             runtime: Some(runtime),
         })
     }

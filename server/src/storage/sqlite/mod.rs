@@ -12,6 +12,7 @@ mod configs;
 mod csat_links;
 mod devices;
 mod knowledge;
+mod peers;
 mod positions;
 mod quotas;
 mod readers;
