@@ -5,12 +5,20 @@
 //!
 //! Everything returns [`HarnessError`]: the tests turn it into a panic with the message, the
 //! benches into a failed step.
+//!
+//! A server can also be several replicas on one PostgreSQL database behind a round-robin TCP
+//! proxy ([`ServerLaunch::replicas`]), as a deployment behind a load balancer would be.
+
+// The crate root is this file, so the proxy's file is named by path to keep it beside it.
+#[path = "harness/proxy.rs"]
+mod proxy;
 
 use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fieldwork_core::store::{StoreError, TicketStore};
 use fieldwork_core::sync::{self, SyncEngine, SyncError};
@@ -19,6 +27,9 @@ use serde_json::Value;
 /// How long a starting server may take to say where it listens (a debug build under a loaded
 /// machine opens and migrates its database first).
 const LISTEN_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How long a server stopped with SIGTERM may take before it is killed.
+const STOP_DEADLINE: Duration = Duration::from_secs(30);
 
 /// What went wrong while setting up or driving a server.
 #[derive(Debug, thiserror::Error)]
@@ -36,14 +47,20 @@ pub enum HarnessError {
     Admin { args: String, stderr: String },
     #[error("`fieldwork admin {args}` printed no {field}")]
     AdminOutput { args: String, field: &'static str },
+    #[error(
+        "{replicas} server replicas need one PostgreSQL database to share (ServerLaunch::database)"
+    )]
+    ReplicasWithoutDatabase { replicas: usize },
+    #[error("cannot start the proxy in front of the server replicas: {0}")]
+    Proxy(std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Sync(#[from] SyncError),
 }
 
-/// How to start a `fieldwork serve`: which binary, which data directory, which extra flags and
-/// where its log goes. [`ServerLaunch::start`] picks a free loopback port.
+/// How to start a `fieldwork serve`: which binary, which data directory, which extra flags,
+/// where its log goes and how many replicas. [`ServerLaunch::start`] picks free loopback ports.
 #[derive(Debug, Clone)]
 pub struct ServerLaunch {
     binary: PathBuf,
@@ -51,6 +68,7 @@ pub struct ServerLaunch {
     database: Option<String>,
     args: Vec<String>,
     log: Option<PathBuf>,
+    replicas: usize,
 }
 
 impl ServerLaunch {
@@ -62,6 +80,7 @@ impl ServerLaunch {
             database: None,
             args: Vec::new(),
             log: None,
+            replicas: 1,
         }
     }
 
@@ -87,20 +106,60 @@ impl ServerLaunch {
     }
 
     /// The server's log (stderr) appended to `file`. A test wants this: a server outliving the
-    /// test must not hold the test's pipes.
+    /// test must not hold the test's pipes. Replicas all append to the same file.
     pub fn log_to(mut self, file: impl Into<PathBuf>) -> ServerLaunch {
         self.log = Some(file.into());
         self
     }
 
-    /// Starts the server on `127.0.0.1:0` and waits until it says where it listens.
+    /// `n` servers (1 by default; 0 counts as 1) on the same data directory, whose photo files
+    /// they share as on a shared filesystem, and the same [`Self::database`], which more than
+    /// one needs. With more than one, clients reach them through a round-robin TCP proxy: each
+    /// new connection goes to the next replica in turn, or past it to the next one up if it is
+    /// down.
+    pub fn replicas(mut self, n: usize) -> ServerLaunch {
+        self.replicas = n.max(1);
+        self
+    }
+
+    /// Starts the server, or each replica in turn, on `127.0.0.1:0` and waits until it says
+    /// where it listens; then, for replicas, the proxy on `127.0.0.1:0`.
     pub fn start(self) -> Result<Server, HarnessError> {
-        let (child, url) = self.spawn("127.0.0.1:0")?;
+        if self.replicas > 1 && self.database.is_none() {
+            return Err(HarnessError::ReplicasWithoutDatabase {
+                replicas: self.replicas,
+            });
+        }
+        let mut replicas = Vec::with_capacity(self.replicas);
+        for _ in 0..self.replicas {
+            // One after the other: the first has set up the database before the next opens it.
+            // Should one fail, those started are killed as the vector drops.
+            let (child, url) = self.spawn("127.0.0.1:0")?;
+            replicas.push(Replica {
+                port: port_of(&url),
+                url,
+                child: Some(child),
+            });
+        }
+        let proxy = if replicas.len() > 1 {
+            let backends = replicas
+                .iter()
+                .map(|r| SocketAddr::from((Ipv4Addr::LOCALHOST, r.port)))
+                .collect();
+            Some(proxy::RoundRobin::start(backends).map_err(HarnessError::Proxy)?)
+        } else {
+            None
+        };
+        let (url, port) = match &proxy {
+            Some(proxy) => (format!("http://{}", proxy.addr()), proxy.addr().port()),
+            None => (replicas[0].url.clone(), replicas[0].port),
+        };
         Ok(Server {
-            port: port_of(&url),
             url,
+            port,
             data: self.data.clone(),
-            child: Some(child),
+            replicas,
+            proxy,
             launch: self,
         })
     }
@@ -171,51 +230,60 @@ impl ServerLaunch {
     }
 }
 
-/// A running `fieldwork serve` child process; killed when dropped.
+/// A running `fieldwork serve` child process, or several replicas behind a proxy; killed when
+/// dropped.
 #[derive(Debug)]
 pub struct Server {
-    /// `http://127.0.0.1:PORT`, as the server printed it.
+    /// `http://127.0.0.1:PORT`, as the server printed it, or the proxy's with replicas.
     pub url: String,
     pub port: u16,
     /// The server's data directory (its database and photo files).
     pub data: PathBuf,
-    child: Option<Child>,
+    /// Dropped before the proxy: the replicas die first, so no connection outlives the test.
+    replicas: Vec<Replica>,
+    /// In front of the replicas when there is more than one.
+    proxy: Option<proxy::RoundRobin>,
     launch: ServerLaunch,
 }
 
 impl Server {
     /// Stops the server gracefully and starts it again on the same data directory and port with
-    /// its records in the PostgreSQL database at `url` (after `admin migrate-store`).
+    /// its records in the PostgreSQL database at `url` (after `admin migrate-store`). Replicas
+    /// all stop, then each starts again on its port.
     pub fn restart_on_database(&mut self, url: &str) -> Result<(), HarnessError> {
         self.stop_gracefully();
         self.launch.database = Some(url.to_owned());
         self.start_again()
     }
 
-    /// Starts the server (stopped) again on its port.
+    /// Starts every replica (all stopped) again, each on its port.
     fn start_again(&mut self) -> Result<(), HarnessError> {
-        let (child, url) = self.launch.spawn(&format!("127.0.0.1:{}", self.port))?;
-        self.child = Some(child);
-        self.url = url;
+        (0..self.replicas.len()).try_for_each(|i| self.start_replica(i))
+    }
+
+    /// Starts replica `i` (stopped) again on its port.
+    fn start_replica(&mut self, i: usize) -> Result<(), HarnessError> {
+        let replica = &mut self.replicas[i];
+        let (child, url) = self.launch.spawn(&format!("127.0.0.1:{}", replica.port))?;
+        replica.child = Some(child);
+        replica.url = url;
+        if self.proxy.is_none() {
+            self.url = replica.url.clone();
+        }
         Ok(())
     }
 
-    /// SIGTERM, then a kill if the server has not stopped after 30 s.
+    /// SIGTERM to every replica, then a kill for any that has not stopped after 30 s.
     fn stop_gracefully(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let deadline = std::time::Instant::now() + Duration::from_secs(30);
-            while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        self.replicas.iter().for_each(Replica::terminate);
+        let deadline = Instant::now() + STOP_DEADLINE;
+        for replica in &mut self.replicas {
+            replica.reap(deadline);
         }
     }
 
-    /// Kills the server (no graceful shutdown) and starts it again on the same data and port.
+    /// Kills the server (no graceful shutdown) and starts it again on the same data and port;
+    /// every replica, each on its port.
     pub fn restart(&mut self) -> Result<(), HarnessError> {
         self.kill();
         self.start_again()
@@ -223,23 +291,52 @@ impl Server {
 
     /// Stops the server as an operator would (SIGTERM: it finishes what it holds and writes
     /// what it keeps in memory), then starts it again on the same data and port. A server that
-    /// has not stopped after 30 s is killed.
+    /// has not stopped after 30 s is killed. Replicas all stop, then each starts again.
     pub fn restart_gracefully(&mut self) -> Result<(), HarnessError> {
         self.stop_gracefully();
         self.start_again()
     }
 
-    /// Kills the server at once, as a crash or a pulled plug would.
+    /// Kills the server (every replica) at once, as a crash or a pulled plug would.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.replicas.iter_mut().for_each(Replica::kill);
     }
 
-    /// The server's process id while it runs.
+    /// How many replicas serve (1 for a plain server).
+    pub fn replica_count(&self) -> usize {
+        self.replicas.len()
+    }
+
+    /// Kills replica `i` (from 0) at once; the proxy passes over it while it is down.
+    ///
+    /// # Panics
+    /// If there is no replica `i`.
+    pub fn kill_replica(&mut self, i: usize) {
+        self.replicas[i].kill();
+    }
+
+    /// Kills replica `i` (from 0) if it runs, and starts it again on its port.
+    ///
+    /// # Panics
+    /// If there is no replica `i`.
+    pub fn restart_replica(&mut self, i: usize) -> Result<(), HarnessError> {
+        self.replicas[i].kill();
+        self.start_replica(i)
+    }
+
+    /// Each replica's own `http://127.0.0.1:PORT`, past the proxy.
+    pub fn replica_urls(&self) -> Vec<&str> {
+        self.replicas.iter().map(|r| r.url.as_str()).collect()
+    }
+
+    /// The server's process id while it runs (the first replica's).
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.replicas[0].pid()
+    }
+
+    /// Each replica's process id while it runs.
+    pub fn replica_pids(&self) -> Vec<Option<u32>> {
+        self.replicas.iter().map(Replica::pid).collect()
     }
 
     /// The arguments that name this server's records to a command that reads them directly
@@ -317,6 +414,53 @@ impl Drop for Server {
     }
 }
 
+/// One `fieldwork serve` child process and where it listens (kept while it is down, to start it
+/// again there); killed when dropped.
+#[derive(Debug)]
+struct Replica {
+    url: String,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Replica {
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Asks it to stop, as an operator would (SIGTERM); [`Self::reap`] waits.
+    fn terminate(&self) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+    }
+
+    /// Waits for it to exit until `deadline`, then kills it.
+    fn reap(&mut self, deadline: Instant) {
+        if let Some(child) = &mut self.child {
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        self.kill();
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// A user for [`Server::create_user`].
 #[derive(Debug, Clone, Copy)]
 pub struct NewUser<'a> {
@@ -387,4 +531,21 @@ fn field(answer: &Value, args: &[&str], name: &'static str) -> Result<String, Ha
             args: args.join(" "),
             field: name,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replicas_without_a_database_are_refused_before_anything_starts() {
+        let err = ServerLaunch::new("/nonexistent/fieldwork", "/nonexistent/data")
+            .replicas(2)
+            .start()
+            .expect_err("refused");
+        assert!(
+            matches!(err, HarnessError::ReplicasWithoutDatabase { replicas: 2 }),
+            "{err}"
+        );
+    }
 }

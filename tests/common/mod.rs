@@ -25,20 +25,43 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_fieldwork");
 ///
 /// With `FIELDWORK_TEST_BACKEND=postgres` its records live in a new PostgreSQL database of its
 /// own (`TestDatabase`, on the server `FIELDWORK_TEST_POSTGRES` names or one the test starts),
-/// so the same scenarios prove the PostgreSQL backend.
+/// so the same scenarios prove the PostgreSQL backend. With `FIELDWORK_TEST_BACKEND=replicas` it
+/// is two servers on such a database behind the harness's round-robin proxy (its `url` and
+/// `port` are the proxy's), so they prove that replicas agree.
 pub struct Server {
     server: harness::Server,
     _database: Option<TestDatabase>,
     _dir: tempfile::TempDir,
 }
 
-/// Whether this run's servers keep their records in PostgreSQL.
-pub fn on_postgres() -> bool {
+/// The backend this run's servers use (`FIELDWORK_TEST_BACKEND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+    /// Two replicas on one PostgreSQL database.
+    Replicas,
+}
+
+fn backend() -> Backend {
     match std::env::var("FIELDWORK_TEST_BACKEND").as_deref() {
-        Ok("postgres") => true,
-        Ok("sqlite") | Err(_) => false,
-        Ok(other) => panic!("FIELDWORK_TEST_BACKEND must be sqlite or postgres, not {other}"),
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok("postgres") => Backend::Postgres,
+        Ok("replicas") => Backend::Replicas,
+        Ok(other) => {
+            panic!("FIELDWORK_TEST_BACKEND must be sqlite, postgres or replicas, not {other}")
+        }
     }
+}
+
+/// Whether this run's servers keep their records in PostgreSQL (one server or replicas).
+pub fn on_postgres() -> bool {
+    backend() != Backend::Sqlite
+}
+
+/// Whether this run's servers are two replicas behind a round-robin proxy.
+pub fn on_replicas() -> bool {
+    backend() == Backend::Replicas
 }
 
 impl std::ops::Deref for Server {
@@ -64,6 +87,9 @@ impl Server {
         let database = on_postgres().then(TestDatabase::create);
         if let Some(database) = &database {
             launch = launch.database(&database.url);
+        }
+        if on_replicas() {
+            launch = launch.replicas(2);
         }
         let server = launch
             .start()
