@@ -74,6 +74,10 @@ FIELDWORK_TEST_BACKEND=postgres cargo test -p fieldwork --locked \
   --test admin_scenarios --test staff_data --test erase --test webhooks --test evidence_scenarios \
   --test config_scenarios --test knowledge_scenarios --test brain_scenarios
 
+echo "== the sync scenarios, fault tests and property test on two replicas behind a round-robin proxy"
+FIELDWORK_TEST_BACKEND=replicas cargo test -p fieldwork --locked \
+  --test sync_scenarios --test sync_faults --test sync_property --test evidence_scenarios
+
 echo "== bindings: Kotlin on a JVM, Python"
 ./scripts/test-bindings.sh
 

@@ -79,16 +79,26 @@ impl Server {
 
     /// A server started with these extra `serve` arguments.
     pub fn start_with(args: &[&str]) -> Server {
+        Self::start_on(backend(), args)
+    }
+
+    /// `replicas` servers on one new PostgreSQL database behind the round-robin proxy, whatever
+    /// this run's backend (the replica tests).
+    pub fn start_replicas(args: &[&str]) -> Server {
+        Self::start_on(Backend::Replicas, args)
+    }
+
+    fn start_on(backend: Backend, args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         let mut launch = harness::ServerLaunch::new(BIN, &data)
             .args(args)
             .log_to(data.with_extension("log"));
-        let database = on_postgres().then(TestDatabase::create);
+        let database = (backend != Backend::Sqlite).then(TestDatabase::create);
         if let Some(database) = &database {
             launch = launch.database(&database.url);
         }
-        if on_replicas() {
+        if backend == Backend::Replicas {
             launch = launch.replicas(2);
         }
         let server = launch
@@ -122,6 +132,18 @@ impl Server {
 
     pub fn kill(&mut self) {
         self.server.kill();
+    }
+
+    /// Kills replica `i` at once (a crash); the proxy skips it from then on.
+    pub fn kill_replica(&mut self, i: usize) {
+        self.server.kill_replica(i);
+    }
+
+    /// Starts replica `i` again on its port.
+    pub fn restart_replica(&mut self, i: usize) {
+        self.server
+            .restart_replica(i)
+            .unwrap_or_else(|e| panic!("replica {i} restarts: {e}"));
     }
 
     /// Stops the server gracefully and starts it again on the same data and port with its
