@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::fleet::{self, Rounds};
 use super::{
-    BenchError, anon_mib, percentile, rss_mib, server_pid, server_rss_mib, start_fleet_server,
-    step, window_runtime,
+    BenchError, anon_mib, percentile, rss_mib, start_fleet_replicas, step, window_runtime,
 };
 
 /// utime + stime of a process, in clock ticks (`/proc/<pid>/stat` fields 14 and 15).
@@ -22,6 +21,37 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // After the command name: field 3 is at index 0, so utime (14) is index 11.
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// The PostgreSQL server's processes on this machine (`comm` is `postgres`), for its CPU share
+/// when the records live there.
+fn postgres_pids() -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres")
+        })
+        .collect()
+}
+
+/// The summed CPU ticks of `pids` (those still running).
+fn ticks_of(pids: &[String]) -> u64 {
+    pids.iter().filter_map(|pid| cpu_ticks(pid)).sum()
+}
+
+/// The summed resident and anonymous memory of `pids`, in MiB.
+fn memory_of(pids: &[u32]) -> (f64, f64) {
+    pids.iter().fold((0.0, 0.0), |(rss, anon), &pid| {
+        (
+            rss + rss_mib(pid).unwrap_or(0.0),
+            anon + anon_mib(pid).unwrap_or(0.0),
+        )
+    })
 }
 
 /// All CPU time of the machine (every core, idle included), in clock ticks (`/proc/stat`).
@@ -74,6 +104,10 @@ pub(super) struct LoadArgs {
     pub rate: f64,
     pub seconds: u64,
     pub brain: bool,
+    /// An empty PostgreSQL database for the records (SQLite in a temp dir without it).
+    pub database: Option<String>,
+    /// Servers on that database behind a round-robin proxy.
+    pub replicas: usize,
 }
 
 pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError> {
@@ -83,6 +117,8 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
         rate,
         seconds,
         brain,
+        database,
+        replicas,
     } = args;
     if devices == 0 || tickets_per_device == 0 || rate <= 0.0 || seconds == 0 {
         return Err(BenchError::Step(
@@ -91,9 +127,21 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
     }
     let dir = tempfile::tempdir().map_err(step("temp dir"))?;
     let data: PathBuf = dir.path().join("server");
-    let server = start_fleet_server(&data, devices)?;
-    let rss_start = server_rss_mib(&server).unwrap_or(0.0);
-    println!("server {} (RSS at start {rss_start:.1} MiB)", server.url);
+    if replicas > 1 && database.is_none() {
+        return Err(BenchError::Step("--replicas needs --database".into()));
+    }
+    let server = start_fleet_replicas(&data, devices, database.as_deref(), replicas)?;
+    let pids: Vec<u32> = server.replica_pids().into_iter().flatten().collect();
+    let rss_start = memory_of(&pids).0;
+    let backend = match &database {
+        Some(_) if replicas > 1 => format!("{replicas} replicas on PostgreSQL"),
+        Some(_) => "PostgreSQL".to_owned(),
+        None => "SQLite".to_owned(),
+    };
+    println!(
+        "server {} ({backend}; RSS at start {rss_start:.1} MiB)",
+        server.url
+    );
 
     // Setup: a tenant, a dispatcher, and one technician + one assigned ticket per device.
     let setup = Instant::now();
@@ -116,7 +164,7 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
     // Log each device in and pull its ticket, a few at a time.
     let logins = Instant::now();
     let technicians = fleet::sign_in(dir.path(), &server.url, &accounts)?;
-    let rss_setup = server_rss_mib(&server).unwrap_or(0.0);
+    let rss_setup = memory_of(&pids).0;
     println!(
         "(setup: {devices} users + {} tickets in {users_s:.1} s, {devices} logins + first syncs in {:.1} s; server RSS after setup {rss_setup:.1} MiB)",
         devices * tickets_per_device,
@@ -125,8 +173,13 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
 
     // The measured window.
     let runtime = window_runtime()?;
-    let pid = server_pid(&server)?;
-    let server_pid = pid.to_string();
+    let server_pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+    let database_pids = if database.is_some() {
+        postgres_pids()
+    } else {
+        Vec::new()
+    };
+    let sampled = pids.clone();
     let period = Duration::from_secs_f64(1.0 / rate);
     let window = Duration::from_secs(seconds);
     let mut seed = std::time::SystemTime::now()
@@ -134,7 +187,12 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0x9e37_79b9_7f4a_7c15)
         | 1;
-    let cpu_before = (cpu_ticks(&server_pid), cpu_ticks("self"), machine_ticks());
+    let cpu_before = (
+        Some(ticks_of(&server_pids)),
+        cpu_ticks("self"),
+        machine_ticks(),
+    );
+    let database_before = ticks_of(&database_pids);
     let (results, rss_samples, expected, storm) = runtime.block_on(async {
         let begin = tokio::time::Instant::now() + Duration::from_millis(200);
         let end = begin + window;
@@ -163,7 +221,7 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
             let mut samples = Vec::new();
             let mut every = tokio::time::interval_at(begin, Duration::from_secs(5));
             while every.tick().await <= end {
-                samples.push((rss_mib(pid).unwrap_or(0.0), anon_mib(pid).unwrap_or(0.0)));
+                samples.push(memory_of(&sampled));
             }
             samples
         });
@@ -180,8 +238,13 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
         };
         (results, sampler.await.unwrap_or_default(), expected, storm)
     });
-    let cpu_after = (cpu_ticks(&server_pid), cpu_ticks("self"), machine_ticks());
-    let rss_end = server_rss_mib(&server).unwrap_or(0.0);
+    let cpu_after = (
+        Some(ticks_of(&server_pids)),
+        cpu_ticks("self"),
+        machine_ticks(),
+    );
+    let database_cpu = ticks_of(&database_pids).saturating_sub(database_before);
+    let rss_end = memory_of(&pids).0;
 
     let Rounds {
         round_us,
@@ -232,12 +295,18 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
     ) {
         let total = (m1 - m0).max(1) as f64;
         let (server_cpu, devices_cpu) = ((s1 - s0) as f64, (d1 - d0) as f64);
+        let database_cpu = database_cpu as f64;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let database_share = if database.is_some() {
+            format!(", PostgreSQL {:.0}%", 100.0 * database_cpu / total)
+        } else {
+            String::new()
+        };
         println!(
-            "| CPU in the window ({cores} cores, shared) | server {:.0}%, devices (this process) {:.0}%, rest/idle {:.0}% of all cores |",
+            "| CPU in the window ({cores} cores, shared) | server {:.0}%{database_share}, devices (this process) {:.0}%, rest/idle {:.0}% of all cores |",
             100.0 * server_cpu / total,
             100.0 * devices_cpu / total,
-            100.0 * (total - server_cpu - devices_cpu).max(0.0) / total
+            100.0 * (total - server_cpu - devices_cpu - database_cpu).max(0.0) / total
         );
     }
     if let Some(storm) = storm {

@@ -59,6 +59,13 @@ enum BenchCommand {
         /// concurrent clients (docs/channels.md), to see what it does to the devices' syncs.
         #[arg(long, default_value_t = 0)]
         alerts: usize,
+        /// An empty PostgreSQL database for the server's records (postgres://…) instead of
+        /// SQLite in a temporary data directory.
+        #[arg(long)]
+        database: Option<String>,
+        /// Server replicas on that database, behind a round-robin proxy (needs --database).
+        #[arg(long, default_value_t = 1)]
+        replicas: usize,
     },
     /// The back-office API's latency (ticket lists, one ticket, the month's report) over many
     /// tickets while devices sync.
@@ -115,6 +122,8 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
             seconds,
             brain,
             alerts,
+            database,
+            replicas,
         } => load::bench_load(
             load::LoadArgs {
                 devices,
@@ -122,6 +131,8 @@ pub fn run(args: BenchArgs) -> Result<(), BenchError> {
                 rate,
                 seconds,
                 brain,
+                database,
+                replicas,
             },
             alerts,
         ),
@@ -154,17 +165,31 @@ fn start_server(data: &Path, binary: Option<&Path>, extra: &[&str]) -> Result<Se
 /// A server for `devices` devices on loopback: all connect from 127.0.0.1, so the per-address
 /// connection cap meant for the internet is lifted.
 fn start_fleet_server(data: &Path, devices: usize) -> Result<Server, BenchError> {
+    start_fleet_replicas(data, devices, None, 1)
+}
+
+/// [`start_fleet_server`] with its records in the PostgreSQL database `database` (when given),
+/// as `replicas` servers behind the harness's round-robin proxy.
+fn start_fleet_replicas(
+    data: &Path,
+    devices: usize,
+    database: Option<&str>,
+    replicas: usize,
+) -> Result<Server, BenchError> {
     let cap = (devices + 64).max(4096).to_string();
-    start_server(
-        data,
-        None,
-        &[
+    let binary = std::env::current_exe().map_err(step("find own binary"))?;
+    let mut launch = ServerLaunch::new(binary, data)
+        .args([
             "--max-connections-per-address",
             &cap,
             "--max-connections",
             &cap,
-        ],
-    )
+        ])
+        .replicas(replicas);
+    if let Some(url) = database {
+        launch = launch.database(url);
+    }
+    Ok(launch.start()?)
 }
 
 /// A device named `name` (its store `DIR/NAME.db`) logged in to `url` with a user API token.

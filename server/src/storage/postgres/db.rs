@@ -139,9 +139,16 @@ pub(super) fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
 impl From<tokio_postgres::Error> for StorageError {
     fn from(error: tokio_postgres::Error) -> Self {
         use tokio_postgres::error::SqlState;
-        match error.code() {
-            Some(code) if *code == SqlState::DISK_FULL => StorageError::OutOfSpace,
-            _ => StorageError::backend(error),
+        match error.as_db_error() {
+            Some(db) if *db.code() == SqlState::DISK_FULL => StorageError::OutOfSpace,
+            // The server's message and code only: its DETAIL quotes the row's values (a name,
+            // an address), which must not reach the log.
+            Some(db) => StorageError::backend(format!(
+                "{} (SQLSTATE {})",
+                db.message(),
+                db.code().code()
+            )),
+            None => StorageError::backend(error),
         }
     }
 }
