@@ -38,3 +38,38 @@ pub trait Assets {
         limit: usize,
     ) -> Result<Vec<AssetRecord>>;
 }
+
+/// Most assets one call lists.
+const MAX_PAGE: usize = 500;
+
+/// A call's `limit` as a `LIMIT`: 1 to [`MAX_PAGE`].
+pub(crate) fn asset_limit(limit: usize) -> i64 {
+    i64::try_from(limit.clamp(1, MAX_PAGE)).unwrap_or(50)
+}
+
+/// `text` as a `LIKE` pattern matching it anywhere, with `\`, `%` and `_` in it taken literally
+/// (`ESCAPE '\'`).
+pub(crate) fn like_contains(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn searched_text_is_taken_literally() {
+        assert_eq!(like_contains("a_b%c\\d"), "%a\\_b\\%c\\\\d%");
+        assert_eq!(like_contains(""), "%%");
+    }
+
+    #[test]
+    fn a_page_holds_one_to_five_hundred_assets() {
+        assert_eq!(asset_limit(0), 1);
+        assert_eq!(asset_limit(usize::MAX), 500);
+    }
+}

@@ -4,7 +4,7 @@
 
 use fieldwork_protocol::blobs::BlobKind;
 
-use super::Result;
+use super::{BlobUsage, OverQuota, Result, StorageError, TenantQuotas};
 
 /// Where an upload stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,6 +161,102 @@ pub enum UploadFinish {
     Failed,
 }
 
+// How a new upload is admitted ([`BlobRecords::create_upload`]), in the order a backend checks
+// it inside its admitting transaction: only an upload in progress is checked (a finished one,
+// recorded by a claim, costs no quota); then the device's open uploads, the user's open bytes,
+// and the tenant's and the user's quotas. The first refusal wins. The steps are separate so that
+// a backend reads only what the next step needs.
+
+/// Open uploads created after this count against an admission (older ones are expired, whether
+/// swept yet or not).
+pub(crate) fn upload_open_after(upload: &UploadRecord, limits: &UploadLimits) -> i64 {
+    upload.created_at.saturating_sub(limits.upload_ttl_ms)
+}
+
+/// The first step of an admission: refused when the device already has
+/// [`UploadLimits::max_open_per_device`] unfinished uploads (`open_on_device`, as counted).
+pub(crate) fn device_open_refusal(open_on_device: i64, limits: &UploadLimits) -> Option<Admission> {
+    (usize::try_from(open_on_device).unwrap_or(usize::MAX) >= limits.max_open_per_device)
+        .then_some(Admission::TooManyOpen)
+}
+
+/// The second step: refused when the uploader's open uploads (`user`, created after
+/// [`upload_open_after`]) and this one would declare more than
+/// [`UploadLimits::max_open_bytes_per_user`].
+pub(crate) fn open_bytes_refusal(
+    upload: &UploadRecord,
+    user: &BlobUsage,
+    limits: &UploadLimits,
+) -> Option<Admission> {
+    (user.open_bytes.saturating_add(upload.length) > limits.max_open_bytes_per_user)
+        .then_some(Admission::TooManyOpen)
+}
+
+/// The last step: refused when the upload's declared length would take the tenant (`tenant`)
+/// or the uploader (`user`) past their quota — the tenant's own (`own`) where it set one, else
+/// the server's in `limits`. The tenant is checked first.
+pub(crate) fn quota_refusal(
+    upload: &UploadRecord,
+    limits: &UploadLimits,
+    own: &TenantQuotas,
+    tenant: BlobUsage,
+    user: BlobUsage,
+) -> Option<Admission> {
+    let checks = [
+        (
+            QuotaScope::Tenant,
+            own.blob_bytes.unwrap_or(limits.tenant_blob_bytes),
+            tenant,
+        ),
+        (
+            QuotaScope::User,
+            own.user_blob_bytes.unwrap_or(limits.user_blob_bytes),
+            user,
+        ),
+    ];
+    for (scope, limit, usage) in checks {
+        let used = usage.held_bytes();
+        if used.saturating_add(upload.length) > limit {
+            return Some(Admission::OverQuota(QuotaRefusal { scope, limit, used }));
+        }
+    }
+    None
+}
+
+/// What a claim of a stored blob records ([`BlobRecords::claim_stored_blob`]): `upload`,
+/// finished, its every byte in place.
+pub(crate) fn claimed_upload(upload: &UploadRecord) -> UploadRecord {
+    UploadRecord {
+        offset: upload.length,
+        state: UploadState::Done,
+        ..upload.clone()
+    }
+}
+
+/// Open uploads created after this count against a blob the server stores itself at `at`
+/// ([`BlobRecords::record_server_blob`]).
+pub(crate) fn server_blob_open_after(at: i64) -> i64 {
+    at.saturating_sub(crate::blobs::UPLOAD_TTL_MS)
+}
+
+/// Whether a blob the server stores itself fits the tenant's quota — its own (`own`) where it
+/// set one, else `tenant_limit` — given what the tenant holds (`tenant`, open uploads created
+/// after [`server_blob_open_after`]); [`OverQuota::TenantBlobs`] if it does not. Only asked for
+/// a blob the tenant does not store yet.
+pub(crate) fn admit_server_blob(
+    blob: &BlobRecord,
+    own: &TenantQuotas,
+    tenant_limit: u64,
+    tenant: &BlobUsage,
+) -> Result<()> {
+    let limit = own.blob_bytes.unwrap_or(tenant_limit);
+    let used = tenant.held_bytes();
+    if used.saturating_add(blob.length) > limit {
+        return Err(StorageError::Quota(OverQuota::TenantBlobs { limit, used }));
+    }
+    Ok(())
+}
+
 /// Uploads and stored blobs. Every method is one transaction; implementations keep the usage
 /// counters ([`super::QuotaLedger::tenant_usage`]) in step with the `blobs` rows in the same
 /// transaction.
@@ -207,4 +303,149 @@ pub trait BlobRecords {
     /// never in between), and takes their bytes off the usage counters. Returns the deleted
     /// ones: the caller removes their files afterwards.
     fn delete_unnamed_blobs(&self, blobs: &[BlobRecord], before: i64) -> Result<Vec<BlobRecord>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> UploadLimits {
+        UploadLimits {
+            max_open_per_device: 2,
+            max_open_bytes_per_user: 100,
+            tenant_blob_bytes: 1_000,
+            user_blob_bytes: 500,
+            upload_ttl_ms: 10,
+        }
+    }
+
+    fn upload(length: u64) -> UploadRecord {
+        UploadRecord {
+            id: "u".into(),
+            tenant_id: "t".into(),
+            user_id: "p".into(),
+            device_id: "d".into(),
+            sha256: "s".into(),
+            kind: BlobKind::Full,
+            mime: "image/jpeg".into(),
+            ticket_id: "k".into(),
+            length,
+            offset: 0,
+            state: UploadState::Uploading,
+            created_at: 5,
+            patch_requests: 0,
+            bytes_received: 0,
+        }
+    }
+
+    fn held(stored_bytes: u64, open_bytes: u64) -> BlobUsage {
+        BlobUsage {
+            stored_bytes,
+            open_bytes,
+            ..BlobUsage::default()
+        }
+    }
+
+    #[test]
+    fn a_device_at_its_cap_of_open_uploads_is_refused() {
+        assert_eq!(device_open_refusal(1, &limits()), None);
+        assert_eq!(
+            device_open_refusal(2, &limits()),
+            Some(Admission::TooManyOpen)
+        );
+        // A count that does not fit is as good as too many.
+        assert_eq!(
+            device_open_refusal(-1, &limits()),
+            Some(Admission::TooManyOpen)
+        );
+        assert_eq!(upload_open_after(&upload(1), &limits()), -5);
+    }
+
+    #[test]
+    fn open_bytes_count_the_new_upload_too() {
+        let l = limits();
+        assert_eq!(open_bytes_refusal(&upload(40), &held(0, 60), &l), None);
+        assert_eq!(
+            open_bytes_refusal(&upload(41), &held(0, 60), &l),
+            Some(Admission::TooManyOpen)
+        );
+        assert_eq!(
+            open_bytes_refusal(&upload(u64::MAX), &held(0, 1), &l),
+            Some(Admission::TooManyOpen)
+        );
+    }
+
+    #[test]
+    fn the_tenant_quota_is_checked_before_the_users_and_a_tenants_own_replaces_the_servers() {
+        let l = limits();
+        let none = TenantQuotas::default();
+        assert_eq!(
+            quota_refusal(&upload(100), &l, &none, held(800, 100), held(300, 100)),
+            None
+        );
+        assert_eq!(
+            quota_refusal(&upload(101), &l, &none, held(800, 100), held(400, 0)),
+            Some(Admission::OverQuota(QuotaRefusal {
+                scope: QuotaScope::Tenant,
+                limit: 1_000,
+                used: 900,
+            }))
+        );
+        assert_eq!(
+            quota_refusal(&upload(101), &l, &none, held(0, 0), held(300, 100)),
+            Some(Admission::OverQuota(QuotaRefusal {
+                scope: QuotaScope::User,
+                limit: 500,
+                used: 400,
+            }))
+        );
+        let own = TenantQuotas {
+            blob_bytes: Some(2_000),
+            user_blob_bytes: Some(50),
+            devices_per_user: None,
+        };
+        assert_eq!(
+            quota_refusal(&upload(51), &l, &own, held(1_500, 0), held(0, 0)),
+            Some(Admission::OverQuota(QuotaRefusal {
+                scope: QuotaScope::User,
+                limit: 50,
+                used: 0,
+            }))
+        );
+    }
+
+    #[test]
+    fn a_server_blob_is_refused_past_the_tenants_quota() {
+        let blob = BlobRecord {
+            tenant_id: "t".into(),
+            sha256: "s".into(),
+            length: 10,
+            mime: "image/jpeg".into(),
+            created_at: 0,
+            user_id: None,
+        };
+        let none = TenantQuotas::default();
+        assert!(admit_server_blob(&blob, &none, 100, &held(80, 10)).is_ok());
+        let refused = admit_server_blob(&blob, &none, 100, &held(81, 10));
+        assert!(matches!(
+            refused,
+            Err(StorageError::Quota(OverQuota::TenantBlobs {
+                limit: 100,
+                used: 91
+            }))
+        ));
+        let own = TenantQuotas {
+            blob_bytes: Some(200),
+            ..TenantQuotas::default()
+        };
+        assert!(admit_server_blob(&blob, &own, 100, &held(81, 10)).is_ok());
+        assert_eq!(server_blob_open_after(i64::MIN), i64::MIN);
+    }
+
+    #[test]
+    fn a_claimed_upload_is_done_and_whole() {
+        let claimed = claimed_upload(&upload(42));
+        assert_eq!((claimed.offset, claimed.state), (42, UploadState::Done));
+        assert_eq!(claimed.id, "u");
+    }
 }

@@ -36,3 +36,26 @@ pub trait BrainMemory {
         ticket_id: &str,
     ) -> Result<Option<RememberedTicket>>;
 }
+
+/// A document's heads as stored (`brain_tickets.public_heads`, `staff_heads`): space-separated
+/// hex.
+pub(crate) fn heads_text(heads: &[String]) -> String {
+    heads.join(" ")
+}
+
+/// Stored heads ([`heads_text`]).
+pub(crate) fn heads_of(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_read_back_as_stored() {
+        let heads = vec!["ab01".to_owned(), "cd02".to_owned()];
+        assert_eq!(heads_of(&heads_text(&heads)), heads);
+        assert!(heads_of(&heads_text(&[])).is_empty());
+    }
+}

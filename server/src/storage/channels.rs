@@ -5,6 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use fieldwork_core::model::Status;
+
 use super::Result;
 
 /// The way a channel takes tickets in.
@@ -160,6 +162,19 @@ pub enum AlertOutcome {
     Ignored,
 }
 
+impl AlertOutcome {
+    /// The fold the alert opened, went into or cleared; `None` for a repeat or an ignored clear.
+    pub(crate) fn fold(&self) -> Option<&AlertFoldRow> {
+        match self {
+            AlertOutcome::Opened(f) | AlertOutcome::Folded(f) | AlertOutcome::Cleared(f) => Some(f),
+            AlertOutcome::Repeat(_) | AlertOutcome::Ignored => None,
+        }
+    }
+}
+
+/// Most Message-IDs of one mail [`Channels::ticket_of_messages`] looks up.
+pub(crate) const MAX_MESSAGE_IDS: usize = 100;
+
 /// How long a fold whose ticket is not yet in the index counts as open (its first alert is
 /// still writing it); after that, the ticket is taken as never made and the next alert opens one.
 pub const OPENING_GRACE_MS: i64 = 60_000;
@@ -227,4 +242,202 @@ pub trait Channels {
     /// Folds whose ticket's document shows fewer alerts than taken (after a restart), at most
     /// `limit`.
     fn unwritten_alert_folds(&self, limit: usize) -> Result<Vec<AlertFoldRow>>;
+}
+
+/// Whether a ticket with this status (as its index row has it) is open; a status this build does
+/// not know is not.
+pub(crate) fn status_is_open(status: &str) -> bool {
+    Status::from_str(status).is_ok_and(Status::is_open)
+}
+
+/// Whether the fold's ticket is still open at `now`: by its index row's `status` when it has one,
+/// or else, before it has one, for [`OPENING_GRACE_MS`] after the fold began.
+pub(crate) fn fold_is_open(fold: &AlertFoldRow, status: Option<&str>, now: i64) -> bool {
+    match status {
+        Some(status) => status_is_open(status),
+        None => now.saturating_sub(fold.opened_at) < OPENING_GRACE_MS,
+    }
+}
+
+/// What alert `a` does to its asset's open fold (`open`; `None` when the asset has none open),
+/// with the outcome its receipt records: a clear clears an open fold (`noted`) and is ignored
+/// without one (`ignored`); another alert folds into an open fold (`folded`). `None` for an
+/// alert that is not a clear, of an asset with no open fold: [`first_alert`] decides it, once
+/// the asset's open ticket is looked up.
+pub(crate) fn alert_on_fold(
+    a: &AlertIn,
+    open: Option<AlertFoldRow>,
+) -> Option<(AlertOutcome, &'static str)> {
+    match (open, a.cleared) {
+        (Some(mut fold), true) => {
+            fold.resolved_at = Some(a.at);
+            fold.channel_id = a.channel_id.clone();
+            Some((AlertOutcome::Cleared(fold), "noted"))
+        }
+        (Some(fold), false) => Some((AlertOutcome::Folded(folded(fold, a)), "folded")),
+        (None, true) => Some((AlertOutcome::Ignored, "ignored")),
+        (None, false) => None,
+    }
+}
+
+/// What the first alert `a` of an asset with no open fold does: folds into the open ticket a
+/// person made about the asset (`asset_ticket`, the newest) if there is one (`folded`), else
+/// opens its own ticket (`created`).
+pub(crate) fn first_alert(
+    a: &AlertIn,
+    asset_ticket: Option<String>,
+) -> (AlertOutcome, &'static str) {
+    match asset_ticket {
+        Some(ticket) => (AlertOutcome::Folded(first_fold(a, &ticket)), "folded"),
+        None => (
+            AlertOutcome::Opened(first_fold(a, &a.new_ticket_id)),
+            "created",
+        ),
+    }
+}
+
+/// The fold a first alert starts on `ticket_id`.
+fn first_fold(a: &AlertIn, ticket_id: &str) -> AlertFoldRow {
+    AlertFoldRow {
+        tenant_id: a.tenant_id.clone(),
+        asset: a.asset.clone(),
+        ticket_id: ticket_id.to_owned(),
+        channel_id: a.channel_id.clone(),
+        opened_at: a.received_at,
+        metric: a.metric.clone(),
+        count: 1,
+        first_at: a.at,
+        last_at: a.at,
+        threshold: a.threshold,
+        last_value: a.value,
+        worst_value: a.value,
+        severity: a.severity.clone(),
+        resolved_at: None,
+        written_count: 0,
+    }
+}
+
+/// `fold` with one more alert in it.
+fn folded(mut fold: AlertFoldRow, a: &AlertIn) -> AlertFoldRow {
+    fold.count += 1;
+    fold.channel_id = a.channel_id.clone();
+    if a.metric == fold.metric {
+        // The side of the threshold the first alert was on is the bad side.
+        let above = fold.worst_value >= fold.threshold;
+        fold.worst_value = if above {
+            fold.worst_value.max(a.value)
+        } else {
+            fold.worst_value.min(a.value)
+        };
+        if a.at >= fold.last_at {
+            fold.last_value = a.value;
+        }
+    }
+    if a.at >= fold.last_at {
+        fold.severity = a.severity.clone();
+        fold.resolved_at = None;
+    }
+    fold.first_at = fold.first_at.min(a.at);
+    fold.last_at = fold.last_at.max(a.at);
+    fold
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(metric: &str, value: f64, at: i64, cleared: bool) -> AlertIn {
+        AlertIn {
+            tenant_id: "t".into(),
+            channel_id: format!("c{at}"),
+            key: format!("k{at}"),
+            asset: "A-1".into(),
+            metric: metric.into(),
+            value,
+            threshold: -18.0,
+            severity: format!("s{at}"),
+            at,
+            cleared,
+            new_ticket_id: format!("n{at}"),
+            received_at: at + 1,
+        }
+    }
+
+    fn opened(a: &AlertIn) -> AlertFoldRow {
+        match first_alert(a, None) {
+            (AlertOutcome::Opened(fold), "created") => fold,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_first_alert_opens_a_ticket_or_folds_into_a_persons() {
+        let a = alert("temp", -10.0, 100, false);
+        assert_eq!(alert_on_fold(&a, None), None);
+        let fold = opened(&a);
+        assert_eq!((fold.ticket_id.as_str(), fold.count), ("n100", 1));
+        assert_eq!(
+            (fold.opened_at, fold.first_at, fold.last_at),
+            (101, 100, 100)
+        );
+        assert_eq!((fold.worst_value, fold.written_count), (-10.0, 0));
+        let (outcome, name) = first_alert(&a, Some("made".into()));
+        assert_eq!(name, "folded");
+        assert_eq!(outcome.fold().map(|f| f.ticket_id.as_str()), Some("made"));
+    }
+
+    #[test]
+    fn alerts_fold_worst_on_the_first_alerts_side_and_latest_by_the_machines_clock() {
+        let fold = opened(&alert("temp", -10.0, 100, false));
+        // Above the threshold is the bad side here: the worst is the highest.
+        let (outcome, name) =
+            alert_on_fold(&alert("temp", -5.0, 50, false), Some(fold)).expect("decided");
+        assert_eq!(name, "folded");
+        let fold = outcome.fold().expect("a fold").clone();
+        assert_eq!(
+            (fold.count, fold.worst_value, fold.last_value),
+            (2, -5.0, -10.0)
+        );
+        assert_eq!((fold.first_at, fold.last_at), (50, 100));
+        assert_eq!(
+            (fold.severity.as_str(), fold.channel_id.as_str()),
+            ("s100", "c50")
+        );
+        // Another metric counts, but its value is not compared.
+        let (outcome, _) =
+            alert_on_fold(&alert("door", 99.0, 200, false), Some(fold)).expect("decided");
+        let fold = outcome.fold().expect("a fold").clone();
+        assert_eq!(
+            (fold.count, fold.worst_value, fold.last_value),
+            (3, -5.0, -10.0)
+        );
+        assert_eq!((fold.severity.as_str(), fold.last_at), ("s200", 200));
+    }
+
+    #[test]
+    fn a_clear_clears_an_open_fold_and_is_ignored_without_one() {
+        let fold = opened(&alert("temp", -10.0, 100, false));
+        let (outcome, name) =
+            alert_on_fold(&alert("temp", -20.0, 300, true), Some(fold)).expect("decided");
+        assert_eq!(name, "noted");
+        let AlertOutcome::Cleared(fold) = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!((fold.resolved_at, fold.count), (Some(300), 1));
+        assert_eq!(
+            alert_on_fold(&alert("temp", -20.0, 300, true), None),
+            Some((AlertOutcome::Ignored, "ignored"))
+        );
+        assert_eq!(AlertOutcome::Ignored.fold(), None);
+    }
+
+    #[test]
+    fn a_fold_is_open_by_its_tickets_status_or_for_a_grace_period_before_it_has_one() {
+        let fold = opened(&alert("temp", -10.0, 100, false));
+        assert!(fold_is_open(&fold, Some("new"), i64::MAX));
+        assert!(!fold_is_open(&fold, Some("closed"), 0));
+        assert!(!fold_is_open(&fold, Some("no such status"), 0));
+        assert!(fold_is_open(&fold, None, 101 + OPENING_GRACE_MS - 1));
+        assert!(!fold_is_open(&fold, None, 101 + OPENING_GRACE_MS));
+    }
 }

@@ -52,3 +52,52 @@ pub trait ConfigLog {
     /// At most `limit` versions, newest first, without their text (`toml` is empty).
     fn config_history(&self, tenant_id: &str, limit: usize) -> Result<Vec<ConfigVersion>>;
 }
+
+/// What applying a file with hash `sha256` does, given the version in force (`current`: its
+/// number and hash, if the tenant applied one): nothing, when the file is the one in force;
+/// otherwise it is stored as the next version. Returns the answer and, when the file is to be
+/// stored, the version it is stored as.
+pub(crate) fn config_to_apply(
+    current: Option<(i64, &str)>,
+    sha256: &str,
+) -> (AppliedConfig, Option<i64>) {
+    if let Some((version, current_sha)) = current
+        && current_sha == sha256
+    {
+        let applied = AppliedConfig {
+            version: super::seq_of(version),
+            changed: false,
+        };
+        return (applied, None);
+    }
+    let version = current.map_or(1, |(v, _)| v + 1);
+    let applied = AppliedConfig {
+        version: super::seq_of(version),
+        changed: true,
+    };
+    (applied, Some(version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_in_force_is_not_stored_again() {
+        let unchanged = AppliedConfig {
+            version: 3,
+            changed: false,
+        };
+        assert_eq!(config_to_apply(Some((3, "a")), "a"), (unchanged, None));
+        let next = AppliedConfig {
+            version: 4,
+            changed: true,
+        };
+        assert_eq!(config_to_apply(Some((3, "a")), "b"), (next, Some(4)));
+        let first = AppliedConfig {
+            version: 1,
+            changed: true,
+        };
+        assert_eq!(config_to_apply(None, "a"), (first, Some(1)));
+    }
+}

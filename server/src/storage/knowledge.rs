@@ -135,3 +135,40 @@ pub trait KnowledgeBase {
     fn articles_showing(&self, tenant_id: &str, sha256: &str, limit: usize)
     -> Result<Vec<Article>>;
 }
+
+/// Most articles one call lists.
+const MAX_LISTED: usize = 1_000;
+
+/// A call's `limit` as a `LIMIT`: 1 to [`MAX_LISTED`].
+pub(crate) fn listed_limit(limit: usize) -> i64 {
+    i64::try_from(limit.clamp(1, MAX_LISTED)).unwrap_or(i64::MAX)
+}
+
+/// A version's tags as stored (`kb_versions.tags`): a JSON list.
+pub(crate) fn tags_text(tags: &[String]) -> String {
+    serde_json::to_string(tags).unwrap_or_else(|_| "[]".to_owned())
+}
+
+/// Stored tags ([`tags_text`]); none when they do not read.
+pub(crate) fn tags_of(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_read_back_and_damage_reads_as_none() {
+        let tags = vec!["printer".to_owned(), "打印机".to_owned()];
+        assert_eq!(tags_of(&tags_text(&tags)), tags);
+        assert!(tags_of("not json").is_empty());
+    }
+
+    #[test]
+    fn a_listing_holds_one_to_a_thousand_articles() {
+        assert_eq!(listed_limit(0), 1);
+        assert_eq!(listed_limit(20), 20);
+        assert_eq!(listed_limit(usize::MAX), 1_000);
+    }
+}

@@ -61,3 +61,64 @@ pub trait QuotaLedger {
     /// What a tenant and its users hold; open uploads count when created after `open_after`.
     fn tenant_usage(&self, tenant_id: &str, open_after: i64) -> Result<TenantUsage>;
 }
+
+/// A stored byte quota (`tenant_quotas.blob_bytes`, `user_blob_bytes`); `None` keeps the
+/// server's default.
+pub(crate) fn quota_of(value: Option<i64>) -> Option<u64> {
+    value.map(super::seq_of)
+}
+
+/// A stored device cap (`tenant_quotas.devices_per_user`); `None` keeps the server's default.
+pub(crate) fn device_cap_of(value: Option<i64>) -> Option<u32> {
+    value.map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// Orders a tenant's users as [`TenantUsage::users`] lists them: most bytes held first, then by
+/// name.
+pub(crate) fn sort_holders(users: &mut [UserUsage]) {
+    users.sort_by(|a, b| {
+        b.usage
+            .held_bytes()
+            .cmp(&a.usage.held_bytes())
+            .then_with(|| a.name.cmp(&b.name))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder(name: &str, stored_bytes: u64, open_bytes: u64) -> UserUsage {
+        UserUsage {
+            user_id: name.to_owned(),
+            name: name.to_owned(),
+            usage: BlobUsage {
+                stored_bytes,
+                open_bytes,
+                ..BlobUsage::default()
+            },
+        }
+    }
+
+    #[test]
+    fn holders_sort_by_bytes_held_then_by_name() {
+        let mut users = vec![
+            holder("b", 1, 0),
+            holder("c", 5, 5),
+            holder("a", 0, 1),
+            holder("d", 10, 0),
+        ];
+        sort_holders(&mut users);
+        let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["c", "d", "a", "b"]);
+    }
+
+    #[test]
+    fn stored_quotas_read_back() {
+        assert_eq!(quota_of(Some(-1)), Some(0));
+        assert_eq!(quota_of(None), None);
+        assert_eq!(device_cap_of(Some(i64::MAX)), Some(u32::MAX));
+        assert_eq!(device_cap_of(Some(-1)), Some(u32::MAX));
+        assert_eq!(device_cap_of(Some(3)), Some(3));
+    }
+}

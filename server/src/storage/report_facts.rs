@@ -7,7 +7,7 @@
 
 use fieldwork_brain::report::TicketFacts;
 
-use super::Result;
+use super::{Result, StorageError};
 
 /// A ticket whose facts are missing or older than its newest change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,4 +63,34 @@ pub trait ReportFacts {
         to: i64,
         created_since: i64,
     ) -> Result<Vec<TicketFacts>>;
+}
+
+/// Each of `fresh` with its facts as stored (`ticket_facts.facts`): JSON.
+pub(crate) fn facts_text(fresh: &[FreshFacts]) -> Result<Vec<(&FreshFacts, String)>> {
+    fresh
+        .iter()
+        .map(|f| {
+            Ok((
+                f,
+                serde_json::to_string(&f.facts).map_err(StorageError::backend)?,
+            ))
+        })
+        .collect()
+}
+
+/// Stored facts ([`facts_text`]); ones that do not read are damage.
+pub(crate) fn facts_of(json: &str) -> Result<TicketFacts> {
+    serde_json::from_str(json)
+        .map_err(|e| StorageError::Corrupt(format!("a ticket's report facts do not read: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damaged_facts_are_told() {
+        assert!(matches!(facts_of("{"), Err(StorageError::Corrupt(_))));
+        assert!(facts_text(&[]).expect("nothing to write").is_empty());
+    }
 }

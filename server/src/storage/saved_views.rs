@@ -26,3 +26,20 @@ pub trait SavedViews {
     /// Deletes the user's view `id`; false when they have none by that id.
     fn delete_view(&self, tenant_id: &str, user_id: &str, id: &str) -> Result<bool>;
 }
+
+/// Whether a user holding `held` views (as counted) may not save a new one under the cap `max`.
+pub(crate) fn at_view_cap(held: i64, max: usize) -> bool {
+    usize::try_from(held).unwrap_or(usize::MAX) >= max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_counts_what_the_user_holds() {
+        assert!(!at_view_cap(4, 5));
+        assert!(at_view_cap(5, 5));
+        assert!(at_view_cap(-1, 5));
+    }
+}

@@ -114,6 +114,30 @@ pub struct TicketQuery {
 /// How far the API counts a list's matches (as search engines do: past it, "more than").
 pub const COUNT_UP_TO: u64 = 10_000;
 
+/// Most tickets one page holds.
+const MAX_PAGE: usize = 200;
+
+/// A query's `limit` as the page's `LIMIT`: 1 to [`MAX_PAGE`].
+pub(crate) fn page_limit(limit: usize) -> i64 {
+    i64::try_from(limit.clamp(1, MAX_PAGE)).unwrap_or(200)
+}
+
+/// A page's total from the count of its matches, which is counted up to one past the query's
+/// `count_up_to` (so it also says whether there are more): `(total, total_exact)` as
+/// [`TicketPage`] has them.
+pub(crate) fn page_total(counted: u64, count_up_to: Option<u64>) -> (u64, bool) {
+    match count_up_to {
+        Some(most) if counted > most => (most, false),
+        _ => (counted, true),
+    }
+}
+
+/// A listed ticket's priority as stored (0 low to 3 urgent); a ticket without one, or with one
+/// out of range, is normal (1).
+pub(crate) fn listed_priority(value: Option<i64>) -> u8 {
+    value.and_then(|v| u8::try_from(v).ok()).unwrap_or(1)
+}
+
 /// A ticket as a list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedTicket {
@@ -175,4 +199,32 @@ pub trait TicketList {
         listing: &TicketListing,
         staff: &StaffListing,
     ) -> Result<bool>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_holds_one_to_two_hundred_tickets() {
+        assert_eq!(page_limit(0), 1);
+        assert_eq!(page_limit(50), 50);
+        assert_eq!(page_limit(usize::MAX), 200);
+    }
+
+    #[test]
+    fn a_count_past_its_bound_says_more() {
+        assert_eq!(page_total(10, None), (10, true));
+        assert_eq!(page_total(10, Some(10)), (10, true));
+        assert_eq!(page_total(11, Some(10)), (10, false));
+        assert_eq!(page_total(0, Some(0)), (0, true));
+    }
+
+    #[test]
+    fn a_priority_out_of_range_is_normal() {
+        assert_eq!(listed_priority(Some(3)), 3);
+        assert_eq!(listed_priority(None), 1);
+        assert_eq!(listed_priority(Some(-1)), 1);
+        assert_eq!(listed_priority(Some(256)), 1);
+    }
 }

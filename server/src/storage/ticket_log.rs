@@ -8,11 +8,13 @@
 //! other commit of that tenant becomes visible in between, so a reader that has seen seq `n`
 //! never later finds a new change with a seq at or below `n`.
 
+use std::collections::HashMap;
+
 use fieldwork_core::model::Erasure;
 use fieldwork_core::ticket::{ActorId, Part};
 use fieldwork_protocol::sync::SnapshotSummary;
 
-use super::{BlobRef, Result, StorageError};
+use super::{BlobRef, Conflict, Missing, Result, StorageError};
 
 /// The version of a ticket the store holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -365,5 +367,162 @@ impl<S: TicketLog + ?Sized> ReadWith for S {
         out.unwrap_or_else(|| {
             Err(StorageError::backend("a storage backend did not run the read it was given").into())
         })
+    }
+}
+
+/// Each ticket `commit` writes, with its `last_seq` once the commit's changes are numbered after
+/// the tenant's `last_seq`: its last change's seq, or, for a ticket the commit has no change of,
+/// the `last_seq` it was read at (0 for a new ticket). In the order of `commit.tickets`.
+pub(crate) fn written_last_seqs(commit: &TicketCommit, last_seq: i64) -> Vec<(&TicketWrite, i64)> {
+    let mut after: HashMap<&str, i64> = HashMap::new();
+    for (n, change) in commit.changes.iter().enumerate() {
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        after.insert(change.ticket_id.as_str(), last_seq + 1 + n);
+    }
+    commit
+        .tickets
+        .iter()
+        .map(|ticket| {
+            let new_last = after
+                .get(ticket.id.as_str())
+                .copied()
+                .unwrap_or_else(|| ticket.expected_last_seq.map_or(0, super::sql_seq));
+            (ticket, new_last)
+        })
+        .collect()
+}
+
+/// The `last_seq` a rewrite was made from, checked before anything is read: a rewrite must name
+/// it and bring changes.
+pub(crate) fn rewrite_base(rewrite: &TicketRewrite) -> Result<u64> {
+    let expected = rewrite.ticket.expected_last_seq.ok_or_else(|| {
+        StorageError::backend("a rewrite must name the last_seq it was made from")
+    })?;
+    if rewrite.changes.is_empty() {
+        return Err(StorageError::backend("a rewrite without changes"));
+    }
+    Ok(expected)
+}
+
+/// Refuses a rewrite of a ticket the tenant does not have (`current`, its stored `last_seq`, is
+/// `None`: [`Missing::Ticket`]) or that moved since the rewrite was made from `expected`
+/// ([`Conflict::Moved`]).
+pub(crate) fn check_rewrite_base(current: Option<i64>, expected: u64) -> Result<()> {
+    match current {
+        None => Err(Missing::Ticket.into()),
+        Some(last) if last != super::sql_seq(expected) => Err(Conflict::Moved.into()),
+        Some(_) => Ok(()),
+    }
+}
+
+/// A ticket's people as stored (`tickets.people` and `tickets.staff_people`, JSON lists of user
+/// ids): its `people`, and its `staff_people` when the write changes them.
+pub(crate) fn people_text(t: &TicketWrite) -> Result<(String, Option<String>)> {
+    let people = serde_json::to_string(&t.people)
+        .map_err(|_| StorageError::backend("a ticket's people could not be written"))?;
+    let staff_people = t
+        .staff_people
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|_| StorageError::backend("a ticket's people could not be written"))?;
+    Ok((people, staff_people))
+}
+
+/// Stored people ([`people_text`]); none when the column is empty (a ticket stored before the
+/// store kept them).
+pub(crate) fn people_of(json: Option<String>) -> Result<Vec<String>> {
+    json.map_or(Ok(Vec::new()), |json| {
+        serde_json::from_str(&json)
+            .map_err(|_| StorageError::Corrupt("a ticket's people are not a list of ids".into()))
+    })
+}
+
+/// The erasure a row of the erasure log names (its `kind` and `target`); a kind this version
+/// does not know is corruption.
+pub(crate) fn erasure_of(kind: &str, target: Option<&str>) -> Result<Erasure> {
+    Erasure::from_parts(kind, target)
+        .map_err(|_| StorageError::Corrupt("an erasure log row names an unknown kind".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::TenantRecord;
+    use crate::storage::conformance::{change, commit, ticket};
+
+    #[test]
+    fn a_written_ticket_ends_at_its_last_change_or_where_it_was() {
+        let tenant = TenantRecord {
+            id: "t".into(),
+            name: "t".into(),
+        };
+        let tickets = vec![
+            ticket("a", "r", Some(4)),
+            ticket("b", "r", None),
+            ticket("c", "r", Some(7)),
+            ticket("d", "r", None),
+        ];
+        let changes = vec![change("a", "h1"), change("b", "h2"), change("a", "h3")];
+        let commit = commit(&tenant, tickets, changes);
+        let seqs: Vec<(&str, i64)> = written_last_seqs(&commit, 10)
+            .into_iter()
+            .map(|(t, seq)| (t.id.as_str(), seq))
+            .collect();
+        assert_eq!(seqs, [("a", 13), ("b", 12), ("c", 7), ("d", 0)]);
+    }
+
+    #[test]
+    fn a_rewrite_names_its_base_brings_changes_and_finds_its_ticket_unmoved() {
+        let mut rewrite = TicketRewrite {
+            tenant_id: "t".into(),
+            at: 0,
+            ticket: ticket("a", "r", None),
+            changes: vec![change("a", "h1")],
+            unnamed_blobs: Vec::new(),
+            erased: Vec::new(),
+            by: "admin".into(),
+            reference: None,
+        };
+        assert!(matches!(
+            rewrite_base(&rewrite),
+            Err(StorageError::Backend(_))
+        ));
+        rewrite.ticket.expected_last_seq = Some(5);
+        assert_eq!(rewrite_base(&rewrite).ok(), Some(5));
+        rewrite.changes.clear();
+        assert!(matches!(
+            rewrite_base(&rewrite),
+            Err(StorageError::Backend(_))
+        ));
+        assert!(check_rewrite_base(Some(5), 5).is_ok());
+        assert!(matches!(
+            check_rewrite_base(Some(6), 5),
+            Err(StorageError::Conflict(Conflict::Moved))
+        ));
+        assert!(matches!(
+            check_rewrite_base(None, 5),
+            Err(StorageError::NotFound(Missing::Ticket))
+        ));
+    }
+
+    #[test]
+    fn people_read_back_as_written() {
+        let mut t = ticket("a", "r", None);
+        let (people, staff) = people_text(&t).expect("written");
+        assert_eq!(people_of(Some(people)).ok(), Some(t.people.clone()));
+        assert_eq!(staff, None);
+        t.staff_people = Some(vec!["s".into()]);
+        let (_, staff) = people_text(&t).expect("written");
+        assert_eq!(people_of(staff).ok(), Some(vec!["s".to_owned()]));
+        assert_eq!(people_of(None).ok(), Some(Vec::new()));
+        assert!(matches!(
+            people_of(Some("{".into())),
+            Err(StorageError::Corrupt(_))
+        ));
+        assert!(matches!(
+            erasure_of("no such kind", None),
+            Err(StorageError::Corrupt(_))
+        ));
     }
 }

@@ -69,3 +69,11 @@ pub trait WebSessions {
     /// What was done to the tenant's accounts, newest first, at most `limit`.
     fn account_events(&self, tenant_id: &str, limit: usize) -> Result<Vec<AccountEvent>>;
 }
+
+/// The [`AccountEvent::kind`] of a password change.
+pub(crate) const PASSWORD_CHANGED: &str = "password_changed";
+
+/// The [`AccountEvent::kind`] of disabling (`true`) or enabling a user.
+pub(crate) fn switch_event(disabled: bool) -> &'static str {
+    if disabled { "disabled" } else { "enabled" }
+}

@@ -31,6 +31,27 @@ pub enum DeliveryState {
     GaveUp,
 }
 
+impl DeliveryState {
+    /// As stored (`webhook_deliveries.state`).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::GaveUp => "gave_up",
+        }
+    }
+
+    /// A stored state ([`Self::as_str`]); `None` for one this build does not know.
+    pub(crate) fn parse(text: &str) -> Option<DeliveryState> {
+        match text {
+            "pending" => Some(DeliveryState::Pending),
+            "delivered" => Some(DeliveryState::Delivered),
+            "gave_up" => Some(DeliveryState::GaveUp),
+            _ => None,
+        }
+    }
+}
+
 /// A queued delivery and how its attempts went (a row of the delivery log).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Delivery {
@@ -67,6 +88,16 @@ pub enum AttemptNext {
     GiveUp,
 }
 
+/// What recording `attempt` makes of its delivery: its state, when it is next due, and when it
+/// was delivered (set only by a delivery).
+pub(crate) fn after_attempt(attempt: &Attempt) -> (DeliveryState, i64, Option<i64>) {
+    match attempt.next {
+        AttemptNext::Delivered => (DeliveryState::Delivered, attempt.at, Some(attempt.at)),
+        AttemptNext::RetryAt(at) => (DeliveryState::Pending, at, None),
+        AttemptNext::GiveUp => (DeliveryState::GaveUp, attempt.at, None),
+    }
+}
+
 /// Webhook deliveries and secrets. Every method is one transaction.
 pub trait WebhookLog {
     /// Queues deliveries; returns their ids, in order.
@@ -81,4 +112,46 @@ pub trait WebhookLog {
     fn webhook_secret(&self, tenant_id: &str, fresh: &str, at: i64) -> Result<String>;
     /// Replaces the tenant's signing secret.
     fn rotate_webhook_secret(&self, tenant_id: &str, secret: &str, at: i64) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_read_back_as_stored() {
+        for state in [
+            DeliveryState::Pending,
+            DeliveryState::Delivered,
+            DeliveryState::GaveUp,
+        ] {
+            assert_eq!(DeliveryState::parse(state.as_str()), Some(state));
+            // As the API shows it too.
+            let shown = serde_json::to_string(&state).expect("serialises");
+            assert_eq!(shown, format!("\"{}\"", state.as_str()));
+        }
+        assert_eq!(DeliveryState::parse("sent"), None);
+    }
+
+    #[test]
+    fn an_attempt_moves_its_delivery_on() {
+        let attempt = |next| Attempt {
+            at: 10,
+            status: None,
+            error: None,
+            next,
+        };
+        assert_eq!(
+            after_attempt(&attempt(AttemptNext::Delivered)),
+            (DeliveryState::Delivered, 10, Some(10))
+        );
+        assert_eq!(
+            after_attempt(&attempt(AttemptNext::RetryAt(70))),
+            (DeliveryState::Pending, 70, None)
+        );
+        assert_eq!(
+            after_attempt(&attempt(AttemptNext::GiveUp)),
+            (DeliveryState::GaveUp, 10, None)
+        );
+    }
 }

@@ -1,13 +1,12 @@
 //! Accounts on PostgreSQL: `tenants`, `users` (with their password hashes), `tokens` (hashes
 //! only) and, in `devices.rs`, the devices under their cap.
 
-use fieldwork_core::model::Role;
 use tokio_postgres::Row;
 
 use super::{Db, PgStore, devices, require_tenant};
 use crate::storage::{
-    Accounts, Conflict, DeviceInfo, DeviceRecord, Missing, Result, StorageError, TenantRecord,
-    TokenHolder, TokenKind, TokenRecord, UserRecord,
+    Accounts, Conflict, DeviceInfo, DeviceRecord, Missing, Result, TenantRecord, TokenHolder,
+    TokenRecord, UserRecord, accounts,
 };
 
 /// The seven columns [`user_at`] reads, from `users u`.
@@ -17,9 +16,7 @@ pub(super) const USER_COLUMNS: &str =
 /// Reads the seven [`USER_COLUMNS`] starting at `at`; a role this build does not know is damage.
 pub(super) fn user_at(row: &Row, at: usize) -> Result<UserRecord> {
     let role: String = row.try_get(at + 3)?;
-    let role = role
-        .parse::<Role>()
-        .map_err(|e| StorageError::Corrupt(format!("user role: {e}")))?;
+    let role = accounts::role_of(&role)?;
     let skills: String = row.try_get(at + 5)?;
     Ok(UserRecord {
         id: row.try_get(at)?,
@@ -27,11 +24,7 @@ pub(super) fn user_at(row: &Row, at: usize) -> Result<UserRecord> {
         name: row.try_get(at + 2)?,
         role,
         team: row.try_get(at + 4)?,
-        skills: skills
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        skills: accounts::skills_of(&skills),
         disabled: row.try_get(at + 6)?,
     })
 }
@@ -89,7 +82,7 @@ impl Accounts for PgStore {
                     &user.name,
                     &user.role.as_str(),
                     &user.team,
-                    &user.skills.join(","),
+                    &accounts::skills_text(&user.skills),
                     &password_hash,
                     &at,
                 ],
@@ -179,24 +172,11 @@ impl Accounts for PgStore {
             };
             let kind: String = row.try_get(0)?;
             let user = user_at(&row, 1)?;
-            let kind = match kind.as_str() {
-                "user" => TokenKind::User,
-                "device" => TokenKind::Device,
-                other => return Err(StorageError::Corrupt(format!("token kind {other:?}"))),
-            };
+            let kind = accounts::token_kind_of(&kind)?;
             let device_id: Option<String> = row.try_get(8)?;
             let actor_id: Option<String> = row.try_get(9)?;
             let name: Option<String> = row.try_get(10)?;
-            let device = match (device_id, actor_id, name) {
-                (Some(id), Some(actor_id), Some(name)) => Some(DeviceRecord {
-                    id,
-                    user_id: user.id.clone(),
-                    tenant_id: user.tenant_id.clone(),
-                    actor_id,
-                    name,
-                }),
-                _ => None,
-            };
+            let device = accounts::token_device(&user, device_id, actor_id, name);
             Ok(Some(TokenHolder {
                 token_hash: token_hash.to_owned(),
                 kind,

@@ -9,10 +9,7 @@ use tokio_postgres::Row;
 
 use super::db::Param;
 use super::{PgStore, require_tenant};
-use crate::storage::{AssetRecord, Assets, Result};
-
-/// Most assets one call lists.
-const MAX_PAGE: usize = 500;
+use crate::storage::{AssetRecord, Assets, Result, assets};
 
 /// Most assets stored by one statement.
 const CHUNK: usize = 500;
@@ -44,12 +41,7 @@ pub(super) fn ascii_lower(expr: &str) -> String {
 
 /// `text` as a LIKE pattern matching it anywhere (ASCII made small), its wildcards escaped.
 fn contains(text: &str) -> String {
-    let escaped = text
-        .to_ascii_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
+    assets::like_contains(&text.to_ascii_lowercase())
 }
 
 /// The assets to store: of several with one serial, the last (as storing them in turn would
@@ -133,7 +125,7 @@ impl Assets for PgStore {
         limit: usize,
     ) -> Result<Vec<AssetRecord>> {
         let text = text.map(str::trim).filter(|t| !t.is_empty()).map(contains);
-        let limit = i64::try_from(limit.clamp(1, MAX_PAGE)).unwrap_or(50);
+        let limit = assets::asset_limit(limit);
         let mut clauses = vec!["tenant_id = $1".to_owned()];
         let mut args: Vec<Param<'_>> = vec![&tenant_id];
         if let Some(after) = &after {

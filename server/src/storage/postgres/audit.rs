@@ -5,15 +5,12 @@
 use tokio_postgres::types::ToSql;
 
 use super::PgStore;
-use crate::storage::{AuditChange, AuditLog, AuditQuery, Result, Via};
-
-/// Most changes one call returns.
-const MAX_PAGE: usize = 1_000;
+use crate::storage::{AuditChange, AuditLog, AuditQuery, Result, audit};
 
 impl AuditLog for PgStore {
     fn audit_changes(&self, q: &AuditQuery) -> Result<Vec<AuditChange>> {
         let before = q.before_seq.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
-        let limit = i64::try_from(q.limit.clamp(1, MAX_PAGE)).unwrap_or(100);
+        let limit = audit::audit_limit(q.limit);
         let mut clauses = vec!["c.tenant_id = $1".to_owned()];
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&q.tenant_id];
         let filters: [(&str, Option<&(dyn ToSql + Sync)>); 5] = [
@@ -50,29 +47,11 @@ impl AuditLog for PgStore {
                 .iter()
                 .map(|r| {
                     let actor: String = r.try_get(9)?;
-                    let device: Option<(String, String)> = match (r.try_get(10)?, r.try_get(11)?) {
-                        (Some(id), Some(name)) => Some((id, name)),
-                        _ => None,
-                    };
+                    let device = (r.try_get(10)?, r.try_get(11)?);
                     let session: bool = r.try_get(12)?;
                     let link: bool = r.try_get(13)?;
-                    let channel: Option<(String, String)> = match (r.try_get(14)?, r.try_get(15)?) {
-                        (Some(id), Some(name)) => Some((id, name)),
-                        _ => None,
-                    };
-                    let via = if let Some((id, name)) = device {
-                        Via::Device { id, name }
-                    } else if let Some((id, name)) = channel {
-                        Via::Channel { id, name }
-                    } else if session {
-                        Via::Session
-                    } else if link {
-                        Via::Link
-                    } else if actor == server_actor {
-                        Via::Server
-                    } else {
-                        Via::Token
-                    };
+                    let channel = (r.try_get(14)?, r.try_get(15)?);
+                    let via = audit::via_of(device, channel, session, link, actor == server_actor);
                     let seq: i64 = r.try_get(0)?;
                     Ok(AuditChange {
                         seq: u64::try_from(seq).unwrap_or(0),

@@ -20,9 +20,8 @@ use tokio_postgres::Row;
 use super::db::Db;
 use super::{PgStore, quotas};
 use crate::storage::{
-    Admission, BlobRecord, BlobRecords, BlobRef, Claim, Conflict, OverQuota, PatchRecord,
-    QuotaRefusal, QuotaScope, Result, StorageError, UploadFinish, UploadLimits, UploadRecord,
-    UploadState, seq_of, sql_seq,
+    Admission, BlobRecord, BlobRecords, BlobRef, Claim, Conflict, PatchRecord, Result,
+    StorageError, UploadFinish, UploadLimits, UploadRecord, UploadState, blobs, seq_of, sql_seq,
 };
 
 const UPLOAD_COLUMNS: &str = "id, tenant_id, user_id, device_id, sha256, kind, mime, ticket_id,
@@ -63,32 +62,18 @@ fn create_upload(db: &Db, u: &UploadRecord, limits: &UploadLimits) -> Result<Adm
                 &[&u.device_id],
             )?
             .try_get(0)?;
-        if usize::try_from(open).unwrap_or(usize::MAX) >= limits.max_open_per_device {
-            return Ok(Admission::TooManyOpen);
+        if let Some(refused) = blobs::device_open_refusal(open, limits) {
+            return Ok(refused);
         }
-        let open_after = u.created_at.saturating_sub(limits.upload_ttl_ms);
+        let open_after = blobs::upload_open_after(u, limits);
         let user = quotas::usage(db, &u.tenant_id, Some(&u.user_id), open_after)?;
-        if user.open_bytes.saturating_add(u.length) > limits.max_open_bytes_per_user {
-            return Ok(Admission::TooManyOpen);
+        if let Some(refused) = blobs::open_bytes_refusal(u, &user, limits) {
+            return Ok(refused);
         }
         let own = quotas::tenant_quotas(db, &u.tenant_id)?;
-        let checks = [
-            (
-                QuotaScope::Tenant,
-                own.blob_bytes.unwrap_or(limits.tenant_blob_bytes),
-                quotas::usage(db, &u.tenant_id, None, open_after)?,
-            ),
-            (
-                QuotaScope::User,
-                own.user_blob_bytes.unwrap_or(limits.user_blob_bytes),
-                user,
-            ),
-        ];
-        for (scope, limit, usage) in checks {
-            let used = usage.held_bytes();
-            if used.saturating_add(u.length) > limit {
-                return Ok(Admission::OverQuota(QuotaRefusal { scope, limit, used }));
-            }
+        let tenant = quotas::usage(db, &u.tenant_id, None, open_after)?;
+        if let Some(refused) = blobs::quota_refusal(u, limits, &own, tenant, user) {
+            return Ok(refused);
         }
     }
     insert_upload(db, u)?;
@@ -136,14 +121,7 @@ fn claim_stored_blob(db: &Db, u: &UploadRecord) -> Result<Claim> {
          WHERE tenant_id = $1 AND sha256 = $2",
         &[&u.tenant_id, &u.sha256, &u.created_at],
     )?;
-    insert_upload(
-        db,
-        &UploadRecord {
-            offset: u.length,
-            state: UploadState::Done,
-            ..u.clone()
-        },
-    )?;
+    insert_upload(db, &blobs::claimed_upload(u))?;
     Ok(Claim::Claimed)
 }
 
@@ -271,19 +249,10 @@ fn record_server_blob(db: &Db, blob: &BlobRecord, tenant_limit: u64, at: i64) ->
         )?
         .is_some();
     if !stored {
-        let limit = quotas::tenant_quotas(db, &blob.tenant_id)?
-            .blob_bytes
-            .unwrap_or(tenant_limit);
-        let used = quotas::usage(
-            db,
-            &blob.tenant_id,
-            None,
-            at.saturating_sub(crate::blobs::UPLOAD_TTL_MS),
-        )?
-        .held_bytes();
-        if used.saturating_add(blob.length) > limit {
-            return Err(StorageError::Quota(OverQuota::TenantBlobs { limit, used }));
-        }
+        let own = quotas::tenant_quotas(db, &blob.tenant_id)?;
+        let open_after = blobs::server_blob_open_after(at);
+        let tenant = quotas::usage(db, &blob.tenant_id, None, open_after)?;
+        blobs::admit_server_blob(blob, &own, tenant_limit, &tenant)?;
     }
     insert_blob(db, blob, at)
 }

@@ -4,15 +4,7 @@
 
 use super::db::Db;
 use super::{PgStore, require_tenant};
-use crate::storage::{BrainMemory, RememberedTicket, Result};
-
-fn joined(heads: &[String]) -> String {
-    heads.join(" ")
-}
-
-fn split(heads: &str) -> Vec<String> {
-    heads.split_whitespace().map(str::to_owned).collect()
-}
+use crate::storage::{BrainMemory, RememberedTicket, Result, brain_memory};
 
 fn remember(
     db: &Db,
@@ -41,8 +33,8 @@ fn remember(
             &[
                 &tenant_id,
                 &t.ticket_id,
-                &joined(&t.public_heads),
-                &joined(&t.staff_heads),
+                &brain_memory::heads_text(&t.public_heads),
+                &brain_memory::heads_text(&t.staff_heads),
             ],
         )?;
     }
@@ -71,8 +63,8 @@ fn remembered_ticket(
     .map(|r| {
         Ok(RememberedTicket {
             ticket_id: ticket_id.to_owned(),
-            public_heads: split(&r.try_get::<_, String>(0)?),
-            staff_heads: split(&r.try_get::<_, String>(1)?),
+            public_heads: brain_memory::heads_of(&r.try_get::<_, String>(0)?),
+            staff_heads: brain_memory::heads_of(&r.try_get::<_, String>(1)?),
         })
     })
     .transpose()

@@ -9,21 +9,17 @@
 
 use std::str::FromStr;
 
-use fieldwork_core::model::Status;
 use tokio_postgres::Row;
 
 use super::db::Db;
 use super::{PgStore, require_tenant};
 use crate::storage::{
     AlertFoldRow, AlertIn, AlertOutcome, ChannelKind, ChannelRecord, Channels, IntakeReceipt,
-    OPENING_GRACE_MS, Result, StatusLink, StorageError,
+    Result, StatusLink, StorageError, channels,
 };
 
 const CHANNEL_COLUMNS: &str =
     "id, tenant_id, kind, name, token_hash, signing_key, actor_id, created_at, revoked_at";
-
-/// Most Message-IDs of one mail looked up (as the SQLite backend does).
-const MAX_MESSAGE_IDS: usize = 100;
 
 /// How many times an alert tries to start its asset's fold when racing alerts keep starting it.
 const FOLD_ATTEMPTS: usize = 4;
@@ -122,20 +118,15 @@ fn fold_is_open(db: &Db, fold: &AlertFoldRow, now: i64) -> Result<bool> {
         "SELECT status FROM tickets WHERE tenant_id = $1 AND id = $2",
         &[&fold.tenant_id, &fold.ticket_id],
     )?;
-    Ok(match status {
-        Some(row) => {
-            let status: String = row.try_get(0)?;
-            Status::from_str(&status).is_ok_and(Status::is_open)
-        }
-        None => now.saturating_sub(fold.opened_at) < OPENING_GRACE_MS,
-    })
+    let status: Option<String> = status.map(|row| row.try_get(0)).transpose()?;
+    Ok(channels::fold_is_open(fold, status.as_deref(), now))
 }
 
 /// The first of `rows` (id, status) that is open.
 fn first_open(rows: &[Row]) -> Result<Option<String>> {
     for row in rows {
         let status: String = row.try_get(1)?;
-        if Status::from_str(&status).is_ok_and(Status::is_open) {
+        if channels::status_is_open(&status) {
             return Ok(Some(row.try_get(0)?));
         }
     }
@@ -150,52 +141,6 @@ fn open_ticket_of_asset(db: &Db, tenant: &str, asset: &str) -> Result<Option<Str
         &[&tenant, &asset],
     )?;
     first_open(&rows)
-}
-
-/// The fold a first alert starts on `ticket_id`.
-fn first_fold(a: &AlertIn, ticket_id: &str) -> AlertFoldRow {
-    AlertFoldRow {
-        tenant_id: a.tenant_id.clone(),
-        asset: a.asset.clone(),
-        ticket_id: ticket_id.to_owned(),
-        channel_id: a.channel_id.clone(),
-        opened_at: a.received_at,
-        metric: a.metric.clone(),
-        count: 1,
-        first_at: a.at,
-        last_at: a.at,
-        threshold: a.threshold,
-        last_value: a.value,
-        worst_value: a.value,
-        severity: a.severity.clone(),
-        resolved_at: None,
-        written_count: 0,
-    }
-}
-
-/// `fold` with one more alert in it.
-fn folded(mut fold: AlertFoldRow, a: &AlertIn) -> AlertFoldRow {
-    fold.count += 1;
-    fold.channel_id = a.channel_id.clone();
-    if a.metric == fold.metric {
-        // The side of the threshold the first alert was on is the bad side.
-        let above = fold.worst_value >= fold.threshold;
-        fold.worst_value = if above {
-            fold.worst_value.max(a.value)
-        } else {
-            fold.worst_value.min(a.value)
-        };
-        if a.at >= fold.last_at {
-            fold.last_value = a.value;
-        }
-    }
-    if a.at >= fold.last_at {
-        fold.severity = a.severity.clone();
-        fold.resolved_at = None;
-    }
-    fold.first_at = fold.first_at.min(a.at);
-    fold.last_at = fold.last_at.max(a.at);
-    fold
 }
 
 /// The asset's fold, locked until the transaction ends.
@@ -282,21 +227,9 @@ fn decide(
         Some(fold) if fold_is_open(db, &fold, a.received_at)? => Some(fold),
         _ => None,
     };
-    Ok(match (open, a.cleared) {
-        (Some(mut fold), true) => {
-            fold.resolved_at = Some(a.at);
-            fold.channel_id = a.channel_id.clone();
-            (AlertOutcome::Cleared(fold), "noted")
-        }
-        (Some(fold), false) => (AlertOutcome::Folded(folded(fold, a)), "folded"),
-        (None, true) => (AlertOutcome::Ignored, "ignored"),
-        (None, false) => match open_ticket_of_asset(db, &a.tenant_id, &a.asset)? {
-            Some(ticket) => (AlertOutcome::Folded(first_fold(a, &ticket)), "folded"),
-            None => (
-                AlertOutcome::Opened(first_fold(a, &a.new_ticket_id)),
-                "created",
-            ),
-        },
+    Ok(match channels::alert_on_fold(a, open) {
+        Some(decided) => decided,
+        None => channels::first_alert(a, open_ticket_of_asset(db, &a.tenant_id, &a.asset)?),
     })
 }
 
@@ -308,16 +241,13 @@ fn fold_into_asset(db: &Db, a: &AlertIn) -> Result<(AlertOutcome, &'static str)>
         let fold = lock_fold(db, &a.tenant_id, &a.asset)?;
         let existed = fold.is_some();
         let (outcome, name) = decide(db, a, fold)?;
-        let stored = match &outcome {
-            AlertOutcome::Opened(f) | AlertOutcome::Folded(f) | AlertOutcome::Cleared(f) => {
-                if existed {
-                    replace_fold(db, f)?;
-                    true
-                } else {
-                    insert_fold(db, f)?
-                }
+        let stored = match outcome.fold() {
+            Some(f) if existed => {
+                replace_fold(db, f)?;
+                true
             }
-            _ => true,
+            Some(f) => insert_fold(db, f)?,
+            None => true,
         };
         if stored {
             return Ok((outcome, name));
@@ -494,7 +424,7 @@ impl Channels for PgStore {
     ) -> Result<Option<String>> {
         let ids: Vec<&str> = message_ids
             .iter()
-            .take(MAX_MESSAGE_IDS)
+            .take(channels::MAX_MESSAGE_IDS)
             .map(String::as_str)
             .collect();
         if ids.is_empty() {
@@ -579,12 +509,7 @@ impl Channels for PgStore {
                 )?));
             }
             let (outcome, name) = fold_into_asset(db, a)?;
-            let ticket_id = match &outcome {
-                AlertOutcome::Opened(f) | AlertOutcome::Folded(f) | AlertOutcome::Cleared(f) => {
-                    Some(f.ticket_id.as_str())
-                }
-                _ => None,
-            };
+            let ticket_id = outcome.fold().map(|f| f.ticket_id.as_str());
             db.execute(
                 "UPDATE intake_receipts SET ticket_id = $3, outcome = $4
                  WHERE channel_id = $1 AND key = $2",

@@ -4,7 +4,7 @@ use tokio_postgres::Row;
 
 use super::PgStore;
 use super::accounts::lock_tenant;
-use crate::storage::{AppliedConfig, ConfigLog, ConfigVersion, Result};
+use crate::storage::{AppliedConfig, ConfigLog, ConfigVersion, Result, configs};
 
 const COLUMNS: &str = "version, toml, sha256, applied_by, applied_at";
 
@@ -32,7 +32,7 @@ impl ConfigLog for PgStore {
     ) -> Result<AppliedConfig> {
         self.write(|db| {
             lock_tenant(db, tenant_id)?;
-            let current = db
+            let current: Option<(i64, String)> = db
                 .query_opt(
                     "SELECT version, sha256 FROM tenant_configs WHERE tenant_id = $1
                      ORDER BY version DESC LIMIT 1",
@@ -40,32 +40,24 @@ impl ConfigLog for PgStore {
                 )?
                 .map(|r| Ok::<_, tokio_postgres::Error>((r.try_get::<_, i64>(0)?, r.try_get(1)?)))
                 .transpose()?;
-            if let Some((version, current_sha)) = &current
-                && current_sha == sha256
-            {
-                return Ok(AppliedConfig {
-                    version: u64::try_from(*version).unwrap_or(0),
-                    changed: false,
-                });
+            let current = current.as_ref().map(|(v, sha)| (*v, sha.as_str()));
+            let (applied, store_as) = configs::config_to_apply(current, sha256);
+            if let Some(version) = store_as {
+                db.execute(
+                    "INSERT INTO tenant_configs (tenant_id, version, toml, sha256, applied_by,
+                         applied_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[
+                        &tenant_id,
+                        &version,
+                        &toml,
+                        &sha256,
+                        &applied_by,
+                        &applied_at,
+                    ],
+                )?;
             }
-            let version = current.map_or(1, |(v, _): (i64, String)| v + 1);
-            db.execute(
-                "INSERT INTO tenant_configs (tenant_id, version, toml, sha256, applied_by,
-                     applied_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &tenant_id,
-                    &version,
-                    &toml,
-                    &sha256,
-                    &applied_by,
-                    &applied_at,
-                ],
-            )?;
-            Ok(AppliedConfig {
-                version: u64::try_from(version).unwrap_or(0),
-                changed: true,
-            })
+            Ok(applied)
         })
     }
 

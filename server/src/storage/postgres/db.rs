@@ -143,11 +143,9 @@ impl From<tokio_postgres::Error> for StorageError {
             Some(db) if *db.code() == SqlState::DISK_FULL => StorageError::OutOfSpace,
             // The server's message and code only: its DETAIL quotes the row's values (a name,
             // an address), which must not reach the log.
-            Some(db) => StorageError::backend(format!(
-                "{} (SQLSTATE {})",
-                db.message(),
-                db.code().code()
-            )),
+            Some(db) => {
+                StorageError::backend(format!("{} (SQLSTATE {})", db.message(), db.code().code()))
+            }
             None => StorageError::backend(error),
         }
     }

@@ -6,7 +6,8 @@ use tokio_postgres::Row;
 use super::Db;
 use super::accounts::{insert_token, lock_user};
 use crate::storage::{
-    Conflict, DeviceInfo, DeviceRecord, Missing, OverQuota, Result, StorageError, TokenRecord,
+    Conflict, DeviceInfo, DeviceRecord, Missing, Result, StorageError, TokenRecord, accounts,
+    quotas,
 };
 
 /// The tenant's own device cap, if it set one (`tenant_quotas`, written by the quota ledger).
@@ -16,8 +17,7 @@ fn tenant_device_cap(db: &Db, tenant_id: &str) -> Result<Option<u32>> {
         &[&tenant_id],
     )?;
     let Some(row) = row else { return Ok(None) };
-    let cap: Option<i64> = row.try_get(0)?;
-    Ok(cap.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+    Ok(quotas::device_cap_of(row.try_get(0)?))
 }
 
 /// Registers `device` with its first `token` (see [`crate::storage::Accounts::register_device`]).
@@ -45,20 +45,15 @@ pub(super) fn register_device(
             ))
         })
         .transpose()?;
-    // A device counts against the cap unless an admin removed it: re-registering one that
-    // counts already adds nothing.
-    let adds_one = !matches!(existing, Some((_, _, None)));
-    if adds_one {
-        let limit = tenant_device_cap(db, &device.tenant_id)?.unwrap_or(devices_per_user);
+    if accounts::registration_adds_device(existing.as_ref().map(|e| e.2)) {
+        let cap = tenant_device_cap(db, &device.tenant_id)?;
         let counted: i64 = db
             .query_one(
                 "SELECT COUNT(*) FROM devices WHERE user_id = $1 AND removed_at IS NULL",
                 &[&device.user_id],
             )?
             .try_get(0)?;
-        if u64::try_from(counted).unwrap_or(0) >= u64::from(limit) {
-            return Err(StorageError::Quota(OverQuota::Devices { limit }));
-        }
+        accounts::check_device_cap(counted, cap, devices_per_user)?;
     }
     let device = match existing {
         Some((_, user_id, _)) if user_id != device.user_id => {
@@ -100,13 +95,7 @@ pub(super) fn register_device(
             device.clone()
         }
     };
-    insert_token(
-        db,
-        &TokenRecord {
-            device_id: Some(device.id.clone()),
-            ..token.clone()
-        },
-    )?;
+    insert_token(db, &accounts::registered_token(token, &device.id))?;
     Ok(device)
 }
 

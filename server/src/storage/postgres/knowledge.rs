@@ -14,23 +14,8 @@ use super::db::{Db, Param};
 use super::{PgStore, require_tenant};
 use crate::storage::{
     Article, ArticleMeta, ArticleVersion, Audience, KbImage, KnowledgeBase, Result, StorageError,
+    knowledge, sql_seq,
 };
-
-/// Most articles one call lists.
-const MAX_LISTED: usize = 1_000;
-
-fn tags_text(tags: &[String]) -> String {
-    serde_json::to_string(tags).unwrap_or_else(|_| "[]".to_owned())
-}
-
-fn to_sql(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// `limit` as a `LIMIT`, within what one call lists.
-fn listed(limit: usize) -> i64 {
-    i64::try_from(limit.clamp(1, MAX_LISTED)).unwrap_or(i64::MAX)
-}
 
 fn version_number(v: i64) -> Result<u32> {
     u32::try_from(v).map_err(|_| StorageError::Corrupt(format!("an article's version is {v}")))
@@ -50,7 +35,7 @@ fn version_at(r: &Row, at: usize) -> Result<Option<ArticleVersion>> {
         title: r.try_get(at + 1)?,
         body: r.try_get(at + 2)?,
         written_at: r.try_get(at + 3)?,
-        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        tags: knowledge::tags_of(&tags),
         written_by: r.try_get(at + 5)?,
     }))
 }
@@ -145,7 +130,7 @@ impl KnowledgeBase for PgStore {
                     &m.id,
                     &first.title,
                     &first.body,
-                    &tags_text(&first.tags),
+                    &knowledge::tags_text(&first.tags),
                     &first.written_at,
                     &first.written_by,
                 ],
@@ -221,7 +206,7 @@ impl KnowledgeBase for PgStore {
                     &next,
                     &title,
                     &body,
-                    &tags_text(tags),
+                    &knowledge::tags_text(tags),
                     &at,
                     &by,
                 ],
@@ -275,7 +260,7 @@ impl KnowledgeBase for PgStore {
     }
 
     fn articles(&self, tenant_id: &str, limit: usize) -> Result<Vec<Article>> {
-        let limit = listed(limit);
+        let limit = knowledge::listed_limit(limit);
         self.with_reader(|db| {
             articles_where(
                 db,
@@ -291,8 +276,8 @@ impl KnowledgeBase for PgStore {
         since: u64,
         limit: usize,
     ) -> Result<Vec<Article>> {
-        let limit = listed(limit);
-        let since = to_sql(since);
+        let limit = knowledge::listed_limit(limit);
+        let since = sql_seq(since);
         self.with_reader(|db| {
             articles_where(
                 db,
@@ -333,7 +318,7 @@ impl KnowledgeBase for PgStore {
                     &image.thumb,
                     &i64::from(image.width),
                     &i64::from(image.height),
-                    &to_sql(image.bytes),
+                    &sql_seq(image.bytes),
                     &image.created_at,
                     &image.created_by,
                 ],
@@ -381,7 +366,7 @@ impl KnowledgeBase for PgStore {
             return Ok(Vec::new());
         }
         let pattern = format!("%kb-image:{}%", sha256.to_ascii_lowercase());
-        let limit = listed(limit);
+        let limit = knowledge::listed_limit(limit);
         let rest = format!(
             "WHERE a.tenant_id = $1 AND {} LIKE $2 LIMIT $3",
             ascii_lower("p.body")

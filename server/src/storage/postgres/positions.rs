@@ -4,7 +4,7 @@ use fieldwork_core::model::Role;
 
 use super::accounts::lock_user;
 use super::{Db, PgStore};
-use crate::storage::{PositionLog, PositionRecord, PositionWrite, Result};
+use crate::storage::{PositionLog, PositionRecord, PositionWrite, Result, positions};
 
 /// Stores the report unless the stored one is too recent. The user's row is held meanwhile, so
 /// two reports arriving at once cannot both pass the throttle.
@@ -15,14 +15,9 @@ fn record_position(db: &Db, p: &PositionRecord, min_interval_ms: i64) -> Result<
         "SELECT received_at FROM positions WHERE user_id = $1",
         &[&p.user_id],
     )?;
-    if let Some(last) = last {
-        let last: i64 = last.try_get(0)?;
-        let wait = last.saturating_add(min_interval_ms) - p.received_at;
-        if wait > 0 {
-            return Ok(PositionWrite::TooSoon {
-                retry_after_ms: wait,
-            });
-        }
+    let last: Option<i64> = last.map(|row| row.try_get(0)).transpose()?;
+    if let Some(refused) = positions::too_soon(last, p, min_interval_ms) {
+        return Ok(refused);
     }
     db.execute(
         "INSERT INTO positions (user_id, tenant_id, lat, lon, accuracy_m, at, received_at)

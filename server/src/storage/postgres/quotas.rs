@@ -12,13 +12,9 @@
 use super::PgStore;
 use super::db::Db;
 use crate::storage::{
-    BlobRecord, BlobUsage, QuotaLedger, Result, TenantQuotas, TenantUsage, UserUsage, seq_of,
-    sql_seq,
+    BlobRecord, BlobUsage, QuotaLedger, Result, TenantQuotas, TenantUsage, UserUsage, quotas,
+    seq_of, sql_seq,
 };
-
-fn quota_of(value: Option<i64>) -> Option<u64> {
-    value.map(seq_of)
-}
 
 /// A tenant's overrides (all `None` when it has none).
 pub(super) fn tenant_quotas(db: &Db, tenant_id: &str) -> Result<TenantQuotas> {
@@ -31,11 +27,9 @@ pub(super) fn tenant_quotas(db: &Db, tenant_id: &str) -> Result<TenantQuotas> {
         return Ok(TenantQuotas::default());
     };
     Ok(TenantQuotas {
-        blob_bytes: quota_of(row.try_get(0)?),
-        user_blob_bytes: quota_of(row.try_get(1)?),
-        devices_per_user: row
-            .try_get::<_, Option<i64>>(2)?
-            .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+        blob_bytes: quotas::quota_of(row.try_get(0)?),
+        user_blob_bytes: quotas::quota_of(row.try_get(1)?),
+        devices_per_user: quotas::device_cap_of(row.try_get(2)?),
     })
 }
 
@@ -168,12 +162,7 @@ fn tenant_usage(db: &Db, tenant_id: &str, open_after: i64) -> Result<TenantUsage
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    users.sort_by(|a, b| {
-        b.usage
-            .held_bytes()
-            .cmp(&a.usage.held_bytes())
-            .then_with(|| a.name.cmp(&b.name))
-    });
+    quotas::sort_holders(&mut users);
     Ok(TenantUsage {
         tenant,
         unnamed_bytes: seq_of(unnamed.try_get(0)?),

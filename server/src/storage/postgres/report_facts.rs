@@ -6,16 +6,7 @@
 use fieldwork_brain::report::TicketFacts;
 
 use super::{PgStore, require_tenant};
-use crate::storage::{FreshFacts, ReportFacts, Result, StaleFacts, StorageError};
-
-/// Sequence numbers are u64 on the wire and BIGINT here; one beyond any stored finds nothing.
-fn sql_seq(seq: u64) -> i64 {
-    i64::try_from(seq).unwrap_or(i64::MAX)
-}
-
-fn seq_of(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
+use crate::storage::{FreshFacts, ReportFacts, Result, StaleFacts, report_facts, seq_of, sql_seq};
 
 impl ReportFacts for PgStore {
     fn tenants_behind(&self) -> Result<Vec<String>> {
@@ -85,15 +76,7 @@ impl ReportFacts for PgStore {
         fresh: &[FreshFacts],
         progress: Option<u64>,
     ) -> Result<usize> {
-        let rows = fresh
-            .iter()
-            .map(|f| {
-                Ok((
-                    f,
-                    serde_json::to_string(&f.facts).map_err(StorageError::backend)?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let rows = report_facts::facts_text(fresh)?;
         self.write(|db| {
             require_tenant(db, tenant_id)?;
             let mut stored = 0;
@@ -146,9 +129,7 @@ impl ReportFacts for PgStore {
             .iter()
             .map(|r| {
                 let json: String = r.try_get(0)?;
-                serde_json::from_str(&json).map_err(|e| {
-                    StorageError::Corrupt(format!("a ticket's report facts do not read: {e}"))
-                })
+                report_facts::facts_of(&json)
             })
             .collect()
         })

@@ -5,7 +5,7 @@ use tokio_postgres::Row;
 use super::PgStore;
 use super::accounts::lock_user;
 use crate::storage::Result;
-use crate::storage::saved_views::{SavedView, SavedViews};
+use crate::storage::saved_views::{self, SavedView, SavedViews};
 
 fn view_of(r: &Row) -> Result<SavedView> {
     Ok(SavedView {
@@ -69,7 +69,7 @@ impl SavedViews for PgStore {
                     &[&view.tenant_id, &view.user_id],
                 )?
                 .try_get(0)?;
-            if usize::try_from(held).unwrap_or(usize::MAX) >= max {
+            if saved_views::at_view_cap(held, max) {
                 return Ok(None);
             }
             db.execute(

@@ -10,19 +10,12 @@ use tokio_postgres::types::ToSql;
 use super::{Db, PgStore};
 use crate::storage::{
     AssigneeFilter, ListScope, ListedTicket, Result, StaffListing, TicketList, TicketListing,
-    TicketPage, TicketQuery, TicketSort,
+    TicketPage, TicketQuery, TicketSort, seq_of, sql_seq, ticket_list,
 };
 use fieldwork_core::search::{IndexTerm, index_terms, query_terms};
 
 /// The listing format the columns hold (rows with a lower one are filled in at start).
 const LISTING_VERSION: i64 = 2;
-/// Most tickets one page holds.
-const MAX_PAGE: usize = 200;
-
-/// Sequence numbers are u64 on the wire and BIGINT here; one beyond any stored finds nothing.
-fn sql_seq(seq: u64) -> i64 {
-    i64::try_from(seq).unwrap_or(i64::MAX)
-}
 
 /// Writes a ticket's listing (when given) and staff listing (when given) inside the caller's
 /// transaction; the index row already exists. Called by the ticket log's commit and rewrite (the
@@ -337,7 +330,7 @@ fn page_query(q: &TicketQuery) -> (String, Params) {
         let (at, id) = (params.bind(after.key), params.bind(after.id.clone()));
         clause.push_str(&format!(" AND ({key}, t.id) {cmp} ({at}, {id})"));
     }
-    let limit = params.bind(i64::try_from(q.limit.clamp(1, MAX_PAGE)).unwrap_or(200));
+    let limit = params.bind(ticket_list::page_limit(q.limit));
     let sql = format!(
         "SELECT t.id, t.number, COALESCE(t.title, ''), t.status, t.priority,
                 COALESCE(t.kind, ''), COALESCE(t.channel, ''), t.category, t.team,
@@ -352,10 +345,6 @@ fn page_query(q: &TicketQuery) -> (String, Params) {
     (sql, params)
 }
 
-fn priority_of(value: Option<i64>) -> u8 {
-    value.and_then(|v| u8::try_from(v).ok()).unwrap_or(1)
-}
-
 /// Reads one row of [`page_query`].
 fn listed_ticket(r: &tokio_postgres::Row) -> Result<ListedTicket> {
     let mut tags: Vec<String> = r.try_get(17)?;
@@ -365,7 +354,7 @@ fn listed_ticket(r: &tokio_postgres::Row) -> Result<ListedTicket> {
         number: r.try_get(1)?,
         title: r.try_get(2)?,
         status: r.try_get(3)?,
-        priority: priority_of(r.try_get(4)?),
+        priority: ticket_list::listed_priority(r.try_get(4)?),
         kind: r.try_get(5)?,
         channel: r.try_get(6)?,
         category: r.try_get(7)?,
@@ -396,10 +385,7 @@ impl TicketList for PgStore {
                 .iter()
                 .map(listed_ticket)
                 .collect::<Result<Vec<_>>>()?;
-            let (total, total_exact) = match q.count_up_to {
-                Some(most) if counted > most => (most, false),
-                _ => (counted, true),
-            };
+            let (total, total_exact) = ticket_list::page_total(counted, q.count_up_to);
             Ok(TicketPage {
                 tickets,
                 total,
@@ -441,14 +427,7 @@ impl TicketList for PgStore {
                 &[&LISTING_VERSION, &i64::try_from(limit).unwrap_or(i64::MAX)],
             )?
             .iter()
-            .map(|r| {
-                let seq: i64 = r.try_get(2)?;
-                Ok((
-                    r.try_get(0)?,
-                    r.try_get(1)?,
-                    u64::try_from(seq).unwrap_or(0),
-                ))
-            })
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, seq_of(r.try_get(2)?))))
             .collect()
         })
     }

@@ -12,7 +12,6 @@
 
 use std::collections::HashMap;
 
-use fieldwork_core::model::Erasure;
 use fieldwork_core::ticket::{ActorId, Part};
 use fieldwork_protocol::sync::SnapshotSummary;
 use tokio_postgres::Row;
@@ -22,7 +21,7 @@ use super::{PgStore, blobs};
 use crate::storage::{
     ChangeTimes, Conflict, ErasureRecord, Holding, HoldingUpdate, Missing, NewChange, PullScope,
     ReportedTicket, Result, StorageError, StoreRead, StoredChange, SummaryFill, TicketCommit,
-    TicketHead, TicketLog, TicketRewrite, TicketWrite, seq_of, sql_seq,
+    TicketHead, TicketLog, TicketRewrite, TicketWrite, seq_of, sql_seq, ticket_log,
 };
 
 /// The reads of [`TicketLog::read`], inside its snapshot transaction.
@@ -139,24 +138,17 @@ impl StoreRead for PgRead<'_> {
         else {
             return Ok(None);
         };
-        let ids = |json: Option<String>| -> Result<Vec<String>> {
-            json.map_or(Ok(Vec::new()), |json| {
-                serde_json::from_str(&json).map_err(|_| {
-                    StorageError::Corrupt("a ticket's people are not a list of ids".into())
-                })
-            })
-        };
         Ok(Some(TicketHead {
             tenant_id: r.try_get(0)?,
             last_seq: seq_of(r.try_get(1)?),
             reporter_id: r.try_get(2)?,
             assignee: r.try_get(3)?,
             team: r.try_get(4)?,
-            people: ids(r.try_get(5)?)?,
+            people: ticket_log::people_of(r.try_get(5)?)?,
             people_seq: seq_of(r.try_get(6)?),
             rewritten_seq: seq_of(r.try_get(7)?),
             last_effective_at: r.try_get(8)?,
-            staff_people: ids(r.try_get(9)?)?,
+            staff_people: ticket_log::people_of(r.try_get(9)?)?,
         }))
     }
 
@@ -341,23 +333,14 @@ impl TicketLog for PgStore {
     fn rewrite(&self, rewrite: &TicketRewrite) -> Result<u64> {
         let tenant = rewrite.tenant_id.as_str();
         let ticket = &rewrite.ticket;
-        let expected = ticket.expected_last_seq.ok_or_else(|| {
-            StorageError::backend("a rewrite must name the last_seq it was made from")
-        })?;
-        if rewrite.changes.is_empty() {
-            return Err(StorageError::backend("a rewrite without changes"));
-        }
+        let expected = ticket_log::rewrite_base(rewrite)?;
         self.write(|db| {
             let mut seq = lock_tenant(db, tenant)?;
             let current: Option<i64> = first(db.query_opt(
                 "SELECT last_seq FROM tickets WHERE tenant_id = $1 AND id = $2",
                 &[&tenant, &ticket.id],
             )?)?;
-            match current {
-                None => return Err(Missing::Ticket.into()),
-                Some(last) if last != sql_seq(expected) => return Err(Conflict::Moved.into()),
-                Some(_) => {}
-            }
+            ticket_log::check_rewrite_base(current, expected)?;
             // The old history goes; only its hashes stay.
             db.execute(
                 "INSERT INTO forgotten_changes (tenant_id, hash, ticket_id)
@@ -545,15 +528,7 @@ fn commit_in(db: &Db, commit: &TicketCommit) -> Result<Vec<u64>> {
         }
     }
     // Each ticket's seq after this commit: its last change's, numbered in order below.
-    let mut after: HashMap<&str, i64> = HashMap::new();
-    for (n, change) in commit.changes.iter().enumerate() {
-        after.insert(change.ticket_id.as_str(), seq + 1 + sql_count(n));
-    }
-    for ticket in &commit.tickets {
-        let new_last = after
-            .get(ticket.id.as_str())
-            .copied()
-            .unwrap_or_else(|| ticket.expected_last_seq.map_or(0, sql_seq));
+    for (ticket, new_last) in ticket_log::written_last_seqs(commit, seq) {
         write_ticket(db, tenant, ticket, new_last)?;
         super::ticket_list::write_listing(
             db,
@@ -651,8 +626,7 @@ fn insert_change(
 fn erasure_row(r: &Row) -> Result<ErasureRecord> {
     let kind: String = r.try_get(2)?;
     let target: Option<String> = r.try_get(3)?;
-    let erasure = Erasure::from_parts(&kind, target.as_deref())
-        .map_err(|_| StorageError::Corrupt("an erasure log row names an unknown kind".into()))?;
+    let erasure = ticket_log::erasure_of(&kind, target.as_deref())?;
     Ok(ErasureRecord {
         ticket_id: r.try_get(0)?,
         seq: seq_of(r.try_get(1)?),
@@ -666,14 +640,7 @@ fn erasure_row(r: &Row) -> Result<ErasureRecord> {
 /// Writes a touched ticket's index row and document, checking it did not move since it was read;
 /// `new_last` is the ticket's `last_seq` once this commit's changes are numbered.
 fn write_ticket(db: &Db, tenant_id: &str, t: &TicketWrite, new_last: i64) -> Result<()> {
-    let people = serde_json::to_string(&t.people)
-        .map_err(|_| StorageError::backend("a ticket's people could not be written"))?;
-    let staff_people = t
-        .staff_people
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|_| StorageError::backend("a ticket's people could not be written"))?;
+    let (people, staff_people) = ticket_log::people_text(t)?;
     let summary = t.summary.as_ref().map(fieldwork_protocol::sync::encode);
     let written = match t.expected_last_seq {
         None => db

@@ -6,6 +6,7 @@
 
 use super::accounts::{USER_COLUMNS, user_at};
 use super::{Db, PgStore};
+use crate::storage::web_sessions::{PASSWORD_CHANGED, switch_event};
 use crate::storage::{AccountEvent, Missing, Result, UserRecord, WebSession, WebSessions};
 
 const SESSION_COLUMNS: &str = "s.token_hash, s.tenant_id, s.user_id, s.csrf_hash, s.actor_id, \
@@ -108,7 +109,7 @@ impl WebSessions for PgStore {
     ) -> Result<()> {
         self.write(|db| {
             require_user(db, tenant_id, user_id)?;
-            log_event(db, tenant_id, user_id, "password_changed", by, at)?;
+            log_event(db, tenant_id, user_id, PASSWORD_CHANGED, by, at)?;
             db.execute(
                 "UPDATE users SET password_hash = $2 WHERE id = $1",
                 &[&user_id, &password_hash],
@@ -132,7 +133,7 @@ impl WebSessions for PgStore {
     ) -> Result<()> {
         self.write(|db| {
             require_user(db, tenant_id, user_id)?;
-            let kind = if disabled { "disabled" } else { "enabled" };
+            let kind = switch_event(disabled);
             log_event(db, tenant_id, user_id, kind, by, at)?;
             if !disabled {
                 db.execute(

@@ -5,25 +5,16 @@ use tokio_postgres::Row;
 use super::db::Db;
 use super::{PgStore, require_tenant};
 use crate::storage::{
-    Attempt, AttemptNext, Delivery, DeliveryState, NewDelivery, Result, StorageError, WebhookLog,
-    seq_of,
+    Attempt, Delivery, DeliveryState, NewDelivery, Result, StorageError, WebhookLog, seq_of,
+    webhooks,
 };
 
 const COLUMNS: &str = "id, tenant_id, url, source, payload, created_at, state, attempts,
     next_attempt_at, last_status, last_error, delivered_at";
 
-fn state_of(text: &str) -> Option<DeliveryState> {
-    match text {
-        "pending" => Some(DeliveryState::Pending),
-        "delivered" => Some(DeliveryState::Delivered),
-        "gave_up" => Some(DeliveryState::GaveUp),
-        _ => None,
-    }
-}
-
 fn delivery_at(r: &Row) -> Result<Delivery> {
     let state: String = r.try_get(6)?;
-    let Some(state) = state_of(&state) else {
+    let Some(state) = DeliveryState::parse(&state) else {
         return Err(StorageError::Corrupt(
             "a webhook delivery in an unknown state".into(),
         ));
@@ -97,18 +88,14 @@ fn due_deliveries(db: &Db, now: i64, limit: usize) -> Result<Vec<Delivery>> {
 /// Records one attempt; a delivery no longer pending (delivered or given up, by this replica or
 /// another) is left as it is.
 fn record_attempt(db: &Db, id: u64, attempt: &Attempt) -> Result<()> {
-    let (state, next_at, delivered_at) = match attempt.next {
-        AttemptNext::Delivered => ("delivered", attempt.at, Some(attempt.at)),
-        AttemptNext::RetryAt(at) => ("pending", at, None),
-        AttemptNext::GiveUp => ("gave_up", attempt.at, None),
-    };
+    let (state, next_at, delivered_at) = webhooks::after_attempt(attempt);
     db.execute(
         "UPDATE webhook_deliveries SET attempts = attempts + 1, state = $2,
              next_attempt_at = $3, last_status = $4, last_error = $5, delivered_at = $6
          WHERE id = $1 AND state = 'pending'",
         &[
             &i64::try_from(id).unwrap_or(i64::MAX),
-            &state,
+            &state.as_str(),
             &next_at,
             &attempt.status.map(i64::from),
             &attempt.error,

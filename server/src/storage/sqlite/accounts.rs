@@ -1,13 +1,12 @@
 //! Accounts in SQLite: `tenants`, `users` (with their password hashes), `tokens` (hashes only)
 //! and, in `devices.rs`, the devices under their cap.
 
-use fieldwork_core::model::Role;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{SqliteStore, devices, is_constraint, require_tenant};
 use crate::storage::{
     Accounts, Conflict, DeviceInfo, DeviceRecord, Result, StorageError, TenantRecord, TokenHolder,
-    TokenKind, TokenRecord, UserRecord,
+    TokenRecord, UserRecord, accounts,
 };
 
 pub(super) const USER_COLUMNS: &str =
@@ -16,9 +15,9 @@ pub(super) const USER_COLUMNS: &str =
 /// Reads the seven [`USER_COLUMNS`] starting at `at`; a role this build does not know is damage.
 pub(super) fn user_at(row: &Row, at: usize) -> rusqlite::Result<Result<UserRecord>> {
     let role: String = row.get(at + 3)?;
-    let role = match role.parse::<Role>() {
+    let role = match accounts::role_of(&role) {
         Ok(role) => role,
-        Err(e) => return Ok(Err(StorageError::Corrupt(format!("user role: {e}")))),
+        Err(e) => return Ok(Err(e)),
     };
     let skills: String = row.get(at + 5)?;
     Ok(Ok(UserRecord {
@@ -27,11 +26,7 @@ pub(super) fn user_at(row: &Row, at: usize) -> rusqlite::Result<Result<UserRecor
         name: row.get(at + 2)?,
         role,
         team: row.get(at + 4)?,
-        skills: skills
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        skills: accounts::skills_of(&skills),
         disabled: row.get(at + 6)?,
     }))
 }
@@ -93,7 +88,7 @@ impl Accounts for SqliteStore {
                     user.name,
                     user.role.as_str(),
                     user.team,
-                    user.skills.join(","),
+                    accounts::skills_text(&user.skills),
                     password_hash,
                     at
                 ],
@@ -196,21 +191,8 @@ impl Accounts for SqliteStore {
                 return Ok(None);
             };
             let user = user?;
-            let kind = match kind.as_str() {
-                "user" => TokenKind::User,
-                "device" => TokenKind::Device,
-                other => return Err(StorageError::Corrupt(format!("token kind {other:?}"))),
-            };
-            let device = match (device_id, actor_id, name) {
-                (Some(id), Some(actor_id), Some(name)) => Some(DeviceRecord {
-                    id,
-                    user_id: user.id.clone(),
-                    tenant_id: user.tenant_id.clone(),
-                    actor_id,
-                    name,
-                }),
-                _ => None,
-            };
+            let kind = accounts::token_kind_of(&kind)?;
+            let device = accounts::token_device(&user, device_id, actor_id, name);
             Ok(Some(TokenHolder {
                 token_hash: token_hash.to_owned(),
                 kind,

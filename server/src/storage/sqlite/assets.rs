@@ -4,10 +4,7 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
 use super::{SqliteStore, require_tenant};
-use crate::storage::{AssetRecord, Assets, Result};
-
-/// Most assets one call lists.
-const MAX_PAGE: usize = 500;
+use crate::storage::{AssetRecord, Assets, Result, assets};
 
 const COLUMNS: &str = "tenant_id, serial, model, site_address, site_lat, site_lon, \
      warranty_until, owner_name, owner_phone, owner_email, updated_at";
@@ -26,15 +23,6 @@ fn asset_of(r: &Row<'_>) -> rusqlite::Result<AssetRecord> {
         owner_email: r.get(9)?,
         updated_at: r.get(10)?,
     })
-}
-
-/// `text` as a LIKE pattern matching it anywhere, its wildcards escaped.
-fn contains(text: &str) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 impl Assets for SqliteStore {
@@ -95,12 +83,10 @@ impl Assets for SqliteStore {
                     .replace("?1x", "?"),
             );
             for _ in 0..4 {
-                args.push(Sql::Text(contains(text)));
+                args.push(Sql::Text(assets::like_contains(text)));
             }
         }
-        args.push(Sql::Integer(
-            i64::try_from(limit.clamp(1, MAX_PAGE)).unwrap_or(50),
-        ));
+        args.push(Sql::Integer(assets::asset_limit(limit)));
         let sql = format!(
             "SELECT {COLUMNS} FROM assets WHERE {} ORDER BY serial LIMIT ?",
             clauses.join(" AND ")

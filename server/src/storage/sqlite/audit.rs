@@ -5,10 +5,7 @@ use rusqlite::params_from_iter;
 use rusqlite::types::Value as Sql;
 
 use super::{SqliteStore, seq_of, sql_seq};
-use crate::storage::{AuditChange, AuditLog, AuditQuery, Result, TicketLog, Via};
-
-/// Most changes one call returns.
-const MAX_PAGE: usize = 1_000;
+use crate::storage::{AuditChange, AuditLog, AuditQuery, Result, TicketLog, audit};
 
 impl AuditLog for SqliteStore {
     fn audit_changes(&self, q: &AuditQuery) -> Result<Vec<AuditChange>> {
@@ -32,9 +29,7 @@ impl AuditLog for SqliteStore {
             clauses.push("c.seq < ?".to_owned());
             args.push(Sql::Integer(sql_seq(before)));
         }
-        args.push(Sql::Integer(
-            i64::try_from(q.limit.clamp(1, MAX_PAGE)).unwrap_or(100),
-        ));
+        args.push(Sql::Integer(audit::audit_limit(q.limit)));
         let server_actor = self.server_actor().to_hex_string();
         let sql = format!(
             "SELECT c.seq, c.ticket_id, t.number, c.part, c.hash, c.author_id, c.received_at,
@@ -54,29 +49,11 @@ impl AuditLog for SqliteStore {
                 .prepare(&sql)?
                 .query_map(params_from_iter(args.iter()), |r| {
                     let actor: String = r.get(9)?;
-                    let device: Option<(String, String)> = match (r.get(10)?, r.get(11)?) {
-                        (Some(id), Some(name)) => Some((id, name)),
-                        _ => None,
-                    };
+                    let device = (r.get(10)?, r.get(11)?);
                     let session: bool = r.get(12)?;
                     let link: bool = r.get(13)?;
-                    let channel: Option<(String, String)> = match (r.get(14)?, r.get(15)?) {
-                        (Some(id), Some(name)) => Some((id, name)),
-                        _ => None,
-                    };
-                    let via = if let Some((id, name)) = device {
-                        Via::Device { id, name }
-                    } else if let Some((id, name)) = channel {
-                        Via::Channel { id, name }
-                    } else if session {
-                        Via::Session
-                    } else if link {
-                        Via::Link
-                    } else if actor == server_actor {
-                        Via::Server
-                    } else {
-                        Via::Token
-                    };
+                    let channel = (r.get(14)?, r.get(15)?);
+                    let via = audit::via_of(device, channel, session, link, actor == server_actor);
                     Ok(AuditChange {
                         seq: seq_of(r.get(0)?),
                         ticket_id: r.get(1)?,

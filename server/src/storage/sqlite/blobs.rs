@@ -1,14 +1,13 @@
 //! The blob lane's rows: `blob_uploads`, `blobs` and `blob_refs`, with the quota check at upload
 //! creation and the collector's check-and-delete of unnamed blobs.
 
-use crate::storage::OverQuota;
 use fieldwork_protocol::blobs::BlobKind;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{SqliteStore, quotas, seq_of, sql_seq};
 use crate::storage::{
-    Admission, BlobRecord, BlobRecords, BlobRef, Claim, Conflict, PatchRecord, QuotaRefusal,
-    QuotaScope, Result, StorageError, UploadFinish, UploadLimits, UploadRecord, UploadState,
+    Admission, BlobRecord, BlobRecords, BlobRef, Claim, Conflict, PatchRecord, Result,
+    StorageError, UploadFinish, UploadLimits, UploadRecord, UploadState, blobs,
 };
 
 const UPLOAD_COLUMNS: &str = "id, tenant_id, user_id, device_id, sha256, kind, mime, ticket_id,
@@ -62,32 +61,18 @@ pub(super) fn create_upload(
                 "SELECT COUNT(*) FROM blob_uploads WHERE device_id = ?1 AND state = 'uploading'",
             )?
             .query_row([&u.device_id], |r| r.get(0))?;
-        if usize::try_from(open).unwrap_or(usize::MAX) >= limits.max_open_per_device {
-            return Ok(Admission::TooManyOpen);
+        if let Some(refused) = blobs::device_open_refusal(open, limits) {
+            return Ok(refused);
         }
-        let open_after = u.created_at.saturating_sub(limits.upload_ttl_ms);
+        let open_after = blobs::upload_open_after(u, limits);
         let user = quotas::usage(conn, &u.tenant_id, Some(&u.user_id), open_after)?;
-        if user.open_bytes.saturating_add(u.length) > limits.max_open_bytes_per_user {
-            return Ok(Admission::TooManyOpen);
+        if let Some(refused) = blobs::open_bytes_refusal(u, &user, limits) {
+            return Ok(refused);
         }
         let own = quotas::tenant_quotas(conn, &u.tenant_id)?;
-        let checks = [
-            (
-                QuotaScope::Tenant,
-                own.blob_bytes.unwrap_or(limits.tenant_blob_bytes),
-                quotas::usage(conn, &u.tenant_id, None, open_after)?,
-            ),
-            (
-                QuotaScope::User,
-                own.user_blob_bytes.unwrap_or(limits.user_blob_bytes),
-                user,
-            ),
-        ];
-        for (scope, limit, usage) in checks {
-            let used = usage.held_bytes();
-            if used.saturating_add(u.length) > limit {
-                return Ok(Admission::OverQuota(QuotaRefusal { scope, limit, used }));
-            }
+        let tenant = quotas::usage(conn, &u.tenant_id, None, open_after)?;
+        if let Some(refused) = blobs::quota_refusal(u, limits, &own, tenant, user) {
+            return Ok(refused);
         }
     }
     insert_upload(conn, u)?;
@@ -128,14 +113,7 @@ pub(super) fn claim_stored_blob(conn: &Connection, u: &UploadRecord) -> Result<C
         "UPDATE blobs SET claimed_at = MAX(claimed_at, ?3) WHERE tenant_id = ?1 AND sha256 = ?2",
     )?
     .execute(params![u.tenant_id, u.sha256, u.created_at])?;
-    insert_upload(
-        conn,
-        &UploadRecord {
-            offset: u.length,
-            state: UploadState::Done,
-            ..u.clone()
-        },
-    )?;
+    insert_upload(conn, &blobs::claimed_upload(u))?;
     Ok(Claim::Claimed)
 }
 
@@ -381,19 +359,10 @@ impl BlobRecords for SqliteStore {
                 )?
                 .query_row(params![blob.tenant_id, blob.sha256], |r| r.get(0))?;
             if !stored {
-                let limit = quotas::tenant_quotas(tx, &blob.tenant_id)?
-                    .blob_bytes
-                    .unwrap_or(tenant_limit);
-                let used = quotas::usage(
-                    tx,
-                    &blob.tenant_id,
-                    None,
-                    at.saturating_sub(crate::blobs::UPLOAD_TTL_MS),
-                )?
-                .held_bytes();
-                if used.saturating_add(blob.length) > limit {
-                    return Err(StorageError::Quota(OverQuota::TenantBlobs { limit, used }));
-                }
+                let own = quotas::tenant_quotas(tx, &blob.tenant_id)?;
+                let open_after = blobs::server_blob_open_after(at);
+                let tenant = quotas::usage(tx, &blob.tenant_id, None, open_after)?;
+                blobs::admit_server_blob(blob, &own, tenant_limit, &tenant)?;
             }
             insert_blob(tx, blob, at)
         })

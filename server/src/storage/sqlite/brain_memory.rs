@@ -4,15 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteStore, require_tenant};
-use crate::storage::{BrainMemory, RememberedTicket, Result};
-
-fn joined(heads: &[String]) -> String {
-    heads.join(" ")
-}
-
-fn split(heads: &str) -> Vec<String> {
-    heads.split_whitespace().map(str::to_owned).collect()
-}
+use crate::storage::{BrainMemory, RememberedTicket, Result, brain_memory};
 
 impl BrainMemory for SqliteStore {
     fn remember(
@@ -40,8 +32,8 @@ impl BrainMemory for SqliteStore {
                 upsert.execute(params![
                     tenant_id,
                     t.ticket_id,
-                    joined(&t.public_heads),
-                    joined(&t.staff_heads)
+                    brain_memory::heads_text(&t.public_heads),
+                    brain_memory::heads_text(&t.staff_heads)
                 ])?;
             }
             Ok(())
@@ -71,8 +63,8 @@ impl BrainMemory for SqliteStore {
                 .query_row([tenant_id, ticket_id], |r| {
                     Ok(RememberedTicket {
                         ticket_id: ticket_id.to_owned(),
-                        public_heads: split(&r.get::<_, String>(0)?),
-                        staff_heads: split(&r.get::<_, String>(1)?),
+                        public_heads: brain_memory::heads_of(&r.get::<_, String>(0)?),
+                        staff_heads: brain_memory::heads_of(&r.get::<_, String>(1)?),
                     })
                 })
                 .optional()?)

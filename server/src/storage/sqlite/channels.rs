@@ -3,13 +3,12 @@
 
 use std::str::FromStr;
 
-use fieldwork_core::model::Status;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{SqliteStore, require_tenant};
 use crate::storage::{
     AlertFoldRow, AlertIn, AlertOutcome, ChannelKind, ChannelRecord, Channels, IntakeReceipt,
-    OPENING_GRACE_MS, Result, StatusLink, StorageError,
+    Result, StatusLink, StorageError, channels,
 };
 
 const CHANNEL_COLUMNS: &str =
@@ -101,10 +100,7 @@ fn fold_is_open(conn: &Connection, fold: &AlertFoldRow, now: i64) -> Result<bool
         .prepare_cached("SELECT status FROM tickets WHERE tenant_id = ?1 AND id = ?2")?
         .query_row(params![fold.tenant_id, fold.ticket_id], |r| r.get(0))
         .optional()?;
-    Ok(match status {
-        Some(status) => Status::from_str(&status).is_ok_and(Status::is_open),
-        None => now.saturating_sub(fold.opened_at) < OPENING_GRACE_MS,
-    })
+    Ok(channels::fold_is_open(fold, status.as_deref(), now))
 }
 
 /// The first ticket `sql` (selecting id and status, with the tenant and one key as parameters)
@@ -116,7 +112,7 @@ fn first_open(conn: &Connection, sql: &str, tenant: &str, key: &str) -> Result<O
     })?;
     for row in rows {
         let (id, status) = row?;
-        if Status::from_str(&status).is_ok_and(Status::is_open) {
+        if channels::status_is_open(&status) {
             return Ok(Some(id));
         }
     }
@@ -132,52 +128,6 @@ fn open_ticket_of_asset(conn: &Connection, tenant: &str, asset: &str) -> Result<
         tenant,
         asset,
     )
-}
-
-/// The fold a first alert starts on `ticket_id`.
-fn first_fold(a: &AlertIn, ticket_id: &str) -> AlertFoldRow {
-    AlertFoldRow {
-        tenant_id: a.tenant_id.clone(),
-        asset: a.asset.clone(),
-        ticket_id: ticket_id.to_owned(),
-        channel_id: a.channel_id.clone(),
-        opened_at: a.received_at,
-        metric: a.metric.clone(),
-        count: 1,
-        first_at: a.at,
-        last_at: a.at,
-        threshold: a.threshold,
-        last_value: a.value,
-        worst_value: a.value,
-        severity: a.severity.clone(),
-        resolved_at: None,
-        written_count: 0,
-    }
-}
-
-/// `fold` with one more alert in it.
-fn folded(mut fold: AlertFoldRow, a: &AlertIn) -> AlertFoldRow {
-    fold.count += 1;
-    fold.channel_id = a.channel_id.clone();
-    if a.metric == fold.metric {
-        // The side of the threshold the first alert was on is the bad side.
-        let above = fold.worst_value >= fold.threshold;
-        fold.worst_value = if above {
-            fold.worst_value.max(a.value)
-        } else {
-            fold.worst_value.min(a.value)
-        };
-        if a.at >= fold.last_at {
-            fold.last_value = a.value;
-        }
-    }
-    if a.at >= fold.last_at {
-        fold.severity = a.severity.clone();
-        fold.resolved_at = None;
-    }
-    fold.first_at = fold.first_at.min(a.at);
-    fold.last_at = fold.last_at.max(a.at);
-    fold
 }
 
 fn save_fold(conn: &Connection, f: &AlertFoldRow) -> Result<()> {
@@ -367,7 +317,7 @@ impl Channels for SqliteStore {
             let mut stmt = conn.prepare_cached(
                 "SELECT ticket_id FROM intake_messages WHERE tenant_id = ?1 AND message_id = ?2",
             )?;
-            for id in message_ids.iter().take(100) {
+            for id in message_ids.iter().take(channels::MAX_MESSAGE_IDS) {
                 if let Some(ticket) = stmt
                     .query_row(params![tenant_id, id], |r| r.get::<_, String>(0))
                     .optional()?
@@ -432,28 +382,16 @@ impl Channels for SqliteStore {
                 Some(fold) if fold_is_open(tx, &fold, a.received_at)? => Some(fold),
                 _ => None,
             };
-            let (outcome, name) = match (open, a.cleared) {
-                (Some(mut fold), true) => {
-                    fold.resolved_at = Some(a.at);
-                    fold.channel_id = a.channel_id.clone();
-                    (AlertOutcome::Cleared(fold), "noted")
-                }
-                (Some(fold), false) => (AlertOutcome::Folded(folded(fold, a)), "folded"),
-                (None, true) => (AlertOutcome::Ignored, "ignored"),
-                (None, false) => match open_ticket_of_asset(tx, &a.tenant_id, &a.asset)? {
-                    Some(ticket) => (AlertOutcome::Folded(first_fold(a, &ticket)), "folded"),
-                    None => (
-                        AlertOutcome::Opened(first_fold(a, &a.new_ticket_id)),
-                        "created",
-                    ),
-                },
+            let (outcome, name) = match channels::alert_on_fold(a, open) {
+                Some(decided) => decided,
+                None => channels::first_alert(a, open_ticket_of_asset(tx, &a.tenant_id, &a.asset)?),
             };
-            let ticket_id = match &outcome {
-                AlertOutcome::Opened(f) | AlertOutcome::Folded(f) | AlertOutcome::Cleared(f) => {
+            let ticket_id = match outcome.fold() {
+                Some(f) => {
                     save_fold(tx, f)?;
                     Some(f.ticket_id.clone())
                 }
-                _ => None,
+                None => None,
             };
             insert_receipt(
                 tx,

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteStore, require_tenant, seq_of, sql_seq};
-use crate::storage::{AppliedConfig, ConfigLog, ConfigVersion, Result};
+use crate::storage::{AppliedConfig, ConfigLog, ConfigVersion, Result, configs};
 
 const COLUMNS: &str = "version, toml, sha256, applied_by, applied_at";
 
@@ -35,24 +35,16 @@ impl ConfigLog for SqliteStore {
                 )?
                 .query_row([tenant_id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            if let Some((version, current_sha)) = &current
-                && current_sha == sha256
-            {
-                return Ok(AppliedConfig {
-                    version: seq_of(*version),
-                    changed: false,
-                });
+            let current = current.as_ref().map(|(v, sha)| (*v, sha.as_str()));
+            let (applied, store_as) = configs::config_to_apply(current, sha256);
+            if let Some(version) = store_as {
+                tx.prepare_cached(
+                    "INSERT INTO tenant_configs (tenant_id, version, toml, sha256, applied_by, applied_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![tenant_id, version, toml, sha256, applied_by, applied_at])?;
             }
-            let version = current.map_or(1, |(v, _)| v + 1);
-            tx.prepare_cached(
-                "INSERT INTO tenant_configs (tenant_id, version, toml, sha256, applied_by, applied_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![tenant_id, version, toml, sha256, applied_by, applied_at])?;
-            Ok(AppliedConfig {
-                version: seq_of(version),
-                changed: true,
-            })
+            Ok(applied)
         })
     }
 

@@ -4,9 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::accounts::insert_token;
 use super::{quotas, seq_of};
-use crate::storage::{
-    Conflict, DeviceInfo, DeviceRecord, Missing, OverQuota, Result, StorageError, TokenRecord,
-};
+use crate::storage::{Conflict, DeviceInfo, DeviceRecord, Missing, Result, TokenRecord, accounts};
 
 pub(super) fn register_device(
     tx: &Transaction,
@@ -20,21 +18,14 @@ pub(super) fn register_device(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?;
-    // A device counts against the cap unless an admin removed it: re-registering one that
-    // counts already adds nothing.
-    let adds_one = !matches!(existing, Some((_, _, None)));
-    if adds_one {
-        let limit = quotas::tenant_quotas(tx, &device.tenant_id)?
-            .devices_per_user
-            .unwrap_or(devices_per_user);
+    if accounts::registration_adds_device(existing.as_ref().map(|e| e.2)) {
+        let cap = quotas::tenant_quotas(tx, &device.tenant_id)?.devices_per_user;
         let counted: i64 = tx
             .prepare_cached(
                 "SELECT COUNT(*) FROM devices WHERE user_id = ?1 AND removed_at IS NULL",
             )?
             .query_row([&device.user_id], |r| r.get(0))?;
-        if seq_of(counted) >= u64::from(limit) {
-            return Err(StorageError::Quota(OverQuota::Devices { limit }));
-        }
+        accounts::check_device_cap(counted, cap, devices_per_user)?;
     }
     let device = match existing {
         Some((_, user_id, _)) if user_id != device.user_id => {
@@ -70,13 +61,7 @@ pub(super) fn register_device(
             device.clone()
         }
     };
-    insert_token(
-        tx,
-        &TokenRecord {
-            device_id: Some(device.id.clone()),
-            ..token.clone()
-        },
-    )?;
+    insert_token(tx, &accounts::registered_token(token, &device.id))?;
     Ok(device)
 }
 

@@ -5,17 +5,11 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::{SqliteStore, require_tenant, seq_of, sql_seq};
 use crate::storage::{
     Article, ArticleMeta, ArticleVersion, Audience, KbImage, KnowledgeBase, Result, StorageError,
+    knowledge,
 };
-
-/// Most articles one call lists.
-const MAX_LISTED: usize = 1_000;
 
 const META: &str = "tenant_id, id, language, category, audience, team, created_at, created_by, \
      published_version, published_at, seq";
-
-fn tags_text(tags: &[String]) -> String {
-    serde_json::to_string(tags).unwrap_or_else(|_| "[]".to_owned())
-}
 
 fn version_of(r: &Row<'_>) -> rusqlite::Result<ArticleVersion> {
     let tags: String = r.get(4)?;
@@ -24,7 +18,7 @@ fn version_of(r: &Row<'_>) -> rusqlite::Result<ArticleVersion> {
         title: r.get(1)?,
         body: r.get(2)?,
         written_at: r.get(3)?,
-        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        tags: knowledge::tags_of(&tags),
         written_by: r.get(5)?,
     })
 }
@@ -137,7 +131,7 @@ impl KnowledgeBase for SqliteStore {
                 m.id,
                 first.title,
                 first.body,
-                tags_text(&first.tags),
+                knowledge::tags_text(&first.tags),
                 first.written_at,
                 first.written_by
             ])?;
@@ -214,7 +208,7 @@ impl KnowledgeBase for SqliteStore {
                 next,
                 title,
                 body,
-                tags_text(tags),
+                knowledge::tags_text(tags),
                 at,
                 by
             ])?;
@@ -265,7 +259,7 @@ impl KnowledgeBase for SqliteStore {
     }
 
     fn articles(&self, tenant_id: &str, limit: usize) -> Result<Vec<Article>> {
-        let limit = sql_seq(limit.clamp(1, MAX_LISTED) as u64);
+        let limit = knowledge::listed_limit(limit);
         self.with_reader(|conn| {
             articles_where(
                 conn,
@@ -284,7 +278,7 @@ impl KnowledgeBase for SqliteStore {
         since: u64,
         limit: usize,
     ) -> Result<Vec<Article>> {
-        let limit = sql_seq(limit.clamp(1, MAX_LISTED) as u64);
+        let limit = knowledge::listed_limit(limit);
         self.with_reader(|conn| {
             articles_where(
                 conn,
@@ -355,7 +349,7 @@ impl KnowledgeBase for SqliteStore {
             return Ok(Vec::new());
         }
         let pattern = format!("%kb-image:{sha256}%");
-        let limit = sql_seq(limit.clamp(1, MAX_LISTED) as u64);
+        let limit = knowledge::listed_limit(limit);
         let columns = META
             .split(", ")
             .map(|c| format!("a.{c}"))

@@ -4,7 +4,7 @@ use fieldwork_core::model::Role;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
-use crate::storage::{PositionLog, PositionRecord, PositionWrite, Result};
+use crate::storage::{PositionLog, PositionRecord, PositionWrite, Result, positions};
 
 fn record_position(
     conn: &Connection,
@@ -15,13 +15,8 @@ fn record_position(
         .prepare_cached("SELECT received_at FROM positions WHERE user_id = ?1")?
         .query_row([&p.user_id], |r| r.get(0))
         .optional()?;
-    if let Some(last) = last {
-        let wait = last.saturating_add(min_interval_ms) - p.received_at;
-        if wait > 0 {
-            return Ok(PositionWrite::TooSoon {
-                retry_after_ms: wait,
-            });
-        }
+    if let Some(refused) = positions::too_soon(last, p, min_interval_ms) {
+        return Ok(refused);
     }
     conn.prepare_cached(
         "INSERT INTO positions (user_id, tenant_id, lat, lon, accuracy_m, at, received_at)

@@ -6,12 +6,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{SqliteStore, seq_of, sql_seq};
 use crate::storage::{
-    BlobRecord, BlobUsage, QuotaLedger, Result, TenantQuotas, TenantUsage, UserUsage,
+    BlobRecord, BlobUsage, QuotaLedger, Result, TenantQuotas, TenantUsage, UserUsage, quotas,
 };
-
-fn quota_of(value: Option<i64>) -> Option<u64> {
-    value.map(seq_of)
-}
 
 pub(super) fn tenant_quotas(conn: &Connection, tenant_id: &str) -> Result<TenantQuotas> {
     let row = conn
@@ -21,11 +17,9 @@ pub(super) fn tenant_quotas(conn: &Connection, tenant_id: &str) -> Result<Tenant
         )?
         .query_row([tenant_id], |r| {
             Ok(TenantQuotas {
-                blob_bytes: quota_of(r.get(0)?),
-                user_blob_bytes: quota_of(r.get(1)?),
-                devices_per_user: r
-                    .get::<_, Option<i64>>(2)?
-                    .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+                blob_bytes: quotas::quota_of(r.get(0)?),
+                user_blob_bytes: quotas::quota_of(r.get(1)?),
+                devices_per_user: quotas::device_cap_of(r.get(2)?),
             })
         })
         .optional()?;
@@ -151,12 +145,7 @@ pub(super) fn tenant_usage(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    users.sort_by(|a, b| {
-        b.usage
-            .held_bytes()
-            .cmp(&a.usage.held_bytes())
-            .then_with(|| a.name.cmp(&b.name))
-    });
+    quotas::sort_holders(&mut users);
     Ok(TenantUsage {
         tenant,
         unnamed_bytes: seq_of(unnamed_bytes),

@@ -6,7 +6,7 @@ use fieldwork_brain::report::TicketFacts;
 use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteStore, require_tenant, seq_of, sql_seq};
-use crate::storage::{FreshFacts, ReportFacts, Result, StaleFacts, StorageError};
+use crate::storage::{FreshFacts, ReportFacts, Result, StaleFacts, report_facts};
 
 impl ReportFacts for SqliteStore {
     fn tenants_behind(&self) -> Result<Vec<String>> {
@@ -68,15 +68,7 @@ impl ReportFacts for SqliteStore {
         fresh: &[FreshFacts],
         progress: Option<u64>,
     ) -> Result<usize> {
-        let rows = fresh
-            .iter()
-            .map(|f| {
-                Ok((
-                    f,
-                    serde_json::to_string(&f.facts).map_err(StorageError::backend)?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let rows = report_facts::facts_text(fresh)?;
         self.write(|tx| {
             require_tenant(tx, tenant_id)?;
             let mut upsert = tx.prepare_cached(
@@ -127,9 +119,7 @@ impl ReportFacts for SqliteStore {
             let mut facts = Vec::new();
             while let Some(row) = rows.next()? {
                 let json: String = row.get(0)?;
-                facts.push(serde_json::from_str(&json).map_err(|e| {
-                    StorageError::Corrupt(format!("a ticket's report facts do not read: {e}"))
-                })?);
+                facts.push(report_facts::facts_of(&json)?);
             }
             Ok(facts)
         })

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use crate::storage::Result;
-use crate::storage::saved_views::{SavedView, SavedViews};
+use crate::storage::saved_views::{self, SavedView, SavedViews};
 
 fn view_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<SavedView> {
     Ok(SavedView {
@@ -61,7 +61,7 @@ impl SavedViews for SqliteStore {
                 params![view.tenant_id, view.user_id],
                 |r| r.get(0),
             )?;
-            if usize::try_from(held).unwrap_or(usize::MAX) >= max {
+            if saved_views::at_view_cap(held, max) {
                 return Ok(None);
             }
             tx.execute(

@@ -9,14 +9,12 @@ use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use super::{SqliteStore, seq_of, sql_seq};
 use crate::storage::{
     AssigneeFilter, ListScope, ListedTicket, Result, StaffListing, TicketList, TicketListing,
-    TicketPage, TicketQuery, TicketSort,
+    TicketPage, TicketQuery, TicketSort, ticket_list,
 };
 use fieldwork_core::search::{index_terms, match_expression};
 
 /// The listing format the columns hold (rows with a lower one are filled in at start).
 const LISTING_VERSION: i64 = 2;
-/// Most tickets one page holds.
-const MAX_PAGE: usize = 200;
 
 /// Writes a ticket's listing (when given) and staff listing (when given) in `tx`; the index row
 /// already exists.
@@ -158,7 +156,6 @@ fn page_query(q: &TicketQuery, reading: Reading) -> (String, Vec<Sql>) {
     let (mut clause, mut args) = filters(q, reading);
     let from = from_of(q, reading);
     let key = sort_key(q.sort);
-    let limit = q.limit.clamp(1, MAX_PAGE);
     let (cmp, order) = if q.descending {
         ("<", "DESC")
     } else {
@@ -169,7 +166,7 @@ fn page_query(q: &TicketQuery, reading: Reading) -> (String, Vec<Sql>) {
         args.push(Sql::Integer(after.key));
         args.push(Sql::Text(after.id.clone()));
     }
-    args.push(Sql::Integer(i64::try_from(limit).unwrap_or(200)));
+    args.push(Sql::Integer(ticket_list::page_limit(q.limit)));
     let sql = format!(
         "SELECT t.id, t.number, COALESCE(t.title, ''), t.status, t.priority,
                 COALESCE(t.kind, ''), COALESCE(t.channel, ''), t.category, t.team,
@@ -318,10 +315,6 @@ fn filters(q: &TicketQuery, reading: Reading) -> (String, Vec<Sql>) {
     (clauses.join(" AND "), args)
 }
 
-fn priority_of(value: Option<i64>) -> u8 {
-    value.and_then(|v| u8::try_from(v).ok()).unwrap_or(1)
-}
-
 impl TicketList for SqliteStore {
     fn list_tickets(&self, q: &TicketQuery) -> Result<TicketPage> {
         let (count_sql, args) = count_query(q);
@@ -349,7 +342,7 @@ impl TicketList for SqliteStore {
                         number: r.get(1)?,
                         title: r.get(2)?,
                         status: r.get(3)?,
-                        priority: priority_of(r.get(4)?),
+                        priority: ticket_list::listed_priority(r.get(4)?),
                         kind: r.get(5)?,
                         channel: r.get(6)?,
                         category: r.get(7)?,
@@ -367,10 +360,7 @@ impl TicketList for SqliteStore {
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let (total, total_exact) = match q.count_up_to {
-                Some(most) if counted > most => (most, false),
-                _ => (counted, true),
-            };
+            let (total, total_exact) = ticket_list::page_total(counted, q.count_up_to);
             Ok(TicketPage {
                 tickets,
                 total,

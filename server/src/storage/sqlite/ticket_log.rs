@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use fieldwork_core::model::Erasure;
 use fieldwork_core::ticket::{ActorId, Part};
 use fieldwork_protocol::sync::SnapshotSummary;
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -13,7 +12,7 @@ use super::{SqliteStore, blobs, is_constraint, lock, seq_of, sql_seq};
 use crate::storage::{
     ChangeTimes, Conflict, ErasureRecord, Holding, HoldingUpdate, Missing, NewChange, PullScope,
     ReportedTicket, Result, StorageError, StoreRead, StoredChange, SummaryFill, TicketCommit,
-    TicketHead, TicketLog, TicketRewrite, TicketWrite,
+    TicketHead, TicketLog, TicketRewrite, TicketWrite, ticket_log,
 };
 
 struct SqliteRead<'a> {
@@ -145,17 +144,8 @@ impl StoreRead for SqliteRead<'_> {
         let Some((mut head, people, staff_people)) = row else {
             return Ok(None);
         };
-        let ids = |json: String| {
-            serde_json::from_str(&json).map_err(|_| {
-                StorageError::Corrupt("a ticket's people are not a list of ids".into())
-            })
-        };
-        if let Some(json) = people {
-            head.people = ids(json)?;
-        }
-        if let Some(json) = staff_people {
-            head.staff_people = ids(json)?;
-        }
+        head.people = ticket_log::people_of(people)?;
+        head.staff_people = ticket_log::people_of(staff_people)?;
         Ok(Some(head))
     }
 
@@ -357,12 +347,7 @@ impl TicketLog for SqliteStore {
     fn rewrite(&self, rewrite: &TicketRewrite) -> Result<u64> {
         let tenant = rewrite.tenant_id.as_str();
         let ticket = &rewrite.ticket;
-        let expected = ticket.expected_last_seq.ok_or_else(|| {
-            StorageError::backend("a rewrite must name the last_seq it was made from")
-        })?;
-        if rewrite.changes.is_empty() {
-            return Err(StorageError::backend("a rewrite without changes"));
-        }
+        let expected = ticket_log::rewrite_base(rewrite)?;
         self.write(|tx| {
             let mut seq: i64 = tx
                 .prepare_cached("SELECT last_seq FROM tenants WHERE id = ?1")?
@@ -373,11 +358,7 @@ impl TicketLog for SqliteStore {
                 .prepare_cached("SELECT last_seq FROM tickets WHERE tenant_id = ?1 AND id = ?2")?
                 .query_row([tenant, &ticket.id], |r| r.get(0))
                 .optional()?;
-            match current {
-                None => return Err(Missing::Ticket.into()),
-                Some(last) if last != sql_seq(expected) => return Err(Conflict::Moved.into()),
-                Some(_) => {}
-            }
+            ticket_log::check_rewrite_base(current, expected)?;
             // The old history goes; only its hashes stay (secure_delete zeroes the rows).
             tx.prepare_cached(
                 "INSERT OR IGNORE INTO forgotten_changes (tenant_id, hash, ticket_id)
@@ -542,15 +523,7 @@ fn commit_in(tx: &Transaction, commit: &TicketCommit) -> Result<Vec<u64>> {
         }
     }
     // Each ticket's seq after this commit: its last change's, numbered in order below.
-    let mut after: HashMap<&str, i64> = HashMap::new();
-    for (n, change) in commit.changes.iter().enumerate() {
-        after.insert(change.ticket_id.as_str(), seq + 1 + n as i64);
-    }
-    for ticket in &commit.tickets {
-        let new_last = after
-            .get(ticket.id.as_str())
-            .copied()
-            .unwrap_or_else(|| ticket.expected_last_seq.map_or(0, sql_seq));
+    for (ticket, new_last) in ticket_log::written_last_seqs(commit, seq) {
         write_ticket(tx, &commit.tenant_id, ticket, new_last)?;
         super::ticket_list::write_listing(
             tx,
@@ -628,10 +601,9 @@ const ERASURE_COLUMNS: &str = "ticket_id, seq, kind, target, erased_by, referenc
 fn erasure_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ErasureRecord>> {
     let kind: String = r.get(2)?;
     let target: Option<String> = r.get(3)?;
-    let Ok(erasure) = Erasure::from_parts(&kind, target.as_deref()) else {
-        return Ok(Err(StorageError::Corrupt(
-            "an erasure log row names an unknown kind".into(),
-        )));
+    let erasure = match ticket_log::erasure_of(&kind, target.as_deref()) {
+        Ok(erasure) => erasure,
+        Err(e) => return Ok(Err(e)),
     };
     Ok(Ok(ErasureRecord {
         ticket_id: r.get(0)?,
@@ -646,14 +618,7 @@ fn erasure_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ErasureRecord>>
 /// Writes a touched ticket's index row and document, checking it did not move since it was read;
 /// `new_last` is the ticket's `last_seq` once this commit's changes are numbered.
 fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i64) -> Result<()> {
-    let people = serde_json::to_string(&t.people)
-        .map_err(|_| StorageError::backend("a ticket's people could not be written"))?;
-    let staff_people = t
-        .staff_people
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(|_| StorageError::backend("a ticket's people could not be written"))?;
+    let (people, staff_people) = ticket_log::people_text(t)?;
     let summary = t.summary.as_ref().map(fieldwork_protocol::sync::encode);
     match t.expected_last_seq {
         None => {

@@ -4,6 +4,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::SqliteStore;
 use super::accounts::{USER_COLUMNS, user_at};
+use crate::storage::web_sessions::{PASSWORD_CHANGED, switch_event};
 use crate::storage::{AccountEvent, Missing, Result, UserRecord, WebSession, WebSessions};
 
 const SESSION_COLUMNS: &str = "s.token_hash, s.tenant_id, s.user_id, s.csrf_hash, s.actor_id, s.created_at, s.expires_at, s.ends_at";
@@ -110,7 +111,7 @@ impl WebSessions for SqliteStore {
     ) -> Result<()> {
         self.write(|tx| {
             require_user(tx, tenant_id, user_id)?;
-            log_event(tx, tenant_id, user_id, "password_changed", by, at)?;
+            log_event(tx, tenant_id, user_id, PASSWORD_CHANGED, by, at)?;
             tx.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
                 .execute(params![user_id, password_hash])?;
             tx.prepare_cached(
@@ -132,7 +133,7 @@ impl WebSessions for SqliteStore {
     ) -> Result<()> {
         self.write(|tx| {
             require_user(tx, tenant_id, user_id)?;
-            let kind = if disabled { "disabled" } else { "enabled" };
+            let kind = switch_event(disabled);
             log_event(tx, tenant_id, user_id, kind, by, at)?;
             if !disabled {
                 tx.prepare_cached("UPDATE users SET disabled_at = NULL WHERE id = ?1")?

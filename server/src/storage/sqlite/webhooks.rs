@@ -4,25 +4,16 @@ use rusqlite::params;
 
 use super::{SqliteStore, require_tenant, seq_of};
 use crate::storage::{
-    Attempt, AttemptNext, Delivery, DeliveryState, Missing, NewDelivery, Result, StorageError,
-    WebhookLog,
+    Attempt, Delivery, DeliveryState, Missing, NewDelivery, Result, StorageError, WebhookLog,
+    webhooks,
 };
 
 const COLUMNS: &str = "id, tenant_id, url, source, payload, created_at, state, attempts,
     next_attempt_at, last_status, last_error, delivered_at";
 
-fn state_of(text: &str) -> Option<DeliveryState> {
-    match text {
-        "pending" => Some(DeliveryState::Pending),
-        "delivered" => Some(DeliveryState::Delivered),
-        "gave_up" => Some(DeliveryState::GaveUp),
-        _ => None,
-    }
-}
-
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Delivery>> {
     let state: String = r.get(6)?;
-    let Some(state) = state_of(&state) else {
+    let Some(state) = DeliveryState::parse(&state) else {
         return Ok(Err(StorageError::Corrupt(
             "a webhook delivery in an unknown state".into(),
         )));
@@ -89,11 +80,7 @@ impl WebhookLog for SqliteStore {
     }
 
     fn record_attempt(&self, id: u64, attempt: &Attempt) -> Result<()> {
-        let (state, next_at, delivered_at) = match attempt.next {
-            AttemptNext::Delivered => ("delivered", attempt.at, Some(attempt.at)),
-            AttemptNext::RetryAt(at) => ("pending", at, None),
-            AttemptNext::GiveUp => ("gave_up", attempt.at, None),
-        };
+        let (state, next_at, delivered_at) = webhooks::after_attempt(attempt);
         self.write(|tx| {
             tx.prepare_cached(
                 "UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?2,
@@ -102,7 +89,7 @@ impl WebhookLog for SqliteStore {
             )?
             .execute(params![
                 i64::try_from(id).unwrap_or(i64::MAX),
-                state,
+                state.as_str(),
                 next_at,
                 attempt.status,
                 attempt.error,
