@@ -76,7 +76,11 @@ FIELDWORK_TEST_BACKEND=postgres cargo test -p fieldwork --locked \
 
 echo "== the sync scenarios, fault tests and property test on two replicas behind a round-robin proxy"
 FIELDWORK_TEST_BACKEND=replicas cargo test -p fieldwork --locked \
-  --test sync_scenarios --test sync_faults --test sync_property --test evidence_scenarios
+  --test sync_scenarios --test sync_faults --test sync_property
+
+echo "== photos in a real S3-compatible store (s3s-fs, built once into ~/.cache/fieldwork-tools), on two replicas"
+FIELDWORK_TEST_BACKEND=replicas FIELDWORK_TEST_BLOBS=s3 cargo test -p fieldwork --locked \
+  --test evidence_scenarios --test replicas
 
 echo "== bindings: Kotlin on a JVM, Python"
 ./scripts/test-bindings.sh

@@ -23,6 +23,11 @@ pub struct AdminArgs {
     /// address the server runs with (`fieldwork serve --database`).
     #[arg(long, env = "FIELDWORK_DATABASE", default_value = "sqlite")]
     database: String,
+    /// Where the server's photo files live: `local` (the data directory) or the S3 bucket it
+    /// runs with (`fieldwork serve --blobs`; the same AWS_* variables reach it). An erase removes
+    /// photos there.
+    #[arg(long, env = "FIELDWORK_BLOBS", default_value = "local")]
+    blobs: String,
     /// Machine-readable JSON.
     #[arg(long, global = true)]
     json: bool,
@@ -276,7 +281,7 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
     if let AdminCommand::MigrateStore { tenant, to } = &args.command {
         return migrate_store(&args, tenant, to, json);
     }
-    let admin = Admin::open_with(&args.data, Some(&args.database))?;
+    let admin = Admin::open_on(&args.data, Some(&args.database), Some(&args.blobs))?;
     match args.command {
         AdminCommand::CreateTenant { name } => {
             let tenant = admin.create_tenant(&name)?;

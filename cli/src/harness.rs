@@ -66,6 +66,10 @@ pub struct ServerLaunch {
     binary: PathBuf,
     data: PathBuf,
     database: Option<String>,
+    /// `serve --blobs`: the photo files in an S3 bucket rather than the data directory.
+    blobs: Option<String>,
+    /// Environment variables for the server and the admin commands (the bucket's `AWS_*`).
+    env: Vec<(String, String)>,
     args: Vec<String>,
     log: Option<PathBuf>,
     replicas: usize,
@@ -78,10 +82,31 @@ impl ServerLaunch {
             binary: binary.into(),
             data: data.into(),
             database: None,
+            blobs: None,
+            env: Vec::new(),
             args: Vec::new(),
             log: None,
             replicas: 1,
         }
+    }
+
+    /// The photo files in the S3 bucket at `url` (`serve --blobs s3://bucket/prefix`, and the
+    /// same for [`Server::admin_json`]) instead of the data directory; [`Self::env`] says how to
+    /// reach it.
+    pub fn blobs(mut self, url: impl Into<String>) -> ServerLaunch {
+        self.blobs = Some(url.into());
+        self
+    }
+
+    /// Environment variables for the server (every replica) and the admin commands: the
+    /// bucket's endpoint and credentials (`AWS_*`).
+    pub fn env<K: Into<String>, V: Into<String>>(
+        mut self,
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> ServerLaunch {
+        self.env
+            .extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
     }
 
     /// The records in the PostgreSQL database at `url` (`serve --database`, and the same for
@@ -94,6 +119,13 @@ impl ServerLaunch {
     fn database_args(&self) -> Vec<&str> {
         match &self.database {
             Some(url) => vec!["--database", url],
+            None => Vec::new(),
+        }
+    }
+
+    fn blobs_args(&self) -> Vec<&str> {
+        match &self.blobs {
+            Some(url) => vec!["--blobs", url],
             None => Vec::new(),
         }
     }
@@ -113,8 +145,8 @@ impl ServerLaunch {
     }
 
     /// `n` servers (1 by default; 0 counts as 1) on the same data directory, whose photo files
-    /// they share as on a shared filesystem, and the same [`Self::database`], which more than
-    /// one needs. With more than one, clients reach them through a round-robin TCP proxy: each
+    /// they share as on a shared filesystem (or the same [`Self::blobs`] bucket), and the same
+    /// [`Self::database`], which more than one needs. With more than one, clients reach them through a round-robin TCP proxy: each
     /// new connection goes to the next replica in turn, or past it to the next one up if it is
     /// down.
     pub fn replicas(mut self, n: usize) -> ServerLaunch {
@@ -178,7 +210,9 @@ impl ServerLaunch {
             .arg(&self.data)
             .args(["--listen", listen])
             .args(self.database_args())
+            .args(self.blobs_args())
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "warn")
             .env_remove("RUST_BACKTRACE")
             .stdout(Stdio::piped())
@@ -347,12 +381,15 @@ impl Server {
         args
     }
 
-    /// `fieldwork admin --data DATA ARGS --json` on this server's data; its JSON answer.
+    /// `fieldwork admin --data DATA ARGS --json` on this server's data (and database and
+    /// bucket); its JSON answer.
     pub fn admin_json(&self, args: &[&str]) -> Result<Value, HarnessError> {
         let out = Command::new(&self.launch.binary)
             .args(["admin", "--data"])
             .arg(&self.data)
             .args(self.launch.database_args())
+            .args(self.launch.blobs_args())
+            .envs(self.launch.env.iter().map(|(k, v)| (k, v)))
             .args(args)
             .arg("--json")
             .env_remove("RUST_BACKTRACE")

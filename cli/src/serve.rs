@@ -22,6 +22,13 @@ pub struct ServeArgs {
     /// may share.
     #[arg(long, env = "FIELDWORK_DATABASE", default_value = "sqlite")]
     database: String,
+    /// Where the photo files live: `local` (in the data directory, the default) or an S3
+    /// bucket, s3://bucket or s3://bucket/prefix, which several servers may share. The bucket is
+    /// reached with the usual AWS_* variables: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_REGION, AWS_ENDPOINT_URL for a store other than AWS, AWS_ALLOW_HTTP=true for a
+    /// plain-http endpoint.
+    #[arg(long, env = "FIELDWORK_BLOBS", default_value = "local")]
+    blobs: String,
     /// Address to listen on; port 0 picks a free port (printed on start).
     #[arg(long, default_value = config::DEFAULT_LISTEN)]
     listen: SocketAddr,
@@ -126,6 +133,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
         let config = ServerConfig {
             listen: args.listen,
             database: Some(args.database),
+            blobs: Some(args.blobs),
             doc_cache: args.doc_cache,
             quotas,
             connections: ConnectionLimits {

@@ -1,8 +1,9 @@
 //! Provisioning for `fieldwork admin`: tenants, users and their API tokens, devices, storage
 //! quotas with what is used, the tenant's configuration of the service brain (every version
 //! kept), and erasing personal data from a ticket, on any storage backend
-//! ([`Admin::new`]) or straight on a data directory's database and photo files ([`Admin::open`];
-//! safe while a server runs on it: one transaction per call).
+//! ([`Admin::new`]) or straight on a data directory's database and photo files ([`Admin::open`],
+//! or [`Admin::open_on`] for a server whose records or photos live elsewhere; safe while a server
+//! runs on them: one transaction per call).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,9 +14,9 @@ use serde::Serialize;
 use sha2::Digest;
 
 use crate::auth;
-use crate::blobs::{BlobStore, FsBlobStore, UPLOAD_TTL_MS};
+use crate::blobs::{BlobStore, UPLOAD_TTL_MS};
 use crate::cache::DocCache;
-use crate::config::{BLOB_DIR, open_store};
+use crate::config::{open_blobs, open_store};
 use crate::error::Error;
 use crate::service::{EraseRequest, Erased};
 use crate::storage::{
@@ -105,7 +106,18 @@ impl Admin {
     /// Opens the data directory's photo files and the database `database` names
     /// ([`crate::config::open_store`]: `None` for the SQLite file in the data directory).
     pub fn open_with(data_dir: &Path, database: Option<&str>) -> Result<Self, Error> {
-        let files: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(data_dir.join(BLOB_DIR)));
+        Self::open_on(data_dir, database, None)
+    }
+
+    /// Opens the database `database` names and the photo files `blobs` names
+    /// ([`crate::config::open_blobs`]: `None` for the data directory's, or the S3 bucket the
+    /// server runs with).
+    pub fn open_on(
+        data_dir: &Path,
+        database: Option<&str>,
+        blobs: Option<&str>,
+    ) -> Result<Self, Error> {
+        let files = open_blobs(data_dir, blobs)?;
         Ok(Admin::new(open_store(data_dir, database)?).with_files(files))
     }
 

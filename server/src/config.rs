@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::blobs::{BlobStore, FsBlobStore, S3_SCHEME, S3BlobStore};
 pub use crate::connections::ConnectionLimits;
 use crate::error::Error;
 pub use crate::login::{Backoff, LoginLimits};
@@ -75,6 +76,9 @@ pub struct ServerConfig {
     /// [`Self::data_dir`], or a PostgreSQL address (`postgres://user:password@host/db`) that
     /// several servers may share ([`open_store`]).
     pub database: Option<String>,
+    /// Where the photo files live: `None` (or `local`) for [`BLOB_DIR`] in [`Self::data_dir`],
+    /// or an S3 bucket (`s3://bucket/prefix`) that several servers may share ([`open_blobs`]).
+    pub blobs: Option<String>,
     /// Port 0 picks a free port (see [`crate::Server::local_addr`]).
     pub listen: SocketAddr,
     /// Most ticket documents held in memory at once.
@@ -103,6 +107,7 @@ impl ServerConfig {
         ServerConfig {
             data_dir: data_dir.into(),
             database: None,
+            blobs: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             doc_cache: DEFAULT_DOC_CACHE,
             quotas: Quotas::default(),
@@ -115,7 +120,8 @@ impl ServerConfig {
         }
     }
 
-    /// Where photos and screenshots are kept: [`BLOB_DIR`] next to the database.
+    /// Where photos and screenshots are kept unless [`Self::blobs`] names a bucket: [`BLOB_DIR`]
+    /// next to the database.
     pub fn blob_root(&self) -> PathBuf {
         self.data_dir.join(BLOB_DIR)
     }
@@ -143,6 +149,22 @@ pub fn open_store(data_dir: &Path, database: Option<&str>) -> Result<Arc<dyn Ser
         source,
     })?;
     Ok(storage::open_sqlite(&data_dir.join(DATABASE_FILE))?)
+}
+
+/// Opens the blob store of a data directory. The one place that picks where photo files live:
+/// [`BLOB_DIR`] in `data_dir` unless `blobs` names an S3 bucket (`s3://bucket` or
+/// `s3://bucket/prefix`, reached with the `AWS_*` environment variables: `crate::blobs`'s
+/// `S3BlobStore`); `local` names the default. Opening a bucket checks that it answers.
+pub fn open_blobs(data_dir: &Path, blobs: Option<&str>) -> Result<Arc<dyn BlobStore>, Error> {
+    match blobs {
+        None | Some("local") => Ok(Arc::new(FsBlobStore::new(data_dir.join(BLOB_DIR)))),
+        Some(url) if url.starts_with(S3_SCHEME) => Ok(Arc::new(S3BlobStore::open(url)?)),
+        Some(_) => Err(Error::Invalid {
+            field: "blobs",
+            reason: "must be `local` (the data directory) or an s3://bucket/prefix address"
+                .to_owned(),
+        }),
+    }
 }
 
 /// [`open_store`] of the embedded SQLite database in `data_dir`.

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use fieldwork_core::clock::{Clock, SystemClock};
 use tokio::sync::watch;
 
-use crate::blobs::{BlobLane, BlobStore, FsBlobStore};
+use crate::blobs::{BlobLane, BlobStore};
 use crate::cache::DocCache;
-use crate::config::{Quotas, ServerConfig, open_store};
+use crate::config::{Quotas, ServerConfig, open_blobs, open_store};
 use crate::console::TileSource;
 use crate::error::Error;
 use crate::intake::IntakeLimits;
@@ -42,7 +42,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens (creating if needed) the data directory and database of `config`.
+    /// Opens (creating if needed) the data directory and database of `config`, and its blob
+    /// store.
     pub fn open(config: &ServerConfig) -> Result<Self, Error> {
         Self::open_with_clock(config, Arc::new(SystemClock))
     }
@@ -50,19 +51,15 @@ impl AppState {
     /// [`Self::open`] with another clock (tests move time on by hand).
     pub fn open_with_clock(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let store = open_store(&config.data_dir, config.database.as_deref())?;
-        let blobs = FsBlobStore::new(config.blob_root());
-        Ok(Self::with_logins(
-            store,
-            Arc::new(blobs),
-            config.doc_cache,
-            clock,
-            &config.logins,
+        let blobs = open_blobs(&config.data_dir, config.blobs.as_deref())?;
+        Ok(
+            Self::with_logins(store, blobs, config.doc_cache, clock, &config.logins)
+                .with_quotas(config.quotas)
+                .with_webhook_retry_ms(config.webhook_retry_ms)
+                .with_secure_cookies(config.secure_cookies)
+                .with_map_tiles(config.map_tiles.clone())
+                .with_intake_limits(config.intake),
         )
-        .with_quotas(config.quotas)
-        .with_webhook_retry_ms(config.webhook_retry_ms)
-        .with_secure_cookies(config.secure_cookies)
-        .with_map_tiles(config.map_tiles.clone())
-        .with_intake_limits(config.intake))
     }
 
     /// State over any store, blob store and clock (tests, other backends).

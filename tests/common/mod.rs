@@ -14,6 +14,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use fieldwork_harness as harness;
+use fieldwork_server::blobs::conformance::s3::TestBucket;
 use fieldwork_server::storage::conformance::postgres::TestDatabase;
 use serde_json::Value;
 
@@ -28,9 +29,14 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_fieldwork");
 /// so the same scenarios prove the PostgreSQL backend. With `FIELDWORK_TEST_BACKEND=replicas` it
 /// is two servers on such a database behind the harness's round-robin proxy (its `url` and
 /// `port` are the proxy's), so they prove that replicas agree.
+///
+/// With `FIELDWORK_TEST_BLOBS=s3` its photo files live in a new prefix of an S3 bucket of its own
+/// (`TestBucket`: the bucket `FIELDWORK_TEST_S3` names, or an s3s-fs server the test starts),
+/// shared by its replicas; nothing is written to the data directory's blob folder.
 pub struct Server {
     server: harness::Server,
     _database: Option<TestDatabase>,
+    bucket: Option<TestBucket>,
     _dir: tempfile::TempDir,
 }
 
@@ -64,6 +70,16 @@ pub fn on_replicas() -> bool {
     backend() == Backend::Replicas
 }
 
+/// Whether this run's servers keep photo files in an S3 bucket (`FIELDWORK_TEST_BLOBS=s3`)
+/// rather than their data directory (`local`, the default).
+pub fn on_s3() -> bool {
+    match std::env::var("FIELDWORK_TEST_BLOBS").as_deref() {
+        Ok("local") | Err(_) => false,
+        Ok("s3") => true,
+        Ok(other) => panic!("FIELDWORK_TEST_BLOBS must be local or s3, not {other}"),
+    }
+}
+
 impl std::ops::Deref for Server {
     type Target = harness::Server;
 
@@ -88,7 +104,17 @@ impl Server {
         Self::start_on(Backend::Replicas, args)
     }
 
+    /// Two replicas on one new PostgreSQL database and one new S3 prefix, whatever this run's
+    /// backends (the tests of photos shared through a bucket).
+    pub fn start_replicas_on_s3(args: &[&str]) -> Server {
+        Self::start_with_blobs(Backend::Replicas, true, args)
+    }
+
     fn start_on(backend: Backend, args: &[&str]) -> Server {
+        Self::start_with_blobs(backend, on_s3(), args)
+    }
+
+    fn start_with_blobs(backend: Backend, s3: bool, args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         let mut launch = harness::ServerLaunch::new(BIN, &data)
@@ -101,6 +127,10 @@ impl Server {
         if backend == Backend::Replicas {
             launch = launch.replicas(2);
         }
+        let bucket = s3.then(TestBucket::create);
+        if let Some(bucket) = &bucket {
+            launch = launch.blobs(&bucket.url).env(bucket.env.clone());
+        }
         let server = launch
             .start()
             .unwrap_or_else(|e| panic!("fieldwork serve starts: {e}"));
@@ -112,8 +142,14 @@ impl Server {
         Server {
             server,
             _database: database,
+            bucket,
             _dir: dir,
         }
+    }
+
+    /// The S3 prefix holding this server's photo files, when they are in a bucket.
+    pub fn bucket(&self) -> Option<&TestBucket> {
+        self.bucket.as_ref()
     }
 
     /// Kills the server (no graceful shutdown) and starts it again on the same data and port.
@@ -191,6 +227,21 @@ impl Server {
         self.server
             .create_user(tenant, &user)
             .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // With the photos in a bucket, the data directory never holds one (the proof that
+        // every replica read and wrote them there).
+        if self.bucket.is_some() && !std::thread::panicking() {
+            let local = self.server.data.join(fieldwork_server::config::BLOB_DIR);
+            assert!(
+                !local.exists(),
+                "photo files were written to {} although the server runs with --blobs s3://",
+                local.display()
+            );
+        }
     }
 }
 

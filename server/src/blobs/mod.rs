@@ -1,11 +1,17 @@
 //! The blob lane (`docs/sync-protocol.md`, "Blob lane"): photos and screenshots travel apart from
 //! ticket sync, over tus 1.0 (core + creation) for uploads ([`upload`]) and plain `GET` with
-//! ranges for downloads ([`download`]). Bytes live in a [`BlobStore`]; bookkeeping (uploads,
-//! stored blobs, which tickets reference a blob, quotas) in the server store. Blobs no ticket
-//! names are collected after a grace period ([`collect`]).
+//! ranges for downloads ([`download`]). Bytes live in a [`BlobStore`]: files in the data
+//! directory ([`FsBlobStore`], the default) or an S3-compatible bucket several replicas share
+//! ([`S3BlobStore`], `serve --blobs s3://…`); bookkeeping (uploads, stored blobs, which tickets
+//! reference a blob, quotas) in the server store. Blobs no ticket names are collected after a
+//! grace period ([`collect`]). Every blob store passes the same contract ([`conformance`], behind
+//! the `conformance` feature).
 
 mod collect;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 pub(crate) mod download;
+mod s3;
 mod store;
 mod upload;
 
@@ -26,6 +32,7 @@ use crate::storage::ServerStore;
 
 pub(crate) use collect::collect_in_background;
 pub use collect::{Collected, collect_now};
+pub use s3::{PART_BYTES, S3_SCHEME, S3BlobStore};
 pub use store::{Appended, BlobStore, Finalized, FsBlobStore};
 
 /// An unfinished upload is dropped (bytes and bookkeeping) this long after it was created.

@@ -123,14 +123,14 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Erro
     }
 }
 
-fn invalid(field: &'static str) -> Error {
+pub(super) fn invalid(field: &'static str) -> Error {
     Error::Invalid {
         field,
         reason: "not a name the blob store makes".into(),
     }
 }
 
-fn valid_tenant(tenant: &str) -> bool {
+pub(super) fn valid_tenant(tenant: &str) -> bool {
     (1..=64).contains(&tenant.len())
         && tenant
             .bytes()
@@ -338,109 +338,36 @@ impl BlobStore for FsBlobStore {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::blobs::conformance::TestBlobs;
 
     const TENANT: &str = "0193a3c1-7d2e-7cc0-9d1e-1234567890ab";
 
-    fn sha(bytes: &[u8]) -> String {
-        hex::encode(Sha256::digest(bytes))
+    fn fs() -> TestBlobs {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(dir.path()));
+        TestBlobs::new(store, dir)
     }
 
-    fn upload_id(n: u8) -> String {
-        format!("{n:02x}").repeat(32)
-    }
+    // The contract every blob store passes (`crate::blobs::conformance`), on files.
+    crate::blob_store_conformance_tests!(fs());
 
     #[test]
-    fn an_upload_appended_in_pieces_becomes_the_blob_only_when_verified() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = FsBlobStore::new(dir.path());
-        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
-        let (id, hash) = (upload_id(1), sha(&bytes));
-        store.create_partial(TENANT, &id).expect("create");
-        assert_eq!(
-            store
-                .append_partial(TENANT, &id, 0, &bytes[..4000])
-                .expect("append"),
-            Appended::To(4000)
-        );
-        // A second write at an older offset replaces what was beyond it.
-        assert_eq!(
-            store
-                .append_partial(TENANT, &id, 3000, &bytes[3000..])
-                .expect("append"),
-            Appended::To(10_000)
-        );
-        assert_eq!(store.partial_len(TENANT, &id).expect("len"), Some(10_000));
-        assert_eq!(
-            store.partial_sha256(TENANT, &id).expect("hash"),
-            Some(hash.clone())
-        );
-        assert!(!store.exists(TENANT, &hash).expect("exists"));
-        assert_eq!(
-            store
-                .finalize(TENANT, &id, &hash, 10_000)
-                .expect("finalize"),
-            Finalized::Stored
-        );
-        assert_eq!(store.partial_len(TENANT, &id).expect("len"), None);
-        assert_eq!(store.blob_len(TENANT, &hash).expect("len"), Some(10_000));
-        assert_eq!(
-            store.read_range(TENANT, &hash, 9990, 10).expect("range"),
-            bytes[9990..]
-        );
+    fn a_blob_lives_under_its_tenant_and_the_first_two_digits_of_its_hash() {
+        let store = FsBlobStore::new("/data/blobs");
+        let hash = "ab".repeat(32);
         let path = store.blob_path(TENANT, &hash).expect("path");
-        assert!(path.ends_with(format!("{TENANT}/blobs/{}/{hash}", &hash[..2])));
-
-        // The same bytes again: deduplicated, the second partial is gone.
-        let again = upload_id(2);
-        store.create_partial(TENANT, &again).expect("create");
-        store
-            .append_partial(TENANT, &again, 0, &bytes)
-            .expect("append");
         assert_eq!(
-            store
-                .finalize(TENANT, &again, &hash, 10_000)
-                .expect("finalize"),
-            Finalized::AlreadyStored
+            path,
+            Path::new(&format!("/data/blobs/{TENANT}/blobs/ab/{hash}"))
         );
-        assert_eq!(store.partial_len(TENANT, &again).expect("len"), None);
-
-        store.remove_blob(TENANT, &hash).expect("removes");
-        assert!(!store.exists(TENANT, &hash).expect("exists"));
-        store
-            .remove_blob(TENANT, &hash)
-            .expect("removing twice is fine");
-    }
-
-    #[test]
-    fn a_mismatch_or_a_lost_partial_never_becomes_a_blob() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = FsBlobStore::new(dir.path());
-        let id = upload_id(3);
-        store.create_partial(TENANT, &id).expect("create");
-        store
-            .append_partial(TENANT, &id, 0, b"hello")
-            .expect("append");
-        let wrong = sha(b"world");
+        let partial = store.partial_path(TENANT, &hash).expect("path");
         assert_eq!(
-            store.finalize(TENANT, &id, &wrong, 5).expect("finalize"),
-            Finalized::HashMismatch
+            partial,
+            Path::new(&format!("/data/blobs/{TENANT}/partial/{hash}"))
         );
-        assert!(!store.exists(TENANT, &wrong).expect("exists"));
-        assert_eq!(store.partial_len(TENANT, &id).expect("len"), None);
-        assert_eq!(
-            store
-                .append_partial(TENANT, &id, 5, b"more")
-                .expect("append"),
-            Appended::Lost
-        );
-        assert_eq!(
-            store.finalize(TENANT, &id, &wrong, 5).expect("finalize"),
-            Finalized::Lost
-        );
-        store
-            .discard_partial(TENANT, &id)
-            .expect("discarding twice is fine");
     }
 
     #[test]
