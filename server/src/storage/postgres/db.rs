@@ -104,6 +104,67 @@ impl Db {
         }
     }
 
+    /// Sends every statement of `pipeline` before reading any answer — one round trip for all
+    /// of them instead of one each — and checks each answer as it asks. Statements run in order;
+    /// the first that fails (or touches other than the rows it expects) is the error, and the
+    /// caller's transaction or savepoint is to be rolled back then (PostgreSQL fails the rest).
+    pub(super) fn run(&self, pipeline: Pipeline) -> Result<()> {
+        if pipeline.items.is_empty() {
+            return Ok(());
+        }
+        let mut statements = Vec::with_capacity(pipeline.items.len());
+        for item in &pipeline.items {
+            statements.push(self.statement(item.sql)?);
+        }
+        let params: Vec<Vec<Param<'_>>> = pipeline
+            .items
+            .iter()
+            .map(|item| {
+                item.params
+                    .iter()
+                    .map(|p| p.as_ref() as Param<'_>)
+                    .collect()
+            })
+            .collect();
+        let mut pending: Vec<_> = statements
+            .iter()
+            .zip(&params)
+            .map(|(statement, params)| Box::pin(self.client.execute(statement, params)))
+            .collect();
+        let mut answers: Vec<Option<PgResult<u64>>> = (0..pending.len()).map(|_| None).collect();
+        // Polled in order, so the requests go out in order, all before the first answer is read.
+        block_on(std::future::poll_fn(|cx| {
+            let mut waiting = false;
+            for (future, answer) in pending.iter_mut().zip(answers.iter_mut()) {
+                if answer.is_none() {
+                    match future.as_mut().poll(cx) {
+                        std::task::Poll::Ready(done) => *answer = Some(done),
+                        std::task::Poll::Pending => waiting = true,
+                    }
+                }
+            }
+            if waiting {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        }));
+        for (item, answer) in pipeline.items.iter().zip(answers) {
+            match answer {
+                Some(Ok(rows)) => {
+                    if let Some(expected) = item.rows {
+                        if rows != expected {
+                            return Err((item.mismatch)());
+                        }
+                    }
+                }
+                Some(Err(error)) => return Err((item.failure)(error)),
+                None => return Err(StorageError::backend("a pipelined statement got no answer")),
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn is_closed(&self) -> bool {
         self.client.is_closed()
     }
@@ -128,6 +189,58 @@ impl Db {
         });
         timer.abort();
         answered
+    }
+}
+
+/// An owned parameter of a [`Pipeline`] statement.
+pub(super) type Owned = Box<dyn ToSql + Sync + Send>;
+
+/// Statements to send together ([`Db::run`]), each with what its answer must be.
+#[derive(Default)]
+pub(super) struct Pipeline {
+    items: Vec<Queued>,
+}
+
+struct Queued {
+    sql: &'static str,
+    params: Vec<Owned>,
+    /// The rows the statement must touch, if it matters.
+    rows: Option<u64>,
+    /// The error when it touched other than `rows`.
+    mismatch: fn() -> StorageError,
+    /// What a failure of the statement becomes.
+    failure: fn(tokio_postgres::Error) -> StorageError,
+}
+
+impl Pipeline {
+    /// A statement whose answer only has to be a success.
+    pub(super) fn push(&mut self, sql: &'static str, params: Vec<Owned>) {
+        self.items.push(Queued {
+            sql,
+            params,
+            rows: None,
+            mismatch: || StorageError::backend("unreachable: no row count is checked"),
+            failure: StorageError::from,
+        });
+    }
+
+    /// A statement that must touch exactly `rows` rows, else `mismatch()`; a failure of it
+    /// becomes `failure(error)`.
+    pub(super) fn push_checked(
+        &mut self,
+        sql: &'static str,
+        params: Vec<Owned>,
+        rows: u64,
+        mismatch: fn() -> StorageError,
+        failure: fn(tokio_postgres::Error) -> StorageError,
+    ) {
+        self.items.push(Queued {
+            sql,
+            params,
+            rows: Some(rows),
+            mismatch,
+            failure,
+        });
     }
 }
 

@@ -7,6 +7,7 @@
 
 use tokio_postgres::types::ToSql;
 
+use super::db::{Owned, Pipeline};
 use super::{Db, PgStore};
 use crate::storage::{
     AssigneeFilter, ListScope, ListedTicket, Result, StaffListing, TicketList, TicketListing,
@@ -18,71 +19,124 @@ use fieldwork_core::search::{IndexTerm, index_terms, query_terms};
 const LISTING_VERSION: i64 = 2;
 
 /// Writes a ticket's listing (when given) and staff listing (when given) inside the caller's
-/// transaction; the index row already exists. Called by the ticket log's commit and rewrite (the
-/// SQLite backend's `write_listing` does the same).
+/// transaction; the index row already exists. Called by the ticket log's rewrite (its commit
+/// queues the same statements with its own, [`listing_writes`]).
 pub(super) fn write_listing(
-    db: &super::db::Db,
+    db: &Db,
     tenant_id: &str,
     ticket_id: &str,
     listing: Option<&TicketListing>,
     staff: Option<&StaffListing>,
     updated_at: Option<i64>,
 ) -> Result<()> {
+    let mut writes = Pipeline::default();
+    let long = listing_writes(
+        &mut writes,
+        tenant_id,
+        ticket_id,
+        listing,
+        staff,
+        updated_at,
+    );
+    db.run(writes)?;
+    match long {
+        Some(text) => write_long_text(db, tenant_id, ticket_id, text),
+        None => Ok(()),
+    }
+}
+
+/// Search text too long to be sure it fits a `tsvector`: (public, staff) terms, each `None` when
+/// unchanged.
+pub(super) type LongText = (Option<String>, Option<String>);
+
+/// Queues the statements that write a ticket's listing and staff listing (the index row exists
+/// by the time they run). Search text that may be too long for a `tsvector` is not queued but
+/// returned, for [`write_long_text`] after the queue has run.
+pub(super) fn listing_writes(
+    writes: &mut Pipeline,
+    tenant_id: &str,
+    ticket_id: &str,
+    listing: Option<&TicketListing>,
+    staff: Option<&StaffListing>,
+    updated_at: Option<i64>,
+) -> Option<LongText> {
+    let key = || -> Vec<Owned> {
+        vec![
+            Box::new(tenant_id.to_owned()),
+            Box::new(ticket_id.to_owned()),
+        ]
+    };
     if let Some(l) = listing {
-        db.execute(
+        let mut params = key();
+        params.extend([
+            Box::new(LISTING_VERSION) as Owned,
+            Box::new(l.kind.clone()),
+            Box::new(l.channel.clone()),
+            Box::new(l.title.clone()),
+            Box::new(i64::from(l.priority)),
+            Box::new(l.first_response_due),
+            Box::new(l.resolution_due),
+            Box::new(l.next_due),
+            Box::new(l.sla_paused),
+            Box::new(l.breached),
+            Box::new(updated_at),
+            Box::new(l.asset_serial.clone()),
+        ]);
+        writes.push(
             "UPDATE tickets SET listing_version = $3, kind = $4, channel = $5, title = $6,
                  priority = $7, first_response_due = $8, resolution_due = $9, next_due = $10,
                  sla_paused = $11, breached = $12, updated_at = COALESCE($13, updated_at),
                  asset_serial = $14
              WHERE tenant_id = $1 AND id = $2",
-            &[
-                &tenant_id,
-                &ticket_id,
-                &LISTING_VERSION,
-                &l.kind,
-                &l.channel,
-                &l.title,
-                &i64::from(l.priority),
-                &l.first_response_due,
-                &l.resolution_due,
-                &l.next_due,
-                &l.sla_paused,
-                &l.breached,
-                &updated_at,
-                &l.asset_serial,
-            ],
-        )?;
+            params,
+        );
     } else if let Some(at) = updated_at {
-        db.execute(
+        let mut params = key();
+        params.push(Box::new(at));
+        writes.push(
             "UPDATE tickets SET updated_at = $3 WHERE tenant_id = $1 AND id = $2",
-            &[&tenant_id, &ticket_id, &at],
-        )?;
+            params,
+        );
     }
     if let Some(s) = staff {
-        db.execute(
+        writes.push(
             "DELETE FROM ticket_tags WHERE tenant_id = $1 AND ticket_id = $2",
-            &[&tenant_id, &ticket_id],
-        )?;
+            key(),
+        );
         if !s.tags.is_empty() {
-            db.execute(
+            let mut params = key();
+            params.push(Box::new(s.tags.clone()));
+            writes.push(
                 "INSERT INTO ticket_tags (tenant_id, ticket_id, tag)
                  SELECT $1, $2, tag FROM unnest($3::text[]) AS tag
                  ON CONFLICT DO NOTHING",
-                &[&tenant_id, &ticket_id, &s.tags],
-            )?;
+                params,
+            );
         }
     }
     if listing.is_none() && staff.is_none() {
-        return Ok(());
+        return None;
     }
     let public = listing.map(|l| index_terms(&l.public_text));
     let staff_text = staff.map(|s| index_terms(&s.staff_text));
     let long = |text: &Option<String>| text.as_ref().is_some_and(|t| t.len() > ALWAYS_FITS);
-    if !long(&public) && !long(&staff_text) {
-        return write_text(db, tenant_id, ticket_id, &public, &staff_text);
+    if long(&public) || long(&staff_text) {
+        return Some((public, staff_text));
     }
-    // Text this long may be more than a `tsvector` holds (1 MB of terms and positions), which
-    // would fail the commit: the whole of it if it fits, else as much as always fits.
+    let mut params = key();
+    params.extend([Box::new(public) as Owned, Box::new(staff_text)]);
+    writes.push(TEXT_UPSERT, params);
+    None
+}
+
+/// Writes search text that may be more than a `tsvector` holds (1 MB of terms and positions),
+/// which would fail the commit: the whole of it if it fits, else as much as always fits.
+pub(super) fn write_long_text(
+    db: &Db,
+    tenant_id: &str,
+    ticket_id: &str,
+    (public, staff_text): LongText,
+) -> Result<()> {
     db.savepoint(|db| write_text(db, tenant_id, ticket_id, &public, &staff_text))
         .or_else(|_| {
             let cut = |text: Option<String>| text.map(|t| fitting(&t).to_owned());
@@ -117,16 +171,16 @@ fn write_text(
     public: &Option<String>,
     staff: &Option<String>,
 ) -> Result<()> {
-    db.execute(
-        "INSERT INTO ticket_text (tenant_id, ticket_id, public, staff)
-         VALUES ($1, $2, COALESCE($3::text, ''), COALESCE($4::text, ''))
-         ON CONFLICT (tenant_id, ticket_id) DO UPDATE
-         SET public = COALESCE($3::text, ticket_text.public),
-             staff = COALESCE($4::text, ticket_text.staff)",
-        &[&tenant_id, &ticket_id, public, staff],
-    )?;
+    db.execute(TEXT_UPSERT, &[&tenant_id, &ticket_id, public, staff])?;
     Ok(())
 }
+
+/// Replaces the parts of a ticket's search text that are given ($3 public, $4 staff).
+const TEXT_UPSERT: &str = "INSERT INTO ticket_text (tenant_id, ticket_id, public, staff)
+     VALUES ($1, $2, COALESCE($3::text, ''), COALESCE($4::text, ''))
+     ON CONFLICT (tenant_id, ticket_id) DO UPDATE
+     SET public = COALESCE($3::text, ticket_text.public),
+         staff = COALESCE($4::text, ticket_text.staff)";
 
 /// The SQL expression a sort orders by (the SQLite backend's, and the `tickets_sort_*` indexes').
 fn sort_key(sort: TicketSort) -> &'static str {

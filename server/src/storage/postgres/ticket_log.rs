@@ -16,8 +16,9 @@ use fieldwork_core::ticket::{ActorId, Part};
 use fieldwork_protocol::sync::SnapshotSummary;
 use tokio_postgres::Row;
 
-use super::db::{Db, is_unique_violation};
-use super::{PgStore, blobs};
+use super::db::{Db, Pipeline, is_unique_violation};
+use super::ticket_list::LongText;
+use super::{PgStore, blobs, ticket_list};
 use crate::storage::{
     ChangeTimes, Conflict, ErasureRecord, Holding, HoldingUpdate, Missing, NewChange, PullScope,
     ReportedTicket, Result, StorageError, StoreRead, StoredChange, SummaryFill, TicketCommit,
@@ -299,32 +300,44 @@ impl TicketLog for PgStore {
     }
 
     fn commit_group(&self, commits: &[&TicketCommit]) -> Result<Vec<Result<Vec<u64>>>> {
-        if commits.is_empty() {
-            return Ok(Vec::new());
+        match commits {
+            [] => return Ok(Vec::new()),
+            // Alone, a commit needs neither the group's locks nor a savepoint (three round
+            // trips fewer, under the tenant's lock): its transaction is its own.
+            [commit] => return Ok(vec![self.commit(commit)]),
+            _ => {}
         }
         self.write(|db| {
             // Every tenant the group writes is locked up front, in id order: two groups that
-            // share tenants queue instead of deadlocking on each other.
+            // share tenants queue instead of deadlocking on each other. Their `last_seq`s are
+            // kept here from then on, as the group's commits take seqs.
             let mut tenants: Vec<&str> = commits.iter().map(|c| c.tenant_id.as_str()).collect();
             tenants.sort_unstable();
             tenants.dedup();
-            db.query(
-                "SELECT id FROM tenants WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+            let mut last: HashMap<String, i64> = HashMap::new();
+            for row in db.query(
+                "SELECT id, last_seq FROM tenants WHERE id = ANY($1) ORDER BY id
+                 FOR NO KEY UPDATE",
                 &[&tenants],
-            )?;
+            )? {
+                last.insert(row.try_get(0)?, row.try_get(1)?);
+            }
             let mut stored = Vec::with_capacity(commits.len());
             for commit in commits {
-                // Each commit in its own savepoint: a failing one is undone alone.
-                match db.savepoint(|db| commit_in(db, commit)) {
-                    Ok(seqs) => stored.push(Ok(seqs)),
-                    Err(error) => {
-                        // The transaction must still be usable (the savepoint rolled back):
-                        // otherwise (a lost connection) the whole group fails, rather than a
-                        // COMMIT of an aborted transaction quietly storing nothing.
-                        db.query_one("SELECT 1", &[])?;
-                        stored.push(Err(error));
-                    }
+                let Some(before) = last.get(&commit.tenant_id).copied() else {
+                    stored.push(Err(Missing::Tenant.into()));
+                    continue;
+                };
+                // A commit that fails is undone alone; the transaction goes on (or the group
+                // fails whole when it cannot).
+                let outcome = commit_in_group(db, commit, before)?;
+                if outcome.is_ok() {
+                    last.insert(
+                        commit.tenant_id.clone(),
+                        before + sql_count(commit.changes.len()),
+                    );
                 }
+                stored.push(outcome);
             }
             Ok(stored)
         })
@@ -354,7 +367,9 @@ impl TicketLog for PgStore {
                 &[&tenant, &ticket.id],
             )?;
             let new_last = seq + sql_count(rewrite.changes.len());
-            write_ticket(db, tenant, ticket, new_last)?;
+            let mut writes = Pipeline::default();
+            write_ticket(&mut writes, tenant, ticket, new_last)?;
+            db.run(writes)?;
             // The search text is a plain table here (no full-text segments to merge, as SQLite
             // needs): the listing write replaces it, and `scrub` vacuums the old row versions.
             super::ticket_list::write_listing(
@@ -365,10 +380,12 @@ impl TicketLog for PgStore {
                 ticket.staff_listing.as_ref(),
                 Some(rewrite.at),
             )?;
+            let mut writes = Pipeline::default();
             for change in &rewrite.changes {
                 seq += 1;
-                insert_change(db, tenant, seq, change, rewrite.at)?;
+                insert_change(&mut writes, tenant, seq, change, rewrite.at);
             }
+            db.run(writes)?;
             db.execute(
                 "UPDATE tenants SET last_seq = $2 WHERE id = $1",
                 &[&tenant, &seq],
@@ -515,62 +532,135 @@ fn lock_tenant(db: &Db, tenant_id: &str) -> Result<i64> {
 
 /// Writes one commit in the caller's open transaction, holding the tenant's row lock from its
 /// start to the transaction's end, so no other commit of the tenant takes a seq in between.
+///
+/// Round trips are what a tenant's commits queue behind (each holds the tenant's lock for all of
+/// them), so the commit takes the lock and its seqs in one statement, and sends the index rows,
+/// documents, changes, holdings and listings together ([`Pipeline`]).
 fn commit_in(db: &Db, commit: &TicketCommit) -> Result<Vec<u64>> {
+    let count = sql_count(commit.changes.len());
+    let before: Option<i64> = first(db.query_opt(
+        "UPDATE tenants SET last_seq = last_seq + $2 WHERE id = $1 RETURNING last_seq - $2",
+        &[&commit.tenant_id, &count],
+    )?)?;
+    let before = before.ok_or(StorageError::from(Missing::Tenant))?;
+    let mut writes = Pipeline::default();
+    let (seqs, long) = commit_writes(&mut writes, commit, before)?;
+    db.run(writes)?;
+    finish_commit(db, commit, long)?;
+    Ok(seqs)
+}
+
+/// Queues what `commit` writes, its changes numbered after `before` (the tenant's `last_seq`,
+/// its row locked by the caller); returns the seqs and the search text too long to queue.
+fn commit_writes<'c>(
+    writes: &mut Pipeline,
+    commit: &'c TicketCommit,
+    before: i64,
+) -> Result<(Vec<u64>, Vec<(&'c str, LongText)>)> {
     let tenant = commit.tenant_id.as_str();
-    let mut seq = lock_tenant(db, tenant)?;
     if let Some((from, to)) = commit.numbers {
-        let moved = db.execute(
+        writes.push_checked(
             "UPDATE tenants SET next_number = $3 WHERE id = $1 AND next_number = $2",
-            &[&tenant, &sql_seq(from), &sql_seq(to)],
-        )?;
-        if moved != 1 {
-            return Err(Conflict::Moved.into());
-        }
+            vec![
+                Box::new(tenant.to_owned()),
+                Box::new(sql_seq(from)),
+                Box::new(sql_seq(to)),
+            ],
+            1,
+            moved,
+            StorageError::from,
+        );
     }
     // Each ticket's seq after this commit: its last change's, numbered in order below.
-    for (ticket, new_last) in ticket_log::written_last_seqs(commit, seq) {
-        write_ticket(db, tenant, ticket, new_last)?;
-        super::ticket_list::write_listing(
-            db,
+    let written = ticket_log::written_last_seqs(commit, before);
+    for (ticket, new_last) in &written {
+        write_ticket(writes, tenant, ticket, *new_last)?;
+    }
+    let mut seqs = Vec::with_capacity(commit.changes.len());
+    for (seq, change) in (before + 1..).zip(&commit.changes) {
+        insert_change(writes, tenant, seq, change, commit.received_at);
+        seqs.push(seq_of(seq));
+    }
+    if let Some(device_id) = &commit.device_id {
+        for ticket_id in &commit.held_by_device {
+            writes.push(
+                "INSERT INTO device_tickets (device_id, ticket_id, covered_seq, evicted,
+                     since_cursor)
+                 VALUES ($1, $2, 0, FALSE, 0) ON CONFLICT DO NOTHING",
+                vec![Box::new(device_id.clone()), Box::new(ticket_id.clone())],
+            );
+        }
+    }
+    let mut long = Vec::new();
+    for (ticket, _) in &written {
+        let text = ticket_list::listing_writes(
+            writes,
             tenant,
             &ticket.id,
             ticket.listing.as_ref(),
             ticket.staff_listing.as_ref(),
             Some(commit.received_at),
-        )?;
+        );
+        long.extend(text.map(|text| (ticket.id.as_str(), text)));
     }
-    let mut seqs = Vec::with_capacity(commit.changes.len());
-    let mut last: HashMap<&str, i64> = HashMap::new();
-    for change in &commit.changes {
-        seq += 1;
-        insert_change(db, tenant, seq, change, commit.received_at)?;
-        last.insert(change.ticket_id.as_str(), seq);
-        seqs.push(seq_of(seq));
+    Ok((seqs, long))
+}
+
+/// What a commit writes after its queue ran: search text too long to queue, and the blobs its
+/// tickets name.
+fn finish_commit(db: &Db, commit: &TicketCommit, long: Vec<(&str, LongText)>) -> Result<()> {
+    let tenant = commit.tenant_id.as_str();
+    for (ticket_id, text) in long {
+        ticket_list::write_long_text(db, tenant, ticket_id, text)?;
     }
-    if !seqs.is_empty() {
-        db.execute(
-            "UPDATE tenants SET last_seq = $2 WHERE id = $1",
-            &[&tenant, &seq],
-        )?;
-    }
-    for (ticket_id, seq) in last {
-        db.execute(
-            "UPDATE tickets SET last_seq = $3 WHERE tenant_id = $1 AND id = $2",
-            &[&tenant, &ticket_id, &seq],
-        )?;
-    }
-    if let Some(device_id) = &commit.device_id {
-        for ticket_id in &commit.held_by_device {
-            db.execute(
-                "INSERT INTO device_tickets (device_id, ticket_id, covered_seq, evicted,
-                     since_cursor)
-                 VALUES ($1, $2, 0, FALSE, 0) ON CONFLICT DO NOTHING",
-                &[device_id, ticket_id],
-            )?;
+    blobs::insert_refs(db, tenant, &commit.blob_refs)
+}
+
+/// One commit of a group, in its own savepoint, its tenant's row locked by the group and its
+/// `last_seq` (`before`) kept by the group: the savepoint, the seqs and every write go in one
+/// round trip. The commit's own outcome inside; `Err` outside when the group's transaction
+/// cannot go on (the savepoint could not be rolled back: a lost connection).
+fn commit_in_group(db: &Db, commit: &TicketCommit, before: i64) -> Result<Result<Vec<u64>>> {
+    let mut writes = Pipeline::default();
+    writes.push("SAVEPOINT fw", Vec::new());
+    writes.push_checked(
+        "UPDATE tenants SET last_seq = $2 WHERE id = $1",
+        vec![
+            Box::new(commit.tenant_id.clone()),
+            Box::new(before + sql_count(commit.changes.len())),
+        ],
+        1,
+        || Missing::Tenant.into(),
+        StorageError::from,
+    );
+    // Nothing is sent until the queue runs: a commit refused while queued needs no rollback.
+    let (seqs, long) = match commit_writes(&mut writes, commit, before) {
+        Ok(queued) => queued,
+        Err(error) => return Ok(Err(error)),
+    };
+    // Released apart, after the answers are checked: a statement that touched no row is no
+    // error to PostgreSQL, so a release in the same trip would keep what the check refuses.
+    let written = db
+        .run(writes)
+        .and_then(|()| finish_commit(db, commit, long))
+        .map(|()| seqs);
+    match written {
+        Ok(seqs) => {
+            db.batch("RELEASE SAVEPOINT fw")?;
+            Ok(Ok(seqs))
+        }
+        Err(error) => {
+            // The transaction must still be usable: otherwise (a lost connection) the whole
+            // group fails here, rather than a COMMIT of an aborted transaction storing nothing.
+            db.batch("ROLLBACK TO SAVEPOINT fw; RELEASE SAVEPOINT fw")?;
+            Ok(Err(error))
         }
     }
-    blobs::insert_refs(db, tenant, &commit.blob_refs)?;
-    Ok(seqs)
+}
+
+/// The answer when a row expected unchanged had moved.
+fn moved() -> StorageError {
+    Conflict::Moved.into()
 }
 
 /// A constraint the write broke (a taken key, a missing ticket) means the ticket moved, as on
@@ -585,40 +675,38 @@ fn moved_on_constraint(error: tokio_postgres::Error) -> StorageError {
     }
 }
 
-/// Stores one change under `seq`; a change stored already (same hash) is a ticket that moved.
+/// Stores one change under `seq` (with `writes`); a change stored already (same hash) is a
+/// ticket that moved.
 fn insert_change(
-    db: &Db,
+    writes: &mut Pipeline,
     tenant_id: &str,
     seq: i64,
     change: &NewChange,
     received_at: i64,
-) -> Result<()> {
+) {
     let times = change.times.as_ref();
-    let inserted = db
-        .execute(
-            "INSERT INTO changes (tenant_id, seq, ticket_id, hash, actor_id, bytes, received_at,
-                 part, author_id, device_time, effective_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ON CONFLICT DO NOTHING",
-            &[
-                &tenant_id,
-                &seq,
-                &change.ticket_id,
-                &change.hash,
-                &change.actor_id,
-                &change.bytes,
-                &received_at,
-                &change.part.as_str(),
-                &times.map(|t| t.author_id.as_str()),
-                &times.map(|t| t.device_time),
-                &times.map(|t| t.effective_at),
-            ],
-        )
-        .map_err(moved_on_constraint)?;
-    if inserted != 1 {
-        return Err(Conflict::Moved.into());
-    }
-    Ok(())
+    writes.push_checked(
+        "INSERT INTO changes (tenant_id, seq, ticket_id, hash, actor_id, bytes, received_at,
+             part, author_id, device_time, effective_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT DO NOTHING",
+        vec![
+            Box::new(tenant_id.to_owned()),
+            Box::new(seq),
+            Box::new(change.ticket_id.clone()),
+            Box::new(change.hash.clone()),
+            Box::new(change.actor_id.clone()),
+            Box::new(change.bytes.clone()),
+            Box::new(received_at),
+            Box::new(change.part.as_str()),
+            Box::new(times.map(|t| t.author_id.clone())),
+            Box::new(times.map(|t| t.device_time)),
+            Box::new(times.map(|t| t.effective_at)),
+        ],
+        1,
+        moved,
+        moved_on_constraint,
+    );
 }
 
 /// One row of `erasures` (ticket_id, seq, kind, target, erased_by, reference, erased_at); a kind
@@ -637,40 +725,47 @@ fn erasure_row(r: &Row) -> Result<ErasureRecord> {
     })
 }
 
-/// Writes a touched ticket's index row and document, checking it did not move since it was read;
-/// `new_last` is the ticket's `last_seq` once this commit's changes are numbered.
-fn write_ticket(db: &Db, tenant_id: &str, t: &TicketWrite, new_last: i64) -> Result<()> {
+/// Writes a touched ticket's index row (with `new_last`, the ticket's `last_seq` once this
+/// commit's changes are numbered) and document, with `writes`; the row must not have moved since
+/// it was read (else [`Conflict::Moved`]).
+fn write_ticket(
+    writes: &mut Pipeline,
+    tenant_id: &str,
+    t: &TicketWrite,
+    new_last: i64,
+) -> Result<()> {
     let (people, staff_people) = ticket_log::people_text(t)?;
     let summary = t.summary.as_ref().map(fieldwork_protocol::sync::encode);
-    let written = match t.expected_last_seq {
-        None => db
-            .execute(
-                "INSERT INTO tickets (id, tenant_id, number, reporter_id, assignee, team, status,
-                     last_seq, people, people_seq, last_effective_at, category, created_at,
-                     staff_people)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13)
-                 ON CONFLICT (tenant_id, id) DO NOTHING",
-                &[
-                    &t.id,
-                    &tenant_id,
-                    &t.number,
-                    &t.reporter_id,
-                    &t.assignee,
-                    &t.team,
-                    &t.status,
-                    &people,
-                    &new_last,
-                    &t.last_effective_at,
-                    &t.category,
-                    &t.created_at,
-                    &staff_people,
-                ],
-            )
-            .map_err(moved_on_constraint)?,
-        Some(expected) => db.execute(
+    match t.expected_last_seq {
+        None => writes.push_checked(
+            "INSERT INTO tickets (id, tenant_id, number, reporter_id, assignee, team, status,
+                 last_seq, people, people_seq, last_effective_at, category, created_at,
+                 staff_people)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10, $11, $12, $13)
+             ON CONFLICT (tenant_id, id) DO NOTHING",
+            vec![
+                Box::new(t.id.clone()),
+                Box::new(tenant_id.to_owned()),
+                Box::new(t.number.clone()),
+                Box::new(t.reporter_id.clone()),
+                Box::new(t.assignee.clone()),
+                Box::new(t.team.clone()),
+                Box::new(t.status.clone()),
+                Box::new(new_last),
+                Box::new(people),
+                Box::new(t.last_effective_at),
+                Box::new(t.category.clone()),
+                Box::new(t.created_at),
+                Box::new(staff_people),
+            ],
+            1,
+            moved,
+            moved_on_constraint,
+        ),
+        Some(expected) => writes.push_checked(
             // The right-hand `people` and `staff_people` are the stored ones.
             "UPDATE tickets SET number = $3, reporter_id = $4, assignee = $5, team = $6,
-                 status = $7, people = $9,
+                 status = $7, people = $9, last_seq = $10,
                  people_seq = CASE WHEN people IS NOT DISTINCT FROM $9
                      AND ($14::TEXT IS NULL OR staff_people IS NOT DISTINCT FROM $14::TEXT)
                      THEN people_seq ELSE $10 END,
@@ -678,37 +773,43 @@ fn write_ticket(db: &Db, tenant_id: &str, t: &TicketWrite, new_last: i64) -> Res
                  category = $12, created_at = COALESCE(created_at, $13),
                  staff_people = COALESCE($14::TEXT, staff_people)
              WHERE tenant_id = $8 AND id = $1 AND last_seq = $2",
-            &[
-                &t.id,
-                &sql_seq(expected),
-                &t.number,
-                &t.reporter_id,
-                &t.assignee,
-                &t.team,
-                &t.status,
-                &tenant_id,
-                &people,
-                &new_last,
-                &t.last_effective_at,
-                &t.category,
-                &t.created_at,
-                &staff_people,
+            vec![
+                Box::new(t.id.clone()),
+                Box::new(sql_seq(expected)),
+                Box::new(t.number.clone()),
+                Box::new(t.reporter_id.clone()),
+                Box::new(t.assignee.clone()),
+                Box::new(t.team.clone()),
+                Box::new(t.status.clone()),
+                Box::new(tenant_id.to_owned()),
+                Box::new(people),
+                Box::new(new_last),
+                Box::new(t.last_effective_at),
+                Box::new(t.category.clone()),
+                Box::new(t.created_at),
+                Box::new(staff_people),
             ],
-        )?,
-    };
-    if written != 1 {
-        return Err(Conflict::Moved.into());
+            1,
+            moved,
+            StorageError::from,
+        ),
     }
     // The documents, with the summary read from the public one. A staff document is written
     // only by commits that changed it.
-    db.execute(
+    writes.push(
         "INSERT INTO docs (tenant_id, ticket_id, snapshot, staff_snapshot, summary)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET snapshot = excluded.snapshot,
              staff_snapshot = COALESCE(excluded.staff_snapshot, docs.staff_snapshot),
              summary = excluded.summary",
-        &[&tenant_id, &t.id, &t.snapshot, &t.staff_snapshot, &summary],
-    )?;
+        vec![
+            Box::new(tenant_id.to_owned()),
+            Box::new(t.id.clone()),
+            Box::new(t.snapshot.clone()),
+            Box::new(t.staff_snapshot.clone()),
+            Box::new(summary),
+        ],
+    );
     Ok(())
 }
 
