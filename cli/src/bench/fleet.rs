@@ -179,20 +179,20 @@ pub(super) async fn drive(
     let mut out = Rounds::default();
     let mut ticks = tokio::time::interval_at(first, period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let handle = tokio::runtime::Handle::current();
     let mut n = 0u64;
     while ticks.tick().await < end {
         n += 1;
         let turn = (n - 1) as usize % technician.tickets.len().max(1);
-        let (engine, store, ticket, handle) = (
+        let (engine, store, ticket) = (
             technician.engine.clone(),
             technician.store.clone(),
             technician.tickets[turn].clone(),
-            handle.clone(),
         );
-        // The store is blocking SQLite: the edit and the round run on the blocking pool so the
-        // runtime's workers stay free for timers and sockets.
-        let tick = tokio::task::spawn_blocking(move || {
+        // The store is blocking SQLite: the edit runs on the blocking pool so the runtime's
+        // workers stay free for timers and sockets. The round is awaited here, not blocked on
+        // from the pool: it puts its own store work on the pool, and a thousand devices each
+        // holding a pool thread while waiting for another would take every thread there is.
+        let edited = tokio::task::spawn_blocking(move || {
             store
                 .edit(
                     &ticket,
@@ -201,16 +201,22 @@ pub(super) async fn drive(
                         internal: false,
                     }],
                 )
-                .map_err(|e| format!("edit: {e}"))?;
-            let started = Instant::now();
-            let round = handle
-                .block_on(engine.round(0))
-                .map_err(|e| format!("round: {e}"))?;
-            Ok::<_, String>((started.elapsed(), round))
+                .map_err(|e| format!("edit: {e}"))
         })
         .await
         .map_err(|e| format!("join: {e}"))
         .and_then(|r| r);
+        let tick = match edited {
+            Ok(_) => {
+                let started = Instant::now();
+                engine
+                    .round(0)
+                    .await
+                    .map(|round| (started.elapsed(), round))
+                    .map_err(|e| format!("round: {e}"))
+            }
+            Err(e) => Err(e),
+        };
         match tick {
             Ok((took, round)) => {
                 out.round_us.push(took.as_micros() as u64);
