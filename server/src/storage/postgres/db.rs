@@ -152,10 +152,8 @@ impl Db {
         for (item, answer) in pipeline.items.iter().zip(answers) {
             match answer {
                 Some(Ok(rows)) => {
-                    if let Some(expected) = item.rows {
-                        if rows != expected {
-                            return Err((item.mismatch)());
-                        }
+                    if item.rows.is_some_and(|expected| rows != expected) {
+                        return Err((item.mismatch)());
                     }
                 }
                 Some(Err(error)) => return Err((item.failure)(error)),

@@ -550,13 +550,16 @@ fn commit_in(db: &Db, commit: &TicketCommit) -> Result<Vec<u64>> {
     Ok(seqs)
 }
 
+/// A queued commit: the seqs its changes get, and the search text too long to queue (by ticket).
+type Queued<'c> = (Vec<u64>, Vec<(&'c str, LongText)>);
+
 /// Queues what `commit` writes, its changes numbered after `before` (the tenant's `last_seq`,
 /// its row locked by the caller); returns the seqs and the search text too long to queue.
 fn commit_writes<'c>(
     writes: &mut Pipeline,
     commit: &'c TicketCommit,
     before: i64,
-) -> Result<(Vec<u64>, Vec<(&'c str, LongText)>)> {
+) -> Result<Queued<'c>> {
     let tenant = commit.tenant_id.as_str();
     if let Some((from, to)) = commit.numbers {
         writes.push_checked(
