@@ -12,6 +12,7 @@ mod collect;
 pub mod conformance;
 pub(crate) mod download;
 mod s3;
+mod s3_errors;
 mod store;
 mod upload;
 

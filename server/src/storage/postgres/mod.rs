@@ -14,6 +14,7 @@ mod audit;
 mod blobs;
 mod brain_memory;
 mod channels;
+mod commit;
 mod configs;
 mod csat_links;
 mod db;
