@@ -27,6 +27,8 @@ use serde_json::Value;
 /// How long a starting server may take to say where it listens (a debug build under a loaded
 /// machine opens and migrates its database first).
 const LISTEN_DEADLINE: Duration = Duration::from_secs(60);
+/// How many of its log's last lines a failure to start quotes.
+const LOG_TAIL_LINES: usize = 20;
 
 /// How long a server stopped with SIGTERM may take before it is killed.
 const STOP_DEADLINE: Duration = Duration::from_secs(30);
@@ -257,10 +259,20 @@ impl ServerLaunch {
         }
     }
 
+    /// Where the server's log goes, and its last lines when it is a file: a test's temp folder
+    /// (and the log in it) is gone by the time anyone reads the failure.
     fn log_name(&self) -> String {
-        self.log
-            .as_ref()
-            .map_or_else(|| "stderr".to_owned(), |p| p.display().to_string())
+        let Some(path) = &self.log else {
+            return "stderr".to_owned();
+        };
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n");
+        if tail.is_empty() {
+            format!("{}, empty", path.display())
+        } else {
+            format!("{}, ending:\n{tail}", path.display())
+        }
     }
 }
 
@@ -573,6 +585,33 @@ fn field(answer: &Value, args: &[&str], name: &'static str) -> Result<String, Ha
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_that_dies_at_start_is_reported_with_its_logs_last_lines() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fake = dir.path().join("fake-fieldwork");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\nfor n in $(seq 1 30); do echo \"line $n\" >&2; done\n\
+             echo 'error: the database refused the password' >&2\nexit 3\n",
+        )
+        .expect("writes");
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let log = dir.path().join("server.log");
+        let err = ServerLaunch::new(&fake, dir.path().join("data"))
+            .log_to(&log)
+            .start()
+            .expect_err("the server dies");
+        let text = err.to_string();
+        assert!(matches!(err, HarnessError::ServerExited { .. }), "{text}");
+        assert!(text.contains("the database refused the password"), "{text}");
+        assert!(
+            text.contains("line 30") && !text.contains("line 5\n"),
+            "the tail only: {text}"
+        );
+    }
 
     #[test]
     fn replicas_without_a_database_are_refused_before_anything_starts() {
