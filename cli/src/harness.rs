@@ -215,7 +215,11 @@ impl ServerLaunch {
             .args(self.blobs_args())
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("RUST_LOG", "warn")
+            // Warnings only, unless FIELDWORK_SERVER_LOG asks for more (a filter like RUST_LOG's).
+            .env(
+                "RUST_LOG",
+                std::env::var("FIELDWORK_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .env_remove("RUST_BACKTRACE")
             .stdout(Stdio::piped())
             .stderr(stderr)

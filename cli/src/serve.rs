@@ -35,6 +35,11 @@ pub struct ServeArgs {
     /// Most ticket documents kept in memory.
     #[arg(long, env = "FIELDWORK_DOC_CACHE", default_value_t = config::DEFAULT_DOC_CACHE)]
     doc_cache: usize,
+    /// Threads for the server's blocking work (the store, judging changes). More than the
+    /// machine's cores only queue for them; the default suits a small machine.
+    #[arg(long, env = "FIELDWORK_BLOCKING_THREADS", default_value_t = config::BLOCKING_THREADS,
+          value_parser = clap::value_parser!(u16).range(2..=1024))]
+    blocking_threads: u16,
     /// Photo storage one tenant may use, uploads in progress included (e.g. 50GiB); a tenant
     /// may have its own (`fieldwork admin set-quota`).
     #[arg(long, value_parser = units::parse_size, default_value = "50GiB")]
@@ -124,7 +129,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .max_blocking_threads(config::BLOCKING_THREADS)
+        .max_blocking_threads(usize::from(args.blocking_threads))
         .enable_all()
         .build()
         .map_err(ServeError::Runtime)?;

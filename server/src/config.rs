@@ -25,7 +25,7 @@ pub const DEFAULT_DOC_CACHE: usize = 1000;
 /// load") — while two cores run a few at a time. Work beyond this waits in tokio's queue. No
 /// blocking work waits for a client (downloads read a frame at a time), so a slow client
 /// cannot hold one of these threads.
-pub const BLOCKING_THREADS: usize = 32;
+pub const BLOCKING_THREADS: u16 = 32;
 
 const GIB: u64 = 1024 * 1024 * 1024;
 /// Bytes of photos one tenant may store unless told otherwise (a full photo and its thumbnail

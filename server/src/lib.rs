@@ -37,6 +37,7 @@ pub mod intake;
 mod login;
 mod plain_page;
 mod positions;
+pub mod priority;
 pub mod reports;
 mod routes;
 pub mod service;

@@ -218,7 +218,10 @@ impl AppState {
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Task(e.to_string()))?
+    tokio::task::spawn_blocking(move || {
+        crate::priority::request_priority();
+        work()
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?
 }

@@ -109,6 +109,22 @@ pub(super) struct LoadArgs {
     pub database: Option<String>,
     /// Servers on that database behind a round-robin proxy.
     pub replicas: usize,
+    /// The devices' stores beside the server's on disk, not in `/dev/shm`.
+    pub devices_on_disk: bool,
+}
+
+/// Where the devices' stores go: a folder in `/dev/shm` unless `on_disk` (or there is none),
+/// else `None` (beside the server's data).
+fn devices_dir(on_disk: bool) -> Result<Option<tempfile::TempDir>, BenchError> {
+    let shm = std::path::Path::new("/dev/shm");
+    if on_disk || !shm.is_dir() {
+        return Ok(None);
+    }
+    tempfile::Builder::new()
+        .prefix("fieldwork-devices-")
+        .tempdir_in(shm)
+        .map(Some)
+        .map_err(step("devices' folder in /dev/shm"))
 }
 
 pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError> {
@@ -120,6 +136,7 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
         brain,
         database,
         replicas,
+        devices_on_disk,
     } = args;
     if devices == 0 || tickets_per_device == 0 || rate <= 0.0 || seconds == 0 {
         return Err(BenchError::Step(
@@ -147,7 +164,17 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
     // Setup: a tenant, a dispatcher, and one technician + one assigned ticket per device.
     let setup = Instant::now();
     let tenant = server.create_tenant("load")?;
-    let accounts = fleet::accounts(&server, dir.path(), &tenant, devices, tickets_per_device)?;
+    let in_memory = devices_dir(devices_on_disk)?;
+    let phones = in_memory.as_ref().map_or(dir.path(), |d| d.path());
+    println!(
+        "(the devices' stores: {})",
+        if in_memory.is_some() {
+            "in memory, /dev/shm (--devices-on-disk puts them beside the server's)"
+        } else {
+            "on disk, beside the server's"
+        }
+    );
+    let accounts = fleet::accounts(&server, phones, &tenant, devices, tickets_per_device)?;
     if brain {
         let file = dir.path().join("tenant.toml");
         std::fs::write(&file, brain_file(devices)).map_err(step("tenant file"))?;
@@ -164,7 +191,7 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
     let users_s = setup.elapsed().as_secs_f64();
     // Log each device in and pull its ticket, a few at a time.
     let logins = Instant::now();
-    let technicians = fleet::sign_in(dir.path(), &server.url, &accounts)?;
+    let technicians = fleet::sign_in(phones, &server.url, &accounts)?;
     let rss_setup = memory_of(&pids).0;
     println!(
         "(setup: {devices} users + {} tickets in {users_s:.1} s, {devices} logins + first syncs in {:.1} s; server RSS after setup {rss_setup:.1} MiB)",

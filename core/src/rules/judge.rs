@@ -294,12 +294,23 @@ fn edit(
             "the change's startOp is not one past the last operation of the version it builds on",
         ));
     }
-    let before = as_seen.read_with(seen).map_err(|e| {
-        Refused::document(
-            &e,
-            "the change's dependencies are not a version of the ticket",
-        )
-    })?;
+    // On the heads, and read with the public view as it is now, the version the author saw is
+    // the one everyone reads now: `current`, already read (reading a ticket walks all of it).
+    let seen_is_now = match publics {
+        None => true,
+        Some(p) => std::ptr::eq(p.seen, p.now),
+    };
+    let read_once = on_heads && seen_is_now;
+    let before = if read_once {
+        current.clone()
+    } else {
+        as_seen.read_with(seen).map_err(|e| {
+            Refused::document(
+                &e,
+                "the change's dependencies are not a version of the ticket",
+            )
+        })?
+    };
     if !can_see(actor, &before) {
         return Err(Refused::new(
             RejectCode::NotVisible,
@@ -325,9 +336,14 @@ fn edit(
     merged
         .check_limits(true)
         .map_err(|e| Refused::document(&e, UNREADABLE))?;
-    let merged_view = merged
-        .read_with(now)
-        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    // The merged document is the author's version with the change when it built on the heads.
+    let merged_view = if read_once {
+        after.clone()
+    } else {
+        merged
+            .read_with(now)
+            .map_err(|e| Refused::document(&e, UNREADABLE))?
+    };
     check_change(actor, merged.part(), &before, &after)?;
     check_merged(actor, current, &merged_view)?;
     check_storable(&mut merged)?;
@@ -427,6 +443,43 @@ mod tests {
         let merged = judge_edit(&rider(), &mut server, &current, &note).expect("accepted");
         assert_eq!(merged.notes.len(), 2);
         assert!(server.has_change(&note.hash()));
+        assert_eq!(
+            merged,
+            server.view().expect("view"),
+            "the view returned for a change on the heads is the document's, read afresh"
+        );
+    }
+
+    #[test]
+    fn a_concurrent_edit_is_judged_as_its_author_saw_the_ticket() {
+        let (mut server, mut phone) = server_and_device();
+        let mut other = phone.fork();
+        other.set_actor(ActorId::random());
+        let first = edit(
+            &mut phone,
+            Edit::AddNote {
+                text: "from the phone".into(),
+                internal: false,
+            },
+        );
+        let current = server.view().expect("view");
+        judge_edit(&rider(), &mut server, &current, &first).expect("accepted");
+        // Made beside `first`, not on it: judged at its own dependencies, merged with the heads.
+        let beside = edit(
+            &mut other,
+            Edit::AddNote {
+                text: "from the other copy".into(),
+                internal: false,
+            },
+        );
+        let current = server.view().expect("view");
+        let merged = judge_edit(&rider(), &mut server, &current, &beside).expect("accepted");
+        assert_eq!(
+            merged.notes.len(),
+            3,
+            "both notes and the first: {merged:?}"
+        );
+        assert_eq!(merged, server.view().expect("view"));
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! meanwhile (another commit of the same group touched it) is judged again after the group, still
 //! in the turn, and stored on its own.
 //!
-//! One commit at a time leads its lane: it stores groups on a blocking thread until the lane is
-//! empty ([`Lane::lead`]). The others only wait for their answer, so a caller that goes away (a
+//! One commit at a time leads its lane: it stores groups on a thread of its own, at the normal
+//! priority above the request threads' (`crate::priority`), until the lane is empty
+//! ([`Lane::lead`]). The others only wait for their answer, so a caller that goes away (a
 //! device dropping its connection) neither strands its commit in the lane nor loses its notice,
 //! and the lane never waits in the blocking pool's queue between groups while it holds the turn.
 
@@ -86,8 +87,17 @@ impl Lane {
             !std::mem::replace(&mut queue.led, true)
         };
         if lead {
-            let lane = self.clone();
-            tokio::task::spawn_blocking(move || lane.lead(&inner, &tenant));
+            // Its own thread, at the normal priority, not one of the (lowered) request threads:
+            // every push waiting here needs it to run (`crate::priority`).
+            let (lane, leading, of) = (self.clone(), inner.clone(), tenant.clone());
+            let spawned = std::thread::Builder::new()
+                .name("fieldwork-commit".into())
+                .spawn(move || lane.lead(&leading, &of));
+            if let Err(error) = spawned {
+                tracing::warn!(%error, "no thread for the commit lane; it leads from the pool");
+                let lane = self.clone();
+                tokio::task::spawn_blocking(move || lane.lead(&inner, &tenant));
+            }
         }
         answered.await.unwrap_or_else(|_| {
             Err(Error::Task(
@@ -131,11 +141,17 @@ impl Lane {
 /// Stores a group in the turn and answers each of its commits.
 fn store_group(inner: &Inner, tenant: &str, group: Vec<Waiting>) {
     let commits: Vec<&TicketCommit> = group.iter().filter_map(|w| w.prepared.commit()).collect();
+    let started = std::time::Instant::now();
     let stored = if commits.is_empty() {
         Ok(Vec::new())
     } else {
         inner.store.commit_group(&commits)
     };
+    tracing::debug!(
+        commits = commits.len(),
+        took_us = started.elapsed().as_micros() as u64,
+        "group stored"
+    );
     let mut stored = match stored {
         Ok(stored) => stored.into_iter(),
         Err(error) => {
