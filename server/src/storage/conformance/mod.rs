@@ -84,6 +84,7 @@ macro_rules! storage_conformance_tests {
             ticket_log::tenants_never_see_each_others_tickets_changes_or_seqs,
             ticket_log::a_commit_against_a_moved_ticket_or_counter_stores_nothing,
             ticket_log::a_group_of_commits_stores_each_in_order_and_refuses_only_the_failing_one,
+            ticket_log::a_group_that_is_all_accepted_stores_every_commit_with_its_seqs,
             ticket_log::a_commit_to_an_unknown_tenant_is_refused,
             ticket_log::the_ticket_counter_moves_only_as_committed,
             ticket_log::a_ticket_write_replaces_its_index_row_and_document,

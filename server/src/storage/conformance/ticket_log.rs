@@ -210,6 +210,41 @@ pub fn a_group_of_commits_stores_each_in_order_and_refuses_only_the_failing_one(
     assert!(s.commit_group(&[]).unwrap().is_empty());
 }
 
+pub fn a_group_that_is_all_accepted_stores_every_commit_with_its_seqs(t: &TestStore) {
+    let s = t.store.as_ref();
+    let acme = tenant(s, "acme");
+    let globex = tenant(s, "globex");
+    create_ticket(s, &acme, "t1", "u1", "h1");
+    let first = commit(
+        &acme,
+        vec![ticket("t1", "u1", Some(1)), ticket("t2", "u2", None)],
+        vec![change("t1", "h2"), change("t2", "h3")],
+    );
+    let other_tenant = commit(
+        &globex,
+        vec![ticket("g1", "ug", None)],
+        vec![change("g1", "h1"), change("g1", "h2")],
+    );
+    let next = commit(
+        &acme,
+        vec![ticket("t1", "u1", Some(2))],
+        vec![change("t1", "h4")],
+    );
+    let stored = s.commit_group(&[&first, &other_tenant, &next]).unwrap();
+    let seqs: Vec<Vec<u64>> = stored.into_iter().map(Result::unwrap).collect();
+    assert_eq!(seqs, [vec![2, 3], vec![1, 2], vec![4]]);
+    s.read_with(|r| {
+        assert_eq!(r.max_seq(&acme.id)?, 4);
+        assert_eq!(r.max_seq(&globex.id)?, 2);
+        assert_eq!(r.ticket_head(&acme.id, "t1")?.unwrap().last_seq, 4);
+        assert_eq!(r.ticket_head(&acme.id, "t2")?.unwrap().last_seq, 3);
+        assert_eq!(r.change_ticket(&acme.id, "h4")?.as_deref(), Some("t1"));
+        assert_eq!(r.change_ticket(&globex.id, "h2")?.as_deref(), Some("g1"));
+        Ok::<_, StorageError>(())
+    })
+    .unwrap();
+}
+
 pub fn a_commit_against_a_moved_ticket_or_counter_stores_nothing(t: &TestStore) {
     let s = t.store.as_ref();
     let acme = tenant(s, "acme");

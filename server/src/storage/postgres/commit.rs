@@ -159,6 +159,59 @@ pub(super) fn commit_in_group(
     }
 }
 
+/// Locks every tenant `commits` write, in id order (two groups that share tenants queue instead
+/// of deadlocking on each other), and returns their `last_seq`s.
+pub(super) fn lock_tenants(
+    db: &Db,
+    commits: &[&TicketCommit],
+) -> Result<std::collections::HashMap<String, i64>> {
+    let mut tenants: Vec<&str> = commits.iter().map(|c| c.tenant_id.as_str()).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let mut last = std::collections::HashMap::new();
+    for row in db.query(
+        "SELECT id, last_seq FROM tenants WHERE id = ANY($1) ORDER BY id
+         FOR NO KEY UPDATE",
+        &[&tenants],
+    )? {
+        last.insert(row.try_get(0)?, row.try_get(1)?);
+    }
+    Ok(last)
+}
+
+/// A whole group in one round trip, in the caller's transaction: every commit's seqs and writes
+/// sent as one pipeline, without savepoints. All or nothing: if any commit is refused (a ticket
+/// moved, a write touched other rows than it must), the error is returned, the caller rolls the
+/// transaction back, and the group goes again a commit at a time ([`commit_in_group`]), where a
+/// refusal undoes only its own commit. Commits are refused rarely, and a commit in its own
+/// savepoint costs two round trips more under the tenants' locks, which every other commit of
+/// those tenants waits behind (`docs/benchmarks.md`, "Beyond one machine").
+pub(super) fn commit_group_at_once(db: &Db, commits: &[&TicketCommit]) -> Result<Vec<Vec<u64>>> {
+    let mut last = lock_tenants(db, commits)?;
+    let mut writes = Pipeline::default();
+    let mut queued = Vec::with_capacity(commits.len());
+    for commit in commits {
+        let before = *last.get(&commit.tenant_id).ok_or(Missing::Tenant)?;
+        let after = before + sql_count(commit.changes.len());
+        writes.push_checked(
+            "UPDATE tenants SET last_seq = $2 WHERE id = $1",
+            vec![Box::new(commit.tenant_id.clone()), Box::new(after)],
+            1,
+            || Missing::Tenant.into(),
+            StorageError::from,
+        );
+        queued.push(commit_writes(&mut writes, commit, before)?);
+        last.insert(commit.tenant_id.clone(), after);
+    }
+    db.run(writes)?;
+    let mut stored = Vec::with_capacity(commits.len());
+    for (commit, (seqs, long)) in commits.iter().zip(queued) {
+        finish_commit(db, commit, long)?;
+        stored.push(seqs);
+    }
+    Ok(stored)
+}
+
 /// The answer when a row expected unchanged had moved.
 fn moved() -> StorageError {
     Conflict::Moved.into()

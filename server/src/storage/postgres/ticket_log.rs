@@ -9,13 +9,14 @@
 //! parallel. Reads run in one `REPEATABLE READ` snapshot, where a tenant's `last_seq` and its
 //! changes always agree.
 
-use std::collections::HashMap;
-
 use fieldwork_core::ticket::{ActorId, Part};
 use fieldwork_protocol::sync::SnapshotSummary;
 use tokio_postgres::Row;
 
-use super::commit::{commit_in, commit_in_group, insert_change, lock_tenant, write_ticket};
+use super::commit::{
+    commit_group_at_once, commit_in, commit_in_group, insert_change, lock_tenant, lock_tenants,
+    write_ticket,
+};
 use super::db::{Db, Pipeline};
 use super::{PgStore, blobs};
 use crate::storage::{
@@ -308,21 +309,18 @@ impl TicketLog for PgStore {
             [commit] => return Ok(vec![self.commit(commit)]),
             _ => {}
         }
-        self.write(|db| {
-            // Every tenant the group writes is locked up front, in id order: two groups that
-            // share tenants queue instead of deadlocking on each other. Their `last_seq`s are
-            // kept here from then on, as the group's commits take seqs.
-            let mut tenants: Vec<&str> = commits.iter().map(|c| c.tenant_id.as_str()).collect();
-            tenants.sort_unstable();
-            tenants.dedup();
-            let mut last: HashMap<String, i64> = HashMap::new();
-            for row in db.query(
-                "SELECT id, last_seq FROM tenants WHERE id = ANY($1) ORDER BY id
-                 FOR NO KEY UPDATE",
-                &[&tenants],
-            )? {
-                last.insert(row.try_get(0)?, row.try_get(1)?);
+        // First the whole group in one round trip; if any commit of it is refused, nothing of
+        // that try is kept, and the group goes a commit at a time, each in its own savepoint.
+        match self.write(|db| commit_group_at_once(db, commits)) {
+            Ok(stored) => return Ok(stored.into_iter().map(Ok).collect()),
+            Err(error) => {
+                tracing::debug!(%error, "a group's one-trip try was refused; a commit at a time");
             }
+        }
+        self.write(|db| {
+            // Every tenant the group writes is locked up front; their `last_seq`s are kept here
+            // from then on, as the group's commits take seqs.
+            let mut last = lock_tenants(db, commits)?;
             let mut stored = Vec::with_capacity(commits.len());
             for commit in commits {
                 let Some(before) = last.get(&commit.tenant_id).copied() else {
