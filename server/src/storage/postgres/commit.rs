@@ -124,16 +124,7 @@ pub(super) fn commit_in_group(
 ) -> Result<Result<Vec<u64>>> {
     let mut writes = Pipeline::default();
     writes.push("SAVEPOINT fw", Vec::new());
-    writes.push_checked(
-        "UPDATE tenants SET last_seq = $2 WHERE id = $1",
-        vec![
-            Box::new(commit.tenant_id.clone()),
-            Box::new(before + sql_count(commit.changes.len())),
-        ],
-        1,
-        || Missing::Tenant.into(),
-        StorageError::from,
-    );
+    queue_last_seq(&mut writes, commit, before);
     // Nothing is sent until the queue runs: a commit refused while queued needs no rollback.
     let (seqs, long) = match commit_writes(&mut writes, commit, before) {
         Ok(queued) => queued,
@@ -192,14 +183,7 @@ pub(super) fn commit_group_at_once(db: &Db, commits: &[&TicketCommit]) -> Result
     let mut queued = Vec::with_capacity(commits.len());
     for commit in commits {
         let before = *last.get(&commit.tenant_id).ok_or(Missing::Tenant)?;
-        let after = before + sql_count(commit.changes.len());
-        writes.push_checked(
-            "UPDATE tenants SET last_seq = $2 WHERE id = $1",
-            vec![Box::new(commit.tenant_id.clone()), Box::new(after)],
-            1,
-            || Missing::Tenant.into(),
-            StorageError::from,
-        );
+        let after = queue_last_seq(&mut writes, commit, before);
         queued.push(commit_writes(&mut writes, commit, before)?);
         last.insert(commit.tenant_id.clone(), after);
     }
@@ -210,6 +194,20 @@ pub(super) fn commit_group_at_once(db: &Db, commits: &[&TicketCommit]) -> Result
         stored.push(seqs);
     }
     Ok(stored)
+}
+
+/// Queues moving the tenant's `last_seq` from `before` (the group keeps it, its row locked) past
+/// `commit`'s changes; returns the new `last_seq`.
+fn queue_last_seq(writes: &mut Pipeline, commit: &TicketCommit, before: i64) -> i64 {
+    let after = before + sql_count(commit.changes.len());
+    writes.push_checked(
+        "UPDATE tenants SET last_seq = $2 WHERE id = $1",
+        vec![Box::new(commit.tenant_id.clone()), Box::new(after)],
+        1,
+        || Missing::Tenant.into(),
+        StorageError::from,
+    );
+    after
 }
 
 /// The answer when a row expected unchanged had moved.
