@@ -3,9 +3,9 @@
 //! structured hostile changes — nesting thousands deep, lists of hundreds of thousands of items,
 //! stale dependencies, forged `startOp` and `seq`, raw status writes, values where the schema has
 //! none. Whatever comes in, judging must not panic or overflow the stack, and an accepted change
-//! must leave a ticket within the limits that saves and loads back to the same view (what the
-//! server stores and serves). The device's own path (`TicketDocument::apply_changes`) gets the
-//! same change and must not panic either.
+//! must leave a ticket within the limits that loads back to the same view as the server stores it
+//! (its last snapshot followed by the change) and, when it compacts, as a snapshot. The device's
+//! own path (`TicketDocument::apply_changes`) gets the same change and must not panic either.
 #![no_main]
 
 mod caught;
@@ -497,20 +497,29 @@ fuzz_target!(|input: Input| {
     };
     // The device's path must survive the same change.
     let _ = load(base).apply_changes(vec![change.clone()]);
-    let judged = if change.deps().is_empty() {
-        judge::judge_creation(&by, "t-fuzz", &change, device()).map(|(doc, _)| doc)
+    // The server stores the ticket as its last snapshot followed by the changes accepted since.
+    let (judged, mut stored) = if change.deps().is_empty() {
+        let created = judge::judge_creation(&by, "t-fuzz", &change, device()).map(|(doc, _)| doc);
+        (created, Vec::new())
     } else {
         let mut doc = load(base);
-        judge::judge_edit(&by, &mut doc, &base.view, &change).map(|_| doc)
+        let edited = judge::judge_edit(&by, &mut doc, &base.view, &change).map(|_| doc);
+        (edited, base.saved.clone())
     };
     if let Ok(mut doc) = judged {
-        // What the server stores must be a ticket within the limits that loads back whole.
+        // What the server stores must be a ticket within the limits that loads back whole, as
+        // stored and once compacted.
         let view = doc
             .view()
             .expect("an accepted change leaves a readable ticket");
         doc.check_limits(true)
             .expect("an accepted change stays within the limits");
-        let reloaded = TicketDocument::load(&doc.save()).expect("the stored ticket loads");
+        stored.extend_from_slice(change.raw_bytes());
+        let reloaded = TicketDocument::load(&stored).expect("the stored ticket loads");
         assert_eq!(reloaded.view().expect("and reads"), view);
+        if let Some(compacted) = doc.save_proven() {
+            let reloaded = TicketDocument::load(&compacted).expect("the compacted ticket loads");
+            assert_eq!(reloaded.view().expect("and reads"), view);
+        }
     }
 });

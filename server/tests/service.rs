@@ -362,3 +362,43 @@ async fn commits_judged_at_once_on_one_ticket_are_all_stored_once_each_in_turn()
         .notes;
     assert_eq!(notes.len(), 8, "every note is on the ticket, once");
 }
+
+#[tokio::test]
+async fn a_ticket_is_stored_as_its_changes_after_a_snapshot_and_compacted_every_sixteen() {
+    // With no document cache, every commit loads the ticket from the store: snapshot and tail.
+    let h = Harness::with_doc_cache(0);
+    let tenant = h.tenant("acme");
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    let mut phone = h.login(&ops).await;
+    let (id, created) = phone.create(repair("fridge warm"));
+    phone.sync(&h, &[(&id, &created)]).await;
+    let store = h.state.store();
+    let mut tails = Vec::new();
+    for n in 0..40 {
+        let note = phone.edit(
+            &id,
+            Edit::AddNote {
+                text: format!("note {n}"),
+                internal: false,
+            },
+        );
+        let done = phone.sync(&h, &[(&id, &note)]).await;
+        assert!(done.rejected.is_empty(), "{:?}", done.rejected);
+        let head = store
+            .read_with(|r| r.ticket_head(&tenant, &id))
+            .expect("reads")
+            .expect("stored");
+        tails.push(head.tail);
+        let stored = stored_doc(&h, &tenant, &id).view().expect("view");
+        assert_eq!(stored, phone.view(&id), "after note {n}");
+    }
+    assert!(tails.iter().all(|&tail| tail < 16), "{tails:?}");
+    assert!(
+        tails.windows(2).filter(|w| w[1] < w[0]).count() >= 2,
+        "compacted at least twice: {tails:?}"
+    );
+    // A new phone gets the ticket whole in one snapshot, tail and all.
+    let mut other = h.login(&ops).await;
+    other.pull_all(&h).await;
+    assert_eq!(other.view(&id), phone.view(&id));
+}

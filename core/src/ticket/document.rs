@@ -57,10 +57,6 @@ pub struct TicketDocument {
     /// For a staff document: the heads of the public document its next edits are made against
     /// ([`Self::seen_public`]), written into each staff change's message.
     public_seen: Vec<ChangeHash>,
-    /// The document as last saved, at these heads: judging saves every accepted document once
-    /// to prove it loads again, and the server stores that same save
-    /// ([`Self::keep_saved`]) instead of encoding the document a second time.
-    saved: Option<(Vec<ChangeHash>, Vec<u8>)>,
 }
 
 /// Where a staff change's message names the public heads its author saw.
@@ -166,7 +162,6 @@ impl TicketDocument {
                 .with_time(at),
         );
         let mut created = TicketDocument {
-            saved: None,
             doc,
             part: Part::Public,
             public_seen: Vec::new(),
@@ -193,7 +188,6 @@ impl TicketDocument {
         debug_assert!(genesis.is_ok(), "staff genesis: {genesis:?}");
         doc.commit_with(CommitOptions::default().with_time(0));
         TicketDocument {
-            saved: None,
             doc: doc.with_actor(actor_id),
             part: Part::Staff,
             public_seen: Vec::new(),
@@ -228,7 +222,6 @@ impl TicketDocument {
     /// [`Self::load`] for either part.
     pub fn load_part(part: Part, snapshot: &[u8]) -> Result<Self, DocumentError> {
         let mut loaded = TicketDocument {
-            saved: None,
             doc: AutoCommit::load(snapshot)?,
             part,
             public_seen: Vec::new(),
@@ -315,7 +308,6 @@ impl TicketDocument {
     pub fn empty(part: Part, actor_id: ActorId) -> Self {
         match part {
             Part::Public => TicketDocument {
-                saved: None,
                 doc: AutoCommit::new().with_actor(actor_id),
                 part,
                 public_seen: Vec::new(),
@@ -328,7 +320,6 @@ impl TicketDocument {
     pub fn fork(&mut self) -> TicketDocument {
         let actor = self.doc.get_actor().clone();
         TicketDocument {
-            saved: None,
             doc: self.doc.fork().with_actor(actor),
             part: self.part,
             public_seen: self.public_seen.clone(),
@@ -352,16 +343,26 @@ impl TicketDocument {
 
     /// The whole document, compacted.
     pub fn save(&mut self) -> Vec<u8> {
-        match self.saved.take() {
-            Some((heads, bytes)) if heads == self.doc.get_heads() => bytes,
-            _ => self.doc.save(),
-        }
+        self.doc.save()
     }
 
-    /// Keeps `bytes`, a [`Self::save`] of the document as it is now, for the next save to
-    /// return (once) unless the document changed in between.
-    pub fn keep_saved(&mut self, bytes: Vec<u8>) {
-        self.saved = Some((self.doc.get_heads(), bytes));
+    /// [`Self::save`], proven to load back to the same heads: `None` when Automerge cannot
+    /// encode the document or decode what it encoded, a panic inside Automerge included. The
+    /// server compacts a ticket's stored changes into a snapshot only through this, so a ticket
+    /// whose history Automerge accepts but cannot re-encode keeps its changes instead.
+    pub fn save_proven(&mut self) -> Option<Vec<u8>> {
+        let doc = &mut self.doc;
+        let proven = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let saved = doc.save();
+            let mut loaded = AutoCommit::load(&saved).ok()?;
+            (loaded.get_heads() == doc.get_heads()).then_some(saved)
+        }));
+        proven.unwrap_or_else(|_| {
+            tracing::warn!(
+                "saving a ticket panicked inside Automerge; its changes stay as they are"
+            );
+            None
+        })
     }
 
     /// Only what was added after `heads`, for appending to a saved snapshot.
@@ -470,7 +471,6 @@ impl TicketDocument {
     /// saw). Fails if a head is unknown.
     pub fn fork_at(&mut self, heads: &[ChangeHash]) -> Result<TicketDocument, DocumentError> {
         Ok(TicketDocument {
-            saved: None,
             doc: self.doc.fork_at(heads)?,
             part: self.part,
             public_seen: Vec::new(),

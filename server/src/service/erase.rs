@@ -164,7 +164,7 @@ fn rewrite_once(
         team: new_view.team.clone(),
         status: new_view.status.as_str().to_owned(),
         people: people_of(&new_view),
-        snapshot: new_public.save(),
+        snapshot: Some(new_public.save()),
         summary: Some(new_view.summary()),
         staff_snapshot: new_staff.map(|mut staff| staff.save()),
         staff_people: None,

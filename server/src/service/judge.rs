@@ -51,6 +51,9 @@ pub(crate) struct Working {
     pub view: Option<Arc<Ticket>>,
     /// The `last_seq` read from the store; `None` for a ticket first seen in this commit.
     pub head: Option<u64>,
+    /// The public changes stored after the ticket's snapshot, as read
+    /// ([`crate::storage::TicketHead::tail`]).
+    pub tail: u32,
     pub touched: bool,
     /// A change to the staff document was accepted: it is stored with the commit.
     pub staff_touched: bool,
@@ -192,6 +195,7 @@ impl<'a> Judge<'a> {
                 staff: cached.staff,
                 view: Some(cached.view),
                 head: Some(head.last_seq),
+                tail: head.tail,
                 touched: false,
                 staff_touched: false,
                 last_effective: head.last_effective_at,
@@ -219,6 +223,7 @@ impl<'a> Judge<'a> {
                     staff: None,
                     view: None,
                     head: Some(head.last_seq),
+                    tail: head.tail,
                     touched: false,
                     staff_touched: false,
                     last_effective: head.last_effective_at,
@@ -450,6 +455,7 @@ impl<'a> Judge<'a> {
                 staff: None,
                 view: None,
                 head: None,
+                tail: 0,
                 touched: true,
                 staff_touched: false,
                 last_effective: None,

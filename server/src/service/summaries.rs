@@ -98,7 +98,7 @@ mod tests {
             let mut doc =
                 TicketDocument::create(id, &reporter, &new, ActorId::random(), 1).expect("doc");
             let mut write = ticket(id, "u1", None);
-            write.snapshot = doc.save();
+            write.snapshot = Some(doc.save());
             s.commit(&commit(
                 &acme,
                 vec![write],
@@ -109,7 +109,7 @@ mod tests {
         }
         // A third whose document does not read: logged and left, the rest still filled.
         let mut broken = ticket("t3", "u1", None);
-        broken.snapshot = b"not a document".to_vec();
+        broken.snapshot = Some(b"not a document".to_vec());
         s.commit(&commit(&acme, vec![broken], vec![change("t3", "h-t3")]))
             .expect("stored");
         assert_eq!(s.unsummarised_tickets(10).expect("reads").len(), 3);

@@ -1,12 +1,13 @@
-//! Storing a judged commit: each touched ticket's new document and index row, the accepted
-//! changes with the tenant's next seqs, the ticket counter, the pushing device's holdings and the
-//! blobs the tickets' attachments name — one [`TicketCommit`], one transaction — and then, with
-//! the commit on disk, the documents go back to the cache.
+//! Storing a judged commit: each touched ticket's index row (and, every [`COMPACT_AFTER`] public
+//! changes, its compacted document), the accepted changes with the tenant's next seqs, the
+//! ticket counter, the pushing device's holdings and the blobs the tickets' attachments name —
+//! one [`TicketCommit`], one transaction — and then, with the commit on disk, the documents go
+//! back to the cache.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use fieldwork_core::ticket::Ticket;
+use fieldwork_core::ticket::{Part, Ticket};
 use fieldwork_protocol::blobs::is_sha256_hex;
 
 use super::Committed;
@@ -16,9 +17,9 @@ use crate::cache::{CachedDoc, DocCache};
 use crate::error::Error;
 use crate::storage::{BlobRef, TicketCommit, TicketLog, TicketWrite};
 
-/// A judged commit made ready to store: each touched ticket's compacted documents and index
-/// row are written out (most of a commit's work after judging, done outside the tenant's turn),
-/// and the documents wait here to go back to the cache once the commit is on disk.
+/// A judged commit made ready to store: each touched ticket's index row and, when due, its
+/// compacted documents are written out (most of a commit's work after judging, done outside the
+/// tenant's turn), and the documents wait here to go back to the cache once the commit is on disk.
 pub(crate) struct Prepared {
     /// What the store is to write; `None` when nothing is new (every change rejected or held).
     commit: Option<TicketCommit>,
@@ -50,6 +51,10 @@ pub(crate) fn prepare(
         if !working.touched {
             continue;
         }
+        let appended = changes
+            .iter()
+            .filter(|c| c.ticket_id == *id && c.part == Part::Public)
+            .count();
         let view = match working.view.take() {
             Some(view) => Arc::unwrap_or_clone(view),
             None => working.doc.view()?,
@@ -63,7 +68,7 @@ pub(crate) fn prepare(
             team: view.team.clone(),
             status: view.status.as_str().to_owned(),
             people: people_of(&view),
-            snapshot: working.doc.save(),
+            snapshot: snapshot_of(working, appended),
             summary: Some(view.summary()),
             staff_snapshot: match (&mut working.staff, working.staff_touched) {
                 (Some(staff), true) => Some(staff.save()),
@@ -107,6 +112,27 @@ pub(crate) fn prepare(
         created,
         outcome,
     })
+}
+
+/// How many public changes may follow a ticket's stored snapshot before a commit compacts them
+/// into a new one (`docs/adr/0020-snapshot-and-tail.md`): loading a ticket applies at most this
+/// many changes on top of its snapshot, and a commit saves the whole document only every this
+/// many changes instead of every time.
+pub(crate) const COMPACT_AFTER: usize = 16;
+
+/// The compacted document a commit writes for `working`, with `appended` public changes of this
+/// commit: a new ticket's, and a ticket's whose tail would reach [`COMPACT_AFTER`]; `None` lets
+/// the changes follow the stored snapshot. A document Automerge cannot save and load back keeps
+/// its changes instead
+/// ([`fieldwork_core::ticket::TicketDocument::save_proven`]).
+fn snapshot_of(working: &mut Working, appended: usize) -> Option<Vec<u8>> {
+    let tail = usize::try_from(working.tail)
+        .unwrap_or(usize::MAX)
+        .saturating_add(appended);
+    if working.head.is_some() && tail < COMPACT_AFTER {
+        return None;
+    }
+    working.doc.save_proven()
 }
 
 impl Prepared {

@@ -40,6 +40,9 @@ pub struct TicketHead {
     pub rewritten_seq: u64,
     /// The effective time of the ticket's newest timed change ([`ChangeTimes`]), if any.
     pub last_effective_at: Option<i64>,
+    /// How many public changes of the ticket are stored after its compacted snapshot: the
+    /// writer compacts again ([`TicketWrite::snapshot`]) once they are many.
+    pub tail: u32,
 }
 
 /// When a change by a person happened on the server's clock (`docs/brain.md`, "Time of offline
@@ -134,8 +137,12 @@ pub struct TicketWrite {
     /// they differ from the stored ones, the store sets [`TicketHead::people_seq`] to the
     /// ticket's new `last_seq`, in the same commit.
     pub people: Vec<String>,
-    /// The compacted public document.
-    pub snapshot: Vec<u8>,
+    /// The public document compacted at the ticket's new `last_seq`, or `None` to keep the
+    /// stored snapshot: the commit's public changes of the ticket then follow it, and the stored
+    /// document is that snapshot with every public change of the ticket stored after it
+    /// ([`TicketHead::tail`]; [`StoreRead::ticket_snapshot`] reads them as one). A new ticket
+    /// written without one starts from an empty snapshot; a rewrite must bring one.
+    pub snapshot: Option<Vec<u8>>,
     /// What a device lists the ticket by, read from that document (`Ticket::summary` of its
     /// public view); stored beside it and sent with it in pulls.
     pub summary: Option<SnapshotSummary>,
@@ -258,7 +265,8 @@ pub trait StoreRead {
     fn open_load(&self, tenant_id: &str) -> Result<Vec<(String, u32)>>;
     /// The id of the tenant's ticket numbered `number` (`FW-000123`).
     fn ticket_by_number(&self, tenant_id: &str, number: &str) -> Result<Option<String>>;
-    /// The compacted public document at [`TicketHead::last_seq`].
+    /// The public document at [`TicketHead::last_seq`], as Automerge loads it: the compacted
+    /// snapshot followed by the public changes stored after it ([`TicketWrite::snapshot`]).
     fn ticket_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>>;
     /// What a device lists the ticket by, read from the public document at
     /// [`TicketHead::last_seq`] ([`TicketWrite::summary`]); `None` for a document stored without
@@ -370,24 +378,51 @@ impl<S: TicketLog + ?Sized> ReadWith for S {
     }
 }
 
-/// Each ticket `commit` writes, with its `last_seq` once the commit's changes are numbered after
-/// the tenant's `last_seq`: its last change's seq, or, for a ticket the commit has no change of,
-/// the `last_seq` it was read at (0 for a new ticket). In the order of `commit.tickets`.
-pub(crate) fn written_last_seqs(commit: &TicketCommit, last_seq: i64) -> Vec<(&TicketWrite, i64)> {
-    let mut after: HashMap<&str, i64> = HashMap::new();
+/// A ticket a commit writes, placed among the commit's numbered changes.
+#[derive(Debug)]
+pub(crate) struct Written<'a> {
+    pub ticket: &'a TicketWrite,
+    /// Its `last_seq` after the commit: its last change's seq, or, for a ticket the commit has
+    /// no change of, the `last_seq` it was read at (0 for a new ticket).
+    pub last_seq: i64,
+    /// How many of the commit's changes are public changes of this ticket: with no snapshot
+    /// written ([`TicketWrite::snapshot`]), they lengthen its tail by that many.
+    pub appended: i64,
+}
+
+impl Written<'_> {
+    /// The ticket's [`TicketHead::tail`] after the commit, from `stored` (0 for a new ticket).
+    pub(crate) fn tail(&self, stored: i64) -> i64 {
+        match self.ticket.snapshot {
+            Some(_) => 0,
+            None => stored + self.appended,
+        }
+    }
+}
+
+/// Each ticket `commit` writes once the commit's changes are numbered after the tenant's
+/// `last_seq`, in the order of `commit.tickets`.
+pub(crate) fn written_last_seqs(commit: &TicketCommit, last_seq: i64) -> Vec<Written<'_>> {
+    let mut after: HashMap<&str, (i64, i64)> = HashMap::new();
     for (n, change) in commit.changes.iter().enumerate() {
         let n = i64::try_from(n).unwrap_or(i64::MAX);
-        after.insert(change.ticket_id.as_str(), last_seq + 1 + n);
+        let entry = after.entry(change.ticket_id.as_str()).or_insert((0, 0));
+        entry.0 = last_seq + 1 + n;
+        entry.1 += i64::from(change.part == Part::Public);
     }
     commit
         .tickets
         .iter()
         .map(|ticket| {
-            let new_last = after
+            let (last_seq, appended) = after
                 .get(ticket.id.as_str())
                 .copied()
-                .unwrap_or_else(|| ticket.expected_last_seq.map_or(0, super::sql_seq));
-            (ticket, new_last)
+                .unwrap_or_else(|| (ticket.expected_last_seq.map_or(0, super::sql_seq), 0));
+            Written {
+                ticket,
+                last_seq,
+                appended,
+            }
         })
         .collect()
 }
@@ -400,6 +435,12 @@ pub(crate) fn rewrite_base(rewrite: &TicketRewrite) -> Result<u64> {
     })?;
     if rewrite.changes.is_empty() {
         return Err(StorageError::backend("a rewrite without changes"));
+    }
+    // The old snapshot holds what was erased: the rewritten document replaces it whole.
+    if rewrite.ticket.snapshot.is_none() {
+        return Err(StorageError::backend(
+            "a rewrite without its compacted document",
+        ));
     }
     Ok(expected)
 }
@@ -463,13 +504,24 @@ mod tests {
             ticket("c", "r", Some(7)),
             ticket("d", "r", None),
         ];
-        let changes = vec![change("a", "h1"), change("b", "h2"), change("a", "h3")];
+        let mut staff = change("a", "h4");
+        staff.part = Part::Staff;
+        let changes = vec![
+            change("a", "h1"),
+            change("b", "h2"),
+            change("a", "h3"),
+            staff,
+        ];
         let commit = commit(&tenant, tickets, changes);
-        let seqs: Vec<(&str, i64)> = written_last_seqs(&commit, 10)
+        let seqs: Vec<(&str, i64, i64)> = written_last_seqs(&commit, 10)
             .into_iter()
-            .map(|(t, seq)| (t.id.as_str(), seq))
+            .map(|w| (w.ticket.id.as_str(), w.last_seq, w.appended))
             .collect();
-        assert_eq!(seqs, [("a", 13), ("b", 12), ("c", 7), ("d", 0)]);
+        assert_eq!(
+            seqs,
+            [("a", 14, 2), ("b", 12, 1), ("c", 7, 0), ("d", 0, 0)],
+            "a staff change moves the seq, not the public tail"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ fn note(id: &str) -> Erasure {
 /// A rewrite of ticket `id` made from `last_seq`, as one public change `hash`.
 fn rewrite(tenant: &TenantRecord, id: &str, last_seq: u64, hash: &str) -> TicketRewrite {
     let mut write = ticket(id, "u1", Some(last_seq));
-    write.snapshot = format!("rewrite {hash}").into_bytes();
+    write.snapshot = Some(format!("rewrite {hash}").into_bytes());
     TicketRewrite {
         tenant_id: tenant.id.clone(),
         at: 500,

@@ -33,6 +33,7 @@ pub mod postgres;
 pub mod quotas;
 pub mod report_facts;
 pub mod saved_views;
+pub mod snapshots;
 pub mod ticket_list;
 pub mod ticket_log;
 pub mod ticket_rows;
@@ -94,6 +95,9 @@ macro_rules! storage_conformance_tests {
             ticket_log::a_scoped_walk_reads_only_tickets_that_may_concern_the_user,
             ticket_log::holdings_are_kept_per_device_and_replaced,
             ticket_log::a_read_sees_one_snapshot_while_commits_go_on,
+            snapshots::public_changes_follow_the_snapshot_until_a_commit_compacts_them,
+            snapshots::a_new_ticket_without_a_snapshot_is_its_changes,
+            snapshots::a_rewrite_replaces_snapshot_and_tail_and_must_bring_a_document,
             ticket_rows::changes_by_people_keep_their_times_and_the_ticket_its_newest,
             ticket_rows::a_reporters_recent_tickets_are_found_by_creation_time,
             ticket_rows::staff_people_are_kept_apart_and_move_the_people_seq,
@@ -240,7 +244,7 @@ pub fn ticket(id: &str, reporter: &str, expected_last_seq: Option<u64>) -> Ticke
         team: None,
         status: "new".to_owned(),
         people: vec![reporter.to_owned()],
-        snapshot: format!("doc of {id} after {expected_last_seq:?}").into_bytes(),
+        snapshot: Some(format!("doc of {id} after {expected_last_seq:?}").into_bytes()),
         summary: None,
         staff_snapshot: None,
         staff_people: None,

@@ -350,7 +350,7 @@ pub fn a_ticket_write_replaces_its_index_row_and_document(t: &TestStore) {
     write.assignee = Some("tech".into());
     write.team = Some("north".into());
     write.status = "assigned".into();
-    write.snapshot = b"assigned doc".to_vec();
+    write.snapshot = Some(b"assigned doc".to_vec());
     s.commit(&commit(&acme, vec![write], vec![change("t1", "h2")]))
         .unwrap();
     let (head, doc) = s

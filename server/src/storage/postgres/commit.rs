@@ -8,9 +8,9 @@ use super::blobs;
 use super::db::{Db, Pipeline, is_unique_violation};
 use super::ticket_list::{self, LongText};
 use super::ticket_log::{first, sql_count};
+use crate::storage::ticket_log::Written;
 use crate::storage::{
-    Conflict, Missing, NewChange, Result, StorageError, TicketCommit, TicketWrite, seq_of, sql_seq,
-    ticket_log,
+    Conflict, Missing, NewChange, Result, StorageError, TicketCommit, seq_of, sql_seq, ticket_log,
 };
 
 /// Locks the tenant's row until the transaction ends and returns its `last_seq`
@@ -70,8 +70,8 @@ fn commit_writes<'c>(
     }
     // Each ticket's seq after this commit: its last change's, numbered in order below.
     let written = ticket_log::written_last_seqs(commit, before);
-    for (ticket, new_last) in &written {
-        write_ticket(writes, tenant, ticket, *new_last)?;
+    for ticket in &written {
+        write_ticket(writes, tenant, ticket)?;
     }
     let mut seqs = Vec::with_capacity(commit.changes.len());
     for (seq, change) in (before + 1..).zip(&commit.changes) {
@@ -89,7 +89,7 @@ fn commit_writes<'c>(
         }
     }
     let mut long = Vec::new();
-    for (ticket, _) in &written {
+    for Written { ticket, .. } in &written {
         let text = ticket_list::listing_writes(
             writes,
             tenant,
@@ -261,23 +261,23 @@ pub(super) fn insert_change(
     );
 }
 
-/// Writes a touched ticket's index row (with `new_last`, the ticket's `last_seq` once this
-/// commit's changes are numbered) and document, with `writes`; the row must not have moved since
-/// it was read (else [`Conflict::Moved`]).
+/// Writes a touched ticket's index row and document, with `writes`; the row must not have moved
+/// since it was read (else [`Conflict::Moved`]).
 pub(super) fn write_ticket(
     writes: &mut Pipeline,
     tenant_id: &str,
-    t: &TicketWrite,
-    new_last: i64,
+    written: &Written,
 ) -> Result<()> {
+    let t = written.ticket;
+    let new_last = written.last_seq;
     let (people, staff_people) = ticket_log::people_text(t)?;
     let summary = t.summary.as_ref().map(fieldwork_protocol::sync::encode);
     match t.expected_last_seq {
         None => writes.push_checked(
             "INSERT INTO tickets (id, tenant_id, number, reporter_id, assignee, team, status,
                  last_seq, people, people_seq, last_effective_at, category, created_at,
-                 staff_people)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10, $11, $12, $13)
+                 staff_people, tail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $10, $11, $12, $13, $14)
              ON CONFLICT (tenant_id, id) DO NOTHING",
             vec![
                 Box::new(t.id.clone()),
@@ -293,6 +293,7 @@ pub(super) fn write_ticket(
                 Box::new(t.category.clone()),
                 Box::new(t.created_at),
                 Box::new(staff_people),
+                Box::new(written.tail(0)),
             ],
             1,
             moved,
@@ -307,7 +308,8 @@ pub(super) fn write_ticket(
                      THEN people_seq ELSE $10 END,
                  last_effective_at = COALESCE($11, last_effective_at),
                  category = $12, created_at = COALESCE(created_at, $13),
-                 staff_people = COALESCE($14::TEXT, staff_people)
+                 staff_people = COALESCE($14::TEXT, staff_people),
+                 tail = CASE WHEN $15 THEN 0 ELSE tail + $16 END
              WHERE tenant_id = $8 AND id = $1 AND last_seq = $2",
             vec![
                 Box::new(t.id.clone()),
@@ -324,27 +326,47 @@ pub(super) fn write_ticket(
                 Box::new(t.category.clone()),
                 Box::new(t.created_at),
                 Box::new(staff_people),
+                Box::new(t.snapshot.is_some()),
+                Box::new(written.appended),
             ],
             1,
             moved,
             StorageError::from,
         ),
     }
-    // The documents, with the summary read from the public one. A staff document is written
-    // only by commits that changed it.
-    writes.push(
-        "INSERT INTO docs (tenant_id, ticket_id, snapshot, staff_snapshot, summary)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET snapshot = excluded.snapshot,
-             staff_snapshot = COALESCE(excluded.staff_snapshot, docs.staff_snapshot),
-             summary = excluded.summary",
-        vec![
-            Box::new(tenant_id.to_owned()),
-            Box::new(t.id.clone()),
-            Box::new(t.snapshot.clone()),
-            Box::new(t.staff_snapshot.clone()),
-            Box::new(summary),
-        ],
-    );
+    // The documents, with the summary read from the public one. The public snapshot moves to
+    // the ticket's new seq when the commit compacts it; a staff document is written only by
+    // commits that changed it.
+    match &t.snapshot {
+        Some(snapshot) => writes.push(
+            "INSERT INTO docs (tenant_id, ticket_id, snapshot, snapshot_seq, staff_snapshot, summary)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET snapshot = excluded.snapshot,
+                 snapshot_seq = excluded.snapshot_seq,
+                 staff_snapshot = COALESCE(excluded.staff_snapshot, docs.staff_snapshot),
+                 summary = excluded.summary",
+            vec![
+                Box::new(tenant_id.to_owned()),
+                Box::new(t.id.clone()),
+                Box::new(snapshot.clone()),
+                Box::new(new_last),
+                Box::new(t.staff_snapshot.clone()),
+                Box::new(summary),
+            ],
+        ),
+        None => writes.push(
+            "INSERT INTO docs (tenant_id, ticket_id, snapshot, snapshot_seq, staff_snapshot, summary)
+             VALUES ($1, $2, ''::BYTEA, 0, $3, $4)
+             ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET
+                 staff_snapshot = COALESCE(excluded.staff_snapshot, docs.staff_snapshot),
+                 summary = excluded.summary",
+            vec![
+                Box::new(tenant_id.to_owned()),
+                Box::new(t.id.clone()),
+                Box::new(t.staff_snapshot.clone()),
+                Box::new(summary),
+            ],
+        ),
+    }
     Ok(())
 }

@@ -7,12 +7,14 @@ use crate::storage::Result;
 use crate::storage::migrate::{SchemaVersion, migrate as run_steps};
 
 /// Each entry upgrades the schema by one version; index `i` takes version `i` to `i + 1`. The
-/// PostgreSQL schema starts at what SQLite's thirty steps built, one file per group of concerns.
+/// PostgreSQL schema starts at what SQLite's thirty steps built, one file per group of concerns;
+/// later steps follow SQLite's one for one.
 pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0001_accounts.sql"),
     include_str!("sql/0002_tickets.sql"),
     include_str!("sql/0003_blobs.sql"),
     include_str!("sql/0004_channels.sql"),
+    include_str!("sql/0005_snapshot_tails.sql"),
 ];
 
 /// The schema version this build writes.

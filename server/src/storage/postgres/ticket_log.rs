@@ -19,6 +19,7 @@ use super::commit::{
 };
 use super::db::{Db, Pipeline};
 use super::{PgStore, blobs};
+use crate::storage::ticket_log::Written;
 use crate::storage::{
     ChangeTimes, ErasureRecord, Holding, HoldingUpdate, Missing, PullScope, ReportedTicket, Result,
     StorageError, StoreRead, StoredChange, SummaryFill, TicketCommit, TicketHead, TicketLog,
@@ -134,7 +135,7 @@ impl StoreRead for PgRead<'_> {
     fn ticket_head(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<TicketHead>> {
         let Some(r) = self.db.query_opt(
             "SELECT tenant_id, last_seq, reporter_id, assignee, team, people, people_seq,
-                 rewritten_seq, last_effective_at, staff_people
+                 rewritten_seq, last_effective_at, staff_people, tail
              FROM tickets WHERE tenant_id = $1 AND id = $2",
             &[&tenant_id, &ticket_id],
         )?
@@ -152,6 +153,7 @@ impl StoreRead for PgRead<'_> {
             rewritten_seq: seq_of(r.try_get(7)?),
             last_effective_at: r.try_get(8)?,
             staff_people: ticket_log::people_of(r.try_get(9)?)?,
+            tail: u32::try_from(r.try_get::<_, i64>(10)?).unwrap_or(u32::MAX),
         }))
     }
 
@@ -190,10 +192,29 @@ impl StoreRead for PgRead<'_> {
     }
 
     fn ticket_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>> {
-        first(self.db.query_opt(
-            "SELECT snapshot FROM docs WHERE tenant_id = $1 AND ticket_id = $2",
+        // The snapshot first (as seq 0), then its tail in seq order: the ticket's public changes
+        // after it, all read in one statement's snapshot.
+        let rows = self.db.query(
+            "SELECT bytes FROM (
+                 SELECT 0::BIGINT AS seq, snapshot AS bytes FROM docs
+                 WHERE tenant_id = $1 AND ticket_id = $2
+                 UNION ALL
+                 SELECT c.seq, c.bytes FROM changes c JOIN docs d
+                     ON d.tenant_id = c.tenant_id AND d.ticket_id = c.ticket_id
+                 WHERE c.tenant_id = $1 AND c.ticket_id = $2 AND c.seq > d.snapshot_seq
+                     AND c.part = 'public'
+             ) parts ORDER BY seq",
             &[&tenant_id, &ticket_id],
-        )?)
+        )?;
+        let mut rows = rows.iter();
+        let Some(first) = rows.next() else {
+            return Ok(None);
+        };
+        let mut document: Vec<u8> = first.try_get(0)?;
+        for row in rows {
+            document.extend_from_slice(row.try_get::<_, &[u8]>(0)?);
+        }
+        Ok(Some(document))
     }
 
     fn ticket_summary(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<SnapshotSummary>> {
@@ -365,9 +386,13 @@ impl TicketLog for PgStore {
                 "DELETE FROM changes WHERE tenant_id = $1 AND ticket_id = $2",
                 &[&tenant, &ticket.id],
             )?;
-            let new_last = seq + sql_count(rewrite.changes.len());
+            let written = Written {
+                ticket,
+                last_seq: seq + sql_count(rewrite.changes.len()),
+                appended: 0,
+            };
             let mut writes = Pipeline::default();
-            write_ticket(&mut writes, tenant, ticket, new_last)?;
+            write_ticket(&mut writes, tenant, &written)?;
             db.run(writes)?;
             // The search text is a plain table here (no full-text segments to merge, as SQLite
             // needs): the listing write replaces it, and `scrub` vacuums the old row versions.

@@ -43,6 +43,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0028_kb_images.sql"),
     include_str!("sql/0029_covering_list_filters.sql"),
     include_str!("sql/0030_ticket_summaries.sql"),
+    include_str!("sql/0031_snapshot_tails.sql"),
 ];
 
 /// The schema version this build writes.

@@ -9,10 +9,11 @@ use fieldwork_protocol::sync::SnapshotSummary;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{SqliteStore, blobs, is_constraint, lock, seq_of, sql_seq};
+use crate::storage::ticket_log::Written;
 use crate::storage::{
     ChangeTimes, Conflict, ErasureRecord, Holding, HoldingUpdate, Missing, NewChange, PullScope,
     ReportedTicket, Result, StorageError, StoreRead, StoredChange, SummaryFill, TicketCommit,
-    TicketHead, TicketLog, TicketRewrite, TicketWrite, ticket_log,
+    TicketHead, TicketLog, TicketRewrite, ticket_log,
 };
 
 struct SqliteRead<'a> {
@@ -117,7 +118,7 @@ impl StoreRead for SqliteRead<'_> {
             .tx
             .prepare_cached(
                 "SELECT tenant_id, last_seq, reporter_id, assignee, team, people, people_seq,
-                     rewritten_seq, last_effective_at, staff_people
+                     rewritten_seq, last_effective_at, staff_people, tail
                  FROM tickets WHERE tenant_id = ?1 AND id = ?2",
             )?
             .query_row([tenant_id, ticket_id], |r| {
@@ -135,6 +136,7 @@ impl StoreRead for SqliteRead<'_> {
                         rewritten_seq: seq_of(r.get(7)?),
                         last_effective_at: r.get(8)?,
                         staff_people: Vec::new(),
+                        tail: r.get(10)?,
                     },
                     people,
                     staff_people,
@@ -189,11 +191,29 @@ impl StoreRead for SqliteRead<'_> {
     }
 
     fn ticket_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self
+        let stored: Option<(Vec<u8>, i64)> = self
             .tx
-            .prepare_cached("SELECT snapshot FROM docs WHERE tenant_id = ?1 AND ticket_id = ?2")?
-            .query_row([tenant_id, ticket_id], |r| r.get(0))
-            .optional()?)
+            .prepare_cached(
+                "SELECT snapshot, snapshot_seq FROM docs WHERE tenant_id = ?1 AND ticket_id = ?2",
+            )?
+            .query_row([tenant_id, ticket_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((mut document, snapshot_seq)) = stored else {
+            return Ok(None);
+        };
+        let mut tail = self.tx.prepare_cached(
+            "SELECT bytes FROM changes
+             WHERE tenant_id = ?1 AND ticket_id = ?2 AND seq > ?3 AND part = 'public'
+             ORDER BY seq",
+        )?;
+        let mut rows = tail.query(params![tenant_id, ticket_id, snapshot_seq])?;
+        while let Some(row) = rows.next()? {
+            let change = row.get_ref(0)?.as_blob().map_err(|_| {
+                StorageError::Corrupt("a stored change is not a byte string".into())
+            })?;
+            document.extend_from_slice(change);
+        }
+        Ok(Some(document))
     }
 
     fn ticket_summary(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<SnapshotSummary>> {
@@ -368,8 +388,12 @@ impl TicketLog for SqliteStore {
             .execute([tenant, &ticket.id])?;
             tx.prepare_cached("DELETE FROM changes WHERE tenant_id = ?1 AND ticket_id = ?2")?
                 .execute([tenant, &ticket.id])?;
-            let new_last = seq + rewrite.changes.len() as i64;
-            write_ticket(tx, tenant, ticket, new_last)?;
+            let written = Written {
+                ticket,
+                last_seq: seq + rewrite.changes.len() as i64,
+                appended: 0,
+            };
+            write_ticket(tx, tenant, &written)?;
             super::ticket_list::write_listing(
                 tx,
                 tenant,
@@ -523,8 +547,9 @@ fn commit_in(tx: &Transaction, commit: &TicketCommit) -> Result<Vec<u64>> {
         }
     }
     // Each ticket's seq after this commit: its last change's, numbered in order below.
-    for (ticket, new_last) in ticket_log::written_last_seqs(commit, seq) {
-        write_ticket(tx, &commit.tenant_id, ticket, new_last)?;
+    for written in ticket_log::written_last_seqs(commit, seq) {
+        write_ticket(tx, &commit.tenant_id, &written)?;
+        let ticket = written.ticket;
         super::ticket_list::write_listing(
             tx,
             &commit.tenant_id,
@@ -615,9 +640,10 @@ fn erasure_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<ErasureRecord>>
     }))
 }
 
-/// Writes a touched ticket's index row and document, checking it did not move since it was read;
-/// `new_last` is the ticket's `last_seq` once this commit's changes are numbered.
-fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i64) -> Result<()> {
+/// Writes a touched ticket's index row and document, checking it did not move since it was read.
+fn write_ticket(tx: &Transaction, tenant_id: &str, written: &Written) -> Result<()> {
+    let t = written.ticket;
+    let new_last = written.last_seq;
     let (people, staff_people) = ticket_log::people_text(t)?;
     let summary = t.summary.as_ref().map(fieldwork_protocol::sync::encode);
     match t.expected_last_seq {
@@ -626,8 +652,8 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                 .prepare_cached(
                     "INSERT INTO tickets (id, tenant_id, number, reporter_id, assignee, team, status,
                          last_seq, people, people_seq, last_effective_at, category, created_at,
-                         staff_people)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12, ?13)",
+                         staff_people, tail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )?
                 .execute(params![
                     t.id,
@@ -642,7 +668,8 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                     t.last_effective_at,
                     t.category,
                     t.created_at,
-                    staff_people
+                    staff_people,
+                    written.tail(0)
                 ]);
             match inserted {
                 Err(e) if is_constraint(&e) => return Err(Conflict::Moved.into()),
@@ -659,7 +686,8 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                              AND (?14 IS NULL OR staff_people IS ?14) THEN people_seq ELSE ?10 END,
                          last_effective_at = COALESCE(?11, last_effective_at),
                          category = ?12, created_at = COALESCE(created_at, ?13),
-                         staff_people = COALESCE(?14, staff_people)
+                         staff_people = COALESCE(?14, staff_people),
+                         tail = CASE WHEN ?15 THEN 0 ELSE tail + ?16 END
                      WHERE tenant_id = ?8 AND id = ?1 AND last_seq = ?2",
                 )?
                 .execute(params![
@@ -676,29 +704,44 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, t: &TicketWrite, new_last: i6
                     t.last_effective_at,
                     t.category,
                     t.created_at,
-                    staff_people
+                    staff_people,
+                    t.snapshot.is_some(),
+                    written.appended
                 ])?;
             if updated != 1 {
                 return Err(Conflict::Moved.into());
             }
         }
     }
-    // The documents, with the summary read from the public one. A staff document is written
-    // only by commits that changed it.
-    tx.prepare_cached(
-        "INSERT INTO docs (tenant_id, ticket_id, snapshot, staff_snapshot, summary)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET snapshot = excluded.snapshot,
-             staff_snapshot = COALESCE(excluded.staff_snapshot, staff_snapshot),
-             summary = excluded.summary",
-    )?
-    .execute(params![
-        tenant_id,
-        t.id,
-        t.snapshot,
-        t.staff_snapshot,
-        summary
-    ])?;
+    // The documents, with the summary read from the public one. The public snapshot moves to
+    // the ticket's new seq when the commit compacts it; a staff document is written only by
+    // commits that changed it.
+    match &t.snapshot {
+        Some(snapshot) => tx.prepare_cached(
+            "INSERT INTO docs (tenant_id, ticket_id, snapshot, snapshot_seq, staff_snapshot, summary)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET snapshot = excluded.snapshot,
+                 snapshot_seq = excluded.snapshot_seq,
+                 staff_snapshot = COALESCE(excluded.staff_snapshot, staff_snapshot),
+                 summary = excluded.summary",
+        )?
+        .execute(params![
+            tenant_id,
+            t.id,
+            snapshot,
+            new_last,
+            t.staff_snapshot,
+            summary
+        ])?,
+        None => tx.prepare_cached(
+            "INSERT INTO docs (tenant_id, ticket_id, snapshot, snapshot_seq, staff_snapshot, summary)
+             VALUES (?1, ?2, x'', 0, ?3, ?4)
+             ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET
+                 staff_snapshot = COALESCE(excluded.staff_snapshot, staff_snapshot),
+                 summary = excluded.summary",
+        )?
+        .execute(params![tenant_id, t.id, t.staff_snapshot, summary])?,
+    };
     Ok(())
 }
 
