@@ -21,14 +21,22 @@ pub const DEFAULT_DOC_CACHE_BYTES: usize = 128 * 1024 * 1024;
 /// history each) took 75 KB each, 431 bytes per operation; one change of 10,000–100,000 list
 /// items 550–1,020 bytes per item; text about 1,050 per character. 600 errs high for ordinary
 /// tickets and near the middle for long lists (`docs/security.md`, "Documents and changes").
+/// Tickets held the way the server holds them (each change applied to a fork that replaces the
+/// document) took 117 KB each at 30 notes, estimated 187 KB (`server/tests/doc_memory.rs`).
 pub const BYTES_PER_OP: usize = 600;
 
+/// Memory a cached document costs whatever its size: Automerge's indexes and maps of an almost
+/// empty document, and the ticket's view kept beside it. Held tickets of 5 notes took 46 KB
+/// each where operations and history alone estimated 44 KB (`server/tests/doc_memory.rs`).
+pub const BYTES_PER_DOCUMENT: usize = 16 * 1024;
+
 /// What a loaded document costs in memory, estimated from its operations and the encoded bytes
-/// of its history (which Automerge keeps alongside).
+/// of its history (which Automerge keeps alongside), plus [`BYTES_PER_DOCUMENT`].
 pub fn estimated_bytes(doc: &mut TicketDocument) -> usize {
     let ops = usize::try_from(doc.ops()).unwrap_or(usize::MAX);
     ops.saturating_mul(BYTES_PER_OP)
         .saturating_add(doc.history_bytes())
+        .saturating_add(BYTES_PER_DOCUMENT)
 }
 
 /// A loaded ticket with its (public) typed view, at one version.

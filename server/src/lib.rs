@@ -57,6 +57,8 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use auth::{DEVICE_TOKEN_PREFIX, USER_TOKEN_PREFIX};
+/// For measuring the document cache's estimate against real memory (`tests/doc_memory.rs`).
+pub use cache::{CachedDoc, estimated_bytes};
 pub use config::{Backoff, ConnectionLimits, LoginLimits, ServerConfig};
 pub use error::{AppError, Error};
 pub use state::AppState;
