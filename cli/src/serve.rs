@@ -35,6 +35,11 @@ pub struct ServeArgs {
     /// Most ticket documents kept in memory.
     #[arg(long, env = "FIELDWORK_DOC_CACHE", default_value_t = config::DEFAULT_DOC_CACHE)]
     doc_cache: usize,
+    /// Most memory the documents kept may take (e.g. 64MiB), by an estimate that errs high: a
+    /// ticket of 30 notes takes ~120 KB. Less memory, more documents loaded again.
+    #[arg(long, env = "FIELDWORK_DOC_CACHE_MEMORY", value_parser = units::parse_size,
+          default_value = "128MiB")]
+    doc_cache_memory: u64,
     /// Threads for the server's blocking work (the store, judging changes). More than the
     /// machine's cores only queue for them; the default suits a small machine.
     #[arg(long, env = "FIELDWORK_BLOCKING_THREADS", default_value_t = config::BLOCKING_THREADS,
@@ -140,6 +145,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
             database: Some(args.database),
             blobs: Some(args.blobs),
             doc_cache: args.doc_cache,
+            doc_cache_bytes: usize::try_from(args.doc_cache_memory).unwrap_or(usize::MAX),
             quotas,
             connections: ConnectionLimits {
                 max_per_address: args.max_connections_per_address,

@@ -16,7 +16,8 @@ pub const DATABASE_FILE: &str = "fieldwork-server.db";
 pub const BLOB_DIR: &str = "blobs";
 /// Where `fieldwork serve` listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
-/// Documents kept in memory unless told otherwise (a few tens of MB at most).
+/// Documents kept in memory unless told otherwise, and within `cache::DEFAULT_DOC_CACHE_BYTES`
+/// by estimate (a ticket of 30 notes takes ~120 KB).
 pub const DEFAULT_DOC_CACHE: usize = 1000;
 
 /// Threads for blocking work (SQLite, Automerge) in `fieldwork serve`. Tokio's default, 512, let
@@ -83,6 +84,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Most ticket documents held in memory at once.
     pub doc_cache: usize,
+    /// Most memory those documents may take, by the cache's estimate (which errs high:
+    /// `server/tests/doc_memory.rs`); whichever bound is met first holds.
+    pub doc_cache_bytes: usize,
     /// Storage quotas and the device cap (server-wide defaults).
     pub quotas: Quotas,
     /// Sign-in rate limits and the password hashing gate.
@@ -110,6 +114,7 @@ impl ServerConfig {
             blobs: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
             doc_cache: DEFAULT_DOC_CACHE,
+            doc_cache_bytes: crate::cache::DEFAULT_DOC_CACHE_BYTES,
             quotas: Quotas::default(),
             logins: LoginLimits::default(),
             connections: ConnectionLimits::default(),

@@ -53,7 +53,13 @@ impl AppState {
         let store = open_store(&config.data_dir, config.database.as_deref())?;
         let blobs = open_blobs(&config.data_dir, config.blobs.as_deref())?;
         Ok(
-            Self::with_logins(store, blobs, config.doc_cache, clock, &config.logins)
+            Self::with_logins(
+                store,
+                blobs,
+                DocCache::with_budget(config.doc_cache, config.doc_cache_bytes),
+                clock,
+                &config.logins,
+            )
                 .with_quotas(config.quotas)
                 .with_webhook_retry_ms(config.webhook_retry_ms)
                 .with_secure_cookies(config.secure_cookies)
@@ -69,17 +75,18 @@ impl AppState {
         doc_cache: usize,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self::with_logins(store, blobs, doc_cache, clock, &LoginLimits::default())
+        let cache = DocCache::new(doc_cache);
+        Self::with_logins(store, blobs, cache, clock, &LoginLimits::default())
     }
 
     fn with_logins(
         store: Arc<dyn ServerStore>,
         blobs: Arc<dyn BlobStore>,
-        doc_cache: usize,
+        cache: DocCache,
         clock: Arc<dyn Clock>,
         logins: &LoginLimits,
     ) -> Self {
-        let cache = Arc::new(DocCache::new(doc_cache));
+        let cache = Arc::new(cache);
         AppState {
             tickets: Tickets::new(store.clone(), cache.clone(), clock.clone()),
             blobs: Arc::new(BlobLane::new(store.clone(), blobs, cache)),
