@@ -52,20 +52,18 @@ impl AppState {
     pub fn open_with_clock(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let store = open_store(&config.data_dir, config.database.as_deref())?;
         let blobs = open_blobs(&config.data_dir, config.blobs.as_deref())?;
-        Ok(
-            Self::with_logins(
-                store,
-                blobs,
-                DocCache::with_budget(config.doc_cache, config.doc_cache_bytes),
-                clock,
-                &config.logins,
-            )
-                .with_quotas(config.quotas)
-                .with_webhook_retry_ms(config.webhook_retry_ms)
-                .with_secure_cookies(config.secure_cookies)
-                .with_map_tiles(config.map_tiles.clone())
-                .with_intake_limits(config.intake),
+        Ok(Self::with_logins(
+            store,
+            blobs,
+            DocCache::with_budget(config.doc_cache, config.doc_cache_bytes),
+            clock,
+            &config.logins,
         )
+        .with_quotas(config.quotas)
+        .with_webhook_retry_ms(config.webhook_retry_ms)
+        .with_secure_cookies(config.secure_cookies)
+        .with_map_tiles(config.map_tiles.clone())
+        .with_intake_limits(config.intake))
     }
 
     /// State over any store, blob store and clock (tests, other backends).

@@ -19,13 +19,26 @@ fn stored(s: &dyn ServerStore, tenant: &TenantRecord, id: &str) -> (String, u32)
     .unwrap()
 }
 
+/// Commits public changes `hashes` to ticket `id` (read at `expected`, `None` for a new one),
+/// with `snapshot` as its compacted document or none (append).
+fn write(
+    s: &dyn ServerStore,
+    tenant: &TenantRecord,
+    id: &str,
+    expected: Option<u64>,
+    snapshot: Option<&[u8]>,
+    hashes: &[&str],
+) {
+    let mut write = ticket(id, "u1", expected);
+    write.snapshot = snapshot.map(<[u8]>::to_vec);
+    let changes = hashes.iter().map(|hash| change(id, hash)).collect();
+    s.commit(&commit(tenant, vec![write], changes)).unwrap();
+}
+
 pub fn public_changes_follow_the_snapshot_until_a_commit_compacts_them(t: &TestStore) {
     let s = t.store.as_ref();
     let acme = tenant(s, "acme");
-    let mut first = ticket("t1", "u1", None);
-    first.snapshot = Some(b"S1.".to_vec());
-    s.commit(&commit(&acme, vec![first], vec![change("t1", "c1.")]))
-        .unwrap();
+    write(s, &acme, "t1", None, Some(b"S1."), &["c1."]);
     assert_eq!(stored(s, &acme, "t1"), ("S1.".into(), 0), "a new snapshot");
     // Appending: a public change follows; the staff change and another ticket's do not.
     let mut append = ticket("t1", "u1", Some(1));
@@ -41,14 +54,7 @@ pub fn public_changes_follow_the_snapshot_until_a_commit_compacts_them(t: &TestS
     ))
     .unwrap();
     assert_eq!(stored(s, &acme, "t1"), ("S1.c2.".into(), 1));
-    let mut append = ticket("t1", "u1", Some(3));
-    append.snapshot = None;
-    s.commit(&commit(
-        &acme,
-        vec![append],
-        vec![change("t1", "c3."), change("t1", "c4.")],
-    ))
-    .unwrap();
+    write(s, &acme, "t1", Some(3), None, &["c3.", "c4."]);
     assert_eq!(
         stored(s, &acme, "t1"),
         ("S1.c2.c3.c4.".into(), 3),
@@ -56,40 +62,20 @@ pub fn public_changes_follow_the_snapshot_until_a_commit_compacts_them(t: &TestS
     );
     assert_eq!(stored(s, &acme, "t2"), ("T.".into(), 0));
     // Compacting: the new snapshot stands alone again.
-    let mut compact = ticket("t1", "u1", Some(6));
-    compact.snapshot = Some(b"S2.".to_vec());
-    s.commit(&commit(&acme, vec![compact], vec![change("t1", "c5.")]))
-        .unwrap();
+    write(s, &acme, "t1", Some(6), Some(b"S2."), &["c5."]);
     assert_eq!(stored(s, &acme, "t1"), ("S2.".into(), 0));
-    let mut append = ticket("t1", "u1", Some(7));
-    append.snapshot = None;
-    s.commit(&commit(&acme, vec![append], vec![change("t1", "c6.")]))
-        .unwrap();
+    write(s, &acme, "t1", Some(7), None, &["c6."]);
     assert_eq!(stored(s, &acme, "t1"), ("S2.c6.".into(), 1));
 }
 
 pub fn a_new_ticket_without_a_snapshot_is_its_changes(t: &TestStore) {
     let s = t.store.as_ref();
     let acme = tenant(s, "acme");
-    let mut new = ticket("t1", "u1", None);
-    new.snapshot = None;
-    s.commit(&commit(
-        &acme,
-        vec![new],
-        vec![change("t1", "create."), change("t1", "number.")],
-    ))
-    .unwrap();
+    write(s, &acme, "t1", None, None, &["create.", "number."]);
     assert_eq!(stored(s, &acme, "t1"), ("create.number.".into(), 2));
     // Another tenant's ticket of the same id is its own.
     let globex = tenant(s, "globex");
-    let mut theirs = ticket("t1", "u1", None);
-    theirs.snapshot = None;
-    s.commit(&commit(
-        &globex,
-        vec![theirs],
-        vec![change("t1", "theirs.")],
-    ))
-    .unwrap();
+    write(s, &globex, "t1", None, None, &["theirs."]);
     assert_eq!(stored(s, &globex, "t1"), ("theirs.".into(), 1));
     assert_eq!(stored(s, &acme, "t1"), ("create.number.".into(), 2));
 }
@@ -97,14 +83,8 @@ pub fn a_new_ticket_without_a_snapshot_is_its_changes(t: &TestStore) {
 pub fn a_rewrite_replaces_snapshot_and_tail_and_must_bring_a_document(t: &TestStore) {
     let s = t.store.as_ref();
     let acme = tenant(s, "acme");
-    let mut first = ticket("t1", "u1", None);
-    first.snapshot = Some(b"S1.".to_vec());
-    s.commit(&commit(&acme, vec![first], vec![change("t1", "c1.")]))
-        .unwrap();
-    let mut append = ticket("t1", "u1", Some(1));
-    append.snapshot = None;
-    s.commit(&commit(&acme, vec![append], vec![change("t1", "c2.")]))
-        .unwrap();
+    write(s, &acme, "t1", None, Some(b"S1."), &["c1."]);
+    write(s, &acme, "t1", Some(1), None, &["c2."]);
     let mut rewrite = TicketRewrite {
         tenant_id: acme.id.clone(),
         at: 10,
@@ -124,9 +104,6 @@ pub fn a_rewrite_replaces_snapshot_and_tail_and_must_bring_a_document(t: &TestSt
     rewrite.ticket.snapshot = Some(b"R.".to_vec());
     assert_eq!(s.rewrite(&rewrite).unwrap(), 3);
     assert_eq!(stored(s, &acme, "t1"), ("R.".into(), 0));
-    let mut append = ticket("t1", "u1", Some(3));
-    append.snapshot = None;
-    s.commit(&commit(&acme, vec![append], vec![change("t1", "c3.")]))
-        .unwrap();
+    write(s, &acme, "t1", Some(3), None, &["c3."]);
     assert_eq!(stored(s, &acme, "t1"), ("R.c3.".into(), 1));
 }
