@@ -11,6 +11,7 @@ mod channels;
 mod configs;
 mod csat_links;
 mod devices;
+mod documents;
 mod knowledge;
 mod peers;
 mod positions;

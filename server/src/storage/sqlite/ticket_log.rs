@@ -8,7 +8,7 @@ use fieldwork_core::ticket::{ActorId, Part};
 use fieldwork_protocol::sync::SnapshotSummary;
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{SqliteStore, blobs, is_constraint, lock, seq_of, sql_seq};
+use super::{SqliteStore, blobs, documents, is_constraint, lock, seq_of, sql_seq};
 use crate::storage::ticket_log::Written;
 use crate::storage::{
     ChangeTimes, Conflict, ErasureRecord, Holding, HoldingUpdate, Missing, NewChange, PullScope,
@@ -191,29 +191,7 @@ impl StoreRead for SqliteRead<'_> {
     }
 
     fn ticket_snapshot(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<Vec<u8>>> {
-        let stored: Option<(Vec<u8>, i64)> = self
-            .tx
-            .prepare_cached(
-                "SELECT snapshot, snapshot_seq FROM docs WHERE tenant_id = ?1 AND ticket_id = ?2",
-            )?
-            .query_row([tenant_id, ticket_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let Some((mut document, snapshot_seq)) = stored else {
-            return Ok(None);
-        };
-        let mut tail = self.tx.prepare_cached(
-            "SELECT bytes FROM changes
-             WHERE tenant_id = ?1 AND ticket_id = ?2 AND seq > ?3 AND part = 'public'
-             ORDER BY seq",
-        )?;
-        let mut rows = tail.query(params![tenant_id, ticket_id, snapshot_seq])?;
-        while let Some(row) = rows.next()? {
-            let change = row.get_ref(0)?.as_blob().map_err(|_| {
-                StorageError::Corrupt("a stored change is not a byte string".into())
-            })?;
-            document.extend_from_slice(change);
-        }
-        Ok(Some(document))
+        documents::public_document(self.tx, tenant_id, ticket_id)
     }
 
     fn ticket_summary(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<SnapshotSummary>> {
@@ -713,36 +691,7 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, written: &Written) -> Result<
             }
         }
     }
-    // The documents, with the summary read from the public one. The public snapshot moves to
-    // the ticket's new seq when the commit compacts it; a staff document is written only by
-    // commits that changed it.
-    match &t.snapshot {
-        Some(snapshot) => tx.prepare_cached(
-            "INSERT INTO docs (tenant_id, ticket_id, snapshot, snapshot_seq, staff_snapshot, summary)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET snapshot = excluded.snapshot,
-                 snapshot_seq = excluded.snapshot_seq,
-                 staff_snapshot = COALESCE(excluded.staff_snapshot, staff_snapshot),
-                 summary = excluded.summary",
-        )?
-        .execute(params![
-            tenant_id,
-            t.id,
-            snapshot,
-            new_last,
-            t.staff_snapshot,
-            summary
-        ])?,
-        None => tx.prepare_cached(
-            "INSERT INTO docs (tenant_id, ticket_id, snapshot, snapshot_seq, staff_snapshot, summary)
-             VALUES (?1, ?2, x'', 0, ?3, ?4)
-             ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET
-                 staff_snapshot = COALESCE(excluded.staff_snapshot, staff_snapshot),
-                 summary = excluded.summary",
-        )?
-        .execute(params![tenant_id, t.id, t.staff_snapshot, summary])?,
-    };
-    Ok(())
+    documents::write_documents(tx, tenant_id, t, new_last, summary)
 }
 
 /// The part a `changes` row names (the schema allows only the two).
