@@ -365,6 +365,13 @@ impl TicketDocument {
         })
     }
 
+    /// Whether the server can store the document as it stands: a staff document is stored whole
+    /// after every change, so it must save and load back ([`Self::save_proven`]); a public one is
+    /// stored as its changes after a snapshot and compacted only when it proves so itself.
+    pub fn storable(&mut self) -> bool {
+        self.part == Part::Public || self.save_proven().is_some()
+    }
+
     /// Only what was added after `heads`, for appending to a saved snapshot.
     pub fn save_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
         self.doc.save_after(heads)

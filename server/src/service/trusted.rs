@@ -36,10 +36,9 @@ fn guarded<T>(work: impl FnOnce() -> Result<T, Refused>) -> Result<T, Refused> {
     })
 }
 
-/// A staff document must save and load back whole: the store keeps it so after every change. (A
-/// public one is stored as its changes and compacted only when it saves and loads back.)
+/// The document as the store keeps it must load back ([`TicketDocument::storable`]).
 fn storable(doc: &mut TicketDocument) -> Result<(), Refused> {
-    if doc.part() == Part::Public || doc.save_proven().is_some() {
+    if doc.storable() {
         return Ok(());
     }
     Err(refused(

@@ -391,11 +391,11 @@ pub(crate) struct Written<'a> {
 }
 
 impl Written<'_> {
-    /// The ticket's [`TicketHead::tail`] after the commit, from `stored` (0 for a new ticket).
-    pub(crate) fn tail(&self, stored: i64) -> i64 {
+    /// A new ticket's [`TicketHead::tail`] (a stored one's moves the same way, in SQL).
+    pub(crate) fn new_tail(&self) -> i64 {
         match self.ticket.snapshot {
             Some(_) => 0,
-            None => stored + self.appended,
+            None => self.appended,
         }
     }
 }

@@ -6,8 +6,8 @@ use fieldwork_protocol::sync::{SnapshotSummary, SummaryFile};
 
 use super::{TestStore, change, commit, create_ticket, device, tenant, ticket, user};
 use crate::storage::{
-    Conflict, Holding, HoldingUpdate, Missing, PullScope, ReadWith, StorageError, StoreRead,
-    StoredChange, SummaryFill, TicketLog,
+    Conflict, Holding, HoldingUpdate, Missing, PullScope, ReadWith, ServerStore, StorageError,
+    StoreRead, StoredChange, SummaryFill, TenantRecord, TicketLog,
 };
 
 fn seqs_after(log: &dyn TicketLog, tenant: &str, after: u64, limit: usize) -> Vec<u64> {
@@ -16,6 +16,14 @@ fn seqs_after(log: &dyn TicketLog, tenant: &str, after: u64, limit: usize) -> Ve
         .into_iter()
         .map(|c| c.seq)
         .collect()
+}
+
+/// Tenants acme, with ticket t1 created by change h1 (seq 1), and globex, for the group cases.
+fn acme_with_t1_and_globex(s: &dyn ServerStore) -> (TenantRecord, TenantRecord) {
+    let acme = tenant(s, "acme");
+    let globex = tenant(s, "globex");
+    create_ticket(s, &acme, "t1", "u1", "h1");
+    (acme, globex)
 }
 
 fn max_seq(log: &dyn TicketLog, tenant: &str) -> u64 {
@@ -160,9 +168,7 @@ pub fn tenants_never_see_each_others_tickets_changes_or_seqs(t: &TestStore) {
 
 pub fn a_group_of_commits_stores_each_in_order_and_refuses_only_the_failing_one(t: &TestStore) {
     let s = t.store.as_ref();
-    let acme = tenant(s, "acme");
-    let globex = tenant(s, "globex");
-    create_ticket(s, &acme, "t1", "u1", "h1");
+    let (acme, globex) = acme_with_t1_and_globex(s);
     let first = commit(
         &acme,
         vec![ticket("t1", "u1", Some(1))],
@@ -212,9 +218,7 @@ pub fn a_group_of_commits_stores_each_in_order_and_refuses_only_the_failing_one(
 
 pub fn a_group_that_is_all_accepted_stores_every_commit_with_its_seqs(t: &TestStore) {
     let s = t.store.as_ref();
-    let acme = tenant(s, "acme");
-    let globex = tenant(s, "globex");
-    create_ticket(s, &acme, "t1", "u1", "h1");
+    let (acme, globex) = acme_with_t1_and_globex(s);
     let first = commit(
         &acme,
         vec![ticket("t1", "u1", Some(1)), ticket("t2", "u2", None)],

@@ -293,7 +293,7 @@ pub(super) fn write_ticket(
                 Box::new(t.category.clone()),
                 Box::new(t.created_at),
                 Box::new(staff_people),
-                Box::new(written.tail(0)),
+                Box::new(written.new_tail()),
             ],
             1,
             moved,

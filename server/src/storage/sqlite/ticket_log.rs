@@ -647,7 +647,7 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, written: &Written) -> Result<
                     t.category,
                     t.created_at,
                     staff_people,
-                    written.tail(0)
+                    written.new_tail()
                 ]);
             match inserted {
                 Err(e) if is_constraint(&e) => return Err(Conflict::Moved.into()),
