@@ -22,7 +22,9 @@ pub const DEFAULT_DOC_CACHE_BYTES: usize = 128 * 1024 * 1024;
 /// items 550–1,020 bytes per item; text about 1,050 per character. 600 errs high for ordinary
 /// tickets and near the middle for long lists (`docs/security.md`, "Documents and changes").
 /// Tickets held the way the server holds them (each change applied to a fork that replaces the
-/// document) took 117 KB each at 30 notes, estimated 187 KB (`server/tests/doc_memory.rs`).
+/// document), with their views, took 46, 151 and 565 KB each at 5, 30 and 120 notes, estimated
+/// 60, 187 and 643 KB (`server/tests/doc_memory.rs`, glibc's free memory handed back before
+/// each reading).
 pub const BYTES_PER_OP: usize = 600;
 
 /// Memory a cached document costs whatever its size: Automerge's indexes and maps of an almost
@@ -39,6 +41,32 @@ pub fn estimated_bytes(doc: &mut TicketDocument) -> usize {
         .saturating_add(BYTES_PER_DOCUMENT)
 }
 
+/// Memory a kept view costs beyond twice its JSON length (the struct, its vectors' and maps'
+/// own allocations). Views of tickets with 5, 30 and 120 notes took 2.8, 8.1 and 26 KB in
+/// memory, estimated 5.1, 14.7 and 49 KB (`server/tests/doc_memory.rs`).
+pub const BYTES_PER_VIEW: usize = 2 * 1024;
+
+/// What a ticket's view costs in memory, estimated from the length of its JSON (counted, not
+/// written out).
+pub fn estimated_view_bytes(view: &Ticket) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Serializing a view into a counter cannot fail; were it to, the view counts as large.
+    match serde_json::to_writer(&mut count, view) {
+        Ok(()) => count.0.saturating_mul(2).saturating_add(BYTES_PER_VIEW),
+        Err(_) => usize::MAX,
+    }
+}
+
 /// A loaded ticket with its (public) typed view, at one version.
 #[derive(Debug)]
 pub struct CachedDoc {
@@ -51,42 +79,94 @@ pub struct CachedDoc {
     pub view: Arc<Ticket>,
 }
 
-/// Least-recently-used documents, at most `capacity` of them and at most `budget` bytes by
-/// estimate.
+/// A view kept after its document left the cache, at one version.
+#[derive(Debug)]
+struct KeptView {
+    seq: u64,
+    view: Arc<Ticket>,
+}
+
+/// Least-recently-used documents, at most `capacity` of them and at most seven eighths of
+/// `budget` bytes by estimate; and, beside them, the views of documents pushed out, in the last
+/// eighth of `budget` (a view above a quarter of that is not kept). A view is far smaller than its document, and readers
+/// that only need the view (the report facts, a second after each commit; visibility checks)
+/// then do not load the ticket again.
 #[derive(Debug)]
 pub struct DocCache {
     capacity: usize,
     budget: usize,
-    inner: Mutex<Lru>,
+    inner: Mutex<Tiers>,
 }
 
 #[derive(Debug, Default)]
-struct Lru {
-    /// Each document with its last use and its estimated bytes.
-    entries: HashMap<String, (CachedDoc, u64, usize)>,
-    /// Use tick → ticket id, oldest first.
+struct Tiers {
+    docs: Lru<(CachedDoc, usize)>,
+    views: Lru<KeptView>,
+}
+
+/// Entries by key, each with its last use and its estimated bytes.
+#[derive(Debug)]
+struct Lru<T> {
+    entries: HashMap<String, (T, u64, usize)>,
+    /// Use tick → key, oldest first.
     order: BTreeMap<u64, String>,
     tick: u64,
     /// Estimated bytes of every entry.
     bytes: usize,
 }
 
-impl Lru {
-    fn touch(&mut self, id: &str) {
+impl<T> Default for Lru<T> {
+    fn default() -> Self {
+        Lru {
+            entries: HashMap::new(),
+            order: BTreeMap::new(),
+            tick: 0,
+            bytes: 0,
+        }
+    }
+}
+
+impl<T> Lru<T> {
+    fn touch(&mut self, key: &str) {
         self.tick += 1;
         let tick = self.tick;
-        if let Some((_, used, _)) = self.entries.get_mut(id) {
+        if let Some((_, used, _)) = self.entries.get_mut(key) {
             self.order.remove(used);
             *used = tick;
-            self.order.insert(tick, id.to_owned());
+            self.order.insert(tick, key.to_owned());
         }
     }
 
-    fn remove(&mut self, id: &str) -> Option<CachedDoc> {
-        let (doc, used, bytes) = self.entries.remove(id)?;
+    fn remove(&mut self, key: &str) -> Option<T> {
+        let (value, used, bytes) = self.entries.remove(key)?;
         self.order.remove(&used);
         self.bytes -= bytes;
-        Some(doc)
+        Some(value)
+    }
+
+    fn insert(&mut self, key: String, value: T, bytes: usize) {
+        self.remove(&key);
+        self.tick += 1;
+        let tick = self.tick;
+        self.entries.insert(key.clone(), (value, tick, bytes));
+        self.order.insert(tick, key);
+        self.bytes += bytes;
+    }
+
+    /// Takes out the least recently used entries while there are more than `count` or their
+    /// bytes are above `budget`.
+    fn shrink_to(&mut self, count: usize, budget: usize) -> Vec<(String, T)> {
+        let mut out = Vec::new();
+        while self.entries.len() > count || self.bytes > budget {
+            let Some((_, oldest)) = self.order.pop_first() else {
+                break;
+            };
+            if let Some((value, _, freed)) = self.entries.remove(&oldest) {
+                self.bytes -= freed;
+                out.push((oldest, value));
+            }
+        }
+        out
     }
 }
 
@@ -97,14 +177,15 @@ impl DocCache {
         Self::with_budget(capacity, DEFAULT_DOC_CACHE_BYTES)
     }
 
-    /// A cache of at most `capacity` documents and `budget` bytes by estimate. A document
-    /// estimated above a quarter of the budget is not kept at all (it would push out everything
-    /// else and be loaded again anyway).
+    /// A cache of at most `capacity` documents and `budget` bytes by estimate, views of
+    /// documents pushed out included. A document estimated above a quarter of the documents'
+    /// share is not kept at all (it would push out everything else and be loaded again anyway),
+    /// only its view.
     pub fn with_budget(capacity: usize, budget: usize) -> Self {
         DocCache {
             capacity,
             budget,
-            inner: Mutex::new(Lru::default()),
+            inner: Mutex::new(Tiers::default()),
         }
     }
 
@@ -113,20 +194,39 @@ impl DocCache {
         format!("{tenant}/{id}")
     }
 
-    fn lock(&self) -> MutexGuard<'_, Lru> {
+    fn lock(&self) -> MutexGuard<'_, Tiers> {
         // Every mutation leaves the maps consistent, so a poisoned lock is still usable.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The view of ticket `id` of `tenant` at version `seq`, if cached.
+    /// The bytes the views of documents pushed out may take.
+    fn view_budget(&self) -> usize {
+        self.budget / 8
+    }
+
+    /// The bytes the documents may take.
+    fn doc_budget(&self) -> usize {
+        self.budget - self.view_budget()
+    }
+
+    /// The view of ticket `id` of `tenant` at version `seq`, if its document or its view is
+    /// cached.
     pub fn view(&self, tenant: &str, id: &str, seq: u64) -> Option<Arc<Ticket>> {
         let key = Self::key(tenant, id);
-        let mut lru = self.lock();
-        let view = match lru.entries.get(&key) {
-            Some((cached, _, _)) if cached.seq == seq => cached.view.clone(),
+        let mut tiers = self.lock();
+        if let Some(((cached, _), _, _)) = tiers.docs.entries.get(&key) {
+            if cached.seq != seq {
+                return None;
+            }
+            let view = cached.view.clone();
+            tiers.docs.touch(&key);
+            return Some(view);
+        }
+        let view = match tiers.views.entries.get(&key) {
+            Some((kept, _, _)) if kept.seq == seq => kept.view.clone(),
             _ => return None,
         };
-        lru.touch(&key);
+        tiers.views.touch(&key);
         Some(view)
     }
 
@@ -134,9 +234,11 @@ impl DocCache {
     /// will [`Self::put`] it back once its work is committed.
     pub fn take(&self, tenant: &str, id: &str, seq: u64) -> Option<CachedDoc> {
         let key = Self::key(tenant, id);
-        let mut lru = self.lock();
-        match lru.entries.get(&key) {
-            Some((cached, _, _)) if cached.seq == seq => lru.remove(&key),
+        let mut tiers = self.lock();
+        match tiers.docs.entries.get(&key) {
+            Some(((cached, _), _, _)) if cached.seq == seq => {
+                tiers.docs.remove(&key).map(|(doc, _)| doc)
+            }
             _ => None,
         }
     }
@@ -144,52 +246,84 @@ impl DocCache {
     /// Drops ticket `id` of `tenant` from the cache, whatever its version (its history was
     /// rewritten: the old document holds what an erase removed).
     pub fn forget(&self, tenant: &str, id: &str) {
-        self.lock().remove(&Self::key(tenant, id));
+        let key = Self::key(tenant, id);
+        let mut tiers = self.lock();
+        tiers.docs.remove(&key);
+        tiers.views.remove(&key);
     }
 
     /// Keeps `doc` unless a newer version is already cached; drops the least recently used
-    /// documents beyond the capacity or the byte budget.
+    /// documents beyond the capacity or the byte budget, keeping their views while those fit.
     pub fn put(&self, tenant: &str, id: &str, mut doc: CachedDoc) {
         if self.capacity == 0 {
             return;
         }
         let key = Self::key(tenant, id);
-        // Estimated outside the lock: it walks the document's history.
+        // Estimated outside the lock: they walk the document's history and the view.
         let bytes = estimated_bytes(&mut doc.doc)
             .saturating_add(doc.staff.as_mut().map_or(0, estimated_bytes));
-        let mut lru = self.lock();
-        if let Some((cached, _, _)) = lru.entries.get(&key)
-            && cached.seq > doc.seq
-        {
+        let view_bytes = estimated_view_bytes(&doc.view);
+        let mut tiers = self.lock();
+        let newest = |tiers: &Tiers| {
+            let doc_seq = tiers.docs.entries.get(&key).map(|((d, _), _, _)| d.seq);
+            let view_seq = tiers.views.entries.get(&key).map(|(v, _, _)| v.seq);
+            doc_seq.max(view_seq)
+        };
+        if newest(&tiers).is_some_and(|seq| seq > doc.seq) {
             return;
         }
-        lru.remove(&key);
-        if bytes > self.budget / 4 {
-            return;
-        }
-        lru.tick += 1;
-        let tick = lru.tick;
-        lru.entries.insert(key.clone(), (doc, tick, bytes));
-        lru.order.insert(tick, key);
-        lru.bytes += bytes;
-        while lru.entries.len() > self.capacity || lru.bytes > self.budget {
-            let Some((_, oldest)) = lru.order.pop_first() else {
-                break;
+        tiers.docs.remove(&key);
+        tiers.views.remove(&key);
+        if bytes > self.doc_budget() / 4 {
+            let view = KeptView {
+                seq: doc.seq,
+                view: doc.view,
             };
-            if let Some((_, _, freed)) = lru.entries.remove(&oldest) {
-                lru.bytes -= freed;
+            self.keep_views(&mut tiers, vec![(key, view, view_bytes)]);
+            return;
+        }
+        tiers.docs.insert(key, (doc, view_bytes), bytes);
+        let pushed_out: Vec<_> = tiers
+            .docs
+            .shrink_to(self.capacity, self.doc_budget())
+            .into_iter()
+            .map(|(key, (cached, view_bytes))| {
+                let view = KeptView {
+                    seq: cached.seq,
+                    view: cached.view,
+                };
+                (key, view, view_bytes)
+            })
+            .collect();
+        self.keep_views(&mut tiers, pushed_out);
+    }
+
+    /// Keeps the views of documents that left the cache, as far as the views' budget goes.
+    fn keep_views(&self, tiers: &mut Tiers, views: Vec<(String, KeptView, usize)>) {
+        let budget = self.view_budget();
+        for (key, view, bytes) in views {
+            if bytes <= budget / 4 {
+                tiers.views.insert(key, view, bytes);
             }
         }
+        // Bounded by bytes alone: each view's estimate counts its fixed cost.
+        tiers.views.shrink_to(usize::MAX, budget);
     }
 
     /// How many documents are cached.
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.lock().docs.entries.len()
     }
 
     /// The estimated bytes of every cached document.
     pub fn bytes(&self) -> usize {
-        self.lock().bytes
+        self.lock().docs.bytes
+    }
+
+    /// How many views of documents that left the cache are kept, and their estimated bytes.
+    pub fn kept_views(&self) -> (usize, usize) {
+        let tiers = self.lock();
+        (tiers.views.entries.len(), tiers.views.bytes)
     }
 }
 
@@ -230,10 +364,10 @@ mod tests {
         cache.put("t", "c", doc("c", 1));
         assert_eq!(cache.len(), 2);
         assert!(
-            cache.view("t", "b", 1).is_none(),
+            cache.take("t", "b", 1).is_none(),
             "b was the least recently used"
         );
-        assert!(cache.view("t", "a", 1).is_some() && cache.view("t", "c", 1).is_some());
+        assert!(cache.take("t", "a", 1).is_some() && cache.take("t", "c", 1).is_some());
     }
 
     #[test]
@@ -241,15 +375,16 @@ mod tests {
         let mut one = doc("a", 1);
         let each = estimated_bytes(&mut one.doc);
         assert!(each > 0);
-        // Room for four documents by bytes, thirty by count: bytes decide.
-        let budget = 4 * each + each / 2;
+        // Room for four documents by bytes (in the documents' seven eighths), thirty by count:
+        // bytes decide.
+        let budget = (4 * each + each / 2) * 8 / 7;
         let cache = DocCache::with_budget(30, budget);
         for (i, id) in ["a", "b", "c", "d", "e", "f"].into_iter().enumerate() {
             cache.put("t", id, doc(id, i as u64));
         }
         assert_eq!(cache.len(), 4);
-        assert!(cache.bytes() <= budget);
-        assert!(cache.view("t", "a", 0).is_none() && cache.view("t", "f", 5).is_some());
+        assert!(cache.bytes() <= budget * 7 / 8);
+        assert!(cache.take("t", "a", 0).is_none() && cache.take("t", "f", 5).is_some());
         // A document bigger than a quarter of the budget is not kept at all.
         let small = DocCache::with_budget(30, 2 * each);
         small.put("t", "a", doc("a", 1));
@@ -267,5 +402,46 @@ mod tests {
         assert_eq!(taken.seq, 5);
         assert_eq!(cache.len(), 0);
         assert!(DocCache::new(0).view("t", "a", 5).is_none());
+    }
+
+    #[test]
+    fn keeps_the_views_of_documents_pushed_out_within_their_share() {
+        let mut one = doc("a", 1);
+        let each = estimated_bytes(&mut one.doc);
+        let view = estimated_view_bytes(&one.view);
+        assert!(
+            view < each / 4,
+            "a view ({view}) is far smaller than its document ({each})"
+        );
+        // Two documents fit by count; the views' eighth (one document's worth) holds more than
+        // three views.
+        let budget = 8 * (each + 1);
+        let cache = DocCache::with_budget(2, budget);
+        for (i, id) in ["a", "b", "c", "d", "e"].into_iter().enumerate() {
+            cache.put("t", id, doc(id, i as u64));
+        }
+        assert_eq!(cache.len(), 2, "d and e");
+        let (views, bytes) = cache.kept_views();
+        assert_eq!(views, 3, "the views of a, b and c");
+        assert!(bytes <= budget / 8);
+        // A kept view is handed out at its version only, and its document is gone.
+        assert!(cache.view("t", "a", 0).is_some());
+        assert!(cache.view("t", "a", 1).is_none());
+        assert!(cache.take("t", "a", 0).is_none());
+        // A newer document replaces the kept view; an older one does not go back over it.
+        cache.put("t", "b", doc("b", 1));
+        assert!(cache.view("t", "b", 1).is_some());
+        cache.put("t", "c", doc("c", 1));
+        assert!(
+            cache.view("t", "c", 2).is_some(),
+            "c's view at 2 is newer than 1"
+        );
+        // Forgetting a ticket drops its view too.
+        cache.forget("t", "c");
+        assert!(cache.view("t", "c", 2).is_none());
+        // With caching off nothing is kept, views neither.
+        let off = DocCache::new(0);
+        off.put("t", "a", doc("a", 1));
+        assert_eq!(off.kept_views(), (0, 0));
     }
 }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use rusqlite::config::DbConfig;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags};
 
@@ -64,6 +65,12 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // The query planner stability guarantee: a statement keeps the plan it was prepared with,
+    // whatever values are bound. Without it SQLite prepared the read of a document's chunks
+    // again on every run (it weighs bound values against the schema's constraints): ~8% of a
+    // device's CPU per edit and sync round (`docs/benchmarks.md`, "The device's side of a
+    // round"). The server's connections do the same.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     // `title_matches(title, query)`: what a title search means (`crate::search::matches`), for
     // the list query to confirm candidates with.
     conn.create_scalar_function(

@@ -594,3 +594,21 @@ fn a_removed_newest_ticket_does_not_hide_the_next_write_from_search() {
     assert_eq!((find("bravo"), find("charlie"), find("alpha")), (0, 1, 1));
     let _ = first;
 }
+
+#[test]
+fn statements_keep_their_plans_and_are_not_prepared_again_on_each_run() {
+    let d = device("agent1", Role::Agent);
+    let t = d.store.create(repair("Fridge warm")).expect("creates");
+    let chunks = "SELECT chunk FROM doc_chunks WHERE ticket_id = ?1 AND part = ?2 ORDER BY seq";
+    for i in 0..4 {
+        let note = Edit::AddNote {
+            text: format!("visit {i}"),
+            internal: false,
+        };
+        d.store.edit(&t.id, &[note]).expect("edits");
+    }
+    // The statement each edit's load of the document ran, from the connection's cache.
+    let conn = d.store.writer.first();
+    let stmt = conn.prepare_cached(chunks).expect("cached");
+    assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+}
