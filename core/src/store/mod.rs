@@ -11,6 +11,7 @@ mod error;
 mod evidence;
 mod exchange;
 mod files;
+mod held_cache;
 mod knowledge;
 mod observe;
 mod people;
@@ -71,6 +72,8 @@ pub struct TicketStore {
     identity: RwLock<Option<Identity>>,
     observers: observe::Observers<TicketsChanged>,
     checkpointer: checkpoint::Checkpointer,
+    /// The tickets worked on last, loaded.
+    held: held_cache::HeldCache,
 }
 
 fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -98,6 +101,7 @@ impl TicketStore {
             identity: RwLock::new(identity),
             observers: observe::Observers::default(),
             checkpointer: checkpoint::Checkpointer::start(path),
+            held: held_cache::HeldCache::default(),
         })
     }
 
@@ -238,14 +242,14 @@ impl TicketStore {
     pub fn edit(&self, id: &str, edits: &[Edit]) -> Result<Ticket> {
         let identity = self.identity()?;
         let at = self.clock.now_ms();
-        self.write(|tx| edit_in(tx, &identity, id, edits, at))
+        self.write(|tx| edit_in(tx, &self.held, &identity, id, edits, at))
             .inspect(|_| self.notify(vec![id.to_owned()], ChangeOrigin::Local))
     }
 
     /// The full view of ticket `id` (full id): with its staff data merged in on a device of a
     /// role that reads them (`Ticket::with_staff`).
     pub fn ticket(&self, id: &str) -> Result<Ticket> {
-        self.read(|conn| persist::load_view(conn, id)?.ok_or(StoreError::UnknownTicket))
+        self.read(|conn| self.held.view(conn, id)?.ok_or(StoreError::UnknownTicket))
     }
 
     /// Finds the one ticket whose id starts with `prefix` (or whose number equals it).
@@ -383,6 +387,7 @@ impl TicketStore {
 /// the previous one, queueing the changes and rewriting the index row.
 fn edit_in(
     tx: &Transaction,
+    cache: &held_cache::HeldCache,
     identity: &Identity,
     id: &str,
     edits: &[Edit],
@@ -390,7 +395,7 @@ fn edit_in(
 ) -> Result<Ticket> {
     let actor = &identity.actor;
     let actor_id = TicketStore::actor_id(identity)?;
-    let mut held = persist::load_held(tx, id)?.ok_or(StoreError::UnknownTicket)?;
+    let (mut held, mut view) = cache.take(tx, id)?.ok_or(StoreError::UnknownTicket)?;
     held.public.set_actor(actor_id.clone());
     if let Some(staff) = &mut held.staff {
         staff.set_actor(actor_id.clone());
@@ -398,7 +403,6 @@ fn edit_in(
     // What each document had when loaded (`None`: the staff document is new with these edits).
     let public_before = held.public.heads();
     let staff_before = held.staff.as_mut().map(|doc| doc.heads());
-    let mut view = held.view()?;
     for edit in edits {
         rules::check_edit(actor, &view, edit)?;
         let part = edit.part(&view);
@@ -415,6 +419,9 @@ fn edit_in(
         persist::store_doc(tx, id, staff, staff_before.as_deref())?;
     }
     persist::upsert_index(tx, &view, at)?;
+    // Kept as stored; should the transaction not commit, the store's heads are not these and
+    // the entry is never handed out.
+    cache.put(id, held, view.clone());
     Ok(view)
 }
 

@@ -57,7 +57,7 @@ impl TicketStore {
                     let edit = Edit::RecordArrival {
                         distance_m: distance.round() as i64,
                     };
-                    edit_in(tx, &identity, &id, &[edit], now)?;
+                    edit_in(tx, &self.held, &identity, &id, &[edit], now)?;
                     arrivals.push(id);
                 }
             }

@@ -96,7 +96,14 @@ impl TicketStore {
                     at,
                 )?;
             }
-            edit_in(tx, identity, id, &[Edit::Attach { attachment }], at)
+            edit_in(
+                tx,
+                &self.held,
+                identity,
+                id,
+                &[Edit::Attach { attachment }],
+                at,
+            )
         });
         match written {
             Ok(view) => {

@@ -291,7 +291,11 @@ impl TicketStore {
                 }
             }
             super::people::record(tx, &response.people)?;
-            round.tickets_evicted = evict_settled(tx, &mut changed)?;
+            let evicted = evict_settled(tx, &mut changed)?;
+            for id in &evicted {
+                self.held.forget(id);
+            }
+            round.tickets_evicted = evicted.len();
             round.tickets_changed = changed.len();
             round.replaced = replaced;
             let mut meta: SyncMeta = get_json(tx, META)?.unwrap_or_default();
@@ -426,7 +430,7 @@ impl TicketStore {
             );
             return Ok(false);
         }
-        let Some(mut held) = persist::load_held(tx, id)? else {
+        let Some((mut held, view)) = self.held.take(tx, id)? else {
             // The server believes we hold this ticket but we do not (e.g. removed by hand): the
             // changes alone cannot rebuild it; a later snapshot will.
             tracing::warn!(
@@ -446,10 +450,14 @@ impl TicketStore {
         let doc = held.part_mut(part, &actor);
         doc.apply_changes(changes)?;
         if before.as_deref() == Some(&doc.heads()[..]) {
+            // Nothing new (the device's own changes coming back): the ticket is as stored.
+            self.held.put(id, held, view);
             return Ok(confirmed);
         }
         persist::store_doc(tx, id, doc, before.as_deref())?;
-        persist::upsert_index(tx, &held.view()?, at)?;
+        let view = held.view()?;
+        persist::upsert_index(tx, &view, at)?;
+        self.held.put(id, held, view);
         Ok(true)
     }
 
@@ -654,8 +662,8 @@ fn pending_changes(tx: &Transaction, id: &str, part: Part) -> Result<Vec<Change>
     decode_changes(&bufs)
 }
 
-/// Removes evicted tickets that have nothing left to send.
-fn evict_settled(tx: &Transaction, changed: &mut BTreeSet<String>) -> Result<usize> {
+/// Removes evicted tickets that have nothing left to send; returns their ids.
+fn evict_settled(tx: &Transaction, changed: &mut BTreeSet<String>) -> Result<Vec<String>> {
     let ids: Vec<String> = tx
         .prepare_cached(
             "SELECT ticket_id FROM pending_evictions
@@ -669,7 +677,7 @@ fn evict_settled(tx: &Transaction, changed: &mut BTreeSet<String>) -> Result<usi
             .execute([id])?;
         changed.insert(id.clone());
     }
-    Ok(ids.len())
+    Ok(ids)
 }
 
 mod check;
