@@ -4,7 +4,9 @@
 //! - the first page of `list` over 100,000 tickets, filtered and sorted;
 //! - opening a store of 100,000 tickets;
 //! - the help request again while another thread applies a bootstrap's pages to the same store
-//!   (a rider's button must not wait behind a pull).
+//!   (a rider's button must not wait behind a pull);
+//! - a technician's note on a ticket of 30 notes: on tickets the store keeps loaded, and on more
+//!   tickets than it keeps (each loaded from SQLite).
 //!
 //! Run: `cargo bench -p fieldwork-core --bench store`. Besides criterion's report, a percentile
 //! table (p50/p99 over single calls) is printed at the end, since the budgets are set in p99.
@@ -22,7 +24,7 @@ use criterion::{Criterion, criterion_group};
 use fieldwork_core::bundle::{Bundle, BundleTicket, ByteBuf, FORMAT};
 use fieldwork_core::location::LocationFix;
 use fieldwork_core::store::{ListQuery, SortBy, TicketStore};
-use fieldwork_core::ticket::{NewTicket, TicketDocument};
+use fieldwork_core::ticket::{Edit, NewTicket, TicketDocument};
 use fieldwork_core::{Priority, Role, Status, TicketKind};
 use fieldwork_protocol::sync::{PullItem, SyncResponse};
 use rusqlite::{Connection, params};
@@ -294,6 +296,55 @@ fn help_during_pull(dir: &Path) {
     );
 }
 
+/// A note, as a technician adds one.
+fn note(i: usize) -> Edit {
+    Edit::AddNote {
+        text: format!("checked the compressor and the door seal, visit {i}"),
+        internal: false,
+    }
+}
+
+/// A technician's notes on tickets of 30 notes: six tickets in turn (fewer than the store keeps
+/// loaded) and eighteen in turn (more, so each note loads its ticket from SQLite). 120 notes
+/// each leave the first six at ~50 notes and the others at ~37: the kept ones are the larger.
+fn notes_report(dir: &Path) {
+    let store = TicketStore::open(&dir.join("technician.db")).expect("open");
+    store.init(actor("t1", Role::Agent)).expect("init");
+    let ids: Vec<String> = (0..24)
+        .map(|n| {
+            let t = store
+                .create(NewTicket::titled(TicketKind::Repair, format!("fridge {n}")))
+                .expect("create");
+            for i in 0..30 {
+                store.edit(&t.id, &[note(i)]).expect("edit");
+            }
+            t.id
+        })
+        .collect();
+    let (kept, loaded) = ids.split_at(6);
+    let mut i = 0;
+    percentiles(
+        "a note on a ticket of 30-50 notes, 6 tickets in turn",
+        120,
+        || {
+            i += 1;
+            black_box(store.edit(&kept[i % kept.len()], &[note(i)]).expect("edit"));
+        },
+    );
+    percentiles(
+        "a note on a ticket of 30-37 notes, 18 tickets in turn",
+        120,
+        || {
+            i += 1;
+            black_box(
+                store
+                    .edit(&loaded[i % loaded.len()], &[note(i)])
+                    .expect("edit"),
+            );
+        },
+    );
+}
+
 fn percentile_report() {
     println!("\npercentiles (single calls):");
     let dir = tempfile::tempdir().expect("dir");
@@ -312,6 +363,7 @@ fn percentile_report() {
         || plain_insert(&plain, &body),
     );
     help_during_pull(dir.path());
+    notes_report(dir.path());
     if std::env::var("STORE_BENCH_SKIP_LARGE").is_ok_and(|v| v == "1") {
         return;
     }

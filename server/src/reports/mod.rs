@@ -3,8 +3,8 @@
 //! times and kept in the store (`storage::ReportFacts`); a report reads the facts of a period and
 //! works out its numbers with `fieldwork_brain::report::report`.
 //!
-//! Facts follow the tickets: a background task refreshes the tickets each commit touched (a
-//! second after, in batches), and catches up every stale ticket when it starts and when it missed
+//! Facts follow the tickets: a background task refreshes the tickets each commit touched (within
+//! [`GATHER`] after, in batches), and catches up every stale ticket when it starts and when it missed
 //! notices. A report first refreshes what is still stale in its tenant (the tickets changed
 //! since the tenant's progress, at most [`MAX_REFRESH_PER_REPORT`]), so it counts every change
 //! stored before it was asked.
@@ -28,8 +28,11 @@ use crate::tasks::StopToken;
 const BATCH: usize = 500;
 /// Most tickets one report refreshes before it answers (the background task does the rest).
 pub const MAX_REFRESH_PER_REPORT: usize = 50_000;
-/// How long the task gathers notices before it refreshes the tickets they name.
-const GATHER: Duration = Duration::from_secs(1);
+/// How long the task gathers notices before it refreshes the tickets they name. A ticket that
+/// changes every second is read once per gathering, not once per change: at a gathering of one
+/// second, refreshing facts was a tenth of the server's CPU under 1,000 devices
+/// (`docs/benchmarks.md`). A report is exact whatever this is: it refreshes what is stale first.
+const GATHER: Duration = Duration::from_secs(5);
 
 /// Each tenant's brain (for its SLA policies and calendars), built once per batch of work.
 #[derive(Default)]
@@ -185,7 +188,7 @@ pub fn run(
     Ok(report)
 }
 
-/// The background task: refreshes the tickets each commit touched, a batch every second, and
+/// The background task: refreshes the tickets each commit touched, a batch every [`GATHER`], and
 /// every stale ticket when it starts and after it missed notices.
 pub(crate) async fn run_in_background(state: AppState, mut stop: StopToken) {
     let mut notices = state.tickets().subscribe();
