@@ -157,7 +157,7 @@ impl HeldCache {
 mod tests {
     use crate::model::{Role, TicketKind};
     use crate::store::TicketStore;
-    use crate::store::testkit::device;
+    use crate::store::testkit::{Device, device};
     use crate::ticket::{Edit, NewTicket};
 
     fn note(text: &str) -> Edit {
@@ -167,6 +167,17 @@ mod tests {
         }
     }
 
+    /// A technician's store with one ticket that has one note, `first`.
+    fn technician_with_a_note(first: &str) -> (Device, String) {
+        let d = device("tech1", Role::Agent);
+        let t = d
+            .store
+            .create(NewTicket::titled(TicketKind::Repair, "Fridge warm"))
+            .expect("creates");
+        d.store.edit(&t.id, &[note(first)]).expect("edits");
+        (d, t.id)
+    }
+
     fn notes(store: &TicketStore, id: &str) -> Vec<String> {
         let view = store.ticket(id).expect("reads");
         view.notes.into_iter().map(|n| n.text).collect()
@@ -174,19 +185,14 @@ mod tests {
 
     #[test]
     fn a_kept_ticket_is_never_handed_out_after_another_connection_wrote_it() {
-        let d = device("tech1", Role::Agent);
-        let t = d
-            .store
-            .create(NewTicket::titled(TicketKind::Repair, "Fridge warm"))
-            .expect("creates");
-        d.store.edit(&t.id, &[note("first")]).expect("edits");
+        let (d, id) = technician_with_a_note("first");
         // Another store on the same file (its own connections and cache) writes the ticket.
         let other = TicketStore::open(&d.dir.path().join("store.db")).expect("opens");
-        other.edit(&t.id, &[note("second")]).expect("edits");
+        other.edit(&id, &[note("second")]).expect("edits");
         // The first store's kept copy is behind the file: it reads and builds on the file's.
-        assert_eq!(notes(&d.store, &t.id), ["first", "second"]);
-        d.store.edit(&t.id, &[note("third")]).expect("edits");
-        assert_eq!(notes(&other, &t.id), ["first", "second", "third"]);
+        assert_eq!(notes(&d.store, &id), ["first", "second"]);
+        d.store.edit(&id, &[note("third")]).expect("edits");
+        assert_eq!(notes(&other, &id), ["first", "second", "third"]);
         assert_eq!(
             d.store.outbox_len().expect("outbox"),
             4,
@@ -196,17 +202,12 @@ mod tests {
 
     #[test]
     fn an_edit_that_fails_leaves_nothing_of_itself_in_the_kept_copy() {
-        let d = device("tech1", Role::Agent);
-        let t = d
-            .store
-            .create(NewTicket::titled(TicketKind::Repair, "Fridge warm"))
-            .expect("creates");
-        d.store.edit(&t.id, &[note("kept")]).expect("edits");
+        let (d, id) = technician_with_a_note("kept");
         // The first edit applies to the document, the second is refused: all or nothing.
-        let refused = d.store.edit(&t.id, &[note("lost"), note("  ")]);
+        let refused = d.store.edit(&id, &[note("lost"), note("  ")]);
         assert!(refused.is_err());
-        assert_eq!(notes(&d.store, &t.id), ["kept"]);
-        let after = d.store.edit(&t.id, &[note("next")]).expect("edits");
+        assert_eq!(notes(&d.store, &id), ["kept"]);
+        let after = d.store.edit(&id, &[note("next")]).expect("edits");
         let texts: Vec<_> = after.notes.iter().map(|n| n.text.as_str()).collect();
         assert_eq!(texts, ["kept", "next"]);
     }
