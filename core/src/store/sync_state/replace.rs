@@ -26,6 +26,8 @@ impl TicketStore {
         erased: &[Erasure],
         at: i64,
     ) -> Result<bool> {
+        // A kept copy holds what was erased: it goes now, whatever follows.
+        self.held.forget(id);
         let Some(mut held) = persist::load_held(tx, id)? else {
             return Ok(false);
         };
