@@ -88,9 +88,9 @@ struct KeptView {
 
 /// Least-recently-used documents, at most `capacity` of them and at most seven eighths of
 /// `budget` bytes by estimate; and, beside them, the views of documents pushed out, in the last
-/// eighth of `budget` (a view above a quarter of that is not kept). A view is far smaller than its document, and readers
-/// that only need the view (the report facts, a second after each commit; visibility checks)
-/// then do not load the ticket again.
+/// eighth of `budget` (a view above a quarter of that is not kept). A view is far smaller than
+/// its document, and readers that only need the view (the report facts, visibility checks) then
+/// do not load the ticket again.
 #[derive(Debug)]
 pub struct DocCache {
     capacity: usize,
@@ -100,7 +100,7 @@ pub struct DocCache {
 
 #[derive(Debug, Default)]
 struct Tiers {
-    docs: Lru<(CachedDoc, usize)>,
+    docs: Lru<CachedDoc>,
     views: Lru<KeptView>,
 }
 
@@ -214,7 +214,7 @@ impl DocCache {
     pub fn view(&self, tenant: &str, id: &str, seq: u64) -> Option<Arc<Ticket>> {
         let key = Self::key(tenant, id);
         let mut tiers = self.lock();
-        if let Some(((cached, _), _, _)) = tiers.docs.entries.get(&key) {
+        if let Some((cached, _, _)) = tiers.docs.entries.get(&key) {
             if cached.seq != seq {
                 return None;
             }
@@ -236,9 +236,7 @@ impl DocCache {
         let key = Self::key(tenant, id);
         let mut tiers = self.lock();
         match tiers.docs.entries.get(&key) {
-            Some(((cached, _), _, _)) if cached.seq == seq => {
-                tiers.docs.remove(&key).map(|(doc, _)| doc)
-            }
+            Some((cached, _, _)) if cached.seq == seq => tiers.docs.remove(&key),
             _ => None,
         }
     }
@@ -259,13 +257,12 @@ impl DocCache {
             return;
         }
         let key = Self::key(tenant, id);
-        // Estimated outside the lock: they walk the document's history and the view.
+        // Estimated outside the lock: it walks the document's history.
         let bytes = estimated_bytes(&mut doc.doc)
             .saturating_add(doc.staff.as_mut().map_or(0, estimated_bytes));
-        let view_bytes = estimated_view_bytes(&doc.view);
         let mut tiers = self.lock();
         let newest = |tiers: &Tiers| {
-            let doc_seq = tiers.docs.entries.get(&key).map(|((d, _), _, _)| d.seq);
+            let doc_seq = tiers.docs.entries.get(&key).map(|(d, _, _)| d.seq);
             let view_seq = tiers.views.entries.get(&key).map(|(v, _, _)| v.seq);
             doc_seq.max(view_seq)
         };
@@ -274,35 +271,43 @@ impl DocCache {
         }
         tiers.docs.remove(&key);
         tiers.views.remove(&key);
-        if bytes > self.doc_budget() / 4 {
-            let view = KeptView {
-                seq: doc.seq,
-                view: doc.view,
-            };
-            self.keep_views(&mut tiers, vec![(key, view, view_bytes)]);
+        let pushed_out = if bytes > self.doc_budget() / 4 {
+            vec![(key, doc)]
+        } else {
+            tiers.docs.insert(key, doc, bytes);
+            tiers.docs.shrink_to(self.capacity, self.doc_budget())
+        };
+        drop(tiers);
+        if pushed_out.is_empty() {
             return;
         }
-        tiers.docs.insert(key, (doc, view_bytes), bytes);
-        let pushed_out: Vec<_> = tiers
-            .docs
-            .shrink_to(self.capacity, self.doc_budget())
+        // Views are sized only when their documents leave, and outside the lock.
+        let views: Vec<_> = pushed_out
             .into_iter()
-            .map(|(key, (cached, view_bytes))| {
+            .map(|(key, cached)| {
+                let bytes = estimated_view_bytes(&cached.view);
                 let view = KeptView {
                     seq: cached.seq,
                     view: cached.view,
                 };
-                (key, view, view_bytes)
+                (key, view, bytes)
             })
             .collect();
-        self.keep_views(&mut tiers, pushed_out);
+        self.keep_views(&mut self.lock(), views);
     }
 
-    /// Keeps the views of documents that left the cache, as far as the views' budget goes.
+    /// Keeps the views of documents that left the cache, as far as the views' budget goes,
+    /// unless the ticket is back in the cache meanwhile or a newer view is kept.
     fn keep_views(&self, tiers: &mut Tiers, views: Vec<(String, KeptView, usize)>) {
         let budget = self.view_budget();
         for (key, view, bytes) in views {
-            if bytes <= budget / 4 {
+            let superseded = tiers.docs.entries.contains_key(&key)
+                || tiers
+                    .views
+                    .entries
+                    .get(&key)
+                    .is_some_and(|(kept, _, _)| kept.seq > view.seq);
+            if !superseded && bytes <= budget / 4 {
                 tiers.views.insert(key, view, bytes);
             }
         }

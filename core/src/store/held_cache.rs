@@ -106,9 +106,15 @@ impl HeldCache {
     /// Ticket `id`'s view as `conn` reads it, from the cache or loaded (and then kept); `None`
     /// if the store does not have the ticket.
     pub fn view(&self, conn: &Connection, id: &str) -> Result<Option<Ticket>, StoreError> {
-        let Some((held, view)) = self.take(conn, id)? else {
+        if let Some(entry) = self.take_valid(conn, id)? {
+            let view = entry.view.clone();
+            self.keep(entry);
+            return Ok(Some(view));
+        }
+        let Some(held) = persist::load_held(conn, id)? else {
             return Ok(None);
         };
+        let view = held.view()?;
         self.put(id, held, view.clone());
         Ok(Some(view))
     }
@@ -131,9 +137,7 @@ impl HeldCache {
         if public_heads.is_empty() {
             return;
         }
-        let mut entries = self.lock();
-        entries.retain(|e| e.id != id);
-        entries.push(Entry {
+        self.keep(Entry {
             id: id.to_owned(),
             heads: Heads {
                 public: Some(public_heads),
@@ -142,6 +146,14 @@ impl HeldCache {
             held,
             view,
         });
+    }
+
+    /// Keeps `entry` as the most recently used; the least recently used ticket leaves beyond
+    /// [`CAPACITY`].
+    fn keep(&self, entry: Entry) {
+        let mut entries = self.lock();
+        entries.retain(|e| e.id != entry.id);
+        entries.push(entry);
         if entries.len() > CAPACITY {
             entries.remove(0);
         }
