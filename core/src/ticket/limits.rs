@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::model::Part;
-use automerge::{AutoCommit, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{AutoCommit, Change, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Value};
 
 /// Deepest nesting of objects in a ticket document: the root's own objects are at depth 1. A
 /// ticket written by this version nests 3 deep at most (`events` → an event → its `data`); 16
@@ -125,6 +125,51 @@ pub fn check_ticket_size(ops: u64, bytes: usize) -> Result<(), LimitError> {
 pub fn check_change_count(changes: u64) -> Result<(), LimitError> {
     if changes > MAX_TICKET_CHANGES {
         return Err(LimitError::TicketChanges(changes));
+    }
+    Ok(())
+}
+
+/// Most objects new changes may make for [`check_depth_of`] to check them one at a time (each
+/// a walk up to the root); changes that make more have the whole document walked once instead.
+const MAX_OBJECTS_ONE_BY_ONE: usize = 64;
+
+/// Checks the nesting of every object `changes` made, in `doc` with them applied. A change can
+/// only nest deeper by making objects (an object stays where it was made), so on a document
+/// that was within [`MAX_DEPTH`] this is the depth check of [`check_shape`] for the cost of the
+/// changes, not of the ticket. An object whose place cannot be read is refused.
+pub(crate) fn check_depth_of(
+    doc: &AutoCommit,
+    part: Part,
+    changes: &[Change],
+) -> Result<(), LimitError> {
+    let mut made = Vec::new();
+    for change in changes {
+        let start = change.start_op().get();
+        for (offset, op) in change.decode().operations.iter().enumerate() {
+            if op.obj_type().is_none() {
+                continue;
+            }
+            if made.len() == MAX_OBJECTS_ONE_BY_ONE {
+                return check_shape(doc, part, false);
+            }
+            // An object's id is the id of the operation that made it; Automerge finds the
+            // actor's index itself when the one given (0) is not it.
+            made.push(ObjId::Id(
+                start + offset as u64,
+                change.actor_id().clone(),
+                0,
+            ));
+        }
+    }
+    for id in &made {
+        let depth = doc
+            .parents(id)
+            .map_err(|_| LimitError::Shape)?
+            .take(MAX_DEPTH + 1)
+            .count();
+        if depth > MAX_DEPTH {
+            return Err(LimitError::TooDeep);
+        }
     }
     Ok(())
 }
@@ -509,6 +554,67 @@ mod tests {
             .join()
             .expect("no overflow");
         assert_eq!(verdict, Err(LimitError::TooDeep));
+    }
+
+    /// `doc` with a chain of `levels` more maps made under the object at `under` in one change,
+    /// and that change.
+    fn nest_more(doc: &mut AutoCommit, under: &ObjId, levels: usize) -> (ObjId, Change) {
+        let mut obj = under.clone();
+        for _ in 0..levels {
+            obj = doc.put_object(&obj, "k", ObjType::Map).expect("nest");
+        }
+        doc.commit();
+        let change = doc.get_last_local_change().expect("a change").clone();
+        (obj, change)
+    }
+
+    #[test]
+    fn a_change_is_checked_for_the_depth_of_what_it_makes_wherever_it_makes_it() {
+        // A ticket nested 10 deep by one actor, then nested further by another (whose actor is
+        // not the document's first): the depth counts from the root, not from the change.
+        let mut base = AutoCommit::new();
+        let (ten, first) = nest_more(&mut base, &ROOT, 10);
+        assert_eq!(check_depth_of(&base, Part::Public, &[first]), Ok(()));
+        for (more, verdict) in [
+            (MAX_DEPTH - 10, Ok(())),
+            (MAX_DEPTH - 9, Err(LimitError::TooDeep)),
+        ] {
+            let mut other = base.fork();
+            let (_, change) = nest_more(&mut other, &ten, more);
+            assert_eq!(
+                check_depth_of(&other, Part::Public, &[change.clone()]),
+                verdict,
+                "{more} more"
+            );
+            assert_eq!(
+                check_shape(&other, Part::Public, false),
+                verdict,
+                "the whole walk agrees"
+            );
+            // The same change read in the first actor's document, where actor indexes differ.
+            let mut merged = base.fork();
+            merged.merge(&mut other).expect("merge");
+            assert_eq!(check_depth_of(&merged, Part::Public, &[change]), verdict);
+        }
+        // Lists and texts are objects too; plain values and edits of old objects make nothing.
+        let mut doc = AutoCommit::new();
+        let list = doc.put_object(ROOT, "events", ObjType::List).expect("list");
+        let item = doc.insert_object(&list, 0, ObjType::Map).expect("item");
+        doc.put_object(&item, "text", ObjType::Text).expect("text");
+        doc.commit();
+        let change = doc.get_last_local_change().expect("a change").clone();
+        assert_eq!(check_depth_of(&doc, Part::Public, &[change]), Ok(()));
+        doc.put(&item, "at", 5_i64).expect("put");
+        doc.commit();
+        let change = doc.get_last_local_change().expect("a change").clone();
+        assert_eq!(check_depth_of(&doc, Part::Public, &[change]), Ok(()));
+        // A change that is not in the document is refused, not guessed at.
+        let mut stranger = AutoCommit::new();
+        let (_, foreign) = nest_more(&mut stranger, &ROOT, 2);
+        assert_eq!(
+            check_depth_of(&doc, Part::Public, &[foreign]),
+            Err(LimitError::Shape)
+        );
     }
 
     #[test]

@@ -1,0 +1,86 @@
+//! What the server's judging and the device's own edit cost on one ticket document, by the
+//! ticket's size: reading the whole view, checking the whole document against the limits, a
+//! device adding a note (its own write checked), and the server judging that note.
+//!
+//! Run: `cargo bench -p fieldwork-core --bench document`.
+
+// Only `actor` of the benches' shared helpers is used here.
+#[allow(dead_code)]
+mod support;
+
+use automerge::ActorId;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use fieldwork_core::rules::judge::judge_edit;
+use fieldwork_core::ticket::{Edit, NewTicket, TicketDocument};
+use fieldwork_core::{Role, TicketKind};
+use support::actor;
+
+/// A ticket a dispatcher assigned to a technician, who has written `notes` notes on it.
+fn ticket(notes: usize) -> TicketDocument {
+    let dispatcher = actor("disp1", Role::Dispatcher);
+    let tech = actor("tech1", Role::Technician);
+    let mut doc = TicketDocument::create(
+        "t-bench",
+        &dispatcher,
+        &NewTicket::titled(TicketKind::Repair, "Fridge warm"),
+        ActorId::random(),
+        1,
+    )
+    .expect("creates");
+    let created = doc.view().expect("view");
+    let assign = Edit::Assign {
+        assignee: Some(tech.user_id.clone()),
+    };
+    doc.apply(&created, &assign, &dispatcher, 1)
+        .expect("assigns");
+    for n in 0..notes {
+        let view = doc.view().expect("view");
+        doc.apply(&view, &note(n), &tech, 2).expect("applies");
+    }
+    doc
+}
+
+fn note(n: usize) -> Edit {
+    Edit::AddNote {
+        text: format!("Checked compressor, reading {n}"),
+        internal: false,
+    }
+}
+
+fn bench_document(c: &mut Criterion) {
+    let tech = actor("tech1", Role::Technician);
+    let mut group = c.benchmark_group("document");
+    for notes in [5, 60] {
+        let mut doc = ticket(notes);
+        let view = doc.view().expect("view");
+        group.bench_function(format!("{notes} notes: read the view"), |b| {
+            b.iter(|| doc.view().expect("view"))
+        });
+        group.bench_function(format!("{notes} notes: check the limits (server)"), |b| {
+            b.iter(|| doc.check_limits(true).expect("within"))
+        });
+        group.bench_function(format!("{notes} notes: the device adds a note"), |b| {
+            b.iter_batched(
+                || doc.fork(),
+                |mut copy| copy.apply(&view, &note(notes), &tech, 3).expect("applies"),
+                BatchSize::SmallInput,
+            )
+        });
+        let change = doc
+            .fork()
+            .apply(&view, &note(notes), &tech, 3)
+            .expect("applies")
+            .expect("a change");
+        group.bench_function(format!("{notes} notes: the server judges a note"), |b| {
+            b.iter_batched(
+                || doc.fork(),
+                |mut copy| judge_edit(&tech, &mut copy, &view, &change).expect("accepted"),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_document);
+criterion_main!(benches);
