@@ -17,6 +17,9 @@ const NOT_NORMAL: [Priority; 3] = [Priority::Low, Priority::High, Priority::Urge
 
 struct Replica {
     store: TicketStore,
+    /// The same database through a store of its own: its reads load the ticket and read the
+    /// whole of it, not the view `store` kept from its own edits.
+    fresh: TicketStore,
     clock: Arc<ManualClock>,
 }
 
@@ -52,7 +55,14 @@ fn world() -> World {
                     team: Some("north".into()),
                 })
                 .expect("init");
-            Replica { store, clock }
+            let fresh =
+                TicketStore::open_with_clock(&dir.path().join(format!("{user}.db")), clock.clone())
+                    .expect("second store opens");
+            Replica {
+                store,
+                fresh,
+                clock,
+            }
         })
         .collect();
     let mut ids = Vec::new();
@@ -319,6 +329,9 @@ fn run(steps: &[Step]) -> (World, Seen, usize) {
                 // refusal must leave the ticket as it was.
                 match r.store.edit(id, &[edit]) {
                     Ok(after) => {
+                        // The view an edit answers with (conflicts looked for only when there
+                        // were some) is the ticket read whole.
+                        assert_eq!(after, r.fresh.ticket(id).expect("readable"));
                         accepted += 1;
                         seen.record(&after);
                     }

@@ -29,6 +29,17 @@ impl Held {
         })
     }
 
+    /// The view after this device's own edits to the ticket whose view was `before`
+    /// (`TicketDocument::view_after_own_edits`: no conflicts looked for when it had none).
+    pub fn view_after_own_edits(&self, before: &Ticket) -> Result<Ticket, StoreError> {
+        let had = !before.conflicts.is_empty();
+        let public = self.public.view_after_own_edits(had)?;
+        Ok(match &self.staff {
+            Some(staff) => public.with_staff(staff.staff_view_after_own_edits(had)?),
+            None => public,
+        })
+    }
+
     /// The document `part` of the ticket: the staff one starts from its genesis, authored by
     /// `actor` (the device's first staff edit of this ticket).
     /// The staff document's edits name the public heads they were made against.

@@ -11,6 +11,7 @@ use crate::model::{Actor, Part, Status};
 use crate::rules::workflow;
 use crate::ticket::edit::{ARRIVED_ON_SITE, Edit, NewTicket};
 use crate::ticket::limits::{self, LimitError};
+use crate::ticket::read::Conflicts;
 use crate::ticket::view::{StaffView, Ticket};
 use crate::ticket::write::{
     add_note, container, find_note, push_event, put_opt, set_status, write_attachment,
@@ -539,8 +540,22 @@ impl TicketDocument {
 
     /// The typed view of a public document: every field's winner, plus the list of conflicts.
     pub fn view(&self) -> Result<Ticket, DocumentError> {
+        self.public_view(Conflicts::Find)
+    }
+
+    /// The view after this replica's own edits ([`Self::apply`]) to a document whose view before
+    /// them showed conflicts or not (`conflicts_before`). An edit made here replaces every value
+    /// it saw, so it never makes a conflict: without any before, none are looked for — the walk
+    /// over the whole document for them is half the cost of reading it. With some, they are
+    /// looked for again (an edit may have settled them). Changes from elsewhere
+    /// ([`Self::apply_changes`], [`Self::merge`]) need [`Self::view`].
+    pub fn view_after_own_edits(&self, conflicts_before: bool) -> Result<Ticket, DocumentError> {
+        self.public_view(Conflicts::after_own_edits(conflicts_before))
+    }
+
+    fn public_view(&self, find: Conflicts) -> Result<Ticket, DocumentError> {
         match self.part {
-            Part::Public => super::read::read_ticket(&self.doc),
+            Part::Public => super::read::read_ticket(&self.doc, find),
             Part::Staff => Err(DocumentError::Missing("id")),
         }
     }
@@ -559,8 +574,20 @@ impl TicketDocument {
     /// The typed view of a staff document (an empty one for a public document, which holds no
     /// staff data).
     pub fn staff_view(&self) -> Result<StaffView, DocumentError> {
+        self.read_staff(Conflicts::Find)
+    }
+
+    /// [`Self::staff_view`] after this replica's own edits, as [`Self::view_after_own_edits`].
+    pub fn staff_view_after_own_edits(
+        &self,
+        conflicts_before: bool,
+    ) -> Result<StaffView, DocumentError> {
+        self.read_staff(Conflicts::after_own_edits(conflicts_before))
+    }
+
+    fn read_staff(&self, find: Conflicts) -> Result<StaffView, DocumentError> {
         match self.part {
-            Part::Staff => super::read::read_staff(&self.doc),
+            Part::Staff => super::read::read_staff(&self.doc, find),
             Part::Public => Ok(StaffView::default()),
         }
     }

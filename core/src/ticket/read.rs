@@ -12,8 +12,35 @@ use super::view::*;
 
 type Result<T> = std::result::Result<T, DocumentError>;
 
+/// Whether a read looks for the document's conflicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Conflicts {
+    /// Walk the whole document for them (and refuse one nested too deep).
+    Find,
+    /// The caller knows there are none: the document had none when last read, and only this
+    /// replica's own edits changed it since (`TicketDocument::view_after_own_edits`).
+    NoneSinceLastRead,
+}
+
+impl Conflicts {
+    pub(super) fn after_own_edits(conflicts_before: bool) -> Self {
+        if conflicts_before {
+            Conflicts::Find
+        } else {
+            Conflicts::NoneSinceLastRead
+        }
+    }
+
+    fn read(self, doc: &AutoCommit) -> Result<Vec<Conflict>> {
+        match self {
+            Conflicts::Find => conflicts(doc),
+            Conflicts::NoneSinceLastRead => Ok(Vec::new()),
+        }
+    }
+}
+
 /// Reads the whole view. Required fields that are missing mean the creation change is absent.
-pub(super) fn read_ticket(doc: &AutoCommit) -> Result<Ticket> {
+pub(super) fn read_ticket(doc: &AutoCommit, find: Conflicts) -> Result<Ticket> {
     let reporter = object(doc, &ROOT, "reporter")?.ok_or(DocumentError::Missing("reporter"))?;
     Ok(Ticket {
         v: int(doc, &ROOT, "v")?.unwrap_or(1),
@@ -114,13 +141,13 @@ pub(super) fn read_ticket(doc: &AutoCommit) -> Result<Ticket> {
             None => BTreeMap::new(),
         },
         created_at: int(doc, &ROOT, "created_at")?.unwrap_or(0),
-        conflicts: conflicts(doc)?,
+        conflicts: find.read(doc)?,
     })
 }
 
 /// Reads a ticket's staff document: internal notes, the staff history and tags.
-pub(super) fn read_staff(doc: &AutoCommit) -> Result<StaffView> {
-    let mut conflicts = conflicts(doc)?;
+pub(super) fn read_staff(doc: &AutoCommit, find: Conflicts) -> Result<StaffView> {
+    let mut conflicts = find.read(doc)?;
     for conflict in &mut conflicts {
         conflict.field = format!("staff.{}", conflict.field);
     }
@@ -345,7 +372,7 @@ where
 /// than [`MAX_DEPTH`]: a document nested deeper is an error, never a stack overflow.
 fn conflicts(doc: &AutoCommit) -> Result<Vec<Conflict>> {
     let mut out = Vec::new();
-    walk(doc, &ROOT, ObjType::Map, String::new(), 0, &mut out)?;
+    walk(doc, &ROOT, ObjType::Map, "", 0, &mut out)?;
     Ok(out)
 }
 
@@ -353,7 +380,7 @@ fn walk(
     doc: &AutoCommit,
     obj: &ObjId,
     kind: ObjType,
-    path: String,
+    path: &str,
     depth: usize,
     out: &mut Vec<Conflict>,
 ) -> Result<()> {
@@ -363,12 +390,13 @@ fn walk(
         ObjType::Text => return Ok(()),
     };
     for prop in props {
-        let child_path = match &prop {
+        let all = doc.get_all(obj, prop.clone())?;
+        // Named only where needed (a conflict, an object to walk into): most fields are neither.
+        let child_path = || match &prop {
             Prop::Map(key) if path.is_empty() => key.clone(),
             Prop::Map(key) => format!("{path}.{key}"),
             Prop::Seq(i) => format!("{path}[{i}]"),
         };
-        let all = doc.get_all(obj, prop.clone())?;
         if all.len() > 1 {
             let values = all
                 .iter()
@@ -376,7 +404,7 @@ fn walk(
                 .collect::<Result<Vec<Json>>>()?;
             if values.iter().any(|v| v != &values[0]) {
                 out.push(Conflict {
-                    field: child_path.clone(),
+                    field: child_path(),
                     values,
                 });
             }
@@ -385,7 +413,7 @@ fn walk(
             if depth + 1 > MAX_DEPTH {
                 return Err(LimitError::TooDeep.into());
             }
-            walk(doc, child, *child_kind, child_path, depth + 1, out)?;
+            walk(doc, child, *child_kind, &child_path(), depth + 1, out)?;
         }
     }
     Ok(())

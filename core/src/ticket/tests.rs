@@ -850,3 +850,33 @@ fn changes_taken_in_are_checked_for_depth_few_objects_or_many_and_after_waiting(
         "{taken:?}"
     );
 }
+
+#[test]
+fn a_view_after_own_edits_looks_for_conflicts_only_when_there_were_some() {
+    let agent = actor("agent1", Role::Agent);
+    let note = |text: &str| Edit::AddNote {
+        text: text.into(),
+        internal: false,
+    };
+    // None before: none can come of an edit made here.
+    let mut plain = created(&agent);
+    edit(&mut plain, &agent, note("checked"));
+    assert_eq!(
+        plain.view_after_own_edits(false).expect("read"),
+        plain.view().expect("read")
+    );
+    // Some before: an edit elsewhere keeps them, one of the field settles them.
+    let (mut a, mut b) = conflicting_priorities(&agent);
+    merge(&mut a, &mut b);
+    edit(&mut a, &agent, note("still two priorities"));
+    let kept = a.view_after_own_edits(true).expect("read");
+    assert_eq!(kept, a.view().expect("read"));
+    assert_eq!(kept.conflicts.len(), 1);
+    let urgent = Edit::SetPriority {
+        priority: Priority::Urgent,
+    };
+    edit(&mut a, &agent, urgent);
+    let settled = a.view_after_own_edits(true).expect("read");
+    assert_eq!(settled, a.view().expect("read"));
+    assert!(settled.conflicts.is_empty());
+}
