@@ -582,7 +582,7 @@ mod tests {
             let mut other = base.fork();
             let (_, change) = nest_more(&mut other, &ten, more);
             assert_eq!(
-                check_depth_of(&other, Part::Public, &[change.clone()]),
+                check_depth_of(&other, Part::Public, std::slice::from_ref(&change)),
                 verdict,
                 "{more} more"
             );
