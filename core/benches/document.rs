@@ -5,29 +5,21 @@
 //!
 //! Run: `cargo bench -p fieldwork-core --bench document`.
 
-// Only `actor` of the benches' shared helpers is used here.
+// Only `actor` and `new_ticket` of the benches' shared helpers are used here.
 #[allow(dead_code)]
 mod support;
 
-use automerge::ActorId;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use fieldwork_core::Role;
 use fieldwork_core::rules::judge::judge_edit;
-use fieldwork_core::ticket::{Edit, NewTicket, TicketDocument};
-use fieldwork_core::{Role, TicketKind};
-use support::actor;
+use fieldwork_core::ticket::{Edit, TicketDocument};
+use support::{actor, new_ticket};
 
 /// A ticket a dispatcher assigned to a technician, who has written `notes` notes on it.
 fn ticket(notes: usize) -> TicketDocument {
     let dispatcher = actor("disp1", Role::Dispatcher);
     let tech = actor("tech1", Role::Technician);
-    let mut doc = TicketDocument::create(
-        "t-bench",
-        &dispatcher,
-        &NewTicket::titled(TicketKind::Repair, "Fridge warm"),
-        ActorId::random(),
-        1,
-    )
-    .expect("creates");
+    let mut doc = new_ticket(&dispatcher);
     let created = doc.view().expect("view");
     let assign = Edit::Assign {
         assignee: Some(tech.user_id.clone()),

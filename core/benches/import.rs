@@ -5,31 +5,23 @@
 //!
 //! Run: `cargo bench -p fieldwork-core --bench import`.
 
-// Only `actor` of the benches' shared helpers is used here.
+// Only `actor` and `new_ticket` of the benches' shared helpers are used here.
 #[allow(dead_code)]
 mod support;
 
 use std::time::Duration;
 
-use automerge::ActorId;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use fieldwork_core::Role;
 use fieldwork_core::bundle::{Bundle, BundleTicket, ByteBuf, FORMAT};
 use fieldwork_core::store::TicketStore;
-use fieldwork_core::ticket::{Edit, NewTicket, TicketDocument};
-use fieldwork_core::{Role, TicketKind};
-use support::actor;
+use fieldwork_core::ticket::Edit;
+use support::{actor, new_ticket};
 
 /// One ticket of `changes` changes by a dispatcher, each made by `edit(n)`, as a bundle.
 fn bundle(changes: usize, edit: impl Fn(usize) -> Edit) -> Bundle {
     let dispatcher = actor("disp1", Role::Dispatcher);
-    let mut doc = TicketDocument::create(
-        "t-bench",
-        &dispatcher,
-        &NewTicket::titled(TicketKind::Repair, "Fridge warm"),
-        ActorId::random(),
-        1,
-    )
-    .expect("creates");
+    let mut doc = new_ticket(&dispatcher);
     let created = doc.view().expect("view");
     for n in 1..changes {
         doc.apply(&created, &edit(n), &dispatcher, 2)

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use fieldwork_core::{Actor, Role};
+use automerge::ActorId;
+use fieldwork_core::ticket::{NewTicket, TicketDocument};
+use fieldwork_core::{Actor, Role, TicketKind};
 
 /// `user` with `role` in tenant `acme`, team `north`: who the benches' stores belong to.
 pub fn actor(user: &str, role: Role) -> Actor {
@@ -14,6 +16,20 @@ pub fn actor(user: &str, role: Role) -> Actor {
         name: None,
         team: Some("north".into()),
     }
+}
+
+/// Ticket `t-bench`, a repair, as `by` creates it (a dispatcher, for the benches that work on
+/// one ticket document; the others do not use it).
+#[allow(dead_code)]
+pub fn new_ticket(by: &Actor) -> TicketDocument {
+    TicketDocument::create(
+        "t-bench",
+        by,
+        &NewTicket::titled(TicketKind::Repair, "Fridge warm"),
+        ActorId::random(),
+        1,
+    )
+    .expect("creates")
 }
 
 /// The `q` quantile of `times`, in milliseconds.
