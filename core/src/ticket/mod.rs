@@ -33,6 +33,8 @@ pub use view::{
 };
 
 #[cfg(test)]
+mod change_checks_tests;
+#[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;

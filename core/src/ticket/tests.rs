@@ -8,7 +8,7 @@ use crate::model::{Actor, Priority, Role, Status, TicketKind};
 
 const AT: i64 = 1_795_000_000_000;
 
-fn actor(user: &str, role: Role) -> Actor {
+pub(super) fn actor(user: &str, role: Role) -> Actor {
     Actor {
         tenant: "acme".into(),
         user_id: user.into(),
@@ -44,12 +44,12 @@ fn full_new_ticket() -> NewTicket {
     }
 }
 
-fn created(by: &Actor) -> TicketDocument {
+pub(super) fn created(by: &Actor) -> TicketDocument {
     TicketDocument::create("t-1", by, &full_new_ticket(), ActorId::random(), AT).expect("creates")
 }
 
 /// A replica of `doc` on another device (its own actor).
-fn replica(doc: &mut TicketDocument) -> TicketDocument {
+pub(super) fn replica(doc: &mut TicketDocument) -> TicketDocument {
     let mut other = TicketDocument::empty(crate::ticket::Part::Public, ActorId::random());
     other
         .apply_changes(doc.changes_since(&[]))
@@ -57,11 +57,11 @@ fn replica(doc: &mut TicketDocument) -> TicketDocument {
     other
 }
 
-fn merge(into: &mut TicketDocument, from: &mut TicketDocument) {
+pub(super) fn merge(into: &mut TicketDocument, from: &mut TicketDocument) {
     into.apply_changes(from.changes_since(&[])).expect("merges");
 }
 
-fn edit(doc: &mut TicketDocument, by: &Actor, edit: Edit) {
+pub(super) fn edit(doc: &mut TicketDocument, by: &Actor, edit: Edit) {
     let view = doc.view().expect("view");
     crate::rules::check_edit(by, &view, &edit).expect("edit allowed");
     doc.apply(&view, &edit, by, AT + 1).expect("applies");
@@ -346,7 +346,7 @@ fn edits_to_different_fields_merge_without_conflict() {
 
 /// Two replicas of one ticket whose priority was set to Low on one and High on the other,
 /// before they merged: `(a, b)`, `a` holding both (its own first).
-fn conflicting_priorities(agent: &Actor) -> (TicketDocument, TicketDocument) {
+pub(super) fn conflicting_priorities(agent: &Actor) -> (TicketDocument, TicketDocument) {
     let mut a = created(agent);
     let mut b = replica(&mut a);
     for (doc, priority) in [(&mut a, Priority::Low), (&mut b, Priority::High)] {
@@ -793,90 +793,4 @@ fn each_edit_is_written_to_its_own_document_only() {
     let saved = staff.save();
     let loaded = TicketDocument::load_part(Part::Staff, &saved).expect("loads");
     assert_eq!(loaded.staff_view().expect("view"), staff_view);
-}
-
-/// A change by `doc`'s actor nesting `levels` maps under the object at `under` (the root's
-/// `x_future` when `None`), and the innermost one.
-fn nest(
-    doc: &mut TicketDocument,
-    under: Option<&automerge::ObjId>,
-    levels: usize,
-) -> (automerge::ObjId, Change) {
-    let raw = doc.raw_mut();
-    let mut obj = match under {
-        Some(obj) => obj.clone(),
-        None => raw.put_object(ROOT, "x_future", ObjType::Map).expect("put"),
-    };
-    for _ in 0..levels {
-        obj = raw.put_object(&obj, "k", ObjType::Map).expect("nest");
-    }
-    raw.commit();
-    (obj, raw.get_last_local_change().expect("change").clone())
-}
-
-#[test]
-fn changes_taken_in_are_checked_for_depth_few_objects_or_many_and_after_waiting() {
-    let tech = actor("tech1", Role::Technician);
-    let mut doc = created(&tech);
-    // `x_future` is at depth 1: 15 more levels reach the limit, 16 cross it. 3,000 levels make
-    // more objects than are checked one by one, and the whole document is walked.
-    for (levels, deep) in [(15, false), (16, true), (3_000, true)] {
-        let mut author = replica(&mut doc);
-        let (_, change) = nest(&mut author, None, levels);
-        let taken = replica(&mut doc).apply_changes(vec![change]);
-        assert_eq!(
-            matches!(
-                taken,
-                Err(DocumentError::Limit(limits::LimitError::TooDeep))
-            ),
-            deep,
-            "{levels} levels: {taken:?}"
-        );
-    }
-    // A change that waited for its dependency is checked when it is applied with it.
-    let mut author = replica(&mut doc);
-    let (inner, first) = nest(&mut author, None, 10);
-    let (_, second) = nest(&mut author, Some(&inner), 6);
-    let mut reader = replica(&mut doc);
-    reader
-        .apply_changes(vec![second])
-        .expect("waits for its dependency");
-    let taken = reader.apply_changes(vec![first]);
-    assert!(
-        matches!(
-            taken,
-            Err(DocumentError::Limit(limits::LimitError::TooDeep))
-        ),
-        "{taken:?}"
-    );
-}
-
-#[test]
-fn a_view_after_own_edits_looks_for_conflicts_only_when_there_were_some() {
-    let agent = actor("agent1", Role::Agent);
-    let note = |text: &str| Edit::AddNote {
-        text: text.into(),
-        internal: false,
-    };
-    // None before: none can come of an edit made here.
-    let mut plain = created(&agent);
-    edit(&mut plain, &agent, note("checked"));
-    assert_eq!(
-        plain.view_after_own_edits(false).expect("read"),
-        plain.view().expect("read")
-    );
-    // Some before: an edit elsewhere keeps them, one of the field settles them.
-    let (mut a, mut b) = conflicting_priorities(&agent);
-    merge(&mut a, &mut b);
-    edit(&mut a, &agent, note("still two priorities"));
-    let kept = a.view_after_own_edits(true).expect("read");
-    assert_eq!(kept, a.view().expect("read"));
-    assert_eq!(kept.conflicts.len(), 1);
-    let urgent = Edit::SetPriority {
-        priority: Priority::Urgent,
-    };
-    edit(&mut a, &agent, urgent);
-    let settled = a.view_after_own_edits(true).expect("read");
-    assert_eq!(settled, a.view().expect("read"));
-    assert!(settled.conflicts.is_empty());
 }
