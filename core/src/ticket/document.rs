@@ -298,8 +298,7 @@ impl TicketDocument {
     /// nothing the change made nested too deep, so the server never has to refuse what an honest
     /// device makes. Only what the change made is walked, not the ticket (the whole walk was 11%
     /// of the devices' time in `bench load`): the rest was checked when it was written, here or
-    /// by the server. The caller
-    /// discards the document on error.
+    /// by the server. The caller discards the document on error.
     pub(super) fn check_local_write(&mut self) -> Result<(), DocumentError> {
         if let Some(change) = self.doc.get_last_local_change().cloned() {
             limits::check_change_size(change.len(), change.raw_bytes().len())?;
