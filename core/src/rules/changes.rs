@@ -343,6 +343,18 @@ pub fn derive_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusa
     Ok(edits)
 }
 
+/// Whether field `name`'s conflict (its several concurrent values) differs between `before` and
+/// `after`. A write replaces every value its author saw: assigning the person who already wins a
+/// conflict over the assignee settles it without changing the winner, and is still an
+/// assignment, with the status move that comes with one.
+fn conflict_changed(before: &Ticket, after: &Ticket, name: &str) -> bool {
+    fn values<'t>(ticket: &'t Ticket, name: &str) -> Option<&'t Vec<serde_json::Value>> {
+        let conflict = ticket.conflicts.iter().find(|c| c.field == name)?;
+        Some(&conflict.values)
+    }
+    values(before, name) != values(after, name)
+}
+
 /// The edits to the ticket's guarded fields — one value each, whose move is judged by the role and
 /// the workflow: assignment, status, title, category, priority, description, order reference,
 /// customer, team, site, tags and rating. [`super::merged`] judges these again on the merged
@@ -350,7 +362,7 @@ pub fn derive_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusa
 pub fn guarded_edits(before: &Ticket, after: &Ticket) -> Result<Vec<Edit>, Refusal> {
     let mut edits = Vec::new();
     let mut status = before.status;
-    if before.assignee != after.assignee {
+    if before.assignee != after.assignee || conflict_changed(before, after, "assignee") {
         edits.push(Edit::Assign {
             assignee: after.assignee.clone(),
         });

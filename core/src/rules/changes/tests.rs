@@ -473,3 +473,58 @@ fn a_creation_carrying_history_or_work_is_refused() {
     }
     assert_eq!(check_creation(&agent, &doc.view().expect("view")), Ok(()));
 }
+
+/// A release and a reassignment made at once leave the assignee in conflict, the reassignment's
+/// person winning and the release's `new` status standing. Assigning the winner again settles
+/// the conflict without changing who wins: it is still an assignment (the device allows it, and
+/// the judge must see the status move that comes with it), while a bare move to `assigned` is not.
+#[test]
+fn assigning_the_person_who_wins_a_conflict_is_an_assignment() {
+    let dispatcher = actor("d1", Role::Dispatcher);
+    let tech = actor("tech1", Role::Technician);
+    let agent = actor("a1", Role::Agent);
+    let mut doc = TicketDocument::create(
+        "t4",
+        &dispatcher,
+        &NewTicket::titled(TicketKind::Repair, "Fix"),
+        ActorId::from([5u8; 16]),
+        1,
+    )
+    .expect("creates");
+    let assign = |who: Option<&str>| Edit::Assign {
+        assignee: who.map(Into::into),
+    };
+    forged(&mut doc, &dispatcher, assign(Some("tech1")));
+    // The same operation counter on both sides: the larger actor's assignee wins.
+    let mut released = doc.fork();
+    released.set_actor(ActorId::from([1u8; 16]));
+    forged(&mut released, &tech, assign(None));
+    doc.set_actor(ActorId::from([9u8; 16]));
+    forged(&mut doc, &dispatcher, assign(Some("tech2")));
+    doc.merge(&mut released).expect("merges");
+    let merged = doc.view().expect("view");
+    assert_eq!(
+        (merged.status, merged.assignee.as_deref()),
+        (Status::New, Some("tech2"))
+    );
+    assert_eq!(merged.conflicts.len(), 1, "{:?}", merged.conflicts);
+
+    doc.set_actor(ActorId::from([3u8; 16]));
+    let mut bare = doc.fork();
+    let (before, after) = forged(&mut doc, &agent, assign(Some("tech2")));
+    assert_eq!((after.status, after.conflicts.len()), (Status::Assigned, 0));
+    assert_eq!(check_change(&agent, Part::Public, &before, &after), Ok(()));
+    assert_eq!(
+        crate::rules::merged::check_merged(&agent, &before, &after),
+        Ok(())
+    );
+
+    let to_assigned = Edit::SetStatus {
+        status: Status::Assigned,
+    };
+    let (before, after) = forged(&mut bare, &agent, to_assigned);
+    assert!(matches!(
+        check_change(&agent, Part::Public, &before, &after),
+        Err(Refusal::Transition { .. })
+    ));
+}
