@@ -321,21 +321,24 @@ fn edit(
     as_seen
         .apply_changes(vec![change.clone()])
         .map_err(|e| Refused::document(&e, UNREADABLE))?;
-    let after = as_seen
-        .read_with(seen)
-        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    // On the heads the author's version with the change is the merged document: its limits are
+    // checked in the same walk as its view's conflicts.
+    let after = if on_heads {
+        as_seen.read_checked(seen)
+    } else {
+        as_seen.read_with(seen)
+    }
+    .map_err(|e| Refused::document(&e, UNREADABLE))?;
     let mut merged = if on_heads {
         as_seen
     } else {
         let mut merged = doc.fork();
         merged
             .apply_changes(vec![change.clone()])
+            .and_then(|()| merged.check_limits(true))
             .map_err(|e| Refused::document(&e, UNREADABLE))?;
         merged
     };
-    merged
-        .check_limits(true)
-        .map_err(|e| Refused::document(&e, UNREADABLE))?;
     // The merged document is the author's version with the change when it built on the heads.
     let merged_view = if read_once {
         after.clone()

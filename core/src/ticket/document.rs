@@ -571,6 +571,19 @@ impl TicketDocument {
         }
     }
 
+    /// [`Self::read_with`] and [`Self::check_limits`] with the budget for unknown content (the
+    /// server's judgement of a change), walking the document once for both its shape and its
+    /// conflicts (`ticket::walk`).
+    pub fn read_checked(&mut self, public: Option<&Ticket>) -> Result<Ticket, DocumentError> {
+        self.check_size()?;
+        let found = Conflicts::Found(super::walk::shape_and_conflicts(&self.doc, self.part)?);
+        match (self.part, public) {
+            (Part::Public, _) => self.public_view(found),
+            (Part::Staff, Some(public)) => Ok(public.clone().with_staff(self.read_staff(found)?)),
+            (Part::Staff, None) => Err(DocumentError::Missing("id")),
+        }
+    }
+
     /// The typed view of a staff document (an empty one for a public document, which holds no
     /// staff data).
     pub fn staff_view(&self) -> Result<StaffView, DocumentError> {

@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 
+use super::document::DocumentError;
 use crate::model::Part;
-use automerge::{AutoCommit, Change, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{AutoCommit, Change, ObjId, ObjType, Prop, ReadDoc};
 
 /// Deepest nesting of objects in a ticket document: the root's own objects are at depth 1. A
 /// ticket written by this version nests 3 deep at most (`events` → an event → its `data`); 16
@@ -224,7 +225,7 @@ pub(crate) fn causal_order(
 /// What a place in the document holds, for this version: a plain value, text, an object with
 /// known fields, or a list or map of the same kind of thing. Everything else is unknown.
 #[derive(Debug, Clone, Copy)]
-enum Shape {
+pub(super) enum Shape {
     Scalar,
     Text,
     Fields(&'static [(&'static str, Shape)]),
@@ -367,8 +368,16 @@ const HISTORY: &[(&str, Shape)] = &[
 ];
 
 impl Shape {
+    /// What the root of a `part` document should be.
+    pub(super) fn of(part: Part) -> Shape {
+        match part {
+            Part::Public => Fields(TICKET),
+            Part::Staff => Fields(STAFF),
+        }
+    }
+
     /// What the child at `prop` should be.
-    fn child(self, prop: &Prop) -> Shape {
+    pub(super) fn child(self, prop: &Prop) -> Shape {
         match (self, prop) {
             (Fields(fields), Prop::Map(key)) => fields
                 .iter()
@@ -380,7 +389,7 @@ impl Shape {
     }
 
     /// Whether an object of `kind` is what this place should hold.
-    fn holds(self, kind: ObjType) -> bool {
+    pub(super) fn holds(self, kind: ObjType) -> bool {
         matches!(
             (self, kind),
             (Shape::Text, ObjType::Text)
@@ -390,36 +399,9 @@ impl Shape {
     }
 }
 
-/// Budgets spent by content this version does not know.
-#[derive(Debug, Default)]
-struct Unknown {
-    items: usize,
-    bytes: usize,
-}
-
-impl Unknown {
-    fn spend(&mut self, items: usize, bytes: usize) -> Result<(), LimitError> {
-        self.items = self.items.saturating_add(items);
-        self.bytes = self.bytes.saturating_add(bytes);
-        if self.items > MAX_UNKNOWN_ITEMS || self.bytes > MAX_UNKNOWN_BYTES {
-            return Err(LimitError::UnknownContent);
-        }
-        Ok(())
-    }
-}
-
-fn scalar_bytes(value: &ScalarValue) -> usize {
-    match value {
-        ScalarValue::Str(s) => s.len(),
-        ScalarValue::Bytes(b) => b.len(),
-        ScalarValue::Unknown { bytes, .. } => bytes.len(),
-        _ => 0,
-    }
-}
-
-/// Walks every object reachable in the document, every concurrent value of every key included,
-/// without recursion: refuses nesting deeper than [`MAX_DEPTH`] and content this version does not
-/// know beyond its budgets. The walk stops at the first limit crossed, so a hostile document
+/// Walks every object reachable in the document, every concurrent value of every key included:
+/// refuses nesting deeper than [`MAX_DEPTH`] and content this version does not know beyond its
+/// budgets (`ticket::walk`). The walk stops at the first limit crossed, so a hostile document
 /// costs no more than the limits allow. With `unknown_budget` false only the depth is checked (a
 /// device reading what a newer server accepted must not refuse fields it does not know).
 pub(crate) fn check_shape(
@@ -427,79 +409,12 @@ pub(crate) fn check_shape(
     part: Part,
     unknown_budget: bool,
 ) -> Result<(), LimitError> {
-    let mut unknown = Unknown::default();
-    let mut unknown_keys = 0;
-    let schema = match part {
-        Part::Public => TICKET,
-        Part::Staff => STAFF,
-    };
-    let mut stack: Vec<(ObjId, ObjType, Shape, usize)> =
-        vec![(ROOT, ObjType::Map, Fields(schema), 0)];
-    while let Some((obj, kind, shape, depth)) = stack.pop() {
-        let props: Vec<Prop> = match kind {
-            ObjType::Map | ObjType::Table => doc.keys(&obj).map(Prop::Map).collect(),
-            ObjType::List => (0..doc.length(&obj)).map(Prop::Seq).collect(),
-            ObjType::Text => {
-                if matches!(shape, Shape::Unknown) && unknown_budget {
-                    let text = doc.text(&obj).unwrap_or_default();
-                    unknown.spend(doc.length(&obj), text.len())?;
-                }
-                continue;
-            }
-        };
-        for prop in props {
-            let child = shape.child(&prop);
-            if depth == 0 && matches!(child, Shape::Unknown) {
-                unknown_keys += 1;
-                if unknown_budget && unknown_keys > MAX_UNKNOWN_KEYS {
-                    return Err(LimitError::UnknownKeys);
-                }
-            }
-            let Ok(values) = doc.get_all(&obj, prop) else {
-                continue;
-            };
-            for (value, id) in values {
-                match value {
-                    Value::Scalar(s) => {
-                        // A plain value belongs where one is expected; a named object field may
-                        // also be cleared to null (`customer`). Anywhere else it is unknown.
-                        let fits = match child {
-                            Scalar | Shape::Unknown => true,
-                            Fields(_) | Shape::Text => {
-                                matches!(shape, Fields(_))
-                                    && matches!(s.as_ref(), ScalarValue::Null)
-                            }
-                            _ => false,
-                        };
-                        // Where the ticket has a container, a plain value would break every
-                        // later edit of it: the server refuses it (a device only reads).
-                        if !fits && unknown_budget {
-                            return Err(LimitError::Shape);
-                        }
-                        if matches!(child, Shape::Unknown) && unknown_budget {
-                            unknown.spend(1, scalar_bytes(&s))?;
-                        }
-                    }
-                    Value::Object(child_kind) => {
-                        if depth + 1 > MAX_DEPTH {
-                            return Err(LimitError::TooDeep);
-                        }
-                        let child = match child {
-                            Shape::Unknown => Shape::Unknown,
-                            known if known.holds(child_kind) => known,
-                            _ if unknown_budget => return Err(LimitError::Shape),
-                            _ => Shape::Unknown,
-                        };
-                        if matches!(child, Shape::Unknown) && unknown_budget {
-                            unknown.spend(1, 0)?;
-                        }
-                        stack.push((id, child_kind, child, depth + 1));
-                    }
-                }
-            }
-        }
+    match super::walk::shape(doc, part, unknown_budget) {
+        Ok(()) => Ok(()),
+        Err(DocumentError::Limit(e)) => Err(e),
+        // A value whose place cannot be read is refused like one in the wrong place.
+        Err(_) => Err(LimitError::Shape),
     }
-    Ok(())
 }
 
 /// How many changes each actor has in `changes`, keyed by actor.
@@ -515,6 +430,7 @@ pub(crate) fn changes_per_actor<'a>(
 
 #[cfg(test)]
 mod tests {
+    use automerge::ROOT;
     use automerge::transaction::Transactable;
 
     use super::*;

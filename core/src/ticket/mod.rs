@@ -16,6 +16,7 @@ pub mod rewrite;
 mod server_edit;
 mod summary;
 mod view;
+mod walk;
 mod write;
 
 pub use crate::model::Part;

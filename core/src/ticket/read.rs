@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use automerge::{AutoCommit, ObjId, ObjType, Prop, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde_json::Value as Json;
 
 use super::document::DocumentError;
@@ -13,13 +13,16 @@ use super::view::*;
 type Result<T> = std::result::Result<T, DocumentError>;
 
 /// Whether a read looks for the document's conflicts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) enum Conflicts {
     /// Walk the whole document for them (and refuse one nested too deep).
     Find,
     /// The caller knows there are none: the document had none when last read, and only this
     /// replica's own edits changed it since (`TicketDocument::view_after_own_edits`).
     NoneSinceLastRead,
+    /// The caller found them already, walking the document for more than its conflicts
+    /// (`TicketDocument::read_checked`).
+    Found(Vec<Conflict>),
 }
 
 impl Conflicts {
@@ -33,8 +36,9 @@ impl Conflicts {
 
     fn read(self, doc: &AutoCommit) -> Result<Vec<Conflict>> {
         match self {
-            Conflicts::Find => conflicts(doc),
+            Conflicts::Find => super::walk::conflicts(doc),
             Conflicts::NoneSinceLastRead => Ok(Vec::new()),
+            Conflicts::Found(conflicts) => Ok(conflicts),
         }
     }
 }
@@ -370,59 +374,15 @@ where
 /// Every field holding concurrently written, different values, walking the whole document
 /// (keys this version does not know included), in a deterministic order. The walk goes no deeper
 /// than [`MAX_DEPTH`]: a document nested deeper is an error, never a stack overflow.
-fn conflicts(doc: &AutoCommit) -> Result<Vec<Conflict>> {
-    let mut out = Vec::new();
-    walk(doc, &ROOT, ObjType::Map, "", 0, &mut out)?;
-    Ok(out)
-}
-
-fn walk(
-    doc: &AutoCommit,
-    obj: &ObjId,
-    kind: ObjType,
-    path: &str,
-    depth: usize,
-    out: &mut Vec<Conflict>,
-) -> Result<()> {
-    let props: Vec<Prop> = match kind {
-        ObjType::Map | ObjType::Table => doc.keys(obj).map(Prop::Map).collect(),
-        ObjType::List => (0..doc.length(obj)).map(Prop::Seq).collect(),
-        ObjType::Text => return Ok(()),
-    };
-    for prop in props {
-        let all = doc.get_all(obj, prop.clone())?;
-        // Named only where needed (a conflict, an object to walk into): most fields are neither.
-        let child_path = || match &prop {
-            Prop::Map(key) if path.is_empty() => key.clone(),
-            Prop::Map(key) => format!("{path}.{key}"),
-            Prop::Seq(i) => format!("{path}[{i}]"),
-        };
-        if all.len() > 1 {
-            let values = all
-                .iter()
-                .map(|(v, id)| to_json(doc, v, id, depth + 1))
-                .collect::<Result<Vec<Json>>>()?;
-            if values.iter().any(|v| v != &values[0]) {
-                out.push(Conflict {
-                    field: child_path(),
-                    values,
-                });
-            }
-        }
-        if let Some((Value::Object(child_kind), child)) = all.last() {
-            if depth + 1 > MAX_DEPTH {
-                return Err(LimitError::TooDeep.into());
-            }
-            walk(doc, child, *child_kind, &child_path(), depth + 1, out)?;
-        }
-    }
-    Ok(())
-}
-
 /// Renders any value (objects by their winning contents) as JSON, for conflicts and `custom`.
 /// `depth` is where the value sits (the root's own values are at 1); objects nested beyond
 /// [`MAX_DEPTH`] are an error, so the recursion is bounded.
-fn to_json(doc: &AutoCommit, value: &Value<'_>, id: &ObjId, depth: usize) -> Result<Json> {
+pub(super) fn to_json(
+    doc: &AutoCommit,
+    value: &Value<'_>,
+    id: &ObjId,
+    depth: usize,
+) -> Result<Json> {
     if matches!(value, Value::Object(_)) && depth > MAX_DEPTH {
         return Err(LimitError::TooDeep.into());
     }
