@@ -221,7 +221,9 @@ impl<'a> Judge<'a> {
                 Working {
                     doc,
                     staff: None,
-                    view: None,
+                    // The view of this version may have outlived its document in the cache:
+                    // reading it again walks the whole ticket.
+                    view: self.cache.view(self.tenant, id, head.last_seq),
                     head: Some(head.last_seq),
                     tail: head.tail,
                     touched: false,
