@@ -31,6 +31,15 @@ fn next_within(heard: &mut UnboundedReceiver<PeerEvent>, polls: u32) -> Option<P
     None
 }
 
+/// Waits until `heard`'s listener is up: it says so with [`PeerEvent::Missed`].
+fn listening(heard: &mut UnboundedReceiver<PeerEvent>) {
+    assert_eq!(
+        next(heard),
+        Some(PeerEvent::Missed),
+        "a listener says when it starts listening"
+    );
+}
+
 /// Runs `sql` on the database outside the stores.
 fn run(url: &str, sql: &str) {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -55,31 +64,22 @@ fn a_message_reaches_the_other_replica_only() {
     let mut heard_a = a.hear_peers().expect("a listens");
     let mut heard_b = b.hear_peers().expect("b listens");
     assert!(a.hear_peers().is_none(), "one listener per server");
-    // The listeners connect in the background: send until the first arrives.
-    let mut arrived = None;
-    for attempt in 0..50 {
-        a.tell_peers(&format!("hello {attempt}")).unwrap();
-        if let Some(event) = next_within(&mut heard_b, 4) {
-            arrived = Some(event);
-            break;
-        }
-    }
-    assert!(
-        matches!(arrived, Some(PeerEvent::Message(m)) if m.starts_with("hello ")),
-        "b hears a"
-    );
+    // The listeners connect in the background; a message sent before one listens is not heard
+    // (a hint, never a promise), and each says when it starts, so its server catches up.
+    listening(&mut heard_a);
+    listening(&mut heard_b);
+    a.tell_peers("hello").unwrap();
+    assert_eq!(next(&mut heard_b), Some(PeerEvent::Message("hello".into())));
     b.tell_peers("a | message with the separator").unwrap();
     assert_eq!(
         next(&mut heard_a),
         Some(PeerEvent::Message("a | message with the separator".into()))
     );
     // Neither hears itself.
-    while let Ok(event) = heard_b.try_recv() {
-        assert!(matches!(event, PeerEvent::Message(m) if m.starts_with("hello ")));
-    }
+    std::thread::sleep(Duration::from_millis(200));
     assert!(
-        heard_a.try_recv().is_err(),
-        "a never hears its own messages"
+        heard_a.try_recv().is_err() && heard_b.try_recv().is_err(),
+        "nobody hears their own messages"
     );
 
     let too_long = "x".repeat(MAX_PEER_MESSAGE + 1);
@@ -116,4 +116,37 @@ fn one_replica_leads_a_duty_at_a_time_until_it_lets_go_or_loses_its_connection()
     );
     assert!(!lead.still_leads(), "b knows it lost the lease");
     assert!(a.lead("duties").unwrap().is_some(), "a takes it at once");
+}
+
+#[test]
+fn a_listener_whose_connection_breaks_listens_again_and_says_it_may_have_missed_messages() {
+    let database = TestDatabase::create();
+    let (a, b) = (replica(&database), replica(&database));
+    let mut heard_b = b.hear_peers().expect("b listens");
+    listening(&mut heard_b);
+
+    // Only in this test's database, as above.
+    run(
+        &database.url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()
+           AND datname = current_database()",
+    );
+    a.tell_peers("while b was away").unwrap();
+    // b connects again within a second or so, and says it may have missed something.
+    // (The old connection may still have heard the message on its way out.)
+    let mut event = next_within(&mut heard_b, 100);
+    if event == Some(PeerEvent::Message("while b was away".into())) {
+        event = next_within(&mut heard_b, 100);
+    }
+    assert_eq!(
+        event,
+        Some(PeerEvent::Missed),
+        "b is told it may have missed messages"
+    );
+    a.tell_peers("after b is back").unwrap();
+    assert_eq!(
+        next(&mut heard_b),
+        Some(PeerEvent::Message("after b is back".into()))
+    );
 }

@@ -42,7 +42,7 @@ pub(crate) async fn relay(tickets: Tickets, store: Arc<dyn ServerStore>, mut sto
                     Err(error) => tracing::warn!(%error, "a message from another server was not a notice"),
                 },
                 Some(PeerEvent::Missed) => {
-                    tracing::info!("notices from the other servers may be lost; catching up from the store");
+                    tracing::info!("hearing the other servers (again); catching up from the store on what they said before");
                     tickets.inner.notices.resync();
                 }
                 None => break,

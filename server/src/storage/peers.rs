@@ -16,8 +16,8 @@ use super::Result;
 pub enum PeerEvent {
     /// A message another server sent ([`Peers::tell_peers`]).
     Message(String),
-    /// The way to the peers broke and is back: messages sent meanwhile may be lost, so whoever
-    /// listens catches up from the store.
+    /// This server hears its peers from now on — for the first time, or again after the way to
+    /// them broke: messages sent before may be lost, so whoever listens catches up from the store.
     Missed,
 }
 

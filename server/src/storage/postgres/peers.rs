@@ -91,17 +91,17 @@ impl Peers for PgStore {
 }
 
 /// Listens on [`CHANNEL`] until nobody hears any more, connecting again whenever the connection
-/// breaks (and saying [`PeerEvent::Missed`] then); forwards every message not sent by `origin`.
+/// breaks; says [`PeerEvent::Missed`] each time it starts listening (the first time too: what
+/// was sent while this server started and connected was not heard); forwards every message not
+/// sent by `origin`.
 async fn listen(config: Config, origin: String, out: UnboundedSender<PeerEvent>) {
-    let mut first = true;
     while !out.is_closed() {
-        match listen_once(&config, &origin, &out, first).await {
+        match listen_once(&config, &origin, &out).await {
             None => return,
             Some(error) => {
                 tracing::warn!(%error, "lost the connection that hears other servers; connecting again")
             }
         }
-        first = false;
         tokio::time::sleep(RECONNECT).await;
     }
 }
@@ -112,7 +112,6 @@ async fn listen_once(
     config: &Config,
     origin: &str,
     out: &UnboundedSender<PeerEvent>,
-    first: bool,
 ) -> Option<String> {
     let (client, mut connection) = match config.connect(NoTls).await {
         Ok(connected) => connected,
@@ -137,7 +136,7 @@ async fn listen_once(
         driver.abort();
         return Some(error.to_string());
     }
-    if !first && out.send(PeerEvent::Missed).is_err() {
+    if out.send(PeerEvent::Missed).is_err() {
         return None;
     }
     while let Some(payload) = hearing.recv().await {
