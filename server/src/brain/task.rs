@@ -201,7 +201,9 @@ pub(crate) async fn run(state: AppState, mut stop: StopToken) {
                 Err(RecvError::Lagged(missed)) => fell_behind(&state, missed).await,
                 Err(RecvError::Closed) => break,
             },
-            Ok(()) = peers_missed.changed() => fell_behind(&state, 0).await,
+            // Said once each time this server starts hearing its peers (at start too): not a
+            // fall behind, but what they did meanwhile is looked at again.
+            Ok(()) = peers_missed.changed() => rescan(&state).await,
             _ = ticks.tick() => tick(&state).await,
             _ = saves.tick() => save_memory(&state).await,
             () = stop.stopped() => break,
