@@ -223,7 +223,7 @@ impl<'a> Judge<'a> {
                     staff: None,
                     // The view of this version may have outlived its document in the cache:
                     // reading it again walks the whole ticket.
-                    view: self.cache.view(self.tenant, id, head.last_seq),
+                    view: self.cache.kept_view(self.tenant, id, head.last_seq),
                     head: Some(head.last_seq),
                     tail: head.tail,
                     touched: false,

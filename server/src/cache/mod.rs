@@ -1,15 +1,26 @@
-//! [`DocCache`]: ticket documents loaded on demand and kept in a bounded LRU, so server memory does
-//! not grow with the number of tickets stored. Each entry is tagged with the `last_seq` it
+//! [`DocCache`]: ticket documents loaded on demand and kept in a bounded cache, so server memory
+//! does not grow with the number of tickets stored. Each entry is tagged with the `last_seq` it
 //! reflects and is only handed out for exactly that version, so a reader never judges with a
 //! document newer or older than the snapshot it reads from. Entries are keyed by tenant and
 //! ticket id: ticket ids are only unique within a tenant. The cache is bounded twice: by a
 //! count of documents and by an estimate of their bytes in memory ([`estimated_bytes`]), since
 //! one large ticket can cost as much as thousands of small ones.
+//!
+//! What leaves when it is full: the least recently used documents — but a document loaded on a
+//! miss only takes their place if it was asked for more often than each of them lately
+//! ([`frequency`], TinyLFU's admission). Devices sync on a timer, so the same tickets come back
+//! in the same order, round after round; when they do not all fit, plain LRU pushes out exactly
+//! the document asked for next and every request misses. With the admission a steady set stays
+//! and the rest are loaded (`docs/benchmarks.md`, "The cache's admission").
+
+mod frequency;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use fieldwork_core::ticket::{Ticket, TicketDocument};
+
+use frequency::Frequency;
 
 /// Bytes of memory the cache may hold by default (its estimate, [`estimated_bytes`]): the
 /// default count of ordinary tickets fits (1,000 × ~105 KB estimated), a few large ones push the
@@ -86,11 +97,12 @@ struct KeptView {
     view: Arc<Ticket>,
 }
 
-/// Least-recently-used documents, at most `capacity` of them and at most seven eighths of
-/// `budget` bytes by estimate; and, beside them, the views of documents pushed out, in the last
-/// eighth of `budget` (a view above a quarter of that is not kept). A view is far smaller than
-/// its document, and readers that only need the view (the report facts, visibility checks) then
-/// do not load the ticket again.
+/// Documents, at most `capacity` of them and at most seven eighths of `budget` bytes by
+/// estimate, the least recently used leaving first (see the module's note on what may push them
+/// out); and, beside them, the views of documents pushed out, in the last eighth of `budget` (a
+/// view above a quarter of that is not kept). A view is far smaller than its document, and
+/// readers that only need the view (the report facts, visibility checks) then do not load the
+/// ticket again.
 #[derive(Debug)]
 pub struct DocCache {
     capacity: usize,
@@ -98,10 +110,26 @@ pub struct DocCache {
     inner: Mutex<Tiers>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Tiers {
     docs: Lru<CachedDoc>,
     views: Lru<KeptView>,
+    /// How often each ticket was asked for lately, cached or not.
+    frequency: Frequency,
+    /// Tickets asked for whose documents are not in the cache now, until they are put.
+    asked: HashMap<String, Asked>,
+}
+
+/// Why a ticket whose document is not in the cache now was asked for last.
+#[derive(Debug, Clone, Copy)]
+enum Asked {
+    /// A writer took its document out: it goes back in as a member, not a newcomer.
+    Taken,
+    /// It missed, having been asked for this often before. A newcomer is weighed by this, not by
+    /// its count after the miss: in a loop the document it would push out is the one to be
+    /// asked for next, not yet asked this time round, and this one's own request would tip
+    /// every contest its way.
+    Missed(u8),
 }
 
 /// Entries by key, each with its last use and its estimated bytes.
@@ -170,6 +198,32 @@ impl<T> Lru<T> {
     }
 }
 
+impl Tiers {
+    /// Counts a request for `key`; a miss is remembered with the count from before it.
+    fn count(&mut self, key: String, hit: bool) {
+        if !hit {
+            let before = self.frequency.estimate(&key);
+            // Misses that no document follows (a reader that only needed the view) are let go
+            // rather than kept without end; a newcomer whose miss was let go is weighed by its
+            // count as it stands.
+            if self.asked.len() >= MAX_ASKED {
+                self.asked.clear();
+            }
+            let asked = self
+                .asked
+                .entry(key.clone())
+                .or_insert(Asked::Missed(before));
+            if let Asked::Missed(count) = asked {
+                *count = before;
+            }
+        }
+        self.frequency.record(&key);
+    }
+}
+
+/// Most tickets remembered as asked for and not in the cache.
+const MAX_ASKED: usize = 16 * 1024;
+
 impl DocCache {
     /// A cache of at most `capacity` documents (0 turns caching off) and
     /// [`DEFAULT_DOC_CACHE_BYTES`].
@@ -185,7 +239,12 @@ impl DocCache {
         DocCache {
             capacity,
             budget,
-            inner: Mutex::new(Tiers::default()),
+            inner: Mutex::new(Tiers {
+                docs: Lru::default(),
+                views: Lru::default(),
+                frequency: Frequency::new(capacity),
+                asked: HashMap::new(),
+            }),
         }
     }
 
@@ -214,19 +273,31 @@ impl DocCache {
     pub fn view(&self, tenant: &str, id: &str, seq: u64) -> Option<Arc<Ticket>> {
         let key = Self::key(tenant, id);
         let mut tiers = self.lock();
-        if let Some((cached, _, _)) = tiers.docs.entries.get(&key) {
+        let found = Self::view_in(&mut tiers, &key, seq);
+        tiers.count(key, found.is_some());
+        found
+    }
+
+    /// [`Self::view`] for a writer whose [`Self::take`] just missed: the request is counted
+    /// once.
+    pub fn kept_view(&self, tenant: &str, id: &str, seq: u64) -> Option<Arc<Ticket>> {
+        Self::view_in(&mut self.lock(), &Self::key(tenant, id), seq)
+    }
+
+    fn view_in(tiers: &mut Tiers, key: &str, seq: u64) -> Option<Arc<Ticket>> {
+        if let Some((cached, _, _)) = tiers.docs.entries.get(key) {
             if cached.seq != seq {
                 return None;
             }
             let view = cached.view.clone();
-            tiers.docs.touch(&key);
+            tiers.docs.touch(key);
             return Some(view);
         }
-        let view = match tiers.views.entries.get(&key) {
+        let view = match tiers.views.entries.get(key) {
             Some((kept, _, _)) if kept.seq == seq => kept.view.clone(),
             _ => return None,
         };
-        tiers.views.touch(&key);
+        tiers.views.touch(key);
         Some(view)
     }
 
@@ -235,10 +306,15 @@ impl DocCache {
     pub fn take(&self, tenant: &str, id: &str, seq: u64) -> Option<CachedDoc> {
         let key = Self::key(tenant, id);
         let mut tiers = self.lock();
-        match tiers.docs.entries.get(&key) {
+        let taken = match tiers.docs.entries.get(&key) {
             Some((cached, _, _)) if cached.seq == seq => tiers.docs.remove(&key),
             _ => None,
+        };
+        if taken.is_some() {
+            tiers.asked.insert(key.clone(), Asked::Taken);
         }
+        tiers.count(key, taken.is_some());
+        taken
     }
 
     /// Drops ticket `id` of `tenant` from the cache, whatever its version (its history was
@@ -248,10 +324,13 @@ impl DocCache {
         let mut tiers = self.lock();
         tiers.docs.remove(&key);
         tiers.views.remove(&key);
+        tiers.asked.remove(&key);
     }
 
     /// Keeps `doc` unless a newer version is already cached; drops the least recently used
-    /// documents beyond the capacity or the byte budget, keeping their views while those fit.
+    /// documents beyond the capacity or the byte budget, keeping their views while those fit. A
+    /// document that was not in the cache (loaded on a miss) is kept only if [`Self::admits`] it;
+    /// one a writer took out goes back in.
     pub fn put(&self, tenant: &str, id: &str, mut doc: CachedDoc) {
         if self.capacity == 0 {
             return;
@@ -269,13 +348,20 @@ impl DocCache {
         if newest(&tiers).is_some_and(|seq| seq > doc.seq) {
             return;
         }
-        tiers.docs.remove(&key);
+        let asked = tiers.asked.remove(&key);
+        let member = tiers.docs.remove(&key).is_some() || matches!(asked, Some(Asked::Taken));
         tiers.views.remove(&key);
+        let claim = match asked {
+            Some(Asked::Missed(before)) => before,
+            _ => tiers.frequency.estimate(&key),
+        };
         let pushed_out = if bytes > self.doc_budget() / 4 {
             vec![(key, doc)]
-        } else {
+        } else if member || self.admits(&tiers, claim, bytes) {
             tiers.docs.insert(key, doc, bytes);
             tiers.docs.shrink_to(self.capacity, self.doc_budget())
+        } else {
+            vec![(key, doc)]
         };
         drop(tiers);
         if pushed_out.is_empty() {
@@ -294,6 +380,25 @@ impl DocCache {
             })
             .collect();
         self.keep_views(&mut self.lock(), views);
+    }
+
+    /// Whether a newcomer of `bytes`, asked for `wanted` times lately, may push out what it must
+    /// to fit: the least recently used documents, each of which must have been asked for less
+    /// often.
+    fn admits(&self, tiers: &Tiers, wanted: u8, bytes: usize) -> bool {
+        let mut count = tiers.docs.entries.len().saturating_add(1);
+        let mut total = tiers.docs.bytes.saturating_add(bytes);
+        for victim in tiers.docs.order.values() {
+            if count <= self.capacity && total <= self.doc_budget() {
+                return true;
+            }
+            if tiers.frequency.estimate(victim) >= wanted {
+                return false;
+            }
+            count -= 1;
+            total -= tiers.docs.entries.get(victim).map_or(0, |(_, _, b)| *b);
+        }
+        count <= self.capacity && total <= self.doc_budget()
     }
 
     /// Keeps the views of documents that left the cache, as far as the views' budget goes,
@@ -333,120 +438,4 @@ impl DocCache {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use fieldwork_core::ticket::{ActorId, NewTicket};
-    use fieldwork_core::{Actor, Role, TicketKind};
-
-    fn doc(id: &str, seq: u64) -> CachedDoc {
-        let actor = Actor {
-            tenant: "t".into(),
-            user_id: "u".into(),
-            role: Role::Agent,
-            name: None,
-            team: None,
-        };
-        let new = NewTicket::titled(TicketKind::Repair, "x");
-        let doc = TicketDocument::create(id, &actor, &new, ActorId::random(), 1).expect("create");
-        let view = Arc::new(doc.view().expect("view"));
-        CachedDoc {
-            seq,
-            doc,
-            staff: None,
-            view,
-        }
-    }
-
-    #[test]
-    fn holds_at_most_capacity_and_drops_the_least_recently_used() {
-        let cache = DocCache::new(2);
-        cache.put("t", "a", doc("a", 1));
-        cache.put("t", "b", doc("b", 1));
-        assert!(
-            cache.view("t", "a", 1).is_some(),
-            "a is now the most recent"
-        );
-        cache.put("t", "c", doc("c", 1));
-        assert_eq!(cache.len(), 2);
-        assert!(
-            cache.take("t", "b", 1).is_none(),
-            "b was the least recently used"
-        );
-        assert!(cache.take("t", "a", 1).is_some() && cache.take("t", "c", 1).is_some());
-    }
-
-    #[test]
-    fn the_byte_budget_bounds_the_cache_whatever_the_count() {
-        let mut one = doc("a", 1);
-        let each = estimated_bytes(&mut one.doc);
-        assert!(each > 0);
-        // Room for four documents by bytes (in the documents' seven eighths), thirty by count:
-        // bytes decide.
-        let budget = (4 * each + each / 2) * 8 / 7;
-        let cache = DocCache::with_budget(30, budget);
-        for (i, id) in ["a", "b", "c", "d", "e", "f"].into_iter().enumerate() {
-            cache.put("t", id, doc(id, i as u64));
-        }
-        assert_eq!(cache.len(), 4);
-        assert!(cache.bytes() <= budget * 7 / 8);
-        assert!(cache.take("t", "a", 0).is_none() && cache.take("t", "f", 5).is_some());
-        // A document bigger than a quarter of the budget is not kept at all.
-        let small = DocCache::with_budget(30, 2 * each);
-        small.put("t", "a", doc("a", 1));
-        assert_eq!(small.len(), 0);
-        assert_eq!(small.bytes(), 0);
-    }
-
-    #[test]
-    fn hands_out_only_the_version_asked_for_and_never_goes_back() {
-        let cache = DocCache::new(4);
-        cache.put("t", "a", doc("a", 5));
-        assert!(cache.view("t", "a", 4).is_none() && cache.take("t", "a", 6).is_none());
-        cache.put("t", "a", doc("a", 3));
-        let taken = cache.take("t", "a", 5).expect("version 5 is cached");
-        assert_eq!(taken.seq, 5);
-        assert_eq!(cache.len(), 0);
-        assert!(DocCache::new(0).view("t", "a", 5).is_none());
-    }
-
-    #[test]
-    fn keeps_the_views_of_documents_pushed_out_within_their_share() {
-        let mut one = doc("a", 1);
-        let each = estimated_bytes(&mut one.doc);
-        let view = estimated_view_bytes(&one.view);
-        assert!(
-            view < each / 4,
-            "a view ({view}) is far smaller than its document ({each})"
-        );
-        // Two documents fit by count; the views' eighth (one document's worth) holds more than
-        // three views.
-        let budget = 8 * (each + 1);
-        let cache = DocCache::with_budget(2, budget);
-        for (i, id) in ["a", "b", "c", "d", "e"].into_iter().enumerate() {
-            cache.put("t", id, doc(id, i as u64));
-        }
-        assert_eq!(cache.len(), 2, "d and e");
-        let (views, bytes) = cache.kept_views();
-        assert_eq!(views, 3, "the views of a, b and c");
-        assert!(bytes <= budget / 8);
-        // A kept view is handed out at its version only, and its document is gone.
-        assert!(cache.view("t", "a", 0).is_some());
-        assert!(cache.view("t", "a", 1).is_none());
-        assert!(cache.take("t", "a", 0).is_none());
-        // A newer document replaces the kept view; an older one does not go back over it.
-        cache.put("t", "b", doc("b", 1));
-        assert!(cache.view("t", "b", 1).is_some());
-        cache.put("t", "c", doc("c", 1));
-        assert!(
-            cache.view("t", "c", 2).is_some(),
-            "c's view at 2 is newer than 1"
-        );
-        // Forgetting a ticket drops its view too.
-        cache.forget("t", "c");
-        assert!(cache.view("t", "c", 2).is_none());
-        // With caching off nothing is kept, views neither.
-        let off = DocCache::new(0);
-        off.put("t", "a", doc("a", 1));
-        assert_eq!(off.kept_views(), (0, 0));
-    }
-}
+mod tests;
