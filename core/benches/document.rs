@@ -11,7 +11,7 @@ mod support;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use fieldwork_core::Role;
-use fieldwork_core::rules::judge::judge_edit;
+use fieldwork_core::rules::judge::{judge_edit, judge_edit_owned};
 use fieldwork_core::ticket::{Edit, TicketDocument};
 use support::{actor, new_ticket};
 
@@ -78,6 +78,17 @@ fn bench_document(c: &mut Criterion) {
                 BatchSize::SmallInput,
             )
         });
+        // What the server does for a ticket as stored: no copy to try the change on.
+        group.bench_function(
+            format!("{notes} notes: the server judges a note on the document itself"),
+            |b| {
+                b.iter_batched(
+                    || doc.fork(),
+                    |copy| judge_edit_owned(&tech, copy, &view, &change).expect("accepted"),
+                    BatchSize::SmallInput,
+                )
+            },
+        );
     }
     group.finish();
 }

@@ -431,3 +431,85 @@ async fn honest_concurrent_edits_of_one_field_or_two_still_go_through() {
     assert_eq!(seen.title, "boiler, no hot water");
     assert_eq!(seen.notes.len(), 1);
 }
+
+/// A change the judge refuses after trying it on the ticket (here a custom value nested too
+/// deep, found in the document it leaves) does not take the push's other changes with it: an
+/// alternative to it, the same author's next change too, is accepted after it, whether the ticket
+/// was as stored (the server tries a change on its document and reads the ticket again after a
+/// refusal) or already changed by the same push (tried on a copy). What the back office reads
+/// afterwards holds exactly the accepted changes, and the ticket takes further changes.
+#[tokio::test]
+async fn a_refused_change_in_a_push_leaves_the_ticket_with_the_pushs_other_changes() {
+    let h = Harness::new();
+    let (mut phone, mut desk, id, ops) = rider_with_ticket(&h).await;
+    let deep = |doc: &mut AutoCommit| {
+        let custom = doc.get(ROOT, "custom").expect("get").expect("custom").1;
+        let mut obj = doc.put_object(&custom, "deep", ObjType::Map).expect("put");
+        for _ in 0..MAX_DEPTH + 2 {
+            obj = doc.put_object(&obj, "k", ObjType::Map).expect("nest");
+        }
+    };
+    let plain = |key: &'static str, value: i64| {
+        move |doc: &mut AutoCommit| {
+            let custom = doc.get(ROOT, "custom").expect("get").expect("custom").1;
+            doc.put(&custom, key, value).expect("put");
+        }
+    };
+    // `alternative` makes another change on the same version as the forged one before it.
+    let alternative = |desk: &mut Device, write: &dyn Fn(&mut AutoCommit)| {
+        let doc = desk.docs.get_mut(&id).expect("held").raw_mut();
+        let mut other = doc.clone();
+        write(&mut other);
+        other.commit();
+        other.get_last_local_change().expect("a change").clone()
+    };
+
+    // As stored: the refused change first, its alternative after it.
+    let honest = alternative(&mut desk, &plain("first", 1));
+    let hostile = forge(&mut desk, &id, deep);
+    let answer = desk
+        .round(&h, &[(&id, &hostile), (&id, &honest)], 0, 0)
+        .await;
+    assert_eq!(answer.accepted, [honest.hash().to_string()]);
+    assert_eq!(answer.rejected.len(), 1, "{:?}", answer.rejected);
+    assert_eq!(answer.rejected[0].hash, hostile.hash().to_string());
+    assert_eq!(answer.rejected[0].code, RejectCode::TooLarge);
+
+    // Changed by the same push: an accepted change, then the refused one and its alternative.
+    let mut desk = h.login(&ops).await;
+    desk.sync(&h, &[]).await;
+    let second = forge(&mut desk, &id, plain("second", 2));
+    let third = alternative(&mut desk, &plain("third", 3));
+    let hostile = forge(&mut desk, &id, deep);
+    let answer = desk
+        .round(&h, &[(&id, &second), (&id, &hostile), (&id, &third)], 0, 0)
+        .await;
+    assert_eq!(
+        answer.accepted,
+        [second.hash().to_string(), third.hash().to_string()]
+    );
+    assert_eq!(answer.rejected.len(), 1, "{:?}", answer.rejected);
+    assert_eq!(answer.rejected[0].code, RejectCode::TooLarge);
+
+    // A device that knows nothing reads the three accepted values and nothing of the refused.
+    let mut fresh = h.login(&ops).await;
+    fresh.sync(&h, &[]).await;
+    let custom = fresh.view(&id).custom;
+    assert_eq!(
+        custom.keys().collect::<Vec<_>>(),
+        ["first", "second", "third"]
+    );
+    // And the ticket takes the next change as before.
+    let notes = fresh.view(&id).notes.len();
+    let note = phone.edit(
+        &id,
+        Edit::AddNote {
+            text: "still there".into(),
+            internal: false,
+        },
+    );
+    let answer = phone.sync(&h, &[(&id, &note)]).await;
+    assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+    fresh.sync(&h, &[]).await;
+    assert_eq!(fresh.view(&id).notes.len(), notes + 1);
+}

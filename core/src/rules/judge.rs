@@ -78,9 +78,9 @@ pub fn decode_change(bytes: &[u8]) -> Result<Change, Refused> {
 }
 
 /// What judging a change costs, for the per-push budget (`limits::MAX_PUSH_OPS`): its own
-/// operations, plus the document's once (it is copied to try the change on), and once more when
-/// the change builds on an older version (the server rebuilds that version to see what the
-/// author saw).
+/// operations, plus the document's once (the change is tried on it or on a copy, and the result
+/// read whole), and once more when the change builds on an older version (the server rebuilds
+/// that version to see what the author saw).
 pub fn judging_cost(doc: &mut TicketDocument, change: &Change) -> usize {
     let own = change.len().max(1);
     let whole = usize::try_from(doc.ops()).unwrap_or(usize::MAX);
@@ -99,8 +99,8 @@ fn builds_on_heads(doc: &mut TicketDocument, change: &Change) -> bool {
 }
 
 /// Runs a judgement whose Automerge calls see hostile data: a panic inside Automerge becomes a
-/// refusal of this change instead of failing the whole push (the documents it touched are forks,
-/// dropped with it).
+/// refusal of this change instead of failing the whole push (the documents it touched are copies,
+/// or owned by the judgement: dropped with it).
 fn guarded<T>(judge: impl FnOnce() -> Result<T, Refused>) -> Result<T, Refused> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(judge)).unwrap_or_else(|_| {
         tracing::warn!("judging a change panicked inside Automerge; refused as malformed");
@@ -169,14 +169,33 @@ fn creation(
 /// Steps 4–6 for a change to ticket `doc` (its public document), whose merged view everyone
 /// reads now is `current`. The change is judged as its author saw the ticket (the document at
 /// its dependencies) and by its effect on `current`; on acceptance it is applied to `doc` and the
-/// new merged view returned. On refusal `doc` is unchanged.
+/// new merged view returned. On refusal `doc` is unchanged: the change is tried on a copy. A
+/// caller that can read the ticket again from elsewhere spares the copy with
+/// [`judge_edit_owned`].
 pub fn judge_edit(
     actor: &Actor,
     doc: &mut TicketDocument,
     current: &Ticket,
     change: &Change,
 ) -> Result<Ticket, Refused> {
-    guarded(|| edit(actor, doc, None, current, change))
+    // What costs nothing is refused before the document is copied.
+    guarded(|| ready(doc, change))?;
+    let (judged, view) = judge_edit_owned(actor, doc.fork(), current, change)?;
+    *doc = judged;
+    Ok(view)
+}
+
+/// [`judge_edit`] on the document itself, not a copy: on acceptance the document with the change
+/// and the new merged view; on refusal the document goes with the refusal (it may hold part of
+/// the change), and the caller reads the ticket again where it keeps it — the server, from its
+/// store.
+pub fn judge_edit_owned(
+    actor: &Actor,
+    doc: TicketDocument,
+    current: &Ticket,
+    change: &Change,
+) -> Result<(TicketDocument, Ticket), Refused> {
+    guarded(move || edit(actor, doc, None, current, change))
 }
 
 /// [`judge_edit`] for a change to a ticket's staff document `doc`: only roles that read staff
@@ -186,6 +205,7 @@ pub fn judge_edit(
 /// its dependencies, merged into the public document at the heads its message names
 /// ([`crate::ticket::seen_public_heads`]; now, when it names none the server has) — and by its
 /// effect merged into `public_now`; on acceptance the ticket as staff now read it is returned.
+/// On refusal `doc` is unchanged ([`judge_staff_edit_owned`] spares the copy).
 pub fn judge_staff_edit(
     actor: &Actor,
     doc: &mut TicketDocument,
@@ -193,21 +213,26 @@ pub fn judge_staff_edit(
     public_now: &Ticket,
     change: &Change,
 ) -> Result<Ticket, Refused> {
-    if !actor.role.reads_staff_data() {
-        return Err(Refused::new(
-            RejectCode::Forbidden,
-            format!("a {} may not write a ticket's staff document", actor.role),
-        ));
-    }
-    if doc.part() != Part::Staff {
-        return Err(Refused::malformed(
-            "the change is filed under the other document of the ticket",
-        ));
-    }
+    may_write_staff(actor, doc)?;
+    let (judged, view) = judge_staff_edit_owned(actor, doc.fork(), public, public_now, change)?;
+    *doc = judged;
+    Ok(view)
+}
+
+/// [`judge_staff_edit`] on the staff document itself, not a copy; on refusal it goes with the
+/// refusal, as in [`judge_edit_owned`].
+pub fn judge_staff_edit_owned(
+    actor: &Actor,
+    doc: TicketDocument,
+    public: &mut TicketDocument,
+    public_now: &Ticket,
+    change: &Change,
+) -> Result<(TicketDocument, Ticket), Refused> {
+    may_write_staff(actor, &doc)?;
     let current = doc
         .read_with(Some(public_now))
         .map_err(|e| Refused::document(&e, "the ticket's staff document cannot be read"))?;
-    guarded(|| {
+    guarded(move || {
         let seen = crate::ticket::seen_public_heads(change);
         let public_seen = if !seen.is_empty() && seen.iter().all(|h| public.has_change(h)) {
             let at = public.fork_at(&seen).map_err(|_| {
@@ -230,6 +255,22 @@ pub fn judge_staff_edit(
     })
 }
 
+/// Who may write a staff document at all, and that `doc` is one.
+fn may_write_staff(actor: &Actor, doc: &TicketDocument) -> Result<(), Refused> {
+    if !actor.role.reads_staff_data() {
+        return Err(Refused::new(
+            RejectCode::Forbidden,
+            format!("a {} may not write a ticket's staff document", actor.role),
+        ));
+    }
+    if doc.part() != Part::Staff {
+        return Err(Refused::malformed(
+            "the change is filed under the other document of the ticket",
+        ));
+    }
+    Ok(())
+}
+
 /// The ticket's public view a staff change is read with: as its author saw it, and now.
 #[derive(Clone, Copy)]
 struct Publics<'a> {
@@ -237,17 +278,9 @@ struct Publics<'a> {
     now: &'a Ticket,
 }
 
-/// Judges a change to `doc`, read as a ticket with [`TicketDocument::read_with`]: the public
-/// document alone, or the staff document merged into the ticket's public view (`publics`).
-fn edit(
-    actor: &Actor,
-    doc: &mut TicketDocument,
-    publics: Option<Publics<'_>>,
-    current: &Ticket,
-    change: &Change,
-) -> Result<Ticket, Refused> {
-    let seen = publics.map(|p| p.seen);
-    let now = publics.map(|p| p.now);
+/// What a change to `doc` is refused for before anything costs the document: no dependencies,
+/// dependencies the server lacks, the sizes, its author's numbering.
+fn ready(doc: &mut TicketDocument, change: &Change) -> Result<(), Refused> {
     if change.deps().is_empty() {
         // A second root would write every field concurrently with the real creation.
         return Err(Refused::new(
@@ -261,7 +294,6 @@ fn edit(
             "the change builds on changes the server does not have; send those first",
         ));
     }
-    // Sizes first: they cost nothing to check, and everything after costs the document.
     let history = doc.history_bytes();
     limits::check_ticket_size(
         doc.ops() + change.len() as u64,
@@ -269,22 +301,18 @@ fn edit(
     )
     .and_then(|()| limits::check_change_count(doc.changes() + 1))
     .map_err(|e| Refused::limit(&e))?;
-    let author = change.actor_id().clone();
-    let seq = doc.changes_by(&author) + 1;
-    if change.seq() != seq {
+    if change.seq() != doc.changes_by(change.actor_id()) + 1 {
         return Err(Refused::malformed(
             "the change's sequence number does not follow its author's previous change",
         ));
     }
-    let on_heads = builds_on_heads(doc, change);
-    let mut as_seen = if on_heads {
-        doc.fork()
-    } else {
-        doc.fork_at(change.deps()).map_err(|_| {
-            Refused::malformed("the change's dependencies are not a version of the ticket")
-        })?
-    };
-    if as_seen.changes_by(&author) + 1 != seq {
+    Ok(())
+}
+
+/// That `change` follows the version `as_seen` it builds on: its author's next change, and its
+/// first operation one past the version's last.
+fn follows(as_seen: &mut TicketDocument, change: &Change) -> Result<(), Refused> {
+    if as_seen.changes_by(change.actor_id()) + 1 != change.seq() {
         return Err(Refused::malformed(
             "the change does not build on its author's previous change",
         ));
@@ -294,65 +322,114 @@ fn edit(
             "the change's startOp is not one past the last operation of the version it builds on",
         ));
     }
-    // On the heads, and read with the public view as it is now, the version the author saw is
-    // the one everyone reads now: `current`, already read (reading a ticket walks all of it).
+    Ok(())
+}
+
+const UNREADABLE: &str = "the change does not leave a readable ticket";
+const NOT_A_VERSION: &str = "the change's dependencies are not a version of the ticket";
+
+/// Judges a change to `doc`, read as a ticket with [`TicketDocument::read_with`]: the public
+/// document alone, or the staff document merged into the ticket's public view (`publics`). On
+/// acceptance `doc` holds the change; on refusal it is dropped, possibly holding part of it.
+fn edit(
+    actor: &Actor,
+    mut doc: TicketDocument,
+    publics: Option<Publics<'_>>,
+    current: &Ticket,
+    change: &Change,
+) -> Result<(TicketDocument, Ticket), Refused> {
+    let seen = publics.map(|p| p.seen);
+    let now = publics.map(|p| p.now);
+    ready(&mut doc, change)?;
+    if !builds_on_heads(&mut doc, change) {
+        return edit_behind(actor, doc, seen, now, current, change);
+    }
+    // On the heads the document is the version its author saw.
+    follows(&mut doc, change)?;
+    // Read with the public view as it is now, that version is the one everyone reads now:
+    // `current`, already read (reading a ticket walks all of it).
     let seen_is_now = match publics {
         None => true,
         Some(p) => std::ptr::eq(p.seen, p.now),
     };
-    let read_once = on_heads && seen_is_now;
-    let before = if read_once {
-        current.clone()
+    let read;
+    let before = if seen_is_now {
+        current
     } else {
-        as_seen.read_with(seen).map_err(|e| {
-            Refused::document(
-                &e,
-                "the change's dependencies are not a version of the ticket",
-            )
-        })?
+        read = doc
+            .read_with(seen)
+            .map_err(|e| Refused::document(&e, NOT_A_VERSION))?;
+        &read
     };
-    if !can_see(actor, &before) {
-        return Err(Refused::new(
-            RejectCode::NotVisible,
-            "the ticket was not visible to this user when the change was made",
-        ));
+    if !can_see(actor, before) {
+        return Err(not_visible());
     }
-    const UNREADABLE: &str = "the change does not leave a readable ticket";
+    doc.apply_changes(vec![change.clone()])
+        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    // The author's version with the change is the merged document: its limits are checked in
+    // the same walk as its view's conflicts.
+    let after = doc
+        .read_checked(seen)
+        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    let merged_view = if seen_is_now {
+        None
+    } else {
+        Some(
+            doc.read_with(now)
+                .map_err(|e| Refused::document(&e, UNREADABLE))?,
+        )
+    };
+    check_change(actor, doc.part(), before, &after)?;
+    let merged_view = merged_view.unwrap_or(after);
+    check_merged(actor, current, &merged_view)?;
+    check_storable(&mut doc)?;
+    Ok((doc, merged_view))
+}
+
+/// [`edit`] for a change built on an older version than the heads: judged on that version,
+/// rebuilt, and by its effect merged into `doc`.
+fn edit_behind(
+    actor: &Actor,
+    mut doc: TicketDocument,
+    seen: Option<&Ticket>,
+    now: Option<&Ticket>,
+    current: &Ticket,
+    change: &Change,
+) -> Result<(TicketDocument, Ticket), Refused> {
+    let mut as_seen = doc
+        .fork_at(change.deps())
+        .map_err(|_| Refused::malformed(NOT_A_VERSION))?;
+    follows(&mut as_seen, change)?;
+    let before = as_seen
+        .read_with(seen)
+        .map_err(|e| Refused::document(&e, NOT_A_VERSION))?;
+    if !can_see(actor, &before) {
+        return Err(not_visible());
+    }
     as_seen
         .apply_changes(vec![change.clone()])
         .map_err(|e| Refused::document(&e, UNREADABLE))?;
-    // On the heads the author's version with the change is the merged document: its limits are
-    // checked in the same walk as its view's conflicts.
-    let after = if on_heads {
-        as_seen.read_checked(seen)
-    } else {
-        as_seen.read_with(seen)
-    }
-    .map_err(|e| Refused::document(&e, UNREADABLE))?;
-    let mut merged = if on_heads {
-        as_seen
-    } else {
-        let mut merged = doc.fork();
-        merged
-            .apply_changes(vec![change.clone()])
-            .and_then(|()| merged.check_limits(true))
-            .map_err(|e| Refused::document(&e, UNREADABLE))?;
-        merged
-    };
-    // The merged document is the author's version with the change when it built on the heads.
-    let merged_view = if read_once {
-        after.clone()
-    } else {
-        merged
-            .read_with(now)
-            .map_err(|e| Refused::document(&e, UNREADABLE))?
-    };
-    check_change(actor, merged.part(), &before, &after)?;
+    let after = as_seen
+        .read_with(seen)
+        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    drop(as_seen);
+    doc.apply_changes(vec![change.clone()])
+        .and_then(|()| doc.check_limits(true))
+        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    let merged_view = doc
+        .read_with(now)
+        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    check_change(actor, doc.part(), &before, &after)?;
     check_merged(actor, current, &merged_view)?;
-    check_storable(&mut merged)?;
-    merged.set_actor(doc.actor());
-    *doc = merged;
-    Ok(merged_view)
+    check_storable(&mut doc)?;
+    Ok((doc, merged_view))
+}
+
+fn not_visible() -> Refused {
+    Refused::new(
+        RejectCode::NotVisible,
+        "the ticket was not visible to this user when the change was made",
+    )
 }
 
 #[cfg(test)]

@@ -496,17 +496,39 @@ impl<'a> Judge<'a> {
             Ok(view) => view,
             Err(rejection) => return Ok(Err(rejection)),
         };
-        match judge::judge_edit(actor, &mut working.doc, &current, change) {
-            Ok(merged) => {
-                working.touched = true;
-                working.view = Some(Arc::new(merged));
-                Ok(Ok(None))
-            }
-            Err(refusal) => {
-                working.view = Some(current);
-                Ok(Err(refused(hash, refusal)))
-            }
+        if working.touched {
+            // This commit changed the ticket already: a refusal must leave those changes in
+            // place, so the change is tried on a copy.
+            return Ok(
+                match judge::judge_edit(actor, &mut working.doc, &current, change) {
+                    Ok(merged) => {
+                        working.view = Some(Arc::new(merged));
+                        Ok(None)
+                    }
+                    Err(refusal) => {
+                        working.view = Some(current);
+                        Err(refused(hash, refusal))
+                    }
+                },
+            );
         }
+        // The ticket is as stored: the change is tried on the document itself, and a refusal
+        // drops it with the working ticket — a later change of this commit reads it again.
+        let Some(mut working) = self.tickets.remove(ticket_id) else {
+            return Err(Error::Task("a loaded ticket left the working set".into()));
+        };
+        Ok(
+            match judge::judge_edit_owned(actor, working.doc, &current, change) {
+                Ok((doc, merged)) => {
+                    working.doc = doc;
+                    working.touched = true;
+                    working.view = Some(Arc::new(merged));
+                    self.tickets.insert(ticket_id.to_owned(), working);
+                    Ok(None)
+                }
+                Err(refusal) => Err(refused(hash, refusal)),
+            },
+        )
     }
 
     /// A change to the staff document of a ticket the server has: judged like [`Self::edit`],
@@ -527,21 +549,35 @@ impl<'a> Judge<'a> {
             Ok(view) => view,
             Err(rejection) => return Ok(Err(rejection)),
         };
-        let Some(staff) = working.staff.as_mut() else {
+        working.view = Some(public.clone());
+        let Some(mut staff) = working.staff.take() else {
             return Err(Error::Task(
                 "a loaded staff document left the working set".into(),
             ));
         };
         self.spent = self
             .spent
-            .saturating_add(judge::judging_cost(staff, change));
+            .saturating_add(judge::judging_cost(&mut staff, change));
         let verdict = match &self.author.rules {
-            Some(actor) => {
-                judge::judge_staff_edit(actor, staff, &mut working.doc, &public, change).map(|_| ())
+            Some(actor) if working.staff_touched => {
+                // Changed in this commit already: tried on a copy, as in `edit`.
+                let verdict =
+                    judge::judge_staff_edit(actor, &mut staff, &mut working.doc, &public, change);
+                working.staff = Some(staff);
+                verdict.map(|_| ())
             }
-            None => trusted::server_edit(staff, change).map(|_| ()),
+            // As stored: tried on the document itself; a refusal drops it, and a later change
+            // of this commit reads it again.
+            Some(actor) => {
+                judge::judge_staff_edit_owned(actor, staff, &mut working.doc, &public, change)
+                    .map(|(judged, _)| working.staff = Some(judged))
+            }
+            None => {
+                let verdict = trusted::server_edit(&mut staff, change).map(|_| ());
+                working.staff = Some(staff);
+                verdict
+            }
         };
-        working.view = Some(public);
         Ok(match verdict {
             Ok(()) => {
                 working.touched = true;
