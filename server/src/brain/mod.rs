@@ -155,6 +155,12 @@ impl BrainHost {
         Ok(Some(brain))
     }
 
+    /// Whether `tenant` applied a configuration, so that the brain has anything to decide there
+    /// (`decide` answers nothing otherwise).
+    fn has_brain(&self, store: &dyn ServerStore, tenant: &str) -> Result<bool, Error> {
+        Ok(self.brain(store, tenant)?.is_some())
+    }
+
     /// Asks the brain about ticket `id` of `tenant` at `now`: a ticket it never decided about is
     /// new to it; a change to one it did runs the update triggers with what changed since its
     /// last decision (when it remembers where that was); a tick looks at it again (what is due,
