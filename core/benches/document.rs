@@ -1,7 +1,7 @@
 //! What the server's judging and the device's own edit cost on one ticket document, by the
-//! ticket's size: reading the whole view, checking the whole document against the limits, a
-//! device adding a note (its own write checked, the ticket read back), and the server judging
-//! that note.
+//! ticket's size: loading it (what the server's document cache pays on a miss), reading the
+//! whole view, checking the whole document against the limits, a device adding a note (its own
+//! write checked, the ticket read back), and the server judging that note.
 //!
 //! Run: `cargo bench -p fieldwork-core --bench document`.
 
@@ -46,6 +46,19 @@ fn bench_document(c: &mut Criterion) {
     for notes in [5, 60] {
         let mut doc = ticket(notes);
         let view = doc.view().expect("view");
+        // What a cache miss on the server costs: the ticket as stored, loaded.
+        let snapshot = doc.save();
+        group.bench_function(format!("{notes} notes: load the compacted snapshot"), |b| {
+            b.iter(|| TicketDocument::load(&snapshot).expect("loads"))
+        });
+        let changes: Vec<u8> = doc
+            .changes_since(&[])
+            .iter()
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect();
+        group.bench_function(format!("{notes} notes: load from its changes"), |b| {
+            b.iter(|| TicketDocument::load(&changes).expect("loads"))
+        });
         group.bench_function(format!("{notes} notes: read the view"), |b| {
             b.iter(|| doc.view().expect("view"))
         });

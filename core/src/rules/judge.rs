@@ -367,10 +367,13 @@ fn edit(
     doc.apply_changes(vec![change.clone()])
         .map_err(|e| Refused::document(&e, UNREADABLE))?;
     // The author's version with the change is the merged document: its limits are checked in
-    // the same walk as its view's conflicts.
-    let after = doc
-        .read_checked(seen)
-        .map_err(|e| Refused::document(&e, UNREADABLE))?;
+    // the same walk as its view's conflicts — a public document's, where the change only
+    // appended a note, on the note alone.
+    let after = match publics {
+        None => doc.read_after(before, change),
+        Some(_) => doc.read_checked(seen),
+    }
+    .map_err(|e| Refused::document(&e, UNREADABLE))?;
     let merged_view = if seen_is_now {
         None
     } else {

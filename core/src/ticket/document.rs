@@ -236,7 +236,7 @@ impl TicketDocument {
         self.part
     }
 
-    fn check_size(&mut self) -> Result<(), DocumentError> {
+    pub(super) fn check_size(&mut self) -> Result<(), DocumentError> {
         let bytes = self.history_bytes();
         limits::check_ticket_size(self.ops(), bytes)?;
         limits::check_change_count(self.changes())?;

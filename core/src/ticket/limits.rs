@@ -247,6 +247,11 @@ const NOTE: &[(&str, Shape)] = &[
     // Set by an erase (`ticket::rewrite`), with the text gone.
     ("erased", Scalar),
 ];
+/// The keys a note has (each holds a plain value).
+pub(super) fn note_keys() -> impl Iterator<Item = &'static str> {
+    NOTE.iter().map(|(key, _)| *key)
+}
+
 const EVENT: &[(&str, Shape)] = &[
     ("type", Scalar),
     ("by", Scalar),

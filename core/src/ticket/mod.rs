@@ -7,6 +7,7 @@
 //! `docs/adr/0001-hand-written-document-mapping.md`): edits touch exactly the keys they own, so
 //! keys written by newer app versions survive, and reads see every conflicting value.
 
+mod appended;
 mod document;
 mod edit;
 mod encoded;

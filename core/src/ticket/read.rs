@@ -182,7 +182,7 @@ pub(super) fn read_staff(doc: &AutoCommit, find: Conflicts) -> Result<StaffView>
     })
 }
 
-fn read_note(doc: &AutoCommit, obj: &ObjId) -> Result<Note> {
+pub(super) fn read_note(doc: &AutoCommit, obj: &ObjId) -> Result<Note> {
     Ok(Note {
         id: required_str(doc, obj, "id")?,
         author: required_str(doc, obj, "author")?,
