@@ -7,17 +7,8 @@ use serde_json::{Value as Json, json};
 
 use super::note_appended;
 use crate::model::{Actor, Priority, Role};
+use crate::ticket::tests::actor;
 use crate::ticket::{Change, Edit, NewTicket, TicketDocument};
-
-fn actor(user: &str, role: Role) -> Actor {
-    Actor {
-        tenant: "acme".into(),
-        user_id: user.into(),
-        role,
-        name: None,
-        team: None,
-    }
-}
 
 fn tech() -> Actor {
     actor("tech1", Role::Technician)
