@@ -7,7 +7,7 @@ use automerge::ActorId;
 
 use crate::model::{Actor, Part};
 use crate::ticket::limits::{self, LimitError};
-use crate::ticket::{Change, DocumentError, EncodedError, Ticket, TicketDocument};
+use crate::ticket::{Change, DocumentError, EncodedError, Ticket, TicketDocument, Tip};
 use fieldwork_protocol::sync::RejectCode;
 
 use super::changes::{check_change, check_creation};
@@ -196,6 +196,29 @@ pub fn judge_edit_owned(
     change: &Change,
 ) -> Result<(TicketDocument, Ticket), Refused> {
     guarded(move || edit(actor, doc, None, current, change))
+}
+
+/// [`judge_edit_owned`] for a change that only appends a note to a ticket whose document is not
+/// at hand, judged on its [`Tip`] (`ticket::tip`) and its view as everyone reads it now,
+/// `current`: `None` when the change is not that case (judge it on the document), else what
+/// judging it on the document says — the ticket after it and the tip after it, or the refusal.
+pub fn judge_append(
+    actor: &Actor,
+    tip: &Tip,
+    current: &Ticket,
+    change: &Change,
+) -> Option<Result<(Ticket, Tip), Refused>> {
+    let (after, next) = tip.append(current, change)?;
+    // The document's judgement in its order, past what the tip knows would pass: on the heads,
+    // the version its author saw is `current`.
+    let judged = if !can_see(actor, current) {
+        Err(not_visible())
+    } else {
+        check_change(actor, Part::Public, current, &after)
+            .and_then(|()| check_merged(actor, current, &after))
+            .map_err(Refused::from)
+    };
+    Some(judged.map(|()| (after, next)))
 }
 
 /// [`judge_edit`] for a change to a ticket's staff document `doc`: only roles that read staff

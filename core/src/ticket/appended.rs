@@ -49,14 +49,12 @@ pub(super) fn note_appended(
     before: &Ticket,
     change: &Change,
 ) -> Option<Result<Ticket, DocumentError>> {
-    if !before.conflicts.is_empty() || change.len() < 2 || change.len() > note_keys().count() + 1 {
+    if !before.conflicts.is_empty() {
         return None;
     }
     let notes = the_notes(doc)?;
     let note = ObjId::Id(change.start_op().get(), change.actor_id().clone(), 0);
-    if !only_makes_a_note(change, &notes, &note) {
-        return None;
-    }
+    note_ops(change, &notes.to_string())?;
     // Landed last: every note before it is where it was.
     let length = doc.length(&notes);
     if length != before.notes.len() + 1 {
@@ -74,7 +72,7 @@ pub(super) fn note_appended(
 }
 
 /// The ticket's notes list: the one value at the root's `notes`, a list.
-fn the_notes(doc: &AutoCommit) -> Option<ObjId> {
+pub(super) fn the_notes(doc: &AutoCommit) -> Option<ObjId> {
     let mut all = doc.get_all(ROOT, "notes").ok()?;
     match all.pop() {
         Some((Value::Object(ObjType::List), notes)) if all.is_empty() => Some(notes),
@@ -82,44 +80,56 @@ fn the_notes(doc: &AutoCommit) -> Option<ObjId> {
     }
 }
 
-/// Whether `change` is, operation by operation: a map inserted into `notes` (its id `note`),
-/// then plain values put into that map, each under a different key a note has, none replacing
-/// anything. The operations are read through their serde form (as `encoded::check_targets`
-/// reads them): Automerge names their parts nowhere else.
-fn only_makes_a_note(change: &Change, notes: &ObjId, note: &ObjId) -> bool {
+/// The operations of a change that only makes a note: the list position it inserts the note
+/// after (its serde form: `_head`, or the id of the element there), and the note's values, each
+/// operation by its key.
+pub(super) struct NoteOps {
+    pub after: String,
+    pub puts: Vec<(String, Json)>,
+}
+
+/// [`NoteOps`] of `change` when it is, operation by operation: a map inserted into the list
+/// `notes` (its id as the serde form writes it), then plain values put into that map, each under
+/// a different key a note has, none replacing anything; `None` when it may do anything else. The operations are read through their
+/// serde form (as `encoded::check_targets` reads them): Automerge names their parts nowhere
+/// else.
+pub(super) fn note_ops(change: &Change, notes: &str) -> Option<NoteOps> {
+    if change.len() < 2 || change.len() > note_keys().count() + 1 {
+        return None;
+    }
     let Ok(Json::Object(mut form)) = serde_json::to_value(change.decode()) else {
-        return false;
+        return None;
     };
     let Some(Json::Array(ops)) = form.remove("ops") else {
-        return false;
+        return None;
     };
-    let Some((make, puts)) = ops.split_first() else {
-        return false;
-    };
+    let mut ops = ops.into_iter();
+    let make = ops.next()?;
     let fresh = |op: &Json| op["pred"].as_array().is_some_and(Vec::is_empty);
     let makes_a_note = make["action"] == "makeMap"
         && make["insert"] == true
-        && fresh(make)
-        && make["obj"].as_str() == Some(notes.to_string().as_str());
+        && fresh(&make)
+        && make["obj"].as_str() == Some(notes);
     if !makes_a_note {
-        return false;
+        return None;
     }
-    let note = note.to_string();
-    let mut written: Vec<&str> = Vec::with_capacity(puts.len());
-    for put in puts {
-        let plain = put["action"] == "set" && put.get("insert").is_none() && fresh(put);
-        let key = put["key"].as_str().unwrap_or_default();
+    let after = make["elemId"].as_str()?.to_owned();
+    let note = format!("{}@{}", change.start_op().get(), change.actor_id());
+    let mut puts: Vec<(String, Json)> = Vec::with_capacity(ops.len());
+    for put in ops {
+        let plain = put["action"] == "set" && put.get("insert").is_none() && fresh(&put);
+        let key = put["key"].as_str().unwrap_or_default().to_owned();
         if !plain
             || put["obj"].as_str() != Some(note.as_str())
             || !note_keys().any(|known| known == key)
-            || written.contains(&key)
+            || puts.iter().any(|(written, _)| *written == key)
         {
-            return false;
+            return None;
         }
-        written.push(key);
+        puts.push((key, put));
     }
-    true
+    Some(NoteOps { after, puts })
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -16,6 +16,7 @@ mod read;
 pub mod rewrite;
 mod server_edit;
 mod summary;
+mod tip;
 mod view;
 mod walk;
 mod write;
@@ -29,6 +30,7 @@ pub use document::{
 pub use edit::{ARRIVED_ON_SITE, Edit, NewAttachment, NewTicket};
 pub use encoded::{EncodedError, decode_change};
 pub use server_edit::ServerBatch;
+pub use tip::Tip;
 pub use view::{
     AlertFold, Asset, AssetHistoryEntry, Attachment, ChecklistItem, Conflict, Csat, Customer,
     Event, Note, PartUsed, Person, Site, Sla, StaffView, Ticket,

@@ -183,15 +183,42 @@ pub(super) fn read_staff(doc: &AutoCommit, find: Conflicts) -> Result<StaffView>
 }
 
 pub(super) fn read_note(doc: &AutoCommit, obj: &ObjId) -> Result<Note> {
+    note_of(|key| {
+        Ok(match doc.get(obj, key)? {
+            Some((Value::Scalar(value), _)) => Some(value.into_owned()),
+            // An object where a note holds a value reads as no value.
+            _ => None,
+        })
+    })
+}
+
+/// A note from its values, `value(key)` giving the one under `key` (`None` for none, or for
+/// anything but a plain value): how a note in a document reads, and how one a change makes
+/// reads before it is in a document (`ticket::tip`).
+pub(super) fn note_of(value: impl Fn(&'static str) -> Result<Option<ScalarValue>>) -> Result<Note> {
+    let string = |key| Ok::<_, DocumentError>(value(key)?.and_then(|v| v.into_string().ok()));
+    let required = |key| string(key)?.ok_or(DocumentError::Missing(key));
+    let boolean = |key| Ok::<_, DocumentError>(value(key)?.and_then(|v| v.to_bool()));
+    // Read in this order, so a note missing several reports the same one whichever way it reads.
+    let id = required("id")?;
+    let author = required("author")?;
+    let role = required("role")?;
     Ok(Note {
-        id: required_str(doc, obj, "id")?,
-        author: required_str(doc, obj, "author")?,
-        role: parsed(doc, obj, "role")?,
-        text: string(doc, obj, "text")?.unwrap_or_default(),
-        internal: boolean(doc, obj, "internal")?.unwrap_or(false),
-        at: int(doc, obj, "at")?.unwrap_or(0),
-        redacted: boolean(doc, obj, "redacted")?.unwrap_or(false),
-        erased: boolean(doc, obj, "erased")?.unwrap_or(false),
+        id,
+        author,
+        role: role
+            .parse()
+            .map_err(
+                |e: <crate::model::Role as FromStr>::Err| DocumentError::Malformed {
+                    field: "role",
+                    reason: e.to_string(),
+                },
+            )?,
+        text: string("text")?.unwrap_or_default(),
+        internal: boolean("internal")?.unwrap_or(false),
+        at: value("at")?.and_then(|v| int_of(&v)).unwrap_or(0),
+        redacted: boolean("redacted")?.unwrap_or(false),
+        erased: boolean("erased")?.unwrap_or(false),
     })
 }
 
@@ -336,15 +363,18 @@ fn required_str(doc: &AutoCommit, obj: &ObjId, key: &'static str) -> Result<Stri
 
 fn int(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<i64>> {
     Ok(match scalar(doc, obj, key)? {
-        Some(Value::Scalar(s)) => match s.as_ref() {
-            ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Some(*i),
-            ScalarValue::Uint(u) => i64::try_from(*u).ok(),
-            _ => None,
-        },
+        Some(Value::Scalar(s)) => int_of(&s),
         _ => None,
     })
 }
-
+/// A whole number held as one: a signed or unsigned integer, or a timestamp.
+fn int_of(value: &ScalarValue) -> Option<i64> {
+    match value {
+        ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Some(*i),
+        ScalarValue::Uint(u) => i64::try_from(*u).ok(),
+        _ => None,
+    }
+}
 fn float(doc: &AutoCommit, obj: &ObjId, key: &str) -> Result<Option<f64>> {
     Ok(match scalar(doc, obj, key)? {
         Some(Value::Scalar(s)) => match s.as_ref() {

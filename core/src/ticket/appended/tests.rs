@@ -10,12 +10,12 @@ use crate::model::{Actor, Priority, Role};
 use crate::ticket::tests::actor;
 use crate::ticket::{Change, Edit, NewTicket, TicketDocument};
 
-fn tech() -> Actor {
+pub(in crate::ticket) fn tech() -> Actor {
     actor("tech1", Role::Technician)
 }
 
 /// A repair ticket assigned to `tech1`, as the server holds it, with `notes` notes.
-fn ticket(notes: usize) -> TicketDocument {
+pub(in crate::ticket) fn ticket(notes: usize) -> TicketDocument {
     let dispatcher = actor("disp1", Role::Dispatcher);
     let new = NewTicket::titled(crate::model::TicketKind::Repair, "Fridge");
     let mut doc =
@@ -30,14 +30,14 @@ fn ticket(notes: usize) -> TicketDocument {
     doc
 }
 
-fn note(text: &str) -> Edit {
+pub(in crate::ticket) fn note(text: &str) -> Edit {
     Edit::AddNote {
         text: text.into(),
         internal: false,
     }
 }
 
-fn write(doc: &mut TicketDocument, edit: &Edit, by: &Actor) -> Change {
+pub(in crate::ticket) fn write(doc: &mut TicketDocument, edit: &Edit, by: &Actor) -> Change {
     let view = doc.view().expect("view");
     doc.apply(&view, edit, by, 2)
         .expect("applies")
@@ -45,7 +45,7 @@ fn write(doc: &mut TicketDocument, edit: &Edit, by: &Actor) -> Change {
 }
 
 /// A technician's phone: a copy of `server` writing as its own author.
-fn phone(server: &mut TicketDocument) -> TicketDocument {
+pub(in crate::ticket) fn phone(server: &mut TicketDocument) -> TicketDocument {
     let mut phone = server.fork();
     phone.set_actor(ActorId::random());
     phone
@@ -53,7 +53,7 @@ fn phone(server: &mut TicketDocument) -> TicketDocument {
 
 /// How a change is forged from an honest note, through its serde form (as a client could).
 #[derive(Debug, Clone, Copy)]
-enum Forgery {
+pub(in crate::ticket) enum Forgery {
     None,
     /// One of the note's keys written twice (the note then holds a conflict).
     RepeatedKey,
@@ -75,7 +75,7 @@ enum Forgery {
     AtTheHead,
 }
 
-const FORGERIES: [Forgery; 10] = [
+pub(in crate::ticket) const FORGERIES: [Forgery; 10] = [
     Forgery::None,
     Forgery::RepeatedKey,
     Forgery::UnknownKey,
@@ -88,7 +88,7 @@ const FORGERIES: [Forgery; 10] = [
     Forgery::AtTheHead,
 ];
 
-fn forge(honest: &Change, forgery: Forgery) -> Change {
+pub(in crate::ticket) fn forge(honest: &Change, forgery: Forgery) -> Change {
     if matches!(forgery, Forgery::None) {
         return honest.clone();
     }
