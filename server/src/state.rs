@@ -184,6 +184,12 @@ impl AppState {
         self.tickets.cache().bytes()
     }
 
+    /// How many changes were judged on their tickets' tips, without the documents
+    /// (`core::ticket::tip`; a commit judged again in its turn counts again).
+    pub fn changes_judged_on_tips(&self) -> u64 {
+        self.tickets.cache().judged_on_tips()
+    }
+
     /// The most password hashes that ever ran at once in this server (bounded by
     /// [`LoginLimits::hashing_slots`]).
     pub fn password_hashing_peak(&self) -> usize {

@@ -13,7 +13,7 @@ use fieldwork_protocol::sync::{PullItem, RejectCode};
 use fieldwork_server::Error;
 use fieldwork_server::service::{Author, ProposedChange, Writer};
 use fieldwork_server::storage::{ReadWith, UserRecord};
-use support::{Harness, repair};
+use support::{Device, Harness, repair};
 
 fn record(h: &Harness, tenant: &str, name: &str) -> UserRecord {
     let store = h.state.store();
@@ -361,6 +361,92 @@ async fn commits_judged_at_once_on_one_ticket_are_all_stored_once_each_in_turn()
         .expect("view")
         .notes;
     assert_eq!(notes.len(), 8, "every note is on the ticket, once");
+}
+
+#[tokio::test]
+async fn notes_to_a_ticket_whose_document_left_the_cache_are_judged_on_its_tip() {
+    // One document fits: two tickets written in turn push each other out, and each is kept as
+    // its view and tip. Notes to it are judged on those; anything else loads the document.
+    let h = Harness::with_doc_cache(1);
+    let tenant = h.tenant("acme");
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    let mut phone = h.login(&ops).await;
+    let (a, created_a) = phone.create(repair("fridge warm"));
+    let (b, created_b) = phone.create(repair("freezer loud"));
+    phone.sync(&h, &[(&a, &created_a), (&b, &created_b)]).await;
+    let store = h.state.store();
+    let mut tails = Vec::new();
+    for n in 0..40 {
+        for id in [&a, &b] {
+            let note = phone.edit(
+                id,
+                Edit::AddNote {
+                    text: format!("note {n}"),
+                    internal: false,
+                },
+            );
+            let done = phone.sync(&h, &[(id, &note)]).await;
+            assert!(done.rejected.is_empty(), "{:?}", done.rejected);
+            let stored = stored_doc(&h, &tenant, id).view().expect("view");
+            assert_eq!(stored, phone.view(id), "{id} after note {n}");
+        }
+        let head = store
+            .read_with(|r| r.ticket_head(&tenant, &a))
+            .expect("reads")
+            .expect("stored");
+        tails.push(head.tail);
+    }
+    // The ticket that lost its place in the cache is judged on its tip but for the commits that
+    // compact it; the other one stays cached as its document.
+    let on_tips = h.state.changes_judged_on_tips();
+    assert!(on_tips >= 30, "{on_tips} of 80 judged on a tip");
+    // Still compacted: the commit that would fill the tail loads the document.
+    assert!(tails.iter().all(|&tail| tail < 16), "{tails:?}");
+    assert!(
+        tails.windows(2).filter(|w| w[1] < w[0]).count() >= 2,
+        "compacted at least twice: {tails:?}"
+    );
+    // Which one is kept by its tip: a note to it is judged there.
+    let note = |phone: &mut Device, id: &str, text: &str| {
+        phone.edit(
+            id,
+            Edit::AddNote {
+                text: text.into(),
+                internal: false,
+            },
+        )
+    };
+    let probe = note(&mut phone, &a, "which one?");
+    phone.sync(&h, &[(&a, &probe)]).await;
+    let kept = if h.state.changes_judged_on_tips() > on_tips {
+        &a
+    } else {
+        &b
+    };
+    // A note and a change of priority in one push: the note is judged on the tip, the priority
+    // on the document, loaded with that note in it.
+    let before = h.state.changes_judged_on_tips();
+    let on_my_way = note(&mut phone, kept, "on my way");
+    let urgent = phone.edit(
+        kept,
+        Edit::SetPriority {
+            priority: Priority::Urgent,
+        },
+    );
+    let done = phone.sync(&h, &[(kept, &on_my_way), (kept, &urgent)]).await;
+    assert_eq!(done.accepted.len(), 2, "{:?}", done.rejected);
+    assert_eq!(h.state.changes_judged_on_tips(), before + 1, "the note");
+    let stored = stored_doc(&h, &tenant, kept).view().expect("view");
+    assert_eq!(stored, phone.view(kept));
+    assert_eq!(
+        stored.notes.last().map(|n| n.text.as_str()),
+        Some("on my way")
+    );
+    // A new phone gets both tickets whole.
+    let mut other = h.login(&ops).await;
+    other.pull_all(&h).await;
+    assert_eq!(other.view(&a), phone.view(&a));
+    assert_eq!(other.view(&b), phone.view(&b));
 }
 
 #[tokio::test]

@@ -16,9 +16,10 @@
 mod frequency;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use fieldwork_core::ticket::{Ticket, TicketDocument};
+use fieldwork_core::ticket::{Note, Ticket, TicketDocument, Tip};
 
 use frequency::Frequency;
 
@@ -52,14 +53,25 @@ pub fn estimated_bytes(doc: &mut TicketDocument) -> usize {
         .saturating_add(BYTES_PER_DOCUMENT)
 }
 
-/// Memory a kept view costs beyond twice its JSON length (the struct, its vectors' and maps'
-/// own allocations). Views of tickets with 5, 30 and 120 notes took 2.8, 8.1 and 26 KB in
-/// memory, estimated 5.1, 14.7 and 49 KB (`server/tests/doc_memory.rs`).
+/// Memory a kept view costs beyond its JSON length and a quarter (the struct, its vectors' and
+/// maps' own allocations, and the ticket's [`Tip`] kept with it). Views of tickets with 5, 30
+/// and 120 notes took 2.8, 8.1 and 26 KB in memory, estimated 3.9, 9.9 and 31 KB
+/// (`server/tests/doc_memory.rs`).
 pub const BYTES_PER_VIEW: usize = 2 * 1024;
 
 /// What a ticket's view costs in memory, estimated from the length of its JSON (counted, not
 /// written out).
 pub fn estimated_view_bytes(view: &Ticket) -> usize {
+    json_bytes(view).saturating_add(BYTES_PER_VIEW)
+}
+
+/// What a view grows by in memory with one more note, estimated as [`estimated_view_bytes`] is.
+pub fn estimated_note_bytes(note: &Note) -> usize {
+    json_bytes(note)
+}
+
+/// The length of `value`'s JSON and a quarter.
+fn json_bytes(value: &impl serde::Serialize) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -72,8 +84,8 @@ pub fn estimated_view_bytes(view: &Ticket) -> usize {
     }
     let mut count = Count(0);
     // Serializing a view into a counter cannot fail; were it to, the view counts as large.
-    match serde_json::to_writer(&mut count, view) {
-        Ok(()) => count.0.saturating_mul(2).saturating_add(BYTES_PER_VIEW),
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0.saturating_add(count.0 / 4),
         Err(_) => usize::MAX,
     }
 }
@@ -90,24 +102,39 @@ pub struct CachedDoc {
     pub view: Arc<Ticket>,
 }
 
-/// A view kept after its document left the cache, at one version.
+/// A view kept after its document left the cache (or without one: a note judged on the tip), at
+/// one version, with the ticket's [`Tip`] when it has one.
 #[derive(Debug)]
 struct KeptView {
     seq: u64,
     view: Arc<Ticket>,
+    tip: Option<Arc<Tip>>,
 }
 
-/// Documents, at most `capacity` of them and at most seven eighths of `budget` bytes by
-/// estimate, the least recently used leaving first (see the module's note on what may push them
-/// out); and, beside them, the views of documents pushed out, in the last eighth of `budget` (a
-/// view above a quarter of that is not kept). A view is far smaller than its document, and
-/// readers that only need the view (the report facts, visibility checks) then do not load the
-/// ticket again.
+/// A ticket kept without its document: its view at version `seq`, its [`Tip`] (a note can be
+/// judged on it without loading the document) and the view's estimated bytes.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub seq: u64,
+    pub view: Arc<Ticket>,
+    pub tip: Option<Arc<Tip>>,
+    pub bytes: usize,
+}
+
+/// Documents, at most `capacity` of them and at most half of `budget` bytes by estimate, the
+/// least recently used leaving first (see the module's note on what may push them out); and,
+/// beside them, tickets kept without their documents ([`Kept`]: views of documents pushed out,
+/// and tickets whose newest notes were judged on their tips), in the other half (a view above a
+/// quarter of that is not kept). A view is far smaller than its document: readers that only need
+/// the view (the report facts, visibility checks) then do not load the ticket again, and a note
+/// pushed to it is judged without its document (`ticket::tip`).
 #[derive(Debug)]
 pub struct DocCache {
     capacity: usize,
     budget: usize,
     inner: Mutex<Tiers>,
+    /// How many changes writers judged on tips handed out by [`Self::kept`].
+    judged_on_tips: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -245,6 +272,7 @@ impl DocCache {
                 frequency: Frequency::new(capacity),
                 asked: HashMap::new(),
             }),
+            judged_on_tips: AtomicU64::new(0),
         }
     }
 
@@ -258,9 +286,9 @@ impl DocCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The bytes the views of documents pushed out may take.
+    /// The bytes the tickets kept without their documents may take.
     fn view_budget(&self) -> usize {
-        self.budget / 8
+        self.budget / 2
     }
 
     /// The bytes the documents may take.
@@ -278,10 +306,50 @@ impl DocCache {
         found
     }
 
-    /// [`Self::view`] for a writer whose [`Self::take`] just missed: the request is counted
-    /// once.
-    pub fn kept_view(&self, tenant: &str, id: &str, seq: u64) -> Option<Arc<Ticket>> {
-        Self::view_in(&mut self.lock(), &Self::key(tenant, id), seq)
+    /// Ticket `id` of `tenant` at version `seq` kept without its document, for a writer whose
+    /// [`Self::take`] just missed (the request is counted once).
+    pub fn kept(&self, tenant: &str, id: &str, seq: u64) -> Option<Kept> {
+        let key = Self::key(tenant, id);
+        let mut tiers = self.lock();
+        let kept = match tiers.views.entries.get(&key) {
+            Some((kept, _, bytes)) if kept.seq == seq => Kept {
+                seq,
+                view: kept.view.clone(),
+                tip: kept.tip.clone(),
+                bytes: *bytes,
+            },
+            _ => return None,
+        };
+        tiers.views.touch(&key);
+        Some(kept)
+    }
+
+    /// Keeps ticket `id` of `tenant` without its document, unless a newer version is cached:
+    /// a writer judged a note on its tip and stored it. An older document of it leaves.
+    pub fn put_kept(&self, tenant: &str, id: &str, kept: Kept) {
+        if self.capacity == 0 {
+            return;
+        }
+        let key = Self::key(tenant, id);
+        let mut tiers = self.lock();
+        if Self::newest(&tiers, &key).is_some_and(|seq| seq > kept.seq) {
+            return;
+        }
+        tiers.docs.remove(&key);
+        tiers.asked.remove(&key);
+        let view = KeptView {
+            seq: kept.seq,
+            view: kept.view,
+            tip: kept.tip,
+        };
+        self.keep_views(&mut tiers, vec![(key, view, kept.bytes)]);
+    }
+
+    /// The newest version of a ticket the cache holds, as a document or kept without one.
+    fn newest(tiers: &Tiers, key: &str) -> Option<u64> {
+        let doc_seq = tiers.docs.entries.get(key).map(|(d, _, _)| d.seq);
+        let view_seq = tiers.views.entries.get(key).map(|(v, _, _)| v.seq);
+        doc_seq.max(view_seq)
     }
 
     fn view_in(tiers: &mut Tiers, key: &str, seq: u64) -> Option<Arc<Ticket>> {
@@ -340,12 +408,7 @@ impl DocCache {
         let bytes = estimated_bytes(&mut doc.doc)
             .saturating_add(doc.staff.as_mut().map_or(0, estimated_bytes));
         let mut tiers = self.lock();
-        let newest = |tiers: &Tiers| {
-            let doc_seq = tiers.docs.entries.get(&key).map(|(d, _, _)| d.seq);
-            let view_seq = tiers.views.entries.get(&key).map(|(v, _, _)| v.seq);
-            doc_seq.max(view_seq)
-        };
-        if newest(&tiers).is_some_and(|seq| seq > doc.seq) {
+        if Self::newest(&tiers, &key).is_some_and(|seq| seq > doc.seq) {
             return;
         }
         let asked = tiers.asked.remove(&key);
@@ -367,13 +430,14 @@ impl DocCache {
         if pushed_out.is_empty() {
             return;
         }
-        // Views are sized only when their documents leave, and outside the lock.
+        // Views are sized, and tips read, only when their documents leave, and outside the lock.
         let views: Vec<_> = pushed_out
             .into_iter()
-            .map(|(key, cached)| {
+            .map(|(key, mut cached)| {
                 let bytes = estimated_view_bytes(&cached.view);
                 let view = KeptView {
                     seq: cached.seq,
+                    tip: cached.doc.tip().map(Arc::new),
                     view: cached.view,
                 };
                 (key, view, bytes)
@@ -428,6 +492,17 @@ impl DocCache {
     /// The estimated bytes of every cached document.
     pub fn bytes(&self) -> usize {
         self.lock().docs.bytes
+    }
+
+    /// Counts a change a writer judged on a ticket's tip.
+    pub fn judged_on_tip(&self) {
+        self.judged_on_tips.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many changes writers judged on tickets' tips (a commit judged again in its turn
+    /// counts again).
+    pub fn judged_on_tips(&self) -> u64 {
+        self.judged_on_tips.load(Ordering::Relaxed)
     }
 
     /// How many views of documents that left the cache are kept, and their estimated bytes.

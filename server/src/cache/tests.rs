@@ -56,16 +56,15 @@ fn the_byte_budget_bounds_the_cache_whatever_the_count() {
     let mut one = doc("a", 1);
     let each = estimated_bytes(&mut one.doc);
     assert!(each > 0);
-    // Room for four documents by bytes (in the documents' seven eighths), thirty by count:
-    // bytes decide.
-    let budget = (4 * each + each / 2) * 8 / 7;
+    // Room for four documents by bytes (in the documents' half), thirty by count: bytes decide.
+    let budget = (4 * each + each / 2) * 2;
     let cache = DocCache::with_budget(30, budget);
     for (i, id) in ["a", "b", "c", "d", "e", "f"].into_iter().enumerate() {
         ask(&cache, id, i);
         cache.put("t", id, doc(id, i as u64));
     }
     assert_eq!(cache.len(), 4);
-    assert!(cache.bytes() <= budget * 7 / 8);
+    assert!(cache.bytes() <= budget / 2);
     assert!(cache.take("t", "a", 0).is_none() && cache.take("t", "f", 5).is_some());
     // A document bigger than a quarter of the budget is not kept at all.
     let small = DocCache::with_budget(30, 2 * each);
@@ -95,8 +94,8 @@ fn keeps_the_views_of_documents_pushed_out_within_their_share() {
         view < each / 4,
         "a view ({view}) is far smaller than its document ({each})"
     );
-    // Two documents fit by count; the views' eighth (one document's worth) holds more than
-    // three views.
+    // Two documents fit by count; the views' half (four documents' worth) holds more than three
+    // views.
     let budget = 8 * (each + 1);
     let cache = DocCache::with_budget(2, budget);
     for (i, id) in ["a", "b", "c", "d", "e"].into_iter().enumerate() {
@@ -106,7 +105,7 @@ fn keeps_the_views_of_documents_pushed_out_within_their_share() {
     assert_eq!(cache.len(), 2, "d and e");
     let (views, bytes) = cache.kept_views();
     assert_eq!(views, 3, "the views of a, b and c");
-    assert!(bytes <= budget / 8);
+    assert!(bytes <= budget / 2);
     // A kept view is handed out at its version only, and its document is gone.
     assert!(cache.view("t", "a", 0).is_some());
     assert!(cache.view("t", "a", 1).is_none());
@@ -190,4 +189,63 @@ fn tickets_asked_for_in_a_loop_larger_than_the_cache_still_hit() {
         hits * 10 >= asked * 4,
         "{hits} of {asked} requests hit with room for half the tickets"
     );
+}
+
+#[test]
+fn a_ticket_is_kept_with_its_tip_and_moved_along_without_its_document() {
+    let cache = DocCache::with_budget(1, DEFAULT_DOC_CACHE_BYTES);
+    let mut a = doc("a", 1);
+    let tip = a.doc.tip();
+    assert!(tip.is_some());
+    cache.put("t", "a", a);
+    // b pushes a out: a's view is kept, with the tip its document had.
+    ask(&cache, "b", 3);
+    cache.put("t", "b", doc("b", 1));
+    let kept = cache
+        .kept("t", "a", 1)
+        .expect("a is kept without its document");
+    assert_eq!(kept.tip.as_deref(), tip.as_ref());
+    assert_eq!(kept.bytes, estimated_view_bytes(&kept.view));
+    assert!(cache.kept("t", "a", 2).is_none(), "only at its version");
+    assert!(cache.kept("t", "b", 1).is_none(), "b is held as a document");
+    // A writer judged a note on the tip and stored it as version 2: kept at 2, not 1.
+    cache.put_kept(
+        "t",
+        "a",
+        Kept {
+            seq: 2,
+            ..kept.clone()
+        },
+    );
+    assert!(cache.kept("t", "a", 1).is_none());
+    assert!(cache.view("t", "a", 2).is_some());
+    // An older version does not go back over it, as a document or kept.
+    cache.put_kept(
+        "t",
+        "a",
+        Kept {
+            seq: 1,
+            ..kept.clone()
+        },
+    );
+    cache.put("t", "a", doc("a", 1));
+    assert_eq!(cache.kept("t", "a", 2).map(|k| k.seq), Some(2));
+    // Kept at a newer version, a ticket's older document leaves the cache.
+    cache.put_kept(
+        "t",
+        "b",
+        Kept {
+            seq: 5,
+            ..kept.clone()
+        },
+    );
+    assert!(cache.take("t", "b", 1).is_none());
+    assert!(cache.kept("t", "b", 5).is_some());
+    // Forgotten, nothing of it is kept.
+    cache.forget("t", "a");
+    assert!(cache.kept("t", "a", 2).is_none());
+    // With caching off nothing is kept.
+    let off = DocCache::new(0);
+    off.put_kept("t", "a", kept);
+    assert_eq!(off.kept_views(), (0, 0));
 }

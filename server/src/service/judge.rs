@@ -17,10 +17,15 @@ use fieldwork_core::ticket::{
 };
 use fieldwork_protocol::sync::{RejectCode, Rejection};
 
+pub(crate) use on_tip::OnTip;
+
+use super::write::COMPACT_AFTER;
 use super::{Committed, ProposedChange, trusted};
-use crate::cache::DocCache;
+use crate::cache::{DocCache, Kept};
 use crate::error::Error;
-use crate::storage::{ChangeTimes, NewChange, StorageError, StoreRead};
+use crate::storage::{ChangeTimes, NewChange, StorageError, StoreRead, TicketHead};
+
+mod on_tip;
 
 /// Longest ticket id accepted; the app makes 36-character UUIDs.
 const MAX_TICKET_ID: usize = 64;
@@ -42,8 +47,11 @@ pub(crate) struct Judging {
 
 /// A ticket the commit works on.
 pub(crate) struct Working {
-    /// The public document.
-    pub doc: TicketDocument,
+    /// The public document; `None` while the ticket is judged on its tip alone (`tip`): it is
+    /// loaded when a change needs it.
+    pub doc: Option<TicketDocument>,
+    /// The ticket's tip while its document is not loaded, with what was accepted on it.
+    pub tip: Option<OnTip>,
     /// The staff document, once a change to it needed it (its genesis if the ticket has no
     /// staff data yet).
     pub staff: Option<TicketDocument>,
@@ -60,6 +68,23 @@ pub(crate) struct Working {
     /// The effective time of the ticket's newest timed change, as stored and then as this
     /// commit moves it.
     pub last_effective: Option<i64>,
+}
+
+impl Working {
+    /// A stored ticket as read, untouched.
+    fn stored(head: &TicketHead, doc: Option<TicketDocument>, view: Option<Arc<Ticket>>) -> Self {
+        Working {
+            doc,
+            tip: None,
+            staff: None,
+            view,
+            head: Some(head.last_seq),
+            tail: head.tail,
+            touched: false,
+            staff_touched: false,
+            last_effective: head.last_effective_at,
+        }
+    }
 }
 
 /// The judged commit, ready to be stored.
@@ -191,49 +216,60 @@ impl<'a> Judge<'a> {
         };
         let working = match self.cache.take(self.tenant, id, head.last_seq) {
             Some(cached) => Working {
-                doc: cached.doc,
                 staff: cached.staff,
-                view: Some(cached.view),
-                head: Some(head.last_seq),
-                tail: head.tail,
-                touched: false,
-                staff_touched: false,
-                last_effective: head.last_effective_at,
+                ..Working::stored(&head, Some(cached.doc), Some(cached.view))
             },
-            None => {
-                let snapshot = self
-                    .reader
-                    .ticket_snapshot(self.tenant, id)?
-                    .ok_or_else(|| StorageError::Corrupt("a ticket without its document".into()))?;
-                let doc = match TicketDocument::load(&snapshot) {
-                    Ok(doc) => doc,
-                    Err(DocumentError::Limit(limit)) => {
-                        tracing::warn!(%limit, "a stored ticket is beyond the limits; its changes are refused");
-                        self.over_limit.insert(id.to_owned());
+            None => match self.cache.kept(self.tenant, id, head.last_seq) {
+                // Kept with its tip, and room for a change before the ticket is compacted (which
+                // takes its document): a note is judged without loading it.
+                Some(Kept {
+                    view,
+                    tip: Some(tip),
+                    bytes,
+                    ..
+                }) if (head.tail as usize) + 1 < COMPACT_AFTER => Working {
+                    tip: Some(OnTip {
+                        tip,
+                        bytes,
+                        accepted: Vec::new(),
+                    }),
+                    ..Working::stored(&head, None, Some(view))
+                },
+                kept => {
+                    let Some(doc) = self.stored_document(id)? else {
                         return Ok(Presence::OverLimit);
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                // Loading costs the document's size: a commit to a large ticket spends its budget.
-                self.spent = self
-                    .spent
-                    .saturating_add(usize::try_from(doc.ops()).unwrap_or(usize::MAX));
-                Working {
-                    doc,
-                    staff: None,
+                    };
                     // The view of this version may have outlived its document in the cache:
                     // reading it again walks the whole ticket.
-                    view: self.cache.kept_view(self.tenant, id, head.last_seq),
-                    head: Some(head.last_seq),
-                    tail: head.tail,
-                    touched: false,
-                    staff_touched: false,
-                    last_effective: head.last_effective_at,
+                    Working::stored(&head, Some(doc), kept.map(|kept| kept.view))
                 }
-            }
+            },
         };
         self.tickets.insert(id.to_owned(), working);
         Ok(Presence::Loaded)
+    }
+
+    /// Ticket `id`'s public document as stored; `None` (and the ticket marked) when it is stored
+    /// beyond the ticket limits.
+    fn stored_document(&mut self, id: &str) -> Result<Option<TicketDocument>, Error> {
+        let snapshot = self
+            .reader
+            .ticket_snapshot(self.tenant, id)?
+            .ok_or_else(|| StorageError::Corrupt("a ticket without its document".into()))?;
+        let doc = match TicketDocument::load(&snapshot) {
+            Ok(doc) => doc,
+            Err(DocumentError::Limit(limit)) => {
+                tracing::warn!(%limit, "a stored ticket is beyond the limits; its changes are refused");
+                self.over_limit.insert(id.to_owned());
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // Loading costs the document's size: a commit to a large ticket spends its budget.
+        self.spent = self
+            .spent
+            .saturating_add(usize::try_from(doc.ops()).unwrap_or(usize::MAX));
+        Ok(Some(doc))
     }
 
     /// Loads the staff document of a ticket already in the working set (its genesis when the
@@ -453,7 +489,8 @@ impl<'a> Judge<'a> {
         self.tickets.insert(
             ticket_id.to_owned(),
             Working {
-                doc,
+                doc: Some(doc),
+                tip: None,
                 staff: None,
                 view: None,
                 head: None,
@@ -475,15 +512,18 @@ impl<'a> Judge<'a> {
         change: &Change,
         hash: &str,
     ) -> Result<Result<Option<NewChange>, Rejection>, Error> {
+        if let Some(verdict) = self.on_tip(ticket_id, change) {
+            return Ok(verdict.map_err(|refusal| refused(hash, refusal)));
+        }
+        self.load_document(ticket_id)?;
         let working = self
             .tickets
             .get_mut(ticket_id)
             .ok_or_else(|| Error::Task("a loaded ticket left the working set".into()))?;
-        self.spent = self
-            .spent
-            .saturating_add(judge::judging_cost(&mut working.doc, change));
+        let doc = document(working)?;
+        self.spent = self.spent.saturating_add(judge::judging_cost(doc, change));
         let Some(actor) = &self.author.rules else {
-            return Ok(match trusted::server_edit(&mut working.doc, change) {
+            return Ok(match trusted::server_edit(doc, change) {
                 Ok(view) => {
                     working.touched = true;
                     working.view = view.map(Arc::new);
@@ -500,7 +540,7 @@ impl<'a> Judge<'a> {
             // This commit changed the ticket already: a refusal must leave those changes in
             // place, so the change is tried on a copy.
             return Ok(
-                match judge::judge_edit(actor, &mut working.doc, &current, change) {
+                match judge::judge_edit(actor, document(working)?, &current, change) {
                     Ok(merged) => {
                         working.view = Some(Arc::new(merged));
                         Ok(None)
@@ -517,10 +557,11 @@ impl<'a> Judge<'a> {
         let Some(mut working) = self.tickets.remove(ticket_id) else {
             return Err(Error::Task("a loaded ticket left the working set".into()));
         };
+        let doc = working.doc.take().ok_or_else(no_document)?;
         Ok(
-            match judge::judge_edit_owned(actor, working.doc, &current, change) {
+            match judge::judge_edit_owned(actor, doc, &current, change) {
                 Ok((doc, merged)) => {
-                    working.doc = doc;
+                    working.doc = Some(doc);
                     working.touched = true;
                     working.view = Some(Arc::new(merged));
                     self.tickets.insert(ticket_id.to_owned(), working);
@@ -540,6 +581,7 @@ impl<'a> Judge<'a> {
         change: &Change,
         hash: &str,
     ) -> Result<Result<Option<NewChange>, Rejection>, Error> {
+        self.load_document(ticket_id)?;
         self.load_staff(ticket_id)?;
         let working = self
             .tickets
@@ -562,14 +604,14 @@ impl<'a> Judge<'a> {
             Some(actor) if working.staff_touched => {
                 // Changed in this commit already: tried on a copy, as in `edit`.
                 let verdict =
-                    judge::judge_staff_edit(actor, &mut staff, &mut working.doc, &public, change);
+                    judge::judge_staff_edit(actor, &mut staff, document(working)?, &public, change);
                 working.staff = Some(staff);
                 verdict.map(|_| ())
             }
             // As stored: tried on the document itself; a refusal drops it, and a later change
             // of this commit reads it again.
             Some(actor) => {
-                judge::judge_staff_edit_owned(actor, staff, &mut working.doc, &public, change)
+                judge::judge_staff_edit_owned(actor, staff, document(working)?, &public, change)
                     .map(|(judged, _)| working.staff = Some(judged))
             }
             None => {
@@ -589,12 +631,26 @@ impl<'a> Judge<'a> {
     }
 }
 
+/// A working ticket's public document, once [`Judge::load_document`] loaded it.
+fn document(working: &mut Working) -> Result<&mut TicketDocument, Error> {
+    working.doc.as_mut().ok_or_else(no_document)
+}
+
+fn no_document() -> Error {
+    Error::Task("a working ticket's document was not loaded".into())
+}
+
 /// The public view of a working ticket as it stands: the cached one, or read from its document
 /// (a rejection when the stored ticket cannot be read).
 fn current_view(working: &mut Working, hash: &str) -> Result<Arc<Ticket>, Rejection> {
     match &working.view {
         Some(view) => Ok(view.clone()),
-        None => match working.doc.view() {
+        None => match working
+            .doc
+            .as_ref()
+            .ok_or_else(no_document)
+            .and_then(|doc| Ok(doc.view()?))
+        {
             Ok(view) => Ok(Arc::new(view)),
             Err(e) => {
                 tracing::warn!(error = %e, "a stored ticket cannot be read; its changes are refused");

@@ -13,7 +13,7 @@ use fieldwork_protocol::blobs::is_sha256_hex;
 use super::Committed;
 use super::judge::{Judged, Working};
 use super::listing::{listing_of, staff_listing_of};
-use crate::cache::{CachedDoc, DocCache};
+use crate::cache::{CachedDoc, DocCache, Kept};
 use crate::error::Error;
 use crate::storage::{BlobRef, TicketCommit, TicketLog, TicketWrite};
 
@@ -55,9 +55,10 @@ pub(crate) fn prepare(
             .iter()
             .filter(|c| c.ticket_id == *id && c.part == Part::Public)
             .count();
-        let view = match working.view.take() {
-            Some(view) => Arc::unwrap_or_clone(view),
-            None => working.doc.view()?,
+        let view = match (working.view.take(), &working.doc) {
+            (Some(view), _) => Arc::unwrap_or_clone(view),
+            (None, Some(doc)) => doc.view()?,
+            (None, None) => return Err(Error::Task("a touched ticket without its view".into())),
         };
         writes.push(TicketWrite {
             id: id.clone(),
@@ -124,7 +125,9 @@ pub(crate) const COMPACT_AFTER: usize = 16;
 /// commit: a new ticket's, and a ticket's whose tail would reach [`COMPACT_AFTER`]; `None` lets
 /// the changes follow the stored snapshot. A document Automerge cannot save and load back keeps
 /// its changes instead
-/// ([`fieldwork_core::ticket::TicketDocument::save_proven`]).
+/// ([`fieldwork_core::ticket::TicketDocument::save_proven`]), and so does a ticket judged on its
+/// tip alone (the commit has no document to save): its judge loads the document when the stored
+/// tail is one short of [`COMPACT_AFTER`], so the tail outgrows it only by a commit's notes.
 fn snapshot_of(working: &mut Working, appended: usize) -> Option<Vec<u8>> {
     let tail = usize::try_from(working.tail)
         .unwrap_or(usize::MAX)
@@ -132,7 +135,7 @@ fn snapshot_of(working: &mut Working, appended: usize) -> Option<Vec<u8>> {
     if working.head.is_some() && tail < COMPACT_AFTER {
         return None;
     }
-    working.doc.save_proven()
+    working.doc.as_mut()?.save_proven()
 }
 
 impl Prepared {
@@ -178,17 +181,28 @@ impl Prepared {
                 (None, Some(head), view) if !working.touched => (head, view),
                 _ => continue,
             };
-            if let Some(view) = view {
-                cache.put(
+            match (view, working.doc, working.tip) {
+                (Some(view), Some(doc), _) => cache.put(
                     tenant,
                     &id,
                     CachedDoc {
                         seq,
-                        doc: working.doc,
+                        doc,
                         staff: working.staff,
                         view,
                     },
-                );
+                ),
+                (Some(view), None, Some(held)) if working.touched => cache.put_kept(
+                    tenant,
+                    &id,
+                    Kept {
+                        seq,
+                        view,
+                        tip: Some(held.tip),
+                        bytes: held.bytes,
+                    },
+                ),
+                _ => {}
             }
         }
         outcome

@@ -1,0 +1,76 @@
+//! Judging a ticket on its tip, without its document (`core::ticket::tip`): a note pushed to a
+//! ticket the document cache keeps only as its view and tip is judged on those
+//! ([`Judge::on_tip`]); anything else loads the document, with the notes accepted on the tip
+//! applied to it ([`Judge::load_document`]).
+
+use std::sync::Arc;
+
+use fieldwork_core::rules::judge::{self, Refused};
+use fieldwork_core::ticket::{Change, Tip};
+
+use super::{Judge, no_document};
+use crate::cache::estimated_note_bytes;
+use crate::error::Error;
+
+/// A working ticket's tip, while its document is not loaded.
+pub(crate) struct OnTip {
+    pub tip: Arc<Tip>,
+    /// The estimated bytes of the ticket's view, kept with the tip in the cache.
+    pub bytes: usize,
+    /// The changes accepted on the tip in this commit, in order.
+    pub accepted: Vec<Change>,
+}
+
+impl Judge<'_> {
+    /// `change` to ticket `id` judged on its tip, when the ticket is held by its tip and the change
+    /// is a person's note to it; `None` when it must be judged on the document. An accepted
+    /// note moves the tip and the view along; a refused one leaves them as they were.
+    pub(super) fn on_tip(
+        &mut self,
+        id: &str,
+        change: &Change,
+    ) -> Option<Result<Option<crate::storage::NewChange>, Refused>> {
+        let actor = self.author.rules.as_ref()?;
+        let working = self.tickets.get_mut(id)?;
+        let held = working.tip.as_mut()?;
+        let view = working.view.as_ref()?;
+        let verdict = judge::judge_append(actor, &held.tip, view, change)?;
+        self.cache.judged_on_tip();
+        self.spent = self.spent.saturating_add(change.len().max(1));
+        Some(verdict.map(|(after, next)| {
+            held.bytes = held
+                .bytes
+                .saturating_add(after.notes.last().map_or(0, estimated_note_bytes));
+            held.tip = Arc::new(next);
+            held.accepted.push(change.clone());
+            working.view = Some(Arc::new(after));
+            working.touched = true;
+            None
+        }))
+    }
+
+    /// Loads the public document of ticket `id` if the commit holds it by its tip: as stored,
+    /// with the changes accepted on the tip applied (they were judged as that document would
+    /// judge them, so it takes them).
+    pub(super) fn load_document(&mut self, id: &str) -> Result<(), Error> {
+        let accepted = match self.tickets.get_mut(id) {
+            Some(working) if working.doc.is_none() => match working.tip.take() {
+                Some(held) => held.accepted,
+                None => return Err(no_document()),
+            },
+            _ => return Ok(()),
+        };
+        let Some(mut doc) = self.stored_document(id)? else {
+            return Err(Error::Task(
+                "a ticket kept by its tip is stored beyond the ticket limits".into(),
+            ));
+        };
+        doc.apply_changes(accepted)?;
+        let working = self
+            .tickets
+            .get_mut(id)
+            .ok_or_else(|| Error::Task("a loaded ticket left the working set".into()))?;
+        working.doc = Some(doc);
+        Ok(())
+    }
+}
