@@ -6,6 +6,9 @@
 //! must leave a ticket within the limits that loads back to the same view as the server stores it
 //! (its last snapshot followed by the change) and, when it compacts, as a snapshot. The device's
 //! own path (`TicketDocument::apply_changes`) gets the same change and must not panic either.
+//! Judged on the ticket's tip instead of its document (`judge::judge_append`, what the server
+//! does for a note when the document is not in memory), a change gets the document's verdict:
+//! the same ticket and the tip the document then has, or the same refusal.
 #![no_main]
 
 mod caught;
@@ -503,7 +506,21 @@ fuzz_target!(|input: Input| {
         (created, Vec::new())
     } else {
         let mut doc = load(base);
-        let edited = judge::judge_edit(&by, &mut doc, &base.view, &change).map(|_| doc);
+        let mut edited = judge::judge_edit(&by, &mut doc, &base.view, &change).map(|_| doc);
+        let tip = load(base).tip().expect("the bases have a notes list");
+        match (judge::judge_append(&by, &tip, &base.view, &change), edited.as_mut()) {
+            (None, _) => {}
+            (Some(Ok((view, next))), Ok(doc)) => {
+                assert_eq!(view, doc.view().expect("reads"), "the same ticket on the tip");
+                assert_eq!(Some(next), doc.tip(), "the same tip after it");
+            }
+            (Some(Err(on_tip)), Err(on_doc)) => assert_eq!(&on_tip, &*on_doc),
+            (Some(on_tip), on_doc) => panic!(
+                "the tip said {:?}, the document {:?}",
+                on_tip.map(|_| ()),
+                on_doc.as_ref().map(|_| ())
+            ),
+        }
         (edited, base.saved.clone())
     };
     if let Ok(mut doc) = judged {
