@@ -41,7 +41,10 @@ pub(super) fn public_document(
 /// Writes ticket `t`'s documents as its commit leaves them, `new_last` being its `last_seq`
 /// after the commit and `summary` the encoded summary of its public document. The public
 /// snapshot moves to `new_last` when the commit compacts it (else the commit's changes follow
-/// the stored one); a staff document is written only by commits that changed it.
+/// the stored one); a staff document is written only by commits that changed it; the `docs` row
+/// is left alone by a commit that changes neither. The summary has its own row
+/// (`ticket_summaries`): every commit rewrites it, and beside the snapshot SQLite would copy the
+/// snapshot with it.
 pub(super) fn write_documents(
     tx: &Transaction,
     tenant_id: &str,
@@ -49,31 +52,39 @@ pub(super) fn write_documents(
     new_last: i64,
     summary: Option<Vec<u8>>,
 ) -> Result<()> {
-    match &t.snapshot {
-        Some(snapshot) => tx.prepare_cached(
-            "INSERT INTO docs (tenant_id, ticket_id, snapshot, snapshot_seq, staff_snapshot, summary)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+    match (&t.snapshot, &t.staff_snapshot) {
+        (Some(snapshot), _) => tx.prepare_cached(
+            "INSERT INTO docs (tenant_id, ticket_id, snapshot, snapshot_seq, staff_snapshot)
+             VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET snapshot = excluded.snapshot,
                  snapshot_seq = excluded.snapshot_seq,
-                 staff_snapshot = COALESCE(excluded.staff_snapshot, staff_snapshot),
-                 summary = excluded.summary",
+                 staff_snapshot = COALESCE(excluded.staff_snapshot, staff_snapshot)",
         )?
-        .execute(params![
-            tenant_id,
-            t.id,
-            snapshot,
-            new_last,
-            t.staff_snapshot,
-            summary
-        ])?,
-        None => tx.prepare_cached(
-            "INSERT INTO docs (tenant_id, ticket_id, snapshot, snapshot_seq, staff_snapshot, summary)
-             VALUES (?1, ?2, x'', 0, ?3, ?4)
-             ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET
-                 staff_snapshot = COALESCE(excluded.staff_snapshot, staff_snapshot),
-                 summary = excluded.summary",
+        .execute(params![tenant_id, t.id, snapshot, new_last, t.staff_snapshot])?,
+        // A new ticket whose document did not save keeps its changes after an empty snapshot.
+        (None, Some(staff)) => tx.prepare_cached(
+            "INSERT INTO docs (tenant_id, ticket_id, snapshot, snapshot_seq, staff_snapshot)
+             VALUES (?1, ?2, x'', 0, ?3)
+             ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET staff_snapshot = excluded.staff_snapshot",
         )?
-        .execute(params![tenant_id, t.id, t.staff_snapshot, summary])?,
+        .execute(params![tenant_id, t.id, staff])?,
+        (None, None) => tx.prepare_cached(
+            "INSERT INTO docs (tenant_id, ticket_id, snapshot, snapshot_seq)
+             VALUES (?1, ?2, x'', 0) ON CONFLICT (tenant_id, ticket_id) DO NOTHING",
+        )?
+        .execute(params![tenant_id, t.id])?,
+    };
+    match summary {
+        Some(summary) => tx
+            .prepare_cached(
+                "INSERT INTO ticket_summaries (tenant_id, ticket_id, summary) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET summary = excluded.summary",
+            )?
+            .execute(params![tenant_id, t.id, summary])?,
+        // Never a summary of an older document: the ticket is filled in again at start.
+        None => tx
+            .prepare_cached("DELETE FROM ticket_summaries WHERE tenant_id = ?1 AND ticket_id = ?2")?
+            .execute(params![tenant_id, t.id])?,
     };
     Ok(())
 }

@@ -44,6 +44,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0029_covering_list_filters.sql"),
     include_str!("sql/0030_ticket_summaries.sql"),
     include_str!("sql/0031_snapshot_tails.sql"),
+    include_str!("sql/0032_summaries_apart.sql"),
 ];
 
 /// The schema version this build writes.
@@ -326,5 +327,42 @@ mod tests {
             open_writer(&path),
             Err(crate::storage::StorageError::SchemaTooNew { .. })
         ));
+    }
+
+    #[test]
+    fn version_32_moves_summaries_out_of_the_documents_row() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("v31.db");
+        {
+            let mut conn = Connection::open(&path).expect("old db");
+            migrate(&mut conn, 31).expect("v31 builds");
+            conn.execute_batch(
+                "INSERT INTO tenants (id, name, created_at) VALUES ('A', 'acme', 0);
+                 INSERT INTO users (id, tenant_id, name, role, created_at)
+                     VALUES ('ua', 'A', 'a', 'rider', 0);
+                 INSERT INTO tickets (id, tenant_id, reporter_id, status, last_seq)
+                     VALUES ('ta', 'A', 'ua', 'new', 1), ('tb', 'A', 'ua', 'new', 2);
+                 INSERT INTO docs (tenant_id, ticket_id, snapshot, summary)
+                     VALUES ('A', 'ta', x'01', x'5a'), ('A', 'tb', x'02', NULL);",
+            )
+            .expect("v31 data");
+        }
+        let conn = open_writer(&path).expect("upgrade succeeds");
+        let summaries: Vec<(String, Vec<u8>)> = conn
+            .prepare("SELECT ticket_id, summary FROM ticket_summaries ORDER BY 1")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<std::result::Result<_, _>>()
+            .expect("rows");
+        assert_eq!(summaries, [("ta".to_owned(), vec![0x5a])]);
+        let snapshots: Vec<Vec<u8>> = conn
+            .prepare("SELECT snapshot FROM docs ORDER BY ticket_id")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<std::result::Result<_, _>>()
+            .expect("rows");
+        assert_eq!(snapshots, [vec![0x01], vec![0x02]], "the documents stay");
     }
 }

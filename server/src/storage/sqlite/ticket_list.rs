@@ -29,9 +29,8 @@ pub(super) fn write_listing(
     if let Some(l) = listing {
         tx.prepare_cached(
             "UPDATE tickets SET listing_version = ?3, kind = ?4, channel = ?5, title = ?6,
-                 priority = ?7, first_response_due = ?8, resolution_due = ?9, next_due = ?10,
-                 sla_paused = ?11, breached = ?12, updated_at = COALESCE(?13, updated_at),
-                 asset_serial = ?14
+                 first_response_due = ?7, resolution_due = ?8, sla_paused = ?9, breached = ?10,
+                 updated_at = COALESCE(?11, updated_at)
              WHERE tenant_id = ?1 AND id = ?2",
         )?
         .execute(params![
@@ -41,13 +40,24 @@ pub(super) fn write_listing(
             l.kind,
             l.channel,
             l.title,
-            l.priority,
             l.first_response_due,
             l.resolution_due,
-            l.next_due,
             l.sla_paused,
             l.breached,
-            updated_at,
+            updated_at
+        ])?;
+        // The indexed ones only when one moves (SQLite rewrites an index's entry for every
+        // column an UPDATE names, changed or not).
+        tx.prepare_cached(
+            "UPDATE tickets SET priority = ?3, next_due = ?4, asset_serial = ?5
+             WHERE tenant_id = ?1 AND id = ?2
+               AND (priority IS NOT ?3 OR next_due IS NOT ?4 OR asset_serial IS NOT ?5)",
+        )?
+        .execute(params![
+            tenant_id,
+            ticket_id,
+            l.priority,
+            l.next_due,
             l.asset_serial
         ])?;
     } else if let Some(at) = updated_at {

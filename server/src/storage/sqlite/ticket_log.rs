@@ -197,10 +197,11 @@ impl StoreRead for SqliteRead<'_> {
     fn ticket_summary(&self, tenant_id: &str, ticket_id: &str) -> Result<Option<SnapshotSummary>> {
         let bytes: Option<Vec<u8>> = self
             .tx
-            .prepare_cached("SELECT summary FROM docs WHERE tenant_id = ?1 AND ticket_id = ?2")?
-            .query_row([tenant_id, ticket_id], |r| r.get::<_, Option<Vec<u8>>>(0))
-            .optional()?
-            .flatten();
+            .prepare_cached(
+                "SELECT summary FROM ticket_summaries WHERE tenant_id = ?1 AND ticket_id = ?2",
+            )?
+            .query_row([tenant_id, ticket_id], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?;
         // One that does not decode (written by a newer version, say) is as good as none: the
         // device loads the document instead.
         Ok(bytes.and_then(|b| fieldwork_protocol::sync::decode(&b).ok()))
@@ -469,12 +470,14 @@ impl TicketLog for SqliteStore {
 
     fn unsummarised_tickets(&self, limit: usize) -> Result<Vec<(String, String, u64)>> {
         self.with_reader(|conn| {
-            // `docs_unsummarised` holds exactly these rows.
+            // Once at start: every document walked against its summary's key.
             let rows = conn
                 .prepare_cached(
                     "SELECT d.tenant_id, d.ticket_id, t.last_seq FROM docs d
                      JOIN tickets t ON t.tenant_id = d.tenant_id AND t.id = d.ticket_id
-                     WHERE d.summary IS NULL ORDER BY d.tenant_id, d.ticket_id LIMIT ?1",
+                     WHERE NOT EXISTS (SELECT 1 FROM ticket_summaries s
+                                       WHERE s.tenant_id = d.tenant_id AND s.ticket_id = d.ticket_id)
+                     ORDER BY d.tenant_id, d.ticket_id LIMIT ?1",
                 )?
                 .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
                     Ok((r.get(0)?, r.get(1)?, seq_of(r.get(2)?)))
@@ -487,10 +490,10 @@ impl TicketLog for SqliteStore {
     fn fill_summaries(&self, fills: &[SummaryFill]) -> Result<usize> {
         self.write(|tx| {
             let mut update = tx.prepare_cached(
-                "UPDATE docs SET summary = ?4
-                 WHERE tenant_id = ?1 AND ticket_id = ?2 AND summary IS NULL
-                   AND EXISTS (SELECT 1 FROM tickets
-                               WHERE tenant_id = ?1 AND id = ?2 AND last_seq = ?3)",
+                "INSERT INTO ticket_summaries (tenant_id, ticket_id, summary)
+                 SELECT ?1, ?2, ?4 WHERE EXISTS (SELECT 1 FROM tickets
+                                                 WHERE tenant_id = ?1 AND id = ?2 AND last_seq = ?3)
+                 ON CONFLICT (tenant_id, ticket_id) DO NOTHING",
             )?;
             let mut written = 0;
             for fill in fills {
@@ -658,30 +661,21 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, written: &Written) -> Result<
             let updated = tx
                 .prepare_cached(
                     // The right-hand `people` is the stored one (SQLite reads the old row).
-                    "UPDATE tickets SET number = ?3, reporter_id = ?4, assignee = ?5, team = ?6,
-                         status = ?7, people = ?9,
-                         people_seq = CASE WHEN people IS ?9
-                             AND (?14 IS NULL OR staff_people IS ?14) THEN people_seq ELSE ?10 END,
-                         last_effective_at = COALESCE(?11, last_effective_at),
-                         category = ?12, created_at = COALESCE(created_at, ?13),
-                         staff_people = COALESCE(?14, staff_people),
-                         tail = CASE WHEN ?15 THEN 0 ELSE tail + ?16 END
-                     WHERE tenant_id = ?8 AND id = ?1 AND last_seq = ?2",
+                    "UPDATE tickets SET people = ?4,
+                         people_seq = CASE WHEN people IS ?4
+                             AND (?7 IS NULL OR staff_people IS ?7) THEN people_seq ELSE ?5 END,
+                         last_effective_at = COALESCE(?6, last_effective_at),
+                         staff_people = COALESCE(?7, staff_people),
+                         tail = CASE WHEN ?8 THEN 0 ELSE tail + ?9 END
+                     WHERE tenant_id = ?3 AND id = ?1 AND last_seq = ?2",
                 )?
                 .execute(params![
                     t.id,
                     sql_seq(expected),
-                    t.number,
-                    t.reporter_id,
-                    t.assignee,
-                    t.team,
-                    t.status,
                     tenant_id,
                     people,
                     new_last,
                     t.last_effective_at,
-                    t.category,
-                    t.created_at,
                     staff_people,
                     t.snapshot.is_some(),
                     written.appended
@@ -689,6 +683,28 @@ fn write_ticket(tx: &Transaction, tenant_id: &str, written: &Written) -> Result<
             if updated != 1 {
                 return Err(Conflict::Moved.into());
             }
+            // The indexed columns only when one of them moves: SQLite rewrites an index's entry
+            // for every column an UPDATE names, changed or not (a note moves none of these, and
+            // naming them cost ten index entries a commit).
+            tx.prepare_cached(
+                "UPDATE tickets SET number = ?3, reporter_id = ?4, assignee = ?5, team = ?6,
+                     status = ?7, category = ?8, created_at = COALESCE(created_at, ?9)
+                 WHERE tenant_id = ?1 AND id = ?2
+                   AND (number IS NOT ?3 OR reporter_id IS NOT ?4 OR assignee IS NOT ?5
+                        OR team IS NOT ?6 OR status IS NOT ?7 OR category IS NOT ?8
+                        OR (created_at IS NULL AND ?9 IS NOT NULL))",
+            )?
+            .execute(params![
+                tenant_id,
+                t.id,
+                t.number,
+                t.reporter_id,
+                t.assignee,
+                t.team,
+                t.status,
+                t.category,
+                t.created_at
+            ])?;
         }
     }
     documents::write_documents(tx, tenant_id, t, new_last, summary)
