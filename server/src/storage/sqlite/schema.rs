@@ -75,6 +75,10 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// How many prepared statements each connection keeps (see `configure`): more than the server's
+/// distinct statements on any one path, a few KiB each.
+const STATEMENT_CACHE: usize = 256;
+
 fn configure(conn: &Connection) -> Result<()> {
     // A push is answered only once it is on disk: a device then drops the changes from its outbox.
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -98,6 +102,11 @@ fn configure(conn: &Connection) -> Result<()> {
     // values against the index's condition) — 12% of the server's time under load, in the pull,
     // the session check and the knowledge base (`docs/benchmarks.md`, "Back-office API", fix 10).
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    // Prepared statements kept per connection (rusqlite's `prepare_cached`; 16 by default). A
+    // commit alone runs more than 16 distinct statements, and past the cache's size each run
+    // parses and plans its statements again: 14% of the server under load when four more were
+    // added (`docs/benchmarks.md`, "Rows a note rewrites").
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // The admin CLI writes to the same file while a server runs.
     conn.busy_timeout(Duration::from_secs(5))?;
     Ok(())
