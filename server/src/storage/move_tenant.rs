@@ -70,6 +70,18 @@ const TABLES: &[(&str, &str)] = &[
     ("kb_images", "tenant_id = ?1"),
 ];
 
+/// Where a table's rows are read in SQLite, when not from the table of that name: PostgreSQL
+/// keeps a ticket's summary in its `docs` row, SQLite in `ticket_summaries` (SQLite migration 32).
+fn sqlite_rows(table: &str) -> &str {
+    match table {
+        "docs" => {
+            "(SELECT d.*, s.summary FROM docs d LEFT JOIN ticket_summaries s
+                  ON s.tenant_id = d.tenant_id AND s.ticket_id = d.ticket_id) AS docs"
+        }
+        other => other,
+    }
+}
+
 /// Tables whose `id` PostgreSQL numbers itself (an identity column): copied in `id` order
 /// without it.
 const NUMBERED: &[&str] = &["erasures", "webhook_deliveries", "account_events"];
@@ -251,8 +263,9 @@ async fn copy_table(
     let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
     let order = if numbered { " ORDER BY id" } else { "" };
     let select = format!(
-        "SELECT {} FROM {table} WHERE {filter}{order}",
-        names.join(", ")
+        "SELECT {} FROM {} WHERE {filter}{order}",
+        names.join(", "),
+        sqlite_rows(table)
     );
     let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
     let insert = tx

@@ -1,6 +1,6 @@
 //! A ticket's documents in the `docs` table: the public one as a compacted snapshot followed by
-//! the ticket's public changes stored after it (ADR 0020), the staff one whole, and the summary a
-//! pull sends beside them.
+//! the ticket's public changes stored after it (ADR 0020) and the staff one whole; and the summary
+//! a pull sends beside them, in `ticket_summaries` (migration 32).
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
