@@ -513,7 +513,10 @@ impl<'a> Judge<'a> {
         hash: &str,
     ) -> Result<Result<Option<NewChange>, Rejection>, Error> {
         if let Some(verdict) = self.on_tip(ticket_id, change) {
-            return Ok(verdict.map_err(|refusal| refused(hash, refusal)));
+            // A note accepted on the tip has no follow-up change of the server's.
+            return Ok(verdict
+                .map(|()| None)
+                .map_err(|refusal| refused(hash, refusal)));
         }
         self.load_document(ticket_id)?;
         let working = self

@@ -25,11 +25,7 @@ impl Judge<'_> {
     /// `change` to ticket `id` judged on its tip, when the ticket is held by its tip and the change
     /// is a person's note to it; `None` when it must be judged on the document. An accepted
     /// note moves the tip and the view along; a refused one leaves them as they were.
-    pub(super) fn on_tip(
-        &mut self,
-        id: &str,
-        change: &Change,
-    ) -> Option<Result<Option<crate::storage::NewChange>, Refused>> {
+    pub(super) fn on_tip(&mut self, id: &str, change: &Change) -> Option<Result<(), Refused>> {
         let actor = self.author.rules.as_ref()?;
         let working = self.tickets.get_mut(id)?;
         let held = working.tip.as_mut()?;
@@ -45,7 +41,6 @@ impl Judge<'_> {
             held.accepted.push(change.clone());
             working.view = Some(Arc::new(after));
             working.touched = true;
-            None
         }))
     }
 
