@@ -90,9 +90,9 @@ pub(super) struct NoteOps {
 
 /// [`NoteOps`] of `change` when it is, operation by operation: a map inserted into the list
 /// `notes` (its id as the serde form writes it), then plain values put into that map, each under
-/// a different key a note has, none replacing anything; `None` when it may do anything else. The operations are read through their
-/// serde form (as `encoded::check_targets` reads them): Automerge names their parts nowhere
-/// else.
+/// a different key a note has, none replacing anything; `None` when it may do anything else.
+/// The operations are read through their serde form (as `encoded::check_targets` reads them):
+/// Automerge names their parts nowhere else.
 pub(super) fn note_ops(change: &Change, notes: &str) -> Option<NoteOps> {
     if change.len() < 2 || change.len() > note_keys().count() + 1 {
         return None;

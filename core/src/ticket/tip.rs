@@ -24,7 +24,7 @@ use serde_json::Value as Json;
 
 use super::appended::{note_ops, the_notes};
 use super::document::TicketDocument;
-use super::limits::{check_change_count, check_change_size, check_ticket_size};
+use super::limits::{changes_per_actor, check_change_count, check_change_size, check_ticket_size};
 use super::read::note_of;
 use super::view::Ticket;
 use crate::model::Part;
@@ -71,14 +71,12 @@ impl TicketDocument {
         let notes = notes.to_string();
         let mut heads = self.heads();
         heads.sort_unstable();
+        // One walk of the history for what `history_bytes`, `next_op` and `changes_by` each
+        // walk it for.
         let changes = self.inner_mut().get_changes(&[]);
-        let mut authors = HashMap::new();
-        let (mut history_bytes, mut max_op) = (0usize, 0u64);
-        for change in &changes {
-            *authors.entry(change.actor_id().clone()).or_insert(0) += 1;
-            history_bytes += change.raw_bytes().len();
-            max_op = max_op.max(change.max_op());
-        }
+        let authors = changes_per_actor(changes.iter().copied());
+        let history_bytes = changes.iter().map(|c| c.raw_bytes().len()).sum();
+        let max_op = changes.iter().map(|c| c.max_op()).max().unwrap_or(0);
         Some(Tip {
             heads,
             ops,

@@ -51,6 +51,13 @@ pub(in crate::ticket) fn phone(server: &mut TicketDocument) -> TicketDocument {
     phone
 }
 
+/// `phone` after a sync: what the server holds, written further by the phone's own author.
+pub(in crate::ticket) fn sync(phone: &mut TicketDocument, server: &mut TicketDocument) {
+    let mut synced = server.fork();
+    synced.set_actor(phone.actor());
+    *phone = synced;
+}
+
 /// How a change is forged from an honest note, through its serde form (as a client could).
 #[derive(Debug, Clone, Copy)]
 pub(in crate::ticket) enum Forgery {
@@ -250,9 +257,7 @@ proptest! {
             if whole.get("id").is_some() {
                 server.apply_changes(vec![change]).expect("applied before");
             }
-            let mut synced = server.fork();
-            synced.set_actor(phone.actor());
-            *phone = synced;
+            sync(phone, &mut server);
         }
         // The first honest note on the ticket as stored is always read on its own.
         if matches!(FORGERIES[writes[0].1], Forgery::None) {

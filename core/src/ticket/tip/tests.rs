@@ -8,7 +8,9 @@ use serde_json::{Value as Json, json};
 
 use crate::model::{Actor, Role};
 use crate::rules::judge::{Refused, judge_append, judge_edit_owned};
-use crate::ticket::appended::tests::{FORGERIES, Forgery, forge, note, phone, tech, ticket, write};
+use crate::ticket::appended::tests::{
+    FORGERIES, Forgery, forge, note, phone, sync, tech, ticket, write,
+};
 use crate::ticket::tests::actor;
 use crate::ticket::{Change, TicketDocument};
 
@@ -193,9 +195,7 @@ proptest! {
             if let Ok((doc, _)) = judge_edit_owned(&tech(), server.fork(), &current, &change) {
                 server = doc;
             }
-            let mut synced = server.fork();
-            synced.set_actor(phone.actor());
-            *phone = synced;
+            sync(phone, &mut server);
         }
     }
 }
