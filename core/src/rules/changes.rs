@@ -172,6 +172,52 @@ pub fn check_change(
     Ok(())
 }
 
+/// [`check_change`] followed by [`super::merged::check_merged`] for the commonest change of all,
+/// one public note appended to what the author saw, which is also what everyone sees now
+/// (`after` is `before` with `note` pushed onto its notes and nothing else changed): the same
+/// rules in the same order, without comparing the two tickets whole. `None` when `note`'s id is
+/// one of `before`'s notes' (the whole comparison judges that).
+pub fn check_note_appended(
+    actor: &Actor,
+    before: &Ticket,
+    note: &crate::ticket::Note,
+) -> Option<Result<(), Refusal>> {
+    if before.notes.iter().any(|n| n.id == note.id) {
+        return None;
+    }
+    Some(note_appended(actor, before, note))
+}
+
+fn note_appended(actor: &Actor, before: &Ticket, note: &crate::ticket::Note) -> Result<(), Refusal> {
+    // `check_fixed_fields`: nothing but the notes moved.
+    if before.tenant != actor.tenant {
+        return Err(Refusal::OtherTenant);
+    }
+    // `check_history`: every note kept as it was, one new one.
+    check_authored(actor, &note.author, "add a note")?;
+    if note.role != actor.role || note.redacted {
+        return Err(forbidden(
+            actor,
+            "add a note",
+            "with a role or state not their own",
+        ));
+    }
+    // The one edit `derive_edits` finds, in the public document; the merged ticket has no
+    // guarded edit to judge again.
+    let edit = Edit::AddNote {
+        text: note.text.clone(),
+        internal: note.internal,
+    };
+    let belongs = edit.part(before);
+    if belongs != Part::Public {
+        return Err(Refusal::WrongPart {
+            edit: edit.name(),
+            part: belongs,
+        });
+    }
+    check_edit(actor, before, &edit)
+}
+
 /// The ticket's identity and the server's fields never change, and only the back office writes
 /// custom fields (plain values, within their limits).
 pub(crate) fn check_fixed_fields(
@@ -224,6 +270,17 @@ fn check_history(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<(), R
         }
     }
     let before_ids: BTreeSet<&str> = before.notes.iter().map(|n| n.id.as_str()).collect();
+    // A note under an id already taken is a new note all the same (a copy of someone's note
+    // under its id would otherwise pass as that note, unchecked).
+    if after
+        .notes
+        .iter()
+        .filter(|n| before_ids.contains(n.id.as_str()))
+        .count()
+        > before.notes.len()
+    {
+        return Err(forbidden(actor, "add a note", "under another note's id"));
+    }
     for note in after
         .notes
         .iter()

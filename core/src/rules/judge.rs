@@ -211,11 +211,18 @@ pub fn judge_append(
     let (after, next) = tip.append(current, change)?;
     // The document's judgement in its order, past what the tip knows would pass: on the heads,
     // the version its author saw is `current`.
+    // The rules for one note appended spare comparing the two tickets whole.
     let judged = if !can_see(actor, current) {
         Err(not_visible())
     } else {
-        check_change(actor, Part::Public, current, &after)
-            .and_then(|()| check_merged(actor, current, &after))
+        after
+            .notes
+            .last()
+            .and_then(|note| super::changes::check_note_appended(actor, current, note))
+            .unwrap_or_else(|| {
+                check_change(actor, Part::Public, current, &after)
+                    .and_then(|()| check_merged(actor, current, &after))
+            })
             .map_err(Refused::from)
     };
     Some(judged.map(|()| (after, next)))

@@ -528,3 +528,128 @@ fn assigning_the_person_who_wins_a_conflict_is_an_assignment() {
         Err(Refusal::Transition { .. })
     ));
 }
+
+#[test]
+fn a_copy_of_someones_note_under_its_id_is_refused() {
+    let dispatcher = actor("d1", Role::Dispatcher);
+    let agent = actor("a1", Role::Agent);
+    let mut doc = TicketDocument::create(
+        "t7",
+        &dispatcher,
+        &NewTicket::titled(TicketKind::Repair, "Fix"),
+        ActorId::random(),
+        1,
+    )
+    .expect("creates");
+    let (_, before) = forged(
+        &mut doc,
+        &dispatcher,
+        Edit::AddNote {
+            text: "call the customer first".into(),
+            internal: false,
+        },
+    );
+    // The dispatcher's note again, id and all, pushed by the agent: it would read as the
+    // dispatcher's note, written twice, and pass every check a note already there passes.
+    let mut after = before.clone();
+    after.notes.push(before.notes[0].clone());
+    assert_eq!(
+        check_change(&agent, Part::Public, &before, &after),
+        Err(forbidden(&agent, "add a note", "under another note's id"))
+    );
+    assert_eq!(check_note_appended(&agent, &before, &before.notes[0]), None);
+}
+
+/// The tickets a note is appended to: a rider's help request, and a repair assigned to
+/// `tech1`, each with a few notes, in several statuses.
+fn tickets_noted(notes: usize) -> Vec<Ticket> {
+    let rider = actor("r1", Role::Rider);
+    let dispatcher = actor("d1", Role::Dispatcher);
+    let mut help = help_request(&rider);
+    let mut repair = TicketDocument::create(
+        "t8",
+        &dispatcher,
+        &NewTicket::titled(TicketKind::Repair, "Fix"),
+        ActorId::random(),
+        1,
+    )
+    .expect("creates");
+    let assign = Edit::Assign {
+        assignee: Some("tech1".into()),
+    };
+    repair.apply(&repair.view().expect("view"), &assign, &dispatcher, 2).expect("assigns");
+    let mut tickets = Vec::new();
+    for (doc, by) in [(&mut help, &rider), (&mut repair, &dispatcher)] {
+        for i in 0..notes {
+            let note = Edit::AddNote {
+                text: format!("note {i}"),
+                internal: false,
+            };
+            doc.apply(&doc.view().expect("view"), &note, by, 3).expect("notes");
+        }
+        tickets.push(doc.view().expect("view"));
+    }
+    let resolve = [Status::Accepted, Status::InProgress, Status::Resolved, Status::Closed];
+    let tech = actor("tech1", Role::Technician);
+    for status in resolve {
+        let edit = Edit::SetStatus { status };
+        repair.apply(&repair.view().expect("view"), &edit, &tech, 4).expect("moves");
+        tickets.push(repair.view().expect("view"));
+    }
+    tickets
+}
+
+proptest::proptest! {
+    /// One public note appended to the ticket everyone sees: judged by the rules for a note
+    /// appended exactly as by comparing the two tickets whole, whoever writes it, in whatever
+    /// name, role, state or length — and left to the whole comparison when its id is taken.
+    #[test]
+    fn a_note_appended_is_judged_as_the_whole_comparison_judges_it(
+        notes in 0usize..4,
+        which in 0usize..6,
+        who in 0usize..7,
+        in_own_name in proptest::bool::ANY,
+        role in 0usize..Role::ALL.len(),
+        internal in proptest::bool::ANY,
+        redacted in proptest::bool::ANY,
+        length in proptest::sample::select(vec![0usize, 1, 40, values::MAX_NOTE_CHARS + 1]),
+        id_taken in proptest::bool::ANY,
+    ) {
+        let tickets = tickets_noted(notes);
+        let before = &tickets[which % tickets.len()];
+        let mut writer = [
+            actor("r1", Role::Rider),
+            actor("r2", Role::Rider),
+            actor("tech1", Role::Technician),
+            actor("tech2", Role::Technician),
+            actor("d1", Role::Dispatcher),
+            actor("a1", Role::Agent),
+            actor("r1", Role::Rider),
+        ][who].clone();
+        // The last one is the first rider in another tenant.
+        if who == 6 {
+            writer.tenant = "globex".into();
+        }
+        let note = crate::ticket::Note {
+            id: match before.notes.first() {
+                Some(taken) if id_taken => taken.id.clone(),
+                _ => "n-new".into(),
+            },
+            author: if in_own_name { writer.user_id.clone() } else { "someone".into() },
+            role: Role::ALL[role],
+            text: "x".repeat(length),
+            internal,
+            at: 5,
+            redacted,
+            erased: false,
+        };
+        let mut after = before.clone();
+        after.notes.push(note.clone());
+        let whole = check_change(&writer, Part::Public, before, &after)
+            .and_then(|()| crate::rules::merged::check_merged(&writer, before, &after));
+        match check_note_appended(&writer, before, &note) {
+            None => proptest::prop_assert!(id_taken && !before.notes.is_empty()),
+            Some(appended) => proptest::prop_assert_eq!(appended, whole),
+        }
+    }
+}

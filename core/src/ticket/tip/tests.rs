@@ -163,6 +163,28 @@ fn a_note_by_someone_who_may_not_write_it_is_refused_the_same_on_the_tip() {
 }
 
 #[test]
+fn a_note_under_a_taken_id_is_refused_the_same_on_the_tip() {
+    let mut server = ticket(2);
+    let taken = server.view().expect("view").notes[0].clone();
+    let honest = write(&mut phone(&mut server), &note("fan replaced"), &tech());
+    for text in [taken.text.as_str(), "something else"] {
+        // The first note's id (and author, and perhaps its text) on a new note of the tech's.
+        let change = reforged(&honest, |form| {
+            for op in form["ops"].as_array_mut().unwrap() {
+                match op["key"].as_str() {
+                    Some("id") => op["value"] = json!(taken.id),
+                    Some("author") => op["value"] = json!(taken.author),
+                    Some("text") => op["value"] = json!(text),
+                    _ => {}
+                }
+            }
+        });
+        let on_tip = judged_both_ways(&mut server, &tech(), &change);
+        assert!(matches!(on_tip, OnTip::Refused(_)), "{text}: {on_tip:?}");
+    }
+}
+
+#[test]
 fn a_staff_document_has_no_tip() {
     let mut staff = TicketDocument::staff(ActorId::random());
     assert_eq!(staff.tip(), None);
