@@ -21,11 +21,16 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::cache::DocCache;
 use crate::error::Error;
 use crate::state::{AppState, blocking};
-use crate::storage::{FreshFacts, ReadWith, ServerStore};
+use crate::storage::{FreshFacts, ReadWith, ServerStore, StoreRead};
 use crate::tasks::StopToken;
 
 /// Stale tickets read per round of a catch-up.
 const BATCH: usize = 500;
+/// Tickets read in one read transaction. A transaction begun after another connection's commit
+/// starts cold (SQLite empties the connection's page cache and unmaps its memory map), so a
+/// transaction a ticket was most of the report task's cost under load; a long one holds back
+/// the WAL's checkpoint, so not the whole batch either.
+const PER_READ: usize = 64;
 /// Most tickets one report refreshes before it answers (the background task does the rest).
 pub const MAX_REFRESH_PER_REPORT: usize = 50_000;
 /// How long the task gathers notices before it refreshes the tickets they name. A ticket that
@@ -55,43 +60,35 @@ impl Brains {
 /// ticket is read from the document cache when it holds that version (the commit that changed
 /// it just put it there), else loaded from its snapshot.
 fn read_facts(
-    store: &dyn ServerStore,
+    reader: &dyn StoreRead,
     cache: &DocCache,
-    brains: &mut Brains,
+    brain: Option<&Brain>,
     tenant: &str,
     id: &str,
     now: i64,
 ) -> Result<Option<FreshFacts>, Error> {
-    let loaded = store.read_with(|r| {
-        let Some(head) = r.ticket_head(tenant, id)? else {
-            return Ok::<_, Error>(None);
-        };
-        let view = match cache.view(tenant, id, head.last_seq) {
-            Some(view) => view,
-            None => match r.ticket_snapshot(tenant, id)? {
-                Some(snapshot) => Arc::new(TicketDocument::load(&snapshot)?.view()?),
-                None => return Ok(None),
-            },
-        };
-        Ok(Some((head.last_seq, view, r.ticket_times(tenant, id)?)))
-    })?;
-    let Some((seq, view, change_times)) = loaded else {
+    let Some(head) = reader.ticket_head(tenant, id)? else {
         return Ok(None);
     };
-    let times = crate::brain::times_by_user_id(&change_times);
+    let view = match cache.view(tenant, id, head.last_seq) {
+        Some(view) => view,
+        None => match reader.ticket_snapshot(tenant, id)? {
+            Some(snapshot) => Arc::new(TicketDocument::load(&snapshot)?.view()?),
+            None => return Ok(None),
+        },
+    };
+    let times = crate::brain::times_by_user_id(&reader.ticket_times(tenant, id)?);
     let timeline = Timeline::of(&view, &times, now);
-    let sla = brains
-        .of(store, tenant)?
-        .and_then(|b| b.sla(&view, &times, now));
+    let sla = brain.and_then(|b| b.sla(&view, &times, now));
     Ok(Some(FreshFacts {
         ticket_id: id.to_owned(),
-        seq,
+        seq: head.last_seq,
         facts: TicketFacts::of(&view, &timeline, sla.as_ref()),
     }))
 }
 
-/// The facts of `ids` of `tenant`, read; a ticket whose document does not read is logged and
-/// passed (its next change tries again).
+/// The facts of `ids` of `tenant`, read [`PER_READ`] tickets to a read transaction; a ticket
+/// whose document does not read is logged and passed (its next change tries again).
 fn read_all<'a>(
     store: &dyn ServerStore,
     cache: &DocCache,
@@ -99,15 +96,25 @@ fn read_all<'a>(
     tenant: &str,
     ids: impl Iterator<Item = &'a str>,
     now: i64,
-) -> Vec<FreshFacts> {
-    ids.filter_map(|id| match read_facts(store, cache, brains, tenant, id, now) {
-        Ok(fresh) => fresh,
-        Err(error) => {
-            tracing::warn!(%error, "a ticket's report facts could not be read; its next change tries again");
-            None
-        }
-    })
-    .collect()
+) -> Result<Vec<FreshFacts>, Error> {
+    let brain = brains.of(store, tenant)?;
+    let ids: Vec<&str> = ids.collect();
+    let mut fresh = Vec::with_capacity(ids.len());
+    for some in ids.chunks(PER_READ) {
+        store.read_with(|reader| {
+            for id in some {
+                match read_facts(reader, cache, brain, tenant, id, now) {
+                    Ok(facts) => fresh.extend(facts),
+                    Err(error) => tracing::warn!(
+                        %error,
+                        "a ticket's report facts could not be read; its next change tries again"
+                    ),
+                }
+            }
+            Ok::<_, Error>(())
+        })?;
+    }
+    Ok(fresh)
 }
 
 /// Refreshes the facts of the tenant's tickets changed since its progress and up to its newest
@@ -142,7 +149,7 @@ pub fn catch_up(
             tenant,
             batch.iter().map(|s| s.ticket_id.as_str()),
             now,
-        );
+        )?;
         let last_page = batch.len() < want;
         // One transaction per page, the progress with the last.
         refreshed += store.put_facts(tenant, &fresh, last_page.then_some(up_to))?;
@@ -234,7 +241,7 @@ pub(crate) async fn run_in_background(state: AppState, mut stop: StopToken) {
                         // The tickets the commits touched, in one transaction; then whatever
                         // else is stale in the tenant, which moves its progress on.
                         let fresh =
-                            read_all(store.as_ref(), &cache, &mut brains, tenant, ids.iter().map(String::as_str), now);
+                            read_all(store.as_ref(), &cache, &mut brains, tenant, ids.iter().map(String::as_str), now)?;
                         store.put_facts(tenant, &fresh, None)?;
                         let refreshed = catch_up(store.as_ref(), &cache, tenant, usize::MAX, now)?;
                         if all && refreshed > 0 {

@@ -15,6 +15,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0003_blobs.sql"),
     include_str!("sql/0004_channels.sql"),
     include_str!("sql/0005_snapshot_tails.sql"),
+    include_str!("sql/0006_change_times_covered.sql"),
 ];
 
 /// The schema version this build writes.
