@@ -577,7 +577,9 @@ fn tickets_noted(notes: usize) -> Vec<Ticket> {
     let assign = Edit::Assign {
         assignee: Some("tech1".into()),
     };
-    repair.apply(&repair.view().expect("view"), &assign, &dispatcher, 2).expect("assigns");
+    repair
+        .apply(&repair.view().expect("view"), &assign, &dispatcher, 2)
+        .expect("assigns");
     let mut tickets = Vec::new();
     for (doc, by) in [(&mut help, &rider), (&mut repair, &dispatcher)] {
         for i in 0..notes {
@@ -585,15 +587,23 @@ fn tickets_noted(notes: usize) -> Vec<Ticket> {
                 text: format!("note {i}"),
                 internal: false,
             };
-            doc.apply(&doc.view().expect("view"), &note, by, 3).expect("notes");
+            doc.apply(&doc.view().expect("view"), &note, by, 3)
+                .expect("notes");
         }
         tickets.push(doc.view().expect("view"));
     }
-    let resolve = [Status::Accepted, Status::InProgress, Status::Resolved, Status::Closed];
+    let resolve = [
+        Status::Accepted,
+        Status::InProgress,
+        Status::Resolved,
+        Status::Closed,
+    ];
     let tech = actor("tech1", Role::Technician);
     for status in resolve {
         let edit = Edit::SetStatus { status };
-        repair.apply(&repair.view().expect("view"), &edit, &tech, 4).expect("moves");
+        repair
+            .apply(&repair.view().expect("view"), &edit, &tech, 4)
+            .expect("moves");
         tickets.push(repair.view().expect("view"));
     }
     tickets
