@@ -450,7 +450,7 @@ async fn notes_to_a_ticket_whose_document_left_the_cache_are_judged_on_its_tip()
 }
 
 #[tokio::test]
-async fn a_ticket_is_stored_as_its_changes_after_a_snapshot_and_compacted_every_sixteen() {
+async fn a_ticket_is_stored_as_its_changes_after_a_snapshot_and_compacted_as_its_history_grows() {
     // With no document cache, every commit loads the ticket from the store: snapshot and tail.
     let h = Harness::with_doc_cache(0);
     let tenant = h.tenant("acme");
@@ -459,8 +459,9 @@ async fn a_ticket_is_stored_as_its_changes_after_a_snapshot_and_compacted_every_
     let (id, created) = phone.create(repair("fridge warm"));
     phone.sync(&h, &[(&id, &created)]).await;
     let store = h.state.store();
+    // (tail, changes in the history) after each note.
     let mut tails = Vec::new();
-    for n in 0..40 {
+    for n in 0..200 {
         let note = phone.edit(
             &id,
             Edit::AddNote {
@@ -474,14 +475,31 @@ async fn a_ticket_is_stored_as_its_changes_after_a_snapshot_and_compacted_every_
             .read_with(|r| r.ticket_head(&tenant, &id))
             .expect("reads")
             .expect("stored");
-        tails.push(head.tail);
-        let stored = stored_doc(&h, &tenant, &id).view().expect("view");
-        assert_eq!(stored, phone.view(&id), "after note {n}");
+        let stored = stored_doc(&h, &tenant, &id);
+        tails.push((head.tail, stored.changes()));
+        assert_eq!(
+            stored.view().expect("view"),
+            phone.view(&id),
+            "after note {n}"
+        );
     }
-    assert!(tails.iter().all(|&tail| tail < 16), "{tails:?}");
+    // The tail stays under 16 changes, or an eighth of the history once that is more: a long
+    // ticket is compacted less often, each compaction as long as the document.
+    for &(tail, changes) in &tails {
+        assert!(
+            u64::from(tail) < 16u64.max(changes / 8),
+            "{tail} of {changes}: {tails:?}"
+        );
+    }
+    let compactions: Vec<u64> = tails
+        .windows(2)
+        .filter(|w| w[1].0 < w[0].0)
+        .map(|w| w[0].1)
+        .collect();
+    assert!(compactions.len() >= 5, "{compactions:?}");
     assert!(
-        tails.windows(2).filter(|w| w[1] < w[0]).count() >= 2,
-        "compacted at least twice: {tails:?}"
+        tails.iter().any(|&(tail, _)| tail > 16),
+        "a long history grows a longer tail: {tails:?}"
     );
     // A new phone gets the ticket whole in one snapshot, tail and all.
     let mut other = h.login(&ops).await;

@@ -188,7 +188,11 @@ pub fn check_note_appended(
     Some(note_appended(actor, before, note))
 }
 
-fn note_appended(actor: &Actor, before: &Ticket, note: &crate::ticket::Note) -> Result<(), Refusal> {
+fn note_appended(
+    actor: &Actor,
+    before: &Ticket,
+    note: &crate::ticket::Note,
+) -> Result<(), Refusal> {
     // `check_fixed_fields`: nothing but the notes moved.
     if before.tenant != actor.tenant {
         return Err(Refusal::OtherTenant);

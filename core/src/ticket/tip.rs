@@ -92,6 +92,11 @@ impl TicketDocument {
 }
 
 impl Tip {
+    /// How many changes the document's history holds.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
     /// The ticket after `change`, when it only appends a note to the ticket this tip is of, which
     /// reads as `before`, and Automerge would take it (see the module); with the tip after it.
     /// `None` when the change is anything else, or would be refused: the caller judges it on the

@@ -19,7 +19,7 @@ use fieldwork_protocol::sync::{RejectCode, Rejection};
 
 pub(crate) use on_tip::OnTip;
 
-use super::write::COMPACT_AFTER;
+use super::write::compact_at;
 use super::{Committed, ProposedChange, trusted};
 use crate::cache::{DocCache, Kept};
 use crate::error::Error;
@@ -227,7 +227,7 @@ impl<'a> Judge<'a> {
                     tip: Some(tip),
                     bytes,
                     ..
-                }) if (head.tail as usize) + 1 < COMPACT_AFTER => Working {
+                }) if (head.tail as usize) + 1 < compact_at(tip.changes() + 1) => Working {
                     tip: Some(OnTip {
                         tip,
                         bytes,

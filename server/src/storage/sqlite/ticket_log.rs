@@ -735,7 +735,11 @@ mod tests {
             stmt.raw_bind_parameter(i + 1, value).expect("binds");
         }
         let mut rows = stmt.raw_query();
-        std::iter::from_fn(|| rows.next().expect("plan runs").map(|r| r.get::<_, String>(3)))
+        std::iter::from_fn(|| {
+            rows.next()
+                .expect("plan runs")
+                .map(|r| r.get::<_, String>(3))
+        })
         .collect::<rusqlite::Result<_>>()
         .expect("plan rows")
     }
@@ -772,7 +776,9 @@ mod tests {
         let steps = plan(TICKET_TIMES);
         assert_eq!(
             steps,
-            ["SEARCH changes USING COVERING INDEX changes_ticket_seq (tenant_id=? AND ticket_id=?)"],
+            [
+                "SEARCH changes USING COVERING INDEX changes_ticket_seq (tenant_id=? AND ticket_id=?)"
+            ],
         );
     }
 }
