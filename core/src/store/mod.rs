@@ -411,7 +411,7 @@ fn edit_in(
             .apply(&view, edit, actor, at)?
         {
             persist::push_outbox(tx, id, part, &change, at)?;
-            view = held.view_after_own_edits(&view)?;
+            view = held.view_after_own_change(&view, part, &change)?;
         }
     }
     persist::append_doc(tx, id, &mut held.public, &public_before)?;

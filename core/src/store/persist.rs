@@ -8,9 +8,6 @@ use super::StoreError;
 use crate::ticket::{Part, Ticket, TicketDocument};
 use fieldwork_protocol::sync::SnapshotSummary;
 
-/// After this many incremental chunks a document is rewritten as one compact snapshot.
-pub(super) const COMPACT_AFTER_CHUNKS: i64 = 16;
-
 /// A ticket's documents as this device holds them: the public one, and the staff one when the
 /// device's user reads staff data and the ticket has some.
 pub(super) struct Held {
@@ -38,6 +35,21 @@ impl Held {
             Some(staff) => public.with_staff(staff.staff_view_after_own_edits(had)?),
             None => public,
         })
+    }
+
+    /// [`Self::view_after_own_edits`] after one own `change` to document `part`: a note appended
+    /// to a ticket without staff data is read on its own
+    /// (`TicketDocument::view_after_own_change`).
+    pub fn view_after_own_change(
+        &self,
+        before: &Ticket,
+        part: Part,
+        change: &Change,
+    ) -> Result<Ticket, StoreError> {
+        if part == Part::Public && self.staff.is_none() {
+            return Ok(self.public.view_after_own_change(before, change)?);
+        }
+        self.view_after_own_edits(before)
     }
 
     /// The document `part` of the ticket: the staff one starts from its genesis, authored by
@@ -141,7 +153,8 @@ pub(super) fn insert_doc_bytes(
     Ok(())
 }
 
-/// Appends what changed since `before` to a stored document, compacting now and then.
+/// Appends what changed since `before` to a stored document, compacting when its chunks would
+/// reach [`crate::ticket::compact_after`] its changes.
 pub(super) fn append_doc(
     tx: &Transaction,
     id: &str,
@@ -156,7 +169,7 @@ pub(super) fn append_doc(
     let chunks: i64 = tx
         .prepare_cached("SELECT chunks FROM docs WHERE ticket_id = ?1 AND part = ?2")?
         .query_row(params![id, part], |r| r.get(0))?;
-    if chunks + 1 >= COMPACT_AFTER_CHUNKS {
+    if usize::try_from(chunks + 1).unwrap_or(usize::MAX) >= doc.compact_after() {
         return rewrite_snapshot(tx, id, doc);
     }
     tx.prepare_cached("INSERT INTO doc_chunks (ticket_id, part, chunk) VALUES (?1, ?2, ?3)")?

@@ -275,7 +275,8 @@ fn ids_resolve_by_unique_prefix_only() {
 fn many_edits_compact_into_one_snapshot_and_read_the_same() {
     let d = device("agent1", Role::Agent);
     let id = d.store.create(repair("busy")).expect("creates").id;
-    for i in 0..40 {
+    let mut longest = 0;
+    for i in 0..200 {
         d.store
             .edit(
                 &id,
@@ -285,23 +286,28 @@ fn many_edits_compact_into_one_snapshot_and_read_the_same() {
                 }],
             )
             .expect("note");
+        let chunks: i64 = d
+            .store
+            .writer
+            .first()
+            .query_row("SELECT chunks FROM docs WHERE ticket_id = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .expect("row");
+        // Compacted at 16 chunks, or an eighth of the history once that is more (the creation
+        // and the notes so far).
+        let changes = i + 2;
+        assert!(
+            chunks < 16.max(changes / 8),
+            "automatic compaction kept chunks at {chunks} after {changes} changes"
+        );
+        longest = longest.max(chunks);
     }
-    let chunks: i64 = d
-        .store
-        .writer
-        .first()
-        .query_row("SELECT chunks FROM docs WHERE ticket_id = ?1", [&id], |r| {
-            r.get(0)
-        })
-        .expect("row");
-    assert!(
-        chunks < persist::COMPACT_AFTER_CHUNKS,
-        "automatic compaction kept chunks at {chunks}"
-    );
+    assert!(longest > 16, "a long history grows a longer tail");
     let before = d.store.ticket(&id).expect("view");
     d.store.compact().expect("compacts");
     assert_eq!(d.store.ticket(&id).expect("view"), before);
-    assert_eq!(before.notes.len(), 40);
+    assert_eq!(before.notes.len(), 200);
 }
 
 #[test]
@@ -611,4 +617,37 @@ fn statements_keep_their_plans_and_are_not_prepared_again_on_each_run() {
     let conn = d.store.writer.first();
     let stmt = conn.prepare_cached(chunks).expect("cached");
     assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+}
+
+#[test]
+fn the_view_after_each_own_edit_is_the_view_read_from_the_file() {
+    // Notes are read on their own while the ticket has no staff data and no conflicts; other
+    // edits, and every edit once an internal note made a staff document, read the whole ticket.
+    let d = device("agent1", Role::Agent);
+    let id = d.store.create(repair("long job")).expect("creates").id;
+    let note = |text: &str, internal: bool| Edit::AddNote {
+        text: text.into(),
+        internal,
+    };
+    let edits = [
+        note("first", false),
+        note("second", false),
+        Edit::SetPriority {
+            priority: Priority::Urgent,
+        },
+        note("third", false),
+        note("only staff read this", true),
+        note("fourth", false),
+    ];
+    for edit in edits {
+        let after = d
+            .store
+            .edit(&id, std::slice::from_ref(&edit))
+            .expect("edits");
+        let read = persist::load_view(&d.store.writer.first(), &id)
+            .expect("reads")
+            .expect("stored");
+        assert_eq!(after, read, "after {}", edit.name());
+    }
+    assert_eq!(d.store.ticket(&id).expect("view").notes.len(), 5);
 }

@@ -39,6 +39,23 @@ impl TicketDocument {
             None => self.read_checked(None),
         }
     }
+
+    /// [`Self::view_after_own_edits`] of a document this replica just made `change` to, which
+    /// read as `before`: when the change only appended a note, `before` with it (a phone adding
+    /// a note to a long ticket reads the note, not the ticket).
+    pub fn view_after_own_change(
+        &self,
+        before: &Ticket,
+        change: &Change,
+    ) -> Result<Ticket, DocumentError> {
+        let appended = (self.part() == Part::Public)
+            .then(|| note_appended(self.raw(), before, change))
+            .flatten();
+        match appended {
+            Some(read) => read,
+            None => self.view_after_own_edits(!before.conflicts.is_empty()),
+        }
+    }
 }
 
 /// The ticket `doc` reads as, now that `change` (just applied to it) appended a note to the

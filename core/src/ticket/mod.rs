@@ -25,7 +25,7 @@ pub use crate::model::Part;
 pub use automerge::{ActorId, Change, ChangeHash};
 pub use document::{
     DocumentError, SCHEMA_VERSION, STAFF_GENESIS_ACTOR, STAFF_SCHEMA_VERSION, TicketDocument,
-    seen_public_heads,
+    compact_after, seen_public_heads,
 };
 pub use edit::{ARRIVED_ON_SITE, Edit, NewAttachment, NewTicket};
 pub use encoded::{EncodedError, decode_change};

@@ -13,13 +13,12 @@ use fieldwork_core::Actor;
 use fieldwork_core::rules::judge::{self, Refused};
 use fieldwork_core::ticket::limits::MAX_PUSH_OPS;
 use fieldwork_core::ticket::{
-    ActorId, Change, ChangeHash, DocumentError, Part, Ticket, TicketDocument,
+    ActorId, Change, ChangeHash, DocumentError, Part, Ticket, TicketDocument, compact_after,
 };
 use fieldwork_protocol::sync::{RejectCode, Rejection};
 
 pub(crate) use on_tip::OnTip;
 
-use super::write::compact_at;
 use super::{Committed, ProposedChange, trusted};
 use crate::cache::{DocCache, Kept};
 use crate::error::Error;
@@ -227,7 +226,7 @@ impl<'a> Judge<'a> {
                     tip: Some(tip),
                     bytes,
                     ..
-                }) if (head.tail as usize) + 1 < compact_at(tip.changes() + 1) => Working {
+                }) if (head.tail as usize) + 1 < compact_after(tip.changes() + 1) => Working {
                     tip: Some(OnTip {
                         tip,
                         bytes,

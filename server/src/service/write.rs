@@ -1,5 +1,5 @@
-//! Storing a judged commit: each touched ticket's index row (and, every [`COMPACT_AFTER`] public
-//! changes, its compacted document), the accepted changes with the tenant's next seqs, the
+//! Storing a judged commit: each touched ticket's index row (and, when its tail of public changes
+//! is full, its compacted document), the accepted changes with the tenant's next seqs, the
 //! ticket counter, the pushing device's holdings and the blobs the tickets' attachments name —
 //! one [`TicketCommit`], one transaction — and then, with the commit on disk, the documents go
 //! back to the cache.
@@ -115,39 +115,20 @@ pub(crate) fn prepare(
     })
 }
 
-/// How many public changes may follow a ticket's stored snapshot, at least, before a commit
-/// compacts them into a new one (`docs/adr/0020-snapshot-and-tail.md`): a commit saves the
-/// whole document only every so many changes instead of every time.
-pub(crate) const COMPACT_AFTER: usize = 16;
-
-/// The share of a ticket's history its tail may grow to before a commit compacts it, when that
-/// is more than [`COMPACT_AFTER`]: one eighth.
-const TAIL_SHARE: u64 = 8;
-
-/// How long the tail of a ticket whose document holds `changes` changes may grow before a commit
-/// compacts it: [`COMPACT_AFTER`], or an eighth of the history when that is more. Compacting
-/// saves and proves the whole document, which takes as long as the document is; spaced so, it
-/// costs each change the same however long the ticket grows (every 16th change of a ticket
-/// with 600 notes saved and loaded all 600 — a third of the server's time under load). Loading
-/// from a longer tail costs what loading from the snapshot does (Automerge rebuilds every change
-/// either way; ADR 0020).
-pub(crate) fn compact_at(changes: u64) -> usize {
-    COMPACT_AFTER.max(usize::try_from(changes / TAIL_SHARE).unwrap_or(usize::MAX))
-}
-
 /// The compacted document a commit writes for `working`, with `appended` public changes of this
-/// commit: a new ticket's, and a ticket's whose tail would reach [`compact_at`] its changes;
+/// commit: a new ticket's, and a ticket's whose tail would reach
+/// [`fieldwork_core::ticket::compact_after`] its changes;
 /// `None` lets the changes follow the stored snapshot. A document Automerge cannot save and load
 /// back keeps its changes instead
 /// ([`fieldwork_core::ticket::TicketDocument::save_proven`]), and so does a ticket judged on its
 /// tip alone (the commit has no document to save): its judge loads the document when the stored
-/// tail is one short of [`compact_at`], so the tail outgrows it only by a commit's notes.
+/// tail is one short of it, so the tail outgrows it only by a commit's notes.
 fn snapshot_of(working: &mut Working, appended: usize) -> Option<Vec<u8>> {
     let tail = usize::try_from(working.tail)
         .unwrap_or(usize::MAX)
         .saturating_add(appended);
     let doc = working.doc.as_mut()?;
-    if working.head.is_some() && tail < compact_at(doc.changes()) {
+    if working.head.is_some() && tail < doc.compact_after() {
         return None;
     }
     doc.save_proven()
