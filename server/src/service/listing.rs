@@ -2,6 +2,7 @@
 //! filters, sorts and searches it by, read from its views. Pure functions.
 
 use fieldwork_core::model::Status;
+use fieldwork_core::search::index_terms;
 use fieldwork_core::ticket::{Part, StaffView, Ticket, TicketDocument};
 
 use crate::error::Error;
@@ -60,7 +61,7 @@ pub(crate) fn listing_of(view: &Ticket) -> TicketListing {
         sla_paused: sla.is_some_and(|s| s.paused),
         breached: sla.is_some_and(|s| !s.breaches.is_empty()),
         asset_serial: view.asset.as_ref().map(|a| a.serial.clone()),
-        public_text: bounded(
+        public_terms: index_terms(&bounded(
             [
                 view.title.clone(),
                 view.number.clone().unwrap_or_default(),
@@ -69,7 +70,7 @@ pub(crate) fn listing_of(view: &Ticket) -> TicketListing {
             ]
             .into_iter()
             .chain(notes),
-        ),
+        )),
     }
 }
 
@@ -80,13 +81,13 @@ pub(crate) fn staff_listing_of(staff: &StaffView) -> StaffListing {
     tags.dedup();
     StaffListing {
         tags,
-        staff_text: bounded(
+        staff_terms: index_terms(&bounded(
             staff
                 .notes
                 .iter()
                 .filter(|n| !n.redacted && !n.erased)
                 .map(|n| n.text.clone()),
-        ),
+        )),
     }
 }
 
@@ -198,8 +199,10 @@ mod tests {
         assert!(listing_of(&view).breached);
         view.status = Status::Resolved;
         assert_eq!(listing_of(&view).next_due, None);
+        // As the search index takes them: words lowercased, CJK characters and their pairs.
         assert!(
-            listing.public_text.contains("冰柜不制冷") && listing.public_text.contains("Freezer")
+            listing.public_terms.contains("冰柜 柜 柜不")
+                && listing.public_terms.contains("freezer")
         );
     }
 }

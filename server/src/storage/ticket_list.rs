@@ -22,16 +22,19 @@ pub struct TicketListing {
     pub breached: bool,
     /// The serial number of the asset the ticket is about (`Ticket::asset`).
     pub asset_serial: Option<String>,
-    /// Title, description and public notes, as written (the backend indexes it).
-    pub public_text: String,
+    /// Title, description and public notes as the search index takes them
+    /// (`fieldwork_core::search::index_terms`), worked out where the commit is prepared: the
+    /// backend stores them as they are, so the one thread that writes a tenant's commits does
+    /// not tokenise a long ticket's text on every note.
+    pub public_terms: String,
 }
 
 /// What only staff find a ticket by, from its staff document.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StaffListing {
     pub tags: Vec<String>,
-    /// Internal notes, as written.
-    pub staff_text: String,
+    /// Internal notes as the search index takes them (as [`TicketListing::public_terms`]).
+    pub staff_terms: String,
 }
 
 /// Whose tickets a caller may list: everything of the tenant, or what `core::rules::sees` gives

@@ -6,6 +6,7 @@ use crate::storage::{
     AssigneeFilter, ListCursor, ListScope, StaffListing, TicketListing, TicketQuery, TicketSort,
     TicketWrite,
 };
+use fieldwork_core::search::index_terms;
 
 fn listing(title: &str, priority: u8, next_due: Option<i64>, text: &str) -> TicketListing {
     TicketListing {
@@ -19,7 +20,7 @@ fn listing(title: &str, priority: u8, next_due: Option<i64>, text: &str) -> Tick
         sla_paused: false,
         breached: false,
         asset_serial: None,
-        public_text: format!("{title}\n{text}"),
+        public_terms: index_terms(&format!("{title}\n{text}")),
     }
 }
 
@@ -231,7 +232,7 @@ pub fn text_is_found_in_english_and_chinese_and_internal_notes_by_staff_only(t: 
     );
     a.staff_listing = Some(StaffListing {
         tags: vec!["vip".into()],
-        staff_text: "customer has fraud flags".into(),
+        staff_terms: index_terms("customer has fraud flags"),
     });
     let b = listed(
         "t2",

@@ -13,7 +13,7 @@ use crate::storage::{
     AssigneeFilter, ListScope, ListedTicket, Result, StaffListing, TicketList, TicketListing,
     TicketPage, TicketQuery, TicketSort, seq_of, sql_seq, ticket_list,
 };
-use fieldwork_core::search::{IndexTerm, index_terms, query_terms};
+use fieldwork_core::search::{IndexTerm, query_terms};
 
 /// The listing format the columns hold (rows with a lower one are filled in at start).
 const LISTING_VERSION: i64 = 2;
@@ -117,8 +117,8 @@ pub(super) fn listing_writes(
     if listing.is_none() && staff.is_none() {
         return None;
     }
-    let public = listing.map(|l| index_terms(&l.public_text));
-    let staff_text = staff.map(|s| index_terms(&s.staff_text));
+    let public = listing.map(|l| l.public_terms.clone());
+    let staff_text = staff.map(|s| s.staff_terms.clone());
     let long = |text: &Option<String>| text.as_ref().is_some_and(|t| t.len() > ALWAYS_FITS);
     if long(&public) || long(&staff_text) {
         return Some((public, staff_text));
@@ -516,6 +516,7 @@ mod tests {
     use super::*;
     use crate::storage::PgOptions;
     use crate::storage::conformance::postgres::TestDatabase;
+    use fieldwork_core::search::index_terms;
 
     /// A store on a new database with one tenant, `t`.
     fn store() -> (PgStore, TestDatabase) {
@@ -546,11 +547,11 @@ mod tests {
             sla_paused: false,
             breached: false,
             asset_serial: None,
-            public_text: public.into(),
+            public_terms: index_terms(public),
         };
         let staff = StaffListing {
             tags: Vec::new(),
-            staff_text: staff.into(),
+            staff_terms: index_terms(staff),
         };
         store
             .write(|db| {

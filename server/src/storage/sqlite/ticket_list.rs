@@ -11,7 +11,7 @@ use crate::storage::{
     AssigneeFilter, ListScope, ListedTicket, Result, StaffListing, TicketList, TicketListing,
     TicketPage, TicketQuery, TicketSort, ticket_list,
 };
-use fieldwork_core::search::{index_terms, match_expression};
+use fieldwork_core::search::match_expression;
 
 /// The listing format the columns hold (rows with a lower one are filled in at start).
 const LISTING_VERSION: i64 = 2;
@@ -82,8 +82,8 @@ pub(super) fn write_listing(
         .query_row([tenant_id, ticket_id], |r| r.get(0))
         .optional()?
         .flatten();
-    let public = listing.map(|l| index_terms(&l.public_text));
-    let staff_text = staff.map(|s| index_terms(&s.staff_text));
+    let public = listing.map(|l| l.public_terms.as_str());
+    let staff_text = staff.map(|s| s.staff_terms.as_str());
     match rowid {
         Some(rowid) => {
             tx.prepare_cached(
