@@ -136,6 +136,19 @@ fn check_authored(actor: &Actor, by: &str, action: &'static str) -> Result<(), R
     }
 }
 
+/// A note a change adds is written in its author's own name and role, and not yet redacted.
+fn check_new_note(actor: &Actor, note: &crate::ticket::Note) -> Result<(), Refusal> {
+    check_authored(actor, &note.author, "add a note")?;
+    if note.role != actor.role || note.redacted {
+        return Err(forbidden(
+            actor,
+            "add a note",
+            "with a role or state not their own",
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a change to an existing ticket's `part` document: `before` as the author saw it (the
 /// document at the change's dependencies), `after` with the change applied on top (for the
 /// staff part, each merged into the ticket's public view). Every edit the change makes must
@@ -198,14 +211,7 @@ fn note_appended(
         return Err(Refusal::OtherTenant);
     }
     // `check_history`: every note kept as it was, one new one.
-    check_authored(actor, &note.author, "add a note")?;
-    if note.role != actor.role || note.redacted {
-        return Err(forbidden(
-            actor,
-            "add a note",
-            "with a role or state not their own",
-        ));
-    }
+    check_new_note(actor, note)?;
     // The one edit `derive_edits` finds, in the public document; the merged ticket has no
     // guarded edit to judge again.
     let edit = Edit::AddNote {
@@ -290,14 +296,7 @@ fn check_history(actor: &Actor, before: &Ticket, after: &Ticket) -> Result<(), R
         .iter()
         .filter(|n| !before_ids.contains(n.id.as_str()))
     {
-        check_authored(actor, &note.author, "add a note")?;
-        if note.role != actor.role || note.redacted {
-            return Err(forbidden(
-                actor,
-                "add a note",
-                "with a role or state not their own",
-            ));
-        }
+        check_new_note(actor, note)?;
     }
     let filed: BTreeSet<&str> = before
         .attachments

@@ -31,10 +31,7 @@ impl TicketDocument {
         before: &Ticket,
         change: &Change,
     ) -> Result<Ticket, DocumentError> {
-        let appended = (self.part() == Part::Public)
-            .then(|| note_appended(self.raw(), before, change))
-            .flatten();
-        match appended {
+        match self.appended_note(before, change) {
             Some(read) => self.check_size().and(read),
             None => self.read_checked(None),
         }
@@ -48,13 +45,21 @@ impl TicketDocument {
         before: &Ticket,
         change: &Change,
     ) -> Result<Ticket, DocumentError> {
-        let appended = (self.part() == Part::Public)
-            .then(|| note_appended(self.raw(), before, change))
-            .flatten();
-        match appended {
+        match self.appended_note(before, change) {
             Some(read) => read,
             None => self.view_after_own_edits(!before.conflicts.is_empty()),
         }
+    }
+
+    /// [`note_appended`] on a public document; `None` on a staff one.
+    fn appended_note(
+        &self,
+        before: &Ticket,
+        change: &Change,
+    ) -> Option<Result<Ticket, DocumentError>> {
+        (self.part() == Part::Public)
+            .then(|| note_appended(self.raw(), before, change))
+            .flatten()
     }
 }
 

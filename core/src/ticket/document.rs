@@ -95,21 +95,6 @@ const MAPS: [&str; 3] = ["attachments", "checklist", "custom"];
 const STAFF_LISTS: [&str; 2] = ["notes", "events"];
 const STAFF_MAPS: [&str; 1] = ["tags"];
 
-/// How many changes may follow a stored document's compacted snapshot — on the server a
-/// ticket's public changes (`docs/adr/0020-snapshot-and-tail.md`), on a device its incremental
-/// chunks — before the next write compacts them into a new snapshot, for a document whose history
-/// holds `changes` changes: 16, or an eighth of the history when that is more. Compacting saves
-/// the whole document (the server also proves it loads back), which takes as long as the
-/// document is; spaced so, it costs each change the same however long the ticket grows, while
-/// loading from snapshot and tail costs what loading from a snapshot alone does (Automerge
-/// rebuilds every change either way). Under 1,000 devices adding a note a second, compacting every
-/// 16 became a third of the server's time and a tenth of each device's as tickets grew.
-pub fn compact_after(changes: u64) -> usize {
-    const AT_LEAST: usize = 16;
-    const SHARE: u64 = 8;
-    AT_LEAST.max(usize::try_from(changes / SHARE).unwrap_or(usize::MAX))
-}
-
 impl TicketDocument {
     /// Creates the document of a new ticket as one change by `actor_id`.
     pub fn create(
@@ -363,11 +348,6 @@ impl TicketDocument {
     /// The whole document, compacted.
     pub fn save(&mut self) -> Vec<u8> {
         self.doc.save()
-    }
-
-    /// How long this document's stored tail may grow: see [`compact_after`].
-    pub fn compact_after(&self) -> usize {
-        compact_after(self.changes())
     }
 
     /// [`Self::save`], proven to load back to the same heads: `None` when Automerge cannot

@@ -8,6 +8,7 @@
 //! keys written by newer app versions survive, and reads see every conflicting value.
 
 mod appended;
+mod compaction;
 mod document;
 mod edit;
 mod encoded;
@@ -23,9 +24,10 @@ mod write;
 
 pub use crate::model::Part;
 pub use automerge::{ActorId, Change, ChangeHash};
+pub use compaction::compact_after;
 pub use document::{
     DocumentError, SCHEMA_VERSION, STAFF_GENESIS_ACTOR, STAFF_SCHEMA_VERSION, TicketDocument,
-    compact_after, seen_public_heads,
+    seen_public_heads,
 };
 pub use edit::{ARRIVED_ON_SITE, Edit, NewAttachment, NewTicket};
 pub use encoded::{EncodedError, decode_change};
