@@ -58,7 +58,7 @@ use tokio::net::TcpListener;
 
 pub use auth::{DEVICE_TOKEN_PREFIX, USER_TOKEN_PREFIX};
 /// For measuring the document cache's estimate against real memory (`tests/doc_memory.rs`).
-pub use cache::{CachedDoc, estimated_bytes, estimated_view_bytes};
+pub use cache::{CachedDoc, PackedView, estimated_bytes, estimated_view_bytes};
 pub use config::{Backoff, ConnectionLimits, LoginLimits, ServerConfig};
 pub use error::{AppError, Error};
 pub use state::AppState;

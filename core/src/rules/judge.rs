@@ -208,24 +208,42 @@ pub fn judge_append(
     current: &Ticket,
     change: &Change,
 ) -> Option<Result<(Ticket, Tip), Refused>> {
-    let (after, next) = tip.append(current, change)?;
+    let mut after = current.clone();
+    let judged = judge_append_in_place(actor, tip, &mut after, change)?;
+    Some(judged.map(|next| (after, next)))
+}
+
+/// [`judge_append`] on the ticket itself, not a copy: `ticket` is the view as everyone reads it
+/// now and, when the note is accepted, becomes the ticket after it (the note pushed onto its
+/// notes); anything else leaves it as it was. The server holds a long ticket's view only to
+/// append to it, so copying it whole for every note would cost as much as reading it.
+pub fn judge_append_in_place(
+    actor: &Actor,
+    tip: &Tip,
+    ticket: &mut Ticket,
+    change: &Change,
+) -> Option<Result<Tip, Refused>> {
+    let (note, next) = tip.note_appended(ticket, change)?;
+    let current: &Ticket = ticket;
     // The document's judgement in its order, past what the tip knows would pass: on the heads,
     // the version its author saw is `current`.
     // The rules for one note appended spare comparing the two tickets whole.
     let judged = if !can_see(actor, current) {
         Err(not_visible())
     } else {
-        after
-            .notes
-            .last()
-            .and_then(|note| super::changes::check_note_appended(actor, current, note))
+        super::changes::check_note_appended(actor, current, &note)
             .unwrap_or_else(|| {
+                let mut after = current.clone();
+                after.notes.push(note.clone());
                 check_change(actor, Part::Public, current, &after)
                     .and_then(|()| check_merged(actor, current, &after))
             })
             .map_err(Refused::from)
     };
-    Some(judged.map(|()| (after, next)))
+    Some(judged.map(|()| {
+        ticket.notes.push(note);
+        next
+    }))
 }
 
 /// [`judge_edit`] for a change to a ticket's staff document `doc`: only roles that read staff

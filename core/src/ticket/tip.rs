@@ -26,7 +26,7 @@ use super::appended::{note_ops, the_notes};
 use super::document::TicketDocument;
 use super::limits::{changes_per_actor, check_change_count, check_change_size, check_ticket_size};
 use super::read::note_of;
-use super::view::Ticket;
+use super::view::{Note, Ticket};
 use crate::model::Part;
 use crate::ticket::Change;
 
@@ -102,6 +102,15 @@ impl Tip {
     /// `None` when the change is anything else, or would be refused: the caller judges it on the
     /// document, which says why.
     pub fn append(&self, before: &Ticket, change: &Change) -> Option<(Ticket, Tip)> {
+        let (note, tip) = self.note_appended(before, change)?;
+        let mut after = before.clone();
+        after.notes.push(note);
+        Some((after, tip))
+    }
+
+    /// [`Self::append`] without the ticket after it: the note `change` appends to `before`, which
+    /// is the ticket after it with the note pushed onto its notes, and the tip after it.
+    pub fn note_appended(&self, before: &Ticket, change: &Change) -> Option<(Note, Tip)> {
         if !before.conflicts.is_empty() || before.notes.len() != self.notes_len {
             return None;
         }
@@ -146,8 +155,6 @@ impl Tip {
                 .map(|(_, value)| value.clone()))
         })
         .ok()?;
-        let mut after = before.clone();
-        after.notes.push(note);
         let mut authors = self.authors.clone();
         *authors.entry(author.clone()).or_insert(0) += 1;
         let tip = Tip {
@@ -161,7 +168,7 @@ impl Tip {
             notes_len: self.notes_len + 1,
             after_last: format!("{}@{}", change.start_op().get(), author),
         };
-        Some((after, tip))
+        Some((note, tip))
     }
 }
 

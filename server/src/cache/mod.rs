@@ -14,14 +14,16 @@
 //! and the rest are loaded (`docs/benchmarks.md`, "The cache's admission").
 
 mod frequency;
+mod packed;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use fieldwork_core::ticket::{Note, Ticket, TicketDocument, Tip};
+use fieldwork_core::ticket::{Ticket, TicketDocument, Tip};
 
 use frequency::Frequency;
+pub use packed::PackedView;
 
 /// Bytes of memory the cache may hold by default (its estimate, [`estimated_bytes`]): the
 /// default count of ordinary tickets fits (1,000 × ~105 KB estimated), a few large ones push the
@@ -53,21 +55,17 @@ pub fn estimated_bytes(doc: &mut TicketDocument) -> usize {
         .saturating_add(BYTES_PER_DOCUMENT)
 }
 
-/// Memory a kept view costs beyond its JSON length and a quarter (the struct, its vectors' and
-/// maps' own allocations, and the ticket's [`Tip`] kept with it). Views of tickets with 5, 30
-/// and 120 notes took 2.8, 8.1 and 26 KB in memory, estimated 3.9, 9.9 and 31 KB
-/// (`server/tests/doc_memory.rs`).
+/// Memory a kept view costs beyond its packed notes and its head's JSON length and a quarter (the
+/// structs, the head's vectors' and maps' own allocations, and the ticket's [`Tip`] kept with
+/// it). Measured against real memory in `server/tests/doc_memory.rs`.
 pub const BYTES_PER_VIEW: usize = 2 * 1024;
 
-/// What a ticket's view costs in memory, estimated from the length of its JSON (counted, not
-/// written out).
-pub fn estimated_view_bytes(view: &Ticket) -> usize {
-    json_bytes(view).saturating_add(BYTES_PER_VIEW)
-}
-
-/// What a view grows by in memory with one more note, estimated as [`estimated_view_bytes`] is.
-pub fn estimated_note_bytes(note: &Note) -> usize {
-    json_bytes(note)
+/// What a kept view costs in memory: its packed notes as they are, and the rest of the ticket
+/// estimated from the length of its JSON (counted, not written out).
+pub fn estimated_view_bytes(view: &PackedView) -> usize {
+    json_bytes(view.head())
+        .saturating_add(view.packed_bytes())
+        .saturating_add(BYTES_PER_VIEW)
 }
 
 /// The length of `value`'s JSON and a quarter.
@@ -103,22 +101,25 @@ pub struct CachedDoc {
 }
 
 /// A view kept after its document left the cache (or without one: a note judged on the tip), at
-/// one version, with the ticket's [`Tip`] when it has one.
+/// one version, packed, with the ticket's [`Tip`] when it has one.
 #[derive(Debug)]
 struct KeptView {
     seq: u64,
-    view: Arc<Ticket>,
+    /// Shared, so it is unpacked outside the lock.
+    view: Arc<PackedView>,
     tip: Option<Arc<Tip>>,
 }
 
-/// A ticket kept without its document: its view at version `seq`, its [`Tip`] (a note can be
-/// judged on it without loading the document) and the view's estimated bytes.
+/// A ticket kept without its document: its view at version `seq` and its [`Tip`] (a note can be
+/// judged on it without loading the document).
 #[derive(Debug, Clone)]
 pub struct Kept {
     pub seq: u64,
     pub view: Arc<Ticket>,
     pub tip: Option<Arc<Tip>>,
-    pub bytes: usize,
+    /// The packed view `view` was read from ([`DocCache::kept`]), or, going back
+    /// ([`DocCache::put_kept`]), the one it appends notes to ([`PackedView::appended`]).
+    pub packed: Option<Arc<PackedView>>,
 }
 
 /// Documents, at most `capacity` of them and at most half of `budget` bytes by estimate, the
@@ -157,6 +158,12 @@ enum Asked {
     /// asked for next, not yet asked this time round, and this one's own request would tip
     /// every contest its way.
     Missed(u8),
+}
+
+/// A view found in the cache: a loaded document's, or one kept packed (unpacked outside the lock).
+enum Found {
+    Loaded(Arc<Ticket>),
+    Packed(Arc<PackedView>),
 }
 
 /// Entries by key, each with its last use and its estimated bytes.
@@ -303,7 +310,11 @@ impl DocCache {
         let mut tiers = self.lock();
         let found = Self::view_in(&mut tiers, &key, seq);
         tiers.count(key, found.is_some());
-        found
+        drop(tiers);
+        match found? {
+            Found::Loaded(view) => Some(view),
+            Found::Packed(packed) => packed.unpack().map(Arc::new),
+        }
     }
 
     /// Ticket `id` of `tenant` at version `seq` kept without its document, for a writer whose
@@ -311,26 +322,35 @@ impl DocCache {
     pub fn kept(&self, tenant: &str, id: &str, seq: u64) -> Option<Kept> {
         let key = Self::key(tenant, id);
         let mut tiers = self.lock();
-        let kept = match tiers.views.entries.get(&key) {
-            Some((kept, _, bytes)) if kept.seq == seq => Kept {
-                seq,
-                view: kept.view.clone(),
-                tip: kept.tip.clone(),
-                bytes: *bytes,
-            },
+        let (packed, tip) = match tiers.views.entries.get(&key) {
+            Some((kept, _, _)) if kept.seq == seq => (kept.view.clone(), kept.tip.clone()),
             _ => return None,
         };
         tiers.views.touch(&key);
-        Some(kept)
+        drop(tiers);
+        Some(Kept {
+            seq,
+            view: Arc::new(packed.unpack()?),
+            tip,
+            packed: Some(packed),
+        })
     }
 
     /// Keeps ticket `id` of `tenant` without its document, unless a newer version is cached:
-    /// a writer judged a note on its tip and stored it. An older document of it leaves.
+    /// a writer judged a note on its tip and stored it. An older document of it leaves. With the
+    /// packed view the writer started from, only the notes it appended are packed.
     pub fn put_kept(&self, tenant: &str, id: &str, kept: Kept) {
         if self.capacity == 0 {
             return;
         }
         let key = Self::key(tenant, id);
+        // Packed and sized outside the lock.
+        let view = Arc::unwrap_or_clone(kept.view);
+        let view = Arc::new(match kept.packed {
+            Some(before) => before.appended(view),
+            None => PackedView::pack(view),
+        });
+        let bytes = estimated_view_bytes(&view);
         let mut tiers = self.lock();
         if Self::newest(&tiers, &key).is_some_and(|seq| seq > kept.seq) {
             return;
@@ -339,10 +359,10 @@ impl DocCache {
         tiers.asked.remove(&key);
         let view = KeptView {
             seq: kept.seq,
-            view: kept.view,
+            view,
             tip: kept.tip,
         };
-        self.keep_views(&mut tiers, vec![(key, view, kept.bytes)]);
+        self.keep_views(&mut tiers, vec![(key, view, bytes)]);
     }
 
     /// The newest version of a ticket the cache holds, as a document or kept without one.
@@ -352,21 +372,21 @@ impl DocCache {
         doc_seq.max(view_seq)
     }
 
-    fn view_in(tiers: &mut Tiers, key: &str, seq: u64) -> Option<Arc<Ticket>> {
+    fn view_in(tiers: &mut Tiers, key: &str, seq: u64) -> Option<Found> {
         if let Some((cached, _, _)) = tiers.docs.entries.get(key) {
             if cached.seq != seq {
                 return None;
             }
             let view = cached.view.clone();
             tiers.docs.touch(key);
-            return Some(view);
+            return Some(Found::Loaded(view));
         }
-        let view = match tiers.views.entries.get(key) {
+        let packed = match tiers.views.entries.get(key) {
             Some((kept, _, _)) if kept.seq == seq => kept.view.clone(),
             _ => return None,
         };
         tiers.views.touch(key);
-        Some(view)
+        Some(Found::Packed(packed))
     }
 
     /// Takes the document of ticket `id` at version `seq` out of the cache, for a writer that
@@ -430,15 +450,17 @@ impl DocCache {
         if pushed_out.is_empty() {
             return;
         }
-        // Views are sized, and tips read, only when their documents leave, and outside the lock.
+        // Views are packed and sized, and tips read, only when their documents leave, and outside
+        // the lock.
         let views: Vec<_> = pushed_out
             .into_iter()
             .map(|(key, mut cached)| {
-                let bytes = estimated_view_bytes(&cached.view);
+                let view = Arc::new(PackedView::pack(Arc::unwrap_or_clone(cached.view)));
+                let bytes = estimated_view_bytes(&view);
                 let view = KeptView {
                     seq: cached.seq,
                     tip: cached.doc.tip().map(Arc::new),
-                    view: cached.view,
+                    view,
                 };
                 (key, view, bytes)
             })

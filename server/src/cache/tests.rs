@@ -89,7 +89,7 @@ fn hands_out_only_the_version_asked_for_and_never_goes_back() {
 fn keeps_the_views_of_documents_pushed_out_within_their_share() {
     let mut one = doc("a", 1);
     let each = estimated_bytes(&mut one.doc);
-    let view = estimated_view_bytes(&one.view);
+    let view = estimated_view_bytes(&PackedView::pack((*one.view).clone()));
     assert!(
         view < each / 4,
         "a view ({view}) is far smaller than its document ({each})"
@@ -205,7 +205,16 @@ fn a_ticket_is_kept_with_its_tip_and_moved_along_without_its_document() {
         .kept("t", "a", 1)
         .expect("a is kept without its document");
     assert_eq!(kept.tip.as_deref(), tip.as_ref());
-    assert_eq!(kept.bytes, estimated_view_bytes(&kept.view));
+    assert_eq!(
+        cache.kept_views().1,
+        estimated_view_bytes(&PackedView::pack((*kept.view).clone())),
+        "kept by its packed size"
+    );
+    assert_eq!(
+        cache.view("t", "a", 1).as_deref(),
+        Some(&*kept.view),
+        "a reader gets the view as it was"
+    );
     assert!(cache.kept("t", "a", 2).is_none(), "only at its version");
     assert!(cache.kept("t", "b", 1).is_none(), "b is held as a document");
     // A writer judged a note on the tip and stored it as version 2: kept at 2, not 1.

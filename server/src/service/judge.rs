@@ -224,12 +224,12 @@ impl<'a> Judge<'a> {
                 Some(Kept {
                     view,
                     tip: Some(tip),
-                    bytes,
+                    packed,
                     ..
                 }) if (head.tail as usize) + 1 < compact_after(tip.changes() + 1) => Working {
                     tip: Some(OnTip {
                         tip,
-                        bytes,
+                        packed,
                         accepted: Vec::new(),
                     }),
                     ..Working::stored(&head, None, Some(view))

@@ -195,7 +195,7 @@ impl Prepared {
                         seq,
                         view,
                         tip: Some(held.tip),
-                        bytes: held.bytes,
+                        packed: held.packed,
                     },
                 ),
                 _ => {}

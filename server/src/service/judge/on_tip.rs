@@ -9,14 +9,14 @@ use fieldwork_core::rules::judge::{self, Refused};
 use fieldwork_core::ticket::{Change, Tip};
 
 use super::{Judge, no_document};
-use crate::cache::estimated_note_bytes;
+use crate::cache::PackedView;
 use crate::error::Error;
 
 /// A working ticket's tip, while its document is not loaded.
 pub(crate) struct OnTip {
     pub tip: Arc<Tip>,
-    /// The estimated bytes of the ticket's view, kept with the tip in the cache.
-    pub bytes: usize,
+    /// The packed view the ticket's view was read from: the notes accepted are packed after it.
+    pub packed: Option<Arc<PackedView>>,
     /// The changes accepted on the tip in this commit, in order.
     pub accepted: Vec<Change>,
 }
@@ -29,17 +29,14 @@ impl Judge<'_> {
         let actor = self.author.rules.as_ref()?;
         let working = self.tickets.get_mut(id)?;
         let held = working.tip.as_mut()?;
-        let view = working.view.as_ref()?;
-        let verdict = judge::judge_append(actor, &held.tip, view, change)?;
+        // The view is this commit's own (unpacked from the cache for it): appended to in place.
+        let view = Arc::make_mut(working.view.as_mut()?);
+        let verdict = judge::judge_append_in_place(actor, &held.tip, view, change)?;
         self.cache.judged_on_tip();
         self.spent = self.spent.saturating_add(change.len().max(1));
-        Some(verdict.map(|(after, next)| {
-            held.bytes = held
-                .bytes
-                .saturating_add(after.notes.last().map_or(0, estimated_note_bytes));
+        Some(verdict.map(|next| {
             held.tip = Arc::new(next);
             held.accepted.push(change.clone());
-            working.view = Some(Arc::new(after));
             working.touched = true;
         }))
     }
