@@ -76,21 +76,94 @@ fn runs(text: &str) -> Vec<Run> {
 /// The terms to index for `text`, separated by spaces, for an FTS5 column with the `unicode61`
 /// tokenizer: each word, and each CJK character followed by the bigram it starts.
 pub fn index_terms(text: &str) -> String {
-    let mut terms: Vec<String> = Vec::new();
-    for run in runs(text) {
-        match run {
-            Run::Word(word) => terms.push(word),
-            Run::Cjk(chars) => {
-                for (i, c) in chars.iter().enumerate() {
-                    terms.push(c.to_string());
-                    if let Some(next) = chars.get(i + 1) {
-                        terms.push([*c, *next].iter().collect());
-                    }
-                }
-            }
+    let mut terms = IndexTerms::new(usize::MAX);
+    terms.line(text);
+    terms.finish()
+}
+
+/// [`index_terms`] of lines of text written one after another, without joining them first: what
+/// a ticket's search text is made of (its title, its description, each note). At most `limit`
+/// characters are taken, each line's end counting as one; the rest is left out. Each term is
+/// written straight into one string as its last character is read.
+#[derive(Debug)]
+pub struct IndexTerms {
+    terms: String,
+    /// The word being read, lowercased.
+    word: String,
+    /// The CJK character before this one in the same run: the bigram it starts is written with
+    /// the next.
+    previous_cjk: Option<char>,
+    left: usize,
+}
+
+impl IndexTerms {
+    /// Terms of at most `limit` characters of text.
+    pub fn new(limit: usize) -> Self {
+        IndexTerms {
+            terms: String::new(),
+            word: String::new(),
+            previous_cjk: None,
+            left: limit,
         }
     }
-    terms.join(" ")
+
+    /// Takes `text` as the next line, as far as the limit goes.
+    pub fn line(&mut self, text: &str) {
+        if self.left == 0 {
+            return;
+        }
+        for c in text.chars() {
+            if self.left == 0 {
+                break;
+            }
+            self.left -= 1;
+            self.char(c);
+        }
+        if self.left > 0 {
+            self.left -= 1;
+            self.char('\n');
+        }
+    }
+
+    fn char(&mut self, c: char) {
+        if is_cjk(c) {
+            self.end_word();
+            if let Some(previous) = self.previous_cjk {
+                self.start_term();
+                self.terms.push(previous);
+                self.terms.push(c);
+            }
+            self.start_term();
+            self.terms.push(c);
+            self.previous_cjk = Some(c);
+        } else if c.is_alphanumeric() {
+            self.previous_cjk = None;
+            self.word.extend(c.to_lowercase());
+        } else {
+            self.end_word();
+            self.previous_cjk = None;
+        }
+    }
+
+    fn start_term(&mut self) {
+        if !self.terms.is_empty() {
+            self.terms.push(' ');
+        }
+    }
+
+    fn end_word(&mut self) {
+        if !self.word.is_empty() {
+            self.start_term();
+            self.terms.push_str(&self.word);
+            self.word.clear();
+        }
+    }
+
+    /// The terms, separated by spaces.
+    pub fn finish(mut self) -> String {
+        self.end_word();
+        self.terms
+    }
 }
 
 /// Words too common to say what a text is about.
@@ -236,7 +309,61 @@ pub fn matches(text: &str, query: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// The terms as first written: the text's runs, then each run's terms, joined.
+    fn terms_of_runs(text: &str) -> String {
+        let mut terms: Vec<String> = Vec::new();
+        for run in runs(text) {
+            match run {
+                Run::Word(word) => terms.push(word),
+                Run::Cjk(chars) => {
+                    for (i, c) in chars.iter().enumerate() {
+                        terms.push(c.to_string());
+                        if let Some(next) = chars.get(i + 1) {
+                            terms.push([*c, *next].iter().collect());
+                        }
+                    }
+                }
+            }
+        }
+        terms.join(" ")
+    }
+
+    /// Lines joined, one per line, cut at `limit` characters (each line's end counting one).
+    fn joined(lines: &[String], limit: usize) -> String {
+        let mut text = String::new();
+        let mut left = limit;
+        for line in lines {
+            let kept: String = line.chars().take(left).collect();
+            left -= kept.chars().count();
+            text.push_str(&kept);
+            if left == 0 {
+                break;
+            }
+            text.push('\n');
+            left -= 1;
+        }
+        text
+    }
+
+    proptest! {
+        #[test]
+        fn terms_written_line_by_line_are_the_terms_of_the_lines_joined_and_cut(
+            lines in prop::collection::vec("[a-zA-Z0-9 ,.#\\-Ææß空调不制冷打印机卡纸ぁ한]{0,24}", 0..8),
+            limit in 0usize..120,
+        ) {
+            let mut terms = IndexTerms::new(limit);
+            for line in &lines {
+                terms.line(line);
+            }
+            let text = joined(&lines, limit);
+            prop_assert_eq!(terms.finish(), terms_of_runs(&text));
+            prop_assert_eq!(index_terms(&text), terms_of_runs(&text));
+        }
+    }
 
     #[test]
     fn keywords_are_longer_words_and_chinese_bigrams() {

@@ -2,7 +2,7 @@
 //! filters, sorts and searches it by, read from its views. Pure functions.
 
 use fieldwork_core::model::Status;
-use fieldwork_core::search::index_terms;
+use fieldwork_core::search::IndexTerms;
 use fieldwork_core::ticket::{Part, StaffView, Ticket, TicketDocument};
 
 use crate::error::Error;
@@ -11,21 +11,13 @@ use crate::storage::{ReadWith, ServerStore, StaffListing, TicketListing};
 /// Most characters of a ticket's text kept for search (a ticket's notes are bounded anyway).
 const MAX_SEARCH_CHARS: usize = 64 * 1024;
 
-/// The parts, one per line, cut at [`MAX_SEARCH_CHARS`].
-fn bounded(parts: impl Iterator<Item = String>) -> String {
-    let mut text = String::new();
-    let mut left = MAX_SEARCH_CHARS;
-    for part in parts {
-        let kept: String = part.chars().take(left).collect();
-        left -= kept.chars().count();
-        text.push_str(&kept);
-        if left == 0 {
-            break;
-        }
-        text.push('\n');
-        left -= 1;
+/// The search terms of `lines`, one per line, of at most [`MAX_SEARCH_CHARS`] of text.
+fn terms<'a>(lines: impl Iterator<Item = &'a str>) -> String {
+    let mut terms = IndexTerms::new(MAX_SEARCH_CHARS);
+    for line in lines {
+        terms.line(line);
     }
-    text
+    terms.finish()
 }
 
 /// The listing of a ticket from its public view.
@@ -49,7 +41,7 @@ pub(crate) fn listing_of(view: &Ticket) -> TicketListing {
         .notes
         .iter()
         .filter(|n| !n.internal && !n.redacted && !n.erased)
-        .map(|n| n.text.clone());
+        .map(|n| n.text.as_str());
     TicketListing {
         kind: view.kind.as_str().to_owned(),
         channel: view.channel.as_str().to_owned(),
@@ -61,16 +53,16 @@ pub(crate) fn listing_of(view: &Ticket) -> TicketListing {
         sla_paused: sla.is_some_and(|s| s.paused),
         breached: sla.is_some_and(|s| !s.breaches.is_empty()),
         asset_serial: view.asset.as_ref().map(|a| a.serial.clone()),
-        public_terms: index_terms(&bounded(
+        public_terms: terms(
             [
-                view.title.clone(),
-                view.number.clone().unwrap_or_default(),
-                view.description.clone(),
-                view.order_ref.clone().unwrap_or_default(),
+                view.title.as_str(),
+                view.number.as_deref().unwrap_or_default(),
+                view.description.as_str(),
+                view.order_ref.as_deref().unwrap_or_default(),
             ]
             .into_iter()
             .chain(notes),
-        )),
+        ),
     }
 }
 
@@ -81,13 +73,13 @@ pub(crate) fn staff_listing_of(staff: &StaffView) -> StaffListing {
     tags.dedup();
     StaffListing {
         tags,
-        staff_terms: index_terms(&bounded(
+        staff_terms: terms(
             staff
                 .notes
                 .iter()
                 .filter(|n| !n.redacted && !n.erased)
-                .map(|n| n.text.clone()),
-        )),
+                .map(|n| n.text.as_str()),
+        ),
     }
 }
 
