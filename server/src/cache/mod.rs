@@ -117,8 +117,8 @@ pub struct Kept {
     pub seq: u64,
     pub view: Arc<Ticket>,
     pub tip: Option<Arc<Tip>>,
-    /// The packed view `view` was read from ([`DocCache::kept`]), or, going back
-    /// ([`DocCache::put_kept`]), the one it appends notes to ([`PackedView::appended`]).
+    /// The packed view `view` was read from: a writer packs the notes it appends after it
+    /// ([`PackedView::appended`]).
     pub packed: Option<Arc<PackedView>>,
 }
 
@@ -336,31 +336,25 @@ impl DocCache {
         })
     }
 
-    /// Keeps ticket `id` of `tenant` without its document, unless a newer version is cached:
-    /// a writer judged a note on its tip and stored it. An older document of it leaves. With the
-    /// packed view the writer started from, only the notes it appended are packed.
-    pub fn put_kept(&self, tenant: &str, id: &str, kept: Kept) {
+    /// Keeps ticket `id` of `tenant` at version `seq` without its document, as its packed view
+    /// and its tip, unless a newer version is cached: a writer judged a note on its tip and stored
+    /// it. An older document of it leaves.
+    pub fn put_kept(&self, tenant: &str, id: &str, seq: u64, view: Arc<PackedView>, tip: Arc<Tip>) {
         if self.capacity == 0 {
             return;
         }
         let key = Self::key(tenant, id);
-        // Packed and sized outside the lock.
-        let view = Arc::unwrap_or_clone(kept.view);
-        let view = Arc::new(match kept.packed {
-            Some(before) => before.appended(view),
-            None => PackedView::pack(view),
-        });
         let bytes = estimated_view_bytes(&view);
         let mut tiers = self.lock();
-        if Self::newest(&tiers, &key).is_some_and(|seq| seq > kept.seq) {
+        if Self::newest(&tiers, &key).is_some_and(|newest| newest > seq) {
             return;
         }
         tiers.docs.remove(&key);
         tiers.asked.remove(&key);
         let view = KeptView {
-            seq: kept.seq,
+            seq,
             view,
-            tip: kept.tip,
+            tip: Some(tip),
         };
         self.keep_views(&mut tiers, vec![(key, view, bytes)]);
     }

@@ -217,37 +217,20 @@ fn a_ticket_is_kept_with_its_tip_and_moved_along_without_its_document() {
     );
     assert!(cache.kept("t", "a", 2).is_none(), "only at its version");
     assert!(cache.kept("t", "b", 1).is_none(), "b is held as a document");
-    // A writer judged a note on the tip and stored it as version 2: kept at 2, not 1.
-    cache.put_kept(
-        "t",
-        "a",
-        Kept {
-            seq: 2,
-            ..kept.clone()
-        },
+    let (packed, tip) = (
+        kept.packed.clone().expect("read from its packed view"),
+        kept.tip.clone().expect("with its tip"),
     );
+    // A writer judged a note on the tip and stored it as version 2: kept at 2, not 1.
+    cache.put_kept("t", "a", 2, packed.clone(), tip.clone());
     assert!(cache.kept("t", "a", 1).is_none());
     assert!(cache.view("t", "a", 2).is_some());
     // An older version does not go back over it, as a document or kept.
-    cache.put_kept(
-        "t",
-        "a",
-        Kept {
-            seq: 1,
-            ..kept.clone()
-        },
-    );
+    cache.put_kept("t", "a", 1, packed.clone(), tip.clone());
     cache.put("t", "a", doc("a", 1));
     assert_eq!(cache.kept("t", "a", 2).map(|k| k.seq), Some(2));
     // Kept at a newer version, a ticket's older document leaves the cache.
-    cache.put_kept(
-        "t",
-        "b",
-        Kept {
-            seq: 5,
-            ..kept.clone()
-        },
-    );
+    cache.put_kept("t", "b", 5, packed.clone(), tip.clone());
     assert!(cache.take("t", "b", 1).is_none());
     assert!(cache.kept("t", "b", 5).is_some());
     // Forgotten, nothing of it is kept.
@@ -255,6 +238,6 @@ fn a_ticket_is_kept_with_its_tip_and_moved_along_without_its_document() {
     assert!(cache.kept("t", "a", 2).is_none());
     // With caching off nothing is kept.
     let off = DocCache::new(0);
-    off.put_kept("t", "a", kept);
+    off.put_kept("t", "a", 1, packed, tip);
     assert_eq!(off.kept_views(), (0, 0));
 }
