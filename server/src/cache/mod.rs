@@ -160,10 +160,22 @@ enum Asked {
     Missed(u8),
 }
 
-/// A view found in the cache: a loaded document's, or one kept packed (unpacked outside the lock).
-enum Found {
+/// A ticket's view as the cache holds it: a loaded document's, or kept packed (unpacked outside
+/// the lock); and as a commit holds it while it waits for its turn.
+#[derive(Debug)]
+pub(crate) enum HeldView {
     Loaded(Arc<Ticket>),
     Packed(Arc<PackedView>),
+}
+
+impl HeldView {
+    /// The ticket's fields other than its notes (a packed view's notes are in its buffer).
+    pub(crate) fn head(&self) -> &Ticket {
+        match self {
+            HeldView::Loaded(view) => view,
+            HeldView::Packed(packed) => packed.head(),
+        }
+    }
 }
 
 /// Entries by key, each with its last use and its estimated bytes.
@@ -312,8 +324,8 @@ impl DocCache {
         tiers.count(key, found.is_some());
         drop(tiers);
         match found? {
-            Found::Loaded(view) => Some(view),
-            Found::Packed(packed) => packed.unpack().map(Arc::new),
+            HeldView::Loaded(view) => Some(view),
+            HeldView::Packed(packed) => packed.unpack().map(Arc::new),
         }
     }
 
@@ -366,21 +378,21 @@ impl DocCache {
         doc_seq.max(view_seq)
     }
 
-    fn view_in(tiers: &mut Tiers, key: &str, seq: u64) -> Option<Found> {
+    fn view_in(tiers: &mut Tiers, key: &str, seq: u64) -> Option<HeldView> {
         if let Some((cached, _, _)) = tiers.docs.entries.get(key) {
             if cached.seq != seq {
                 return None;
             }
             let view = cached.view.clone();
             tiers.docs.touch(key);
-            return Some(Found::Loaded(view));
+            return Some(HeldView::Loaded(view));
         }
         let packed = match tiers.views.entries.get(key) {
             Some((kept, _, _)) if kept.seq == seq => kept.view.clone(),
             _ => return None,
         };
         tiers.views.touch(key);
-        Some(Found::Packed(packed))
+        Some(HeldView::Packed(packed))
     }
 
     /// Takes the document of ticket `id` at version `seq` out of the cache, for a writer that

@@ -13,7 +13,7 @@ use fieldwork_protocol::blobs::is_sha256_hex;
 use super::Committed;
 use super::judge::{Judged, Working};
 use super::listing::{listing_of, staff_listing_of};
-use crate::cache::{CachedDoc, DocCache, PackedView};
+use crate::cache::{CachedDoc, DocCache, HeldView, PackedView};
 use crate::error::Error;
 use crate::storage::{BlobRef, TicketCommit, TicketLog, TicketWrite};
 
@@ -24,26 +24,12 @@ pub(crate) struct Prepared {
     /// What the store is to write; `None` when nothing is new (every change rejected or held).
     commit: Option<TicketCommit>,
     tickets: HashMap<String, Working>,
-    views: HashMap<String, View>,
+    /// Touched tickets' views: packed already when the ticket goes back to the cache without its
+    /// document (judged on its tip), so a commit waiting for its turn holds ~50 bytes a note, not
+    /// the whole ticket, and the turn does not pack it.
+    views: HashMap<String, HeldView>,
     created: Vec<String>,
     outcome: Committed,
-}
-
-/// A touched ticket's view waiting with its commit: a loaded document's as read, or packed already
-/// when the ticket goes back to the cache without its document (judged on its tip), so a commit
-/// waiting for its turn holds ~50 bytes a note, not the whole ticket, and the turn does not pack it.
-enum View {
-    Loaded(Arc<Ticket>),
-    Packed(Arc<PackedView>),
-}
-
-impl View {
-    fn ticket(&self) -> &Ticket {
-        match self {
-            View::Loaded(view) => view,
-            View::Packed(packed) => packed.head(),
-        }
-    }
 }
 
 /// Prepares `judged` for `tenant`; `device_id` is the pushing device, which holds the tickets it
@@ -111,12 +97,12 @@ pub(crate) fn prepare(
             },
         });
         blob_refs.extend(attachment_blobs(id, &view));
-        let view = match (&working.doc, &working.tip) {
-            (None, Some(held)) => View::Packed(Arc::new(match &held.packed {
+        let view = match (&working.doc, &mut working.tip) {
+            (None, Some(held)) => HeldView::Packed(Arc::new(match held.packed.take() {
                 Some(before) => before.appended(view),
                 None => PackedView::pack(view),
             })),
-            _ => View::Loaded(Arc::new(view)),
+            _ => HeldView::Loaded(Arc::new(view)),
         };
         views.insert(id.clone(), view);
     }
@@ -189,7 +175,7 @@ impl Prepared {
                 .changed
                 .iter()
                 .filter_map(|id| {
-                    let serial = &views.get(id)?.ticket().asset.as_ref()?.serial;
+                    let serial = &views.get(id)?.head().asset.as_ref()?.serial;
                     Some((id.clone(), serial.clone()))
                 })
                 .collect();
@@ -198,11 +184,11 @@ impl Prepared {
         for (id, working) in tickets {
             let (seq, view) = match (last_seq.get(&id), working.head, working.view) {
                 (Some(seq), _, _) => (*seq, views.remove(&id)),
-                (None, Some(head), view) if !working.touched => (head, view.map(View::Loaded)),
+                (None, Some(head), view) if !working.touched => (head, view.map(HeldView::Loaded)),
                 _ => continue,
             };
             match (view, working.doc, working.tip) {
-                (Some(View::Loaded(view)), Some(doc), _) => cache.put(
+                (Some(HeldView::Loaded(view)), Some(doc), _) => cache.put(
                     tenant,
                     &id,
                     CachedDoc {
@@ -212,7 +198,7 @@ impl Prepared {
                         view,
                     },
                 ),
-                (Some(View::Packed(view)), None, Some(held)) if working.touched => {
+                (Some(HeldView::Packed(view)), None, Some(held)) if working.touched => {
                     cache.put_kept(tenant, &id, seq, view, held.tip);
                 }
                 _ => {}
