@@ -2,12 +2,14 @@
 //! notes as it is, and its notes written one after another into one buffer. A note held as a
 //! [`Note`] costs three allocations and the struct around them, ~220 bytes for a short note; packed,
 //! its id (a UUID) 16 bytes, its author and role an index into the ticket's people, its time the
-//! difference from the note before, and its text its bytes: ~55 bytes. A ticket grows by notes and
+//! difference from the note before, and its text its bytes: ~50 bytes. A ticket grows by notes and
 //! little else, so a thousand long tickets fit where a few hundred did
 //! (`docs/benchmarks.md`, "Kept views packed").
 //!
 //! Only this process packs and unpacks, so a buffer that does not read back is a bug, not input:
 //! [`PackedView::unpack`] then gives `None`, and the cache treats it as a miss.
+
+use std::collections::HashMap;
 
 use fieldwork_core::Role;
 use fieldwork_core::ticket::{Note, Ticket};
@@ -47,8 +49,13 @@ impl PackedView {
             last_at: 0,
             notes: Vec::with_capacity(notes.iter().map(|n| n.text.len() + 24).sum()),
         };
+        // Each author's index looked up by hash: a ticket may hold notes by thousands of people.
+        let mut people: HashMap<(&str, Role), usize> = HashMap::new();
         for note in &notes {
-            packed.push(note);
+            let person = *people
+                .entry((note.author.as_str(), note.role))
+                .or_insert_with(|| packed.person(note));
+            packed.push(note, person);
         }
         packed.notes.shrink_to_fit();
         packed
@@ -80,7 +87,12 @@ impl PackedView {
         };
         packed.notes.extend_from_slice(&self.notes);
         for note in &notes[self.count..] {
-            packed.push(note);
+            let person = packed
+                .people
+                .iter()
+                .position(|(id, role)| *id == note.author && *role == note.role)
+                .unwrap_or_else(|| packed.person(note));
+            packed.push(note, person);
         }
         packed.notes.shrink_to_fit();
         debug_assert_eq!(
@@ -91,19 +103,14 @@ impl PackedView {
         packed
     }
 
-    /// Writes `note` after the others.
-    fn push(&mut self, note: &Note) {
-        let person = match self
-            .people
-            .iter()
-            .position(|(id, role)| *id == note.author && *role == note.role)
-        {
-            Some(index) => index,
-            None => {
-                self.people.push((note.author.clone(), note.role));
-                self.people.len() - 1
-            }
-        };
+    /// Adds `note`'s author, with the role they wrote it in, to the people; their index.
+    fn person(&mut self, note: &Note) -> usize {
+        self.people.push((note.author.clone(), note.role));
+        self.people.len() - 1
+    }
+
+    /// Writes `note`, by the people's `person`, after the others.
+    fn push(&mut self, note: &Note, person: usize) {
         let buffer = &mut self.notes;
         write_varint(buffer, person as u64);
         let uuid = as_uuid(&note.id);
