@@ -148,6 +148,12 @@ fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
     tasks.spawn("notices between servers", move |stop| {
         service::peers::relay(relayed, store, stop)
     });
+    // Search text the commits left for later, indexed every few seconds (on every server: each
+    // indexes what its store holds back, and PostgreSQL holds nothing back).
+    let search = state.clone();
+    tasks.spawn("search index", move |stop| {
+        service::search_index::run(search, stop)
+    });
     // Listings of tickets stored before the back-office API listed them, and summaries of
     // documents stored before devices listed tickets by them (ADR 0018), filled in once.
     fill_once(

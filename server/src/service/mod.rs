@@ -21,6 +21,7 @@ mod judge;
 pub(crate) mod listing;
 mod notices;
 pub(crate) mod peers;
+pub(crate) mod search_index;
 pub(crate) mod summaries;
 mod trusted;
 mod write;

@@ -300,7 +300,8 @@ async fn copy_table(
     Ok(moved)
 }
 
-/// Copies the search text SQLite keeps in its full-text table into `ticket_text`.
+/// Copies the search text SQLite keeps in its full-text table, or left waiting for it, into
+/// `ticket_text`.
 async fn copy_search_text(
     source: &Connection,
     tx: &tokio_postgres::Transaction<'_>,
@@ -311,8 +312,11 @@ async fn copy_search_text(
             "INSERT INTO ticket_text (tenant_id, ticket_id, public, staff) VALUES ($1, $2, $3, $4)",
         )
         .await?;
+    // A commit's text may still wait to be indexed (ADR 0022): it is the newer.
     let mut statement = source.prepare(
-        "SELECT t.id, x.public, x.staff FROM tickets t JOIN ticket_text x ON x.rowid = t.text_rowid
+        "SELECT t.id, COALESCE(w.public, x.public), COALESCE(w.staff, x.staff)
+         FROM tickets t JOIN ticket_text x ON x.rowid = t.text_rowid
+         LEFT JOIN ticket_text_waiting w ON w.text_rowid = t.text_rowid
          WHERE t.tenant_id = ?1",
     )?;
     let mut rows = statement.query([tenant_id])?;

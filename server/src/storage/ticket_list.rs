@@ -190,6 +190,10 @@ pub trait TicketList {
         up_to: u64,
         limit: usize,
     ) -> Result<Vec<String>>;
+    /// Indexes for search the text of at most `limit` tickets whose commits left it for later
+    /// (SQLite, ADR 0022; a search indexes what waits first); returns how many (0: nothing
+    /// waits). A backend that indexes as it commits returns 0.
+    fn index_waiting_text(&self, limit: usize) -> Result<usize>;
     /// At most `limit` tickets (tenant, id, last_seq) stored before listings were kept.
     fn unlisted_tickets(&self, limit: usize) -> Result<Vec<(String, String, u64)>>;
     /// Writes the listing of a ticket stored before listings were kept, if it is still at

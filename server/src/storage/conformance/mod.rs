@@ -139,6 +139,7 @@ macro_rules! storage_conformance_tests {
             ticket_list::text_is_found_in_english_and_chinese_and_internal_notes_by_staff_only,
             ticket_list::tickets_stored_before_listings_are_filled_in_once,
             ticket_list::changed_tickets_are_found_by_their_newest_change_within_their_tenant,
+            ticket_list::text_left_for_the_index_is_found_by_every_search_and_an_erasure_indexes_at_once,
             audit::the_audit_log_names_who_and_how_newest_first_per_tenant,
             report_facts::facts_are_stale_until_they_catch_up_and_the_newer_read_wins,
             report_facts::a_period_finds_what_was_open_or_created_in_it_within_its_tenant,

@@ -473,6 +473,12 @@ impl TicketList for PgStore {
         })
     }
 
+    fn index_waiting_text(&self, _limit: usize) -> Result<usize> {
+        // Every commit writes its text, and PostgreSQL's GIN indexes keep their own pending
+        // lists (ADR 0022).
+        Ok(0)
+    }
+
     fn unlisted_tickets(&self, limit: usize) -> Result<Vec<(String, String, u64)>> {
         self.with_reader(|db| {
             db.query(

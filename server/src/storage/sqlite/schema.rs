@@ -46,6 +46,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0031_snapshot_tails.sql"),
     include_str!("sql/0032_summaries_apart.sql"),
     include_str!("sql/0033_change_times_covered.sql"),
+    include_str!("sql/0034_search_text_waiting.sql"),
 ];
 
 /// The schema version this build writes.

@@ -16,8 +16,8 @@ use fieldwork_core::search::match_expression;
 /// The listing format the columns hold (rows with a lower one are filled in at start).
 const LISTING_VERSION: i64 = 2;
 
-/// Writes a ticket's listing (when given) and staff listing (when given) in `tx`; the index row
-/// already exists.
+/// Writes a ticket's listing (when given) and staff listing (when given) in `tx`, its search
+/// terms left for the writer to index (`search_text`); the index row already exists.
 pub(super) fn write_listing(
     tx: &Transaction,
     tenant_id: &str,
@@ -77,35 +77,13 @@ pub(super) fn write_listing(
     if listing.is_none() && staff.is_none() {
         return Ok(());
     }
-    let rowid: Option<i64> = tx
-        .prepare_cached("SELECT text_rowid FROM tickets WHERE tenant_id = ?1 AND id = ?2")?
-        .query_row([tenant_id, ticket_id], |r| r.get(0))
-        .optional()?
-        .flatten();
-    let public = listing.map(|l| l.public_terms.as_str());
-    let staff_text = staff.map(|s| s.staff_terms.as_str());
-    match rowid {
-        Some(rowid) => {
-            tx.prepare_cached(
-                "UPDATE ticket_text SET public = COALESCE(?2, public), staff = COALESCE(?3, staff)
-                 WHERE rowid = ?1",
-            )?
-            .execute(params![rowid, public, staff_text])?;
-        }
-        None => {
-            tx.prepare_cached("INSERT INTO ticket_text (public, staff) VALUES (?1, ?2)")?
-                .execute(params![
-                    public.unwrap_or_default(),
-                    staff_text.unwrap_or_default()
-                ])?;
-            let rowid = tx.last_insert_rowid();
-            tx.prepare_cached(
-                "UPDATE tickets SET text_rowid = ?3 WHERE tenant_id = ?1 AND id = ?2",
-            )?
-            .execute(params![tenant_id, ticket_id, rowid])?;
-        }
-    }
-    Ok(())
+    super::search_text::leave(
+        tx,
+        tenant_id,
+        ticket_id,
+        listing.map(|l| l.public_terms.as_str()),
+        staff.map(|s| s.staff_terms.as_str()),
+    )
 }
 
 /// The SQL expression a sort orders by.
@@ -325,8 +303,30 @@ fn filters(q: &TicketQuery, reading: Reading) -> (String, Vec<Sql>) {
     (clauses.join(" AND "), args)
 }
 
+/// Tickets indexed per transaction when a search catches the index up: the writer is let go
+/// between batches, so commits are not held up by a long catch-up.
+const INDEX_BATCH: usize = 64;
+
+impl SqliteStore {
+    /// Indexes every ticket whose terms were waiting when this began (`search_text`), a batch
+    /// a transaction.
+    fn index_all_waiting_text(&self) -> Result<()> {
+        let Some(last) = self.with_reader(|conn| super::search_text::last_turn(conn))? else {
+            return Ok(());
+        };
+        while self.write(|tx| super::search_text::index_waiting(tx, INDEX_BATCH, last))?
+            == INDEX_BATCH
+        {}
+        Ok(())
+    }
+}
+
 impl TicketList for SqliteStore {
     fn list_tickets(&self, q: &TicketQuery) -> Result<TicketPage> {
+        if q.text.as_deref().and_then(match_expression).is_some() {
+            // What was committed before the search is found by it.
+            self.index_all_waiting_text()?;
+        }
         let (count_sql, args) = count_query(q);
         self.with_reader(|conn| {
             let tx = conn.transaction()?;
@@ -421,6 +421,10 @@ impl TicketList for SqliteStore {
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })
+    }
+
+    fn index_waiting_text(&self, limit: usize) -> Result<usize> {
+        self.write(|tx| super::search_text::index_waiting(tx, limit, i64::MAX))
     }
 
     fn fill_listing(

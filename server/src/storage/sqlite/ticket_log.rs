@@ -378,8 +378,9 @@ impl TicketLog for SqliteStore {
                 Some(rewrite.at),
             )?;
             // The search index keeps the old words behind a delete marker until its segments
-            // merge: merge them all now, so the erased words leave the file with this
-            // transaction (server migration 21).
+            // merge: index the ticket's new text and merge them all now, so the erased words
+            // leave the file with this transaction (server migration 21).
+            super::search_text::index_ticket(tx, tenant, &ticket.id)?;
             tx.prepare_cached("INSERT INTO ticket_text (ticket_text) VALUES ('optimize')")?
                 .execute([])?;
             for change in &rewrite.changes {
