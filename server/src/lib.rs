@@ -148,8 +148,8 @@ fn background_tasks(state: &AppState) -> tasks::BackgroundTasks {
     tasks.spawn("notices between servers", move |stop| {
         service::peers::relay(relayed, store, stop)
     });
-    // Search text the commits left for later, indexed every few seconds (on every server: each
-    // indexes what its store holds back, and PostgreSQL holds nothing back).
+    // Search text the commits left for later, indexed every few seconds (ADR 0022: SQLite
+    // leaves it; on PostgreSQL, where every server runs this, nothing is ever left).
     let search = state.clone();
     tasks.spawn("search index", move |stop| {
         service::search_index::run(search, stop)
