@@ -24,6 +24,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0010_unchecked_documents.sql"),
 ];
 
+/// Prepared statements a connection keeps: every one the store prepares with `prepare_cached`
+/// (about a hundred) fits.
+const STATEMENT_CACHE: usize = 128;
+
 /// The schema version this build writes.
 pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
 
@@ -71,6 +75,12 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // device's CPU per edit and sync round (`docs/benchmarks.md`, "The device's side of a
     // round"). The server's connections do the same.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    // Prepared statements kept per connection (rusqlite's `prepare_cached`; 16 by default). An
+    // edit and a sync round run more than 16 distinct statements, so with the default each round
+    // parsed and planned some of them again — the index row's upsert on every edit among them:
+    // ~15% of a device's CPU under `bench load` (`docs/benchmarks.md`, "Search text indexed
+    // after the commit"). The server's connections keep 256.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // `title_matches(title, query)`: what a title search means (`crate::search::matches`), for
     // the list query to confirm candidates with.
     conn.create_scalar_function(
