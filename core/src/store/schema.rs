@@ -77,9 +77,10 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     // Prepared statements kept per connection (rusqlite's `prepare_cached`; 16 by default). An
     // edit and a sync round run more than 16 distinct statements, so with the default each round
-    // parsed and planned some of them again — the index row's upsert on every edit among them:
-    // ~15% of a device's CPU under `bench load` (`docs/benchmarks.md`, "Search text indexed
-    // after the commit"). The server's connections keep 256.
+    // parsed and planned some of them again — the index row's upsert on every edit among them.
+    // A bench device's CPU a round fell by 43% with this (`docs/benchmarks.md`, "Search text
+    // indexed after the commit, and the devices' prepared statements"). The server's
+    // connections keep 256.
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // `title_matches(title, query)`: what a title search means (`crate::search::matches`), for
     // the list query to confirm candidates with.
