@@ -8,7 +8,8 @@ use crate::storage::{
 };
 use fieldwork_core::search::index_terms;
 
-fn listing(title: &str, priority: u8, next_due: Option<i64>, text: &str) -> TicketListing {
+/// A listing titled `title` whose searchable text is the title and `text`.
+pub fn listing(title: &str, priority: u8, next_due: Option<i64>, text: &str) -> TicketListing {
     TicketListing {
         kind: "repair".into(),
         channel: "app".into(),

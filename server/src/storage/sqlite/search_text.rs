@@ -127,8 +127,9 @@ mod tests {
     use rusqlite::TransactionBehavior;
 
     use super::*;
+    use crate::storage::conformance::ticket_list::listing;
     use crate::storage::conformance::{change, commit, tenant, ticket};
-    use crate::storage::{ServerStore, StaffListing, TicketListing, TicketRewrite};
+    use crate::storage::{ServerStore, StaffListing, TicketRewrite};
 
     fn indexed(conn: &Connection, rowid: i64) -> String {
         conn.query_row(
@@ -184,19 +185,7 @@ mod tests {
         let s: &dyn ServerStore = &store;
         let acme = tenant(s, "acme");
         let word = "zanzibarcode";
-        let listing = |text: &str| TicketListing {
-            kind: "repair".into(),
-            channel: "app".into(),
-            title: "Freezer".into(),
-            priority: 1,
-            first_response_due: None,
-            resolution_due: None,
-            next_due: None,
-            sla_paused: false,
-            breached: false,
-            asset_serial: None,
-            public_terms: fieldwork_core::search::index_terms(text),
-        };
+        let listing = |text: &str| listing("Freezer", 1, None, text);
         let in_file = || {
             s.scrub().expect("the log is emptied into the file");
             let bytes = std::fs::read(&path).expect("the file");
