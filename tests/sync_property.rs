@@ -392,3 +392,27 @@ fn devices_syncing_through_a_real_server_converge_and_lose_nothing() {
         panic!("{failure}");
     }
 }
+
+/// Found by the property test: work done offline on a ticket an erase then rewrote is carried
+/// over step by step, so two status moves stay two moves the server allows (carried as one
+/// change, they jumped from assigned to en route and were refused).
+#[test]
+fn two_status_moves_made_offline_across_an_erase_both_land() {
+    let server = Server::start();
+    let steps = [
+        Step::Erase { ticket: 2, pick: 0 },
+        Step::Edit {
+            device: 0,
+            ticket: 2,
+            edit: EditKind::Status(Status::Accepted),
+        },
+        Step::Edit {
+            device: 0,
+            ticket: 2,
+            edit: EditKind::Status(Status::EnRoute),
+        },
+    ];
+    if let Err(failure) = check(&server, 0, &steps) {
+        panic!("{failure}");
+    }
+}

@@ -232,28 +232,58 @@ fn note_place(
     })
 }
 
-/// Carries a device's unsent work over to a rewritten document: what `pending` (this device's
-/// changes not yet taken by the server, all applied in `old`) did to `old` is done again on `new`
-/// (the server's rewrite of it, [`rewrite`]) by path — the rewrite kept every list and key in
-/// place — as one change by `new`'s actor at `at` (a staff one made against the public heads
-/// `new` was told of, [`TicketDocument::seen_public`]). Whatever touches erased content is dropped:
-/// an edit of an erased note or photo, or of the contact when it was erased. Returns the change,
-/// or `None` when nothing of the pending work remains.
+/// Carries a device's unsent work over to a rewritten document: what each of `pending` (this
+/// device's changes not yet taken by the server, all applied in `old`, oldest first) did to `old`
+/// is done again on `new` (the server's rewrite of it, [`rewrite`]) by path — the rewrite kept
+/// every list and key in place — as one change by `new`'s actor at `at` for each (a staff one
+/// made against the public heads `new` was told of, [`TicketDocument::seen_public`]). One change
+/// for each keeps every step the server judges: two status moves made offline stay two moves, not
+/// one jump the workflow would refuse. Whatever touches erased content is dropped: an edit of an
+/// erased note or photo, or of the contact when it was erased; a change left with nothing to do
+/// is carried as no change. Returns the carried changes, oldest first.
 pub fn rebase(
     old: &mut TicketDocument,
     pending: &[automerge::Change],
     new: &mut TicketDocument,
     erasures: &[Erasure],
     at: i64,
-) -> Result<Option<automerge::Change>, DocumentError> {
+) -> Result<Vec<automerge::Change>, DocumentError> {
+    let mut carried = Vec::new();
     if pending.is_empty() {
-        return Ok(None);
+        return Ok(carried);
     }
-    let after = old.heads();
-    let before = heads_without(old, pending);
-    let patches = old.inner_mut().diff(&before, &after);
     let message = new.commit_message("unsent work carried over an erase");
-    let dst = new.inner_mut();
+    // The heads of `old` before each pending change: without it and every later one.
+    let mut heads = heads_without(old, pending);
+    for change in pending {
+        if !old.has_change(&change.hash()) {
+            continue;
+        }
+        let before = heads.clone();
+        heads.retain(|head| !change.deps().contains(head));
+        heads.push(change.hash());
+        heads.sort_unstable();
+        let patches = old.inner_mut().diff(&before, &heads);
+        let dst = new.inner_mut();
+        if let Some(change) = carry(dst, patches, erasures, &message, at)? {
+            carried.push(change);
+        }
+    }
+    Ok(carried)
+}
+
+/// Does `patches` (what one unsent change did) again on `dst`, leaving out what touches erased
+/// content, and commits it: the new change, or `None` when nothing was left to do (the
+/// redaction of an erased note writes its history entry and takes it out again: operations that
+/// come to nothing are rolled back, not sent).
+fn carry(
+    dst: &mut AutoCommit,
+    patches: Vec<automerge::Patch>,
+    erasures: &[Erasure],
+    message: &str,
+    at: i64,
+) -> Result<Option<automerge::Change>, DocumentError> {
+    let unchanged = dst.hydrate(&ROOT, None)?;
     let events_before = match dst.get(&ROOT, "events")? {
         Some((Value::Object(_), events)) => dst.length(&events),
         _ => 0,
@@ -271,11 +301,16 @@ pub fn rebase(
         apply_patch(dst, &obj, patch.action)?;
     }
     drop_events_about_erased_notes(dst, events_before, erasures)?;
-    let Some(hash) = dst.commit_with(CommitOptions::default().with_message(message).with_time(at))
-    else {
+    if dst.hydrate(&ROOT, None)? == unchanged {
+        dst.rollback();
         return Ok(None);
-    };
-    Ok(dst.get_change_by_hash(&hash).cloned())
+    }
+    let options = CommitOptions::default()
+        .with_message(message.to_owned())
+        .with_time(at);
+    Ok(dst
+        .commit_with(options)
+        .and_then(|hash| dst.get_change_by_hash(&hash).cloned()))
 }
 
 /// Removes history entries the carried work appended (from `from` on) about an erased note: the
@@ -461,7 +496,7 @@ fn apply_patch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Actor, Role};
+    use crate::model::{Actor, Role, Status};
     use crate::ticket::{Customer, Edit, NewTicket};
 
     const PHONE: &str = "+86 138 0013 8000";
@@ -597,9 +632,7 @@ mod tests {
         let (mut rewritten, _) = rewrite(&server, &erase, ActorId::random(), 6).expect("rewrites");
         let mut taken = TicketDocument::load(&rewritten.save()).expect("loads");
         taken.set_actor(device.actor());
-        let carried = rebase(&mut device, &pending, &mut taken, &erase, 7)
-            .expect("rebases")
-            .expect("something to carry");
+        let carried = rebase(&mut device, &pending, &mut taken, &erase, 7).expect("rebases");
         let view = taken.view().expect("view");
         let texts: Vec<&str> = view.notes.iter().map(|n| n.text.as_str()).collect();
         assert_eq!(texts, ["first", "", "third", "unsent note"]);
@@ -619,15 +652,17 @@ mod tests {
             "a title or a description writes no history entry, and the redaction's is gone"
         );
         assert!(!holds(&mut taken, PHONE));
-        // The carried change applies on the server's rewrite as it stands: one new change.
-        assert_eq!(carried.deps(), rewritten.heads().as_slice());
-        rewritten.apply_changes(vec![carried]).expect("applies");
+        // The carried changes apply on the server's rewrite as it stands, one for each unsent
+        // change but the redaction of the erased note, which had nothing left to do.
+        assert_eq!(carried.len(), 3);
+        assert_eq!(carried[0].deps(), rewritten.heads().as_slice());
+        rewritten.apply_changes(carried).expect("applies");
         assert_eq!(rewritten.view().expect("view").notes.len(), 4);
         // Nothing pending, nothing carried.
         assert!(
             rebase(&mut device, &[], &mut taken, &erase, 8)
                 .expect("rebases")
-                .is_none()
+                .is_empty()
         );
     }
 
@@ -677,5 +712,63 @@ mod tests {
         let notes = rewritten.staff_view().expect("view").notes;
         assert_eq!(notes.len(), 2);
         assert!(notes.iter().any(|n| n.text.is_empty()));
+    }
+
+    #[test]
+    fn each_unsent_change_is_carried_as_a_change_of_its_own_so_every_step_stays_a_step() {
+        let mut server = TicketDocument::create(
+            "t1",
+            &agent(),
+            &NewTicket::titled(crate::model::TicketKind::Repair, "Fridge warm"),
+            ActorId::random(),
+            1,
+        )
+        .expect("creates");
+        for edit in [
+            Edit::Assign {
+                assignee: Some(agent().user_id),
+            },
+            Edit::AddNote {
+                text: format!("call me on {PHONE}"),
+                internal: false,
+            },
+        ] {
+            let view = server.view().expect("view");
+            server.apply(&view, &edit, &agent(), 2).expect("applies");
+        }
+        let mut device = TicketDocument::empty(Part::Public, ActorId::random());
+        device
+            .apply_changes(server.changes_since(&[]))
+            .expect("applies");
+        let mut pending = Vec::new();
+        for status in [Status::Accepted, Status::EnRoute] {
+            let view = device.view().expect("view");
+            let edit = Edit::SetStatus { status };
+            pending.push(
+                device
+                    .apply(&view, &edit, &agent(), 5)
+                    .expect("applies")
+                    .expect("a change"),
+            );
+        }
+        let note_id = server.view().expect("view").notes[0].id.clone();
+        let erase = [Erasure::Note { note_id }];
+        let (mut rewritten, _) = rewrite(&server, &erase, ActorId::random(), 6).expect("rewrites");
+        let mut taken = TicketDocument::load(&rewritten.save()).expect("loads");
+        taken.set_actor(device.actor());
+        let carried = rebase(&mut device, &pending, &mut taken, &erase, 7).expect("rebases");
+        // Two moves, judged one after the other as the server judges them: assigned → accepted,
+        // then accepted → en route (one change would jump from assigned to en route).
+        assert_eq!(carried.len(), 2);
+        let mut judged = TicketDocument::load(&rewritten.save()).expect("loads");
+        let mut before = judged.view().expect("view");
+        for (change, status) in carried.into_iter().zip([Status::Accepted, Status::EnRoute]) {
+            judged.apply_changes(vec![change]).expect("applies");
+            let after = judged.view().expect("view");
+            assert_eq!(after.status, status);
+            crate::rules::changes::check_change(&agent(), Part::Public, &before, &after)
+                .expect("a move the workflow allows");
+            before = after;
+        }
     }
 }

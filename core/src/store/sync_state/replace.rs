@@ -141,8 +141,8 @@ fn take_part(
         let part = new.part();
         tx.prepare_cached("DELETE FROM outbox WHERE ticket_id = ?1 AND part = ?2")?
             .execute(params![id, part.as_str()])?;
-        if let Some(carried) = carried {
-            persist::push_outbox(tx, id, part, &carried, at)?;
+        for change in &carried {
+            persist::push_outbox(tx, id, part, change, at)?;
         }
     } else {
         new.merge(local)?;
