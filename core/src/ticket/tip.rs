@@ -11,7 +11,8 @@
 //! A change is judged on the tip only when Automerge would take it onto the document the tip was
 //! read from, and read it, exactly as [`TicketDocument::apply_changes`] and
 //! [`TicketDocument::read_after`] do: it builds on the heads (nothing concurrent: the note lands
-//! right after the element it names); it is its author's next change and starts at the next
+//! right after the element it names; besides the heads it may name its author's own last change,
+//! as Automerge does when that is no longer a head); it is its author's next change and starts at the next
 //! operation; it names no author the ticket lacks; the ticket stays within the limits; its
 //! operations only make a note after the list's last note (`appended::note_ops`); the note
 //! reads. Anything else is not this case, and the caller loads the document. A property test
@@ -24,7 +25,7 @@ use serde_json::Value as Json;
 
 use super::appended::{note_ops, the_notes};
 use super::document::TicketDocument;
-use super::limits::{changes_per_actor, check_change_count, check_change_size, check_ticket_size};
+use super::limits::{check_change_count, check_change_size, check_ticket_size};
 use super::read::note_of;
 use super::view::{Note, Ticket};
 use crate::model::Part;
@@ -39,8 +40,8 @@ pub struct Tip {
     ops: u64,
     history_bytes: usize,
     changes: u64,
-    /// How many changes each author has.
-    authors: HashMap<ActorId, u64>,
+    /// How many changes each author has, and the hash of their last.
+    authors: HashMap<ActorId, (u64, ChangeHash)>,
     /// The `startOp` the next change must have.
     next_op: u64,
     /// The notes list's id, as the serde form of a change writes it.
@@ -74,7 +75,14 @@ impl TicketDocument {
         // One walk of the history for what `history_bytes`, `next_op` and `changes_by` each
         // walk it for.
         let changes = self.inner_mut().get_changes(&[]);
-        let authors = changes_per_actor(changes.iter().copied());
+        // In causal order: an author's last change comes last.
+        let mut authors = HashMap::new();
+        for change in &changes {
+            let entry = authors
+                .entry(change.actor_id().clone())
+                .or_insert((0, change.hash()));
+            *entry = (entry.0 + 1, change.hash());
+        }
         let history_bytes = changes.iter().map(|c| c.raw_bytes().len()).sum();
         let max_op = changes.iter().map(|c| c.max_op()).max().unwrap_or(0);
         Some(Tip {
@@ -108,17 +116,27 @@ impl Tip {
         Some((after, tip))
     }
 
+    /// Whether a change by `author` with dependencies `deps` builds on the heads: it names each
+    /// head, and nothing else but perhaps its author's own last change. Automerge names that one
+    /// too whenever it is not a head (a phone that wrote, then synced others' notes on top); it is
+    /// in the document, so below the heads, and the change still sees the ticket as it is now.
+    fn builds_on_heads(&self, author: &ActorId, deps: &[ChangeHash]) -> bool {
+        let own_last = self.authors.get(author).map(|(_, last)| last);
+        self.heads.iter().all(|head| deps.contains(head))
+            && deps
+                .iter()
+                .all(|dep| self.heads.binary_search(dep).is_ok() || Some(dep) == own_last)
+    }
+
     /// [`Self::append`] without the ticket after it: the note `change` appends to `before`, which
     /// is the ticket after it with the note pushed onto its notes, and the tip after it.
     pub fn note_appended(&self, before: &Ticket, change: &Change) -> Option<(Note, Tip)> {
         if !before.conflicts.is_empty() || before.notes.len() != self.notes_len {
             return None;
         }
-        let mut deps = change.deps().to_vec();
-        deps.sort_unstable();
         let author = change.actor_id();
-        let known = |actor: &ActorId| self.authors.get(actor).copied().unwrap_or(0);
-        let follows = deps == self.heads
+        let known = |actor: &ActorId| self.authors.get(actor).map_or(0, |(count, _)| *count);
+        let follows = self.builds_on_heads(author, change.deps())
             && change.seq() == known(author) + 1
             && change.start_op().get() == self.next_op
             && change
@@ -156,7 +174,8 @@ impl Tip {
         })
         .ok()?;
         let mut authors = self.authors.clone();
-        *authors.entry(author.clone()).or_insert(0) += 1;
+        let count = known(author) + 1;
+        authors.insert(author.clone(), (count, change.hash()));
         let tip = Tip {
             heads: vec![change.hash()],
             ops,

@@ -221,3 +221,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_note_naming_its_authors_last_change_beside_the_heads_is_judged_on_the_tip() {
+    let mut server = ticket(1);
+    let (mut first, mut second) = (phone(&mut server), phone(&mut server));
+    // The first phone writes; the second builds on that; the first syncs it and writes again.
+    let mine = write(&mut first, &note("fan replaced"), &tech());
+    assert_eq!(
+        judged_both_ways(&mut server, &tech(), &mine),
+        OnTip::Accepted
+    );
+    server.apply_changes(vec![mine.clone()]).expect("applies");
+    sync(&mut second, &mut server);
+    let theirs = write(&mut second, &note("checked"), &tech());
+    server.apply_changes(vec![theirs.clone()]).expect("applies");
+    sync(&mut first, &mut server);
+    let again = write(&mut first, &note("sealed"), &tech());
+    // Automerge names the author's own last change too: it is no longer a head.
+    let mut deps = again.deps().to_vec();
+    deps.sort_unstable();
+    let mut expected = vec![mine.hash(), theirs.hash()];
+    expected.sort_unstable();
+    assert_eq!(deps, expected);
+    assert_eq!(
+        judged_both_ways(&mut server, &tech(), &again),
+        OnTip::Accepted
+    );
+}
