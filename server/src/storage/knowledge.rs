@@ -116,14 +116,6 @@ pub trait KnowledgeBase {
     fn article(&self, tenant_id: &str, id: &str) -> Result<Option<Article>>;
     /// The tenant's articles, newest first by creation, at most `limit`.
     fn articles(&self, tenant_id: &str, limit: usize) -> Result<Vec<Article>>;
-    /// The articles whose readers' view changed after knowledge-base sequence `since`, in
-    /// sequence order, at most `limit`: what devices are told (published or not, they decide).
-    fn articles_changed_since(
-        &self,
-        tenant_id: &str,
-        since: u64,
-        limit: usize,
-    ) -> Result<Vec<Article>>;
     /// Every version of an article, oldest first.
     fn article_versions(&self, tenant_id: &str, id: &str) -> Result<Vec<ArticleVersion>>;
     /// Records a picture for articles (again: no change).

@@ -289,6 +289,15 @@ pub trait StoreRead {
     fn holding(&self, device_id: &str, ticket_id: &str) -> Result<Option<Holding>>;
     /// The highest seq stored in the tenant (0 when it has no changes).
     fn max_seq(&self, tenant_id: &str) -> Result<u64>;
+    /// The knowledge-base articles whose readers' view changed after the tenant's knowledge-base
+    /// sequence `since`, in sequence order, at most `limit`: what devices are told (published or
+    /// not, they decide). Read here, beside the tickets, so a sync answers both from one snapshot.
+    fn articles_changed_since(
+        &self,
+        tenant_id: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<super::Article>>;
 }
 
 /// The ticket log of a backend. Every method is one transaction.

@@ -7,17 +7,17 @@ use fieldwork_core::knowledge::{KbArticle, KbDelta, reads_article};
 use fieldwork_protocol::knowledge::{KB_BYTES_PER_RESPONSE, MAX_KB_ARTICLES_PER_RESPONSE};
 
 use crate::error::Error;
-use crate::storage::{Article, KnowledgeBase, UserRecord};
+use crate::storage::{Article, StoreRead, UserRecord};
 
 /// What `user`'s device, whose copy goes to `cursor`, must apply; `None` when nothing changed
 /// (a device asking from 0 always gets an answer: it replaces what it held).
 pub(crate) fn delta(
-    kb: &dyn KnowledgeBase,
+    reader: &dyn StoreRead,
     user: &UserRecord,
     cursor: u64,
 ) -> Result<Option<KbDelta>, Error> {
     let changed =
-        kb.articles_changed_since(&user.tenant_id, cursor, MAX_KB_ARTICLES_PER_RESPONSE + 1)?;
+        reader.articles_changed_since(&user.tenant_id, cursor, MAX_KB_ARTICLES_PER_RESPONSE + 1)?;
     let mut delta = KbDelta {
         cursor,
         more: changed.len() > MAX_KB_ARTICLES_PER_RESPONSE,
@@ -83,7 +83,9 @@ mod tests {
 
     use super::*;
     use crate::storage::conformance::{tenant, user};
-    use crate::storage::{ArticleMeta, ArticleVersion, Audience, ServerStore, SqliteStore};
+    use crate::storage::{
+        ArticleMeta, ArticleVersion, Audience, ReadWith, ServerStore, SqliteStore,
+    };
 
     const ARTICLES: usize = 4;
     const TEAMS: [Option<&str>; 3] = [None, Some("north"), Some("south")];
@@ -127,7 +129,8 @@ mod tests {
     impl Device {
         fn sync(&mut self, store: &dyn ServerStore, user: &UserRecord) {
             loop {
-                let Some(kb) = delta(store, user, self.cursor).expect("a delta") else {
+                let kb = store.read_with(|r| delta(r, user, self.cursor));
+                let Some(kb) = kb.expect("a delta") else {
                     return;
                 };
                 if self.cursor == 0 {

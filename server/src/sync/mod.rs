@@ -7,13 +7,14 @@ mod pull;
 
 use std::time::Duration;
 
+use fieldwork_core::knowledge::KbDelta;
 use fieldwork_protocol::sync::{MAX_WAIT_MS, PersonName, SyncRequest, SyncResponse};
 
 use crate::auth::DeviceAuth;
 use crate::error::Error;
 use crate::service::{Author, Committed, ProposedChange};
 use crate::state::{AppState, blocking};
-use crate::storage::{DeviceRecord, UserRecord};
+use crate::storage::{DeviceRecord, ReadWith, UserRecord};
 
 use pull::{PullOutcome, PullRequest};
 
@@ -55,14 +56,8 @@ pub(crate) async fn sync(
         refresh: pushed.refresh,
         created: pushed.created,
     };
-    let mut pulled = pull_blocking(state, &user, &device, &ask).await?;
-    let kb = match request.kb_cursor {
-        Some(cursor) => {
-            let (store, reader) = (state.store(), user.clone());
-            blocking(move || knowledge::delta(store.as_ref(), &reader, cursor)).await?
-        }
-        None => None,
-    };
+    let (mut pulled, kb) =
+        first_pull_blocking(state, &user, &device, &ask, request.kb_cursor).await?;
     let kb_news = kb.as_ref().is_some_and(|kb| !kb.is_empty());
     if request.wait_ms > 0 && pushed_nothing && !kb_news {
         let wait = Duration::from_millis(u64::from(request.wait_ms.min(MAX_WAIT_MS)));
@@ -106,6 +101,32 @@ pub(crate) async fn sync(
         people,
         kb,
     })
+}
+
+/// The first pull of a round and, when the device asks from `kb_cursor`, what changed in the
+/// knowledge base: one read of the store (each read begun after another connection's commit
+/// starts cold, `storage::sqlite::schema`).
+async fn first_pull_blocking(
+    state: &AppState,
+    user: &UserRecord,
+    device: &DeviceRecord,
+    ask: &PullRequest,
+    kb_cursor: Option<u64>,
+) -> Result<(PullOutcome, Option<KbDelta>), Error> {
+    let (store, user, device, ask) = (state.store(), user.clone(), device.clone(), ask.clone());
+    blocking(move || {
+        let (pulled, holdings, kb) = store.read_with(|reader| {
+            let (pulled, holdings) = pull::read(reader, &user, &device, &ask)?;
+            let kb = match kb_cursor {
+                Some(cursor) => knowledge::delta(reader, &user, cursor)?,
+                None => None,
+            };
+            Ok::<_, Error>((pulled, holdings, kb))
+        })?;
+        pull::record(store.as_ref(), &device, &holdings)?;
+        Ok((pulled, kb))
+    })
+    .await
 }
 
 async fn pull_blocking(

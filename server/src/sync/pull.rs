@@ -400,58 +400,77 @@ pub(crate) fn pull(
     device: &DeviceRecord,
     request: &PullRequest,
 ) -> Result<PullOutcome, Error> {
-    let (outcome, holdings) = log.read_with(|reader| {
-        // Cursors only ever come from this tenant's answers, which never pass its highest seq.
-        // One beyond it is a device from before a restore or a renumbering: it starts over.
-        let cursor = if request.cursor > reader.max_seq(&user.tenant_id)? {
-            0
-        } else {
-            request.cursor
-        };
-        let mut walk = Walk {
-            created: &request.created,
-            reader,
-            actor: user.actor(),
-            reads_staff: user.role.reads_staff_data(),
-            device,
-            cursor,
-            budget: request.budget,
-            used: 0,
-            items: Vec::new(),
-            tickets: HashMap::new(),
-            holdings: HashMap::new(),
-            ticket_people: HashMap::new(),
-            people: Vec::new(),
-            named: HashSet::new(),
-        };
-        for id in &request.refresh {
-            walk.refresh(id)?;
-        }
-        let (cursor, more) = walk.walk()?;
-        let holdings: Vec<HoldingUpdate> = walk
-            .holdings
-            .into_iter()
-            .map(|(ticket_id, (covered_seq, evicted))| HoldingUpdate {
-                ticket_id,
-                holding: Holding {
-                    covered_seq,
-                    evicted,
-                    since_cursor: cursor,
-                },
-            })
-            .collect();
-        let outcome = PullOutcome {
-            items: walk.items,
-            cursor,
-            more,
-            people: walk.people,
-        };
-        Ok::<_, Error>((outcome, holdings))
-    })?;
-    if !holdings.is_empty() {
-        log.record_holdings(&device.id, &holdings)?;
-    }
+    let (outcome, holdings) = log.read_with(|reader| read(reader, user, device, request))?;
+    record(log, device, &holdings)?;
     Ok(outcome)
+}
+
+/// What the device gets after `request.cursor`, read in `reader`'s snapshot, and the holdings
+/// to [`record`] once the read is over.
+pub(crate) fn read(
+    reader: &dyn StoreRead,
+    user: &UserRecord,
+    device: &DeviceRecord,
+    request: &PullRequest,
+) -> Result<(PullOutcome, Vec<HoldingUpdate>), Error> {
+    // Cursors only ever come from this tenant's answers, which never pass its highest seq.
+    // One beyond it is a device from before a restore or a renumbering: it starts over.
+    let cursor = if request.cursor > reader.max_seq(&user.tenant_id)? {
+        0
+    } else {
+        request.cursor
+    };
+    let mut walk = Walk {
+        created: &request.created,
+        reader,
+        actor: user.actor(),
+        reads_staff: user.role.reads_staff_data(),
+        device,
+        cursor,
+        budget: request.budget,
+        used: 0,
+        items: Vec::new(),
+        tickets: HashMap::new(),
+        holdings: HashMap::new(),
+        ticket_people: HashMap::new(),
+        people: Vec::new(),
+        named: HashSet::new(),
+    };
+    for id in &request.refresh {
+        walk.refresh(id)?;
+    }
+    let (cursor, more) = walk.walk()?;
+    let holdings: Vec<HoldingUpdate> = walk
+        .holdings
+        .into_iter()
+        .map(|(ticket_id, (covered_seq, evicted))| HoldingUpdate {
+            ticket_id,
+            holding: Holding {
+                covered_seq,
+                evicted,
+                since_cursor: cursor,
+            },
+        })
+        .collect();
+    let outcome = PullOutcome {
+        items: walk.items,
+        cursor,
+        more,
+        people: walk.people,
+    };
+    Ok((outcome, holdings))
+}
+
+/// Records what the device now holds ([`read`] said).
+pub(crate) fn record(
+    log: &dyn TicketLog,
+    device: &DeviceRecord,
+    holdings: &[HoldingUpdate],
+) -> Result<(), Error> {
+    if !holdings.is_empty() {
+        log.record_holdings(&device.id, holdings)?;
+    }
+    Ok(())
 }
 
 /// The names and roles of `ids` among the users of `tenant_id`; ids of anyone else (another

@@ -82,6 +82,21 @@ fn article_of(r: &Row) -> Result<Article> {
 }
 
 /// The articles [`ARTICLE_SELECT`] followed by `rest` finds with `params`.
+/// [`crate::storage::StoreRead::articles_changed_since`] on `db`.
+pub(super) fn changed_since(
+    db: &Db,
+    tenant_id: &str,
+    since: u64,
+    limit: usize,
+) -> Result<Vec<Article>> {
+    let limit = knowledge::listed_limit(limit);
+    articles_where(
+        db,
+        "WHERE a.tenant_id = $1 AND a.seq > $2 ORDER BY a.seq LIMIT $3",
+        &[&tenant_id, &sql_seq(since), &limit],
+    )
+}
+
 fn articles_where(db: &Db, rest: &str, params: &[Param<'_>]) -> Result<Vec<Article>> {
     db.query(&format!("{ARTICLE_SELECT} {rest}"), params)?
         .iter()
@@ -266,23 +281,6 @@ impl KnowledgeBase for PgStore {
                 db,
                 "WHERE a.tenant_id = $1 ORDER BY a.created_at DESC, a.id DESC LIMIT $2",
                 &[&tenant_id, &limit],
-            )
-        })
-    }
-
-    fn articles_changed_since(
-        &self,
-        tenant_id: &str,
-        since: u64,
-        limit: usize,
-    ) -> Result<Vec<Article>> {
-        let limit = knowledge::listed_limit(limit);
-        let since = sql_seq(since);
-        self.with_reader(|db| {
-            articles_where(
-                db,
-                "WHERE a.tenant_id = $1 AND a.seq > $2 ORDER BY a.seq LIMIT $3",
-                &[&tenant_id, &since, &limit],
             )
         })
     }

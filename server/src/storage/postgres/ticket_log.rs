@@ -307,6 +307,15 @@ impl StoreRead for PgRead<'_> {
         )?;
         Ok(max.map_or(0, seq_of))
     }
+
+    fn articles_changed_since(
+        &self,
+        tenant_id: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::storage::Article>> {
+        super::knowledge::changed_since(self.db, tenant_id, since, limit)
+    }
 }
 
 impl TicketLog for PgStore {

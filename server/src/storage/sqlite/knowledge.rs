@@ -92,6 +92,23 @@ fn articles_where(
     Ok(out)
 }
 
+/// [`crate::storage::StoreRead::articles_changed_since`] on `conn`.
+pub(super) fn changed_since(
+    conn: &Connection,
+    tenant_id: &str,
+    since: u64,
+    limit: usize,
+) -> Result<Vec<Article>> {
+    articles_where(
+        conn,
+        &format!(
+            "SELECT {META} FROM kb_articles WHERE tenant_id = ?1 AND seq > ?2
+             ORDER BY seq LIMIT ?3"
+        ),
+        params![tenant_id, sql_seq(since), knowledge::listed_limit(limit)],
+    )
+}
+
 fn next_seq(conn: &Connection, tenant: &str) -> Result<i64> {
     Ok(conn
         .prepare_cached(
@@ -268,25 +285,6 @@ impl KnowledgeBase for SqliteStore {
                      ORDER BY created_at DESC, id DESC LIMIT ?2"
                 ),
                 params![tenant_id, limit],
-            )
-        })
-    }
-
-    fn articles_changed_since(
-        &self,
-        tenant_id: &str,
-        since: u64,
-        limit: usize,
-    ) -> Result<Vec<Article>> {
-        let limit = knowledge::listed_limit(limit);
-        self.with_reader(|conn| {
-            articles_where(
-                conn,
-                &format!(
-                    "SELECT {META} FROM kb_articles WHERE tenant_id = ?1 AND seq > ?2
-                     ORDER BY seq LIMIT ?3"
-                ),
-                params![tenant_id, sql_seq(since), limit],
             )
         })
     }

@@ -293,6 +293,15 @@ impl StoreRead for SqliteRead<'_> {
             .optional()?;
         Ok(max.map_or(0, seq_of))
     }
+
+    fn articles_changed_since(
+        &self,
+        tenant_id: &str,
+        since: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::storage::Article>> {
+        super::knowledge::changed_since(self.tx, tenant_id, since, limit)
+    }
 }
 
 impl TicketLog for SqliteStore {
