@@ -137,6 +137,9 @@ pub(super) struct Rounds {
     pub(super) round_us: Vec<u64>,
     /// The part of each round spent waiting for the server, in milliseconds.
     pub(super) wait_ms: Vec<u64>,
+    /// When each round began (after its edit), in the order of `round_us` and `wait_ms` until
+    /// [`Rounds::merged`] sorts those.
+    pub(super) began: Vec<Instant>,
     pub(super) errors: usize,
     pub(super) rejected: usize,
     pub(super) first_error: Option<String>,
@@ -152,6 +155,44 @@ impl Rounds {
         }
     }
 
+    /// The 99th percentiles of whole rounds (ms) and of waiting for the server (ms) of the rounds
+    /// that began in each `width` from `from` on, every device's together: a stall shows as a
+    /// window, not only as a tail.
+    pub(super) fn p99_by_window(
+        results: &[Rounds],
+        from: Instant,
+        width: Duration,
+    ) -> Vec<(u64, u64)> {
+        let mut windows: Vec<(Vec<u64>, Vec<u64>)> = Vec::new();
+        for rounds in results {
+            for ((began, round_us), wait_ms) in rounds
+                .began
+                .iter()
+                .zip(&rounds.round_us)
+                .zip(&rounds.wait_ms)
+            {
+                let index = (began.saturating_duration_since(from).as_secs_f64()
+                    / width.as_secs_f64()) as usize;
+                if windows.len() <= index {
+                    windows.resize_with(index + 1, Default::default);
+                }
+                windows[index].0.push(round_us / 1000);
+                windows[index].1.push(*wait_ms);
+            }
+        }
+        windows
+            .into_iter()
+            .map(|(mut round_ms, mut wait_ms)| {
+                round_ms.sort_unstable();
+                wait_ms.sort_unstable();
+                (
+                    super::percentile(&round_ms, 0.99),
+                    super::percentile(&wait_ms, 0.99),
+                )
+            })
+            .collect()
+    }
+
     /// Every device's rounds together, the samples sorted for percentiles.
     pub(super) fn merged(results: &[Rounds]) -> Rounds {
         let mut round_us: Vec<u64> = results.iter().flat_map(|r| r.round_us.clone()).collect();
@@ -161,6 +202,7 @@ impl Rounds {
         Rounds {
             round_us,
             wait_ms,
+            began: Vec::new(),
             errors: results.iter().map(|r| r.errors).sum(),
             rejected: results.iter().map(|r| r.rejected).sum(),
             first_error: results.iter().find_map(|r| r.first_error.clone()),
@@ -212,14 +254,15 @@ pub(super) async fn drive(
                 engine
                     .round(0)
                     .await
-                    .map(|round| (started.elapsed(), round))
+                    .map(|round| (started.elapsed(), round, started))
                     .map_err(|e| format!("round: {e}"))
             }
             Err(e) => Err(e),
         };
         match tick {
-            Ok((took, round)) => {
+            Ok((took, round, started)) => {
                 out.round_us.push(took.as_micros() as u64);
+                out.began.push(started);
                 out.wait_ms.push(round.wait_ms);
                 out.rejected += round.rejected;
             }

@@ -221,7 +221,7 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
         machine_ticks(),
     );
     let database_before = ticks_of(&database_pids);
-    let (results, rss_samples, expected, storm) = runtime.block_on(async {
+    let (results, rss_samples, expected, storm, began) = runtime.block_on(async {
         let begin = tokio::time::Instant::now() + Duration::from_millis(200);
         let end = begin + window;
         let mut expected = 0u64;
@@ -264,8 +264,15 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
             Some(task) => task.await.ok(),
             None => None,
         };
-        (results, sampler.await.unwrap_or_default(), expected, storm)
+        (
+            results,
+            sampler.await.unwrap_or_default(),
+            expected,
+            storm,
+            begin.into_std(),
+        )
     });
+    let by_window = Rounds::p99_by_window(&results, began, Duration::from_secs(5));
     let cpu_after = (
         Some(ticks_of(&server_pids)),
         cpu_ticks("self"),
@@ -280,6 +287,7 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
         errors,
         rejected,
         first_error,
+        ..
     } = Rounds::merged(&results);
     let rounds = round_us.len();
     let target = devices as f64 * rate;
@@ -302,6 +310,15 @@ pub(super) fn bench_load(args: LoadArgs, alerts: usize) -> Result<(), BenchError
         percentile(&wait_ms, 0.95),
         percentile(&wait_ms, 0.99),
         wait_ms.last().unwrap_or(&0),
+    );
+    let windows = |pick: fn(&(u64, u64)) -> u64| -> String {
+        let p99: Vec<String> = by_window.iter().map(|w| pick(w).to_string()).collect();
+        p99.join(", ")
+    };
+    println!(
+        "| p99 of the rounds begun in each 5 s of the window | whole rounds: {} ms; waiting for the server: {} ms |",
+        windows(|w| w.0),
+        windows(|w| w.1),
     );
     let samples: Vec<String> = rss_samples.iter().map(|r| format!("{:.0}", r.0)).collect();
     println!(
