@@ -96,7 +96,10 @@ fn configure(conn: &Connection) -> Result<()> {
     // connection's page cache. In WAL mode a reader throws its whole page cache away whenever
     // another connection committed since its last read — with a commit every few milliseconds,
     // every read started cold, re-read its pages with pread and paid for emptying a large cache
-    // (`docs/benchmarks.md`, "Back-office API"). Mapped pages survive: the OS keeps them.
+    // (`docs/benchmarks.md`, "Back-office API"). The OS keeps the mapped pages, but not the
+    // mapping: such a read also unmaps the file and faults the pages it touches back in
+    // (`docs/benchmarks.md`, "where a read's start goes"), so each read transaction a request
+    // leaves out saves that.
     conn.pragma_update(None, "mmap_size", 4_i64 << 30)?;
     // The query planner stability guarantee: a statement keeps the plan it was prepared with,
     // whatever values are bound. Without it SQLite prepares again, on every run, each statement
