@@ -501,6 +501,18 @@ mod tests {
 
     const PHONE: &str = "+86 138 0013 8000";
 
+    /// The server's repair ticket "Fridge warm", created by the agent.
+    fn fridge() -> TicketDocument {
+        TicketDocument::create(
+            "t1",
+            &agent(),
+            &NewTicket::titled(crate::model::TicketKind::Repair, "Fridge warm"),
+            ActorId::random(),
+            1,
+        )
+        .expect("creates")
+    }
+
     fn agent() -> Actor {
         Actor {
             tenant: "acme".into(),
@@ -581,14 +593,7 @@ mod tests {
 
     #[test]
     fn unsent_work_is_carried_over_an_erase_except_what_touches_erased_content() {
-        let mut server = TicketDocument::create(
-            "t1",
-            &agent(),
-            &NewTicket::titled(crate::model::TicketKind::Repair, "Fridge warm"),
-            ActorId::random(),
-            1,
-        )
-        .expect("creates");
+        let mut server = fridge();
         for text in ["first", &format!("call me on {PHONE}"), "third"] {
             let view = server.view().expect("view");
             let note = Edit::AddNote {
@@ -716,14 +721,7 @@ mod tests {
 
     #[test]
     fn each_unsent_change_is_carried_as_a_change_of_its_own_so_every_step_stays_a_step() {
-        let mut server = TicketDocument::create(
-            "t1",
-            &agent(),
-            &NewTicket::titled(crate::model::TicketKind::Repair, "Fridge warm"),
-            ActorId::random(),
-            1,
-        )
-        .expect("creates");
+        let mut server = fridge();
         for edit in [
             Edit::Assign {
                 assignee: Some(agent().user_id),

@@ -12,10 +12,10 @@
 //! read from, and read it, exactly as [`TicketDocument::apply_changes`] and
 //! [`TicketDocument::read_after`] do: it builds on the heads (nothing concurrent: the note lands
 //! right after the element it names; besides the heads it may name its author's own last change,
-//! as Automerge does when that is no longer a head); it is its author's next change and starts at the next
-//! operation; it names no author the ticket lacks; the ticket stays within the limits; its
-//! operations only make a note after the list's last note (`appended::note_ops`); the note
-//! reads. Anything else is not this case, and the caller loads the document. A property test
+//! as Automerge does when that is no longer a head); it is its author's next change and starts
+//! at the next operation; it names no author the ticket lacks; the ticket stays within the
+//! limits; its operations only make a note after the list's last note (`appended::note_ops`);
+//! the note reads. Anything else is not this case, and the caller loads the document. A property test
 //! holds the tip's judgement equal to the document's on honest and forged changes.
 
 use std::collections::HashMap;

@@ -56,8 +56,7 @@ pub(crate) async fn sync(
         refresh: pushed.refresh,
         created: pushed.created,
     };
-    let (mut pulled, kb) =
-        first_pull_blocking(state, &user, &device, &ask, request.kb_cursor).await?;
+    let (mut pulled, kb) = pull_blocking(state, &user, &device, &ask, request.kb_cursor).await?;
     let kb_news = kb.as_ref().is_some_and(|kb| !kb.is_empty());
     if request.wait_ms > 0 && pushed_nothing && !kb_news {
         let wait = Duration::from_millis(u64::from(request.wait_ms.min(MAX_WAIT_MS)));
@@ -75,7 +74,7 @@ pub(crate) async fn sync(
                 _ = stopping.changed() => break,
             }
             ask.cursor = pulled.cursor;
-            pulled = pull_blocking(state, &user, &device, &ask).await?;
+            (pulled, _) = pull_blocking(state, &user, &device, &ask, None).await?;
         }
     }
     let people = names_blocking(state, &user.tenant_id, std::mem::take(&mut pulled.people)).await?;
@@ -103,10 +102,10 @@ pub(crate) async fn sync(
     })
 }
 
-/// The first pull of a round and, when the device asks from `kb_cursor`, what changed in the
-/// knowledge base: one read of the store (each read begun after another connection's commit
-/// starts cold, `storage::sqlite::schema`).
-async fn first_pull_blocking(
+/// A pull and, when the device asks from `kb_cursor` (the round's first pull), what changed in
+/// the knowledge base: one read of the store (each read begun after another connection's commit
+/// starts cold, `storage::sqlite::schema`); then what the device now holds is recorded.
+async fn pull_blocking(
     state: &AppState,
     user: &UserRecord,
     device: &DeviceRecord,
@@ -127,16 +126,6 @@ async fn first_pull_blocking(
         Ok((pulled, kb))
     })
     .await
-}
-
-async fn pull_blocking(
-    state: &AppState,
-    user: &UserRecord,
-    device: &DeviceRecord,
-    ask: &PullRequest,
-) -> Result<PullOutcome, Error> {
-    let (store, user, device, ask) = (state.store(), user.clone(), device.clone(), ask.clone());
-    blocking(move || pull::pull(store.as_ref(), &user, &device, &ask)).await
 }
 
 /// The names of the people a pull brings, read when the answer is final (after a long-poll).

@@ -15,7 +15,7 @@ use fieldwork_protocol::sync::{ByteBuf, MAX_PEOPLE_PER_RESPONSE, PersonName, Pul
 
 use crate::error::Error;
 use crate::storage::{
-    Accounts, DeviceRecord, Holding, HoldingUpdate, PullScope, ReadWith, StorageError, StoreRead,
+    Accounts, DeviceRecord, Holding, HoldingUpdate, PullScope, StorageError, StoreRead,
     StoredChange, TicketLog, UserRecord,
 };
 
@@ -391,18 +391,6 @@ impl Walk<'_> {
         // read sees one consistent state).
         Ok((self.reader.max_seq(&self.actor.tenant)?, false))
     }
-}
-
-/// Decides what the device gets after `request.cursor` and records what it now holds.
-pub(crate) fn pull(
-    log: &dyn TicketLog,
-    user: &UserRecord,
-    device: &DeviceRecord,
-    request: &PullRequest,
-) -> Result<PullOutcome, Error> {
-    let (outcome, holdings) = log.read_with(|reader| read(reader, user, device, request))?;
-    record(log, device, &holdings)?;
-    Ok(outcome)
 }
 
 /// What the device gets after `request.cursor`, read in `reader`'s snapshot, and the holdings
