@@ -12,7 +12,7 @@ use fieldwork_core::{Actor, Priority, Role};
 use fieldwork_protocol::sync::{PullItem, RejectCode};
 use fieldwork_server::Error;
 use fieldwork_server::service::{Author, ProposedChange, Writer};
-use fieldwork_server::storage::{ReadWith, UserRecord};
+use fieldwork_server::storage::{ReadWith, TicketQuery, UserRecord};
 use support::{Device, Harness, repair};
 
 fn record(h: &Harness, tenant: &str, name: &str) -> UserRecord {
@@ -423,6 +423,28 @@ async fn notes_to_a_ticket_whose_document_left_the_cache_are_judged_on_its_tip()
     } else {
         &b
     };
+    // Search finds every note, whether its terms followed the ticket's (judged on the tip) or
+    // came with all of them (judged on the document).
+    let found = |text: &str| -> Vec<String> {
+        let page = store
+            .list_tickets(&TicketQuery {
+                tenant_id: tenant.clone(),
+                text: Some(text.into()),
+                limit: 10,
+                ..TicketQuery::default()
+            })
+            .expect("searched");
+        let mut ids: Vec<String> = page.tickets.into_iter().map(|t| t.id).collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![a.clone(), b.clone()];
+    both.sort();
+    for n in 0..40 {
+        assert_eq!(found(&format!("note {n}")), both, "note {n}");
+    }
+    assert_eq!(found("fridge which one"), std::slice::from_ref(&a));
+    assert_eq!(found("freezer loud note 39"), std::slice::from_ref(&b));
     // A note and a change of priority in one push: the note is judged on the tip, the priority
     // on the document, loaded with that note in it.
     let before = h.state.changes_judged_on_tips();

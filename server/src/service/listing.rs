@@ -3,25 +3,82 @@
 
 use fieldwork_core::model::Status;
 use fieldwork_core::search::IndexTerms;
-use fieldwork_core::ticket::{Part, StaffView, Ticket, TicketDocument};
+use fieldwork_core::ticket::{Note, Part, StaffView, Ticket, TicketDocument};
 
 use crate::error::Error;
-use crate::storage::{ReadWith, ServerStore, StaffListing, TicketListing};
+use crate::storage::{ReadWith, ServerStore, StaffListing, Terms, TicketListing};
 
-/// Most characters of a ticket's text kept for search (a ticket's notes are bounded anyway).
+/// Most characters of a ticket's text kept for search (a ticket's notes are bounded anyway):
+/// title, number, description, order reference and notes, in that order, each line's end
+/// counting as one.
 const MAX_SEARCH_CHARS: usize = 64 * 1024;
 
-/// The search terms of `lines`, one per line, of at most [`MAX_SEARCH_CHARS`] of text.
-fn terms<'a>(lines: impl Iterator<Item = &'a str>) -> String {
-    let mut terms = IndexTerms::new(MAX_SEARCH_CHARS);
+/// The search terms of `lines`, one per line, of at most `limit` characters of text.
+fn terms<'a>(lines: impl Iterator<Item = &'a str>, limit: usize) -> String {
+    let mut terms = IndexTerms::new(limit);
     for line in lines {
         terms.line(line);
     }
     terms.finish()
 }
 
+/// The notes of `notes` everyone's search finds.
+fn readable(notes: &[Note]) -> impl Iterator<Item = &str> {
+    notes
+        .iter()
+        .filter(|n| !n.internal && !n.redacted && !n.erased)
+        .map(|n| n.text.as_str())
+}
+
+/// The lines of a ticket's public text before its notes.
+fn head_lines(view: &Ticket) -> [&str; 4] {
+    [
+        view.title.as_str(),
+        view.number.as_deref().unwrap_or_default(),
+        view.description.as_str(),
+        view.order_ref.as_deref().unwrap_or_default(),
+    ]
+}
+
+/// The terms of a ticket's whole public text, of at most `limit` characters.
+fn public_terms(view: &Ticket, limit: usize) -> String {
+    terms(
+        head_lines(view).into_iter().chain(readable(&view.notes)),
+        limit,
+    )
+}
+
+/// The terms of a ticket's last `appended` notes, as [`public_terms`] would end with them: they
+/// take what is left of `limit` after the text before them. So the terms of the ticket without
+/// those notes, [`Terms::joined`] with these, are the ticket's terms (`tests`).
+fn appended_terms(view: &Ticket, appended: usize, limit: usize) -> String {
+    let (before, new) = view
+        .notes
+        .split_at(view.notes.len().saturating_sub(appended));
+    let used: usize = head_lines(view)
+        .into_iter()
+        .chain(readable(before))
+        .map(|line| line.chars().count() + 1)
+        .sum();
+    terms(readable(new), limit.saturating_sub(used))
+}
+
 /// The listing of a ticket from its public view.
 pub(crate) fn listing_of(view: &Ticket) -> TicketListing {
+    listing_with(view, Terms::All(public_terms(view, MAX_SEARCH_CHARS)))
+}
+
+/// The listing of a ticket whose view has changed since its last listing only by its last
+/// `appended` notes (a commit judged on its tip): their terms follow what the ticket has, so a
+/// note costs its own text and not the ticket's (ADR 0023).
+pub(crate) fn listing_appended(view: &Ticket, appended: usize) -> TicketListing {
+    listing_with(
+        view,
+        Terms::More(appended_terms(view, appended, MAX_SEARCH_CHARS)),
+    )
+}
+
+fn listing_with(view: &Ticket, public_terms: Terms) -> TicketListing {
     let sla = view.sla.as_ref();
     let breached = |target: &str| sla.is_some_and(|s| s.breaches.iter().any(|b| b == target));
     // What is still due: the first response while nobody has taken the ticket on, the
@@ -37,11 +94,6 @@ pub(crate) fn listing_of(view: &Ticket) -> TicketListing {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    let notes = view
-        .notes
-        .iter()
-        .filter(|n| !n.internal && !n.redacted && !n.erased)
-        .map(|n| n.text.as_str());
     TicketListing {
         kind: view.kind.as_str().to_owned(),
         channel: view.channel.as_str().to_owned(),
@@ -53,16 +105,7 @@ pub(crate) fn listing_of(view: &Ticket) -> TicketListing {
         sla_paused: sla.is_some_and(|s| s.paused),
         breached: sla.is_some_and(|s| !s.breaches.is_empty()),
         asset_serial: view.asset.as_ref().map(|a| a.serial.clone()),
-        public_terms: terms(
-            [
-                view.title.as_str(),
-                view.number.as_deref().unwrap_or_default(),
-                view.description.as_str(),
-                view.order_ref.as_deref().unwrap_or_default(),
-            ]
-            .into_iter()
-            .chain(notes),
-        ),
+        public_terms,
     }
 }
 
@@ -79,6 +122,7 @@ pub(crate) fn staff_listing_of(staff: &StaffView) -> StaffListing {
                 .iter()
                 .filter(|n| !n.redacted && !n.erased)
                 .map(|n| n.text.as_str()),
+            MAX_SEARCH_CHARS,
         ),
     }
 }
@@ -192,9 +236,57 @@ mod tests {
         view.status = Status::Resolved;
         assert_eq!(listing_of(&view).next_due, None);
         // As the search index takes them: words lowercased, CJK characters and their pairs.
-        assert!(
-            listing.public_terms.contains("冰柜 柜 柜不")
-                && listing.public_terms.contains("freezer")
-        );
+        let Terms::All(terms) = &listing.public_terms else {
+            panic!("a listing of the whole ticket has all its terms");
+        };
+        assert!(terms.contains("冰柜 柜 柜不") && terms.contains("freezer"));
+    }
+
+    fn note(text: String, hidden: u8) -> Note {
+        Note {
+            id: "n".into(),
+            author: "u".into(),
+            role: fieldwork_core::Role::Technician,
+            text,
+            internal: hidden == 1,
+            at: 0,
+            redacted: hidden == 2,
+            erased: hidden == 3,
+        }
+    }
+
+    proptest::proptest! {
+        /// What a commit of appended notes writes, joined to the terms the ticket had, is the
+        /// terms of the whole ticket — below the limit and across it, CJK pairs and hidden
+        /// notes included.
+        #[test]
+        fn a_tickets_terms_and_its_appended_notes_terms_joined_are_its_whole_terms(
+            title in "[a-z 冰柜]{0,12}",
+            notes in proptest::collection::vec(("[a-zA-Z0-9 .冰柜不制冷]{0,20}", 0u8..6), 0..12),
+            appended in 0usize..5,
+            limit in 0usize..160,
+        ) {
+            let mut view = ticket();
+            view.title = title;
+            view.notes = notes.into_iter().map(|(text, hidden)| note(text, hidden)).collect();
+            let whole = public_terms(&view, limit);
+            let more = appended_terms(&view, appended, limit);
+            let mut before = view.clone();
+            before.notes.truncate(view.notes.len().saturating_sub(appended));
+            proptest::prop_assert_eq!(Terms::joined(&public_terms(&before, limit), &more), whole);
+        }
+    }
+
+    #[test]
+    fn a_commit_of_notes_lists_only_their_terms_to_follow() {
+        let mut view = ticket();
+        view.notes = vec![
+            note("compressor swapped".into(), 0),
+            note("secret".into(), 1),
+        ];
+        view.notes.push(note("Gas refilled".into(), 0));
+        let listing = listing_appended(&view, 2);
+        assert_eq!(listing.public_terms, Terms::More("gas refilled".into()));
+        assert_eq!(listing.title, listing_of(&view).title);
     }
 }

@@ -12,7 +12,7 @@ use fieldwork_protocol::blobs::is_sha256_hex;
 
 use super::Committed;
 use super::judge::{Judged, Working};
-use super::listing::{listing_of, staff_listing_of};
+use super::listing::{listing_appended, listing_of, staff_listing_of};
 use crate::cache::{CachedDoc, DocCache, HeldView, PackedView};
 use crate::error::Error;
 use crate::storage::{BlobRef, TicketCommit, TicketLog, TicketWrite};
@@ -90,7 +90,12 @@ pub(crate) fn prepare(
                 None => Some(working.last_effective.unwrap_or(view.created_at)),
                 Some(_) => None,
             },
-            listing: Some(listing_of(&view)),
+            // Judged on its tip, the ticket only has notes appended: their terms follow the
+            // ticket's (ADR 0023).
+            listing: Some(match (&working.doc, &working.tip, working.head) {
+                (None, Some(held), Some(_)) => listing_appended(&view, held.accepted.len()),
+                _ => listing_of(&view),
+            }),
             staff_listing: match (&working.staff, working.staff_touched) {
                 (Some(staff), true) => Some(staff_listing_of(&staff.staff_view()?)),
                 _ => None,

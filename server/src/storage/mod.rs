@@ -81,8 +81,8 @@ pub use report_facts::{FreshFacts, ReportFacts, StaleFacts};
 pub use saved_views::{SavedView, SavedViews};
 pub use sqlite::SqliteStore;
 pub use ticket_list::{
-    AssigneeFilter, COUNT_UP_TO, ListCursor, ListScope, ListedTicket, StaffListing, TicketList,
-    TicketListing, TicketPage, TicketQuery, TicketSort,
+    AssigneeFilter, COUNT_UP_TO, ListCursor, ListScope, ListedTicket, StaffListing, Terms,
+    TicketList, TicketListing, TicketPage, TicketQuery, TicketSort,
 };
 pub use ticket_log::{
     ChangeTimes, ErasureRecord, Holding, HoldingUpdate, NewChange, PullScope, ReadWith,

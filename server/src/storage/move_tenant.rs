@@ -312,13 +312,15 @@ async fn copy_search_text(
             "INSERT INTO ticket_text (tenant_id, ticket_id, public, staff) VALUES ($1, $2, $3, $4)",
         )
         .await?;
-    // A commit's text may still wait to be indexed (ADR 0022): it is the newer.
-    let mut statement = source.prepare(
-        "SELECT t.id, COALESCE(w.public, x.public), COALESCE(w.staff, x.staff)
+    // A commit's text may still wait to be indexed (ADR 0022): it is the newer, and a note's
+    // terms may wait to follow it (ADR 0023).
+    let mut statement = source.prepare(&format!(
+        "SELECT t.id, {}, COALESCE(w.staff, x.staff)
          FROM tickets t JOIN ticket_text x ON x.rowid = t.text_rowid
          LEFT JOIN ticket_text_waiting w ON w.text_rowid = t.text_rowid
          WHERE t.tenant_id = ?1",
-    )?;
+        super::sqlite::search_text::joined("COALESCE(w.public, x.public)", "w.public_more")
+    ))?;
     let mut rows = statement.query([tenant_id])?;
     let mut moved = 0u64;
     while let Some(row) = rows.next()? {
@@ -332,4 +334,54 @@ async fn copy_search_text(
         moved += 1;
     }
     Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::conformance::postgres::TestDatabase;
+    use crate::storage::conformance::ticket_list::listing;
+    use crate::storage::conformance::{change, commit, tenant, ticket};
+    use crate::storage::{ServerStore, Terms, TicketList, TicketListing, TicketQuery};
+
+    /// Text still waiting for SQLite's index moves with the tenant: all of a ticket's terms, and
+    /// a note's terms that were to follow them.
+    #[test]
+    fn search_text_waiting_for_the_index_moves_with_the_tenant() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("move.db");
+        let sqlite = crate::storage::SqliteStore::open(&path).expect("store");
+        let s: &dyn ServerStore = &sqlite;
+        let acme = tenant(s, "acme");
+        let mut first = ticket("t1", "r", None);
+        first.listing = Some(listing("Freezer", 1, None, "runs warm"));
+        let seq = s
+            .commit(&commit(&acme, vec![first], vec![change("t1", "h1")]))
+            .expect("committed")[0];
+        s.index_waiting_text(64).expect("indexed");
+        let mut noted = ticket("t1", "r", Some(seq));
+        noted.listing = Some(TicketListing {
+            public_terms: Terms::More("gas low".into()),
+            ..listing("Freezer", 1, None, "")
+        });
+        s.commit(&commit(&acme, vec![noted], vec![change("t1", "h2")]))
+            .expect("committed");
+        drop(sqlite);
+
+        let database = TestDatabase::create();
+        let moved = move_tenant(&path, &database.url, "acme").expect("moved");
+        assert!(moved.tables.contains(&("ticket_text".to_owned(), 1)));
+        let pg = PgStore::open(&database.url, &PgOptions::default()).expect("opens");
+        let found = |text: &str| {
+            pg.list_tickets(&TicketQuery {
+                tenant_id: acme.id.clone(),
+                text: Some(text.into()),
+                limit: 10,
+                ..TicketQuery::default()
+            })
+            .expect("searched")
+            .total
+        };
+        assert_eq!(found("freezer warm gas low"), 1);
+    }
 }

@@ -26,7 +26,28 @@ pub struct TicketListing {
     /// (`fieldwork_core::search::index_terms`), worked out where the commit is prepared: the
     /// backend stores them as they are, so the one thread that writes a tenant's commits does
     /// not tokenise a long ticket's text on every note.
-    pub public_terms: String,
+    pub public_terms: Terms,
+}
+
+/// A ticket's search terms as a commit writes them (ADR 0023).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Terms {
+    /// The terms of all its text, in place of what the ticket had.
+    All(String),
+    /// The terms of the notes this commit appended, to follow what the ticket has (after a
+    /// space, unless either is empty: see [`Terms::joined`]).
+    More(String),
+}
+
+impl Terms {
+    /// `more` following `terms`, as a backend joins them.
+    pub fn joined(terms: &str, more: &str) -> String {
+        match (terms.is_empty(), more.is_empty()) {
+            (_, true) => terms.to_owned(),
+            (true, false) => more.to_owned(),
+            (false, false) => format!("{terms} {more}"),
+        }
+    }
 }
 
 /// What only staff find a ticket by, from its staff document.

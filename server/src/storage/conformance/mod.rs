@@ -140,6 +140,7 @@ macro_rules! storage_conformance_tests {
             ticket_list::tickets_stored_before_listings_are_filled_in_once,
             ticket_list::changed_tickets_are_found_by_their_newest_change_within_their_tenant,
             ticket_list::text_left_for_the_index_is_found_by_every_search_and_an_erasure_indexes_at_once,
+            ticket_list::a_notes_terms_follow_the_tickets_waiting_or_indexed_until_all_its_terms_replace_them,
             audit::the_audit_log_names_who_and_how_newest_first_per_tenant,
             report_facts::facts_are_stale_until_they_catch_up_and_the_newer_read_wins,
             report_facts::a_period_finds_what_was_open_or_created_in_it_within_its_tenant,

@@ -3,8 +3,8 @@
 
 use super::{TestStore, change, commit, tenant, ticket};
 use crate::storage::{
-    AssigneeFilter, ListCursor, ListScope, StaffListing, TicketListing, TicketQuery, TicketRewrite,
-    TicketSort, TicketWrite,
+    AssigneeFilter, ListCursor, ListScope, StaffListing, Terms, TicketListing, TicketQuery,
+    TicketRewrite, TicketSort, TicketWrite,
 };
 use fieldwork_core::search::index_terms;
 
@@ -21,7 +21,7 @@ pub fn listing(title: &str, priority: u8, next_due: Option<i64>, text: &str) -> 
         sla_paused: false,
         breached: false,
         asset_serial: None,
-        public_terms: index_terms(&format!("{title}\n{text}")),
+        public_terms: Terms::All(index_terms(&format!("{title}\n{text}"))),
     }
 }
 
@@ -494,4 +494,56 @@ pub fn text_left_for_the_index_is_found_by_every_search_and_an_erasure_indexes_a
     assert_eq!(count("secretcode", true), 0);
     assert_eq!(count("fraud", true), 0);
     assert_eq!(count("freezer", false), 1);
+}
+
+pub fn a_notes_terms_follow_the_tickets_waiting_or_indexed_until_all_its_terms_replace_them(
+    t: &TestStore,
+) {
+    let s = t.store.as_ref();
+    let acme = tenant(s, "acme");
+    let mut seq = s
+        .commit(&commit(
+            &acme,
+            vec![listed(
+                "k1",
+                "r",
+                1,
+                listing("Compressor", 1, None, "runs warm"),
+            )],
+            vec![change("k1", "h1")],
+        ))
+        .unwrap()[0];
+    let count = |text: &str| {
+        s.list_tickets(&TicketQuery {
+            text: Some(text.into()),
+            ..query(&acme.id)
+        })
+        .unwrap()
+        .total
+    };
+    let note = |terms: Terms, hash: &str, seq: u64| {
+        let mut write = ticket("k1", "r", Some(seq));
+        write.listing = Some(TicketListing {
+            public_terms: terms,
+            ..listing("Compressor", 1, None, "")
+        });
+        s.commit(&commit(&acme, vec![write], vec![change("k1", hash)]))
+            .unwrap()[0]
+    };
+    // A note's terms while the ticket's may still wait, then after they were indexed.
+    seq = note(Terms::More(index_terms("Gas low")), "h2", seq);
+    s.index_waiting_text(64).unwrap();
+    seq = note(Terms::More(index_terms("refilled")), "h3", seq);
+    seq = note(Terms::More(String::new()), "h4", seq);
+    for word in ["compressor", "warm", "gas", "refilled"] {
+        assert_eq!(count(word), 1, "{word}");
+    }
+    assert_eq!(count("low refilled"), 1, "in one ticket's text");
+    // All the ticket's terms replace what it had, notes' terms waiting included.
+    seq = note(Terms::More(index_terms("later")), "h5", seq);
+    note(Terms::All(index_terms("Freezer")), "h6", seq);
+    assert_eq!(count("freezer"), 1);
+    for word in ["compressor", "gas", "later"] {
+        assert_eq!(count(word), 0, "{word}");
+    }
 }

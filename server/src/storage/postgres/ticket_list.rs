@@ -10,8 +10,8 @@ use tokio_postgres::types::ToSql;
 use super::db::{Owned, Pipeline};
 use super::{Db, PgStore};
 use crate::storage::{
-    AssigneeFilter, ListScope, ListedTicket, Result, StaffListing, TicketList, TicketListing,
-    TicketPage, TicketQuery, TicketSort, seq_of, sql_seq, ticket_list,
+    AssigneeFilter, ListScope, ListedTicket, Result, StaffListing, Terms, TicketList,
+    TicketListing, TicketPage, TicketQuery, TicketSort, seq_of, sql_seq, ticket_list,
 };
 use fieldwork_core::search::{IndexTerm, query_terms};
 
@@ -117,8 +117,20 @@ pub(super) fn listing_writes(
     if listing.is_none() && staff.is_none() {
         return None;
     }
-    let public = listing.map(|l| l.public_terms.clone());
+    let (public, more) = match listing.map(|l| &l.public_terms) {
+        Some(Terms::All(all)) => (Some(all.clone()), None),
+        Some(Terms::More(more)) if !more.is_empty() => (None, Some(more.clone())),
+        _ => (None, None),
+    };
+    if let Some(more) = more {
+        let mut params = key();
+        params.extend([Box::new(more) as Owned, Box::new(ALWAYS_FITS_SQL)]);
+        writes.push(TEXT_APPEND, params);
+    }
     let staff_text = staff.map(|s| s.staff_terms.clone());
+    if public.is_none() && staff_text.is_none() {
+        return None;
+    }
     let long = |text: &Option<String>| text.as_ref().is_some_and(|t| t.len() > ALWAYS_FITS);
     if long(&public) || long(&staff_text) {
         return Some((public, staff_text));
@@ -161,6 +173,22 @@ fn fitting(terms: &str) -> &str {
     let head = &terms[..end];
     head.rfind(' ').map_or(head, |space| &head[..space])
 }
+
+/// [`ALWAYS_FITS`] as SQL takes it.
+const ALWAYS_FITS_SQL: i64 = ALWAYS_FITS as i64;
+
+/// Appends the terms of a commit's notes ($3) to a ticket's public text (ADR 0023), unless the
+/// text would then pass $4 bytes ([`ALWAYS_FITS`]; a `tsvector` holding more could fail the
+/// commit): those notes are then left out of search, as the whole text is cut
+/// ([`write_long_text`]).
+const TEXT_APPEND: &str = "INSERT INTO ticket_text (tenant_id, ticket_id, public, staff)
+     VALUES ($1, $2, $3, '')
+     ON CONFLICT (tenant_id, ticket_id) DO UPDATE
+     SET public = CASE
+         WHEN ticket_text.public = '' THEN $3
+         WHEN octet_length(ticket_text.public) + 1 + octet_length($3) <= $4::bigint
+             THEN ticket_text.public || ' ' || $3
+         ELSE ticket_text.public END";
 
 /// Writes a ticket's searchable text; text not given keeps what the row holds (a new row:
 /// nothing).
@@ -540,9 +568,9 @@ mod tests {
         (store, database)
     }
 
-    /// Stores ticket `id` with this public and staff text.
-    fn ticket(store: &PgStore, id: &str, public: &str, staff: &str) {
-        let listing = TicketListing {
+    /// A listing of ticket `id` with these public terms.
+    fn listing(id: &str, public_terms: Terms) -> TicketListing {
+        TicketListing {
             kind: "repair".into(),
             channel: "app".into(),
             title: id.into(),
@@ -553,8 +581,13 @@ mod tests {
             sla_paused: false,
             breached: false,
             asset_serial: None,
-            public_terms: index_terms(public),
-        };
+            public_terms,
+        }
+    }
+
+    /// Stores ticket `id` with this public and staff text.
+    fn ticket(store: &PgStore, id: &str, public: &str, staff: &str) {
+        let listing = listing(id, Terms::All(index_terms(public)));
         let staff = StaffListing {
             tags: Vec::new(),
             staff_terms: index_terms(staff),
@@ -670,6 +703,29 @@ mod tests {
         assert!(stored > 400_000 && stored <= 500_000, "{stored} bytes kept");
         assert!(fitting(&pairs).len() <= ALWAYS_FITS);
         assert!(fitting(&pairs).ends_with(|c: char| c != ' '));
+    }
+
+    /// A note's terms follow the ticket's, unless the text would pass what always fits: then
+    /// they are left out and the commit stands.
+    #[test]
+    fn a_notes_terms_follow_the_ticket_until_the_text_would_not_fit() {
+        let (store, _database) = store();
+        let note = |id: &str, more: &str| {
+            let listing = listing(id, Terms::More(more.into()));
+            store
+                .write(|db| write_listing(db, "t", id, Some(&listing), None, Some(6)))
+                .expect("a note's terms");
+        };
+        ticket(&store, "a", "freezer warm", "");
+        note("a", "gas low");
+        assert_eq!(find(&store, "freezer gas", false), ["a"]);
+        // Just short of what always fits, then a note that would pass it.
+        let full = "x".repeat(ALWAYS_FITS - 10);
+        ticket(&store, "b", &full, "");
+        note("b", "compressor");
+        note("b", "gas");
+        assert_eq!(find(&store, "gas", false), ["a", "b"]);
+        assert!(find(&store, "compressor", false).is_empty());
     }
 
     /// For staff, each word may be in the public text or in the internal notes; for reporters,

@@ -20,7 +20,7 @@ mod readers;
 mod report_facts;
 mod saved_views;
 mod schema;
-mod search_text;
+pub(crate) mod search_text;
 mod ticket_list;
 mod ticket_log;
 mod web_sessions;

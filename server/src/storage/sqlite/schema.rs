@@ -47,6 +47,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/0032_summaries_apart.sql"),
     include_str!("sql/0033_change_times_covered.sql"),
     include_str!("sql/0034_search_text_waiting.sql"),
+    include_str!("sql/0035_search_text_appended.sql"),
 ];
 
 /// The schema version this build writes.

@@ -6,20 +6,33 @@
 //! ([`index_waiting`]) — every few seconds in the background, and before every search, so a
 //! search always finds what was committed before it. An erasure indexes its ticket at once
 //! ([`index_ticket`]): the erased words leave the file with it. ADR 0022.
+//!
+//! A commit that only appended notes leaves just their terms, to follow the ticket's
+//! (`public_more`, [`Terms::More`]): a note costs its own text, not the ticket's. ADR 0023.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::Result;
+use crate::storage::Terms;
 
 /// Leaves a ticket's terms to be indexed (`None`: that column is unchanged), over whatever of
-/// it was waiting already. A ticket without a row in the index gets an empty one first.
+/// it was waiting already: all its public terms replace what waited, more follow it. A ticket
+/// without a row in the index gets an empty one first.
 pub(super) fn leave(
     tx: &Transaction,
     tenant_id: &str,
     ticket_id: &str,
-    public: Option<&str>,
+    public: Option<&Terms>,
     staff: Option<&str>,
 ) -> Result<()> {
+    let (public, more) = match public {
+        Some(Terms::All(all)) => (Some(all.as_str()), None),
+        Some(Terms::More(more)) if !more.is_empty() => (None, Some(more.as_str())),
+        _ => (None, None),
+    };
+    if public.is_none() && more.is_none() && staff.is_none() {
+        return Ok(());
+    }
     let rowid = match text_rowid(tx, tenant_id, ticket_id)? {
         Some(rowid) => rowid,
         None => {
@@ -34,12 +47,28 @@ pub(super) fn leave(
         }
     };
     tx.prepare_cached(
-        "INSERT INTO ticket_text_waiting (text_rowid, public, staff) VALUES (?1, ?2, ?3)
+        "INSERT INTO ticket_text_waiting (text_rowid, public, staff, public_more)
+         VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (text_rowid) DO UPDATE
-         SET public = COALESCE(excluded.public, public), staff = COALESCE(excluded.staff, staff)",
+         SET public = COALESCE(excluded.public, public), staff = COALESCE(excluded.staff, staff),
+             public_more = CASE
+                 WHEN excluded.public IS NOT NULL THEN NULL
+                 WHEN public_more IS NULL THEN excluded.public_more
+                 WHEN excluded.public_more IS NULL THEN public_more
+                 ELSE public_more || ' ' || excluded.public_more END",
     )?
-    .execute(params![rowid, public, staff])?;
+    .execute(params![rowid, public, staff, more])?;
     Ok(())
+}
+
+/// The SQL expression of public terms `base` with the terms `more` following them (either may
+/// be NULL or empty), as [`Terms::joined`] joins them.
+pub(crate) fn joined(base: &str, more: &str) -> String {
+    format!(
+        "CASE WHEN {more} IS NULL OR {more} = '' THEN {base}
+              WHEN {base} IS NULL OR {base} = '' THEN {more}
+              ELSE {base} || ' ' || {more} END"
+    )
 }
 
 /// Moves the waiting terms of at most `limit` tickets into the index, those left first first,
@@ -47,8 +76,8 @@ pub(super) fn leave(
 pub(super) fn index_waiting(tx: &Transaction, limit: usize, up_to: i64) -> Result<usize> {
     let waiting: Vec<Waiting> = tx
         .prepare_cached(
-            "SELECT text_rowid, public, staff FROM ticket_text_waiting WHERE turn <= ?2
-             ORDER BY turn LIMIT ?1",
+            "SELECT text_rowid, public, staff, public_more FROM ticket_text_waiting
+             WHERE turn <= ?2 ORDER BY turn LIMIT ?1",
         )?
         .query_map(
             params![i64::try_from(limit).unwrap_or(i64::MAX), up_to],
@@ -57,6 +86,7 @@ pub(super) fn index_waiting(tx: &Transaction, limit: usize, up_to: i64) -> Resul
                     rowid: r.get(0)?,
                     public: r.get(1)?,
                     staff: r.get(2)?,
+                    more: r.get(3)?,
                 })
             },
         )?
@@ -73,12 +103,15 @@ pub(super) fn index_ticket(tx: &Transaction, tenant_id: &str, ticket_id: &str) -
         return Ok(());
     };
     let waiting = tx
-        .prepare_cached("SELECT public, staff FROM ticket_text_waiting WHERE text_rowid = ?1")?
+        .prepare_cached(
+            "SELECT public, staff, public_more FROM ticket_text_waiting WHERE text_rowid = ?1",
+        )?
         .query_row([rowid], |r| {
             Ok(Waiting {
                 rowid,
                 public: r.get(0)?,
                 staff: r.get(1)?,
+                more: r.get(2)?,
             })
         })
         .optional()?;
@@ -100,14 +133,16 @@ struct Waiting {
     rowid: i64,
     public: Option<String>,
     staff: Option<String>,
+    /// Terms to follow the public ones.
+    more: Option<String>,
 }
 
 fn index(tx: &Transaction, row: &Waiting) -> Result<()> {
-    tx.prepare_cached(
-        "UPDATE ticket_text SET public = COALESCE(?2, public), staff = COALESCE(?3, staff)
-         WHERE rowid = ?1",
-    )?
-    .execute(params![row.rowid, row.public, row.staff])?;
+    tx.prepare_cached(&format!(
+        "UPDATE ticket_text SET public = {}, staff = COALESCE(?3, staff) WHERE rowid = ?1",
+        joined("COALESCE(?2, public)", "?4")
+    ))?
+    .execute(params![row.rowid, row.public, row.staff, row.more])?;
     // Under secure_delete the row's text is zeroed in the file as it goes.
     tx.prepare_cached("DELETE FROM ticket_text_waiting WHERE text_rowid = ?1")?
         .execute([row.rowid])?;
@@ -131,6 +166,14 @@ mod tests {
     use crate::storage::conformance::{change, commit, tenant, ticket};
     use crate::storage::{ServerStore, StaffListing, TicketRewrite};
 
+    fn all(terms: &str) -> Terms {
+        Terms::All(terms.into())
+    }
+
+    fn more(terms: &str) -> Terms {
+        Terms::More(terms.into())
+    }
+
     fn indexed(conn: &Connection, rowid: i64) -> String {
         conn.query_row(
             "SELECT public FROM ticket_text WHERE rowid = ?1",
@@ -140,10 +183,9 @@ mod tests {
         .expect("an index row")
     }
 
-    #[test]
-    fn a_search_indexes_what_waited_when_it_began_whatever_is_left_meanwhile() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut conn = super::super::schema::open_writer(&dir.path().join("text.db")).expect("db");
+    /// A database with tenant `t` and its tickets `a`, `b` and `c`, none with text yet.
+    fn three_tickets(dir: &tempfile::TempDir) -> Connection {
+        let conn = super::super::schema::open_writer(&dir.path().join("text.db")).expect("db");
         conn.execute(
             "INSERT INTO tenants (id, name, created_at) VALUES ('t', 't', 0)",
             [],
@@ -157,15 +199,69 @@ mod tests {
             )
             .expect("ticket");
         }
+        conn
+    }
+
+    #[test]
+    fn appended_terms_follow_the_tickets_waiting_or_indexed_and_all_terms_replace_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut conn = three_tickets(&dir);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .expect("tx");
-        leave(&tx, "t", "a", Some("first"), None).expect("left");
-        leave(&tx, "t", "b", Some("second"), Some("staff")).expect("left");
+        let rowid = |tx: &Transaction, id: &str| text_rowid(tx, "t", id).expect("read");
+        let staff = |tx: &Transaction, rowid: i64| -> String {
+            tx.query_row(
+                "SELECT staff FROM ticket_text WHERE rowid = ?1",
+                [rowid],
+                |r| r.get(0),
+            )
+            .expect("an index row")
+        };
+        // Nothing to add leaves nothing waiting, and no index row.
+        leave(&tx, "t", "a", Some(&more("")), None).expect("left");
+        assert_eq!(
+            (last_turn(&tx).expect("turn"), rowid(&tx, "a")),
+            (None, None)
+        );
+        // a: indexed, then two notes' terms follow it, and staff text beside them.
+        leave(&tx, "t", "a", Some(&all("fridge warm")), None).expect("left");
+        index_waiting(&tx, 64, i64::MAX).expect("indexed");
+        leave(&tx, "t", "a", Some(&more("gas low")), None).expect("left");
+        leave(&tx, "t", "a", None, Some("fraud")).expect("left");
+        leave(&tx, "t", "a", Some(&more("refilled")), None).expect("left");
+        // b: all its terms wait, and a note's follow them.
+        leave(&tx, "t", "b", Some(&all("printer")), None).expect("left");
+        leave(&tx, "t", "b", Some(&more("jammed")), None).expect("left");
+        // c: a note's terms on a ticket without text, then all its terms replace them.
+        leave(&tx, "t", "c", Some(&more("first")), None).expect("left");
+        leave(&tx, "t", "c", Some(&all("title")), None).expect("left");
+        assert_eq!(index_waiting(&tx, 64, i64::MAX).expect("indexed"), 3);
+        let [a, b, c] = ["a", "b", "c"].map(|id| rowid(&tx, id).expect("a row"));
+        assert_eq!(indexed(&tx, a), "fridge warm gas low refilled");
+        assert_eq!(staff(&tx, a), "fraud");
+        assert_eq!(indexed(&tx, b), "printer jammed");
+        assert_eq!(indexed(&tx, c), "title");
+        // A note's terms on a ticket whose text is empty take no leading space.
+        leave(&tx, "t", "c", Some(&all("")), None).expect("left");
+        leave(&tx, "t", "c", Some(&more("second")), None).expect("left");
+        index_ticket(&tx, "t", "c").expect("indexed");
+        assert_eq!(indexed(&tx, c), "second");
+    }
+
+    #[test]
+    fn a_search_indexes_what_waited_when_it_began_whatever_is_left_meanwhile() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut conn = three_tickets(&dir);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .expect("tx");
+        leave(&tx, "t", "a", Some(&all("first")), None).expect("left");
+        leave(&tx, "t", "b", Some(&all("second")), Some("staff")).expect("left");
         let last = last_turn(&tx).expect("turn").expect("something waits");
         // Left after the search began: a new ticket, and newer text of one that waited.
-        leave(&tx, "t", "c", Some("third"), None).expect("left");
-        leave(&tx, "t", "a", Some("newer"), None).expect("left");
+        leave(&tx, "t", "c", Some(&all("third")), None).expect("left");
+        leave(&tx, "t", "a", Some(&all("newer")), None).expect("left");
         assert_eq!(index_waiting(&tx, 64, last).expect("indexed"), 2);
         let rowid = |id: &str| text_rowid(&tx, "t", id).expect("read").expect("a row");
         assert_eq!(indexed(&tx, rowid("a")), "newer", "its newest text");

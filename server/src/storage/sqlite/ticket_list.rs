@@ -81,7 +81,7 @@ pub(super) fn write_listing(
         tx,
         tenant_id,
         ticket_id,
-        listing.map(|l| l.public_terms.as_str()),
+        listing.map(|l| &l.public_terms),
         staff.map(|s| s.staff_terms.as_str()),
     )
 }
