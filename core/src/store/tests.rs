@@ -294,11 +294,11 @@ fn many_edits_compact_into_one_snapshot_and_read_the_same() {
                 r.get(0)
             })
             .expect("row");
-        // Compacted at 16 chunks, or an eighth of the history once that is more (the creation
+        // Compacted at 16 chunks, or half the history once that is more (the creation
         // and the notes so far).
         let changes = i + 2;
         assert!(
-            chunks < 16.max(changes / 8),
+            chunks < 16.max(changes / 2),
             "automatic compaction kept chunks at {chunks} after {changes} changes"
         );
         longest = longest.max(chunks);
