@@ -75,6 +75,10 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     configure(&conn)?;
+    // A reader's cache lasts one read transaction under writes (see `configure`), and one reads
+    // a few pages: 4 MiB, not the writer's 16. Eight idle readers kept 16 MiB each of the last
+    // report or search they ran (`docs/benchmarks.md`, "No memory map").
+    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
     Ok(conn)
 }
 
@@ -82,26 +86,28 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection> {
 /// distinct statements on any one path, a few KiB each.
 const STATEMENT_CACHE: usize = 256;
 
+/// A read connection's page cache, in KiB (see `open_reader`).
+const READER_CACHE_KIB: i64 = 4 * 1024;
+
 fn configure(conn: &Connection) -> Result<()> {
     // A push is answered only once it is on disk: a device then drops the changes from its outbox.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // 16 MiB of page cache (SQLite's default is 2 MiB): the pull and push paths touch the
-    // index pages of many tickets per second. Most reads go through the memory map below, so the
-    // cache holds mainly the pages a connection wrote or found in the WAL; the writer's, never
-    // emptied by another's commit, filled whatever it was given — 64 MiB held the server's heap
-    // ~30 MiB higher under 1,000 devices, with the same throughput and back-office latencies
-    // (`docs/benchmarks.md`, "A smaller page cache").
+    // index pages of many tickets per second. The writer's is never emptied by another's commit
+    // and fills whatever it is given — 64 MiB held the server's heap ~30 MiB higher under 1,000
+    // devices, with the same throughput and back-office latencies (`docs/benchmarks.md`, "A
+    // smaller page cache"). Readers take less (`open_reader`).
     conn.pragma_update(None, "cache_size", -16_384)?;
-    // Pages are read through a memory map of the file (the OS page cache), not copied into each
-    // connection's page cache. In WAL mode a reader throws its whole page cache away whenever
-    // another connection committed since its last read — with a commit every few milliseconds,
-    // every read started cold, re-read its pages with pread and paid for emptying a large cache
-    // (`docs/benchmarks.md`, "Back-office API"). The OS keeps the mapped pages, but not the
-    // mapping: such a read also unmaps the file and faults the pages it touches back in
-    // (`docs/benchmarks.md`, "where a read's start goes"), so each read transaction a request
-    // leaves out saves that.
-    conn.pragma_update(None, "mmap_size", 4_i64 << 30)?;
+    // Pages are read with `pread` into the page cache, not through a memory map of the file. In
+    // WAL mode a reader empties its page cache whenever another connection committed since its
+    // last read — and unmaps its whole map too, faulting back in what it touches — so under
+    // writes the map saved nothing: `pread` costs what the faults and unmapping did (0.92–0.94
+    // against 0.98 ms of server CPU a round under 1,000 devices). But mapped pages count as the
+    // server's resident memory: the writer's map, never torn down, came to hold every page it
+    // had touched (860 MiB after ten minutes), and a reader that loaded a few long tickets held
+    // 100–300 MiB more until its next read (`docs/benchmarks.md`, "No memory map").
+    conn.pragma_update(None, "mmap_size", 0)?;
     // The query planner stability guarantee: a statement keeps the plan it was prepared with,
     // whatever values are bound. Without it SQLite prepares again, on every run, each statement
     // whose tables have a partial index (`tokens`, `changes`, `tickets`: it weighs the bound
@@ -166,6 +172,41 @@ mod tests {
         }
         let stmt = reader.prepare_cached(sql).expect("cached");
         assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+    }
+
+    /// Neither the writer nor a reader maps the database file: what they read stays out of the
+    /// server's resident memory, bounded by their page caches (`configure`).
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn no_connection_maps_the_file_it_reads() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("unmapped.db");
+        let writer = open_writer(&path).expect("writer");
+        writer
+            .execute_batch(
+                "CREATE TABLE filler (n INTEGER PRIMARY KEY, bytes BLOB);
+                 WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < 2000)
+                 INSERT INTO filler SELECT n, randomblob(2000) FROM k;",
+            )
+            .expect("4 MB written");
+        let reader = open_reader(&path).expect("reader");
+        for conn in [&writer, &reader] {
+            let read: i64 = conn
+                .query_row("SELECT sum(length(bytes)) FROM filler", [], |r| r.get(0))
+                .expect("every page read");
+            assert_eq!(read, 4_000_000);
+        }
+        let file = path.to_string_lossy().into_owned();
+        let maps = std::fs::read_to_string("/proc/self/maps").expect("this process's maps");
+        assert!(
+            !maps.lines().any(|line| line.ends_with(&file)),
+            "the database file is mapped"
+        );
+        // The WAL's index is shared memory by design, and small.
+        assert!(
+            maps.lines()
+                .any(|line| line.ends_with(&format!("{file}-shm")))
+        );
     }
 
     fn schema_of(conn: &Connection) -> Vec<(String, String, Option<String>)> {
