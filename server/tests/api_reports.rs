@@ -17,6 +17,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use fieldwork_core::Role;
 use fieldwork_core::clock::{Clock, ManualClock};
+use fieldwork_server::storage::ReadWith;
 use serde_json::{Value, json};
 use support::api::Browser;
 use support::{Harness, PASSWORD};
@@ -640,4 +641,88 @@ async fn reports_are_for_the_back_office_of_the_tenant_and_come_as_csv_too() {
         let message = answer.json["error"]["message"].as_str().expect("message");
         assert!(message.contains(says), "{query}: {message}");
     }
+}
+
+/// The tickets of `tenant` whose facts are older than their newest change, by id.
+fn stale_ids(h: &Harness, tenant: &str) -> Vec<String> {
+    let mut ids: Vec<String> = h
+        .state
+        .store()
+        .stale_facts(tenant, 0, u64::MAX, 100)
+        .expect("reads")
+        .into_iter()
+        .map(|s| s.ticket_id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// One gathering of the background task (`reports::refresh`): everything stale above the
+/// tenant's progress is read by the catch-up, and a touched ticket whose change is below it —
+/// a store whose commits land out of order — by the touched tickets' pass after it.
+#[tokio::test]
+async fn a_gathering_refreshes_what_is_stale_and_each_touched_ticket_below_the_progress() {
+    let h = Harness::new();
+    let tenant = h.tenant("acme");
+    let ops = h.user("acme", "ops", Role::Dispatcher, None);
+    let mut phone = h.login(&ops).await;
+    let mut ids = Vec::new();
+    for title in ["fridge warm", "printer jam", "door stuck"] {
+        let (id, created) = phone.create(support::repair(title));
+        phone.sync(&h, &[(&id, &created)]).await;
+        ids.push(id);
+    }
+    let (store, cache) = (h.state.store(), h.state.tickets().docs());
+    let touched = |ids: &[&String]| -> std::collections::BTreeSet<(String, String)> {
+        ids.iter()
+            .map(|id| (tenant.clone(), (*id).clone()))
+            .collect()
+    };
+    let now = h.state.now_ms();
+    fieldwork_server::reports::refresh(store.as_ref(), &cache, touched(&[]), true, now)
+        .expect("refreshes");
+    assert!(stale_ids(&h, &tenant).is_empty());
+
+    // Notes to the first two; the progress is then moved past them, as if their changes had
+    // landed below it after a catch-up had passed.
+    for id in &ids[..2] {
+        let note = phone.edit(
+            id,
+            fieldwork_core::ticket::Edit::AddNote {
+                text: "checked again".into(),
+                internal: false,
+            },
+        );
+        let answer = phone.sync(&h, &[(id, &note)]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+    }
+    let newest = store.read_with(|r| r.max_seq(&tenant)).expect("reads");
+    store.put_facts(&tenant, &[], Some(newest)).expect("moves");
+    let mut stale = ids[..2].to_vec();
+    stale.sort();
+    assert_eq!(stale_ids(&h, &tenant), stale);
+
+    // Only the touched one below the progress is read: the catch-up starts above it.
+    fieldwork_server::reports::refresh(store.as_ref(), &cache, touched(&[&ids[0]]), false, now)
+        .expect("refreshes");
+    assert_eq!(stale_ids(&h, &tenant), [ids[1].clone()]);
+
+    // A note above the progress is read by the catch-up, which moves the progress on.
+    let note = phone.edit(
+        &ids[2],
+        fieldwork_core::ticket::Edit::AddNote {
+            text: "hinge loose".into(),
+            internal: false,
+        },
+    );
+    let answer = phone.sync(&h, &[(&ids[2], &note)]).await;
+    assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+    fieldwork_server::reports::refresh(store.as_ref(), &cache, touched(&[&ids[2]]), false, now)
+        .expect("refreshes");
+    assert_eq!(stale_ids(&h, &tenant), [ids[1].clone()]);
+    let progress = store.facts_progress(&tenant).expect("reads");
+    assert_eq!(
+        progress,
+        store.read_with(|r| r.max_seq(&tenant)).expect("reads")
+    );
 }

@@ -9,7 +9,7 @@
 //! since the tenant's progress, at most [`MAX_REFRESH_PER_REPORT`]), so it counts every change
 //! stored before it was asked.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -132,6 +132,18 @@ pub fn catch_up(
     max: usize,
     now: i64,
 ) -> Result<usize, Error> {
+    catch_up_noting(store, cache, tenant, max, now, &mut HashSet::new())
+}
+
+/// [`catch_up`], adding the ids of the tickets it refreshed to `refreshed_ids`.
+fn catch_up_noting(
+    store: &dyn ServerStore,
+    cache: &DocCache,
+    tenant: &str,
+    max: usize,
+    now: i64,
+    refreshed_ids: &mut HashSet<String>,
+) -> Result<usize, Error> {
     let up_to = store.read_with(|r| r.max_seq(tenant))?;
     let mut after = store.facts_progress(tenant)?;
     if after >= up_to {
@@ -154,6 +166,7 @@ pub fn catch_up(
             now,
         )?;
         let last_page = batch.len() < want;
+        refreshed_ids.extend(fresh.iter().map(|f| f.ticket_id.clone()));
         // One transaction per page, the progress with the last.
         refreshed += store.put_facts(tenant, &fresh, last_page.then_some(up_to))?;
         match batch.last() {
@@ -198,6 +211,44 @@ pub fn run(
     Ok(report)
 }
 
+/// One gathering of the background task: for each tenant of `touched` (tenant and ticket id
+/// pairs) — and, with `all`, each tenant whose facts are behind — refreshes whatever is stale,
+/// which moves its progress on; then the touched tickets that catch-up did not read (changed since
+/// it began, or, on a store whose commits may land out of order, with a change below its
+/// progress). Read the other way round, a ticket noted every second was read twice a gathering.
+pub fn refresh(
+    store: &dyn ServerStore,
+    cache: &DocCache,
+    touched: BTreeSet<(String, String)>,
+    all: bool,
+    now: i64,
+) -> Result<(), Error> {
+    let mut by_tenant: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (tenant, id) in touched {
+        by_tenant.entry(tenant).or_default().push(id);
+    }
+    if all {
+        for tenant in store.tenants_behind()? {
+            by_tenant.entry(tenant).or_default();
+        }
+    }
+    let mut brains = Brains::default();
+    for (tenant, ids) in &by_tenant {
+        let mut done = HashSet::new();
+        let refreshed = catch_up_noting(store, cache, tenant, usize::MAX, now, &mut done)?;
+        if all && refreshed > 0 {
+            tracing::info!(refreshed, "report facts caught up");
+        }
+        let rest = ids
+            .iter()
+            .filter(|id| !done.contains(*id))
+            .map(String::as_str);
+        let fresh = read_all(store, cache, &mut brains, tenant, rest, now)?;
+        store.put_facts(tenant, &fresh, None)?;
+    }
+    Ok(())
+}
+
 /// The background task: refreshes the tickets each commit touched, a batch every [`GATHER`], and
 /// every stale ticket when it starts and after it missed notices.
 pub(crate) async fn run_in_background(state: AppState, mut stop: StopToken) {
@@ -228,31 +279,7 @@ pub(crate) async fn run_in_background(state: AppState, mut stop: StopToken) {
                     continue;
                 }
                 let (store, cache, now) = (state.store(), state.tickets().docs(), state.now_ms());
-                let done = blocking(move || {
-                    let mut by_tenant: std::collections::BTreeMap<String, Vec<String>> =
-                        std::collections::BTreeMap::new();
-                    for (tenant, id) in batch {
-                        by_tenant.entry(tenant).or_default().push(id);
-                    }
-                    if all {
-                        for tenant in store.tenants_behind()? {
-                            by_tenant.entry(tenant).or_default();
-                        }
-                    }
-                    let mut brains = Brains::default();
-                    for (tenant, ids) in &by_tenant {
-                        // The tickets the commits touched, in one transaction; then whatever
-                        // else is stale in the tenant, which moves its progress on.
-                        let fresh =
-                            read_all(store.as_ref(), &cache, &mut brains, tenant, ids.iter().map(String::as_str), now)?;
-                        store.put_facts(tenant, &fresh, None)?;
-                        let refreshed = catch_up(store.as_ref(), &cache, tenant, usize::MAX, now)?;
-                        if all && refreshed > 0 {
-                            tracing::info!(refreshed, "report facts caught up");
-                        }
-                    }
-                    Ok::<_, Error>(())
-                })
+                let done = blocking(move || refresh(store.as_ref(), &cache, batch, all, now))
                 .await;
                 if let Err(error) = done {
                     tracing::warn!(%error, "report facts could not be refreshed; the next report catches up");

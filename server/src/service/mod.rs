@@ -354,7 +354,7 @@ impl Tickets {
     }
 
     /// The same cache, shared, for blocking work that reads through it (report facts).
-    pub(crate) fn docs(&self) -> Arc<DocCache> {
+    pub fn docs(&self) -> Arc<DocCache> {
         self.inner.cache.clone()
     }
 }
