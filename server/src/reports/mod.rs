@@ -27,7 +27,7 @@ use crate::tasks::StopToken;
 /// Stale tickets read per round of a catch-up.
 const BATCH: usize = 500;
 /// Tickets read in one read transaction. A transaction begun after another connection's commit
-/// starts cold (SQLite empties the connection's page cache and unmaps its memory map), so a
+/// starts cold (SQLite empties the connection's page cache), so a
 /// transaction a ticket was most of the report task's cost under load; a long one holds back
 /// the WAL's checkpoint, so not the whole batch either.
 const PER_READ: usize = 64;

@@ -1,7 +1,7 @@
 //! The read connections: a bounded pool. Opening a connection is not cheap — SQLite parses the
-//! whole schema on its first statement, and the memory map is set up and torn down — and under
-//! load a pool that only kept a few idle connections opened and closed one per request
-//! (`docs/benchmarks.md`, "Server under load"). Reads beyond [`MAX_READERS`] at once wait for a
+//! whole schema on its first statement and sets up its page cache — and under load a pool that
+//! only kept a few idle connections opened and closed one per request (`docs/benchmarks.md`,
+//! "Server under load"). Reads beyond [`MAX_READERS`] at once wait for a
 //! connection instead: two cores gain nothing from more reads at a time.
 //!
 //! A read that runs inside another read on the same thread (a store method called from a
