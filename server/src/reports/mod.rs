@@ -27,9 +27,9 @@ use crate::tasks::StopToken;
 /// Stale tickets read per round of a catch-up.
 const BATCH: usize = 500;
 /// Tickets read in one read transaction. A transaction begun after another connection's commit
-/// starts cold (SQLite empties the connection's page cache), so a
-/// transaction a ticket was most of the report task's cost under load; a long one holds back
-/// the WAL's checkpoint, so not the whole batch either.
+/// starts cold (SQLite empties the connection's page cache), so a transaction a ticket was most
+/// of the report task's cost under load; a long one holds back the WAL's checkpoint, so not the
+/// whole batch either.
 const PER_READ: usize = 64;
 /// Most tickets one report refreshes before it answers (the background task does the rest).
 pub const MAX_REFRESH_PER_REPORT: usize = 50_000;

@@ -1,8 +1,8 @@
 //! The read connections: a bounded pool. Opening a connection is not cheap — SQLite parses the
 //! whole schema on its first statement and sets up its page cache — and under load a pool that
 //! only kept a few idle connections opened and closed one per request (`docs/benchmarks.md`,
-//! "Server under load"). Reads beyond [`MAX_READERS`] at once wait for a
-//! connection instead: two cores gain nothing from more reads at a time.
+//! "Server under load"). Reads beyond [`MAX_READERS`] at once wait for a connection instead: two
+//! cores gain nothing from more reads at a time.
 //!
 //! A read that runs inside another read on the same thread (a store method called from a
 //! [`crate::storage::TicketLog::read`] closure) never waits — it could wait for itself — and
