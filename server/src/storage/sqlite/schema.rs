@@ -63,7 +63,7 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection> {
     // A group commit gives each push a savepoint; its undo journal stays in memory instead of a
     // temporary file opened and closed on every commit (seen in `perf` under load).
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    configure(&conn)?;
+    configure(&conn, WRITER_CACHE_KIB)?;
     migrate(&mut conn, LATEST_VERSION)?;
     Ok(conn)
 }
@@ -74,11 +74,7 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    configure(&conn)?;
-    // A reader's cache lasts one read transaction under writes (see `configure`), and one reads
-    // a few pages: 4 MiB, not the writer's 16. Eight idle readers kept 16 MiB each of the last
-    // report or search they ran (`docs/benchmarks.md`, "No memory map").
-    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+    configure(&conn, READER_CACHE_KIB)?;
     Ok(conn)
 }
 
@@ -86,19 +82,25 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection> {
 /// distinct statements on any one path, a few KiB each.
 const STATEMENT_CACHE: usize = 256;
 
-/// A read connection's page cache, in KiB (see `open_reader`).
+/// The writer's page cache, in KiB (SQLite's default is 2 MiB): the pull and push paths touch
+/// the index pages of many tickets per second. The writer's cache is never emptied by another's
+/// commit and fills whatever it is given — 64 MiB held the server's heap ~30 MiB higher under
+/// 1,000 devices, with the same throughput and back-office latencies (`docs/benchmarks.md`, "A
+/// smaller page cache").
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
+
+/// A read connection's page cache, in KiB. It lasts one read transaction under writes (see
+/// `configure`), and one reads a few pages; eight idle readers at the writer's 16 MiB kept that
+/// much each of the last report or search they ran (`docs/benchmarks.md`, "No memory map").
 const READER_CACHE_KIB: i64 = 4 * 1024;
 
-fn configure(conn: &Connection) -> Result<()> {
+/// Settings every connection takes, with a page cache of `cache_kib`.
+fn configure(conn: &Connection, cache_kib: i64) -> Result<()> {
     // A push is answered only once it is on disk: a device then drops the changes from its outbox.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // 16 MiB of page cache (SQLite's default is 2 MiB): the pull and push paths touch the
-    // index pages of many tickets per second. The writer's is never emptied by another's commit
-    // and fills whatever it is given — 64 MiB held the server's heap ~30 MiB higher under 1,000
-    // devices, with the same throughput and back-office latencies (`docs/benchmarks.md`, "A
-    // smaller page cache"). Readers take less (`open_reader`).
-    conn.pragma_update(None, "cache_size", -16_384)?;
+    // A negative size is in KiB.
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     // Pages are read with `pread` into the page cache, not through a memory map of the file. In
     // WAL mode a reader empties its page cache whenever another connection committed since its
     // last read — and unmaps its whole map too, faulting back in what it touches — so under
