@@ -146,6 +146,14 @@ pub struct Note {
     pub erased: bool,
 }
 
+impl Note {
+    /// Whether everyone who sees the ticket reads this note's text (what their search finds): a
+    /// public note, neither redacted nor erased.
+    pub fn text_public(&self) -> bool {
+        !self.internal && !self.redacted && !self.erased
+    }
+}
+
 /// A photo or screenshot, filed under the sha256 of its stored (re-encoded, metadata-free) JPEG.
 /// `thumb` names the thumbnail's own blob; both travel on the blob lane.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

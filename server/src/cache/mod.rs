@@ -101,7 +101,7 @@ pub struct CachedDoc {
 }
 
 /// A view kept after its document left the cache (or without one: a note judged on the tip), at
-/// one version, packed, with the ticket's [`Tip`] when it has one.
+/// one version, packed without its notes' texts, with the ticket's [`Tip`] when it has one.
 #[derive(Debug)]
 struct KeptView {
     seq: u64,
@@ -115,20 +115,23 @@ struct KeptView {
 #[derive(Debug, Clone)]
 pub struct Kept {
     pub seq: u64,
+    /// The view without its notes' texts ([`PackedView`]): a note is judged on it, nothing judged
+    /// on the document is.
     pub view: Arc<Ticket>,
     pub tip: Option<Arc<Tip>>,
     /// The packed view `view` was read from: a writer packs the notes it appends after it
     /// ([`PackedView::appended`]).
-    pub packed: Option<Arc<PackedView>>,
+    pub packed: Arc<PackedView>,
 }
 
 /// Documents, at most `capacity` of them and at most half of `budget` bytes by estimate, the
 /// least recently used leaving first (see the module's note on what may push them out); and,
 /// beside them, tickets kept without their documents ([`Kept`]: views of documents pushed out,
 /// and tickets whose newest notes were judged on their tips), in the other half (a view above a
-/// quarter of that is not kept). A view is far smaller than its document: readers that only need
-/// the view (the report facts, visibility checks) then do not load the ticket again, and a note
-/// pushed to it is judged without its document (`ticket::tip`).
+/// quarter of that is not kept). A view is far smaller than its document, and kept without its
+/// notes' texts it grows little with the ticket: readers that only need the view (the report
+/// facts, visibility checks) then do not load the ticket again, and a note pushed to it is judged
+/// without its document (`ticket::tip`).
 #[derive(Debug)]
 pub struct DocCache {
     capacity: usize,
@@ -316,7 +319,8 @@ impl DocCache {
     }
 
     /// The view of ticket `id` of `tenant` at version `seq`, if its document or its view is
-    /// cached.
+    /// cached — for rules, reports and visibility, never to show: a view kept without its
+    /// document has its notes' texts empty ([`PackedView`]).
     pub fn view(&self, tenant: &str, id: &str, seq: u64) -> Option<Arc<Ticket>> {
         let key = Self::key(tenant, id);
         let mut tiers = self.lock();
@@ -344,7 +348,7 @@ impl DocCache {
             seq,
             view: Arc::new(packed.unpack()?),
             tip,
-            packed: Some(packed),
+            packed,
         })
     }
 

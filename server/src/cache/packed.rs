@@ -1,10 +1,18 @@
 //! A ticket's view packed for keeping in the cache ([`PackedView`]): the ticket without its
-//! notes as it is, and its notes written one after another into one buffer. A note held as a
-//! [`Note`] costs three allocations and the struct around them, ~220 bytes for a short note; packed,
-//! its id (a UUID) 16 bytes, its author and role an index into the ticket's people, its time the
-//! difference from the note before, and its text its bytes: ~50 bytes. A ticket grows by notes and
-//! little else, so a thousand long tickets fit where a few hundred did
-//! (`docs/benchmarks.md`, "Kept views packed").
+//! notes as it is, and its notes without their texts written one after another into one buffer.
+//! A note held as a [`Note`] costs three allocations and the struct around them, ~220 bytes for a
+//! short note; packed, its id (a UUID) 16 bytes, its author and role an index into the ticket's
+//! people, its time the difference from the note before: ~20 bytes. A ticket grows by notes and
+//! little else, so a thousand long tickets fit where a few hundred did (`docs/benchmarks.md`,
+//! "Kept views packed", "Kept views without the notes' texts").
+//!
+//! The texts are left out because nothing that reads a kept view reads them: judging a note on
+//! the ticket's tip reads the notes' number and ids (`rules::judge::judge_append_in_place`), the
+//! report facts and SLA clocks their authors, roles, times and flags, visibility the head. A
+//! packed view reads back with every note's text empty ([`PackedView::unpack`]); what shows a
+//! ticket or judges on its document loads the document. With the texts, a ticket noted every
+//! second grew its kept view by ~55 bytes a second and a thousand of them filled the cache's half
+//! for views in twenty minutes.
 //!
 //! Only this process packs and unpacks, so a buffer that does not read back is a bug, not input:
 //! [`PackedView::unpack`] then gives `None`, and the cache treats it as a miss.
@@ -24,7 +32,8 @@ const UUID_ID: u8 = 8;
 /// With [`UUID_ID`]: in hyphenated form, not the simple 32 digits.
 const HYPHENATED: u8 = 16;
 
-/// A ticket's view with its notes packed; [`Self::unpack`] gives the view back as it was.
+/// A ticket's view with its notes packed without their texts; [`Self::unpack`] gives the view
+/// back as it was but for those.
 #[derive(Debug)]
 pub struct PackedView {
     /// The ticket with no notes.
@@ -35,6 +44,8 @@ pub struct PackedView {
     count: usize,
     /// The last note's time: the next is written as the difference from it.
     last_at: i64,
+    /// [`Self::public_chars`].
+    public_chars: usize,
     notes: Vec<u8>,
 }
 
@@ -47,7 +58,8 @@ impl PackedView {
             people: Vec::new(),
             count: 0,
             last_at: 0,
-            notes: Vec::with_capacity(notes.iter().map(|n| n.text.len() + 24).sum()),
+            public_chars: 0,
+            notes: Vec::with_capacity(notes.len() * NOTE_BYTES),
         };
         // Each author's index looked up by hash: a ticket may hold notes by thousands of people.
         let mut people: HashMap<(&str, Role), usize> = HashMap::new();
@@ -77,13 +89,8 @@ impl PackedView {
             people: self.people.clone(),
             count: self.count,
             last_at: self.last_at,
-            notes: Vec::with_capacity(
-                self.notes.len()
-                    + notes[self.count..]
-                        .iter()
-                        .map(|n| n.text.len() + 24)
-                        .sum::<usize>(),
-            ),
+            public_chars: self.public_chars,
+            notes: Vec::with_capacity(self.notes.len() + (notes.len() - self.count) * NOTE_BYTES),
         };
         packed.notes.extend_from_slice(&self.notes);
         for note in &notes[self.count..] {
@@ -97,7 +104,7 @@ impl PackedView {
         packed.notes.shrink_to_fit();
         debug_assert_eq!(
             packed.unpack().map(|t| t.notes),
-            Some(notes),
+            Some(without_texts(notes)),
             "only notes appended"
         );
         packed
@@ -131,12 +138,14 @@ impl PackedView {
         }
         write_varint(buffer, zigzag(note.at.wrapping_sub(self.last_at)));
         self.last_at = note.at;
-        write_bytes(buffer, note.text.as_bytes());
+        if note.text_public() {
+            self.public_chars += note.text.chars().count() + 1;
+        }
         self.count += 1;
     }
 
-    /// The view as it was packed; `None` if the buffer does not read (a bug: see the module's
-    /// note).
+    /// The view as it was packed, every note's text empty; `None` if the buffer does not read (a
+    /// bug: see the module's note).
     pub fn unpack(&self) -> Option<Ticket> {
         let mut notes = Vec::with_capacity(self.count);
         let mut reader = Reader(&self.notes);
@@ -159,7 +168,7 @@ impl PackedView {
                 id,
                 author: author.clone(),
                 role: *role,
-                text: reader.string()?,
+                text: String::new(),
                 internal: flags & INTERNAL != 0,
                 at,
                 redacted: flags & REDACTED != 0,
@@ -173,6 +182,13 @@ impl PackedView {
             notes,
             ..self.head.clone()
         })
+    }
+
+    /// The characters of the texts it left out that everyone reads ([`Note::text_public`]), each
+    /// text's end counting one: what the ticket's search terms count them against their limit
+    /// (`service::listing`), so the terms of notes appended to it follow on from them.
+    pub fn public_chars(&self) -> usize {
+        self.public_chars
     }
 
     /// How many notes it holds.
@@ -194,6 +210,17 @@ impl PackedView {
                 .map(|(id, _)| id.len() + std::mem::size_of::<(String, Role)>())
                 .sum::<usize>()
     }
+}
+
+/// Bytes a packed note usually takes: person, flags, a UUID, a time step.
+const NOTE_BYTES: usize = 21;
+
+/// `notes` as they read back once packed: without their texts.
+fn without_texts(mut notes: Vec<Note>) -> Vec<Note> {
+    for note in &mut notes {
+        note.text = String::new();
+    }
+    notes
 }
 
 /// `id` as a UUID, and whether hyphenated, when it is one written as this module writes it back

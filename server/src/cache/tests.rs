@@ -1,19 +1,22 @@
 //! The document cache's bounds, versions, kept views and admission.
 
 use super::*;
-use fieldwork_core::ticket::{ActorId, NewTicket};
+use fieldwork_core::ticket::{ActorId, Edit, NewTicket};
 use fieldwork_core::{Actor, Role, TicketKind};
 
-fn doc(id: &str, seq: u64) -> CachedDoc {
-    let actor = Actor {
+fn agent() -> Actor {
+    Actor {
         tenant: "t".into(),
         user_id: "u".into(),
         role: Role::Agent,
         name: None,
         team: None,
-    };
+    }
+}
+
+fn doc(id: &str, seq: u64) -> CachedDoc {
     let new = NewTicket::titled(TicketKind::Repair, "x");
-    let doc = TicketDocument::create(id, &actor, &new, ActorId::random(), 1).expect("create");
+    let doc = TicketDocument::create(id, &agent(), &new, ActorId::random(), 1).expect("create");
     let view = Arc::new(doc.view().expect("view"));
     CachedDoc {
         seq,
@@ -195,6 +198,13 @@ fn tickets_asked_for_in_a_loop_larger_than_the_cache_still_hit() {
 fn a_ticket_is_kept_with_its_tip_and_moved_along_without_its_document() {
     let cache = DocCache::with_budget(1, DEFAULT_DOC_CACHE_BYTES);
     let mut a = doc("a", 1);
+    let note = Edit::AddNote {
+        text: "fan replaced".into(),
+        internal: false,
+    };
+    a.doc.apply(&a.view, &note, &agent(), 2).expect("a note");
+    let whole = a.doc.view().expect("view");
+    a.view = Arc::new(whole.clone());
     let tip = a.doc.tip();
     assert!(tip.is_some());
     cache.put("t", "a", a);
@@ -213,14 +223,21 @@ fn a_ticket_is_kept_with_its_tip_and_moved_along_without_its_document() {
     assert_eq!(
         cache.view("t", "a", 1).as_deref(),
         Some(&*kept.view),
-        "a reader gets the view as it was"
+        "a reader gets the view as it was kept"
+    );
+    assert_eq!(kept.view.title, whole.title);
+    assert_eq!(kept.view.notes.len(), 1);
+    assert_eq!(
+        (
+            kept.view.notes[0].text.as_str(),
+            kept.view.notes[0].id.as_str()
+        ),
+        ("", whole.notes[0].id.as_str()),
+        "without the note's text"
     );
     assert!(cache.kept("t", "a", 2).is_none(), "only at its version");
     assert!(cache.kept("t", "b", 1).is_none(), "b is held as a document");
-    let (packed, tip) = (
-        kept.packed.clone().expect("read from its packed view"),
-        kept.tip.clone().expect("with its tip"),
-    );
+    let (packed, tip) = (kept.packed.clone(), kept.tip.clone().expect("with its tip"));
     // A writer judged a note on the tip and stored it as version 2: kept at 2, not 1.
     cache.put_kept("t", "a", 2, packed.clone(), tip.clone());
     assert!(cache.kept("t", "a", 1).is_none());

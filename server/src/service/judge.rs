@@ -54,7 +54,10 @@ pub(crate) struct Working {
     /// The staff document, once a change to it needed it (its genesis if the ticket has no
     /// staff data yet).
     pub staff: Option<TicketDocument>,
-    /// The cached (public) view of an untouched document, to put back as it was.
+    /// The ticket's public view as it stands: the cached view of an untouched document (to put
+    /// back as it was), or the view after this commit's changes. While the ticket is judged on its
+    /// tip, its kept view without the notes' texts (`cache::PackedView`), which nothing judged on
+    /// the document reads.
     pub view: Option<Arc<Ticket>>,
     /// The `last_seq` read from the store; `None` for a ticket first seen in this commit.
     pub head: Option<u64>,
@@ -234,13 +237,13 @@ impl<'a> Judge<'a> {
                     }),
                     ..Working::stored(&head, None, Some(view))
                 },
-                kept => {
+                _ => {
                     let Some(doc) = self.stored_document(id)? else {
                         return Ok(Presence::OverLimit);
                     };
-                    // The view of this version may have outlived its document in the cache:
-                    // reading it again walks the whole ticket.
-                    Working::stored(&head, Some(doc), kept.map(|kept| kept.view))
+                    // A kept view has no notes' texts, and a change judged on the document is
+                    // judged against the whole ticket: its view is read from the document.
+                    Working::stored(&head, Some(doc), None)
                 }
             },
         };

@@ -26,7 +26,7 @@ fn terms<'a>(lines: impl Iterator<Item = &'a str>, limit: usize) -> String {
 fn readable(notes: &[Note]) -> impl Iterator<Item = &str> {
     notes
         .iter()
-        .filter(|n| !n.internal && !n.redacted && !n.erased)
+        .filter(|n| n.text_public())
         .map(|n| n.text.as_str())
 }
 
@@ -49,18 +49,20 @@ fn public_terms(view: &Ticket, limit: usize) -> String {
 }
 
 /// The terms of a ticket's last `appended` notes, as [`public_terms`] would end with them: they
-/// take what is left of `limit` after the text before them. So the terms of the ticket without
-/// those notes, [`Terms::joined`] with these, are the ticket's terms (`tests`).
-fn appended_terms(view: &Ticket, appended: usize, limit: usize) -> String {
-    let (before, new) = view
-        .notes
-        .split_at(view.notes.len().saturating_sub(appended));
-    let used: usize = head_lines(view)
-        .into_iter()
-        .chain(readable(before))
-        .map(|line| line.chars().count() + 1)
-        .sum();
+/// take what is left of `limit` after the text before them, of which the notes' is
+/// `notes_before` characters ([`crate::cache::PackedView::public_chars`]: the view a note is judged on has no
+/// older texts). So the terms of the ticket without those notes, [`Terms::joined`] with these,
+/// are the ticket's terms (`tests`).
+fn appended_terms(view: &Ticket, appended: usize, notes_before: usize, limit: usize) -> String {
+    let new = &view.notes[view.notes.len().saturating_sub(appended)..];
+    let used = lines_chars(head_lines(view).into_iter()).saturating_add(notes_before);
     terms(readable(new), limit.saturating_sub(used))
+}
+
+/// The characters of `lines` as [`terms`] counts them against its limit: each line's end counts
+/// one.
+fn lines_chars<'a>(lines: impl Iterator<Item = &'a str>) -> usize {
+    lines.map(|line| line.chars().count() + 1).sum()
 }
 
 /// The listing of a ticket from its public view.
@@ -69,12 +71,22 @@ pub(crate) fn listing_of(view: &Ticket) -> TicketListing {
 }
 
 /// The listing of a ticket whose view has changed since its last listing only by its last
-/// `appended` notes (a commit judged on its tip): their terms follow what the ticket has, so a
-/// note costs its own text and not the ticket's (ADR 0023).
-pub(crate) fn listing_appended(view: &Ticket, appended: usize) -> TicketListing {
+/// `appended` notes (a commit judged on its tip), the notes before them counting `notes_before`
+/// characters of public text: their terms follow what the ticket has, so a note costs its own
+/// text and not the ticket's (ADR 0023).
+pub(crate) fn listing_appended(
+    view: &Ticket,
+    appended: usize,
+    notes_before: usize,
+) -> TicketListing {
     listing_with(
         view,
-        Terms::More(appended_terms(view, appended, MAX_SEARCH_CHARS)),
+        Terms::More(appended_terms(
+            view,
+            appended,
+            notes_before,
+            MAX_SEARCH_CHARS,
+        )),
     )
 }
 
@@ -189,6 +201,7 @@ mod tests {
     use fieldwork_core::ticket::{NewTicket, Sla, TicketDocument};
 
     use super::*;
+    use crate::cache::PackedView;
 
     fn ticket() -> Ticket {
         let actor = fieldwork_core::Actor {
@@ -270,9 +283,14 @@ mod tests {
             view.title = title;
             view.notes = notes.into_iter().map(|(text, hidden)| note(text, hidden)).collect();
             let whole = public_terms(&view, limit);
-            let more = appended_terms(&view, appended, limit);
             let mut before = view.clone();
             before.notes.truncate(view.notes.len().saturating_sub(appended));
+            // As a commit judged on the tip holds the ticket: the notes before from its kept
+            // view, without their texts.
+            let kept = PackedView::pack(before.clone());
+            let mut judged = kept.unpack().expect("reads back");
+            judged.notes.extend_from_slice(&view.notes[before.notes.len()..]);
+            let more = appended_terms(&judged, appended, kept.public_chars(), limit);
             proptest::prop_assert_eq!(Terms::joined(&public_terms(&before, limit), &more), whole);
         }
     }
@@ -284,8 +302,14 @@ mod tests {
             note("compressor swapped".into(), 0),
             note("secret".into(), 1),
         ];
+        let before = PackedView::pack(view.clone()).public_chars();
+        assert_eq!(
+            before,
+            "compressor swapped".len() + 1,
+            "the secret note is not counted"
+        );
         view.notes.push(note("Gas refilled".into(), 0));
-        let listing = listing_appended(&view, 2);
+        let listing = listing_appended(&view, 2, before);
         assert_eq!(listing.public_terms, Terms::More("gas refilled".into()));
         assert_eq!(listing.title, listing_of(&view).title);
     }

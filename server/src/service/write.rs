@@ -13,7 +13,7 @@ use fieldwork_protocol::blobs::is_sha256_hex;
 use super::Committed;
 use super::judge::{Judged, Working};
 use super::listing::{listing_appended, listing_of, staff_listing_of};
-use crate::cache::{CachedDoc, DocCache, HeldView, PackedView};
+use crate::cache::{CachedDoc, DocCache, HeldView};
 use crate::error::Error;
 use crate::storage::{BlobRef, TicketCommit, TicketLog, TicketWrite};
 
@@ -93,7 +93,9 @@ pub(crate) fn prepare(
             // Judged on its tip, the ticket only has notes appended: their terms follow the
             // ticket's (ADR 0023).
             listing: Some(match (&working.doc, &working.tip, working.head) {
-                (None, Some(held), Some(_)) => listing_appended(&view, held.accepted.len()),
+                (None, Some(held), Some(_)) => {
+                    listing_appended(&view, held.accepted.len(), held.packed.public_chars())
+                }
                 _ => listing_of(&view),
             }),
             staff_listing: match (&working.staff, working.staff_touched) {
@@ -103,10 +105,7 @@ pub(crate) fn prepare(
         });
         blob_refs.extend(attachment_blobs(id, &view));
         let view = match (&working.doc, &mut working.tip) {
-            (None, Some(held)) => HeldView::Packed(Arc::new(match held.packed.take() {
-                Some(before) => before.appended(view),
-                None => PackedView::pack(view),
-            })),
+            (None, Some(held)) => HeldView::Packed(Arc::new(held.packed.appended(view))),
             _ => HeldView::Loaded(Arc::new(view)),
         };
         views.insert(id.clone(), view);

@@ -16,7 +16,7 @@ use crate::error::Error;
 pub(crate) struct OnTip {
     pub tip: Arc<Tip>,
     /// The packed view the ticket's view was read from: the notes accepted are packed after it.
-    pub packed: Option<Arc<PackedView>>,
+    pub packed: Arc<PackedView>,
     /// The changes accepted on the tip in this commit, in order.
     pub accepted: Vec<Change>,
 }
@@ -43,7 +43,8 @@ impl Judge<'_> {
 
     /// Loads the public document of ticket `id` if the commit holds it by its tip: as stored,
     /// with the changes accepted on the tip applied (they were judged as that document would
-    /// judge them, so it takes them).
+    /// judge them, so it takes them). The view held on the tip has no notes' texts: the ticket's
+    /// view is read from the document again when a change is judged on it.
     pub(super) fn load_document(&mut self, id: &str) -> Result<(), Error> {
         let accepted = match self.tickets.get_mut(id) {
             Some(working) if working.doc.is_none() => match working.tip.take() {
@@ -63,6 +64,7 @@ impl Judge<'_> {
             .get_mut(id)
             .ok_or_else(|| Error::Task("a loaded ticket left the working set".into()))?;
         working.doc = Some(doc);
+        working.view = None;
         Ok(())
     }
 }
