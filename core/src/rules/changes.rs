@@ -189,7 +189,8 @@ pub fn check_change(
 /// one public note appended to what the author saw, which is also what everyone sees now
 /// (`after` is `before` with `note` pushed onto its notes and nothing else changed): the same
 /// rules in the same order, without comparing the two tickets whole. `None` when `note`'s id is
-/// one of `before`'s notes' (the whole comparison judges that).
+/// one of `before`'s notes' (the whole comparison, on the document, judges that). Of `before`'s
+/// notes only their ids are read.
 pub fn check_note_appended(
     actor: &Actor,
     before: &Ticket,

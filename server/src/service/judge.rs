@@ -13,7 +13,7 @@ use fieldwork_core::Actor;
 use fieldwork_core::rules::judge::{self, Refused};
 use fieldwork_core::ticket::limits::MAX_PUSH_OPS;
 use fieldwork_core::ticket::{
-    ActorId, Change, ChangeHash, DocumentError, Part, Ticket, TicketDocument, compact_after,
+    ActorId, Change, ChangeHash, DocumentError, Part, Ticket, TicketDocument,
 };
 use fieldwork_protocol::sync::{RejectCode, Rejection};
 
@@ -70,6 +70,9 @@ pub(crate) struct Working {
     /// The effective time of the ticket's newest timed change, as stored and then as this
     /// commit moves it.
     pub last_effective: Option<i64>,
+    /// The stored public document of a ticket judged on its tip whose notes fill its stored
+    /// tail, as read: loaded only to be compacted with them (`compaction::compact`).
+    pub compaction: Option<Vec<u8>>,
 }
 
 impl Working {
@@ -85,6 +88,7 @@ impl Working {
             touched: false,
             staff_touched: false,
             last_effective: head.last_effective_at,
+            compaction: None,
         }
     }
 }
@@ -196,6 +200,7 @@ impl<'a> Judge<'a> {
             }
             self.one(change)?;
         }
+        self.compactions()?;
         Ok(Judged {
             tickets: self.tickets,
             changes: self.changes,
@@ -222,14 +227,14 @@ impl<'a> Judge<'a> {
                 ..Working::stored(&head, Some(cached.doc), Some(cached.view))
             },
             None => match self.cache.kept(self.tenant, id, head.last_seq) {
-                // Kept with its tip, and room for a change before the ticket is compacted (which
-                // takes its document): a note is judged without loading it.
+                // Kept with its tip: a note is judged without loading the document (and the
+                // document is loaded after, should the notes fill the tail: `compactions`).
                 Some(Kept {
                     view,
                     tip: Some(tip),
                     packed,
                     ..
-                }) if (head.tail as usize) + 1 < compact_after(tip.changes() + 1) => Working {
+                }) => Working {
                     tip: Some(OnTip {
                         tip,
                         packed,
@@ -500,6 +505,7 @@ impl<'a> Judge<'a> {
                 touched: true,
                 staff_touched: false,
                 last_effective: None,
+                compaction: None,
             },
         );
         self.created.push(ticket_id.to_owned());

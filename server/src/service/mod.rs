@@ -15,6 +15,7 @@
 //! commits per tenant, which is what keeps seq order equal to commit order across processes
 //! (docs/adr/0009).
 
+mod compaction;
 mod erase;
 mod group;
 mod judge;

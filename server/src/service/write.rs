@@ -11,6 +11,7 @@ use fieldwork_core::ticket::{Part, Ticket};
 use fieldwork_protocol::blobs::is_sha256_hex;
 
 use super::Committed;
+use super::compaction;
 use super::judge::{Judged, Working};
 use super::listing::{listing_appended, listing_of, staff_listing_of};
 use crate::cache::{CachedDoc, DocCache, HeldView};
@@ -25,7 +26,7 @@ pub(crate) struct Prepared {
     commit: Option<TicketCommit>,
     tickets: HashMap<String, Working>,
     /// Touched tickets' views: packed already when the ticket goes back to the cache without its
-    /// document (judged on its tip), so a commit waiting for its turn holds ~50 bytes a note, not
+    /// document (judged on its tip), so a commit waiting for its turn holds ~20 bytes a note, not
     /// the whole ticket, and the turn does not pack it.
     views: HashMap<String, HeldView>,
     created: Vec<String>,
@@ -134,13 +135,19 @@ pub(crate) fn prepare(
 /// [`fieldwork_core::ticket::compact_after`] its changes;
 /// `None` lets the changes follow the stored snapshot. A document Automerge cannot save and load
 /// back keeps its changes instead
-/// ([`fieldwork_core::ticket::TicketDocument::save_proven`]), and so does a ticket judged on its
-/// tip alone (the commit has no document to save): its judge loads the document when the stored
-/// tail is one short of it, so the tail outgrows it only by a commit's notes.
+/// ([`fieldwork_core::ticket::TicketDocument::save_proven`]). A ticket judged on its tip alone
+/// has no document loaded: its judge read the stored one when the commit's notes fill the tail
+/// (`Working::compaction`), and it is loaded, saved and dropped here: the commit waits for its
+/// turn without it.
 fn snapshot_of(working: &mut Working, appended: usize) -> Option<Vec<u8>> {
     let tail = usize::try_from(working.tail)
         .unwrap_or(usize::MAX)
         .saturating_add(appended);
+    if let (None, Some(stored), Some(held)) =
+        (&working.doc, working.compaction.take(), &working.tip)
+    {
+        return compaction::compact(&stored, &held.accepted);
+    }
     let doc = working.doc.as_mut()?;
     if working.head.is_some() && tail < doc.compact_after() {
         return None;

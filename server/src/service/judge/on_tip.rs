@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use fieldwork_core::rules::judge::{self, Refused};
-use fieldwork_core::ticket::{Change, Tip};
+use fieldwork_core::ticket::{Change, Tip, compact_after};
 
 use super::{Judge, no_document};
 use crate::cache::PackedView;
@@ -39,6 +39,33 @@ impl Judge<'_> {
             held.accepted.push(change.clone());
             working.touched = true;
         }))
+    }
+
+    /// Reads, for compaction, the stored documents of the tickets this commit judged on their
+    /// tips whose stored tail its notes fill ([`compact_after`] their changes): the commit loads
+    /// them with those notes applied, saves them and drops them (`compaction::compact`); the
+    /// ticket stays kept by its tip. The notes are still judged without the document and listed
+    /// by their own terms.
+    pub(super) fn compactions(&mut self) -> Result<(), Error> {
+        let full: Vec<String> = self
+            .tickets
+            .iter()
+            .filter_map(|(id, working)| {
+                let held = working.tip.as_ref()?;
+                let tail = (working.tail as usize).saturating_add(held.accepted.len());
+                (working.doc.is_none()
+                    && !held.accepted.is_empty()
+                    && tail >= compact_after(held.tip.changes()))
+                .then(|| id.clone())
+            })
+            .collect();
+        for id in full {
+            let stored = self.reader.ticket_snapshot(self.tenant, &id)?;
+            if let Some(working) = self.tickets.get_mut(&id) {
+                working.compaction = stored;
+            }
+        }
+        Ok(())
     }
 
     /// Loads the public document of ticket `id` if the commit holds it by its tip: as stored,
