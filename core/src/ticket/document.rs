@@ -350,32 +350,6 @@ impl TicketDocument {
         self.doc.save()
     }
 
-    /// [`Self::save`], proven to load back to the same heads: `None` when Automerge cannot
-    /// encode the document or decode what it encoded, a panic inside Automerge included. The
-    /// server compacts a ticket's stored changes into a snapshot only through this, so a ticket
-    /// whose history Automerge accepts but cannot re-encode keeps its changes instead.
-    pub fn save_proven(&mut self) -> Option<Vec<u8>> {
-        let doc = &mut self.doc;
-        proving(|| {
-            let saved = doc.save();
-            let heads = doc.get_heads();
-            Some((saved, heads))
-        })
-    }
-
-    /// [`Self::save_proven`] of a document no longer needed: it is dropped before what was saved
-    /// is loaded back, so the two are never in memory together (the server compacts tickets of
-    /// hundreds of notes this way, several at once).
-    pub fn into_proven(self) -> Option<Vec<u8>> {
-        let mut doc = self.doc;
-        proving(move || {
-            let saved = doc.save();
-            let heads = doc.get_heads();
-            drop(doc);
-            Some((saved, heads))
-        })
-    }
-
     /// Whether the server can store the document as it stands: a staff document is stored whole
     /// after every change, so it must save and load back ([`Self::save_proven`]); a public one is
     /// stored as its changes after a snapshot and compacted only when it proves so itself.
@@ -794,19 +768,4 @@ impl TicketDocument {
         }
         Ok(true)
     }
-}
-
-/// What `save` saved, proven to load back to the heads it gave: `None` when Automerge cannot
-/// encode the document or decode what it encoded, a panic inside Automerge included
-/// ([`TicketDocument::save_proven`]).
-fn proving(save: impl FnOnce() -> Option<(Vec<u8>, Vec<ChangeHash>)>) -> Option<Vec<u8>> {
-    let proven = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let (saved, heads) = save()?;
-        let mut loaded = AutoCommit::load(&saved).ok()?;
-        (loaded.get_heads() == heads).then_some(saved)
-    }));
-    proven.unwrap_or_else(|_| {
-        tracing::warn!("saving a ticket panicked inside Automerge; its changes stay as they are");
-        None
-    })
 }
