@@ -22,9 +22,14 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// jemalloc's settings, read once as it starts: pages freed and unused for a second go back to
 /// the system, not after jemalloc's default ten. Under 1,000 devices the server kept 40–50 MiB
 /// less resident at the same throughput (`docs/benchmarks.md`, "The device's side of a round").
-/// `_RJEM_MALLOC_CONF` in the environment still overrides it.
+/// `MALLOC_CONF` in the environment still overrides it (`_RJEM_MALLOC_CONF` off Linux, where
+/// jemalloc serves Rust alone and its names carry a prefix).
 // jemalloc reads this C string through the symbol named here; nothing else touches it.
-#[cfg(not(target_env = "msvc"))]
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+#[unsafe(export_name = "malloc_conf")]
+pub static MALLOC_CONF: &[u8; 37] = b"dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+#[cfg(all(not(target_os = "linux"), not(target_env = "msvc")))]
 #[allow(unsafe_code)]
 #[unsafe(export_name = "_rjem_malloc_conf")]
 pub static MALLOC_CONF: &[u8; 37] = b"dirty_decay_ms:1000,muzzy_decay_ms:0\0";
@@ -129,6 +134,13 @@ mod tests {
         assert!(serve(&["--user-blob-quota", "5GB"]).is_err());
     }
 
+    /// The variable jemalloc reads its settings from: on Linux the unprefixed one, which it
+    /// reads only when it has taken the C library's `malloc` (SQLite's allocations) too.
+    #[cfg(target_os = "linux")]
+    const MALLOC_CONF_VARIABLE: &str = "MALLOC_CONF";
+    #[cfg(all(not(target_os = "linux"), not(target_env = "msvc")))]
+    const MALLOC_CONF_VARIABLE: &str = "_RJEM_MALLOC_CONF";
+
     /// The settings above reach jemalloc: this test binary has the same allocator and static,
     /// and jemalloc prints the options it runs with when asked to in the environment.
     #[cfg(not(target_env = "msvc"))]
@@ -137,7 +149,7 @@ mod tests {
         let exe = std::env::current_exe().expect("this test binary");
         let out = std::process::Command::new(exe)
             .arg("--list")
-            .env("_RJEM_MALLOC_CONF", "stats_print:true")
+            .env(MALLOC_CONF_VARIABLE, "stats_print:true")
             .output()
             .expect("runs");
         let stats = String::from_utf8_lossy(&out.stderr);
