@@ -376,7 +376,10 @@ async fn notes_to_a_ticket_whose_document_left_the_cache_are_judged_on_its_tip()
     phone.sync(&h, &[(&a, &created_a), (&b, &created_b)]).await;
     let store = h.state.store();
     let mut tails = Vec::new();
-    for n in 0..40 {
+    // Enough notes to compact either ticket at least twice wherever its id puts the first point
+    // (16 to 31 changes).
+    const NOTES: u64 = 70;
+    for n in 0..NOTES {
         for id in [&a, &b] {
             let note = phone.edit(
                 id,
@@ -401,12 +404,16 @@ async fn notes_to_a_ticket_whose_document_left_the_cache_are_judged_on_its_tip()
     let on_tips = h.state.changes_judged_on_tips();
     // Every note to the one kept by its tip, those whose commits compact it too (the document is
     // loaded after, to be saved).
-    assert!(on_tips >= 40, "{on_tips} of 80 judged on a tip");
-    // Still compacted: the commit that would fill the tail loads the document (two creations
-    // and up to 80 notes).
-    let most = fieldwork_core::ticket::compact_after(82);
     assert!(
-        tails.iter().all(|&tail| (tail as usize) < most),
+        on_tips >= NOTES,
+        "{on_tips} of {} judged on a tip",
+        2 * NOTES
+    );
+    // Still compacted: the commit that would fill the tail loads the document (its creation and
+    // its notes: the tail never past half of them, or the first point's 31).
+    let most = 31.max((1 + NOTES).div_ceil(2));
+    assert!(
+        tails.iter().all(|&tail| u64::from(tail) <= most),
         "{tails:?}"
     );
     assert!(
@@ -447,11 +454,12 @@ async fn notes_to_a_ticket_whose_document_left_the_cache_are_judged_on_its_tip()
     };
     let mut both = vec![a.clone(), b.clone()];
     both.sort();
-    for n in 0..40 {
+    for n in 0..NOTES {
         assert_eq!(found(&format!("note {n}")), both, "note {n}");
     }
     assert_eq!(found("fridge which one"), std::slice::from_ref(&a));
-    assert_eq!(found("freezer loud note 39"), std::slice::from_ref(&b));
+    let last = format!("freezer loud note {}", NOTES - 1);
+    assert_eq!(found(&last), std::slice::from_ref(&b));
     // A note and a change of priority in one push: the note is judged on the tip, the priority
     // on the document, loaded with that note in it.
     let before = h.state.changes_judged_on_tips();
@@ -512,24 +520,33 @@ async fn a_ticket_is_stored_as_its_changes_after_a_snapshot_and_compacted_as_its
             "after note {n}"
         );
     }
-    // The tail stays under 16 changes, or half the history once that is more: a long
-    // ticket is compacted less often, each compaction as long as the document.
+    // A tail is never left due: compacted first at 16 to 31 changes by the ticket's id, then
+    // each time the tail reaches half the history (`ticket::compacts`), so a long ticket is
+    // compacted less often, each compaction as long as the document.
     for &(tail, changes) in &tails {
         assert!(
-            u64::from(tail) < 16u64.max(changes / 2),
+            !fieldwork_core::ticket::compacts(changes, tail.into(), &id),
             "{tail} of {changes}: {tails:?}"
         );
     }
+    // The history at each compaction: each twice the one before (rounded down), three at least
+    // in a history of 201 changes (17, 34, 68 and 136 when the first point is 17; 31, 62 and 124
+    // when it is 31).
     let compactions: Vec<u64> = tails
         .windows(2)
         .filter(|w| w[1].0 < w[0].0)
-        .map(|w| w[0].1)
+        .map(|w| w[1].1)
         .collect();
-    // At 16 changes, then each at twice the history of the one before: 17, 34, 68, 136.
-    assert!(compactions.len() >= 4, "{compactions:?}");
+    assert!(compactions.len() >= 3, "{compactions:?}");
     assert!(
-        tails.iter().any(|&(tail, _)| tail > 16),
-        "a long history grows a longer tail: {tails:?}"
+        compactions
+            .windows(2)
+            .all(|w| (2 * w[0]..=2 * w[0] + 1).contains(&w[1])),
+        "each at twice the history: {compactions:?}"
+    );
+    assert!(
+        tails.iter().any(|&(tail, _)| tail > 31),
+        "a long history grows a longer tail than the first: {tails:?}"
     );
     // A new phone gets the ticket whole in one snapshot, tail and all.
     let mut other = h.login(&ops).await;

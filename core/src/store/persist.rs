@@ -5,7 +5,7 @@ use automerge::{Change, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::StoreError;
-use crate::ticket::{Part, Ticket, TicketDocument};
+use crate::ticket::{Part, Ticket, TicketDocument, compacts};
 use fieldwork_protocol::sync::SnapshotSummary;
 
 /// A ticket's documents as this device holds them: the public one, and the staff one when the
@@ -154,7 +154,7 @@ pub(super) fn insert_doc_bytes(
 }
 
 /// Appends what changed since `before` to a stored document, compacting when its chunks would
-/// reach [`crate::ticket::compact_after`] its changes.
+/// be due ([`crate::ticket::compacts`]).
 pub(super) fn append_doc(
     tx: &Transaction,
     id: &str,
@@ -169,7 +169,11 @@ pub(super) fn append_doc(
     let chunks: i64 = tx
         .prepare_cached("SELECT chunks FROM docs WHERE ticket_id = ?1 AND part = ?2")?
         .query_row(params![id, part], |r| r.get(0))?;
-    if usize::try_from(chunks + 1).unwrap_or(usize::MAX) >= doc.compact_after() {
+    if compacts(
+        doc.changes(),
+        u64::try_from(chunks + 1).unwrap_or(u64::MAX),
+        id,
+    ) {
         return rewrite_snapshot(tx, id, doc);
     }
     tx.prepare_cached("INSERT INTO doc_chunks (ticket_id, part, chunk) VALUES (?1, ?2, ?3)")?

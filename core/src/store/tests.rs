@@ -275,8 +275,8 @@ fn ids_resolve_by_unique_prefix_only() {
 fn many_edits_compact_into_one_snapshot_and_read_the_same() {
     let d = device("agent1", Role::Agent);
     let id = d.store.create(repair("busy")).expect("creates").id;
-    let mut longest = 0;
-    for i in 0..200 {
+    let (mut longest, mut last, mut compactions) = (0, 0, 0);
+    for i in 0..200_i64 {
         d.store
             .edit(
                 &id,
@@ -294,16 +294,22 @@ fn many_edits_compact_into_one_snapshot_and_read_the_same() {
                 r.get(0)
             })
             .expect("row");
-        // Compacted at 16 chunks, or half the history once that is more (the creation
-        // and the notes so far).
+        // Compacted first at 16 to 31 chunks by the ticket's id, then each time the chunks reach
+        // half the history (the creation and the notes so far): the tail never holds more
+        // (`ticket::compacts`).
         let changes = i + 2;
         assert!(
-            chunks < 16.max(changes / 2),
+            chunks <= 31.max((changes + 1) / 2),
             "automatic compaction kept chunks at {chunks} after {changes} changes"
         );
-        longest = longest.max(chunks);
+        compactions += i32::from(chunks < last);
+        (longest, last) = (longest.max(chunks), chunks);
     }
-    assert!(longest > 16, "a long history grows a longer tail");
+    assert!(compactions >= 3, "compacted {compactions} times");
+    assert!(
+        longest > 31,
+        "a long history grows a longer tail than the first"
+    );
     let before = d.store.ticket(&id).expect("view");
     d.store.compact().expect("compacts");
     assert_eq!(d.store.ticket(&id).expect("view"), before);

@@ -5,28 +5,50 @@ use automerge::{AutoCommit, ChangeHash};
 
 use super::document::TicketDocument;
 
-/// How many changes may follow a stored document's compacted snapshot — on the server a
-/// ticket's public changes (`docs/adr/0020-snapshot-and-tail.md`), on a device its incremental
-/// chunks — before the next write compacts them into a new snapshot, for a document whose history
-/// holds `changes` changes: 16, or half the history when that is more. Compacting saves
-/// the whole document (the server also proves it loads back), which takes as long as the
-/// document is; spaced so, it costs each change the same however long the ticket grows, while
-/// loading from snapshot and tail costs what loading from a snapshot alone does (Automerge
-/// rebuilds every change either way). Under 1,000 devices adding a note a second, compacting every
-/// 16 became a third of the server's time and a tenth of each device's as tickets grew; every
-/// quarter of the history, nearly a third of the server's still (ADR 0020).
-pub fn compact_after(changes: u64) -> usize {
-    const AT_LEAST: usize = 16;
-    const SHARE: u64 = 2;
-    AT_LEAST.max(usize::try_from(changes / SHARE).unwrap_or(usize::MAX))
+/// Whether the write that leaves `tail` changes after a stored document's compacted snapshot —
+/// on the server a ticket's public changes (`docs/adr/0020-snapshot-and-tail.md`), on a device
+/// its incremental chunks — compacts them into a new snapshot, for the document of ticket
+/// `ticket` whose history then holds `changes` changes. A ticket is compacted when its history
+/// reaches `p`, `2p`, `4p`, … changes (rounded down), `p` between 16 and 32 fixed by the ticket's
+/// id: its tail grows to half its history, and a ticket is compacted about as many times as its
+/// history doubles. Compacting saves the whole document (the server also proves it loads back),
+/// which takes as long as the document is; spaced so, it costs each change the same however long
+/// the ticket grows, while loading from snapshot and tail costs what loading from a snapshot
+/// alone does (Automerge rebuilds every change either way). Under 1,000 devices adding a note a
+/// second, compacting every 16 became a third of the server's time and a tenth of each device's
+/// as tickets grew; every quarter of the history, nearly a third of the server's still (ADR 0020).
+///
+/// `p` differs from ticket to ticket because each point doubles the one before: with one `p`
+/// for all, tickets opened together and noted alike (a storm's, a bench's) were compacted in the
+/// same seconds every time their histories doubled, each loading its whole document at once —
+/// the server's worst seconds under 1,000 devices. Spread so, the tickets reaching a point
+/// together are fewer the longer their histories: the documents compacted in any one moment weigh
+/// about the same at every length, and the compactions cost what they cost before.
+pub fn compacts(changes: u64, tail: u64, ticket: &str) -> bool {
+    tail > 0 && changes >= next_point(changes.saturating_sub(tail), ticket)
+}
+
+/// The first of ticket `ticket`'s compaction points ([`compacts`]) past a snapshot of `snapshot`
+/// changes: `p × 2^k` rounded down, `p` in [16, 32) to 20 binary places.
+fn next_point(snapshot: u64, ticket: &str) -> u64 {
+    const FIRST: u128 = 16;
+    const PLACES: u32 = 20;
+    let span = FIRST << PLACES;
+    let mut point = span + u128::from(spread(ticket)) % span;
+    while point >> PLACES <= u128::from(snapshot) {
+        point <<= 1;
+    }
+    u64::try_from(point >> PLACES).unwrap_or(u64::MAX)
+}
+
+/// A number fixed by `key` on every machine and build (FNV-1a), to spread work over keys.
+fn spread(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl TicketDocument {
-    /// How long this document's stored tail may grow: see [`compact_after`].
-    pub fn compact_after(&self) -> usize {
-        compact_after(self.changes())
-    }
-
     /// [`Self::save`], proven to load back to the same heads: `None` when Automerge cannot
     /// encode the document or decode what it encoded, a panic inside Automerge included. The
     /// server compacts a ticket's stored changes into a snapshot only through this, so a ticket
@@ -64,10 +86,61 @@ fn proving(save: impl FnOnce() -> Option<(Vec<u8>, Vec<ChangeHash>)>) -> Option<
 
 #[cfg(test)]
 mod tests {
+    use super::compacts;
     use crate::model::Role;
     use crate::ticket::Edit;
     use crate::ticket::TicketDocument;
     use crate::ticket::tests::{actor, created};
+
+    /// A thousand tickets opened together and noted once a step, each compacting as
+    /// [`compacts`] says: with one first point for all (it was 16 changes), all thousand were
+    /// compacted in the same step at every doubling, the documents of the step's compactions
+    /// weighing 1,000 times a ticket's history. Spread by id, the heaviest step weighs a few
+    /// tickets' histories, and each ticket is still compacted once a doubling.
+    #[test]
+    fn tickets_opened_together_compact_at_different_times() {
+        let ids: Vec<String> = (0..1000_u128)
+            .map(|n| {
+                uuid::Uuid::from_u128(n.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835))
+            })
+            .map(|id| id.to_string())
+            .collect();
+        // (snapshot's changes, tail), from the creation's snapshot.
+        let mut stored: Vec<(u64, u64)> = vec![(1, 0); ids.len()];
+        // The changes of the documents compacted at each step.
+        let mut weight = vec![0_u64; 1000];
+        let mut compactions = vec![Vec::new(); ids.len()];
+        for step_weight in weight.iter_mut().skip(1) {
+            for (n, (snapshot, tail)) in stored.iter_mut().enumerate() {
+                *tail += 1;
+                let changes = *snapshot + *tail;
+                if compacts(changes, *tail, &ids[n]) {
+                    (*snapshot, *tail) = (changes, 0);
+                    *step_weight += changes;
+                    compactions[n].push(changes);
+                }
+            }
+        }
+        let heaviest = weight.iter().max().copied().unwrap_or(0);
+        // At most what eight of the longest histories weigh (it was a thousand of them).
+        assert!(
+            heaviest <= 8 * 1000,
+            "{heaviest} changes compacted in one step"
+        );
+        for (points, id) in compactions.iter().zip(&ids) {
+            // The first between 16 and 32 changes, each after at twice the one before (rounded
+            // down), the tail never past half the history.
+            assert!((16..=32).contains(&points[0]), "{id}: {points:?}");
+            assert!(
+                points
+                    .windows(2)
+                    .all(|w| (2 * w[0]..=2 * w[0] + 1).contains(&w[1]))
+            );
+            assert!((5..=6).contains(&points.len()), "{id}: {points:?}");
+        }
+        assert!(!compacts(1000, 0, &ids[0]), "nothing to compact");
+        assert_eq!(compacts(40, 24, &ids[0]), compacts(40, 24, &ids[0].clone()));
+    }
 
     #[test]
     fn a_document_saved_proven_or_given_up_to_it_loads_back_the_same() {

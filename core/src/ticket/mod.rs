@@ -24,7 +24,7 @@ mod write;
 
 pub use crate::model::Part;
 pub use automerge::{ActorId, Change, ChangeHash};
-pub use compaction::compact_after;
+pub use compaction::compacts;
 pub use document::{
     DocumentError, SCHEMA_VERSION, STAFF_GENESIS_ACTOR, STAFF_SCHEMA_VERSION, TicketDocument,
     seen_public_heads,

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use fieldwork_core::ticket::{Part, Ticket};
+use fieldwork_core::ticket::{Part, Ticket, compacts};
 use fieldwork_protocol::blobs::is_sha256_hex;
 
 use super::Committed;
@@ -73,7 +73,7 @@ pub(crate) fn prepare(
             team: view.team.clone(),
             status: view.status.as_str().to_owned(),
             people: people_of(&view),
-            snapshot: snapshot_of(working, appended),
+            snapshot: snapshot_of(id, working, appended),
             summary: Some(view.summary()),
             staff_snapshot: match (&mut working.staff, working.staff_touched) {
                 (Some(staff), true) => Some(staff.save()),
@@ -131,25 +131,22 @@ pub(crate) fn prepare(
 }
 
 /// The compacted document a commit writes for `working`, with `appended` public changes of this
-/// commit: a new ticket's, and a ticket's whose tail would reach
-/// [`fieldwork_core::ticket::compact_after`] its changes;
+/// commit: a new ticket's, and a ticket's whose tail is due ([`compacts`]);
 /// `None` lets the changes follow the stored snapshot. A document Automerge cannot save and load
 /// back keeps its changes instead
 /// ([`fieldwork_core::ticket::TicketDocument::save_proven`]). A ticket judged on its tip alone
 /// has no document loaded: its judge read the stored one when the commit's notes fill the tail
 /// (`Working::compaction`), and it is loaded, saved and dropped here: the commit waits for its
 /// turn without it.
-fn snapshot_of(working: &mut Working, appended: usize) -> Option<Vec<u8>> {
-    let tail = usize::try_from(working.tail)
-        .unwrap_or(usize::MAX)
-        .saturating_add(appended);
+fn snapshot_of(id: &str, working: &mut Working, appended: usize) -> Option<Vec<u8>> {
+    let tail = u64::from(working.tail).saturating_add(appended as u64);
     if let (None, Some(stored), Some(held)) =
         (&working.doc, working.compaction.take(), &working.tip)
     {
         return compaction::compact(&stored, &held.accepted);
     }
     let doc = working.doc.as_mut()?;
-    if working.head.is_some() && tail < doc.compact_after() {
+    if working.head.is_some() && !compacts(doc.changes(), tail, id) {
         return None;
     }
     doc.save_proven()

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use fieldwork_core::rules::judge::{self, Refused};
-use fieldwork_core::ticket::{Change, Tip, compact_after};
+use fieldwork_core::ticket::{Change, Tip, compacts};
 
 use super::{Judge, no_document};
 use crate::cache::PackedView;
@@ -42,7 +42,7 @@ impl Judge<'_> {
     }
 
     /// Reads, for compaction, the stored documents of the tickets this commit judged on their
-    /// tips whose stored tail its notes fill ([`compact_after`] their changes): the commit loads
+    /// tips whose stored tail its notes fill ([`compacts`]): the commit loads
     /// them with those notes applied, saves them and drops them (`compaction::compact`); the
     /// ticket stays kept by its tip. The notes are still judged without the document and listed
     /// by their own terms.
@@ -52,10 +52,10 @@ impl Judge<'_> {
             .iter()
             .filter_map(|(id, working)| {
                 let held = working.tip.as_ref()?;
-                let tail = (working.tail as usize).saturating_add(held.accepted.len());
+                let tail = u64::from(working.tail).saturating_add(held.accepted.len() as u64);
                 (working.doc.is_none()
                     && !held.accepted.is_empty()
-                    && tail >= compact_after(held.tip.changes()))
+                    && compacts(held.tip.changes(), tail, id))
                 .then(|| id.clone())
             })
             .collect();
